@@ -1,0 +1,166 @@
+"""paho-mqtt wrapped once, at the edge: callbacks only convert and hand on, never interpret."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+import paho.mqtt.client as paho
+
+log = logging.getLogger(__name__)
+
+MessageHandler = Callable[[str, bytes], None]
+ConnectionHandler = Callable[[bool], None]
+
+
+class MqttError(Exception):
+    """Base of errors raised by the MQTT edge."""
+
+
+class NotConnected(MqttError):
+    """A publish was attempted while the link is down."""
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    """Where a broker listens and how to log in to it."""
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    keepalive: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Will:
+    """A last will: published by the broker when the link dies uncleanly."""
+
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = True
+
+
+@dataclass(slots=True)
+class LinkStats:
+    """Counters a link keeps for health pages and tests."""
+
+    connects: int = 0
+    disconnects: int = 0
+    received: int = 0
+    handler_errors: int = 0
+    published: int = 0
+
+
+def make_client(client_id: str, clean_session: bool = True) -> paho.Client:
+    """A paho 2 client speaking MQTT 3.1.1 (the embedded broker knows nothing newer)."""
+    return paho.Client(
+        paho.CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=clean_session,
+        protocol=paho.MQTTv311,
+    )
+
+
+@dataclass
+class MqttLink:
+    """One supervised connection: reconnects by itself, resubscribes, never dies of a handler."""
+
+    client: paho.Client
+    address: BrokerAddress
+    on_message: MessageHandler
+    subscriptions: list[tuple[str, int]] = field(default_factory=list)
+    will: Will | None = None
+    on_connection: ConnectionHandler | None = None
+    birth: Will | None = None
+    stats: LinkStats = field(default_factory=LinkStats)
+    connected: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        """Connect in the background; paho's loop thread reconnects with backoff."""
+        c = self.client
+        c.on_connect = self._handle_connect
+        c.on_disconnect = self._handle_disconnect
+        c.on_message = self._handle_message
+        c.reconnect_delay_set(min_delay=1, max_delay=8)
+        c.max_inflight_messages_set(1000)
+        c.max_queued_messages_set(0)
+        if self.address.username:
+            c.username_pw_set(self.address.username, self.address.password)
+        if self.address.tls_ca:
+            c.tls_set(
+                ca_certs=self.address.tls_ca,
+                certfile=self.address.tls_cert,
+                keyfile=self.address.tls_key,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+        if self.will:
+            c.will_set(self.will.topic, self.will.payload, self.will.qos, self.will.retain)
+        c.connect_async(self.address.host, self.address.port, keepalive=self.address.keepalive)
+        c.loop_start()
+
+    def stop(self) -> None:
+        """Disconnect cleanly (no last will) and stop the loop thread."""
+        try:
+            self.client.disconnect()
+        finally:
+            self.client.loop_stop()
+            self.connected.clear()
+
+    def wait_connected(self, timeout: float = 10.0) -> bool:
+        """Block until the first successful connection, or time out."""
+        return self.connected.wait(timeout)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> paho.MQTTMessageInfo:
+        """Queue a publish on the live connection; raises NotConnected when down."""
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc == paho.MQTT_ERR_NO_CONN:
+            raise NotConnected(f"not connected to {self.address.host}:{self.address.port}")
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            raise MqttError(f"publish to {topic} failed: {paho.error_string(info.rc)}")
+        self.stats.published += 1
+        return info
+
+    # paho callbacks: they run on paho's loop thread, so each is guarded.
+
+    def _handle_connect(self, client: paho.Client, _u: object, _f: object, reason: paho.ReasonCode, _p: object) -> None:
+        if reason.is_failure:
+            log.warning("MQTT %s:%s refused the connection: %s", self.address.host, self.address.port, reason)
+            return
+        self.stats.connects += 1
+        for topic, qos in self.subscriptions:
+            client.subscribe(topic, qos)
+        if self.birth:
+            client.publish(self.birth.topic, self.birth.payload, self.birth.qos, self.birth.retain)
+        self.connected.set()
+        self._notify_connection(True)
+
+    def _handle_disconnect(self, _c: paho.Client, _u: object, _f: object, reason: paho.ReasonCode, _p: object) -> None:
+        self.stats.disconnects += 1
+        self.connected.clear()
+        log.info("MQTT %s:%s disconnected: %s", self.address.host, self.address.port, reason)
+        self._notify_connection(False)
+
+    def _notify_connection(self, up: bool) -> None:
+        if self.on_connection is None:
+            return
+        try:
+            self.on_connection(up)
+        except Exception:  # supervisor boundary: a handler must never kill paho's loop
+            self.stats.handler_errors += 1
+            log.exception("connection handler failed")
+
+    def _handle_message(self, _c: paho.Client, _u: object, msg: paho.MQTTMessage) -> None:
+        self.stats.received += 1
+        try:
+            self.on_message(msg.topic, msg.payload)
+        except Exception:  # supervisor boundary: a handler must never kill paho's loop
+            self.stats.handler_errors += 1
+            log.exception("message handler failed for topic %s", msg.topic)

@@ -1,0 +1,187 @@
+"""The gateway <-> server uplink format, version 1 (documented in docs/protocol.md)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+VERSION = 1
+PREFIX = "anxin/v1/gw"
+
+Lane = Literal["alarm", "event", "reading", "gap"]
+LANES: tuple[str, ...] = ("alarm", "event", "reading", "gap")
+
+
+class ProtocolError(ValueError):
+    """An uplink or downlink message that does not follow the documented format."""
+
+
+def up_topic(gateway_id: str) -> str:
+    """Gateway -> server: batches of events."""
+    return f"{PREFIX}/{gateway_id}/up"
+
+
+def ack_topic(gateway_id: str) -> str:
+    """Server -> gateway: which sequence numbers are durably stored."""
+    return f"{PREFIX}/{gateway_id}/ack"
+
+
+def cmd_topic(gateway_id: str) -> str:
+    """Server -> gateway: commands (alarm acknowledged, config push, test alarm)."""
+    return f"{PREFIX}/{gateway_id}/cmd"
+
+
+def state_topic(gateway_id: str) -> str:
+    """Gateway presence, retained; the last will sets it offline."""
+    return f"{PREFIX}/{gateway_id}/state"
+
+
+def gateway_from_topic(topic: str) -> str:
+    """The gateway id in an `anxin/v1/gw/<id>/...` topic."""
+    parts = topic.split("/")
+    if len(parts) != 5 or "/".join(parts[:3]) != PREFIX or not parts[3]:
+        raise ProtocolError(f"not an uplink topic: {topic!r}")
+    return parts[3]
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkEvent:
+    """One outbox entry as it travels: (gateway, seq) identifies it for ever."""
+
+    seq: int
+    lane: str
+    ts: float
+    body: dict[str, Any]
+    mono: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkBatch:
+    """What a gateway publishes on its up topic."""
+
+    gateway_id: str
+    boot_id: str
+    events: tuple[UplinkEvent, ...]
+    sent_at: float = 0.0
+    clock_synced: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """What the server publishes once the listed sequence numbers are committed."""
+
+    seqs: tuple[int, ...] = ()
+    rejected: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A server -> gateway command."""
+
+    cmd: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+def encode_batch(batch: UplinkBatch) -> bytes:
+    """Serialise a batch for the up topic."""
+    return json.dumps(
+        {
+            "v": VERSION,
+            "gw": batch.gateway_id,
+            "boot": batch.boot_id,
+            "sent": batch.sent_at,
+            "synced": batch.clock_synced,
+            "events": [
+                {"seq": e.seq, "lane": e.lane, "ts": e.ts, "mono": e.mono, "body": e.body} for e in batch.events
+            ],
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+
+
+def _load(payload: bytes) -> dict[str, Any]:
+    try:
+        doc = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"not JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise ProtocolError("not a JSON object")
+    if doc.get("v") != VERSION:
+        raise ProtocolError(f"unsupported version {doc.get('v')!r}")
+    return doc
+
+
+def _event(raw: Any) -> UplinkEvent:
+    if not isinstance(raw, dict):
+        raise ProtocolError("event is not an object")
+    seq, lane, ts, body = raw.get("seq"), raw.get("lane"), raw.get("ts"), raw.get("body")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+        raise ProtocolError(f"bad seq {seq!r}")
+    if lane not in LANES:
+        raise ProtocolError(f"bad lane {lane!r}")
+    if not isinstance(ts, (int, float)) or isinstance(ts, bool):
+        raise ProtocolError(f"bad ts {ts!r}")
+    if not isinstance(body, dict):
+        raise ProtocolError("body is not an object")
+    mono = raw.get("mono")
+    return UplinkEvent(seq, lane, float(ts), body, float(mono) if isinstance(mono, (int, float)) else None)
+
+
+def decode_batch(payload: bytes) -> UplinkBatch:
+    """Parse an up-topic payload; raises ProtocolError with the reason."""
+    doc = _load(payload)
+    gw, boot, events = doc.get("gw"), doc.get("boot"), doc.get("events")
+    if not isinstance(gw, str) or not gw:
+        raise ProtocolError("missing gateway id")
+    if not isinstance(boot, str):
+        raise ProtocolError("missing boot id")
+    if not isinstance(events, list):
+        raise ProtocolError("events is not a list")
+    sent = doc.get("sent", 0.0)
+    return UplinkBatch(
+        gw,
+        boot,
+        tuple(_event(e) for e in events),
+        float(sent) if isinstance(sent, (int, float)) else 0.0,
+        bool(doc.get("synced", True)),
+    )
+
+
+def decode_event_list(payload: bytes) -> list[dict[str, Any]]:
+    """The raw event objects of a batch, for dead-lettering the ones that fail individually."""
+    doc = _load(payload)
+    events = doc.get("events")
+    return events if isinstance(events, list) else []
+
+
+def encode_ack(ack: Ack) -> bytes:
+    """Serialise an acknowledgement."""
+    return json.dumps({"v": VERSION, "seqs": list(ack.seqs), "rejected": list(ack.rejected)}).encode()
+
+
+def decode_ack(payload: bytes) -> Ack:
+    """Parse an ack-topic payload."""
+    doc = _load(payload)
+    seqs, rejected = doc.get("seqs", []), doc.get("rejected", [])
+    if not isinstance(seqs, list) or not all(isinstance(s, int) for s in seqs):
+        raise ProtocolError("bad seqs")
+    if not isinstance(rejected, list) or not all(isinstance(s, int) for s in rejected):
+        raise ProtocolError("bad rejected")
+    return Ack(tuple(seqs), tuple(rejected))
+
+
+def encode_command(cmd: Command) -> bytes:
+    """Serialise a downlink command."""
+    return json.dumps({"v": VERSION, "cmd": cmd.cmd, **cmd.args}, ensure_ascii=False).encode()
+
+
+def decode_command(payload: bytes) -> Command:
+    """Parse a cmd-topic payload."""
+    doc = _load(payload)
+    name = doc.pop("cmd", None)
+    doc.pop("v", None)
+    if not isinstance(name, str) or not name:
+        raise ProtocolError("missing cmd")
+    return Command(name, doc)

@@ -1,0 +1,1 @@
+"""Simulated devices, homes and whole installations for demos, tests and benchmarks."""

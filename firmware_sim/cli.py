@@ -1,0 +1,68 @@
+"""`anxin-sim`: the demo, and one subcommand per device to act by hand."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from anxin.mqtt import BrokerAddress, MqttLink, make_client
+from firmware_sim.mqtt_devices import SOS_PAYLOADS, SosButton
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from firmware_sim.demo import DemoOptions, run_demo
+
+    return run_demo(DemoOptions(homes=args.homes, notify=args.notify, scenario=args.scenario,
+                                exit_after=args.exit_after, port=args.port, mqtt_port=args.mqtt_port,
+                                data_dir=args.data_dir))
+
+
+def _local_link(args: argparse.Namespace) -> MqttLink:
+    link = MqttLink(make_client(f"anxin-sim-{args.command}"), BrokerAddress(args.host, args.port), lambda t, p: None)
+    link.start()
+    if not link.wait_connected(5):
+        raise SystemExit(f"anxin-sim: no MQTT broker at {args.host}:{args.port}")
+    return link
+
+
+def _press(args: argparse.Namespace) -> int:
+    link = _local_link(args)
+    payload = SosButton(args.name, args.model, lambda t, p: link.publish(t, p, 1).wait_for_publish(5)).press()
+    print(f"published zigbee2mqtt/{args.name} {payload}")
+    link.stop()
+    return 0
+
+
+def _add_broker_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="the home's local MQTT broker")
+    p.add_argument("--port", type=int, default=1883)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(prog="anxin-sim", description="Anxin device and installation simulator")
+    parser.add_argument("--log-level", default="WARNING")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run a whole simulated installation on embedded defaults")
+    demo.add_argument("--homes", type=int, default=1)
+    demo.add_argument("--notify", help="apprise URL every demo caregiver is notified at (e.g. json://host:port/path)")
+    demo.add_argument("--scenario", choices=["sos"], help="sos: press an SOS button 3 s after start")
+    demo.add_argument("--exit-after", type=float, help="stop by itself after this many seconds")
+    demo.add_argument("--port", type=int, default=8000, help="web port (a free one is taken if busy)")
+    demo.add_argument("--mqtt-port", type=int, default=1883, help="central MQTT port (a free one if busy)")
+    demo.add_argument("--data-dir", type=Path, help="keep the demo's databases here (default: a temp dir)")
+    demo.set_defaults(func=_demo)
+    press = sub.add_parser("press", help="press a zigbee2mqtt SOS button on a home's local broker")
+    _add_broker_args(press)
+    press.add_argument("--name", default="sos-button")
+    press.add_argument("--model", default="TS0215A_sos", choices=sorted(SOS_PAYLOADS))
+    press.set_defaults(func=_press)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `anxin-sim` and `python -m firmware_sim`."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return int(args.func(args))

@@ -1,0 +1,157 @@
+"""`anxin-sim demo`: a whole installation on embedded defaults, narrated as it happens."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from anxin.mqtt import BrokerAddress
+from anxin.ports import free_port, port_or_free
+from firmware_sim.installation import SimHome, build_home, demo_provision, gateway_settings
+from firmware_sim.receiver import NotificationReceiver, Received
+from server.broker import EmbeddedBroker
+from server.provision import apply
+from server.runtime import ServerRuntime, build_runtime
+from server.settings import ServerSettings
+
+log = logging.getLogger("anxin.demo")
+
+
+@dataclass
+class DemoOptions:
+    """What `anxin-sim demo` was asked to do."""
+
+    homes: int = 1
+    notify: str | None = None
+    scenario: str | None = None
+    exit_after: float | None = None
+    port: int = 8000
+    mqtt_port: int = 1883
+    data_dir: Path | None = None
+    auto_ack_after: float | None = 3.0
+
+
+def say(line: str) -> None:
+    """Narrate one line to the person watching the demo."""
+    print(time.strftime("%H:%M:%S ") + line, flush=True)
+
+
+class Demo:
+    """Owns every part of the demo so it can stop them all."""
+
+    def __init__(self, options: DemoOptions) -> None:
+        self.options = options
+        self.server: ServerRuntime | None = None
+        self.homes: list[SimHome] = []
+        self.local_brokers: list[EmbeddedBroker] = []
+        self.receiver: NotificationReceiver | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def start(self) -> None:
+        """Bring the installation up and print where to look."""
+        o = self.options
+        data_dir = o.data_dir or Path(self._mktemp())
+        web_port, mqtt_port = port_or_free(o.port), port_or_free(o.mqtt_port)
+        for wanted, got, what in ((o.port, web_port, "web"), (o.mqtt_port, mqtt_port, "MQTT")):
+            if wanted != got:
+                say(f"port {wanted} is busy; the demo's {what} server uses port {got} instead")
+        notify = [o.notify] if o.notify else [self._start_receiver()]
+        settings = ServerSettings(port=web_port, mqtt_port=mqtt_port, database_url=f"sqlite:///{data_dir}/anxin.db")
+        self.server = build_runtime(settings)
+        self.server.start()
+        with self.server.services.sessions() as s, s.begin():
+            apply(s, demo_provision(o.homes, notify))
+        central = BrokerAddress("127.0.0.1", mqtt_port)
+        for i in range(o.homes):
+            broker = EmbeddedBroker("127.0.0.1", free_port())
+            broker.start()
+            self.local_brokers.append(broker)
+            code = f"R{i + 1:03d}"
+            home = build_home(gateway_settings(f"gw-{code.lower()}", code, BrokerAddress("127.0.0.1", broker.port),
+                                               central, data_dir))
+            home.devices_link.on_message = lambda t, p, h=home: self._home_action(h, t, p)
+            home.start()
+            self.homes.append(home)
+        say(f"Anxin demo running: {o.homes} home(s), data in {data_dir}")
+        say(f"  staff console / API: {settings.base_url}/api/v1/alarms   OpenAPI: {settings.base_url}/docs")
+        say(f"  central MQTT broker: 127.0.0.1:{mqtt_port}; home brokers: "
+            + ", ".join(f"127.0.0.1:{b.port}" for b in self.local_brokers))
+        say(f"  caregivers are notified at: {notify[0]}")
+        say(f"  press a button by hand: anxin-sim press --port {self.local_brokers[0].port}")
+
+    def _mktemp(self) -> str:
+        self._tmp = tempfile.TemporaryDirectory(prefix="anxin-demo-")
+        return self._tmp.name
+
+    def _start_receiver(self) -> str:
+        self.receiver = NotificationReceiver(on_receive=self._caregiver_phone)
+        self.receiver.start()
+        return self.receiver.url("/caregiver/{code}")
+
+    def _caregiver_phone(self, item: Received) -> None:
+        say(f"[caregiver phone {item.path}] {item.doc.get('title', '')}")
+        delay = self.options.auto_ack_after
+        if item.token and delay is not None and self.server:
+            threading.Timer(delay, self._tap_ack, args=(item.token,)).start()
+
+    def _tap_ack(self, token: str) -> None:
+        assert self.server is not None
+        url = f"{self.server.settings.base_url}/api/v1/links/{token}/ack"
+        try:
+            r = httpx.post(url, timeout=5)
+            say(f"[caregiver phone] tapped 'acknowledged — on my way': HTTP {r.status_code}")
+        except httpx.HTTPError as exc:
+            say(f"[caregiver phone] could not acknowledge: {exc}")
+
+    def _home_action(self, home: SimHome, topic: str, payload: bytes) -> None:
+        home.actions.append((topic, payload))
+        try:
+            doc = json.loads(payload)
+            say(f"[home {home.gateway_id} {doc.get('action')}] {doc.get('text')}")
+        except ValueError:
+            pass
+
+    def press(self, home: int = 0) -> None:
+        """Press the SOS button of one home."""
+        say(f"[home {self.homes[home].gateway_id}] the resident presses the SOS button")
+        self.homes[home].button.press()
+
+    def stop(self) -> None:
+        """Stop everything, homes first."""
+        for home in self.homes:
+            home.stop()
+        for broker in self.local_brokers:
+            broker.stop()
+        if self.server:
+            self.server.stop()
+        if self.receiver:
+            self.receiver.stop()
+        if self._tmp:
+            self._tmp.cleanup()
+
+
+def run_demo(options: DemoOptions) -> int:
+    """Run until --exit-after passes or the user interrupts."""
+    for name in ("server", "gateway"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    demo = Demo(options)
+    done = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        demo.start()
+        if options.scenario == "sos":
+            threading.Timer(3.0, demo.press).start()
+        done.wait(options.exit_after)
+    finally:
+        demo.stop()
+    say("demo stopped")
+    return 0

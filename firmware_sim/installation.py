@@ -1,0 +1,90 @@
+"""A whole simulated installation: server, homes with gateways and devices, on any brokers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from anxin.mqtt import BrokerAddress, MqttLink, make_client
+from firmware_sim.mqtt_devices import SosButton
+from gateway.config import BrokerConfig, DeviceConfig, GatewaySettings
+from gateway.runtime import GatewayRuntime, build_runtime
+from server.provision import CaregiverIn, DeviceIn, GatewayIn, ProvisionFile, ResidentIn
+
+log = logging.getLogger(__name__)
+
+DEMO_PEOPLE = [
+    ("王秀英", "北京市西城区德胜门内大街 12 号 3 单元 401", ["高龄", "空巢"], ["高血压", "2 型糖尿病"], "李伟", "儿子"),
+    ("张德福", "北京市东城区交道口南大街 48 号 2 层", ["高龄", "空巢", "重病"], ["冠心病"], "张敏", "女儿"),
+    ("刘桂兰", "北京市海淀区万寿路 27 号院 5 号楼 602", ["空巢"], ["骨质疏松"], "陈志强", "结对干部"),
+]
+
+SOS_DEVICE = DeviceConfig(name="sos-button", family="zigbee2mqtt", model="TS0215A_sos", role="sos_button",
+                          room="bedroom")
+
+
+def demo_provision(homes: int, notify_urls: list[str]) -> ProvisionFile:
+    """Residents, one caregiver each, a gateway and an SOS button per home."""
+    caregivers, residents, gateways = [], [], []
+    for i in range(homes):
+        name, address, cats, conditions, cg_name, relation = DEMO_PEOPLE[i % len(DEMO_PEOPLE)]
+        code = f"R{i + 1:03d}"
+        caregivers.append(CaregiverIn(code=f"C{i + 1:03d}", name=cg_name, relation=relation,
+                                      notify=[u.replace("{code}", code) for u in notify_urls]))
+        residents.append(ResidentIn(code=code, name=name, address=address, birth_year=1936 + i,
+                                    care_categories=cats, conditions=conditions, caregivers=[f"C{i + 1:03d}"],
+                                    key_holder=f"{cg_name}（{relation}）", consent=True))
+        gateways.append(GatewayIn(id=f"gw-{code.lower()}", resident=code,
+                                  devices=[DeviceIn(**SOS_DEVICE.model_dump(exclude={"report_interval_s"}))]))
+    return ProvisionFile(caregivers=caregivers, residents=residents, gateways=gateways)
+
+
+def gateway_settings(gateway_id: str, resident: str, local: BrokerAddress, central: BrokerAddress,
+                     data_dir: Path) -> GatewaySettings:
+    """Settings of one simulated home's gateway."""
+    return GatewaySettings(
+        gateway_id=gateway_id, resident=resident, data_dir=data_dir,
+        local_broker=BrokerConfig(host=local.host, port=local.port),
+        central_broker=BrokerConfig(host=central.host, port=central.port),
+        devices=[SOS_DEVICE],
+    )
+
+
+@dataclass
+class SimHome:
+    """One home: its gateway, and a device-side MQTT client that plays the devices."""
+
+    gateway: GatewayRuntime
+    devices_link: MqttLink
+    button: SosButton
+    actions: list[tuple[str, bytes]] = field(default_factory=list)
+
+    @property
+    def gateway_id(self) -> str:
+        """The home's gateway id."""
+        return self.gateway.settings.gateway_id
+
+    def start(self) -> None:
+        """Start the gateway and connect the devices."""
+        self.gateway.start()
+        self.devices_link.start()
+        self.devices_link.wait_connected(10)
+        self.gateway.local.wait_connected(10)
+        self.gateway.central.wait_connected(10)
+
+    def stop(self) -> None:
+        """Stop devices and gateway."""
+        self.devices_link.stop()
+        self.gateway.stop()
+
+
+def build_home(settings: GatewaySettings) -> SimHome:
+    """A simulated home around a gateway configuration (nothing started)."""
+    local = settings.local_broker.address()
+    home: SimHome
+    link = MqttLink(make_client(f"sim-devices-{settings.gateway_id}"), local,
+                    lambda t, p: home.actions.append((t, p)), [(f"anxin/home/{settings.gateway_id}/action", 1)])
+    button = SosButton("sos-button", "TS0215A_sos", lambda t, p: link.publish(t, p, 1))
+    home = SimHome(build_runtime(settings), link, button)
+    return home

@@ -1,0 +1,53 @@
+"""Devices that speak MQTT on a home's local bus, publishing exactly what the real ones publish."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+Publish = Callable[[str, bytes], object]
+
+# What each SOS model publishes when pressed (zigbee2mqtt converters' output).
+SOS_PAYLOADS: dict[str, dict[str, Any]] = {
+    "TS0215A_sos": {"action": "emergency"},
+    "TS0601_sos": {"action": "emergency"},
+    "ZG-101Z": {"action": "sos"},
+    "HS1EB": {"action": "single"},
+    "SE21": {"action": "single"},
+    "SEB01ZB": {"sos": True, "tamper": False, "battery_low": False},
+}
+
+
+@dataclass
+class Z2MDevice:
+    """A zigbee2mqtt device: publishes its state on `zigbee2mqtt/<name>`."""
+
+    name: str
+    model: str
+    publish: Publish
+    battery: int = 91
+    linkquality: int = 120
+
+    @property
+    def topic(self) -> str:
+        """The state topic zigbee2mqtt uses for this device."""
+        return f"zigbee2mqtt/{self.name}"
+
+    def send(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """Publish a state message with battery and link quality, like zigbee2mqtt does."""
+        full = {**doc, "battery": self.battery, "linkquality": self.linkquality}
+        self.publish(self.topic, json.dumps(full).encode())
+        return full
+
+    def availability(self, online: bool) -> None:
+        """Publish availability the way zigbee2mqtt ≥ 1.x does."""
+        self.publish(f"{self.topic}/availability", json.dumps({"state": "online" if online else "offline"}).encode())
+
+
+class SosButton(Z2MDevice):
+    """An SOS button of one of the supported models."""
+
+    def press(self) -> dict[str, Any]:
+        """Press it: publish the model's SOS report."""
+        return self.send(dict(SOS_PAYLOADS.get(self.model, {"action": "emergency"})))

@@ -1,0 +1,114 @@
+"""The gateway's one settings object: a YAML file, overridable by ANXIN_GW_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from anxin.mqtt import BrokerAddress
+from gateway.errors import ConfigError
+
+Family = Literal["zigbee2mqtt", "native", "ble-bpm", "rflink"]
+
+
+class BrokerConfig(BaseModel):
+    """How to reach one MQTT broker."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    keepalive: int = 30
+
+    def address(self) -> BrokerAddress:
+        """The transport-level address for anxin.mqtt."""
+        return BrokerAddress(**self.model_dump())
+
+
+class DeviceConfig(BaseModel):
+    """One device installed in the home."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    family: Family
+    role: str
+    model: str | None = None
+    room: str | None = None
+    report_interval_s: float | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class SerialPortConfig(BaseModel):
+    """A serial device: the BLE bridge of a blood-pressure monitor, an RFLink dongle, a GSM modem."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    port: str
+    family: Literal["ble-bpm", "rflink", "gsm"]
+    baudrate: int = 57600
+    device: str | None = None
+
+
+class UplinkConfig(BaseModel):
+    """How events travel to the server."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    batch_size: int = 500
+    resend_after_s: float = 5.0
+    max_resend_after_s: float = 60.0
+
+
+class GatewaySettings(BaseSettings):
+    """Everything one home's gateway needs to run."""
+
+    model_config = SettingsConfigDict(env_prefix="ANXIN_GW_", env_nested_delimiter="__", extra="forbid")
+
+    gateway_id: str
+    resident: str | None = None
+    language: Literal["zh-CN", "en"] = "zh-CN"
+    timezone: str = "Asia/Shanghai"
+    data_dir: Path = Path("anxin-data")
+    local_broker: BrokerConfig = BrokerConfig()
+    central_broker: BrokerConfig = BrokerConfig()
+    uplink: UplinkConfig = UplinkConfig()
+    devices: list[DeviceConfig] = Field(default_factory=list)
+    serial: list[SerialPortConfig] = Field(default_factory=list)
+    rules: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def outbox_path(self) -> Path:
+        """Where the durable outbox lives."""
+        return self.data_dir / f"outbox-{self.gateway_id}.sqlite"
+
+    def device(self, name: str) -> DeviceConfig | None:
+        """The configured device of that name, if any."""
+        return next((d for d in self.devices if d.name == name), None)
+
+
+def load_settings(path: Path | str | None = None, **overrides: Any) -> GatewaySettings:
+    """Read a gateway YAML file (if given) and apply keyword overrides; raises ConfigError."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level")
+        data.update(loaded)
+    data.update(overrides)
+    try:
+        return GatewaySettings(**data)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid gateway configuration: {exc}") from exc

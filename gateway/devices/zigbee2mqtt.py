@@ -1,0 +1,180 @@
+"""zigbee2mqtt devices: topics and payloads exactly as zigbee2mqtt publishes them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from gateway.config import DeviceConfig
+from gateway.errors import ParseError
+from gateway.model import DeviceEvent, DeviceMessage, EventKind, Reading
+
+BASE = "zigbee2mqtt"
+MAX_PAYLOAD = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Z2MModel:
+    """A device model as zigbee2mqtt names it, and how its reports are read."""
+
+    model: str
+    vendor: str
+    description: str
+    role: str
+    sos_actions: tuple[str, ...] = ()
+    cancel_actions: tuple[str, ...] = ()
+
+
+MODELS: dict[str, Z2MModel] = {
+    m.model: m
+    for m in (
+        Z2MModel("TS0215A_sos", "Tuya", "SOS button", "sos_button", ("emergency",)),
+        Z2MModel("TS0601_sos", "Tuya", "SOS button", "sos_button", ("emergency",)),
+        Z2MModel("ZG-101Z", "Loginovo", "SOS button", "sos_button", ("sos",)),
+        Z2MModel("HS1EB", "Heiman", "Emergency button (single/double/hold)", "sos_button", ("single",)),
+        Z2MModel("SE21", "ORVIBO", "Smart emergency button", "sos_button", ("single",)),
+        Z2MModel("SEB01ZB", "Feibit", "SOS button", "sos_button"),
+        Z2MModel("MIR-HE200-TY", "Tuya", "Human presence and fall radar", "fall_radar"),
+        Z2MModel("FDS315", "OWON", "Fall detection sensor", "fall_radar"),
+        Z2MModel("RTCGQ11LM", "Aqara", "Motion sensor", "motion"),
+        Z2MModel("MCCGQ11LM", "Aqara", "Door and window contact", "door"),
+        Z2MModel("WSDCGQ11LM", "Aqara", "Temperature and humidity sensor", "climate"),
+    )
+}
+
+# OWON FDS315 `status` values and what they mean for us.
+_OWON_STATUS = {
+    "falling": EventKind.FALL,
+    "fall": EventKind.FALL,
+    "low_posture": EventKind.LOW_POSTURE,
+}
+_RADAR_FALL = {"fall": EventKind.FALL, "maybe_fall": EventKind.MAYBE_FALL}
+
+
+def split_topic(topic: str) -> tuple[str, str | None]:
+    """('bridge', 'state'), (name, None) or (name, 'availability'); raises ParseError."""
+    if not topic.startswith(BASE + "/"):
+        raise ParseError(f"not a zigbee2mqtt topic: {topic!r}")
+    rest = topic[len(BASE) + 1 :]
+    if rest.startswith("bridge/"):
+        return "bridge", rest[len("bridge/") :]
+    if rest.endswith("/availability"):
+        return rest[: -len("/availability")], "availability"
+    if rest.endswith("/set") or rest.endswith("/get"):
+        return rest.rsplit("/", 1)[0], rest.rsplit("/", 1)[1]
+    return rest, None
+
+
+def _decode(payload: bytes) -> Any:
+    if len(payload) > MAX_PAYLOAD:
+        raise ParseError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
+    try:
+        return json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ParseError(f"not JSON: {exc.__class__.__name__}") from exc
+
+
+def _number(doc: Mapping[str, Any], key: str) -> float | None:
+    value = doc.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParseError(f"{key} is not a number: {value!r}")
+    return float(value)
+
+
+def parse_availability(name: str, payload: bytes) -> list[DeviceMessage]:
+    """`{"state": "online"}` or the legacy plain `online` / `offline`."""
+    text = payload.decode("utf-8", errors="replace").strip()
+    state = text
+    if text.startswith("{"):
+        doc = _decode(payload)
+        state = doc.get("state") if isinstance(doc, dict) else None
+    if state == "online":
+        return [DeviceEvent(name, EventKind.DEVICE_ONLINE)]
+    if state == "offline":
+        return [DeviceEvent(name, EventKind.DEVICE_OFFLINE)]
+    raise ParseError(f"unknown availability {text[:40]!r}")
+
+
+def parse_bridge_state(payload: bytes) -> list[DeviceMessage]:
+    """zigbee2mqtt/bridge/state: the bridge itself going on- or offline."""
+    events = parse_availability("zigbee2mqtt-bridge", payload)
+    kind = EventKind.BRIDGE_ONLINE if events[0].kind == EventKind.DEVICE_ONLINE else EventKind.BRIDGE_OFFLINE
+    return [DeviceEvent("zigbee2mqtt-bridge", kind)]
+
+
+def sos_actions(device: DeviceConfig) -> tuple[set[str], set[str]]:
+    """Which `action` values mean SOS and cancel for this device (configuration wins over model)."""
+    model = MODELS.get(device.model or "")
+    sos = device.options.get("sos_actions", model.sos_actions if model else ("emergency", "sos"))
+    cancel = device.options.get("cancel_actions", model.cancel_actions if model else ())
+    return set(sos), set(cancel)
+
+
+def _status_events(name: str, doc: Mapping[str, Any], device: DeviceConfig) -> list[DeviceMessage]:
+    out: list[DeviceMessage] = []
+    action = doc.get("action")
+    if action is not None:
+        if not isinstance(action, str):
+            raise ParseError(f"action is not a string: {action!r}")
+        sos, cancel = sos_actions(device)
+        if action in sos:
+            out.append(DeviceEvent(name, EventKind.SOS, detail={"action": action}))
+        elif action in cancel:
+            out.append(DeviceEvent(name, EventKind.SOS_CANCEL, detail={"action": action}))
+        elif action == device.options.get("checkin_action"):
+            out.append(DeviceEvent(name, EventKind.CHECKIN, detail={"action": action}))
+    if doc.get("sos") is True:
+        out.append(DeviceEvent(name, EventKind.SOS, detail={"sos": True}))
+    fall = doc.get("fall_down_status")
+    if isinstance(fall, str) and fall in _RADAR_FALL:
+        out.append(DeviceEvent(name, _RADAR_FALL[fall], detail={"fall_down_status": fall}))
+    status = doc.get("status")
+    if isinstance(status, str) and status in _OWON_STATUS:
+        out.append(DeviceEvent(name, _OWON_STATUS[status], detail={"status": status}))
+    occupancy = doc.get("occupancy")
+    if isinstance(occupancy, bool):
+        out.append(DeviceEvent(name, EventKind.MOTION if occupancy else EventKind.NO_MOTION))
+    contact = doc.get("contact")
+    if isinstance(contact, bool):
+        out.append(DeviceEvent(name, EventKind.DOOR_CLOSED if contact else EventKind.DOOR_OPEN))
+    if doc.get("tamper") is True:
+        out.append(DeviceEvent(name, EventKind.TAMPER))
+    if doc.get("battery_low") is True:
+        out.append(DeviceEvent(name, EventKind.BATTERY_LOW))
+    return out
+
+
+def _readings(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
+    out: list[DeviceMessage] = []
+    climate = {k: v for k in ("temperature", "humidity") if (v := _number(doc, k)) is not None}
+    if climate:
+        out.append(Reading(name, "climate", climate))
+    status = {k: v for k in ("battery", "linkquality", "voltage") if (v := _number(doc, k)) is not None}
+    if status:
+        out.append(Reading(name, "device_status", status))
+    return out
+
+
+def parse_state(name: str, payload: bytes, device: DeviceConfig) -> list[DeviceMessage]:
+    """A device's state message on `zigbee2mqtt/<name>`: events first, then readings."""
+    doc = _decode(payload)
+    if not isinstance(doc, dict):
+        raise ParseError("payload is not a JSON object")
+    return _status_events(name, doc, device) + _readings(name, doc)
+
+
+def parse(topic: str, payload: bytes, device: DeviceConfig | None) -> list[DeviceMessage]:
+    """Any zigbee2mqtt message; an unknown device name yields UNKNOWN_DEVICE for the installer."""
+    name, sub = split_topic(topic)
+    if name == "bridge":
+        return parse_bridge_state(payload) if sub == "state" else []
+    if sub in ("set", "get"):
+        return []
+    if device is None:
+        return [DeviceEvent(name, EventKind.UNKNOWN_DEVICE, detail={"family": "zigbee2mqtt", "topic": topic})]
+    if sub == "availability":
+        return parse_availability(name, payload)
+    return parse_state(name, payload, device)

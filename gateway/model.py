@@ -1,0 +1,102 @@
+"""Typed values that flow through the gateway: what devices say, what rules decide."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Mapping
+
+
+class EventKind(StrEnum):
+    """Things a device reports that are not a measurement."""
+
+    SOS = "sos"
+    SOS_CANCEL = "sos_cancel"
+    CHECKIN = "checkin"
+    FALL = "fall"
+    MAYBE_FALL = "maybe_fall"
+    LOW_POSTURE = "low_posture"
+    MOTION = "motion"
+    NO_MOTION = "no_motion"
+    DOOR_OPEN = "door_open"
+    DOOR_CLOSED = "door_closed"
+    TAMPER = "tamper"
+    BATTERY_LOW = "battery_low"
+    DEVICE_ONLINE = "device_online"
+    DEVICE_OFFLINE = "device_offline"
+    BRIDGE_ONLINE = "bridge_online"
+    BRIDGE_OFFLINE = "bridge_offline"
+    UNKNOWN_DEVICE = "unknown_device"
+    HEARTBEAT = "heartbeat"
+
+
+class Severity(StrEnum):
+    """How urgent an alarm is; ordered from most to least urgent."""
+
+    EMERGENCY = "emergency"
+    URGENT = "urgent"
+    WARNING = "warning"
+    TECHNICAL = "technical"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Smaller is more urgent; used to order queues."""
+        return list(Severity).index(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A measurement from a device, in SI units (mmHg for blood pressure)."""
+
+    device: str
+    metric: str
+    values: Mapping[str, float]
+    ts: datetime | None = None
+    flags: frozenset[str] = frozenset()
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEvent:
+    """Something a device reported: a press, a fall, a door, a status change."""
+
+    device: str
+    kind: EventKind
+    ts: datetime | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+DeviceMessage = Reading | DeviceEvent
+
+
+class AlarmChange(StrEnum):
+    """What a rule wants done with the alarm identified by (resident, type)."""
+
+    RAISE = "raise"
+    UPDATE = "update"
+    CANCEL = "cancel"
+    CLEAR = "clear"
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    """A rule's decision that a person must look at something."""
+
+    type: str
+    severity: Severity
+    message: str
+    device: str | None = None
+    change: AlarmChange = AlarmChange.RAISE
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """Something the home itself does at once: speak, light an LED, sound a siren."""
+
+    kind: str
+    message_key: str
+    device: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)

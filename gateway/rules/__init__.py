@@ -1,0 +1,1 @@
+"""Local alert rules: pure evaluation of (state, message, now) into alarms and home actions."""

@@ -1,0 +1,79 @@
+"""Wires one home's gateway together: outbox, local bus, uplink, worker."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+from anxin import protocol
+from anxin.mqtt import MqttLink, Will, make_client
+from gateway.config import GatewaySettings
+from gateway.devices.router import Router, subscriptions
+from gateway.outbox import Outbox, connect
+from gateway.rules.defaults import build_engine
+from gateway.service import Gateway
+from gateway.uplink import Uplink
+
+log = logging.getLogger(__name__)
+
+
+def _state(gateway_id: str, state: str, boot_id: str) -> bytes:
+    return json.dumps({"v": 1, "gw": gateway_id, "state": state, "boot": boot_id, "ts": time.time()}).encode()
+
+
+@dataclass
+class GatewayRuntime:
+    """Everything a running gateway holds; start() does the I/O, stop() undoes it."""
+
+    settings: GatewaySettings
+    gateway: Gateway
+    outbox: Outbox
+    uplink: Uplink
+    local: MqttLink
+    central: MqttLink
+
+    def start(self) -> None:
+        """Connect both brokers and start the worker and the sender."""
+        self.gateway.start()
+        self.uplink.start()
+        self.local.start()
+        self.central.start()
+        log.info("gateway %s started: local %s:%s, central %s:%s", self.settings.gateway_id,
+                 self.local.address.host, self.local.address.port,
+                 self.central.address.host, self.central.address.port)
+
+    def stop(self) -> None:
+        """Stop everything; the outbox keeps what is not yet acknowledged."""
+        self.central.stop()
+        self.local.stop()
+        self.uplink.stop()
+        self.gateway.stop()
+        self.outbox.close()
+
+
+def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
+    """Create (but do not start) a gateway from its settings."""
+    gw = settings.gateway_id
+    boot_id = uuid.uuid4().hex
+    outbox = Outbox(connect(settings.outbox_path))
+    local = MqttLink(make_client(f"anxin-gw-{gw}-local"), settings.local_broker.address(), lambda t, p: None,
+                     subscriptions())
+    central = MqttLink(
+        make_client(f"anxin-gw-{gw}", clean_session=False),
+        settings.central_broker.address(),
+        lambda t, p: None,
+        [(protocol.ack_topic(gw), 1), (protocol.cmd_topic(gw), 1)],
+        will=Will(protocol.state_topic(gw), _state(gw, "offline", boot_id)),
+        birth=Will(protocol.state_topic(gw), _state(gw, "online", boot_id)),
+    )
+    uplink = Uplink(gw, boot_id, outbox, lambda t, p, q: central.publish(t, p, q), settings.uplink,
+                    on_command=lambda c: gateway.on_command(c))
+    gateway = Gateway(settings, Router(settings), build_engine(settings.rules), outbox,
+                      publish_local=lambda t, p: local.publish(t, p, 1), wake_uplink=uplink.wake)
+    local.on_message = gateway.on_local_message
+    central.on_message = uplink.on_message
+    central.on_connection = uplink.on_connection
+    return GatewayRuntime(settings, gateway, outbox, uplink, local, central)

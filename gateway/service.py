@@ -1,0 +1,209 @@
+"""The gateway's one worker: parse, store, decide, act — in that order, for every message."""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+
+from anxin import protocol
+from gateway.config import GatewaySettings
+from gateway.devices.router import Router
+from gateway.errors import OutboxError, ParseError
+from gateway.model import Action, Alarm, DeviceEvent, DeviceMessage, Reading
+from gateway.outbox import Outbox
+from gateway.rules import messages
+from gateway.rules.engine import Engine, Tick
+
+log = logging.getLogger(__name__)
+
+PublishLocal = Callable[[str, bytes], object]
+
+
+def action_topic(gateway_id: str) -> str:
+    """Local-bus topic where the home's speaker / LED / siren listen."""
+    return f"anxin/home/{gateway_id}/action"
+
+
+def alarm_body(alarm: Alarm, resident: str | None) -> dict[str, Any]:
+    """An alarm as it travels in the uplink."""
+    return {
+        "type": alarm.type,
+        "severity": alarm.severity.value,
+        "change": alarm.change.value,
+        "device": alarm.device,
+        "message": alarm.message,
+        "detail": dict(alarm.detail),
+        "resident": resident,
+    }
+
+
+def message_body(msg: DeviceMessage) -> tuple[str, dict[str, Any]]:
+    """(lane, body) for a device message forwarded to the server."""
+    if isinstance(msg, Reading):
+        body = {
+            "device": msg.device,
+            "metric": msg.metric,
+            "values": dict(msg.values),
+            "flags": sorted(msg.flags),
+            "detail": dict(msg.detail),
+            "measured_at": msg.ts.isoformat() if msg.ts else None,
+        }
+        return "reading", body
+    return "event", {"device": msg.device, "kind": msg.kind.value, "detail": dict(msg.detail)}
+
+
+class Gateway:
+    """Consumes local messages and server commands from one queue; no I/O in the constructor."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        router: Router,
+        engine: Engine,
+        outbox: Outbox,
+        publish_local: PublishLocal,
+        wake_uplink: Callable[[], None],
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.router = router
+        self.engine = engine
+        self.outbox = outbox
+        self.publish_local = publish_local
+        self.wake_uplink = wake_uplink
+        self.clock = clock
+        self.monotonic = monotonic
+        self.state: Mapping[str, Any] = engine.initial()
+        self.counters: Counter[str] = Counter()
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # Entry points, called from other threads: they only enqueue.
+
+    def on_local_message(self, topic: str, payload: bytes) -> None:
+        """A message from the home's local MQTT bus."""
+        self._queue.put(("local", (topic, payload)))
+
+    def on_command(self, command: protocol.Command) -> None:
+        """A command from the server."""
+        self._queue.put(("command", command))
+
+    def start(self) -> None:
+        """Run the worker thread."""
+        self._thread = threading.Thread(target=self._run, name="gateway", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the worker thread after the current item."""
+        self._stop.set()
+        self._queue.put(("stop", None))
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                kind, item = self._queue.get(timeout=1.0)
+            except queue.Empty:
+                kind, item = "tick", None
+            try:
+                self.process(kind, item)
+            except Exception:  # supervisor: one bad item must not stop the home
+                self.counters["internal_errors"] += 1
+                log.exception("gateway failed on %s item", kind)
+
+    # The work itself, synchronous so tests can drive it directly.
+
+    def process(self, kind: str, item: Any) -> None:
+        """Handle one queued item."""
+        if kind == "local":
+            self.handle_local(*item)
+        elif kind == "command":
+            self.handle_command(item)
+        elif kind == "tick":
+            self.decide(Tick())
+
+    def handle_local(self, topic: str, payload: bytes) -> None:
+        """Parse a local message, forward it, and run the rules on it."""
+        self.counters["local_messages"] += 1
+        if topic.startswith("anxin/home/"):
+            return  # our own action messages echoed back
+        try:
+            msgs = self.router.parse(topic, payload)
+        except ParseError as exc:
+            self.counters["parse_errors"] += 1
+            log.warning("rejected message on %s (%d bytes): %s", topic, len(payload), exc)
+            return
+        for msg in msgs:
+            self.forward(msg)
+            self.decide(msg)
+
+    def forward(self, msg: DeviceMessage) -> None:
+        """Queue a reading or event for the server."""
+        if isinstance(msg, DeviceEvent) and msg.kind.value == "unknown_device":
+            self.counters["unknown_devices"] += 1
+            log.warning("unknown device %r on the local bus: pair it in the gateway configuration", msg.device)
+        lane, body = message_body(msg)
+        try:
+            self.outbox.put(lane, body, self.clock(), self.monotonic())
+        except OutboxError as exc:
+            self.counters["outbox_errors"] += 1
+            log.error("could not store %s from %s: %s", lane, msg.device, exc)
+            return
+        self.wake_uplink()
+
+    def decide(self, item: DeviceMessage | Tick) -> None:
+        """Run the rules; store alarms durably first, then act in the home."""
+        now = datetime.fromtimestamp(self.clock(), timezone.utc)
+        decision = self.engine.evaluate(self.state, item, now)
+        self.state = decision.state
+        for alarm in decision.alarms:
+            self.raise_alarm(alarm)
+        for action in decision.actions:
+            self.act(action)
+
+    def raise_alarm(self, alarm: Alarm) -> None:
+        """Write the alarm to the outbox with a full fsync, then wake the uplink."""
+        self.counters["alarms"] += 1
+        body = alarm_body(alarm, self.settings.resident)
+        while True:
+            try:
+                seq = self.outbox.put_alarm(body, self.clock(), self.monotonic())
+                break
+            except OutboxError as exc:  # never drop an alarm: retry until the disk takes it
+                self.counters["outbox_errors"] += 1
+                log.error("could not store alarm %s, retrying: %s", alarm.type, exc)
+                time.sleep(0.2)
+        log.info("alarm %s (%s) from %s stored as seq %d", alarm.type, alarm.change.value, alarm.device, seq)
+        self.wake_uplink()
+
+    def act(self, action: Action, **params: str) -> None:
+        """Tell the home's speaker / LED / siren what to do."""
+        text = messages.text(action.message_key, self.settings.language, **params)
+        doc = {"v": 1, "action": action.kind, "key": action.message_key, "text": text,
+               "lang": self.settings.language, "device": action.device, **dict(action.detail)}
+        try:
+            self.publish_local(action_topic(self.settings.gateway_id), json.dumps(doc, ensure_ascii=False).encode())
+            self.counters["actions"] += 1
+        except Exception as exc:  # the local broker is down: the alarm is already safe on disk
+            self.counters["action_errors"] += 1
+            log.error("could not publish local action %s: %s", action.message_key, exc)
+
+    def handle_command(self, command: protocol.Command) -> None:
+        """Commands from the server: acknowledgement feedback to the resident, and more."""
+        self.counters["commands"] += 1
+        if command.cmd == "alarm_acknowledged":
+            by = str(command.args.get("by") or "")
+            device = command.args.get("device")
+            self.act(Action("say", "help_coming", device, {"alarm_id": command.args.get("alarm_id")}), by=by)
+            self.act(Action("led", "help_coming", device), by=by)
+        else:
+            log.warning("unknown command %r from the server", command.cmd)

@@ -1,0 +1,161 @@
+"""Sends the outbox to the server and forgets entries only when the server says they are committed."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from anxin import protocol
+from anxin.mqtt import MqttError
+from gateway.config import UplinkConfig
+from gateway.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, bytes, int], object]
+CommandHandler = Callable[[protocol.Command], None]
+CLOCK_SANE_AFTER = 1_577_836_800.0  # 2020-01-01: a Pi without RTC before NTP reports 1970
+
+
+@dataclass(slots=True)
+class UplinkStats:
+    """What the uplink has done, for health reports and tests."""
+
+    batches_sent: int = 0
+    events_sent: int = 0
+    resent: int = 0
+    acked: int = 0
+    bad_acks: int = 0
+    publish_errors: int = 0
+
+
+@dataclass
+class Uplink:
+    """A window of in-flight events, resent with backoff and jitter until acknowledged."""
+
+    gateway_id: str
+    boot_id: str
+    outbox: Outbox
+    publish: Publish
+    config: UplinkConfig
+    on_command: CommandHandler
+    clock: Callable[[], float] = time.time
+    monotonic: Callable[[], float] = time.monotonic
+    max_inflight: int = 5000
+    stats: UplinkStats = field(default_factory=UplinkStats)
+    _inflight: dict[int, tuple[float, int]] = field(default_factory=dict)
+    _wake: threading.Event = field(default_factory=threading.Event)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _connected: bool = False
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Run the sender on its own thread."""
+        self._thread = threading.Thread(target=self._run, name="uplink", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the sender thread."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def wake(self) -> None:
+        """Something new is in the outbox."""
+        self._wake.set()
+
+    def on_connection(self, up: bool) -> None:
+        """Link state from the MQTT edge; in-flight entries are resent after a reconnect."""
+        with self._lock:
+            self._connected = up
+            self._inflight.clear()
+        self._wake.set()
+
+    def on_message(self, topic: str, payload: bytes) -> None:
+        """Acknowledgements and commands from the server."""
+        if topic == protocol.ack_topic(self.gateway_id):
+            try:
+                ack = protocol.decode_ack(payload)
+            except protocol.ProtocolError as exc:
+                self.stats.bad_acks += 1
+                log.warning("ignoring malformed ack: %s", exc)
+                return
+            self._acknowledge(list(ack.seqs) + list(ack.rejected))
+        elif topic == protocol.cmd_topic(self.gateway_id):
+            try:
+                command = protocol.decode_command(payload)
+            except protocol.ProtocolError as exc:
+                log.warning("ignoring malformed command: %s", exc)
+                return
+            self.on_command(command)
+
+    def _acknowledge(self, seqs: list[int]) -> None:
+        removed = self.outbox.ack(seqs)
+        with self._lock:
+            for s in seqs:
+                self._inflight.pop(s, None)
+        self.stats.acked += removed
+        self._wake.set()
+
+    def _backoff(self, attempts: int) -> float:
+        base = min(self.config.resend_after_s * (2 ** (attempts - 1)), self.config.max_resend_after_s)
+        return base * random.uniform(0.8, 1.2)
+
+    def send_once(self) -> float:
+        """Send what is due now; returns how long to sleep before looking again."""
+        now = self.monotonic()
+        with self._lock:
+            if not self._connected:
+                return 1.0
+            waiting = {s for s, (deadline, _) in self._inflight.items() if deadline > now}
+            room = self.max_inflight - len(waiting)
+        if room <= 0:
+            return 0.05
+        entries = self.outbox.pending(min(self.config.batch_size, room), exclude=waiting)
+        if not entries:
+            return self._next_deadline(now)
+        batch = protocol.UplinkBatch(
+            self.gateway_id,
+            self.boot_id,
+            tuple(protocol.UplinkEvent(e.seq, e.lane, e.ts, e.body, e.mono) for e in entries),
+            sent_at=self.clock(),
+            clock_synced=self.clock() > CLOCK_SANE_AFTER,
+        )
+        try:
+            self.publish(protocol.up_topic(self.gateway_id), protocol.encode_batch(batch), 1)
+        except MqttError as exc:
+            self.stats.publish_errors += 1
+            log.info("uplink publish failed, will retry: %s", exc)
+            return 0.5
+        with self._lock:
+            for e in entries:
+                attempts = self._inflight.get(e.seq, (0.0, 0))[1] + 1
+                if attempts > 1:
+                    self.stats.resent += 1
+                self._inflight[e.seq] = (now + self._backoff(attempts), attempts)
+        self.stats.batches_sent += 1
+        self.stats.events_sent += len(entries)
+        return 0.0
+
+    def _next_deadline(self, now: float) -> float:
+        with self._lock:
+            if not self._inflight:
+                return 1.0
+            return max(0.01, min(d for d, _ in self._inflight.values()) - now)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                delay = self.send_once()
+            except Exception:  # supervisor: log, back off, keep the uplink alive
+                log.exception("uplink send failed")
+                delay = 1.0
+            if delay > 0:
+                self._wake.wait(delay)
+                self._wake.clear()

@@ -1,0 +1,1 @@
+"""Anxin central server: ingest, alarm desk, notifications, web UI and API."""

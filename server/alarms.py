@@ -1,0 +1,134 @@
+"""The alarm desk: one active alarm per (resident, type), every transition audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.db.models import Alarm, AlarmAudit
+from server.errors import Conflict, NotFound
+
+ACTIVE = ("raised", "notified", "acknowledged")
+OUTCOMES = ("false_alarm", "helped_at_home", "ambulance", "hospital", "no_answer", "cleared", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmChangeResult:
+    """What applying a gateway's alarm message did."""
+
+    alarm: Alarm
+    new: bool
+    cancelled: bool = False
+
+
+def audit(session: Session, alarm: Alarm, action: str, actor: str | None, now: datetime, **detail: Any) -> None:
+    """Append one audit record."""
+    session.add(AlarmAudit(alarm_id=alarm.id, at=now, action=action, actor=actor, detail=detail))
+
+
+def active_alarm(session: Session, resident_id: int | None, gateway_id: str, type_: str) -> Alarm | None:
+    """The open alarm of that type for the resident (or, unpaired, for the gateway)."""
+    q = select(Alarm).where(Alarm.type == type_, Alarm.status.in_(ACTIVE))
+    q = q.where(Alarm.resident_id == resident_id) if resident_id is not None else q.where(Alarm.gateway_id == gateway_id)
+    return session.scalars(q.order_by(Alarm.id.desc()).limit(1)).first()
+
+
+def apply_gateway_alarm(
+    session: Session, gateway_id: str, seq: int, resident_id: int | None, body: dict[str, Any], at: datetime, now: datetime
+) -> AlarmChangeResult | None:
+    """Raise, repeat, cancel or clear from an uplink alarm body."""
+    type_ = str(body.get("type") or "unknown")
+    change = body.get("change", "raise")
+    current = active_alarm(session, resident_id, gateway_id, type_)
+    if change in ("cancel", "clear"):
+        if current is None:
+            return None
+        current.status = "cancelled" if change == "cancel" else "resolved"
+        current.resolved_at = now
+        current.updated_at = now
+        current.outcome = "cancelled_by_resident" if change == "cancel" else "cleared"
+        current.next_escalation_at = None
+        audit(session, current, "cancelled" if change == "cancel" else "cleared", "gateway", now,
+              seq=seq, message=body.get("message"))
+        return AlarmChangeResult(current, new=False, cancelled=True)
+    if current is not None:
+        current.repeat_count += 1
+        current.updated_at = now
+        if _more_urgent(str(body.get("severity")), current.severity):
+            current.severity = str(body["severity"])
+        audit(session, current, "repeated", "gateway", now, seq=seq, message=body.get("message"))
+        return AlarmChangeResult(current, new=False)
+    alarm = Alarm(
+        resident_id=resident_id, gateway_id=gateway_id, gateway_seq=seq, type=type_,
+        severity=str(body.get("severity") or "warning"), status="raised", device=body.get("device"),
+        message=str(body.get("message") or ""), detail=dict(body.get("detail") or {}),
+        raised_at=at, updated_at=now,
+    )
+    session.add(alarm)
+    session.flush()
+    audit(session, alarm, "raised", "gateway", now, seq=seq, gateway_time=at.isoformat())
+    return AlarmChangeResult(alarm, new=True)
+
+
+_RANK = {"emergency": 0, "urgent": 1, "warning": 2, "technical": 3, "info": 4}
+
+
+def _more_urgent(new: str, old: str) -> bool:
+    return _RANK.get(new, 9) < _RANK.get(old, 9)
+
+
+def get_alarm(session: Session, alarm_id: int, lock: bool = False) -> Alarm:
+    """Load an alarm or raise NotFound."""
+    q = select(Alarm).where(Alarm.id == alarm_id)
+    if lock:
+        q = q.with_for_update()
+    alarm = session.scalars(q).first()
+    if alarm is None:
+        raise NotFound(f"alarm {alarm_id} does not exist")
+    return alarm
+
+
+def acknowledge(session: Session, alarm_id: int, by: str, via: str, now: datetime) -> tuple[Alarm, bool]:
+    """Record an acknowledgement; returns (alarm, first) — later ones are audited too."""
+    alarm = get_alarm(session, alarm_id, lock=True)
+    if alarm.status in ("resolved", "cancelled"):
+        raise Conflict(f"alarm {alarm_id} is already {alarm.status}")
+    first = alarm.acknowledged_at is None
+    if first:
+        alarm.status = "acknowledged"
+        alarm.acknowledged_at = now
+        alarm.acknowledged_by = by
+        alarm.acknowledged_via = via
+        alarm.next_escalation_at = None
+    alarm.updated_at = now
+    audit(session, alarm, "acknowledged" if first else "also_acknowledged", by, now, via=via)
+    return alarm, first
+
+
+def add_note(session: Session, alarm_id: int, by: str, note: str, now: datetime) -> Alarm:
+    """Attach a note to an alarm's audit trail."""
+    alarm = get_alarm(session, alarm_id)
+    audit(session, alarm, "note", by, now, note=note)
+    return alarm
+
+
+def resolve(session: Session, alarm_id: int, by: str, outcome: str, note: str | None, now: datetime) -> Alarm:
+    """Close an alarm with an outcome."""
+    if outcome not in OUTCOMES:
+        raise Conflict(f"unknown outcome {outcome!r}; use one of {', '.join(OUTCOMES)}")
+    alarm = get_alarm(session, alarm_id, lock=True)
+    if alarm.status in ("resolved", "cancelled"):
+        raise Conflict(f"alarm {alarm_id} is already {alarm.status}")
+    if alarm.acknowledged_at is None:
+        alarm.acknowledged_at, alarm.acknowledged_by, alarm.acknowledged_via = now, by, "resolve"
+    alarm.status = "resolved"
+    alarm.outcome = outcome
+    alarm.resolved_at = now
+    alarm.updated_at = now
+    alarm.next_escalation_at = None
+    audit(session, alarm, "resolved", by, now, outcome=outcome, note=note)
+    return alarm

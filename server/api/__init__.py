@@ -1,0 +1,1 @@
+"""HTTP edge: FastAPI routes under /api/v1, pydantic In/Out schemas."""

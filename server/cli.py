@@ -1,0 +1,90 @@
+"""`anxin-server`: run the server, or import a provisioning file."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from server.errors import PortInUse, ProvisionError
+from server.settings import ServerSettings
+
+
+def settings_from(args: argparse.Namespace) -> ServerSettings:
+    """Flags override ANXIN_* environment variables, which override defaults."""
+    flags: dict[str, Any] = {
+        k: v for k, v in vars(args).items()
+        if k in ServerSettings.model_fields and v is not None
+    }
+    return ServerSettings(**flags)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from server.runtime import build_runtime
+
+    settings = settings_from(args)
+    runtime = build_runtime(settings)
+    try:
+        runtime.start()
+    except PortInUse as exc:
+        print(f"anxin-server: {exc}", file=sys.stderr)
+        return 2
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    print(f"Anxin server running: web UI and API at {settings.base_url} (OpenAPI: {settings.base_url}/docs), "
+          f"MQTT at {settings.mqtt_host}:{settings.mqtt_port}", flush=True)
+    done.wait()
+    runtime.stop()
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from server.db.session import create_schema, make_engine, session_factory
+    from server.provision import import_file
+
+    settings = settings_from(args)
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    try:
+        with session_factory(engine)() as s, s.begin():
+            counts = import_file(s, args.file)
+    except ProvisionError as exc:
+        print(f"anxin-server: {exc}", file=sys.stderr)
+        return 2
+    print("imported " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(prog="anxin-server", description="Anxin central server")
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--database-url", help="SQLAlchemy URL (default sqlite:///anxin.db; env ANXIN_DATABASE_URL)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the API, ingest, alarm desk and notifier")
+    run.add_argument("--host")
+    run.add_argument("--port", type=int)
+    run.add_argument("--public-url", help="URL people use to reach the server (for links in messages)")
+    run.add_argument("--role", choices=["all", "ingest", "api"])
+    run.add_argument("--mqtt-host")
+    run.add_argument("--mqtt-port", type=int)
+    run.add_argument("--mqtt-shared-group", help="share uplink ingest between processes ($share/<group>/...)")
+    run.add_argument("--no-embedded-broker", dest="embedded_broker", action="store_const", const=False,
+                     help="use an external broker (Mosquitto, EMQX) instead of the embedded one")
+    run.set_defaults(func=_run)
+    imp = sub.add_parser("import", help="provision residents, caregivers, gateways and devices from YAML")
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(func=_import)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `anxin-server` and `python -m server`."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return int(args.func(args))

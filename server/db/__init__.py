@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models and engine set-up (SQLite by default, PostgreSQL in production)."""

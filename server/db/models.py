@@ -1,0 +1,209 @@
+"""The relational schema: people, homes, devices, what gateways sent, alarms and their audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """Aware UTC now; the default for timestamps the database fills."""
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Resident(Base):
+    """A person the service looks after."""
+
+    __tablename__ = "residents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    birth_year: Mapped[int | None]
+    address: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8), default="zh-CN")
+    key_holder: Mapped[str | None] = mapped_column(Text)
+    care_categories: Mapped[list[Any]] = mapped_column(default=list)
+    conditions: Mapped[list[Any]] = mapped_column(default=list)
+    medication: Mapped[list[Any]] = mapped_column(default=list)
+    bp_target: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    pairings: Mapped[list[Pairing]] = relationship(back_populates="resident", order_by="Pairing.rank")
+
+
+class Caregiver(Base):
+    """A relative, paired cadre or volunteer who is alerted for a resident."""
+
+    __tablename__ = "caregivers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8), default="zh-CN")
+    relation: Mapped[str | None] = mapped_column(String(64))
+    notify_urls: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class Pairing(Base):
+    """Caregiver N of a resident's escalation order (结对)."""
+
+    __tablename__ = "pairings"
+    __table_args__ = (UniqueConstraint("resident_id", "caregiver_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    caregiver_id: Mapped[int] = mapped_column(ForeignKey("caregivers.id", ondelete="CASCADE"))
+    rank: Mapped[int] = mapped_column(Integer, default=1)
+
+    resident: Mapped[Resident] = relationship(back_populates="pairings")
+    caregiver: Mapped[Caregiver] = relationship()
+
+
+class Gateway(Base):
+    """The Pi in a home."""
+
+    __tablename__ = "gateways"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(String(16), default="unknown")
+    last_seen: Mapped[datetime | None]
+    boot_id: Mapped[str | None] = mapped_column(String(64))
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Device(Base):
+    """A device installed in a home."""
+
+    __tablename__ = "devices"
+    __table_args__ = (UniqueConstraint("gateway_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gateway_id: Mapped[str] = mapped_column(ForeignKey("gateways.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    family: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str | None] = mapped_column(String(64))
+    room: Mapped[str | None] = mapped_column(String(64))
+    last_seen: Mapped[datetime | None]
+    battery: Mapped[float | None] = mapped_column(Float)
+
+
+class IngestedEvent(Base):
+    """Every (gateway, seq) the server has committed: the duplicate filter and the raw record."""
+
+    __tablename__ = "ingested_events"
+    __table_args__ = (UniqueConstraint("gateway_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    gateway_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    lane: Mapped[str] = mapped_column(String(16))
+    gateway_ts: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ts_corrected: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[dict[str, Any]]
+
+
+class Reading(Base):
+    """A measurement kept for trends."""
+
+    __tablename__ = "readings"
+    __table_args__ = (Index("readings_resident_metric_ts", "resident_id", "metric", "ts"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    gateway_id: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str] = mapped_column(String(128))
+    metric: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[datetime]
+    values: Mapped[dict[str, Any]]
+    flags: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class Alarm(Base):
+    """An alarm from raise to resolution."""
+
+    __tablename__ = "alarms"
+    __table_args__ = (Index("alarms_status", "status", "severity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    gateway_id: Mapped[str] = mapped_column(String(64))
+    gateway_seq: Mapped[int | None] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="raised")
+    device: Mapped[str | None] = mapped_column(String(128))
+    message: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    repeat_count: Mapped[int] = mapped_column(Integer, default=0)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(128))
+    acknowledged_via: Mapped[str | None] = mapped_column(String(32))
+    resolved_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    escalation_step: Mapped[int] = mapped_column(Integer, default=0)
+    next_escalation_at: Mapped[datetime | None]
+
+    resident: Mapped[Resident | None] = relationship()
+    audit: Mapped[list[AlarmAudit]] = relationship(order_by="AlarmAudit.id", back_populates="alarm")
+
+
+class AlarmAudit(Base):
+    """Append-only record of every transition and note."""
+
+    __tablename__ = "alarm_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    alarm: Mapped[Alarm] = relationship(back_populates="audit")
+
+
+class NotificationAttempt(Base):
+    """One try at telling one person about one alarm through one channel."""
+
+    __tablename__ = "notification_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(256))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class DeadLetter(Base):
+    """An uplink message or event the server could not accept, kept for administrators."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    topic: Mapped[str] = mapped_column(String(256))
+    gateway_id: Mapped[str | None] = mapped_column(String(64))
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,35 @@
+"""Notification texts in the recipient's language (zh-CN by default, English)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+TYPE_NAMES = {
+    "sos": {"zh-CN": "紧急求助", "en": "Emergency call (SOS)"},
+    "fall": {"zh-CN": "跌倒报警", "en": "Fall detected"},
+    "bp_high": {"zh-CN": "血压过高", "en": "High blood pressure"},
+    "inactivity": {"zh-CN": "长时间无活动", "en": "No activity"},
+    "gateway_offline": {"zh-CN": "网关离线", "en": "Gateway offline"},
+}
+
+TEMPLATE = {
+    "zh-CN": "{type}：{name}\n地址：{address}\n时间：{time}\n设备：{device}\n请点击确认并前往：{link}",
+    "en": "{type}: {name}\nAddress: {address}\nTime: {time}\nDevice: {device}\nTap to acknowledge: {link}",
+}
+TITLE = {"zh-CN": "【安心】{type} — {name}", "en": "[Anxin] {type} — {name}"}
+
+
+def type_name(type_: str, language: str) -> str:
+    """Human name of an alarm type."""
+    names = TYPE_NAMES.get(type_)
+    return names.get(language, names["zh-CN"]) if names else type_
+
+
+def render(language: str, type_: str, name: str, address: str, at: datetime, device: str, link: str) -> tuple[str, str]:
+    """(title, body) of an alarm notification."""
+    lang = language if language in TEMPLATE else "zh-CN"
+    local = at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+    fields = {"type": type_name(type_, lang), "name": name, "address": address or "—", "time": local,
+              "device": device or "—", "link": link}
+    return TITLE[lang].format(**fields), TEMPLATE[lang].format(**fields)

@@ -1,0 +1,142 @@
+"""`anxin-server import FILE`: residents, caregivers, gateways and devices from YAML (upsert by code)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.db.models import Caregiver, Device, Gateway, Pairing, Resident
+from server.errors import ProvisionError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CaregiverIn(_Strict):
+    """A caregiver; `notify` lists apprise URLs tried for them."""
+
+    code: str
+    name: str
+    phone: str | None = None
+    relation: str | None = None
+    language: str = "zh-CN"
+    notify: list[str] = Field(default_factory=list)
+
+
+class ResidentIn(_Strict):
+    """A resident; `caregivers` is the escalation order."""
+
+    code: str
+    name: str
+    birth_year: int | None = None
+    address: str | None = None
+    phone: str | None = None
+    language: str = "zh-CN"
+    key_holder: str | None = None
+    care_categories: list[str] = Field(default_factory=list)
+    conditions: list[str] = Field(default_factory=list)
+    medication: list[str] = Field(default_factory=list)
+    bp_target: dict[str, float] = Field(default_factory=dict)
+    consent: bool = False
+    notes: str | None = None
+    caregivers: list[str] = Field(default_factory=list)
+
+
+class DeviceIn(_Strict):
+    """A device in a home."""
+
+    name: str
+    family: str
+    role: str
+    model: str | None = None
+    room: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    report_interval_s: float | None = None
+
+
+class GatewayIn(_Strict):
+    """A home's gateway."""
+
+    id: str
+    resident: str | None = None
+    devices: list[DeviceIn] = Field(default_factory=list)
+
+
+class ProvisionFile(_Strict):
+    """The whole file."""
+
+    caregivers: list[CaregiverIn] = Field(default_factory=list)
+    residents: list[ResidentIn] = Field(default_factory=list)
+    gateways: list[GatewayIn] = Field(default_factory=list)
+    staff: list[dict[str, Any]] = Field(default_factory=list)
+
+
+def load_file(path: Path | str) -> ProvisionFile:
+    """Read and validate a provisioning file; raises ProvisionError."""
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        return ProvisionFile.model_validate(doc)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ProvisionError(f"cannot read {path}: {exc}") from exc
+    except ValidationError as exc:
+        raise ProvisionError(f"{path} is not a valid provisioning file:\n{exc}") from exc
+
+
+def _by_code(session: Session, model: type, code: str) -> Any:
+    return session.scalars(select(model).where(model.code == code)).first()
+
+
+def apply(session: Session, data: ProvisionFile) -> dict[str, int]:
+    """Upsert everything in the file; returns counts. The caller commits."""
+    caregivers: dict[str, Caregiver] = {}
+    for c in data.caregivers:
+        row = _by_code(session, Caregiver, c.code) or Caregiver(code=c.code)
+        row.name, row.phone, row.relation, row.language = c.name, c.phone, c.relation, c.language
+        row.notify_urls = list(c.notify)
+        session.add(row)
+        caregivers[c.code] = row
+    session.flush()
+    residents: dict[str, Resident] = {}
+    for r in data.residents:
+        row = _by_code(session, Resident, r.code) or Resident(code=r.code)
+        for field in ("name", "birth_year", "address", "phone", "language", "key_holder", "care_categories",
+                      "conditions", "medication", "bp_target", "consent", "notes"):
+            setattr(row, field, getattr(r, field))
+        session.add(row)
+        session.flush()
+        residents[r.code] = row
+        for p in list(row.pairings):
+            session.delete(p)
+        session.flush()
+        for rank, code in enumerate(r.caregivers, start=1):
+            cg = caregivers.get(code) or _by_code(session, Caregiver, code)
+            if cg is None:
+                raise ProvisionError(f"resident {r.code}: unknown caregiver {code!r}")
+            session.add(Pairing(resident_id=row.id, caregiver_id=cg.id, rank=rank))
+    for g in data.gateways:
+        row = session.get(Gateway, g.id) or Gateway(id=g.id)
+        if g.resident:
+            res = residents.get(g.resident) or _by_code(session, Resident, g.resident)
+            if res is None:
+                raise ProvisionError(f"gateway {g.id}: unknown resident {g.resident!r}")
+            row.resident_id = res.id
+        session.add(row)
+        session.flush()
+        for d in g.devices:
+            dev = session.scalars(select(Device).where(Device.gateway_id == g.id, Device.name == d.name)).first()
+            dev = dev or Device(gateway_id=g.id, name=d.name)
+            dev.family, dev.role, dev.model, dev.room = d.family, d.role, d.model, d.room
+            session.add(dev)
+    session.flush()
+    return {"caregivers": len(data.caregivers), "residents": len(data.residents), "gateways": len(data.gateways)}
+
+
+def import_file(session: Session, path: Path | str) -> dict[str, int]:
+    """Load, validate and apply a file in the caller's transaction."""
+    return apply(session, load_file(path))

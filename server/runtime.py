@@ -1,0 +1,121 @@
+"""Wires the server together: broker, database, ingest, notifier, HTTP; start() does the I/O."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+import uvicorn
+
+from anxin import protocol
+from anxin.mqtt import BrokerAddress, MqttLink, make_client
+from anxin.ports import port_is_free, wait_for_port
+from server.api.app import create_app
+from server.broker import EmbeddedBroker
+from server.db.session import create_schema, make_engine, session_factory
+from server.errors import PortInUse
+from server.ingest import Ingest
+from server.links import LinkSigner
+from server.notify import Job, Notifier
+from server.services import Services
+from server.settings import ServerSettings
+
+log = logging.getLogger(__name__)
+
+
+def ingest_filters(group: str | None) -> list[tuple[str, int]]:
+    """Uplink subscriptions, shared between server processes when the broker supports it."""
+    up, state = f"{protocol.PREFIX}/+/up", f"{protocol.PREFIX}/+/state"
+    if group:
+        return [(f"$share/{group}/{up}", 1), (state, 1)]
+    return [(up, 1), (state, 1)]
+
+
+@dataclass
+class ServerRuntime:
+    """A running server; every part is reachable for tests and the demo."""
+
+    settings: ServerSettings
+    services: Services
+    ingest: Ingest
+    link: MqttLink
+    broker: EmbeddedBroker | None = None
+    http: uvicorn.Server | None = None
+    _http_thread: threading.Thread | None = field(default=None, repr=False)
+
+    def check_ports(self) -> None:
+        """Fail early, with a message a person understands, when a port is taken."""
+        s = self.settings
+        if s.role in ("all", "api") and not port_is_free(s.port, s.host):
+            raise PortInUse(f"port {s.port} on {s.host} is already in use; choose another with --port or ANXIN_PORT")
+        if self.broker and not port_is_free(s.mqtt_port, s.mqtt_host):
+            raise PortInUse(f"MQTT port {s.mqtt_port} is already in use; choose another with --mqtt-port, "
+                            "or use that broker with --no-embedded-broker")
+
+    def start(self, serve_http: bool = True) -> None:
+        """Start the broker, workers and (in a thread) the HTTP server."""
+        self.check_ports()
+        create_schema(self.services.sessions.kw["bind"])
+        if self.broker:
+            self.broker.start()
+        if self.services.notifier:
+            self.services.notifier.start()
+        if self.settings.role in ("all", "ingest"):
+            self.ingest.start()
+        self.link.start()
+        if not self.link.wait_connected(15):
+            log.warning("MQTT broker %s:%s not reachable yet; will keep trying", self.settings.mqtt_host,
+                        self.settings.mqtt_port)
+        if serve_http and self.settings.role in ("all", "api"):
+            self.start_http()
+
+    def start_http(self) -> None:
+        """Serve the API on its own thread."""
+        app = create_app(self.services)
+        app.state.ingest = self.ingest
+        config = uvicorn.Config(app, host=self.settings.host, port=self.settings.port, log_level="warning",
+                                lifespan="off")
+        self.http = uvicorn.Server(config)
+        self._http_thread = threading.Thread(target=self.http.run, name="http", daemon=True)
+        self._http_thread.start()
+        if not wait_for_port(self.settings.port, self.settings.host, 15):
+            raise PortInUse(f"the web server did not start on {self.settings.host}:{self.settings.port}")
+        log.info("web UI and API on %s (OpenAPI at /docs)", self.settings.base_url)
+
+    def stop(self) -> None:
+        """Stop in reverse order; nothing acknowledged is lost (it is committed)."""
+        if self.http:
+            self.http.should_exit = True
+            if self._http_thread:
+                self._http_thread.join(timeout=10)
+        self.link.stop()
+        self.ingest.stop()
+        if self.services.notifier:
+            self.services.notifier.stop()
+        if self.broker:
+            self.broker.stop()
+        self.services.sessions.kw["bind"].dispose()
+
+
+def build_runtime(settings: ServerSettings) -> ServerRuntime:
+    """Create (not start) the server from its settings."""
+    engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    signer = LinkSigner(settings.secret_key, settings.ack_link_ttl_s)
+    notifier = Notifier(sessions, signer, settings.base_url, settings.notify_workers) if settings.role != "api" else None
+    address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username, settings.mqtt_password,
+                            settings.mqtt_tls_ca)
+    client_id = settings.mqtt_client_id or f"anxin-server-{settings.role}-{settings.port}"
+    link = MqttLink(make_client(client_id), address, lambda t, p: None,
+                    ingest_filters(settings.mqtt_shared_group) if settings.role != "api" else [])
+
+    def downlink(gateway_id: str, command: protocol.Command) -> None:
+        link.publish(protocol.cmd_topic(gateway_id), protocol.encode_command(command), 1)
+
+    services = Services(settings, sessions, signer, notifier, downlink)
+    ingest = Ingest(sessions, lambda t, p, q: link.publish(t, p, q),
+                    on_new_alarm=(lambda alarm_id: notifier.submit(Job(alarm_id))) if notifier else (lambda _a: None))
+    link.on_message = ingest.on_message
+    broker = EmbeddedBroker(settings.mqtt_host, settings.mqtt_port) if settings.embedded_broker else None
+    return ServerRuntime(settings, services, ingest, link, broker)

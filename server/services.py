@@ -1,0 +1,33 @@
+"""What request handlers and workers share: settings, sessions, notifier, downlink, clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from anxin import protocol
+from server.links import LinkSigner
+from server.notify import Notifier
+from server.settings import ServerSettings
+
+Downlink = Callable[[str, protocol.Command], None]
+
+
+def utc_now() -> datetime:
+    """The real clock; tests inject their own."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Services:
+    """Handed to the API and workers; built once by the runtime."""
+
+    settings: ServerSettings
+    sessions: sessionmaker[Session]
+    signer: LinkSigner
+    notifier: Notifier | None
+    downlink: Downlink
+    clock: Callable[[], datetime] = field(default=utc_now)

@@ -1,0 +1,39 @@
+"""The server's one settings object: ANXIN_* environment variables, or flags."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServerSettings(BaseSettings):
+    """Every knob of `anxin-server run`; built once at start-up and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="ANXIN_", extra="ignore")
+
+    role: Literal["all", "ingest", "api"] = "all"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    database_url: str = "sqlite:///anxin.db"
+
+    embedded_broker: bool = True
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+    mqtt_tls_ca: str | None = None
+    mqtt_shared_group: str | None = None
+    mqtt_client_id: str | None = None
+
+    secret_key: str = secrets.token_urlsafe(32)
+    language: Literal["zh-CN", "en"] = "zh-CN"
+    notify_workers: int = 4
+    ack_link_ttl_s: int = 24 * 3600
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach the web UI (used in notification links)."""
+        return self.public_url or f"http://{self.host}:{self.port}"
