@@ -1,0 +1,57 @@
+# Shared set-up steps for scripts/demo.sh and scripts/test.sh (sourced, not run).
+
+PYTHON="${PYTHON:-python3}"
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+# Packages the test suite needs from Debian/Ubuntu, keyed by the command or file that proves them.
+test_packages() {
+  local missing=()
+  command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+  echo "${missing[@]}"
+}
+
+apt_install() {
+  local pkgs=("$@")
+  [ ${#pkgs[@]} -gt 0 ] || return 0
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; else
+      say "The tests need these Debian/Ubuntu packages: ${pkgs[*]}"
+      say "Install them with:  sudo apt-get update && sudo apt-get install -y ${pkgs[*]}"
+      exit 1
+    fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    say "No apt-get here. Install these with your package manager, then run again: ${pkgs[*]}"
+    exit 1
+  fi
+  say "Installing ${pkgs[*]} with apt-get"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+}
+
+ensure_system_packages() {
+  # shellcheck disable=SC2207
+  local missing=($(test_packages))
+  apt_install "${missing[@]}"
+}
+
+ensure_venv() {
+  local extras="${1:-}"
+  if [ ! -x .venv/bin/python ]; then
+    say "Creating .venv"
+    if ! "$PYTHON" -m venv .venv 2>/dev/null; then
+      rm -rf .venv
+      apt_install python3-venv
+      "$PYTHON" -m venv .venv
+    fi
+  fi
+  local stamp=".venv/.anxin-installed-${extras:-base}"
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    say "Installing Anxin${extras:+ with [$extras] extras} into .venv"
+    .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+    .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}"
+    touch "$stamp"
+  fi
+}

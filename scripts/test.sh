@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs the whole Anxin test suite on a fresh Debian/Ubuntu machine: installs the system parts the
+# tests talk to (Mosquitto, Chromium, VictoriaMetrics, PostgreSQL when none is running), creates
+# .venv, installs the project with its test extras, then runs pytest. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+ensure_system_packages test
+ensure_venv test
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,116 @@
+"""Shared fixtures: real Mosquitto brokers on free ports, a notification receiver, servers, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from anxin.mqtt import BrokerAddress
+from anxin.ports import free_port, wait_for_port
+from firmware_sim.receiver import NotificationReceiver
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+POSTGRES_ADMIN_URL = os.environ.get("ANXIN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+class Mosquitto:
+    """A real Mosquitto process on a free loopback port."""
+
+    def __init__(self, workdir: Path, extra_conf: str = "") -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.conf = workdir / f"mosquitto-{self.port}.conf"
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            f"max_queued_messages 100000\n{extra_conf}\n"
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> BrokerAddress:
+        """Where to connect."""
+        return BrokerAddress("127.0.0.1", self.port)
+
+    def start(self) -> "Mosquitto":
+        """Start and wait until it accepts connections."""
+        log = open(self.workdir / f"mosquitto-{self.port}.log", "wb")
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT)
+        if not wait_for_port(self.port, timeout=10):
+            raise RuntimeError(f"mosquitto did not start on port {self.port}")
+        return self
+
+    def stop(self) -> None:
+        """Terminate the broker."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def restart(self, down_for: float = 0.0) -> None:
+        """Stop, wait, start again on the same port."""
+        self.stop()
+        time.sleep(down_for)
+        self.start()
+
+
+@pytest.fixture
+def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., Mosquitto]]:
+    """Start as many real brokers as a test needs; all are stopped afterwards."""
+    if not Path(MOSQUITTO).exists():
+        pytest.fail("mosquitto is not installed: run scripts/test.sh, or apt-get install mosquitto")
+    started: list[Mosquitto] = []
+
+    def make(extra_conf: str = "") -> Mosquitto:
+        broker = Mosquitto(tmp_path, extra_conf).start()
+        started.append(broker)
+        return broker
+
+    yield make
+    for b in started:
+        b.stop()
+
+
+@pytest.fixture
+def home_broker(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
+    """The home's local Mosquitto (what runs on the Pi)."""
+    return mosquitto_factory()
+
+
+@pytest.fixture
+def central_broker(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
+    """The central Mosquitto the gateways uplink to."""
+    return mosquitto_factory()
+
+
+@pytest.fixture
+def receiver() -> Iterator[NotificationReceiver]:
+    """A caregiver's phone: a real HTTP endpoint that apprise's json:// posts to."""
+    r = NotificationReceiver()
+    r.start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database on 127.0.0.1:5432, dropped afterwards."""
+    psycopg = pytest.importorskip("psycopg")
+    name = f"anxin_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()

@@ -1,0 +1,50 @@
+"""Builders for in-process installations on real brokers, shared by the integration tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from anxin.mqtt import BrokerAddress
+from anxin.ports import free_port
+from firmware_sim.installation import SimHome, build_home, demo_provision, gateway_settings
+from server.provision import apply
+from server.runtime import ServerRuntime, build_runtime
+from server.settings import ServerSettings
+
+
+def start_server(tmp_path: Path, central: BrokerAddress, database_url: str | None = None,
+                 **overrides: object) -> ServerRuntime:
+    """A server on an external broker, SQLite in tmp_path unless a URL is given."""
+    settings = ServerSettings(
+        port=free_port(), embedded_broker=False, mqtt_host=central.host, mqtt_port=central.port,
+        database_url=database_url or f"sqlite:///{tmp_path}/server.db", secret_key="test-secret", **overrides,
+    )
+    runtime = build_runtime(settings)
+    runtime.start()
+    return runtime
+
+
+def provision(server: ServerRuntime, homes: int, notify_urls: list[str]) -> None:
+    """Residents, caregivers and gateways of the demo layout."""
+    with server.services.sessions() as s, s.begin():
+        apply(s, demo_provision(homes, notify_urls))
+
+
+def start_home(tmp_path: Path, local: BrokerAddress, central: BrokerAddress, index: int = 0) -> SimHome:
+    """Home number `index` (gateway gw-r00N) on the given brokers."""
+    code = f"R{index + 1:03d}"
+    home = build_home(gateway_settings(f"gw-{code.lower()}", code, local, central, tmp_path / "gw"))
+    home.start()
+    return home
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.02) -> bool:
+    """Poll until the predicate is truthy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())

@@ -1,0 +1,97 @@
+"""An SOS press travels the whole real path: device -> home broker -> gateway -> central broker ->
+server -> caregiver's phone, and the acknowledgement comes back to the home as 'help is coming'."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from server.db.models import Alarm, AlarmAudit, IngestedEvent, NotificationAttempt
+from tests.integration.harness import provision, start_home, start_server, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def installation(tmp_path, home_broker, central_broker, receiver):
+    server = start_server(tmp_path, central_broker.address)
+    provision(server, 1, [receiver.url("/caregiver/{code}")])
+    home = start_home(tmp_path, home_broker.address, central_broker.address)
+    yield server, home
+    home.stop()
+    server.stop()
+
+
+def test_press_reaches_caregiver_and_ack_reaches_home(installation, receiver):
+    server, home = installation
+    home.button.press()
+
+    got = receiver.wait_for(1, timeout=10)
+    assert len(got) == 1, "the caregiver was not notified"
+    note = got[0]
+    assert note.path == "/caregiver/R001"
+    assert "王秀英" in note.doc["title"] and "紧急求助" in note.doc["title"]
+    assert "德胜门内大街" in note.doc["message"], "the message must say where the resident is"
+    assert note.token, "the message must carry a one-tap acknowledgement link"
+
+    # The server acknowledged after its commit, so the gateway's outbox drains to empty.
+    assert wait_until(lambda: home.gateway.outbox.count() == 0, 10), "outbox still holds unacknowledged events"
+
+    def status():
+        with server.services.sessions() as s:
+            return s.query(Alarm).one().status
+
+    assert wait_until(lambda: status() == "notified", 5), "the delivery was not recorded on the alarm"
+    with server.services.sessions() as s:
+        alarm = s.query(Alarm).one()
+        assert (alarm.type, alarm.severity) == ("sos", "emergency")
+        assert s.query(NotificationAttempt).filter_by(alarm_id=alarm.id, ok=True).count() == 1
+
+    # The caregiver taps the link: the API records it and the home hears that help is coming.
+    url = f"{server.settings.base_url}/api/v1/links/{note.token}/ack"
+    response = httpx.post(url, timeout=5)
+    assert response.status_code == 200, response.text
+    assert response.json()["acknowledged_by"] == "李伟"
+
+    def help_coming():
+        return [json.loads(p) for _t, p in home.actions if json.loads(p).get("key") == "help_coming"]
+
+    assert wait_until(help_coming, 10), f"no 'help is coming' on the local bus; saw {home.actions}"
+    said = [a for a in help_coming() if a["action"] == "say"]
+    assert said and "李伟" in said[0]["text"]
+
+    with server.services.sessions() as s:
+        alarm = s.query(Alarm).one()
+        assert alarm.status == "acknowledged" and alarm.acknowledged_via == "caregiver_link"
+        actions = [a.action for a in s.query(AlarmAudit).filter_by(alarm_id=alarm.id).order_by(AlarmAudit.id)]
+        assert actions == ["raised", "notified", "acknowledged"]
+
+
+def test_staff_ack_through_rest_api(installation, receiver):
+    server, home = installation
+    home.button.press()
+    assert receiver.wait_for(1, 10)
+    base = server.settings.base_url
+    alarms = httpx.get(f"{base}/api/v1/alarms?status=active", timeout=5).json()
+    assert [a["type"] for a in alarms] == ["sos"]
+    r = httpx.post(f"{base}/api/v1/alarms/{alarms[0]['id']}/ack", json={"by": "值班员 赵", "via": "console"}, timeout=5)
+    assert r.status_code == 200 and r.json()["status"] == "acknowledged"
+    assert wait_until(lambda: any(b"help_coming" in p for _t, p in home.actions), 10)
+    # A second acknowledgement is audited but does not reset who answered first.
+    r2 = httpx.post(f"{base}/api/v1/alarms/{alarms[0]['id']}/ack", json={"by": "someone else"}, timeout=5)
+    assert r2.json()["acknowledged_by"] == "值班员 赵"
+    assert httpx.post(f"{base}/api/v1/alarms/999/ack", json={"by": "x"}, timeout=5).status_code == 404
+    assert httpx.post(f"{base}/api/v1/links/forged-token/ack", timeout=5).status_code == 403
+
+
+def test_every_press_is_stored_once_even_when_resent(installation, receiver):
+    server, home = installation
+    home.button.press()
+    assert receiver.wait_for(1, 10)
+    assert wait_until(lambda: home.gateway.outbox.count() == 0, 10)
+    with server.services.sessions() as s:
+        n_events = s.query(IngestedEvent).count()
+        seqs = [e.seq for e in s.query(IngestedEvent).all()]
+    assert len(seqs) == len(set(seqs)) == n_events
