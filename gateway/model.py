@@ -68,7 +68,21 @@ class DeviceEvent:
     detail: Mapping[str, Any] = field(default_factory=dict)
 
 
-DeviceMessage = Reading | DeviceEvent
+@dataclass(frozen=True, slots=True)
+class AccelChunk:
+    """A run of evenly spaced acceleration samples from a wearable, in g (1 g = 9.80665 m/s²).
+
+    Produced by the native `accel` message (docs/protocol.md); consumed by the fall detector.
+    `t0` is the epoch time of the first sample; sample i was taken at t0 + i / rate_hz.
+    """
+
+    device: str
+    t0: float
+    rate_hz: float
+    samples: tuple[tuple[float, float, float], ...]
+
+
+DeviceMessage = Reading | DeviceEvent | AccelChunk
 
 
 class AlarmChange(StrEnum):
