@@ -3,63 +3,16 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from anxin.mqtt import BrokerAddress
-from anxin.ports import free_port, wait_for_port
+from anxin.testing import MOSQUITTO, Mosquitto
 from firmware_sim.receiver import NotificationReceiver
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 POSTGRES_ADMIN_URL = os.environ.get("ANXIN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-class Mosquitto:
-    """A real Mosquitto process on a free loopback port."""
-
-    def __init__(self, workdir: Path, extra_conf: str = "") -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.conf = workdir / f"mosquitto-{self.port}.conf"
-        self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            f"max_queued_messages 100000\n{extra_conf}\n"
-        )
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def address(self) -> BrokerAddress:
-        """Where to connect."""
-        return BrokerAddress("127.0.0.1", self.port)
-
-    def start(self) -> "Mosquitto":
-        """Start and wait until it accepts connections."""
-        log = open(self.workdir / f"mosquitto-{self.port}.log", "wb")
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT)
-        if not wait_for_port(self.port, timeout=10):
-            raise RuntimeError(f"mosquitto did not start on port {self.port}")
-        return self
-
-    def stop(self) -> None:
-        """Terminate the broker."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-    def restart(self, down_for: float = 0.0) -> None:
-        """Stop, wait, start again on the same port."""
-        self.stop()
-        time.sleep(down_for)
-        self.start()
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench <scenario> [--quick] [--json]` — each prints a table and writes JSON."""
