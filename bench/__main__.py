@@ -13,6 +13,7 @@ from bench.core import BenchError, Result, log, machine, render, save
 # scenario name -> module under bench/ with a `run(quick) -> Result`
 SCENARIOS: dict[str, str] = {
     "broker_limit": "bench.broker_limit",
+    "alarm_latency": "bench.alarm_latency",
     "ingest": "bench.ingest",
 }
 
