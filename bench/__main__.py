@@ -15,6 +15,7 @@ SCENARIOS: dict[str, str] = {
     "broker_limit": "bench.broker_limit",
     "alarm_latency": "bench.alarm_latency",
     "ingest": "bench.ingest",
+    "outage_drain": "bench.outage",
 }
 
 
