@@ -8,7 +8,9 @@ import json
 import logging
 import sys
 
-from bench.core import BenchError, Result, log, machine, render, save
+from pathlib import Path
+
+from bench.core import RESULTS, BenchError, Result, log, machine, render, save
 
 # scenario name -> module under bench/ with a `run(quick) -> Result`
 SCENARIOS: dict[str, str] = {
@@ -16,6 +18,8 @@ SCENARIOS: dict[str, str] = {
     "alarm_latency": "bench.alarm_latency",
     "ingest": "bench.ingest",
     "outage_drain": "bench.outage",
+    "gateway_footprint": "bench.footprint",
+    "connection_scale": "bench.connections",
 }
 
 
@@ -33,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("scenario", choices=[*SCENARIOS, "all"])
     parser.add_argument("--quick", action="store_true", help="a few seconds per scenario (the smoke test uses it)")
     parser.add_argument("--json", action="store_true", help="print the result JSON instead of the table")
+    parser.add_argument("--results", type=Path, default=RESULTS, help=f"where to write <scenario>.json ({RESULTS})")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
@@ -44,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench {name}: {exc}", file=sys.stderr)
             failed += 1
             continue
-        path = save(result)
+        path = save(result, args.results)
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2) if args.json else render(result), flush=True)
         log(f"wrote {path}")
     return 1 if failed else 0

@@ -48,7 +48,7 @@ def measure_store(workdir: Path, broker: BrokerAddress, url: str, gateways: int,
 def run(quick: bool) -> Result:
     """Broker reference, then SQLite, then PostgreSQL."""
     clock = Stopwatch()
-    gateways, seconds = (5, 4.0) if quick else (50, 30.0)
+    gateways, seconds = (5, 3.0) if quick else (50, 30.0)
     result = Result("ingest", quick)
     with tempfile.TemporaryDirectory(prefix="anxin-bench-") as tmp:
         work = Path(tmp)

@@ -69,7 +69,8 @@ def postgres_database() -> Iterator[str]:
         admin.close()
 
 
-def _env() -> dict[str, str]:
+def child_env() -> dict[str, str]:
+    """The environment for child processes: the repo importable, no stray ANXIN_* settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANXIN_")}
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     return env
@@ -92,7 +93,7 @@ class ServerProcess:
 
     def start(self) -> "ServerProcess":
         """Start it and wait for the HTTP port."""
-        env = {**_env(), "ANXIN_SECRET_KEY": "bench-secret"}
+        env = {**child_env(), "ANXIN_SECRET_KEY": "bench-secret"}
         cmd = [sys.executable, "-m", "server", "--log-level", "WARNING", "--database-url", self.database_url, "run",
                "--port", str(self.port), "--no-embedded-broker", "--mqtt-host", self.broker.host,
                "--mqtt-port", str(self.broker.port), "--public-url", self.base_url]
@@ -148,7 +149,7 @@ class FleetProcess:
     def start(self) -> "FleetProcess":
         """Start the fleet."""
         self.proc = subprocess.Popen([sys.executable, "-m", "bench.fleet", *self.args], stdout=subprocess.PIPE,
-                                     text=True, env=_env(), cwd=REPO)
+                                     text=True, env=child_env(), cwd=REPO)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         return self

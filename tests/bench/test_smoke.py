@@ -1,0 +1,47 @@
+"""Every benchmark scenario runs end to end with --quick and writes a plausible result (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import SCENARIOS
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+
+# scenario -> metrics that must be present and greater than zero in a quick run
+EXPECTED: dict[str, tuple[str, ...]] = {
+    "broker_limit": ("single_msgs_per_s", "batched_items_per_s", "qos0_msgs_per_s", "hop_p50_ms"),
+    "alarm_latency": ("idle_p50_ms", "idle_p99_ms", "load_p99_ms", "load_readings_per_s", "broker_hop_p50_ms"),
+    "ingest": ("sqlite_readings_per_s", "postgresql_readings_per_s", "sqlite_stored", "postgresql_stored",
+               "sqlite_ratio_to_broker", "broker_batched_items_per_s"),
+    "outage_drain": ("first_alarm_after_broker_up_s", "drain_events_per_s", "stored_readings", "buffered_events"),
+    "gateway_footprint": ("rss_mb_max", "cpu_pct_of_one_core", "local_messages", "readings_stored"),
+    "connection_scale": ("server_rss_connected_mb", "heartbeats_acked", "reconnect_all_s", "heartbeats_resumed_s"),
+}
+
+
+def test_every_scenario_has_a_smoke_expectation():
+    assert set(EXPECTED) == set(SCENARIOS)
+
+
+@pytest.mark.parametrize("scenario", list(EXPECTED))
+def test_quick_run_writes_a_plausible_result(scenario, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "bench", scenario, "--quick", "--json", "--results", str(tmp_path)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = json.loads((tmp_path / f"{scenario}.json").read_text(encoding="utf-8"))
+    assert json.loads(proc.stdout) == doc, "--json must print exactly what was written"
+    assert doc["scenario"] == scenario and doc["quick"] is True
+    assert doc["machine"]["cores"] >= 1 and doc["machine"]["mosquitto"] not in ("missing", "unknown")
+    assert doc["rows"], "the table is empty"
+    for key in EXPECTED[scenario]:
+        assert doc["metrics"].get(key, 0) > 0, f"{key} missing or not positive: {doc['metrics'].get(key)}"
+    for target in doc["targets"]:
+        assert {"name", "value", "limit", "met"} <= set(target)
