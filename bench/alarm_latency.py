@@ -56,7 +56,7 @@ def run(quick: bool) -> Result:
         home: SimHome | None = None
         fleet: FleetProcess | None = None
         try:
-            ref = broker_limit.reference(central.address)
+            ref = broker_limit.reference(central.address, quick)
             url = f"sqlite:///{work}/alarm.db"
             provision_database(url, 1 + load_gateways, [receiver.url("/caregiver/{code}")])
             server = ServerProcess(work, central.address, url).start()

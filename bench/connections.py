@@ -41,7 +41,7 @@ def run(quick: bool) -> Result:
         server = None
         fleets: list[FleetProcess] = []
         try:
-            ref = broker_limit.reference(broker.address)
+            ref = broker_limit.reference(broker.address, quick)
             url = f"sqlite:///{work}/scale.db"
             provision_database(url, gateways, [])
             server = ServerProcess(work, broker.address, url).start()

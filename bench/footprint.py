@@ -109,7 +109,7 @@ def run(quick: bool) -> Result:
         central, local = Mosquitto(work).start(), Mosquitto(work).start()
         server = gw = household = None
         try:
-            ref = broker_limit.reference(central.address)
+            ref = broker_limit.reference(central.address, quick)
             url = f"sqlite:///{work}/footprint.db"
             provision_database(url, 1, [])
             server = ServerProcess(work, central.address, url).start()

@@ -54,7 +54,7 @@ def run(quick: bool) -> Result:
         work = Path(tmp)
         broker = Mosquitto(work).start()
         try:
-            ref = broker_limit.reference(broker.address)
+            ref = broker_limit.reference(broker.address, quick)
             stores: dict[str, dict[str, Any]] = {}
             log(f"ingest into SQLite: {gateways} gateways for {seconds:.0f} s")
             stores["sqlite"] = measure_store(work, broker.address, f"sqlite:///{work}/ingest.db", gateways, seconds)

@@ -55,7 +55,7 @@ def run(quick: bool) -> Result:
         receiver.start()
         server = home = None
         try:
-            ref = broker_limit.reference(central.address)
+            ref = broker_limit.reference(central.address, quick)
             url = f"sqlite:///{work}/outage.db"
             provision_database(url, 1, [receiver.url("/caregiver/{code}")])
             server = ServerProcess(work, central.address, url).start()
