@@ -21,7 +21,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "alarm_latency": ("idle_p50_ms", "idle_p99_ms", "load_p99_ms", "load_readings_per_s", "broker_hop_p50_ms"),
     "ingest": ("sqlite_readings_per_s", "postgresql_readings_per_s", "sqlite_stored", "postgresql_stored",
                "sqlite_ratio_to_broker", "broker_batched_items_per_s"),
-    "outage_drain": ("first_alarm_after_broker_up_s", "drain_events_per_s", "stored_readings", "buffered_events"),
+    "outage_drain": ("first_alarm_after_line_up_s", "drain_events_per_s", "stored_readings", "buffered_events"),
     "gateway_footprint": ("rss_mb_max", "cpu_pct_of_one_core", "local_messages", "readings_stored"),
     "connection_scale": ("server_rss_connected_mb", "heartbeats_acked", "reconnect_all_s", "heartbeats_resumed_s"),
 }
