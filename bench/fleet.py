@@ -1,8 +1,8 @@
 """Simulated gateways that speak the real uplink protocol (batches up, acks down) at full speed or a rate.
 
 Run as a process of its own so that the load does not share the GIL with what is measured:
-`python -m bench.fleet --port P --gateways 50` prints a JSON status line every second and a final
-summary line when its duration ends or it gets SIGTERM.
+`python -m bench.fleet --port P --gateways 50` prints a JSON status line every second, a phase line
+with the ack lags so far on SIGUSR1, and a final summary line when its duration ends or it gets SIGTERM.
 """
 
 from __future__ import annotations
@@ -157,9 +157,17 @@ class Fleet:
                 "refused": sum(x.refused for x in g),
                 "connects": sum(x.connects for x in g), "disconnects": sum(x.disconnects for x in g)}
 
+    def take_lags(self) -> list[float]:
+        """The ack lags measured since the last call, forgetting them (one phase of a run)."""
+        lags: list[float] = []
+        for x in self.gateways:
+            taken, x.lags_ms = x.lags_ms, []
+            lags += taken
+        return lags
+
     def summary(self) -> dict[str, object]:
-        """Totals and the ack-lag distribution."""
-        lags = [v for x in self.gateways for v in x.lags_ms]
+        """Totals and the ack-lag distribution since the last phase mark."""
+        lags = self.take_lags()
         return {**self.status(), "lag_ms": percentiles(lags), "lags": [round(v, 2) for v in lags[:200_000]],
                 "final": True}
 
@@ -181,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
                    for i in range(args.first, args.first + args.gateways)])
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    mark = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: mark.set())  # end of a phase: report its lags and start afresh
     for g in fleet.gateways:
         g.start()
     deadline = time.monotonic() + args.duration
@@ -197,6 +207,11 @@ def main(argv: list[str] | None = None) -> int:
                     due[i] += args.interval
                     if g.connected:
                         g.send_batch()
+        if mark.is_set():
+            mark.clear()
+            lags = fleet.take_lags()
+            print(json.dumps({"phase": True, "lag_ms": percentiles(lags), "lags": [round(v, 2) for v in lags]}),
+                  flush=True)
         if now >= next_status:
             next_status += 1.0
             print(json.dumps(fleet.status()), flush=True)

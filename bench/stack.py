@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -143,6 +144,7 @@ class FleetProcess:
                      "--interval", str(interval), "--duration", str(duration)]
         self.latest: dict[str, Any] = {}
         self.final: dict[str, Any] = {}
+        self.phases: list[dict[str, Any]] = []
         self.proc: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
 
@@ -163,6 +165,8 @@ class FleetProcess:
                 continue
             if doc.get("final"):
                 self.final = doc
+            elif doc.get("phase"):
+                self.phases.append(doc)
             else:
                 self.latest = doc
 
@@ -176,6 +180,19 @@ class FleetProcess:
                 break
             time.sleep(0.2)
         return self.latest.get(key, 0) >= value
+
+    def mark_phase(self, timeout: float = 30.0) -> list[float]:
+        """End a phase: the ack lags (ms) measured since the previous mark."""
+        if not self.proc or self.proc.poll() is not None:
+            raise BenchError("the fleet is not running")
+        seen = len(self.phases)
+        self.proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while len(self.phases) == seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if len(self.phases) == seen:
+            raise BenchError("the fleet did not report its phase")
+        return list(self.phases[-1].get("lags", []))
 
     def stop(self) -> dict[str, Any]:
         """SIGTERM and collect the final summary."""
