@@ -106,7 +106,8 @@ def _mosquitto_version() -> str:
     return out.splitlines()[0].replace("mosquitto version ", "") if out else "unknown"
 
 
-def _fmt(value: Any) -> str:
+def fmt(value: Any) -> str:
+    """A number as the tables show it."""
     if isinstance(value, float):
         return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
     if isinstance(value, int):
@@ -119,7 +120,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "(no rows)"
     cols = list(rows[0])
-    cells = [[_fmt(r.get(c, "")) for c in cols] for r in rows]
+    cells = [[fmt(r.get(c, "")) for c in cols] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
     line = "  ".join(c.ljust(w) for c, w in zip(cols, widths))
     body = ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in cells]
@@ -133,8 +134,8 @@ def render(result: Result) -> str:
            f"load {m.get('load_1m')} at start, {result.duration_s:.0f} s", table(result.rows)]
     if result.targets:
         out.append("targets:")
-        out += [f"  {'MET ' if t.met else 'MISS'} {t.name}: {_fmt(t.value)} {t.unit} "
-                f"({'≥' if t.higher_is_better else '≤'} {_fmt(t.limit)})" for t in result.targets]
+        out += [f"  {'MET ' if t.met else 'MISS'} {t.name}: {fmt(t.value)} {t.unit} "
+                f"({'≥' if t.higher_is_better else '≤'} {fmt(t.limit)})" for t in result.targets]
     if result.anchors:
         out.append("anchors:")
         out += [f"  {a}" for a in result.anchors]
