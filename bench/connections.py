@@ -108,6 +108,7 @@ def run(quick: bool) -> Result:
         {"figure": "broker restart (down 1 s): all reconnected", "value": f"{m['reconnect_all_s']:.1f} s"},
         {"figure": "broker restart: every gateway acked again", "value": f"{m['heartbeats_resumed_s']:.1f} s"},
         {"figure": "errors (publish failures, rejects)", "value": f"{errors}"},
+        {"figure": "heartbeat rate ÷ broker limit (single QoS 1)", "value": f"{m['heartbeats_per_s_vs_broker']:.1%}"},
     ]
     result.targets = [Target(f"{gateways} gateways without error", errors + (0 if t_storm and t_resumed else 1), 0,
                              "errors")]

@@ -152,7 +152,8 @@ def run(quick: bool) -> Result:
                    {"figure": "CPU, % of one core", "value": f"{cpu_pct:.2f}"},
                    {"figure": "local messages / s (10 devices + 50 Hz wearable)",
                     "value": f"{m['local_messages_per_s']:.1f}"},
-                   {"figure": "readings stored on the server", "value": f"{stored:,}"}]
+                   {"figure": "readings stored on the server", "value": f"{stored:,}"},
+                   {"figure": "local message rate ÷ broker limit (single QoS 1)", "value": f"{m['load_vs_broker']:.2%}"}]
     result.targets = [Target("gateway RSS", max(rss), TARGET_RSS_MB, "MB"),
                       Target("gateway CPU", cpu_pct, TARGET_CPU_PCT, "% of one core")]
     if not any(paho.topic_matches_sub(flt, WEARABLE_TOPIC) for flt, _q in subscriptions()):

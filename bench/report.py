@@ -32,19 +32,38 @@ def markdown(doc: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def summary(docs: list[dict[str, Any]]) -> str:
+    """Every target of every scenario in one Markdown table."""
+    out = ["| scenario | target | measured | limit | met | run |", "|---|---|---|---|---|---|"]
+    for doc in docs:
+        when = f"{doc['started_at'][:16].replace('T', ' ')}, load {doc['machine']['load_1m']}"
+        for t in doc["targets"]:
+            out.append(f"| {doc['scenario']} | {t['name']} | {fmt(t['value'])} {t['unit']} | "
+                       f"{'≥' if t['higher_is_better'] else '≤'} {fmt(t['limit'])} | "
+                       f"{'yes' if t['met'] else '**no**'} | {when} |")
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print every result found, in the order given or alphabetically."""
     p = argparse.ArgumentParser(prog="python -m bench.report")
     p.add_argument("scenarios", nargs="*")
     p.add_argument("--results", type=Path, default=RESULTS)
+    p.add_argument("--summary", action="store_true", help="only the table of targets")
     args = p.parse_args(argv)
     names = args.scenarios or sorted(f.stem for f in args.results.glob("*.json"))
+    docs = []
     for name in names:
         path = args.results / f"{name}.json"
         if not path.exists():
             print(f"no result for {name} in {args.results}", file=sys.stderr)
             continue
-        print(markdown(json.loads(path.read_text(encoding="utf-8"))) + "\n")
+        docs.append(json.loads(path.read_text(encoding="utf-8")))
+    if args.summary:
+        print(summary(docs))
+        return 0
+    for doc in docs:
+        print(markdown(doc) + "\n")
     return 0
 
 
