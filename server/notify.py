@@ -73,8 +73,12 @@ class Notifier:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        """Start the worker threads (apprise is imported now: the first alarm must not wait for it)."""
-        import apprise  # noqa: F401
+        """Start the worker threads (apprise is loaded now: the first alarm must not wait for it)."""
+        import apprise
+
+        # apprise discovers its plugins on the first add(), not on import: 0.6-0.8 s that the first
+        # alarm after a restart would otherwise wait (measured in bench/outage.py). No I/O here.
+        apprise.Apprise().add("json://127.0.0.1/warm-up")
 
         for i in range(self.workers):
             t = threading.Thread(target=self._run, name=f"notify-{i}", daemon=True)
