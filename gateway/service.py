@@ -13,12 +13,14 @@ from typing import Any, Callable, Mapping
 
 from anxin import protocol
 from gateway.config import GatewaySettings
+from gateway.devices.bp import RecentMeasurements
 from gateway.devices.router import Router
 from gateway.errors import OutboxError, ParseError
-from gateway.model import Action, Alarm, DeviceEvent, DeviceMessage, Reading
+from gateway.model import AccelChunk, Action, Alarm, DeviceEvent, DeviceMessage, Reading
 from gateway.outbox import Outbox
 from gateway.rules import messages
 from gateway.rules.engine import Engine, Tick
+from gateway.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,7 @@ class Gateway:
         wake_uplink: Callable[[], None],
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.settings = settings
         self.router = router
@@ -82,6 +85,10 @@ class Gateway:
         self.monotonic = monotonic
         self.state: Mapping[str, Any] = engine.initial()
         self.counters: Counter[str] = Counter()
+        self.supervisor = supervisor or Supervisor.from_settings(settings)
+        self.supervision = self.supervisor.initial(clock())
+        self.measurements = RecentMeasurements()
+        self._last_tick = 0.0
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -91,6 +98,15 @@ class Gateway:
     def on_local_message(self, topic: str, payload: bytes) -> None:
         """A message from the home's local MQTT bus."""
         self._queue.put(("local", (topic, payload)))
+
+    def on_device_messages(self, msgs: list[DeviceMessage]) -> None:
+        """Typed messages from a serial device (already framed and parsed in its reader thread)."""
+        if msgs:
+            self._queue.put(("messages", msgs))
+
+    def on_bridge(self, bridge: str, up: bool) -> None:
+        """A bridge the devices depend on (local broker, serial port) went down or came back."""
+        self._queue.put(("bridge", (bridge, up)))
 
     def on_command(self, command: protocol.Command) -> None:
         """A command from the server."""
@@ -114,11 +130,20 @@ class Gateway:
                 kind, item = self._queue.get(timeout=1.0)
             except queue.Empty:
                 kind, item = "tick", None
+            if kind != "tick" and self.monotonic() - self._last_tick >= 1.0:
+                self._tick_safely()  # a busy queue must not starve supervision timers
             try:
                 self.process(kind, item)
             except Exception:  # supervisor: one bad item must not stop the home
                 self.counters["internal_errors"] += 1
                 log.exception("gateway failed on %s item", kind)
+
+    def _tick_safely(self) -> None:
+        try:
+            self.process("tick", None)
+        except Exception:  # supervisor: a failing timer must not stop the home
+            self.counters["internal_errors"] += 1
+            log.exception("gateway failed on tick")
 
     # The work itself, synchronous so tests can drive it directly.
 
@@ -128,7 +153,14 @@ class Gateway:
             self.handle_local(*item)
         elif kind == "command":
             self.handle_command(item)
+        elif kind == "messages":
+            for msg in item:
+                self.handle_message(msg)
+        elif kind == "bridge":
+            self.supervise(self.supervisor.bridge(self.supervision, item[0], item[1], self.clock()))
         elif kind == "tick":
+            self._last_tick = self.monotonic()
+            self.supervise(self.supervisor.tick(self.supervision, self.clock()))
             self.decide(Tick())
 
     def handle_local(self, topic: str, payload: bytes) -> None:
@@ -143,8 +175,28 @@ class Gateway:
             log.warning("rejected message on %s (%d bytes): %s", topic, len(payload), exc)
             return
         for msg in msgs:
-            self.forward(msg)
+            self.handle_message(msg)
+
+    def handle_message(self, msg: DeviceMessage) -> None:
+        """One typed message: drop resent measurements, supervise, forward, run the rules."""
+        if self.measurements.is_repeat(msg):
+            self.counters["duplicate_measurements"] += 1
+            return
+        self.supervision, events = self.supervisor.observe(self.supervision, msg, self.clock())
+        if not self.supervisor.absorbs(msg):
+            if not isinstance(msg, AccelChunk):  # raw acceleration stays in the home
+                self.forward(msg)
             self.decide(msg)
+        self.supervise((self.supervision, events))
+
+    def supervise(self, result: tuple[Any, list[DeviceEvent]]) -> None:
+        """Adopt supervision's new state; forward its technical events and run the rules on them."""
+        self.supervision, events = result
+        for event in events:
+            self.counters[f"supervision_{event.kind.value}"] += 1
+            log.info("supervision: %s %s %s", event.device, event.kind.value, dict(event.detail) or "")
+            self.forward(event)
+            self.decide(event)
 
     def forward(self, msg: DeviceMessage) -> None:
         """Queue a reading or event for the server."""

@@ -158,8 +158,8 @@ class BpmStream:
         """The port went away: a half-received frame is dropped."""
         self.framer.reset()
 
-    def feed(self, data: bytes) -> list[DeviceMessage]:
-        """Readings completed by these bytes, in order."""
+    def feed(self, data: bytes, now: float = 0.0) -> list[DeviceMessage]:
+        """Readings completed by these bytes, in order (`now` is unused: frames carry their own time)."""
         out: list[DeviceMessage] = []
         for frame in self.framer.feed(data):
             try:
