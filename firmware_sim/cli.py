@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from anxin.mqtt import BrokerAddress, MqttLink, make_client
+from firmware_sim.device_cli import add_device_commands
 from firmware_sim.mqtt_devices import SOS_PAYLOADS, SosButton
 
 
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     press.add_argument("--name", default="sos-button")
     press.add_argument("--model", default="TS0215A_sos", choices=sorted(SOS_PAYLOADS))
     press.set_defaults(func=_press)
+    add_device_commands(sub, _add_broker_args)
     return parser
 
 
