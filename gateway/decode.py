@@ -68,7 +68,7 @@ class Decoder:
             return []
         devices = {rflink.config_address(d): d for d in (self.settings.devices if self.settings else [])
                    if d.family == "rflink"}
-        return rflink.to_messages(packet, devices.get(packet.address))
+        return rflink.to_messages(packet, rflink.find_device(devices, packet))
 
 
 def run(decoder: Decoder, lines: Iterable[str], out: TextIO) -> int:

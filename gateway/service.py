@@ -15,7 +15,7 @@ from anxin import protocol
 from gateway.config import GatewaySettings
 from gateway.devices.bp import RecentMeasurements
 from gateway.devices.router import Router
-from gateway.errors import OutboxError, ParseError
+from gateway.errors import ImplausibleReading, OutboxError, ParseError
 from gateway.model import AccelChunk, Action, Alarm, DeviceEvent, DeviceMessage, Reading
 from gateway.outbox import Outbox
 from gateway.rules import messages
@@ -170,6 +170,10 @@ class Gateway:
             return  # our own action messages echoed back
         try:
             msgs = self.router.parse(topic, payload)
+        except ImplausibleReading as exc:  # well-formed but not clinical data: counted apart
+            self.counters["implausible_readings"] += 1
+            log.warning("rejected reading on %s: %s", topic, exc)
+            return
         except ParseError as exc:
             self.counters["parse_errors"] += 1
             log.warning("rejected message on %s (%d bytes): %s", topic, len(payload), exc)

@@ -64,8 +64,14 @@ def parse_line(line: str) -> Packet | None:
 def config_address(device: DeviceConfig) -> tuple[str, str, str]:
     """(protocol, id, switch) of a configured RFLink device, normalised like Packet.address."""
     o = device.options
-    return (str(o.get("protocol", "")).lower(), str(o.get("id", "")).lower().lstrip("0") or "0",
-            str(o.get("switch", "0")).lower().lstrip("0") or "0")
+    switch = "*" if o.get("switch") is None else (str(o["switch"]).lower().lstrip("0") or "0")
+    return (str(o.get("protocol", "")).lower(), str(o.get("id", "")).lower().lstrip("0") or "0", switch)
+
+
+def find_device(devices: Mapping[tuple[str, str, str], DeviceConfig], packet: Packet) -> DeviceConfig | None:
+    """The configured device a packet comes from; a device configured without a switch matches any."""
+    proto, ident, switch = packet.address
+    return devices.get((proto, ident, switch)) or devices.get((proto, ident, "*"))
 
 
 def _temperature(raw: str) -> float:
@@ -164,7 +170,7 @@ class RflinkStream:
                 if last is not None and now - last < self.repeat_window_s:
                     self.counters["repeats"] += 1
                     continue
-                out.extend(to_messages(packet, self.devices.get(packet.address)))
+                out.extend(to_messages(packet, find_device(self.devices, packet)))
                 self.counters["packets"] += 1
             except ParseError as exc:
                 self.counters["parse_errors"] += 1

@@ -1,0 +1,103 @@
+"""The gateway worker driven directly (no broker): what reaches the outbox from each kind of device input."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from firmware_sim.native_devices import payload
+from gateway.config import DeviceConfig, GatewaySettings, SerialPortConfig
+from gateway.devices.ble_bpm import BpmStream
+from gateway.devices.router import Router
+from gateway.outbox import Outbox, connect
+from gateway.rules.defaults import build_engine
+from gateway.service import Gateway
+from gateway.supervision import LOCAL_BROKER
+from firmware_sim.serial_devices import BpMeasurement
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_764_316_800.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def home(tmp_path: Path):  # type: ignore[no-untyped-def]
+    settings = GatewaySettings(
+        gateway_id="gw-t", resident="R001", data_dir=tmp_path,
+        devices=[DeviceConfig(name="bpm", family="ble-bpm", role="bp_monitor"),
+                 DeviceConfig(name="wifi-bp", family="native", role="bp_monitor", report_interval_s=300),
+                 DeviceConfig(name="button", family="zigbee2mqtt", role="sos_button", model="TS0215A_sos")],
+        serial=[SerialPortConfig(port="/dev/ttyUSB0", family="ble-bpm", device="bpm")],
+    )
+    clock = Clock()
+    outbox = Outbox(connect(settings.outbox_path))
+    gw = Gateway(settings, Router(settings), build_engine(), outbox, publish_local=lambda t, p: None,
+                 wake_uplink=lambda: None, clock=clock, monotonic=clock)
+    yield gw, outbox, clock
+    outbox.close()
+
+
+def bodies(outbox: Outbox, lane: str) -> list[dict]:
+    return [e.body for e in outbox.pending(1000) if e.lane == lane]
+
+
+def test_a_monitor_resending_its_memory_is_stored_once(home) -> None:  # type: ignore[no-untyped-def]
+    gw, outbox, _ = home
+    stream = BpmStream("bpm", timezone.utc)
+    memory = [BpMeasurement(120 + i, 80, None, 70, datetime(2026, 11, 28, 7, i)) for i in range(3)]
+    for m in memory:
+        gw.process("messages", stream.feed(m.frame()))
+    for m in memory:  # reconnect: the monitor sends everything again
+        gw.process("messages", stream.feed(m.frame()))
+    readings = bodies(outbox, "reading")
+    assert [r["values"]["systolic"] for r in readings] == [120.0, 121.0, 122.0]
+    assert readings[0]["measured_at"] == "2026-11-28T07:00:00+00:00"
+    assert gw.counters["duplicate_measurements"] == 3
+
+
+def test_implausible_native_reading_is_counted_never_stored(home) -> None:  # type: ignore[no-untyped-def]
+    gw, outbox, _ = home
+    gw.process("local", ("anxin/dev/wifi-bp", json.dumps(payload("bp", systolic=80, diastolic=95)).encode()))
+    gw.process("local", ("anxin/dev/wifi-bp", json.dumps(payload("bp", systolic=128, diastolic=85, pulse=66,
+                                                                  flags=["body_movement"])).encode()))
+    assert gw.counters["implausible_readings"] == 1
+    readings = bodies(outbox, "reading")
+    assert len(readings) == 1 and readings[0]["flags"] == ["body_movement"]
+
+
+def test_silence_and_battery_become_technical_events_once(home) -> None:  # type: ignore[no-untyped-def]
+    gw, outbox, clock = home
+    clock.now += 301
+    gw.process("tick", None)
+    gw.process("tick", None)
+    assert [(e["device"], e["kind"]) for e in bodies(outbox, "event")] == [("wifi-bp", "device_offline")]
+    for _ in range(3):
+        gw.process("local", ("zigbee2mqtt/button", b'{"battery": 9, "battery_low": true, "linkquality": 40}'))
+    events = [(e["device"], e["kind"]) for e in bodies(outbox, "event")]
+    assert events.count(("button", "battery_low")) == 1, events
+
+
+def test_broker_down_is_one_event_and_back_clears_it(home) -> None:  # type: ignore[no-untyped-def]
+    gw, outbox, clock = home
+    gw.process("bridge", (LOCAL_BROKER, False))
+    clock.now += 90_000  # a whole day without the broker: no device is blamed
+    gw.process("tick", None)
+    gw.process("bridge", (LOCAL_BROKER, True))
+    assert [(e["device"], e["kind"]) for e in bodies(outbox, "event")] == [
+        (LOCAL_BROKER, "bridge_offline"), (LOCAL_BROKER, "bridge_online")]
+
+
+def test_native_sos_raises_the_alarm(home) -> None:  # type: ignore[no-untyped-def]
+    gw, outbox, _ = home
+    settings = gw.settings.model_copy(update={"devices": [*gw.settings.devices,
+                                                          DeviceConfig(name="b", family="native", role="sos_button")]})
+    gw.router = Router(settings)
+    gw.process("local", ("anxin/dev/b", json.dumps(payload("button", action="sos")).encode()))
+    assert [a["type"] for a in bodies(outbox, "alarm")] == ["sos"]
