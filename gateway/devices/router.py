@@ -14,7 +14,8 @@ MqttParser = Callable[[str, bytes, DeviceConfig | None], list[DeviceMessage]]
 # topic prefix -> (subscription filter, parser, topic level that holds the device name)
 FAMILIES: dict[str, tuple[str, MqttParser, int]] = {
     zigbee2mqtt.BASE + "/": (zigbee2mqtt.BASE + "/#", zigbee2mqtt.parse, 1),
-    native.BASE + "/": (native.BASE + "/+", native.parse, 2),
+    # `#`, not `+`: a device publishing on a sub-topic is told so (and counted), not silently unheard
+    native.BASE + "/": (native.BASE + "/#", native.parse, 2),
 }
 
 
