@@ -25,6 +25,7 @@ DEVICES = [
     DeviceConfig(name="wifi-bp", family="native", role="bp_monitor"),
     DeviceConfig(name="radar", family="zigbee2mqtt", model="MIR-HE200-TY", role="fall_radar"),
     DeviceConfig(name="door", family="zigbee2mqtt", model="MCCGQ11LM", role="door"),
+    DeviceConfig(name="bed-sensor", family="native", role="motion", report_interval_s=3),
 ]
 
 
@@ -109,3 +110,26 @@ def test_unplugged_dongle_is_one_bridge_offline_event(installation) -> None:  # 
     assert [e["device"] for e in events(server, "bridge_offline")] == [f"serial:{rf.path}"]
     rf.plug()
     assert wait_until(lambda: events(server, "bridge_online"), 20)
+
+
+def test_a_device_going_silent_and_coming_back(installation) -> None:  # type: ignore[no-untyped-def]
+    server, home, _, _ = installation
+    sensor = NativeDevice("bed-sensor", lambda t, p: home.devices_link.publish(t, p, 1))
+    sensor.heartbeat()
+    assert wait_until(lambda: events(server, "device_offline"), 20), "3 s of silence must be noticed"
+    assert [e["device"] for e in events(server, "device_offline")] == ["bed-sensor"]
+    sensor.heartbeat()
+    assert wait_until(lambda: events(server, "device_online"), 15)
+    assert not events(server, "heartbeat"), "heartbeats are last-seen, not forwarded"
+
+
+def test_local_broker_down_is_one_bridge_event(installation, home_broker) -> None:  # type: ignore[no-untyped-def]
+    server, home, _, _ = installation
+    home_broker.stop()
+    assert wait_until(lambda: events(server, "bridge_offline"), 20)
+    home_broker.start()
+    assert wait_until(lambda: events(server, "bridge_online"), 30)
+    offline = events(server, "bridge_offline")
+    assert [e["device"] for e in offline] == ["local-broker"]
+    assert not [e for e in events(server, "device_offline") if e["device"] != "bed-sensor"], \
+        "zigbee and native devices behind the dead broker must not be reported one by one"
