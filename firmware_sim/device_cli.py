@@ -79,7 +79,8 @@ def _serial_rflink(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_device_commands(sub: argparse._SubParsersAction, add_broker_args: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_device_commands(sub: argparse._SubParsersAction,
+                        add_broker_args: Callable[[argparse.ArgumentParser], None]) -> None:
     """Register the per-device subcommands on `anxin-sim`."""
     fall = sub.add_parser("fall", help="a zigbee2mqtt fall radar reports a fall")
     add_broker_args(fall)

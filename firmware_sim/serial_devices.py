@@ -48,8 +48,9 @@ class BpMeasurement:
         """The characteristic value, every optional field present that is set."""
         exp = -1 if self.kpa else 0
         conv = (lambda v: v / 7.50062) if self.kpa else (lambda v: v)
-        flags = (0x01 if self.kpa else 0) | (0x02 if self.measured_at else 0) | (0x04 if self.pulse is not None else 0) \
-            | (0x08 if self.user_id is not None else 0) | (0x10 if self.flags else 0)
+        flags = (0x01 if self.kpa else 0) | (0x02 if self.measured_at else 0) \
+            | (0x04 if self.pulse is not None else 0) | (0x08 if self.user_id is not None else 0) \
+            | (0x10 if self.flags else 0)
         mean = SFLOAT_NAN if self.map is None else encode_sfloat(conv(self.map), exp)
         out = bytes([flags]) + struct.pack("<HHH", encode_sfloat(conv(self.systolic), exp),
                                            encode_sfloat(conv(self.diastolic), exp), mean)

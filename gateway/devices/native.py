@@ -140,7 +140,10 @@ def _status(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
     return out
 
 
-def _simple(kind_true: EventKind, kind_false: EventKind, key: str) -> Callable[[str, Mapping[str, Any]], list[DeviceMessage]]:
+Parser = Callable[[str, Mapping[str, Any]], list[DeviceMessage]]
+
+
+def _simple(kind_true: EventKind, kind_false: EventKind, key: str) -> Parser:
     def parse(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
         return [DeviceEvent(name, kind_true if _bool(doc, key) else kind_false, _time(doc, "ts"))]
     return parse
@@ -158,7 +161,7 @@ def _heartbeat(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
     return [DeviceEvent(name, EventKind.HEARTBEAT, _time(doc, "ts"), detail)]
 
 
-TYPES: dict[str, Callable[[str, Mapping[str, Any]], list[DeviceMessage]]] = {
+TYPES: dict[str, Parser] = {
     "button": _button,
     "fall": _fall,
     "bp": _bp,

@@ -87,7 +87,7 @@ def _number(doc: Mapping[str, Any], key: str) -> float | None:
 def parse_availability(name: str, payload: bytes) -> list[DeviceMessage]:
     """`{"state": "online"}` or the legacy plain `online` / `offline`."""
     text = payload.decode("utf-8", errors="replace").strip()
-    state = text
+    state: Any = text
     if text.startswith("{"):
         doc = _decode(payload)
         state = doc.get("state") if isinstance(doc, dict) else None
@@ -100,8 +100,9 @@ def parse_availability(name: str, payload: bytes) -> list[DeviceMessage]:
 
 def parse_bridge_state(payload: bytes) -> list[DeviceMessage]:
     """zigbee2mqtt/bridge/state: the bridge itself going on- or offline."""
-    events = parse_availability("zigbee2mqtt-bridge", payload)
-    kind = EventKind.BRIDGE_ONLINE if events[0].kind == EventKind.DEVICE_ONLINE else EventKind.BRIDGE_OFFLINE
+    (event,) = parse_availability("zigbee2mqtt-bridge", payload)
+    online = isinstance(event, DeviceEvent) and event.kind == EventKind.DEVICE_ONLINE
+    kind = EventKind.BRIDGE_ONLINE if online else EventKind.BRIDGE_OFFLINE
     return [DeviceEvent("zigbee2mqtt-bridge", kind)]
 
 
@@ -110,7 +111,8 @@ def parse_bridge_event(payload: bytes) -> list[DeviceMessage]:
     doc = _decode(payload)
     if not isinstance(doc, dict) or doc.get("type") not in ("device_joined", "device_interview"):
         return []
-    data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
+    raw = doc.get("data")
+    data: dict[str, Any] = raw if isinstance(raw, dict) else {}
     name = data.get("friendly_name") or data.get("ieee_address")
     if not isinstance(name, str) or not name:
         raise ParseError("bridge event without a device name")

@@ -58,7 +58,8 @@ def test_rflink_with_the_home_configuration() -> None:
 
 
 def test_native_accel_in_si_units_and_a_missing_file() -> None:
-    line = 'anxin/dev/watch {"v": 1, "type": "accel", "t0": 0, "rate_hz": 50, "unit": "m/s2", "samples": [[9.80665, 0, 0]]}'
+    line = ('anxin/dev/watch {"v": 1, "type": "accel", "t0": 0, "rate_hz": 50, "unit": "m/s2", '
+            '"samples": [[9.80665, 0, 0]]}')
     rc, out = decode("--format", "native", stdin=line)
     assert rc == 0 and out[0]["type"] == "accel" and out[0]["samples"] == [[1.0, 0.0, 0.0]]
     proc = subprocess.run([sys.executable, "-m", "gateway", "decode", "--format", "native", "/nonexistent"],

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from firmware_sim.native_devices import payload
+from firmware_sim.serial_devices import BpMeasurement
 from gateway.config import DeviceConfig, GatewaySettings, SerialPortConfig
 from gateway.devices.ble_bpm import BpmStream
 from gateway.devices.router import Router
@@ -16,7 +17,6 @@ from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway
 from gateway.supervision import LOCAL_BROKER
-from firmware_sim.serial_devices import BpMeasurement
 
 
 class Clock:

@@ -14,8 +14,8 @@ from gateway.devices import ble_bpm, native, rflink, slip, zigbee2mqtt
 from gateway.devices.ble_bpm import BpmStream
 from gateway.devices.rflink import RflinkStream
 from gateway.errors import ParseError
-from gateway.supervision import LOCAL_BROKER, Supervisor
 from gateway.model import DeviceEvent, EventKind, Reading
+from gateway.supervision import LOCAL_BROKER, Supervisor
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 json_values = st.recursive(
