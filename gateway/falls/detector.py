@@ -72,7 +72,9 @@ class FallDetector:
 
     def __post_init__(self) -> None:
         p = self.params
-        self._keep = int(math.ceil(p.history_s * p.rate_hz))
+        self._step = max(1, int(p.rate_hz))  # samples pushed at once: one second, whatever the chunk size
+        # a verdict is reached at most one push after its last sample arrived: keep that much more
+        self._keep = int(math.ceil(p.history_s * p.rate_hz)) + self._step
         self._peak_n = max(1, int(round(p.peak_search_s * p.rate_hz)))
         self._reset(0.0)
 
@@ -93,9 +95,8 @@ class FallDetector:
         if chunk.restart or self._n == 0:
             self._reset(chunk.t0)
         out: list[Candidate] = []
-        step = max(1, int(self.params.rate_hz))  # one second at a time keeps memory bounded for any chunk size
-        for i in range(0, len(chunk.xyz), step):
-            out.extend(self._push(chunk.xyz[i:i + step]))
+        for i in range(0, len(chunk.xyz), self._step):  # bounded memory for any chunk size
+            out.extend(self._push(chunk.xyz[i:i + self._step]))
         return out
 
     def _push(self, xyz: np.ndarray) -> list[Candidate]:

@@ -41,9 +41,10 @@ def load_all(root: Path, err: TextIO) -> list[Recording]:
     return out
 
 
-def run(root: Path, as_json: bool = False, loso: bool = False, out: TextIO = sys.stdout,
-        err: TextIO = sys.stderr) -> int:
+def run(root: Path, as_json: bool = False, loso: bool = False, out: TextIO | None = None,
+        err: TextIO | None = None) -> int:
     """Evaluate and print; returns the process exit code."""
+    out, err = out or sys.stdout, err or sys.stderr
     try:
         recordings = load_all(root, err)
     except RecordingError as exc:
