@@ -47,7 +47,8 @@ def _wearable(args: argparse.Namespace) -> int:
     else:
         xyz = TRACES[args.trace](rate_hz=args.rate, seed=args.seed)
     link = _local_link(args)
-    wearable = Wearable(args.name, lambda t, p: link.publish(t, p, 0), args.rate, args.chunk, args.unit)
+    wearable = Wearable(args.name, lambda t, p: link.publish(t, p, 1).wait_for_publish(5), args.rate, args.chunk,
+                        args.unit)
     print(f"streaming {len(xyz) / args.rate:.1f} s of acceleration on {native_topic(args.name)}")
     sent = wearable.stream(xyz, speed=args.speed)
     link.stop()
