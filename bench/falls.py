@@ -54,7 +54,8 @@ def run(streams: int, seconds: int) -> dict[str, float | int | str]:
         "numpy": np.__version__, "streams": streams, "seconds": seconds, "samples": samples,
         "falls_detected": falls, "cpu_s": round(cpu, 3), "wall_s": round(wall, 3),
         "samples_per_cpu_s": round(per_cpu_s), "wearables_per_core_50hz": int(per_cpu_s / RATE),
-        "chunk_p50_ms": round(statistics.median(lat) * 1e3, 3), "chunk_p99_ms": round(lat[int(len(lat) * 0.99)] * 1e3, 3),
+        "chunk_p50_ms": round(statistics.median(lat) * 1e3, 3),
+        "chunk_p99_ms": round(lat[int(len(lat) * 0.99)] * 1e3, 3),
     }
 
 

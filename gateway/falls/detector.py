@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gateway.falls.errors import StreamError
 from gateway.falls.resample import Resampled
 
 
@@ -88,10 +89,20 @@ class FallDetector:
         self._pending: list[int] = []
         self._next_edge = 0  # candidates closer than peak_search to the last one are the same impact
 
+    @property
+    def held_samples(self) -> int:
+        """Samples kept in memory for this stream (bounded by history_s plus one second)."""
+        return len(self._buf)
+
+    @property
+    def pending(self) -> int:
+        """Impacts waiting for their verdict."""
+        return len(self._pending)
+
     def feed(self, chunk: Resampled) -> list[Candidate]:
         """Push resampled samples; returns every candidate decided by them (check `is_fall`)."""
         if chunk.rate_hz != self.params.rate_hz:
-            raise ValueError(f"detector runs at {self.params.rate_hz} Hz, chunk is {chunk.rate_hz} Hz")
+            raise StreamError(f"detector runs at {self.params.rate_hz} Hz, chunk is {chunk.rate_hz} Hz")
         if chunk.restart or self._n == 0:
             self._reset(chunk.t0)
         out: list[Candidate] = []
@@ -118,7 +129,8 @@ class FallDetector:
             cand = self._judge(self._pending.pop(0))
             out.append(cand)
             if cand.is_fall:
-                quiet = int((cand.impact_t - self._t0) * self.params.rate_hz) + int(self.params.refractory_s * self.params.rate_hz)
+                r = self.params.rate_hz
+                quiet = int((cand.impact_t - self._t0) * r) + int(self.params.refractory_s * r)
                 self._pending = [e for e in self._pending if e >= quiet]
                 self._next_edge = max(self._next_edge, quiet)
         return out

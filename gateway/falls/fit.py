@@ -75,7 +75,8 @@ def fit(f: Features, trials: np.ndarray, base: FallParams, min_sensitivity: floa
         if best is None or key > best[0]:
             best = (key, values)
     assert best is not None
-    return replace(base, **dict(zip(GRID, best[1])))
+    impact_g, horizontal_g, still_g, angle_deg = best[1]
+    return replace(base, impact_g=impact_g, horizontal_g=horizontal_g, still_g=still_g, angle_deg=angle_deg)
 
 
 def leave_one_subject_out(recordings: Sequence[Recording], base: FallParams,
@@ -88,5 +89,5 @@ def leave_one_subject_out(recordings: Sequence[Recording], base: FallParams,
         params = fit(features, np.flatnonzero(~held), base)
         if progress:
             progress(subject, params)
-        out.extend(judge(recordings[i], params) for i in np.flatnonzero(held))
+        out.extend(judge(recordings[i], params) for i in np.flatnonzero(held).tolist())
     return out

@@ -29,7 +29,13 @@ class FallMonitor:
         """Push one chunk; returns a FALL event per fall decided by it. Raises StreamError on unusable samples."""
         if chunk.rate_hz <= 0:
             raise StreamError(f"{chunk.device}: rate_hz must be positive, got {chunk.rate_hz}")
-        xyz = np.asarray(chunk.samples, dtype=np.float64).reshape(-1, 3) if chunk.samples else np.empty((0, 3))
+        try:
+            xyz = np.asarray(chunk.samples, dtype=np.float64).reshape(len(chunk.samples), -1)
+        except (TypeError, ValueError) as exc:
+            raise StreamError(f"{chunk.device}: samples must be [x, y, z] numbers: {exc}") from exc
+        if len(xyz) and xyz.shape[1] != 3:
+            raise StreamError(f"{chunk.device}: samples must have 3 axes, got {xyz.shape[1]}")
+        xyz = xyz if len(xyz) else np.empty((0, 3))
         t = chunk.t0 + np.arange(len(xyz)) / chunk.rate_hz
         resampler, detector = self._stream(chunk.device)
         decided = detector.feed(resampler.feed(t, xyz))

@@ -24,7 +24,8 @@ def trial_line(t: Trial) -> str:
         verdict = "MISSED"
     elif t.alarms:
         a = t.alarms[0]
-        verdict = f"FALSE ALARM x{len(t.alarms)} at {a.impact_t:.1f} s (peak {a.peak_g:.2f} g, turned {a.angle_deg:3.0f}°)"
+        verdict = (f"FALSE ALARM x{len(t.alarms)} at {a.impact_t:.1f} s "
+                   f"(peak {a.peak_g:.2f} g, turned {a.angle_deg:3.0f}°)")
     else:
         verdict = "quiet"
     return f"{t.name:<16} {kind} {t.duration_s:6.1f} s  {verdict}"

@@ -41,6 +41,9 @@ class Resampler:
         if not (np.isfinite(t).all() and np.isfinite(xyz).all()):
             raise StreamError("samples must be finite numbers")
         restart = False
+        if self._last_t is not None and len(t) and t[0] < self._last_t - self.max_gap_s:
+            # the device's clock jumped back (a reboot): a new stream, not an hour of "late" samples to drop
+            self._last_t, restart = None, True
         if self._last_t is not None:
             forward = t > self._last_t
             self.dropped += int(len(t) - forward.sum())
@@ -53,7 +56,7 @@ class Resampler:
             return Resampled(self._next_t, self.rate_hz, np.empty((0, 3)))
         if self._last_t is None or t[0] - self._last_t > self.max_gap_s:
             # a new stream or a silence: start a fresh grid rather than invent samples across the gap
-            restart = self._last_t is not None
+            restart = restart or self._last_t is not None
             self._last_t, self._last_xyz, self._next_t = float(t[0]), xyz[0].copy(), float(t[0])
         src_t = np.concatenate(([self._last_t], t))
         src = np.vstack((self._last_xyz, xyz))

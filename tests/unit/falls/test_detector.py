@@ -61,8 +61,8 @@ def test_memory_per_stream_stays_bounded_over_an_hour_of_walking():
     xyz = traces.walk(RATE, 0, seconds=60)
     for _ in range(60):
         run(xyz, 50, det)
-    assert len(det._buf) <= int(np.ceil(FallParams().history_s * RATE)) + int(RATE)
-    assert len(det._pending) <= 10
+    assert det.held_samples <= int(np.ceil(FallParams().history_s * RATE)) + int(RATE)
+    assert det.pending <= 10
 
 
 def test_two_falls_far_apart_raise_two_alarms_and_one_fall_never_two():

@@ -78,9 +78,11 @@ def test_bad_acceleration_is_counted_and_logged_and_the_stream_carries_on(tmp_pa
     with caplog.at_level(logging.WARNING):
         gw.handle_message(AccelChunk("wrist-1", T0, 50.0, ((1.0, float("nan"), 0.0),)))
         gw.handle_message(AccelChunk("wrist-1", T0, 0.0, ((1.0, 0.0, 0.0),)))
+        gw.handle_message(AccelChunk("wrist-1", T0, 50.0, ((1.0, 0.0), (0.0, 1.0), (1.0, 1.0))))
+        gw.handle_message(AccelChunk("wrist-1", T0, 50.0, ((1.0, 0.0, 0.0), (0.0, 1.0))))  # type: ignore[arg-type]
         for c in good:
             gw.handle_message(c)
-    assert gw.counters["accel_errors"] == 2
+    assert gw.counters["accel_errors"] == 4
     assert "rejected acceleration from wrist-1" in caplog.text
     assert [i.kind for i in seen.items if isinstance(i, DeviceEvent)] == [EventKind.FALL]
 

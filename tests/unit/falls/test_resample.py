@@ -49,6 +49,13 @@ def test_a_long_silence_restarts_the_grid_instead_of_inventing_samples():
     assert out.restart and out.t0 == 5.0 and np.allclose(out.xyz, 1.0)
 
 
+def test_a_clock_that_jumps_back_starts_a_new_stream_instead_of_dropping_everything():
+    r = Resampler(50)
+    r.feed(np.array([3600.0, 3600.02]), np.zeros((2, 3)))
+    out = r.feed(np.array([10.0, 10.02, 10.04]), np.ones((3, 3)))
+    assert out.restart and out.t0 == 10.0 and len(out.xyz) == 3 and r.dropped == 0
+
+
 @pytest.mark.parametrize("t, xyz", [
     (np.array([0.0, 1.0]), np.ones((2, 2))),
     (np.array([0.0, np.nan]), np.ones((2, 3))),
