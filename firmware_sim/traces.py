@@ -44,7 +44,8 @@ class Trace:
         """A short impact: a half-sine of `peak_g` along `direction`."""
         n = self._n(seconds)
         unit = direction / np.linalg.norm(direction)
-        self.parts.append(np.outer(np.maximum(np.sin(np.linspace(0, math.pi, n)) * peak_g, 1.0), unit))
+        pulse = np.sin(np.linspace(0, math.pi, n + 2)[1:-1]) * peak_g  # sampled inside the pulse at any rate
+        self.parts.append(np.outer(np.maximum(pulse, 1.0), unit))
         return self
 
     def gait(self, seconds: float, step_hz: float, peak_g: float) -> "Trace":

@@ -51,17 +51,22 @@ def load_recording(path: Path) -> Recording:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError as exc:
         raise RecordingError(f"{path}: {exc}") from exc
-    try:
-        start = next(i for i, line in enumerate(lines) if line.strip() == "@DATA") + 1
-    except StopIteration as exc:
-        raise RecordingError(f"{path}: no @DATA line") from exc
-    rows = [line for line in lines[start:] if line.strip()]
-    try:
-        data = np.array([[float(v) for v in line.split(",")] for line in rows], dtype=np.float64)
-    except ValueError as exc:
-        raise RecordingError(f"{path}: bad sample line: {exc}") from exc
-    if data.ndim != 2 or data.shape[1] != 4 or len(data) < 2:
-        raise RecordingError(f"{path}: expected at least two `timestamp_ns, x, y, z` lines")
+    start = next((i + 1 for i, line in enumerate(lines) if line.strip() == "@DATA"), 0)
+    rows = [line for line in lines[start:] if line.strip() and not line.lstrip().startswith(("#", "@"))]
+    parsed, bad = [], 0
+    for line in rows:
+        try:
+            values = [float(v) for v in line.split(",")]
+        except ValueError:
+            values = []
+        if len(values) == 4 and all(np.isfinite(values)):
+            parsed.append(values)
+        else:
+            bad += 1
+    # a truncated last line or a stray glitch costs a sample, not the trial; a file of garbage is an error
+    if len(parsed) < 2 or bad > 0.01 * len(rows):
+        raise RecordingError(f"{path}: {bad} of {len(rows)} lines are not `timestamp_ns, x, y, z`")
+    data = np.array(parsed, dtype=np.float64)
     # The phone logs out of order now and then and repeats timestamps: sort and keep the first of each.
     order = np.argsort(data[:, 0], kind="stable")
     data = data[order]

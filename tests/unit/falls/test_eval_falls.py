@@ -86,3 +86,10 @@ def test_a_directory_without_recordings_is_a_clear_error(tmp_path: Path, capsys)
     assert main(["eval-falls", str(tmp_path)]) == 2
     assert "no MobiFall accelerometer files" in capsys.readouterr().err
     assert main(["eval-falls", str(tmp_path / "missing")]) == 2
+
+
+def test_a_truncated_last_line_costs_a_sample_not_the_trial(dataset: Path):
+    path = dataset / "sub1" / "FALLS" / "FOL" / "FOL_acc_1_1.txt"
+    whole = load_recording(path)
+    path.write_text(path.read_text() + "1000012345678901, 1.5, -9.")
+    assert len(load_recording(path).t) == len(whole.t)

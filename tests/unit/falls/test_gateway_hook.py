@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pytest
 
 from firmware_sim import traces
 from gateway.config import GatewaySettings
@@ -93,3 +94,13 @@ def test_message_body_of_a_chunk_is_a_compact_summary_not_the_samples():
     assert lane == "reading" and body["device"] == "wrist-1"
     assert body["values"] == {"samples": 2.0, "rate_hz": 50.0, "min_g": 1.0, "max_g": 2.0}
     assert len(json.dumps(body)) < 300
+
+
+@pytest.mark.parametrize("rate", [25.0, 100.0, 200.0])
+def test_wearables_at_other_rates_are_resampled_and_judged_alike(tmp_path, rate):
+    gw, seen, _ = make_gateway(tmp_path)
+    for c in chunks("wrist-1", traces.fall(rate, 5), rate, int(rate)):
+        gw.handle_message(c)
+    for c in chunks("wrist-2", traces.sit_hard(rate, 5), rate, int(rate)):
+        gw.handle_message(c)
+    assert [(i.device, i.kind) for i in seen.items if isinstance(i, DeviceEvent)] == [("wrist-1", EventKind.FALL)]
