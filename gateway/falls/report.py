@@ -64,6 +64,12 @@ def run(root: Path, as_json: bool = False, loso: bool = False, out: TextIO | Non
         trials = [judge(r, params) for r in recordings]
     for t in trials:
         print(trial_line(t), file=out)
+    by_code: dict[str, list[Trial]] = {}
+    for t in trials:
+        by_code.setdefault(t.code, []).append(t)
+    order = sorted(by_code.items(), key=lambda kv: (not kv[1][0].is_fall, kv[0]))  # falls first
+    print("right per activity: " + ", ".join(f"{code} {sum(t.correct for t in ts)}/{len(ts)}" for code, ts in order),
+          file=out)
     s = summarize(trials)
     how = "leave-one-subject-out fitted thresholds" if loso else "shipped thresholds"
     latency = f"{s.median_latency_s:.1f} s" if s.median_latency_s is not None else "n/a"
