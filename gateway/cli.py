@@ -52,6 +52,12 @@ def _decode(args: argparse.Namespace) -> int:
     return 1 if rejected else 0
 
 
+def _eval_falls(args: argparse.Namespace) -> int:
+    from gateway.falls.report import run
+
+    return run(args.dir, as_json=args.json, loso=args.loso)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="anxin-gateway", description="Anxin home gateway")
@@ -70,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("--timezone", default="Asia/Shanghai", help="the monitor clock's zone (ble-bpm)")
     decode.add_argument("--role", default="sos_button", help="role assumed for devices when no --config")
     decode.set_defaults(func=_decode)
+    falls = sub.add_parser("eval-falls", help="replay MobiFall-layout recordings through the fall detector")
+    falls.add_argument("dir", type=Path, help="directory with sub<S>/<FALLS|ADL>/<CODE>/*_acc_*.txt")
+    falls.add_argument("--json", action="store_true", help="end with one JSON line of the totals")
+    falls.add_argument("--loso", action="store_true", help="fit thresholds leave-one-subject-out and judge each "
+                       "subject with thresholds fitted without them")
+    falls.set_defaults(func=_eval_falls)
     return parser
 
 

@@ -16,6 +16,8 @@ from gateway.config import GatewaySettings
 from gateway.devices.bp import RecentMeasurements
 from gateway.devices.router import Router
 from gateway.errors import ImplausibleReading, OutboxError, ParseError
+from gateway.falls.errors import StreamError
+from gateway.falls.monitor import FallMonitor, summary
 from gateway.model import AccelChunk, Action, Alarm, DeviceEvent, DeviceMessage, Reading
 from gateway.outbox import Outbox
 from gateway.rules import messages
@@ -57,6 +59,10 @@ def message_body(msg: DeviceMessage) -> tuple[str, dict[str, Any]]:
             "measured_at": msg.ts.isoformat() if msg.ts else None,
         }
         return "reading", body
+    if isinstance(msg, AccelChunk):  # never sample by sample: the gateway detects falls itself
+        return "reading", {"device": msg.device, "metric": "acceleration_summary", "values": summary(msg),
+                           "flags": [], "detail": {},
+                           "measured_at": datetime.fromtimestamp(msg.t0, timezone.utc).isoformat()}
     return "event", {"device": msg.device, "kind": msg.kind.value, "detail": dict(msg.detail)}
 
 
@@ -74,6 +80,7 @@ class Gateway:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         supervisor: Supervisor | None = None,
+        falls: FallMonitor | None = None,
     ) -> None:
         self.settings = settings
         self.router = router
@@ -83,6 +90,7 @@ class Gateway:
         self.wake_uplink = wake_uplink
         self.clock = clock
         self.monotonic = monotonic
+        self.falls = falls or FallMonitor()
         self.state: Mapping[str, Any] = engine.initial()
         self.counters: Counter[str] = Counter()
         self.supervisor = supervisor or Supervisor.from_settings(settings)
@@ -182,14 +190,23 @@ class Gateway:
             self.handle_message(msg)
 
     def handle_message(self, msg: DeviceMessage) -> None:
-        """One typed message: drop resent measurements, supervise, forward, run the rules."""
+        """One typed message: drop resent measurements, supervise, then acceleration to the fall detector
+        and everything else forwarded and into the rules."""
         if self.measurements.is_repeat(msg):
             self.counters["duplicate_measurements"] += 1
             return
         self.supervision, events = self.supervisor.observe(self.supervision, msg, self.clock())
-        if not self.supervisor.absorbs(msg):
-            if not isinstance(msg, AccelChunk):  # raw acceleration stays in the home
-                self.forward(msg)
+        if isinstance(msg, AccelChunk):
+            try:
+                falls = self.falls.feed(msg)
+            except StreamError as exc:
+                self.counters["accel_errors"] += 1
+                log.warning("rejected acceleration from %s: %s", msg.device, exc)
+                falls = []
+            for fall in falls:  # a detected fall is a fall like any other: forwarded, and into the rules
+                self.handle_message(fall)
+        elif not self.supervisor.absorbs(msg):
+            self.forward(msg)
             self.decide(msg)
         self.supervise((self.supervision, events))
 
