@@ -56,6 +56,7 @@ class SupervisionState:
     battery_low: frozenset[str] = frozenset()
     status: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     bridges_down: frozenset[str] = frozenset()
+    bridges_pending: Mapping[str, float] = field(default_factory=dict)  # not yet up since start, since when
     unknown_reported: Mapping[str, float] = field(default_factory=dict)
 
 
@@ -83,9 +84,13 @@ class Supervisor:
     """The supervision rules for one home; holds configuration only, never state or a clock."""
 
     def __init__(self, devices: Iterable[DeviceConfig], ports: Iterable[SerialPortConfig] = (),
-                 battery_low_pct: float = 20.0, battery_ok_pct: float = 30.0, unknown_every_s: float = HOUR) -> None:
+                 battery_low_pct: float = 20.0, battery_ok_pct: float = 30.0, unknown_every_s: float = HOUR,
+                 bridge_grace_s: float = 60.0) -> None:
         ports = list(ports)
         self.watches = {d.name: Watch(d.name, _bridges(d, ports), interval_for(d)) for d in devices}
+        # Bridges the gateway itself connects to: one that never comes up after start is down too.
+        self.own_bridges = (LOCAL_BROKER, *(serial_bridge(p.port) for p in ports if p.family != "gsm"))
+        self.bridge_grace_s = bridge_grace_s
         self.battery_low_pct = battery_low_pct
         self.battery_ok_pct = battery_ok_pct  # hysteresis: a battery hovering at the limit is one event
         self.unknown_every_s = unknown_every_s
@@ -100,8 +105,9 @@ class Supervisor:
         return isinstance(msg, DeviceEvent) and msg.kind in ABSORBED
 
     def initial(self, now: float) -> SupervisionState:
-        """At start every device gets a full interval to report."""
-        return SupervisionState(last_seen={name: now for name in self.watches})
+        """At start every device gets a full interval to report, every bridge a grace period to come up."""
+        return SupervisionState(last_seen={name: now for name in self.watches},
+                                bridges_pending={b: now for b in self.own_bridges})
 
     def observe(self, state: SupervisionState, msg: DeviceMessage, now: float) -> Result:
         """A message arrived from a device."""
@@ -139,6 +145,8 @@ class Supervisor:
 
     def bridge(self, state: SupervisionState, bridge: str, up: bool, now: float) -> Result:
         """A bridge (local broker, zigbee2mqtt, serial port) went down or came back."""
+        if bridge in state.bridges_pending:
+            state = replace(state, bridges_pending={b: t for b, t in state.bridges_pending.items() if b != bridge})
         if not up:
             if bridge in state.bridges_down:
                 return state, []
@@ -154,6 +162,10 @@ class Supervisor:
     def tick(self, state: SupervisionState, now: float) -> Result:
         """Time passed: devices silent past their interval go offline (unless a bridge explains it)."""
         events: list[DeviceEvent] = []
+        for bridge, since in state.bridges_pending.items():
+            if now - since > self.bridge_grace_s:  # never came up since start: as good as down
+                state, more = self.bridge(state, bridge, False, now)
+                events += more
         newly: set[str] = set()
         for name, w in self.watches.items():
             if w.interval_s is None or name in state.offline or self._explained(state, name):

@@ -40,6 +40,8 @@ def home(tmp_path: Path):  # type: ignore[no-untyped-def]
     outbox = Outbox(connect(settings.outbox_path))
     gw = Gateway(settings, Router(settings), build_engine(), outbox, publish_local=lambda t, p: None,
                  wake_uplink=lambda: None, clock=clock, monotonic=clock)
+    for bridge in gw.supervisor.own_bridges:  # the broker and the serial port connected at start
+        gw.process("bridge", (bridge, True))
     yield gw, outbox, clock
     outbox.close()
 
@@ -101,3 +103,15 @@ def test_native_sos_raises_the_alarm(home) -> None:  # type: ignore[no-untyped-d
     gw.router = Router(settings)
     gw.process("local", ("anxin/dev/b", json.dumps(payload("button", action="sos")).encode()))
     assert [a["type"] for a in bodies(outbox, "alarm")] == ["sos"]
+
+
+def test_a_local_broker_that_never_comes_up_is_reported(tmp_path: Path) -> None:
+    settings = GatewaySettings(gateway_id="gw-t", data_dir=tmp_path)
+    clock = Clock()
+    outbox = Outbox(connect(settings.outbox_path))
+    gw = Gateway(settings, Router(settings), build_engine(), outbox, publish_local=lambda t, p: None,
+                 wake_uplink=lambda: None, clock=clock, monotonic=clock)
+    clock.now += 61
+    gw.process("tick", None)
+    assert [(e["device"], e["kind"]) for e in bodies(outbox, "event")] == [(LOCAL_BROKER, "bridge_offline")]
+    outbox.close()

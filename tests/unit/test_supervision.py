@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.config import DeviceConfig, SerialPortConfig
 from gateway.model import DeviceEvent, EventKind, Reading
-from gateway.supervision import LOCAL_BROKER, ZIGBEE2MQTT, Supervisor, serial_bridge
+from gateway.supervision import LOCAL_BROKER, ZIGBEE2MQTT, SupervisionState, Supervisor, serial_bridge
 
 HOUR = 3600.0
 BUTTON = DeviceConfig(name="button", family="zigbee2mqtt", role="sos_button", model="TS0215A_sos")
@@ -17,6 +17,15 @@ PORTS = [SerialPortConfig(port="/dev/ttyUSB0", family="rflink"),
 SUP = Supervisor([BUTTON, RADAR, WIFI, PENDANT, BPM], PORTS)
 
 
+def started(now: float = 0.0, sup: Supervisor = SUP) -> SupervisionState:
+    """Supervision just after start, with the broker and serial ports connected."""
+    s = sup.initial(now)
+    for bridge in sup.own_bridges:
+        s, ev = sup.bridge(s, bridge, True, now)
+        assert ev == [], "a bridge coming up the first time is not news"
+    return s
+
+
 def kinds(events: list[DeviceEvent]) -> list[tuple[str, str]]:
     return [(e.device, e.kind.value) for e in events]
 
@@ -26,7 +35,7 @@ def status(device: str, **values: float) -> Reading:
 
 
 def test_silent_device_goes_offline_once_and_recovers() -> None:
-    s = SUP.initial(0.0)
+    s = started()
     s, ev = SUP.tick(s, 119.0)
     assert ev == []
     s, ev = SUP.tick(s, 121.0)
@@ -40,7 +49,7 @@ def test_silent_device_goes_offline_once_and_recovers() -> None:
 
 
 def test_family_defaults_radar_one_hour_button_25_hours_one_way_radios_never() -> None:
-    s = SUP.initial(0.0)
+    s = started()
     s, _ = SUP.observe(s, DeviceEvent("wifi", EventKind.HEARTBEAT), 3000.0)  # keep wifi out of the way
     s, ev = SUP.tick(s, HOUR + 1)
     assert ("radar", "device_offline") in kinds(ev) and ("button", "device_offline") not in kinds(ev)
@@ -50,7 +59,7 @@ def test_family_defaults_radar_one_hour_button_25_hours_one_way_radios_never() -
 
 
 def test_availability_offline_is_reported_at_once() -> None:
-    s = SUP.initial(0.0)
+    s = started()
     s, ev = SUP.observe(s, DeviceEvent("button", EventKind.DEVICE_OFFLINE), 10.0)
     assert kinds(ev) == [("button", "device_offline")] and ev[0].detail["reason"] == "availability"
     s, ev = SUP.observe(s, DeviceEvent("button", EventKind.DEVICE_OFFLINE), 11.0)
@@ -60,7 +69,7 @@ def test_availability_offline_is_reported_at_once() -> None:
 
 
 def test_low_battery_raises_once_and_recovery_needs_hysteresis() -> None:
-    s = SUP.initial(0.0)
+    s = started()
     s, ev = SUP.observe(s, status("button", battery=19, linkquality=80), 1.0)
     assert kinds(ev) == [("button", "battery_low")] and ev[0].detail == {"battery": 19}
     s, ev = SUP.observe(s, DeviceEvent("button", EventKind.BATTERY_LOW), 2.0)
@@ -73,7 +82,7 @@ def test_low_battery_raises_once_and_recovery_needs_hysteresis() -> None:
 
 
 def test_battery_low_flag_without_percentage() -> None:
-    s = SUP.initial(0.0)
+    s = started()
     s, ev = SUP.observe(s, status("button", battery_low=1.0), 1.0)
     assert kinds(ev) == [("button", "battery_low")]
     s, ev = SUP.observe(s, status("button", battery_low=0.0), 2.0)
@@ -81,7 +90,7 @@ def test_battery_low_flag_without_percentage() -> None:
 
 
 def test_local_broker_down_is_one_bridge_event_not_one_per_device() -> None:
-    s = SUP.initial(0.0)
+    s = started()
     s, ev = SUP.bridge(s, LOCAL_BROKER, False, 10.0)
     assert kinds(ev) == [(LOCAL_BROKER, "bridge_offline")]
     s, ev = SUP.bridge(s, LOCAL_BROKER, False, 11.0)
@@ -97,7 +106,7 @@ def test_local_broker_down_is_one_bridge_event_not_one_per_device() -> None:
 
 
 def test_zigbee2mqtt_bridge_state_covers_only_zigbee_devices() -> None:
-    s = SUP.initial(0.0)
+    s = started()
     s, ev = SUP.observe(s, DeviceEvent(ZIGBEE2MQTT, EventKind.BRIDGE_OFFLINE), 5.0)
     assert kinds(ev) == [(ZIGBEE2MQTT, "bridge_offline")]
     s, ev = SUP.observe(s, DeviceEvent("button", EventKind.DEVICE_OFFLINE), 6.0)
@@ -107,7 +116,7 @@ def test_zigbee2mqtt_bridge_state_covers_only_zigbee_devices() -> None:
 
 
 def test_serial_port_is_the_bridge_of_its_devices() -> None:
-    s = SUP.initial(0.0)
+    s = started()
     s, ev = SUP.bridge(s, serial_bridge("/dev/ttyUSB1"), False, 1.0)
     assert kinds(ev) == [("serial:/dev/ttyUSB1", "bridge_offline")]
     assert SUP.watches["bpm"].bridges == ("serial:/dev/ttyUSB1",)
@@ -115,7 +124,7 @@ def test_serial_port_is_the_bridge_of_its_devices() -> None:
 
 
 def test_unknown_device_reported_once_an_hour_and_never_for_configured_ones() -> None:
-    s = SUP.initial(0.0)
+    s = started()
     stranger = DeviceEvent("0x00158d", EventKind.UNKNOWN_DEVICE, detail={"family": "zigbee2mqtt"})
     s, ev = SUP.observe(s, stranger, 1.0)
     assert ev == [stranger]
@@ -129,5 +138,18 @@ def test_unknown_device_reported_once_an_hour_and_never_for_configured_ones() ->
 
 def test_configured_interval_zero_disables_supervision() -> None:
     sup = Supervisor([DeviceConfig(name="x", family="native", role="motion", report_interval_s=0)])
-    s, ev = sup.tick(sup.initial(0.0), 10 * HOUR)
+    s, ev = sup.tick(started(sup=sup), 10 * HOUR)
     assert ev == []
+
+
+def test_a_broker_or_port_that_never_comes_up_after_start_is_offline() -> None:
+    s = SUP.initial(0.0)
+    s, ev = SUP.bridge(s, LOCAL_BROKER, True, 5.0)
+    s, ev = SUP.tick(s, 59.0)
+    assert ev == [], "a grace period to connect"
+    s, ev = SUP.tick(s, 61.0)
+    assert kinds(ev) == [("serial:/dev/ttyUSB0", "bridge_offline"), ("serial:/dev/ttyUSB1", "bridge_offline")]
+    s, ev = SUP.tick(s, 100.0)
+    assert ev == [], "reported once"
+    s, ev = SUP.bridge(s, serial_bridge("/dev/ttyUSB0"), True, 110.0)
+    assert kinds(ev) == [("serial:/dev/ttyUSB0", "bridge_online")]
