@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -27,6 +28,7 @@ from gateway.supervision import Supervisor
 log = logging.getLogger(__name__)
 
 PublishLocal = Callable[[str, bytes], object]
+MEASUREMENTS_KEY = "forwarded_measurements"  # outbox meta: survives restarts, so resends stay dropped
 
 
 def action_topic(gateway_id: str) -> str:
@@ -122,6 +124,7 @@ class Gateway:
 
     def start(self) -> None:
         """Run the worker thread."""
+        self._load_measurements()
         self._thread = threading.Thread(target=self._run, name="gateway", daemon=True)
         self._thread.start()
 
@@ -208,7 +211,22 @@ class Gateway:
         elif not self.supervisor.absorbs(msg):
             self.forward(msg)
             self.decide(msg)
+        if self.measurements.dirty:  # only after the reading is stored: a crash may repeat it, not lose it
+            self._save_measurements()
         self.supervise((self.supervision, events))
+
+    def _load_measurements(self) -> None:
+        try:
+            self.measurements.load(self.outbox.get_meta(MEASUREMENTS_KEY))
+        except (OutboxError, sqlite3.Error) as exc:
+            log.error("could not read the forwarded-measurements memory: %s", exc)
+
+    def _save_measurements(self) -> None:
+        try:
+            self.outbox.set_meta(MEASUREMENTS_KEY, self.measurements.dump())
+        except (OutboxError, sqlite3.Error) as exc:
+            self.counters["outbox_errors"] += 1
+            log.error("could not save the forwarded-measurements memory: %s", exc)
 
     def supervise(self, result: tuple[Any, list[DeviceEvent]]) -> None:
         """Adopt supervision's new state; forward its technical events and run the rules on them."""

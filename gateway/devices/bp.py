@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -74,8 +75,9 @@ class RecentMeasurements:
     be told apart from a genuine second measurement with the same numbers, so it is never dropped.
     """
 
-    def __init__(self, capacity: int = 4096) -> None:
+    def __init__(self, capacity: int = 1024) -> None:
         self.capacity = capacity
+        self.dirty = False  # something new to persist since the last dump()
         self._seen: OrderedDict[tuple[Any, ...], None] = OrderedDict()
 
     def is_repeat(self, msg: object) -> bool:
@@ -87,6 +89,22 @@ class RecentMeasurements:
             self._seen.move_to_end(key)
             return True
         self._seen[key] = None
+        self.dirty = True
         if len(self._seen) > self.capacity:
             self._seen.popitem(last=False)
         return False
+
+    def dump(self) -> str:
+        """The memory as JSON, so that it survives a gateway restart."""
+        self.dirty = False
+        return json.dumps([[dev, ts, [list(kv) for kv in values]] for dev, ts, values in self._seen])
+
+    def load(self, text: str | None) -> None:
+        """Restore a dump(); anything unreadable is ignored (the worst case is one resent reading)."""
+        try:
+            rows = json.loads(text) if text else []
+            keys = [(str(d), str(t), tuple((str(k), float(v)) for k, v in vals)) for d, t, vals in rows]
+        except (ValueError, TypeError):
+            return
+        for key in keys[-self.capacity:]:
+            self._seen[key] = None

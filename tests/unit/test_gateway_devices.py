@@ -115,3 +115,17 @@ def test_a_local_broker_that_never_comes_up_is_reported(tmp_path: Path) -> None:
     gw.process("tick", None)
     assert [(e["device"], e["kind"]) for e in bodies(outbox, "event")] == [(LOCAL_BROKER, "bridge_offline")]
     outbox.close()
+
+
+def test_the_resend_memory_survives_a_gateway_restart(home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    gw, outbox, clock = home
+    stream = BpmStream("bpm", timezone.utc)
+    m = BpMeasurement(133, 84, None, 71, datetime(2026, 11, 28, 7, 5))
+    gw.process("messages", stream.feed(m.frame()))
+    restarted = Gateway(gw.settings, gw.router, build_engine(), outbox, publish_local=lambda t, p: None,
+                        wake_uplink=lambda: None, clock=clock, monotonic=clock)
+    restarted.start()  # loads what the first run remembered
+    restarted.stop()
+    restarted.process("messages", stream.feed(m.frame()))  # the monitor resends after the restart
+    assert [r["values"]["systolic"] for r in bodies(outbox, "reading")] == [133.0]
+    assert restarted.counters["duplicate_measurements"] == 1
