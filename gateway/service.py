@@ -13,7 +13,9 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 from anxin import protocol
+from anxin.mqtt import MqttError
 from gateway.config import GatewaySettings
+from gateway.devices import zigbee2mqtt
 from gateway.devices.bp import RecentMeasurements
 from gateway.devices.router import Router
 from gateway.errors import ImplausibleReading, OutboxError, ParseError
@@ -296,5 +298,19 @@ class Gateway:
             device = command.args.get("device")
             self.act(Action("say", "help_coming", device, {"alarm_id": command.args.get("alarm_id")}), by=by)
             self.act(Action("led", "help_coming", device), by=by)
+        elif command.cmd == "permit_join":  # an installer pairs a new zigbee device from the console
+            self.permit_join(command.args.get("seconds", 120))
         else:
             log.warning("unknown command %r from the server", command.cmd)
+
+    def permit_join(self, seconds: object) -> None:
+        """Open (or with 0 close) the zigbee network for pairing through zigbee2mqtt."""
+        try:
+            topic, payload = zigbee2mqtt.permit_join_request(int(seconds))  # type: ignore[call-overload]
+            self.publish_local(topic, payload)
+            log.info("zigbee2mqtt permit_join for %s s", seconds)
+        except (ValueError, TypeError) as exc:
+            log.warning("bad permit_join command (%r): %s", seconds, exc)
+        except MqttError as exc:  # the local broker is down: say so, the installer will retry
+            self.counters["action_errors"] += 1
+            log.error("could not publish permit_join: %s", exc)

@@ -129,3 +129,18 @@ def test_the_resend_memory_survives_a_gateway_restart(home, tmp_path: Path) -> N
     restarted.process("messages", stream.feed(m.frame()))  # the monitor resends after the restart
     assert [r["values"]["systolic"] for r in bodies(outbox, "reading")] == [133.0]
     assert restarted.counters["duplicate_measurements"] == 1
+
+
+def test_permit_join_command_opens_the_zigbee_network(tmp_path: Path) -> None:
+    from anxin.protocol import Command
+
+    settings = GatewaySettings(gateway_id="gw-t", data_dir=tmp_path)
+    published: list[tuple[str, bytes]] = []
+    outbox = Outbox(connect(settings.outbox_path))
+    gw = Gateway(settings, Router(settings), build_engine(), outbox,
+                 publish_local=lambda t, p: published.append((t, p)), wake_uplink=lambda: None)
+    gw.process("command", Command("permit_join", {"seconds": 180}))
+    gw.process("command", Command("permit_join", {"seconds": "forever"}))
+    assert [(t, json.loads(p)) for t, p in published] == [
+        ("zigbee2mqtt/bridge/request/permit_join", {"value": True, "time": 180})]
+    outbox.close()
