@@ -154,8 +154,8 @@ def _status_events(name: str, doc: Mapping[str, Any], device: DeviceConfig) -> l
     fall = doc.get("fall_down_status")
     if isinstance(fall, str) and fall in _RADAR_FALL:
         out.append(DeviceEvent(name, _RADAR_FALL[fall], detail={"fall_down_status": fall}))
-    status = doc.get("status")
-    if isinstance(status, str) and status in _OWON_STATUS:
+    status = doc.get("status")  # a generic key: only a fall radar's `status` is a posture
+    if device.role == "fall_radar" and isinstance(status, str) and status in _OWON_STATUS:
         out.append(DeviceEvent(name, _OWON_STATUS[status], detail={"status": status}))
     occupancy = doc.get("occupancy")
     if isinstance(occupancy, bool):
