@@ -39,7 +39,7 @@ def _decode(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"anxin-gateway: {exc}", file=sys.stderr)
         return 2
-    decoder = Decoder(args.format, settings, args.timezone, args.role)
+    decoder = Decoder(args.format, settings, args.timezone, args.role, args.model)
     if args.file is None:
         rejected = run(decoder, sys.stdin, sys.stdout)
     else:
@@ -74,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("file", nargs="?", type=Path, help="input file (default: standard input)")
     decode.add_argument("--config", type=Path, help="gateway YAML: use its devices (default: every name is known)")
     decode.add_argument("--timezone", default="Asia/Shanghai", help="the monitor clock's zone (ble-bpm)")
-    decode.add_argument("--role", default="sos_button", help="role assumed for devices when no --config")
+    decode.add_argument("--model", help="zigbee2mqtt model assumed for devices when no --config (e.g. FDS315)")
+    decode.add_argument("--role", help="role assumed for devices when no --config (default: the model's, "
+                        "else sos_button)")
     decode.set_defaults(func=_decode)
     falls = sub.add_parser("eval-falls", help="replay MobiFall-layout recordings through the fall detector")
     falls.add_argument("dir", type=Path, help="directory with sub<S>/<FALLS|ADL>/<CODE>/*_acc_*.txt")

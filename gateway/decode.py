@@ -37,18 +37,20 @@ class Decoder:
     """Decodes one input line of a format; devices not in the configuration are treated as known."""
 
     def __init__(self, fmt: str, settings: GatewaySettings | None = None, timezone_name: str = "Asia/Shanghai",
-                 role: str = "sos_button") -> None:
+                 role: str | None = None, model: str | None = None) -> None:
         if fmt not in FORMATS:
             raise ValueError(f"format must be one of {FORMATS}")
         self.fmt = fmt
         self.settings = settings
         self.tz = ZoneInfo(settings.timezone if settings else timezone_name)
-        self.role = role
+        known = zigbee2mqtt.MODELS.get(model or "")
+        self.model = model
+        self.role = role or (known.role if known else "sos_button")
 
     def _device(self, name: str) -> DeviceConfig | None:
         if self.settings is not None:
             return self.settings.device(name)
-        return DeviceConfig(name=name, family=self.fmt, role=self.role)  # type: ignore[arg-type]
+        return DeviceConfig(name=name, family=self.fmt, role=self.role, model=self.model)  # type: ignore[arg-type]
 
     def decode(self, line: str) -> list[DeviceMessage]:
         """Typed messages for one line; raises ParseError for input the gateway rejects."""
