@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -17,8 +18,9 @@ from gateway.devices.router import Router
 from gateway.errors import OutboxError, ParseError
 from gateway.model import Action, Alarm, DeviceEvent, DeviceMessage, Reading
 from gateway.outbox import Outbox
-from gateway.rules import messages
-from gateway.rules.engine import Engine, Tick
+from gateway.rules import messages, push
+from gateway.rules.config import RulesConfigError
+from gateway.rules.engine import Engine, ModeChange, Tick
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,11 @@ PublishLocal = Callable[[str, bytes], object]
 def action_topic(gateway_id: str) -> str:
     """Local-bus topic where the home's speaker / LED / siren listen."""
     return f"anxin/home/{gateway_id}/action"
+
+
+def mode_topic(gateway_id: str) -> str:
+    """Local-bus topic where the home sets away mode: `{"away": true}`."""
+    return f"anxin/home/{gateway_id}/mode"
 
 
 def alarm_body(alarm: Alarm, resident: str | None) -> dict[str, Any]:
@@ -81,6 +88,7 @@ class Gateway:
         self.clock = clock
         self.monotonic = monotonic
         self.state: Mapping[str, Any] = engine.initial()
+        self.rules_version = 0  # 0: the rules from the settings file; pushed versions start at 1
         self.counters: Counter[str] = Counter()
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
@@ -98,6 +106,7 @@ class Gateway:
 
     def start(self) -> None:
         """Run the worker thread."""
+        self.restore_rules()
         self._thread = threading.Thread(target=self._run, name="gateway", daemon=True)
         self._thread.start()
 
@@ -134,6 +143,9 @@ class Gateway:
     def handle_local(self, topic: str, payload: bytes) -> None:
         """Parse a local message, forward it, and run the rules on it."""
         self.counters["local_messages"] += 1
+        if topic == mode_topic(self.settings.gateway_id):
+            self.set_mode(payload, "home")
+            return
         if topic.startswith("anxin/home/"):
             return  # our own action messages echoed back
         try:
@@ -160,15 +172,18 @@ class Gateway:
             return
         self.wake_uplink()
 
-    def decide(self, item: DeviceMessage | Tick) -> None:
+    def decide(self, item: DeviceMessage | Tick | ModeChange) -> None:
         """Run the rules; store alarms durably first, then act in the home."""
         now = datetime.fromtimestamp(self.clock(), timezone.utc)
+        before = self.state
         decision = self.engine.evaluate(self.state, item, now)
         self.state = decision.state
         for alarm in decision.alarms:
             self.raise_alarm(alarm)
         for action in decision.actions:
             self.act(action)
+        if any(before.get(k) is not self.state.get(k) for k in self.engine.persistent()):
+            self.save_rules_state()
 
     def raise_alarm(self, alarm: Alarm) -> None:
         """Write the alarm to the outbox with a full fsync, then wake the uplink."""
@@ -205,5 +220,78 @@ class Gateway:
             device = command.args.get("device")
             self.act(Action("say", "help_coming", device, {"alarm_id": command.args.get("alarm_id")}), by=by)
             self.act(Action("led", "help_coming", device), by=by)
+        elif command.cmd == push.COMMAND:
+            self.apply_rules(command.args)
+        elif command.cmd == push.MODE_COMMAND:
+            self.set_mode(json.dumps(command.args).encode(), "server")
         else:
             log.warning("unknown command %r from the server", command.cmd)
+
+    # Rules configuration and the rule state that must outlive a restart.
+
+    def apply_rules(self, args: Mapping[str, Any]) -> None:
+        """Validate a pushed configuration, persist it, swap it in, and report the outcome."""
+        try:
+            accepted = push.accept(args, self.rules_version, self.settings.timezone, self.settings.resident)
+            self.outbox.set_meta(push.META_CONFIG, accepted.stored())
+        except (RulesConfigError, OutboxError, sqlite3.Error) as exc:
+            self.counters["rules_rejected"] += 1
+            log.warning("rules configuration version %r rejected, keeping version %d: %s",
+                        args.get("version"), self.rules_version, exc)
+            self.report(push.report("config_rejected", args.get("version"), str(exc)))
+            return
+        # One assignment on the only thread that evaluates: the swap is atomic; learned state is kept.
+        self.state, self.engine = accepted.engine.adopt(self.state), accepted.engine
+        self.rules_version = accepted.version
+        self.counters["rules_applied"] += 1
+        log.info("rules configuration version %d applied", accepted.version)
+        self.report(push.report("config_applied", accepted.version))
+
+    def set_mode(self, payload: bytes, source: str) -> None:
+        """Away mode from the home's bus or the server."""
+        try:
+            doc = json.loads(payload)
+            change = push.mode_change(doc if isinstance(doc, dict) else {}, source)
+        except (ValueError, RulesConfigError) as exc:
+            self.counters["parse_errors"] += 1
+            log.warning("bad away-mode message from %s: %s", source, exc)
+            return
+        log.info("away mode %s (from %s)", "on" if change.away else "off", source)
+        self.decide(change)
+
+    def report(self, body: dict[str, Any]) -> None:
+        """Queue a gateway event (config applied/rejected) for the server."""
+        try:
+            self.outbox.put("event", body, self.clock(), self.monotonic())
+        except OutboxError as exc:
+            self.counters["outbox_errors"] += 1
+            log.error("could not store %s report: %s", body.get("kind"), exc)
+            return
+        self.wake_uplink()
+
+    def restore_rules(self) -> None:
+        """At start: the last pushed configuration and the persistent rule state, when valid."""
+        raw = self.outbox.get_meta(push.META_CONFIG)
+        if raw:
+            try:
+                accepted = push.load_stored(raw, self.settings.timezone, self.settings.resident)
+                self.engine, self.rules_version = accepted.engine, accepted.version
+            except RulesConfigError as exc:
+                log.error("ignoring the stored rules configuration, using the file's: %s", exc)
+        self.state = self.engine.initial()
+        saved = self.outbox.get_meta(push.META_STATE)
+        if saved:
+            try:
+                self.state, failed = self.engine.restore(self.state, json.loads(saved))
+            except ValueError as exc:
+                failed = [str(exc)]
+            if failed:
+                log.error("could not restore rule state %s; starting those rules afresh", failed)
+
+    def save_rules_state(self) -> None:
+        """Persist learned rule state (it changes on activity, at most a few times a minute)."""
+        try:
+            self.outbox.set_meta(push.META_STATE, json.dumps(self.engine.snapshot(self.state)))
+        except (OutboxError, sqlite3.Error) as exc:
+            self.counters["outbox_errors"] += 1
+            log.error("could not persist rule state: %s", exc)
