@@ -57,7 +57,7 @@ class CheckinRule:
         counts = pressed or (self.cfg.count_activity and is_activity(item))
         if not counts or lt.time() < self.cfg.start:
             return state, [], []
-        actions = [Action("say", "checkin_thanks", item.device)] if pressed and state.done != today else []
+        actions = [Action("say", "checkin_thanks", item.device)] if pressed else []
         alarms: list[Alarm] = []
         if state.alerted == today and state.done != today:
             alarms.append(Alarm("checkin_missed", Severity.WARNING, "Checked in late", getattr(item, "device", None),

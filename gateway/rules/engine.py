@@ -91,7 +91,7 @@ class Engine:
         alarms: list[Alarm] = []
         actions: list[Action] = []
         for rule in self.rules:
-            slice_, a, b = rule.evaluate(state.get(rule.name, rule.initial()), item, now)
+            slice_, a, b = rule.evaluate(state[rule.name] if rule.name in state else rule.initial(), item, now)
             new_state[rule.name] = slice_
             alarms.extend(a)
             actions.extend(b)

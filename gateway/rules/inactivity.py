@@ -99,8 +99,11 @@ class InactivityRule:
     def _tick(self, state: InactivityState, t: float) -> tuple[InactivityState, list[Alarm], list[Action]]:
         if state.last_activity is None or state.away_since is not None or state.alarmed:
             return state, [], []
-        limit, learned = self.threshold_min(state, state.last_activity, t)
         elapsed = (t - state.last_activity) / 60
+        floor = min(self.cfg.min_threshold_min, self.cfg.default_day_min, self.cfg.default_night_min)
+        if elapsed < floor - self.cfg.prewarn_min:
+            return state, [], []  # no threshold can be this short: skip the per-slot lookup
+        limit, learned = self.threshold_min(state, state.last_activity, t)
         if elapsed >= limit:
             alarm = Alarm("inactivity", Severity.URGENT, f"No activity for {elapsed:.0f} min", None,
                           detail={"minutes": round(elapsed), "threshold_min": round(limit), "learned": learned})
