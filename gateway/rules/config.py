@@ -25,6 +25,12 @@ class SosConfig(_Section):
 
     cancel_window_s: float = Field(60.0, ge=0, le=600)
 
+    @model_validator(mode="after")
+    def _always_on(self) -> SosConfig:
+        if not self.enabled:
+            raise ValueError("the SOS rule cannot be disabled: a press must always raise an alarm")
+        return self
+
 
 class FallConfig(_Section):
     """Falls: pre-alarm with a spoken prompt, then an emergency unless cancelled."""

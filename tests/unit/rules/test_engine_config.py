@@ -64,6 +64,7 @@ def test_defaults_come_from_the_guidelines():
     ({"temperature": {"low_c": 30, "high_c": 20}}, "low_c must be below high_c"),
     ({"checkin": {"start": "11:00", "deadline": "10:00"}}, "start must be before deadline"),
     ({"sirens": {}}, "sirens"),
+    ({"sos": {"enabled": False}}, "SOS rule cannot be disabled"),
     (["not", "a", "mapping"], "mapping"),
 ])
 def test_invalid_documents_are_refused_with_the_reason(doc, words):
