@@ -27,7 +27,8 @@ def _at(day: int, hh: int, mm: int, ss: int = 0) -> datetime:
     return datetime.combine((WEEK_START + timedelta(days=day)).date(), time(hh, mm, ss), TZ)
 
 
-def _motion(day: int, start: tuple[int, int], end: tuple[int, int], every_min: int = 15) -> list[tuple[datetime, DeviceMessage]]:
+def _motion(day: int, start: tuple[int, int], end: tuple[int, int],
+            every_min: int = 15) -> list[tuple[datetime, DeviceMessage]]:
     t, stop = _at(day, *start), _at(day, *end)
     out: list[tuple[datetime, DeviceMessage]] = []
     while t <= stop:

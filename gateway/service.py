@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import sqlite3
 import threading
 import time
 from collections import Counter
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from anxin import protocol
 from gateway.config import GatewaySettings
@@ -18,6 +17,7 @@ from gateway.devices.router import Router
 from gateway.errors import OutboxError, ParseError
 from gateway.model import Action, Alarm, DeviceEvent, DeviceMessage, Reading
 from gateway.outbox import Outbox
+from gateway.rulebook import RuleBook
 from gateway.rules import messages, push
 from gateway.rules.config import RulesConfigError
 from gateway.rules.engine import Engine, ModeChange, Tick
@@ -81,15 +81,13 @@ class Gateway:
     ) -> None:
         self.settings = settings
         self.router = router
-        self.engine = engine
         self.outbox = outbox
         self.publish_local = publish_local
         self.wake_uplink = wake_uplink
         self.clock = clock
         self.monotonic = monotonic
-        self.state: Mapping[str, Any] = engine.initial()
-        self.rules_version = 0  # 0: the rules from the settings file; pushed versions start at 1
         self.counters: Counter[str] = Counter()
+        self.rules = RuleBook(engine, outbox, settings.timezone, settings.resident, self.counters)
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -106,7 +104,7 @@ class Gateway:
 
     def start(self) -> None:
         """Run the worker thread."""
-        self.restore_rules()
+        self.rules.restore()
         self._thread = threading.Thread(target=self._run, name="gateway", daemon=True)
         self._thread.start()
 
@@ -175,15 +173,11 @@ class Gateway:
     def decide(self, item: DeviceMessage | Tick | ModeChange) -> None:
         """Run the rules; store alarms durably first, then act in the home."""
         now = datetime.fromtimestamp(self.clock(), timezone.utc)
-        before = self.state
-        decision = self.engine.evaluate(self.state, item, now)
-        self.state = decision.state
+        decision = self.rules.evaluate(item, now)
         for alarm in decision.alarms:
             self.raise_alarm(alarm)
         for action in decision.actions:
             self.act(action)
-        if any(before.get(k) is not self.state.get(k) for k in self.engine.persistent()):
-            self.save_rules_state()
 
     def raise_alarm(self, alarm: Alarm) -> None:
         """Write the alarm to the outbox with a full fsync, then wake the uplink."""
@@ -221,31 +215,11 @@ class Gateway:
             self.act(Action("say", "help_coming", device, {"alarm_id": command.args.get("alarm_id")}), by=by)
             self.act(Action("led", "help_coming", device), by=by)
         elif command.cmd == push.COMMAND:
-            self.apply_rules(command.args)
+            self.report(self.rules.apply(command.args))
         elif command.cmd == push.MODE_COMMAND:
             self.set_mode(json.dumps(command.args).encode(), "server")
         else:
             log.warning("unknown command %r from the server", command.cmd)
-
-    # Rules configuration and the rule state that must outlive a restart.
-
-    def apply_rules(self, args: Mapping[str, Any]) -> None:
-        """Validate a pushed configuration, persist it, swap it in, and report the outcome."""
-        try:
-            accepted = push.accept(args, self.rules_version, self.settings.timezone, self.settings.resident)
-            self.outbox.set_meta(push.META_CONFIG, accepted.stored())
-        except (RulesConfigError, OutboxError, sqlite3.Error) as exc:
-            self.counters["rules_rejected"] += 1
-            log.warning("rules configuration version %r rejected, keeping version %d: %s",
-                        args.get("version"), self.rules_version, exc)
-            self.report(push.report("config_rejected", args.get("version"), str(exc)))
-            return
-        # One assignment on the only thread that evaluates: the swap is atomic; learned state is kept.
-        self.state, self.engine = accepted.engine.adopt(self.state), accepted.engine
-        self.rules_version = accepted.version
-        self.counters["rules_applied"] += 1
-        log.info("rules configuration version %d applied", accepted.version)
-        self.report(push.report("config_applied", accepted.version))
 
     def set_mode(self, payload: bytes, source: str) -> None:
         """Away mode from the home's bus or the server."""
@@ -260,7 +234,7 @@ class Gateway:
         self.decide(change)
 
     def report(self, body: dict[str, Any]) -> None:
-        """Queue a gateway event (config applied/rejected) for the server."""
+        """Queue a gateway event (rules configuration applied or rejected) for the server."""
         try:
             self.outbox.put("event", body, self.clock(), self.monotonic())
         except OutboxError as exc:
@@ -268,30 +242,3 @@ class Gateway:
             log.error("could not store %s report: %s", body.get("kind"), exc)
             return
         self.wake_uplink()
-
-    def restore_rules(self) -> None:
-        """At start: the last pushed configuration and the persistent rule state, when valid."""
-        raw = self.outbox.get_meta(push.META_CONFIG)
-        if raw:
-            try:
-                accepted = push.load_stored(raw, self.settings.timezone, self.settings.resident)
-                self.engine, self.rules_version = accepted.engine, accepted.version
-            except RulesConfigError as exc:
-                log.error("ignoring the stored rules configuration, using the file's: %s", exc)
-        self.state = self.engine.initial()
-        saved = self.outbox.get_meta(push.META_STATE)
-        if saved:
-            try:
-                self.state, failed = self.engine.restore(self.state, json.loads(saved))
-            except ValueError as exc:
-                failed = [str(exc)]
-            if failed:
-                log.error("could not restore rule state %s; starting those rules afresh", failed)
-
-    def save_rules_state(self) -> None:
-        """Persist learned rule state (it changes on activity, at most a few times a minute)."""
-        try:
-            self.outbox.set_meta(push.META_STATE, json.dumps(self.engine.snapshot(self.state)))
-        except (OutboxError, sqlite3.Error) as exc:
-            self.counters["outbox_errors"] += 1
-            log.error("could not persist rule state: %s", exc)

@@ -58,7 +58,8 @@ def record_report(session: Session, gw: Gateway, body: Mapping[str, Any]) -> boo
     kind = body.get("kind")
     if kind not in REPORT_KINDS:
         return False
-    detail = body.get("detail") if isinstance(body.get("detail"), dict) else {}
+    raw = body.get("detail")
+    detail: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
     version = detail.get("version")
     if kind == "config_applied" and isinstance(version, int):
         if gw.rules_version is None or version >= gw.rules_version:

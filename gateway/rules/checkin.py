@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
@@ -40,13 +39,13 @@ class CheckinRule:
         """Record check-ins; on time passing, alert once a day when none came."""
         lt = local(now, self.tz)
         today, t = lt.date().isoformat(), now.timestamp()
-        if state.since is None:
-            state = replace(state, since=t)
+        since = t if state.since is None else state.since
+        state = replace(state, since=since) if state.since is None else state
         if isinstance(item, ModeChange):
             return replace(state, away=item.away), [], []
         if isinstance(item, Tick):
             deadline = at(lt.date(), self.cfg.deadline, self.tz)
-            due = t >= deadline and state.since <= deadline and not state.away
+            due = t >= deadline and since <= deadline and not state.away
             if due and state.done != today and state.alerted != today:
                 alarm = Alarm("checkin_missed", Severity.WARNING,
                               f"No check-in and no activity by {self.cfg.deadline:%H:%M}", None,

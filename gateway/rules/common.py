@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from gateway.model import DeviceEvent, EventKind, Reading
@@ -37,8 +37,3 @@ def in_window(t: time, start: time, end: time) -> bool:
 def at(day: date, t: time, tz: ZoneInfo) -> float:
     """Epoch seconds of a local wall-clock time on a local date."""
     return datetime.combine(day, t, tz).timestamp()
-
-
-def day_before(day: date) -> date:
-    """The previous calendar day."""
-    return day - timedelta(days=1)

@@ -30,7 +30,9 @@ OPEN = "_open"  # the engine's own slice: alarms it believes open, for storm dam
 class Rule(Protocol):
     """One rule: its own slice of state in, new slice plus decisions out."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The key of the rule's slice of state."""
 
     def initial(self) -> Any:
         """The rule's state before anything has happened."""
@@ -43,7 +45,9 @@ class Rule(Protocol):
 class PersistentRule(Protocol):
     """A rule whose state must survive a restart (learned habits): it turns it into JSON and back."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The key of the rule's slice of state."""
 
     def dump(self, state: Any) -> Any:
         """The state as JSON-compatible data."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from gateway.model import Action, Alarm, DeviceEvent, EventKind, Severity
 from gateway.rules.engine import Input, Tick

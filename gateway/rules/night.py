@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity

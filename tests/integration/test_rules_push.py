@@ -41,7 +41,7 @@ def test_push_apply_report_and_reject_invalid(installation):
     assert r.status_code == 202, r.text
     assert r.json()["pushed_version"] == 1
     assert wait_until(lambda: status(base)["applied_version"] == 1, 15), status(base)
-    assert worker.rules_version == 1
+    assert worker.rules.version == 1
 
     # The server refuses a document its gateways would refuse, and says why.
     bad = {"sos": {"enabled": False}}
@@ -54,7 +54,7 @@ def test_push_apply_report_and_reject_invalid(installation):
     assert wait_until(lambda: status(base)["error"], 15), status(base)
     got = status(base)
     assert "version 2 rejected" in got["error"] and "SOS rule cannot be disabled" in got["error"]
-    assert got["applied_version"] == 1 and worker.rules_version == 1
+    assert got["applied_version"] == 1 and worker.rules.version == 1
 
     # Version 1 is still in force, not the defaults: a device going offline raises nothing (supervision
     # is off in v1), and an SOS press still raises the emergency.
@@ -85,5 +85,5 @@ def test_away_mode_from_the_server_reaches_the_rules(installation):
     r = httpx.post(f"{base}/api/v1/gateways/{GW}/mode", json={"away": True}, timeout=5)
     assert r.status_code == 202
     worker = home.gateway.gateway
-    assert wait_until(lambda: worker.state["inactivity"].away_since is not None, 15)
+    assert wait_until(lambda: worker.rules.state["inactivity"].away_since is not None, 15)
     assert httpx.post(f"{base}/api/v1/gateways/nope/mode", json={"away": True}, timeout=5).status_code == 404

@@ -32,7 +32,7 @@ def make_gateway(tmp_path: Path, clock: Clock, rules: dict | None = None) -> tup
                  Outbox(connect(settings.outbox_path)),
                  publish_local=lambda t, p: actions.append(json.loads(p)), wake_uplink=lambda: None,
                  clock=clock, monotonic=clock)
-    gw.restore_rules()
+    gw.rules.restore()
     return gw, actions
 
 
@@ -48,14 +48,14 @@ def test_valid_push_applies_reports_and_survives_restart(tmp_path):
     clock = Clock()
     gw, _ = make_gateway(tmp_path, clock)
     push(gw, 3, {"fall": {"cancel_window_s": 10}})
-    assert gw.rules_version == 3
+    assert gw.rules.version == 3
     assert events(gw, "event")[-1] == {"device": None, "kind": "config_applied", "detail": {"version": 3}}
-    assert next(r for r in gw.engine.rules if r.name == "fall").cancel_window_s == 10
+    assert next(r for r in gw.rules.engine.rules if r.name == "fall").cancel_window_s == 10
     gw.outbox.close()
 
     again, _ = make_gateway(tmp_path, clock)
-    assert again.rules_version == 3, "the pushed configuration outlives a restart"
-    assert next(r for r in again.engine.rules if r.name == "fall").cancel_window_s == 10
+    assert again.rules.version == 3, "the pushed configuration outlives a restart"
+    assert next(r for r in again.rules.engine.rules if r.name == "fall").cancel_window_s == 10
 
 
 @pytest.mark.parametrize("version, rules, reason", [
@@ -69,15 +69,15 @@ def test_invalid_push_is_rejected_and_the_old_rules_stay(tmp_path, version, rule
     clock = Clock()
     gw, _ = make_gateway(tmp_path, clock)
     push(gw, 2, {"fall": {"cancel_window_s": 20}})
-    engine = gw.engine
+    engine = gw.rules.engine
     push(gw, version, rules)
-    assert gw.engine is engine and gw.rules_version == 2
+    assert gw.rules.engine is engine and gw.rules.version == 2
     report = events(gw, "event")[-1]
     assert report["kind"] == "config_rejected" and reason in report["detail"]["error"]
     assert gw.counters["rules_rejected"] == 1
     gw.outbox.close()
     again, _ = make_gateway(tmp_path, clock)
-    assert again.rules_version == 2
+    assert again.rules.version == 2
 
 
 def test_the_new_rules_decide_from_the_next_message(tmp_path):
@@ -100,19 +100,19 @@ def test_learned_inactivity_survives_a_restart(tmp_path):
     for minutes in (0, 20, 100):  # an 80-minute gap learned in the 08:00 slot
         clock.t = START + minutes * 60
         gw.decide(DeviceEvent("radar", EventKind.MOTION))
-    learned = gw.state["inactivity"].history
+    learned = gw.rules.state["inactivity"].history
     gw.outbox.close()
     again, _ = make_gateway(tmp_path, clock)
-    assert again.state["inactivity"].history == learned and learned
-    assert again.state["inactivity"].last_activity == START + 100 * 60
+    assert again.rules.state["inactivity"].history == learned and learned
+    assert again.rules.state["inactivity"].last_activity == START + 100 * 60
 
 
 def test_away_mode_from_the_home_bus_and_from_the_server(tmp_path):
     clock = Clock()
     gw, _ = make_gateway(tmp_path, clock, {"inactivity": {"default_day_min": 60}})
     gw.process("local", (mode_topic("gw-t"), b'{"away": true}'))
-    assert gw.state["inactivity"].away_since == START
+    assert gw.rules.state["inactivity"].away_since == START
     gw.process("command", protocol.Command("set_away", {"away": False}))
-    assert gw.state["inactivity"].away_since is None
+    assert gw.rules.state["inactivity"].away_since is None
     gw.process("local", (mode_topic("gw-t"), b'{"away": "maybe"}'))
     assert gw.counters["parse_errors"] == 1, "bad input is counted and the worker carries on"

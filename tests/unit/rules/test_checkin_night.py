@@ -3,7 +3,7 @@ from gateway.rules.checkin import CheckinRule
 from gateway.rules.config import CheckinConfig, NightConfig
 from gateway.rules.engine import ModeChange
 from gateway.rules.night import NightRule
-from tests.unit.rules.helpers import TZ, T0, Run, ev
+from tests.unit.rules.helpers import T0, TZ, Run, ev
 
 H = 3600
 MIDNIGHT = T0.replace(hour=0)

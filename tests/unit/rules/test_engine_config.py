@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 
 from gateway.model import Alarm, AlarmChange, EventKind, Severity
@@ -5,7 +7,6 @@ from gateway.rules.config import RulesConfigError, parse_rules
 from gateway.rules.damping import StormDamper
 from gateway.rules.defaults import build_engine
 from tests.unit.rules.helpers import T0, ev
-from datetime import timedelta
 
 
 def feed(damper, alarms_at):
@@ -51,7 +52,8 @@ def test_engine_damps_a_storm_of_battery_events_but_not_sos():
 def test_defaults_come_from_the_guidelines():
     cfg = parse_rules({})
     lim = cfg.blood_pressure.limits
-    assert (lim.urgent_systolic, lim.urgent_diastolic, lim.warning_systolic, lim.warning_diastolic) == (180, 110, 160, 100)
+    assert (lim.urgent_systolic, lim.urgent_diastolic) == (180, 110)
+    assert (lim.warning_systolic, lim.warning_diastolic) == (160, 100)
     assert (lim.low_systolic, lim.pulse_low, lim.pulse_high) == (90, 40, 130)
     assert cfg.fall.cancel_window_s == 30 and cfg.blood_pressure.confirm_window_s == 600
     assert (cfg.temperature.low_c, cfg.temperature.high_c, cfg.temperature.sustain_min) == (10, 32, 30)

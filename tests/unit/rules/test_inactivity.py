@@ -4,7 +4,7 @@ from gateway.model import AlarmChange, EventKind, Severity
 from gateway.rules.config import InactivityConfig
 from gateway.rules.engine import ModeChange
 from gateway.rules.inactivity import InactivityRule
-from tests.unit.rules.helpers import TZ, T0, Run, ev
+from tests.unit.rules.helpers import T0, TZ, Run, ev
 
 H = 3600
 
