@@ -116,16 +116,26 @@ class Gateway:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        next_tick = self.monotonic() + 1.0
         while not self._stop.is_set():
             try:
-                kind, item = self._queue.get(timeout=1.0)
+                kind, item = self._queue.get(timeout=max(0.0, next_tick - self.monotonic()))
             except queue.Empty:
                 kind, item = "tick", None
-            try:
-                self.process(kind, item)
-            except Exception:  # supervisor: one bad item must not stop the home
-                self.counters["internal_errors"] += 1
-                log.exception("gateway failed on %s item", kind)
+            # A steady stream (a wearable's acceleration) must not starve the timers: tick at least every second.
+            now = self.monotonic()
+            if kind != "tick" and now >= next_tick:
+                self._guarded("tick", None)
+            if kind == "tick" or now >= next_tick:
+                next_tick = now + 1.0
+            self._guarded(kind, item)
+
+    def _guarded(self, kind: str, item: Any) -> None:
+        try:
+            self.process(kind, item)
+        except Exception:  # supervisor: one bad item must not stop the home
+            self.counters["internal_errors"] += 1
+            log.exception("gateway failed on %s item", kind)
 
     # The work itself, synchronous so tests can drive it directly.
 
@@ -136,6 +146,7 @@ class Gateway:
         elif kind == "command":
             self.handle_command(item)
         elif kind == "tick":
+            self.counters["ticks"] += 1
             self.decide(Tick())
 
     def handle_local(self, topic: str, payload: bytes) -> None:

@@ -75,6 +75,8 @@ def test_push_apply_report_and_reject_invalid(installation):
     assert r.status_code == 202
     assert wait_until(lambda: status(base)["applied_version"] == 3, 15), status(base)
     assert status(base)["error"] is None
+    stale = httpx.post(f"{base}/api/v1/gateways/{GW}/rules", json={"version": 2, "rules": {}}, timeout=5)
+    assert stale.status_code == 409, "an older version than the applied one is refused"
     home.button.availability(False)
     assert wait_until(lambda: "device_offline" in alarm_types(), 15), alarm_types()
 

@@ -116,3 +116,26 @@ def test_away_mode_from_the_home_bus_and_from_the_server(tmp_path):
     assert gw.rules.state["inactivity"].away_since is None
     gw.process("local", (mode_topic("gw-t"), b'{"away": "maybe"}'))
     assert gw.counters["parse_errors"] == 1, "bad input is counted and the worker carries on"
+
+
+def test_a_steady_message_stream_does_not_starve_the_timers(tmp_path):
+    """Timer rules (fall window, inactivity) need a tick every second even when the queue never empties."""
+    from tests.integration.harness import wait_until
+
+    clock = Clock()
+    mono = {"t": 0.0}
+
+    def monotonic() -> float:  # every look at the clock finds 0.3 s gone: processing is slow
+        mono["t"] += 0.3
+        return mono["t"]
+
+    gw, _ = make_gateway(tmp_path, clock)
+    gw.monotonic = monotonic
+    for _ in range(50):
+        gw.on_local_message("zigbee2mqtt/unknown-thing", b"not json")
+    gw.start()
+    try:
+        assert wait_until(lambda: gw.counters["local_messages"] == 50, 10)
+    finally:
+        gw.stop()
+    assert gw.counters["ticks"] >= 5, gw.counters

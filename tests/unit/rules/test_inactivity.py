@@ -78,3 +78,13 @@ def test_state_survives_dump_and_load():
     import json
     restored = rl.load(json.loads(json.dumps(rl.dump(r.state))))
     assert restored == r.state
+
+
+def test_a_gap_that_ended_in_an_alarm_is_not_learned():
+    r = Run(rule(default_day_min=60))
+    r.at(0, ev(EventKind.MOTION))
+    r.at(20 * 60, ev(EventKind.MOTION))
+    r.ticks(80 * 60, 80 * 60)  # alarm after 60 min of stillness
+    r.at(5 * H, ev(EventKind.MOTION))  # a 4 h 40 min gap: not normal, not learned
+    learned = [g for days in r.state.history.values() for g in days.values()]
+    assert learned == [20.0]
