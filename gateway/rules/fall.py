@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-from gateway.model import Action, Alarm, DeviceEvent, EventKind, Severity
+from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
 from gateway.rules.engine import Input, Tick
 
 Phase = Literal["idle", "pre", "watch", "alarmed"]
@@ -54,7 +54,12 @@ class FallRule:
         if state.phase == "pre" and kind == EventKind.SOS_CANCEL:
             return FallState(), [], [Action("say", "fall_cancelled", item.device)]
         if state.phase == "pre" and kind == EventKind.SOS:
-            return self._raise(state, t, Severity.EMERGENCY, "Fall confirmed by an SOS press", "sos_press")
+            return self._raise(state, Severity.EMERGENCY, "Fall confirmed by an SOS press", "sos_press")
+        if state.phase == "alarmed" and kind == EventKind.SOS_CANCEL:
+            # Too late to retract: help may be on the way. Staff learn the resident says they are fine.
+            alarm = Alarm("fall", Severity.EMERGENCY, "Resident pressed cancel after the fall alarm", item.device,
+                          AlarmChange.UPDATE, {"late_cancel": True})
+            return state, [alarm], [Action("say", "sos_cancel_late", item.device)]
         if kind == EventKind.MOTION:
             if state.phase == "watch":
                 return FallState(), [], []  # movement followed: the watch ends quietly
@@ -64,9 +69,9 @@ class FallRule:
 
     def _timers(self, state: FallState, t: float) -> tuple[FallState, list[Alarm], list[Action]]:
         if state.phase == "pre" and t - state.since >= self.cancel_window_s:
-            return self._raise(state, t, Severity.EMERGENCY, "Fall detected and not cancelled", "no_cancel")
+            return self._raise(state, Severity.EMERGENCY, "Fall detected and not cancelled", "no_cancel")
         if state.phase == "watch" and t - state.since >= self.watch_window_s:
-            return self._raise(state, t, Severity.URGENT, "Possible fall: no movement afterwards", "no_movement")
+            return self._raise(state, Severity.URGENT, "Possible fall: no movement afterwards", "no_movement")
         if state.phase == "alarmed" and t - state.since >= self.long_lie_s:
             if state.moved:
                 return FallState(), [], []
@@ -76,7 +81,7 @@ class FallRule:
             return FallState(), [alarm], []
         return state, [], []
 
-    def _raise(self, state: FallState, t: float, severity: Severity, message: str,
+    def _raise(self, state: FallState, severity: Severity, message: str,
                reason: str) -> tuple[FallState, list[Alarm], list[Action]]:
         alarm = Alarm("fall", severity, message, state.device,
                       detail={"source": state.source, "reason": reason, "fell_at": state.since})

@@ -1,4 +1,4 @@
-from gateway.model import EventKind, Severity
+from gateway.model import AlarmChange, EventKind, Severity
 from gateway.rules.fall import FallRule
 from tests.unit.rules.helpers import Run, ev
 
@@ -67,3 +67,12 @@ def test_movement_after_fall_means_no_long_lie():
     # and the episode is over: a new fall starts a new pre-alarm
     run.at(4 * 3600, ev(EventKind.FALL))
     assert run.said().count("fall_prompt") == 2
+
+
+def test_cancel_after_the_alarm_is_recorded_not_retracted():
+    run = Run(rule())
+    run.at(0, ev(EventKind.FALL))
+    run.ticks(30, 30)
+    [update] = run.at(45, ev(EventKind.SOS_CANCEL, "btn"))
+    assert update.change == AlarmChange.UPDATE and update.detail["late_cancel"] is True
+    assert run.said()[-1] == "sos_cancel_late"
