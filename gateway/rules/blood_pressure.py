@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from gateway.model import Action, Alarm, Reading, Severity
 from gateway.rules.config import BpLimits
@@ -90,6 +90,14 @@ class BloodPressureRule:
                                 item.device, detail={"pulse": pulse, "low": limits.pulse_low,
                                                      "high": limits.pulse_high}))
         return new_state, alarms, actions
+
+    def dump(self, state: Pending | None) -> Any:
+        """A very high reading waiting for its repeat survives a restart."""
+        return None if state is None else asdict(state)
+
+    def load(self, data: Any) -> Pending | None:
+        """Back from dump()."""
+        return None if data is None else Pending(**data)
 
     def _warnings(self, limits: BpLimits, device: str, systolic: float, diastolic: float) -> list[Alarm]:
         if systolic >= limits.warning_systolic or diastolic >= limits.warning_diastolic:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
@@ -62,3 +63,11 @@ class CheckinRule:
             alarms.append(Alarm("checkin_missed", Severity.WARNING, "Checked in late", getattr(item, "device", None),
                                 AlarmChange.CLEAR))
         return replace(state, done=today, away=False if pressed else state.away), alarms, actions
+
+    def dump(self, state: CheckinState) -> Any:
+        """Today's check-in and alert survive a restart: no second alert, no forgotten one."""
+        return asdict(state)
+
+    def load(self, data: Any) -> CheckinState:
+        """Back from dump()."""
+        return CheckinState(**data)

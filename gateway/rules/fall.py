@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
 from gateway.rules.engine import Input, Tick
@@ -66,6 +66,17 @@ class FallRule:
             if state.phase == "alarmed":
                 return replace(state, moved=True), [], []
         return state, [], []
+
+    def dump(self, state: FallState) -> Any:
+        """A fall episode survives a restart: a window that ran out while down raises at the first tick."""
+        return asdict(state)
+
+    def load(self, data: Any) -> FallState:
+        """Back from dump(); raises TypeError/ValueError when it does not fit."""
+        state = FallState(**data)
+        if state.phase not in ("idle", "pre", "watch", "alarmed"):
+            raise ValueError(f"unknown fall phase {state.phase!r}")
+        return state
 
     def _timers(self, state: FallState, t: float) -> tuple[FallState, list[Alarm], list[Action]]:
         if state.phase == "pre" and t - state.since >= self.cancel_window_s:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
@@ -67,3 +68,11 @@ class NightRule:
         if door:
             return replace(state, last_door=t, closed=item.kind == EventKind.DOOR_CLOSED), [], []
         return state, [], []
+
+    def dump(self, state: NightState) -> Any:
+        """An open night-door episode survives a restart."""
+        return asdict(state)
+
+    def load(self, data: Any) -> NightState:
+        """Back from dump()."""
+        return NightState(**data)

@@ -39,3 +39,11 @@ class SosRule:
                           item.device, AlarmChange.UPDATE, {"late_cancel": True})
             return state, [alarm], [Action("say", "sos_cancel_late", item.device)]
         return state, [], []
+
+    def dump(self, state: Any) -> Any:
+        """An open SOS survives a restart, so a late cancel is still recognised as late."""
+        return state
+
+    def load(self, data: Any) -> Any:
+        """Back from dump()."""
+        return None if data is None else float(data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
 from gateway.rules.engine import Input
@@ -62,3 +63,11 @@ class SupervisionRule:
             return state, [Alarm(type_, Severity.TECHNICAL, f"{type_.replace('_', ' ')}: {', '.join(sorted(after))}",
                                  item.device, change, detail)], []
         return state, [], []
+
+    def dump(self, state: SupervisionState) -> Any:
+        """Devices in trouble survive a restart, so their recovery still clears the alarm."""
+        return {name: sorted(getattr(state, name)) for name in _FIELD.values()}
+
+    def load(self, data: Any) -> SupervisionState:
+        """Back from dump()."""
+        return SupervisionState(**{name: frozenset(map(str, data[name])) for name in _FIELD.values()})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Mapping
+from typing import Any, Mapping
 
 from gateway.model import Action, Alarm, AlarmChange, Reading, Severity
 from gateway.rules.engine import Input, Tick
@@ -58,3 +58,12 @@ class TemperatureRule:
                                   device, detail={"temperature": temp, "since": since, "direction": word})
                     return replace(state, alarmed=True), [alarm], []
         return state, [], []
+
+    def dump(self, state: TemperatureState) -> Any:
+        """Excursions in progress survive a restart (the 30 minutes keep counting)."""
+        return {"out": {d: list(v) for d, v in state.out.items()}, "alarmed": state.alarmed}
+
+    def load(self, data: Any) -> TemperatureState:
+        """Back from dump()."""
+        out = {str(d): (float(v[0]), float(v[1])) for d, v in data["out"].items()}
+        return TemperatureState(out, bool(data["alarmed"]))

@@ -139,3 +139,19 @@ def test_a_steady_message_stream_does_not_starve_the_timers(tmp_path):
     finally:
         gw.stop()
     assert gw.counters["ticks"] >= 5, gw.counters
+
+
+def test_a_fall_window_running_out_while_the_gateway_was_down_still_raises(tmp_path):
+    from gateway.model import DeviceEvent, EventKind
+
+    clock = Clock()
+    gw, _ = make_gateway(tmp_path, clock)
+    gw.decide(DeviceEvent("radar", EventKind.FALL))
+    assert events(gw, "alarm") == []
+    gw.outbox.close()  # power cut inside the 30 s window
+
+    clock.t += 120
+    again, _ = make_gateway(tmp_path, clock)
+    again.process("tick", None)
+    [alarm] = events(again, "alarm")
+    assert (alarm["type"], alarm["severity"], alarm["detail"]["reason"]) == ("fall", "emergency", "no_cancel")

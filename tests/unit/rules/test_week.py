@@ -29,3 +29,24 @@ def test_a_week_raises_exactly_the_expected_alarms():
     ]
     thanks = [when.strftime("%a") for when, key in result.said if key == "checkin_thanks"]
     assert thanks == ["Mon", "Tue", "Thu", "Fri", "Sat", "Sun"]
+
+
+def test_restarting_every_few_hours_changes_nothing():
+    """Every rule's state goes through JSON and back (as across a gateway restart) without changing a decision."""
+    import json
+
+    from firmware_sim.routine import timeline, week
+
+    reference = run_week(build_engine({}, "Asia/Shanghai", "R001"), tick_s=60)
+    engine = build_engine({}, "Asia/Shanghai", "R001")
+    state, alarms = engine.initial(), []
+    for n, (now, item) in enumerate(timeline(week(), 60)):
+        if n % 337 == 0:  # a restart at an odd rhythm, so it lands inside windows and episodes
+            fresh = build_engine({}, "Asia/Shanghai", "R001")
+            state, failed = fresh.restore(fresh.initial(), json.loads(json.dumps(engine.snapshot(state))))
+            assert failed == []
+            engine = fresh
+        d = engine.evaluate(state, item, now)
+        state = d.state
+        alarms += [(now, a.type, a.change.value) for a in d.alarms]
+    assert [(t, ty, ch) for t, ty, ch, _sev in reference.alarms] == alarms
