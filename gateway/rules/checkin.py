@@ -57,6 +57,8 @@ class CheckinRule:
         counts = pressed or (self.cfg.count_activity and is_activity(item))
         if not counts or lt.time() < self.cfg.start:
             return state, [], []
+        if state.done == today and not pressed:
+            return state, [], []  # already counted: keep the same object, nothing to persist
         actions = [Action("say", "checkin_thanks", item.device)] if pressed else []
         alarms: list[Alarm] = []
         if state.alerted == today and state.done != today:

@@ -37,12 +37,14 @@ class TemperatureRule:
         t = now.timestamp()
         if isinstance(item, Reading) and item.metric == "climate" and "temperature" in item.values:
             temp = float(item.values["temperature"])
-            out = dict(state.out)
-            if temp < self.low_c or temp > self.high_c:
-                out[item.device] = (out[item.device][0], temp) if item.device in out else (t, temp)
-            else:
-                out.pop(item.device, None)
-            state = replace(state, out=out)
+            bad = temp < self.low_c or temp > self.high_c
+            if bad or item.device in state.out:  # an in-range reading of an in-range sensor changes nothing
+                out = dict(state.out)
+                if bad:
+                    out[item.device] = (out[item.device][0], temp) if item.device in out else (t, temp)
+                else:
+                    out.pop(item.device, None)
+                state = replace(state, out=out)
         elif not isinstance(item, Tick):
             return state, [], []
         if state.alarmed and not state.out:
