@@ -38,6 +38,34 @@ def per_input_costs(tick_s: float) -> dict[str, float]:
             "messages_per_day": len(msgs)}
 
 
+def worker_costs(events: int = 2000) -> dict[str, float]:
+    """Microseconds per Gateway.decide for a motion event, including the persisted rule state (SQLite WAL)."""
+    import tempfile
+    from pathlib import Path
+
+    from gateway.config import GatewaySettings
+    from gateway.devices.router import Router
+    from gateway.model import DeviceEvent, EventKind
+    from gateway.outbox import Outbox, connect
+    from gateway.service import Gateway
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = GatewaySettings(gateway_id="bench", resident="R001", data_dir=Path(tmp))
+        clock = {"t": WEEK_START.timestamp()}
+        outbox = Outbox(connect(settings.outbox_path))
+        gw = Gateway(settings, Router(settings), build_engine({}, settings.timezone, settings.resident), outbox,
+                     publish_local=lambda t, p: None, wake_uplink=lambda: None, clock=lambda: clock["t"])
+        costs = []
+        for _ in range(events):
+            clock["t"] += 30
+            t0 = time.perf_counter()
+            gw.decide(DeviceEvent("radar", EventKind.MOTION))
+            costs.append((time.perf_counter() - t0) * 1e6)
+        outbox.close()
+    q = statistics.quantiles(costs, n=100)
+    return {"worker_motion_p50_us": round(q[49], 1), "worker_motion_p99_us": round(q[98], 1)}
+
+
 def main() -> None:
     """Run and print the numbers."""
     parser = argparse.ArgumentParser(prog="python -m bench.rules_week")
@@ -53,6 +81,7 @@ def main() -> None:
         "evaluations_per_s": round(result.evaluations / wall),
         "simulated_to_real": round(7 * 86400 / wall),
         **per_input_costs(args.tick_s),
+        **worker_costs(),
     }, indent=2))
 
 
