@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping
 
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
 from gateway.rules.engine import Input
@@ -15,6 +15,7 @@ TRACKED = (
     ("battery_low", EventKind.BATTERY_LOW, EventKind.BATTERY_OK),
     ("bridge_offline", EventKind.BRIDGE_OFFLINE, EventKind.BRIDGE_ONLINE),
 )
+TAMPER_REPEAT_S = 6 * 3600  # zigbee2mqtt repeats `tamper: true` in every report; say it again only after this
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,7 @@ class SupervisionState:
     offline: frozenset[str] = frozenset()
     battery_low: frozenset[str] = frozenset()
     bridge_offline: frozenset[str] = frozenset()
+    tampered: Mapping[str, float] = field(default_factory=dict)  # device -> when last reported to staff
 
 
 _FIELD = {"device_offline": "offline", "battery_low": "battery_low", "bridge_offline": "bridge_offline"}
@@ -45,6 +47,10 @@ class SupervisionRule:
         if not isinstance(item, DeviceEvent):
             return state, [], []
         if item.kind == EventKind.TAMPER:
+            t = now.timestamp()
+            if t - state.tampered.get(item.device, -TAMPER_REPEAT_S) < TAMPER_REPEAT_S:
+                return state, [], []
+            state = replace(state, tampered={**state.tampered, item.device: t})
             return state, [Alarm("tamper", Severity.TECHNICAL, f"{item.device} was opened or moved",
                                  item.device)], []
         for type_, bad, good in TRACKED:
@@ -66,8 +72,9 @@ class SupervisionRule:
 
     def dump(self, state: SupervisionState) -> Any:
         """Devices in trouble survive a restart, so their recovery still clears the alarm."""
-        return {name: sorted(getattr(state, name)) for name in _FIELD.values()}
+        return {**{name: sorted(getattr(state, name)) for name in _FIELD.values()}, "tampered": dict(state.tampered)}
 
     def load(self, data: Any) -> SupervisionState:
         """Back from dump()."""
-        return SupervisionState(**{name: frozenset(map(str, data[name])) for name in _FIELD.values()})
+        sets = {name: frozenset(map(str, data[name])) for name in _FIELD.values()}
+        return SupervisionState(**sets, tampered={str(d): float(t) for d, t in data.get("tampered", {}).items()})

@@ -53,3 +53,11 @@ def test_hot_sustained_across_readings():
         r.at(t, climate(33 + t / 1000))
     [a] = r.at(1800, climate(34))
     assert a.detail["direction"] == "hot"
+
+
+def test_a_stuck_tamper_flag_is_reported_once_per_six_hours():
+    r = Run(SupervisionRule())
+    assert [a.type for a in r.at(0, ev(EventKind.TAMPER, "btn"))] == ["tamper"]
+    assert r.at(60, ev(EventKind.TAMPER, "btn")) == []
+    assert [a.device for a in r.at(61, ev(EventKind.TAMPER, "door"))] == ["door"]
+    assert [a.type for a in r.at(6 * 3600, ev(EventKind.TAMPER, "btn"))] == ["tamper"]
