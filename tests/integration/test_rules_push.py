@@ -81,7 +81,7 @@ def test_push_apply_report_and_reject_invalid(installation):
     assert wait_until(lambda: "device_offline" in alarm_types(), 15), alarm_types()
 
 
-def test_away_mode_from_the_server_reaches_the_rules(installation):
+def test_away_mode_from_the_server_and_the_home_reaches_the_rules(installation):
     server, home = installation
     base = server.settings.base_url
     r = httpx.post(f"{base}/api/v1/gateways/{GW}/mode", json={"away": True}, timeout=5)
@@ -89,3 +89,6 @@ def test_away_mode_from_the_server_reaches_the_rules(installation):
     worker = home.gateway.gateway
     assert wait_until(lambda: worker.rules.state["inactivity"].away_since is not None, 15)
     assert httpx.post(f"{base}/api/v1/gateways/nope/mode", json={"away": True}, timeout=5).status_code == 404
+    # Back home, switched off from the home's own bus (a wall switch, the tablet).
+    home.devices_link.publish(f"anxin/home/{GW}/mode", b'{"away": false}', 1)
+    assert wait_until(lambda: worker.rules.state["inactivity"].away_since is None, 15)
