@@ -14,7 +14,7 @@ from gateway.config import GatewaySettings
 from gateway.devices.router import Router, subscriptions
 from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
-from gateway.service import Gateway
+from gateway.service import Gateway, mode_topic
 from gateway.supervision import LOCAL_BROKER
 from gateway.transports.serial_devices import SerialDevice, build_serial_devices
 from gateway.uplink import Uplink
@@ -67,7 +67,7 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     boot_id = uuid.uuid4().hex
     outbox = Outbox(connect(settings.outbox_path))
     local = MqttLink(make_client(f"anxin-gw-{gw}-local"), settings.local_broker.address(), lambda t, p: None,
-                     subscriptions())
+                     subscriptions() + [(mode_topic(gw), 1)])
     central = MqttLink(
         make_client(f"anxin-gw-{gw}", clean_session=False),
         settings.central_broker.address(),
@@ -78,7 +78,8 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     )
     uplink = Uplink(gw, boot_id, outbox, lambda t, p, q: central.publish(t, p, q), settings.uplink,
                     on_command=lambda c: gateway.on_command(c))
-    gateway = Gateway(settings, Router(settings), build_engine(settings.rules), outbox,
+    engine = build_engine(settings.rules, settings.timezone, settings.resident)
+    gateway = Gateway(settings, Router(settings), engine, outbox,
                       publish_local=lambda t, p: local.publish(t, p, 1), wake_uplink=uplink.wake)
     local.on_message = gateway.on_local_message
     local.on_connection = lambda up: gateway.on_bridge(LOCAL_BROKER, up)

@@ -10,7 +10,7 @@ import threading
 import time
 from collections import Counter
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from anxin import protocol
 from anxin.mqtt import MqttError
@@ -23,8 +23,10 @@ from gateway.falls.errors import StreamError
 from gateway.falls.monitor import FallMonitor, summary
 from gateway.model import AccelChunk, Action, Alarm, DeviceEvent, DeviceMessage, Reading
 from gateway.outbox import Outbox
-from gateway.rules import messages
-from gateway.rules.engine import Engine, Tick
+from gateway.rulebook import RuleBook
+from gateway.rules import messages, push
+from gateway.rules.config import RulesConfigError
+from gateway.rules.engine import Engine, ModeChange, Tick
 from gateway.supervision import Supervisor
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,11 @@ MEASUREMENTS_KEY = "forwarded_measurements"  # outbox meta: survives restarts, s
 def action_topic(gateway_id: str) -> str:
     """Local-bus topic where the home's speaker / LED / siren listen."""
     return f"anxin/home/{gateway_id}/action"
+
+
+def mode_topic(gateway_id: str) -> str:
+    """Local-bus topic where the home sets away mode: `{"away": true}`."""
+    return f"anxin/home/{gateway_id}/mode"
 
 
 def alarm_body(alarm: Alarm, resident: str | None) -> dict[str, Any]:
@@ -88,19 +95,17 @@ class Gateway:
     ) -> None:
         self.settings = settings
         self.router = router
-        self.engine = engine
         self.outbox = outbox
         self.publish_local = publish_local
         self.wake_uplink = wake_uplink
         self.clock = clock
         self.monotonic = monotonic
         self.falls = falls or FallMonitor()
-        self.state: Mapping[str, Any] = engine.initial()
         self.counters: Counter[str] = Counter()
         self.supervisor = supervisor or Supervisor.from_settings(settings)
         self.supervision = self.supervisor.initial(clock())
         self.measurements = RecentMeasurements()
-        self._last_tick = 0.0
+        self.rules = RuleBook(engine, outbox, settings.timezone, settings.resident, self.counters)
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -126,6 +131,7 @@ class Gateway:
 
     def start(self) -> None:
         """Run the worker thread."""
+        self.rules.restore()
         self._load_measurements()
         self._thread = threading.Thread(target=self._run, name="gateway", daemon=True)
         self._thread.start()
@@ -138,25 +144,26 @@ class Gateway:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        next_tick = self.monotonic() + 1.0
         while not self._stop.is_set():
             try:
-                kind, item = self._queue.get(timeout=1.0)
+                kind, item = self._queue.get(timeout=max(0.0, next_tick - self.monotonic()))
             except queue.Empty:
                 kind, item = "tick", None
-            if kind != "tick" and self.monotonic() - self._last_tick >= 1.0:
-                self._tick_safely()  # a busy queue must not starve supervision timers
-            try:
-                self.process(kind, item)
-            except Exception:  # supervisor: one bad item must not stop the home
-                self.counters["internal_errors"] += 1
-                log.exception("gateway failed on %s item", kind)
+            # A steady stream (a wearable's acceleration) must not starve the timers: tick at least every second.
+            now = self.monotonic()
+            if kind != "tick" and now >= next_tick:
+                self._guarded("tick", None)
+            if kind == "tick" or now >= next_tick:
+                next_tick = now + 1.0
+            self._guarded(kind, item)
 
-    def _tick_safely(self) -> None:
+    def _guarded(self, kind: str, item: Any) -> None:
         try:
-            self.process("tick", None)
-        except Exception:  # supervisor: a failing timer must not stop the home
+            self.process(kind, item)
+        except Exception:  # supervisor: one bad item must not stop the home
             self.counters["internal_errors"] += 1
-            log.exception("gateway failed on tick")
+            log.exception("gateway failed on %s item", kind)
 
     # The work itself, synchronous so tests can drive it directly.
 
@@ -172,13 +179,16 @@ class Gateway:
         elif kind == "bridge":
             self.supervise(self.supervisor.bridge(self.supervision, item[0], item[1], self.clock()))
         elif kind == "tick":
-            self._last_tick = self.monotonic()
+            self.counters["ticks"] += 1
             self.supervise(self.supervisor.tick(self.supervision, self.clock()))
             self.decide(Tick())
 
     def handle_local(self, topic: str, payload: bytes) -> None:
         """Parse a local message, forward it, and run the rules on it."""
         self.counters["local_messages"] += 1
+        if topic == mode_topic(self.settings.gateway_id):
+            self.set_mode(payload, "home")
+            return
         if topic.startswith("anxin/home/"):
             return  # our own action messages echoed back
         try:
@@ -253,11 +263,10 @@ class Gateway:
             return
         self.wake_uplink()
 
-    def decide(self, item: DeviceMessage | Tick) -> None:
+    def decide(self, item: DeviceMessage | Tick | ModeChange) -> None:
         """Run the rules; store alarms durably first, then act in the home."""
         now = datetime.fromtimestamp(self.clock(), timezone.utc)
-        decision = self.engine.evaluate(self.state, item, now)
-        self.state = decision.state
+        decision = self.rules.evaluate(item, now)
         for alarm in decision.alarms:
             self.raise_alarm(alarm)
         for action in decision.actions:
@@ -298,10 +307,36 @@ class Gateway:
             device = command.args.get("device")
             self.act(Action("say", "help_coming", device, {"alarm_id": command.args.get("alarm_id")}), by=by)
             self.act(Action("led", "help_coming", device), by=by)
+        elif command.cmd == push.COMMAND:
+            self.report(self.rules.apply(command.args))
+        elif command.cmd == push.MODE_COMMAND:
+            self.set_mode(json.dumps(command.args).encode(), "server")
         elif command.cmd == "permit_join":  # an installer pairs a new zigbee device from the console
             self.permit_join(command.args.get("seconds", 120))
         else:
             log.warning("unknown command %r from the server", command.cmd)
+
+    def set_mode(self, payload: bytes, source: str) -> None:
+        """Away mode from the home's bus or the server."""
+        try:
+            doc = json.loads(payload)
+            change = push.mode_change(doc if isinstance(doc, dict) else {}, source)
+        except (ValueError, RulesConfigError) as exc:
+            self.counters["parse_errors"] += 1
+            log.warning("bad away-mode message from %s: %s", source, exc)
+            return
+        log.info("away mode %s (from %s)", "on" if change.away else "off", source)
+        self.decide(change)
+
+    def report(self, body: dict[str, Any]) -> None:
+        """Queue a gateway event (rules configuration applied or rejected) for the server."""
+        try:
+            self.outbox.put("event", body, self.clock(), self.monotonic())
+        except OutboxError as exc:
+            self.counters["outbox_errors"] += 1
+            log.error("could not store %s report: %s", body.get("kind"), exc)
+            return
+        self.wake_uplink()
 
     def permit_join(self, seconds: object) -> None:
         """Open (or with 0 close) the zigbee network for pairing through zigbee2mqtt."""
