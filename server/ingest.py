@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from anxin import protocol
 from server.alarms import apply_gateway_alarm
 from server.db.models import DeadLetter, Gateway, IngestedEvent, Reading
+from server.rules_push import record_report
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,8 @@ class Ingest:
                 log.info("ALARM #%d %s (%s) from %s/%s", change.alarm.id, change.alarm.type, change.alarm.severity,
                          gw.id, change.alarm.device)
                 result.new_alarms.append(change.alarm.id)
+        elif ev.lane == "event":
+            record_report(s, gw, body)
         elif ev.lane == "reading":
             s.add(Reading(resident_id=gw.resident_id, gateway_id=gw.id, device=str(body.get("device", "")),
                           metric=body["metric"], ts=at, values=body["values"], flags=list(body.get("flags") or [])))

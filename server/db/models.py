@@ -83,6 +83,9 @@ class Gateway(Base):
     last_seen: Mapped[datetime | None]
     boot_id: Mapped[str | None] = mapped_column(String(64))
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    rules_pushed_version: Mapped[int | None] = mapped_column(Integer)
+    rules_version: Mapped[int | None] = mapped_column(Integer)
+    rules_error: Mapped[str | None] = mapped_column(Text)
 
 
 class Device(Base):
