@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 import tempfile
@@ -11,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import paho.mqtt.client as paho
 import psutil
 import yaml
@@ -20,13 +20,15 @@ from anxin.testing import Mosquitto
 from bench import broker_limit
 from bench.core import BenchError, Result, Stopwatch, Target, log
 from bench.stack import REPO, ServerProcess, child_env, count_rows, provision_database
+from firmware_sim.wearable import accel_messages, native_topic
 from gateway.devices.router import subscriptions
 
 TARGET_RSS_MB = 80.0
 TARGET_CPU_PCT = 5.0
 WEARABLE_HZ = 50
-WEARABLE_CHUNK = 25  # samples per message: two messages a second
-WEARABLE_TOPIC = "anxin/dev/wearable/accel"
+WEARABLE_CHUNK = 50  # samples per message: one native `accel` message a second, as firmware_sim.wearable sends
+WEARABLE = "wrist-1"
+WEARABLE_TOPIC = native_topic(WEARABLE)
 
 # name, zigbee2mqtt model, role, seconds between reports, what it reports
 DEVICES: list[tuple[str, str, str, float, dict[str, object]]] = [
@@ -48,16 +50,18 @@ def gateway_yaml(path: Path, local: BrokerAddress, central: BrokerAddress) -> Pa
     doc = {"gateway_id": "gw-r001", "resident": "R001", "data_dir": str(path.parent / "gw"),
            "local_broker": {"host": local.host, "port": local.port},
            "central_broker": {"host": central.host, "port": central.port},
-           "devices": [{"name": n, "family": "zigbee2mqtt", "model": m, "role": r} for n, m, r, _i, _d in DEVICES]}
+           "devices": [{"name": n, "family": "zigbee2mqtt", "model": m, "role": r} for n, m, r, _i, _d in DEVICES]
+           + [{"name": WEARABLE, "family": "native", "role": "wearable", "report_interval_s": 120}]}
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     return path
 
 
 def wearable_payload(t0: float, k: int) -> bytes:
-    """One chunk of 50 Hz acceleration (a resident walking), in the native `accel` shape."""
-    samples = [[round(0.05 * math.sin((k * WEARABLE_CHUNK + i) / 8), 3), 0.01, round(1 + 0.1 * math.sin(i), 3)]
-               for i in range(WEARABLE_CHUNK)]
-    return json.dumps({"v": 1, "type": "accel", "t0": t0, "rate_hz": WEARABLE_HZ, "samples": samples}).encode()
+    """One second of 50 Hz acceleration in g (a resident walking about), as a native `accel` message."""
+    i = np.arange(k * WEARABLE_CHUNK, (k + 1) * WEARABLE_CHUNK)
+    xyz = np.stack([0.15 * np.sin(i / 4.0), 0.05 * np.cos(i / 6.0), 1.0 + 0.2 * np.sin(i / 3.0)], axis=1)
+    doc = next(accel_messages(xyz, t0, WEARABLE_HZ, chunk_s=WEARABLE_CHUNK / WEARABLE_HZ))
+    return json.dumps(doc).encode()
 
 
 class Household:
