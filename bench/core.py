@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import subprocess
@@ -65,7 +66,7 @@ def percentiles(samples: Sequence[float]) -> dict[str, float]:
     s = sorted(samples)
 
     def rank(p: float) -> float:
-        return s[min(len(s) - 1, max(0, int(round(p / 100 * len(s) + 0.5)) - 1))]
+        return s[min(len(s) - 1, max(0, math.ceil(p / 100 * len(s)) - 1))]
 
     return {"n": len(s), "p50": rank(50), "p90": rank(90), "p99": rank(99), "max": s[-1], "mean": sum(s) / len(s)}
 
