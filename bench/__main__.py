@@ -14,12 +14,12 @@ from bench.core import RESULTS, BenchError, Result, log, machine, render, save
 
 # scenario name -> module under bench/ with a `run(quick) -> Result`
 SCENARIOS: dict[str, str] = {
-    "broker_limit": "bench.broker_limit",
-    "alarm_latency": "bench.alarm_latency",
-    "ingest": "bench.ingest",
-    "outage_drain": "bench.outage",
-    "gateway_footprint": "bench.footprint",
-    "connection_scale": "bench.connections",
+    "broker_limit": "bench.scenarios.broker_limit",
+    "alarm_latency": "bench.scenarios.alarm_latency",
+    "ingest": "bench.scenarios.ingest",
+    "outage_drain": "bench.scenarios.outage",
+    "gateway_footprint": "bench.scenarios.footprint",
+    "connection_scale": "bench.scenarios.connections",
 }
 
 

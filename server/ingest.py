@@ -76,7 +76,7 @@ class Ingest:
         self.clock = clock
         self.counters: Counter[str] = Counter()
         # (priority, arrival, item): batches carrying an alarm overtake queued reading batches, so a
-        # resident's SOS does not wait behind other homes' backlog (measured in bench/alarm_latency.py).
+        # resident's SOS does not wait behind other homes' backlog (measured in bench/scenarios/alarm_latency.py).
         self._queue: queue.PriorityQueue[tuple[int, int, tuple[str, bytes] | None]] = queue.PriorityQueue()
         self._arrival = itertools.count()
         self._thread: threading.Thread | None = None

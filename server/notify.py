@@ -77,7 +77,7 @@ class Notifier:
         import apprise
 
         # apprise discovers its plugins on the first add(), not on import: 0.6-0.8 s that the first
-        # alarm after a restart would otherwise wait (measured in bench/outage.py). No I/O here.
+        # alarm after a restart would otherwise wait (measured in bench/scenarios/outage.py). No I/O here.
         apprise.Apprise().add("json://127.0.0.1/warm-up")
 
         for i in range(self.workers):

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from anxin.testing import Mosquitto
-from bench import broker_limit
+from bench.scenarios import broker_limit
 from bench.core import BenchError, Result, Stopwatch, Target, log
 from bench.netcut import LineCut
 from bench.stack import ServerProcess, count_rows, provision_database
@@ -114,7 +114,7 @@ def run(quick: bool) -> Result:
     if stored < readings:
         result.notes.append(f"only {stored} of {readings} buffered readings reached the server's database")
     result.notes += [broker_limit.summary(ref),
-                     "the line: a TCP relay between gateway and central broker that drops and refuses connections; "
+                     "the line (bench/netcut.py): a TCP relay between gateway and central broker that drops and refuses connections; "
                      "the server stays connected, as when a home's internet fails",
                      f"backlog: {readings:,} readings (an hour of {DEVICES} devices every 10 s plus a wearable "
                      f"summary every second) and {alarms} SOS presses, written while the home's line was cut"]

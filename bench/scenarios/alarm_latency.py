@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from anxin.testing import Mosquitto
-from bench import broker_limit
+from bench.scenarios import broker_limit
 from bench.core import BenchError, Result, Stopwatch, Target, log, percentiles
 from bench.stack import FleetProcess, ServerProcess, provision_database
 from firmware_sim.installation import SimHome, build_home, gateway_settings

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from anxin.testing import Mosquitto
-from bench import broker_limit
+from bench.scenarios import broker_limit
 from bench.core import BenchError, Result, Stopwatch, Target, log, percentiles
 from bench.stack import FleetProcess, ServerProcess, provision_database
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from anxin.mqtt import BrokerAddress
 from anxin.testing import Mosquitto
-from bench import broker_limit
+from bench.scenarios import broker_limit
 from bench.core import BenchError, Result, Stopwatch, Target, log
 from bench.stack import FleetProcess, ServerProcess, count_rows, postgres_database, provision_database
 
