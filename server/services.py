@@ -9,6 +9,7 @@ from typing import Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin import protocol
+from server.events import EventHub
 from server.links import LinkSigner
 from server.notify import Notifier
 from server.settings import ServerSettings
@@ -31,3 +32,4 @@ class Services:
     notifier: Notifier | None
     downlink: Downlink
     clock: Callable[[], datetime] = field(default=utc_now)
+    events: EventHub | None = None

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from server.api.routes import alarms, health, links
 from server.services import Services
+from server import web
 
 
 def create_app(services: Services) -> FastAPI:
@@ -14,4 +15,5 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     for module in (alarms, links, health):
         app.include_router(module.router, prefix="/api/v1")
+    web.mount(app)
     return app
