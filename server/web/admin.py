@@ -55,6 +55,17 @@ def _done(error: str | None = None) -> RedirectResponse:
     return RedirectResponse(f"/console/admin?error={quote(error)}" if error else "/console/admin?saved=1", 303)
 
 
+def _keep_what_was_left_blank(update: ResidentIn, existing: Resident) -> None:
+    # Updating an address must not wipe the medication list: a blank field keeps what is stored,
+    # and the caregivers already paired stay, in their order.
+    for name in ("birth_year", "address", "phone", "key_holder", "conditions", "medication"):
+        if not getattr(update, name):
+            setattr(update, name, getattr(existing, name))
+    for name in ("language", "care_categories", "bp_target", "consent", "notes"):  # not on the form
+        setattr(update, name, getattr(existing, name))
+    update.caregivers = [p.caregiver.code for p in existing.pairings]
+
+
 @router.post("/admin/residents")
 def register_resident(services: ServicesDep, user: ConsoleUserDep, code: Annotated[str, Form()],
                       name: Annotated[str, Form()], birth_year: Annotated[str, Form()] = "",
@@ -65,14 +76,13 @@ def register_resident(services: ServicesDep, user: ConsoleUserDep, code: Annotat
     try:
         resident = ResidentIn(code=code.strip(), name=name.strip(), birth_year=int(birth_year) if birth_year else None,
                               address=address or None, phone=phone or None, key_holder=key_holder or None,
-                              conditions=_items(conditions), medication=_items(medication), consent=True)
+                              conditions=_items(conditions), medication=_items(medication))
     except (ValueError, ValidationError) as exc:
         return _done(f"{code}: {exc}")
     with services.sessions() as s, s.begin():
         existing = s.scalars(select(Resident).where(Resident.code == resident.code)).first()
-        # Re-registering keeps the caregivers already paired, in their order.
         if existing is not None:
-            resident.caregivers = [p.caregiver.code for p in existing.pairings]
+            _keep_what_was_left_blank(resident, existing)
         apply(s, ProvisionFile(residents=[resident]))
     return _done()
 
