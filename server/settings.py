@@ -32,6 +32,7 @@ class ServerSettings(BaseSettings):
     language: Literal["zh-CN", "en"] = "zh-CN"
     notify_workers: int = 4
     ack_link_ttl_s: int = 24 * 3600
+    token_ttl_s: int = 12 * 3600
 
     @property
     def base_url(self) -> str:

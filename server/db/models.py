@@ -72,6 +72,22 @@ class Pairing(Base):
     caregiver: Mapped[Caregiver] = relationship()
 
 
+class Staff(Base):
+    """An account of the alarm centre: on-duty staff, supervisor, doctor or administrator."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16), default="staff")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    language: Mapped[str] = mapped_column(String(8), default="zh-CN")
+    phone: Mapped[str | None] = mapped_column(String(64))
+    notify_urls: Mapped[list[Any]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
 class Gateway(Base):
     """The Pi in a home."""
 
