@@ -131,6 +131,8 @@ class Ingest:
                 gw = Gateway(id=batch.gateway_id, state="online")
                 s.add(gw)
             gw.last_seen, gw.boot_id = now, batch.boot_id
+            if gw.state != "online":  # any batch proves the gateway is connected (the birth may be late)
+                gw.state, gw.state_at = "online", now
             seqs = [e.seq for e in batch.events]
             seen = set(s.scalars(select(IngestedEvent.seq).where(IngestedEvent.gateway_id == gw.id,
                                                                  IngestedEvent.seq.in_(seqs))))
@@ -177,9 +179,12 @@ class Ingest:
         except (protocol.ProtocolError, ValueError, KeyError, TypeError) as exc:
             self.dead_letter(topic, None, None, f"bad state message: {exc}", payload)
             return
+        now = self.clock()
         with self.sessions() as s, s.begin():
             gw = s.get(Gateway, gw_id) or Gateway(id=gw_id)
-            gw.state, gw.last_seen = state, self.clock()
+            gw.state, gw.state_at = state, now
+            if state != "offline":  # a last will is the broker speaking, not the gateway: no heartbeat
+                gw.last_seen = now
             s.add(gw)
         log.info("gateway %s is %s", gw_id, state)
 

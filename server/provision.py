@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.auth import AuthError, upsert_staff
 from server.db.models import Caregiver, Device, Gateway, Pairing, Resident
 from server.errors import ProvisionError
 
@@ -68,13 +69,26 @@ class GatewayIn(_Strict):
     devices: list[DeviceIn] = Field(default_factory=list)
 
 
+class StaffIn(_Strict):
+    """A staff account; `password` is plain text in the example file and hashed on import."""
+
+    username: str = Field(min_length=1, max_length=64)
+    display_name: str | None = None
+    role: Literal["staff", "supervisor", "doctor", "admin"] = "staff"
+    password: str | None = Field(default=None, min_length=1)
+    password_hash: str | None = None
+    language: str = "zh-CN"
+    phone: str | None = None
+    notify: list[str] = Field(default_factory=list)
+
+
 class ProvisionFile(_Strict):
     """The whole file."""
 
     caregivers: list[CaregiverIn] = Field(default_factory=list)
     residents: list[ResidentIn] = Field(default_factory=list)
     gateways: list[GatewayIn] = Field(default_factory=list)
-    staff: list[dict[str, Any]] = Field(default_factory=list)
+    staff: list[StaffIn] = Field(default_factory=list)
 
 
 def load_file(path: Path | str) -> ProvisionFile:
@@ -133,8 +147,15 @@ def apply(session: Session, data: ProvisionFile) -> dict[str, int]:
             dev = dev or Device(gateway_id=g.id, name=d.name)
             dev.family, dev.role, dev.model, dev.room = d.family, d.role, d.model, d.room
             session.add(dev)
+    for st in data.staff:
+        try:
+            upsert_staff(session, st.username, st.role, st.display_name, st.password, st.password_hash, st.language,
+                         st.phone, st.notify)
+        except AuthError as exc:
+            raise ProvisionError(f"staff {st.username}: {exc}") from exc
     session.flush()
-    return {"caregivers": len(data.caregivers), "residents": len(data.residents), "gateways": len(data.gateways)}
+    return {"caregivers": len(data.caregivers), "residents": len(data.residents), "gateways": len(data.gateways),
+            "staff": len(data.staff)}
 
 
 def import_file(session: Session, path: Path | str) -> dict[str, int]:

@@ -74,3 +74,24 @@ class HealthOut(BaseModel):
     ingest: dict[str, int]
     notifications_sent: int
     notifications_failed: int
+
+
+class StaffOut(BaseModel):
+    """A staff account as others see it (never the hash)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    language: str
+
+
+class TokenOut(BaseModel):
+    """The OAuth2 password flow's answer."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    staff: StaffOut

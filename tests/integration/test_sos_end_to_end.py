@@ -66,7 +66,7 @@ def test_press_reaches_caregiver_and_ack_reaches_home(installation, receiver):
         alarm = s.query(Alarm).one()
         assert alarm.status == "acknowledged" and alarm.acknowledged_via == "caregiver_link"
         actions = [a.action for a in s.query(AlarmAudit).filter_by(alarm_id=alarm.id).order_by(AlarmAudit.id)]
-        assert actions == ["raised", "notified", "acknowledged"]
+        assert actions == ["raised", "escalated", "notified", "acknowledged"]
 
 
 def test_staff_ack_through_rest_api(installation, receiver):
