@@ -16,7 +16,7 @@ from server.db.models import Caregiver, Pairing, Resident
 from server.errors import ProvisionError
 from server.provision import CaregiverIn, ProvisionFile, ResidentIn, apply
 from server.web import views
-from server.web.auth import ConsoleUserDep
+from server.web.auth import AdminUserDep, ConsoleUserDep
 from server.web.render import DISPLAY_TZ, page
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -45,7 +45,7 @@ def figures(request: Request, services: ServicesDep, session: SessionDep, user: 
 
 
 @router.get("/admin", response_class=HTMLResponse)
-def admin(request: Request, services: ServicesDep, session: SessionDep, user: ConsoleUserDep) -> HTMLResponse:
+def admin(request: Request, services: ServicesDep, session: SessionDep, user: AdminUserDep) -> HTMLResponse:
     """Residents, their caregivers, gateways and devices; forms to register and pair."""
     return page(request, services, "admin.html", user=user, homes=views.homes(session),
                 error=request.query_params.get("error"), saved=request.query_params.get("saved"))
@@ -67,7 +67,7 @@ def _keep_what_was_left_blank(update: ResidentIn, existing: Resident) -> None:
 
 
 @router.post("/admin/residents")
-def register_resident(services: ServicesDep, user: ConsoleUserDep, code: Annotated[str, Form()],
+def register_resident(services: ServicesDep, user: AdminUserDep, code: Annotated[str, Form()],
                       name: Annotated[str, Form()], birth_year: Annotated[str, Form()] = "",
                       address: Annotated[str, Form()] = "", phone: Annotated[str, Form()] = "",
                       key_holder: Annotated[str, Form()] = "", conditions: Annotated[str, Form()] = "",
@@ -88,7 +88,7 @@ def register_resident(services: ServicesDep, user: ConsoleUserDep, code: Annotat
 
 
 @router.post("/admin/pairings")
-def pair_caregiver(services: ServicesDep, user: ConsoleUserDep, resident: Annotated[str, Form()],
+def pair_caregiver(services: ServicesDep, user: AdminUserDep, resident: Annotated[str, Form()],
                    code: Annotated[str, Form()], name: Annotated[str, Form()],
                    phone: Annotated[str, Form()] = "", relation: Annotated[str, Form()] = "",
                    notify_url: Annotated[str, Form()] = "") -> RedirectResponse:

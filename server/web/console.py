@@ -11,11 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from server import alarms as desk
-from server.api.deps import ServicesDep, SessionDep
+from server.api.deps import ServicesDep, SessionDep, clear_session_cookie, set_session_cookie
+from server.auth import AuthError, authenticate
 from server.api.routes.alarms import acknowledge_and_tell_home
 from server.db.models import Alarm
 from server.errors import Conflict, NotFound
-from server.web import auth, views
+from server.web import views
 from server.web.auth import ConsoleUserDep
 from server.web.render import page
 
@@ -36,19 +37,21 @@ def root() -> RedirectResponse:
 @router.get("/console/login", response_class=HTMLResponse)
 def login_form(request: Request, services: ServicesDep, next: str = "/console") -> HTMLResponse:
     """The sign-in form."""
-    return page(request, services, "login.html", next=_safe_next(next), error=False)
+    return page(request, services, "login.html", next=_safe_next(next), error=False, username="")
 
 
 @router.post("/console/login", response_model=None)
 def login(request: Request, services: ServicesDep, username: Annotated[str, Form()] = "",
           password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/console") -> HTMLResponse | RedirectResponse:
-    """Check the credentials and set the session cookie."""
-    user = auth.authenticate(services, username, password)
-    if user is None:
-        return page(request, services, "login.html", status_code=401, next=_safe_next(next), error=True)
+    """Check the credentials and set the session cookie (the same token the REST API accepts)."""
+    try:
+        with services.sessions() as s:
+            staff = authenticate(s, username.strip(), password)
+    except AuthError:
+        return page(request, services, "login.html", status_code=401, next=_safe_next(next), error=True,
+                    username=username)
     response = RedirectResponse(_safe_next(next), 303)
-    response.set_cookie(auth.COOKIE, auth.issue_cookie(services, user), max_age=auth.SESSION_TTL_S,
-                        httponly=True, samesite="lax")
+    set_session_cookie(response, services.tokens.issue(staff), services.tokens.ttl_s)
     return response
 
 
@@ -56,7 +59,7 @@ def login(request: Request, services: ServicesDep, username: Annotated[str, Form
 def logout() -> RedirectResponse:
     """Forget the session."""
     response = RedirectResponse("/console/login", 303)
-    response.delete_cookie(auth.COOKIE)
+    clear_session_cookie(response)
     return response
 
 

@@ -53,7 +53,9 @@ templates.env.filters["iso"] = iso
 
 def page(request: Request, services: Services, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render a template in the request's language."""
-    lang = i18n.pick_language(request, services.settings.language)
+    user = context.get("user")
+    # A signed-in person's own language comes before the server's default.
+    lang = i18n.pick_language(request, getattr(user, "language", None) or services.settings.language)
     t = i18n.translator(lang)
     context.update(
         request=request, lang=lang, t=t, languages=i18n.LANGUAGES,

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from firmware_sim.installation import DEMO_PASSWORD
 from server.db.models import Alarm
 from tests.integration.browser import DESKTOP, PHONE, enrich_first_resident, launch, screenshot
 from tests.integration.harness import provision, start_home, start_server, wait_until
@@ -39,14 +40,17 @@ def installation(tmp_path, home_broker, central_broker, receiver):
     server.stop()
 
 
-def sign_in(browser, server, name="值班员 赵"):
+def sign_in(browser, server, username="duty"):
     """A staff member signs in with the keyboard only and lands on the queue."""
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
     page = context.new_page()
     page.goto(f"{server.settings.base_url}/console")
     expect(page).to_have_url(re.compile(r"/console/login"))
-    page.get_by_label("用户名").fill(name)
-    page.get_by_label("密码").fill("demo")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill("wrong")
+    page.get_by_label("密码").press("Enter")
+    expect(page.get_by_role("alert")).to_contain_text("用户名或密码不正确")
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
     page.get_by_label("密码").press("Enter")
     expect(page.get_by_role("heading", name="未处理报警")).to_be_visible()
     expect(page.locator("body[data-live='1']")).to_be_attached(timeout=WAIT_MS)
@@ -126,7 +130,7 @@ def test_sos_appears_live_and_caregiver_ack_reaches_console(browser, installatio
 
 def test_console_ack_reaches_caregiver_page_and_resolve(browser, installation, receiver):
     server, home = installation
-    console = sign_in(browser, server, "值班员 孙")
+    console = sign_in(browser, server, "supervisor")
     home.button.press()
     note = receiver.wait_for(1, timeout=10)[0]
     phone = browser.new_context(**PHONE, locale="zh-CN").new_page()
@@ -140,7 +144,7 @@ def test_console_ack_reaches_caregiver_page_and_resolve(browser, installation, r
     expect(console.locator("#panel .status")).to_have_text("已确认")
 
     # The caregiver's open page learns who answered, without a reload.
-    expect(phone.locator(".acks")).to_contain_text("值班员 孙", timeout=WAIT_MS)
+    expect(phone.locator(".acks")).to_contain_text("主管 孙强", timeout=WAIT_MS)
     assert still_same_document(phone)
 
     console.get_by_label("备注").first.fill("已电话联系，老人意识清醒")
@@ -153,7 +157,7 @@ def test_console_ack_reaches_caregiver_page_and_resolve(browser, installation, r
     expect(console.locator("#panel .status")).to_have_text("已处理")
     expect(phone.get_by_text("此报警已结束")).to_be_visible(timeout=WAIT_MS)
     alarm = the_alarm(server)
-    assert (alarm.status, alarm.outcome, alarm.acknowledged_by) == ("resolved", "helped_at_home", "值班员 孙")
+    assert (alarm.status, alarm.outcome, alarm.acknowledged_by) == ("resolved", "helped_at_home", "主管 孙强")
 
     console.get_by_role("link", name="报警队列").click()
     expect(console.get_by_text("当前没有未处理的报警")).to_be_visible()
@@ -161,7 +165,7 @@ def test_console_ack_reaches_caregiver_page_and_resolve(browser, installation, r
 
 def test_language_switch_and_other_pages(browser, installation, receiver):
     server, home = installation
-    console = sign_in(browser, server)
+    console = sign_in(browser, server, "admin")
     home.button.press()
     expect(console.locator("#queue tr[data-severity='emergency']")).to_be_visible(timeout=WAIT_MS)
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from server import alarms as desk
 from server.api.app import create_app
+from server.auth import upsert_staff
 from server.db.models import Alarm, Caregiver, Pairing, Resident
 from server.db.session import create_schema, make_engine, session_factory
 from server.events import EventHub, watch
@@ -42,6 +43,9 @@ def services(tmp_path):
         apply(s, ProvisionFile(caregivers=[CaregiverIn(code="C1", name="李伟", relation="儿子")],
                                residents=[ResidentIn(code="R1", name="王秀英", address="德胜门内大街 12 号",
                                                      birth_year=1936, caregivers=["C1"])]))
+        for username, name, role in (("duty", "值班员 赵敏", "staff"), ("doc", "王医生", "doctor"),
+                                     ("boss", "主管 孙强", "supervisor")):
+            upsert_staff(s, username, role, name, password="pw-" + username)
     yield svc
     engine.dispose()
 
@@ -51,8 +55,9 @@ def client(services):
     return TestClient(create_app(services))
 
 
-def signed_in(client) -> TestClient:
-    r = client.post("/console/login", data={"username": "值班员 赵", "password": "x"}, follow_redirects=False)
+def signed_in(client, username: str = "duty") -> TestClient:
+    r = client.post("/console/login", data={"username": username, "password": "pw-" + username},
+                    follow_redirects=False)
     assert r.status_code == 303 and "anxin_session" in r.cookies
     return client
 
@@ -70,12 +75,25 @@ def test_pages_need_sign_in_and_a_forged_session_is_refused(client):
     client.cookies.set("anxin_session", "WyJ4IiwieCIsImFkbWluIl0.forged.signature")
     assert client.get("/console", follow_redirects=False).status_code == 303
     assert client.get("/console/events", follow_redirects=False).status_code == 303
-    r = client.post("/console/login", data={"username": "", "password": ""}, follow_redirects=False)
-    assert r.status_code in (401, 422)
+    r = client.post("/console/login", data={"username": "duty", "password": "wrong"}, follow_redirects=False)
+    assert r.status_code == 401 and "用户名或密码不正确" in r.text
+
+
+def test_roles_decide_what_a_signed_in_person_may_open(client):
+    signed_in(client, "doc")
+    assert client.get("/console").status_code == 403, "doctors do not work the alarm desk"
+    signed_in(client, "duty")
+    assert client.get("/console").status_code == 200
+    assert client.get("/console/admin").status_code == 403
+    assert client.post("/console/admin/residents", data={"code": "R9", "name": "x"}).status_code == 403
+    signed_in(client, "boss")
+    assert client.get("/console/admin").status_code == 200
+    client.post("/console/logout")
+    assert client.get("/console", follow_redirects=False).status_code == 303
 
 
 def test_login_redirects_only_inside_the_site(client):
-    r = client.post("/console/login", data={"username": "a", "password": "b", "next": "//evil.example/x"},
+    r = client.post("/console/login", data={"username": "duty", "password": "pw-duty", "next": "//evil.example/x"},
                     follow_redirects=False)
     assert r.headers["location"] == "/console"
 
@@ -133,7 +151,7 @@ def test_caregiver_link_is_the_key(services, client):
 
 
 def test_admin_registers_and_pairs_and_rejects_bad_input(services, client):
-    signed_in(client)
+    signed_in(client, "boss")
     r = client.post("/console/admin/residents", data={"code": "R2", "name": "张德福", "birth_year": "1939",
                                                       "conditions": "冠心病，高血压"})
     assert "已保存" in r.text and "张德福" in r.text
