@@ -84,6 +84,7 @@ def test_sos_appears_live_and_caregiver_ack_reaches_console(browser, installatio
     row = console.locator("#queue tr[data-severity='emergency']")
     expect(row).to_be_visible(timeout=WAIT_MS)
     assert still_same_document(console), "the queue must update without a reload"
+    assert console.locator("body").get_attribute("data-last-change") == "push", "not pushed by the server"
     expect(row).to_contain_text("紧急求助")
     expect(row).to_contain_text("王秀英")
     # An unanswered emergency sounds, and keeps sounding, until someone acknowledges it.

@@ -94,7 +94,11 @@
       document.body.dataset.live = "1";
       refreshAll();  // catch up on anything missed while disconnected
     });
-    source.addEventListener("changed", function () { refreshAll(); });
+    source.addEventListener("changed", function (event) {
+      // "push" from this server's hub, or "poll" when another server process made the change.
+      try { document.body.dataset.lastChange = JSON.parse(event.data).source; } catch (e) { /* keep going */ }
+      refreshAll();
+    });
     source.onerror = function () {
       document.body.dataset.live = "0";
       if (state) { state.textContent = state.dataset.offlineText; state.classList.add("down"); }
