@@ -11,9 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from server import alarms as desk
-from server.api.deps import ServicesDep, SessionDep, clear_session_cookie, set_session_cookie
-from server.auth import AuthError, authenticate
+from server.api.deps import (
+    ServicesDep,
+    SessionDep,
+    clear_session_cookie,
+    set_session_cookie,
+)
 from server.api.routes.alarms import acknowledge_and_tell_home
+from server.auth import AuthError, authenticate
 from server.db.models import Alarm
 from server.errors import Conflict, NotFound
 from server.web import views
@@ -42,7 +47,8 @@ def login_form(request: Request, services: ServicesDep, next: str = "/console") 
 
 @router.post("/console/login", response_model=None)
 def login(request: Request, services: ServicesDep, username: Annotated[str, Form()] = "",
-          password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/console") -> HTMLResponse | RedirectResponse:
+          password: Annotated[str, Form()] = "",
+          next: Annotated[str, Form()] = "/console") -> HTMLResponse | RedirectResponse:
     """Check the credentials and set the session cookie (the same token the REST API accepts)."""
     try:
         with services.sessions() as s:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from datetime import datetime, timedelta, timezone
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from server import alarms as desk
 from server.api.app import create_app
-from server.auth import upsert_staff
+from server.auth import hash_password, upsert_staff
 from server.db.models import Alarm, Caregiver, Pairing, Resident
 from server.db.session import create_schema, make_engine, session_factory
 from server.events import EventHub, watch
@@ -26,6 +27,12 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+
+
+@functools.cache
+def password_hash(username: str) -> str:
+    """Argon2 is slow on purpose: hash each test account's password once per run."""
+    return hash_password("pw-" + username)
 
 
 @pytest.fixture
@@ -45,7 +52,7 @@ def services(tmp_path):
                                                      birth_year=1936, caregivers=["C1"])]))
         for username, name, role in (("duty", "值班员 赵敏", "staff"), ("doc", "王医生", "doctor"),
                                      ("boss", "主管 孙强", "supervisor")):
-            upsert_staff(s, username, role, name, password="pw-" + username)
+            upsert_staff(s, username, role, name, password_hash=password_hash(username))
     yield svc
     engine.dispose()
 
@@ -169,3 +176,11 @@ def test_admin_registers_and_pairs_and_rejects_bad_input(services, client):
     assert 'role="alert"' in bad.text
     unknown = client.post("/console/admin/pairings", data={"resident": "R404", "code": "C9", "name": "y"})
     assert "unknown resident" in unknown.text
+
+
+def test_what_people_type_is_shown_as_text_never_run(services, client):
+    signed_in(client, "boss")
+    page = client.post("/console/admin/residents", data={"code": "R5", "name": "<script>alert(1)</script>"}).text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    reflected = client.get("/console/admin?error=<img src=x onerror=alert(1)>").text
+    assert "<img src=x" not in reflected
