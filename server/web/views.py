@@ -80,21 +80,53 @@ def acknowledgements(alarm: Alarm) -> list[AlarmAudit]:
 
 
 @dataclass
+class DeviceHealth:
+    """A device as the technical view sees it."""
+
+    device: Device
+    last_seen: datetime | None
+    battery: float | None
+
+
+@dataclass
 class Fleet:
     """The technical view."""
 
     offline: list[Gateway]
-    silent: list[Device]
-    low_battery: list[Device]
+    silent: list[DeviceHealth]
+    low_battery: list[DeviceHealth]
     technical: list[Alarm]
+
+
+def device_health(session: Session, now: datetime, window: timedelta) -> list[DeviceHealth]:
+    """Last sign of life and battery per device: the device row, else its readings within `window`."""
+    since = now - window
+    seen = {(gw, dev): _aware(ts) for gw, dev, ts in session.execute(
+        select(Reading.gateway_id, Reading.device, func.max(Reading.ts)).where(Reading.ts >= since)
+        .group_by(Reading.gateway_id, Reading.device))}
+    battery: dict[tuple[str, str], float] = {}
+    # zigbee2mqtt devices report battery in their state messages; the gateway forwards them as
+    # `device_status` readings. Oldest first, so the newest value wins.
+    for gw, dev, values in session.execute(
+            select(Reading.gateway_id, Reading.device, Reading.values)
+            .where(Reading.metric == "device_status", Reading.ts >= since).order_by(Reading.ts)):
+        if isinstance(values.get("battery"), (int, float)):
+            battery[(gw, dev)] = float(values["battery"])
+    result = []
+    for d in session.scalars(select(Device).order_by(Device.gateway_id, Device.name)):
+        key = (d.gateway_id, d.name)
+        stamps = [t for t in (_aware(d.last_seen) if d.last_seen else None, seen.get(key)) if t is not None]
+        result.append(DeviceHealth(d, max(stamps) if stamps else None,
+                                   battery.get(key, d.battery)))
+    return result
 
 
 def fleet(session: Session, now: datetime, silent_after: timedelta, battery_low: float) -> Fleet:
     """Gateways not online, devices quiet for too long, batteries below the threshold, open technical alarms."""
     offline = list(session.scalars(select(Gateway).where(Gateway.state != "online").order_by(Gateway.id)))
-    devices = list(session.scalars(select(Device).order_by(Device.gateway_id, Device.name)))
-    silent = [d for d in devices if d.last_seen is not None and now - _aware(d.last_seen) > silent_after]
-    low = [d for d in devices if d.battery is not None and d.battery < battery_low]
+    health = device_health(session, now, max(silent_after * 4, timedelta(days=1)))
+    silent = [h for h in health if h.last_seen is None or now - h.last_seen > silent_after]
+    low = [h for h in health if h.battery is not None and h.battery < battery_low]
     technical = list(session.scalars(select(Alarm).where(Alarm.status.in_(ACTIVE), Alarm.severity == "technical")
                                      .order_by(Alarm.raised_at)))
     return Fleet(offline, silent, low, technical)

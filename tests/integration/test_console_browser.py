@@ -4,11 +4,12 @@ button -> home broker -> gateway -> central Mosquitto -> server -> pushed to the
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from firmware_sim.installation import DEMO_PASSWORD
-from server.db.models import Alarm
+from server.db.models import Alarm, Device
 from tests.integration.browser import DESKTOP, PHONE, enrich_first_resident, launch, screenshot
 from tests.integration.harness import provision, start_home, start_server, wait_until
 
@@ -67,6 +68,13 @@ def link_in(note) -> str:
     found = re.search(r"https?://\S+/c/\S+", note.text)
     assert found, f"no caregiver link in {note.text!r}"
     return found.group(0)
+
+
+def add_silent_door_contact(server) -> None:
+    """A door contact last heard from 8 hours ago."""
+    with server.services.sessions() as s, s.begin():
+        s.add(Device(gateway_id="gw-r001", name="door-contact", family="zigbee2mqtt", role="door",
+                     last_seen=datetime.now(timezone.utc) - timedelta(hours=8)))
 
 
 def the_alarm(server) -> Alarm:
@@ -167,6 +175,7 @@ def test_console_ack_reaches_caregiver_page_and_resolve(browser, installation, r
 def test_language_switch_and_other_pages(browser, installation, receiver):
     server, home = installation
     console = sign_in(browser, server, "admin")
+    home.button.battery = 12  # zigbee2mqtt reports it with every message; the gateway forwards it
     home.button.press()
     expect(console.locator("#queue tr[data-severity='emergency']")).to_be_visible(timeout=WAIT_MS)
 
@@ -176,8 +185,13 @@ def test_language_switch_and_other_pages(browser, installation, receiver):
     expect(console.locator("html")).to_have_attribute("lang", "en")
     screenshot(console, "queue-en")
     # The choice sticks: the next page is English too, and live redraws keep the language.
+    add_silent_door_contact(server)
     console.get_by_role("link", name="Technical").click()
     expect(console.get_by_role("heading", name="Gateways offline")).to_be_visible()
+    # Home 2 was provisioned but its gateway never connected.
+    expect(console.locator("section", has_text="Gateways offline")).to_contain_text("gw-r002")
+    expect(console.locator("section", has_text="Batteries low")).to_contain_text("sos-button (gw-r001) · Battery 12 %")
+    expect(console.locator("section", has_text="Silent devices")).to_contain_text("door-contact")
     screenshot(console, "technical")
     console.get_by_role("link", name="Service figures").click()
     expect(console.locator("#figures-total")).to_be_visible()
