@@ -1,4 +1,8 @@
-"""In-process publish/subscribe of alarm changes, fed by database commits, read by live pages."""
+"""In-process publish/subscribe of alarm changes, fed by database commits, read by live pages.
+
+Only alarms and their audit trail are watched: gateways and readings change on every uplink batch,
+and no page is redrawn for them.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +15,18 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.db.models import Alarm, AlarmAudit, Device, Gateway
+from server.db.models import Alarm, AlarmAudit
 
 log = logging.getLogger(__name__)
 
 _PENDING = "anxin_changed_alarms"
-_FLEET = "anxin_fleet_changed"
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """Something a live page should redraw: alarm ids that changed, or the fleet."""
+    """Something a live page should redraw: the alarms that changed."""
 
     alarm_ids: frozenset[int]
-    fleet: bool = False
 
 
 class _Subscription:
@@ -94,22 +96,18 @@ def _collect(session: Session, _ctx: Any) -> None:
             ids.add(obj.id)
         elif isinstance(obj, AlarmAudit) and obj.alarm_id is not None:
             ids.add(obj.alarm_id)
-        elif isinstance(obj, (Gateway, Device)):
-            session.info[_FLEET] = True
 
 
 def watch(sessions: sessionmaker[Session], hub: EventHub) -> None:
-    """Publish every committed alarm (or fleet) change made through these sessions; no edits elsewhere."""
+    """Publish every committed alarm change made through these sessions; no edits elsewhere."""
 
     def after_commit(session: Session) -> None:
         ids = session.info.pop(_PENDING, set())
-        fleet = bool(session.info.pop(_FLEET, False))
-        if ids or fleet:
-            hub.publish(Change(frozenset(ids), fleet))
+        if ids:
+            hub.publish(Change(frozenset(ids)))
 
     def after_rollback(session: Session) -> None:
         session.info.pop(_PENDING, None)
-        session.info.pop(_FLEET, None)
 
     event.listen(sessions, "after_flush", _collect)
     event.listen(sessions, "after_commit", after_commit)

@@ -54,7 +54,7 @@ async def stream(request: Request, hub: EventHub, check: Callable[[], Any],
                 return
             if wanted(change):
                 last = await run_in_threadpool(check)
-                yield sse("changed", {"ids": sorted(change.alarm_ids), "fleet": change.fleet, "source": "push"})
+                yield sse("changed", {"ids": sorted(change.alarm_ids), "source": "push"})
     finally:
         hub.unsubscribe(sub)
 

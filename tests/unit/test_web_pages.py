@@ -184,3 +184,20 @@ def test_what_people_type_is_shown_as_text_never_run(services, client):
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
     reflected = client.get("/console/admin?error=<img src=x onerror=alert(1)>").text
     assert "<img src=x" not in reflected
+
+
+def test_figures_page_counts_care_alarms_only(services, client):
+    fast = raise_alarm(services, "sos", "emergency", minutes_ago=10, seq=1)
+    slow = raise_alarm(services, "fall", "emergency", minutes_ago=20, seq=2)
+    raise_alarm(services, "gateway_offline", "technical", minutes_ago=30, seq=3)
+    cancelled = raise_alarm(services, "bp_high", "warning", minutes_ago=40, seq=4)
+    with services.sessions() as s, s.begin():
+        desk.acknowledge(s, fast, "值班员 赵敏", "console", NOW - timedelta(minutes=10) + timedelta(seconds=30))
+        desk.acknowledge(s, slow, "主管 孙强", "console", NOW - timedelta(minutes=20) + timedelta(seconds=120))
+        s.get(Alarm, cancelled).status = "cancelled"
+    html = signed_in(client).get("/console/figures?lang=en").text
+    total = re.search(r'id="figures-total".*?</table>', html, re.S).group(0)
+    cells = re.findall(r"<td>([^<]*)</td>", total)
+    assert cells[:4] == ["2", "50.0 %", "100.0 %", "0"] and cells[4] == "no"
+    person = re.search(r'id="figures-person".*?</table>', html, re.S).group(0)
+    assert "值班员 赵敏" in person and "主管 孙强" in person
