@@ -51,8 +51,8 @@ def _render(request: Request, services: Services, session: Session, token: str, 
         return page(request, services, "caregiver_bad.html", status_code=403)
     acks = views.acknowledgements(view.alarm)
     mine = any(a.detail.get("via") == "caregiver_link" and a.actor == view.caregiver.name for a in acks)
-    return page(request, services, name, token=token, view=view, acks=acks, mine=mine,
-                closed=view.alarm.status in ("resolved", "cancelled"))
+    return page(request, services, name, person_language=view.caregiver.language, token=token, view=view,
+                acks=acks, mine=mine, closed=view.alarm.status in ("resolved", "cancelled"))
 
 
 @router.get("/c/{token}", response_class=HTMLResponse)

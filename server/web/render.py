@@ -51,11 +51,11 @@ templates.env.filters["local"] = local_time
 templates.env.filters["iso"] = iso
 
 
-def page(request: Request, services: Services, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """Render a template in the request's language."""
-    user = context.get("user")
-    # A signed-in person's own language comes before the server's default.
-    lang = i18n.pick_language(request, getattr(user, "language", None) or services.settings.language)
+def page(request: Request, services: Services, name: str, status_code: int = 200, person_language: str | None = None,
+         **context: Any) -> HTMLResponse:
+    """Render a template in the request's language (else the person's own, else the server's default)."""
+    person_language = person_language or getattr(context.get("user"), "language", None)
+    lang = i18n.pick_language(request, person_language or services.settings.language)
     t = i18n.translator(lang)
     context.update(
         request=request, lang=lang, t=t, languages=i18n.LANGUAGES,

@@ -150,6 +150,9 @@ def test_caregiver_link_is_the_key(services, client):
     assert "我这就过去" not in after and "李伟" in after
     with services.sessions() as s:
         assert s.get(Alarm, alarm_id).acknowledged_via == "caregiver_link"
+    with services.sessions() as s, s.begin():
+        s.get(Caregiver, cg.id).language = "en"  # a daughter abroad reads English
+    assert "Who has acknowledged" in client.get(f"/c/{token}").text
     other = LinkSigner("another-secret", 3600).sign(LinkClaim(alarm_id, cg.id))
     for bad in (other, token[:-2] + "xx"):
         assert client.get(f"/c/{bad}").status_code == 403
