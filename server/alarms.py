@@ -13,7 +13,7 @@ from server.db.models import Alarm, AlarmAudit
 from server.errors import Conflict, NotFound
 
 ACTIVE = ("raised", "notified", "acknowledged")
-OUTCOMES = ("false_alarm", "helped_at_home", "ambulance", "hospital", "no_answer", "cleared", "other")
+OUTCOMES = ("false_alarm", "helped_at_home", "ambulance", "hospital", "no_answer", "cleared", "test_passed", "other")
 
 
 @dataclass(frozen=True, slots=True)

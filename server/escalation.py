@@ -56,10 +56,9 @@ def policy(pairings: list[Pairing], technical: bool, staff_timeout_s: int, super
 
 def on_duty(session: Session, now: datetime) -> list[Staff]:
     """Staff whose shift covers now; with no roster for now, every active desk account (never nobody)."""
+    shifts = select(DutyShift.staff_id).where(DutyShift.starts_at <= now, DutyShift.ends_at > now)
     rostered = list(session.scalars(
-        select(Staff).join(DutyShift, DutyShift.staff_id == Staff.id)
-        .where(DutyShift.starts_at <= now, DutyShift.ends_at > now, Staff.active.is_(True)).distinct()
-    ))
+        select(Staff).where(Staff.id.in_(shifts), Staff.active.is_(True)).order_by(Staff.id)))
     if rostered:
         return rostered
     return list(session.scalars(select(Staff).where(Staff.role == "staff", Staff.active.is_(True))))

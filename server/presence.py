@@ -55,6 +55,8 @@ def check(session: Session, policy: PresencePolicy, now: datetime) -> tuple[list
     raised, cleared = [], 0
     # Row locks: with several server processes, each gateway is judged by one of them at a time.
     for gw in session.scalars(select(Gateway).order_by(Gateway.id).with_for_update(skip_locked=True)):
+        if gw.last_seen is None:
+            continue  # provisioned but never heard from: not installed yet
         why = is_down(gw, policy, now)
         current = open_alarms.get(gw.id)
         if why and current is None:

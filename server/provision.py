@@ -30,6 +30,13 @@ class CaregiverIn(_Strict):
     notify: list[str] = Field(default_factory=list)
 
 
+class PairingIn(_Strict):
+    """A caregiver in a resident's escalation order, with how long to wait for their acknowledgement."""
+
+    code: str
+    ack_timeout_s: int = Field(default=120, ge=10, le=3600)
+
+
 class ResidentIn(_Strict):
     """A resident; `caregivers` is the escalation order."""
 
@@ -46,7 +53,7 @@ class ResidentIn(_Strict):
     bp_target: dict[str, float] = Field(default_factory=dict)
     consent: bool = False
     notes: str | None = None
-    caregivers: list[str] = Field(default_factory=list)
+    caregivers: list[str | PairingIn] = Field(default_factory=list)
 
 
 class DeviceIn(_Strict):
@@ -128,11 +135,13 @@ def apply(session: Session, data: ProvisionFile) -> dict[str, int]:
         for p in list(row.pairings):
             session.delete(p)
         session.flush()
-        for rank, code in enumerate(r.caregivers, start=1):
-            cg = caregivers.get(code) or _by_code(session, Caregiver, code)
+        for rank, item in enumerate(r.caregivers, start=1):
+            pairing = item if isinstance(item, PairingIn) else PairingIn(code=item)
+            cg = caregivers.get(pairing.code) or _by_code(session, Caregiver, pairing.code)
             if cg is None:
-                raise ProvisionError(f"resident {r.code}: unknown caregiver {code!r}")
-            session.add(Pairing(resident_id=row.id, caregiver_id=cg.id, rank=rank))
+                raise ProvisionError(f"resident {r.code}: unknown caregiver {pairing.code!r}")
+            session.add(Pairing(resident_id=row.id, caregiver_id=cg.id, rank=rank,
+                                ack_timeout_s=pairing.ack_timeout_s))
     for g in data.gateways:
         row = session.get(Gateway, g.id) or Gateway(id=g.id)
         if g.resident:

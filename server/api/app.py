@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from server.api.routes import alarms, auth, health, links
-from server.services import Services
+from server.api.routes import alarms, audit, auth, gateways, health, links, readings, residents
+from server.metrics import metrics_router
 from server import web
+from server.services import Services
 
 
 def create_app(services: Services) -> FastAPI:
     """Build the app around already-built services (no I/O here)."""
     app = FastAPI(title="Anxin 安心", version="1", description="Home monitoring and emergency calls")
     app.state.services = services
-    for module in (auth, alarms, links, health):
+    for module in (auth, alarms, residents, readings, gateways, audit, links, health):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(metrics_router(app.state))
     web.mount(app)
     return app

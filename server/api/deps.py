@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Callable, Iterator
 
-from fastapi import Depends, HTTPException, Request, Response
+from fastapi import Depends, HTTPException, Path, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,8 @@ def get_session(services: Annotated[Services, Depends(get_services)]) -> Iterato
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 SessionDep = Annotated[Session, Depends(get_session)]
+# Ids fit the database's integer columns; anything larger is a 422, not a driver overflow.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _unauthorized(detail: str) -> HTTPException:
