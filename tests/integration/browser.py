@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from server.db.models import Caregiver, Reading, Resident
+from server.db.models import Alarm, Caregiver, Reading, Resident
 from server.runtime import ServerRuntime
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -49,3 +49,18 @@ def enrich_first_resident(server: ServerRuntime) -> None:
             s.add(Reading(resident_id=resident.id, gateway_id="gw-r001", device="bp-monitor",
                           metric="blood_pressure", ts=now - timedelta(days=day, hours=2),
                           values={"systolic": sys_, "diastolic": dia, "pulse": pulse}))
+
+
+def seed_history(server: ServerRuntime) -> None:
+    """Fifty answered alarms over the past five days: 48 within 60 s, one at 75 s, one at 200 s."""
+    now = datetime.now(timezone.utc)
+    with server.services.sessions() as s, s.begin():
+        resident = s.scalars(select(Resident).where(Resident.code == "R002")).one()
+        for i in range(50):
+            raised = now - timedelta(days=1 + i // 10, minutes=7 * i)
+            wait = {13: 75, 34: 200}.get(i, 20 + i % 30)
+            by = ("值班员 赵敏", "主管 孙强")[i % 2]
+            s.add(Alarm(resident_id=resident.id, gateway_id="gw-r002", type="sos", severity="emergency",
+                        status="resolved", raised_at=raised, updated_at=raised + timedelta(seconds=wait),
+                        acknowledged_at=raised + timedelta(seconds=wait), acknowledged_by=by,
+                        acknowledged_via="console", resolved_at=raised + timedelta(minutes=5), outcome="false_alarm"))

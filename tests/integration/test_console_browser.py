@@ -10,7 +10,7 @@ import pytest
 
 from firmware_sim.installation import DEMO_PASSWORD
 from server.db.models import Alarm, Device
-from tests.integration.browser import DESKTOP, PHONE, enrich_first_resident, launch, screenshot
+from tests.integration.browser import DESKTOP, PHONE, enrich_first_resident, launch, screenshot, seed_history
 from tests.integration.harness import provision, start_home, start_server, wait_until
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -193,8 +193,11 @@ def test_language_switch_and_other_pages(browser, installation, receiver):
     expect(console.locator("section", has_text="Batteries low")).to_contain_text("sos-button (gw-r001) · Battery 12 %")
     expect(console.locator("section", has_text="Silent devices")).to_contain_text("door-contact")
     screenshot(console, "technical")
+    seed_history(server)
     console.get_by_role("link", name="Service figures").click()
-    expect(console.locator("#figures-total")).to_be_visible()
+    # 48 of 50 within 60 s, 49 within 180 s: below both targets, so the row says "no".
+    expect(console.locator("#figures-total tbody td")).to_have_text(["50", "96.0 %", "98.0 %", "0", "no"])
+    expect(console.locator("#figures-person")).to_contain_text("值班员 赵敏")
     screenshot(console, "figures")
     console.get_by_role("link", name="中文").click()
     expect(console.get_by_role("heading", name="服务指标")).to_be_visible()
