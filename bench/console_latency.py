@@ -74,7 +74,7 @@ def measure(presses: int) -> dict[str, list[float]]:
             page.fill("#username", "duty")
             page.fill("#password", DEMO_PASSWORD)
             page.press("#password", "Enter")
-            page.wait_for_selector("body[data-live='1']", state="attached", timeout=15_000)
+            page.wait_for_selector("body[data-connected='1']", state="attached", timeout=15_000)
             for _ in range(presses):
                 with server.services.sessions() as s:
                     known = {a for (a,) in s.query(Alarm.id)}

@@ -56,6 +56,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "add_note": ("添加备注", "Add note"),
     "resolve": ("结案", "Resolve"),
     "outcome": ("处理结果", "Outcome"),
+    "choose": ("— 请选择 —", "— choose —"),
     "out_false_alarm": ("误报", "False alarm"),
     "out_helped_at_home": ("上门协助", "Helped at home"),
     "out_ambulance": ("已叫救护车", "Ambulance called"),

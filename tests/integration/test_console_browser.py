@@ -54,7 +54,7 @@ def sign_in(browser, server, username="duty"):
     page.get_by_label("密码").fill(DEMO_PASSWORD)
     page.get_by_label("密码").press("Enter")
     expect(page.get_by_role("heading", name="未处理报警")).to_be_visible()
-    expect(page.locator("body[data-live='1']")).to_be_attached(timeout=WAIT_MS)
+    expect(page.locator("body[data-connected='1']")).to_be_attached(timeout=WAIT_MS)
     page.evaluate("window.__sameDocument = true")  # gone if the page ever reloads
     return page
 
@@ -161,6 +161,7 @@ def test_console_ack_reaches_caregiver_page_and_resolve(browser, installation, r
         console.get_by_role("button", name="添加备注").click()
     expect(console.locator("#panel .history")).to_contain_text("已电话联系")
     console.get_by_label("处理结果").select_option("helped_at_home")
+    expect(console.get_by_label("处理结果")).to_have_value("helped_at_home")
     with console.expect_navigation():
         console.get_by_role("button", name="结案").click()
     expect(console.locator("#panel .status")).to_have_text("已处理")

@@ -41,7 +41,7 @@
   }
   function refreshAll() {
     var jobs = [];
-    document.querySelectorAll("[data-live]").forEach(function (el) { jobs.push(refresh(el)); });
+    document.querySelectorAll("main [data-live]").forEach(function (el) { jobs.push(refresh(el)); });
     jobs.push(checkAlerting());
     return Promise.all(jobs);
   }
@@ -91,7 +91,7 @@
     var source = new EventSource(eventsUrl);
     source.addEventListener("hello", function () {
       if (state) { state.textContent = state.dataset.liveText; state.classList.remove("down"); }
-      document.body.dataset.live = "1";
+      document.body.dataset.connected = "1";  // not data-live: that marks fragments to redraw
       refreshAll();  // catch up on anything missed while disconnected
     });
     source.addEventListener("changed", function (event) {
@@ -100,7 +100,7 @@
       refreshAll();
     });
     source.onerror = function () {
-      document.body.dataset.live = "0";
+      document.body.dataset.connected = "0";
       if (state) { state.textContent = state.dataset.offlineText; state.classList.add("down"); }
     };
   }
