@@ -120,6 +120,9 @@ def test_sos_appears_live_and_caregiver_ack_reaches_console(browser, installatio
     console.evaluate("window.__sameDocument = true")
     screenshot(console, "alarm")
 
+    # Staff start typing a note while the caregiver answers: the live redraw must not lose it.
+    console.get_by_label("备注").first.fill("正在给李伟打电话")
+
     # The caregiver taps the big button ...
     phone.get_by_role("button", name="已确认 — 我这就过去").click()
     expect(phone.get_by_text("已确认，谢谢")).to_be_visible()
@@ -131,6 +134,7 @@ def test_sos_appears_live_and_caregiver_ack_reaches_console(browser, installatio
     expect(console.locator("#panel .acks")).to_contain_text("李伟")
     expect(console.locator("#panel .acks")).to_contain_text("手机链接")
     assert still_same_document(console)
+    expect(console.get_by_label("备注").first).to_have_value("正在给李伟打电话")
     expect(console.locator("body[data-alerting='0']")).to_be_attached(timeout=WAIT_MS)
     expect(console.locator("#alert-banner")).to_be_hidden()
     assert the_alarm(server).acknowledged_via == "caregiver_link"
