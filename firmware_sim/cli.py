@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from anxin.mqtt import BrokerAddress, MqttLink, make_client
+from firmware_sim.device_cli import add_device_commands
 from firmware_sim.mqtt_devices import SOS_PAYLOADS, SosButton
 from firmware_sim.traces import TRACES
 
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     wear.add_argument("--speed", type=float, default=1.0, help="1 = real time, 0 = as fast as possible")
     wear.add_argument("--seed", type=int, default=0, help="noise seed of synthetic traces")
     wear.set_defaults(func=_wearable)
+    add_device_commands(sub, _add_broker_args)
     return parser
 
 
