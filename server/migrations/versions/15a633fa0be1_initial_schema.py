@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ebe0384d73a8
+Revision ID: 15a633fa0be1
 Revises: 
-Create Date: 2026-11-28 14:25:36.813227
+Create Date: 2026-11-28 14:45:59.140497
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = 'ebe0384d73a8'
+revision = '15a633fa0be1'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -49,7 +49,7 @@ def upgrade() -> None:
     sa.Column('gateway_ts', sa.DateTime(timezone=True), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('ts_corrected', sa.Boolean(), nullable=False),
-    sa.Column('body', sa.JSON(), nullable=False),
+    sa.Column('body', sa.JSON(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('gateway_id', 'seq')
     )
