@@ -15,7 +15,7 @@ from anxin import protocol
 from gateway.config import GatewaySettings
 from gateway.devices.router import Router
 from gateway.errors import OutboxError, ParseError
-from gateway.model import Action, Alarm, DeviceEvent, DeviceMessage, Reading
+from gateway.model import Action, Alarm, DeviceEvent, DeviceMessage, Reading, Severity
 from gateway.outbox import Outbox
 from gateway.rules import messages
 from gateway.rules.engine import Engine, Tick
@@ -205,5 +205,9 @@ class Gateway:
             device = command.args.get("device")
             self.act(Action("say", "help_coming", device, {"alarm_id": command.args.get("alarm_id")}), by=by)
             self.act(Action("led", "help_coming", device), by=by)
+        elif command.cmd == "test_alarm":
+            # The weekly test: the home speaks, and a `test` alarm travels the whole way up through the outbox.
+            self.act(Action("say", "test_alarm"))
+            self.raise_alarm(Alarm("test", Severity.INFO, "weekly test", detail={"by": command.args.get("by")}))
         else:
             log.warning("unknown command %r from the server", command.cmd)
