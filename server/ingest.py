@@ -19,6 +19,7 @@ from anxin import protocol
 from server.alarms import apply_gateway_alarm
 from server.db.bulk import insert_new_events, insert_readings
 from server.db.models import DeadLetter, Gateway
+from server.rules_push import record_report
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +244,8 @@ class Ingest:
                 log.info("ALARM #%d %s (%s) from %s/%s", change.alarm.id, change.alarm.type, change.alarm.severity,
                          gw.id, change.alarm.device)
                 result.new_alarms.append(change.alarm.id)
+        elif ev.lane == "event":
+            record_report(s, gw, body)
 
     def handle_state(self, topic: str, payload: bytes) -> None:
         """A gateway's retained presence message or last will."""

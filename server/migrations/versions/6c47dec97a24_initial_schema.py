@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 15a633fa0be1
+Revision ID: 6c47dec97a24
 Revises: 
-Create Date: 2026-11-28 14:45:59.140497
+Create Date: 2026-11-28 14:59:17.751006
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '15a633fa0be1'
+revision = '6c47dec97a24'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -132,6 +132,9 @@ def upgrade() -> None:
     sa.Column('boot_id', sa.String(length=64), nullable=True),
     sa.Column('last_seq', sa.BigInteger(), nullable=False),
     sa.Column('state_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('rules_pushed_version', sa.Integer(), nullable=True),
+    sa.Column('rules_version', sa.Integer(), nullable=True),
+    sa.Column('rules_error', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id')
     )
