@@ -112,7 +112,8 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
     sessions = session_factory(engine)
     signer = LinkSigner(settings.secret_key, settings.ack_link_ttl_s)
     notifier = Notifier(sessions, signer, settings.base_url, settings.notify_workers,
-                        backoff_s=settings.notify_backoff_s, rate_limits=settings.rate_limits)
+                        backoff_s=settings.notify_backoff_s, rate_limits=settings.rate_limits,
+                        lease_s=settings.notify_lease_s)
     desk = DeskWorker(
         sessions, Escalator(settings.staff_ack_timeout_s, settings.supervisor_ack_timeout_s), notifier,
         PresencePolicy(timedelta(seconds=settings.gateway_silent_after_s),
