@@ -21,7 +21,7 @@ import psutil
 from anxin.mqtt import BrokerAddress
 from anxin.ports import free_port, wait_for_port
 from bench.core import BenchError, log
-from firmware_sim.installation import demo_provision
+from firmware_sim.installation import DEMO_PASSWORD, demo_provision
 from server.db.session import create_schema, make_engine, session_factory
 from server.provision import apply
 
@@ -86,6 +86,7 @@ class ServerProcess:
         self.database_url = database_url
         self.log_path = workdir / f"server-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.token: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -116,9 +117,20 @@ class ServerProcess:
         """Resident memory now."""
         return self.process.memory_info().rss / 2**20
 
+    def sign_in(self, username: str = "duty", password: str = DEMO_PASSWORD) -> None:
+        """Get a staff bearer token (the demo accounts come with `provision_database`)."""
+        r = httpx.post(f"{self.base_url}/api/v1/auth/token", data={"username": username, "password": password},
+                       timeout=30)
+        if r.status_code >= 400:
+            raise BenchError(f"sign-in as {username}: {r.status_code} {r.text[:200]}")
+        self.token = str(r.json()["access_token"])
+
     def api(self, method: str, path: str, **kw: Any) -> Any:
-        """Call the REST API; BenchError on an HTTP error."""
-        r = httpx.request(method, f"{self.base_url}/api/v1{path}", timeout=30, **kw)
+        """Call the REST API as a signed-in staff member; BenchError on an HTTP error."""
+        if self.token is None:
+            self.sign_in()
+        headers = {"Authorization": f"Bearer {self.token}"}
+        r = httpx.request(method, f"{self.base_url}/api/v1{path}", headers=headers, timeout=30, **kw)
         if r.status_code >= 400:
             raise BenchError(f"{method} {path}: {r.status_code} {r.text[:200]}")
         return r.json()

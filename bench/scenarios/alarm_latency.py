@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 
 from anxin.testing import Mosquitto
-from bench.scenarios import broker_limit
 from bench.core import BenchError, Result, Stopwatch, Target, log, percentiles
+from bench.scenarios import broker_limit
 from bench.stack import FleetProcess, ServerProcess, provision_database
 from firmware_sim.installation import SimHome, build_home, gateway_settings
 from firmware_sim.receiver import NotificationReceiver

@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 from anxin.testing import Mosquitto
-from bench.scenarios import broker_limit
 from bench.core import BenchError, Result, Stopwatch, Target, log
 from bench.netcut import LineCut
+from bench.scenarios import broker_limit
 from bench.stack import ServerProcess, count_rows, provision_database
 from firmware_sim.installation import build_home, gateway_settings
 from firmware_sim.receiver import NotificationReceiver
