@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 PublishLocal = Callable[[str, bytes], object]
 MEASUREMENTS_KEY = "forwarded_measurements"  # outbox meta: survives restarts, so resends stay dropped
+ALARM_ATTEMPTS = 3  # then the alarm is parked and retried from the tick: the worker must keep deciding
+ALARM_RETRY_S = 0.2
 
 
 def action_topic(gateway_id: str) -> str:
@@ -92,6 +94,7 @@ class Gateway:
         monotonic: Callable[[], float] = time.monotonic,
         supervisor: Supervisor | None = None,
         falls: FallMonitor | None = None,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         self.settings = settings
         self.router = router
@@ -109,6 +112,8 @@ class Gateway:
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.sleep = sleep or self._stop.wait  # waiting on the stop event: stop() ends a retry at once
+        self.parked: list[tuple[dict[str, Any], float, float]] = []  # alarms the disk refused, oldest first
 
     # Entry points, called from other threads: they only enqueue.
 
@@ -180,6 +185,7 @@ class Gateway:
             self.supervise(self.supervisor.bridge(self.supervision, item[0], item[1], self.clock()))
         elif kind == "tick":
             self.counters["ticks"] += 1
+            self.store_parked()
             self.supervise(self.supervisor.tick(self.supervision, self.clock()))
             self.decide(Tick())
 
@@ -264,7 +270,7 @@ class Gateway:
         self.wake_uplink()
 
     def decide(self, item: DeviceMessage | Tick | ModeChange) -> None:
-        """Run the rules; store alarms durably first, then act in the home."""
+        """Run the rules; store alarms durably first, then act in the home — whatever the disk says."""
         now = datetime.fromtimestamp(self.clock(), timezone.utc)
         decision = self.rules.evaluate(item, now)
         for alarm in decision.alarms:
@@ -273,19 +279,34 @@ class Gateway:
             self.act(action)
 
     def raise_alarm(self, alarm: Alarm) -> None:
-        """Write the alarm to the outbox with a full fsync, then wake the uplink."""
+        """Write the alarm to the outbox with a full fsync, then wake the uplink; park it if the disk refuses."""
         self.counters["alarms"] += 1
         body = alarm_body(alarm, self.settings.resident)
-        while True:
+        self.parked.append((body, self.clock(), self.monotonic()))
+        # Parked alarms go first: a cancel must never reach the server before the alarm it retracts.
+        attempts = 1 if len(self.parked) > 1 else ALARM_ATTEMPTS
+        for attempt in range(attempts):
+            if attempt:
+                self.sleep(ALARM_RETRY_S)
+            if self.store_parked() or self._stop.is_set():
+                return
+        self.counters["alarms_parked"] += 1
+        log.critical("alarm %s parked, %d waiting for the disk; retried every tick", alarm.type, len(self.parked))
+
+    def store_parked(self) -> bool:
+        """Store parked alarms in order, stopping at the first refusal; True when none is left."""
+        while self.parked:
+            body, ts, mono = self.parked[0]
             try:
-                seq = self.outbox.put_alarm(body, self.clock(), self.monotonic())
-                break
-            except OutboxError as exc:  # never drop an alarm: retry until the disk takes it
+                seq = self.outbox.put_alarm(body, ts, mono)
+            except OutboxError as exc:  # never drop an alarm: it stays parked
                 self.counters["outbox_errors"] += 1
-                log.error("could not store alarm %s, retrying: %s", alarm.type, exc)
-                time.sleep(0.2)
-        log.info("alarm %s (%s) from %s stored as seq %d", alarm.type, alarm.change.value, alarm.device, seq)
-        self.wake_uplink()
+                log.error("could not store alarm %s: %s", body["type"], exc)
+                return False
+            self.parked.pop(0)
+            log.info("alarm %s (%s) from %s stored as seq %d", body["type"], body["change"], body["device"], seq)
+            self.wake_uplink()
+        return True
 
     def act(self, action: Action, **params: str) -> None:
         """Tell the home's speaker / LED / siren what to do."""
