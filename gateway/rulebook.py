@@ -36,6 +36,9 @@ class RuleBook:
         before = self.state
         decision = self.engine.evaluate(before, item, now)
         self.state = decision.state
+        for name, exc in decision.failed:
+            self.counters["rule_errors"] += 1
+            log.error("rule %s failed on %s, its state kept: %r", name, type(item).__name__, exc, exc_info=exc)
         if any(before.get(k) is not self.state.get(k) for k in self.engine.persistent()):
             self.save_state()
         return decision
