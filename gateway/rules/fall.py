@@ -22,6 +22,7 @@ class FallState:
     device: str | None = None
     source: str | None = None
     moved: bool = False
+    repeated_at: float = 0.0  # last "fell again" update while alarmed, to say it once per window
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,10 @@ class FallRule:
         if not isinstance(item, DeviceEvent):
             return state, [], []
         kind = item.kind
-        if kind == EventKind.FALL and state.phase in ("idle", "watch"):
+        if kind == EventKind.FALL and state.phase == "alarmed" and not state.moved:
+            return self._fell_again(state, item, t)
+        # Alarmed and moved: the resident got up and fell again, a new episode with its own prompt.
+        if kind == EventKind.FALL and state.phase in ("idle", "watch", "alarmed"):
             source = str(item.detail.get("source") or "device")
             prompt = [Action("say", "fall_prompt", item.device), Action("led", "fall_prompt", item.device)]
             return FallState("pre", t, item.device, source), [], prompt
@@ -77,6 +81,15 @@ class FallRule:
         if state.phase not in ("idle", "pre", "watch", "alarmed"):
             raise ValueError(f"unknown fall phase {state.phase!r}")
         return state
+
+    def _fell_again(self, state: FallState, item: DeviceEvent,
+                    t: float) -> tuple[FallState, list[Alarm], list[Action]]:
+        # Still down (no movement seen): the same episode, but staff hear of it, once per cancel window.
+        if 0 <= t - state.repeated_at < self.cancel_window_s:
+            return state, [], []
+        alarm = Alarm("fall", Severity.EMERGENCY, "Fall detected again while the resident is down", item.device,
+                      AlarmChange.UPDATE, {"repeat": True, "source": str(item.detail.get("source") or "device")})
+        return replace(state, repeated_at=t), [alarm], [Action("say", "fall_alarm", item.device)]
 
     def _timers(self, state: FallState, t: float) -> tuple[FallState, list[Alarm], list[Action]]:
         if state.phase == "pre" and t - state.since >= self.cancel_window_s:

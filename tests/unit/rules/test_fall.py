@@ -76,3 +76,27 @@ def test_cancel_after_the_alarm_is_recorded_not_retracted():
     [update] = run.at(45, ev(EventKind.SOS_CANCEL, "btn"))
     assert update.change == AlarmChange.UPDATE and update.detail["late_cancel"] is True
     assert run.said()[-1] == "sos_cancel_late"
+
+
+def test_resident_who_got_up_and_fell_again_gets_a_new_prompt_and_alarm():
+    run = Run(rule())
+    run.at(0, ev(EventKind.FALL, "radar"))
+    run.ticks(30, 30)
+    run.at(60, ev(EventKind.MOTION, "pir"))  # got up
+    assert run.at(600, ev(EventKind.FALL, "radar")) == []  # fell again, still inside the first long-lie span
+    assert run.said().count("fall_prompt") == 2
+    [alarm] = run.ticks(601, 630)
+    assert (alarm.type, alarm.severity, alarm.detail["reason"]) == ("fall", Severity.EMERGENCY, "no_cancel")
+    assert alarm.detail["fell_at"] == run.start.timestamp() + 600
+
+
+def test_a_second_fall_while_still_down_is_told_to_staff_once_per_window():
+    run = Run(rule())
+    run.at(0, ev(EventKind.FALL, "radar"))
+    run.ticks(30, 30)
+    [update] = run.at(100, ev(EventKind.FALL, "wearable", source="detector"))
+    assert (update.severity, update.change, update.detail["repeat"]) == (Severity.EMERGENCY, AlarmChange.UPDATE, True)
+    assert run.at(110, ev(EventKind.FALL, "radar")) == []  # a radar repeating itself is not news
+    # the long lie still counts from the first fall
+    [long_lie] = run.ticks(1190, 1200, 10)
+    assert long_lie.detail["long_lie"] is True
