@@ -86,7 +86,7 @@ class DeviceIntake:
         self.supervision, events = self.supervisor.observe(self.supervision, msg, self.clock())
         if isinstance(msg, AccelChunk):
             try:
-                falls = self.falls.feed(msg)
+                falls = self.falls.feed(msg, self.clock())
             except StreamError as exc:
                 self.counters["accel_errors"] += 1
                 log.warning("rejected acceleration from %s: %s", msg.device, exc)

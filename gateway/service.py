@@ -161,6 +161,8 @@ class Gateway(DeviceIntake, Commands):
         elif kind == "tick":
             self.counters["ticks"] += 1
             self.store_parked()
+            for fall in self.falls.expire(self.clock()):  # a wearable gone quiet right after an impact
+                self.handle_message(fall)
             self.supervise(self.supervisor.tick(self.supervision, self.clock()))
             self.decide(Tick())
 
