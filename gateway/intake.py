@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import sqlite3
 from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -11,14 +13,18 @@ from gateway.commands import mode_topic
 from gateway.config import GatewaySettings
 from gateway.devices.bp import RecentMeasurements
 from gateway.devices.router import Router
-from gateway.errors import ImplausibleReading, ParseError
+from gateway.errors import ImplausibleReading, OutboxError, ParseError
 from gateway.falls.errors import StreamError
 from gateway.falls.monitor import FallMonitor, summary
 from gateway.model import AccelChunk, DeviceEvent, DeviceMessage, Reading
+from gateway.outbox import Outbox
+from gateway.rules import push
 from gateway.rules.engine import Input
 from gateway.supervision import Supervisor
 
 log = logging.getLogger(__name__)
+
+SUPERVISION_KEY = "supervision_state"  # outbox meta: who is offline / low on battery, across restarts
 
 
 def message_body(msg: DeviceMessage) -> tuple[str, dict[str, Any]]:
@@ -51,6 +57,8 @@ class DeviceIntake:
     supervisor: Supervisor
     supervision: Any
     measurements: RecentMeasurements
+    outbox: Outbox
+    _supervision_saved: dict[str, list[str]] | None
     forward: Callable[[DeviceMessage], None]
     decide: Callable[[Input], None]
     set_mode: Callable[[bytes, str], None]
@@ -101,10 +109,43 @@ class DeviceIntake:
         self.supervise((self.supervision, events))
 
     def supervise(self, result: tuple[Any, list[DeviceEvent]]) -> None:
-        """Adopt supervision's new state; forward its technical events and run the rules on them."""
+        """Adopt supervision's new state (persisted when who is in trouble changed); forward its technical
+        events and run the rules on them."""
         self.supervision, events = result
+        self._save_supervision()
         for event in events:
             self.counters[f"supervision_{event.kind.value}"] += 1
             log.info("supervision: %s %s %s", event.device, event.kind.value, dict(event.detail) or "")
             self.forward(event)
             self.decide(event)
+
+    def restore_supervision(self) -> None:
+        """At start: who was in trouble before the restart, so their recovery still clears the alarm."""
+        try:
+            raw = self.outbox.get_meta(SUPERVISION_KEY)
+            data = json.loads(raw) if raw else _from_rule_state(self.outbox.get_meta(push.META_STATE))
+            if data is not None:
+                self.supervise(self.supervisor.restore(self.supervision, data))
+        except (OutboxError, sqlite3.Error, ValueError) as exc:
+            self.counters["outbox_errors"] += 1
+            log.error("could not restore supervision state, starting with every device fine: %s", exc)
+
+    def _save_supervision(self) -> None:
+        dumped = self.supervisor.dump(self.supervision)
+        if dumped == self._supervision_saved:
+            return
+        try:
+            self.outbox.set_meta(SUPERVISION_KEY, json.dumps(dumped))
+            self._supervision_saved = dumped
+        except (OutboxError, sqlite3.Error) as exc:
+            self.counters["outbox_errors"] += 1
+            log.error("could not persist supervision state: %s", exc)
+
+
+def _from_rule_state(raw: str | None) -> dict[str, Any] | None:
+    """Gateways before supervision owned its state kept it in the supervision rule's slice: take it over once."""
+    old = json.loads(raw).get("supervision") if raw else None
+    if not isinstance(old, dict):
+        return None
+    return {"offline": old.get("offline", []), "battery_low": old.get("battery_low", []),
+            "bridges_down": old.get("bridge_offline", [])}

@@ -82,6 +82,7 @@ class Gateway(DeviceIntake, Commands):
         self.counters: Counter[str] = Counter()
         self.supervisor = supervisor or Supervisor.from_settings(settings)
         self.supervision = self.supervisor.initial(clock())
+        self._supervision_saved: dict[str, list[str]] | None = None
         self.measurements = RecentMeasurements()
         self.rules = RuleBook(engine, outbox, settings.timezone, settings.resident, self.counters)
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -113,6 +114,7 @@ class Gateway(DeviceIntake, Commands):
         """Run the worker thread."""
         self.rules.restore()
         self._load_measurements()
+        self.restore_supervision()
         self._thread = threading.Thread(target=self._run, name="gateway", daemon=True)
         self._thread.start()
 
