@@ -51,7 +51,7 @@ class SupervisionRule:
                 return state, [], []
             state = replace(state, tampered={**state.tampered, item.device: t})
             return state, [Alarm("tamper", Severity.TECHNICAL, f"{item.device} was opened or moved",
-                                 item.device)], []
+                                 item.device, detail={"devices": [item.device]})], []
         for type_, bad, good in TRACKED:
             if item.kind not in (bad, good):
                 continue
