@@ -16,6 +16,8 @@ class SosRule:
 
     name: str = "sos"
     cancel_window_s: float = 60.0
+    # An SOS is long handled after this: a cancel then is about something else (a fall prompt), not it.
+    late_cancel_s: float = 3600.0
 
     def initial(self) -> Any:
         """Time of the last SOS press, if an SOS is open (epoch seconds)."""
@@ -30,6 +32,8 @@ class SosRule:
             actions = [Action("say", "sos_raised", item.device), Action("led", "sos_raised", item.device)]
             return now.timestamp(), [alarm], actions
         if item.kind == EventKind.SOS_CANCEL and state is not None:
+            if now.timestamp() - float(state) > self.late_cancel_s:
+                return None, [], []  # the SOS is history: forget it
             if now.timestamp() - float(state) <= self.cancel_window_s:
                 alarm = Alarm("sos", Severity.EMERGENCY, "SOS cancelled by the resident", item.device,
                               AlarmChange.CANCEL)
