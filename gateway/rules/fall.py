@@ -92,9 +92,12 @@ class FallRule:
         return replace(state, repeated_at=t), [alarm], [Action("say", "fall_alarm", item.device)]
 
     def _timers(self, state: FallState, t: float) -> tuple[FallState, list[Alarm], list[Action]]:
-        if state.phase == "pre" and t - state.since >= self.cancel_window_s:
+        # A clock set back past the episode's start by more than the window (a power cut, no NTP yet)
+        # cannot tell how long the window ran: raise rather than wait for it to catch up. A small step
+        # back only lengthens the window by that step.
+        if state.phase == "pre" and abs(t - state.since) >= self.cancel_window_s:
             return self._raise(state, Severity.EMERGENCY, "Fall detected and not cancelled", "no_cancel")
-        if state.phase == "watch" and t - state.since >= self.watch_window_s:
+        if state.phase == "watch" and abs(t - state.since) >= self.watch_window_s:
             return self._raise(state, Severity.URGENT, "Possible fall: no movement afterwards", "no_movement")
         if state.phase == "alarmed" and t - state.since >= self.long_lie_s:
             if state.moved:

@@ -1,4 +1,5 @@
 from gateway.model import AlarmChange, EventKind, Severity
+from gateway.rules.engine import Tick
 from gateway.rules.fall import FallRule
 from tests.unit.rules.helpers import Run, ev
 
@@ -100,3 +101,25 @@ def test_a_second_fall_while_still_down_is_told_to_staff_once_per_window():
     # the long lie still counts from the first fall
     [long_lie] = run.ticks(1190, 1200, 10)
     assert long_lie.detail["long_lie"] is True
+
+
+def test_a_clock_set_back_after_a_restart_does_not_delay_the_fall_emergency():
+    run = Run(rule())
+    run.at(0, ev(EventKind.FALL, "radar"))
+    run.state = rule().load(rule().dump(run.state))  # power cut; the Pi comes back with its clock 40 min behind
+    [alarm] = run.at(-40 * 60 + 5, Tick())
+    assert (alarm.severity, alarm.detail["reason"]) == (Severity.EMERGENCY, "no_cancel")
+
+
+def test_a_watch_with_the_clock_set_back_becomes_urgent_at_once():
+    run = Run(rule())
+    run.at(0, ev(EventKind.LOW_POSTURE, "radar"))
+    [alarm] = run.at(-600, Tick())
+    assert alarm.severity == Severity.URGENT
+
+
+def test_a_small_clock_step_back_does_not_cut_the_cancel_window_short():
+    run = Run(rule())
+    run.at(0, ev(EventKind.FALL, "radar"))
+    assert run.at(-2, Tick()) == []
+    assert run.ticks(1, 29) == []
