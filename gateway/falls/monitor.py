@@ -15,6 +15,10 @@ from gateway.model import AccelChunk, DeviceEvent, EventKind
 
 log = logging.getLogger(__name__)
 
+# Below this a fall's impact is not in the samples at all, and a few samples would span minutes that the
+# resampler fills at 50 Hz (0.1 Hz x 5000 samples: 14 h of grid, 189 MB): refused, not slowly computed.
+MIN_RATE_HZ = 5.0
+
 
 class FallMonitor:
     """Keeps a resampler and a detector per device; bounded by `max_streams` (least recently heard dropped)."""
@@ -30,8 +34,8 @@ class FallMonitor:
         """Push one chunk (arrived at `now`); returns the FALL / MAYBE_FALL events it decided.
 
         Raises StreamError on unusable samples."""
-        if chunk.rate_hz <= 0:
-            raise StreamError(f"{chunk.device}: rate_hz must be positive, got {chunk.rate_hz}")
+        if not chunk.rate_hz >= MIN_RATE_HZ:
+            raise StreamError(f"{chunk.device}: rate_hz must be at least {MIN_RATE_HZ}, got {chunk.rate_hz}")
         try:
             xyz = np.asarray(chunk.samples, dtype=np.float64).reshape(len(chunk.samples), -1)
         except (TypeError, ValueError) as exc:
