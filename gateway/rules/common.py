@@ -22,6 +22,15 @@ def is_activity(item: object) -> bool:
     return isinstance(item, Reading) and item.metric == "blood_pressure"
 
 
+AWAY_RETURN_S = 15 * 60  # motion this long after "away" was set means the resident is home again
+
+
+def returns_home(item: object, away_since: float, t: float) -> bool:
+    """Motion well after away mode was set: the resident came home and forgot the switch."""
+    motion = isinstance(item, DeviceEvent) and item.kind == EventKind.MOTION
+    return motion and t - away_since >= AWAY_RETURN_S
+
+
 def local(now: datetime, tz: ZoneInfo) -> datetime:
     """The home's wall-clock time."""
     return now.astimezone(tz)
