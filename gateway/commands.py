@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from anxin import protocol
 from anxin.mqtt import MqttError
 from gateway.config import GatewaySettings
 from gateway.devices import zigbee2mqtt
-from gateway.model import Action
+from gateway.model import Action, Alarm
 from gateway.rulebook import RuleBook
 from gateway.rules import push
 from gateway.rules.config import RulesConfigError
@@ -34,7 +35,9 @@ class Commands:
     counters: Counter[str]
     rules: RuleBook
     publish_local: PublishLocal
+    clock: Callable[[], float]
     act: Callable[..., None]
+    raise_alarm: Callable[[Alarm], None]
     decide: Callable[[Input], None]
     report: Callable[[dict[str, Any]], None]
 
@@ -47,7 +50,10 @@ class Commands:
             self.act(Action("say", "help_coming", device, {"alarm_id": command.args.get("alarm_id")}), by=by)
             self.act(Action("led", "help_coming", device), by=by)
         elif command.cmd == push.COMMAND:
-            self.report(self.rules.apply(command.args))
+            report, retired = self.rules.apply(command.args, datetime.fromtimestamp(self.clock(), timezone.utc))
+            for alarm in retired:
+                self.raise_alarm(alarm)
+            self.report(report)
         elif command.cmd == push.MODE_COMMAND:
             self.set_mode(json.dumps(command.args).encode(), "server")
         elif command.cmd == "permit_join":  # an installer pairs a new zigbee device from the console

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
 from collections import Counter
 from datetime import datetime, timezone
@@ -88,6 +89,12 @@ class DeviceIntake:
     def handle_message(self, msg: DeviceMessage) -> None:
         """One typed message: drop resent measurements, supervise, then acceleration to the fall detector
         and everything else forwarded and into the rules."""
+        if isinstance(msg, Reading) and not all(_finite(v) for v in msg.values.values()):
+            # JSON allows NaN and Infinity; no rule can judge them and no trend should show them.
+            self.counters["parse_errors"] += 1
+            log.warning("rejected %s reading from %s: not a finite number in %s", msg.metric, msg.device,
+                        dict(msg.values))
+            return
         if self.measurements.is_repeat(msg):
             self.counters["duplicate_measurements"] += 1
             return
@@ -140,6 +147,10 @@ class DeviceIntake:
         except (OutboxError, sqlite3.Error) as exc:
             self.counters["outbox_errors"] += 1
             log.error("could not persist supervision state: %s", exc)
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def _from_rule_state(raw: str | None) -> dict[str, Any] | None:

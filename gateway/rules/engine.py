@@ -56,6 +56,21 @@ class PersistentRule(Protocol):
         """The state from dump()'s output; raises ValueError when it does not fit."""
 
 
+@runtime_checkable
+class RetiringRule(Protocol):
+    """A rule that must not be switched off silently while something is pending (a fall's window)."""
+
+    @property
+    def name(self) -> str:
+        """The key of the rule's slice of state."""
+
+    def initial(self) -> Any:
+        """The rule's state before anything has happened."""
+
+    def retire(self, state: Any, now: datetime) -> list[Alarm]:
+        """The alarms to raise now because the rule is being switched off with this state."""
+
+
 class Damper(Protocol):
     """Merges repeats of open alarms (engine-level, see gateway/rules/damping.py)."""
 

@@ -71,6 +71,15 @@ class FallRule:
                 return replace(state, moved=True), [], []
         return state, [], []
 
+    def retire(self, state: FallState, now: datetime) -> list[Alarm]:
+        """Switched off by a push: a fall still in its window (or watch) is raised now, not forgotten."""
+        if state.phase not in ("pre", "watch"):
+            return []
+        severity = Severity.EMERGENCY if state.phase == "pre" else Severity.URGENT
+        _state, alarms, _actions = self._raise(state, severity, "Fall pending when fall detection was switched off",
+                                               "rule_disabled")
+        return alarms
+
     def dump(self, state: FallState) -> Any:
         """A fall episode survives a restart: a window that ran out while down raises at the first tick."""
         return asdict(state)

@@ -71,3 +71,12 @@ def test_a_stuck_tamper_flag_is_reported_once_per_six_hours():
     assert r.at(60, ev(EventKind.TAMPER, "btn")) == []
     assert [a.device for a in r.at(61, ev(EventKind.TAMPER, "door"))] == ["door"]
     assert [a.type for a in r.at(6 * 3600, ev(EventKind.TAMPER, "btn"))] == ["tamper"]
+
+
+def test_a_nan_temperature_neither_clears_nor_restarts_an_excursion():
+    r = Run(TemperatureRule(10, 32, 1800))
+    r.at(0, climate(9.5))
+    assert r.at(600, climate(float("nan"))) == []
+    [a] = r.ticks(1800, 1800)
+    assert a.detail["direction"] == "cold"
+    assert r.at(1900, climate(float("nan"))) == [], "no clear: NaN is not back in range"
