@@ -75,5 +75,10 @@ class CheckinRule:
         return asdict(state)
 
     def load(self, data: Any) -> CheckinState:
-        """Back from dump()."""
-        return CheckinState(**data)
+        """Back from dump(); raises ValueError/TypeError when the data does not fit."""
+        if not isinstance(data, dict):
+            raise ValueError(f"check-in state must be an object, got {data!r}")
+        done, alerted, since, away_since = (data.get(k) for k in ("done", "alerted", "since", "away_since"))
+        return CheckinState(None if done is None else str(done), None if alerted is None else str(alerted),
+                            None if since is None else float(since), bool(data.get("away", False)),
+                            None if away_since is None else float(away_since))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from gateway.model import DeviceEvent, EventKind, Reading
+from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Reading, Severity
 
 # Anything that shows a person moved about the home: a sensor saw them, a door moved, a button was
 # pressed, or they took a measurement.
@@ -46,3 +46,10 @@ def in_window(t: time, start: time, end: time) -> bool:
 def at(day: date, t: time, tz: ZoneInfo) -> float:
     """Epoch seconds of a local wall-clock time on a local date."""
     return datetime.combine(day, t, tz).timestamp()
+
+
+def late_cancel(type_: str, message: str, device: str) -> tuple[list[Alarm], list[Action]]:
+    """A cancel after the alarm went out: never a retraction (help may be on the way), but staff learn
+    the resident says they are fine, and the home hears that the alarm stays."""
+    alarm = Alarm(type_, Severity.EMERGENCY, message, device, AlarmChange.UPDATE, {"late_cancel": True})
+    return [alarm], [Action("say", "sos_cancel_late", device)]

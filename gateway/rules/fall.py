@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
+from gateway.rules.common import late_cancel
 from gateway.rules.engine import Input, Tick
 
 Phase = Literal["idle", "pre", "watch", "alarmed"]
@@ -60,10 +61,7 @@ class FallRule:
         if state.phase == "pre" and kind == EventKind.SOS:
             return self._raise(state, Severity.EMERGENCY, "Fall confirmed by an SOS press", "sos_press")
         if state.phase == "alarmed" and kind == EventKind.SOS_CANCEL:
-            # Too late to retract: help may be on the way. Staff learn the resident says they are fine.
-            alarm = Alarm("fall", Severity.EMERGENCY, "Resident pressed cancel after the fall alarm", item.device,
-                          AlarmChange.UPDATE, {"late_cancel": True})
-            return state, [alarm], [Action("say", "sos_cancel_late", item.device)]
+            return (state, *late_cancel("fall", "Resident pressed cancel after the fall alarm", item.device))
         if kind == EventKind.MOTION:
             if state.phase == "watch":
                 return FallState(), [], []  # movement followed: the watch ends quietly
@@ -86,7 +84,12 @@ class FallRule:
 
     def load(self, data: Any) -> FallState:
         """Back from dump(); raises TypeError/ValueError when it does not fit."""
-        state = FallState(**data)
+        if not isinstance(data, dict):
+            raise ValueError(f"fall state must be an object, got {data!r}")
+        device, source = data.get("device"), data.get("source")
+        state = FallState(str(data["phase"]), float(data["since"]), None if device is None else str(device),
+                          None if source is None else str(source), bool(data.get("moved", False)),
+                          float(data.get("repeated_at", 0.0)))  # type: ignore[arg-type]
         if state.phase not in ("idle", "pre", "watch", "alarmed"):
             raise ValueError(f"unknown fall phase {state.phase!r}")
         return state

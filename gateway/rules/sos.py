@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
+from gateway.rules.common import late_cancel
 from gateway.rules.engine import Input
 
 
@@ -38,10 +39,7 @@ class SosRule:
                 alarm = Alarm("sos", Severity.EMERGENCY, "SOS cancelled by the resident", item.device,
                               AlarmChange.CANCEL)
                 return None, [alarm], [Action("say", "sos_cancelled", item.device)]
-            # Too late to retract: staff may already be on the way. Keep it open and tell them.
-            alarm = Alarm("sos", Severity.EMERGENCY, "Resident pressed cancel after the cancel window",
-                          item.device, AlarmChange.UPDATE, {"late_cancel": True})
-            return state, [alarm], [Action("say", "sos_cancel_late", item.device)]
+            return (state, *late_cancel("sos", "Resident pressed cancel after the cancel window", item.device))
         return state, [], []
 
     def dump(self, state: Any) -> Any:

@@ -123,3 +123,16 @@ def test_a_small_clock_step_back_does_not_cut_the_cancel_window_short():
     run.at(0, ev(EventKind.FALL, "radar"))
     assert run.at(-2, Tick()) == []
     assert run.ticks(1, 29) == []
+
+
+def test_a_corrupt_saved_episode_is_refused_at_load_not_on_every_tick():
+    import pytest
+
+    from gateway.rules.checkin import CheckinRule
+    from gateway.rules.config import CheckinConfig
+    from tests.unit.rules.helpers import TZ
+
+    with pytest.raises((ValueError, TypeError)):
+        rule().load({"phase": "pre", "since": "yesterday", "device": "radar", "source": "device", "moved": False})
+    with pytest.raises((ValueError, TypeError)):
+        CheckinRule(CheckinConfig(), TZ).load({"done": None, "alerted": None, "since": "noon", "away": False})
