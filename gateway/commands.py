@@ -12,7 +12,7 @@ from anxin import protocol
 from anxin.mqtt import MqttError
 from gateway.config import GatewaySettings
 from gateway.devices import zigbee2mqtt
-from gateway.model import Action, Alarm
+from gateway.model import Action, Alarm, Severity
 from gateway.rulebook import RuleBook
 from gateway.rules import push
 from gateway.rules.config import RulesConfigError
@@ -49,6 +49,10 @@ class Commands:
             device = command.args.get("device")
             self.act(Action("say", "help_coming", device, {"alarm_id": command.args.get("alarm_id")}), by=by)
             self.act(Action("led", "help_coming", device), by=by)
+        elif command.cmd == "test_alarm":
+            # The weekly test: the home speaks, and a `test` alarm travels the whole way up through the outbox.
+            self.act(Action("say", "test_alarm"))
+            self.raise_alarm(Alarm("test", Severity.INFO, "weekly test", detail={"by": command.args.get("by")}))
         elif command.cmd == push.COMMAND:
             report, retired = self.rules.apply(command.args, datetime.fromtimestamp(self.clock(), timezone.utc))
             for alarm in retired:
