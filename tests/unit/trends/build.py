@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from server.trends.series import BPSeries, day_number, from_rows, zone
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 TZ = zone("Asia/Shanghai")
 START = date(2026, 3, 2)  # a Monday; day index 0 in these tests
@@ -30,3 +34,31 @@ def series(rows: list[tuple], tz_name: str = "Asia/Shanghai") -> BPSeries:
 def dn(day: int) -> int:
     """Local day index → day number."""
     return day_number(START + timedelta(days=day))
+
+
+NOW = at(13, "23:00")  # the evening of the 14th day: the default period is days 0..13
+
+
+def seed_cohort(sessions: "sessionmaker[Session]") -> None:
+    """Four residents whose risk order is known: HIGH, RISE, GONE, OK."""
+    from server.db.models import Reading, Resident
+
+    def pairs(days: range, s: float, d: float) -> list[tuple]:
+        return [(day, hhmm, s, d) for day in days for hhmm in ("07:00", "07:02", "21:00", "21:02")]
+
+    people = {
+        "OK": pairs(range(0, 14), 120, 78),
+        "GONE": pairs(range(0, 4), 120, 78),
+        "RISE": pairs(range(0, 7), 125, 80) + pairs(range(7, 14), 137, 84),
+        "HIGH": pairs(range(0, 14), 145, 92),
+    }
+    with sessions() as s, s.begin():
+        for code, rows in people.items():
+            r = Resident(code=code, name=f"{code} 患者", bp_target={"systolic": 135, "diastolic": 85})
+            s.add(r)
+            s.flush()
+            for i, (day, hhmm, sys_, dia) in enumerate(rows):
+                flags = ["irregular_pulse"] if i == 0 else []
+                s.add(Reading(resident_id=r.id, gateway_id=f"gw-{code.lower()}", device="bp", metric="blood_pressure",
+                              ts=at(day, hhmm).astimezone(timezone.utc), values={"systolic": sys_, "diastolic": dia, "pulse": 71},
+                              flags=flags))
