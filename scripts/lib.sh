@@ -8,6 +8,7 @@ say() { printf '==> %s\n' "$*" >&2; }
 test_packages() {
   local missing=()
   command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+  command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)  # InfluxDB mirror tests
   echo "${missing[@]}"
 }
 

@@ -32,6 +32,7 @@ class IngestResult:
     rejected: list[int] = field(default_factory=list)
     new_alarms: list[int] = field(default_factory=list)
     duplicates: int = 0
+    readings: list[Reading] = field(default_factory=list)
 
 
 def corrected_time(ts: float, batch: protocol.UplinkBatch, received: datetime) -> tuple[datetime, bool]:
@@ -67,11 +68,13 @@ class Ingest:
         publish: Publish,
         on_new_alarm: Callable[[int], None],
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        on_readings: Callable[[list[Reading]], None] = lambda _r: None,
     ) -> None:
         self.sessions = sessions
         self.publish = publish
         self.on_new_alarm = on_new_alarm
         self.clock = clock
+        self.on_readings = on_readings  # after the commit: the InfluxDB mirror, when configured
         self.counters: Counter[str] = Counter()
         self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -118,6 +121,8 @@ class Ingest:
                                                                              tuple(result.rejected))), 1)
         for alarm_id in result.new_alarms:
             self.on_new_alarm(alarm_id)
+        if result.readings:
+            self.on_readings(result.readings)
         return result
 
     def commit(self, batch: protocol.UplinkBatch) -> IngestResult:
@@ -165,8 +170,10 @@ class Ingest:
                          gw.id, change.alarm.device)
                 result.new_alarms.append(change.alarm.id)
         elif ev.lane == "reading":
-            s.add(Reading(resident_id=gw.resident_id, gateway_id=gw.id, device=str(body.get("device", "")),
-                          metric=body["metric"], ts=at, values=body["values"], flags=list(body.get("flags") or [])))
+            reading = Reading(resident_id=gw.resident_id, gateway_id=gw.id, device=str(body.get("device", "")),
+                              metric=body["metric"], ts=at, values=body["values"], flags=list(body.get("flags") or []))
+            s.add(reading)
+            result.readings.append(reading)
 
     def handle_state(self, topic: str, payload: bytes) -> None:
         """A gateway's retained presence message or last will."""

@@ -20,6 +20,7 @@ from server.links import LinkSigner
 from server.notify import Job, Notifier
 from server.services import Services
 from server.settings import ServerSettings
+from server.timeseries import InfluxMirror, InfluxTarget
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class ServerRuntime:
     link: MqttLink
     broker: EmbeddedBroker | None = None
     http: uvicorn.Server | None = None
+    mirror: InfluxMirror | None = None
     _http_thread: threading.Thread | None = field(default=None, repr=False)
 
     def check_ports(self) -> None:
@@ -61,6 +63,8 @@ class ServerRuntime:
             self.broker.start()
         if self.services.notifier:
             self.services.notifier.start()
+        if self.mirror:
+            self.mirror.start()
         if self.settings.role in ("all", "ingest"):
             self.ingest.start()
         self.link.start()
@@ -74,6 +78,7 @@ class ServerRuntime:
         """Serve the API on its own thread."""
         app = create_app(self.services)
         app.state.ingest = self.ingest
+        app.state.mirror = self.mirror
         config = uvicorn.Config(app, host=self.settings.host, port=self.settings.port, log_level="warning",
                                 lifespan="off")
         self.http = uvicorn.Server(config)
@@ -91,6 +96,8 @@ class ServerRuntime:
                 self._http_thread.join(timeout=10)
         self.link.stop()
         self.ingest.stop()
+        if self.mirror:
+            self.mirror.close()  # flushes the last batch: without close() influxdb-client drops it
         if self.services.notifier:
             self.services.notifier.stop()
         if self.broker:
@@ -114,8 +121,19 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
         link.publish(protocol.cmd_topic(gateway_id), protocol.encode_command(command), 1)
 
     services = Services(settings, sessions, signer, notifier, downlink)
+    mirror = _influx_mirror(settings)
     ingest = Ingest(sessions, lambda t, p, q: link.publish(t, p, q),
-                    on_new_alarm=(lambda alarm_id: notifier.submit(Job(alarm_id))) if notifier else (lambda _a: None))
+                    on_new_alarm=(lambda alarm_id: notifier.submit(Job(alarm_id))) if notifier else (lambda _a: None),
+                    on_readings=mirror.write if mirror else (lambda _r: None))
     link.on_message = ingest.on_message
     broker = EmbeddedBroker(settings.mqtt_host, settings.mqtt_port) if settings.embedded_broker else None
-    return ServerRuntime(settings, services, ingest, link, broker)
+    return ServerRuntime(settings, services, ingest, link, broker, mirror=mirror)
+
+
+def _influx_mirror(settings: ServerSettings) -> InfluxMirror | None:
+    """The readings mirror when ANXIN_INFLUX_URL is set (ingest processes only)."""
+    if not settings.influx_url or settings.role == "api":
+        return None
+    return InfluxMirror(InfluxTarget(settings.influx_url, settings.influx_token, settings.influx_org,
+                                     settings.influx_bucket, settings.influx_batch_size,
+                                     settings.influx_flush_interval_ms))

@@ -33,6 +33,14 @@ class ServerSettings(BaseSettings):
     notify_workers: int = 4
     ack_link_ttl_s: int = 24 * 3600
 
+    # InfluxDB 2 mirror of readings (off unless a URL is given); see docs/trends.md
+    influx_url: str | None = None
+    influx_token: str = ""
+    influx_org: str = "anxin"
+    influx_bucket: str = "anxin"
+    influx_batch_size: int = 500
+    influx_flush_interval_ms: int = 1000
+
     @property
     def base_url(self) -> str:
         """Where people reach the web UI (used in notification links)."""

@@ -99,6 +99,14 @@ class CohortOut(BaseModel):
     last_reading: datetime | None
 
 
+class MirrorOut(BaseModel):
+    """The InfluxDB mirror's state."""
+
+    enabled: bool
+    counters: dict[str, int]
+    pending: int
+
+
 def _p(pair: tuple[float | None, float | None]) -> Pressure:
     return Pressure(systolic=pair[0], diastolic=pair[1])
 

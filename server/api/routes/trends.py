@@ -6,13 +6,13 @@ import json
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from server.api.deps import ServicesDep, SessionDep
 from server.db.models import Resident
 from server.trends import fhir, service, store, tabular
 from server.trends.errors import TrendsError
-from server.trends.schemas import CohortOut, SummaryOut, cohort_out, summary_out
+from server.trends.schemas import CohortOut, MirrorOut, SummaryOut, cohort_out, summary_out
 from server.trends.series import day_end_utc, day_start_utc, zone
 
 router = APIRouter(prefix="/trends", tags=["trends"])
@@ -32,6 +32,15 @@ def _resident(session: SessionDep, code: str) -> Resident:
 
 def _bad(exc: TrendsError) -> HTTPException:
     return HTTPException(422, detail=str(exc))
+
+
+@router.get("/mirror", response_model=MirrorOut)
+def get_mirror(request: Request) -> MirrorOut:
+    """The InfluxDB mirror's counters: points queued, written, failed (given up), retried."""
+    mirror = getattr(request.app.state, "mirror", None)
+    if mirror is None:
+        return MirrorOut(enabled=False, counters={}, pending=0)
+    return MirrorOut(enabled=True, counters=dict(mirror.counters), pending=mirror.pending())
 
 
 @router.get("/cohort", response_model=list[CohortOut])
