@@ -13,7 +13,7 @@ from server.db.models import Alarm, AlarmAudit
 from server.errors import Conflict, NotFound
 
 ACTIVE = ("raised", "notified", "acknowledged")
-OUTCOMES = ("false_alarm", "helped_at_home", "ambulance", "hospital", "no_answer", "cleared", "other")
+OUTCOMES = ("false_alarm", "helped_at_home", "ambulance", "hospital", "no_answer", "cleared", "test_passed", "other")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +66,32 @@ def apply_gateway_alarm(
         resident_id=resident_id, gateway_id=gateway_id, gateway_seq=seq, type=type_,
         severity=str(body.get("severity") or "warning"), status="raised", device=body.get("device"),
         message=str(body.get("message") or ""), detail=dict(body.get("detail") or {}),
-        raised_at=at, updated_at=now,
+        raised_at=at, updated_at=now, next_escalation_at=None if body.get("severity") == "info" else now,
     )
     session.add(alarm)
     session.flush()
     audit(session, alarm, "raised", "gateway", now, seq=seq, gateway_time=at.isoformat())
     return AlarmChangeResult(alarm, new=True)
+
+
+def raise_system_alarm(session: Session, gateway_id: str, resident_id: int | None, type_: str, message: str,
+                       now: datetime, **detail: Any) -> Alarm | None:
+    """Raise a server-side technical alarm unless one of that type is already open; None if it was."""
+    if active_alarm(session, resident_id, gateway_id, type_) is not None:
+        return None
+    alarm = Alarm(resident_id=resident_id, gateway_id=gateway_id, type=type_, severity="technical", status="raised",
+                  message=message, detail=detail, raised_at=now, updated_at=now, next_escalation_at=now)
+    session.add(alarm)
+    session.flush()
+    audit(session, alarm, "raised", "system", now, **detail)
+    return alarm
+
+
+def clear_system_alarm(session: Session, alarm: Alarm, now: datetime, reason: str) -> None:
+    """Close a technical alarm whose cause went away."""
+    alarm.status, alarm.outcome, alarm.resolved_at, alarm.updated_at = "resolved", "cleared", now, now
+    alarm.next_escalation_at = None
+    audit(session, alarm, "cleared", "system", now, reason=reason)
 
 
 _RANK = {"emergency": 0, "urgent": 1, "warning": 2, "technical": 3, "info": 4}

@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin import protocol
@@ -32,7 +35,7 @@ class IngestResult:
     rejected: list[int] = field(default_factory=list)
     new_alarms: list[int] = field(default_factory=list)
     duplicates: int = 0
-    readings: list[Reading] = field(default_factory=list)
+    readings: list[dict[str, Any]] = field(default_factory=list)  # the rows committed to `readings`
 
 
 def corrected_time(ts: float, batch: protocol.UplinkBatch, received: datetime) -> tuple[datetime, bool]:
@@ -60,7 +63,7 @@ def _validate(ev: protocol.UplinkEvent) -> str | None:
 
 
 class Ingest:
-    """Consumes uplink batches on one thread; acknowledges only after the commit."""
+    """Consumes uplink messages on one thread; drains what is queued into one transaction, acks after commit."""
 
     def __init__(
         self,
@@ -68,12 +71,14 @@ class Ingest:
         publish: Publish,
         on_new_alarm: Callable[[int], None],
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-        on_readings: Callable[[list[Reading]], None] = lambda _r: None,
+        max_drain: int = 200,
+        on_readings: Callable[[list[dict[str, Any]]], None] = lambda _r: None,
     ) -> None:
         self.sessions = sessions
         self.publish = publish
         self.on_new_alarm = on_new_alarm
         self.clock = clock
+        self.max_drain = max_drain
         self.on_readings = on_readings  # after the commit: the InfluxDB mirror, when configured
         self.counters: Counter[str] = Counter()
         self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
@@ -95,18 +100,74 @@ class Ingest:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                break
+            items = [first]
+            # Whatever arrived meanwhile joins this transaction: one commit for many batches is
+            # what makes ingest fast, and under light load it is still one message at a time.
+            while len(items) < self.max_drain:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stopping = True
+                    break
+                items.append(nxt)
             try:
-                self.handle(*item)
-            except Exception:  # supervisor: the message stays unacknowledged, so the gateway resends it
+                self.handle_many(items)
+            except Exception:  # supervisor: the messages stay unacknowledged, so the gateways resend them
                 self.counters["internal_errors"] += 1
-                log.exception("ingest failed on %s", item[0])
+                log.exception("ingest failed on %d message(s)", len(items))
 
     def handle(self, topic: str, payload: bytes) -> IngestResult | None:
         """One MQTT message from a gateway."""
-        if topic.endswith("/state"):
-            self.handle_state(topic, payload)
-            return None
+        results = self.handle_many([(topic, payload)])
+        return results[0] if results else None
+
+    def handle_many(self, items: list[tuple[str, bytes]]) -> list[IngestResult]:
+        """Several MQTT messages: state messages apart, uplink batches committed together, then acked."""
+        batches: list[protocol.UplinkBatch] = []
+        for topic, payload in items:
+            if topic.endswith("/state"):
+                self.handle_state(topic, payload)
+                continue
+            batch = self._decode(topic, payload)
+            if batch is not None:
+                batches.append(batch)
+        if not batches:
+            return []
+        try:
+            results = self.commit_many(batches)
+        except (IntegrityError, OperationalError) as exc:
+            if len(batches) == 1:
+                raise
+            # One message (or a race with another server process) spoiled the shared transaction:
+            # retry each on its own so the others are not held back.
+            log.warning("batched commit of %d messages failed (%s); committing one by one", len(batches), exc)
+            results = []
+            for b in batches:
+                try:
+                    results.extend(self.commit_many([b]))
+                except (IntegrityError, OperationalError) as one_exc:
+                    self.counters["internal_errors"] += 1
+                    results.append(IngestResult())
+                    log.error("could not commit batch from %s; it stays unacknowledged: %s", b.gateway_id, one_exc)
+        for batch, result in zip(batches, results):
+            if result.acked or result.rejected:
+                self.publish(protocol.ack_topic(batch.gateway_id),
+                             protocol.encode_ack(protocol.Ack(tuple(result.acked), tuple(result.rejected))), 1)
+            for alarm_id in result.new_alarms:
+                self.on_new_alarm(alarm_id)
+        committed = [r for result in results for r in result.readings]
+        if committed:
+            self.on_readings(committed)
+        return results
+
+    def _decode(self, topic: str, payload: bytes) -> protocol.UplinkBatch | None:
         try:
             gw = protocol.gateway_from_topic(topic)
             batch = protocol.decode_batch(payload)
@@ -116,49 +177,79 @@ class Ingest:
         if batch.gateway_id != gw:
             self.dead_letter(topic, gw, None, f"gateway id {batch.gateway_id!r} does not match topic", payload)
             return None
-        result = self.commit(batch)
-        self.publish(protocol.ack_topic(gw), protocol.encode_ack(protocol.Ack(tuple(result.acked),
-                                                                             tuple(result.rejected))), 1)
-        for alarm_id in result.new_alarms:
-            self.on_new_alarm(alarm_id)
-        if result.readings:
-            self.on_readings(result.readings)
-        return result
+        return batch
 
     def commit(self, batch: protocol.UplinkBatch) -> IngestResult:
-        """Store the new events of a batch in one transaction; duplicates are only acknowledged."""
+        """Store the new events of one batch; duplicates are only acknowledged."""
+        return self.commit_many([batch])[0]
+
+    def commit_many(self, batches: list[protocol.UplinkBatch]) -> list[IngestResult]:
+        """Store the new events of several batches in one transaction, with bulk inserts."""
         now = self.clock()
-        result = IngestResult()
+        results = [IngestResult() for _ in batches]
         with self.sessions() as s, s.begin():
-            gw = s.get(Gateway, batch.gateway_id)
-            if gw is None:
-                log.warning("events from unregistered gateway %s: kept, alarms shown to staff", batch.gateway_id)
-                gw = Gateway(id=batch.gateway_id, state="online")
-                s.add(gw)
-            gw.last_seen, gw.boot_id = now, batch.boot_id
-            seqs = [e.seq for e in batch.events]
-            seen = set(s.scalars(select(IngestedEvent.seq).where(IngestedEvent.gateway_id == gw.id,
-                                                                 IngestedEvent.seq.in_(seqs))))
-            for ev in batch.events:
-                if ev.seq in seen:
-                    result.duplicates += 1
-                    result.acked.append(ev.seq)
+            gateways = self._gateways(s, {b.gateway_id for b in batches}, now)
+            rows, owners = [], []
+            for i, batch in enumerate(batches):
+                gw = gateways[batch.gateway_id]
+                gw.boot_id = batch.boot_id
+                for ev in batch.events:
+                    reason = _validate(ev)
+                    if reason:
+                        self._dead(s, protocol.up_topic(gw.id), gw.id, ev.seq, reason, json.dumps(ev.body))
+                        results[i].rejected.append(ev.seq)
+                        continue
+                    at, corrected = corrected_time(ev.ts, batch, now)
+                    rows.append({"gateway_id": gw.id, "seq": ev.seq, "lane": ev.lane, "gateway_ts": at,
+                                 "received_at": now, "ts_corrected": corrected, "body": ev.body})
+                    owners.append((i, ev, at))
+            fresh = self._insert_new(s, rows)
+            readings = []
+            for i, ev, at in owners:
+                gw = gateways[batches[i].gateway_id]
+                if (gw.id, ev.seq) not in fresh:
+                    results[i].duplicates += 1
+                    results[i].acked.append(ev.seq)
                     continue
-                seen.add(ev.seq)
-                reason = _validate(ev)
-                if reason:
-                    self._dead(s, protocol.up_topic(gw.id), gw.id, ev.seq, reason, json.dumps(ev.body))
-                    result.rejected.append(ev.seq)
-                    continue
-                at, corrected = corrected_time(ev.ts, batch, now)
-                s.add(IngestedEvent(gateway_id=gw.id, seq=ev.seq, lane=ev.lane, gateway_ts=at, received_at=now,
-                                    ts_corrected=corrected, body=ev.body))
-                self._apply(s, gw, ev, at, now, result)
-                result.acked.append(ev.seq)
+                fresh.discard((gw.id, ev.seq))  # a seq twice in this drain: the second is a duplicate
+                if ev.lane == "reading":
+                    body = ev.body
+                    readings.append({"resident_id": gw.resident_id, "gateway_id": gw.id,
+                                     "device": str(body.get("device", "")), "metric": body["metric"], "ts": at,
+                                     "values": body["values"], "flags": list(body.get("flags") or [])})
+                    results[i].readings.append(readings[-1])
+                else:
+                    self._apply(s, gw, ev, at, now, results[i])
+                results[i].acked.append(ev.seq)
                 gw.last_seq = max(gw.last_seq or 0, ev.seq)
-        self.counters["events"] += len(result.acked) - result.duplicates
-        self.counters["duplicates"] += result.duplicates
-        return result
+            if readings:
+                s.execute(insert(Reading), readings)
+        for r in results:
+            self.counters["events"] += len(r.acked) - r.duplicates
+            self.counters["duplicates"] += r.duplicates
+        return results
+
+    def _gateways(self, s: Session, ids: set[str], now: datetime) -> dict[str, Gateway]:
+        found = {g.id: g for g in s.scalars(select(Gateway).where(Gateway.id.in_(ids)))}
+        for gw_id in ids - found.keys():
+            log.warning("events from unregistered gateway %s: kept, alarms shown to staff", gw_id)
+            found[gw_id] = Gateway(id=gw_id, state="online", state_at=now)
+            s.add(found[gw_id])
+        for gw in found.values():
+            gw.last_seen = now
+            if gw.state != "online":  # any batch proves the gateway is connected (the birth may be late)
+                gw.state, gw.state_at = "online", now
+        s.flush()
+        return found
+
+    def _insert_new(self, s: Session, rows: list[dict[str, Any]]) -> set[tuple[str, int]]:
+        """Insert (gateway, seq) rows that are new; the unique key is the duplicate filter."""
+        if not rows:
+            return set()
+        dialect = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = dialect(IngestedEvent).on_conflict_do_nothing(index_elements=["gateway_id", "seq"]).returning(
+            IngestedEvent.gateway_id, IngestedEvent.seq)
+        return {(g, q) for g, q in s.execute(stmt, rows)}
 
     def _apply(self, s: Session, gw: Gateway, ev: protocol.UplinkEvent, at: datetime, now: datetime,
                result: IngestResult) -> None:
@@ -169,11 +260,6 @@ class Ingest:
                 log.info("ALARM #%d %s (%s) from %s/%s", change.alarm.id, change.alarm.type, change.alarm.severity,
                          gw.id, change.alarm.device)
                 result.new_alarms.append(change.alarm.id)
-        elif ev.lane == "reading":
-            reading = Reading(resident_id=gw.resident_id, gateway_id=gw.id, device=str(body.get("device", "")),
-                              metric=body["metric"], ts=at, values=body["values"], flags=list(body.get("flags") or []))
-            s.add(reading)
-            result.readings.append(reading)
 
     def handle_state(self, topic: str, payload: bytes) -> None:
         """A gateway's retained presence message or last will."""
@@ -184,9 +270,12 @@ class Ingest:
         except (protocol.ProtocolError, ValueError, KeyError, TypeError) as exc:
             self.dead_letter(topic, None, None, f"bad state message: {exc}", payload)
             return
+        now = self.clock()
         with self.sessions() as s, s.begin():
             gw = s.get(Gateway, gw_id) or Gateway(id=gw_id)
-            gw.state, gw.last_seen = state, self.clock()
+            gw.state, gw.state_at = state, now
+            if state != "offline":  # a last will is the broker speaking, not the gateway: no heartbeat
+                gw.last_seen = now
             s.add(gw)
         log.info("gateway %s is %s", gw_id, state)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -17,8 +18,11 @@ from server.db.session import create_schema, make_engine, session_factory
 from server.errors import PortInUse
 from server.ingest import Ingest
 from server.links import LinkSigner
-from server.notify import Job, Notifier
-from server.services import Services
+from server.escalation import Escalator
+from server.notify import Notifier
+from server.presence import PresencePolicy
+from server.services import Services, utc_now
+from server.worker import DeskWorker
 from server.settings import ServerSettings
 from server.timeseries import InfluxMirror, InfluxTarget
 
@@ -42,6 +46,7 @@ class ServerRuntime:
     ingest: Ingest
     link: MqttLink
     broker: EmbeddedBroker | None = None
+    desk: DeskWorker | None = None
     http: uvicorn.Server | None = None
     mirror: InfluxMirror | None = None
     _http_thread: threading.Thread | None = field(default=None, repr=False)
@@ -61,8 +66,8 @@ class ServerRuntime:
         create_schema(self.services.sessions.kw["bind"])
         if self.broker:
             self.broker.start()
-        if self.services.notifier:
-            self.services.notifier.start()
+        if self.desk:
+            self.desk.start()
         if self.mirror:
             self.mirror.start()
         if self.settings.role in ("all", "ingest"):
@@ -98,8 +103,8 @@ class ServerRuntime:
         self.ingest.stop()
         if self.mirror:
             self.mirror.close()  # flushes the last batch: without close() influxdb-client drops it
-        if self.services.notifier:
-            self.services.notifier.stop()
+        if self.desk:
+            self.desk.stop()
         if self.broker:
             self.broker.stop()
         self.services.sessions.kw["bind"].dispose()
@@ -110,7 +115,13 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     signer = LinkSigner(settings.secret_key, settings.ack_link_ttl_s)
-    notifier = Notifier(sessions, signer, settings.base_url, settings.notify_workers) if settings.role != "api" else None
+    notifier = Notifier(sessions, signer, settings.base_url, settings.notify_workers,
+                        backoff_s=settings.notify_backoff_s, rate_limits=settings.rate_limits)
+    desk = DeskWorker(
+        sessions, Escalator(settings.staff_ack_timeout_s, settings.supervisor_ack_timeout_s), notifier,
+        PresencePolicy(timedelta(seconds=settings.gateway_silent_after_s),
+                       timedelta(seconds=settings.gateway_offline_grace_s)), utc_now,
+    ) if settings.role != "api" else None
     address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username, settings.mqtt_password,
                             settings.mqtt_tls_ca)
     client_id = settings.mqtt_client_id or f"anxin-server-{settings.role}-{settings.port}"
@@ -120,14 +131,14 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
     def downlink(gateway_id: str, command: protocol.Command) -> None:
         link.publish(protocol.cmd_topic(gateway_id), protocol.encode_command(command), 1)
 
-    services = Services(settings, sessions, signer, notifier, downlink)
+    services = Services(settings, sessions, signer, notifier if desk else None, downlink)
     mirror = _influx_mirror(settings)
     ingest = Ingest(sessions, lambda t, p, q: link.publish(t, p, q),
-                    on_new_alarm=(lambda alarm_id: notifier.submit(Job(alarm_id))) if notifier else (lambda _a: None),
+                    on_new_alarm=desk.wake if desk else (lambda _a: None),
                     on_readings=mirror.write if mirror else (lambda _r: None))
     link.on_message = ingest.on_message
     broker = EmbeddedBroker(settings.mqtt_host, settings.mqtt_port) if settings.embedded_broker else None
-    return ServerRuntime(settings, services, ingest, link, broker, mirror=mirror)
+    return ServerRuntime(settings, services, ingest, link, broker, desk, mirror=mirror)
 
 
 def _influx_mirror(settings: ServerSettings) -> InfluxMirror | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -39,18 +39,26 @@ class InfluxTarget:
     max_retry_time_ms: int = 60_000
 
 
-def to_point(r: Reading) -> Point | None:
+def as_record(r: Reading) -> dict[str, Any]:
+    """A stored reading in the shape ingest hands over (the columns of `readings`)."""
+    return {"resident_id": r.resident_id, "gateway_id": r.gateway_id, "device": r.device, "metric": r.metric,
+            "ts": r.ts, "values": r.values, "flags": r.flags}
+
+
+def to_point(r: Mapping[str, Any]) -> Point | None:
     """A reading as a point: measurement = metric, tags = resident/gateway/device, one field per number."""
-    fields = {k: float(v) for k, v in (r.values or {}).items()
+    fields = {k: float(v) for k, v in (r.get("values") or {}).items()
               if isinstance(v, (int, float)) and not isinstance(v, bool)}
     if not fields:
         return None
-    ts = r.ts if r.ts.tzinfo else r.ts.replace(tzinfo=timezone.utc)
-    p = (Point(r.metric).tag("resident_id", str(r.resident_id) if r.resident_id is not None else "unassigned")
-         .tag("gateway", r.gateway_id).tag("device", r.device or "unknown").time(ts, WritePrecision.MS))
+    ts: datetime = r["ts"]
+    ts = ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    resident = r.get("resident_id")
+    p = (Point(r["metric"]).tag("resident_id", str(resident) if resident is not None else "unassigned")
+         .tag("gateway", r["gateway_id"]).tag("device", r.get("device") or "unknown").time(ts, WritePrecision.MS))
     for k, v in fields.items():
         p = p.field(k, v)
-    return p.field("flagged", 1.0 if r.flags else 0.0)
+    return p.field("flagged", 1.0 if r.get("flags") else 0.0)
 
 
 def _lines(data: Any) -> int:
@@ -80,8 +88,8 @@ class InfluxMirror:
                                              error_callback=self._on_error, retry_callback=self._on_retry)
         log.info("mirroring readings to InfluxDB %s, bucket %s", t.url, t.bucket)
 
-    def write(self, readings: Sequence[Reading]) -> None:
-        """Queue committed readings; the writer sends them in batches from its own thread."""
+    def write(self, readings: Sequence[Mapping[str, Any]]) -> None:
+        """Queue committed readings (rows of `readings`); the writer sends them in batches from its own thread."""
         if self._write is None:
             raise TimeseriesError("the InfluxDB mirror is not started")
         points = [p for p in (to_point(r) for r in readings) if p is not None]
@@ -130,9 +138,9 @@ def backfill(mirror: InfluxMirror, sessions: sessionmaker[Session], since: datet
     sent = 0
     with sessions() as s:
         q = select(Reading).where(Reading.ts >= since, Reading.ts < until).order_by(Reading.id)
-        batch: list[Reading] = []
+        batch: list[dict[str, Any]] = []
         for r in s.scalars(q.execution_options(yield_per=chunk)):
-            batch.append(r)
+            batch.append(as_record(r))
             if len(batch) >= chunk:
                 mirror.write(batch)
                 sent, batch = sent + len(batch), []

@@ -15,7 +15,7 @@ from anxin import protocol
 from anxin.mqtt import MqttLink, make_client
 from anxin.ports import free_port
 from server.db.models import Reading
-from server.timeseries import InfluxMirror, InfluxTarget, backfill
+from server.timeseries import InfluxMirror, InfluxTarget, as_record, backfill
 from tests.conftest import Mosquitto
 from tests.integration.harness import provision, start_server, wait_until
 from tests.integration.victoria import BINARY, VictoriaMetrics
@@ -74,7 +74,7 @@ def test_close_flushes_a_batch_that_is_not_full(vm: VictoriaMetrics) -> None:
     # window timer keeps one thread alive until it fires, which delays the interpreter's exit by that much.)
     mirror = InfluxMirror(InfluxTarget(vm.url, "", "anxin", "anxin", batch_size=10_000, flush_interval_ms=15_000))
     mirror.start()
-    mirror.write(readings(50, datetime(2026, 3, 1, tzinfo=timezone.utc)))
+    mirror.write([as_record(r) for r in readings(50, datetime(2026, 3, 1, tzinfo=timezone.utc))])
     assert mirror.counters["written"] == 0
     mirror.close()
     assert mirror.counters["written"] == 50
@@ -89,7 +89,7 @@ def test_an_unreachable_store_is_counted_and_logged_not_silent(caplog: pytest.Lo
     mirror = InfluxMirror(target)
     mirror.start()
     with caplog.at_level(logging.WARNING, logger="server.timeseries"):
-        mirror.write(readings(10, datetime(2026, 3, 1, tzinfo=timezone.utc)))
+        mirror.write([as_record(r) for r in readings(10, datetime(2026, 3, 1, tzinfo=timezone.utc))])
         assert wait_until(lambda: mirror.counters["failed"] == 10, timeout=30)
         mirror.close()
     assert mirror.counters["written"] == 0 and mirror.pending() == 0
@@ -103,7 +103,7 @@ def test_writes_are_retried_until_the_store_comes_back(tmp_path: Path) -> None:
                                        retry_interval_ms=500, max_retries=30, max_retry_time_ms=60_000))
     mirror.start()
     try:
-        mirror.write(readings(5, datetime(2026, 3, 1, tzinfo=timezone.utc)))
+        mirror.write([as_record(r) for r in readings(5, datetime(2026, 3, 1, tzinfo=timezone.utc))])
         assert wait_until(lambda: mirror.counters["retried"] >= 1, timeout=20)
         vm.start()
         assert wait_until(lambda: mirror.counters["written"] == 5, timeout=60)
