@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.trends.build import seed_cohort
-from tests.unit.trends.test_api import make_client
+from tests.unit.trends.test_api import make_client, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -14,6 +14,7 @@ def test_cohort_summary_and_exports_on_postgres(postgres_url: str) -> None:
     client, sessions = make_client(postgres_url)
     try:
         seed_cohort(sessions)
+        sign_in(client, "doctor")
         cohort = client.get("/api/v1/trends/cohort").json()
         assert [r["resident"] for r in cohort] == ["HIGH", "RISE", "GONE", "OK"]
         body = client.get("/api/v1/trends/residents/RISE", params={"days": 14}).json()

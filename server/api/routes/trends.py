@@ -6,16 +6,18 @@ import json
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
-from server.api.deps import ServicesDep, SessionDep
+from server.api.deps import ServicesDep, SessionDep, require_roles
 from server.db.models import Resident
 from server.trends import fhir, service, store, tabular
 from server.trends.errors import TrendsError
 from server.trends.schemas import CohortOut, MirrorOut, SummaryOut, cohort_out, summary_out
 from server.trends.series import day_end_utc, day_start_utc, zone
 
-router = APIRouter(prefix="/trends", tags=["trends"])
+DOCTOR_ROLES = ("doctor", "admin")
+# Health records: doctors (and administrators) only; the desk sees alarms, not trends.
+router = APIRouter(prefix="/trends", tags=["trends"], dependencies=[Depends(require_roles(*DOCTOR_ROLES))])
 
 Threshold = Literal["135/85", "130/80"]
 DaysQ = Query(service.RESIDENT_DAYS, ge=7, le=366, description="length of the period in days")

@@ -40,7 +40,7 @@ NOW = at(13, "23:00")  # the evening of the 14th day: the default period is days
 
 
 def seed_cohort(sessions: "sessionmaker[Session]") -> None:
-    """Four residents whose risk order is known: HIGH, RISE, GONE, OK."""
+    """Four residents whose risk order is known (HIGH, RISE, GONE, OK), and accounts doctor/staff/admin ("pw")."""
     from server.db.models import Reading, Resident
 
     def pairs(days: range, s: float, d: float) -> list[tuple]:
@@ -52,7 +52,13 @@ def seed_cohort(sessions: "sessionmaker[Session]") -> None:
         "RISE": pairs(range(0, 7), 125, 80) + pairs(range(7, 14), 137, 84),
         "HIGH": pairs(range(0, 14), 145, 92),
     }
+    from server.auth import hash_password
+    from server.db.models import Staff
+
     with sessions() as s, s.begin():
+        pw = hash_password("pw")
+        s.add_all([Staff(username=role, display_name=f"Dr {role}", role=role, password_hash=pw)
+                   for role in ("doctor", "staff", "admin")])
         for code, rows in people.items():
             r = Resident(code=code, name=f"{code} 患者", bp_target={"systolic": 135, "diastolic": 85})
             s.add(r)

@@ -30,12 +30,34 @@ def make_client(database_url: str) -> tuple[TestClient, sessionmaker[Session]]:
     return TestClient(create_app(services)), sessions
 
 
+def sign_in(client: TestClient, username: str) -> None:
+    """Sign in; the session cookie then rides on every request."""
+    r = client.post("/api/v1/auth/token", data={"username": username, "password": "pw"})
+    assert r.status_code == 200, r.text
+
+
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
+def anonymous(tmp_path: Path) -> Iterator[TestClient]:
     c, sessions = make_client(f"sqlite:///{tmp_path}/trends.db")
     seed_cohort(sessions)
     yield c
     sessions.kw["bind"].dispose()
+
+
+@pytest.fixture
+def client(anonymous: TestClient) -> TestClient:
+    """Signed in as a doctor."""
+    sign_in(anonymous, "doctor")
+    return anonymous
+
+
+def test_only_doctors_and_administrators_see_trends(anonymous: TestClient) -> None:
+    assert anonymous.get("/api/v1/trends/cohort").status_code == 401
+    sign_in(anonymous, "staff")
+    assert anonymous.get("/api/v1/trends/cohort").status_code == 403
+    assert anonymous.get("/api/v1/trends/residents/OK/fhir").status_code == 403
+    sign_in(anonymous, "admin")
+    assert anonymous.get("/api/v1/trends/cohort").status_code == 200
 
 
 def test_cohort_is_sorted_by_risk(client: TestClient) -> None:
