@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from server.api.routes import alarms, audit, auth, gateways, health, links, readings, residents, trends
 from server.metrics import metrics_router
 from server.services import Services
+from server.web import doctor
 
 
 def create_app(services: Services) -> FastAPI:
@@ -16,4 +17,5 @@ def create_app(services: Services) -> FastAPI:
     for module in (auth, alarms, residents, readings, gateways, audit, links, health, trends):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(metrics_router(app.state))
+    app.include_router(doctor.router)
     return app

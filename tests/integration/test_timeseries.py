@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import httpx
 import pytest
 
 from anxin import protocol
@@ -62,8 +61,10 @@ def test_uplinked_readings_reach_the_time_series_store(tmp_path: Path, central_b
         assert [v for _, v, _ in samples] == [131.0, 132.0, 133.0]
         assert samples[0][0]["gateway"] == "gw-r001" and samples[0][0]["device"] == "bp-monitor"
         assert abs(samples[2][2] / 1000 - (now - 60)) < 1
-        status = httpx.get(f"{server.settings.base_url}/api/v1/trends/mirror", timeout=10).json()
-        assert status["enabled"] is True and status["counters"]["written"] == 3 and status["pending"] == 0
+        mirror = server.mirror
+        assert mirror is not None
+        assert wait_until(lambda: mirror.counters["written"] == 3, timeout=10)
+        assert mirror.pending() == 0 and mirror.counters["failed"] == 0
     finally:
         gw.stop()
         server.stop()
