@@ -6,7 +6,7 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from anxin import protocol
 from anxin.mqtt import MqttLink, Will, make_client
@@ -14,7 +14,9 @@ from gateway.config import GatewaySettings
 from gateway.devices.router import Router, subscriptions
 from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
-from gateway.service import Gateway
+from gateway.service import Gateway, mode_topic
+from gateway.supervision import LOCAL_BROKER
+from gateway.transports.serial_devices import SerialDevice, build_serial_devices
 from gateway.uplink import Uplink
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ class GatewayRuntime:
     uplink: Uplink
     local: MqttLink
     central: MqttLink
+    serial: list[SerialDevice] = field(default_factory=list)
 
     def start(self) -> None:
         """Connect both brokers and start the worker and the sender."""
@@ -41,12 +44,16 @@ class GatewayRuntime:
         self.uplink.start()
         self.local.start()
         self.central.start()
+        for device in self.serial:
+            device.transport.start()
         log.info("gateway %s started: local %s:%s, central %s:%s", self.settings.gateway_id,
                  self.local.address.host, self.local.address.port,
                  self.central.address.host, self.central.address.port)
 
     def stop(self) -> None:
         """Stop everything; the outbox keeps what is not yet acknowledged."""
+        for device in self.serial:
+            device.transport.stop()
         self.central.stop()
         self.local.stop()
         self.uplink.stop()
@@ -60,7 +67,7 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     boot_id = uuid.uuid4().hex
     outbox = Outbox(connect(settings.outbox_path))
     local = MqttLink(make_client(f"anxin-gw-{gw}-local"), settings.local_broker.address(), lambda t, p: None,
-                     subscriptions())
+                     subscriptions() + [(mode_topic(gw), 1)])
     central = MqttLink(
         make_client(f"anxin-gw-{gw}", clean_session=False),
         settings.central_broker.address(),
@@ -71,9 +78,12 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     )
     uplink = Uplink(gw, boot_id, outbox, lambda t, p, q: central.publish(t, p, q), settings.uplink,
                     on_command=lambda c: gateway.on_command(c))
-    gateway = Gateway(settings, Router(settings), build_engine(settings.rules), outbox,
+    engine = build_engine(settings.rules, settings.timezone, settings.resident)
+    gateway = Gateway(settings, Router(settings), engine, outbox,
                       publish_local=lambda t, p: local.publish(t, p, 1), wake_uplink=uplink.wake)
     local.on_message = gateway.on_local_message
+    local.on_connection = lambda up: gateway.on_bridge(LOCAL_BROKER, up)
+    serial_devices = build_serial_devices(settings, gateway.on_device_messages, gateway.on_bridge)
     central.on_message = uplink.on_message
     central.on_connection = uplink.on_connection
-    return GatewayRuntime(settings, gateway, outbox, uplink, local, central)
+    return GatewayRuntime(settings, gateway, outbox, uplink, local, central, serial_devices)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from anxin import protocol
 from server.alarms import apply_gateway_alarm
 from server.db.models import DeadLetter, Gateway, IngestedEvent, Reading
+from server.rules_push import record_report
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +261,8 @@ class Ingest:
                 log.info("ALARM #%d %s (%s) from %s/%s", change.alarm.id, change.alarm.type, change.alarm.severity,
                          gw.id, change.alarm.device)
                 result.new_alarms.append(change.alarm.id)
+        elif ev.lane == "event":
+            record_report(s, gw, body)
 
     def handle_state(self, topic: str, payload: bytes) -> None:
         """A gateway's retained presence message or last will."""

@@ -36,7 +36,7 @@ def dn(day: int) -> int:
     return day_number(START + timedelta(days=day))
 
 
-NOW = at(13, "23:00")  # the evening of the 14th day: the default period is days 0..13
+NOW = at(13, "23:00")
 
 
 def seed_cohort(sessions: "sessionmaker[Session]") -> None:
