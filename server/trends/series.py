@@ -118,20 +118,19 @@ Row = tuple[datetime, float, float, "float | None", Sequence[str]]
 
 
 def from_rows(rows: Iterable[Row], tz: ZoneInfo) -> BPSeries:
-    """Series from (ts, systolic, diastolic, pulse, flags) rows; ts must be aware."""
+    """Series from (ts, systolic, diastolic, pulse, flags) rows; a naive ts is taken as UTC (SQLite's way)."""
     rows = list(rows)
-    n = len(rows)
-    t = np.empty(n)
-    cols = np.empty((3, n))
-    bits = np.zeros(n, dtype=np.uint8)
-    for i, (ts, sys_, dia, pul, fl) in enumerate(rows):
-        if ts.tzinfo is None:  # SQLite hands back naive datetimes; we store UTC
-            ts = ts.replace(tzinfo=timezone.utc)
-        t[i] = ts.timestamp()
-        cols[0, i], cols[1, i] = sys_, dia
-        cols[2, i] = np.nan if pul is None else pul
-        bits[i] = flag_bits(fl)
-    return build_series(t, cols[0], cols[1], cols[2], bits, tz)
+    if not rows:
+        return build_series(*(np.empty(0) for _ in range(5)), tz)
+    ts, sys_, dia, pul, fl = zip(*rows)
+    t = np.fromiter(((x - _NAIVE_EPOCH).total_seconds() if x.tzinfo is None else x.timestamp() for x in ts),
+                    dtype=np.float64, count=len(rows))
+    pulse = np.array([np.nan if p is None else p for p in pul], dtype=np.float64)
+    bits = np.fromiter((flag_bits(f) if f else 0 for f in fl), dtype=np.uint8, count=len(rows))
+    return build_series(t, np.array(sys_, dtype=np.float64), np.array(dia, dtype=np.float64), pulse, bits, tz)
+
+
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
 def local_today(now: datetime, tz: ZoneInfo) -> int:

@@ -11,7 +11,7 @@ from server.db.models import Resident
 from server.trends import store
 from server.trends.guideline import target_of, threshold
 from server.trends.series import BPSeries, day_end_utc, day_number, day_start_utc, from_rows, local_today, zone
-from server.trends.summary import Period, Summary, summarize
+from server.trends.summary import Period, Screening, Summary, screen, summarize
 
 RESIDENT_DAYS = 28
 COHORT_DAYS = 14
@@ -32,14 +32,14 @@ class CohortEntry:
     """One line of the cohort list."""
 
     resident: Resident
-    summary: Summary
+    summary: Screening
     last_reading: datetime | None
 
     @property
     def latest_systolic(self) -> float | None:
-        """The most recent weekly systolic mean, else the period mean."""
+        """The most recent weekly systolic mean that had enough readings."""
         weeks = [w.systolic for w in self.summary.weeks if w.systolic is not None]
-        return weeks[-1] if weeks else self.summary.systolic
+        return weeks[-1] if weeks else None
 
 
 def period_for(resident: Resident, now: datetime, days: int, until: date | None = None) -> Period:
@@ -74,7 +74,7 @@ def cohort(session: Session, now: datetime, days: int = COHORT_DAYS, threshold_n
     if not people:
         return []
     periods = {r.id: period_for(r, now, days) for r in people}
-    since = min(day_start_utc(p.previous().first_day, zone(r.timezone)) for r, p in zip(people, periods.values()))
+    since = min(day_start_utc(p.first_day, zone(r.timezone)) for r, p in zip(people, periods.values()))
     until = max(day_end_utc(p.last_day, zone(r.timezone)) for r, p in zip(people, periods.values()))
     ids = [r.id for r in people]
     rows = store.load_rows(session, ids, since, until)
@@ -82,6 +82,6 @@ def cohort(session: Session, now: datetime, days: int = COHORT_DAYS, threshold_n
     entries = []
     for r in people:
         series = from_rows(rows.get(r.id, []), zone(r.timezone))
-        summary = summarize(series, periods[r.id], target_of(r.bp_target, limit), limit)
+        summary = screen(series, periods[r.id], target_of(r.bp_target, limit), limit)
         entries.append(CohortEntry(r, summary, last.get(r.id)))
     return sorted(entries, key=_risk_key)

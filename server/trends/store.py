@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from server.db.models import Alarm, Reading, Resident
@@ -18,8 +19,16 @@ METRIC = "blood_pressure"
 
 def _columns() -> tuple[Any, ...]:
     # Pressures are pulled out of the JSON in SQL so that Python does not parse every document.
+    # Flags come as text and are parsed only when not empty (almost every reading has none).
     return (Reading.resident_id, Reading.ts, Reading.values["systolic"].as_float(),
-            Reading.values["diastolic"].as_float(), Reading.values["pulse"].as_float(), Reading.flags)
+            Reading.values["diastolic"].as_float(), Reading.values["pulse"].as_float(), cast(Reading.flags, String))
+
+
+def _flags(text: str | None) -> list[str]:
+    if not text or text == "[]":
+        return []
+    doc = json.loads(text)
+    return [str(f) for f in doc] if isinstance(doc, list) else []
 
 
 def _usable(r: Sequence[Any]) -> bool:
@@ -36,7 +45,7 @@ def load_rows(session: Session, resident_ids: Sequence[int], since: datetime, un
     out: dict[int, list[Row]] = defaultdict(list)
     for r in session.execute(q):
         if _usable(r):
-            out[r[0]].append((r[1], r[2], r[3], r[4], r[5]))
+            out[r[0]].append((r[1], r[2], r[3], r[4], _flags(r[5])))
     return out
 
 

@@ -55,6 +55,28 @@ class WeekStat:
 
 
 @dataclass(frozen=True)
+class Screening:
+    """The figures the cohort list needs: enough to rank, cheap enough for a thousand residents."""
+
+    period: Period
+    target: tuple[float, float]
+    readings: int
+    measured_days: int
+    missed_days: int
+    days_since_last: int | None  # counted back from the period's last day; None when never measured
+    home: HomeAverage
+    share_above_target: float | None
+    crisis_readings: int
+    weeks: list[WeekStat]
+    warnings: list[str]
+
+    @property
+    def risk(self) -> int:
+        """The cohort ordering score: the weights of the warnings raised."""
+        return sum(RISK_WEIGHTS[w] for w in self.warnings)
+
+
+@dataclass(frozen=True)
 class Summary:
     """Every figure of docs/trends.md for one resident and period."""
 
@@ -129,33 +151,45 @@ def warnings_for(weeks: list[WeekStat], target: tuple[float, float], days_since_
     return out
 
 
+def screen(series: BPSeries, period: Period, target: tuple[float, float] | None = None,
+           limit: tuple[float, float] = THRESHOLDS["135/85"]) -> Screening:
+    """The ranking figures of the period: counts, 7-2-2 average, share above target, weeks, warnings."""
+    target = target or limit
+    cur = series.between_days(period.first_day, period.last_day)
+    last = np.searchsorted(series.day, period.last_day, side="right")
+    since = int(period.last_day - series.day[last - 1]) if last else None
+    measured = int(np.count_nonzero(np.diff(cur.day))) + 1 if len(cur) else 0  # days are sorted
+    is_above = above(cur.systolic, cur.diastolic, target)
+    crisis = int(np.count_nonzero(above(cur.systolic, cur.diastolic, CRISIS)))
+    weeks = weekly(series, period)
+    return Screening(period=period, target=target, readings=len(cur), measured_days=measured,
+                     missed_days=period.days - measured, days_since_last=since,
+                     home=home_average(series, period.last_day, limit),
+                     share_above_target=float(is_above.mean()) if len(cur) else None, crisis_readings=crisis,
+                     weeks=weeks, warnings=warnings_for(weeks, target, since, crisis))
+
+
 def summarize(series: BPSeries, period: Period, target: tuple[float, float] | None = None,
               limit: tuple[float, float] = THRESHOLDS["135/85"]) -> Summary:
     """All figures for the period; series may hold earlier readings (the previous period, the last one)."""
-    target = target or limit
+    sc = screen(series, period, target, limit)
     cur = series.between_days(period.first_day, period.last_day)
     prev = series.between_days(period.previous().first_day, period.previous().last_day)
-    upto = series.between_days(-10**6, period.last_day)
-    measured = np.unique(cur.day)
     _, daily_sys = stats.group_means(cur.day, cur.systolic)
     morning, evening = _pair(cur.select(cur.session == MORNING)), _pair(cur.select(cur.session == EVENING))
     cur_pair, prev_pair = _pair(cur), _pair(prev)
-    crisis = int(np.count_nonzero(above(cur.systolic, cur.diastolic, CRISIS)))
-    since = int(period.last_day - upto.day[-1]) if len(upto) else None
-    weeks = weekly(series, period)
     pulse = cur.pulse[~np.isnan(cur.pulse)]
     return Summary(
-        period=period, target=target, readings=len(cur), measured_days=int(measured.size),
-        missed_days=period.days - int(measured.size), days_since_last=since,
-        home=home_average(series, period.last_day, limit),
+        period=period, target=sc.target, readings=sc.readings, measured_days=sc.measured_days,
+        missed_days=sc.missed_days, days_since_last=sc.days_since_last, home=sc.home,
         systolic=cur_pair[0], diastolic=cur_pair[1], pulse=stats.mean(pulse),
         morning=morning, evening=evening,
         morning_minus_evening=(_diff(morning[0], evening[0]), _diff(morning[1], evening[1])),
         sd_systolic=stats.sd(daily_sys), cv_systolic=stats.cv(daily_sys), arv_systolic=stats.arv(daily_sys),
-        share_above_target=float(above(cur.systolic, cur.diastolic, target).mean()) if len(cur) else None,
+        share_above_target=sc.share_above_target,
         slope_systolic=stats.slope_per_week(cur.t, cur.systolic),
         slope_diastolic=stats.slope_per_week(cur.t, cur.diastolic),
         previous=prev_pair, change=(_diff(cur_pair[0], prev_pair[0]), _diff(cur_pair[1], prev_pair[1])),
-        flag_counts={name: cur.flag_count(name) for name in FLAGS}, crisis_readings=crisis,
-        weeks=weeks, warnings=warnings_for(weeks, target, since, crisis),
+        flag_counts={name: cur.flag_count(name) for name in FLAGS}, crisis_readings=sc.crisis_readings,
+        weeks=sc.weeks, warnings=sc.warnings,
     )
