@@ -79,6 +79,10 @@ def seeded(url: str | None, residents: int, days: int) -> tuple[Services, Any]:
             profile = Profile(systolic=float(rng.normal(135, 10)), drift_per_week=float(rng.normal(0, 1.5)),
                               skip_share=float(rng.uniform(0.02, 0.4)))
             store(s, r.id, f"gw-{i}", history(TODAY - timedelta(days=days - 1), days, profile, TZ, seed=i))
+        year = Resident(code="YEAR", name="一年", bp_target={"systolic": 135, "diastolic": 85})
+        s.add(year)
+        s.flush()  # two years: the year summarised and the year before, for the change figure
+        store(s, year.id, "gw-year", history(TODAY - timedelta(days=729), 730, Profile(skip_share=0.0), TZ, seed=1))
     services = Services(ServerSettings(database_url=url, secret_key="bench"), sessions, LinkSigner("b", 60), None,
                         lambda _g, _c: None, clock=lambda: NOW)
     return services, engine
@@ -100,10 +104,20 @@ def cohort(url: str | None, residents: int, repeat: int) -> dict[str, Any]:
         r = client.get("/doctor")
         assert r.status_code == 200
 
+    def year_from_db() -> None:
+        with services.sessions() as s:
+            resident = service.store.resident_by_code(s, "YEAR")
+            assert resident is not None
+            service.resident_trend(s, resident, NOW, days=365)
+
+    def year_page() -> None:
+        assert client.get("/doctor/residents/YEAR", params={"days": 365}).status_code == 200
+
     with services.sessions() as s:
         readings = s.execute(select(func.count()).select_from(Reading)).scalar_one()
     out = {"residents": residents, "readings": readings, "days_of_history": 2 * service.COHORT_DAYS,
-           "seed_s": round(seed_s, 1), "cohort_compute": timed(compute, repeat), "cohort_page": timed(page, repeat)}
+           "seed_s": round(seed_s, 1), "cohort_compute": timed(compute, repeat), "cohort_page": timed(page, repeat),
+           "year_summary_from_db": timed(year_from_db, repeat), "year_resident_page": timed(year_page, repeat)}
     engine.dispose()
     return out
 

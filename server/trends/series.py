@@ -14,9 +14,10 @@ from server.trends.errors import UnknownTimezone
 DEFAULT_TZ = "Asia/Shanghai"
 EPOCH_DAY = date(1970, 1, 1).toordinal()
 
-# Flags a monitor reports that make a reading less trustworthy; one bit each.
-FLAGS: tuple[str, ...] = ("irregular_pulse", "body_movement", "cuff_loose", "improper_position")
+# Flags a monitor reports that make a reading less trustworthy (names as gateway/devices emit them); one bit each.
+FLAGS: tuple[str, ...] = ("irregular_pulse", "body_movement", "cuff_too_loose", "improper_position")
 FLAG_BIT = {name: 1 << i for i, name in enumerate(FLAGS)}
+FLAG_BIT["cuff_loose"] = FLAG_BIT["cuff_too_loose"]  # the same status bit under its shorter name
 
 # Local hours that count as a morning or an evening measurement (see docs/trends.md).
 MORNING_HOURS = (4.0, 12.0)
