@@ -50,6 +50,23 @@ def corrected_time(ts: float, batch: protocol.UplinkBatch, received: datetime) -
     return at + skew, True
 
 
+def measured_time(body: dict[str, Any], at: datetime, received: datetime) -> datetime:
+    """When a reading was taken: the monitor's `measured_at` (a memory synced later is old), else the event time.
+
+    A naive, unreadable or future (beyond the allowed skew) `measured_at` is not trusted.
+    """
+    raw = body.get("measured_at")
+    if not isinstance(raw, str):
+        return at
+    try:
+        measured = datetime.fromisoformat(raw)
+    except ValueError:
+        return at
+    if measured.tzinfo is None or measured > received + MAX_SKEW:
+        return at
+    return measured.astimezone(timezone.utc)
+
+
 def _validate(ev: protocol.UplinkEvent) -> str | None:
     body = ev.body
     if ev.lane == "alarm" and not isinstance(body.get("type"), str):
@@ -216,7 +233,8 @@ class Ingest:
                 if ev.lane == "reading":
                     body = ev.body
                     readings.append({"resident_id": gw.resident_id, "gateway_id": gw.id,
-                                     "device": str(body.get("device", "")), "metric": body["metric"], "ts": at,
+                                     "device": str(body.get("device", "")), "metric": body["metric"],
+                                     "ts": measured_time(body, at, now),
                                      "values": body["values"], "flags": list(body.get("flags") or [])})
                     results[i].readings.append(readings[-1])
                 else:
