@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 
 from anxin import protocol
-from anxin.mqtt import MqttLink, Will, make_client
+from anxin.mqtt import MqttError, MqttLink, Will, make_client
 from gateway.config import GatewaySettings
 from gateway.devices.router import Router, subscriptions
 from gateway.outbox import Outbox, connect
@@ -20,6 +21,10 @@ from gateway.transports.serial_devices import SerialDevice, build_serial_devices
 from gateway.uplink import Uplink
 
 log = logging.getLogger(__name__)
+
+
+# The server raises a "gateway offline" alarm after minutes of silence; a quiet home must still speak.
+HEARTBEAT_S = 60.0
 
 
 def _state(gateway_id: str, state: str, boot_id: str) -> bytes:
@@ -37,6 +42,17 @@ class GatewayRuntime:
     local: MqttLink
     central: MqttLink
     serial: list[SerialDevice] = field(default_factory=list)
+    boot_id: str = ""
+    _stop_heartbeat: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def _heartbeat(self) -> None:
+        gw = self.settings.gateway_id
+        while not self._stop_heartbeat.wait(HEARTBEAT_S):
+            if self.central.connected.is_set():
+                try:
+                    self.central.publish(protocol.state_topic(gw), _state(gw, "online", self.boot_id), 1, retain=True)
+                except MqttError as exc:  # the link reconnects by itself; the next beat tries again
+                    log.debug("heartbeat not sent: %s", exc)
 
     def start(self) -> None:
         """Connect both brokers and start the worker and the sender."""
@@ -44,6 +60,7 @@ class GatewayRuntime:
         self.uplink.start()
         self.local.start()
         self.central.start()
+        threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
         for device in self.serial:
             device.transport.start()
         log.info("gateway %s started: local %s:%s, central %s:%s", self.settings.gateway_id,
@@ -52,6 +69,7 @@ class GatewayRuntime:
 
     def stop(self) -> None:
         """Stop everything; the outbox keeps what is not yet acknowledged."""
+        self._stop_heartbeat.set()
         for device in self.serial:
             device.transport.stop()
         self.central.stop()
@@ -86,4 +104,4 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     serial_devices = build_serial_devices(settings, gateway.on_device_messages, gateway.on_bridge)
     central.on_message = uplink.on_message
     central.on_connection = uplink.on_connection
-    return GatewayRuntime(settings, gateway, outbox, uplink, local, central, serial_devices)
+    return GatewayRuntime(settings, gateway, outbox, uplink, local, central, serial_devices, boot_id=boot_id)

@@ -21,7 +21,7 @@ from gateway.devices.router import Router
 from gateway.errors import ImplausibleReading, OutboxError, ParseError
 from gateway.falls.errors import StreamError
 from gateway.falls.monitor import FallMonitor, summary
-from gateway.model import AccelChunk, Action, Alarm, DeviceEvent, DeviceMessage, Reading
+from gateway.model import AccelChunk, Action, Alarm, DeviceEvent, DeviceMessage, Reading, Severity
 from gateway.outbox import Outbox
 from gateway.rulebook import RuleBook
 from gateway.rules import messages, push
@@ -307,6 +307,10 @@ class Gateway:
             device = command.args.get("device")
             self.act(Action("say", "help_coming", device, {"alarm_id": command.args.get("alarm_id")}), by=by)
             self.act(Action("led", "help_coming", device), by=by)
+        elif command.cmd == "test_alarm":
+            # The weekly test: the home speaks, and a `test` alarm travels the whole way up through the outbox.
+            self.act(Action("say", "test_alarm"))
+            self.raise_alarm(Alarm("test", Severity.INFO, "weekly test", detail={"by": command.args.get("by")}))
         elif command.cmd == push.COMMAND:
             self.report(self.rules.apply(command.args))
         elif command.cmd == push.MODE_COMMAND:

@@ -43,6 +43,8 @@ def apply_gateway_alarm(
     """Raise, repeat, cancel or clear from an uplink alarm body."""
     type_ = str(body.get("type") or "unknown")
     change = body.get("change", "raise")
+    if type_ == "test":
+        return _test_alarm(session, gateway_id, seq, resident_id, body, at, now)
     current = active_alarm(session, resident_id, gateway_id, type_)
     if change in ("cancel", "clear"):
         if current is None:
@@ -72,6 +74,21 @@ def apply_gateway_alarm(
     session.flush()
     audit(session, alarm, "raised", "gateway", now, seq=seq, gateway_time=at.isoformat())
     return AlarmChangeResult(alarm, new=True)
+
+
+def _test_alarm(session: Session, gateway_id: str, seq: int, resident_id: int | None, body: dict[str, Any],
+                at: datetime, now: datetime) -> AlarmChangeResult:
+    """A weekly test came all the way up: record it as passed, notify nobody."""
+    alarm = Alarm(resident_id=resident_id, gateway_id=gateway_id, gateway_seq=seq, type="test", severity="info",
+                  status="resolved", message=str(body.get("message") or "weekly test"),
+                  detail=dict(body.get("detail") or {}), raised_at=at, updated_at=now, resolved_at=now,
+                  outcome="test_passed")
+    session.add(alarm)
+    session.flush()
+    audit(session, alarm, "raised", "gateway", now, seq=seq, gateway_time=at.isoformat())
+    audit(session, alarm, "resolved", "system", now, outcome="test_passed",
+          round_trip_s=round((now - at).total_seconds(), 3))
+    return AlarmChangeResult(alarm, new=False)
 
 
 def raise_system_alarm(session: Session, gateway_id: str, resident_id: int | None, type_: str, message: str,

@@ -11,15 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from sqlalchemy import insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin import protocol
 from server.alarms import apply_gateway_alarm
-from server.db.models import DeadLetter, Gateway, IngestedEvent, Reading
+from server.db.bulk import insert_new_events, insert_readings
+from server.db.models import DeadLetter, Gateway
 from server.rules_push import record_report
 
 log = logging.getLogger(__name__)
@@ -219,9 +218,10 @@ class Ingest:
                         continue
                     at, corrected = corrected_time(ev.ts, batch, now)
                     rows.append({"gateway_id": gw.id, "seq": ev.seq, "lane": ev.lane, "gateway_ts": at,
-                                 "received_at": now, "ts_corrected": corrected, "body": ev.body})
+                                 "received_at": now, "ts_corrected": corrected,
+                                 "body": None if ev.lane == "reading" else ev.body})
                     owners.append((i, ev, at))
-            fresh = self._insert_new(s, rows)
+            fresh = insert_new_events(s, rows)
             readings = []
             for i, ev, at in owners:
                 gw = gateways[batches[i].gateway_id]
@@ -241,8 +241,7 @@ class Ingest:
                     self._apply(s, gw, ev, at, now, results[i])
                 results[i].acked.append(ev.seq)
                 gw.last_seq = max(gw.last_seq or 0, ev.seq)
-            if readings:
-                s.execute(insert(Reading), readings)
+            insert_readings(s, readings)
         for r in results:
             self.counters["events"] += len(r.acked) - r.duplicates
             self.counters["duplicates"] += r.duplicates
@@ -260,15 +259,6 @@ class Ingest:
                 gw.state, gw.state_at = "online", now
         s.flush()
         return found
-
-    def _insert_new(self, s: Session, rows: list[dict[str, Any]]) -> set[tuple[str, int]]:
-        """Insert (gateway, seq) rows that are new; the unique key is the duplicate filter."""
-        if not rows:
-            return set()
-        dialect = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-        stmt = dialect(IngestedEvent).on_conflict_do_nothing(index_elements=["gateway_id", "seq"]).returning(
-            IngestedEvent.gateway_id, IngestedEvent.seq)
-        return {(g, q) for g, q in s.execute(stmt, rows)}
 
     def _apply(self, s: Session, gw: Gateway, ev: protocol.UplinkEvent, at: datetime, now: datetime,
                result: IngestResult) -> None:

@@ -38,6 +38,9 @@ class ServerSettings(BaseSettings):
     gateway_silent_after_s: int = 600
     gateway_offline_grace_s: int = 60
     notify_backoff_s: tuple[float, ...] = (5.0, 30.0, 120.0)
+    # How long a claimed notification is reserved for the process that claimed it; if that process
+    # dies, another sends it after this (at-least-once: a crash mid-send may repeat one message).
+    notify_lease_s: float = 60.0
     rate_limits: dict[str, int] = {"wecombot": 20, "wxteams": 20, "dingtalk": 20}
 
     # InfluxDB 2 mirror of readings (off unless a URL is given); see docs/trends.md

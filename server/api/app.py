@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from server import web
 from server.api.routes import alarms, audit, auth, gateways, health, links, readings, residents, rules_config, trends
 from server.metrics import metrics_router
 from server.services import Services
@@ -18,4 +19,5 @@ def create_app(services: Services) -> FastAPI:
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(metrics_router(app.state))
     app.include_router(doctor.router)
+    web.mount(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from sqlalchemy import Engine, text
 from server.db.models import Base
 
 HERE = Path(__file__).resolve().parent.parent
+# Alembic logs every step at INFO; the server says itself what matters.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 # Any constant works; it only has to be the same in every server process.
 _PG_LOCK = 0x616E78696E
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ebe0384d73a8
+Revision ID: 6c47dec97a24
 Revises: 
-Create Date: 2026-11-28 14:25:36.813227
+Create Date: 2026-11-28 14:59:17.751006
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = 'ebe0384d73a8'
+revision = '6c47dec97a24'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -49,7 +49,7 @@ def upgrade() -> None:
     sa.Column('gateway_ts', sa.DateTime(timezone=True), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('ts_corrected', sa.Boolean(), nullable=False),
-    sa.Column('body', sa.JSON(), nullable=False),
+    sa.Column('body', sa.JSON(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('gateway_id', 'seq')
     )
@@ -132,6 +132,9 @@ def upgrade() -> None:
     sa.Column('boot_id', sa.String(length=64), nullable=True),
     sa.Column('last_seq', sa.BigInteger(), nullable=False),
     sa.Column('state_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('rules_pushed_version', sa.Integer(), nullable=True),
+    sa.Column('rules_version', sa.Integer(), nullable=True),
+    sa.Column('rules_error', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id')
     )
