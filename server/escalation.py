@@ -121,5 +121,4 @@ class Escalator:
               next_at=nxt.isoformat())
         if not targets:
             log.warning("alarm %d: nobody to notify at step %d (%s); moving on at %s", alarm.id, step, stage.kind, nxt)
-        session.refresh(alarm)
         return 1
