@@ -16,6 +16,7 @@ from server.api.app import create_app
 from server.broker import EmbeddedBroker
 from server.db.session import create_schema, make_engine, session_factory
 from server.errors import PortInUse
+from server.events import EventHub, watch
 from server.ingest import Ingest
 from server.links import LinkSigner
 from server.escalation import Escalator
@@ -90,6 +91,8 @@ class ServerRuntime:
 
     def stop(self) -> None:
         """Stop in reverse order; nothing acknowledged is lost (it is committed)."""
+        if self.services.events:
+            self.services.events.close()  # ends the pages' event streams so the web server can stop
         if self.http:
             self.http.should_exit = True
             if self._http_thread:
@@ -125,7 +128,9 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
     def downlink(gateway_id: str, command: protocol.Command) -> None:
         link.publish(protocol.cmd_topic(gateway_id), protocol.encode_command(command), 1)
 
-    services = Services(settings, sessions, signer, notifier if desk else None, downlink)
+    events = EventHub()
+    watch(sessions, events)  # every committed alarm change reaches the live pages
+    services = Services(settings, sessions, signer, notifier if desk else None, downlink, events=events)
     ingest = Ingest(sessions, lambda t, p, q: link.publish(t, p, q),
                     on_new_alarm=desk.wake if desk else (lambda _a: None))
     link.on_message = ingest.on_message

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from anxin import protocol
 from server.auth import TokenSigner
+from server.events import EventHub
 from server.links import LinkSigner
 from server.notify import Notifier
 from server.settings import ServerSettings
@@ -33,6 +34,7 @@ class Services:
     notifier: Notifier | None
     downlink: Downlink
     clock: Callable[[], datetime] = field(default=utc_now)
+    events: EventHub | None = None
 
     @cached_property
     def tokens(self) -> TokenSigner:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from server import web
 from server.api.routes import alarms, audit, auth, gateways, health, links, readings, residents, rules_config
 from server.metrics import metrics_router
 from server.services import Services
@@ -16,4 +17,5 @@ def create_app(services: Services) -> FastAPI:
     for module in (auth, alarms, residents, readings, gateways, audit, links, health, rules_config):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(metrics_router(app.state))
+    web.mount(app)
     return app
