@@ -52,6 +52,7 @@ class ResidentIn(_Strict):
     conditions: list[str] = Field(default_factory=list)
     medication: list[str] = Field(default_factory=list)
     bp_target: dict[str, float] = Field(default_factory=dict)
+    timezone: str | None = None
     consent: bool = False
     notes: str | None = None
     caregivers: list[str | PairingIn] = Field(default_factory=list)
@@ -142,7 +143,7 @@ def apply(session: Session, data: ProvisionFile) -> dict[str, int]:
     for r in data.residents:
         row = _by_code(session, Resident, r.code) or Resident(code=r.code)
         for field in ("name", "birth_year", "address", "phone", "language", "key_holder", "care_categories",
-                      "conditions", "medication", "bp_target", "consent", "notes"):
+                      "conditions", "medication", "bp_target", "timezone", "consent", "notes"):
             setattr(row, field, getattr(r, field))
         session.add(row)
         session.flush()
