@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from datetime import timezone
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from anxin.testing import Mosquitto
 from bench.core import BenchError, Result, Stopwatch, Target, log, percentiles
 from bench.scenarios import broker_limit
-from bench.stack import FleetProcess, ServerProcess, provision_database
+from bench.stack import FleetProcess, ServerProcess, postgres_database, provision_database
 from firmware_sim.installation import SimHome, build_home, gateway_settings
 from firmware_sim.receiver import NotificationReceiver
 from server.db.models import Alarm, IngestedEvent
@@ -72,11 +73,14 @@ def presses(home: SimHome, receiver: NotificationReceiver, server: ServerProcess
     return samples
 
 
-def run(quick: bool) -> Result:
+def run(quick: bool, database: str = "sqlite", presses_per_phase: int | None = None,
+        load_gateways: int | None = None) -> Result:
     """Idle presses, then the same number while a fleet streams readings at full speed."""
     clock = Stopwatch()
-    n, load_gateways = (10, 3) if quick else (200, 20)
+    n, fleet_size = (10, 3) if quick else (200, 20)
+    n, load_gateways = presses_per_phase or n, load_gateways or fleet_size
     result = Result("alarm_latency", quick)
+    result.metrics["postgresql"] = 1.0 if database == "postgresql" else 0.0
     with tempfile.TemporaryDirectory(prefix="anxin-bench-") as tmp:
         work = Path(tmp)
         central, local = Mosquitto(work).start(), Mosquitto(work).start()
@@ -85,9 +89,11 @@ def run(quick: bool) -> Result:
         server: ServerProcess | None = None
         home: SimHome | None = None
         fleet: FleetProcess | None = None
+        stack = contextlib.ExitStack()  # holds the PostgreSQL database, dropped last
         try:
             ref = broker_limit.reference(central.address, quick)
-            url = f"sqlite:///{work}/alarm.db"
+            url = (stack.enter_context(postgres_database()) if database == "postgresql"
+                   else f"sqlite:///{work}/alarm.db")
             provision_database(url, 1 + load_gateways, [receiver.url("/caregiver/{code}")])
             server = ServerProcess(work, central.address, url).start()
             home = build_home(gateway_settings("gw-r001", "R001", local.address, central.address, work / "gw"))
@@ -115,6 +121,7 @@ def run(quick: bool) -> Result:
             receiver.stop()
             central.stop()
             local.stop()
+            stack.close()
     load_rate = (a1["acked"] - a0["acked"]) / max(0.001, a1["t"] - a0["t"]) if a1 and a0 else 0.0
     for phase, samples, times, got in (("idle", idle, idle_times, received[2:2 + n]),
                                        ("under load", loaded, load_times, received[2 + n:])):
