@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
 from dataclasses import dataclass, field
@@ -57,6 +58,9 @@ class LinkStats:
     received: int = 0
     handler_errors: int = 0
     published: int = 0
+    loop_restarts: int = 0
+    forced_reconnects: int = 0
+    dropped_unsent: int = 0
 
 
 def make_client(client_id: str, clean_session: bool = True) -> paho.Client:
@@ -80,6 +84,9 @@ class MqttLink:
     will: Will | None = None
     on_connection: ConnectionHandler | None = None
     birth: Will | None = None
+    # For links whose sender has its own end-to-end acknowledgements (the gateway uplink): paho's
+    # resend of stale QoS 1 messages after a reconnect would only put old batches ahead of new alarms.
+    drop_unsent_on_disconnect: bool = False
     stats: LinkStats = field(default_factory=LinkStats)
     connected: threading.Event = field(default_factory=threading.Event)
 
@@ -114,6 +121,44 @@ class MqttLink:
             self.client.loop_stop()
             self.connected.clear()
 
+    def loop_alive(self) -> bool:
+        """Whether paho's network thread is still running."""
+        thread = getattr(self.client, "_thread", None)  # paho keeps no public handle on its loop thread
+        return thread is not None and thread.is_alive()
+
+    def supervise(self) -> bool:
+        """Restart a dead network loop; returns True when it had to."""
+        if self.loop_alive():
+            return False
+        self.stats.loop_restarts += 1
+        log.error("MQTT loop for %s:%s died; restarting it", self.address.host, self.address.port)
+        self.client.loop_stop()
+        self.client.loop_start()
+        return True
+
+    def force_reconnect(self) -> None:
+        """Drop a connection that looks alive but carries nothing; the loop connects again."""
+        self.stats.forced_reconnects += 1
+        sock = self.client.socket()
+        if sock is None:
+            return
+        try:
+            # Shutting the socket down makes paho's own loop see a lost connection and reconnect.
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError as exc:
+            log.warning("could not drop the connection to %s:%s: %s", self.address.host, self.address.port, exc)
+
+    def _drop_unsent(self) -> None:
+        # paho has no public call to forget queued messages; these two attributes are the queue.
+        lock = getattr(self.client, "_out_message_mutex", None)
+        messages = getattr(self.client, "_out_messages", None)
+        if lock is None or messages is None:
+            return
+        with lock:
+            self.stats.dropped_unsent += len(messages)
+            messages.clear()
+            self.client._inflight_messages = 0  # noqa: SLF001 - see above
+
     def wait_connected(self, timeout: float = 10.0) -> bool:
         """Block until the first successful connection, or time out."""
         return self.connected.wait(timeout)
@@ -145,6 +190,8 @@ class MqttLink:
     def _handle_disconnect(self, _c: paho.Client, _u: object, _f: object, reason: paho.ReasonCode, _p: object) -> None:
         self.stats.disconnects += 1
         self.connected.clear()
+        if self.drop_unsent_on_disconnect:
+            self._drop_unsent()
         log.info("MQTT %s:%s disconnected: %s", self.address.host, self.address.port, reason)
         self._notify_connection(False)
 

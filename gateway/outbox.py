@@ -12,10 +12,14 @@ from typing import Any, Iterable, Sequence
 from gateway.errors import OutboxError
 
 LANE_ORDER = {"alarm": 0, "event": 1, "gap": 1, "reading": 2}
+# Sequence numbers are reserved on disk (with a full fsync) in blocks, so a number handed out
+# before a power cut can never be handed out again, even if the NORMAL-synced row that used it
+# was lost with the cut.
+SEQ_BLOCK = 10_000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     lane INTEGER NOT NULL,
     lane_name TEXT NOT NULL,
     ts REAL NOT NULL,
@@ -25,6 +29,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_lane ON outbox (lane, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+Row = tuple[str, float, "float | None", dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,35 +45,121 @@ class Entry:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating) an outbox database in WAL mode."""
+    """Open (creating) an outbox database in WAL mode, with a bounded WAL file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.executescript(SCHEMA)
+    try:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        # The WAL is truncated back to 4 MB after checkpoints instead of staying at its peak size.
+        conn.execute("PRAGMA journal_size_limit=4194304")
+        conn.executescript(SCHEMA)
+    except sqlite3.Error as exc:
+        raise OutboxError(f"cannot open outbox {path}: {exc}") from exc
     return conn
 
 
+def ranges(seqs: Iterable[int]) -> list[list[int]]:
+    """Compress sorted sequence numbers into inclusive [first, last] ranges."""
+    out: list[list[int]] = []
+    for s in sorted(seqs):
+        if out and s == out[-1][1] + 1:
+            out[-1][1] = s
+        else:
+            out.append([s, s])
+    return out
+
+
 class Outbox:
-    """Alarms are committed with synchronous=FULL; readings in batches with NORMAL."""
+    """Alarms are committed with synchronous=FULL; readings with NORMAL; disk use is capped."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, max_bytes: int | None = None, check_every: int = 200) -> None:
         self._conn = conn
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self.max_bytes = max_bytes
+        self._check_every = check_every
+        self._since_check = 0
+        self._next_seq: int | None = None
+        self._reserved = 0
+        self.thinned = 0
 
-    def _insert(self, rows: Sequence[tuple[str, float, float | None, dict[str, Any]]], sync: str) -> list[int]:
+    # Sequence numbers: monotonic across restarts and power loss.
+
+    def _meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set(self, key: str, value: object) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, str(value)))
+
+    def recover(self, ts: float, mono: float | None = None) -> dict[str, Any] | None:
+        """Start the sequence after a restart; after an unclean stop, record the skipped numbers as a gap."""
+        with self._lock:
+            if self._next_seq is not None:
+                return None
+            try:
+                return self._recover(ts, mono)
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise OutboxError(f"cannot recover the outbox sequence: {exc}") from exc
+
+    def _recover(self, ts: float, mono: float | None) -> dict[str, Any] | None:
+        reserved = int(self._meta("seq_reserved") or 0)
+        high = int(self._meta("seq_high") or 0)
+        high = max(high, int(self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0]))
+        clean = self._meta("clean_next_seq")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._conn.execute("DELETE FROM meta WHERE key = 'clean_next_seq'")
+        gap = None
+        if clean is not None or reserved == 0:
+            self._next_seq = max(int(clean or 1), high + 1)
+        else:
+            # Unclean stop: numbers up to `reserved` may have been used by rows a power cut erased.
+            self._next_seq = max(reserved + 1, high + 1)
+            if self._next_seq > high + 1:
+                gap = {"reason": "unclean_restart", "ranges": [[high + 1, self._next_seq - 1]],
+                       "count": self._next_seq - high - 1, "note": "sequence numbers reserved before a crash "
+                       "or power cut; readings among them may have been lost, alarms never are"}
+        self._reserved = max(reserved, self._next_seq - 1)
+        self._conn.execute("COMMIT")
+        if gap is not None:
+            self._insert([("gap", ts, mono, gap)], "FULL")
+        return gap
+
+    def _allocate(self, n: int) -> int:
+        """First of n fresh sequence numbers; extends the durable reservation when needed."""
+        if self._next_seq is None:
+            self._recover(0.0, None)
+        assert self._next_seq is not None
+        first = self._next_seq
+        if first + n - 1 > self._reserved:
+            self._reserved = first + n - 1 + SEQ_BLOCK
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._set("seq_reserved", self._reserved)  # autocommit, fsync'd
+        self._next_seq = first + n
+        return first
+
+    # Writing.
+
+    def _insert(self, rows: Sequence[Row], sync: str) -> list[int]:
         try:
             with self._lock:
+                first = self._allocate(len(rows))
                 self._conn.execute(f"PRAGMA synchronous={sync}")
                 self._conn.execute("BEGIN IMMEDIATE")
-                seqs = []
-                for lane, ts, mono, body in rows:
-                    cur = self._conn.execute(
-                        "INSERT INTO outbox (lane, lane_name, ts, mono, body) VALUES (?, ?, ?, ?, ?)",
-                        (LANE_ORDER[lane], lane, ts, mono, json.dumps(body, ensure_ascii=False)),
-                    )
-                    seqs.append(int(cur.lastrowid or 0))
+                seqs = list(range(first, first + len(rows)))
+                self._conn.executemany(
+                    "INSERT INTO outbox (seq, lane, lane_name, ts, mono, body) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(s, LANE_ORDER[lane], lane, ts, mono, json.dumps(body, ensure_ascii=False))
+                     for s, (lane, ts, mono, body) in zip(seqs, rows)],
+                )
+                self._set("seq_high", seqs[-1])
                 self._conn.execute("COMMIT")
+                self._since_check += len(rows)
+                if self.max_bytes and self._since_check >= self._check_every:
+                    self._since_check = 0
+                    self._enforce_cap(rows[-1][1], rows[-1][2])
                 return seqs
         except sqlite3.Error as exc:
             self._rollback()
@@ -86,15 +178,61 @@ class Outbox:
         return self._insert([("alarm", ts, mono, body)], "FULL")[0]
 
     def put(self, lane: str, body: dict[str, Any], ts: float, mono: float | None = None) -> int:
-        """Store one event of any lane (alarms go through put_alarm's full sync)."""
+        """Store one event of any lane (alarms always with a full sync)."""
         sync = "FULL" if lane == "alarm" else "NORMAL"
         return self._insert([(lane, ts, mono, body)], sync)[0]
 
-    def put_many(self, rows: Iterable[tuple[str, float, float | None, dict[str, Any]]]) -> list[int]:
-        """Store a batch of non-alarm events in one transaction."""
+    def put_many(self, rows: Iterable[Row]) -> list[int]:
+        """Store a batch of events in one transaction (full sync if it holds an alarm)."""
         rows = list(rows)
         sync = "FULL" if any(r[0] == "alarm" for r in rows) else "NORMAL"
         return self._insert(rows, sync) if rows else []
+
+    def annotate(self, seq: int, key: str, value: Any) -> bool:
+        """Add a field to a stored, unacknowledged entry (e.g. the SMS already sent); fsync'd."""
+        try:
+            with self._lock:
+                row = self._conn.execute("SELECT body FROM outbox WHERE seq = ?", (seq,)).fetchone()
+                if row is None:
+                    return False
+                body = json.loads(row[0])
+                body[key] = value
+                self._conn.execute("PRAGMA synchronous=FULL")
+                self._conn.execute("UPDATE outbox SET body = ? WHERE seq = ?", (json.dumps(body, ensure_ascii=False), seq))
+                return True
+        except sqlite3.Error as exc:
+            raise OutboxError(f"cannot annotate entry {seq}: {exc}") from exc
+
+    # Bounded disk: the oldest readings go first, and say so in a gap record.
+
+    def used_bytes(self) -> int:
+        """Bytes of database pages in use (free pages are reused, so this is what grows)."""
+        with self._lock:
+            pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
+            free = self._conn.execute("PRAGMA freelist_count").fetchone()[0]
+            size = self._conn.execute("PRAGMA page_size").fetchone()[0]
+        return int((pages - free) * size)
+
+    def _enforce_cap(self, ts: float, mono: float | None) -> None:
+        while self.max_bytes and self.used_bytes() > self.max_bytes:
+            readings = self.count("reading")
+            if readings == 0:
+                return  # only alarms and events are left: they are never dropped
+            victims = self._conn.execute(
+                "SELECT seq, ts FROM outbox WHERE lane_name = 'reading' ORDER BY seq LIMIT ?",
+                (max(1, readings // 10),),
+            ).fetchall()
+            seqs = [v[0] for v in victims]
+            gap = {"reason": "disk_cap", "ranges": ranges(seqs), "count": len(seqs),
+                   "first_ts": victims[0][1], "last_ts": victims[-1][1]}
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
+            self._conn.execute("COMMIT")
+            self.thinned += len(seqs)
+            self._insert([("gap", ts, mono, gap)], "NORMAL")
+
+    # Reading and acknowledging.
 
     def pending(self, limit: int, exclude: set[int] | frozenset[int] = frozenset()) -> list[Entry]:
         """The oldest unacknowledged entries, alarms before events before readings."""
@@ -106,17 +244,28 @@ class Outbox:
         entries = [Entry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows if r[0] not in exclude]
         return entries[:limit]
 
+    def alarms(self) -> list[Entry]:
+        """Every unacknowledged alarm, oldest first (for the SMS fallback)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT seq, lane_name, ts, mono, body FROM outbox WHERE lane = 0 ORDER BY seq").fetchall()
+        return [Entry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+
     def ack(self, seqs: Iterable[int]) -> int:
         """Forget entries the server has durably stored; returns how many were removed."""
         seqs = list(seqs)
         if not seqs:
             return 0
-        with self._lock:
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("BEGIN IMMEDIATE")
-            cur = self._conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
-            self._conn.execute("COMMIT")
-            return cur.rowcount
+        try:
+            with self._lock:
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._conn.execute("BEGIN IMMEDIATE")
+                cur = self._conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
+                self._conn.execute("COMMIT")
+                return cur.rowcount
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise OutboxError(f"cannot remove {len(seqs)} acknowledged entries: {exc}") from exc
 
     def count(self, lane: str | None = None) -> int:
         """How many entries wait for acknowledgement (in one lane, or all)."""
@@ -128,15 +277,20 @@ class Outbox:
     def get_meta(self, key: str) -> str | None:
         """A small persistent value (boot counter, applied rules version)."""
         with self._lock:
-            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+            return self._meta(key)
 
     def set_meta(self, key: str, value: str) -> None:
         """Persist a small value."""
         with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            self._set(key, value)
 
     def close(self) -> None:
-        """Close the database."""
+        """Record where the sequence stopped (a clean stop leaves no gap), then close."""
         with self._lock:
+            try:
+                if self._next_seq is not None:
+                    self._conn.execute("PRAGMA synchronous=FULL")
+                    self._set("clean_next_seq", self._next_seq)
+            except sqlite3.Error:
+                pass  # the next start treats this as unclean and records a gap: safe
             self._conn.close()

@@ -31,6 +31,7 @@ class UplinkStats:
     acked: int = 0
     bad_acks: int = 0
     publish_errors: int = 0
+    stuck_restarts: int = 0
 
 
 @dataclass
@@ -45,13 +46,15 @@ class Uplink:
     on_command: CommandHandler
     clock: Callable[[], float] = time.time
     monotonic: Callable[[], float] = time.monotonic
-    max_inflight: int = 5000
+    on_stuck: Callable[[], None] | None = None
     stats: UplinkStats = field(default_factory=UplinkStats)
     _inflight: dict[int, tuple[float, int]] = field(default_factory=dict)
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _connected: bool = False
+    _last_ack: float = 0.0
+    _waiting_since: float = 0.0
     _thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -98,6 +101,7 @@ class Uplink:
     def _acknowledge(self, seqs: list[int]) -> None:
         removed = self.outbox.ack(seqs)
         with self._lock:
+            self._last_ack = self.monotonic()
             for s in seqs:
                 self._inflight.pop(s, None)
         self.stats.acked += removed
@@ -114,10 +118,15 @@ class Uplink:
             if not self._connected:
                 return 1.0
             waiting = {s for s, (deadline, _) in self._inflight.items() if deadline > now}
-            room = self.max_inflight - len(waiting)
-        if room <= 0:
-            return 0.05
-        entries = self.outbox.pending(min(self.config.batch_size, room), exclude=waiting)
+            room = self.config.max_inflight - len(waiting)
+        self._check_stuck(now)
+        if room > 0:
+            entries = self.outbox.pending(min(self.config.batch_size, room), exclude=waiting)
+        else:
+            # The window is full of readings: an alarm still goes out at once, it never waits for room.
+            entries = [e for e in self.outbox.alarms() if e.seq not in waiting][: self.config.batch_size]
+            if not entries:
+                return 0.05
         if not entries:
             return self._next_deadline(now)
         batch = protocol.UplinkBatch(
@@ -134,6 +143,8 @@ class Uplink:
             log.info("uplink publish failed, will retry: %s", exc)
             return 0.5
         with self._lock:
+            if not self._inflight:
+                self._waiting_since = now
             for e in entries:
                 attempts = self._inflight.get(e.seq, (0.0, 0))[1] + 1
                 if attempts > 1:
@@ -142,6 +153,21 @@ class Uplink:
         self.stats.batches_sent += 1
         self.stats.events_sent += len(entries)
         return 0.0
+
+    def _check_stuck(self, now: float) -> None:
+        """Connected, events in flight, yet no acknowledgement for too long: the link may be stuck."""
+        with self._lock:
+            if not self._inflight:
+                return
+            silent_since = max(self._last_ack, self._waiting_since)
+            if now - silent_since < self.config.stuck_after_s:
+                return
+            self._waiting_since = now  # one nudge per period, not one per loop
+        self.stats.stuck_restarts += 1
+        log.warning("no acknowledgement for %.0f s with %d events in flight: restarting the uplink connection",
+                    now - silent_since, len(self._inflight))
+        if self.on_stuck is not None:
+            self.on_stuck()
 
     def _next_deadline(self, now: float) -> float:
         with self._lock:
