@@ -12,10 +12,13 @@ from anxin import protocol
 from anxin.mqtt import MqttLink, Will, make_client
 from gateway.config import GatewaySettings
 from gateway.devices.router import Router, subscriptions
+from gateway.fallback.modem import open_serial_modem
+from gateway.fallback.sms import SmsFallback
 from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway
 from gateway.uplink import Uplink
+from gateway.watchdog import SystemdNotifier, Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +37,32 @@ class GatewayRuntime:
     uplink: Uplink
     local: MqttLink
     central: MqttLink
+    watchdog: Watchdog | None = None
+    sms: SmsFallback | None = None
 
     def start(self) -> None:
-        """Connect both brokers and start the worker and the sender."""
+        """Recover the outbox, connect both brokers, start the worker, the sender and the guards."""
+        gap = self.outbox.recover(time.time(), time.monotonic())
+        if gap:
+            log.warning("unclean stop detected: sequence numbers %s reported to the server as a gap", gap["ranges"])
         self.gateway.start()
         self.uplink.start()
         self.local.start()
         self.central.start()
+        if self.sms:
+            self.sms.start()
+        if self.watchdog:
+            self.watchdog.start()
         log.info("gateway %s started: local %s:%s, central %s:%s", self.settings.gateway_id,
                  self.local.address.host, self.local.address.port,
                  self.central.address.host, self.central.address.port)
 
     def stop(self) -> None:
         """Stop everything; the outbox keeps what is not yet acknowledged."""
+        if self.watchdog:
+            self.watchdog.stop()
+        if self.sms:
+            self.sms.stop()
         self.central.stop()
         self.local.stop()
         self.uplink.stop()
@@ -58,7 +74,7 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     """Create (but do not start) a gateway from its settings."""
     gw = settings.gateway_id
     boot_id = uuid.uuid4().hex
-    outbox = Outbox(connect(settings.outbox_path))
+    outbox = Outbox(connect(settings.outbox_path), max_bytes=int(settings.outbox.max_mb * 1_000_000))
     local = MqttLink(make_client(f"anxin-gw-{gw}-local"), settings.local_broker.address(), lambda t, p: None,
                      subscriptions())
     central = MqttLink(
@@ -68,12 +84,22 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
         [(protocol.ack_topic(gw), 1), (protocol.cmd_topic(gw), 1)],
         will=Will(protocol.state_topic(gw), _state(gw, "offline", boot_id)),
         birth=Will(protocol.state_topic(gw), _state(gw, "online", boot_id)),
+        drop_unsent_on_disconnect=True,
     )
     uplink = Uplink(gw, boot_id, outbox, lambda t, p, q: central.publish(t, p, q), settings.uplink,
-                    on_command=lambda c: gateway.on_command(c))
+                    on_command=lambda c: gateway.on_command(c), on_stuck=lambda: central.force_reconnect())
     gateway = Gateway(settings, Router(settings), build_engine(settings.rules), outbox,
                       publish_local=lambda t, p: local.publish(t, p, 1), wake_uplink=uplink.wake)
     local.on_message = gateway.on_local_message
     central.on_message = uplink.on_message
     central.on_connection = uplink.on_connection
-    return GatewayRuntime(settings, gateway, outbox, uplink, local, central)
+    sms = None
+    if settings.sms.enabled:
+        cfg = settings.sms
+        assert cfg.port is not None
+        sms = SmsFallback(cfg, outbox, lambda: open_serial_modem(cfg.port or "", cfg.baudrate, cfg.command_timeout_s,
+                                                                 cfg.send_timeout_s),
+                          language=settings.language, timezone=settings.timezone)
+    watchdog = Watchdog(SystemdNotifier(), [local, central],
+                        {"worker": lambda: gateway.alive_at, "uplink": lambda: uplink.alive_at})
+    return GatewayRuntime(settings, gateway, outbox, uplink, local, central, watchdog, sms)

@@ -85,6 +85,7 @@ class Gateway:
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.alive_at = monotonic()  # the watchdog restarts the process when this goes stale
 
     # Entry points, called from other threads: they only enqueue.
 
@@ -110,6 +111,7 @@ class Gateway:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self.alive_at = self.monotonic()
             try:
                 kind, item = self._queue.get(timeout=1.0)
             except queue.Empty:

@@ -55,6 +55,7 @@ class Uplink:
     _connected: bool = False
     _last_ack: float = 0.0
     _waiting_since: float = 0.0
+    alive_at: float = field(default_factory=time.monotonic)
     _thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -177,11 +178,12 @@ class Uplink:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self.alive_at = self.monotonic()
             try:
                 delay = self.send_once()
             except Exception:  # supervisor: log, back off, keep the uplink alive
                 log.exception("uplink send failed")
                 delay = 1.0
             if delay > 0:
-                self._wake.wait(delay)
+                self._wake.wait(min(delay, 5.0))  # wake regularly so the watchdog sees us alive
                 self._wake.clear()

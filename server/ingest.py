@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin import protocol
-from server.alarms import apply_gateway_alarm
-from server.db.models import DeadLetter, Gateway, IngestedEvent, Reading
+from server.alarms import apply_gateway_alarm, audit
+from server.db.models import Alarm, DeadLetter, Gateway, IngestedEvent, Reading
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,8 @@ class Ingest:
                 if ev.seq in seen:
                     result.duplicates += 1
                     result.acked.append(ev.seq)
+                    if ev.lane == "alarm" and ev.body.get("sms"):
+                        record_late_sms(s, gw.id, ev, now)
                     continue
                 seen.add(ev.seq)
                 reason = _validate(ev)
@@ -164,6 +166,11 @@ class Ingest:
                 log.info("ALARM #%d %s (%s) from %s/%s", change.alarm.id, change.alarm.type, change.alarm.severity,
                          gw.id, change.alarm.device)
                 result.new_alarms.append(change.alarm.id)
+            if change and body.get("sms"):
+                record_sms(s, change.alarm, body["sms"], now)
+        elif ev.lane == "gap":
+            log.warning("gateway %s reports %s sequence numbers it will never send (%s)", gw.id,
+                        body.get("count"), body.get("reason"))
         elif ev.lane == "reading":
             s.add(Reading(resident_id=gw.resident_id, gateway_id=gw.id, device=str(body.get("device", "")),
                           metric=body["metric"], ts=at, values=body["values"], flags=list(body.get("flags") or [])))
@@ -192,3 +199,21 @@ class Ingest:
         self.counters["dead_letters"] += 1
         log.warning("dead letter from %s: %s", topic, reason)
         s.add(DeadLetter(topic=topic, gateway_id=gw, seq=seq, reason=reason, payload=text[:65536]))
+
+
+# SMS fallback: the gateway texted caregivers while the uplink was down; staff see the whole story.
+
+def record_sms(s: Session, alarm: Alarm, sms: Any, now: datetime) -> None:
+    """Audit the SMS the gateway already sent for this alarm (once)."""
+    if not isinstance(sms, dict) or any(a.action == "sms_sent_by_gateway" for a in alarm.audit):
+        return
+    alarm.detail = {**(alarm.detail or {}), "sms_fallback": sms}
+    audit(s, alarm, "sms_sent_by_gateway", "gateway", now, delivered_to=sms.get("delivered_to", []),
+          attempts=sms.get("attempts", []), sent_at=sms.get("at"))
+
+
+def record_late_sms(s: Session, gateway_id: str, ev: protocol.UplinkEvent, now: datetime) -> None:
+    """An alarm we already stored comes again with its SMS record (our ack was lost or late)."""
+    alarm = s.scalars(select(Alarm).where(Alarm.gateway_id == gateway_id, Alarm.gateway_seq == ev.seq)).first()
+    if alarm is not None:
+        record_sms(s, alarm, ev.body["sms"], now)
