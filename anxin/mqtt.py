@@ -14,6 +14,8 @@ import paho.mqtt.client as paho
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
+Ack = Callable[[], None]
+AckedMessageHandler = Callable[[str, bytes, Ack], None]
 ConnectionHandler = Callable[[bool], None]
 
 
@@ -87,6 +89,9 @@ class MqttLink:
     # For links whose sender has its own end-to-end acknowledgements (the gateway uplink): paho's
     # resend of stale QoS 1 messages after a reconnect would only put old batches ahead of new alarms.
     drop_unsent_on_disconnect: bool = False
+    # With a handler here, PUBACK goes to the broker only when the handler calls its `ack` (after the
+    # message is safe on disk); with a persistent session the broker redelivers anything not acked.
+    on_message_acked: AckedMessageHandler | None = None
     stats: LinkStats = field(default_factory=LinkStats)
     connected: threading.Event = field(default_factory=threading.Event)
 
@@ -99,6 +104,7 @@ class MqttLink:
         c.reconnect_delay_set(min_delay=1, max_delay=8)
         c.max_inflight_messages_set(1000)
         c.max_queued_messages_set(0)
+        c.manual_ack_set(self.on_message_acked is not None)
         if self.address.username:
             c.username_pw_set(self.address.username, self.address.password)
         if self.address.tls_ca:
@@ -147,6 +153,10 @@ class MqttLink:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError as exc:
             log.warning("could not drop the connection to %s:%s: %s", self.address.host, self.address.port, exc)
+
+    def _ack(self, client: paho.Client, mid: int, qos: int) -> None:
+        if qos > 0:
+            client.ack(mid, qos)
 
     def _drop_unsent(self) -> None:
         # paho has no public call to forget queued messages; these two attributes are the queue.
@@ -207,6 +217,10 @@ class MqttLink:
     def _handle_message(self, _c: paho.Client, _u: object, msg: paho.MQTTMessage) -> None:
         self.stats.received += 1
         try:
+            if self.on_message_acked is not None:
+                mid, qos, client = msg.mid, msg.qos, self.client
+                self.on_message_acked(msg.topic, msg.payload, lambda: self._ack(client, mid, qos))
+                return
             self.on_message(msg.topic, msg.payload)
         except Exception:  # supervisor boundary: a handler must never kill paho's loop
             self.stats.handler_errors += 1

@@ -75,8 +75,9 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     gw = settings.gateway_id
     boot_id = uuid.uuid4().hex
     outbox = Outbox(connect(settings.outbox_path), max_bytes=int(settings.outbox.max_mb * 1_000_000))
-    local = MqttLink(make_client(f"anxin-gw-{gw}-local"), settings.local_broker.address(), lambda t, p: None,
-                     subscriptions())
+    # A persistent local session: the Pi's Mosquitto keeps device messages while the gateway restarts.
+    local = MqttLink(make_client(f"anxin-gw-{gw}-local", clean_session=False), settings.local_broker.address(),
+                     lambda t, p: None, subscriptions())
     central = MqttLink(
         make_client(f"anxin-gw-{gw}", clean_session=False),
         settings.central_broker.address(),
@@ -90,7 +91,7 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
                     on_command=lambda c: gateway.on_command(c), on_stuck=lambda: central.force_reconnect())
     gateway = Gateway(settings, Router(settings), build_engine(settings.rules), outbox,
                       publish_local=lambda t, p: local.publish(t, p, 1), wake_uplink=uplink.wake)
-    local.on_message = gateway.on_local_message
+    local.on_message_acked = gateway.on_local_message
     central.on_message = uplink.on_message
     central.on_connection = uplink.on_connection
     sms = None

@@ -89,9 +89,9 @@ class Gateway:
 
     # Entry points, called from other threads: they only enqueue.
 
-    def on_local_message(self, topic: str, payload: bytes) -> None:
-        """A message from the home's local MQTT bus."""
-        self._queue.put(("local", (topic, payload)))
+    def on_local_message(self, topic: str, payload: bytes, ack: Callable[[], None] | None = None) -> None:
+        """A message from the home's local MQTT bus; `ack` is called once it is handled and stored."""
+        self._queue.put(("local", (topic, payload, ack)))
 
     def on_command(self, command: protocol.Command) -> None:
         """A command from the server."""
@@ -127,7 +127,10 @@ class Gateway:
     def process(self, kind: str, item: Any) -> None:
         """Handle one queued item."""
         if kind == "local":
-            self.handle_local(*item)
+            topic, payload, *ack = item
+            self.handle_local(topic, payload)
+            if ack and ack[0] is not None:
+                ack[0]()  # only now may the local broker forget the message
         elif kind == "command":
             self.handle_command(item)
         elif kind == "tick":
