@@ -37,6 +37,11 @@ def state_topic(gateway_id: str) -> str:
     return f"{PREFIX}/{gateway_id}/state"
 
 
+def server_state_topic() -> str:
+    """Server presence, retained: gateways resend at once when it comes back rather than after backoff."""
+    return "anxin/v1/server/state"
+
+
 def gateway_from_topic(topic: str) -> str:
     """The gateway id in an `anxin/v1/gw/<id>/...` topic."""
     parts = topic.split("/")

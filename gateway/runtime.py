@@ -82,7 +82,7 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
         make_client(f"anxin-gw-{gw}", clean_session=False),
         settings.central_broker.address(),
         lambda t, p: None,
-        [(protocol.ack_topic(gw), 1), (protocol.cmd_topic(gw), 1)],
+        [(protocol.ack_topic(gw), 1), (protocol.cmd_topic(gw), 1), (protocol.server_state_topic(), 1)],
         will=Will(protocol.state_topic(gw), _state(gw, "offline", boot_id)),
         birth=Will(protocol.state_topic(gw), _state(gw, "online", boot_id)),
         drop_unsent_on_disconnect=True,

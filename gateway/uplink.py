@@ -91,6 +91,9 @@ class Uplink:
                 log.warning("ignoring malformed ack: %s", exc)
                 return
             self._acknowledge(list(ack.seqs) + list(ack.rejected))
+        elif topic == protocol.server_state_topic():
+            if b'"online"' in payload:
+                self.resend_now("the server is back")
         elif topic == protocol.cmd_topic(self.gateway_id):
             try:
                 command = protocol.decode_command(payload)
@@ -98,6 +101,15 @@ class Uplink:
                 log.warning("ignoring malformed command: %s", exc)
                 return
             self.on_command(command)
+
+    def resend_now(self, why: str) -> None:
+        """Forget backoff: everything unacknowledged goes again now, alarms first."""
+        with self._lock:
+            n = len(self._inflight)
+            self._inflight.clear()
+        if n:
+            log.info("%s: resending %d unacknowledged events now", why, n)
+        self._wake.set()
 
     def _acknowledge(self, seqs: list[int]) -> None:
         removed = self.outbox.ack(seqs)
@@ -121,15 +133,18 @@ class Uplink:
             waiting = {s for s, (deadline, _) in self._inflight.items() if deadline > now}
             room = self.config.max_inflight - len(waiting)
         self._check_stuck(now)
-        if room > 0:
-            entries = self.outbox.pending(min(self.config.batch_size, room), exclude=waiting)
-        else:
-            # The window is full of readings: an alarm still goes out at once, it never waits for room.
-            entries = [e for e in self.outbox.alarms() if e.seq not in waiting][: self.config.batch_size]
-            if not entries:
-                return 0.05
-        if not entries:
-            return self._next_deadline(now)
+        # Every batch starts with every unacknowledged alarm, due or not: the server can never commit
+        # a reading from this gateway before the alarms stored ahead of it (alarms are few; resends
+        # are deduplicated by the server).
+        alarms = self.outbox.alarms()[: self.config.batch_size]
+        due_alarms = [a for a in alarms if a.seq not in waiting]
+        rest = []
+        if room > 0 and len(alarms) < self.config.batch_size:
+            skip = waiting | {a.seq for a in alarms}
+            rest = self.outbox.pending(min(self.config.batch_size - len(alarms), room), exclude=skip)
+        if not due_alarms and not rest:
+            return self._next_deadline(now) if room > 0 else 0.05
+        entries = alarms + rest
         batch = protocol.UplinkBatch(
             self.gateway_id,
             self.boot_id,
