@@ -104,6 +104,15 @@ class GatewayProc(Proc):
             cfg[key] = {**cfg.get(key, {}), **value} if isinstance(value, dict) else value
         self.config.write_text(yaml.safe_dump(cfg, allow_unicode=True))
         super().__init__("gateway", [sys.executable, "-m", "gateway", "run", "--config", str(self.config)], workdir)
+        self.outbox = workdir / "gw" / f"outbox-{GATEWAY_ID}.sqlite"
+
+    def outbox_count(self) -> int:
+        """Entries still waiting in the gateway's outbox (read-only look at its SQLite file)."""
+        conn = sqlite3.connect(f"file:{self.outbox}?mode=ro", uri=True, timeout=10)
+        try:
+            return int(conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+        finally:
+            conn.close()
 
 
 @dataclass
