@@ -134,7 +134,13 @@ class Ingest:
             seqs = [e.seq for e in batch.events]
             seen = set(s.scalars(select(IngestedEvent.seq).where(IngestedEvent.gateway_id == gw.id,
                                                                  IngestedEvent.seq.in_(seqs))))
+            dead = set(s.scalars(select(DeadLetter.seq).where(DeadLetter.gateway_id == gw.id,
+                                                              DeadLetter.seq.in_(seqs))))
             for ev in batch.events:
+                if ev.seq in dead:  # rejected before; our answer was lost: reject again, keep one letter
+                    result.duplicates += 1
+                    result.rejected.append(ev.seq)
+                    continue
                 if ev.seq in seen:
                     result.duplicates += 1
                     result.acked.append(ev.seq)
