@@ -8,6 +8,7 @@ from pathlib import Path
 
 from anxin.mqtt import BrokerAddress, MqttLink, make_client
 from firmware_sim.mqtt_devices import SOS_PAYLOADS, SosButton
+from firmware_sim.traces import TRACES
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -31,6 +32,27 @@ def _press(args: argparse.Namespace) -> int:
     payload = SosButton(args.name, args.model, lambda t, p: link.publish(t, p, 1).wait_for_publish(5)).press()
     print(f"published zigbee2mqtt/{args.name} {payload}")
     link.stop()
+    return 0
+
+
+def _wearable(args: argparse.Namespace) -> int:
+    from firmware_sim.wearable import Wearable, from_mobifall, native_topic
+    from gateway.falls.errors import FallsError
+
+    if args.mobifall:
+        try:
+            xyz = from_mobifall(args.mobifall, args.rate)
+        except FallsError as exc:
+            raise SystemExit(f"anxin-sim: {exc}") from exc
+    else:
+        xyz = TRACES[args.trace](rate_hz=args.rate, seed=args.seed)
+    link = _local_link(args)
+    wearable = Wearable(args.name, lambda t, p: link.publish(t, p, 1).wait_for_publish(5), args.rate, args.chunk,
+                        args.unit)
+    print(f"streaming {len(xyz) / args.rate:.1f} s of acceleration on {native_topic(args.name)}")
+    sent = wearable.stream(xyz, speed=args.speed)
+    link.stop()
+    print(f"sent {sent} messages")
     return 0
 
 
@@ -58,6 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
     press.add_argument("--name", default="sos-button")
     press.add_argument("--model", default="TS0215A_sos", choices=sorted(SOS_PAYLOADS))
     press.set_defaults(func=_press)
+    wear = sub.add_parser("wearable", help="stream a wearable's acceleration (synthetic or a MobiFall file)")
+    _add_broker_args(wear)
+    wear.add_argument("--name", default="wearable")
+    src = wear.add_mutually_exclusive_group()
+    src.add_argument("--trace", default="fall", choices=sorted(TRACES))
+    src.add_argument("--mobifall", type=Path, help="a MobiFall *_acc_*.txt file to replay")
+    wear.add_argument("--rate", type=float, default=50.0, help="samples per second")
+    wear.add_argument("--chunk", type=float, default=1.0, help="seconds of samples per message")
+    wear.add_argument("--unit", default="g", choices=["g", "m/s2"])
+    wear.add_argument("--speed", type=float, default=1.0, help="1 = real time, 0 = as fast as possible")
+    wear.add_argument("--seed", type=int, default=0, help="noise seed of synthetic traces")
+    wear.set_defaults(func=_wearable)
     return parser
 
 

@@ -41,7 +41,8 @@ class DemoOptions:
 
 def say(line: str) -> None:
     """Narrate one line to the person watching the demo."""
-    print(time.strftime("%H:%M:%S ") + line, flush=True)
+    now = time.time()
+    print(time.strftime("%H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d} " + line, flush=True)
 
 
 class Demo:

@@ -30,6 +30,12 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_falls(args: argparse.Namespace) -> int:
+    from gateway.falls.report import run
+
+    return run(args.dir, as_json=args.json, loso=args.loso)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="anxin-gateway", description="Anxin home gateway")
@@ -38,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one home's gateway")
     run.add_argument("--config", type=Path, required=True, help="gateway YAML file")
     run.set_defaults(func=_run)
+    falls = sub.add_parser("eval-falls", help="replay MobiFall-layout recordings through the fall detector")
+    falls.add_argument("dir", type=Path, help="directory with sub<S>/<FALLS|ADL>/<CODE>/*_acc_*.txt")
+    falls.add_argument("--json", action="store_true", help="end with one JSON line of the totals")
+    falls.add_argument("--loso", action="store_true", help="fit thresholds leave-one-subject-out and judge each "
+                       "subject with thresholds fitted without them")
+    falls.set_defaults(func=_eval_falls)
     return parser
 
 

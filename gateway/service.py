@@ -15,7 +15,9 @@ from anxin import protocol
 from gateway.config import GatewaySettings
 from gateway.devices.router import Router
 from gateway.errors import OutboxError, ParseError
-from gateway.model import Action, Alarm, DeviceEvent, DeviceMessage, Reading
+from gateway.falls.errors import StreamError
+from gateway.falls.monitor import FallMonitor, summary
+from gateway.model import AccelChunk, Action, Alarm, DeviceEvent, DeviceMessage, Reading
 from gateway.outbox import Outbox
 from gateway.rules import messages
 from gateway.rules.engine import Engine, Tick
@@ -55,6 +57,10 @@ def message_body(msg: DeviceMessage) -> tuple[str, dict[str, Any]]:
             "measured_at": msg.ts.isoformat() if msg.ts else None,
         }
         return "reading", body
+    if isinstance(msg, AccelChunk):  # never sample by sample: the gateway detects falls itself
+        return "reading", {"device": msg.device, "metric": "acceleration_summary", "values": summary(msg),
+                           "flags": [], "detail": {},
+                           "measured_at": datetime.fromtimestamp(msg.t0, timezone.utc).isoformat()}
     return "event", {"device": msg.device, "kind": msg.kind.value, "detail": dict(msg.detail)}
 
 
@@ -71,6 +77,7 @@ class Gateway:
         wake_uplink: Callable[[], None],
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        falls: FallMonitor | None = None,
     ) -> None:
         self.settings = settings
         self.router = router
@@ -80,6 +87,7 @@ class Gateway:
         self.wake_uplink = wake_uplink
         self.clock = clock
         self.monotonic = monotonic
+        self.falls = falls or FallMonitor()
         self.state: Mapping[str, Any] = engine.initial()
         self.counters: Counter[str] = Counter()
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -148,8 +156,22 @@ class Gateway:
             log.warning("rejected message on %s (%d bytes): %s", topic, len(payload), exc)
             return
         for msg in msgs:
-            self.forward(msg)
-            self.decide(msg)
+            self.handle_message(msg)
+
+    def handle_message(self, msg: DeviceMessage) -> None:
+        """Forward one typed message and run the rules on it; acceleration goes to the fall detector."""
+        if isinstance(msg, AccelChunk):
+            try:
+                falls = self.falls.feed(msg)
+            except StreamError as exc:
+                self.counters["accel_errors"] += 1
+                log.warning("rejected acceleration from %s: %s", msg.device, exc)
+                return
+            for fall in falls:  # a detected fall is a fall like any other: forwarded, and into the rules
+                self.handle_message(fall)
+            return
+        self.forward(msg)
+        self.decide(msg)
 
     def forward(self, msg: DeviceMessage) -> None:
         """Queue a reading or event for the server."""

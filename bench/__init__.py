@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench.<name>`; numbers go into docs/performance.md."""

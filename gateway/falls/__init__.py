@@ -1,0 +1,1 @@
+"""Fall detection from a wearable's acceleration stream: resample, detect, evaluate."""

@@ -1,0 +1,70 @@
+"""One detector per wearable: turns `AccelChunk`s into fall `DeviceEvent`s for the rules."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, OrderedDict
+from datetime import datetime, timezone
+
+import numpy as np
+
+from gateway.falls.detector import Candidate, FallDetector, FallParams
+from gateway.falls.errors import StreamError
+from gateway.falls.resample import Resampler
+from gateway.model import AccelChunk, DeviceEvent, EventKind
+
+log = logging.getLogger(__name__)
+
+
+class FallMonitor:
+    """Keeps a resampler and a detector per device; bounded by `max_streams` (least recently heard dropped)."""
+
+    def __init__(self, params: FallParams | None = None, max_streams: int = 64) -> None:
+        self.params = params or FallParams()
+        self.max_streams = max_streams
+        self._streams: OrderedDict[str, tuple[Resampler, FallDetector]] = OrderedDict()
+        self.counters: Counter[str] = Counter()
+
+    def feed(self, chunk: AccelChunk) -> list[DeviceEvent]:
+        """Push one chunk; returns a FALL event per fall decided by it. Raises StreamError on unusable samples."""
+        if chunk.rate_hz <= 0:
+            raise StreamError(f"{chunk.device}: rate_hz must be positive, got {chunk.rate_hz}")
+        try:
+            xyz = np.asarray(chunk.samples, dtype=np.float64).reshape(len(chunk.samples), -1)
+        except (TypeError, ValueError) as exc:
+            raise StreamError(f"{chunk.device}: samples must be [x, y, z] numbers: {exc}") from exc
+        if len(xyz) and xyz.shape[1] != 3:
+            raise StreamError(f"{chunk.device}: samples must have 3 axes, got {xyz.shape[1]}")
+        xyz = xyz if len(xyz) else np.empty((0, 3))
+        t = chunk.t0 + np.arange(len(xyz)) / chunk.rate_hz
+        resampler, detector = self._stream(chunk.device)
+        decided = detector.feed(resampler.feed(t, xyz))
+        self.counters["accel_samples"] += len(xyz)
+        self.counters["fall_candidates"] += len(decided)
+        return [self._event(chunk.device, c) for c in decided if c.is_fall]
+
+    def _stream(self, device: str) -> tuple[Resampler, FallDetector]:
+        if device in self._streams:
+            self._streams.move_to_end(device)
+            return self._streams[device]
+        if len(self._streams) >= self.max_streams:
+            dropped, _ = self._streams.popitem(last=False)
+            self.counters["streams_dropped"] += 1
+            log.warning("fall monitor full (%d streams): forgot %s", self.max_streams, dropped)
+        self._streams[device] = (Resampler(self.params.rate_hz), FallDetector(self.params))
+        return self._streams[device]
+
+    def _event(self, device: str, c: Candidate) -> DeviceEvent:
+        self.counters["falls_detected"] += 1
+        log.info("fall detected on %s: %s", device, c.detail())
+        detail = {"source": "detector", "decided_at": round(c.decided_t, 3), **c.detail()}
+        return DeviceEvent(device, EventKind.FALL, datetime.fromtimestamp(c.impact_t, timezone.utc), detail)
+
+
+def summary(chunk: AccelChunk) -> dict[str, float]:
+    """A compact reading of one chunk (sample count, rate, |a| range in g) instead of its raw samples."""
+    if not chunk.samples:
+        return {"samples": 0.0, "rate_hz": float(chunk.rate_hz)}
+    mag = np.linalg.norm(np.asarray(chunk.samples, dtype=np.float64).reshape(-1, 3), axis=1)
+    return {"samples": float(len(mag)), "rate_hz": float(chunk.rate_hz),
+            "min_g": round(float(mag.min()), 3), "max_g": round(float(mag.max()), 3)}

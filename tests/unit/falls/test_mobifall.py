@@ -1,0 +1,52 @@
+"""The goal on MobiFall (when the data set is on this machine), judged leave-one-subject-out."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gateway.falls.detector import FallParams
+from gateway.falls.evaluate import Summary, summarize
+from gateway.falls.fit import leave_one_subject_out
+from gateway.falls.recordings import find_recordings, load_recording
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def dataset_dir() -> Path | None:
+    """ANXIN_MOBIFALL_DIR, else ../shared/datasets/mobifall next to the repository (or a worktree's parent)."""
+    if os.environ.get("ANXIN_MOBIFALL_DIR"):
+        return Path(os.environ["ANXIN_MOBIFALL_DIR"])
+    for parent in REPO.parents:
+        candidate = parent / "shared" / "datasets" / "mobifall"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="module")
+def loso() -> Summary:
+    root = dataset_dir()
+    if root is None:
+        pytest.skip("MobiFall not found: set ANXIN_MOBIFALL_DIR or place it in ../shared/datasets/mobifall")
+    recordings = [load_recording(p) for p in find_recordings(root)]
+    return summarize(leave_one_subject_out(recordings, FallParams()))
+
+
+def test_unseen_subjects_meet_the_sensitivity_and_specificity_goal(loso: Summary):
+    assert loso.falls >= 200 and loso.adl_trials >= 150
+    assert loso.sensitivity >= 0.95
+    assert loso.specificity >= 0.95
+    assert loso.accuracy >= 0.961  # SisFall's best threshold feature, ANCHORS.md
+
+
+def test_detection_comes_within_a_few_seconds_of_the_impact(loso: Summary):
+    assert loso.median_latency_s is not None and loso.median_latency_s <= 5.0
+
+
+@pytest.mark.xfail(strict=True, reason="known gap (docs/falls.md): one car step-in (sub7/CSI/2, 2.6 g onto the "
+                                       "seat) alarms; one alarm in MobiFall's 1.39 h of activities is 0.72 per hour")
+def test_false_alarms_per_hour_of_daily_activity_meet_the_goal(loso: Summary):
+    assert loso.false_alarms_per_hour < 0.5
