@@ -195,6 +195,7 @@ class Uplink:
         while not self._stop.is_set():
             self.alive_at = self.monotonic()
             try:
+                self.outbox.flush_due()
                 delay = self.send_once()
             except Exception:  # supervisor: log, back off, keep the uplink alive
                 log.exception("uplink send failed")

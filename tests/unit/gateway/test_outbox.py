@@ -120,3 +120,19 @@ def test_broken_database_is_an_outbox_error(tmp_path):
     path.write_bytes(b"not a database" * 100)
     with pytest.raises(OutboxError):
         connect(path)
+
+
+def test_acks_are_deleted_in_batches_and_a_crash_only_means_resending(tmp_path):
+    path = tmp_path / "o.sqlite"
+    box = open_box(path)
+    seqs = [box.put("reading", reading(i), 1.7e9) for i in range(10)]
+    assert box.ack(seqs[:4]) == 4 and box.ack(seqs[:4]) == 0
+    assert [e.seq for e in box.pending(100)] == seqs[4:], "acknowledged entries are never sent again"
+    on_disk = box._conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+    assert on_disk == 10, "deletes wait for a batch"
+    box._conn.close()  # power cut before the batch was written
+    box = open_box(path)
+    assert [e.seq for e in box.pending(100) if e.lane == "reading"] == seqs, "resent; the server dedupes"
+    box.ack(seqs)
+    assert box.count("reading") == 0
+    assert box._conn.execute("SELECT COUNT(*) FROM outbox WHERE lane_name = 'reading'").fetchone()[0] == 0
