@@ -284,6 +284,13 @@ class Outbox:
                 self.flush_acks()
             return len(known)
 
+    def seqs_upto(self, upto: int) -> list[int]:
+        """Stored sequence numbers <= upto (what a cumulative ack covers)."""
+        if upto <= 0:
+            return []
+        with self._lock:
+            return [r[0] for r in self._conn.execute("SELECT seq FROM outbox WHERE seq <= ?", (upto,))]
+
     def flush_due(self) -> int:
         """Delete acknowledged entries if the oldest has waited ACK_FLUSH_S."""
         with self._lock:

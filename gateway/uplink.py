@@ -90,7 +90,7 @@ class Uplink:
                 self.stats.bad_acks += 1
                 log.warning("ignoring malformed ack: %s", exc)
                 return
-            self._acknowledge(list(ack.seqs) + list(ack.rejected))
+            self._acknowledge(list(ack.seqs) + list(ack.rejected) + self.outbox.seqs_upto(ack.upto))
         elif topic == protocol.server_state_topic():
             if b'"online"' in payload:
                 self.resend_now("the server is back")

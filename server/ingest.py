@@ -32,6 +32,7 @@ class IngestResult:
     rejected: list[int] = field(default_factory=list)
     new_alarms: list[int] = field(default_factory=list)
     duplicates: int = 0
+    upto: int = 0
 
 
 def corrected_time(ts: float, batch: protocol.UplinkBatch, received: datetime) -> tuple[datetime, bool]:
@@ -115,7 +116,7 @@ class Ingest:
             return None
         result = self.commit(batch)
         self.publish(protocol.ack_topic(gw), protocol.encode_ack(protocol.Ack(tuple(result.acked),
-                                                                             tuple(result.rejected))), 1)
+                                                                             tuple(result.rejected), result.upto)), 1)
         for alarm_id in result.new_alarms:
             self.on_new_alarm(alarm_id)
         return result
@@ -166,6 +167,7 @@ class Ingest:
                 s.execute(insert(IngestedEvent), events)
             if readings:
                 s.execute(insert(Reading), readings)
+            result.upto = gw.acked_upto = advance_upto(s, gw.id, gw.acked_upto or 0)
         self.counters["events"] += len(result.acked) - result.duplicates
         self.counters["duplicates"] += result.duplicates
         return result
@@ -213,6 +215,30 @@ class Ingest:
         self.counters["dead_letters"] += 1
         log.warning("dead letter from %s: %s", topic, reason)
         s.add(DeadLetter(topic=topic, gateway_id=gw, seq=seq, reason=reason, payload=text[:65536]))
+
+
+def advance_upto(s: Session, gateway_id: str, upto: int, window: int = 2000) -> int:
+    """The cumulative ack: move past every seq stored, rejected or covered by a gap record.
+
+    Bounded work per batch (`window` rows): behind a hole that stays open, only selective acks move.
+    """
+    s.flush()
+    held = set(s.scalars(select(IngestedEvent.seq).where(IngestedEvent.gateway_id == gateway_id,
+                                                         IngestedEvent.seq > upto)
+                         .order_by(IngestedEvent.seq).limit(window)))
+    held |= set(s.scalars(select(DeadLetter.seq).where(DeadLetter.gateway_id == gateway_id, DeadLetter.seq > upto)))
+    gaps = [b.get("ranges", []) for b in s.scalars(select(IngestedEvent.body).where(
+        IngestedEvent.gateway_id == gateway_id, IngestedEvent.lane == "gap", IngestedEvent.seq > upto))]
+    covered = sorted((int(r[0]), int(r[1])) for ranges in gaps for r in ranges if len(r) == 2)
+    while True:
+        nxt = upto + 1
+        if nxt in held:
+            upto = nxt
+            continue
+        jump = next((b for a, b in covered if a <= nxt <= b), None)
+        if jump is None:
+            return upto
+        upto = jump
 
 
 # SMS fallback: the gateway texted caregivers while the uplink was down; staff see the whole story.

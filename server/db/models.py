@@ -83,6 +83,8 @@ class Gateway(Base):
     last_seen: Mapped[datetime | None]
     boot_id: Mapped[str | None] = mapped_column(String(64))
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Every seq <= acked_upto is stored or accounted for by a gap record: the cumulative ack.
+    acked_upto: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Device(Base):

@@ -111,3 +111,11 @@ def test_malformed_ack_is_counted_and_ignored(tmp_path):
     box.put("reading", {"metric": "m", "values": {"v": 1}}, 1.7e9)
     up.on_message(protocol.ack_topic(GW), b"nonsense")
     assert up.stats.bad_acks == 1 and box.count() == 1
+
+
+def test_cumulative_ack_forgets_everything_up_to_it(tmp_path):
+    up, box, sent, mono, _ = make(tmp_path)
+    seqs = [box.put("reading", {"metric": "m", "values": {"v": i}}, 1.7e9) for i in range(5)]
+    up.send_once()
+    up.on_message(protocol.ack_topic(GW), protocol.encode_ack(protocol.Ack((), (), upto=seqs[2])))
+    assert [e.seq for e in box.pending(10)] == seqs[3:]

@@ -56,9 +56,9 @@ def last_ack(ing) -> protocol.Ack:
 def test_ack_lists_committed_and_rejected_and_duplicates_are_not_stored_twice(ingest):
     bad = protocol.UplinkEvent(3, "reading", NOW.timestamp(), {"metric": "bp", "values": {"systolic": "high"}})
     ingest.handle(protocol.up_topic(GW), batch(alarm(1), reading(2), bad))
-    assert last_ack(ingest) == protocol.Ack((1, 2), (3,))
+    assert last_ack(ingest) == protocol.Ack((1, 2), (3,), upto=3)
     ingest.handle(protocol.up_topic(GW), batch(alarm(1), reading(2), bad, reading(4)))
-    assert last_ack(ingest) == protocol.Ack((1, 2, 4), (3,))
+    assert last_ack(ingest) == protocol.Ack((1, 2, 4), (3,), upto=4)
     with ingest.sessions() as s:
         assert sorted(e.seq for e in s.query(IngestedEvent)) == [1, 2, 4]
         assert s.query(Alarm).count() == 1
@@ -66,6 +66,16 @@ def test_ack_lists_committed_and_rejected_and_duplicates_are_not_stored_twice(in
         assert [(d.gateway_id, d.seq) for d in dead] == [(GW, 3)], "the invalid event is kept for admins"
         assert "non-numeric" in dead[0].reason
     assert ingest.counters["duplicates"] == 3
+
+
+def test_cumulative_ack_stops_at_a_hole_and_passes_a_gap_record(ingest):
+    ingest.handle(protocol.up_topic(GW), batch(reading(1), reading(2), reading(5)))
+    assert last_ack(ingest).upto == 2, "3 and 4 may still be in flight"
+    ingest.handle(protocol.up_topic(GW), batch(reading(3)))
+    assert last_ack(ingest).upto == 3
+    gap = protocol.UplinkEvent(6, "gap", NOW.timestamp(), {"reason": "disk_cap", "ranges": [[4, 4]], "count": 1})
+    ingest.handle(protocol.up_topic(GW), batch(gap))
+    assert last_ack(ingest).upto == 6
 
 
 def test_undecodable_message_is_dead_lettered_not_acked(ingest):
