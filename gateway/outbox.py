@@ -11,12 +11,9 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from gateway.errors import OutboxError
+from gateway.sequence import SequenceNumbers, get_meta, set_meta
 
 LANE_ORDER = {"alarm": 0, "event": 1, "gap": 1, "reading": 2}
-# Sequence numbers are reserved on disk (with a full fsync) in blocks, so a number handed out
-# before a power cut can never be handed out again, even if the NORMAL-synced row that used it
-# was lost with the cut.
-SEQ_BLOCK = 10_000
 ACK_FLUSH_N = 256
 ACK_FLUSH_S = 5.0
 
@@ -85,79 +82,37 @@ class Outbox:
         self.max_bytes = max_bytes
         self._check_every = check_every
         self._since_check = 0
-        self._next_seq: int | None = None
-        self._reserved = 0
+        self._seq = SequenceNumbers(conn)
         self._acked: set[int] = set()
         self._acked_since = 0.0
         self.thinned = 0
 
-    # Sequence numbers: monotonic across restarts and power loss.
-
-    def _meta(self, key: str) -> str | None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
-    def _set(self, key: str, value: object) -> None:
-        self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, str(value)))
-
     def recover(self, ts: float, mono: float | None = None) -> dict[str, Any] | None:
         """Start the sequence after a restart; after an unclean stop, record the skipped numbers as a gap."""
         with self._lock:
-            if self._next_seq is not None:
+            if self._seq.started:
                 return None
             try:
-                return self._recover(ts, mono)
+                skipped = self._seq.recover()
             except sqlite3.Error as exc:
                 self._rollback()
                 raise OutboxError(f"cannot recover the outbox sequence: {exc}") from exc
-
-    def _recover(self, ts: float, mono: float | None) -> dict[str, Any] | None:
-        reserved = int(self._meta("seq_reserved") or 0)
-        high = int(self._meta("seq_high") or 0)
-        high = max(high, int(self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0]))
-        clean = self._meta("clean_next_seq")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("BEGIN IMMEDIATE")
-        self._conn.execute("DELETE FROM meta WHERE key = 'clean_next_seq'")
-        gap = None
-        if clean is not None or reserved == 0:
-            self._next_seq = max(int(clean or 1), high + 1)
-        else:
-            # Unclean stop: numbers up to `reserved` may have been used by rows a power cut erased.
-            self._next_seq = max(reserved + 1, high + 1)
-            if self._next_seq > high + 1:
-                gap = {"reason": "unclean_restart", "ranges": [[high + 1, self._next_seq - 1]],
-                       "count": self._next_seq - high - 1, "note": "sequence numbers reserved before a crash "
-                       "or power cut; readings among them may have been lost, alarms never are"}
-        self._reserved = max(reserved, self._next_seq - 1)
-        self._conn.execute("COMMIT")
-        if gap is not None:
+            if skipped is None:
+                return None
+            gap = {"reason": "unclean_restart", "ranges": [skipped], "count": skipped[1] - skipped[0] + 1,
+                   "note": "sequence numbers reserved before a crash or power cut; readings among them "
+                           "may have been lost, alarms never are"}
             self._insert([("gap", ts, mono, gap)], "FULL")
-        return gap
-
-    def _allocate(self, n: int) -> int:
-        """First of n fresh sequence numbers; extends the durable reservation when needed."""
-        if self._next_seq is None:
-            self._recover(0.0, None)
-        assert self._next_seq is not None
-        first = self._next_seq
-        if first + n - 1 > self._reserved:
-            self._reserved = first + n - 1 + SEQ_BLOCK
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._set("seq_reserved", self._reserved)
-            # Numbers below `first` are used: a lower bound for the gap an unclean stop reports.
-            self._set("seq_high", first - 1)
-            self._conn.execute("COMMIT")
-        self._next_seq = first + n
-        return first
+            return gap
 
     # Writing.
 
     def _insert(self, rows: Sequence[Row], sync: str) -> list[int]:
         try:
             with self._lock:
-                first = self._allocate(len(rows))
+                if not self._seq.started:
+                    self.recover(rows[0][1], rows[0][2])
+                first = self._seq.allocate(len(rows))
                 self._conn.execute(f"PRAGMA synchronous={sync}")
                 self._conn.execute("BEGIN IMMEDIATE")
                 seqs = list(range(first, first + len(rows)))
@@ -308,8 +263,7 @@ class Outbox:
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 self._conn.execute("BEGIN IMMEDIATE")
                 self._conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in done])
-                high = max(int(self._meta("seq_high") or 0), done[-1])
-                self._set("seq_high", high)
+                self._seq.note_delivered(done[-1])
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
@@ -328,21 +282,19 @@ class Outbox:
     def get_meta(self, key: str) -> str | None:
         """A small persistent value (boot counter, applied rules version)."""
         with self._lock:
-            return self._meta(key)
+            return get_meta(self._conn, key)
 
     def set_meta(self, key: str, value: str) -> None:
         """Persist a small value."""
         with self._lock:
-            self._set(key, value)
+            set_meta(self._conn, key, value)
 
     def close(self) -> None:
         """Record where the sequence stopped (a clean stop leaves no gap), then close."""
         with self._lock:
             try:
                 self.flush_acks()
-                if self._next_seq is not None:
-                    self._conn.execute("PRAGMA synchronous=FULL")
-                    self._set("clean_next_seq", self._next_seq)
+                self._seq.clean_stop()
             except sqlite3.Error:
                 pass  # the next start treats this as unclean and records a gap: safe
             self._conn.close()

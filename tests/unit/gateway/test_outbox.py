@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.outbox import SEQ_BLOCK, Outbox, connect, ranges
+from gateway.outbox import Outbox, connect, ranges
+from gateway.sequence import SEQ_BLOCK
 
 
 def reading(i: int) -> dict:
