@@ -11,6 +11,7 @@ import os
 import re
 import select
 import threading
+import time
 import tty
 from collections import deque
 from dataclasses import dataclass
@@ -182,3 +183,26 @@ class SimModem:
         self.received.append(part)
         self._mr = (self._mr + 1) % 256
         self._write(f"\r\n+CMGS: {self._mr}\r\n\r\nOK\r\n")
+
+
+def run_modem(fail: int = 0, how: str = "cms:500", exit_after: float | None = None) -> int:
+    """`anxin-sim modem`: serve until interrupted, printing every complete message."""
+    modem = SimModem().start()
+    if fail:
+        modem.fail_next(fail, how)
+    print(f"GSM modem on {modem.port} (set sms.port to this path in the gateway configuration)", flush=True)
+    shown: set[tuple[str, int]] = set()
+    deadline = time.monotonic() + exit_after if exit_after else None
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(0.2)
+            for number, texts in modem.texts().items():
+                for i, text in enumerate(texts):
+                    if (number, i) not in shown:
+                        shown.add((number, i))
+                        print(f"SMS to {number}: {text}", flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        modem.stop()
+    return 0

@@ -145,3 +145,21 @@ def test_line_buffer_prompt_and_split_lines():
     assert buf.feed(b"2\r\n") == ["+CMGS: 12"]
     buf.feed(b"\r\n> ")
     assert buf.take_prompt()
+
+
+def test_anxin_sim_modem_prints_its_port_and_each_sms():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "firmware_sim", "modem", "--exit-after", "20"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        port = first.split(" on ")[1].split(" ")[0]
+        with open_serial_modem(port, 115200, 5.0, 5.0) as m:
+            m.initialise()
+            m.send_sms("+8613800138000", "老人按下了求助按钮")
+        assert proc.stdout.readline().strip() == "SMS to +8613800138000: 老人按下了求助按钮"
+    finally:
+        proc.kill()
+        proc.wait()
