@@ -95,12 +95,14 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     central.on_message = uplink.on_message
     central.on_connection = uplink.on_connection
     sms = None
-    if settings.sms.enabled:
-        cfg = settings.sms
-        assert cfg.port is not None
-        sms = SmsFallback(cfg, outbox, lambda: open_serial_modem(cfg.port or "", cfg.baudrate, cfg.command_timeout_s,
+    cfg = settings.sms
+    if cfg.port and cfg.caregivers:
+        port = cfg.port
+        sms = SmsFallback(cfg, outbox, lambda: open_serial_modem(port, cfg.baudrate, cfg.command_timeout_s,
                                                                  cfg.send_timeout_s),
                           language=settings.language, timezone=settings.timezone)
+    elif cfg.port or cfg.caregivers:
+        log.warning("SMS fallback is off: it needs both sms.port and sms.caregivers")
     watchdog = Watchdog(SystemdNotifier(), [local, central],
                         {"worker": lambda: gateway.alive_at, "uplink": lambda: uplink.alive_at})
     return GatewayRuntime(settings, gateway, outbox, uplink, local, central, watchdog, sms)
