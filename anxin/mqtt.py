@@ -94,6 +94,8 @@ class MqttLink:
     on_message_acked: AckedMessageHandler | None = None
     stats: LinkStats = field(default_factory=LinkStats)
     connected: threading.Event = field(default_factory=threading.Event)
+    subscribed: threading.Event = field(default_factory=threading.Event)
+    _pending_subs: set[int] = field(default_factory=set)
 
     def start(self) -> None:
         """Connect in the background; paho's loop thread reconnects with backoff."""
@@ -101,6 +103,7 @@ class MqttLink:
         c.on_connect = self._handle_connect
         c.on_disconnect = self._handle_disconnect
         c.on_message = self._handle_message
+        c.on_subscribe = self._handle_subscribe
         c.reconnect_delay_set(min_delay=1, max_delay=8)
         c.max_inflight_messages_set(1000)
         c.max_queued_messages_set(0)
@@ -170,8 +173,8 @@ class MqttLink:
             self.client._inflight_messages = 0  # noqa: SLF001 - see above
 
     def wait_connected(self, timeout: float = 10.0) -> bool:
-        """Block until the first successful connection, or time out."""
-        return self.connected.wait(timeout)
+        """Block until connected and every subscription is acknowledged by the broker, or time out."""
+        return self.connected.wait(timeout) and self.subscribed.wait(timeout)
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> paho.MQTTMessageInfo:
         """Queue a publish on the live connection; raises NotConnected when down."""
@@ -190,16 +193,29 @@ class MqttLink:
             log.warning("MQTT %s:%s refused the connection: %s", self.address.host, self.address.port, reason)
             return
         self.stats.connects += 1
+        self.subscribed.clear()
+        self._pending_subs = set()
         for topic, qos in self.subscriptions:
-            client.subscribe(topic, qos)
+            _rc, mid = client.subscribe(topic, qos)
+            if mid is not None:
+                self._pending_subs.add(mid)
+        if not self._pending_subs:
+            self.subscribed.set()
         if self.birth:
             client.publish(self.birth.topic, self.birth.payload, self.birth.qos, self.birth.retain)
         self.connected.set()
         self._notify_connection(True)
 
+    def _handle_subscribe(self, _c: paho.Client, _u: object, mid: int, _codes: object, _p: object) -> None:
+        # SUBACK: only now will the broker route messages to us, so only now are we ready.
+        self._pending_subs.discard(mid)
+        if not self._pending_subs:
+            self.subscribed.set()
+
     def _handle_disconnect(self, _c: paho.Client, _u: object, _f: object, reason: paho.ReasonCode, _p: object) -> None:
         self.stats.disconnects += 1
         self.connected.clear()
+        self.subscribed.clear()
         if self.drop_unsent_on_disconnect:
             self._drop_unsent()
         log.info("MQTT %s:%s disconnected: %s", self.address.host, self.address.port, reason)

@@ -51,3 +51,40 @@ class SosButton(Z2MDevice):
     def press(self) -> dict[str, Any]:
         """Press it: publish the model's SOS report."""
         return self.send(dict(SOS_PAYLOADS.get(self.model, {"action": "emergency"})))
+
+
+class FallRadar(Z2MDevice):
+    """A fall radar: Tuya MIR-HE200-TY (`fall_down_status`) or OWON FDS315 (`status`)."""
+
+    def fall(self, state: str = "fall") -> dict[str, Any]:
+        """Report a fall state (`fall`, `maybe_fall`, `none`; OWON: `falling`, `low_posture`, ...)."""
+        if self.model == "FDS315":
+            owon = {"fall": "falling", "none": "none"}.get(state, state)
+            return self.send({"status": owon})
+        return self.send({"fall_down_status": state, "presence": True})
+
+
+class Sensor(Z2MDevice):
+    """Motion (`occupancy`), door contact (`contact`) or temperature/humidity, as zigbee2mqtt reports them."""
+
+    def motion(self, occupied: bool = True) -> dict[str, Any]:
+        """Motion sensor report."""
+        return self.send({"occupancy": occupied, "illuminance": 120})
+
+    def door(self, is_open: bool) -> dict[str, Any]:
+        """Door contact report: zigbee2mqtt's `contact` is true when closed."""
+        return self.send({"contact": not is_open})
+
+    def climate(self, temperature: float, humidity: float) -> dict[str, Any]:
+        """Temperature and humidity report."""
+        return self.send({"temperature": temperature, "humidity": humidity, "pressure": 1012})
+
+    def drain(self, battery: int) -> dict[str, Any]:
+        """The battery runs down: the next report carries the new level (and `battery_low`)."""
+        self.battery = battery
+        return self.send({"battery_low": battery < 20})
+
+
+def bridge_state(publish: Publish, online: bool) -> None:
+    """zigbee2mqtt's bridge going on- or offline (retained, as zigbee2mqtt publishes it)."""
+    publish("zigbee2mqtt/bridge/state", json.dumps({"state": "online" if online else "offline"}).encode())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -30,6 +31,27 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _decode(args: argparse.Namespace) -> int:
+    from gateway.decode import Decoder, run
+
+    try:
+        settings = load_settings(args.config) if args.config else None
+    except ConfigError as exc:
+        print(f"anxin-gateway: {exc}", file=sys.stderr)
+        return 2
+    decoder = Decoder(args.format, settings, args.timezone, args.role, args.model)
+    if args.file is None:
+        rejected = run(decoder, sys.stdin, sys.stdout)
+    else:
+        try:
+            with open(args.file, encoding="utf-8", errors="replace") as f:
+                rejected = run(decoder, f, sys.stdout)
+        except OSError as exc:
+            print(f"anxin-gateway: cannot read {args.file}: {exc}", file=sys.stderr)
+            return 2
+    return 1 if rejected else 0
+
+
 def _eval_falls(args: argparse.Namespace) -> int:
     from gateway.falls.report import run
 
@@ -44,6 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one home's gateway")
     run.add_argument("--config", type=Path, required=True, help="gateway YAML file")
     run.set_defaults(func=_run)
+    decode = sub.add_parser("decode", help="decode device input one message a line (what the gateway sees)",
+                            description="Reads `TOPIC JSON` lines (zigbee2mqtt, native), hex characteristic "
+                            "values (ble-bpm) or raw lines (rflink) and prints one JSON object per typed "
+                            "reading or event, or {\"error\": ...}. Exit status 1 when any line was rejected.")
+    decode.add_argument("--format", required=True, choices=["zigbee2mqtt", "native", "ble-bpm", "rflink"])
+    decode.add_argument("file", nargs="?", type=Path, help="input file (default: standard input)")
+    decode.add_argument("--config", type=Path, help="gateway YAML: use its devices (default: every name is known)")
+    decode.add_argument("--timezone", default="Asia/Shanghai", help="the monitor clock's zone (ble-bpm)")
+    decode.add_argument("--model", help="zigbee2mqtt model assumed for devices when no --config (e.g. FDS315)")
+    decode.add_argument("--role", help="role assumed for devices when no --config (default: the model's, "
+                        "else sos_button)")
+    decode.set_defaults(func=_decode)
     falls = sub.add_parser("eval-falls", help="replay MobiFall-layout recordings through the fall detector")
     falls.add_argument("dir", type=Path, help="directory with sub<S>/<FALLS|ADL>/<CODE>/*_acc_*.txt")
     falls.add_argument("--json", action="store_true", help="end with one JSON line of the totals")

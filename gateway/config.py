@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from anxin.mqtt import BrokerAddress
 from gateway.errors import ConfigError
+from gateway.rules.config import RulesConfigError, parse_rules
 
 Family = Literal["zigbee2mqtt", "native", "ble-bpm", "rflink"]
 
@@ -120,6 +121,15 @@ class GatewaySettings(BaseSettings):
     devices: list[DeviceConfig] = Field(default_factory=list)
     serial: list[SerialPortConfig] = Field(default_factory=list)
     rules: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("rules")
+    @classmethod
+    def _rules_valid(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            parse_rules(value)  # format: docs/rules.md
+        except RulesConfigError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
 
     @property
     def outbox_path(self) -> Path:

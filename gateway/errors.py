@@ -13,6 +13,14 @@ class ParseError(GatewayError):
     """Bytes or a payload from a device that cannot be understood; carries the reason."""
 
 
+class FrameError(ParseError):
+    """A serial frame that is damaged: bad CRC, bad escape, too long."""
+
+
+class ImplausibleReading(ParseError):
+    """A well-formed measurement outside physiological ranges; never stored as clinical data."""
+
+
 class OutboxError(GatewayError):
     """The durable outbox could not store or read an entry."""
 

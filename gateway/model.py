@@ -23,6 +23,7 @@ class EventKind(StrEnum):
     DOOR_CLOSED = "door_closed"
     TAMPER = "tamper"
     BATTERY_LOW = "battery_low"
+    BATTERY_OK = "battery_ok"
     DEVICE_ONLINE = "device_online"
     DEVICE_OFFLINE = "device_offline"
     BRIDGE_ONLINE = "bridge_online"

@@ -6,7 +6,7 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from anxin import protocol
 from anxin.mqtt import MqttLink, Will, make_client
@@ -16,7 +16,9 @@ from gateway.fallback.modem import open_serial_modem
 from gateway.fallback.sms import SmsFallback
 from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
-from gateway.service import Gateway
+from gateway.service import Gateway, mode_topic
+from gateway.supervision import LOCAL_BROKER
+from gateway.transports.serial_devices import SerialDevice, build_serial_devices
 from gateway.uplink import Uplink
 from gateway.watchdog import SystemdNotifier, Watchdog
 
@@ -37,6 +39,7 @@ class GatewayRuntime:
     uplink: Uplink
     local: MqttLink
     central: MqttLink
+    serial: list[SerialDevice] = field(default_factory=list)
     watchdog: Watchdog | None = None
     sms: SmsFallback | None = None
 
@@ -49,6 +52,8 @@ class GatewayRuntime:
         self.uplink.start()
         self.local.start()
         self.central.start()
+        for device in self.serial:
+            device.transport.start()
         if self.sms:
             self.sms.start()
         if self.watchdog:
@@ -63,6 +68,8 @@ class GatewayRuntime:
             self.watchdog.stop()
         if self.sms:
             self.sms.stop()
+        for device in self.serial:
+            device.transport.stop()
         self.central.stop()
         self.local.stop()
         self.uplink.stop()
@@ -77,7 +84,7 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     outbox = Outbox(connect(settings.outbox_path), max_bytes=int(settings.outbox.max_mb * 1_000_000))
     # A persistent local session: the Pi's Mosquitto keeps device messages while the gateway restarts.
     local = MqttLink(make_client(f"anxin-gw-{gw}-local", clean_session=False), settings.local_broker.address(),
-                     lambda t, p: None, subscriptions())
+                     lambda t, p: None, subscriptions() + [(mode_topic(gw), 1)])
     central = MqttLink(
         make_client(f"anxin-gw-{gw}", clean_session=False),
         settings.central_broker.address(),
@@ -89,9 +96,12 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     )
     uplink = Uplink(gw, boot_id, outbox, lambda t, p, q: central.publish(t, p, q), settings.uplink,
                     on_command=lambda c: gateway.on_command(c), on_stuck=lambda: central.force_reconnect())
-    gateway = Gateway(settings, Router(settings), build_engine(settings.rules), outbox,
+    engine = build_engine(settings.rules, settings.timezone, settings.resident)
+    gateway = Gateway(settings, Router(settings), engine, outbox,
                       publish_local=lambda t, p: local.publish(t, p, 1), wake_uplink=uplink.wake)
     local.on_message_acked = gateway.on_local_message
+    local.on_connection = lambda up: gateway.on_bridge(LOCAL_BROKER, up)
+    serial_devices = build_serial_devices(settings, gateway.on_device_messages, gateway.on_bridge)
     central.on_message = uplink.on_message
     central.on_connection = uplink.on_connection
     sms = None
@@ -105,4 +115,4 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
         log.warning("SMS fallback is off: it needs both sms.port and sms.caregivers")
     watchdog = Watchdog(SystemdNotifier(), [local, central],
                         {"worker": lambda: gateway.alive_at, "uplink": lambda: uplink.alive_at})
-    return GatewayRuntime(settings, gateway, outbox, uplink, local, central, watchdog, sms)
+    return GatewayRuntime(settings, gateway, outbox, uplink, local, central, serial_devices, watchdog, sms)

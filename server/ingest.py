@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from anxin import protocol
 from server.alarms import apply_gateway_alarm, audit
 from server.db.models import Alarm, DeadLetter, Gateway, IngestedEvent, Reading
+from server.rules_push import record_report
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +187,8 @@ class Ingest:
         elif ev.lane == "gap":
             log.warning("gateway %s reports %s sequence numbers it will never send (%s)", gw.id,
                         body.get("count"), body.get("reason"))
+        elif ev.lane == "event":
+            record_report(s, gw, body)
         elif ev.lane == "reading":
             readings.append({"resident_id": gw.resident_id, "gateway_id": gw.id, "device": str(body.get("device", "")),
                              "metric": body["metric"], "ts": at, "values": body["values"],

@@ -5,26 +5,31 @@ from __future__ import annotations
 from typing import Callable
 
 from gateway.config import DeviceConfig, GatewaySettings
-from gateway.devices import zigbee2mqtt
+from gateway.devices import native, zigbee2mqtt
 from gateway.errors import ParseError
 from gateway.model import DeviceMessage
 
 MqttParser = Callable[[str, bytes, DeviceConfig | None], list[DeviceMessage]]
 
-# topic prefix -> (subscription filter, parser, how to find the device name in the topic)
-FAMILIES: dict[str, tuple[str, MqttParser]] = {
-    zigbee2mqtt.BASE + "/": (zigbee2mqtt.BASE + "/#", zigbee2mqtt.parse),
+# topic prefix -> (subscription filter, parser, topic level that holds the device name)
+FAMILIES: dict[str, tuple[str, MqttParser, int]] = {
+    zigbee2mqtt.BASE + "/": (zigbee2mqtt.BASE + "/#", zigbee2mqtt.parse, 1),
+    # `#`, not `+`: a device publishing on a sub-topic is told so (and counted), not silently unheard
+    native.BASE + "/": (native.BASE + "/#", native.parse, 2),
 }
 
 
 def subscriptions() -> list[tuple[str, int]]:
     """The local-bus topic filters the gateway listens to."""
-    return [(flt, 1) for flt, _ in FAMILIES.values()]
+    return [(flt, 1) for flt, _, _ in FAMILIES.values()]
 
 
 def device_name(topic: str) -> str:
-    """The device name a topic is about (second level for every family we know)."""
+    """The device name a topic is about, at the level its family puts it."""
     parts = topic.split("/")
+    for prefix, (_flt, _parser, level) in FAMILIES.items():
+        if topic.startswith(prefix):
+            return parts[level] if len(parts) > level else ""
     return parts[1] if len(parts) > 1 else ""
 
 
@@ -36,7 +41,9 @@ class Router:
 
     def parse(self, topic: str, payload: bytes) -> list[DeviceMessage]:
         """Typed messages for one local MQTT message; raises ParseError with a reason."""
-        for prefix, (_flt, parser) in FAMILIES.items():
+        for prefix, (_flt, parser, level) in FAMILIES.items():
             if topic.startswith(prefix):
-                return parser(topic, payload, self._devices.get(device_name(topic)))
+                parts = topic.split("/")
+                name = parts[level] if len(parts) > level else ""
+                return parser(topic, payload, self._devices.get(name))
         raise ParseError(f"no device family for topic {topic!r}")

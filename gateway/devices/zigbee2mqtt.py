@@ -87,7 +87,7 @@ def _number(doc: Mapping[str, Any], key: str) -> float | None:
 def parse_availability(name: str, payload: bytes) -> list[DeviceMessage]:
     """`{"state": "online"}` or the legacy plain `online` / `offline`."""
     text = payload.decode("utf-8", errors="replace").strip()
-    state = text
+    state: Any = text
     if text.startswith("{"):
         doc = _decode(payload)
         state = doc.get("state") if isinstance(doc, dict) else None
@@ -100,9 +100,31 @@ def parse_availability(name: str, payload: bytes) -> list[DeviceMessage]:
 
 def parse_bridge_state(payload: bytes) -> list[DeviceMessage]:
     """zigbee2mqtt/bridge/state: the bridge itself going on- or offline."""
-    events = parse_availability("zigbee2mqtt-bridge", payload)
-    kind = EventKind.BRIDGE_ONLINE if events[0].kind == EventKind.DEVICE_ONLINE else EventKind.BRIDGE_OFFLINE
+    (event,) = parse_availability("zigbee2mqtt-bridge", payload)
+    online = isinstance(event, DeviceEvent) and event.kind == EventKind.DEVICE_ONLINE
+    kind = EventKind.BRIDGE_ONLINE if online else EventKind.BRIDGE_OFFLINE
     return [DeviceEvent("zigbee2mqtt-bridge", kind)]
+
+
+def parse_bridge_event(payload: bytes) -> list[DeviceMessage]:
+    """zigbee2mqtt/bridge/event: a device joining the network is reported so an installer can pair it."""
+    doc = _decode(payload)
+    if not isinstance(doc, dict) or doc.get("type") not in ("device_joined", "device_interview"):
+        return []
+    raw = doc.get("data")
+    data: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    name = data.get("friendly_name") or data.get("ieee_address")
+    if not isinstance(name, str) or not name:
+        raise ParseError("bridge event without a device name")
+    detail = {"family": "zigbee2mqtt", "event": doc["type"], "ieee_address": data.get("ieee_address")}
+    return [DeviceEvent(name, EventKind.UNKNOWN_DEVICE, detail=detail)]
+
+
+def permit_join_request(seconds: int) -> tuple[str, bytes]:
+    """(topic, payload) that opens the Zigbee network for pairing for `seconds` (0 closes it)."""
+    if not 0 <= seconds <= 254:
+        raise ValueError("zigbee2mqtt permits joining for 0-254 s")
+    return f"{BASE}/bridge/request/permit_join", json.dumps({"value": seconds > 0, "time": seconds}).encode()
 
 
 def sos_actions(device: DeviceConfig) -> tuple[set[str], set[str]]:
@@ -110,7 +132,8 @@ def sos_actions(device: DeviceConfig) -> tuple[set[str], set[str]]:
     model = MODELS.get(device.model or "")
     sos = device.options.get("sos_actions", model.sos_actions if model else ("emergency", "sos"))
     cancel = device.options.get("cancel_actions", model.cancel_actions if model else ())
-    return set(sos), set(cancel)
+    as_set = lambda v: {v} if isinstance(v, str) else set(v)  # noqa: E731  "hold" or ["hold", "double"]
+    return as_set(sos), as_set(cancel)
 
 
 def _status_events(name: str, doc: Mapping[str, Any], device: DeviceConfig) -> list[DeviceMessage]:
@@ -131,8 +154,8 @@ def _status_events(name: str, doc: Mapping[str, Any], device: DeviceConfig) -> l
     fall = doc.get("fall_down_status")
     if isinstance(fall, str) and fall in _RADAR_FALL:
         out.append(DeviceEvent(name, _RADAR_FALL[fall], detail={"fall_down_status": fall}))
-    status = doc.get("status")
-    if isinstance(status, str) and status in _OWON_STATUS:
+    status = doc.get("status")  # a generic key: only a fall radar's `status` is a posture
+    if device.role == "fall_radar" and isinstance(status, str) and status in _OWON_STATUS:
         out.append(DeviceEvent(name, _OWON_STATUS[status], detail={"status": status}))
     occupancy = doc.get("occupancy")
     if isinstance(occupancy, bool):
@@ -153,6 +176,8 @@ def _readings(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
     if climate:
         out.append(Reading(name, "climate", climate))
     status = {k: v for k in ("battery", "linkquality", "voltage") if (v := _number(doc, k)) is not None}
+    if isinstance(doc.get("battery_low"), bool):
+        status["battery_low"] = float(doc["battery_low"])  # lets supervision see the recovery too
     if status:
         out.append(Reading(name, "device_status", status))
     return out
@@ -170,7 +195,9 @@ def parse(topic: str, payload: bytes, device: DeviceConfig | None) -> list[Devic
     """Any zigbee2mqtt message; an unknown device name yields UNKNOWN_DEVICE for the installer."""
     name, sub = split_topic(topic)
     if name == "bridge":
-        return parse_bridge_state(payload) if sub == "state" else []
+        if sub == "state":
+            return parse_bridge_state(payload)
+        return parse_bridge_event(payload) if sub == "event" else []
     if sub in ("set", "get"):
         return []
     if device is None:

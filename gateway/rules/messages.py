@@ -8,10 +8,40 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Your call for help was received. We are alerting your contacts.",
     },
     "sos_cancelled": {"zh-CN": "求助已取消。", "en": "Your call for help was cancelled."},
+    "sos_cancel_late": {
+        "zh-CN": "求助已经发出，工作人员会和您联系确认。",
+        "en": "Your call for help has already gone out; staff will contact you to check.",
+    },
     "help_coming": {
         "zh-CN": "{by}已收到求助，马上就来，请不要担心。",
         "en": "{by} has your call and is on the way. Help is coming.",
     },
+    "fall_prompt": {
+        "zh-CN": "检测到您可能摔倒了。您还好吗？如果没事，请按取消键。",
+        "en": "It looks like you may have fallen. Are you all right? Press the button to cancel.",
+    },
+    "fall_cancelled": {"zh-CN": "好的，已取消。请小心慢行。", "en": "All right, cancelled. Please take care."},
+    "fall_alarm": {
+        "zh-CN": "正在为您呼叫帮助，请尽量保持不动，帮助马上就到。",
+        "en": "We are calling for help. Try to stay still; help is on the way.",
+    },
+    "bp_repeat_high": {
+        "zh-CN": "您的血压很高。请坐好休息五分钟，然后再测一次。",
+        "en": "Your blood pressure is very high. Sit and rest for five minutes, then measure again.",
+    },
+    "bp_urgent": {
+        "zh-CN": "复测血压仍然很高，已通知您的医生和联系人。请坐下休息，不要走动。",
+        "en": "Your repeat reading is still very high. Your doctor and contacts are being told. Sit and rest.",
+    },
+    "bp_repeat_quality": {
+        "zh-CN": "这次测量不准确。请坐直、保持不动、绑好袖带后再测一次。",
+        "en": "That measurement was disturbed. Sit upright, keep still, check the cuff and measure again.",
+    },
+    "inactivity_prewarn": {
+        "zh-CN": "好一阵没有看到您活动了。如果您没事，请走动一下或按平安键。",
+        "en": "We have not seen you move for a while. If you are fine, please move about or press check-in.",
+    },
+    "checkin_thanks": {"zh-CN": "今天的平安已报，谢谢您。", "en": "Thank you, today's check-in is done."},
 }
 
 

@@ -1,4 +1,4 @@
-"""SOS: a press raises an emergency alarm at once and tells the resident help is being called."""
+"""SOS: a press raises an emergency alarm at once; a cancel inside the window retracts it (recorded)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,17 @@ from gateway.rules.engine import Input
 
 @dataclass(frozen=True, slots=True)
 class SosRule:
-    """Raise on SOS; retract (recorded, never erased) on a cancel action."""
+    """Raise on SOS; retract on a cancel within `cancel_window_s`; later cancels are only recorded."""
 
     name: str = "sos"
+    cancel_window_s: float = 60.0
 
     def initial(self) -> Any:
-        """Time of the open SOS, if any (epoch seconds)."""
+        """Time of the last SOS press, if an SOS is open (epoch seconds)."""
         return None
 
     def evaluate(self, state: Any, item: Input, now: datetime) -> tuple[Any, list[Alarm], list[Action]]:
-        """SOS press -> emergency alarm + spoken/LED confirmation."""
+        """SOS press -> emergency alarm + spoken/LED confirmation; cancel -> retract or record."""
         if not isinstance(item, DeviceEvent):
             return state, [], []
         if item.kind == EventKind.SOS:
@@ -29,6 +30,20 @@ class SosRule:
             actions = [Action("say", "sos_raised", item.device), Action("led", "sos_raised", item.device)]
             return now.timestamp(), [alarm], actions
         if item.kind == EventKind.SOS_CANCEL and state is not None:
-            alarm = Alarm("sos", Severity.EMERGENCY, "SOS cancelled by the resident", item.device, AlarmChange.CANCEL)
-            return None, [alarm], [Action("say", "sos_cancelled", item.device)]
+            if now.timestamp() - float(state) <= self.cancel_window_s:
+                alarm = Alarm("sos", Severity.EMERGENCY, "SOS cancelled by the resident", item.device,
+                              AlarmChange.CANCEL)
+                return None, [alarm], [Action("say", "sos_cancelled", item.device)]
+            # Too late to retract: staff may already be on the way. Keep it open and tell them.
+            alarm = Alarm("sos", Severity.EMERGENCY, "Resident pressed cancel after the cancel window",
+                          item.device, AlarmChange.UPDATE, {"late_cancel": True})
+            return state, [alarm], [Action("say", "sos_cancel_late", item.device)]
         return state, [], []
+
+    def dump(self, state: Any) -> Any:
+        """An open SOS survives a restart, so a late cancel is still recognised as late."""
+        return state
+
+    def load(self, data: Any) -> Any:
+        """Back from dump()."""
+        return None if data is None else float(data)

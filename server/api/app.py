@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from server.api.routes import alarms, health, links, reliability
+from server.api.routes import alarms, health, links, reliability, rules_config
 from server.services import Services
 
 
@@ -12,6 +12,6 @@ def create_app(services: Services) -> FastAPI:
     """Build the app around already-built services (no I/O here)."""
     app = FastAPI(title="Anxin 安心", version="1", description="Home monitoring and emergency calls")
     app.state.services = services
-    for module in (alarms, links, health, reliability):
+    for module in (alarms, links, health, rules_config, reliability):
         app.include_router(module.router, prefix="/api/v1")
     return app

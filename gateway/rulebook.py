@@ -1,0 +1,86 @@
+"""The rules in force on this gateway: engine, pushed version and state, kept across restarts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections import Counter
+from datetime import datetime
+from typing import Any, Mapping
+
+from gateway.errors import OutboxError
+from gateway.outbox import Outbox
+from gateway.rules import push
+from gateway.rules.config import RulesConfigError
+from gateway.rules.engine import Decision, Engine, Input
+
+log = logging.getLogger(__name__)
+
+
+class RuleBook:
+    """Used only from the worker thread; the rules stay pure, the persistence happens here."""
+
+    def __init__(self, engine: Engine, outbox: Outbox, timezone: str, resident: str | None,
+                 counters: Counter[str]) -> None:
+        self.engine = engine
+        self.state: Mapping[str, Any] = engine.initial()
+        self.version = 0  # 0: the rules from the settings file; pushed versions start at 1
+        self.outbox = outbox
+        self.timezone = timezone
+        self.resident = resident
+        self.counters = counters
+
+    def evaluate(self, item: Input, now: datetime) -> Decision:
+        """Run the rules on one input; persist learned state when it changed."""
+        before = self.state
+        decision = self.engine.evaluate(before, item, now)
+        self.state = decision.state
+        if any(before.get(k) is not self.state.get(k) for k in self.engine.persistent()):
+            self.save_state()
+        return decision
+
+    def apply(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate a pushed configuration, persist it, swap it in; the report for the server."""
+        try:
+            accepted = push.accept(args, self.version, self.timezone, self.resident)
+            self.outbox.set_meta(push.META_CONFIG, accepted.stored())
+        except (RulesConfigError, OutboxError, sqlite3.Error) as exc:
+            self.counters["rules_rejected"] += 1
+            log.warning("rules configuration version %r rejected, keeping version %d: %s",
+                        args.get("version"), self.version, exc)
+            return push.report("config_rejected", args.get("version"), str(exc))
+        # One assignment on the only thread that evaluates: the swap is atomic; learned state is kept.
+        self.state, self.engine = accepted.engine.adopt(self.state), accepted.engine
+        self.version = accepted.version
+        self.counters["rules_applied"] += 1
+        log.info("rules configuration version %d applied", accepted.version)
+        return push.report("config_applied", accepted.version)
+
+    def restore(self) -> None:
+        """At start: the last pushed configuration and the persistent rule state, when valid."""
+        raw = self.outbox.get_meta(push.META_CONFIG)
+        if raw:
+            try:
+                accepted = push.load_stored(raw, self.timezone, self.resident)
+                self.engine, self.version = accepted.engine, accepted.version
+            except RulesConfigError as exc:
+                log.error("ignoring the stored rules configuration, using the file's: %s", exc)
+        self.state = self.engine.initial()
+        saved = self.outbox.get_meta(push.META_STATE)
+        if not saved:
+            return
+        try:
+            self.state, failed = self.engine.restore(self.state, json.loads(saved))
+        except ValueError as exc:
+            failed = [str(exc)]
+        if failed:
+            log.error("could not restore rule state %s; starting those rules afresh", failed)
+
+    def save_state(self) -> None:
+        """Persist learned rule state (it changes on activity, a few times a minute at most)."""
+        try:
+            self.outbox.set_meta(push.META_STATE, json.dumps(self.engine.snapshot(self.state)))
+        except (OutboxError, sqlite3.Error) as exc:
+            self.counters["outbox_errors"] += 1
+            log.error("could not persist rule state: %s", exc)

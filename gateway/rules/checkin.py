@@ -1,0 +1,75 @@
+"""Daily check-in (平安键): no press and no activity by the deadline -> the caregiver is told."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
+from gateway.rules.common import at, is_activity, local
+from gateway.rules.config import CheckinConfig
+from gateway.rules.engine import Input, ModeChange, Tick
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinState:
+    """Local dates (ISO) of the last check-in and the last alert; when the rule started watching."""
+
+    done: str | None = None
+    alerted: str | None = None
+    since: float | None = None
+    away: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinRule:
+    """A press (or, if allowed, any activity) between `start` and `deadline` counts for the day."""
+
+    cfg: CheckinConfig
+    tz: ZoneInfo
+    name: str = "checkin"
+
+    def initial(self) -> CheckinState:
+        """Nothing seen yet."""
+        return CheckinState()
+
+    def evaluate(self, state: CheckinState, item: Input,
+                 now: datetime) -> tuple[CheckinState, list[Alarm], list[Action]]:
+        """Record check-ins; on time passing, alert once a day when none came."""
+        lt = local(now, self.tz)
+        today, t = lt.date().isoformat(), now.timestamp()
+        since = t if state.since is None else state.since
+        state = replace(state, since=since) if state.since is None else state
+        if isinstance(item, ModeChange):
+            return replace(state, away=item.away), [], []
+        if isinstance(item, Tick):
+            deadline = at(lt.date(), self.cfg.deadline, self.tz)
+            due = t >= deadline and since <= deadline and not state.away
+            if due and state.done != today and state.alerted != today:
+                alarm = Alarm("checkin_missed", Severity.WARNING,
+                              f"No check-in and no activity by {self.cfg.deadline:%H:%M}", None,
+                              detail={"day": today, "deadline": self.cfg.deadline.isoformat("minutes")})
+                return replace(state, alerted=today), [alarm], []
+            return state, [], []
+        pressed = isinstance(item, DeviceEvent) and item.kind == EventKind.CHECKIN
+        counts = pressed or (self.cfg.count_activity and is_activity(item))
+        if not counts or lt.time() < self.cfg.start:
+            return state, [], []
+        if state.done == today and not pressed:
+            return state, [], []  # already counted: keep the same object, nothing to persist
+        actions = [Action("say", "checkin_thanks", item.device)] if pressed else []
+        alarms: list[Alarm] = []
+        if state.alerted == today and state.done != today:
+            alarms.append(Alarm("checkin_missed", Severity.WARNING, "Checked in late", getattr(item, "device", None),
+                                AlarmChange.CLEAR))
+        return replace(state, done=today, away=False if pressed else state.away), alarms, actions
+
+    def dump(self, state: CheckinState) -> Any:
+        """Today's check-in and alert survive a restart: no second alert, no forgotten one."""
+        return asdict(state)
+
+    def load(self, data: Any) -> CheckinState:
+        """Back from dump()."""
+        return CheckinState(**data)

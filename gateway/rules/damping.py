@@ -1,0 +1,57 @@
+"""Storm damping: one open alarm per type; repeats become updates, merged when they come too fast."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Mapping, Sequence
+
+from gateway.model import Alarm, AlarmChange, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAlarm:
+    """What the gateway last sent for an alarm type it believes open."""
+
+    severity: Severity
+    last_sent: float
+    merged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StormDamper:
+    """Never holds back an emergency, a rise in severity, a cancel or a clear."""
+
+    min_interval_s: float = 60.0
+    reopen_after_s: float = 3600.0
+
+    def initial(self) -> Mapping[str, OpenAlarm]:
+        """Nothing open."""
+        return {}
+
+    def filter(self, state: Mapping[str, OpenAlarm], alarms: Sequence[Alarm],
+               now: datetime) -> tuple[Mapping[str, OpenAlarm], list[Alarm]]:
+        """The alarms to send now and the new open-alarm table."""
+        table, out, t = dict(state), [], now.timestamp()
+        for alarm in alarms:
+            current = table.get(alarm.type)
+            if alarm.change in (AlarmChange.CANCEL, AlarmChange.CLEAR):
+                table.pop(alarm.type, None)
+                out.append(alarm)
+                continue
+            if current is None or t - current.last_sent >= self.reopen_after_s:
+                table[alarm.type] = OpenAlarm(alarm.severity, t)
+                out.append(alarm)
+                continue
+            repeat = replace(alarm, change=AlarmChange.UPDATE)
+            rises = alarm.severity.rank < current.severity.rank
+            if alarm.severity == Severity.EMERGENCY or rises or t - current.last_sent >= self.min_interval_s:
+                if current.merged:
+                    # Say how many repeats were folded into this one, so nothing is silently lost.
+                    repeat = replace(repeat, detail={**dict(repeat.detail), "merged_repeats": current.merged})
+                severity = alarm.severity if rises else current.severity
+                table[alarm.type] = OpenAlarm(severity, t)
+                out.append(repeat)
+            else:
+                table[alarm.type] = replace(current, merged=current.merged + 1)
+        return table, out

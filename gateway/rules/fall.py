@@ -1,0 +1,100 @@
+"""Falls: a spoken pre-alarm, an emergency unless cancelled in time, watches, and the long lie."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
+from gateway.rules.engine import Input, Tick
+
+Phase = Literal["idle", "pre", "watch", "alarmed"]
+WATCH_KINDS = (EventKind.MAYBE_FALL, EventKind.LOW_POSTURE)
+
+
+@dataclass(frozen=True, slots=True)
+class FallState:
+    """Where the current fall episode is; times are epoch seconds."""
+
+    phase: Phase = "idle"
+    since: float = 0.0
+    device: str | None = None
+    source: str | None = None
+    moved: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FallRule:
+    """Fall -> prompt -> emergency after `cancel_window_s`; maybe-fall -> watch -> urgent if no movement."""
+
+    name: str = "fall"
+    cancel_window_s: float = 30.0
+    watch_window_s: float = 120.0
+    long_lie_s: float = 1200.0
+
+    def initial(self) -> FallState:
+        """No episode."""
+        return FallState()
+
+    def evaluate(self, state: FallState, item: Input, now: datetime) -> tuple[FallState, list[Alarm], list[Action]]:
+        """Advance the episode on a device event or on time passing."""
+        t = now.timestamp()
+        if isinstance(item, Tick):
+            return self._timers(state, t)
+        if not isinstance(item, DeviceEvent):
+            return state, [], []
+        kind = item.kind
+        if kind == EventKind.FALL and state.phase in ("idle", "watch"):
+            source = str(item.detail.get("source") or "device")
+            prompt = [Action("say", "fall_prompt", item.device), Action("led", "fall_prompt", item.device)]
+            return FallState("pre", t, item.device, source), [], prompt
+        if kind in WATCH_KINDS and state.phase == "idle":
+            return FallState("watch", t, item.device, kind.value), [], []
+        if state.phase == "pre" and kind == EventKind.SOS_CANCEL:
+            return FallState(), [], [Action("say", "fall_cancelled", item.device)]
+        if state.phase == "pre" and kind == EventKind.SOS:
+            return self._raise(state, Severity.EMERGENCY, "Fall confirmed by an SOS press", "sos_press")
+        if state.phase == "alarmed" and kind == EventKind.SOS_CANCEL:
+            # Too late to retract: help may be on the way. Staff learn the resident says they are fine.
+            alarm = Alarm("fall", Severity.EMERGENCY, "Resident pressed cancel after the fall alarm", item.device,
+                          AlarmChange.UPDATE, {"late_cancel": True})
+            return state, [alarm], [Action("say", "sos_cancel_late", item.device)]
+        if kind == EventKind.MOTION:
+            if state.phase == "watch":
+                return FallState(), [], []  # movement followed: the watch ends quietly
+            if state.phase == "alarmed":
+                return replace(state, moved=True), [], []
+        return state, [], []
+
+    def dump(self, state: FallState) -> Any:
+        """A fall episode survives a restart: a window that ran out while down raises at the first tick."""
+        return asdict(state)
+
+    def load(self, data: Any) -> FallState:
+        """Back from dump(); raises TypeError/ValueError when it does not fit."""
+        state = FallState(**data)
+        if state.phase not in ("idle", "pre", "watch", "alarmed"):
+            raise ValueError(f"unknown fall phase {state.phase!r}")
+        return state
+
+    def _timers(self, state: FallState, t: float) -> tuple[FallState, list[Alarm], list[Action]]:
+        if state.phase == "pre" and t - state.since >= self.cancel_window_s:
+            return self._raise(state, Severity.EMERGENCY, "Fall detected and not cancelled", "no_cancel")
+        if state.phase == "watch" and t - state.since >= self.watch_window_s:
+            return self._raise(state, Severity.URGENT, "Possible fall: no movement afterwards", "no_movement")
+        if state.phase == "alarmed" and t - state.since >= self.long_lie_s:
+            if state.moved:
+                return FallState(), [], []
+            minutes = round((t - state.since) / 60)
+            alarm = Alarm("fall", Severity.EMERGENCY, f"Long lie: no movement for {minutes} min after the fall",
+                          state.device, detail={"long_lie": True, "minutes": minutes, "source": state.source})
+            return FallState(), [alarm], []
+        return state, [], []
+
+    def _raise(self, state: FallState, severity: Severity, message: str,
+               reason: str) -> tuple[FallState, list[Alarm], list[Action]]:
+        alarm = Alarm("fall", severity, message, state.device,
+                      detail={"source": state.source, "reason": reason, "fell_at": state.since})
+        actions = [Action("say", "fall_alarm", state.device), Action("led", "fall_alarm", state.device)]
+        return FallState("alarmed", state.since, state.device, state.source), [alarm], actions

@@ -1,0 +1,200 @@
+"""Device supervision, pure: (state, message | bridge change | tick, now) -> (state, technical events).
+
+Tracks last-seen, battery and link quality per device. A device silent past its expected interval,
+or with a low battery, yields one event; recovery yields the clearing event. When a bridge a device
+depends on (the local broker, zigbee2mqtt, a serial port) is down, one BRIDGE_OFFLINE stands for all
+of them: their silence is explained and not reported device by device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Mapping
+
+from gateway.config import DeviceConfig, GatewaySettings, SerialPortConfig
+from gateway.model import DeviceEvent, DeviceMessage, EventKind, Reading
+
+LOCAL_BROKER = "local-broker"
+ZIGBEE2MQTT = "zigbee2mqtt-bridge"  # the device name zigbee2mqtt's bridge/state events carry
+HOUR = 3600.0
+
+# Expected reporting interval by (family, role); None: the device cannot be supervised (it only
+# transmits when used). zigbee2mqtt's own rule for battery devices is 25 h.
+DEFAULT_INTERVALS: dict[tuple[str, str | None], float | None] = {
+    ("zigbee2mqtt", None): 25 * HOUR,
+    ("zigbee2mqtt", "fall_radar"): 1 * HOUR,
+    ("native", None): 300.0,  # native devices send a heartbeat a minute; five missed is silence
+    ("rflink", None): None,   # 433 MHz pendants and contacts are one-way: no check-in to expect
+    ("ble-bpm", None): None,  # a monitor only talks when someone measures
+}
+# Events that describe device health: supervision owns them and re-emits transitions only.
+ABSORBED = frozenset({EventKind.BATTERY_LOW, EventKind.DEVICE_ONLINE, EventKind.DEVICE_OFFLINE,
+                      EventKind.BRIDGE_ONLINE, EventKind.BRIDGE_OFFLINE, EventKind.HEARTBEAT,
+                      EventKind.UNKNOWN_DEVICE})
+
+
+def serial_bridge(port: str) -> str:
+    """The bridge name of a serial port."""
+    return f"serial:{port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """What supervision knows about one configured device."""
+
+    name: str
+    bridges: tuple[str, ...]
+    interval_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisionState:
+    """Everything supervision remembers; replaced, never mutated."""
+
+    last_seen: Mapping[str, float] = field(default_factory=dict)
+    offline: frozenset[str] = frozenset()
+    battery_low: frozenset[str] = frozenset()
+    status: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    bridges_down: frozenset[str] = frozenset()
+    bridges_pending: Mapping[str, float] = field(default_factory=dict)  # not yet up since start, since when
+    unknown_reported: Mapping[str, float] = field(default_factory=dict)
+
+
+Result = tuple[SupervisionState, list[DeviceEvent]]
+
+
+def interval_for(device: DeviceConfig) -> float | None:
+    """The configured interval (0 disables), else the family/role default."""
+    if device.report_interval_s is not None:
+        return device.report_interval_s or None
+    key = (device.family, device.role)
+    return DEFAULT_INTERVALS[key] if key in DEFAULT_INTERVALS else DEFAULT_INTERVALS.get((device.family, None))
+
+
+def _bridges(device: DeviceConfig, ports: Iterable[SerialPortConfig]) -> tuple[str, ...]:
+    if device.family == "zigbee2mqtt":
+        return (LOCAL_BROKER, ZIGBEE2MQTT)
+    if device.family == "native":
+        return (LOCAL_BROKER,)
+    own = [p for p in ports if p.device == device.name or (p.family == device.family == "rflink" and not p.device)]
+    return tuple(serial_bridge(p.port) for p in own)
+
+
+class Supervisor:
+    """The supervision rules for one home; holds configuration only, never state or a clock."""
+
+    def __init__(self, devices: Iterable[DeviceConfig], ports: Iterable[SerialPortConfig] = (),
+                 battery_low_pct: float = 20.0, battery_ok_pct: float = 30.0, unknown_every_s: float = HOUR,
+                 bridge_grace_s: float = 60.0) -> None:
+        ports = list(ports)
+        self.watches = {d.name: Watch(d.name, _bridges(d, ports), interval_for(d)) for d in devices}
+        # Bridges the gateway itself connects to: one that never comes up after start is down too.
+        self.own_bridges = (LOCAL_BROKER, *(serial_bridge(p.port) for p in ports if p.family != "gsm"))
+        self.bridge_grace_s = bridge_grace_s
+        self.battery_low_pct = battery_low_pct
+        self.battery_ok_pct = battery_ok_pct  # hysteresis: a battery hovering at the limit is one event
+        self.unknown_every_s = unknown_every_s
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> "Supervisor":
+        """Supervision for the devices and serial ports a gateway is configured with."""
+        return cls(settings.devices, settings.serial)
+
+    def absorbs(self, msg: DeviceMessage) -> bool:
+        """True for health messages supervision turns into transitions (not forwarded as they come)."""
+        return isinstance(msg, DeviceEvent) and msg.kind in ABSORBED
+
+    def initial(self, now: float) -> SupervisionState:
+        """At start every device gets a full interval to report, every bridge a grace period to come up."""
+        return SupervisionState(last_seen={name: now for name in self.watches},
+                                bridges_pending={b: now for b in self.own_bridges})
+
+    def observe(self, state: SupervisionState, msg: DeviceMessage, now: float) -> Result:
+        """A message arrived from a device."""
+        if isinstance(msg, DeviceEvent):
+            if msg.kind in (EventKind.BRIDGE_ONLINE, EventKind.BRIDGE_OFFLINE):
+                return self.bridge(state, ZIGBEE2MQTT, msg.kind == EventKind.BRIDGE_ONLINE, now)
+            if msg.kind == EventKind.UNKNOWN_DEVICE:
+                return self._unknown(state, msg, now)
+        name = msg.device
+        if name not in self.watches:
+            return state, []
+        events: list[DeviceEvent] = []
+        if isinstance(msg, DeviceEvent) and msg.kind == EventKind.DEVICE_OFFLINE:
+            if name not in state.offline and not self._explained(state, name):
+                events.append(DeviceEvent(name, EventKind.DEVICE_OFFLINE, detail={"reason": "availability"}))
+            return replace(state, offline=state.offline | {name}), events
+        state = replace(state, last_seen={**state.last_seen, name: now})
+        if name in state.offline:
+            events.append(DeviceEvent(name, EventKind.DEVICE_ONLINE, detail={"reason": "reported again"}))
+            state = replace(state, offline=state.offline - {name})
+        if isinstance(msg, DeviceEvent) and msg.kind == EventKind.BATTERY_LOW:
+            state, more = self._battery(state, name, True, {})
+            events += more
+        if isinstance(msg, Reading) and msg.metric == "device_status":
+            state = replace(state, status={**state.status, name: {**state.status.get(name, {}), **msg.values}})
+            battery, flag = msg.values.get("battery"), msg.values.get("battery_low")
+            if flag == 1.0 or (battery is not None and battery < self.battery_low_pct):
+                state, more = self._battery(state, name, True, msg.values)
+                events += more
+            elif flag is not None or battery is not None:
+                if flag != 1.0 and (battery is None or battery >= self.battery_ok_pct):
+                    state, more = self._battery(state, name, False, msg.values)
+                    events += more
+        return state, events
+
+    def bridge(self, state: SupervisionState, bridge: str, up: bool, now: float) -> Result:
+        """A bridge (local broker, zigbee2mqtt, serial port) went down or came back."""
+        if bridge in state.bridges_pending:
+            state = replace(state, bridges_pending={b: t for b, t in state.bridges_pending.items() if b != bridge})
+        if not up:
+            if bridge in state.bridges_down:
+                return state, []
+            return (replace(state, bridges_down=state.bridges_down | {bridge}),
+                    [DeviceEvent(bridge, EventKind.BRIDGE_OFFLINE)])
+        if bridge not in state.bridges_down:
+            return state, []
+        # Devices behind the bridge get a fresh interval: their silence was the bridge's.
+        behind = {n: now for n, w in self.watches.items() if bridge in w.bridges}
+        return (replace(state, bridges_down=state.bridges_down - {bridge}, last_seen={**state.last_seen, **behind}),
+                [DeviceEvent(bridge, EventKind.BRIDGE_ONLINE)])
+
+    def tick(self, state: SupervisionState, now: float) -> Result:
+        """Time passed: devices silent past their interval go offline (unless a bridge explains it)."""
+        events: list[DeviceEvent] = []
+        for bridge, since in state.bridges_pending.items():
+            if now - since > self.bridge_grace_s:  # never came up since start: as good as down
+                state, more = self.bridge(state, bridge, False, now)
+                events += more
+        newly: set[str] = set()
+        for name, w in self.watches.items():
+            if w.interval_s is None or name in state.offline or self._explained(state, name):
+                continue
+            silent = now - state.last_seen.get(name, now)
+            if silent > w.interval_s:
+                newly.add(name)
+                events.append(DeviceEvent(name, EventKind.DEVICE_OFFLINE, detail={
+                    "reason": "silent", "silent_s": round(silent), "interval_s": w.interval_s}))
+        return (replace(state, offline=state.offline | newly) if newly else state), events
+
+    def _explained(self, state: SupervisionState, name: str) -> bool:
+        return any(b in state.bridges_down for b in self.watches[name].bridges)
+
+    def _battery(self, state: SupervisionState, name: str, low: bool, values: Mapping[str, float]) -> Result:
+        if low == (name in state.battery_low):
+            return state, []
+        detail = {"battery": values["battery"]} if "battery" in values else {}
+        if low:
+            return replace(state, battery_low=state.battery_low | {name}), [
+                DeviceEvent(name, EventKind.BATTERY_LOW, detail=detail)]
+        return replace(state, battery_low=state.battery_low - {name}), [
+            DeviceEvent(name, EventKind.BATTERY_OK, detail=detail)]
+
+    def _unknown(self, state: SupervisionState, msg: DeviceEvent, now: float) -> Result:
+        if msg.device in self.watches:
+            return state, []  # e.g. zigbee2mqtt announcing a re-join of a device we know
+        last = state.unknown_reported.get(msg.device)
+        if last is not None and now - last < self.unknown_every_s:
+            return state, []
+        reported = {k: t for k, t in state.unknown_reported.items() if now - t < self.unknown_every_s}
+        return replace(state, unknown_reported={**reported, msg.device: now}), [msg]

@@ -1,0 +1,118 @@
+"""A serial port read in its own thread with pyserial; reopened with backoff when it vanishes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import serial
+
+log = logging.getLogger(__name__)
+
+Opener = Callable[..., Any]
+OnBytes = Callable[[bytes], None]
+OnState = Callable[[bool], None]
+
+
+@dataclass(slots=True)
+class SerialStats:
+    """Counters for health pages and tests."""
+
+    opens: int = 0
+    open_failures: int = 0
+    losses: int = 0
+    bytes: int = 0
+    handler_errors: int = 0
+
+
+class SerialTransport:
+    """Reads one port and hands every chunk of bytes to `on_bytes`; `on_state` hears open/lost."""
+
+    def __init__(self, url: str, baudrate: int, on_bytes: OnBytes, on_state: OnState = lambda up: None,
+                 opener: Opener = serial.serial_for_url, min_backoff: float = 0.2, max_backoff: float = 10.0) -> None:
+        self.url = url
+        self.baudrate = baudrate
+        self.on_bytes = on_bytes
+        self.on_state = on_state
+        self.opener = opener
+        self.min_backoff = min_backoff
+        self.max_backoff = max_backoff
+        self.stats = SerialStats()
+        self.connected = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._port: Any = None
+
+    def start(self) -> None:
+        """Open and read in the background."""
+        self._thread = threading.Thread(target=self._run, name=f"serial {self.url}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Close the port and end the thread."""
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        backoff = self.min_backoff
+        reported_down = False
+        while not self._stop.is_set():
+            try:
+                self._port = self.opener(self.url, baudrate=self.baudrate, timeout=0.2)
+            except (serial.SerialException, OSError, ValueError) as exc:
+                self.stats.open_failures += 1
+                if not reported_down:
+                    log.warning("cannot open %s: %s; retrying with backoff", self.url, exc)
+                    self._state(False)
+                    reported_down = True
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                continue
+            self.stats.opens += 1
+            backoff, reported_down = self.min_backoff, False
+            log.info("opened %s", self.url)
+            self.connected.set()
+            self._state(True)
+            lost = self._read_until_lost()
+            self.connected.clear()
+            self._close()
+            if lost:
+                self.stats.losses += 1
+                self._state(False)
+                reported_down = True
+        self._close()
+
+    def _read_until_lost(self) -> bool:
+        """Read until stopped (False) or the port fails (True)."""
+        while not self._stop.is_set():
+            try:
+                data = self._port.read(max(1, self._port.in_waiting))
+            except (serial.SerialException, OSError) as exc:  # unplugged: the port is gone
+                log.warning("lost %s: %s", self.url, exc)
+                return True
+            if data:
+                self.stats.bytes += len(data)
+                try:
+                    self.on_bytes(data)
+                except Exception:  # supervisor boundary: a handler bug must not stop the port
+                    self.stats.handler_errors += 1
+                    log.exception("handler failed on bytes from %s", self.url)
+        return False
+
+    def _state(self, up: bool) -> None:
+        try:
+            self.on_state(up)
+        except Exception:  # supervisor boundary, as above
+            self.stats.handler_errors += 1
+            log.exception("state handler failed for %s", self.url)
+
+    def _close(self) -> None:
+        if self._port is not None:
+            try:
+                self._port.close()
+            except (serial.SerialException, OSError):
+                pass  # closing a port that vanished can fail; it is gone either way
+            self._port = None

@@ -1,0 +1,157 @@
+"""The worker applies pushed rules atomically, keeps the old ones when invalid, and remembers across restarts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from anxin import protocol
+from gateway.config import GatewaySettings
+from gateway.devices.router import Router
+from gateway.outbox import Outbox, connect
+from gateway.rules.defaults import build_engine
+from gateway.service import Gateway, mode_topic
+
+START = 1_772_409_600.0  # 2026-03-02 08:00 Asia/Shanghai
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = START
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def make_gateway(tmp_path: Path, clock: Clock, rules: dict | None = None) -> tuple[Gateway, list[dict]]:
+    settings = GatewaySettings(gateway_id="gw-t", resident="R001", data_dir=tmp_path, rules=rules or {})
+    actions: list[dict] = []
+    gw = Gateway(settings, Router(settings), build_engine(settings.rules, settings.timezone, settings.resident),
+                 Outbox(connect(settings.outbox_path)),
+                 publish_local=lambda t, p: actions.append(json.loads(p)), wake_uplink=lambda: None,
+                 clock=clock, monotonic=clock)
+    gw.rules.restore()
+    return gw, actions
+
+
+def events(gw: Gateway, lane: str) -> list[dict]:
+    return [e.body for e in gw.outbox.pending(1000) if e.lane == lane]
+
+
+def push(gw: Gateway, version: object, rules: object) -> None:
+    gw.process("command", protocol.Command("rules_config", {"version": version, "rules": rules}))
+
+
+def test_valid_push_applies_reports_and_survives_restart(tmp_path):
+    clock = Clock()
+    gw, _ = make_gateway(tmp_path, clock)
+    push(gw, 3, {"fall": {"cancel_window_s": 10}})
+    assert gw.rules.version == 3
+    assert events(gw, "event")[-1] == {"device": None, "kind": "config_applied", "detail": {"version": 3}}
+    assert next(r for r in gw.rules.engine.rules if r.name == "fall").cancel_window_s == 10
+    gw.outbox.close()
+
+    again, _ = make_gateway(tmp_path, clock)
+    assert again.rules.version == 3, "the pushed configuration outlives a restart"
+    assert next(r for r in again.rules.engine.rules if r.name == "fall").cancel_window_s == 10
+
+
+@pytest.mark.parametrize("version, rules, reason", [
+    (5, {"fall": {"cancel_window_s": 1}}, "fall.cancel_window_s"),
+    (5, {"unknown_rule": {}}, "unknown_rule"),
+    (1, {}, "older than the applied version 2"),
+    ("7", {}, "positive integer"),
+    (5, "not a mapping", "rules must be an object"),
+])
+def test_invalid_push_is_rejected_and_the_old_rules_stay(tmp_path, version, rules, reason):
+    clock = Clock()
+    gw, _ = make_gateway(tmp_path, clock)
+    push(gw, 2, {"fall": {"cancel_window_s": 20}})
+    engine = gw.rules.engine
+    push(gw, version, rules)
+    assert gw.rules.engine is engine and gw.rules.version == 2
+    report = events(gw, "event")[-1]
+    assert report["kind"] == "config_rejected" and reason in report["detail"]["error"]
+    assert gw.counters["rules_rejected"] == 1
+    gw.outbox.close()
+    again, _ = make_gateway(tmp_path, clock)
+    assert again.rules.version == 2
+
+
+def test_the_new_rules_decide_from_the_next_message(tmp_path):
+    clock = Clock()
+    gw, _ = make_gateway(tmp_path, clock)
+    push(gw, 1, {"blood_pressure": {"limits": {"warning_systolic": 140, "warning_diastolic": 90}}})
+    gw.decide(build_reading(145, 85))
+    assert [a["type"] for a in events(gw, "alarm")] == ["bp_high"]
+
+
+def build_reading(systolic: float, diastolic: float):
+    from gateway.model import Reading
+    return Reading("bpm", "blood_pressure", {"systolic": systolic, "diastolic": diastolic, "pulse": 70})
+
+
+def test_learned_inactivity_survives_a_restart(tmp_path):
+    from gateway.model import DeviceEvent, EventKind
+    clock = Clock()
+    gw, _ = make_gateway(tmp_path, clock)
+    for minutes in (0, 20, 100):  # an 80-minute gap learned in the 08:00 slot
+        clock.t = START + minutes * 60
+        gw.decide(DeviceEvent("radar", EventKind.MOTION))
+    learned = gw.rules.state["inactivity"].history
+    gw.outbox.close()
+    again, _ = make_gateway(tmp_path, clock)
+    assert again.rules.state["inactivity"].history == learned and learned
+    assert again.rules.state["inactivity"].last_activity == START + 100 * 60
+
+
+def test_away_mode_from_the_home_bus_and_from_the_server(tmp_path):
+    clock = Clock()
+    gw, _ = make_gateway(tmp_path, clock, {"inactivity": {"default_day_min": 60}})
+    gw.process("local", (mode_topic("gw-t"), b'{"away": true}'))
+    assert gw.rules.state["inactivity"].away_since == START
+    gw.process("command", protocol.Command("set_away", {"away": False}))
+    assert gw.rules.state["inactivity"].away_since is None
+    gw.process("local", (mode_topic("gw-t"), b'{"away": "maybe"}'))
+    assert gw.counters["parse_errors"] == 1, "bad input is counted and the worker carries on"
+
+
+def test_a_steady_message_stream_does_not_starve_the_timers(tmp_path):
+    """Timer rules (fall window, inactivity) need a tick every second even when the queue never empties."""
+    from tests.integration.harness import wait_until
+
+    clock = Clock()
+    mono = {"t": 0.0}
+
+    def monotonic() -> float:  # every look at the clock finds 0.3 s gone: processing is slow
+        mono["t"] += 0.3
+        return mono["t"]
+
+    gw, _ = make_gateway(tmp_path, clock)
+    gw.monotonic = monotonic
+    for _ in range(50):
+        gw.on_local_message("zigbee2mqtt/unknown-thing", b"not json")
+    gw.start()
+    try:
+        assert wait_until(lambda: gw.counters["local_messages"] == 50, 10)
+    finally:
+        gw.stop()
+    assert gw.counters["ticks"] >= 5, gw.counters
+
+
+def test_a_fall_window_running_out_while_the_gateway_was_down_still_raises(tmp_path):
+    from gateway.model import DeviceEvent, EventKind
+
+    clock = Clock()
+    gw, _ = make_gateway(tmp_path, clock)
+    gw.decide(DeviceEvent("radar", EventKind.FALL))
+    assert events(gw, "alarm") == []
+    gw.outbox.close()  # power cut inside the 30 s window
+
+    clock.t += 120
+    again, _ = make_gateway(tmp_path, clock)
+    again.process("tick", None)
+    [alarm] = events(again, "alarm")
+    assert (alarm["type"], alarm["severity"], alarm["detail"]["reason"]) == ("fall", "emergency", "no_cancel")
