@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import socket
 import ssl
@@ -14,8 +15,7 @@ import paho.mqtt.client as paho
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
-Ack = Callable[[], None]
-AckedMessageHandler = Callable[[str, bytes, Ack], None]
+AckedMessageHandler = Callable[[str, bytes, "Delivery"], None]
 ConnectionHandler = Callable[[bool], None]
 
 
@@ -49,6 +49,20 @@ class Will:
     payload: bytes
     qos: int = 1
     retain: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """How a message arrived on a manually acknowledged link, and how to acknowledge it."""
+
+    mid: int
+    redelivered: bool  # the broker's DUP flag: it may have reached us before (e.g. before a crash)
+    ack: Callable[[], None]
+
+    def key(self, topic: str, payload: bytes) -> str:
+        """Identifies a redelivery of the same message: the packet id is kept, the content is the same."""
+        digest = hashlib.sha1(topic.encode() + b"\0" + payload).hexdigest()[:16]
+        return f"{self.mid}:{digest}"
 
 
 @dataclass(slots=True)
@@ -235,7 +249,8 @@ class MqttLink:
         try:
             if self.on_message_acked is not None:
                 mid, qos, client = msg.mid, msg.qos, self.client
-                self.on_message_acked(msg.topic, msg.payload, lambda: self._ack(client, mid, qos))
+                self.on_message_acked(msg.topic, msg.payload,
+                                      Delivery(mid, bool(msg.dup), lambda: self._ack(client, mid, qos)))
                 return
             self.on_message(msg.topic, msg.payload)
         except Exception:  # supervisor boundary: a handler must never kill paho's loop

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from gateway.errors import OutboxError
 from gateway.sequence import SequenceNumbers, get_meta, set_meta
 
+log = logging.getLogger(__name__)
+
 LANE_ORDER = {"alarm": 0, "event": 1, "gap": 1, "reading": 2}
 ACK_FLUSH_N = 256
-ACK_FLUSH_S = 5.0
+ACK_FLUSH_S = 300.0
+# The newest acknowledged rows stay (deleted later) so a redelivered local message can be recognised:
+# the home broker redelivers at most its in-flight window (Mosquitto: 20 messages) after a crash.
+KEEP_RECENT = 512
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -24,7 +31,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     lane_name TEXT NOT NULL,
     ts REAL NOT NULL,
     mono REAL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    src TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_lane ON outbox (lane, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,6 +65,8 @@ def connect(path: Path) -> sqlite3.Connection:
         # The WAL is truncated back to 4 MB after checkpoints instead of staying at its peak size.
         conn.execute("PRAGMA journal_size_limit=4194304")
         conn.executescript(SCHEMA)
+        if "src" not in {r[1] for r in conn.execute("PRAGMA table_info(outbox)")}:
+            conn.execute("ALTER TABLE outbox ADD COLUMN src TEXT")  # outboxes from before redelivery checks
     except sqlite3.Error as exc:
         raise OutboxError(f"cannot open outbox {path}: {exc}") from exc
     return conn
@@ -83,9 +93,13 @@ class Outbox:
         self._check_every = check_every
         self._since_check = 0
         self._seq = SequenceNumbers(conn)
+        self._src: str | None = None
+        self._skip = 0
         self._acked: set[int] = set()
         self._acked_since = 0.0
         self.thinned = 0
+        self.replays = 0
+        self.skipped = 0
 
     def recover(self, ts: float, mono: float | None = None) -> dict[str, Any] | None:
         """Start the sequence after a restart; after an unclean stop, record the skipped numbers as a gap."""
@@ -102,23 +116,53 @@ class Outbox:
             gap = {"reason": "unclean_restart", "ranges": [skipped], "count": skipped[1] - skipped[0] + 1,
                    "note": "sequence numbers reserved before a crash or power cut; readings among them "
                            "may have been lost, alarms never are"}
-            self._insert([("gap", ts, mono, gap)], "FULL")
+            self._insert([("gap", ts, mono, gap)], "FULL", internal=True)
             return gap
+
+    @contextmanager
+    def source(self, key: str, replay: bool = False) -> Iterator[None]:
+        """Tag what is stored while handling one local message; on a replay (a redelivery) skip as
+        many entries as the first delivery already stored."""
+        with self._lock:
+            self._src = key
+            self._skip = self._count_src(key) if replay else 0
+            if self._skip:
+                self.replays += 1
+                log.info("redelivered local message %s: its first %d entries are already stored", key, self._skip)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._src, self._skip = None, 0
+
+    def _count_src(self, key: str) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM outbox WHERE src = ?", (key,)).fetchone()[0])
+
+    def _replayed(self, rows: Sequence[Row]) -> list[int]:
+        taken = min(self._skip, len(rows))
+        self._skip -= taken
+        self.skipped += taken
+        rest = rows[taken:]
+        return [0] * taken + (self._insert(rest, "FULL" if any(r[0] == "alarm" for r in rest) else "NORMAL")
+                              if rest else [])
 
     # Writing.
 
-    def _insert(self, rows: Sequence[Row], sync: str) -> list[int]:
+    def _insert(self, rows: Sequence[Row], sync: str, internal: bool = False) -> list[int]:
         try:
             with self._lock:
+                if not internal and self._skip:
+                    return self._replayed(rows)
                 if not self._seq.started:
                     self.recover(rows[0][1], rows[0][2])
                 first = self._seq.allocate(len(rows))
                 self._conn.execute(f"PRAGMA synchronous={sync}")
                 self._conn.execute("BEGIN IMMEDIATE")
                 seqs = list(range(first, first + len(rows)))
+                src = None if internal else self._src
                 self._conn.executemany(
-                    "INSERT INTO outbox (seq, lane, lane_name, ts, mono, body) VALUES (?, ?, ?, ?, ?, ?)",
-                    [(s, LANE_ORDER[lane], lane, ts, mono, json.dumps(body, ensure_ascii=False))
+                    "INSERT INTO outbox (seq, lane, lane_name, ts, mono, body, src) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(s, LANE_ORDER[lane], lane, ts, mono, json.dumps(body, ensure_ascii=False), src)
                      for s, (lane, ts, mono, body) in zip(seqs, rows)],
                 )
                 self._conn.execute("COMMIT")
@@ -184,10 +228,12 @@ class Outbox:
             readings = self.count("reading")
             if readings == 0:
                 return  # only alarms and events are left: they are never dropped
-            victims = self._conn.execute(
+            self.flush_acks(force=True)
+            want = max(1, readings // 10)
+            victims = [v for v in self._conn.execute(
                 "SELECT seq, ts FROM outbox WHERE lane_name = 'reading' ORDER BY seq LIMIT ?",
-                (max(1, readings // 10),),
-            ).fetchall()
+                (want + len(self._acked),),
+            ).fetchall() if v[0] not in self._acked][:want]  # delivered ones are not thinned
             seqs = [v[0] for v in victims]
             gap = {"reason": "disk_cap", "ranges": ranges(seqs), "count": len(seqs),
                    "first_ts": victims[0][1], "last_ts": victims[-1][1]}
@@ -196,7 +242,7 @@ class Outbox:
             self._conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
             self._conn.execute("COMMIT")
             self.thinned += len(seqs)
-            self._insert([("gap", ts, mono, gap)], "NORMAL")
+            self._insert([("gap", ts, mono, gap)], "NORMAL", internal=True)
 
     # Reading and acknowledging.
 
@@ -222,9 +268,9 @@ class Outbox:
     def ack(self, seqs: Iterable[int]) -> int:
         """Forget entries the server has durably stored; returns how many were waiting.
 
-        Deletes are written in batches (every ACK_FLUSH_N entries or ACK_FLUSH_S seconds): one page
-        write per acknowledged event would be most of the gateway's SD-card wear. An entry acked but
-        not yet deleted when the power goes is simply sent again, and the server ignores it.
+        Deletes are written in batches (see flush_acks): one page write per acknowledged event would be
+        most of the gateway's SD-card wear. An entry acked but not yet deleted when the power goes is
+        simply sent again, and the server ignores it.
         """
         with self._lock:
             fresh = [s for s in seqs if s not in self._acked]
@@ -235,8 +281,7 @@ class Outbox:
             if not self._acked:
                 self._acked_since = time.monotonic()
             self._acked.update(known)
-            if len(self._acked) >= ACK_FLUSH_N or time.monotonic() - self._acked_since >= ACK_FLUSH_S:
-                self.flush_acks()
+            self.flush_acks()
             return len(known)
 
     def seqs_upto(self, upto: int) -> list[int]:
@@ -247,18 +292,20 @@ class Outbox:
             return [r[0] for r in self._conn.execute("SELECT seq FROM outbox WHERE seq <= ?", (upto,))]
 
     def flush_due(self) -> int:
-        """Delete acknowledged entries if the oldest has waited ACK_FLUSH_S."""
-        with self._lock:
-            if self._acked and time.monotonic() - self._acked_since >= ACK_FLUSH_S:
-                return self.flush_acks()
-            return 0
+        """Called regularly by the uplink: deletes acknowledged entries once enough have waited."""
+        return self.flush_acks()
 
-    def flush_acks(self) -> int:
-        """Delete acknowledged entries now (also called by the uplink loop and on close)."""
+    def flush_acks(self, force: bool = False) -> int:
+        """Delete acknowledged entries older than the newest KEEP_RECENT, in one transaction, when at
+        least ACK_FLUSH_N wait or the oldest has waited ACK_FLUSH_S (or now, with force)."""
         with self._lock:
             if not self._acked:
                 return 0
-            done = sorted(self._acked)
+            newest = (self._seq.next or 1) - 1
+            done = sorted(s for s in self._acked if s <= newest - KEEP_RECENT)
+            due = force or len(done) >= ACK_FLUSH_N or time.monotonic() - self._acked_since >= ACK_FLUSH_S
+            if not done or not due:
+                return 0
             try:
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 self._conn.execute("BEGIN IMMEDIATE")
@@ -268,16 +315,22 @@ class Outbox:
             except sqlite3.Error as exc:
                 self._rollback()
                 raise OutboxError(f"cannot remove {len(done)} acknowledged entries: {exc}") from exc
-            self._acked.clear()
+            self._acked.difference_update(done)
+            self._acked_since = time.monotonic()
             return len(done)
 
     def count(self, lane: str | None = None) -> int:
         """How many entries wait for acknowledgement (in one lane, or all)."""
         with self._lock:
-            self.flush_acks()
-            if lane is None:
-                return int(self._conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
-            return int(self._conn.execute("SELECT COUNT(*) FROM outbox WHERE lane_name = ?", (lane,)).fetchone()[0])
+            where, args = ("WHERE lane_name = ?", [lane]) if lane else ("", [])
+            total = int(self._conn.execute(f"SELECT COUNT(*) FROM outbox {where}", args).fetchone()[0])
+            if not self._acked:
+                return total
+            acked = list(self._acked)
+            marks = ",".join("?" * len(acked))
+            done = self._conn.execute(f"SELECT COUNT(*) FROM outbox WHERE seq IN ({marks})"
+                                      + (" AND lane_name = ?" if lane else ""), acked + args).fetchone()[0]
+            return total - int(done)
 
     def get_meta(self, key: str) -> str | None:
         """A small persistent value (boot counter, applied rules version)."""
@@ -293,7 +346,7 @@ class Outbox:
         """Record where the sequence stopped (a clean stop leaves no gap), then close."""
         with self._lock:
             try:
-                self.flush_acks()
+                self.flush_acks(force=True)
                 self._seq.clean_stop()
             except sqlite3.Error:
                 pass  # the next start treats this as unclean and records a gap: safe

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from anxin import protocol
-from anxin.mqtt import MqttError
+from anxin.mqtt import Delivery, MqttError
 from gateway.config import GatewaySettings
 from gateway.devices import zigbee2mqtt
 from gateway.devices.bp import RecentMeasurements
@@ -113,9 +113,9 @@ class Gateway:
 
     # Entry points, called from other threads: they only enqueue.
 
-    def on_local_message(self, topic: str, payload: bytes, ack: Callable[[], None] | None = None) -> None:
-        """A message from the home's local MQTT bus; `ack` is called once it is handled and stored."""
-        self._queue.put(("local", (topic, payload, ack)))
+    def on_local_message(self, topic: str, payload: bytes, delivery: Delivery | None = None) -> None:
+        """A message from the home's local MQTT bus; `delivery` is acknowledged once it is handled and stored."""
+        self._queue.put(("local", (topic, payload, delivery)))
 
     def on_device_messages(self, msgs: list[DeviceMessage]) -> None:
         """Typed messages from a serial device (already framed and parsed in its reader thread)."""
@@ -172,10 +172,16 @@ class Gateway:
     def process(self, kind: str, item: Any) -> None:
         """Handle one queued item."""
         if kind == "local":
-            topic, payload, *ack = item
-            self.handle_local(topic, payload)
-            if ack and ack[0] is not None:
-                ack[0]()  # only now may the local broker forget the message
+            topic, payload, *rest = item
+            delivery = rest[0] if rest else None
+            if delivery is None:
+                self.handle_local(topic, payload)
+                return
+            # A redelivery (the broker never got our PUBACK, e.g. we were killed) stores only what the
+            # first delivery did not: exactly once into the outbox.
+            with self.outbox.source(delivery.key(topic, payload), replay=delivery.redelivered):
+                self.handle_local(topic, payload)
+            delivery.ack()  # only now may the local broker forget the message
         elif kind == "command":
             self.handle_command(item)
         elif kind == "messages":

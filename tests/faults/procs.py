@@ -106,11 +106,16 @@ class GatewayProc(Proc):
         super().__init__("gateway", [sys.executable, "-m", "gateway", "run", "--config", str(self.config)], workdir)
         self.outbox = workdir / "gw" / f"outbox-{GATEWAY_ID}.sqlite"
 
-    def outbox_count(self) -> int:
-        """Entries still waiting in the gateway's outbox (read-only look at its SQLite file)."""
+    def holds(self, alarms: int, last_reading: int) -> bool:
+        """The outbox has `alarms` alarms and the reading numbered `last_reading` (the worker caught up)."""
         conn = sqlite3.connect(f"file:{self.outbox}?mode=ro", uri=True, timeout=10)
         try:
-            return int(conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+            n = conn.execute("SELECT COUNT(*) FROM outbox WHERE lane_name = 'alarm'").fetchone()[0]
+            last = conn.execute("SELECT COUNT(*) FROM outbox WHERE lane_name = 'reading' AND "
+                                "json_extract(body, '$.values.humidity') = ?", (last_reading,)).fetchone()[0]
+            return n >= alarms and last > 0
+        except sqlite3.OperationalError:
+            return False
         finally:
             conn.close()
 

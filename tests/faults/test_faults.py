@@ -19,6 +19,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.faults]
 SETTLE_S = 120.0  # generous: the machine is shared; nothing here measures speed
 
 
+def caught_up(inst: Installation) -> None:
+    """Wait until the gateway has stored everything published so far (it may lag on a loaded machine):
+    an alarm it has not seen yet cannot overtake anything."""
+    d = inst.devices
+    d.flush()
+    assert wait_until(lambda: inst.gateway.holds(d.presses, d.readings[-1]), SETTLE_S, 0.2), inst.gateway.log()
+
+
 def ready(inst: Installation) -> None:
     """The whole path works: a probe reading reaches the server's database.
 
@@ -73,12 +81,14 @@ def assert_nothing_lost(st: Stored, inst: Installation, thinned_from: list[int] 
     assert not holes, f"sequence numbers neither stored nor accounted for by a gap record: {holes[:20]}"
 
 
-def assert_alarms_first(st: Stored, outage_readings: list[int]) -> None:
-    """Alarms raised during the outage were committed before any reading queued during it."""
+def assert_alarms_first(st: Stored, outage_readings: list[int], outage_alarms: int) -> None:
+    """The first `outage_alarms` alarms (raised during the outage) were committed before any reading
+    queued during it."""
     rows = {int(b["values"]["humidity"]): i for i, _s, lane, b in st.rows
             if lane == "reading" and b.get("metric") == "climate"}
     first_reading = min(rows[n] for n in outage_readings if n in rows)
-    last_alarm = max(i for i, _s, _l, _b in st.lane("alarm"))
+    alarms = sorted(st.lane("alarm"), key=lambda r: r[1])[:outage_alarms]
+    last_alarm = max(i for i, _s, _l, _b in alarms)
     assert last_alarm < first_reading, "a reading from the backlog was delivered before an alarm"
 
 
@@ -113,7 +123,7 @@ def test_central_broker_restart(installation: Installation):
     d.press()
     st = settled(inst)
     assert_nothing_lost(st, inst)
-    assert_alarms_first(st, list(range(500, 1000)))
+    assert_alarms_first(st, list(range(500, 1000)), 1)
 
 
 def test_server_stopped_then_restarted(installation: Installation):
@@ -128,11 +138,12 @@ def test_server_stopped_then_restarted(installation: Installation):
     d.press()
     d.stream(1300, 1000, per_s=400)
     d.press()
-    time.sleep(3)
+    caught_up(inst)
+    time.sleep(2)
     inst.server.start()
     st = settled(inst)
     assert_nothing_lost(st, inst)
-    assert_alarms_first(st, list(range(300, 2300)))
+    assert_alarms_first(st, list(range(300, 2300)), 2)
 
 
 def test_long_outage_10000_readings_and_alarms(installation: Installation):
@@ -143,12 +154,11 @@ def test_long_outage_10000_readings_and_alarms(installation: Installation):
     for part in range(4):
         d.stream(part * 2500, 2500)
         d.press()
-    d.flush()
-    time.sleep(2)  # let the gateway store the tail of the stream before the link comes back
+    caught_up(inst)
     inst.central.start()
     st = settled(inst)
     assert_nothing_lost(st, inst)
-    assert_alarms_first(st, list(range(10_000)))
+    assert_alarms_first(st, list(range(10_000)), 4)
 
 
 def test_lost_acknowledgement_gives_duplicates_that_are_ignored(installation: Installation):
@@ -177,12 +187,15 @@ def test_lost_acknowledgement_gives_duplicates_that_are_ignored(installation: In
     inst.central.proc.send_signal(signal.SIGHUP)
     st = settled(inst)
     assert_nothing_lost(st, inst)
-    # With acks flowing again (the refused resubscription is healed by the stuck-link detector's
-    # reconnect) the gateway's outbox empties, and nothing more is resent.
-    assert wait_until(lambda: inst.gateway.outbox_count() == 0, 60), "the gateway never heard the acks"
-    settled_dups = ingest_counters(inst)["duplicates"]
-    time.sleep(6)
-    assert ingest_counters(inst)["duplicates"] - settled_dups < 10, "resending did not stop once acks flowed"
+    # With acks flowing again (a resubscription refused meanwhile is healed by the stuck-link
+    # detector's reconnect) the gateway hears them and stops resending: no duplicates for 8 s, longer
+    # than its longest backoff (4 s with jitter).
+    def quiet() -> bool:
+        before = ingest_counters(inst)["duplicates"]
+        time.sleep(8)
+        return ingest_counters(inst)["duplicates"] == before
+
+    assert wait_until(quiet, 90, 0), "the gateway kept resending: it never heard the acks"
 
 
 def ingest_counters(inst: Installation) -> dict[str, int]:
@@ -203,9 +216,8 @@ def test_disk_cap_reached_during_outage(make_installation):
         d.stream(part * 2500, 2500)
         outage.extend(range(part * 2500, part * 2500 + 2500))
         d.press()
-    d.flush()
-    time.sleep(3)
+    caught_up(inst)
     inst.central.start()
     st = settled(inst)
     assert_nothing_lost(st, inst, thinned_from=outage)
-    assert_alarms_first(st, [n for n in outage if n in st.humidity])
+    assert_alarms_first(st, [n for n in outage if n in st.humidity], 4)

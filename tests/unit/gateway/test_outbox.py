@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.outbox import Outbox, connect, ranges
+from gateway.outbox import KEEP_RECENT, Outbox, connect, ranges
 from gateway.sequence import SEQ_BLOCK
 
 
@@ -136,4 +136,25 @@ def test_acks_are_deleted_in_batches_and_a_crash_only_means_resending(tmp_path):
     assert [e.seq for e in box.pending(100) if e.lane == "reading"] == seqs, "resent; the server dedupes"
     box.ack(seqs)
     assert box.count("reading") == 0
-    assert box._conn.execute("SELECT COUNT(*) FROM outbox WHERE lane_name = 'reading'").fetchone()[0] == 0
+    more = [box.put("reading", reading(i), 1.7e9) for i in range(KEEP_RECENT + 50)]
+    box.ack(more)
+    box.flush_acks(force=True)
+    left = {r[0] for r in box._conn.execute("SELECT seq FROM outbox WHERE lane_name = 'reading'")}
+    assert left == set(more[-KEEP_RECENT:]), "only the newest acknowledged rows are kept (redelivery checks)"
+    assert box.count("reading") == 0
+
+
+def test_redelivered_message_stores_only_what_the_first_delivery_did_not(tmp_path):
+    box = open_box(tmp_path / "o.sqlite")
+    with box.source("7:abc"):
+        r = box.put("reading", reading(1), 1.7e9)
+        e = box.put("event", {"device": "b", "kind": "sos"}, 1.7e9)
+    box.ack([r, e])  # delivered, but the home broker never got our PUBACK: it redelivers
+    with box.source("7:abc", replay=True):
+        assert box.put("reading", reading(1), 1.7e9) == 0
+        assert box.put("event", {"device": "b", "kind": "sos"}, 1.7e9) == 0
+        a = box.put_alarm({"type": "sos"}, 1.7e9)  # the first delivery died before storing this
+    assert [x.seq for x in box.pending(10)] == [a]
+    assert box.skipped == 2
+    with box.source("8:def", replay=True):  # a redelivery of something never stored: all of it
+        assert box.put("reading", reading(2), 1.7e9) > a
