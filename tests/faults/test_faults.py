@@ -98,8 +98,8 @@ def test_kill_9_gateway_mid_stream(installation: Installation):
     d = inst.devices
     d.stream(0, 600, per_s=400)
     d.press()
-    d.stream(600, 400, per_s=400)
-    inst.gateway.kill()  # mid-stream: batches in flight, messages queued in the worker
+    d.stream(600, 400)  # a burst: the home broker has its whole in-flight window out to the gateway
+    inst.gateway.kill()  # mid-stream: batches in flight, messages queued in the worker, PUBACKs unsent
     d.stream(1000, 500, per_s=400)  # the home broker keeps these for the gateway's session
     d.press()
     inst.gateway.start()
