@@ -81,7 +81,8 @@ def bytes_per_day(workdir: Path, homes_factor: int = 1) -> dict[str, float]:
     alarms = 2 * homes_factor
     w0, b0 = io_written()
     for i, (lane, body) in enumerate(day):
-        seq = box.put(lane, body, time.time())
+        with box.source(f"{i % 65536}:{i:016x}"):  # as the worker tags what each local message stored
+            seq = box.put(lane, body, time.time())
         box.ack([seq])  # online: acknowledged within milliseconds, each event its own batch
         if i % (len(day) // max(alarms, 1) + 1) == 0:
             box.ack([box.put_alarm(ALARM, time.time())])
