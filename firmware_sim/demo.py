@@ -82,7 +82,8 @@ class Demo:
             home.start()
             self.homes.append(home)
         say(f"Anxin demo running: {o.homes} home(s), data in {data_dir}")
-        say(f"  staff console / API: {settings.base_url}/api/v1/alarms   OpenAPI: {settings.base_url}/docs")
+        say(f"  duty console: {settings.base_url}/console (sign in as duty / anxin-demo)")
+        say(f"  REST API: {settings.base_url}/api/v1   OpenAPI: {settings.base_url}/docs")
         say(f"  central MQTT broker: 127.0.0.1:{mqtt_port}; home brokers: "
             + ", ".join(f"127.0.0.1:{b.port}" for b in self.local_brokers))
         say(f"  caregivers are notified at: {notify[0]}")
@@ -99,6 +100,8 @@ class Demo:
 
     def _caregiver_phone(self, item: Received) -> None:
         say(f"[caregiver phone {item.path}] {item.doc.get('title', '')}")
+        if item.token and self.server:
+            say(f"[caregiver phone] the caregiver's page: {self.server.settings.base_url}/c/{item.token}")
         delay = self.options.auto_ack_after
         if item.token and delay is not None and self.server:
             threading.Timer(delay, self._tap_ack, args=(item.token,)).start()

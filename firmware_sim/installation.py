@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from anxin.mqtt import BrokerAddress, MqttLink, make_client
 from firmware_sim.mqtt_devices import SosButton
 from gateway.config import BrokerConfig, DeviceConfig, GatewaySettings
 from gateway.runtime import GatewayRuntime, build_runtime
-from server.provision import CaregiverIn, DeviceIn, GatewayIn, ProvisionFile, ResidentIn
+from server.auth import hash_password
+from server.provision import CaregiverIn, DeviceIn, GatewayIn, ProvisionFile, ResidentIn, StaffIn
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +20,15 @@ DEMO_PEOPLE = [
     ("王秀英", "北京市西城区德胜门内大街 12 号 3 单元 401", ["高龄", "空巢"], ["高血压", "2 型糖尿病"], "李伟", "儿子"),
     ("张德福", "北京市东城区交道口南大街 48 号 2 层", ["高龄", "空巢", "重病"], ["冠心病"], "张敏", "女儿"),
     ("刘桂兰", "北京市海淀区万寿路 27 号院 5 号楼 602", ["空巢"], ["骨质疏松"], "陈志强", "结对干部"),
+]
+
+# Demo accounts (password DEMO_PASSWORD): the console, doctor and admin pages sign in with these.
+DEMO_PASSWORD = "anxin-demo"
+DEMO_STAFF = [
+    ("duty", "值班员 赵敏", "staff"),
+    ("supervisor", "主管 孙强", "supervisor"),
+    ("doctor", "王医生", "doctor"),
+    ("admin", "管理员", "admin"),
 ]
 
 SOS_DEVICE = DeviceConfig(name="sos-button", family="zigbee2mqtt", model="TS0215A_sos", role="sos_button",
@@ -37,7 +48,14 @@ def demo_provision(homes: int, notify_urls: list[str]) -> ProvisionFile:
                                     key_holder=f"{cg_name}（{relation}）", consent=True))
         gateways.append(GatewayIn(id=f"gw-{code.lower()}", resident=code,
                                   devices=[DeviceIn(**SOS_DEVICE.model_dump(exclude={"report_interval_s"}))]))
-    return ProvisionFile(caregivers=caregivers, residents=residents, gateways=gateways)
+    staff = [StaffIn(username=u, display_name=n, role=r, password_hash=_demo_hash()) for u, n, r in DEMO_STAFF]
+    return ProvisionFile(caregivers=caregivers, residents=residents, gateways=gateways, staff=staff)
+
+
+@lru_cache(maxsize=1)
+def _demo_hash() -> str:
+    # argon2 is slow on purpose; hash the demo password once per process, not per account and test.
+    return hash_password(DEMO_PASSWORD)
 
 
 def gateway_settings(gateway_id: str, resident: str, local: BrokerAddress, central: BrokerAddress,

@@ -10,10 +10,11 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from gateway.errors import OutboxError
+from gateway.model import Alarm
 from gateway.outbox import Outbox
 from gateway.rules import push
 from gateway.rules.config import RulesConfigError
-from gateway.rules.engine import Decision, Engine, Input
+from gateway.rules.engine import Decision, Engine, Input, RetiringRule
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +37,16 @@ class RuleBook:
         before = self.state
         decision = self.engine.evaluate(before, item, now)
         self.state = decision.state
+        for name, exc in decision.failed:
+            self.counters["rule_errors"] += 1
+            log.error("rule %s failed on %s, its state kept: %r", name, type(item).__name__, exc, exc_info=exc)
         if any(before.get(k) is not self.state.get(k) for k in self.engine.persistent()):
             self.save_state()
         return decision
 
-    def apply(self, args: Mapping[str, Any]) -> dict[str, Any]:
-        """Validate a pushed configuration, persist it, swap it in; the report for the server."""
+    def apply(self, args: Mapping[str, Any], now: datetime) -> tuple[dict[str, Any], list[Alarm]]:
+        """Validate a pushed configuration, persist it, swap it in; the report for the server, and the
+        alarms of rules it switched off that had one pending (raised now rather than forgotten)."""
         try:
             accepted = push.accept(args, self.version, self.timezone, self.resident)
             self.outbox.set_meta(push.META_CONFIG, accepted.stored())
@@ -49,13 +54,16 @@ class RuleBook:
             self.counters["rules_rejected"] += 1
             log.warning("rules configuration version %r rejected, keeping version %d: %s",
                         args.get("version"), self.version, exc)
-            return push.report("config_rejected", args.get("version"), str(exc))
+            return push.report("config_rejected", args.get("version"), str(exc)), []
+        kept = {rule.name for rule in accepted.engine.rules}
+        retired = [alarm for rule in self.engine.rules if rule.name not in kept and isinstance(rule, RetiringRule)
+                   for alarm in rule.retire(self.state.get(rule.name, rule.initial()), now)]
         # One assignment on the only thread that evaluates: the swap is atomic; learned state is kept.
         self.state, self.engine = accepted.engine.adopt(self.state), accepted.engine
         self.version = accepted.version
         self.counters["rules_applied"] += 1
         log.info("rules configuration version %d applied", accepted.version)
-        return push.report("config_applied", accepted.version)
+        return push.report("config_applied", accepted.version), retired
 
     def restore(self) -> None:
         """At start: the last pushed configuration and the persistent rule state, when valid."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 
 from anxin import protocol
-from anxin.mqtt import MqttLink, Will, make_client
+from anxin.mqtt import MqttError, MqttLink, Will, make_client
 from gateway.config import GatewaySettings
 from gateway.devices.router import Router, subscriptions
 from gateway.fallback.modem import open_serial_modem
@@ -23,6 +24,10 @@ from gateway.uplink import Uplink
 from gateway.watchdog import SystemdNotifier, Watchdog
 
 log = logging.getLogger(__name__)
+
+
+# The server raises a "gateway offline" alarm after minutes of silence; a quiet home must still speak.
+HEARTBEAT_S = 60.0
 
 
 def _state(gateway_id: str, state: str, boot_id: str) -> bytes:
@@ -40,8 +45,19 @@ class GatewayRuntime:
     local: MqttLink
     central: MqttLink
     serial: list[SerialDevice] = field(default_factory=list)
+    boot_id: str = ""
     watchdog: Watchdog | None = None
     sms: SmsFallback | None = None
+    _stop_heartbeat: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def _heartbeat(self) -> None:
+        gw = self.settings.gateway_id
+        while not self._stop_heartbeat.wait(HEARTBEAT_S):
+            if self.central.connected.is_set():
+                try:
+                    self.central.publish(protocol.state_topic(gw), _state(gw, "online", self.boot_id), 1, retain=True)
+                except MqttError as exc:  # the link reconnects by itself; the next beat tries again
+                    log.debug("heartbeat not sent: %s", exc)
 
     def start(self) -> None:
         """Recover the outbox, connect both brokers, start the worker, the sender and the guards."""
@@ -52,6 +68,7 @@ class GatewayRuntime:
         self.uplink.start()
         self.local.start()
         self.central.start()
+        threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
         for device in self.serial:
             device.transport.start()
         if self.sms:
@@ -68,6 +85,7 @@ class GatewayRuntime:
             self.watchdog.stop()
         if self.sms:
             self.sms.stop()
+        self._stop_heartbeat.set()
         for device in self.serial:
             device.transport.stop()
         self.central.stop()
@@ -115,4 +133,5 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
         log.warning("SMS fallback is off: it needs both sms.port and sms.caregivers")
     watchdog = Watchdog(SystemdNotifier(), [local, central],
                         {"worker": lambda: gateway.alive_at, "uplink": lambda: uplink.alive_at})
-    return GatewayRuntime(settings, gateway, outbox, uplink, local, central, serial_devices, watchdog, sms)
+    return GatewayRuntime(settings, gateway, outbox, uplink, local, central, serial_devices, boot_id=boot_id,
+                          watchdog=watchdog, sms=sms)

@@ -14,35 +14,32 @@ from typing import Any, Callable
 
 from anxin import protocol
 from anxin.mqtt import Delivery, MqttError
+from gateway.commands import Commands, PublishLocal, mode_topic
 from gateway.config import GatewaySettings
-from gateway.devices import zigbee2mqtt
 from gateway.devices.bp import RecentMeasurements
 from gateway.devices.router import Router
-from gateway.errors import ImplausibleReading, OutboxError, ParseError
-from gateway.falls.errors import StreamError
-from gateway.falls.monitor import FallMonitor, summary
-from gateway.model import AccelChunk, Action, Alarm, DeviceEvent, DeviceMessage, Reading
+from gateway.errors import OutboxError
+from gateway.falls.monitor import FallMonitor
+from gateway.intake import DeviceIntake, message_body
+from gateway.model import Action, Alarm, DeviceEvent, DeviceMessage
 from gateway.outbox import Outbox
 from gateway.rulebook import RuleBook
-from gateway.rules import messages, push
-from gateway.rules.config import RulesConfigError
+from gateway.rules import messages
 from gateway.rules.engine import Engine, ModeChange, Tick
 from gateway.supervision import Supervisor
 
+__all__ = ["Gateway", "action_topic", "alarm_body", "message_body", "mode_topic"]  # message_body, mode_topic: moved
+
 log = logging.getLogger(__name__)
 
-PublishLocal = Callable[[str, bytes], object]
 MEASUREMENTS_KEY = "forwarded_measurements"  # outbox meta: survives restarts, so resends stay dropped
+ALARM_ATTEMPTS = 3  # then the alarm is parked and retried from the tick: the worker must keep deciding
+ALARM_RETRY_S = 0.2
 
 
 def action_topic(gateway_id: str) -> str:
     """Local-bus topic where the home's speaker / LED / siren listen."""
     return f"anxin/home/{gateway_id}/action"
-
-
-def mode_topic(gateway_id: str) -> str:
-    """Local-bus topic where the home sets away mode: `{"away": true}`."""
-    return f"anxin/home/{gateway_id}/mode"
 
 
 def alarm_body(alarm: Alarm, resident: str | None) -> dict[str, Any]:
@@ -58,26 +55,7 @@ def alarm_body(alarm: Alarm, resident: str | None) -> dict[str, Any]:
     }
 
 
-def message_body(msg: DeviceMessage) -> tuple[str, dict[str, Any]]:
-    """(lane, body) for a device message forwarded to the server."""
-    if isinstance(msg, Reading):
-        body = {
-            "device": msg.device,
-            "metric": msg.metric,
-            "values": dict(msg.values),
-            "flags": sorted(msg.flags),
-            "detail": dict(msg.detail),
-            "measured_at": msg.ts.isoformat() if msg.ts else None,
-        }
-        return "reading", body
-    if isinstance(msg, AccelChunk):  # never sample by sample: the gateway detects falls itself
-        return "reading", {"device": msg.device, "metric": "acceleration_summary", "values": summary(msg),
-                           "flags": [], "detail": {},
-                           "measured_at": datetime.fromtimestamp(msg.t0, timezone.utc).isoformat()}
-    return "event", {"device": msg.device, "kind": msg.kind.value, "detail": dict(msg.detail)}
-
-
-class Gateway:
+class Gateway(DeviceIntake, Commands):
     """Consumes local messages and server commands from one queue; no I/O in the constructor."""
 
     def __init__(
@@ -92,6 +70,7 @@ class Gateway:
         monotonic: Callable[[], float] = time.monotonic,
         supervisor: Supervisor | None = None,
         falls: FallMonitor | None = None,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         self.settings = settings
         self.router = router
@@ -104,12 +83,15 @@ class Gateway:
         self.counters: Counter[str] = Counter()
         self.supervisor = supervisor or Supervisor.from_settings(settings)
         self.supervision = self.supervisor.initial(clock())
+        self._supervision_saved: dict[str, list[str]] | None = None
         self.measurements = RecentMeasurements()
         self.rules = RuleBook(engine, outbox, settings.timezone, settings.resident, self.counters)
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.alive_at = monotonic()  # the watchdog restarts the process when this goes stale
+        self.sleep = sleep or self._stop.wait  # waiting on the stop event: stop() ends a retry at once
+        self.parked: list[tuple[dict[str, Any], float, float]] = []  # alarms the disk refused, oldest first
 
     # Entry points, called from other threads: they only enqueue.
 
@@ -134,6 +116,7 @@ class Gateway:
         """Run the worker thread."""
         self.rules.restore()
         self._load_measurements()
+        self.restore_supervision()
         self._thread = threading.Thread(target=self._run, name="gateway", daemon=True)
         self._thread.start()
 
@@ -191,52 +174,11 @@ class Gateway:
             self.supervise(self.supervisor.bridge(self.supervision, item[0], item[1], self.clock()))
         elif kind == "tick":
             self.counters["ticks"] += 1
+            self.store_parked()
+            for fall in self.falls.expire(self.clock()):  # a wearable gone quiet right after an impact
+                self.handle_message(fall)
             self.supervise(self.supervisor.tick(self.supervision, self.clock()))
             self.decide(Tick())
-
-    def handle_local(self, topic: str, payload: bytes) -> None:
-        """Parse a local message, forward it, and run the rules on it."""
-        self.counters["local_messages"] += 1
-        if topic == mode_topic(self.settings.gateway_id):
-            self.set_mode(payload, "home")
-            return
-        if topic.startswith("anxin/home/"):
-            return  # our own action messages echoed back
-        try:
-            msgs = self.router.parse(topic, payload)
-        except ImplausibleReading as exc:  # well-formed but not clinical data: counted apart
-            self.counters["implausible_readings"] += 1
-            log.warning("rejected reading on %s: %s", topic, exc)
-            return
-        except ParseError as exc:
-            self.counters["parse_errors"] += 1
-            log.warning("rejected message on %s (%d bytes): %s", topic, len(payload), exc)
-            return
-        for msg in msgs:
-            self.handle_message(msg)
-
-    def handle_message(self, msg: DeviceMessage) -> None:
-        """One typed message: drop resent measurements, supervise, then acceleration to the fall detector
-        and everything else forwarded and into the rules."""
-        if self.measurements.is_repeat(msg):
-            self.counters["duplicate_measurements"] += 1
-            return
-        self.supervision, events = self.supervisor.observe(self.supervision, msg, self.clock())
-        if isinstance(msg, AccelChunk):
-            try:
-                falls = self.falls.feed(msg)
-            except StreamError as exc:
-                self.counters["accel_errors"] += 1
-                log.warning("rejected acceleration from %s: %s", msg.device, exc)
-                falls = []
-            for fall in falls:  # a detected fall is a fall like any other: forwarded, and into the rules
-                self.handle_message(fall)
-        elif not self.supervisor.absorbs(msg):
-            self.forward(msg)
-            self.decide(msg)
-        if self.measurements.dirty:  # only after the reading is stored: a crash may repeat it, not lose it
-            self._save_measurements()
-        self.supervise((self.supervision, events))
 
     def _load_measurements(self) -> None:
         try:
@@ -250,15 +192,6 @@ class Gateway:
         except (OutboxError, sqlite3.Error) as exc:
             self.counters["outbox_errors"] += 1
             log.error("could not save the forwarded-measurements memory: %s", exc)
-
-    def supervise(self, result: tuple[Any, list[DeviceEvent]]) -> None:
-        """Adopt supervision's new state; forward its technical events and run the rules on them."""
-        self.supervision, events = result
-        for event in events:
-            self.counters[f"supervision_{event.kind.value}"] += 1
-            log.info("supervision: %s %s %s", event.device, event.kind.value, dict(event.detail) or "")
-            self.forward(event)
-            self.decide(event)
 
     def forward(self, msg: DeviceMessage) -> None:
         """Queue a reading or event for the server."""
@@ -275,7 +208,7 @@ class Gateway:
         self.wake_uplink()
 
     def decide(self, item: DeviceMessage | Tick | ModeChange) -> None:
-        """Run the rules; store alarms durably first, then act in the home."""
+        """Run the rules; store alarms durably first, then act in the home — whatever the disk says."""
         now = datetime.fromtimestamp(self.clock(), timezone.utc)
         decision = self.rules.evaluate(item, now)
         for alarm in decision.alarms:
@@ -284,19 +217,34 @@ class Gateway:
             self.act(action)
 
     def raise_alarm(self, alarm: Alarm) -> None:
-        """Write the alarm to the outbox with a full fsync, then wake the uplink."""
+        """Write the alarm to the outbox with a full fsync, then wake the uplink; park it if the disk refuses."""
         self.counters["alarms"] += 1
         body = alarm_body(alarm, self.settings.resident)
-        while True:
+        self.parked.append((body, self.clock(), self.monotonic()))
+        # Parked alarms go first: a cancel must never reach the server before the alarm it retracts.
+        attempts = 1 if len(self.parked) > 1 else ALARM_ATTEMPTS
+        for attempt in range(attempts):
+            if attempt:
+                self.sleep(ALARM_RETRY_S)
+            if self.store_parked() or self._stop.is_set():
+                return
+        self.counters["alarms_parked"] += 1
+        log.critical("alarm %s parked, %d waiting for the disk; retried every tick", alarm.type, len(self.parked))
+
+    def store_parked(self) -> bool:
+        """Store parked alarms in order, stopping at the first refusal; True when none is left."""
+        while self.parked:
+            body, ts, mono = self.parked[0]
             try:
-                seq = self.outbox.put_alarm(body, self.clock(), self.monotonic())
-                break
-            except OutboxError as exc:  # never drop an alarm: retry until the disk takes it
+                seq = self.outbox.put_alarm(body, ts, mono)
+            except OutboxError as exc:  # never drop an alarm: it stays parked
                 self.counters["outbox_errors"] += 1
-                log.error("could not store alarm %s, retrying: %s", alarm.type, exc)
-                time.sleep(0.2)
-        log.info("alarm %s (%s) from %s stored as seq %d", alarm.type, alarm.change.value, alarm.device, seq)
-        self.wake_uplink()
+                log.error("could not store alarm %s: %s", body["type"], exc)
+                return False
+            self.parked.pop(0)
+            log.info("alarm %s (%s) from %s stored as seq %d", body["type"], body["change"], body["device"], seq)
+            self.wake_uplink()
+        return True
 
     def act(self, action: Action, **params: str) -> None:
         """Tell the home's speaker / LED / siren what to do."""
@@ -310,35 +258,6 @@ class Gateway:
             self.counters["action_errors"] += 1
             log.error("could not publish local action %s: %s", action.message_key, exc)
 
-    def handle_command(self, command: protocol.Command) -> None:
-        """Commands from the server: acknowledgement feedback to the resident, and more."""
-        self.counters["commands"] += 1
-        if command.cmd == "alarm_acknowledged":
-            by = str(command.args.get("by") or "")
-            device = command.args.get("device")
-            self.act(Action("say", "help_coming", device, {"alarm_id": command.args.get("alarm_id")}), by=by)
-            self.act(Action("led", "help_coming", device), by=by)
-        elif command.cmd == push.COMMAND:
-            self.report(self.rules.apply(command.args))
-        elif command.cmd == push.MODE_COMMAND:
-            self.set_mode(json.dumps(command.args).encode(), "server")
-        elif command.cmd == "permit_join":  # an installer pairs a new zigbee device from the console
-            self.permit_join(command.args.get("seconds", 120))
-        else:
-            log.warning("unknown command %r from the server", command.cmd)
-
-    def set_mode(self, payload: bytes, source: str) -> None:
-        """Away mode from the home's bus or the server."""
-        try:
-            doc = json.loads(payload)
-            change = push.mode_change(doc if isinstance(doc, dict) else {}, source)
-        except (ValueError, RulesConfigError) as exc:
-            self.counters["parse_errors"] += 1
-            log.warning("bad away-mode message from %s: %s", source, exc)
-            return
-        log.info("away mode %s (from %s)", "on" if change.away else "off", source)
-        self.decide(change)
-
     def report(self, body: dict[str, Any]) -> None:
         """Queue a gateway event (rules configuration applied or rejected) for the server."""
         try:
@@ -348,15 +267,3 @@ class Gateway:
             log.error("could not store %s report: %s", body.get("kind"), exc)
             return
         self.wake_uplink()
-
-    def permit_join(self, seconds: object) -> None:
-        """Open (or with 0 close) the zigbee network for pairing through zigbee2mqtt."""
-        try:
-            topic, payload = zigbee2mqtt.permit_join_request(int(seconds))  # type: ignore[call-overload]
-            self.publish_local(topic, payload)
-            log.info("zigbee2mqtt permit_join for %s s", seconds)
-        except (ValueError, TypeError) as exc:
-            log.warning("bad permit_join command (%r): %s", seconds, exc)
-        except MqttError as exc:  # the local broker is down: say so, the installer will retry
-            self.counters["action_errors"] += 1
-            log.error("could not publish permit_join: %s", exc)

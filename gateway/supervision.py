@@ -1,7 +1,9 @@
 """Device supervision, pure: (state, message | bridge change | tick, now) -> (state, technical events).
 
 Tracks last-seen, battery and link quality per device. A device silent past its expected interval,
-or with a low battery, yields one event; recovery yields the clearing event. When a bridge a device
+or with a low battery, yields one event; recovery yields the clearing event. Every such event carries
+`detail.devices`, everything now in that trouble: supervision is the one owner of that state (the
+supervision rule only turns it into alarms), and the gateway persists it across restarts. When a bridge a device
 depends on (the local broker, zigbee2mqtt, a serial port) is down, one BRIDGE_OFFLINE stands for all
 of them: their silence is explained and not reported device by device.
 """
@@ -9,7 +11,7 @@ of them: their silence is explained and not reported device by device.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from gateway.config import DeviceConfig, GatewaySettings, SerialPortConfig
 from gateway.model import DeviceEvent, DeviceMessage, EventKind, Reading
@@ -61,6 +63,7 @@ class SupervisionState:
 
 
 Result = tuple[SupervisionState, list[DeviceEvent]]
+PERSISTED = ("offline", "battery_low", "bridges_down")
 
 
 def interval_for(device: DeviceConfig) -> float | None:
@@ -109,6 +112,33 @@ class Supervisor:
         return SupervisionState(last_seen={name: now for name in self.watches},
                                 bridges_pending={b: now for b in self.own_bridges})
 
+    def dump(self, state: SupervisionState) -> dict[str, list[str]]:
+        """What must survive a restart: who is in trouble, so a recovery after it still clears the alarm."""
+        return {key: sorted(getattr(state, key)) for key in PERSISTED}
+
+    def restore(self, state: SupervisionState, data: Any) -> Result:
+        """`state` with dump()'s output laid over it; devices and bridges no longer configured recover.
+
+        Raises ValueError when the data does not fit."""
+        if not isinstance(data, Mapping) or not all(
+                isinstance(data.get(k, []), list) and all(isinstance(n, str) for n in data.get(k, []))
+                for k in PERSISTED):
+            raise ValueError(f"supervision state must map {PERSISTED} to lists of names, got {data!r}")
+        known_bridges = {*self.own_bridges, ZIGBEE2MQTT}
+        offline, battery, bridges = (frozenset(data.get(k, [])) for k in PERSISTED)
+        state = replace(state, offline=offline & self.watches.keys(), battery_low=battery & self.watches.keys(),
+                        bridges_down=bridges & known_bridges)
+        events: list[DeviceEvent] = []
+        for before, after, kind in ((offline, state.offline, EventKind.DEVICE_ONLINE),
+                                    (battery, state.battery_low, EventKind.BATTERY_OK),
+                                    (bridges, state.bridges_down, EventKind.BRIDGE_ONLINE)):
+            left = set(before)
+            for name in sorted(before - after):  # one recovery each, as if they had reported
+                left.discard(name)
+                events.append(DeviceEvent(name, kind, detail={"reason": "no longer configured",
+                                                              "devices": sorted(left)}))
+        return state, events
+
     def observe(self, state: SupervisionState, msg: DeviceMessage, now: float) -> Result:
         """A message arrived from a device."""
         if isinstance(msg, DeviceEvent):
@@ -122,12 +152,14 @@ class Supervisor:
         events: list[DeviceEvent] = []
         if isinstance(msg, DeviceEvent) and msg.kind == EventKind.DEVICE_OFFLINE:
             if name not in state.offline and not self._explained(state, name):
-                events.append(DeviceEvent(name, EventKind.DEVICE_OFFLINE, detail={"reason": "availability"}))
+                events.append(DeviceEvent(name, EventKind.DEVICE_OFFLINE, detail={
+                    "reason": "availability", "devices": sorted(state.offline | {name})}))
             return replace(state, offline=state.offline | {name}), events
         state = replace(state, last_seen={**state.last_seen, name: now})
         if name in state.offline:
-            events.append(DeviceEvent(name, EventKind.DEVICE_ONLINE, detail={"reason": "reported again"}))
             state = replace(state, offline=state.offline - {name})
+            events.append(DeviceEvent(name, EventKind.DEVICE_ONLINE, detail={
+                "reason": "reported again", "devices": sorted(state.offline)}))
         if isinstance(msg, DeviceEvent) and msg.kind == EventKind.BATTERY_LOW:
             state, more = self._battery(state, name, True, {})
             events += more
@@ -150,14 +182,16 @@ class Supervisor:
         if not up:
             if bridge in state.bridges_down:
                 return state, []
-            return (replace(state, bridges_down=state.bridges_down | {bridge}),
-                    [DeviceEvent(bridge, EventKind.BRIDGE_OFFLINE)])
+            down = state.bridges_down | {bridge}
+            return (replace(state, bridges_down=down),
+                    [DeviceEvent(bridge, EventKind.BRIDGE_OFFLINE, detail={"devices": sorted(down)})])
         if bridge not in state.bridges_down:
             return state, []
         # Devices behind the bridge get a fresh interval: their silence was the bridge's.
         behind = {n: now for n, w in self.watches.items() if bridge in w.bridges}
-        return (replace(state, bridges_down=state.bridges_down - {bridge}, last_seen={**state.last_seen, **behind}),
-                [DeviceEvent(bridge, EventKind.BRIDGE_ONLINE)])
+        down = state.bridges_down - {bridge}
+        return (replace(state, bridges_down=down, last_seen={**state.last_seen, **behind}),
+                [DeviceEvent(bridge, EventKind.BRIDGE_ONLINE, detail={"devices": sorted(down)})])
 
     def tick(self, state: SupervisionState, now: float) -> Result:
         """Time passed: devices silent past their interval go offline (unless a bridge explains it)."""
@@ -174,7 +208,8 @@ class Supervisor:
             if silent > w.interval_s:
                 newly.add(name)
                 events.append(DeviceEvent(name, EventKind.DEVICE_OFFLINE, detail={
-                    "reason": "silent", "silent_s": round(silent), "interval_s": w.interval_s}))
+                    "reason": "silent", "silent_s": round(silent), "interval_s": w.interval_s,
+                    "devices": sorted(state.offline | newly)}))
         return (replace(state, offline=state.offline | newly) if newly else state), events
 
     def _explained(self, state: SupervisionState, name: str) -> bool:
@@ -183,12 +218,10 @@ class Supervisor:
     def _battery(self, state: SupervisionState, name: str, low: bool, values: Mapping[str, float]) -> Result:
         if low == (name in state.battery_low):
             return state, []
-        detail = {"battery": values["battery"]} if "battery" in values else {}
-        if low:
-            return replace(state, battery_low=state.battery_low | {name}), [
-                DeviceEvent(name, EventKind.BATTERY_LOW, detail=detail)]
-        return replace(state, battery_low=state.battery_low - {name}), [
-            DeviceEvent(name, EventKind.BATTERY_OK, detail=detail)]
+        detail: dict[str, object] = {"battery": values["battery"]} if "battery" in values else {}
+        after = state.battery_low | {name} if low else state.battery_low - {name}
+        kind = EventKind.BATTERY_LOW if low else EventKind.BATTERY_OK
+        return replace(state, battery_low=after), [DeviceEvent(name, kind, detail={**detail, "devices": sorted(after)})]
 
     def _unknown(self, state: SupervisionState, msg: DeviceEvent, now: float) -> Result:
         if msg.device in self.watches:

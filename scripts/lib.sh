@@ -8,6 +8,10 @@ say() { printf '==> %s\n' "$*" >&2; }
 test_packages() {
   local missing=()
   command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+  # The browser tests drive Debian's Chromium through Playwright (no browser download); Chinese
+  # text needs a CJK font or it renders as empty boxes in the screenshots.
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
   echo "${missing[@]}"
 }
 

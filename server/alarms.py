@@ -13,7 +13,7 @@ from server.db.models import Alarm, AlarmAudit
 from server.errors import Conflict, NotFound
 
 ACTIVE = ("raised", "notified", "acknowledged")
-OUTCOMES = ("false_alarm", "helped_at_home", "ambulance", "hospital", "no_answer", "cleared", "other")
+OUTCOMES = ("false_alarm", "helped_at_home", "ambulance", "hospital", "no_answer", "cleared", "test_passed", "other")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,8 @@ def apply_gateway_alarm(
     """Raise, repeat, cancel or clear from an uplink alarm body."""
     type_ = str(body.get("type") or "unknown")
     change = body.get("change", "raise")
+    if type_ == "test":
+        return _test_alarm(session, gateway_id, seq, resident_id, body, at, now)
     current = active_alarm(session, resident_id, gateway_id, type_)
     if change in ("cancel", "clear"):
         if current is None:
@@ -66,12 +68,47 @@ def apply_gateway_alarm(
         resident_id=resident_id, gateway_id=gateway_id, gateway_seq=seq, type=type_,
         severity=str(body.get("severity") or "warning"), status="raised", device=body.get("device"),
         message=str(body.get("message") or ""), detail=dict(body.get("detail") or {}),
-        raised_at=at, updated_at=now,
+        raised_at=at, updated_at=now, next_escalation_at=None if body.get("severity") == "info" else now,
     )
     session.add(alarm)
     session.flush()
     audit(session, alarm, "raised", "gateway", now, seq=seq, gateway_time=at.isoformat())
     return AlarmChangeResult(alarm, new=True)
+
+
+def _test_alarm(session: Session, gateway_id: str, seq: int, resident_id: int | None, body: dict[str, Any],
+                at: datetime, now: datetime) -> AlarmChangeResult:
+    """A weekly test came all the way up: record it as passed, notify nobody."""
+    alarm = Alarm(resident_id=resident_id, gateway_id=gateway_id, gateway_seq=seq, type="test", severity="info",
+                  status="resolved", message=str(body.get("message") or "weekly test"),
+                  detail=dict(body.get("detail") or {}), raised_at=at, updated_at=now, resolved_at=now,
+                  outcome="test_passed")
+    session.add(alarm)
+    session.flush()
+    audit(session, alarm, "raised", "gateway", now, seq=seq, gateway_time=at.isoformat())
+    audit(session, alarm, "resolved", "system", now, outcome="test_passed",
+          round_trip_s=round((now - at).total_seconds(), 3))
+    return AlarmChangeResult(alarm, new=False)
+
+
+def raise_system_alarm(session: Session, gateway_id: str, resident_id: int | None, type_: str, message: str,
+                       now: datetime, **detail: Any) -> Alarm | None:
+    """Raise a server-side technical alarm unless one of that type is already open; None if it was."""
+    if active_alarm(session, resident_id, gateway_id, type_) is not None:
+        return None
+    alarm = Alarm(resident_id=resident_id, gateway_id=gateway_id, type=type_, severity="technical", status="raised",
+                  message=message, detail=detail, raised_at=now, updated_at=now, next_escalation_at=now)
+    session.add(alarm)
+    session.flush()
+    audit(session, alarm, "raised", "system", now, **detail)
+    return alarm
+
+
+def clear_system_alarm(session: Session, alarm: Alarm, now: datetime, reason: str) -> None:
+    """Close a technical alarm whose cause went away."""
+    alarm.status, alarm.outcome, alarm.resolved_at, alarm.updated_at = "resolved", "cleared", now, now
+    alarm.next_escalation_at = None
+    audit(session, alarm, "cleared", "system", now, reason=reason)
 
 
 _RANK = {"emergency": 0, "urgent": 1, "warning": 2, "technical": 3, "info": 4}

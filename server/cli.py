@@ -60,6 +60,38 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        raise ProvisionError("the two passwords differ")
+    return first
+
+
+def _create_user(args: argparse.Namespace) -> int:
+    from server.auth import AuthError, upsert_staff
+    from server.db.session import create_schema, make_engine, session_factory
+
+    settings = settings_from(args)
+    try:
+        password = _read_password(args)
+        if len(password) < 8:
+            raise ProvisionError("the password needs at least 8 characters")
+        engine = make_engine(settings.database_url)
+        create_schema(engine)
+        with session_factory(engine)() as s, s.begin():
+            upsert_staff(s, args.username, args.staff_role, args.display_name, password, language=args.language,
+                         phone=args.phone)
+    except (ProvisionError, AuthError) as exc:
+        print(f"anxin-server: {exc}", file=sys.stderr)
+        return 2
+    print(f"user {args.username} ({args.staff_role}) saved")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="anxin-server", description="Anxin central server")
@@ -80,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="provision residents, caregivers, gateways and devices from YAML")
     imp.add_argument("file", type=Path)
     imp.set_defaults(func=_import)
+    user = sub.add_parser("create-user", help="create or update a staff account (password from a prompt or stdin)")
+    user.add_argument("username")
+    user.add_argument("--role", dest="staff_role", choices=["staff", "supervisor", "doctor", "admin"], default="staff")
+    user.add_argument("--display-name")
+    user.add_argument("--language", choices=["zh-CN", "en"], default="zh-CN")
+    user.add_argument("--phone")
+    user.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    user.set_defaults(func=_create_user)
     return parser
 
 

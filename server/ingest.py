@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin import protocol
-from server.alarms import apply_gateway_alarm, audit
-from server.db.models import Alarm, DeadLetter, Gateway, IngestedEvent, Reading
+from server.alarms import apply_gateway_alarm
+from server.db.bulk import insert_new_events, insert_readings
+from server.db.models import DeadLetter, Gateway
+from server.reliability import advance_upto, dead_seqs, record_late_sms, record_sms
 from server.rules_push import record_report
 
 log = logging.getLogger(__name__)
@@ -61,7 +64,7 @@ def _validate(ev: protocol.UplinkEvent) -> str | None:
 
 
 class Ingest:
-    """Consumes uplink batches on one thread; acknowledges only after the commit."""
+    """Consumes uplink messages on one thread; drains what is queued into one transaction, acks after commit."""
 
     def __init__(
         self,
@@ -69,11 +72,13 @@ class Ingest:
         publish: Publish,
         on_new_alarm: Callable[[int], None],
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        max_drain: int = 200,
     ) -> None:
         self.sessions = sessions
         self.publish = publish
         self.on_new_alarm = on_new_alarm
         self.clock = clock
+        self.max_drain = max_drain
         self.counters: Counter[str] = Counter()
         self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -94,18 +99,72 @@ class Ingest:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                break
+            items = [first]
+            # Whatever arrived meanwhile joins this transaction: one commit for many batches is
+            # what makes ingest fast, and under light load it is still one message at a time.
+            while len(items) < self.max_drain:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stopping = True
+                    break
+                items.append(nxt)
             try:
-                self.handle(*item)
-            except Exception:  # supervisor: the message stays unacknowledged, so the gateway resends it
+                self.handle_many(items)
+            except Exception:  # supervisor: the messages stay unacknowledged, so the gateways resend them
                 self.counters["internal_errors"] += 1
-                log.exception("ingest failed on %s", item[0])
+                log.exception("ingest failed on %d message(s)", len(items))
 
     def handle(self, topic: str, payload: bytes) -> IngestResult | None:
         """One MQTT message from a gateway."""
-        if topic.endswith("/state"):
-            self.handle_state(topic, payload)
-            return None
+        results = self.handle_many([(topic, payload)])
+        return results[0] if results else None
+
+    def handle_many(self, items: list[tuple[str, bytes]]) -> list[IngestResult]:
+        """Several MQTT messages: state messages apart, uplink batches committed together, then acked."""
+        batches: list[protocol.UplinkBatch] = []
+        for topic, payload in items:
+            if topic.endswith("/state"):
+                self.handle_state(topic, payload)
+                continue
+            batch = self._decode(topic, payload)
+            if batch is not None:
+                batches.append(batch)
+        if not batches:
+            return []
+        try:
+            results = self.commit_many(batches)
+        except (IntegrityError, OperationalError) as exc:
+            if len(batches) == 1:
+                raise
+            # One message (or a race with another server process) spoiled the shared transaction:
+            # retry each on its own so the others are not held back.
+            log.warning("batched commit of %d messages failed (%s); committing one by one", len(batches), exc)
+            results = []
+            for b in batches:
+                try:
+                    results.extend(self.commit_many([b]))
+                except (IntegrityError, OperationalError) as one_exc:
+                    self.counters["internal_errors"] += 1
+                    results.append(IngestResult())
+                    log.error("could not commit batch from %s; it stays unacknowledged: %s", b.gateway_id, one_exc)
+        for batch, result in zip(batches, results):
+            if result.acked or result.rejected:
+                self.publish(protocol.ack_topic(batch.gateway_id),
+                             protocol.encode_ack(protocol.Ack(tuple(result.acked), tuple(result.rejected),
+                                                              result.upto)), 1)
+            for alarm_id in result.new_alarms:
+                self.on_new_alarm(alarm_id)
+        return results
+
+    def _decode(self, topic: str, payload: bytes) -> protocol.UplinkBatch | None:
         try:
             gw = protocol.gateway_from_topic(topic)
             batch = protocol.decode_batch(payload)
@@ -115,66 +174,83 @@ class Ingest:
         if batch.gateway_id != gw:
             self.dead_letter(topic, gw, None, f"gateway id {batch.gateway_id!r} does not match topic", payload)
             return None
-        result = self.commit(batch)
-        self.publish(protocol.ack_topic(gw), protocol.encode_ack(protocol.Ack(tuple(result.acked),
-                                                                             tuple(result.rejected), result.upto)), 1)
-        for alarm_id in result.new_alarms:
-            self.on_new_alarm(alarm_id)
-        return result
+        return batch
 
     def commit(self, batch: protocol.UplinkBatch) -> IngestResult:
-        """Store the new events of a batch in one transaction; duplicates are only acknowledged."""
+        """Store the new events of one batch; duplicates are only acknowledged."""
+        return self.commit_many([batch])[0]
+
+    def commit_many(self, batches: list[protocol.UplinkBatch]) -> list[IngestResult]:
+        """Store the new events of several batches in one transaction, with bulk inserts."""
         now = self.clock()
-        result = IngestResult()
+        results = [IngestResult() for _ in batches]
         with self.sessions() as s, s.begin():
-            gw = s.get(Gateway, batch.gateway_id)
-            if gw is None:
-                log.warning("events from unregistered gateway %s: kept, alarms shown to staff", batch.gateway_id)
-                gw = Gateway(id=batch.gateway_id, state="online")
-                s.add(gw)
-            gw.last_seen, gw.boot_id = now, batch.boot_id
-            seqs = [e.seq for e in batch.events]
-            seen = set(s.scalars(select(IngestedEvent.seq).where(IngestedEvent.gateway_id == gw.id,
-                                                                 IngestedEvent.seq.in_(seqs))))
-            dead = set(s.scalars(select(DeadLetter.seq).where(DeadLetter.gateway_id == gw.id,
-                                                              DeadLetter.seq.in_(seqs))))
-            events: list[dict[str, Any]] = []
-            readings: list[dict[str, Any]] = []
-            for ev in batch.events:
-                if ev.seq in dead:  # rejected before; our answer was lost: reject again, keep one letter
-                    result.duplicates += 1
-                    result.rejected.append(ev.seq)
-                    continue
-                if ev.seq in seen:
-                    result.duplicates += 1
-                    result.acked.append(ev.seq)
+            gateways = self._gateways(s, {b.gateway_id for b in batches}, now)
+            dead = dead_seqs(s, batches)
+            rows, owners = [], []
+            for i, batch in enumerate(batches):
+                gw = gateways[batch.gateway_id]
+                gw.boot_id = batch.boot_id
+                for ev in batch.events:
+                    if (gw.id, ev.seq) in dead:  # rejected before and our answer was lost: one letter is enough
+                        results[i].duplicates += 1
+                        results[i].rejected.append(ev.seq)
+                        continue
+                    reason = _validate(ev)
+                    if reason:
+                        self._dead(s, protocol.up_topic(gw.id), gw.id, ev.seq, reason, json.dumps(ev.body))
+                        results[i].rejected.append(ev.seq)
+                        continue
+                    at, corrected = corrected_time(ev.ts, batch, now)
+                    rows.append({"gateway_id": gw.id, "seq": ev.seq, "lane": ev.lane, "gateway_ts": at,
+                                 "received_at": now, "ts_corrected": corrected,
+                                 "body": None if ev.lane == "reading" else ev.body})
+                    owners.append((i, ev, at))
+            fresh = insert_new_events(s, rows)
+            readings = []
+            for i, ev, at in owners:
+                gw = gateways[batches[i].gateway_id]
+                if (gw.id, ev.seq) not in fresh:
+                    results[i].duplicates += 1
+                    results[i].acked.append(ev.seq)
                     if ev.lane == "alarm" and ev.body.get("sms"):
                         record_late_sms(s, gw.id, ev, now)
                     continue
-                seen.add(ev.seq)
-                reason = _validate(ev)
-                if reason:
-                    self._dead(s, protocol.up_topic(gw.id), gw.id, ev.seq, reason, json.dumps(ev.body))
-                    result.rejected.append(ev.seq)
-                    continue
-                at, corrected = corrected_time(ev.ts, batch, now)
-                events.append({"gateway_id": gw.id, "seq": ev.seq, "lane": ev.lane, "gateway_ts": at,
-                               "received_at": now, "ts_corrected": corrected, "body": ev.body})
-                self._apply(s, gw, ev, at, now, result, readings)
-                result.acked.append(ev.seq)
+                fresh.discard((gw.id, ev.seq))  # a seq twice in this drain: the second is a duplicate
+                if ev.lane == "reading":
+                    body = ev.body
+                    readings.append({"resident_id": gw.resident_id, "gateway_id": gw.id,
+                                     "device": str(body.get("device", "")), "metric": body["metric"], "ts": at,
+                                     "values": body["values"], "flags": list(body.get("flags") or [])})
+                else:
+                    self._apply(s, gw, ev, at, now, results[i])
+                results[i].acked.append(ev.seq)
                 gw.last_seq = max(gw.last_seq or 0, ev.seq)
-            # Bulk inserts, in batch order: ORM objects per reading cost more than the whole commit.
-            if events:
-                s.execute(insert(IngestedEvent), events)
-            if readings:
-                s.execute(insert(Reading), readings)
-            result.upto = gw.acked_upto = advance_upto(s, gw.id, gw.acked_upto or 0)
-        self.counters["events"] += len(result.acked) - result.duplicates
-        self.counters["duplicates"] += result.duplicates
-        return result
+            insert_readings(s, readings)
+            for gw in gateways.values():
+                gw.acked_upto = advance_upto(s, gw.id, gw.acked_upto or 0)
+            for i, batch in enumerate(batches):
+                results[i].upto = gateways[batch.gateway_id].acked_upto
+        for r in results:
+            self.counters["events"] += len(r.acked) - r.duplicates
+            self.counters["duplicates"] += r.duplicates
+        return results
+
+    def _gateways(self, s: Session, ids: set[str], now: datetime) -> dict[str, Gateway]:
+        found = {g.id: g for g in s.scalars(select(Gateway).where(Gateway.id.in_(ids)))}
+        for gw_id in ids - found.keys():
+            log.warning("events from unregistered gateway %s: kept, alarms shown to staff", gw_id)
+            found[gw_id] = Gateway(id=gw_id, state="online", state_at=now)
+            s.add(found[gw_id])
+        for gw in found.values():
+            gw.last_seen = now
+            if gw.state != "online":  # any batch proves the gateway is connected (the birth may be late)
+                gw.state, gw.state_at = "online", now
+        s.flush()
+        return found
 
     def _apply(self, s: Session, gw: Gateway, ev: protocol.UplinkEvent, at: datetime, now: datetime,
-               result: IngestResult, readings: list[dict[str, Any]]) -> None:
+               result: IngestResult) -> None:
         body = ev.body
         if ev.lane == "alarm":
             change = apply_gateway_alarm(s, gw.id, ev.seq, gw.resident_id, body, at, now)
@@ -189,10 +265,6 @@ class Ingest:
                         body.get("count"), body.get("reason"))
         elif ev.lane == "event":
             record_report(s, gw, body)
-        elif ev.lane == "reading":
-            readings.append({"resident_id": gw.resident_id, "gateway_id": gw.id, "device": str(body.get("device", "")),
-                             "metric": body["metric"], "ts": at, "values": body["values"],
-                             "flags": list(body.get("flags") or [])})
 
     def handle_state(self, topic: str, payload: bytes) -> None:
         """A gateway's retained presence message or last will."""
@@ -203,9 +275,12 @@ class Ingest:
         except (protocol.ProtocolError, ValueError, KeyError, TypeError) as exc:
             self.dead_letter(topic, None, None, f"bad state message: {exc}", payload)
             return
+        now = self.clock()
         with self.sessions() as s, s.begin():
             gw = s.get(Gateway, gw_id) or Gateway(id=gw_id)
-            gw.state, gw.last_seen = state, self.clock()
+            gw.state, gw.state_at = state, now
+            if state != "offline":  # a last will is the broker speaking, not the gateway: no heartbeat
+                gw.last_seen = now
             s.add(gw)
         log.info("gateway %s is %s", gw_id, state)
 
@@ -218,45 +293,3 @@ class Ingest:
         self.counters["dead_letters"] += 1
         log.warning("dead letter from %s: %s", topic, reason)
         s.add(DeadLetter(topic=topic, gateway_id=gw, seq=seq, reason=reason, payload=text[:65536]))
-
-
-def advance_upto(s: Session, gateway_id: str, upto: int, window: int = 2000) -> int:
-    """The cumulative ack: move past every seq stored, rejected or covered by a gap record.
-
-    Bounded work per batch (`window` rows): behind a hole that stays open, only selective acks move.
-    """
-    s.flush()
-    held = set(s.scalars(select(IngestedEvent.seq).where(IngestedEvent.gateway_id == gateway_id,
-                                                         IngestedEvent.seq > upto)
-                         .order_by(IngestedEvent.seq).limit(window)))
-    held |= set(s.scalars(select(DeadLetter.seq).where(DeadLetter.gateway_id == gateway_id, DeadLetter.seq > upto)))
-    gaps = [b.get("ranges", []) for b in s.scalars(select(IngestedEvent.body).where(
-        IngestedEvent.gateway_id == gateway_id, IngestedEvent.lane == "gap", IngestedEvent.seq > upto))]
-    covered = sorted((int(r[0]), int(r[1])) for ranges in gaps for r in ranges if len(r) == 2)
-    while True:
-        nxt = upto + 1
-        if nxt in held:
-            upto = nxt
-            continue
-        jump = next((b for a, b in covered if a <= nxt <= b), None)
-        if jump is None:
-            return upto
-        upto = jump
-
-
-# SMS fallback: the gateway texted caregivers while the uplink was down; staff see the whole story.
-
-def record_sms(s: Session, alarm: Alarm, sms: Any, now: datetime) -> None:
-    """Audit the SMS the gateway already sent for this alarm (once)."""
-    if not isinstance(sms, dict) or any(a.action == "sms_sent_by_gateway" for a in alarm.audit):
-        return
-    alarm.detail = {**(alarm.detail or {}), "sms_fallback": sms}
-    audit(s, alarm, "sms_sent_by_gateway", "gateway", now, delivered_to=sms.get("delivered_to", []),
-          attempts=sms.get("attempts", []), sent_at=sms.get("at"))
-
-
-def record_late_sms(s: Session, gateway_id: str, ev: protocol.UplinkEvent, now: datetime) -> None:
-    """An alarm we already stored comes again with its SMS record (our ack was lost or late)."""
-    alarm = s.scalars(select(Alarm).where(Alarm.gateway_id == gateway_id, Alarm.gateway_seq == ev.seq)).first()
-    if alarm is not None:
-        record_sms(s, alarm, ev.body["sms"], now)

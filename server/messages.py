@@ -11,7 +11,11 @@ TYPE_NAMES = {
     "bp_high": {"zh-CN": "血压过高", "en": "High blood pressure"},
     "inactivity": {"zh-CN": "长时间无活动", "en": "No activity"},
     "gateway_offline": {"zh-CN": "网关离线", "en": "Gateway offline"},
+    "test": {"zh-CN": "测试报警（每周测试）", "en": "Test alarm (weekly test)"},
+    "device_offline": {"zh-CN": "设备离线", "en": "Device offline"},
+    "low_battery": {"zh-CN": "电量低", "en": "Low battery"},
 }
+GATEWAY_WORD = {"zh-CN": "网关", "en": "gateway"}
 
 TEMPLATE = {
     "zh-CN": "{type}：{name}\n地址：{address}\n时间：{time}\n设备：{device}\n请点击确认并前往：{link}",
@@ -24,6 +28,11 @@ def type_name(type_: str, language: str) -> str:
     """Human name of an alarm type."""
     names = TYPE_NAMES.get(type_)
     return names.get(language, names["zh-CN"]) if names else type_
+
+
+def gateway_word(language: str) -> str:
+    """How to name a gateway when an alarm has no resident."""
+    return GATEWAY_WORD.get(language, GATEWAY_WORD["zh-CN"])
 
 
 def render(language: str, type_: str, name: str, address: str, at: datetime, device: str, link: str) -> tuple[str, str]:

@@ -1,26 +1,28 @@
-"""Tells people about alarms through apprise URLs, on worker threads, recording every attempt."""
+"""Delivers notification jobs through apprise: claimed from the database, rate-limited per channel,
+retried with back-off, every attempt recorded."""
 
 from __future__ import annotations
 
 import logging
-import queue
 import re
-import threading
-import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta
 from typing import Callable
 
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from server import messages
-from server.alarms import audit, get_alarm
-from server.db.models import Caregiver, NotificationAttempt, Pairing, Resident
+from server.alarms import audit
+from server.db.models import Alarm, NotificationAttempt, NotificationJob, Resident
 from server.links import LinkClaim, LinkSigner
 
 log = logging.getLogger(__name__)
 
 Send = Callable[[str, str, str], tuple[bool, str | None]]
+# Group bots of WeCom and DingTalk accept about 20 messages a minute; others are not limited here.
+DEFAULT_RATE_LIMITS = {"wecombot": 20, "wxteams": 20, "dingtalk": 20}
 
 
 def apprise_send(url: str, title: str, body: str) -> tuple[bool, str | None]:
@@ -35,116 +37,174 @@ def apprise_send(url: str, title: str, body: str) -> tuple[bool, str | None]:
 
 
 def mask(url: str) -> str:
-    """An apprise URL without credentials, for records and logs."""
-    return re.sub(r"//[^/@]*@", "//***@", url)
+    """An apprise URL without credentials or bot keys, for records, logs and rate-limit keys."""
+    url = re.sub(r"//[^/@]*@", "//***@", url)
+    return re.sub(r"^(wecombot|dingtalk)://([^/?]{4})[^/?]*", r"\1://\2***", url)
 
 
 @dataclass(frozen=True, slots=True)
-class Job:
-    """Notify rank `rank` of an alarm's caregivers."""
+class Outcome:
+    """What one claimed job came to."""
 
-    alarm_id: int
-    rank: int = 1
+    job_id: int
+    ok: bool
+    error: str | None
+    skipped: bool = False
 
 
 class Notifier:
-    """A queue of notification jobs worked by a few threads (apprise blocks)."""
+    """Claims due jobs (several processes may run one each), sends them in parallel, records the outcome."""
 
     def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        signer: LinkSigner,
-        base_url: str,
-        workers: int = 4,
-        send: Send = apprise_send,
-        retries: tuple[float, ...] = (0.5, 2.0),
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        self, sessions: sessionmaker[Session], signer: LinkSigner, base_url: str, workers: int = 4,
+        send: Send = apprise_send, backoff_s: tuple[float, ...] = (5.0, 30.0, 120.0),
+        rate_limits: dict[str, int] | None = None, lease_s: float = 120.0, batch: int = 100,
     ) -> None:
         self.sessions = sessions
         self.signer = signer
         self.base_url = base_url.rstrip("/")
         self.send = send
-        self.retries = retries
-        self.clock = clock
+        self.backoff_s = backoff_s
+        self.rate_limits = DEFAULT_RATE_LIMITS if rate_limits is None else rate_limits
+        self.lease = timedelta(seconds=lease_s)
+        self.batch = batch
         self.workers = workers
         self.sent = 0
         self.failed = 0
-        self._queue: queue.Queue[Job | None] = queue.Queue()
-        self._threads: list[threading.Thread] = []
+        self.rate_limited = 0
+        self._pool: ThreadPoolExecutor | None = None
 
     def start(self) -> None:
-        """Start the worker threads (apprise is imported now: the first alarm must not wait for it)."""
-        import apprise  # noqa: F401
+        """Start the sending threads; apprise loads its plugins now, so the first alarm does not wait ~1 s for it."""
+        import apprise
 
-        for i in range(self.workers):
-            t = threading.Thread(target=self._run, name=f"notify-{i}", daemon=True)
-            t.start()
-            self._threads.append(t)
+        apprise.Apprise().add("json://localhost/")
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="notify")
 
     def stop(self) -> None:
-        """Finish queued jobs' current step and stop."""
-        for _ in self._threads:
-            self._queue.put(None)
-        for t in self._threads:
-            t.join(timeout=10)
-
-    def submit(self, job: Job) -> None:
-        """Queue a notification job."""
-        self._queue.put(job)
-
-    def _run(self) -> None:
-        while (job := self._queue.get()) is not None:
-            try:
-                self.deliver(job)
-            except Exception:  # supervisor: one failed job must not stop notifications
-                log.exception("notification job %s failed", job)
+        """Let running sends finish."""
+        if self._pool:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def link(self, alarm_id: int, caregiver_id: int) -> str:
         """The caregiver's one-tap acknowledgement page for this alarm."""
         return f"{self.base_url}/c/{self.signer.sign(LinkClaim(alarm_id, caregiver_id))}"
 
-    def deliver(self, job: Job) -> int:
-        """Send to every URL of the caregivers at this rank; returns how many succeeded."""
-        with self.sessions() as s:
-            alarm = get_alarm(s, job.alarm_id)
-            if alarm.status in ("acknowledged", "resolved", "cancelled"):
-                return 0
-            resident = s.get(Resident, alarm.resident_id) if alarm.resident_id else None
-            pairs = s.query(Pairing).filter_by(resident_id=alarm.resident_id, rank=job.rank).all() if resident else []
-            targets = [(p.caregiver, url) for p in pairs for url in p.caregiver.notify_urls]
-            snapshot = (alarm.type, alarm.raised_at, alarm.device or "", resident)
-        if not targets:
-            log.warning("alarm %d: no caregiver at rank %d to notify", job.alarm_id, job.rank)
-            return 0
-        ok_count = 0
-        for caregiver, url in targets:
-            ok_count += self._send_with_retries(job.alarm_id, caregiver, url, snapshot)
-        return ok_count
+    def _link_for(self, job: NotificationJob) -> str:
+        kind, _, ident = job.recipient.partition(":")
+        if kind == "caregiver":
+            return self.link(job.alarm_id, int(ident))
+        return f"{self.base_url}/console/alarms/{job.alarm_id}"
 
-    def _send_with_retries(self, alarm_id: int, cg: Caregiver, url: str, snapshot: tuple) -> int:
-        type_, raised_at, device, resident = snapshot
-        title, body = messages.render(cg.language, type_, resident.name, resident.address or "", raised_at,
-                                      device, self.link(alarm_id, cg.id))
-        for attempt, delay in enumerate((0.0, *self.retries), start=1):
-            if delay:
-                time.sleep(delay)
-            ok, error = self.send(url, title, body)
-            self._record(alarm_id, cg, url, ok, error, attempt)
-            if ok:
-                self.sent += 1
-                log.info("notified %s about alarm %d via %s", cg.name, alarm_id, mask(url))
-                return 1
-            log.warning("notifying %s about alarm %d failed (attempt %d): %s", cg.name, alarm_id, attempt, error)
-        self.failed += 1
-        return 0
-
-    def _record(self, alarm_id: int, cg: Caregiver, url: str, ok: bool, error: str | None, attempt: int) -> None:
-        now = self.clock()
+    def claim(self, now: datetime) -> list[NotificationJob]:
+        """Lease due jobs, and jobs whose sender died mid-lease (at-least-once), and commit the lease."""
         with self.sessions() as s, s.begin():
-            s.add(NotificationAttempt(alarm_id=alarm_id, recipient=cg.name, channel=mask(url), at=now, ok=ok,
-                                      error=error, attempt=attempt))
-            if ok:
-                alarm = get_alarm(s, alarm_id)
-                if alarm.status == "raised":
-                    alarm.status = "notified"
-                audit(s, alarm, "notified", cg.name, now, channel=mask(url))
+            rows = s.scalars(
+                select(NotificationJob).where(NotificationJob.due_at <= now, or_(
+                    NotificationJob.status == "pending",
+                    and_(NotificationJob.status == "sending", NotificationJob.lease_until < now)))
+                .order_by(NotificationJob.due_at, NotificationJob.id).limit(self.batch)
+                .with_for_update(skip_locked=True)
+            ).all()
+            mine = []
+            for job in rows:
+                won = s.execute(update(NotificationJob).where(NotificationJob.id == job.id,
+                                                              NotificationJob.status == job.status,
+                                                              NotificationJob.attempts == job.attempts)
+                                .values(status="sending", lease_until=now + self.lease)
+                                .execution_options(synchronize_session=False)).rowcount
+                if won:
+                    mine.append(job)
+            return mine
+
+    def tick(self, now: datetime) -> int:
+        """Claim, rate-limit, send and record one batch; returns how many jobs were handled."""
+        jobs = self.claim(now)
+        if not jobs:
+            return 0
+        with self.sessions() as s:
+            alarms = {a.id: a for a in s.scalars(select(Alarm).where(Alarm.id.in_({j.alarm_id for j in jobs})))}
+            residents = {r.id: r for r in s.scalars(select(Resident).where(
+                Resident.id.in_({a.resident_id for a in alarms.values() if a.resident_id})))}
+            budget = self._budgets(s, {j.channel for j in jobs}, now)
+        to_send, deferred, outcomes = [], [], []
+        for job in jobs:
+            alarm = alarms.get(job.alarm_id)
+            if alarm is None or alarm.status not in ("raised", "notified"):
+                outcomes.append(Outcome(job.id, False, None, skipped=True))
+            elif job.channel in budget and budget[job.channel] <= 0:
+                deferred.append(job)
+            else:
+                if job.channel in budget:
+                    budget[job.channel] -= 1
+                to_send.append((job, self._render(job, alarm, residents.get(alarm.resident_id or -1))))
+        outcomes += self._send_all(to_send)
+        self._record(outcomes, deferred, now)
+        return len(jobs)
+
+    def _budgets(self, s: Session, channels: set[str], now: datetime) -> dict[str, int]:
+        # Counted from recorded attempts, so the limit holds across processes and restarts.
+        out = {}
+        for ch in channels:
+            limit = self.rate_limits.get(ch.split("://", 1)[0])
+            if limit is not None:
+                used = s.scalar(select(func.count()).select_from(NotificationAttempt).where(
+                    NotificationAttempt.channel == ch, NotificationAttempt.at > now - timedelta(minutes=1)))
+                out[ch] = limit - int(used or 0)
+        return out
+
+    def _render(self, job: NotificationJob, alarm: Alarm, resident: Resident | None) -> tuple[str, str]:
+        name = resident.name if resident else f"{messages.gateway_word(job.language)} {alarm.gateway_id}"
+        return messages.render(job.language, alarm.type, name, resident.address if resident else "",
+                               alarm.raised_at, alarm.device or "", self._link_for(job))
+
+    def _send_all(self, batch: list[tuple[NotificationJob, tuple[str, str]]]) -> list[Outcome]:
+        def one(item: tuple[NotificationJob, tuple[str, str]]) -> Outcome:
+            job, (title, body) = item
+            ok, error = self.send(job.url, title, body)
+            return Outcome(job.id, ok, error)
+
+        if self._pool is None or len(batch) <= 1:
+            return [one(item) for item in batch]
+        return list(self._pool.map(one, batch))
+
+    def _record(self, outcomes: list[Outcome], deferred: list[NotificationJob],
+                now: datetime) -> None:
+        with self.sessions() as s, s.begin():
+            for job in deferred:
+                self.rate_limited += 1
+                s.execute(update(NotificationJob).where(NotificationJob.id == job.id)
+                          .values(status="pending", lease_until=None, due_at=now + timedelta(seconds=5)))
+            for o in outcomes:
+                job = s.get(NotificationJob, o.job_id)
+                if job is None:
+                    continue
+                if o.skipped:
+                    job.status, job.lease_until = "skipped", None
+                    continue
+                job.attempts += 1
+                s.add(NotificationAttempt(alarm_id=job.alarm_id, recipient=job.recipient_name, channel=job.channel,
+                                          at=now, ok=o.ok, error=o.error, attempt=job.attempts))
+                alarm = s.get(Alarm, job.alarm_id)
+                if o.ok:
+                    self.sent += 1
+                    job.status, job.sent_at, job.lease_until = "sent", now, None
+                    if alarm and alarm.status == "raised":
+                        alarm.status, alarm.updated_at = "notified", now
+                    if alarm:
+                        audit(s, alarm, "notified", job.recipient_name, now, channel=job.channel, step=job.step)
+                    log.info("notified %s about alarm %d via %s", job.recipient_name, job.alarm_id, job.channel)
+                elif job.attempts <= len(self.backoff_s):
+                    job.status, job.lease_until, job.last_error = "pending", None, o.error
+                    job.due_at = now + timedelta(seconds=self.backoff_s[job.attempts - 1])
+                    log.warning("notifying %s about alarm %d failed (attempt %d, will retry): %s",
+                                job.recipient_name, job.alarm_id, job.attempts, o.error)
+                else:
+                    self.failed += 1
+                    job.status, job.lease_until, job.last_error = "failed", None, o.error
+                    if alarm:
+                        audit(s, alarm, "notification_failed", job.recipient_name, now, channel=job.channel,
+                              error=o.error, attempts=job.attempts)
+                    log.error("gave up notifying %s about alarm %d via %s: %s", job.recipient_name, job.alarm_id,
+                              job.channel, o.error)

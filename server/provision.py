@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.auth import AuthError, upsert_staff
 from server.db.models import Caregiver, Device, Gateway, Pairing, Resident
 from server.errors import ProvisionError
 
@@ -29,6 +30,13 @@ class CaregiverIn(_Strict):
     notify: list[str] = Field(default_factory=list)
 
 
+class PairingIn(_Strict):
+    """A caregiver in a resident's escalation order, with how long to wait for their acknowledgement."""
+
+    code: str
+    ack_timeout_s: int = Field(default=120, ge=10, le=3600)
+
+
 class ResidentIn(_Strict):
     """A resident; `caregivers` is the escalation order."""
 
@@ -45,7 +53,7 @@ class ResidentIn(_Strict):
     bp_target: dict[str, float] = Field(default_factory=dict)
     consent: bool = False
     notes: str | None = None
-    caregivers: list[str] = Field(default_factory=list)
+    caregivers: list[str | PairingIn] = Field(default_factory=list)
 
 
 class DeviceIn(_Strict):
@@ -68,13 +76,26 @@ class GatewayIn(_Strict):
     devices: list[DeviceIn] = Field(default_factory=list)
 
 
+class StaffIn(_Strict):
+    """A staff account; `password` is plain text in the example file and hashed on import."""
+
+    username: str = Field(min_length=1, max_length=64)
+    display_name: str | None = None
+    role: Literal["staff", "supervisor", "doctor", "admin"] = "staff"
+    password: str | None = Field(default=None, min_length=1)
+    password_hash: str | None = None
+    language: str = "zh-CN"
+    phone: str | None = None
+    notify: list[str] = Field(default_factory=list)
+
+
 class ProvisionFile(_Strict):
     """The whole file."""
 
     caregivers: list[CaregiverIn] = Field(default_factory=list)
     residents: list[ResidentIn] = Field(default_factory=list)
     gateways: list[GatewayIn] = Field(default_factory=list)
-    staff: list[dict[str, Any]] = Field(default_factory=list)
+    staff: list[StaffIn] = Field(default_factory=list)
 
 
 def load_file(path: Path | str) -> ProvisionFile:
@@ -114,11 +135,13 @@ def apply(session: Session, data: ProvisionFile) -> dict[str, int]:
         for p in list(row.pairings):
             session.delete(p)
         session.flush()
-        for rank, code in enumerate(r.caregivers, start=1):
-            cg = caregivers.get(code) or _by_code(session, Caregiver, code)
+        for rank, item in enumerate(r.caregivers, start=1):
+            pairing = item if isinstance(item, PairingIn) else PairingIn(code=item)
+            cg = caregivers.get(pairing.code) or _by_code(session, Caregiver, pairing.code)
             if cg is None:
-                raise ProvisionError(f"resident {r.code}: unknown caregiver {code!r}")
-            session.add(Pairing(resident_id=row.id, caregiver_id=cg.id, rank=rank))
+                raise ProvisionError(f"resident {r.code}: unknown caregiver {pairing.code!r}")
+            session.add(Pairing(resident_id=row.id, caregiver_id=cg.id, rank=rank,
+                                ack_timeout_s=pairing.ack_timeout_s))
     for g in data.gateways:
         row = session.get(Gateway, g.id) or Gateway(id=g.id)
         if g.resident:
@@ -133,8 +156,15 @@ def apply(session: Session, data: ProvisionFile) -> dict[str, int]:
             dev = dev or Device(gateway_id=g.id, name=d.name)
             dev.family, dev.role, dev.model, dev.room = d.family, d.role, d.model, d.room
             session.add(dev)
+    for st in data.staff:
+        try:
+            upsert_staff(session, st.username, st.role, st.display_name, st.password, st.password_hash, st.language,
+                         st.phone, st.notify)
+        except AuthError as exc:
+            raise ProvisionError(f"staff {st.username}: {exc}") from exc
     session.flush()
-    return {"caregivers": len(data.caregivers), "residents": len(data.residents), "gateways": len(data.gateways)}
+    return {"caregivers": len(data.caregivers), "residents": len(data.residents), "gateways": len(data.gateways),
+            "staff": len(data.staff)}
 
 
 def import_file(session: Session, path: Path | str) -> dict[str, int]:

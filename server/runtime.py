@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -15,10 +16,14 @@ from server.api.app import create_app
 from server.broker import EmbeddedBroker
 from server.db.session import create_schema, make_engine, session_factory
 from server.errors import PortInUse
+from server.events import EventHub, watch
 from server.ingest import Ingest
 from server.links import LinkSigner
-from server.notify import Job, Notifier
-from server.services import Services
+from server.escalation import Escalator
+from server.notify import Notifier
+from server.presence import PresencePolicy
+from server.services import Services, utc_now
+from server.worker import DeskWorker
 from server.settings import ServerSettings
 
 log = logging.getLogger(__name__)
@@ -41,6 +46,7 @@ class ServerRuntime:
     ingest: Ingest
     link: MqttLink
     broker: EmbeddedBroker | None = None
+    desk: DeskWorker | None = None
     http: uvicorn.Server | None = None
     _http_thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -59,8 +65,8 @@ class ServerRuntime:
         create_schema(self.services.sessions.kw["bind"])
         if self.broker:
             self.broker.start()
-        if self.services.notifier:
-            self.services.notifier.start()
+        if self.desk:
+            self.desk.start()
         if self.settings.role in ("all", "ingest"):
             self.ingest.start()
         self.link.start()
@@ -85,14 +91,16 @@ class ServerRuntime:
 
     def stop(self) -> None:
         """Stop in reverse order; nothing acknowledged is lost (it is committed)."""
+        if self.services.events:
+            self.services.events.close()  # ends the pages' event streams so the web server can stop
         if self.http:
             self.http.should_exit = True
             if self._http_thread:
                 self._http_thread.join(timeout=10)
         self.link.stop()
         self.ingest.stop()
-        if self.services.notifier:
-            self.services.notifier.stop()
+        if self.desk:
+            self.desk.stop()
         if self.broker:
             self.broker.stop()
         self.services.sessions.kw["bind"].dispose()
@@ -103,7 +111,14 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     signer = LinkSigner(settings.secret_key, settings.ack_link_ttl_s)
-    notifier = Notifier(sessions, signer, settings.base_url, settings.notify_workers) if settings.role != "api" else None
+    notifier = Notifier(sessions, signer, settings.base_url, settings.notify_workers,
+                        backoff_s=settings.notify_backoff_s, rate_limits=settings.rate_limits,
+                        lease_s=settings.notify_lease_s)
+    desk = DeskWorker(
+        sessions, Escalator(settings.staff_ack_timeout_s, settings.supervisor_ack_timeout_s), notifier,
+        PresencePolicy(timedelta(seconds=settings.gateway_silent_after_s),
+                       timedelta(seconds=settings.gateway_offline_grace_s)), utc_now,
+    ) if settings.role != "api" else None
     address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username, settings.mqtt_password,
                             settings.mqtt_tls_ca)
     client_id = settings.mqtt_client_id or f"anxin-server-{settings.role}-{settings.port}"
@@ -116,9 +131,11 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
     def downlink(gateway_id: str, command: protocol.Command) -> None:
         link.publish(protocol.cmd_topic(gateway_id), protocol.encode_command(command), 1)
 
-    services = Services(settings, sessions, signer, notifier, downlink)
+    events = EventHub()
+    watch(sessions, events)  # every committed alarm change reaches the live pages
+    services = Services(settings, sessions, signer, notifier if desk else None, downlink, events=events)
     ingest = Ingest(sessions, lambda t, p, q: link.publish(t, p, q),
-                    on_new_alarm=(lambda alarm_id: notifier.submit(Job(alarm_id))) if notifier else (lambda _a: None))
+                    on_new_alarm=desk.wake if desk else (lambda _a: None))
     link.on_message = ingest.on_message
     broker = EmbeddedBroker(settings.mqtt_host, settings.mqtt_port) if settings.embedded_broker else None
-    return ServerRuntime(settings, services, ingest, link, broker)
+    return ServerRuntime(settings, services, ingest, link, broker, desk)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timezone
 from typing import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin import protocol
+from server.auth import TokenSigner
+from server.events import EventHub
 from server.links import LinkSigner
 from server.notify import Notifier
 from server.settings import ServerSettings
@@ -31,3 +34,9 @@ class Services:
     notifier: Notifier | None
     downlink: Downlink
     clock: Callable[[], datetime] = field(default=utc_now)
+    events: EventHub | None = None
+
+    @cached_property
+    def tokens(self) -> TokenSigner:
+        """Signs and checks staff bearer tokens with the server's secret."""
+        return TokenSigner(self.settings.secret_key, self.settings.token_ttl_s)

@@ -32,6 +32,16 @@ class ServerSettings(BaseSettings):
     language: Literal["zh-CN", "en"] = "zh-CN"
     notify_workers: int = 4
     ack_link_ttl_s: int = 24 * 3600
+    token_ttl_s: int = 12 * 3600
+    staff_ack_timeout_s: int = 120
+    supervisor_ack_timeout_s: int = 300
+    gateway_silent_after_s: int = 600
+    gateway_offline_grace_s: int = 60
+    notify_backoff_s: tuple[float, ...] = (5.0, 30.0, 120.0)
+    # How long a claimed notification is reserved for the process that claimed it; if that process
+    # dies, another sends it after this (at-least-once: a crash mid-send may repeat one message).
+    notify_lease_s: float = 60.0
+    rate_limits: dict[str, int] = {"wecombot": 20, "wxteams": 20, "dingtalk": 20}
 
     @property
     def base_url(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -27,6 +27,7 @@ class FallParams:
     before: tuple[float, float] = (-2.0, -1.0)  # posture before the fall
     after: tuple[float, float] = (1.5, 3.5)  # posture and stillness after the impact
     refractory_s: float = 10.0  # one fall, one event
+    min_after_s: float = 1.0  # a stream breaking off: judge an impact on this much of `after`, else "maybe"
 
     def verdict(self, peak_g: float, horizontal_g: float, still_g: float, angle_deg: float) -> bool:
         """The decision rule itself, shared by the live detector and the evaluation's fitting."""
@@ -56,13 +57,15 @@ class Candidate:
     still_g: float  # std of |a| after the impact
     angle_deg: float  # posture change, before vs after
     is_fall: bool
+    maybe: bool = False  # the stream broke off too soon after a real impact to judge it: a suspected fall
 
     def detail(self) -> dict[str, float]:
         """The features, rounded, for events and logs."""
-        return {"peak_g": round(self.peak_g, 2), "free_fall_g": round(self.free_fall_g, 2),
-                "horizontal_g": round(self.horizontal_g, 3),
-                "still_g": round(self.still_g, 3), "angle_deg": round(self.angle_deg, 1),
-                "impact_at": round(self.impact_t, 3)}
+        out = {"peak_g": round(self.peak_g, 2), "free_fall_g": round(self.free_fall_g, 2),
+               "horizontal_g": round(self.horizontal_g, 3),
+               "still_g": round(self.still_g, 3), "angle_deg": round(self.angle_deg, 1),
+               "impact_at": round(self.impact_t, 3)}
+        return {k: v for k, v in out.items() if math.isfinite(v)}  # a feature not judged is left out
 
 
 @dataclass
@@ -103,9 +106,10 @@ class FallDetector:
         """Push resampled samples; returns every candidate decided by them (check `is_fall`)."""
         if chunk.rate_hz != self.params.rate_hz:
             raise StreamError(f"detector runs at {self.params.rate_hz} Hz, chunk is {chunk.rate_hz} Hz")
-        if chunk.restart or self._n == 0:
-            self._reset(chunk.t0)
         out: list[Candidate] = []
+        if chunk.restart or self._n == 0:
+            out.extend(self.flush())  # a gap: impacts before it are judged now, never thrown away
+            self._reset(chunk.t0)
         for i in range(0, len(chunk.xyz), self._step):  # bounded memory for any chunk size
             out.extend(self._push(chunk.xyz[i:i + self._step]))
         return out
@@ -135,6 +139,27 @@ class FallDetector:
                 self._next_edge = max(self._next_edge, quiet)
         return out
 
+    def flush(self) -> list[Candidate]:
+        """Judge the impacts still waiting when the stream breaks off, on the samples held so far.
+
+        With at least `min_after_s` of the after-window the verdict is the usual one on that shorter
+        window; with less, an impact strong enough is reported as `maybe` so the watch rule takes over.
+        """
+        p, r = self.params, self.params.rate_hz
+        out: list[Candidate] = []
+        while self._pending:
+            edge = self._pending.pop(0)
+            cand = self._judge(edge)
+            held_after = self._n - (int(round((cand.impact_t - self._t0) * r)) + int(round(p.after[0] * r)))
+            if held_after < int(round(p.min_after_s * r)):
+                impact = cand.peak_g >= p.impact_g or cand.horizontal_g >= p.horizontal_g
+                cand = replace(cand, is_fall=False, maybe=impact)
+            out.append(cand)
+            if cand.is_fall or cand.maybe:  # one impact, one verdict: later edges belong to it
+                quiet = int((cand.impact_t - self._t0) * r) + int(p.refractory_s * r)
+                self._pending = [e for e in self._pending if e >= quiet]
+        return out
+
     def _window(self, peak: int, span: tuple[float, float]) -> slice:
         r = self.params.rate_hz
         lo = max(peak + int(round(span[0] * r)), self._start)
@@ -149,15 +174,16 @@ class FallDetector:
         ff = self._mag[self._window(peak, (-p.free_fall_s, 0.0))]
         free_fall = float(ff.min()) if len(ff) else peak_g
         after = self._window(peak, p.after)
-        still = float(self._mag[after].std())
+        held = self._mag[after]
+        still = float(held.std()) if len(held) else math.inf  # nothing after the impact (yet): not judged
         before = self._buf[self._window(peak, p.before)]
         if len(before):
             up = before.mean(axis=0)
-            angle = _angle_deg(up, self._buf[after].mean(axis=0))
+            angle = _angle_deg(up, self._buf[after].mean(axis=0)) if len(held) else 0.0
             horizontal = _horizontal_std(self._buf[self._window(peak, p.impact_span)], up)
         else:  # the stream began with this impact: no posture to compare with
             angle = horizontal = 0.0
-        decided = self._start + after.stop - 1
+        decided = self._start + min(after.stop, len(self._mag)) - 1
         return Candidate(self._t0 + peak / r, self._t0 + decided / r, peak_g, free_fall, horizontal, still, angle,
                          p.verdict(peak_g, horizontal, still, angle))
 

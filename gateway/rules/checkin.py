@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
-from gateway.rules.common import at, is_activity, local
+from gateway.rules.common import at, is_activity, local, returns_home
 from gateway.rules.config import CheckinConfig
 from gateway.rules.engine import Input, ModeChange, Tick
 
@@ -21,6 +21,7 @@ class CheckinState:
     alerted: str | None = None
     since: float | None = None
     away: bool = False
+    away_since: float | None = None  # when away was set (None in states saved before it was kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ class CheckinRule:
         since = t if state.since is None else state.since
         state = replace(state, since=since) if state.since is None else state
         if isinstance(item, ModeChange):
-            return replace(state, away=item.away), [], []
+            return replace(state, away=item.away, away_since=t if item.away else None), [], []
         if isinstance(item, Tick):
             deadline = at(lt.date(), self.cfg.deadline, self.tz)
             due = t >= deadline and since <= deadline and not state.away
@@ -53,6 +54,8 @@ class CheckinRule:
                               detail={"day": today, "deadline": self.cfg.deadline.isoformat("minutes")})
                 return replace(state, alerted=today), [alarm], []
             return state, [], []
+        if state.away and returns_home(item, state.away_since or 0.0, t):
+            state = replace(state, away=False, away_since=None)  # home again, as the inactivity rule decides
         pressed = isinstance(item, DeviceEvent) and item.kind == EventKind.CHECKIN
         counts = pressed or (self.cfg.count_activity and is_activity(item))
         if not counts or lt.time() < self.cfg.start:
@@ -64,12 +67,18 @@ class CheckinRule:
         if state.alerted == today and state.done != today:
             alarms.append(Alarm("checkin_missed", Severity.WARNING, "Checked in late", getattr(item, "device", None),
                                 AlarmChange.CLEAR))
-        return replace(state, done=today, away=False if pressed else state.away), alarms, actions
+        away = state.away and not pressed
+        return replace(state, done=today, away=away, away_since=state.away_since if away else None), alarms, actions
 
     def dump(self, state: CheckinState) -> Any:
         """Today's check-in and alert survive a restart: no second alert, no forgotten one."""
         return asdict(state)
 
     def load(self, data: Any) -> CheckinState:
-        """Back from dump()."""
-        return CheckinState(**data)
+        """Back from dump(); raises ValueError/TypeError when the data does not fit."""
+        if not isinstance(data, dict):
+            raise ValueError(f"check-in state must be an object, got {data!r}")
+        done, alerted, since, away_since = (data.get(k) for k in ("done", "alerted", "since", "away_since"))
+        return CheckinState(None if done is None else str(done), None if alerted is None else str(alerted),
+                            None if since is None else float(since), bool(data.get("away", False)),
+                            None if away_since is None else float(away_since))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from gateway.model import DeviceEvent, EventKind, Reading
+from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Reading, Severity
 
 # Anything that shows a person moved about the home: a sensor saw them, a door moved, a button was
 # pressed, or they took a measurement.
@@ -20,6 +20,15 @@ def is_activity(item: object) -> bool:
     if isinstance(item, DeviceEvent):
         return item.kind in ACTIVITY_KINDS
     return isinstance(item, Reading) and item.metric == "blood_pressure"
+
+
+AWAY_RETURN_S = 15 * 60  # motion this long after "away" was set means the resident is home again
+
+
+def returns_home(item: object, away_since: float, t: float) -> bool:
+    """Motion well after away mode was set: the resident came home and forgot the switch."""
+    motion = isinstance(item, DeviceEvent) and item.kind == EventKind.MOTION
+    return motion and t - away_since >= AWAY_RETURN_S
 
 
 def local(now: datetime, tz: ZoneInfo) -> datetime:
@@ -37,3 +46,10 @@ def in_window(t: time, start: time, end: time) -> bool:
 def at(day: date, t: time, tz: ZoneInfo) -> float:
     """Epoch seconds of a local wall-clock time on a local date."""
     return datetime.combine(day, t, tz).timestamp()
+
+
+def late_cancel(type_: str, message: str, device: str) -> tuple[list[Alarm], list[Action]]:
+    """A cancel after the alarm went out: never a retraction (help may be on the way), but staff learn
+    the resident says they are fine, and the home hears that the alarm stays."""
+    alarm = Alarm(type_, Severity.EMERGENCY, message, device, AlarmChange.UPDATE, {"late_cancel": True})
+    return [alarm], [Action("say", "sos_cancel_late", device)]

@@ -100,6 +100,12 @@ class InactivityConfig(_Section):
     max_threshold_min: float = Field(960, ge=60)
     prewarn_min: float = Field(5, ge=0, le=30)
 
+    @model_validator(mode="after")
+    def _slots_fill_a_day(self) -> InactivityConfig:
+        if 24 * 60 % self.slot_minutes:
+            raise ValueError(f"slot_minutes must divide a day (1440 min) evenly, got {self.slot_minutes}")
+        return self
+
 
 class CheckinConfig(_Section):
     """Daily check-in (平安键): a press or activity between `start` and `deadline`."""

@@ -16,11 +16,12 @@ class OpenAlarm:
     severity: Severity
     last_sent: float
     merged: int = 0
+    devices: tuple[str, ...] | None = None  # detail.devices last sent: a change is news, never merged
 
 
 @dataclass(frozen=True, slots=True)
 class StormDamper:
-    """Never holds back an emergency, a rise in severity, a cancel or a clear."""
+    """Never holds back an emergency, a rise in severity, a cancel, a clear, or a change of the devices affected."""
 
     min_interval_s: float = 60.0
     reopen_after_s: float = 3600.0
@@ -39,19 +40,26 @@ class StormDamper:
                 table.pop(alarm.type, None)
                 out.append(alarm)
                 continue
+            devices = _devices(alarm)
             if current is None or t - current.last_sent >= self.reopen_after_s:
-                table[alarm.type] = OpenAlarm(alarm.severity, t)
+                table[alarm.type] = OpenAlarm(alarm.severity, t, devices=devices)
                 out.append(alarm)
                 continue
             repeat = replace(alarm, change=AlarmChange.UPDATE)
             rises = alarm.severity.rank < current.severity.rank
-            if alarm.severity == Severity.EMERGENCY or rises or t - current.last_sent >= self.min_interval_s:
+            news = devices is not None and devices != current.devices  # staff must know which devices
+            if alarm.severity == Severity.EMERGENCY or rises or news or t - current.last_sent >= self.min_interval_s:
                 if current.merged:
                     # Say how many repeats were folded into this one, so nothing is silently lost.
                     repeat = replace(repeat, detail={**dict(repeat.detail), "merged_repeats": current.merged})
                 severity = alarm.severity if rises else current.severity
-                table[alarm.type] = OpenAlarm(severity, t)
+                table[alarm.type] = OpenAlarm(severity, t, devices=devices)
                 out.append(repeat)
             else:
                 table[alarm.type] = replace(current, merged=current.merged + 1)
         return table, out
+
+
+def _devices(alarm: Alarm) -> tuple[str, ...] | None:
+    listed = alarm.detail.get("devices")
+    return tuple(map(str, listed)) if isinstance(listed, (list, tuple)) else None

@@ -56,6 +56,21 @@ class PersistentRule(Protocol):
         """The state from dump()'s output; raises ValueError when it does not fit."""
 
 
+@runtime_checkable
+class RetiringRule(Protocol):
+    """A rule that must not be switched off silently while something is pending (a fall's window)."""
+
+    @property
+    def name(self) -> str:
+        """The key of the rule's slice of state."""
+
+    def initial(self) -> Any:
+        """The rule's state before anything has happened."""
+
+    def retire(self, state: Any, now: datetime) -> list[Alarm]:
+        """The alarms to raise now because the rule is being switched off with this state."""
+
+
 class Damper(Protocol):
     """Merges repeats of open alarms (engine-level, see gateway/rules/damping.py)."""
 
@@ -73,6 +88,7 @@ class Decision:
     state: Mapping[str, Any]
     alarms: tuple[Alarm, ...] = ()
     actions: tuple[Action, ...] = ()
+    failed: tuple[tuple[str, Exception], ...] = ()  # rules that raised: their slice is kept as it was
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,18 +106,23 @@ class Engine:
         return state
 
     def evaluate(self, state: Mapping[str, Any], item: Input, now: datetime) -> Decision:
-        """Feed one input to every rule."""
+        """Feed one input to every rule; a rule that raises loses only its own decision, never SOS's."""
         new_state = dict(state)
         alarms: list[Alarm] = []
         actions: list[Action] = []
+        failed: list[tuple[str, Exception]] = []
         for rule in self.rules:
-            slice_, a, b = rule.evaluate(state[rule.name] if rule.name in state else rule.initial(), item, now)
+            try:
+                slice_, a, b = rule.evaluate(state[rule.name] if rule.name in state else rule.initial(), item, now)
+            except Exception as exc:  # supervisor of the rules: a bug in one must not silence the others
+                failed.append((rule.name, exc))
+                continue
             new_state[rule.name] = slice_
             alarms.extend(a)
             actions.extend(b)
         if self.damper is not None and alarms:
             new_state[OPEN], alarms = self.damper.filter(state.get(OPEN, self.damper.initial()), alarms, now)
-        return Decision(new_state, tuple(alarms), tuple(actions))
+        return Decision(new_state, tuple(alarms), tuple(actions), tuple(failed))
 
     def adopt(self, old: Mapping[str, Any]) -> Mapping[str, Any]:
         """Initial state for this engine that keeps what a previous engine had learned, rule by rule."""

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
+from gateway.rules.common import late_cancel
 from gateway.rules.engine import Input, Tick
 
 Phase = Literal["idle", "pre", "watch", "alarmed"]
@@ -22,6 +23,7 @@ class FallState:
     device: str | None = None
     source: str | None = None
     moved: bool = False
+    repeated_at: float = 0.0  # last "fell again" update while alarmed, to say it once per window
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +47,10 @@ class FallRule:
         if not isinstance(item, DeviceEvent):
             return state, [], []
         kind = item.kind
-        if kind == EventKind.FALL and state.phase in ("idle", "watch"):
+        if kind == EventKind.FALL and state.phase == "alarmed" and not state.moved:
+            return self._fell_again(state, item, t)
+        # Alarmed and moved: the resident got up and fell again, a new episode with its own prompt.
+        if kind == EventKind.FALL and state.phase in ("idle", "watch", "alarmed"):
             source = str(item.detail.get("source") or "device")
             prompt = [Action("say", "fall_prompt", item.device), Action("led", "fall_prompt", item.device)]
             return FallState("pre", t, item.device, source), [], prompt
@@ -56,10 +61,7 @@ class FallRule:
         if state.phase == "pre" and kind == EventKind.SOS:
             return self._raise(state, Severity.EMERGENCY, "Fall confirmed by an SOS press", "sos_press")
         if state.phase == "alarmed" and kind == EventKind.SOS_CANCEL:
-            # Too late to retract: help may be on the way. Staff learn the resident says they are fine.
-            alarm = Alarm("fall", Severity.EMERGENCY, "Resident pressed cancel after the fall alarm", item.device,
-                          AlarmChange.UPDATE, {"late_cancel": True})
-            return state, [alarm], [Action("say", "sos_cancel_late", item.device)]
+            return (state, *late_cancel("fall", "Resident pressed cancel after the fall alarm", item.device))
         if kind == EventKind.MOTION:
             if state.phase == "watch":
                 return FallState(), [], []  # movement followed: the watch ends quietly
@@ -67,21 +69,47 @@ class FallRule:
                 return replace(state, moved=True), [], []
         return state, [], []
 
+    def retire(self, state: FallState, now: datetime) -> list[Alarm]:
+        """Switched off by a push: a fall still in its window (or watch) is raised now, not forgotten."""
+        if state.phase not in ("pre", "watch"):
+            return []
+        severity = Severity.EMERGENCY if state.phase == "pre" else Severity.URGENT
+        _state, alarms, _actions = self._raise(state, severity, "Fall pending when fall detection was switched off",
+                                               "rule_disabled")
+        return alarms
+
     def dump(self, state: FallState) -> Any:
         """A fall episode survives a restart: a window that ran out while down raises at the first tick."""
         return asdict(state)
 
     def load(self, data: Any) -> FallState:
         """Back from dump(); raises TypeError/ValueError when it does not fit."""
-        state = FallState(**data)
+        if not isinstance(data, dict):
+            raise ValueError(f"fall state must be an object, got {data!r}")
+        device, source = data.get("device"), data.get("source")
+        state = FallState(str(data["phase"]), float(data["since"]), None if device is None else str(device),
+                          None if source is None else str(source), bool(data.get("moved", False)),
+                          float(data.get("repeated_at", 0.0)))  # type: ignore[arg-type]
         if state.phase not in ("idle", "pre", "watch", "alarmed"):
             raise ValueError(f"unknown fall phase {state.phase!r}")
         return state
 
+    def _fell_again(self, state: FallState, item: DeviceEvent,
+                    t: float) -> tuple[FallState, list[Alarm], list[Action]]:
+        # Still down (no movement seen): the same episode, but staff hear of it, once per cancel window.
+        if 0 <= t - state.repeated_at < self.cancel_window_s:
+            return state, [], []
+        alarm = Alarm("fall", Severity.EMERGENCY, "Fall detected again while the resident is down", item.device,
+                      AlarmChange.UPDATE, {"repeat": True, "source": str(item.detail.get("source") or "device")})
+        return replace(state, repeated_at=t), [alarm], [Action("say", "fall_alarm", item.device)]
+
     def _timers(self, state: FallState, t: float) -> tuple[FallState, list[Alarm], list[Action]]:
-        if state.phase == "pre" and t - state.since >= self.cancel_window_s:
+        # A clock set back past the episode's start by more than the window (a power cut, no NTP yet)
+        # cannot tell how long the window ran: raise rather than wait for it to catch up. A small step
+        # back only lengthens the window by that step.
+        if state.phase == "pre" and abs(t - state.since) >= self.cancel_window_s:
             return self._raise(state, Severity.EMERGENCY, "Fall detected and not cancelled", "no_cancel")
-        if state.phase == "watch" and t - state.since >= self.watch_window_s:
+        if state.phase == "watch" and abs(t - state.since) >= self.watch_window_s:
             return self._raise(state, Severity.URGENT, "Possible fall: no movement afterwards", "no_movement")
         if state.phase == "alarmed" and t - state.since >= self.long_lie_s:
             if state.moved:

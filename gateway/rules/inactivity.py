@@ -7,12 +7,10 @@ from datetime import date, datetime, timedelta
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
-from gateway.rules.common import in_window, is_activity, local
+from gateway.model import Action, Alarm, AlarmChange, Severity
+from gateway.rules.common import in_window, is_activity, local, returns_home
 from gateway.rules.config import InactivityConfig
 from gateway.rules.engine import Input, ModeChange, Tick
-
-AWAY_RETURN_S = 15 * 60  # motion this long after "away" was set means the resident is home again
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +23,7 @@ class InactivityState:
     prewarned: bool = False
     alarmed: bool = False
     away_since: float | None = None
+    slot_minutes: int | None = None  # the slot size `history` is bucketed by (None: from before it was kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +45,7 @@ class InactivityRule:
 
     def threshold_min(self, state: InactivityState, start: float, now: float) -> tuple[float, bool]:
         """Minutes of stillness allowed for a gap that started at `start`; and whether it is learned."""
-        cfg = self.cfg
+        cfg, state = self.cfg, self.rebucket(state)
         today = datetime.fromtimestamp(now, self.tz).date()
         known = (today - date.fromisoformat(state.first_day)).days if state.first_day else 0
         slots = 24 * 60 // cfg.slot_minutes
@@ -58,21 +57,40 @@ class InactivityRule:
         night = in_window(datetime.fromtimestamp(start, self.tz).time(), cfg.night_start, cfg.night_end)
         return (cfg.default_night_min if night else cfg.default_day_min), False
 
+    def rebucket(self, state: InactivityState) -> InactivityState:
+        """History learned with another slot size (a pushed `slot_minutes`) moved to this one's slots.
+
+        Each old slot's gaps go to every new slot it overlaps (per day the longest), so nothing learned
+        is lost and no gap is filed under a time of day it did not start in."""
+        old, new = state.slot_minutes, self.cfg.slot_minutes
+        if old is None or old == new:
+            return state if old == new else replace(state, slot_minutes=new)
+        history: dict[int, dict[str, float]] = {}
+        for slot, days in state.history.items():
+            for target in range(slot * old // new, ((slot + 1) * old - 1) // new + 1):
+                merged = history.setdefault(target, {})
+                for day, gap in days.items():
+                    merged[day] = max(gap, merged.get(day, 0.0))
+        return replace(state, history=history, slot_minutes=new)
+
     def evaluate(self, state: InactivityState, item: Input,
                  now: datetime) -> tuple[InactivityState, list[Alarm], list[Action]]:
         """Learn from activity, warn then raise on long stillness, clear when the resident moves."""
         t = now.timestamp()
+        state = self.rebucket(state)
         if isinstance(item, ModeChange):
+            # Away or back, the stillness before no longer counts: an open alarm is cleared, so it can fire again.
+            cleared = [Alarm("inactivity", Severity.URGENT, "Away mode changed", None, AlarmChange.CLEAR,
+                             {"away": item.away})] if state.alarmed else []
             if item.away:
-                return replace(state, away_since=t, last_activity=None, prewarned=False), [], []
-            return replace(state, away_since=None, last_activity=t, prewarned=False), [], []
+                return replace(state, away_since=t, last_activity=None, prewarned=False, alarmed=False), cleared, []
+            return replace(state, away_since=None, last_activity=t, prewarned=False, alarmed=False), cleared, []
         if isinstance(item, Tick):
             return self._tick(state, t)
         if not is_activity(item):
             return state, [], []
         if state.away_since is not None:
-            motion = isinstance(item, DeviceEvent) and item.kind == EventKind.MOTION
-            if not (motion and t - state.away_since >= AWAY_RETURN_S):
+            if not returns_home(item, state.away_since, t):
                 return state, [], []
             state = replace(state, away_since=None)
         return self._activity(state, t, now)
@@ -91,7 +109,8 @@ class InactivityRule:
             if gap > days.get(start_day, 0.0):
                 days[start_day] = round(gap, 2)
                 history = {**history, slot: days}
-        new = InactivityState(t, state.first_day or day.isoformat(), history, False, False, None)
+        new = InactivityState(t, state.first_day or day.isoformat(), history, False, False, None,
+                              self.cfg.slot_minutes)
         if state.alarmed:
             return new, [Alarm("inactivity", Severity.URGENT, "Activity resumed", None, AlarmChange.CLEAR)], []
         return new, [], []
@@ -116,14 +135,15 @@ class InactivityRule:
         """JSON-compatible form, kept by the worker across restarts."""
         return {"last_activity": state.last_activity, "first_day": state.first_day,
                 "history": {str(k): dict(v) for k, v in state.history.items()},
-                "prewarned": state.prewarned, "alarmed": state.alarmed, "away_since": state.away_since}
+                "prewarned": state.prewarned, "alarmed": state.alarmed, "away_since": state.away_since,
+                "slot_minutes": state.slot_minutes}
 
     def load(self, data: Any) -> InactivityState:
         """Back from dump(); raises ValueError/TypeError/KeyError when the data does not fit."""
         if not isinstance(data, dict):
             raise ValueError("inactivity state must be an object")
         history = {int(k): {str(d): float(g) for d, g in v.items()} for k, v in data["history"].items()}
-        last, away = data.get("last_activity"), data.get("away_since")
+        last, away, slot = data.get("last_activity"), data.get("away_since"), data.get("slot_minutes")
         return InactivityState(float(last) if last is not None else None, data.get("first_day"), history,
                                bool(data.get("prewarned")), bool(data.get("alarmed")),
-                               float(away) if away is not None else None)
+                               float(away) if away is not None else None, int(slot) if slot is not None else None)

@@ -16,6 +16,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "{by}已收到求助，马上就来，请不要担心。",
         "en": "{by} has your call and is on the way. Help is coming.",
     },
+    "test_alarm": {"zh-CN": "这是每周测试，系统工作正常。", "en": "This is the weekly test. The system is working."},
     "fall_prompt": {
         "zh-CN": "检测到您可能摔倒了。您还好吗？如果没事，请按取消键。",
         "en": "It looks like you may have fallen. Are you all right? Press the button to cancel.",

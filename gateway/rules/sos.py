@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
+from gateway.rules.common import late_cancel
 from gateway.rules.engine import Input
 
 
@@ -16,6 +17,8 @@ class SosRule:
 
     name: str = "sos"
     cancel_window_s: float = 60.0
+    # An SOS is long handled after this: a cancel then is about something else (a fall prompt), not it.
+    late_cancel_s: float = 3600.0
 
     def initial(self) -> Any:
         """Time of the last SOS press, if an SOS is open (epoch seconds)."""
@@ -30,14 +33,13 @@ class SosRule:
             actions = [Action("say", "sos_raised", item.device), Action("led", "sos_raised", item.device)]
             return now.timestamp(), [alarm], actions
         if item.kind == EventKind.SOS_CANCEL and state is not None:
+            if now.timestamp() - float(state) > self.late_cancel_s:
+                return None, [], []  # the SOS is history: forget it
             if now.timestamp() - float(state) <= self.cancel_window_s:
                 alarm = Alarm("sos", Severity.EMERGENCY, "SOS cancelled by the resident", item.device,
                               AlarmChange.CANCEL)
                 return None, [alarm], [Action("say", "sos_cancelled", item.device)]
-            # Too late to retract: staff may already be on the way. Keep it open and tell them.
-            alarm = Alarm("sos", Severity.EMERGENCY, "Resident pressed cancel after the cancel window",
-                          item.device, AlarmChange.UPDATE, {"late_cancel": True})
-            return state, [alarm], [Action("say", "sos_cancel_late", item.device)]
+            return (state, *late_cancel("sos", "Resident pressed cancel after the cancel window", item.device))
         return state, [], []
 
     def dump(self, state: Any) -> Any:

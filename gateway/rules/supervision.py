@@ -1,4 +1,9 @@
-"""Device supervision: offline devices, low batteries and a dead zigbee bridge become technical alarms."""
+"""Device supervision: offline devices, low batteries and a dead zigbee bridge become technical alarms.
+
+Which devices are in trouble is owned by `gateway.supervision.Supervisor` (persisted by the gateway):
+each of its events carries `detail.devices`, everything now in that trouble. This rule only turns
+those transitions into raise / update / clear, so the two can never disagree after a restart.
+"""
 
 from __future__ import annotations
 
@@ -19,16 +24,10 @@ TAMPER_REPEAT_S = 6 * 3600  # zigbee2mqtt repeats `tamper: true` in every report
 
 
 @dataclass(frozen=True, slots=True)
-class SupervisionState:
-    """Devices currently in trouble, per alarm type."""
+class TamperMemory:
+    """When each device's tamper was last reported to staff (the rest of supervision is not this rule's)."""
 
-    offline: frozenset[str] = frozenset()
-    battery_low: frozenset[str] = frozenset()
-    bridge_offline: frozenset[str] = frozenset()
-    tampered: Mapping[str, float] = field(default_factory=dict)  # device -> when last reported to staff
-
-
-_FIELD = {"device_offline": "offline", "battery_low": "battery_low", "bridge_offline": "bridge_offline"}
+    tampered: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +36,12 @@ class SupervisionRule:
 
     name: str = "supervision"
 
-    def initial(self) -> SupervisionState:
-        """All devices fine."""
-        return SupervisionState()
+    def initial(self) -> TamperMemory:
+        """No tamper reported yet."""
+        return TamperMemory()
 
-    def evaluate(self, state: SupervisionState, item: Input,
-                 now: datetime) -> tuple[SupervisionState, list[Alarm], list[Action]]:
+    def evaluate(self, state: TamperMemory, item: Input,
+                 now: datetime) -> tuple[TamperMemory, list[Alarm], list[Action]]:
         """Turn supervision events into raise / update / clear of technical alarms."""
         if not isinstance(item, DeviceEvent):
             return state, [], []
@@ -52,15 +51,16 @@ class SupervisionRule:
                 return state, [], []
             state = replace(state, tampered={**state.tampered, item.device: t})
             return state, [Alarm("tamper", Severity.TECHNICAL, f"{item.device} was opened or moved",
-                                 item.device)], []
+                                 item.device, detail={"devices": [item.device]})], []
         for type_, bad, good in TRACKED:
             if item.kind not in (bad, good):
                 continue
-            before: frozenset[str] = getattr(state, _FIELD[type_])
-            after = before | {item.device} if item.kind == bad else before - {item.device}
-            if after == before:
-                return state, [], []
-            state = replace(state, **{_FIELD[type_]: after})
+            # Supervision says who is in trouble now; an event without the list speaks for its device only.
+            listed = item.detail.get("devices")
+            after = frozenset(map(str, listed)) if isinstance(listed, (list, tuple)) else (
+                frozenset({item.device}) if item.kind == bad else frozenset())
+            after = after | {item.device} if item.kind == bad else after - {item.device}
+            before = after - {item.device} if item.kind == bad else after | {item.device}
             detail = {"devices": sorted(after), "changed": item.device}
             if not after:
                 return state, [Alarm(type_, Severity.TECHNICAL, f"{item.device} recovered", item.device,
@@ -70,11 +70,13 @@ class SupervisionRule:
                                  item.device, change, detail)], []
         return state, [], []
 
-    def dump(self, state: SupervisionState) -> Any:
-        """Devices in trouble survive a restart, so their recovery still clears the alarm."""
-        return {**{name: sorted(getattr(state, name)) for name in _FIELD.values()}, "tampered": dict(state.tampered)}
+    def dump(self, state: TamperMemory) -> Any:
+        """A tamper reported survives a restart, so a stuck flag is not reported again at once."""
+        return {"tampered": dict(state.tampered)}
 
-    def load(self, data: Any) -> SupervisionState:
-        """Back from dump()."""
-        sets = {name: frozenset(map(str, data[name])) for name in _FIELD.values()}
-        return SupervisionState(**sets, tampered={str(d): float(t) for d, t in data.get("tampered", {}).items()})
+    def load(self, data: Any) -> TamperMemory:
+        """Back from dump() (older snapshots also listed devices in trouble: supervision owns those now)."""
+        tampered = data.get("tampered", {}) if isinstance(data, dict) else None
+        if not isinstance(tampered, dict):
+            raise ValueError(f"supervision rule state must hold a tampered map, got {data!r}")
+        return TamperMemory({str(d): float(t) for d, t in tampered.items()})

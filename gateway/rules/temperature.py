@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Mapping
@@ -37,6 +38,8 @@ class TemperatureRule:
         t = now.timestamp()
         if isinstance(item, Reading) and item.metric == "climate" and "temperature" in item.values:
             temp = float(item.values["temperature"])
+            if not math.isfinite(temp):
+                return state, [], []  # NaN compares false both ways: it would pass as "in range" and clear
             bad = temp < self.low_c or temp > self.high_c
             if bad or item.device in state.out:  # an in-range reading of an in-range sensor changes nothing
                 out = dict(state.out)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from server.api.routes import alarms, health, links, reliability, rules_config
+from server import web
+from server.api.routes import (alarms, audit, auth, gateways, health, links, readings, reliability, residents,
+                               rules_config)
+from server.metrics import metrics_router
 from server.services import Services
 
 
@@ -12,6 +15,8 @@ def create_app(services: Services) -> FastAPI:
     """Build the app around already-built services (no I/O here)."""
     app = FastAPI(title="Anxin 安心", version="1", description="Home monitoring and emergency calls")
     app.state.services = services
-    for module in (alarms, links, health, rules_config, reliability):
+    for module in (auth, alarms, residents, readings, gateways, audit, links, health, rules_config, reliability):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(metrics_router(app.state))
+    web.mount(app)
     return app

@@ -1,13 +1,20 @@
-"""Request dependencies, as Annotated types."""
+"""Request dependencies, as Annotated types: services, a session, and who is asking."""
 
 from __future__ import annotations
 
-from typing import Annotated, Iterator
+from typing import Annotated, Callable, Iterator
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Path, Request, Response
+from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from server.auth import AuthError, StaffIdentity, identity_for
 from server.services import Services
+
+SESSION_COOKIE = "anxin_session"
+
+# auto_error=False: the token may come from the cookie instead (server-rendered pages).
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 def get_services(request: Request) -> Services:
@@ -23,3 +30,46 @@ def get_session(services: Annotated[Services, Depends(get_services)]) -> Iterato
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 SessionDep = Annotated[Session, Depends(get_session)]
+# Ids fit the database's integer columns; anything larger is a 422, not a driver overflow.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def current_staff(request: Request, services: ServicesDep,
+                  bearer: Annotated[str | None, Depends(_bearer)]) -> StaffIdentity:
+    """The signed-in account, from `Authorization: Bearer` or the `anxin_session` cookie; else 401."""
+    token = bearer or request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise _unauthorized("sign in first (Authorization: Bearer <token> from POST /api/v1/auth/token)")
+    try:
+        with services.sessions() as s:
+            return identity_for(s, services.tokens, token)
+    except AuthError as exc:
+        raise _unauthorized(str(exc)) from exc
+
+
+CurrentStaff = Annotated[StaffIdentity, Depends(current_staff)]
+
+
+def require_roles(*roles: str) -> Callable[[StaffIdentity], StaffIdentity]:
+    """A dependency admitting only these roles (401 when not signed in, 403 when the role is wrong)."""
+
+    def check(staff: CurrentStaff) -> StaffIdentity:
+        if staff.role not in roles:
+            raise HTTPException(403, detail=f"this needs the role {' or '.join(roles)}; you are {staff.role}")
+        return staff
+
+    return check
+
+
+def set_session_cookie(response: Response, token: str, max_age: int) -> None:
+    """Put the token in an HttpOnly cookie so pages rendered by the server are signed in too."""
+    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax", path="/")
+
+
+def clear_session_cookie(response: Response) -> None:
+    """Sign the browser out."""
+    response.delete_cookie(SESSION_COOKIE, path="/")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, text, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -67,9 +67,38 @@ class Pairing(Base):
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
     caregiver_id: Mapped[int] = mapped_column(ForeignKey("caregivers.id", ondelete="CASCADE"))
     rank: Mapped[int] = mapped_column(Integer, default=1)
+    ack_timeout_s: Mapped[int] = mapped_column(Integer, default=120)
 
     resident: Mapped[Resident] = relationship(back_populates="pairings")
     caregiver: Mapped[Caregiver] = relationship()
+
+
+class Staff(Base):
+    """An account of the alarm centre: on-duty staff, supervisor, doctor or administrator."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16), default="staff")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    language: Mapped[str] = mapped_column(String(8), default="zh-CN")
+    phone: Mapped[str | None] = mapped_column(String(64))
+    notify_urls: Mapped[list[Any]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class DutyShift(Base):
+    """A staff member on duty from `starts_at` to `ends_at` (the roster)."""
+
+    __tablename__ = "duty_shifts"
+    __table_args__ = (Index("duty_shifts_time", "starts_at", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
 
 
 class Gateway(Base):
@@ -83,6 +112,7 @@ class Gateway(Base):
     last_seen: Mapped[datetime | None]
     boot_id: Mapped[str | None] = mapped_column(String(64))
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    state_at: Mapped[datetime | None]
     # Every seq <= acked_upto is stored or accounted for by a gap record: the cumulative ack.
     acked_upto: Mapped[int] = mapped_column(BigInteger, default=0)
     rules_pushed_version: Mapped[int | None] = mapped_column(Integer)
@@ -120,7 +150,8 @@ class IngestedEvent(Base):
     gateway_ts: Mapped[datetime]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     ts_corrected: Mapped[bool] = mapped_column(Boolean, default=False)
-    body: Mapped[dict[str, Any]]
+    # None for readings: the reading row is their record, and writing it twice halves ingest speed.
+    body: Mapped[dict[str, Any] | None]
 
 
 class Reading(Base):
@@ -143,7 +174,13 @@ class Alarm(Base):
     """An alarm from raise to resolution."""
 
     __tablename__ = "alarms"
-    __table_args__ = (Index("alarms_status", "status", "severity"),)
+    __table_args__ = (
+        Index("alarms_status", "status", "severity"),
+        # One active alarm per (home, type), enforced by the database even with several ingest processes.
+        Index("alarms_one_active", "gateway_id", "type", unique=True,
+              postgresql_where=text("status IN ('raised', 'notified', 'acknowledged')"),
+              sqlite_where=text("status IN ('raised', 'notified', 'acknowledged')")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
@@ -164,7 +201,7 @@ class Alarm(Base):
     resolved_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(32))
     escalation_step: Mapped[int] = mapped_column(Integer, default=0)
-    next_escalation_at: Mapped[datetime | None]
+    next_escalation_at: Mapped[datetime | None] = mapped_column(index=True)
 
     resident: Mapped[Resident | None] = relationship()
     audit: Mapped[list[AlarmAudit]] = relationship(order_by="AlarmAudit.id", back_populates="alarm")
@@ -189,6 +226,7 @@ class NotificationAttempt(Base):
     """One try at telling one person about one alarm through one channel."""
 
     __tablename__ = "notification_attempts"
+    __table_args__ = (Index("notification_attempts_channel_at", "channel", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
@@ -198,6 +236,31 @@ class NotificationAttempt(Base):
     ok: Mapped[bool] = mapped_column(Boolean)
     error: Mapped[str | None] = mapped_column(Text)
     attempt: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class NotificationJob(Base):
+    """One message owed to one person through one channel: the durable queue the notifiers claim from."""
+
+    __tablename__ = "notification_jobs"
+    __table_args__ = (
+        UniqueConstraint("alarm_id", "step", "recipient", "url"),
+        Index("notification_jobs_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
+    step: Mapped[int] = mapped_column(Integer)
+    recipient: Mapped[str] = mapped_column(String(64))
+    recipient_name: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(8), default="zh-CN")
+    url: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    due_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
 
 
 class DeadLetter(Base):

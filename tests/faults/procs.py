@@ -164,26 +164,36 @@ def devices(local: BrokerAddress) -> Devices:
 
 @dataclass
 class Stored:
-    """What the server committed for the gateway, in commit order."""
+    """What the server committed for the gateway: its event records in commit order, and its readings."""
 
-    rows: list[tuple[int, int, str, dict[str, Any]]]  # (row id, seq, lane, body)
+    rows: list[tuple[int, int, str, dict[str, Any] | None]]  # (row id, seq, lane, body; None for readings)
+    readings: list[tuple[str, dict[str, Any]]]  # (metric, values) in commit order
 
     @property
     def humidity(self) -> Counter[int]:
         """How many times each reading serial was stored."""
-        return Counter(int(b["values"]["humidity"]) for _i, _s, lane, b in self.rows
-                       if lane == "reading" and b.get("metric") == "climate")
+        return Counter(int(v["humidity"]) for metric, v in self.readings if metric == "climate")
 
-    def lane(self, name: str) -> list[tuple[int, int, str, dict[str, Any]]]:
+    def metric(self, name: str) -> int:
+        """How many readings of one metric were stored."""
+        return sum(1 for m, _v in self.readings if m == name)
+
+    def lane(self, name: str) -> list[tuple[int, int, str, dict[str, Any] | None]]:
         """Rows of one lane, in commit order."""
         return [r for r in self.rows if r[2] == name]
 
+    def high_seq(self) -> int:
+        """The highest sequence number stored."""
+        return max((s for _i, s, _l, _b in self.rows), default=0)
+
     def thinned(self) -> int:
         """Readings the gateway reports it dropped at the disk cap."""
-        return sum(int(b.get("count", 0)) for _i, _s, _l, b in self.lane("gap") if b.get("reason") == "disk_cap")
+        return sum(int(b.get("count", 0)) for _i, _s, _l, b in self.lane("gap") if b and b.get("reason") == "disk_cap")
 
 
 def stored(server: ServerProc) -> Stored:
     """Everything the server stored from the test gateway."""
     rows = server.query("SELECT id, seq, lane, body FROM ingested_events WHERE gateway_id = ? ORDER BY id", GATEWAY_ID)
-    return Stored([(r[0], r[1], r[2], json.loads(r[3])) for r in rows])
+    readings = server.query('SELECT metric, "values" FROM readings WHERE gateway_id = ? ORDER BY id', GATEWAY_ID)
+    return Stored([(r[0], r[1], r[2], json.loads(r[3]) if r[3] else None) for r in rows],
+                  [(m, json.loads(v)) for m, v in readings])

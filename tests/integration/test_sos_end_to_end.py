@@ -66,7 +66,7 @@ def test_press_reaches_caregiver_and_ack_reaches_home(installation, receiver):
         alarm = s.query(Alarm).one()
         assert alarm.status == "acknowledged" and alarm.acknowledged_via == "caregiver_link"
         actions = [a.action for a in s.query(AlarmAudit).filter_by(alarm_id=alarm.id).order_by(AlarmAudit.id)]
-        assert actions == ["raised", "notified", "acknowledged"]
+        assert actions == ["raised", "escalated", "notified", "acknowledged"]
 
 
 def test_staff_ack_through_rest_api(installation, receiver):
@@ -74,15 +74,21 @@ def test_staff_ack_through_rest_api(installation, receiver):
     home.button.press()
     assert receiver.wait_for(1, 10)
     base = server.settings.base_url
-    alarms = httpx.get(f"{base}/api/v1/alarms?status=active", timeout=5).json()
+
+    def sign_in(user: str) -> dict[str, str]:
+        t = httpx.post(f"{base}/api/v1/auth/token", data={"username": user, "password": "anxin-demo"}, timeout=15)
+        return {"Authorization": f"Bearer {t.json()['access_token']}"}
+
+    duty, supervisor = sign_in("duty"), sign_in("supervisor")
+    alarms = httpx.get(f"{base}/api/v1/alarms?status=active", headers=duty, timeout=5).json()
     assert [a["type"] for a in alarms] == ["sos"]
-    r = httpx.post(f"{base}/api/v1/alarms/{alarms[0]['id']}/ack", json={"by": "值班员 赵", "via": "console"}, timeout=5)
+    r = httpx.post(f"{base}/api/v1/alarms/{alarms[0]['id']}/ack", json={"via": "console"}, headers=duty, timeout=5)
     assert r.status_code == 200 and r.json()["status"] == "acknowledged"
     assert wait_until(lambda: any(b"help_coming" in p for _t, p in home.actions), 10)
     # A second acknowledgement is audited but does not reset who answered first.
-    r2 = httpx.post(f"{base}/api/v1/alarms/{alarms[0]['id']}/ack", json={"by": "someone else"}, timeout=5)
-    assert r2.json()["acknowledged_by"] == "值班员 赵"
-    assert httpx.post(f"{base}/api/v1/alarms/999/ack", json={"by": "x"}, timeout=5).status_code == 404
+    r2 = httpx.post(f"{base}/api/v1/alarms/{alarms[0]['id']}/ack", json={}, headers=supervisor, timeout=5)
+    assert r2.json()["acknowledged_by"] == "值班员 赵敏"
+    assert httpx.post(f"{base}/api/v1/alarms/999/ack", json={}, headers=duty, timeout=5).status_code == 404
     assert httpx.post(f"{base}/api/v1/links/forged-token/ack", timeout=5).status_code == 403
 
 

@@ -144,3 +144,17 @@ def test_permit_join_command_opens_the_zigbee_network(tmp_path: Path) -> None:
     assert [(t, json.loads(p)) for t, p in published] == [
         ("zigbee2mqtt/bridge/request/permit_join", {"value": True, "time": 180})]
     outbox.close()
+
+
+def test_a_nan_from_a_sensor_is_rejected_and_counted_never_forwarded(tmp_path: Path) -> None:
+    settings = GatewaySettings(gateway_id="gw-t", data_dir=tmp_path,
+                               devices=[DeviceConfig(name="thermo", family="zigbee2mqtt", role="climate",
+                                                     model="WSDCGQ11LM")])
+    outbox = Outbox(connect(settings.outbox_path))
+    gw = Gateway(settings, Router(settings), build_engine(), outbox, publish_local=lambda t, p: None,
+                 wake_uplink=lambda: None)
+    gw.process("local", ("zigbee2mqtt/thermo", b'{"temperature": NaN, "humidity": 40}'))
+    gw.process("local", ("zigbee2mqtt/thermo", b'{"temperature": 21.5, "humidity": 40}'))
+    assert gw.counters["parse_errors"] == 1
+    assert [r["values"]["temperature"] for r in bodies(outbox, "reading")] == [21.5]
+    outbox.close()

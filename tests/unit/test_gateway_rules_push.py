@@ -155,3 +155,17 @@ def test_a_fall_window_running_out_while_the_gateway_was_down_still_raises(tmp_p
     again.process("tick", None)
     [alarm] = events(again, "alarm")
     assert (alarm["type"], alarm["severity"], alarm["detail"]["reason"]) == ("fall", "emergency", "no_cancel")
+
+
+def test_switching_fall_off_during_its_window_raises_the_pending_fall(tmp_path):
+    from gateway.model import DeviceEvent, EventKind
+
+    clock = Clock()
+    gw, _ = make_gateway(tmp_path, clock)
+    gw.process("messages", [DeviceEvent("radar", EventKind.FALL)])
+    clock.t += 10  # inside the 30 s window, nobody cancelled yet
+    push(gw, 2, {"fall": {"enabled": False}})
+    assert [(a["type"], a["severity"], a["detail"]["reason"]) for a in events(gw, "alarm")] == [
+        ("fall", "emergency", "rule_disabled")]
+    assert events(gw, "event")[-1]["kind"] == "config_applied"
+    gw.outbox.close()

@@ -71,7 +71,7 @@ def test_availability_offline_is_reported_at_once() -> None:
 def test_low_battery_raises_once_and_recovery_needs_hysteresis() -> None:
     s = started()
     s, ev = SUP.observe(s, status("button", battery=19, linkquality=80), 1.0)
-    assert kinds(ev) == [("button", "battery_low")] and ev[0].detail == {"battery": 19}
+    assert kinds(ev) == [("button", "battery_low")] and ev[0].detail == {"battery": 19, "devices": ["button"]}
     s, ev = SUP.observe(s, DeviceEvent("button", EventKind.BATTERY_LOW), 2.0)
     assert ev == []
     s, ev = SUP.observe(s, status("button", battery=24), 3.0)

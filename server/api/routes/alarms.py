@@ -1,26 +1,32 @@
-"""Alarms: list, show, acknowledge, annotate, resolve."""
+"""Alarms: list and filter, show, audit trail, acknowledge, annotate, resolve (desk roles only)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query
 from sqlalchemy import select
 
 from anxin import protocol
 from server import alarms as desk
-from server.api.deps import ServicesDep, SessionDep
+from server.api.deps import RowId, ServicesDep, SessionDep, require_roles
 from server.api.schemas import AckIn, AlarmOut, AuditOut, NoteIn, ResolveIn
-from server.db.models import Alarm
+from server.auth import DESK_ROLES, StaffIdentity
+from server.db.models import Alarm, AlarmAudit
 from server.errors import Conflict, NotFound
 from server.services import Services
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
+DeskStaff = Annotated[StaffIdentity, Depends(require_roles(*DESK_ROLES))]
+STATUSES = ("raised", "notified", "acknowledged", "resolved", "cancelled", "active")
 
 
 def _http(exc: Exception) -> HTTPException:
     return HTTPException(404 if isinstance(exc, NotFound) else 409, detail=str(exc))
 
 
-def acknowledge_and_tell_home(services: Services, alarm_id: int, by: str, via: str) -> Alarm:
+def acknowledge_and_tell_home(services: Services, alarm_id: RowId, by: str, via: str) -> Alarm:
     """Record the acknowledgement, then tell the home that help is coming."""
     with services.sessions() as s, s.begin():
         alarm, first = desk.acknowledge(s, alarm_id, by, via, services.clock())
@@ -35,9 +41,16 @@ def acknowledge_and_tell_home(services: Services, alarm_id: int, by: str, via: s
 
 @router.get("", response_model=list[AlarmOut])
 def list_alarms(
-    session: SessionDep,
-    status: str | None = Query(None, description="raised, notified, acknowledged, resolved, cancelled or active"),
-    limit: int = Query(100, ge=1, le=1000),
+    session: SessionDep, _staff: DeskStaff,
+    status: Annotated[str | None, Query(pattern="^(" + "|".join(STATUSES) + ")$",
+                                        description="a status, or `active` for all open ones")] = None,
+    type: Annotated[str | None, Query(max_length=32, description="sos, fall, bp_high, gateway_offline…")] = None,
+    severity: Annotated[str | None, Query(max_length=16)] = None,
+    resident_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    gateway_id: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[datetime | None, Query(description="raised at or after (ISO 8601)")] = None,
+    until: Annotated[datetime | None, Query(description="raised before (ISO 8601)")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[Alarm]:
     """Alarms, newest first."""
     q = select(Alarm).order_by(Alarm.id.desc()).limit(limit)
@@ -45,11 +58,19 @@ def list_alarms(
         q = q.where(Alarm.status.in_(desk.ACTIVE))
     elif status:
         q = q.where(Alarm.status == status)
+    for column, value in ((Alarm.type, type), (Alarm.severity, severity), (Alarm.resident_id, resident_id),
+                          (Alarm.gateway_id, gateway_id)):
+        if value is not None:
+            q = q.where(column == value)
+    if since:
+        q = q.where(Alarm.raised_at >= since)
+    if until:
+        q = q.where(Alarm.raised_at < until)
     return list(session.scalars(q))
 
 
 @router.get("/{alarm_id}", response_model=AlarmOut)
-def get_alarm(alarm_id: int, session: SessionDep) -> Alarm:
+def get_alarm(alarm_id: RowId, session: SessionDep, _staff: DeskStaff) -> Alarm:
     """One alarm."""
     try:
         return desk.get_alarm(session, alarm_id)
@@ -58,7 +79,7 @@ def get_alarm(alarm_id: int, session: SessionDep) -> Alarm:
 
 
 @router.get("/{alarm_id}/audit", response_model=list[AuditOut])
-def get_audit(alarm_id: int, session: SessionDep) -> list:
+def get_audit(alarm_id: RowId, session: SessionDep, _staff: DeskStaff) -> list[AlarmAudit]:
     """Every transition and note of an alarm, oldest first."""
     try:
         return list(desk.get_alarm(session, alarm_id).audit)
@@ -67,29 +88,29 @@ def get_audit(alarm_id: int, session: SessionDep) -> list:
 
 
 @router.post("/{alarm_id}/ack", response_model=AlarmOut)
-def ack(alarm_id: int, body: AckIn, services: ServicesDep) -> Alarm:
+def ack(alarm_id: RowId, body: AckIn, services: ServicesDep, staff: DeskStaff) -> Alarm:
     """Acknowledge: stops escalation and tells the resident help is coming."""
     try:
-        return acknowledge_and_tell_home(services, alarm_id, body.by, body.via)
+        return acknowledge_and_tell_home(services, alarm_id, staff.display_name, body.via)
     except (NotFound, Conflict) as exc:
         raise _http(exc) from exc
 
 
 @router.post("/{alarm_id}/notes", response_model=AlarmOut)
-def note(alarm_id: int, body: NoteIn, services: ServicesDep) -> Alarm:
+def note(alarm_id: RowId, body: NoteIn, services: ServicesDep, staff: DeskStaff) -> Alarm:
     """Add a note to the alarm's record."""
     try:
         with services.sessions() as s, s.begin():
-            return desk.add_note(s, alarm_id, body.by, body.note, services.clock())
+            return desk.add_note(s, alarm_id, staff.display_name, body.note, services.clock())
     except NotFound as exc:
         raise _http(exc) from exc
 
 
 @router.post("/{alarm_id}/resolve", response_model=AlarmOut)
-def resolve(alarm_id: int, body: ResolveIn, services: ServicesDep) -> Alarm:
+def resolve(alarm_id: RowId, body: ResolveIn, services: ServicesDep, staff: DeskStaff) -> Alarm:
     """Close the alarm with an outcome."""
     try:
         with services.sessions() as s, s.begin():
-            return desk.resolve(s, alarm_id, body.by, body.outcome, body.note, services.clock())
+            return desk.resolve(s, alarm_id, staff.display_name, body.outcome, body.note, services.clock())
     except (NotFound, Conflict) as exc:
         raise _http(exc) from exc

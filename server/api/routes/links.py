@@ -6,17 +6,15 @@ from fastapi import APIRouter, HTTPException
 
 from server.api.deps import ServicesDep
 from server.api.routes.alarms import acknowledge_and_tell_home
-from server.api.schemas import AlarmOut
-from server.db.models import Alarm, Caregiver
+from server.api.schemas import AlarmOut, LinkAlarmOut
+from server.db.models import Alarm, Caregiver, Resident
 from server.errors import Conflict, NotFound
-from server.links import BadLink
+from server.links import BadLink, LinkClaim
 
 router = APIRouter(prefix="/links", tags=["caregiver links"])
 
 
-@router.post("/{token}/ack", response_model=AlarmOut)
-def ack_by_link(token: str, services: ServicesDep) -> Alarm:
-    """Acknowledge the alarm the link was sent for, as the caregiver it was sent to."""
+def _claim(services: ServicesDep, token: str) -> tuple[LinkClaim, Caregiver]:
     try:
         claim = services.signer.check(token)
     except BadLink as exc:
@@ -25,6 +23,27 @@ def ack_by_link(token: str, services: ServicesDep) -> Alarm:
         caregiver = s.get(Caregiver, claim.caregiver_id)
     if caregiver is None:
         raise HTTPException(403, detail="this link is not valid")
+    return claim, caregiver
+
+
+@router.get("/{token}", response_model=LinkAlarmOut)
+def show_by_link(token: str, services: ServicesDep) -> LinkAlarmOut:
+    """The alarm the link was sent for and its resident's address: nothing about anyone else."""
+    claim, caregiver = _claim(services, token)
+    with services.sessions() as s:
+        alarm = s.get(Alarm, claim.alarm_id)
+        if alarm is None:
+            raise HTTPException(404, detail="this alarm no longer exists")
+        resident = s.get(Resident, alarm.resident_id) if alarm.resident_id else None
+        return LinkAlarmOut(alarm=AlarmOut.model_validate(alarm), resident_name=resident.name if resident else None,
+                            address=resident.address if resident else None,
+                            key_holder=resident.key_holder if resident else None, caregiver_name=caregiver.name)
+
+
+@router.post("/{token}/ack", response_model=AlarmOut)
+def ack_by_link(token: str, services: ServicesDep) -> Alarm:
+    """Acknowledge the alarm the link was sent for, as the caregiver it was sent to."""
+    claim, caregiver = _claim(services, token)
     try:
         return acknowledge_and_tell_home(services, claim.alarm_id, caregiver.name, "caregiver_link")
     except NotFound as exc:

@@ -104,3 +104,14 @@ def test_wearables_at_other_rates_are_resampled_and_judged_alike(tmp_path, rate)
     for c in chunks("wrist-2", traces.sit_hard(rate, 5), rate, int(rate)):
         gw.handle_message(c)
     assert [(i.device, i.kind) for i in seen.items if isinstance(i, DeviceEvent)] == [("wrist-1", EventKind.FALL)]
+
+
+@pytest.mark.parametrize("rate", [0.1, 1e-5, 4.9])
+def test_a_rate_too_low_to_hold_a_fall_is_refused_not_resampled(tmp_path, rate):
+    gw, seen, _ = make_gateway(tmp_path)
+    gw.handle_message(AccelChunk("wrist-1", T0, rate, ((0.0, 0.0, 1.0),) * 5000))
+    assert gw.counters["accel_errors"] == 1
+    assert gw.falls.counters["accel_samples"] == 0, "refused before any resampling"
+    for c in chunks("wrist-1", traces.fall(50.0, 4)):  # the wearable at its proper rate is judged as ever
+        gw.handle_message(c)
+    assert [i.kind for i in seen.items if isinstance(i, DeviceEvent)] == [EventKind.FALL]

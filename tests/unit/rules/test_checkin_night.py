@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from gateway.model import AlarmChange, EventKind, Severity
 from gateway.rules.checkin import CheckinRule
 from gateway.rules.config import CheckinConfig, NightConfig
@@ -46,6 +48,21 @@ def test_away_suppresses_and_next_day_is_new():
     assert r.ticks(9 * H, 11 * H, 60) == []
     r.at(20 * H, ModeChange(False))
     assert [a.type for a in r.ticks(34 * H, 34 * H)] == ["checkin_missed"]
+
+
+def test_a_resident_who_came_home_and_forgot_away_mode_is_watched_again():
+    r = checkin(count_activity=False)
+    r.ticks(0, 0)
+    r.at(12 * H, ModeChange(True, "server"))
+    r.at(12 * H + 60, ev(EventKind.MOTION))  # leaving the flat: still away
+    r.at(2 * 24 * H + 18 * H, ev(EventKind.MOTION))  # home again two days later, away left on
+    assert [a.type for a in r.ticks(3 * 24 * H + 10 * H, 3 * 24 * H + 10 * H)] == ["checkin_missed"]
+    # the same with an old saved state that did not know when away was set
+    old = CheckinRule(CheckinConfig(), TZ).dump(r.state) | {"away": True, "away_since": None}
+    del old["away_since"]
+    restored = CheckinRule(CheckinConfig(), TZ).load(old)
+    state, _a, _b = r.rule.evaluate(restored, ev(EventKind.MOTION), MIDNIGHT + timedelta(days=4, hours=1))
+    assert state.away is False
 
 
 def test_started_after_deadline_waits_for_tomorrow():

@@ -81,3 +81,16 @@ def test_disabled_rules_are_left_out_and_learned_state_is_adopted():
     state = old.evaluate(old.initial(), ev(EventKind.MOTION), T0).state
     adopted = engine.adopt(state)
     assert adopted["inactivity"] is state["inactivity"] and "night" not in adopted
+
+
+def test_a_second_device_in_trouble_is_never_merged_away():
+    engine = build_engine({})
+    state, sent = engine.initial(), []
+    for seconds, item in [(0, ev(EventKind.DEVICE_OFFLINE, "pir", devices=["pir"])),
+                          (5, ev(EventKind.DEVICE_OFFLINE, "btn", devices=["btn", "pir"])),
+                          (20, ev(EventKind.TAMPER, "door")), (30, ev(EventKind.TAMPER, "btn"))]:
+        d = engine.evaluate(state, item, T0 + timedelta(seconds=seconds))
+        state, sent = d.state, sent + list(d.alarms)
+    assert [(a.type, a.change, a.detail["devices"]) for a in sent] == [
+        ("device_offline", AlarmChange.RAISE, ["pir"]), ("device_offline", AlarmChange.UPDATE, ["btn", "pir"]),
+        ("tamper", AlarmChange.RAISE, ["door"]), ("tamper", AlarmChange.UPDATE, ["btn"])]

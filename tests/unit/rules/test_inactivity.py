@@ -88,3 +88,40 @@ def test_a_gap_that_ended_in_an_alarm_is_not_learned():
     r.at(5 * H, ev(EventKind.MOTION))  # a 4 h 40 min gap: not normal, not learned
     learned = [g for days in r.state.history.values() for g in days.values()]
     assert learned == [20.0]
+
+
+def _learn(r: Run, days: int = 8) -> None:
+    """Active every 20 min 08:00-12:00 with one 80-min quiet spell from 09:40, day after day."""
+    for day in range(days):
+        base = day * 24 * H
+        for minute in list(range(0, 120, 20)) + list(range(180, 240, 20)):
+            r.at(base + minute * 60, ev(EventKind.MOTION))
+
+
+def test_a_pushed_slot_size_keeps_what_was_learned_at_the_right_time_of_day():
+    r = Run(rule(slot_minutes=60, learn_days=7, margin_ratio=0.25, margin_min=30, min_threshold_min=60))
+    _learn(r)
+    r.rule = rule(slot_minutes=30, learn_days=7, margin_ratio=0.25, margin_min=30, min_threshold_min=60)
+    base = 9 * 24 * H + 100 * 60
+    r.at(base, ev(EventKind.MOTION))  # 09:40, when the long quiet spell usually starts; then nothing
+    assert r.ticks(base + 60, base + 129 * 60, 60) == []
+    [alarm] = r.ticks(base + 130 * 60, base + 130 * 60)
+    assert alarm.detail["learned"] and alarm.detail["threshold_min"] == 130
+    assert r.state.slot_minutes == 30
+
+
+def test_away_mode_clears_an_open_alarm_so_it_can_fire_again():
+    r = Run(rule(default_day_min=60))
+    r.at(0, ev(EventKind.MOTION))
+    [raised] = r.ticks(60 * 60, 60 * 60)
+    [cleared] = r.at(2 * H, ModeChange(True, "server"))
+    assert cleared.change == AlarmChange.CLEAR
+    r.at(24 * H, ModeChange(False, "server"))  # back home; then the resident collapses
+    assert [a.change for a in r.ticks(24 * H + 60, 26 * H, 60)] == [AlarmChange.RAISE]
+
+
+def test_slot_sizes_that_do_not_divide_a_day_are_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="divide a day"):
+        InactivityConfig(slot_minutes=50)

@@ -6,16 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from fastapi.testclient import TestClient
 
 from anxin import protocol
-from server.api.app import create_app
 from server.db.models import Alarm, AlarmAudit, DeadLetter, IngestedEvent
 from server.db.session import create_schema, make_engine, session_factory
 from server.ingest import Ingest, corrected_time
 from server.reliability import sequence_report
-from server.services import Services
-from server.settings import ServerSettings
 
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=timezone.utc)
 GW = "gw-u1"
@@ -129,12 +125,17 @@ def test_sms_story_is_audited_even_when_it_comes_with_a_duplicate(ingest):
         assert a.detail["sms_fallback"]["delivered_to"] == ["+86138"]
 
 
-def test_reliability_api(ingest):
-    ingest.handle(protocol.up_topic(GW), batch(reading(1), reading(3)))
-    ingest.handle(protocol.up_topic(GW), b"{}")
-    services = Services(ServerSettings(secret_key="x"), ingest.sessions, None, None, lambda g, c: None)
-    client = TestClient(create_app(services))
-    seq = client.get(f"/api/v1/reliability/gateways/{GW}/sequence").json()
-    assert seq["missing"] == [[2, 2]] and seq["unexplained_count"] == 1
-    dead = client.get("/api/v1/reliability/dead-letters").json()
-    assert len(dead) == 1 and "version" in dead[0]["reason"]
+def test_reliability_api_for_supervisors(services, client):
+    from tests.unit.server.conftest import login
+
+    ing = Ingest(services.sessions, lambda t, p, q: None, lambda _a: None, clock=lambda: NOW)
+    bad = protocol.UplinkEvent(4, "reading", NOW.timestamp(), {"metric": "bp", "values": {"systolic": "high"}})
+    ing.handle(protocol.up_topic(GW), batch(reading(1), reading(3), bad, reading(5)))
+    url = f"/api/v1/reliability/gateways/{GW}/sequence"
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers=login(client, "duty")).status_code == 403
+    seq = client.get(url, headers=login(client, "supervisor")).json()
+    assert seq["missing"] == [[2, 2], [4, 4]] and seq["accounted"] == [[4, 4]], "a rejected event is accounted for"
+    assert seq["unexplained"] == [[2, 2]] and seq["unexplained_count"] == 1
+    dead = client.get("/api/v1/dead-letters", headers=login(client, "admin")).json()
+    assert [(d["gateway_id"], d["seq"]) for d in dead] == [(GW, 4)]

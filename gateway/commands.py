@@ -1,0 +1,90 @@
+"""Commands from the server and the home: acknowledgement feedback, rules push, away mode, pairing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from anxin import protocol
+from anxin.mqtt import MqttError
+from gateway.config import GatewaySettings
+from gateway.devices import zigbee2mqtt
+from gateway.model import Action, Alarm, Severity
+from gateway.rulebook import RuleBook
+from gateway.rules import push
+from gateway.rules.config import RulesConfigError
+from gateway.rules.engine import Input
+
+log = logging.getLogger(__name__)
+
+PublishLocal = Callable[[str, bytes], object]
+
+
+def mode_topic(gateway_id: str) -> str:
+    """Local-bus topic where the home sets away mode: `{"away": true}`."""
+    return f"anxin/home/{gateway_id}/mode"
+
+
+class Commands:
+    """The command half of the gateway worker (mixed into `Gateway`, which provides what is declared here)."""
+
+    settings: GatewaySettings
+    counters: Counter[str]
+    rules: RuleBook
+    publish_local: PublishLocal
+    clock: Callable[[], float]
+    act: Callable[..., None]
+    raise_alarm: Callable[[Alarm], None]
+    decide: Callable[[Input], None]
+    report: Callable[[dict[str, Any]], None]
+
+    def handle_command(self, command: protocol.Command) -> None:
+        """Commands from the server: acknowledgement feedback to the resident, and more."""
+        self.counters["commands"] += 1
+        if command.cmd == "alarm_acknowledged":
+            by = str(command.args.get("by") or "")
+            device = command.args.get("device")
+            self.act(Action("say", "help_coming", device, {"alarm_id": command.args.get("alarm_id")}), by=by)
+            self.act(Action("led", "help_coming", device), by=by)
+        elif command.cmd == "test_alarm":
+            # The weekly test: the home speaks, and a `test` alarm travels the whole way up through the outbox.
+            self.act(Action("say", "test_alarm"))
+            self.raise_alarm(Alarm("test", Severity.INFO, "weekly test", detail={"by": command.args.get("by")}))
+        elif command.cmd == push.COMMAND:
+            report, retired = self.rules.apply(command.args, datetime.fromtimestamp(self.clock(), timezone.utc))
+            for alarm in retired:
+                self.raise_alarm(alarm)
+            self.report(report)
+        elif command.cmd == push.MODE_COMMAND:
+            self.set_mode(json.dumps(command.args).encode(), "server")
+        elif command.cmd == "permit_join":  # an installer pairs a new zigbee device from the console
+            self.permit_join(command.args.get("seconds", 120))
+        else:
+            log.warning("unknown command %r from the server", command.cmd)
+
+    def set_mode(self, payload: bytes, source: str) -> None:
+        """Away mode from the home's bus or the server."""
+        try:
+            doc = json.loads(payload)
+            change = push.mode_change(doc if isinstance(doc, dict) else {}, source)
+        except (ValueError, RulesConfigError) as exc:
+            self.counters["parse_errors"] += 1
+            log.warning("bad away-mode message from %s: %s", source, exc)
+            return
+        log.info("away mode %s (from %s)", "on" if change.away else "off", source)
+        self.decide(change)
+
+    def permit_join(self, seconds: object) -> None:
+        """Open (or with 0 close) the zigbee network for pairing through zigbee2mqtt."""
+        try:
+            topic, payload = zigbee2mqtt.permit_join_request(int(seconds))  # type: ignore[call-overload]
+            self.publish_local(topic, payload)
+            log.info("zigbee2mqtt permit_join for %s s", seconds)
+        except (ValueError, TypeError) as exc:
+            log.warning("bad permit_join command (%r): %s", seconds, exc)
+        except MqttError as exc:  # the local broker is down: say so, the installer will retry
+            self.counters["action_errors"] += 1
+            log.error("could not publish permit_join: %s", exc)

@@ -1,0 +1,66 @@
+"""Prometheus metrics at /metrics: ingest and notification counters, and the desk's state from the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from server.alarms import ACTIVE
+from server.db.models import Alarm, Gateway, NotificationJob
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class DeskCollector(Collector):
+    """Reads counters from the running parts and counts from the database at scrape time."""
+
+    def __init__(self, app_state: Any) -> None:
+        self.state = app_state
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        """One scrape."""
+        ingest = getattr(self.state, "ingest", None)
+        events = CounterMetricFamily("anxin_ingest", "Uplink events by outcome (this process)", labels=["outcome"])
+        for key, value in sorted((dict(ingest.counters) if ingest else {}).items()):
+            events.add_metric([key], value)
+        yield events
+        services = self.state.services
+        notifier = services.notifier
+        sent = CounterMetricFamily("anxin_notifications", "Notification outcomes (this process)", labels=["outcome"])
+        for key in ("sent", "failed", "rate_limited"):
+            sent.add_metric([key], getattr(notifier, key, 0) if notifier else 0)
+        yield sent
+        with services.sessions() as s:
+            active = GaugeMetricFamily("anxin_alarms_active", "Open alarms by severity", labels=["severity"])
+            for severity, n in s.execute(select(Alarm.severity, func.count()).where(Alarm.status.in_(ACTIVE))
+                                         .group_by(Alarm.severity)):
+                active.add_metric([severity], n)
+            yield active
+            gateways = GaugeMetricFamily("anxin_gateways", "Gateways by state", labels=["state"])
+            for state, n in s.execute(select(Gateway.state, func.count()).group_by(Gateway.state)):
+                gateways.add_metric([state], n)
+            yield gateways
+            jobs = GaugeMetricFamily("anxin_notification_jobs", "Notification jobs by status", labels=["status"])
+            for status, n in s.execute(select(NotificationJob.status, func.count()).group_by(NotificationJob.status)):
+                jobs.add_metric([status], n)
+            yield jobs
+
+
+def metrics_router(app_state: Any) -> APIRouter:
+    """The /metrics route with its own registry (one per app, so tests can build many apps)."""
+    registry = CollectorRegistry()
+    registry.register(DeskCollector(app_state))
+    router = APIRouter(tags=["health"])
+
+    @router.get("/metrics", response_class=Response, summary="Prometheus metrics")
+    def metrics(_request: Request) -> Response:
+        """Prometheus text exposition format."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE)
+
+    return router

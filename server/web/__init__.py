@@ -1,0 +1,24 @@
+"""Web pages: the on-duty console and the caregiver's phone page, server-rendered with light JavaScript."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from server.web import admin, caregiver, console, live
+from server.web.auth import LoginRequired
+from server.web.render import STATIC_DIR
+
+
+def mount(app: FastAPI) -> None:
+    """Add the pages, their event streams and static files (served here: no CDN) to the app."""
+    for module in (console, admin, live, caregiver):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(_request: Request, exc: LoginRequired) -> RedirectResponse:
+        return RedirectResponse(f"/console/login?next={quote(exc.next_url)}", 303)

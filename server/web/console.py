@@ -1,0 +1,157 @@
+"""The duty console: sign-in, the live queue, an alarm with the resident's card, and its actions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from server import alarms as desk
+from server.api.deps import (
+    ServicesDep,
+    SessionDep,
+    clear_session_cookie,
+    set_session_cookie,
+)
+from server.api.routes.alarms import acknowledge_and_tell_home
+from server.auth import AuthError, authenticate
+from server.db.models import Alarm
+from server.errors import Conflict, NotFound
+from server.web import views
+from server.web.auth import ConsoleUserDep
+from server.web.render import page
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(url: str | None) -> str:
+    # Only ever redirect inside this site.
+    return url if url and url.startswith("/") and not url.startswith("//") else "/console"
+
+
+@router.get("/")
+def root() -> RedirectResponse:
+    """The console is the home page."""
+    return RedirectResponse("/console", 303)
+
+
+@router.get("/console/login", response_class=HTMLResponse)
+def login_form(request: Request, services: ServicesDep, next: str = "/console") -> HTMLResponse:
+    """The sign-in form."""
+    return page(request, services, "login.html", next=_safe_next(next), error=False, username="")
+
+
+@router.post("/console/login", response_model=None)
+def login(request: Request, services: ServicesDep, username: Annotated[str, Form()] = "",
+          password: Annotated[str, Form()] = "",
+          next: Annotated[str, Form()] = "/console") -> HTMLResponse | RedirectResponse:
+    """Check the credentials and set the session cookie (the same token the REST API accepts)."""
+    try:
+        with services.sessions() as s:
+            staff = authenticate(s, username.strip(), password)
+    except AuthError:
+        return page(request, services, "login.html", status_code=401, next=_safe_next(next), error=True,
+                    username=username)
+    response = RedirectResponse(_safe_next(next), 303)
+    set_session_cookie(response, services.tokens.issue(staff), services.tokens.ttl_s)
+    return response
+
+
+@router.post("/console/logout")
+def logout() -> RedirectResponse:
+    """Forget the session."""
+    response = RedirectResponse("/console/login", 303)
+    clear_session_cookie(response)
+    return response
+
+
+@router.get("/console", response_class=HTMLResponse)
+def queue_page(request: Request, services: ServicesDep, session: SessionDep, user: ConsoleUserDep) -> HTMLResponse:
+    """The live alarm queue."""
+    return page(request, services, "queue.html", user=user, alarms=views.alarm_queue(session), now=services.clock())
+
+
+@router.get("/console/queue", response_class=HTMLResponse)
+def queue_fragment(request: Request, services: ServicesDep, session: SessionDep, user: ConsoleUserDep) -> HTMLResponse:
+    """The queue's table alone, fetched by the page when the server says something changed."""
+    return page(request, services, "_queue.html", user=user, alarms=views.alarm_queue(session))
+
+
+@router.get("/console/alerting")
+def alerting(session: SessionDep, user: ConsoleUserDep) -> JSONResponse:
+    """Unanswered emergencies: while there are any, every console page sounds the alert."""
+    ids = [a.id for a in views.alarm_queue(session) if a.severity == "emergency" and a.status in views.UNANSWERED]
+    return JSONResponse({"unanswered_emergencies": ids})
+
+
+def _alarm(session: SessionDep, alarm_id: int) -> Alarm:
+    alarm = session.scalars(select(Alarm).where(Alarm.id == alarm_id).options(selectinload(Alarm.audit))).first()
+    if alarm is None:
+        raise HTTPException(404, detail=f"alarm {alarm_id} does not exist")
+    return alarm
+
+
+@router.get("/console/alarms/{alarm_id}", response_class=HTMLResponse)
+def alarm_page(alarm_id: int, request: Request, services: ServicesDep, session: SessionDep,
+               user: ConsoleUserDep) -> HTMLResponse:
+    """One alarm with the resident's card and what staff can do."""
+    alarm = _alarm(session, alarm_id)
+    card = views.resident_card(session, alarm, services.clock())
+    return page(request, services, "alarm.html", user=user, alarm=alarm, card=card, outcomes=desk.OUTCOMES,
+                acks=views.acknowledgements(alarm), error=request.query_params.get("error"))
+
+
+@router.get("/console/alarms/{alarm_id}/panel", response_class=HTMLResponse)
+def alarm_panel(alarm_id: int, request: Request, services: ServicesDep, session: SessionDep,
+                user: ConsoleUserDep) -> HTMLResponse:
+    """The alarm's live part (status, acknowledgements, history), redrawn on change."""
+    alarm = _alarm(session, alarm_id)
+    return page(request, services, "_alarm_panel.html", user=user, alarm=alarm, acks=views.acknowledgements(alarm))
+
+
+def _back(alarm_id: int, error: Conflict | None = None) -> RedirectResponse:
+    # A refused action (the alarm was closed meanwhile) is shown on the alarm's page, not as an error page.
+    query = f"?error={quote(str(error))}" if error else ""
+    return RedirectResponse(f"/console/alarms/{alarm_id}{query}", 303)
+
+
+@router.post("/console/alarms/{alarm_id}/ack")
+def ack(alarm_id: int, services: ServicesDep, user: ConsoleUserDep) -> RedirectResponse:
+    """Acknowledge as the signed-in staff member; the home hears that help is coming."""
+    try:
+        acknowledge_and_tell_home(services, alarm_id, user.display_name, "console")
+    except NotFound as exc:
+        raise HTTPException(404, detail=str(exc)) from exc
+    except Conflict as exc:
+        return _back(alarm_id, exc)
+    return _back(alarm_id)
+
+
+@router.post("/console/alarms/{alarm_id}/note")
+def note(alarm_id: int, services: ServicesDep, user: ConsoleUserDep,
+         text: Annotated[str, Form(min_length=1, max_length=4000)]) -> RedirectResponse:
+    """Add a note to the alarm's record."""
+    try:
+        with services.sessions() as s, s.begin():
+            desk.add_note(s, alarm_id, user.display_name, text, services.clock())
+    except NotFound as exc:
+        raise HTTPException(404, detail=str(exc)) from exc
+    return _back(alarm_id)
+
+
+@router.post("/console/alarms/{alarm_id}/resolve")
+def resolve(alarm_id: int, services: ServicesDep, user: ConsoleUserDep, outcome: Annotated[str, Form()],
+            text: Annotated[str, Form(max_length=4000)] = "") -> RedirectResponse:
+    """Close the alarm with an outcome."""
+    try:
+        with services.sessions() as s, s.begin():
+            desk.resolve(s, alarm_id, user.display_name, outcome, text or None, services.clock())
+    except NotFound as exc:
+        raise HTTPException(404, detail=str(exc)) from exc
+    except Conflict as exc:
+        return _back(alarm_id, exc)
+    return _back(alarm_id)

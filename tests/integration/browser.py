@@ -1,0 +1,66 @@
+"""Headless Debian Chromium driven by Playwright, and a resident whose card has something to show."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from server.db.models import Alarm, Caregiver, Reading, Resident
+from server.runtime import ServerRuntime
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+    # The console's alert must sound without a click first, as it does once staff have clicked anything.
+    "--autoplay-policy=no-user-gesture-required",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+DESKTOP = {"width": 1280, "height": 860}
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+
+
+def launch(playwright):  # type: ignore[no-untyped-def]
+    """Chromium from the Debian package: no browser download."""
+    if not CHROMIUM.exists():
+        pytest.fail("chromium is not installed: run scripts/test.sh, or apt-get install chromium fonts-wqy-microhei")
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+
+
+def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Save the screen shown in docs/console.md."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def enrich_first_resident(server: ServerRuntime) -> None:
+    """Phone numbers, medication and blood-pressure readings for resident R001, as a real card has."""
+    now = datetime.now(timezone.utc)
+    with server.services.sessions() as s, s.begin():
+        resident = s.scalars(select(Resident).where(Resident.code == "R001")).one()
+        resident.phone = "010-6612 3456"
+        resident.medication = ["氨氯地平 5 mg 每日一次", "二甲双胍 500 mg 每日两次"]
+        for cg in s.scalars(select(Caregiver)):
+            cg.phone = "138 0013 8000"
+        for day, (sys_, dia, pulse) in enumerate([(152, 92, 78), (138, 86, 72), (131, 82, 70)]):
+            s.add(Reading(resident_id=resident.id, gateway_id="gw-r001", device="bp-monitor",
+                          metric="blood_pressure", ts=now - timedelta(days=day, hours=2),
+                          values={"systolic": sys_, "diastolic": dia, "pulse": pulse}))
+
+
+def seed_history(server: ServerRuntime) -> None:
+    """Fifty answered alarms over the past five days: 48 within 60 s, one at 75 s, one at 200 s."""
+    now = datetime.now(timezone.utc)
+    with server.services.sessions() as s, s.begin():
+        resident = s.scalars(select(Resident).where(Resident.code == "R002")).one()
+        for i in range(50):
+            raised = now - timedelta(days=1 + i // 10, minutes=7 * i)
+            wait = {13: 75, 34: 200}.get(i, 20 + i % 30)
+            by = ("值班员 赵敏", "主管 孙强")[i % 2]
+            s.add(Alarm(resident_id=resident.id, gateway_id="gw-r002", type="sos", severity="emergency",
+                        status="resolved", raised_at=raised, updated_at=raised + timedelta(seconds=wait),
+                        acknowledged_at=raised + timedelta(seconds=wait), acknowledged_by=by,
+                        acknowledged_via="console", resolved_at=raised + timedelta(minutes=5), outcome="false_alarm"))

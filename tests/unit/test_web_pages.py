@@ -1,0 +1,206 @@
+"""The pages over HTTP (no browser, no broker): sign-in, order of the queue, caregiver links, admin forms."""
+
+from __future__ import annotations
+
+import functools
+import re
+import warnings
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from server import alarms as desk
+from server.api.app import create_app
+from server.auth import hash_password, upsert_staff
+from server.db.models import Alarm, Caregiver, Pairing, Resident
+from server.db.session import create_schema, make_engine, session_factory
+from server.events import EventHub, watch
+from server.links import LinkClaim, LinkSigner
+from server.provision import CaregiverIn, ProvisionFile, ResidentIn, apply
+from server.services import Services
+from server.settings import ServerSettings
+from server.web.views import alarm_queue
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+NOW = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+
+
+@functools.cache
+def password_hash(username: str) -> str:
+    """Argon2 is slow on purpose: hash each test account's password once per run."""
+    return hash_password("pw-" + username)
+
+
+@pytest.fixture
+def services(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path}/web.db")
+    create_schema(engine)
+    sessions = session_factory(engine)
+    hub = EventHub()
+    watch(sessions, hub)
+    sent: list = []
+    svc = Services(ServerSettings(secret_key="k", database_url="sqlite://"), sessions, LinkSigner("k", 3600), None,
+                   lambda gw, cmd: sent.append((gw, cmd)), clock=lambda: NOW, events=hub)
+    svc.sent = sent  # type: ignore[attr-defined]
+    with sessions() as s, s.begin():
+        apply(s, ProvisionFile(caregivers=[CaregiverIn(code="C1", name="李伟", relation="儿子")],
+                               residents=[ResidentIn(code="R1", name="王秀英", address="德胜门内大街 12 号",
+                                                     birth_year=1936, caregivers=["C1"])]))
+        for username, name, role in (("duty", "值班员 赵敏", "staff"), ("doc", "王医生", "doctor"),
+                                     ("boss", "主管 孙强", "supervisor")):
+            upsert_staff(s, username, role, name, password_hash=password_hash(username))
+    yield svc
+    engine.dispose()
+
+
+@pytest.fixture
+def client(services):
+    return TestClient(create_app(services))
+
+
+def signed_in(client, username: str = "duty") -> TestClient:
+    r = client.post("/console/login", data={"username": username, "password": "pw-" + username},
+                    follow_redirects=False)
+    assert r.status_code == 303 and "anxin_session" in r.cookies
+    return client
+
+
+def raise_alarm(services, type_="sos", severity="emergency", minutes_ago=0, seq=1) -> int:
+    at = NOW - timedelta(minutes=minutes_ago)
+    with services.sessions() as s, s.begin():
+        rid = s.scalars(select(Resident.id)).one()
+        return desk.apply_gateway_alarm(s, "gw-1", seq, rid, {"type": type_, "severity": severity}, at, at).alarm.id
+
+
+def test_pages_need_sign_in_and_a_forged_session_is_refused(client):
+    r = client.get("/console/alarms/1", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/console/login?next=/console/alarms/1"
+    client.cookies.set("anxin_session", "WyJ4IiwieCIsImFkbWluIl0.forged.signature")
+    assert client.get("/console", follow_redirects=False).status_code == 303
+    assert client.get("/console/events", follow_redirects=False).status_code == 303
+    r = client.post("/console/login", data={"username": "duty", "password": "wrong"}, follow_redirects=False)
+    assert r.status_code == 401 and "用户名或密码不正确" in r.text
+
+
+def test_roles_decide_what_a_signed_in_person_may_open(client):
+    signed_in(client, "doc")
+    assert client.get("/console").status_code == 403, "doctors do not work the alarm desk"
+    signed_in(client, "duty")
+    assert client.get("/console").status_code == 200
+    assert client.get("/console/admin").status_code == 403
+    assert client.post("/console/admin/residents", data={"code": "R9", "name": "x"}).status_code == 403
+    signed_in(client, "boss")
+    assert client.get("/console/admin").status_code == 200
+    client.post("/console/logout")
+    assert client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_login_redirects_only_inside_the_site(client):
+    r = client.post("/console/login", data={"username": "duty", "password": "pw-duty", "next": "//evil.example/x"},
+                    follow_redirects=False)
+    assert r.headers["location"] == "/console"
+
+
+def test_queue_puts_unanswered_emergencies_first_then_the_oldest(services, client):
+    warning = raise_alarm(services, "bp_high", "warning", minutes_ago=30, seq=1)
+    old_sos = raise_alarm(services, "sos", "emergency", minutes_ago=5, seq=2)
+    fall = raise_alarm(services, "fall", "emergency", minutes_ago=1, seq=3)
+    with services.sessions() as s, s.begin():
+        desk.acknowledge(s, old_sos, "赵", "console", NOW)
+    with services.sessions() as s:
+        assert [a.id for a in alarm_queue(s)] == [fall, warning, old_sos]
+    html = signed_in(client).get("/console/queue").text
+    assert [int(i) for i in re.findall(r'data-alarm-id="(\d+)"', html)] == [fall, warning, old_sos]
+    assert client.get("/console/alerting").json() == {"unanswered_emergencies": [fall]}
+
+
+def test_language_follows_the_query_then_the_cookie(client):
+    signed_in(client)
+    assert "报警队列" in client.get("/console").text
+    assert "Alarm queue" in client.get("/console?lang=en").text
+    assert "Alarm queue" in client.get("/console/tech").text, "the choice must stick"
+    assert "<html lang=\"en\">" in client.get("/console/figures").text
+
+
+def test_console_ack_tells_the_home_and_acting_on_a_closed_alarm_says_why(services, client):
+    alarm_id = raise_alarm(services)
+    signed_in(client)
+    r = client.post(f"/console/alarms/{alarm_id}/ack", follow_redirects=False)
+    assert r.status_code == 303
+    assert [c.cmd for _gw, c in services.sent] == ["alarm_acknowledged"]
+    client.post(f"/console/alarms/{alarm_id}/resolve", data={"outcome": "false_alarm"})
+    page = client.post(f"/console/alarms/{alarm_id}/resolve", data={"outcome": "false_alarm"}).text
+    assert "already resolved" in page and 'role="alert"' in page
+    assert client.get("/console/alarms/999").status_code == 404
+
+
+def test_caregiver_link_is_the_key(services, client):
+    alarm_id = raise_alarm(services)
+    with services.sessions() as s:
+        cg = s.scalars(select(Caregiver)).one()
+    token = services.signer.sign(LinkClaim(alarm_id, cg.id))
+    page = client.get(f"/c/{token}").text
+    assert "王秀英" in page and "德胜门内大街" in page and "我这就过去" in page
+    assert client.post(f"/c/{token}/ack", follow_redirects=False).status_code == 303
+    after = client.get(f"/c/{token}").text
+    assert "我这就过去" not in after and "李伟" in after
+    with services.sessions() as s:
+        assert s.get(Alarm, alarm_id).acknowledged_via == "caregiver_link"
+    with services.sessions() as s, s.begin():
+        s.get(Caregiver, cg.id).language = "en"  # a daughter abroad reads English
+    assert "Who has acknowledged" in client.get(f"/c/{token}").text
+    other = LinkSigner("another-secret", 3600).sign(LinkClaim(alarm_id, cg.id))
+    for bad in (other, token[:-2] + "xx"):
+        assert client.get(f"/c/{bad}").status_code == 403
+        assert client.post(f"/c/{bad}/ack").status_code == 403
+    assert client.get(f"/c/{other}/events").status_code == 403
+
+
+def test_admin_registers_and_pairs_and_rejects_bad_input(services, client):
+    signed_in(client, "boss")
+    r = client.post("/console/admin/residents", data={"code": "R2", "name": "张德福", "birth_year": "1939",
+                                                      "conditions": "冠心病，高血压"})
+    assert "已保存" in r.text and "张德福" in r.text
+    client.post("/console/admin/pairings", data={"resident": "R2", "code": "C1", "name": "李伟"})
+    client.post("/console/admin/pairings", data={"resident": "R2", "code": "C2", "name": "张敏", "relation": "女儿"})
+    # Re-registering a resident keeps their caregivers and their order.
+    client.post("/console/admin/residents", data={"code": "R2", "name": "张德福", "address": "交道口南大街 48 号"})
+    with services.sessions() as s:
+        r2 = s.scalars(select(Resident).where(Resident.code == "R2")).one()
+        assert r2.conditions == ["冠心病", "高血压"] and r2.address == "交道口南大街 48 号"
+        ranks = [(p.rank, p.caregiver.code) for p in s.scalars(select(Pairing).where(Pairing.resident_id == r2.id)
+                                                              .order_by(Pairing.rank))]
+        assert ranks == [(1, "C1"), (2, "C2")]
+    bad = client.post("/console/admin/residents", data={"code": "R3", "name": "x", "birth_year": "19x8"})
+    assert 'role="alert"' in bad.text
+    unknown = client.post("/console/admin/pairings", data={"resident": "R404", "code": "C9", "name": "y"})
+    assert "unknown resident" in unknown.text
+
+
+def test_what_people_type_is_shown_as_text_never_run(services, client):
+    signed_in(client, "boss")
+    page = client.post("/console/admin/residents", data={"code": "R5", "name": "<script>alert(1)</script>"}).text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    reflected = client.get("/console/admin?error=<img src=x onerror=alert(1)>").text
+    assert "<img src=x" not in reflected
+
+
+def test_figures_page_counts_care_alarms_only(services, client):
+    fast = raise_alarm(services, "sos", "emergency", minutes_ago=10, seq=1)
+    slow = raise_alarm(services, "fall", "emergency", minutes_ago=20, seq=2)
+    raise_alarm(services, "gateway_offline", "technical", minutes_ago=30, seq=3)
+    cancelled = raise_alarm(services, "bp_high", "warning", minutes_ago=40, seq=4)
+    with services.sessions() as s, s.begin():
+        desk.acknowledge(s, fast, "值班员 赵敏", "console", NOW - timedelta(minutes=10) + timedelta(seconds=30))
+        desk.acknowledge(s, slow, "主管 孙强", "console", NOW - timedelta(minutes=20) + timedelta(seconds=120))
+        s.get(Alarm, cancelled).status = "cancelled"
+    html = signed_in(client).get("/console/figures?lang=en").text
+    total = re.search(r'id="figures-total".*?</table>', html, re.S).group(0)
+    cells = re.findall(r"<td>([^<]*)</td>", total)
+    assert cells[:4] == ["2", "50.0 %", "100.0 %", "0"] and cells[4] == "no"
+    person = re.search(r'id="figures-person".*?</table>', html, re.S).group(0)
+    assert "值班员 赵敏" in person and "主管 孙强" in person
