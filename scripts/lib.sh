@@ -12,6 +12,7 @@ test_packages() {
   # text needs a CJK font or it renders as empty boxes in the screenshots.
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
+  command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)  # InfluxDB mirror tests
   echo "${missing[@]}"
 }
 

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from server.db.migrate import MigrationError
 from server.errors import PortInUse, ProvisionError
 from server.settings import ServerSettings
 
@@ -30,7 +31,7 @@ def _run(args: argparse.Namespace) -> int:
     runtime = build_runtime(settings)
     try:
         runtime.start()
-    except PortInUse as exc:
+    except (PortInUse, MigrationError) as exc:
         print(f"anxin-server: {exc}", file=sys.stderr)
         return 2
     done = threading.Event()

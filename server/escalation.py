@@ -50,7 +50,8 @@ def is_technical(alarm: Alarm) -> bool:
 
 def policy(pairings: list[Pairing], technical: bool, staff_timeout_s: int, supervisor_timeout_s: int) -> list[Stage]:
     """The stages of a resident's policy, in order; the last one is followed by the first again."""
-    stages = [] if technical else [Stage("caregiver", p.ack_timeout_s, p.rank) for p in sorted(pairings, key=lambda p: p.rank)]
+    ordered = [] if technical else sorted(pairings, key=lambda p: p.rank)
+    stages = [Stage("caregiver", p.ack_timeout_s, p.rank) for p in ordered]
     return [*stages, Stage("staff", staff_timeout_s), Stage("supervisor", supervisor_timeout_s)]
 
 
@@ -121,5 +122,4 @@ class Escalator:
               next_at=nxt.isoformat())
         if not targets:
             log.warning("alarm %d: nobody to notify at step %d (%s); moving on at %s", alarm.id, step, stage.kind, nxt)
-        session.refresh(alarm)
         return 1

@@ -36,6 +36,7 @@ class IngestResult:
     rejected: list[int] = field(default_factory=list)
     new_alarms: list[int] = field(default_factory=list)
     duplicates: int = 0
+    readings: list[dict[str, Any]] = field(default_factory=list)  # the rows committed to `readings`
     upto: int = 0
 
 
@@ -48,6 +49,23 @@ def corrected_time(ts: float, batch: protocol.UplinkBatch, received: datetime) -
     if batch.clock_synced and abs(skew) <= MAX_SKEW:
         return at, False
     return at + skew, True
+
+
+def measured_time(body: dict[str, Any], at: datetime, received: datetime) -> datetime:
+    """When a reading was taken: the monitor's `measured_at` (a memory synced later is old), else the event time.
+
+    A naive, unreadable or future (beyond the allowed skew) `measured_at` is not trusted.
+    """
+    raw = body.get("measured_at")
+    if not isinstance(raw, str):
+        return at
+    try:
+        measured = datetime.fromisoformat(raw)
+    except ValueError:
+        return at
+    if measured.tzinfo is None or measured > received + MAX_SKEW:
+        return at
+    return measured.astimezone(timezone.utc)
 
 
 def _validate(ev: protocol.UplinkEvent) -> str | None:
@@ -73,12 +91,14 @@ class Ingest:
         on_new_alarm: Callable[[int], None],
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         max_drain: int = 200,
+        on_readings: Callable[[list[dict[str, Any]]], None] = lambda _r: None,
     ) -> None:
         self.sessions = sessions
         self.publish = publish
         self.on_new_alarm = on_new_alarm
         self.clock = clock
         self.max_drain = max_drain
+        self.on_readings = on_readings  # after the commit: the InfluxDB mirror, when configured
         self.counters: Counter[str] = Counter()
         self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -162,6 +182,9 @@ class Ingest:
                                                               result.upto)), 1)
             for alarm_id in result.new_alarms:
                 self.on_new_alarm(alarm_id)
+        committed = [r for result in results for r in result.readings]
+        if committed:
+            self.on_readings(committed)
         return results
 
     def _decode(self, topic: str, payload: bytes) -> protocol.UplinkBatch | None:
@@ -220,8 +243,10 @@ class Ingest:
                 if ev.lane == "reading":
                     body = ev.body
                     readings.append({"resident_id": gw.resident_id, "gateway_id": gw.id,
-                                     "device": str(body.get("device", "")), "metric": body["metric"], "ts": at,
+                                     "device": str(body.get("device", "")), "metric": body["metric"],
+                                     "ts": measured_time(body, at, now),
                                      "values": body["values"], "flags": list(body.get("flags") or [])})
+                    results[i].readings.append(readings[-1])
                 else:
                     self._apply(s, gw, ev, at, now, results[i])
                 results[i].acked.append(ev.seq)

@@ -176,8 +176,12 @@ class Notifier:
                 self.rate_limited += 1
                 s.execute(update(NotificationJob).where(NotificationJob.id == job.id)
                           .values(status="pending", lease_until=None, due_at=now + timedelta(seconds=5)))
+            ids = [o.job_id for o in outcomes]
+            jobs = {j.id: j for j in s.scalars(select(NotificationJob).where(NotificationJob.id.in_(ids)))}
+            alarms = {a.id: a for a in s.scalars(select(Alarm).where(
+                Alarm.id.in_({j.alarm_id for j in jobs.values()})))}
             for o in outcomes:
-                job = s.get(NotificationJob, o.job_id)
+                job = jobs.get(o.job_id)
                 if job is None:
                     continue
                 if o.skipped:
@@ -186,7 +190,7 @@ class Notifier:
                 job.attempts += 1
                 s.add(NotificationAttempt(alarm_id=job.alarm_id, recipient=job.recipient_name, channel=job.channel,
                                           at=now, ok=o.ok, error=o.error, attempt=job.attempts))
-                alarm = s.get(Alarm, job.alarm_id)
+                alarm = alarms.get(job.alarm_id)
                 if o.ok:
                     self.sent += 1
                     job.status, job.sent_at, job.lease_until = "sent", now, None

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timezone
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from server.auth import AuthError, upsert_staff
-from server.db.models import Caregiver, Device, Gateway, Pairing, Resident
+from server.db.models import Caregiver, Device, DutyShift, Gateway, Pairing, Resident
 from server.errors import ProvisionError
 
 
@@ -51,6 +52,7 @@ class ResidentIn(_Strict):
     conditions: list[str] = Field(default_factory=list)
     medication: list[str] = Field(default_factory=list)
     bp_target: dict[str, float] = Field(default_factory=dict)
+    timezone: str | None = None
     consent: bool = False
     notes: str | None = None
     caregivers: list[str | PairingIn] = Field(default_factory=list)
@@ -76,6 +78,19 @@ class GatewayIn(_Strict):
     devices: list[DeviceIn] = Field(default_factory=list)
 
 
+class ShiftIn(_Strict):
+    """One duty shift of the roster (times with their zone, e.g. 2026-03-02T08:00:00+08:00)."""
+
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ShiftIn:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("a shift must end after it starts")
+        return self
+
+
 class StaffIn(_Strict):
     """A staff account; `password` is plain text in the example file and hashed on import."""
 
@@ -87,6 +102,7 @@ class StaffIn(_Strict):
     language: str = "zh-CN"
     phone: str | None = None
     notify: list[str] = Field(default_factory=list)
+    shifts: list[ShiftIn] | None = Field(default=None, description="replaces this person's roster when given")
 
 
 class ProvisionFile(_Strict):
@@ -127,7 +143,7 @@ def apply(session: Session, data: ProvisionFile) -> dict[str, int]:
     for r in data.residents:
         row = _by_code(session, Resident, r.code) or Resident(code=r.code)
         for field in ("name", "birth_year", "address", "phone", "language", "key_holder", "care_categories",
-                      "conditions", "medication", "bp_target", "consent", "notes"):
+                      "conditions", "medication", "bp_target", "timezone", "consent", "notes"):
             setattr(row, field, getattr(r, field))
         session.add(row)
         session.flush()
@@ -158,10 +174,15 @@ def apply(session: Session, data: ProvisionFile) -> dict[str, int]:
             session.add(dev)
     for st in data.staff:
         try:
-            upsert_staff(session, st.username, st.role, st.display_name, st.password, st.password_hash, st.language,
-                         st.phone, st.notify)
+            row = upsert_staff(session, st.username, st.role, st.display_name, st.password, st.password_hash,
+                               st.language, st.phone, st.notify)
         except AuthError as exc:
             raise ProvisionError(f"staff {st.username}: {exc}") from exc
+        if st.shifts is not None:
+            session.execute(delete(DutyShift).where(DutyShift.staff_id == row.id))
+            # Stored in UTC: SQLite keeps no offset, so every time in the database must share one zone.
+            session.add_all(DutyShift(staff_id=row.id, starts_at=sh.starts_at.astimezone(timezone.utc),
+                                      ends_at=sh.ends_at.astimezone(timezone.utc)) for sh in st.shifts)
     session.flush()
     return {"caregivers": len(data.caregivers), "residents": len(data.residents), "gateways": len(data.gateways),
             "staff": len(data.staff)}

@@ -25,6 +25,7 @@ from server.presence import PresencePolicy
 from server.services import Services, utc_now
 from server.worker import DeskWorker
 from server.settings import ServerSettings
+from server.timeseries import InfluxMirror, InfluxTarget
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class ServerRuntime:
     broker: EmbeddedBroker | None = None
     desk: DeskWorker | None = None
     http: uvicorn.Server | None = None
+    mirror: InfluxMirror | None = None
     _http_thread: threading.Thread | None = field(default=None, repr=False)
 
     def check_ports(self) -> None:
@@ -67,6 +69,8 @@ class ServerRuntime:
             self.broker.start()
         if self.desk:
             self.desk.start()
+        if self.mirror:
+            self.mirror.start()
         if self.settings.role in ("all", "ingest"):
             self.ingest.start()
         self.link.start()
@@ -80,6 +84,7 @@ class ServerRuntime:
         """Serve the API on its own thread."""
         app = create_app(self.services)
         app.state.ingest = self.ingest
+        app.state.mirror = self.mirror
         config = uvicorn.Config(app, host=self.settings.host, port=self.settings.port, log_level="warning",
                                 lifespan="off")
         self.http = uvicorn.Server(config)
@@ -99,6 +104,8 @@ class ServerRuntime:
                 self._http_thread.join(timeout=10)
         self.link.stop()
         self.ingest.stop()
+        if self.mirror:
+            self.mirror.close()  # flushes the last batch: without close() influxdb-client drops it
         if self.desk:
             self.desk.stop()
         if self.broker:
@@ -134,8 +141,19 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
     events = EventHub()
     watch(sessions, events)  # every committed alarm change reaches the live pages
     services = Services(settings, sessions, signer, notifier if desk else None, downlink, events=events)
+    mirror = _influx_mirror(settings)
     ingest = Ingest(sessions, lambda t, p, q: link.publish(t, p, q),
-                    on_new_alarm=desk.wake if desk else (lambda _a: None))
+                    on_new_alarm=desk.wake if desk else (lambda _a: None),
+                    on_readings=mirror.write if mirror else (lambda _r: None))
     link.on_message = ingest.on_message
     broker = EmbeddedBroker(settings.mqtt_host, settings.mqtt_port) if settings.embedded_broker else None
-    return ServerRuntime(settings, services, ingest, link, broker, desk)
+    return ServerRuntime(settings, services, ingest, link, broker, desk, mirror=mirror)
+
+
+def _influx_mirror(settings: ServerSettings) -> InfluxMirror | None:
+    """The readings mirror when ANXIN_INFLUX_URL is set (ingest processes only)."""
+    if not settings.influx_url or settings.role == "api":
+        return None
+    return InfluxMirror(InfluxTarget(settings.influx_url, settings.influx_token, settings.influx_org,
+                                     settings.influx_bucket, settings.influx_batch_size,
+                                     settings.influx_flush_interval_ms))

@@ -43,6 +43,14 @@ class ServerSettings(BaseSettings):
     notify_lease_s: float = 60.0
     rate_limits: dict[str, int] = {"wecombot": 20, "wxteams": 20, "dingtalk": 20}
 
+    # InfluxDB 2 mirror of readings (off unless a URL is given); see docs/trends.md
+    influx_url: str | None = None
+    influx_token: str = ""
+    influx_org: str = "anxin"
+    influx_bucket: str = "anxin"
+    influx_batch_size: int = 500
+    influx_flush_interval_ms: int = 1000
+
     @property
     def base_url(self) -> str:
         """Where people reach the web UI (used in notification links)."""

@@ -10,7 +10,8 @@ from gateway.model import Action, Alarm, Reading, Severity
 from gateway.rules.config import BpLimits
 from gateway.rules.engine import Input, Tick
 
-QUALITY_FLAGS = frozenset({"body_movement", "cuff_loose", "improper_position"})
+# The device layer's names (gateway/devices/bp.py); these three mean the measurement itself was disturbed.
+DISTURBED_FLAGS = frozenset({"body_movement", "cuff_too_loose", "improper_position"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +60,10 @@ class BloodPressureRule:
         values = _values(item)
         if values is None:
             return state, [], []
-        if item.flags & QUALITY_FLAGS:
+        if item.flags & DISTURBED_FLAGS:
             # The cuff or the posture spoiled the measurement: ask again, judge nothing.
             return state, [], [Action("say", "bp_repeat_quality", item.device,
-                                      {"flags": sorted(item.flags & QUALITY_FLAGS)})]
+                                      {"flags": sorted(item.flags & DISTURBED_FLAGS)})]
         systolic, diastolic, pulse = values
         limits = self.limits_for(str(item.detail.get("resident") or self.resident or "") or None)
         alarms: list[Alarm] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Annotated, Callable, Iterator
 
 from fastapi import Depends, HTTPException, Path, Request, Response
@@ -32,6 +33,13 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 SessionDep = Annotated[Session, Depends(get_session)]
 # Ids fit the database's integer columns; anything larger is a 422, not a driver overflow.
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def as_utc(at: datetime | None) -> datetime | None:
+    """A query time in UTC (naive means UTC): SQLite compares stored UTC times as text, without zones."""
+    if at is None:
+        return None
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
 
 
 def _unauthorized(detail: str) -> HTTPException:

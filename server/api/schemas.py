@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from server.alarms import OUTCOMES
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at
+
+
+# Times leave the API with their zone: SQLite hands them back naive, but they are stored in UTC.
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class AlarmOut(BaseModel):
@@ -24,13 +32,13 @@ class AlarmOut(BaseModel):
     device: str | None
     message: str
     detail: dict[str, Any]
-    raised_at: datetime
-    updated_at: datetime
+    raised_at: UtcDatetime
+    updated_at: UtcDatetime
     repeat_count: int
-    acknowledged_at: datetime | None
+    acknowledged_at: UtcDatetime | None
     acknowledged_by: str | None
     acknowledged_via: str | None
-    resolved_at: datetime | None
+    resolved_at: UtcDatetime | None
     outcome: str | None
 
 
@@ -39,7 +47,7 @@ class AuditOut(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    at: datetime
+    at: UtcDatetime
     action: str
     actor: str | None
     detail: dict[str, Any]
@@ -145,7 +153,7 @@ class ReadingOut(BaseModel):
     gateway_id: str
     device: str
     metric: str
-    ts: datetime
+    ts: UtcDatetime
     values: dict[str, float]
     flags: list[str]
 
@@ -165,8 +173,8 @@ class GatewayOut(BaseModel):
     id: str
     resident_id: int | None
     state: str
-    state_at: datetime | None
-    last_seen: datetime | None
+    state_at: UtcDatetime | None
+    last_seen: UtcDatetime | None
     last_seq: int
 
 
@@ -184,7 +192,7 @@ class DeadLetterOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    received_at: datetime
+    received_at: UtcDatetime
     topic: str
     gateway_id: str | None
     seq: int | None

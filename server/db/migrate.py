@@ -10,15 +10,20 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 
 from server.db.models import Base
+from server.errors import ServerError
 
 HERE = Path(__file__).resolve().parent.parent
 # Alembic logs every step at INFO; the server says itself what matters.
 logging.getLogger("alembic").setLevel(logging.WARNING)
 # Any constant works; it only has to be the same in every server process.
 _PG_LOCK = 0x616E78696E
+
+
+class MigrationError(ServerError):
+    """A database the migrations cannot take over."""
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -33,6 +38,12 @@ def alembic_config(url: str | None = None) -> Config:
 def upgrade(engine: Engine) -> None:
     """Bring the database to the newest revision; safe when several processes start at once."""
     cfg = alembic_config()
+    tables = set(inspect(engine).get_table_names())
+    if "alarms" in tables and "alembic_version" not in tables:
+        raise MigrationError(
+            f"the database at {engine.url.render_as_string(hide_password=True)} was created before schema "
+            "migrations existed; start with a new database (or, if it matches the current schema, mark it "
+            "with `alembic -c server/alembic.ini stamp head`)")
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             # Two servers starting together must not both create the tables.

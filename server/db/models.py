@@ -37,6 +37,7 @@ class Resident(Base):
     conditions: Mapped[list[Any]] = mapped_column(default=list)
     medication: Mapped[list[Any]] = mapped_column(default=list)
     bp_target: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    timezone: Mapped[str | None] = mapped_column(String(64))  # for morning/evening; None means Asia/Shanghai
     consent: Mapped[bool] = mapped_column(Boolean, default=False)
     notes: Mapped[str | None] = mapped_column(Text)
 

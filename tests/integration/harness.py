@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
+
+import httpx
 
 from anxin.mqtt import BrokerAddress
 from anxin.ports import free_port
@@ -48,3 +51,11 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval:
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+@lru_cache(maxsize=64)
+def auth_headers(base_url: str, username: str = "admin", password: str = "anxin-demo") -> dict[str, str]:
+    """Sign in to a running server (demo accounts) and return the Authorization header."""
+    r = httpx.post(f"{base_url}/api/v1/auth/token", data={"username": username, "password": password}, timeout=15)
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -1,6 +1,8 @@
 """Two server processes share ingest on Mosquitto and PostgreSQL; one is killed mid-stream.
 
-Afterwards nothing is lost (every event stored exactly once) and nobody is notified twice.
+Afterwards nothing is lost (every event stored exactly once, every caregiver notified) and nobody is
+notified twice — except for a message the killed process was sending at the moment it died, which is
+sent again once its lease expires (at-least-once delivery: docs/operations.md).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from anxin import protocol
 from anxin.mqtt import MqttLink, make_client
 from anxin.ports import free_port, wait_for_port
 from firmware_sim.receiver import NotificationReceiver
-from server.db.models import Alarm, IngestedEvent, NotificationAttempt, Reading
+from server.db.models import Alarm, IngestedEvent, NotificationAttempt, NotificationJob, Reading
 from server.db.session import create_schema, make_engine, session_factory
 from server.provision import ProvisionFile, apply
 from tests.integration.harness import wait_until
@@ -105,6 +107,12 @@ def test_killing_one_of_two_servers_loses_nothing_and_notifies_nobody_twice(
         time.sleep(0.3)
         a.send_signal(signal.SIGKILL)  # mid-stream: some batches are in A's hands, unacknowledged
         a.wait(10)
+        # A message A was sending when it died may or may not have left: it stays "sending" until its
+        # 3 s lease runs out, then B sends it again (at-least-once). Those are the only repeats allowed.
+        time.sleep(1.0)
+        with session_factory(engine)() as s:
+            orphaned = {f"/C{int(r.recipient_name[2:])}" for r in s.scalars(
+                select(NotificationJob).where(NotificationJob.status == "sending"))}
         for h in homes:
             h.send(list(range(half + 1, EVENTS + 1)))
         # Like the gateway's uplink: resend what is not acknowledged until everything is.
@@ -137,7 +145,15 @@ def test_killing_one_of_two_servers_loses_nothing_and_notifies_nobody_twice(
             sent = s.execute(select(NotificationAttempt.alarm_id, func.count()).where(NotificationAttempt.ok)
                              .group_by(NotificationAttempt.alarm_id)).all()
         assert len(sent) == GATEWAYS * len(TYPES) and all(n == 1 for _a, n in sent), f"notified twice: {sent}"
-        assert sorted(r.path for r in receiver.received) == sorted(f"/C{i}" for i in range(GATEWAYS) for _ in TYPES)
+        got = sorted(r.path for r in receiver.received)
+        owed = sorted(f"/C{i}" for i in range(GATEWAYS) for _ in TYPES)
+        repeats = list(got)
+        for path in owed:
+            assert path in repeats, f"{path} was never notified of one of its alarms"
+            repeats.remove(path)
+        assert all(path in orphaned for path in repeats), \
+            f"notified twice without a crash to explain it: {repeats} (orphaned sends: {orphaned})"
+        assert len(repeats) <= len(orphaned)
     finally:
         link.stop()
         for p in (a, b):

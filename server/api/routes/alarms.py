@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from anxin import protocol
 from server import alarms as desk
-from server.api.deps import RowId, ServicesDep, SessionDep, require_roles
+from server.api.deps import RowId, ServicesDep, SessionDep, as_utc, require_roles
 from server.api.schemas import AckIn, AlarmOut, AuditOut, NoteIn, ResolveIn
 from server.auth import DESK_ROLES, StaffIdentity
 from server.db.models import Alarm, AlarmAudit
@@ -62,6 +62,7 @@ def list_alarms(
                           (Alarm.gateway_id, gateway_id)):
         if value is not None:
             q = q.where(column == value)
+    since, until = as_utc(since), as_utc(until)
     if since:
         q = q.where(Alarm.raised_at >= since)
     if until:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
-from server.api.deps import SessionDep, require_roles
+from server.api.deps import SessionDep, as_utc, require_roles
 from server.api.schemas import AuditEntryOut, DeadLetterOut
 from server.auth import DESK_ROLES, StaffIdentity
 from server.db.models import AlarmAudit, DeadLetter
@@ -28,6 +28,7 @@ def audit_trail(
 ) -> list[AlarmAudit]:
     """Every transition and note, newest first: what happened, to the second, and who did it."""
     q = select(AlarmAudit).order_by(AlarmAudit.id.desc()).limit(limit)
+    since = as_utc(since)
     if since:
         q = q.where(AlarmAudit.at >= since)
     if action:

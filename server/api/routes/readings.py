@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
-from server.api.deps import SessionDep, require_roles
+from server.api.deps import SessionDep, as_utc, require_roles
 from server.api.schemas import ReadingOut
 from server.auth import HEALTH_ROLES, StaffIdentity
 from server.db.models import Reading
@@ -33,6 +33,7 @@ def list_readings(
                           (Reading.metric, metric)):
         if value is not None:
             q = q.where(column == value)
+    since, until = as_utc(since), as_utc(until)
     if since:
         q = q.where(Reading.ts >= since)
     if until:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from server import rules_push
-from server.api.deps import ServicesDep, SessionDep
+from server.api.deps import ServicesDep, SessionDep, require_roles
 from server.db.models import Gateway
 from server.errors import Conflict, NotFound
 
-router = APIRouter(prefix="/gateways", tags=["rules"])
+# What a home watches for is changed by signed-in staff only (doctors set blood-pressure limits too).
+router = APIRouter(prefix="/gateways", tags=["rules"],
+                   dependencies=[Depends(require_roles("staff", "supervisor", "doctor", "admin"))])
 
 
 class RulesIn(BaseModel):

@@ -1,7 +1,7 @@
 """gateway acked_upto (cumulative uplink ack)
 
 Revision ID: 8ab2c246db32
-Revises: 6c47dec97a24
+Revises: 142575aa2dbb
 Create Date: 2026-11-28 15:23:38.140698
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = '8ab2c246db32'
-down_revision = '6c47dec97a24'
+down_revision = '142575aa2dbb'
 branch_labels = None
 depends_on = None
 

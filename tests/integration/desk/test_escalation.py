@@ -109,18 +109,12 @@ def test_technical_alarms_go_to_staff_only(engine: Engine, receiver: Notificatio
 
 
 def test_the_roster_decides_who_is_on_duty(engine: Engine, receiver: NotificationReceiver) -> None:
-    from datetime import timedelta
-
-    from server.db.models import DutyShift, Staff
-    from server.db.session import session_factory
-
     doc = world(receiver)
     doc["staff"].append({"username": "night", "display_name": "Night", "role": "staff", "password_hash": "x",
-                         "notify": [receiver.url("/night")]})
-    provision(engine, doc)
-    with session_factory(engine)() as s, s.begin():
-        night = s.scalars(select(Staff).where(Staff.username == "night")).one()
-        s.add(DutyShift(staff_id=night.id, starts_at=T0 - timedelta(hours=1), ends_at=T0 + timedelta(hours=8)))
+                         "notify": [receiver.url("/night")],
+                         "shifts": [{"starts_at": "2026-03-02T15:00:00+08:00", "ends_at": "2026-03-02T23:00:00+08:00"},
+                                    {"starts_at": "2026-03-03T15:00:00+08:00", "ends_at": "2026-03-03T23:00:00+08:00"}]})
+    provision(engine, doc)  # T0 is 16:00 in Beijing: inside night's first shift
     d = make_desk(engine)
     raise_sos(engine, type_="gateway_offline")
     d.at(0)

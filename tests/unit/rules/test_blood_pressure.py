@@ -79,7 +79,7 @@ def test_irregular_pulse_is_a_note_for_the_doctor():
 
 
 def test_disturbed_measurement_only_prompts_a_repeat():
-    for flag in ("body_movement", "cuff_loose", "improper_position"):
+    for flag in ("body_movement", "cuff_too_loose", "improper_position"):
         r = run()
         assert r.at(0, bp(200, 120, flags={flag})) == []
         assert r.said() == ["bp_repeat_quality"]
@@ -90,3 +90,10 @@ def test_resident_targets_override_the_defaults():
     assert kinds(r.at(0, bp(152, 80))) == [("bp_high", Severity.WARNING)]
     other = run(residents={"R002": {"warning_systolic": 150}})
     assert other.at(0, bp(152, 80)) == []
+
+
+def test_disturbed_flags_are_ones_the_devices_actually_report():
+    from gateway.devices.bp import QUALITY_FLAGS
+    from gateway.rules.blood_pressure import DISTURBED_FLAGS
+
+    assert DISTURBED_FLAGS <= QUALITY_FLAGS

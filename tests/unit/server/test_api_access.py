@@ -115,3 +115,16 @@ def test_metrics_are_exposed_for_prometheus(client: TestClient, alarm_id: int) -
     text = client.get("/metrics").text
     assert 'anxin_alarms_active{severity="emergency"} 1.0' in text
     assert "anxin_notifications_total" in text
+
+
+def test_time_filters_understand_time_zones(client: TestClient, alarm_id: int) -> None:
+    h = login(client, "duty")
+    # NOW is 08:00 UTC = 16:00 in Beijing.
+    assert len(client.get("/api/v1/alarms", params={"since": "2026-03-02T15:59:00+08:00"}, headers=h).json()) == 1
+    assert client.get("/api/v1/alarms", params={"since": "2026-03-02T16:01:00+08:00"}, headers=h).json() == []
+    assert len(client.get("/api/v1/readings", params={"until": "2026-03-02T08:00:01"}, headers=h).json()) == 1
+
+
+def test_times_are_returned_with_their_zone(client: TestClient, alarm_id: int) -> None:
+    h = login(client, "duty")
+    assert client.get(f"/api/v1/alarms/{alarm_id}", headers=h).json()["raised_at"] == "2026-03-02T08:00:00Z"

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 6c47dec97a24
+Revision ID: 142575aa2dbb
 Revises: 
-Create Date: 2026-11-28 14:59:17.751006
+Create Date: 2026-11-28 15:20:59.282436
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '6c47dec97a24'
+revision = '142575aa2dbb'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -66,6 +66,7 @@ def upgrade() -> None:
     sa.Column('conditions', sa.JSON(), nullable=False),
     sa.Column('medication', sa.JSON(), nullable=False),
     sa.Column('bp_target', sa.JSON(), nullable=False),
+    sa.Column('timezone', sa.String(length=64), nullable=True),
     sa.Column('consent', sa.Boolean(), nullable=False),
     sa.Column('notes', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id'),

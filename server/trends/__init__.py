@@ -1,0 +1,1 @@
+"""Blood-pressure trends for doctors: pure numpy analytics, cohort ranking and standard exports."""

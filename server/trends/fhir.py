@@ -1,0 +1,80 @@
+"""FHIR R4 export: a collection Bundle of vital-signs Observations (LOINC, UCUM) for one resident."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from server.db.models import Reading, Resident
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+CATEGORY = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "vital-signs", "display": "Vital Signs"}], "text": "Vital Signs"}
+BP_PANEL = ("85354-9", "Blood pressure panel with all children optional")
+SYSTOLIC = ("8480-6", "Systolic blood pressure")
+DIASTOLIC = ("8462-4", "Diastolic blood pressure")
+HEART_RATE = ("8867-4", "Heart rate")
+# Stable ids: exporting the same reading twice gives the same fullUrl, so receivers can de-duplicate.
+NAMESPACE = uuid.UUID("5b0c7e1e-8a63-4f0e-9d38-6d2f3e0a9a11")
+
+
+def _concept(code: tuple[str, str]) -> dict[str, Any]:
+    return {"coding": [{"system": LOINC, "code": code[0], "display": code[1]}], "text": code[1]}
+
+
+def _quantity(value: float, unit: str, code: str) -> dict[str, Any]:
+    return {"value": float(value), "unit": unit, "system": UCUM, "code": code}
+
+
+def _urn(kind: str, key: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(NAMESPACE, f'{kind}/{key}')}"
+
+
+def _when(ts: datetime) -> str:
+    return (ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).isoformat()
+
+
+def patient(resident: Resident) -> dict[str, Any]:
+    """The resident as a minimal Patient (identifier and name only: the export is for their doctor)."""
+    return {"resourceType": "Patient", "identifier": [{"system": "urn:anxin:resident", "value": resident.code}],
+            "name": [{"text": resident.name}]}
+
+
+def _base(reading: Reading, kind: str, code: tuple[str, str], subject: str) -> dict[str, Any]:
+    obs: dict[str, Any] = {
+        "resourceType": "Observation", "status": "final", "category": [CATEGORY], "code": _concept(code),
+        "identifier": [{"system": "urn:anxin:reading", "value": f"{reading.id}/{kind}"}],
+        "subject": {"reference": subject}, "effectiveDateTime": _when(reading.ts),
+        "device": {"display": f"{reading.gateway_id}/{reading.device}"},
+    }
+    if reading.flags:
+        obs["note"] = [{"text": "monitor flags: " + ", ".join(sorted(map(str, reading.flags)))}]
+    return obs
+
+
+def observations(reading: Reading, subject: str) -> list[dict[str, Any]]:
+    """A blood-pressure panel and, when the monitor measured it, a heart-rate Observation."""
+    v = reading.values
+    bp = _base(reading, "bp", BP_PANEL, subject)
+    bp["component"] = [{"code": _concept(SYSTOLIC), "valueQuantity": _quantity(v["systolic"], "mmHg", "mm[Hg]")},
+                       {"code": _concept(DIASTOLIC), "valueQuantity": _quantity(v["diastolic"], "mmHg", "mm[Hg]")}]
+    out = [bp]
+    if isinstance(v.get("pulse"), (int, float)):
+        hr = _base(reading, "hr", HEART_RATE, subject)
+        hr["valueQuantity"] = _quantity(v["pulse"], "beats/minute", "/min")
+        out.append(hr)
+    return out
+
+
+def bundle(resident: Resident, readings: Iterable[Reading], now: datetime) -> dict[str, Any]:
+    """A `collection` Bundle: the Patient first, then every reading's Observations, oldest first."""
+    subject = _urn("patient", resident.code)
+    entries: list[dict[str, Any]] = [{"fullUrl": subject, "resource": patient(resident)}]
+    for r in readings:
+        for obs in observations(r, subject):
+            entries.append({"fullUrl": _urn("observation", obs["identifier"][0]["value"]), "resource": obs})
+    return {"resourceType": "Bundle", "type": "collection", "timestamp": _when(now),
+            "entry": entries}

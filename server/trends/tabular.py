@@ -1,0 +1,40 @@
+"""CSV export of one resident's blood-pressure readings, one row per reading."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from server.db.models import Reading, Resident
+from server.trends.series import EVENING_HOURS, MORNING_HOURS
+
+COLUMNS = ("resident", "time_utc", "time_local", "session", "systolic_mmhg", "diastolic_mmhg", "pulse_per_min",
+           "flags", "device", "gateway")
+
+
+def session_name(local: datetime) -> str:
+    """morning, evening or other, by the same hours as the analytics."""
+    hour = local.hour + local.minute / 60
+    if MORNING_HOURS[0] <= hour < MORNING_HOURS[1]:
+        return "morning"
+    if EVENING_HOURS[0] <= hour < EVENING_HOURS[1]:
+        return "evening"
+    return "other"
+
+
+def to_csv(resident: Resident, readings: Iterable[Reading], tz: ZoneInfo) -> str:
+    """The readings as CSV text with a header row; times in ISO 8601, pressures as recorded."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(COLUMNS)
+    for r in readings:
+        ts = r.ts if r.ts.tzinfo else r.ts.replace(tzinfo=timezone.utc)
+        local = ts.astimezone(tz)
+        pulse = r.values.get("pulse")
+        w.writerow([resident.code, ts.astimezone(timezone.utc).isoformat(), local.isoformat(), session_name(local),
+                    r.values["systolic"], r.values["diastolic"], "" if pulse is None else pulse,
+                    ";".join(sorted(map(str, r.flags or []))), r.device, r.gateway_id])
+    return buf.getvalue()

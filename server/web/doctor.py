@@ -1,0 +1,128 @@
+"""Doctor pages: the cohort by risk, one resident's blood-pressure picture, and a printable report."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from server.api.deps import SESSION_COOKIE, ServicesDep, SessionDep
+from server.auth import AuthError, StaffIdentity, identity_for
+from server.trends import service, store
+from server.trends.errors import TrendsError
+from server.trends.series import day_date, day_end_utc, day_start_utc, zone
+from server.web.doctor_chart import AlarmMark, bp_chart
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+DOCTOR_ROLES = ("doctor", "admin")
+WARNING_TEXT = {
+    "crisis": "血压危象 ≥180/110",
+    "above_target_2_weeks": "连续两周高于目标",
+    "rising": "周均收缩压升高 ≥10",
+    "above_target": "本周高于目标",
+    "not_measuring": "≥3 天未测量",
+}
+
+router = APIRouter(prefix="/doctor", tags=["doctor pages"], include_in_schema=False)
+
+
+def doctor_user(request: Request, services: ServicesDep) -> StaffIdentity:
+    """A signed-in doctor or administrator; strangers are sent to sign in, other roles refused."""
+    login = HTTPException(303, headers={"Location": f"/console/login?next={quote(request.url.path)}"})
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise login
+    try:
+        with services.sessions() as s:
+            staff = identity_for(s, services.tokens, token)
+    except AuthError as exc:
+        raise login from exc
+    if staff.role not in DOCTOR_ROLES:
+        raise HTTPException(403, detail=f"trends are for {' and '.join(DOCTOR_ROLES)}; you are {staff.role}")
+    return staff
+
+
+DoctorDep = Annotated[StaffIdentity, Depends(doctor_user)]
+Threshold = Literal["135/85", "130/80"]
+
+
+def _local(ts: datetime | None, tz: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if ts is None:
+        return ""
+    return (ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)).astimezone(tz).strftime(fmt)
+
+
+def _num(v: float | None, digits: int = 0) -> str:
+    return "—" if v is None else f"{v:.{digits}f}"
+
+
+templates.env.filters["num"] = _num
+templates.env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.0f} %"
+templates.env.globals["WARNING_TEXT"] = WARNING_TEXT
+
+
+@router.get("/doctor.css")
+def stylesheet() -> FileResponse:
+    """The doctor pages' own stylesheet (screen and print)."""
+    return FileResponse(HERE / "static" / "doctor.css", media_type="text/css")
+
+
+@router.get("", response_class=HTMLResponse)
+def cohort_page(request: Request, staff: DoctorDep, session: SessionDep, services: ServicesDep,
+                days: int = Query(service.COHORT_DAYS, ge=7, le=366), threshold: Threshold = "135/85"
+                ) -> HTMLResponse:
+    """Every resident, highest risk first."""
+    entries = service.cohort(session, services.clock(), days, threshold)
+    rows = [{"e": e, "last": _local(e.last_reading, zone(e.resident.timezone))} for e in entries]
+    return templates.TemplateResponse(request, "doctor/cohort.html", {
+        "staff": staff, "rows": rows, "days": days, "threshold": threshold,
+        "counts": {w: sum(w in e.summary.warnings for e in entries) for w in WARNING_TEXT}})
+
+
+def _resident_context(session: SessionDep, services: ServicesDep, code: str, days: int, until: date | None,
+                      threshold: str) -> dict[str, Any]:
+    resident = store.resident_by_code(session, code)
+    if resident is None:
+        raise HTTPException(404, detail=f"no resident with code {code!r}")
+    try:
+        trend = service.resident_trend(session, resident, services.clock(), days, until, threshold)
+    except TrendsError as exc:
+        raise HTTPException(422, detail=str(exc)) from exc
+    s, tz = trend.summary, zone(resident.timezone)
+    alarms = store.alarms_between(session, resident.id, day_start_utc(s.period.first_day, tz),
+                                  day_end_utc(s.period.last_day, tz))
+    marks = [AlarmMark(a.raised_at, f"{_local(a.raised_at, tz)} {a.type} ({a.status})") for a in alarms]
+    return {
+        "resident": resident, "s": s, "limit": trend.limit, "days": days, "threshold": threshold,
+        "first": day_date(s.period.first_day), "last": day_date(s.period.last_day),
+        "home_first": day_date(s.home.first_day), "until": until.isoformat() if until else "",
+        "chart": Markup(bp_chart(trend.series, s.period, s.target, tz, marks)),
+        "weeks": [{"first": day_date(w.first_day), "last": day_date(w.last_day), "w": w} for w in s.weeks],
+        "alarms": [{"a": a, "at": _local(a.raised_at, tz)} for a in alarms],
+        "generated": _local(services.clock(), tz),
+    }
+
+
+@router.get("/residents/{code}", response_class=HTMLResponse)
+def resident_page(code: str, request: Request, staff: DoctorDep, session: SessionDep, services: ServicesDep,
+                  days: int = Query(service.RESIDENT_DAYS, ge=7, le=366), until: date | None = None,
+                  threshold: Threshold = "135/85") -> HTMLResponse:
+    """One resident: chart, guideline figures, weekly means, alarm history, exports."""
+    ctx = _resident_context(session, services, code, days, until, threshold)
+    return templates.TemplateResponse(request, "doctor/resident.html", {**ctx, "staff": staff, "printable": False})
+
+
+@router.get("/residents/{code}/report", response_class=HTMLResponse)
+def report_page(code: str, request: Request, staff: DoctorDep, session: SessionDep, services: ServicesDep,
+                days: int = Query(service.RESIDENT_DAYS, ge=7, le=366), until: date | None = None,
+                threshold: Threshold = "135/85") -> HTMLResponse:
+    """The same picture laid out for paper (A4, no navigation)."""
+    ctx = _resident_context(session, services, code, days, until, threshold)
+    return templates.TemplateResponse(request, "doctor/resident.html", {**ctx, "staff": staff, "printable": True})

@@ -1,0 +1,65 @@
+"""A real gateway process dies (SIGKILL): its last will raises one offline alarm to staff; its return clears it."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from server.db.models import Alarm, Gateway, Staff
+from tests.integration.harness import provision, start_server, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def start_gateway(tmp_path: Path, home_port: int, central_port: int) -> subprocess.Popen[bytes]:
+    config = tmp_path / "gateway.yaml"
+    config.write_text(yaml.safe_dump({
+        "gateway_id": "gw-r001", "resident": "R001", "data_dir": str(tmp_path / "gw"),
+        "local_broker": {"host": "127.0.0.1", "port": home_port},
+        "central_broker": {"host": "127.0.0.1", "port": central_port},
+        "devices": [{"name": "sos-button", "family": "zigbee2mqtt", "model": "TS0215A_sos", "role": "sos_button"}],
+    }))
+    log = open(tmp_path / "gateway.log", "ab")
+    return subprocess.Popen([sys.executable, "-m", "gateway", "run", "--config", str(config)], stdout=log,
+                            stderr=subprocess.STDOUT)
+
+
+def test_a_killed_gateway_alarms_staff_once_and_its_return_clears_it(tmp_path, home_broker, central_broker,
+                                                                      receiver):
+    server = start_server(tmp_path, central_broker.address, gateway_offline_grace_s=2)
+    provision(server, 1, [receiver.url("/caregiver/{code}")])
+    with server.services.sessions() as s, s.begin():
+        s.scalars(select(Staff).where(Staff.username == "duty")).one().notify_urls = [receiver.url("/duty")]
+    gateway = start_gateway(tmp_path, home_broker.port, central_broker.port)
+    try:
+        def state() -> str | None:
+            with server.services.sessions() as s:
+                gw = s.get(Gateway, "gw-r001")
+                return gw.state if gw else None
+
+        assert wait_until(lambda: state() == "online", 30), (tmp_path / "gateway.log").read_text()
+        gateway.send_signal(signal.SIGKILL)  # no clean disconnect: the broker publishes the last will
+        gateway.wait(10)
+        assert wait_until(lambda: [r.path for r in receiver.received] == ["/duty"], 40), receiver.received
+        assert "网关离线" in receiver.received[0].text, "staff read what happened, in their language"
+
+        def offline_alarms() -> list[tuple[str, str | None]]:
+            with server.services.sessions() as s:
+                return [(a.status, a.outcome) for a in s.scalars(select(Alarm).where(Alarm.type == "gateway_offline"))]
+
+        # The phone may have the message a moment before the attempt is recorded.
+        assert wait_until(lambda: offline_alarms() == [("notified", None)], 10), "one alarm for the home"
+        gateway = start_gateway(tmp_path, home_broker.port, central_broker.port)
+        assert wait_until(lambda: offline_alarms() == [("resolved", "cleared")], 40)
+        assert [r.path for r in receiver.received] == ["/duty"], "caregivers are not woken for a technical alarm"
+    finally:
+        if gateway.poll() is None:
+            gateway.terminate()
+            gateway.wait(10)
+        server.stop()
