@@ -68,8 +68,10 @@ def presses(home: SimHome, receiver: NotificationReceiver, server: ServerProcess
             raise BenchError(f"press {i + 1}: the caregiver was not notified within 30 s")
         samples.append((got[before].at - t0) * 1000)
         times.append((t0, got[before].at))
-        resolve_open_alarms(server)
-        time.sleep(0.02)  # let the resolution's commit settle before the next press
+        # The next press must raise a fresh alarm, not repeat this one: resolve until none is open.
+        deadline = time.monotonic() + 30
+        while resolve_open_alarms(server) and time.monotonic() < deadline:
+            time.sleep(0.05)
     return samples
 
 
