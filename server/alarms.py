@@ -37,11 +37,23 @@ def active_alarm(session: Session, resident_id: int | None, gateway_id: str, typ
     return session.scalars(q.order_by(Alarm.id.desc()).limit(1)).first()
 
 
+def _text(value: Any, limit: int | None) -> str:
+    # A gateway's field must fit its column: an alarm that fails to store is resent for ever, never raised.
+    text = str(value).replace("\x00", "")  # PostgreSQL text cannot hold NUL
+    return text if limit is None else text[:limit]
+
+
+def _detail(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    return dict(value) if isinstance(value, dict) else {"value": value}
+
+
 def apply_gateway_alarm(
     session: Session, gateway_id: str, seq: int, resident_id: int | None, body: dict[str, Any], at: datetime, now: datetime
 ) -> AlarmChangeResult | None:
     """Raise, repeat, cancel or clear from an uplink alarm body."""
-    type_ = str(body.get("type") or "unknown")
+    type_ = _text(body.get("type") or "unknown", 32)
     change = body.get("change", "raise")
     if type_ == "test":
         return _test_alarm(session, gateway_id, seq, resident_id, body, at, now)
@@ -61,13 +73,14 @@ def apply_gateway_alarm(
         current.repeat_count += 1
         current.updated_at = now
         if _more_urgent(str(body.get("severity")), current.severity):
-            current.severity = str(body["severity"])
+            current.severity = _text(body["severity"], 16)
         audit(session, current, "repeated", "gateway", now, seq=seq, message=body.get("message"))
         return AlarmChangeResult(current, new=False)
     alarm = Alarm(
         resident_id=resident_id, gateway_id=gateway_id, gateway_seq=seq, type=type_,
-        severity=str(body.get("severity") or "warning"), status="raised", device=body.get("device"),
-        message=str(body.get("message") or ""), detail=dict(body.get("detail") or {}),
+        severity=_text(body.get("severity") or "warning", 16), status="raised",
+        device=None if body.get("device") is None else _text(body["device"], 128),
+        message=_text(body.get("message") or "", None), detail=_detail(body.get("detail")),
         raised_at=at, updated_at=now, next_escalation_at=None if body.get("severity") == "info" else now,
     )
     session.add(alarm)
@@ -80,8 +93,8 @@ def _test_alarm(session: Session, gateway_id: str, seq: int, resident_id: int | 
                 at: datetime, now: datetime) -> AlarmChangeResult:
     """A weekly test came all the way up: record it as passed, notify nobody."""
     alarm = Alarm(resident_id=resident_id, gateway_id=gateway_id, gateway_seq=seq, type="test", severity="info",
-                  status="resolved", message=str(body.get("message") or "weekly test"),
-                  detail=dict(body.get("detail") or {}), raised_at=at, updated_at=now, resolved_at=now,
+                  status="resolved", message=_text(body.get("message") or "weekly test", None),
+                  detail=_detail(body.get("detail")), raised_at=at, updated_at=now, resolved_at=now,
                   outcome="test_passed")
     session.add(alarm)
     session.flush()

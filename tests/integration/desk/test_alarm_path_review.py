@@ -1,0 +1,111 @@
+"""Defects found reviewing the server's alarm path, each proven on SQLite and the real PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, select
+
+from anxin import protocol
+from firmware_sim.receiver import NotificationReceiver
+from server import alarms as desk_ops
+from server.db.models import Alarm, DeadLetter, Reading
+from server.db.session import session_factory
+from server.ingest import Ingest
+from tests.integration.desk.conftest import T0, make_desk, provision
+from tests.integration.desk.test_escalation import paths, world
+
+pytestmark = pytest.mark.integration
+
+Acks = list[tuple[str, protocol.Ack]]
+
+
+def up(gw: str, *events: protocol.UplinkEvent, sent: float | None = None) -> tuple[str, bytes]:
+    """One uplink message as it arrives from the broker."""
+    b = protocol.UplinkBatch(gw, "boot-1", tuple(events), time.time() if sent is None else sent, True)
+    return protocol.up_topic(gw), protocol.encode_batch(b)
+
+
+def alarm_ev(seq: int, body: dict[str, Any], ts: float | None = None) -> protocol.UplinkEvent:
+    return protocol.UplinkEvent(seq, "alarm", time.time() if ts is None else ts, body)
+
+
+@pytest.fixture
+def ingest(engine: Engine) -> tuple[Ingest, Acks, list[int]]:
+    acks: Acks = []
+    new: list[int] = []
+    ing = Ingest(session_factory(engine), lambda t, p, q: acks.append((t, protocol.decode_ack(p))), new.append)
+    return ing, acks, new
+
+
+def all_alarms(engine: Engine) -> list[Alarm]:
+    with session_factory(engine)() as s:
+        return list(s.scalars(select(Alarm).order_by(Alarm.id)))
+
+
+# --- 1. One malformed alarm must not block its batch (and every drain it lands in) for ever -------------
+
+POISON = {
+    "detail is not an object": ({"type": "sos", "severity": "emergency", "detail": "pressed twice"}, None),
+    "device is not a string": ({"type": "sos", "severity": "emergency", "device": {"ieee": "0x00124b"}}, None),
+    "type longer than the column": ({"type": "sos_" + "x" * 60, "severity": "emergency"}, None),
+    "severity longer than the column": ({"type": "sos", "severity": "emergency-" + "x" * 30}, None),
+    "timestamp out of range": ({"type": "sos", "severity": "emergency"}, 1e20),
+    "timestamp not a number": ({"type": "sos", "severity": "emergency"}, float("nan")),
+    "NaN in the detail": ({"type": "sos", "severity": "emergency", "detail": {"spo2": float("nan")}}, None),
+    "NUL in the message": ({"type": "sos", "severity": "emergency", "message": "help\x00me"}, None),
+}
+
+
+@pytest.mark.parametrize("case", list(POISON))
+def test_a_malformed_alarm_is_still_raised_and_does_not_hold_back_other_homes(
+    engine: Engine, ingest: tuple[Ingest, Acks, list[int]], case: str
+) -> None:
+    ing, acks, new = ingest
+    body, ts = POISON[case]
+    ing._queue.put(up("gw-bad", alarm_ev(1, body, ts)))
+    ing._queue.put(up("gw-good", alarm_ev(1, {"type": "fall", "severity": "urgent"})))
+    ing._queue.put(None)
+    ing._run()  # the real ingest loop: one drain holding both messages
+
+    assert ("anxin/v1/gw/gw-good/ack", protocol.Ack((1,), ())) in acks, "another home's fall waits for nothing"
+    assert ("anxin/v1/gw/gw-bad/ack", protocol.Ack((1,), ())) in acks, "the malformed alarm is stored, not resent"
+    raised = {a.gateway_id: a for a in all_alarms(engine)}
+    assert set(raised) == {"gw-bad", "gw-good"} and len(new) == 2, "both alarms reach the desk and escalate"
+    assert raised["gw-bad"].status == "raised" and raised["gw-bad"].next_escalation_at is not None
+    assert ing.counters["internal_errors"] == 0
+
+
+def test_an_unstorable_reading_is_rejected_and_the_alarm_beside_it_is_raised(
+    engine: Engine, ingest: tuple[Ingest, Acks, list[int]]
+) -> None:
+    ing, acks, new = ingest
+    nan = protocol.UplinkEvent(1, "reading", time.time(), {"device": "bp", "metric": "blood_pressure",
+                                                           "values": {"systolic": float("nan"), "diastolic": 80}})
+    long_metric = protocol.UplinkEvent(2, "reading", time.time(), {"device": "bp", "metric": "m" * 40,
+                                                                   "values": {"v": 1}})
+    ing.handle_many([up("gw-a", nan, long_metric, alarm_ev(3, {"type": "sos", "severity": "emergency"}))])
+
+    assert acks == [("anxin/v1/gw/gw-a/ack", protocol.Ack((3,), (1, 2)))]
+    assert len(new) == 1 and len(all_alarms(engine)) == 1
+    with session_factory(engine)() as s:
+        reasons = list(s.scalars(select(DeadLetter.reason).order_by(DeadLetter.id)))
+        assert s.scalars(select(Reading)).all() == []
+    assert reasons == ["reading with non-numeric values", "reading with a metric name over 32 characters"]
+
+
+def test_garbage_that_cannot_even_be_dead_lettered_as_is_does_not_hold_back_an_alarm(
+    engine: Engine, ingest: tuple[Ingest, Acks, list[int]]
+) -> None:
+    ing, acks, new = ingest
+    ing.handle_many([
+        ("anxin/v1/gw/" + "g" * 300 + "/up", b"\x00\x01 not json"),
+        (protocol.up_topic("x" * 70), protocol.encode_batch(protocol.UplinkBatch("x" * 70, "b", (), 0.0, True))),
+        up("gw-a", alarm_ev(1, {"type": "sos", "severity": "emergency"})),
+    ])
+    assert acks == [("anxin/v1/gw/gw-a/ack", protocol.Ack((1,), ()))] and len(new) == 1
+    with session_factory(engine)() as s:
+        assert len(s.scalars(select(DeadLetter)).all()) == 2
+    assert ing.counters["dead_letters"] == 2
