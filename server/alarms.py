@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.db.models import Alarm, AlarmAudit
+from server.db.models import Alarm, AlarmAudit, IngestedEvent
 from server.errors import Conflict, NotFound
 
 ACTIVE = ("raised", "notified", "acknowledged")
@@ -61,6 +61,9 @@ def apply_gateway_alarm(
     if change in ("cancel", "clear"):
         if current is None:
             return None
+        if _overtaken(session, current, gateway_id, seq):
+            audit(session, current, "stale_cancel_ignored", "gateway", now, seq=seq, change=change)
+            return AlarmChangeResult(current, new=False)
         current.status = "cancelled" if change == "cancel" else "resolved"
         current.resolved_at = now
         current.updated_at = now
@@ -73,6 +76,8 @@ def apply_gateway_alarm(
         current.repeat_count += 1
         current.updated_at = now
         if _more_urgent(str(body.get("severity")), current.severity):
+            if current.severity == "info" and current.status == "raised" and current.next_escalation_at is None:
+                current.next_escalation_at = now  # info waits for the doctor; what it turned into may not
             current.severity = _text(body["severity"], 16)
         audit(session, current, "repeated", "gateway", now, seq=seq, message=body.get("message"))
         return AlarmChangeResult(current, new=False)
@@ -83,10 +88,46 @@ def apply_gateway_alarm(
         message=_text(body.get("message") or "", None), detail=_detail(body.get("detail")),
         raised_at=at, updated_at=now, next_escalation_at=None if body.get("severity") == "info" else now,
     )
+    closed_by = _later_change(session, gateway_id, seq, type_)
+    if closed_by is not None:  # its cancel was handled first: on the record, never escalated
+        cancel = closed_by[1] == "cancel"
+        alarm.status, alarm.outcome = ("cancelled", "cancelled_by_resident") if cancel else ("resolved", "cleared")
+        alarm.resolved_at, alarm.next_escalation_at = now, None
     session.add(alarm)
     session.flush()
     audit(session, alarm, "raised", "gateway", now, seq=seq, gateway_time=at.isoformat())
+    if closed_by is not None:
+        audit(session, alarm, "cancelled" if closed_by[1] == "cancel" else "cleared", "gateway", now,
+              seq=closed_by[0], arrived_before_raise=True)
+        return AlarmChangeResult(alarm, new=False, cancelled=True)
     return AlarmChangeResult(alarm, new=True)
+
+
+def _later_change(session: Session, gateway_id: str, seq: int, type_: str) -> tuple[int, str] | None:
+    """(seq, change) of a cancel or clear of this type the gateway sent after `seq`, when it was handled first.
+
+    With several server processes on a shared subscription, a cancel can be committed before its raise.
+    """
+    later = session.execute(
+        select(IngestedEvent.seq, IngestedEvent.body)
+        .where(IngestedEvent.gateway_id == gateway_id, IngestedEvent.lane == "alarm", IngestedEvent.seq > seq)
+        .order_by(IngestedEvent.seq).limit(500))
+    for later_seq, body in later:
+        if isinstance(body, dict) and body.get("type") == type_:  # the next word on this alarm decides
+            change = body.get("change", "raise")
+            return (later_seq, str(change)) if change in ("cancel", "clear") else None
+    return None
+
+
+def _overtaken(session: Session, current: Alarm, gateway_id: str, seq: int) -> bool:
+    """Whether the open alarm already holds a press this gateway sent after the cancel `seq`."""
+    if current.gateway_id != gateway_id:
+        return False
+    if (current.gateway_seq or 0) > seq:
+        return True
+    repeats = session.scalars(select(AlarmAudit.detail).where(AlarmAudit.alarm_id == current.id,
+                                                              AlarmAudit.action == "repeated"))
+    return any(isinstance(d, dict) and isinstance(d.get("seq"), int) and d["seq"] > seq for d in repeats)
 
 
 def _test_alarm(session: Session, gateway_id: str, seq: int, resident_id: int | None, body: dict[str, Any],

@@ -194,8 +194,9 @@ class Notifier:
                 if o.ok:
                     self.sent += 1
                     job.status, job.sent_at, job.lease_until = "sent", now, None
-                    if alarm and alarm.status == "raised":
-                        alarm.status, alarm.updated_at = "notified", now
+                    # Compare-and-set: an acknowledgement committed since the alarm was read must stay.
+                    s.execute(update(Alarm).where(Alarm.id == job.alarm_id, Alarm.status == "raised")
+                              .values(status="notified", updated_at=now).execution_options(synchronize_session=False))
                     if alarm:
                         audit(s, alarm, "notified", job.recipient_name, now, channel=job.channel, step=job.step)
                     log.info("notified %s about alarm %d via %s", job.recipient_name, job.alarm_id, job.channel)

@@ -109,3 +109,80 @@ def test_garbage_that_cannot_even_be_dead_lettered_as_is_does_not_hold_back_an_a
     with session_factory(engine)() as s:
         assert len(s.scalars(select(DeadLetter)).all()) == 2
     assert ing.counters["dead_letters"] == 2
+
+
+# --- 2. Raise and cancel handled out of order (two server processes share the uplink) -----------------
+
+SOS = {"type": "sos", "severity": "emergency", "device": "sos-button"}
+CANCEL = {"type": "sos", "change": "cancel", "device": "sos-button"}
+
+
+def active(engine: Engine) -> list[Alarm]:
+    return [a for a in all_alarms(engine) if a.status in desk_ops.ACTIVE]
+
+
+def test_a_cancel_that_overtakes_its_raise_still_cancels_it(engine: Engine, ingest) -> None:
+    ing, _acks, new = ingest
+    ing.handle(*up("gw-a", alarm_ev(11, CANCEL)))  # the other process was quicker with the later message
+    ing.handle(*up("gw-a", alarm_ev(10, SOS)))
+    assert active(engine) == [] and new == [], "nobody is woken for an alarm the resident cancelled"
+    [alarm] = all_alarms(engine)
+    assert alarm.status == "cancelled" and alarm.outcome == "cancelled_by_resident"
+
+
+def test_a_late_cancel_does_not_cancel_the_press_that_came_after_it(engine: Engine, ingest) -> None:
+    ing, _acks, new = ingest
+    ing.handle(*up("gw-a", alarm_ev(10, SOS)))
+    ing.handle(*up("gw-a", alarm_ev(12, SOS)))  # pressed again after cancelling …
+    ing.handle(*up("gw-a", alarm_ev(11, CANCEL)))  # … but the cancel is handled last
+    assert len(active(engine)) == 1, "the second press is still an open alarm"
+
+
+def test_in_order_raise_cancel_raise_in_one_batch_leaves_the_second_press_open(engine: Engine, ingest) -> None:
+    ing, _acks, new = ingest
+    ing.handle(*up("gw-a", alarm_ev(10, SOS), alarm_ev(11, CANCEL), alarm_ev(12, SOS)))
+    [first, second] = all_alarms(engine)
+    assert first.status == "cancelled" and second.status == "raised" and second.id in new
+
+
+# --- 3. A notification recorded as the alarm is acknowledged must not undo the acknowledgement ---------
+
+def test_a_send_recorded_while_the_alarm_is_acknowledged_keeps_it_acknowledged(
+    engine: Engine, receiver: NotificationReceiver
+) -> None:
+    provision(engine, world(receiver))
+    d = make_desk(engine)
+    with d.sessions() as s, s.begin():
+        alarm_id = desk_ops.apply_gateway_alarm(s, "gw-1", 1, 1, SOS, T0, T0).alarm.id
+    other = session_factory(engine)
+    fired = []
+
+    def caregiver_taps_ack_now(session: Any, _ctx: Any, _instances: Any) -> None:
+        # The notifier has read the alarm as `raised` and is about to write down that it notified.
+        if not fired and any(getattr(o, "status", None) == "sent" for o in session.dirty):
+            fired.append(True)
+            with other() as s2, s2.begin():
+                desk_ops.acknowledge(s2, alarm_id, "李伟", "caregiver_link", T0)
+
+    event.listen(d.sessions, "before_flush", caregiver_taps_ack_now)
+    d.at(0)
+    assert fired and paths(receiver) == ["/C1"]
+    [alarm] = all_alarms(engine)
+    assert alarm.status == "acknowledged", "the desk must show who is on the way"
+    d.at(3600)
+    assert paths(receiver) == ["/C1"], "nobody else is called once acknowledged"
+
+
+# --- 4. A warning that becomes an emergency must escalate -----------------------------------------------
+
+def test_an_info_alarm_that_turns_urgent_is_notified(engine: Engine, receiver: NotificationReceiver) -> None:
+    provision(engine, world(receiver))
+    d = make_desk(engine)
+    with d.sessions() as s, s.begin():
+        desk_ops.apply_gateway_alarm(s, "gw-1", 1, 1, {"type": "bp_high", "severity": "info"}, T0, T0)
+    d.at(0)
+    assert paths(receiver) == [], "info is for the doctor, nobody is called"
+    with d.sessions() as s, s.begin():
+        desk_ops.apply_gateway_alarm(s, "gw-1", 2, 1, {"type": "bp_high", "severity": "urgent"}, T0, T0)
+    d.at(1)
+    assert paths(receiver) == ["/C1"], "a hypertensive crisis reaches the caregiver"
