@@ -42,18 +42,19 @@ class IngestResult:
 def corrected_time(ts: float, batch: protocol.UplinkBatch, received: datetime) -> tuple[datetime, bool]:
     """The event time, shifted by the gateway's clock error when its clock is not to be trusted.
 
-    A time that is no time at all (NaN, beyond year 9999) becomes the arrival time: the event is kept.
+    A time that is no time at all (NaN, beyond year 9999) or still to come becomes the arrival time:
+    the event is kept, and nothing downstream (messages, escalation order) sees an impossible date.
     """
     try:
         at = datetime.fromtimestamp(ts, timezone.utc)
         if batch.sent_at <= 0:
-            return at, False
-        skew = received - datetime.fromtimestamp(batch.sent_at, timezone.utc)
-        if batch.clock_synced and abs(skew) <= MAX_SKEW:
-            return at, False
-        return at + skew, True
+            at, corrected = at, False
+        else:
+            skew = received - datetime.fromtimestamp(batch.sent_at, timezone.utc)
+            at, corrected = (at, False) if batch.clock_synced and abs(skew) <= MAX_SKEW else (at + skew, True)
     except (OverflowError, ValueError, OSError):
         return received, True
+    return (received, True) if at > received + MAX_SKEW else (at, corrected)
 
 
 def measured_time(body: dict[str, Any], at: datetime, received: datetime) -> datetime:

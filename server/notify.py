@@ -162,7 +162,11 @@ class Notifier:
     def _send_all(self, batch: list[tuple[NotificationJob, tuple[str, str]]]) -> list[Outcome]:
         def one(item: tuple[NotificationJob, tuple[str, str]]) -> Outcome:
             job, (title, body) = item
-            ok, error = self.send(job.url, title, body)
+            try:
+                ok, error = self.send(job.url, title, body)
+            except Exception as exc:  # supervisor: one channel's plugin failing is that job's failed attempt,
+                log.exception("sending to %s raised", job.channel)  # not the loss of the whole batch's outcomes
+                return Outcome(job.id, False, f"{type(exc).__name__}: {exc}")
             return Outcome(job.id, ok, error)
 
         if self._pool is None or len(batch) <= 1:

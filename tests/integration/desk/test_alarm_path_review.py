@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -11,9 +12,10 @@ from sqlalchemy import Engine, event, select
 from anxin import protocol
 from firmware_sim.receiver import NotificationReceiver
 from server import alarms as desk_ops
-from server.db.models import Alarm, DeadLetter, Reading
+from server.db.models import Alarm, DeadLetter, NotificationAttempt, Reading
 from server.db.session import session_factory
 from server.ingest import Ingest
+from server.notify import apprise_send
 from tests.integration.desk.conftest import T0, make_desk, provision
 from tests.integration.desk.test_escalation import paths, world
 
@@ -186,3 +188,55 @@ def test_an_info_alarm_that_turns_urgent_is_notified(engine: Engine, receiver: N
         desk_ops.apply_gateway_alarm(s, "gw-1", 2, 1, {"type": "bp_high", "severity": "urgent"}, T0, T0)
     d.at(1)
     assert paths(receiver) == ["/C1"], "a hypertensive crisis reaches the caregiver"
+
+
+# --- 5. A time the gateway could not have seen must not silence the notifier -----------------------------
+
+def test_an_alarm_stamped_in_year_9999_does_not_stop_other_homes_being_notified(
+    engine: Engine, receiver: NotificationReceiver
+) -> None:
+    doc = world(receiver)
+    doc["residents"].append({"code": "R2", "name": "张建国", "caregivers": ["C2"]})
+    doc["gateways"].append({"id": "gw-2", "resident": "R2"})
+    provision(engine, doc)
+    d = make_desk(engine)
+    with d.sessions() as s, s.begin():
+        far = datetime(9999, 12, 31, 23, 59, tzinfo=timezone.utc)
+        desk_ops.apply_gateway_alarm(s, "gw-1", 1, 1, SOS, far, T0)
+        desk_ops.apply_gateway_alarm(s, "gw-2", 1, 2, SOS, T0, T0)
+    d.at(0)
+    assert sorted(paths(receiver)) == ["/C1", "/C2"], "both caregivers hear of their resident's SOS"
+    assert d.worker.errors == 0
+
+
+def test_an_event_time_in_the_future_is_taken_as_the_arrival_time(engine: Engine, ingest) -> None:
+    ing, acks, new = ingest
+    ing.handle(*up("gw-a", alarm_ev(1, SOS, ts=253402300000.0)))  # 9999-12-31, sent by a clock that says "synced"
+    [alarm] = all_alarms(engine)
+    raised = alarm.raised_at if alarm.raised_at.tzinfo else alarm.raised_at.replace(tzinfo=timezone.utc)
+    assert abs(raised - datetime.now(timezone.utc)) < timedelta(hours=1) and len(new) == 1
+
+
+def test_a_channel_that_raises_is_a_failed_attempt_and_the_others_are_sent_once(
+    engine: Engine, receiver: NotificationReceiver
+) -> None:
+    doc = world(receiver)
+    doc["residents"].append({"code": "R2", "name": "张建国", "caregivers": ["C2"]})
+    doc["gateways"].append({"id": "gw-2", "resident": "R2"})
+    provision(engine, doc)
+
+    def send(url: str, title: str, body: str) -> tuple[bool, str | None]:
+        if url.endswith("/C1"):
+            raise RuntimeError("plugin crashed")
+        return apprise_send(url, title, body)
+
+    d = make_desk(engine, send=send, lease_s=1.0)
+    with d.sessions() as s, s.begin():
+        desk_ops.apply_gateway_alarm(s, "gw-1", 1, 1, SOS, T0, T0)
+        desk_ops.apply_gateway_alarm(s, "gw-2", 1, 2, SOS, T0, T0)
+    d.at(0)
+    d.at(2)  # past the lease: nothing is sent twice
+    assert paths(receiver) == ["/C2"]
+    with d.sessions() as s:
+        errors = list(s.scalars(select(NotificationAttempt.error).where(NotificationAttempt.ok.is_(False))))
+    assert errors == ["RuntimeError: plugin crashed"], "the failure is recorded, and retried with back-off"
