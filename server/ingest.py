@@ -170,9 +170,14 @@ class Ingest:
     def handle_many(self, items: list[tuple[str, bytes]]) -> list[IngestResult]:
         """Several MQTT messages: state messages apart, uplink batches committed together, then acked."""
         batches: list[protocol.UplinkBatch] = []
+        later_states: list[tuple[str, bytes]] = []
         for topic, payload in items:
             if topic.endswith("/state"):
-                self.handle_state(topic, payload)
+                # A last will that came after a batch must not be overwritten by that batch's "online".
+                if batches:
+                    later_states.append((topic, payload))
+                else:
+                    self.handle_state(topic, payload)
                 continue
             batch = self._decode(topic, payload)
             if batch is not None:
@@ -204,6 +209,8 @@ class Ingest:
         committed = [r for result in results for r in result.readings]
         if committed:
             self.on_readings(committed)
+        for topic, payload in later_states:
+            self.handle_state(topic, payload)
         return results
 
     def _decode(self, topic: str, payload: bytes) -> protocol.UplinkBatch | None:
@@ -259,7 +266,8 @@ class Ingest:
                 if ev.lane == "reading":
                     body = ev.body
                     readings.append({"resident_id": gw.resident_id, "gateway_id": gw.id,
-                                     "device": str(body.get("device", ""))[:128].replace("\x00", ""), "metric": body["metric"],
+                                     "device": str(body.get("device", ""))[:128].replace("\x00", ""),
+                                     "metric": body["metric"],
                                      "ts": measured_time(body, at, now),
                                      "values": body["values"], "flags": list(body.get("flags") or [])})
                     results[i].readings.append(readings[-1])
@@ -303,7 +311,7 @@ class Ingest:
         try:
             gw_id = protocol.gateway_from_topic(topic)
             doc: Any = json.loads(payload)
-            state = str(doc["state"])
+            state = str(doc["state"]).replace("\x00", "")[:16]
         except (protocol.ProtocolError, ValueError, KeyError, TypeError) as exc:
             self.dead_letter(topic, None, None, f"bad state message: {exc}", payload)
             return

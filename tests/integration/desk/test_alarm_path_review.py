@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -11,8 +12,8 @@ from sqlalchemy import Engine, event, select
 
 from anxin import protocol
 from firmware_sim.receiver import NotificationReceiver
-from server import alarms as desk_ops
-from server.db.models import Alarm, DeadLetter, NotificationAttempt, Reading
+from server import alarms as desk_ops, presence
+from server.db.models import Alarm, DeadLetter, Gateway, NotificationAttempt, Reading
 from server.db.session import session_factory
 from server.ingest import Ingest
 from server.notify import apprise_send
@@ -240,3 +241,25 @@ def test_a_channel_that_raises_is_a_failed_attempt_and_the_others_are_sent_once(
     with d.sessions() as s:
         errors = list(s.scalars(select(NotificationAttempt.error).where(NotificationAttempt.ok.is_(False))))
     assert errors == ["RuntimeError: plugin crashed"], "the failure is recorded, and retried with back-off"
+
+
+# --- 6. Presence: a last will that follows a batch in the same drain must win ---------------------------
+
+def state(gw: str, value: str) -> tuple[str, bytes]:
+    return f"anxin/v1/gw/{gw}/state", json.dumps({"state": value}).encode()
+
+
+def test_a_last_will_right_after_a_batch_leaves_the_gateway_offline(engine: Engine, ingest) -> None:
+    ing, acks, new = ingest
+    ing.clock = lambda: T0
+    ing.handle_many([up("gw-a", alarm_ev(1, SOS)), state("gw-a", "offline")])
+    with session_factory(engine)() as s, s.begin():
+        assert s.get(Gateway, "gw-a").state == "offline"
+        raised, _cleared = presence.check(s, presence.PresencePolicy(), T0 + timedelta(seconds=61))
+    assert len(raised) == 1, "staff hear of the lost connection after the 60 s grace, not after 10 min"
+
+
+def test_an_overlong_state_does_not_hold_back_the_alarm_beside_it(engine: Engine, ingest) -> None:
+    ing, acks, new = ingest
+    ing.handle_many([state("gw-a", "rebooting-for-a-firmware-update"), up("gw-a", alarm_ev(1, SOS))])
+    assert acks == [("anxin/v1/gw/gw-a/ack", protocol.Ack((1,), ()))] and len(new) == 1
