@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import socket
 import ssl
 import threading
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ import paho.mqtt.client as paho
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
+AckedMessageHandler = Callable[[str, bytes, "Delivery"], None]
 ConnectionHandler = Callable[[bool], None]
 
 
@@ -48,6 +51,20 @@ class Will:
     retain: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """How a message arrived on a manually acknowledged link, and how to acknowledge it."""
+
+    mid: int
+    redelivered: bool  # the broker's DUP flag: it may have reached us before (e.g. before a crash)
+    ack: Callable[[], None]
+
+    def key(self, topic: str, payload: bytes) -> str:
+        """Identifies a redelivery of the same message: the packet id is kept, the content is the same."""
+        digest = hashlib.sha1(topic.encode() + b"\0" + payload).hexdigest()[:16]
+        return f"{self.mid}:{digest}"
+
+
 @dataclass(slots=True)
 class LinkStats:
     """Counters a link keeps for health pages and tests."""
@@ -57,6 +74,9 @@ class LinkStats:
     received: int = 0
     handler_errors: int = 0
     published: int = 0
+    loop_restarts: int = 0
+    forced_reconnects: int = 0
+    dropped_unsent: int = 0
 
 
 def make_client(client_id: str, clean_session: bool = True) -> paho.Client:
@@ -80,6 +100,12 @@ class MqttLink:
     will: Will | None = None
     on_connection: ConnectionHandler | None = None
     birth: Will | None = None
+    # For links whose sender has its own end-to-end acknowledgements (the gateway uplink): paho's
+    # resend of stale QoS 1 messages after a reconnect would only put old batches ahead of new alarms.
+    drop_unsent_on_disconnect: bool = False
+    # With a handler here, PUBACK goes to the broker only when the handler calls its `ack` (after the
+    # message is safe on disk); with a persistent session the broker redelivers anything not acked.
+    on_message_acked: AckedMessageHandler | None = None
     stats: LinkStats = field(default_factory=LinkStats)
     connected: threading.Event = field(default_factory=threading.Event)
     subscribed: threading.Event = field(default_factory=threading.Event)
@@ -95,6 +121,7 @@ class MqttLink:
         c.reconnect_delay_set(min_delay=1, max_delay=8)
         c.max_inflight_messages_set(1000)
         c.max_queued_messages_set(0)
+        c.manual_ack_set(self.on_message_acked is not None)
         if self.address.username:
             c.username_pw_set(self.address.username, self.address.password)
         if self.address.tls_ca:
@@ -116,6 +143,48 @@ class MqttLink:
         finally:
             self.client.loop_stop()
             self.connected.clear()
+
+    def loop_alive(self) -> bool:
+        """Whether paho's network thread is still running."""
+        thread = getattr(self.client, "_thread", None)  # paho keeps no public handle on its loop thread
+        return thread is not None and thread.is_alive()
+
+    def supervise(self) -> bool:
+        """Restart a dead network loop; returns True when it had to."""
+        if self.loop_alive():
+            return False
+        self.stats.loop_restarts += 1
+        log.error("MQTT loop for %s:%s died; restarting it", self.address.host, self.address.port)
+        self.client.loop_stop()
+        self.client.loop_start()
+        return True
+
+    def force_reconnect(self) -> None:
+        """Drop a connection that looks alive but carries nothing; the loop connects again."""
+        self.stats.forced_reconnects += 1
+        sock = self.client.socket()
+        if sock is None:
+            return
+        try:
+            # Shutting the socket down makes paho's own loop see a lost connection and reconnect.
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError as exc:
+            log.warning("could not drop the connection to %s:%s: %s", self.address.host, self.address.port, exc)
+
+    def _ack(self, client: paho.Client, mid: int, qos: int) -> None:
+        if qos > 0:
+            client.ack(mid, qos)
+
+    def _drop_unsent(self) -> None:
+        # paho has no public call to forget queued messages; these two attributes are the queue.
+        lock = getattr(self.client, "_out_message_mutex", None)
+        messages = getattr(self.client, "_out_messages", None)
+        if lock is None or messages is None:
+            return
+        with lock:
+            self.stats.dropped_unsent += len(messages)
+            messages.clear()
+            self.client._inflight_messages = 0  # noqa: SLF001 - see above
 
     def wait_connected(self, timeout: float = 10.0) -> bool:
         """Block until connected and every subscription is acknowledged by the broker, or time out."""
@@ -161,6 +230,8 @@ class MqttLink:
         self.stats.disconnects += 1
         self.connected.clear()
         self.subscribed.clear()
+        if self.drop_unsent_on_disconnect:
+            self._drop_unsent()
         log.info("MQTT %s:%s disconnected: %s", self.address.host, self.address.port, reason)
         self._notify_connection(False)
 
@@ -176,6 +247,11 @@ class MqttLink:
     def _handle_message(self, _c: paho.Client, _u: object, msg: paho.MQTTMessage) -> None:
         self.stats.received += 1
         try:
+            if self.on_message_acked is not None:
+                mid, qos, client = msg.mid, msg.qos, self.client
+                self.on_message_acked(msg.topic, msg.payload,
+                                      Delivery(mid, bool(msg.dup), lambda: self._ack(client, mid, qos)))
+                return
             self.on_message(msg.topic, msg.payload)
         except Exception:  # supervisor boundary: a handler must never kill paho's loop
             self.stats.handler_errors += 1

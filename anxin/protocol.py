@@ -37,6 +37,11 @@ def state_topic(gateway_id: str) -> str:
     return f"{PREFIX}/{gateway_id}/state"
 
 
+def server_state_topic() -> str:
+    """Server presence, retained: gateways resend at once when it comes back rather than after backoff."""
+    return "anxin/v1/server/state"
+
+
 def gateway_from_topic(topic: str) -> str:
     """The gateway id in an `anxin/v1/gw/<id>/...` topic."""
     parts = topic.split("/")
@@ -73,6 +78,7 @@ class Ack:
 
     seqs: tuple[int, ...] = ()
     rejected: tuple[int, ...] = ()
+    upto: int = 0  # cumulative: every sequence number <= upto is stored (or accounted for); 0 = none
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +164,10 @@ def decode_event_list(payload: bytes) -> list[dict[str, Any]]:
 
 def encode_ack(ack: Ack) -> bytes:
     """Serialise an acknowledgement."""
-    return json.dumps({"v": VERSION, "seqs": list(ack.seqs), "rejected": list(ack.rejected)}).encode()
+    doc: dict[str, Any] = {"v": VERSION, "seqs": list(ack.seqs), "rejected": list(ack.rejected)}
+    if ack.upto:
+        doc["upto"] = ack.upto
+    return json.dumps(doc).encode()
 
 
 def decode_ack(payload: bytes) -> Ack:
@@ -169,7 +178,10 @@ def decode_ack(payload: bytes) -> Ack:
         raise ProtocolError("bad seqs")
     if not isinstance(rejected, list) or not all(isinstance(s, int) for s in rejected):
         raise ProtocolError("bad rejected")
-    return Ack(tuple(seqs), tuple(rejected))
+    upto = doc.get("upto", 0)
+    if not isinstance(upto, int) or isinstance(upto, bool) or upto < 0:
+        raise ProtocolError("bad upto")
+    return Ack(tuple(seqs), tuple(rejected), upto)
 
 
 def encode_command(cmd: Command) -> bytes:

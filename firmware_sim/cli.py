@@ -57,6 +57,12 @@ def _wearable(args: argparse.Namespace) -> int:
     return 0
 
 
+def _modem(args: argparse.Namespace) -> int:
+    from firmware_sim.gsm_modem import run_modem
+
+    return run_modem(args.fail, f"cms:{args.fail_code}" if args.fail_code else "silent", args.exit_after)
+
+
 def _add_broker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="the home's local MQTT broker")
     p.add_argument("--port", type=int, default=1883)
@@ -93,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     wear.add_argument("--speed", type=float, default=1.0, help="1 = real time, 0 = as fast as possible")
     wear.add_argument("--seed", type=int, default=0, help="noise seed of synthetic traces")
     wear.set_defaults(func=_wearable)
+    modem = sub.add_parser("modem", help="a GSM modem on a pseudo-terminal; prints each SMS it is asked to send")
+    modem.add_argument("--fail", type=int, default=0, help="fail the first N sends")
+    modem.add_argument("--fail-code", type=int, default=500, help="+CMS ERROR code of those failures (0: no answer)")
+    modem.add_argument("--exit-after", type=float, help="stop by itself after this many seconds")
+    modem.set_defaults(func=_modem)
     add_device_commands(sub, _add_broker_args)
     return parser
 

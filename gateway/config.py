@@ -68,6 +68,39 @@ class UplinkConfig(BaseModel):
     batch_size: int = 500
     resend_after_s: float = 5.0
     max_resend_after_s: float = 60.0
+    max_inflight: int = 2000
+    stuck_after_s: float = 90.0
+
+
+class OutboxConfig(BaseModel):
+    """How much of the SD card the outbox may use while the uplink is down."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_mb: float = 256.0
+
+
+class SmsConfig(BaseModel):
+    """SMS fallback through a GSM modem when the server has not acknowledged an alarm in time."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    port: str | None = None
+    baudrate: int = 115200
+    caregivers: list[str] = Field(default_factory=list)
+    resident_label: str = ""
+    after_s: float = 30.0
+    severities: list[str] = Field(default_factory=lambda: ["emergency", "urgent"])
+    attempts: int = 3
+    retry_after_s: float = 10.0
+    command_timeout_s: float = 10.0
+    send_timeout_s: float = 60.0
+    smsc: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """A modem port and at least one phone number are configured."""
+        return bool(self.port and self.caregivers)
 
 
 class GatewaySettings(BaseSettings):
@@ -83,6 +116,8 @@ class GatewaySettings(BaseSettings):
     local_broker: BrokerConfig = BrokerConfig()
     central_broker: BrokerConfig = BrokerConfig()
     uplink: UplinkConfig = UplinkConfig()
+    outbox: OutboxConfig = OutboxConfig()
+    sms: SmsConfig = SmsConfig()
     devices: list[DeviceConfig] = Field(default_factory=list)
     serial: list[SerialPortConfig] = Field(default_factory=list)
     rules: dict[str, Any] = Field(default_factory=dict)

@@ -23,3 +23,19 @@ class ImplausibleReading(ParseError):
 
 class OutboxError(GatewayError):
     """The durable outbox could not store or read an entry."""
+
+
+class ModemError(GatewayError):
+    """The GSM modem did not do what it was asked."""
+
+
+class ModemTimeout(ModemError):
+    """The modem did not answer in time."""
+
+
+class SmsRejected(ModemError):
+    """The modem or network refused a message (`+CMS ERROR: <code>`)."""
+
+    def __init__(self, code: int, text: str = "") -> None:
+        super().__init__(f"+CMS ERROR: {code}{' ' + text if text else ''}")
+        self.code = code

@@ -13,12 +13,15 @@ from anxin import protocol
 from anxin.mqtt import MqttError, MqttLink, Will, make_client
 from gateway.config import GatewaySettings
 from gateway.devices.router import Router, subscriptions
+from gateway.fallback.modem import open_serial_modem
+from gateway.fallback.sms import SmsFallback
 from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway, mode_topic
 from gateway.supervision import LOCAL_BROKER
 from gateway.transports.serial_devices import SerialDevice, build_serial_devices
 from gateway.uplink import Uplink
+from gateway.watchdog import SystemdNotifier, Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,8 @@ class GatewayRuntime:
     central: MqttLink
     serial: list[SerialDevice] = field(default_factory=list)
     boot_id: str = ""
+    watchdog: Watchdog | None = None
+    sms: SmsFallback | None = None
     _stop_heartbeat: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def _heartbeat(self) -> None:
@@ -55,7 +60,10 @@ class GatewayRuntime:
                     log.debug("heartbeat not sent: %s", exc)
 
     def start(self) -> None:
-        """Connect both brokers and start the worker and the sender."""
+        """Recover the outbox, connect both brokers, start the worker, the sender and the guards."""
+        gap = self.outbox.recover(time.time(), time.monotonic())
+        if gap:
+            log.warning("unclean stop detected: sequence numbers %s reported to the server as a gap", gap["ranges"])
         self.gateway.start()
         self.uplink.start()
         self.local.start()
@@ -63,12 +71,20 @@ class GatewayRuntime:
         threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
         for device in self.serial:
             device.transport.start()
+        if self.sms:
+            self.sms.start()
+        if self.watchdog:
+            self.watchdog.start()
         log.info("gateway %s started: local %s:%s, central %s:%s", self.settings.gateway_id,
                  self.local.address.host, self.local.address.port,
                  self.central.address.host, self.central.address.port)
 
     def stop(self) -> None:
         """Stop everything; the outbox keeps what is not yet acknowledged."""
+        if self.watchdog:
+            self.watchdog.stop()
+        if self.sms:
+            self.sms.stop()
         self._stop_heartbeat.set()
         for device in self.serial:
             device.transport.stop()
@@ -83,25 +99,39 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     """Create (but do not start) a gateway from its settings."""
     gw = settings.gateway_id
     boot_id = uuid.uuid4().hex
-    outbox = Outbox(connect(settings.outbox_path))
-    local = MqttLink(make_client(f"anxin-gw-{gw}-local"), settings.local_broker.address(), lambda t, p: None,
-                     subscriptions() + [(mode_topic(gw), 1)])
+    outbox = Outbox(connect(settings.outbox_path), max_bytes=int(settings.outbox.max_mb * 1_000_000))
+    # A persistent local session: the Pi's Mosquitto keeps device messages while the gateway restarts.
+    local = MqttLink(make_client(f"anxin-gw-{gw}-local", clean_session=False), settings.local_broker.address(),
+                     lambda t, p: None, subscriptions() + [(mode_topic(gw), 1)])
     central = MqttLink(
         make_client(f"anxin-gw-{gw}", clean_session=False),
         settings.central_broker.address(),
         lambda t, p: None,
-        [(protocol.ack_topic(gw), 1), (protocol.cmd_topic(gw), 1)],
+        [(protocol.ack_topic(gw), 1), (protocol.cmd_topic(gw), 1), (protocol.server_state_topic(), 1)],
         will=Will(protocol.state_topic(gw), _state(gw, "offline", boot_id)),
         birth=Will(protocol.state_topic(gw), _state(gw, "online", boot_id)),
+        drop_unsent_on_disconnect=True,
     )
     uplink = Uplink(gw, boot_id, outbox, lambda t, p, q: central.publish(t, p, q), settings.uplink,
-                    on_command=lambda c: gateway.on_command(c))
+                    on_command=lambda c: gateway.on_command(c), on_stuck=lambda: central.force_reconnect())
     engine = build_engine(settings.rules, settings.timezone, settings.resident)
     gateway = Gateway(settings, Router(settings), engine, outbox,
                       publish_local=lambda t, p: local.publish(t, p, 1), wake_uplink=uplink.wake)
-    local.on_message = gateway.on_local_message
+    local.on_message_acked = gateway.on_local_message
     local.on_connection = lambda up: gateway.on_bridge(LOCAL_BROKER, up)
     serial_devices = build_serial_devices(settings, gateway.on_device_messages, gateway.on_bridge)
     central.on_message = uplink.on_message
     central.on_connection = uplink.on_connection
-    return GatewayRuntime(settings, gateway, outbox, uplink, local, central, serial_devices, boot_id=boot_id)
+    sms = None
+    cfg = settings.sms
+    if cfg.port and cfg.caregivers:
+        port = cfg.port
+        sms = SmsFallback(cfg, outbox, lambda: open_serial_modem(port, cfg.baudrate, cfg.command_timeout_s,
+                                                                 cfg.send_timeout_s),
+                          language=settings.language, timezone=settings.timezone)
+    elif cfg.port or cfg.caregivers:
+        log.warning("SMS fallback is off: it needs both sms.port and sms.caregivers")
+    watchdog = Watchdog(SystemdNotifier(), [local, central],
+                        {"worker": lambda: gateway.alive_at, "uplink": lambda: uplink.alive_at})
+    return GatewayRuntime(settings, gateway, outbox, uplink, local, central, serial_devices, boot_id=boot_id,
+                          watchdog=watchdog, sms=sms)

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from anxin import protocol
+from anxin.mqtt import Delivery, MqttError
 from gateway.commands import Commands, PublishLocal, mode_topic
 from gateway.config import GatewaySettings
 from gateway.devices.bp import RecentMeasurements
@@ -88,14 +89,15 @@ class Gateway(DeviceIntake, Commands):
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.alive_at = monotonic()  # the watchdog restarts the process when this goes stale
         self.sleep = sleep or self._stop.wait  # waiting on the stop event: stop() ends a retry at once
         self.parked: list[tuple[dict[str, Any], float, float]] = []  # alarms the disk refused, oldest first
 
     # Entry points, called from other threads: they only enqueue.
 
-    def on_local_message(self, topic: str, payload: bytes) -> None:
-        """A message from the home's local MQTT bus."""
-        self._queue.put(("local", (topic, payload)))
+    def on_local_message(self, topic: str, payload: bytes, delivery: Delivery | None = None) -> None:
+        """A message from the home's local MQTT bus; `delivery` is acknowledged once it is handled and stored."""
+        self._queue.put(("local", (topic, payload, delivery)))
 
     def on_device_messages(self, msgs: list[DeviceMessage]) -> None:
         """Typed messages from a serial device (already framed and parsed in its reader thread)."""
@@ -128,6 +130,7 @@ class Gateway(DeviceIntake, Commands):
     def _run(self) -> None:
         next_tick = self.monotonic() + 1.0
         while not self._stop.is_set():
+            self.alive_at = self.monotonic()
             try:
                 kind, item = self._queue.get(timeout=max(0.0, next_tick - self.monotonic()))
             except queue.Empty:
@@ -152,7 +155,16 @@ class Gateway(DeviceIntake, Commands):
     def process(self, kind: str, item: Any) -> None:
         """Handle one queued item."""
         if kind == "local":
-            self.handle_local(*item)
+            topic, payload, *rest = item
+            delivery = rest[0] if rest else None
+            if delivery is None:
+                self.handle_local(topic, payload)
+                return
+            # A redelivery (the broker never got our PUBACK, e.g. we were killed) stores only what the
+            # first delivery did not: exactly once into the outbox.
+            with self.outbox.source(delivery.key(topic, payload), replay=delivery.redelivered):
+                self.handle_local(topic, payload)
+            delivery.ack()  # only now may the local broker forget the message
         elif kind == "command":
             self.handle_command(item)
         elif kind == "messages":

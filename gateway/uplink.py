@@ -31,6 +31,7 @@ class UplinkStats:
     acked: int = 0
     bad_acks: int = 0
     publish_errors: int = 0
+    stuck_restarts: int = 0
 
 
 @dataclass
@@ -45,13 +46,16 @@ class Uplink:
     on_command: CommandHandler
     clock: Callable[[], float] = time.time
     monotonic: Callable[[], float] = time.monotonic
-    max_inflight: int = 5000
+    on_stuck: Callable[[], None] | None = None
     stats: UplinkStats = field(default_factory=UplinkStats)
     _inflight: dict[int, tuple[float, int]] = field(default_factory=dict)
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _connected: bool = False
+    _last_ack: float = 0.0
+    _waiting_since: float = 0.0
+    alive_at: float = field(default_factory=time.monotonic)
     _thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -86,7 +90,10 @@ class Uplink:
                 self.stats.bad_acks += 1
                 log.warning("ignoring malformed ack: %s", exc)
                 return
-            self._acknowledge(list(ack.seqs) + list(ack.rejected))
+            self._acknowledge(list(ack.seqs) + list(ack.rejected) + self.outbox.seqs_upto(ack.upto))
+        elif topic == protocol.server_state_topic():
+            if b'"online"' in payload:
+                self.resend_now("the server is back")
         elif topic == protocol.cmd_topic(self.gateway_id):
             try:
                 command = protocol.decode_command(payload)
@@ -95,9 +102,19 @@ class Uplink:
                 return
             self.on_command(command)
 
+    def resend_now(self, why: str) -> None:
+        """Forget backoff: everything unacknowledged goes again now, alarms first."""
+        with self._lock:
+            n = len(self._inflight)
+            self._inflight.clear()
+        if n:
+            log.info("%s: resending %d unacknowledged events now", why, n)
+        self._wake.set()
+
     def _acknowledge(self, seqs: list[int]) -> None:
         removed = self.outbox.ack(seqs)
         with self._lock:
+            self._last_ack = self.monotonic()
             for s in seqs:
                 self._inflight.pop(s, None)
         self.stats.acked += removed
@@ -114,12 +131,20 @@ class Uplink:
             if not self._connected:
                 return 1.0
             waiting = {s for s, (deadline, _) in self._inflight.items() if deadline > now}
-            room = self.max_inflight - len(waiting)
-        if room <= 0:
-            return 0.05
-        entries = self.outbox.pending(min(self.config.batch_size, room), exclude=waiting)
-        if not entries:
-            return self._next_deadline(now)
+            room = self.config.max_inflight - len(waiting)
+        self._check_stuck(now)
+        # Every batch starts with every unacknowledged alarm, due or not: the server can never commit
+        # a reading from this gateway before the alarms stored ahead of it (alarms are few; resends
+        # are deduplicated by the server).
+        alarms = self.outbox.alarms()[: self.config.batch_size]
+        due_alarms = [a for a in alarms if a.seq not in waiting]
+        rest = []
+        if room > 0 and len(alarms) < self.config.batch_size:
+            skip = waiting | {a.seq for a in alarms}
+            rest = self.outbox.pending(min(self.config.batch_size - len(alarms), room), exclude=skip)
+        if not due_alarms and not rest:
+            return self._next_deadline(now) if room > 0 else 0.05
+        entries = alarms + rest
         batch = protocol.UplinkBatch(
             self.gateway_id,
             self.boot_id,
@@ -134,6 +159,8 @@ class Uplink:
             log.info("uplink publish failed, will retry: %s", exc)
             return 0.5
         with self._lock:
+            if not self._inflight:
+                self._waiting_since = now
             for e in entries:
                 attempts = self._inflight.get(e.seq, (0.0, 0))[1] + 1
                 if attempts > 1:
@@ -143,6 +170,21 @@ class Uplink:
         self.stats.events_sent += len(entries)
         return 0.0
 
+    def _check_stuck(self, now: float) -> None:
+        """Connected, events in flight, yet no acknowledgement for too long: the link may be stuck."""
+        with self._lock:
+            if not self._inflight:
+                return
+            silent_since = max(self._last_ack, self._waiting_since)
+            if now - silent_since < self.config.stuck_after_s:
+                return
+            self._waiting_since = now  # one nudge per period, not one per loop
+        self.stats.stuck_restarts += 1
+        log.warning("no acknowledgement for %.0f s with %d events in flight: restarting the uplink connection",
+                    now - silent_since, len(self._inflight))
+        if self.on_stuck is not None:
+            self.on_stuck()
+
     def _next_deadline(self, now: float) -> float:
         with self._lock:
             if not self._inflight:
@@ -151,11 +193,13 @@ class Uplink:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self.alive_at = self.monotonic()
             try:
+                self.outbox.flush_due()
                 delay = self.send_once()
             except Exception:  # supervisor: log, back off, keep the uplink alive
                 log.exception("uplink send failed")
                 delay = 1.0
             if delay > 0:
-                self._wake.wait(delay)
+                self._wake.wait(min(delay, 5.0))  # wake regularly so the watchdog sees us alive
                 self._wake.clear()

@@ -20,6 +20,7 @@ from anxin import protocol
 from server.alarms import apply_gateway_alarm
 from server.db.bulk import insert_new_events, insert_readings
 from server.db.models import DeadLetter, Gateway
+from server.reliability import advance_upto, dead_seqs, record_late_sms, record_sms
 from server.rules_push import record_report
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class IngestResult:
     new_alarms: list[int] = field(default_factory=list)
     duplicates: int = 0
     readings: list[dict[str, Any]] = field(default_factory=list)  # the rows committed to `readings`
+    upto: int = 0
 
 
 def corrected_time(ts: float, batch: protocol.UplinkBatch, received: datetime) -> tuple[datetime, bool]:
@@ -203,7 +205,8 @@ class Ingest:
         for batch, result in zip(batches, results):
             if result.acked or result.rejected:
                 self.publish(protocol.ack_topic(batch.gateway_id),
-                             protocol.encode_ack(protocol.Ack(tuple(result.acked), tuple(result.rejected))), 1)
+                             protocol.encode_ack(protocol.Ack(tuple(result.acked), tuple(result.rejected),
+                                                              result.upto)), 1)
             for alarm_id in result.new_alarms:
                 self.on_new_alarm(alarm_id)
         committed = [r for result in results for r in result.readings]
@@ -238,11 +241,16 @@ class Ingest:
         results = [IngestResult() for _ in batches]
         with self.sessions() as s, s.begin():
             gateways = self._gateways(s, {b.gateway_id for b in batches}, now)
+            dead = dead_seqs(s, batches)
             rows, owners = [], []
             for i, batch in enumerate(batches):
                 gw = gateways[batch.gateway_id]
                 gw.boot_id = batch.boot_id[:64]
                 for ev in batch.events:
+                    if (gw.id, ev.seq) in dead:  # rejected before and our answer was lost: one letter is enough
+                        results[i].duplicates += 1
+                        results[i].rejected.append(ev.seq)
+                        continue
                     ev = replace(ev, body=json_safe(ev.body))  # one NaN must not fail the whole drain
                     reason = _validate(ev)
                     if reason:
@@ -261,6 +269,8 @@ class Ingest:
                 if (gw.id, ev.seq) not in fresh:
                     results[i].duplicates += 1
                     results[i].acked.append(ev.seq)
+                    if ev.lane == "alarm" and ev.body.get("sms"):
+                        record_late_sms(s, gw.id, ev, now)
                     continue
                 fresh.discard((gw.id, ev.seq))  # a seq twice in this drain: the second is a duplicate
                 if ev.lane == "reading":
@@ -276,6 +286,10 @@ class Ingest:
                 results[i].acked.append(ev.seq)
                 gw.last_seq = max(gw.last_seq or 0, ev.seq)
             insert_readings(s, readings)
+            for gw in gateways.values():
+                gw.acked_upto = advance_upto(s, gw.id, gw.acked_upto or 0)
+            for i, batch in enumerate(batches):
+                results[i].upto = gateways[batch.gateway_id].acked_upto
         for r in results:
             self.counters["events"] += len(r.acked) - r.duplicates
             self.counters["duplicates"] += r.duplicates
@@ -303,6 +317,11 @@ class Ingest:
                 log.info("ALARM #%d %s (%s) from %s/%s", change.alarm.id, change.alarm.type, change.alarm.severity,
                          gw.id, change.alarm.device)
                 result.new_alarms.append(change.alarm.id)
+            if change and body.get("sms"):
+                record_sms(s, change.alarm, body["sms"], now)
+        elif ev.lane == "gap":
+            log.warning("gateway %s reports %s sequence numbers it will never send (%s)", gw.id,
+                        body.get("count"), body.get("reason"))
         elif ev.lane == "event":
             record_report(s, gw, body)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import uvicorn
 
 from anxin import protocol
-from anxin.mqtt import BrokerAddress, MqttLink, make_client
+from anxin.mqtt import BrokerAddress, MqttLink, Will, make_client
 from anxin.ports import port_is_free, wait_for_port
 from server.api.app import create_app
 from server.broker import EmbeddedBroker
@@ -131,6 +131,9 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
     client_id = settings.mqtt_client_id or f"anxin-server-{settings.role}-{settings.port}"
     link = MqttLink(make_client(client_id), address, lambda t, p: None,
                     ingest_filters(settings.mqtt_shared_group) if settings.role != "api" else [])
+    if settings.role != "api":  # gateways resend at once when an ingesting server (re)appears
+        link.birth = Will(protocol.server_state_topic(), b'{"v":1,"state":"online"}')
+        link.will = Will(protocol.server_state_topic(), b'{"v":1,"state":"offline"}')
 
     def downlink(gateway_id: str, command: protocol.Command) -> None:
         link.publish(protocol.cmd_topic(gateway_id), protocol.encode_command(command), 1)

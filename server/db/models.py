@@ -114,6 +114,8 @@ class Gateway(Base):
     boot_id: Mapped[str | None] = mapped_column(String(64))
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     state_at: Mapped[datetime | None]
+    # Every seq <= acked_upto is stored or accounted for by a gap record: the cumulative ack.
+    acked_upto: Mapped[int] = mapped_column(BigInteger, default=0)
     rules_pushed_version: Mapped[int | None] = mapped_column(Integer)
     rules_version: Mapped[int | None] = mapped_column(Integer)
     rules_error: Mapped[str | None] = mapped_column(Text)

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
+    # FULL: ingest acknowledges a batch right after its commit, and the gateway then deletes it, so
+    # the commit must survive a power cut (NORMAL in WAL mode may roll back the last commits).
+    cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()

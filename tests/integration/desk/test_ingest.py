@@ -61,7 +61,7 @@ def test_bad_input_is_dead_lettered_counted_and_ingest_goes_on(engine: Engine, i
         (protocol.up_topic("gw-a"), batch("gw-b", reading(1))),  # payload says gw-b on gw-a's topic
         (protocol.up_topic("gw-a"), batch("gw-a", reading(1), bad_values)),
     ])
-    assert acks == [("anxin/v1/gw/gw-a/ack", protocol.Ack((1,), (2,)))]
+    assert acks == [("anxin/v1/gw/gw-a/ack", protocol.Ack((1,), (2,), upto=2))]  # upto: the cumulative ack
     with session_factory(engine)() as s:
         reasons = [d.reason for d in s.scalars(select(DeadLetter).order_by(DeadLetter.id))]
     assert reasons[0].startswith("not JSON")

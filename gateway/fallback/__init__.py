@@ -1,0 +1,1 @@
+"""What the gateway does when the uplink cannot deliver an alarm: SMS through a GSM modem."""

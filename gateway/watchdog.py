@@ -1,0 +1,96 @@
+"""Keeps the gateway alive: restarts dead MQTT loops, and pets systemd's watchdog only while healthy.
+
+systemd restarts the service when the pets stop (WatchdogSec in deploy/anxin-gateway.service), so a
+hung worker thread is a restart, not a silent home. The notify protocol is one datagram to
+$NOTIFY_SOCKET; it is written here rather than pulling in a dependency for ten lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Protocol
+
+log = logging.getLogger(__name__)
+
+
+class Supervised(Protocol):
+    """An MQTT link: can tell whether its loop runs and restart it."""
+
+    def supervise(self) -> bool:
+        """Restart a dead loop; True when it had to."""
+
+
+class SystemdNotifier:
+    """sd_notify(3) without libsystemd: READY, WATCHDOG, STATUS, STOPPING; a no-op outside systemd."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        env = os.environ if environ is None else environ
+        self.address = env.get("NOTIFY_SOCKET") or None
+        usec = env.get("WATCHDOG_USEC")
+        self.watchdog_s = int(usec) / 1e6 if usec and usec.isdigit() else None
+
+    def notify(self, state: str) -> bool:
+        """Send one state string; False when not under systemd or the socket is gone."""
+        if not self.address:
+            return False
+        addr = "\0" + self.address[1:] if self.address.startswith("@") else self.address
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                sock.sendto(state.encode(), addr)
+            return True
+        except OSError as exc:
+            log.warning("cannot notify systemd at %s: %s", self.address, exc)
+            return False
+
+
+@dataclass
+class Watchdog:
+    """Every `interval_s`: supervise links, check heartbeats, pet systemd if all is well."""
+
+    notifier: SystemdNotifier
+    links: list[Supervised]
+    heartbeats: dict[str, Callable[[], float]]
+    stale_after_s: float = 30.0
+    interval_s: float = 2.0
+    monotonic: Callable[[], float] = time.monotonic
+    unhealthy: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def check(self) -> bool:
+        """One round; returns whether the gateway is healthy (and systemd was petted)."""
+        for link in self.links:
+            link.supervise()
+        now = self.monotonic()
+        self.unhealthy = [name for name, beat in self.heartbeats.items() if now - beat() > self.stale_after_s]
+        if self.unhealthy:
+            log.error("gateway threads not responding: %s; withholding the watchdog so systemd restarts us",
+                      ", ".join(self.unhealthy))
+            return False
+        self.notifier.notify("WATCHDOG=1")
+        return True
+
+    def start(self) -> None:
+        """Tell systemd we are ready and check on a thread of our own."""
+        self.notifier.notify("READY=1\nSTATUS=running")
+        self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Tell systemd we are stopping on purpose."""
+        self._stop.set()
+        self.notifier.notify("STOPPING=1")
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.check()
+            except Exception:  # supervisor: the watchdog itself must not die
+                log.exception("watchdog check failed")

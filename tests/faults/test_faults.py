@@ -1,0 +1,237 @@
+"""Fault injection with real processes: kill, restart and cut things, then check exactly what the
+server stored. After each: every alarm stored once and in order, every reading stored once unless
+thinned (and then accounted for by a gap record), alarms delivered before the backlog."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import httpx
+import pytest
+
+from tests.faults.conftest import ALLOW, Installation
+from tests.faults.procs import Stored, stored
+from tests.integration.harness import wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
+
+SETTLE_S = 120.0  # generous: the machine is shared; nothing here measures speed
+
+
+def caught_up(inst: Installation) -> None:
+    """Wait until the gateway has stored everything published so far (it may lag on a loaded machine):
+    an alarm it has not seen yet cannot overtake anything."""
+    d = inst.devices
+    d.flush()
+    assert wait_until(lambda: inst.gateway.holds(d.presses, d.readings[-1]), SETTLE_S, 0.2), inst.gateway.log()
+
+
+def settled_high_seq(inst: Installation) -> int:
+    """The highest sequence number the server holds once it has committed what it received before the cut
+    (ingest works through a queue, so a commit can follow the cut by a moment)."""
+    last, same_since = -1, time.monotonic()
+    while time.monotonic() - same_since < 1.5:
+        high = stored(inst.server).high_seq()
+        if high != last:
+            last, same_since = high, time.monotonic()
+        time.sleep(0.1)
+    return last
+
+
+def ready(inst: Installation) -> None:
+    """The whole path works: a probe reading reaches the server's database.
+
+    Probes are not counted: until the gateway first subscribes, the home broker has no session to
+    keep them in (that is installation, not operation)."""
+    for probe in range(-1, -61, -1):
+        inst.devices.link.publish("zigbee2mqtt/climate-1", f'{{"humidity": {probe}}}'.encode(), 1)
+        if wait_until(lambda: any(n < 0 for n in stored(inst.server).humidity), 1.0):
+            return
+    raise AssertionError(f"the gateway never delivered a probe\n{inst.gateway.log()}\n{inst.server.log()}")
+
+
+def settled(inst: Installation) -> Stored:
+    """Wait until everything published has been stored or reported thinned."""
+    d = inst.devices
+    d.flush()
+
+    def done() -> bool:
+        st = stored(inst.server)
+        return len(st.lane("alarm")) >= d.presses and len(st.humidity) + st.thinned() >= len(set(d.readings))
+
+    assert wait_until(done, SETTLE_S, 0.2), f"not everything arrived\n{inst.gateway.log()}\n{inst.server.log()}"
+    time.sleep(1.0)  # let late duplicates arrive, so the exactly-once checks below can fail
+    return stored(inst.server)
+
+
+def assert_nothing_lost(st: Stored, inst: Installation, thinned_from: list[int] | None = None) -> None:
+    """Exactly once, in order, and every sequence number received or accounted for."""
+    d = inst.devices
+    dups = {n: c for n, c in st.humidity.items() if c > 1}
+    assert not dups, f"readings stored more than once: {dict(list(dups.items())[:10])}"
+    missing = sorted(set(d.readings) - set(st.humidity))
+    if thinned_from is None:
+        assert not missing, f"{len(missing)} readings lost, e.g. {missing[:10]}"
+        assert st.thinned() == 0
+    else:
+        # Thinning also takes the button's battery readings (one per press): count those too.
+        status = st.metric("device_status")
+        assert len(missing) + d.presses - status == st.thinned() > 0, "every thinned reading must be in a gap record"
+        assert missing == thinned_from[: len(missing)], "the oldest readings must be thinned first"
+    alarms = st.lane("alarm")
+    assert len(alarms) == d.presses, f"{len(alarms)} alarms stored for {d.presses} presses"
+    seqs = [s for _i, s, _l, _b in alarms]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), f"alarms out of order or repeated: {seqs}"
+    every = [s for _i, s, _l, _b in st.rows]
+    assert len(every) == len(set(every))
+    covered = set(every)
+    for _i, _s, _l, body in st.lane("gap"):
+        for a, b in body["ranges"]:
+            covered.update(range(a, b + 1))
+    holes = sorted(set(range(1, max(every) + 1)) - covered)
+    assert not holes, f"sequence numbers neither stored nor accounted for by a gap record: {holes[:20]}"
+
+
+def assert_alarms_first(st: Stored, after_seq: int, outage_alarms: int) -> None:
+    """The first `outage_alarms` alarms raised during the outage were committed before any reading
+    stored after `after_seq` (the highest number the server had when the outage began)."""
+    backlog = [i for i, seq, lane, _b in st.rows if lane == "reading" and seq > after_seq]
+    alarms = sorted(st.lane("alarm"), key=lambda r: r[1])[:outage_alarms]
+    assert len(alarms) == outage_alarms and backlog
+    assert max(i for i, _s, _l, _b in alarms) < min(backlog), "a reading from the backlog was delivered before an alarm"
+
+
+def test_kill_9_gateway_mid_stream(installation: Installation):
+    inst = installation
+    ready(inst)
+    d = inst.devices
+    d.stream(0, 600, per_s=400)
+    d.press()
+    d.stream(600, 400)  # a burst: the home broker has its whole in-flight window out to the gateway
+    inst.gateway.kill()  # mid-stream: batches in flight, messages queued in the worker, PUBACKs unsent
+    d.stream(1000, 500, per_s=400)  # the home broker keeps these for the gateway's session
+    d.press()
+    inst.gateway.start()
+    d.stream(1500, 500, per_s=400)
+    d.press()
+    st = settled(inst)
+    assert_nothing_lost(st, inst)
+    assert any(b.get("reason") == "unclean_restart" for _i, _s, _l, b in st.lane("gap"))
+
+
+def test_central_broker_restart(installation: Installation):
+    inst = installation
+    ready(inst)
+    d = inst.devices
+    d.stream(0, 500, per_s=400)
+    inst.central.stop()
+    boundary = settled_high_seq(inst)
+    d.press()
+    d.stream(500, 500, per_s=400)
+    inst.central.start()
+    d.stream(1000, 500, per_s=400)
+    d.press()
+    st = settled(inst)
+    assert_nothing_lost(st, inst)
+    assert_alarms_first(st, boundary, 1)
+
+
+def test_server_stopped_then_restarted(installation: Installation):
+    # The issue says "for a minute"; about 10 s proves the same property (nothing acknowledged while the
+    # server is away, everything resent once it is back) in a suite that must stay short.
+    inst = installation
+    ready(inst)
+    d = inst.devices
+    d.stream(0, 300, per_s=400)
+    inst.server.stop()
+    boundary = settled_high_seq(inst)
+    d.stream(300, 1000, per_s=400)
+    d.press()
+    d.stream(1300, 1000, per_s=400)
+    d.press()
+    caught_up(inst)
+    time.sleep(2)
+    inst.server.start()
+    st = settled(inst)
+    assert_nothing_lost(st, inst)
+    assert_alarms_first(st, boundary, 2)
+
+
+def test_long_outage_10000_readings_and_alarms(installation: Installation):
+    inst = installation
+    ready(inst)
+    d = inst.devices
+    inst.central.stop()
+    boundary = settled_high_seq(inst)
+    for part in range(4):
+        d.stream(part * 2500, 2500)
+        d.press()
+    caught_up(inst)
+    inst.central.start()
+    st = settled(inst)
+    assert_nothing_lost(st, inst)
+    assert_alarms_first(st, boundary, 4)
+
+
+def test_lost_acknowledgement_gives_duplicates_that_are_ignored(installation: Installation):
+    inst = installation
+    ready(inst)
+    d = inst.devices
+    # From now on the broker drops every ack to the gateway: the server commits, the gateway never hears.
+    inst.acl.write_text("topic readwrite #\nuser gw-f1\ntopic write anxin/v1/gw/gw-f1/up\ntopic write anxin/v1/gw/gw-f1/state\n")
+    inst.central.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    d.stream(0, 300, per_s=300)
+    d.press()
+    d.flush()
+
+    def all_in() -> bool:
+        st = stored(inst.server)
+        return set(d.readings) <= set(st.humidity) and len(st.lane("alarm")) == d.presses
+
+    assert wait_until(all_in, 60), "the server did not commit the stream"
+    duplicates_before = ingest_counters(inst)["duplicates"]
+    count = len(stored(inst.server).rows)
+    # The gateway, hearing nothing, resends (backoff 2-4 s) what the server already has.
+    assert wait_until(lambda: ingest_counters(inst)["duplicates"] > duplicates_before + 300, 60)
+    assert len(stored(inst.server).rows) == count, "a resent event was stored twice"
+    inst.acl.write_text(ALLOW)
+    inst.central.proc.send_signal(signal.SIGHUP)
+    st = settled(inst)
+    assert_nothing_lost(st, inst)
+    # With acks flowing again (a resubscription refused meanwhile is healed by the stuck-link
+    # detector's reconnect) the gateway hears them and stops resending: no duplicates for 8 s, longer
+    # than its longest backoff (4 s with jitter).
+    def quiet() -> bool:
+        before = ingest_counters(inst)["duplicates"]
+        time.sleep(8)
+        return ingest_counters(inst)["duplicates"] == before
+
+    assert wait_until(quiet, 90, 0), "the gateway kept resending: it never heard the acks"
+
+
+def ingest_counters(inst: Installation) -> dict[str, int]:
+    """The server's ingest counters from its health endpoint."""
+    r = httpx.get(f"http://127.0.0.1:{inst.server.port}/api/v1/health", timeout=10)
+    return {"duplicates": 0, **r.json()["ingest"]}
+
+
+def test_disk_cap_reached_during_outage(make_installation):
+    inst = make_installation(outbox={"max_mb": 0.6})
+    inst.server.start()
+    inst.gateway.start()
+    ready(inst)
+    d = inst.devices
+    inst.central.stop()
+    boundary = settled_high_seq(inst)
+    outage = []
+    for part in range(4):
+        d.stream(part * 2500, 2500)
+        outage.extend(range(part * 2500, part * 2500 + 2500))
+        d.press()
+    caught_up(inst)
+    inst.central.start()
+    st = settled(inst)
+    assert_nothing_lost(st, inst, thinned_from=outage)
+    assert_alarms_first(st, boundary, 4)

@@ -1,0 +1,89 @@
+"""The MQTT edge survives its own failures: a raising handler, a dead loop thread, a stuck socket;
+and a gateway process tells systemd it is ready and alive over a real NOTIFY_SOCKET."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from anxin.mqtt import MqttLink, make_client
+from tests.integration.harness import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def test_handler_exception_does_not_kill_the_loop(home_broker):
+    got: list[bytes] = []
+
+    def handler(topic: str, payload: bytes) -> None:
+        if payload == b"boom":
+            raise RuntimeError("a bug in a handler")
+        got.append(payload)
+
+    link = MqttLink(make_client("sup-sub"), home_broker.address, handler, [("t/#", 1)])
+    pub = MqttLink(make_client("sup-pub"), home_broker.address, lambda t, p: None)
+    link.start()
+    pub.start()
+    try:
+        assert link.wait_connected(10) and pub.wait_connected(10)
+        wait_until(lambda: False, 0.3)  # let the subscription land
+        pub.publish("t/a", b"boom", 1)
+        pub.publish("t/a", b"after", 1)
+        assert wait_until(lambda: got == [b"after"], 10)
+        assert link.stats.handler_errors == 1 and link.loop_alive()
+    finally:
+        link.stop()
+        pub.stop()
+
+
+def test_dead_loop_is_restarted_and_stuck_socket_reconnects(home_broker):
+    link = MqttLink(make_client("sup-loop"), home_broker.address, lambda t, p: None)
+    link.start()
+    try:
+        assert link.wait_connected(10)
+        link.client.loop_stop()  # the loop thread is gone, as after an uncaught error in paho
+        assert not link.loop_alive()
+        assert link.supervise() and link.loop_alive()
+        connects = link.stats.connects
+        link.force_reconnect()
+        assert wait_until(lambda: link.stats.connects > connects and link.connected.is_set(), 20)
+        assert not link.supervise()
+    finally:
+        link.stop()
+
+
+def test_gateway_process_notifies_systemd(tmp_path, home_broker, central_broker):
+    path = str(tmp_path / "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(30)
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "gateway_id": "gw-wd", "data_dir": str(tmp_path / "gw"),
+        "local_broker": {"port": home_broker.port}, "central_broker": {"port": central_broker.port}}))
+    proc = subprocess.Popen([sys.executable, "-m", "gateway", "run", "--config", str(cfg)],
+                            env={**os.environ, "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "30000000"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        messages = [sock.recv(200) for _ in range(2)]
+        assert messages[0].startswith(b"READY=1")
+        assert messages[1] == b"WATCHDOG=1"
+        proc.terminate()
+        assert proc.wait(20) == 0
+        sock.settimeout(1)
+        rest = []
+        try:
+            while True:
+                rest.append(sock.recv(200))
+        except (TimeoutError, OSError):
+            pass
+        assert b"STOPPING=1" in rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        sock.close()

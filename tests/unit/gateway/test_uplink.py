@@ -1,0 +1,121 @@
+"""The uplink window on a real outbox with an injected clock: what is sent, resent and forgotten."""
+
+from __future__ import annotations
+
+from anxin import protocol
+from gateway.config import UplinkConfig
+from gateway.outbox import Outbox, connect
+from gateway.uplink import Uplink
+
+GW = "gw-u"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def make(tmp_path, **cfg):
+    box = Outbox(connect(tmp_path / "o.sqlite"))
+    box.recover(1.7e9)
+    sent: list[protocol.UplinkBatch] = []
+    mono = Clock()
+    stuck: list[bool] = []
+    up = Uplink(GW, "boot", box, lambda t, p, q: sent.append(protocol.decode_batch(p)),
+                UplinkConfig(**{"batch_size": 100, "resend_after_s": 5, "max_resend_after_s": 20, **cfg}),
+                on_command=lambda c: None, monotonic=mono, on_stuck=lambda: stuck.append(True))
+    up.on_connection(True)
+    return up, box, sent, mono, stuck
+
+
+def seqs(batch: protocol.UplinkBatch) -> list[int]:
+    return [e.seq for e in batch.events]
+
+
+def ack(up: Uplink, *acked: int) -> None:
+    up.on_message(protocol.ack_topic(GW), protocol.encode_ack(protocol.Ack(tuple(acked))))
+
+
+def test_broker_puback_is_not_an_ack_only_the_server_ack_deletes(tmp_path):
+    up, box, sent, mono, _ = make(tmp_path)
+    s = box.put("reading", {"metric": "m", "values": {"v": 1}}, 1.7e9)
+    up.send_once()
+    assert seqs(sent[0]) == [s] and box.count() == 1, "published is not delivered"
+    ack(up, s)
+    assert box.count() == 0
+
+
+def test_unacked_events_are_resent_with_growing_jittered_backoff(tmp_path):
+    up, box, sent, mono, _ = make(tmp_path)
+    box.put("reading", {"metric": "m", "values": {"v": 1}}, 1.7e9)
+    up.send_once()
+    delays = []
+    for _ in range(4):
+        wait = up.send_once()
+        assert len(sent) == len(delays) + 1, "resent before its deadline"
+        delays.append(wait)
+        mono.t += wait + 0.001
+        up.send_once()
+    assert 4.0 <= delays[0] <= 6.0 and 8.0 <= delays[1] <= 12.0
+    assert all(d <= 24.0 for d in delays) and up.stats.resent == 4
+
+
+def test_alarms_lead_every_batch_and_bypass_a_full_window(tmp_path):
+    up, box, sent, mono, _ = make(tmp_path, max_inflight=200)
+    for i in range(300):
+        box.put("reading", {"metric": "m", "values": {"v": i}}, 1.7e9)
+    up.send_once()
+    up.send_once()
+    assert up.send_once() == 0.05 and len(sent) == 2, "the window is full of readings"
+    a = box.put_alarm({"type": "sos"}, 1.7e9)
+    up.send_once()
+    assert seqs(sent[-1]) == [a], "an alarm must not wait for room in the window"
+    ack(up, *seqs(sent[0]))
+    up.send_once()
+    assert seqs(sent[-1])[0] == a and sent[-1].events[0].lane == "alarm", "unacked alarms ride at the head"
+
+
+def test_reconnect_and_server_return_resend_at_once_alarms_first(tmp_path):
+    up, box, sent, mono, _ = make(tmp_path)
+    r = box.put("reading", {"metric": "m", "values": {"v": 1}}, 1.7e9)
+    up.send_once()
+    up.on_connection(False)
+    assert up.send_once() == 1.0 and len(sent) == 1
+    a = box.put_alarm({"type": "sos"}, 1.7e9)
+    up.on_connection(True)
+    up.send_once()
+    assert seqs(sent[-1]) == [a, r]
+    up.on_message(protocol.server_state_topic(), b'{"v":1,"state":"online"}')
+    up.send_once()
+    assert seqs(sent[-1]) == [a, r], "the server came back: no waiting for the backoff"
+
+
+def test_stuck_link_is_reported_once_per_period(tmp_path):
+    up, box, sent, mono, stuck = make(tmp_path, stuck_after_s=30)
+    box.put("reading", {"metric": "m", "values": {"v": 1}}, 1.7e9)
+    up.send_once()
+    mono.t += 29
+    up.send_once()
+    assert stuck == []
+    mono.t += 2
+    up.send_once()
+    up.send_once()
+    assert stuck == [True] and up.stats.stuck_restarts == 1
+
+
+def test_malformed_ack_is_counted_and_ignored(tmp_path):
+    up, box, sent, mono, _ = make(tmp_path)
+    box.put("reading", {"metric": "m", "values": {"v": 1}}, 1.7e9)
+    up.on_message(protocol.ack_topic(GW), b"nonsense")
+    assert up.stats.bad_acks == 1 and box.count() == 1
+
+
+def test_cumulative_ack_forgets_everything_up_to_it(tmp_path):
+    up, box, sent, mono, _ = make(tmp_path)
+    seqs = [box.put("reading", {"metric": "m", "values": {"v": i}}, 1.7e9) for i in range(5)]
+    up.send_once()
+    up.on_message(protocol.ack_topic(GW), protocol.encode_ack(protocol.Ack((), (), upto=seqs[2])))
+    assert [e.seq for e in box.pending(10)] == seqs[3:]
