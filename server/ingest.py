@@ -89,6 +89,12 @@ def _validate(ev: protocol.UplinkEvent) -> str | None:
             return "reading with non-numeric values"
         if len(body["metric"]) > 32 or "\x00" in body["metric"]:
             return "reading with a metric name over 32 characters"
+    if ev.lane == "gap":  # read back by the cumulative ack inside the same transaction: must be pairs of ints
+        ranges = body.get("ranges", [])
+        if not isinstance(ranges, list) or not all(
+                isinstance(r, list) and len(r) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in r)
+                for r in ranges):
+            return "gap record whose ranges are not pairs of sequence numbers"
     return None
 
 

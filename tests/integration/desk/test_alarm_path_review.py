@@ -39,7 +39,12 @@ def alarm_ev(seq: int, body: dict[str, Any], ts: float | None = None) -> protoco
 def ingest(engine: Engine) -> tuple[Ingest, Acks, list[int]]:
     acks: Acks = []
     new: list[int] = []
-    ing = Ingest(session_factory(engine), lambda t, p, q: acks.append((t, protocol.decode_ack(p))), new.append)
+
+    def publish(topic: str, payload: bytes, _qos: int) -> None:
+        ack = protocol.decode_ack(payload)  # selective part only: the cumulative `upto` is issue 4's to test
+        acks.append((topic, protocol.Ack(ack.seqs, ack.rejected)))
+
+    ing = Ingest(session_factory(engine), publish, new.append)
     return ing, acks, new
 
 
@@ -263,3 +268,10 @@ def test_an_overlong_state_does_not_hold_back_the_alarm_beside_it(engine: Engine
     ing, acks, new = ingest
     ing.handle_many([state("gw-a", "rebooting-for-a-firmware-update"), up("gw-a", alarm_ev(1, SOS))])
     assert acks == [("anxin/v1/gw/gw-a/ack", protocol.Ack((1,), ()))] and len(new) == 1
+
+
+def test_a_malformed_gap_record_is_rejected_and_the_alarm_in_its_batch_raised(engine: Engine, ingest) -> None:
+    ing, acks, new = ingest
+    bad_gap = protocol.UplinkEvent(1, "gap", time.time(), {"ranges": [["a", "b"], 7], "count": 2})
+    ing.handle(*up("gw-a", bad_gap, alarm_ev(2, SOS)))
+    assert acks[-1][1].seqs == (2,) and acks[-1][1].rejected == (1,) and len(new) == 1
