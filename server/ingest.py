@@ -337,6 +337,8 @@ class Ingest:
             gw_id = protocol.gateway_from_topic(topic)
             doc: Any = json.loads(payload)
             state = str(doc["state"]).replace("\x00", "")[:16]
+            if len(gw_id) > 64:
+                raise ValueError("gateway id over 64 characters")
         except (protocol.ProtocolError, ValueError, KeyError, TypeError) as exc:
             self.dead_letter(topic, None, None, f"bad state message: {exc}", payload)
             return

@@ -266,7 +266,8 @@ def test_a_last_will_right_after_a_batch_leaves_the_gateway_offline(engine: Engi
 
 def test_an_overlong_state_does_not_hold_back_the_alarm_beside_it(engine: Engine, ingest) -> None:
     ing, acks, new = ingest
-    ing.handle_many([state("gw-a", "rebooting-for-a-firmware-update"), up("gw-a", alarm_ev(1, SOS))])
+    ing.handle_many([state("gw-a", "rebooting-for-a-firmware-update"), state("g" * 70, "online"),
+                     up("gw-a", alarm_ev(1, SOS))])
     assert acks == [("anxin/v1/gw/gw-a/ack", protocol.Ack((1,), ()))] and len(new) == 1
 
 
