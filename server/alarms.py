@@ -113,9 +113,9 @@ def _later_change(session: Session, gateway_id: str, seq: int, type_: str) -> tu
         .where(IngestedEvent.gateway_id == gateway_id, IngestedEvent.lane == "alarm", IngestedEvent.seq > seq)
         .order_by(IngestedEvent.seq).limit(500))
     for later_seq, body in later:
-        if isinstance(body, dict) and body.get("type") == type_:  # the next word on this alarm decides
-            change = body.get("change", "raise")
-            return (later_seq, str(change)) if change in ("cancel", "clear") else None
+        # Later raises of this type are repeats of the same episode; the first cancel or clear ends it.
+        if isinstance(body, dict) and body.get("type") == type_ and body.get("change") in ("cancel", "clear"):
+            return later_seq, str(body["change"])
     return None
 
 

@@ -138,6 +138,14 @@ def test_a_cancel_that_overtakes_its_raise_still_cancels_it(engine: Engine, inge
     assert alarm.status == "cancelled" and alarm.outcome == "cancelled_by_resident"
 
 
+def test_a_first_press_handled_after_its_repeat_and_cancel_stays_cancelled(engine: Engine, ingest) -> None:
+    ing, _acks, new = ingest
+    ing.handle(*up("gw-a", alarm_ev(11, SOS)))
+    ing.handle(*up("gw-a", alarm_ev(12, CANCEL)))
+    ing.handle(*up("gw-a", alarm_ev(10, SOS)))
+    assert active(engine) == [], "the resident cancelled after pressing twice"
+
+
 def test_a_late_cancel_does_not_cancel_the_press_that_came_after_it(engine: Engine, ingest) -> None:
     ing, _acks, new = ingest
     ing.handle(*up("gw-a", alarm_ev(10, SOS)))
