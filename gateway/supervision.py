@@ -151,7 +151,11 @@ class Supervisor:
             return state, []
         events: list[DeviceEvent] = []
         if isinstance(msg, DeviceEvent) and msg.kind == EventKind.DEVICE_OFFLINE:
-            if name not in state.offline and not self._explained(state, name):
+            if self._explained(state, name):
+                # The bridge's outage explains it and was reported once; marking the device offline
+                # here would make its next report announce a recovery nobody was told needed one.
+                return state, events
+            if name not in state.offline:
                 events.append(DeviceEvent(name, EventKind.DEVICE_OFFLINE, detail={
                     "reason": "availability", "devices": sorted(state.offline | {name})}))
             return replace(state, offline=state.offline | {name}), events

@@ -60,3 +60,24 @@ ensure_venv() {
     touch "$stamp"
   fi
 }
+
+# The storage tests need PostgreSQL on 127.0.0.1:5432 (or wherever ANXIN_TEST_POSTGRES points).
+# On a machine with none running, install Debian's server, start its cluster, and give the tests a
+# role of their own (password login, CREATEDB) instead of touching anyone else's accounts.
+ensure_postgres() {
+  [ -z "${ANXIN_TEST_POSTGRES:-}" ] || return 0
+  if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then return 0; fi
+  command -v pg_ctlcluster >/dev/null 2>&1 || apt_install postgresql
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  local version
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  say "Starting PostgreSQL $version for the storage tests"
+  $sudo pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 1 30); do (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && break; sleep 1; done
+  $sudo runuser -u postgres -- psql -qc "DO \$\$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anxin_test') THEN
+        CREATE ROLE anxin_test LOGIN CREATEDB PASSWORD 'anxin-test';
+      END IF; END \$\$;"
+  export ANXIN_TEST_POSTGRES="postgresql://anxin_test:anxin-test@127.0.0.1:5432/postgres"
+}

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.db.models import Alarm, AlarmAudit
+from server.db.models import Alarm, AlarmAudit, IngestedEvent
 from server.errors import Conflict, NotFound
 
 ACTIVE = ("raised", "notified", "acknowledged")
@@ -37,11 +37,23 @@ def active_alarm(session: Session, resident_id: int | None, gateway_id: str, typ
     return session.scalars(q.order_by(Alarm.id.desc()).limit(1)).first()
 
 
+def _text(value: Any, limit: int | None) -> str:
+    # A gateway's field must fit its column: an alarm that fails to store is resent for ever, never raised.
+    text = str(value).replace("\x00", "")  # PostgreSQL text cannot hold NUL
+    return text if limit is None else text[:limit]
+
+
+def _detail(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    return dict(value) if isinstance(value, dict) else {"value": value}
+
+
 def apply_gateway_alarm(
     session: Session, gateway_id: str, seq: int, resident_id: int | None, body: dict[str, Any], at: datetime, now: datetime
 ) -> AlarmChangeResult | None:
     """Raise, repeat, cancel or clear from an uplink alarm body."""
-    type_ = str(body.get("type") or "unknown")
+    type_ = _text(body.get("type") or "unknown", 32)
     change = body.get("change", "raise")
     if type_ == "test":
         return _test_alarm(session, gateway_id, seq, resident_id, body, at, now)
@@ -49,6 +61,9 @@ def apply_gateway_alarm(
     if change in ("cancel", "clear"):
         if current is None:
             return None
+        if _overtaken(session, current, gateway_id, seq):
+            audit(session, current, "stale_cancel_ignored", "gateway", now, seq=seq, change=change)
+            return AlarmChangeResult(current, new=False)
         current.status = "cancelled" if change == "cancel" else "resolved"
         current.resolved_at = now
         current.updated_at = now
@@ -61,27 +76,66 @@ def apply_gateway_alarm(
         current.repeat_count += 1
         current.updated_at = now
         if _more_urgent(str(body.get("severity")), current.severity):
-            current.severity = str(body["severity"])
+            if current.severity == "info" and current.status == "raised" and current.next_escalation_at is None:
+                current.next_escalation_at = now  # info waits for the doctor; what it turned into may not
+            current.severity = _text(body["severity"], 16)
         audit(session, current, "repeated", "gateway", now, seq=seq, message=body.get("message"))
         return AlarmChangeResult(current, new=False)
     alarm = Alarm(
         resident_id=resident_id, gateway_id=gateway_id, gateway_seq=seq, type=type_,
-        severity=str(body.get("severity") or "warning"), status="raised", device=body.get("device"),
-        message=str(body.get("message") or ""), detail=dict(body.get("detail") or {}),
+        severity=_text(body.get("severity") or "warning", 16), status="raised",
+        device=None if body.get("device") is None else _text(body["device"], 128),
+        message=_text(body.get("message") or "", None), detail=_detail(body.get("detail")),
         raised_at=at, updated_at=now, next_escalation_at=None if body.get("severity") == "info" else now,
     )
+    closed_by = _later_change(session, gateway_id, seq, type_)
+    if closed_by is not None:  # its cancel was handled first: on the record, never escalated
+        cancel = closed_by[1] == "cancel"
+        alarm.status, alarm.outcome = ("cancelled", "cancelled_by_resident") if cancel else ("resolved", "cleared")
+        alarm.resolved_at, alarm.next_escalation_at = now, None
     session.add(alarm)
     session.flush()
     audit(session, alarm, "raised", "gateway", now, seq=seq, gateway_time=at.isoformat())
+    if closed_by is not None:
+        audit(session, alarm, "cancelled" if closed_by[1] == "cancel" else "cleared", "gateway", now,
+              seq=closed_by[0], arrived_before_raise=True)
+        return AlarmChangeResult(alarm, new=False, cancelled=True)
     return AlarmChangeResult(alarm, new=True)
+
+
+def _later_change(session: Session, gateway_id: str, seq: int, type_: str) -> tuple[int, str] | None:
+    """(seq, change) of a cancel or clear of this type the gateway sent after `seq`, when it was handled first.
+
+    With several server processes on a shared subscription, a cancel can be committed before its raise.
+    """
+    later = session.execute(
+        select(IngestedEvent.seq, IngestedEvent.body)
+        .where(IngestedEvent.gateway_id == gateway_id, IngestedEvent.lane == "alarm", IngestedEvent.seq > seq)
+        .order_by(IngestedEvent.seq).limit(500))
+    for later_seq, body in later:
+        # Later raises of this type are repeats of the same episode; the first cancel or clear ends it.
+        if isinstance(body, dict) and body.get("type") == type_ and body.get("change") in ("cancel", "clear"):
+            return later_seq, str(body["change"])
+    return None
+
+
+def _overtaken(session: Session, current: Alarm, gateway_id: str, seq: int) -> bool:
+    """Whether the open alarm already holds a press this gateway sent after the cancel `seq`."""
+    if current.gateway_id != gateway_id:
+        return False
+    if (current.gateway_seq or 0) > seq:
+        return True
+    repeats = session.scalars(select(AlarmAudit.detail).where(AlarmAudit.alarm_id == current.id,
+                                                              AlarmAudit.action == "repeated"))
+    return any(isinstance(d, dict) and isinstance(d.get("seq"), int) and d["seq"] > seq for d in repeats)
 
 
 def _test_alarm(session: Session, gateway_id: str, seq: int, resident_id: int | None, body: dict[str, Any],
                 at: datetime, now: datetime) -> AlarmChangeResult:
     """A weekly test came all the way up: record it as passed, notify nobody."""
     alarm = Alarm(resident_id=resident_id, gateway_id=gateway_id, gateway_seq=seq, type="test", severity="info",
-                  status="resolved", message=str(body.get("message") or "weekly test"),
-                  detail=dict(body.get("detail") or {}), raised_at=at, updated_at=now, resolved_at=now,
+                  status="resolved", message=_text(body.get("message") or "weekly test", None),
+                  detail=_detail(body.get("detail")), raised_at=at, updated_at=now, resolved_at=now,
                   outcome="test_passed")
     session.add(alarm)
     session.flush()

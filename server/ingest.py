@@ -5,15 +5,16 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 import queue
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin import protocol
@@ -42,14 +43,21 @@ class IngestResult:
 
 
 def corrected_time(ts: float, batch: protocol.UplinkBatch, received: datetime) -> tuple[datetime, bool]:
-    """The event time, shifted by the gateway's clock error when its clock is not to be trusted."""
-    at = datetime.fromtimestamp(ts, timezone.utc)
-    if batch.sent_at <= 0:
-        return at, False
-    skew = received - datetime.fromtimestamp(batch.sent_at, timezone.utc)
-    if batch.clock_synced and abs(skew) <= MAX_SKEW:
-        return at, False
-    return at + skew, True
+    """The event time, shifted by the gateway's clock error when its clock is not to be trusted.
+
+    A time that is no time at all (NaN, beyond year 9999) or still to come becomes the arrival time:
+    the event is kept, and nothing downstream (messages, escalation order) sees an impossible date.
+    """
+    try:
+        at = datetime.fromtimestamp(ts, timezone.utc)
+        if batch.sent_at <= 0:
+            at, corrected = at, False
+        else:
+            skew = received - datetime.fromtimestamp(batch.sent_at, timezone.utc)
+            at, corrected = (at, False) if batch.clock_synced and abs(skew) <= MAX_SKEW else (at + skew, True)
+    except (OverflowError, ValueError, OSError):
+        return received, True
+    return (received, True) if at > received + MAX_SKEW else (at, corrected)
 
 
 def measured_time(body: dict[str, Any], at: datetime, received: datetime) -> datetime:
@@ -77,9 +85,29 @@ def _validate(ev: protocol.UplinkEvent) -> str | None:
         values = body.get("values")
         if not isinstance(body.get("metric"), str) or not isinstance(values, dict):
             return "reading without metric or values"
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()):
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                   for v in values.values()):
             return "reading with non-numeric values"
+        if len(body["metric"]) > 32 or "\x00" in body["metric"]:
+            return "reading with a metric name over 32 characters"
+    if ev.lane == "gap":  # read back by the cumulative ack inside the same transaction: must be pairs of ints
+        ranges = body.get("ranges", [])
+        if not isinstance(ranges, list) or not all(
+                isinstance(r, list) and len(r) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in r)
+                for r in ranges):
+            return "gap record whose ranges are not pairs of sequence numbers"
     return None
+
+
+def json_safe(value: Any) -> Any:
+    """The value as JSON PostgreSQL accepts: NaN and infinities (Python's json writes them) become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    return value
 
 
 class Ingest:
@@ -160,9 +188,14 @@ class Ingest:
     def handle_many(self, items: list[tuple[str, bytes]]) -> list[IngestResult]:
         """Several MQTT messages: state messages apart, uplink batches committed together, then acked."""
         batches: list[protocol.UplinkBatch] = []
+        later_states: list[tuple[str, bytes]] = []
         for topic, payload in items:
             if topic.endswith("/state"):
-                self.handle_state(topic, payload)
+                # A last will that came after a batch must not be overwritten by that batch's "online".
+                if batches:
+                    later_states.append((topic, payload))
+                else:
+                    self.handle_state(topic, payload)
                 continue
             batch = self._decode(topic, payload)
             if batch is not None:
@@ -171,7 +204,7 @@ class Ingest:
             return []
         try:
             results = self.commit_many(batches)
-        except (IntegrityError, OperationalError) as exc:
+        except (SQLAlchemyError, ValueError, TypeError) as exc:
             if len(batches) == 1:
                 raise
             # One message (or a race with another server process) spoiled the shared transaction:
@@ -181,7 +214,7 @@ class Ingest:
             for b in batches:
                 try:
                     results.extend(self.commit_many([b]))
-                except (IntegrityError, OperationalError) as one_exc:
+                except (SQLAlchemyError, ValueError, TypeError) as one_exc:
                     self.counters["internal_errors"] += 1
                     results.append(IngestResult())
                     log.error("could not commit batch from %s; it stays unacknowledged: %s", b.gateway_id, one_exc)
@@ -195,6 +228,8 @@ class Ingest:
         committed = [r for result in results for r in result.readings]
         if committed:
             self.on_readings(committed)
+        for topic, payload in later_states:
+            self.handle_state(topic, payload)
         return results
 
     def _decode(self, topic: str, payload: bytes) -> protocol.UplinkBatch | None:
@@ -206,6 +241,9 @@ class Ingest:
             return None
         if batch.gateway_id != gw:
             self.dead_letter(topic, gw, None, f"gateway id {batch.gateway_id!r} does not match topic", payload)
+            return None
+        if len(gw) > 64:
+            self.dead_letter(topic, None, None, "gateway id over 64 characters", payload)
             return None
         return batch
 
@@ -223,12 +261,13 @@ class Ingest:
             rows, owners = [], []
             for i, batch in enumerate(batches):
                 gw = gateways[batch.gateway_id]
-                gw.boot_id = batch.boot_id
+                gw.boot_id = batch.boot_id[:64]
                 for ev in batch.events:
                     if (gw.id, ev.seq) in dead:  # rejected before and our answer was lost: one letter is enough
                         results[i].duplicates += 1
                         results[i].rejected.append(ev.seq)
                         continue
+                    ev = replace(ev, body=json_safe(ev.body))  # one NaN must not fail the whole drain
                     reason = _validate(ev)
                     if reason:
                         self._dead(s, protocol.up_topic(gw.id), gw.id, ev.seq, reason, json.dumps(ev.body))
@@ -253,7 +292,8 @@ class Ingest:
                 if ev.lane == "reading":
                     body = ev.body
                     readings.append({"resident_id": gw.resident_id, "gateway_id": gw.id,
-                                     "device": str(body.get("device", "")), "metric": body["metric"],
+                                     "device": str(body.get("device", ""))[:128].replace("\x00", ""),
+                                     "metric": body["metric"],
                                      "ts": measured_time(body, at, now),
                                      "values": body["values"], "flags": list(body.get("flags") or [])})
                     results[i].readings.append(readings[-1])
@@ -306,7 +346,9 @@ class Ingest:
         try:
             gw_id = protocol.gateway_from_topic(topic)
             doc: Any = json.loads(payload)
-            state = str(doc["state"])
+            state = str(doc["state"]).replace("\x00", "")[:16]
+            if len(gw_id) > 64:
+                raise ValueError("gateway id over 64 characters")
         except (protocol.ProtocolError, ValueError, KeyError, TypeError) as exc:
             self.dead_letter(topic, None, None, f"bad state message: {exc}", payload)
             return
@@ -327,4 +369,6 @@ class Ingest:
     def _dead(self, s: Session, topic: str, gw: str | None, seq: int | None, reason: str, text: str) -> None:
         self.counters["dead_letters"] += 1
         log.warning("dead letter from %s: %s", topic, reason)
-        s.add(DeadLetter(topic=topic, gateway_id=gw, seq=seq, reason=reason, payload=text[:65536]))
+        # Whatever the bytes were, the record must fit (PostgreSQL text holds no NUL), or it fails the drain.
+        s.add(DeadLetter(topic=topic[:256], gateway_id=gw if gw is None else gw[:64], seq=seq,
+                         reason=reason.replace("\x00", ""), payload=text[:65536].replace("\x00", "")))

@@ -38,7 +38,10 @@ def gateway_word(language: str) -> str:
 def render(language: str, type_: str, name: str, address: str, at: datetime, device: str, link: str) -> tuple[str, str]:
     """(title, body) of an alarm notification."""
     lang = language if language in TEMPLATE else "zh-CN"
-    local = at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        local = at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, ValueError):  # a gateway's impossible clock must not keep the message from going out
+        local = at.strftime("%Y-%m-%d %H:%M:%S UTC")
     fields = {"type": type_name(type_, lang), "name": name, "address": address or "—", "time": local,
               "device": device or "—", "link": link}
     return TITLE[lang].format(**fields), TEMPLATE[lang].format(**fields)

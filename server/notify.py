@@ -162,7 +162,11 @@ class Notifier:
     def _send_all(self, batch: list[tuple[NotificationJob, tuple[str, str]]]) -> list[Outcome]:
         def one(item: tuple[NotificationJob, tuple[str, str]]) -> Outcome:
             job, (title, body) = item
-            ok, error = self.send(job.url, title, body)
+            try:
+                ok, error = self.send(job.url, title, body)
+            except Exception as exc:  # supervisor: one channel's plugin failing is that job's failed attempt,
+                log.exception("sending to %s raised", job.channel)  # not the loss of the whole batch's outcomes
+                return Outcome(job.id, False, f"{type(exc).__name__}: {exc}")
             return Outcome(job.id, ok, error)
 
         if self._pool is None or len(batch) <= 1:
@@ -194,8 +198,9 @@ class Notifier:
                 if o.ok:
                     self.sent += 1
                     job.status, job.sent_at, job.lease_until = "sent", now, None
-                    if alarm and alarm.status == "raised":
-                        alarm.status, alarm.updated_at = "notified", now
+                    # Compare-and-set: an acknowledgement committed since the alarm was read must stay.
+                    s.execute(update(Alarm).where(Alarm.id == job.alarm_id, Alarm.status == "raised")
+                              .values(status="notified", updated_at=now).execution_options(synchronize_session=False))
                     if alarm:
                         audit(s, alarm, "notified", job.recipient_name, now, channel=job.channel, step=job.step)
                     log.info("notified %s about alarm %d via %s", job.recipient_name, job.alarm_id, job.channel)

@@ -153,3 +153,15 @@ def test_a_broker_or_port_that_never_comes_up_after_start_is_offline() -> None:
     assert ev == [], "reported once"
     s, ev = SUP.bridge(s, serial_bridge("/dev/ttyUSB0"), True, 110.0)
     assert kinds(ev) == [("serial:/dev/ttyUSB0", "bridge_online")]
+
+
+def test_availability_offline_during_a_bridge_outage_announces_no_recovery_later() -> None:
+    # Found by hypothesis: the bridge's outage explains the device's silence, so neither the offline
+    # nor a later "back online" may be reported for the device itself.
+    s = started()
+    s, ev = SUP.bridge(s, LOCAL_BROKER, False, 10.0)
+    assert kinds(ev) == [(LOCAL_BROKER, "bridge_offline")]
+    s, ev = SUP.observe(s, DeviceEvent("wifi", EventKind.DEVICE_OFFLINE), 11.0)
+    assert ev == []
+    s, ev = SUP.observe(s, DeviceEvent("wifi", EventKind.MOTION), 12.0)
+    assert ev == [], "a recovery was announced for an offline that was never reported"
