@@ -10,19 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from server.db.models import Alarm
-from tests.integration.harness import provision, start_home, start_server, wait_until
+from tests.integration.harness import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def installation(tmp_path, home_broker, central_broker, receiver):
-    server = start_server(tmp_path, central_broker.address)
-    provision(server, 1, [receiver.url("/caregiver/{code}")])
-    home = start_home(tmp_path, home_broker.address, central_broker.address)
-    yield server, home
-    home.stop()
-    server.stop()
 
 
 def test_remote_test_alarm_round_trip(installation, receiver):

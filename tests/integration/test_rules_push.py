@@ -10,21 +10,11 @@ import pytest
 
 from anxin import protocol
 from server.db.models import Alarm
-from tests.integration.harness import auth_headers, provision, start_home, start_server, wait_until
+from tests.integration.harness import auth_headers, wait_until
 
 pytestmark = pytest.mark.integration
 
 GW = "gw-r001"
-
-
-@pytest.fixture
-def installation(tmp_path, home_broker, central_broker, receiver):
-    server = start_server(tmp_path, central_broker.address)
-    provision(server, 1, [receiver.url("/caregiver/{code}")])
-    home = start_home(tmp_path, home_broker.address, central_broker.address)
-    yield server, home
-    home.stop()
-    server.stop()
 
 
 def status(base: str) -> dict:

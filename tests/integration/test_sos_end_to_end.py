@@ -9,19 +9,9 @@ import httpx
 import pytest
 
 from server.db.models import Alarm, AlarmAudit, IngestedEvent, NotificationAttempt
-from tests.integration.harness import provision, start_home, start_server, wait_until
+from tests.integration.harness import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def installation(tmp_path, home_broker, central_broker, receiver):
-    server = start_server(tmp_path, central_broker.address)
-    provision(server, 1, [receiver.url("/caregiver/{code}")])
-    home = start_home(tmp_path, home_broker.address, central_broker.address)
-    yield server, home
-    home.stop()
-    server.stop()
 
 
 def test_press_reaches_caregiver_and_ack_reaches_home(installation, receiver):

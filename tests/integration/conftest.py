@@ -1,0 +1,21 @@
+"""Fixtures shared by the integration tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.harness import provision, start_home, start_server
+
+
+@pytest.fixture
+def installation(tmp_path, home_broker, central_broker, receiver):  # type: ignore[no-untyped-def]
+    """One provisioned resident, the server and their home on two real Mosquittos; (server, home).
+
+    Tests that need another layout (more homes, other devices) override this fixture in their module.
+    """
+    server = start_server(tmp_path, central_broker.address)
+    provision(server, 1, [receiver.url("/caregiver/{code}")])
+    home = start_home(tmp_path, home_broker.address, central_broker.address)
+    yield server, home
+    home.stop()
+    server.stop()
