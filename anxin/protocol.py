@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
+
 VERSION = 1
 PREFIX = "anxin/v1/gw"
 
@@ -108,10 +110,15 @@ def encode_batch(batch: UplinkBatch) -> bytes:
 
 
 def _load(payload: bytes) -> dict[str, Any]:
+    # orjson parses the common case about three times faster than json (measured in docs/performance.md);
+    # what it refuses (NaN, Infinity, 1e999, which a Python gateway's json.dumps can write) gets json's verdict.
     try:
-        doc = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProtocolError(f"not JSON: {exc}") from exc
+        doc = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        try:
+            doc = json.loads(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ProtocolError(f"not JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise ProtocolError("not a JSON object")
     if doc.get("v") != VERSION:

@@ -21,7 +21,7 @@ from anxin import protocol
 from server.alarms import apply_gateway_alarm
 from server.db.bulk import insert_new_events, insert_readings
 from server.db.models import DeadLetter, Gateway
-from server.reliability import advance_upto, dead_seqs, record_late_sms, record_sms
+from server.reliability import advance_all, dead_seqs, record_late_sms, record_sms
 from server.rules_push import record_report
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,15 @@ def _validate(ev: protocol.UplinkEvent) -> str | None:
                 for r in ranges):
             return "gap record whose ranges are not pairs of sequence numbers"
     return None
+
+
+def _flags(raw: Any) -> list[str]:
+    """A reading's flags as the strings they should be (anything else, NaN included, as its text)."""
+    if not raw:
+        return []
+    if not isinstance(raw, list):
+        raw = [raw]
+    return [f.replace("\x00", "") if isinstance(f, str) else str(f) for f in raw]
 
 
 def json_safe(value: Any) -> Any:
@@ -267,7 +276,8 @@ class Ingest:
                         results[i].duplicates += 1
                         results[i].rejected.append(ev.seq)
                         continue
-                    ev = replace(ev, body=json_safe(ev.body))  # one NaN must not fail the whole drain
+                    if ev.lane != "reading":  # one NaN must not fail the whole drain (readings: _validate)
+                        ev = replace(ev, body=json_safe(ev.body))
                     reason = _validate(ev)
                     if reason:
                         self._dead(s, protocol.up_topic(gw.id), gw.id, ev.seq, reason, json.dumps(ev.body))
@@ -295,15 +305,19 @@ class Ingest:
                                      "device": str(body.get("device", ""))[:128].replace("\x00", ""),
                                      "metric": body["metric"],
                                      "ts": measured_time(body, at, now),
-                                     "values": body["values"], "flags": list(body.get("flags") or [])})
+                                     "values": body["values"], "flags": _flags(body.get("flags"))})
                     results[i].readings.append(readings[-1])
                 else:
                     self._apply(s, gw, ev, at, now, results[i])
                 results[i].acked.append(ev.seq)
                 gw.last_seq = max(gw.last_seq or 0, ev.seq)
             insert_readings(s, readings)
+            handled: dict[str, set[int]] = {}
+            for i, batch in enumerate(batches):
+                handled.setdefault(batch.gateway_id, set()).update(results[i].acked, results[i].rejected)
+            uptos = advance_all(s, {gw.id: gw.acked_upto or 0 for gw in gateways.values()}, handled)
             for gw in gateways.values():
-                gw.acked_upto = advance_upto(s, gw.id, gw.acked_upto or 0)
+                gw.acked_upto = uptos[gw.id]
             for i, batch in enumerate(batches):
                 results[i].upto = gateways[batch.gateway_id].acked_upto
         for r in results:

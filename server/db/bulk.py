@@ -4,10 +4,11 @@ multi-row INSERT … ON CONFLICT DO NOTHING."""
 from __future__ import annotations
 
 import json
+from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import insert
-
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,11 @@ from server.db.models import IngestedEvent, Reading
 EVENT_COLUMNS = ("gateway_id", "seq", "lane", "gateway_ts", "received_at", "ts_corrected", "body")
 READING_COLUMNS = ("resident_id", "gateway_id", "device", "metric", "ts", "values", "flags")
 _JSON = frozenset({"body", "values", "flags"})
+# The PostgreSQL type of each COPY column (JSON goes as its text): psycopg then skips choosing a
+# dumper per value, which with orjson and tuples makes COPY about 2.5 times faster (docs/performance.md).
+_COPY_TYPES = {"gateway_id": "text", "seq": "int8", "lane": "text", "gateway_ts": "timestamptz",
+               "received_at": "timestamptz", "ts_corrected": "bool", "body": "text", "resident_id": "int8",
+               "device": "text", "metric": "text", "ts": "timestamptz", "values": "text", "flags": "text"}
 
 # ON COMMIT DELETE ROWS: the staging rows vanish with the transaction; the table stays per connection.
 _STAGE = ("CREATE TEMP TABLE IF NOT EXISTS ingest_stage (gateway_id varchar(64), seq bigint, lane varchar(16), "
@@ -31,15 +37,22 @@ def _json(value: Any) -> str | None:
         return None
     if not value:
         return "[]" if isinstance(value, list) else "{}"
-    return json.dumps(value, ensure_ascii=False)
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # what orjson will not write (an integer past 64 bits) json still can
+        return json.dumps(value, ensure_ascii=False)
 
 
 def _copy(session: Session, table: str, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    """COPY the rows in; their JSON columns come last in `columns`."""
     raw = session.connection().connection.driver_connection
+    plain = itemgetter(*(c for c in columns if c not in _JSON))
+    as_json = [c for c in columns if c in _JSON]
     cols = ", ".join(f'"{c}"' for c in columns)
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+        copy.set_types([_COPY_TYPES[c] for c in columns])
         for row in rows:
-            copy.write_row([_json(row[c]) if c in _JSON else row[c] for c in columns])
+            copy.write_row((*plain(row), *[_json(row[c]) for c in as_json]))
 
 
 def insert_new_events(session: Session, rows: list[dict[str, Any]]) -> set[tuple[str, int]]:

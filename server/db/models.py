@@ -268,6 +268,8 @@ class DeadLetter(Base):
     """An uplink message or event the server could not accept, kept for administrators."""
 
     __tablename__ = "dead_letters"
+    # Ingest asks, for every drain, whether an event was rejected before (server/reliability.py).
+    __table_args__ = (Index("dead_letters_gateway_seq", "gateway_id", "seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

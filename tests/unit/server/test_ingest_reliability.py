@@ -74,6 +74,20 @@ def test_cumulative_ack_stops_at_a_hole_and_passes_a_gap_record(ingest):
     assert last_ack(ingest).upto == 6
 
 
+
+def test_filling_a_hole_moves_the_cumulative_ack_past_what_was_stored_or_rejected_behind_it(ingest):
+    other = "gw-u2"
+    bad = protocol.UplinkEvent(4, "reading", NOW.timestamp(), {"metric": "bp", "values": {"systolic": "high"}})
+    ingest.handle(protocol.up_topic(GW), batch(reading(1), reading(2), bad, reading(5)))
+    assert last_ack(ingest).upto == 2
+    # One drain holding this gateway's missing 3 and another gateway's ordinary first batch.
+    other_batch = protocol.encode_batch(protocol.UplinkBatch(other, "boot-9", (reading(1), reading(2)),
+                                                             NOW.timestamp(), True))
+    ingest.handle_many([(protocol.up_topic(GW), batch(reading(3))), (protocol.up_topic(other), other_batch)])
+    acks = {t: protocol.decode_ack(p) for t, p in ingest.sent[-2:]}
+    assert acks[protocol.ack_topic(GW)].upto == 5, "3 fills the hole; rejected 4 and stored 5 are behind it"
+    assert acks[protocol.ack_topic(other)].upto == 2
+
 def test_undecodable_message_is_dead_lettered_not_acked(ingest):
     ingest.handle(protocol.up_topic(GW), b"\xff not json")
     assert ingest.sent == []
