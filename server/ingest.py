@@ -130,6 +130,7 @@ class Ingest:
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         max_drain: int = 200,
         on_readings: Callable[[list[dict[str, Any]]], None] = lambda _r: None,
+        before_readings: Callable[[], bool] = lambda: False,
     ) -> None:
         self.sessions = sessions
         self.publish = publish
@@ -137,6 +138,8 @@ class Ingest:
         self.clock = clock
         self.max_drain = max_drain
         self.on_readings = on_readings  # after the commit: the InfluxDB mirror, when configured
+        # Called before a drain of readings; True when it held us back so the desk could notify a new alarm.
+        self.before_readings = before_readings
         self.counters: Counter[str] = Counter()
         # (priority, arrival, item): batches carrying an alarm overtake queued reading batches, so a
         # resident's SOS does not wait behind other homes' backlog (measured in bench/scenarios/alarm_latency.py).
@@ -163,9 +166,13 @@ class Ingest:
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            priority, _arrival, first = self._queue.get()
+            priority, arrival, first = self._queue.get()
             if first is None:
                 break
+            if priority and self.before_readings():
+                # We waited for the desk to notify a new alarm: another alarm may have come meanwhile.
+                self._queue.put((priority, arrival, first))
+                continue
             items = [first]
             # Whatever arrived meanwhile joins this transaction: one commit for many batches is
             # what makes ingest fast, and under light load it is still one message at a time.

@@ -144,7 +144,8 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
     mirror = _influx_mirror(settings)
     ingest = Ingest(sessions, lambda t, p, q: link.publish(t, p, q),
                     on_new_alarm=desk.wake if desk else (lambda _a: None),
-                    on_readings=mirror.write if mirror else (lambda _r: None))
+                    on_readings=mirror.write if mirror else (lambda _r: None),
+                    before_readings=desk.wait_for_alarm_round if desk else (lambda: False))
     link.on_message = ingest.on_message
     broker = EmbeddedBroker(settings.mqtt_host, settings.mqtt_port) if settings.embedded_broker else None
     return ServerRuntime(settings, services, ingest, link, broker, desk, mirror=mirror)
