@@ -80,10 +80,12 @@ def child_env() -> dict[str, str]:
 class ServerProcess:
     """`python -m server run` on an external broker, watched with psutil."""
 
-    def __init__(self, workdir: Path, broker: BrokerAddress, database_url: str) -> None:
+    def __init__(self, workdir: Path, broker: BrokerAddress, database_url: str, run_args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.broker = broker
         self.database_url = database_url
+        self.run_args = run_args  # e.g. ("--role", "ingest", "--mqtt-shared-group", "bench")
+        self.serves_http = "ingest" not in run_args
         self.log_path = workdir / f"server-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.token: str | None = None
@@ -98,13 +100,23 @@ class ServerProcess:
         env = {**child_env(), "ANXIN_SECRET_KEY": "bench-secret"}
         cmd = [sys.executable, "-m", "server", "--log-level", "WARNING", "--database-url", self.database_url, "run",
                "--port", str(self.port), "--no-embedded-broker", "--mqtt-host", self.broker.host,
-               "--mqtt-port", str(self.broker.port), "--public-url", self.base_url]
+               "--mqtt-port", str(self.broker.port), "--public-url", self.base_url, *self.run_args]
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=self.log_path.parent)
-        if not wait_for_port(self.port, timeout=60):
+        if not (wait_for_port(self.port, timeout=60) if self.serves_http else self._wait_for_log("server running", 60)):
             self.stop()
             raise BenchError(f"server did not start; see {self.log_path}")
         return self
+
+    def _wait_for_log(self, text: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log_path.read_text(errors="replace"):
+                return True
+            if self.proc is not None and self.proc.poll() is not None:
+                return False
+            time.sleep(0.1)
+        return False
 
     @property
     def process(self) -> psutil.Process:

@@ -22,6 +22,10 @@ TEMPLATE = {
     "en": "{type}: {name}\nAddress: {address}\nTime: {time}\nDevice: {device}\nTap to acknowledge: {link}",
 }
 TITLE = {"zh-CN": "【安心】{type} — {name}", "en": "[Anxin] {type} — {name}"}
+# A new press after someone acknowledged: the title says so before anything else.
+AGAIN = {"zh-CN": "【安心】已确认后再次呼叫：{type} — {name}", "en": "[Anxin] Called AGAIN after acknowledgement: {type} — {name}"}
+AGAIN_LINE = {"zh-CN": "老人在确认后再次按下求助，请尽快联系或前往。\n", "en": "The resident pressed again after the "
+              "acknowledgement: call or go now.\n"}
 
 
 def type_name(type_: str, language: str) -> str:
@@ -35,8 +39,9 @@ def gateway_word(language: str) -> str:
     return GATEWAY_WORD.get(language, GATEWAY_WORD["zh-CN"])
 
 
-def render(language: str, type_: str, name: str, address: str, at: datetime, device: str, link: str) -> tuple[str, str]:
-    """(title, body) of an alarm notification."""
+def render(language: str, type_: str, name: str, address: str, at: datetime, device: str, link: str,
+           again: bool = False) -> tuple[str, str]:
+    """(title, body) of an alarm notification; `again` for a new press after an acknowledgement."""
     lang = language if language in TEMPLATE else "zh-CN"
     try:
         local = at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
@@ -44,4 +49,6 @@ def render(language: str, type_: str, name: str, address: str, at: datetime, dev
         local = at.strftime("%Y-%m-%d %H:%M:%S UTC")
     fields = {"type": type_name(type_, lang), "name": name, "address": address or "—", "time": local,
               "device": device or "—", "link": link}
+    if again:
+        return AGAIN[lang].format(**fields), AGAIN_LINE[lang] + TEMPLATE[lang].format(**fields)
     return TITLE[lang].format(**fields), TEMPLATE[lang].format(**fields)

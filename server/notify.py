@@ -42,6 +42,18 @@ def mask(url: str) -> str:
     return re.sub(r"^(wecombot|dingtalk)://([^/?]{4})[^/?]*", r"\1://\2***", url)
 
 
+def is_reminder_step(step: int) -> bool:
+    """Reminders after a new press on an acknowledged alarm have steps -1, -2, … (server/reminders.py)."""
+    return step < 0
+
+
+def still_wanted(job: NotificationJob, alarm: Alarm | None) -> bool:
+    """Whether the alarm still needs this message: escalation stops at an acknowledgement, reminders do not."""
+    if alarm is None:
+        return False
+    return alarm.status in ("raised", "notified") or (alarm.status == "acknowledged" and is_reminder_step(job.step))
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What one claimed job came to."""
@@ -131,7 +143,7 @@ class Notifier:
         to_send, deferred, outcomes = [], [], []
         for job in jobs:
             alarm = alarms.get(job.alarm_id)
-            if alarm is None or alarm.status not in ("raised", "notified"):
+            if alarm is None or not still_wanted(job, alarm):
                 outcomes.append(Outcome(job.id, False, None, skipped=True))
             elif job.channel in budget and budget[job.channel] <= 0:
                 deferred.append(job)
@@ -157,7 +169,8 @@ class Notifier:
     def _render(self, job: NotificationJob, alarm: Alarm, resident: Resident | None) -> tuple[str, str]:
         name = resident.name if resident else f"{messages.gateway_word(job.language)} {alarm.gateway_id}"
         return messages.render(job.language, alarm.type, name, resident.address if resident else "",
-                               alarm.raised_at, alarm.device or "", self._link_for(job))
+                               alarm.raised_at, alarm.device or "", self._link_for(job),
+                               again=is_reminder_step(job.step))
 
     def _send_all(self, batch: list[tuple[NotificationJob, tuple[str, str]]]) -> list[Outcome]:
         def one(item: tuple[NotificationJob, tuple[str, str]]) -> Outcome:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.alarms import ACTIVE, clear_system_alarm, raise_system_alarm
-from server.db.models import Alarm, Gateway
+from server.db.models import Alarm, Gateway, as_utc
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,8 @@ def is_down(gw: Gateway, policy: PresencePolicy, now: datetime) -> str | None:
     """Why the gateway counts as down, or None; gateways never heard from are not judged."""
     if gw.last_seen is None:
         return None
-    last_seen = _aware(gw.last_seen)
-    if gw.state == "offline" and gw.state_at and now - _aware(gw.state_at) >= policy.offline_grace:
+    last_seen = as_utc(gw.last_seen)
+    if gw.state == "offline" and gw.state_at and now - as_utc(gw.state_at) >= policy.offline_grace:
         return "the gateway's connection was lost (MQTT last will)"
     if now - last_seen >= policy.silent_after:
         minutes = int((now - last_seen).total_seconds() // 60)
@@ -43,9 +43,6 @@ def is_down(gw: Gateway, policy: PresencePolicy, now: datetime) -> str | None:
     return None
 
 
-def _aware(at: datetime) -> datetime:
-    # SQLite returns naive datetimes even for timezone-aware columns; they were stored as UTC.
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
 def check(session: Session, policy: PresencePolicy, now: datetime) -> tuple[list[int], int]:
@@ -61,7 +58,7 @@ def check(session: Session, policy: PresencePolicy, now: datetime) -> tuple[list
         current = open_alarms.get(gw.id)
         if why and current is None:
             alarm = raise_system_alarm(session, gw.id, gw.resident_id, OFFLINE_TYPE, why, now,
-                                       last_seen=_aware(gw.last_seen).isoformat() if gw.last_seen else None)
+                                       last_seen=as_utc(gw.last_seen).isoformat() if gw.last_seen else None)
             if alarm is not None:
                 log.warning("ALARM #%d gateway %s offline: %s", alarm.id, gw.id, why)
                 raised.append(alarm.id)

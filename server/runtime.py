@@ -17,7 +17,7 @@ from server.broker import EmbeddedBroker
 from server.db.session import create_schema, make_engine, session_factory
 from server.errors import PortInUse
 from server.events import EventHub, watch
-from server.ingest import Ingest
+from server.ingest import Ingest, drain_bytes
 from server.links import LinkSigner
 from server.escalation import Escalator
 from server.notify import Notifier
@@ -145,7 +145,8 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
     ingest = Ingest(sessions, lambda t, p, q: link.publish(t, p, q),
                     on_new_alarm=desk.wake if desk else (lambda _a: None),
                     on_readings=mirror.write if mirror else (lambda _r: None),
-                    before_readings=desk.wait_for_alarm_round if desk else (lambda: False))
+                    before_readings=desk.wait_for_alarm_round if desk else (lambda: False),
+                    max_drain_bytes=drain_bytes(settings.database_url))
     link.on_message = ingest.on_message
     broker = EmbeddedBroker(settings.mqtt_host, settings.mqtt_port) if settings.embedded_broker else None
     return ServerRuntime(settings, services, ingest, link, broker, desk, mirror=mirror)

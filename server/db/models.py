@@ -14,6 +14,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(ts: datetime) -> datetime:
+    """A timestamp read back from the database, aware: SQLite returns naive ones (they were stored as UTC)."""
+    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+
+
 class Base(DeclarativeBase):
     """Declarative base of every table."""
 

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from server.db.models import as_utc
 from server.services import Services
 from server.web import i18n
 
@@ -23,9 +24,7 @@ DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 
-def aware(ts: datetime) -> datetime:
-    """SQLite returns naive datetimes for aware columns; they were stored as UTC."""
-    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+aware = as_utc  # the templates' name for it
 
 
 def local_time(ts: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:

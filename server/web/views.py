@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from server.alarms import ACTIVE
-from server.db.models import Alarm, AlarmAudit, Caregiver, Device, Gateway, Pairing, Reading, Resident
+from server.db.models import Alarm, AlarmAudit, Caregiver, Device, Gateway, Pairing, Reading, Resident, as_utc
 from server.web.figures import AckSample, ServiceFigures, compute
 
 SEVERITY_RANK = {"emergency": 0, "urgent": 1, "warning": 2, "technical": 3, "info": 4}
@@ -101,7 +101,7 @@ class Fleet:
 def device_health(session: Session, now: datetime, window: timedelta) -> list[DeviceHealth]:
     """Last sign of life and battery per device: the device row, else its readings within `window`."""
     since = now - window
-    seen = {(gw, dev): _aware(ts) for gw, dev, ts in session.execute(
+    seen = {(gw, dev): as_utc(ts) for gw, dev, ts in session.execute(
         select(Reading.gateway_id, Reading.device, func.max(Reading.ts)).where(Reading.ts >= since)
         .group_by(Reading.gateway_id, Reading.device))}
     battery: dict[tuple[str, str], float] = {}
@@ -115,7 +115,7 @@ def device_health(session: Session, now: datetime, window: timedelta) -> list[De
     result = []
     for d in session.scalars(select(Device).order_by(Device.gateway_id, Device.name)):
         key = (d.gateway_id, d.name)
-        stamps = [t for t in (_aware(d.last_seen) if d.last_seen else None, seen.get(key)) if t is not None]
+        stamps = [t for t in (as_utc(d.last_seen) if d.last_seen else None, seen.get(key)) if t is not None]
         result.append(DeviceHealth(d, max(stamps) if stamps else None,
                                    battery.get(key, d.battery)))
     return result
@@ -132,9 +132,6 @@ def fleet(session: Session, now: datetime, silent_after: timedelta, battery_low:
     return Fleet(offline, silent, low, technical)
 
 
-def _aware(ts: datetime) -> datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns; they were stored as UTC.
-    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
 
 
 def service_figures(session: Session, now: datetime, tz: ZoneInfo, days: int = 30) -> ServiceFigures:
@@ -143,7 +140,7 @@ def service_figures(session: Session, now: datetime, tz: ZoneInfo, days: int = 3
     rows = session.execute(select(Alarm.raised_at, Alarm.acknowledged_at, Alarm.acknowledged_by)
                            .where(Alarm.raised_at >= since, Alarm.severity != "technical",
                                   Alarm.status != "cancelled"))
-    return compute((AckSample(_aware(r), _aware(a) if a else None, b) for r, a, b in rows), now, tz)
+    return compute((AckSample(as_utc(r), as_utc(a) if a else None, b) for r, a, b in rows), now, tz)
 
 
 def homes(session: Session) -> list[tuple[Resident, list[Caregiver], list[Gateway], dict[str, list[Device]]]]:

@@ -20,6 +20,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "broker_limit": ("single_msgs_per_s", "batched_items_per_s", "qos0_msgs_per_s", "hop_p50_ms"),
     "alarm_latency": ("idle_p50_ms", "idle_p99_ms", "load_p99_ms", "load_readings_per_s", "broker_hop_p50_ms"),
     "ingest": ("sqlite_readings_per_s", "postgresql_readings_per_s", "sqlite_stored", "postgresql_stored",
+               "postgresql_2_processes_readings_per_s", "postgresql_2_processes_stored",
                "sqlite_ratio_to_broker", "broker_batched_items_per_s"),
     "outage_drain": ("first_alarm_after_line_up_s", "drain_events_per_s", "stored_readings", "buffered_events"),
     "gateway_footprint": ("rss_mb_max", "cpu_pct_of_one_core", "local_messages", "readings_stored"),
@@ -45,3 +46,19 @@ def test_quick_run_writes_a_plausible_result(scenario, tmp_path):
         assert doc["metrics"].get(key, 0) > 0, f"{key} missing or not positive: {doc['metrics'].get(key)}"
     for target in doc["targets"]:
         assert {"name", "value", "limit", "met"} <= set(target)
+
+
+def test_ingest_replay_stores_every_reading_it_reports(tmp_path):
+    """The profiling harness (bench/ingest_replay.py): what it counts is what the database holds."""
+    from bench.ingest_replay import replay
+    from server.db.session import make_engine
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path}/replay.db"
+    result = replay(url, drain=3, readings=900)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT COUNT(*) FROM readings")).scalar_one()
+    engine.dispose()
+    assert result["readings"] == 900 and stored == 900 + 3 * 300, "warm-up drains are stored too"
+    assert result["readings_per_s"] > 0
