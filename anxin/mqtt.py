@@ -80,13 +80,28 @@ class LinkStats:
 
 
 def make_client(client_id: str, clean_session: bool = True) -> paho.Client:
-    """A paho 2 client speaking MQTT 3.1.1 (the embedded broker knows nothing newer)."""
-    return paho.Client(
+    """A paho 2 client speaking MQTT 3.1.1 (the embedded broker knows nothing newer), without Nagle."""
+    client = paho.Client(
         paho.CallbackAPIVersion.VERSION2,
         client_id=client_id,
         clean_session=clean_session,
         protocol=paho.MQTTv311,
     )
+    client.on_socket_open = no_delay
+    return client
+
+
+def no_delay(_client: paho.Client, _userdata: object, sock: object) -> None:
+    """Send small MQTT packets at once (TCP_NODELAY; paho leaves Nagle's algorithm on).
+
+    With Nagle, a PUBACK followed by a PUBLISH on the same socket — the server acknowledging a
+    gateway's batch, then publishing its ack — waits for the broker's delayed TCP ACK: 40 ms for
+    every uplink ack, measured in docs/performance.md (connection scale).
+    """
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # type: ignore[attr-defined]
+    except (OSError, AttributeError):  # not a plain TCP socket (a websocket wrapper): nothing to tune
+        pass
 
 
 @dataclass

@@ -45,7 +45,7 @@ class Mosquitto:
         # max_queued_messages: a subscriber that falls behind must not lose QoS 1 messages in a benchmark.
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            f"max_queued_messages 100000\n{self.extra_conf}\n"
+            f"max_queued_messages 100000\nset_tcp_nodelay true\n{self.extra_conf}\n"
         )
         with open(self.workdir / f"mosquitto-{self.port}.log", "ab") as log:
             self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT)

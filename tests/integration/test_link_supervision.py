@@ -57,6 +57,22 @@ def test_dead_loop_is_restarted_and_stuck_socket_reconnects(home_broker):
         link.stop()
 
 
+
+def test_every_connection_sends_small_packets_at_once(home_broker):
+    """TCP_NODELAY on each socket, reconnects included: with Nagle's algorithm an uplink ack sent right
+    after a PUBACK waited ~40 ms for the broker's delayed ACK (docs/performance.md, connection scale)."""
+    link = MqttLink(make_client("sup-nodelay"), home_broker.address, lambda t, p: None)
+    link.start()
+    try:
+        assert link.wait_connected(10)
+        first = link.client.socket()
+        assert first.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        link.force_reconnect()  # as the link does with a stuck socket
+        assert wait_until(lambda: link.client.socket() not in (None, first) and link.connected.is_set(), 20)
+        assert link.client.socket().getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        link.stop()
+
 def test_gateway_process_notifies_systemd(tmp_path, home_broker, central_broker):
     path = str(tmp_path / "notify")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
