@@ -1,4 +1,4 @@
-"""Ingest from MQTT: two lanes (alarms, everything else) feeding `IngestStore`, acknowledged after commit."""
+"""Ingest from MQTT: a priority queue (alarms first) feeding `IngestStore`, acknowledged after commit."""
 
 from __future__ import annotations
 
@@ -24,17 +24,16 @@ __all__ = ["Ingest", "IngestResult", "IngestStore", "MAX_SKEW", "corrected_time"
 def drain_bytes(database_url: str) -> int:
     """How much one drain may take in (payload bytes) on this database.
 
-    PostgreSQL: 1 MiB (~7,000 readings); bigger drains make ingest faster, and the alarm lane
-    commits beside a drain in progress. SQLite has one writer, so an alarm that arrives mid-drain
-    waits for its commit: 256 KiB (~1,800 readings, ~0.1 s under full load) bounds that wait.
-    Measured in docs/performance.md.
+    An alarm that arrives while a drain of readings is being committed waits for that commit.
+    SQLite: 256 KiB (~1,800 readings, ~0.1 s under full load) bounds that wait. PostgreSQL: 1 MiB
+    (~7,000 readings): the per-drain cost (~11 ms) makes smaller drains too slow for the ingest
+    target there. Measured in docs/performance.md.
     """
     return 256 * 1024 if database_url.startswith("sqlite") else 1024 * 1024
 
 
 class Ingest(IngestStore):
-    """Consumes uplink messages on two threads — one for batches carrying an alarm, one for the rest —
-    each draining what is queued into one transaction and acknowledging after the commit."""
+    """Consumes uplink messages on one thread; drains what is queued into one transaction, acks after commit."""
 
     def __init__(
         self,
@@ -52,75 +51,27 @@ class Ingest(IngestStore):
         self.max_drain_bytes = max_drain_bytes  # see drain_bytes()
         # Called before a drain of readings; True when it held us back so the desk could notify a new alarm.
         self.before_readings = before_readings
-        # Alarms overtake readings (DESIGN.md): batches carrying an alarm have their own queue and thread,
-        # so a resident's SOS waits neither behind other homes' queued batches nor for the drain of
-        # readings being committed (with PostgreSQL the two commit side by side). The reading thread
-        # starts no new drain while an alarm batch is queued or being committed (`_alarms_owed`), which
-        # keeps SQLite's one writer for the alarm. (priority, arrival, item) in `_queue` keeps alarms
-        # first too when they are put there directly.
+        # (priority, arrival, item): batches carrying an alarm overtake queued reading batches, so a
+        # resident's SOS does not wait behind other homes' backlog (measured in bench/scenarios/alarm_latency.py).
         self._queue: queue.PriorityQueue[tuple[int, int, tuple[str, bytes] | None]] = queue.PriorityQueue()
-        self._alarms: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
-        self._alarms_owed = 0
-        self._alarm_cv = threading.Condition()
         self._arrival = itertools.count()
-        self._threads: list[threading.Thread] = []
+        self._thread: threading.Thread | None = None
 
     def on_message(self, topic: str, payload: bytes) -> None:
-        """From the MQTT edge: only enqueue, alarms in their own lane."""
-        if protocol.carries_alarm(payload):
-            with self._alarm_cv:
-                self._alarms_owed += 1
-            self._alarms.put((topic, payload))
-        else:
-            self._queue.put((1, next(self._arrival), (topic, payload)))
+        """From the MQTT edge: only enqueue (alarms first)."""
+        priority = 0 if protocol.carries_alarm(payload) else 1
+        self._queue.put((priority, next(self._arrival), (topic, payload)))
 
     def start(self) -> None:
-        """Run the ingest threads."""
-        self._threads = [threading.Thread(target=self._run_alarms, name="ingest-alarms", daemon=True),
-                         threading.Thread(target=self._run, name="ingest", daemon=True)]
-        for t in self._threads:
-            t.start()
+        """Run the ingest thread."""
+        self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
         """Drain what is queued, then stop."""
-        self._alarms.put(None)
         self._queue.put((2, next(self._arrival), None))
-        for t in self._threads:
-            t.join(timeout=30)
-
-    def _run_alarms(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self._alarms.get()
-            if first is None:
-                break
-            items = [first]
-            while len(items) < self.max_drain:
-                try:
-                    nxt = self._alarms.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stopping = True
-                    break
-                items.append(nxt)
-            try:
-                self.handle_many(items)
-            except Exception:  # supervisor: the messages stay unacknowledged, so the gateways resend them
-                self.counters["internal_errors"] += 1
-                log.exception("ingest failed on %d alarm message(s)", len(items))
-            finally:
-                with self._alarm_cv:
-                    self._alarms_owed -= len(items)
-                    self._alarm_cv.notify_all()
-
-    def _wait_for_alarm_lane(self, timeout_s: float = 1.0) -> bool:
-        """Before a drain of readings: let queued alarm batches commit first (bounded); True if it waited."""
-        with self._alarm_cv:
-            if self._alarms_owed <= 0:
-                return False
-            self._alarm_cv.wait_for(lambda: self._alarms_owed <= 0, timeout_s)
-            return True
+        if self._thread:
+            self._thread.join(timeout=30)
 
     def _run(self) -> None:
         stopping = False
@@ -128,8 +79,8 @@ class Ingest(IngestStore):
             priority, arrival, first = self._queue.get()
             if first is None:
                 break
-            if priority and (self._wait_for_alarm_lane() | self.before_readings()):
-                # We waited for the alarm lane or the desk: another alarm may have come meanwhile.
+            if priority and self.before_readings():
+                # We waited for the desk to notify a new alarm: another alarm may have come meanwhile.
                 self._queue.put((priority, arrival, first))
                 continue
             items, size = [first], len(first[1])

@@ -107,38 +107,3 @@ def test_a_channel_that_hangs_does_not_hold_other_homes_readings_for_long(
         ingest.stop()
         desk.worker.stop()
 
-
-@pytest.mark.postgres
-def test_an_alarm_commits_while_a_drain_of_readings_is_still_writing(
-    postgres_url: str, receiver: NotificationReceiver
-) -> None:
-    """PostgreSQL: the alarm lane's transaction runs beside the readings' one instead of after it."""
-    from sqlalchemy import event
-
-    from server.db.session import create_schema, make_engine
-
-    engine = make_engine(postgres_url)
-    create_schema(engine)
-    timeline, desk, ingest = run_desk_and_ingest(engine, receiver, lambda t, url, *_: (t.add("sent"), (True, None))[1])
-    writing, release = threading.Event(), threading.Event()
-
-    def hold_the_readings(_conn, _cur, statement: str, *_a) -> None:  # type: ignore[no-untyped-def]
-        if threading.current_thread().name == "ingest" and statement.startswith("UPDATE gateways"):
-            writing.set()
-            release.wait(30)
-
-    event.listen(engine, "before_cursor_execute", hold_the_readings)
-    desk.worker.start()
-    ingest.start()
-    try:
-        ingest.on_message(*batch("gw-2", *readings(1)))
-        assert writing.wait(15), "the readings' transaction has begun writing"
-        ingest.on_message(*batch("gw-1", SOS))
-        assert timeline.wait_for("ack gw-1"), "the SOS is committed and acknowledged meanwhile"
-        assert "ack gw-2" not in timeline.events
-    finally:
-        release.set()
-        assert timeline.wait_for("ack gw-2")
-        ingest.stop()
-        desk.worker.stop()
-        engine.dispose()
