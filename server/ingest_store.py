@@ -158,6 +158,7 @@ class IngestStore:
                     owners.append((i, ev, at))
             fresh = insert_new_events(s, rows)
             readings = []
+            newest: dict[str, int] = {}  # per gateway: set on the ORM row once, not once per event
             for i, ev, at in owners:
                 gw = gateways[batches[i].gateway_id]
                 if (gw.id, ev.seq) not in fresh:
@@ -178,7 +179,9 @@ class IngestStore:
                 else:
                     self._apply(s, gw, ev, at, now, results[i])
                 results[i].acked.append(ev.seq)
-                gw.last_seq = max(gw.last_seq or 0, ev.seq)
+                newest[gw.id] = max(newest.get(gw.id, 0), ev.seq)
+            for gw_id, seq in newest.items():
+                gateways[gw_id].last_seq = max(gateways[gw_id].last_seq or 0, seq)
             insert_readings(s, readings)
             handled: dict[str, set[int]] = {}
             for i, batch in enumerate(batches):
