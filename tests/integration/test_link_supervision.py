@@ -103,3 +103,34 @@ def test_gateway_process_notifies_systemd(tmp_path, home_broker, central_broker)
         if proc.poll() is None:
             proc.kill()
         sock.close()
+
+
+def test_an_uplink_publish_refused_while_down_is_not_sent_after_the_reconnect(tmp_path):
+    """paho keeps a QoS 1 message it could not send and sends it after the reconnect; for the uplink
+    that was a stale batch arriving ahead of the alarms raised meanwhile (tests/faults)."""
+    from anxin.mqtt import NotConnected
+    from anxin.testing import Mosquitto
+
+    broker = Mosquitto(tmp_path, extra_conf=f"persistence true\npersistence_location {tmp_path}/\n").start()
+    got: list[bytes] = []
+    # A subscriber whose session outlives the broker restart: it would receive the stale message.
+    sub = MqttLink(make_client("stale-sub", clean_session=False), broker.address, lambda t, p: got.append(p),
+                   [("up/#", 1)])
+    uplink = MqttLink(make_client("stale-up"), broker.address, lambda t, p: None, drop_unsent_on_disconnect=True)
+    sub.start()
+    uplink.start()
+    try:
+        assert sub.wait_connected(10) and uplink.wait_connected(10)
+        broker.stop()
+        assert wait_until(lambda: not uplink.connected.is_set(), 10)
+        with pytest.raises(NotConnected):
+            uplink.publish("up/gw", b"stale", 1)
+        broker.start()
+        assert uplink.wait_connected(20) and sub.wait_connected(20)
+        uplink.publish("up/gw", b"fresh", 1)
+        assert wait_until(lambda: b"fresh" in got, 10)
+        assert got == [b"fresh"], "the batch refused while the broker was down came back"
+    finally:
+        uplink.stop()
+        sub.stop()
+        broker.stop()
