@@ -10,6 +10,7 @@ import orjson
 
 VERSION = 1
 PREFIX = "anxin/v1/gw"
+MAX_BATCH_ID = 32
 
 Lane = Literal["alarm", "event", "reading", "gap"]
 LANES: tuple[str, ...] = ("alarm", "event", "reading", "gap")
@@ -72,6 +73,7 @@ class UplinkBatch:
     events: tuple[UplinkEvent, ...]
     sent_at: float = 0.0
     clock_synced: bool = True
+    batch_id: str = ""  # a fresh random id per publish; the server's ack names it back (docs/protocol.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ class Ack:
     seqs: tuple[int, ...] = ()
     rejected: tuple[int, ...] = ()
     upto: int = 0  # cumulative: every sequence number <= upto is stored (or accounted for); 0 = none
+    batch_id: str = ""  # the batch this answers: a gateway ignores an ack for a batch it did not send
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,20 +96,19 @@ class Command:
 
 def encode_batch(batch: UplinkBatch) -> bytes:
     """Serialise a batch for the up topic."""
-    return json.dumps(
-        {
-            "v": VERSION,
-            "gw": batch.gateway_id,
-            "boot": batch.boot_id,
-            "sent": batch.sent_at,
-            "synced": batch.clock_synced,
-            "events": [
-                {"seq": e.seq, "lane": e.lane, "ts": e.ts, "mono": e.mono, "body": e.body} for e in batch.events
-            ],
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    ).encode()
+    doc: dict[str, Any] = {
+        "v": VERSION,
+        "gw": batch.gateway_id,
+        "boot": batch.boot_id,
+        "sent": batch.sent_at,
+        "synced": batch.clock_synced,
+        "events": [
+            {"seq": e.seq, "lane": e.lane, "ts": e.ts, "mono": e.mono, "body": e.body} for e in batch.events
+        ],
+    }
+    if batch.batch_id:
+        doc["id"] = batch.batch_id
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _load(payload: bytes) -> dict[str, Any]:
@@ -162,13 +164,16 @@ def decode_batch(payload: bytes) -> UplinkBatch:
         raise ProtocolError("missing boot id")
     if not isinstance(events, list):
         raise ProtocolError("events is not a list")
-    sent = doc.get("sent", 0.0)
+    sent, batch_id = doc.get("sent", 0.0), doc.get("id", "")
+    if not isinstance(batch_id, str) or len(batch_id) > MAX_BATCH_ID:
+        raise ProtocolError("bad batch id")
     return UplinkBatch(
         gw,
         boot,
         tuple(_event(e) for e in events),
         float(sent) if isinstance(sent, (int, float)) else 0.0,
         bool(doc.get("synced", True)),
+        batch_id,
     )
 
 
@@ -184,6 +189,8 @@ def encode_ack(ack: Ack) -> bytes:
     doc: dict[str, Any] = {"v": VERSION, "seqs": list(ack.seqs), "rejected": list(ack.rejected)}
     if ack.upto:
         doc["upto"] = ack.upto
+    if ack.batch_id:
+        doc["re"] = ack.batch_id
     return json.dumps(doc).encode()
 
 
@@ -198,7 +205,10 @@ def decode_ack(payload: bytes) -> Ack:
     upto = doc.get("upto", 0)
     if not isinstance(upto, int) or isinstance(upto, bool) or upto < 0:
         raise ProtocolError("bad upto")
-    return Ack(tuple(seqs), tuple(rejected), upto)
+    batch_id = doc.get("re", "")
+    if not isinstance(batch_id, str):
+        raise ProtocolError("bad batch id")
+    return Ack(tuple(seqs), tuple(rejected), upto, batch_id)
 
 
 def encode_command(cmd: Command) -> bytes:

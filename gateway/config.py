@@ -121,6 +121,9 @@ class GatewaySettings(BaseSettings):
     devices: list[DeviceConfig] = Field(default_factory=list)
     serial: list[SerialPortConfig] = Field(default_factory=list)
     rules: dict[str, Any] = Field(default_factory=dict)
+    # Names the home may hear in "… has your call" (the resident's caregivers, from the server at
+    # provisioning); any other acknowledgement is spoken as "our staff".
+    roster: list[str] = Field(default_factory=list)
 
     @field_validator("rules")
     @classmethod

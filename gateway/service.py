@@ -22,6 +22,7 @@ from gateway.errors import OutboxError
 from gateway.falls.monitor import FallMonitor
 from gateway.intake import DeviceIntake, message_body
 from gateway.model import Action, Alarm, DeviceEvent, DeviceMessage
+from gateway.open_alarms import OpenAlarms
 from gateway.outbox import Outbox
 from gateway.rulebook import RuleBook
 from gateway.rules import messages
@@ -33,6 +34,7 @@ __all__ = ["Gateway", "action_topic", "alarm_body", "message_body", "mode_topic"
 log = logging.getLogger(__name__)
 
 MEASUREMENTS_KEY = "forwarded_measurements"  # outbox meta: survives restarts, so resends stay dropped
+OPEN_ALARMS_KEY = "open_alarms"  # outbox meta: which alarms "help is coming" may still be said for
 ALARM_ATTEMPTS = 3  # then the alarm is parked and retried from the tick: the worker must keep deciding
 ALARM_RETRY_S = 0.2
 
@@ -85,6 +87,7 @@ class Gateway(DeviceIntake, Commands):
         self.supervision = self.supervisor.initial(clock())
         self._supervision_saved: dict[str, list[str]] | None = None
         self.measurements = RecentMeasurements()
+        self.open_alarms = OpenAlarms()
         self.rules = RuleBook(engine, outbox, settings.timezone, settings.resident, self.counters)
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
@@ -183,8 +186,16 @@ class Gateway(DeviceIntake, Commands):
     def _load_measurements(self) -> None:
         try:
             self.measurements.load(self.outbox.get_meta(MEASUREMENTS_KEY))
+            self.open_alarms.load(self.outbox.get_meta(OPEN_ALARMS_KEY), self.clock())
         except (OutboxError, sqlite3.Error) as exc:
             log.error("could not read the forwarded-measurements memory: %s", exc)
+
+    def _remember_open(self, body: dict[str, Any], seq: int) -> None:
+        self.open_alarms.record(body, seq, self.clock())
+        try:
+            self.outbox.set_meta(OPEN_ALARMS_KEY, self.open_alarms.dump())
+        except (OutboxError, sqlite3.Error) as exc:  # the alarm is stored; only the spoken ack may be missed
+            log.error("could not save the open alarms: %s", exc)
 
     def _save_measurements(self) -> None:
         try:
@@ -244,6 +255,7 @@ class Gateway(DeviceIntake, Commands):
             self.parked.pop(0)
             log.info("alarm %s (%s) from %s stored as seq %d", body["type"], body["change"], body["device"], seq)
             self.wake_uplink()
+            self._remember_open(body, seq)  # after the wake: the uplink does not wait for this write
         return True
 
     def act(self, action: Action, **params: str) -> None:

@@ -99,7 +99,7 @@ class IngestStore:
             if result.acked or result.rejected:
                 self.publish(protocol.ack_topic(batch.gateway_id),
                              protocol.encode_ack(protocol.Ack(tuple(result.acked), tuple(result.rejected),
-                                                              result.upto)), 1)
+                                                              result.upto, batch.batch_id)), 1)
             for alarm_id in result.new_alarms:
                 self.on_new_alarm(alarm_id)
         committed = [r for result in results for r in result.readings]

@@ -28,6 +28,7 @@ def make(tmp_path, **cfg):
                 UplinkConfig(**{"batch_size": 100, "resend_after_s": 5, "max_resend_after_s": 20, **cfg}),
                 on_command=lambda c: None, monotonic=mono, on_stuck=lambda: stuck.append(True))
     up.on_connection(True)
+    up.sent_log = sent  # type: ignore[attr-defined]
     return up, box, sent, mono, stuck
 
 
@@ -35,8 +36,10 @@ def seqs(batch: protocol.UplinkBatch) -> list[int]:
     return [e.seq for e in batch.events]
 
 
-def ack(up: Uplink, *acked: int) -> None:
-    up.on_message(protocol.ack_topic(GW), protocol.encode_ack(protocol.Ack(tuple(acked))))
+def ack(up: Uplink, *acked: int, upto: int = 0) -> None:
+    """The server's answer: it names the batch that carried the sequence numbers."""
+    batch = next((b for b in reversed(up.sent_log) if set(acked) <= {e.seq for e in b.events}), up.sent_log[-1])
+    up.on_message(protocol.ack_topic(GW), protocol.encode_ack(protocol.Ack(tuple(acked), (), upto, batch.batch_id)))
 
 
 def test_broker_puback_is_not_an_ack_only_the_server_ack_deletes(tmp_path):
@@ -117,5 +120,5 @@ def test_cumulative_ack_forgets_everything_up_to_it(tmp_path):
     up, box, sent, mono, _ = make(tmp_path)
     seqs = [box.put("reading", {"metric": "m", "values": {"v": i}}, 1.7e9) for i in range(5)]
     up.send_once()
-    up.on_message(protocol.ack_topic(GW), protocol.encode_ack(protocol.Ack((), (), upto=seqs[2])))
+    ack(up, upto=seqs[2])
     assert [e.seq for e in box.pending(10)] == seqs[3:]
