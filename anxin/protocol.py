@@ -11,6 +11,8 @@ import orjson
 VERSION = 1
 PREFIX = "anxin/v1/gw"
 MAX_BATCH_ID = 32
+MAX_SEQ = 2**63 - 1  # a signed 64-bit column holds it; a gateway's SQLite sequence never gets near
+MAX_DEPTH = 64  # JSON nesting the json fallback accepts (orjson refuses beyond 1024 itself)
 
 Lane = Literal["alarm", "event", "reading", "gap"]
 LANES: tuple[str, ...] = ("alarm", "event", "reading", "gap")
@@ -117,9 +119,11 @@ def _load(payload: bytes) -> dict[str, Any]:
     try:
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError:
+        if nesting(payload) > MAX_DEPTH:
+            raise ProtocolError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
         try:
             doc = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise ProtocolError(f"not JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise ProtocolError("not a JSON object")
@@ -128,11 +132,37 @@ def _load(payload: bytes) -> dict[str, Any]:
     return doc
 
 
+def nesting(payload: bytes) -> int:
+    """How deep arrays and objects nest in a JSON text (brackets inside strings do not count)."""
+    if payload.count(b"[") + payload.count(b"{") <= MAX_DEPTH:
+        return 0  # cannot nest deeper than it has brackets: the common case costs two counts
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in payload:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                return deepest
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
 def _event(raw: Any) -> UplinkEvent:
     if not isinstance(raw, dict):
         raise ProtocolError("event is not an object")
     seq, lane, ts, body = raw.get("seq"), raw.get("lane"), raw.get("ts"), raw.get("body")
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ:
         raise ProtocolError(f"bad seq {seq!r}")
     if lane not in LANES:
         raise ProtocolError(f"bad lane {lane!r}")

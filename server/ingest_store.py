@@ -10,14 +10,15 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin import protocol
 from server.alarms import apply_gateway_alarm
 from server.db.bulk import insert_new_events, insert_readings
 from server.db.models import DeadLetter, Gateway
-from server.ingest_checks import corrected_time, json_safe, measured_time, reading_flags, validate
+from server.ingest_checks import (MAX_UPLINK_BYTES, capped_alarm, corrected_time, json_safe, measured_time,
+                                  reading_flags, validate)
 from server.reminders import remind_after_repeat
 from server.reliability import advance_all, dead_seqs, record_late_sms, record_sms
 from server.rules_push import record_report
@@ -81,20 +82,13 @@ class IngestStore:
             return []
         try:
             results = self.commit_many(batches)
-        except (SQLAlchemyError, ValueError, TypeError) as exc:
-            if len(batches) == 1:
+        except Exception as exc:  # any class: one message must never hold back another home's alarm
+            if is_transient(exc) and len(batches) == 1:
                 raise
             # One message (or a race with another server process) spoiled the shared transaction:
             # retry each on its own so the others are not held back.
             log.warning("batched commit of %d messages failed (%s); committing one by one", len(batches), exc)
-            results = []
-            for b in batches:
-                try:
-                    results.extend(self.commit_many([b]))
-                except (SQLAlchemyError, ValueError, TypeError) as one_exc:
-                    self.counters["internal_errors"] += 1
-                    results.append(IngestResult())
-                    log.error("could not commit batch from %s; it stays unacknowledged: %s", b.gateway_id, one_exc)
+            results = [self._commit_alone(b) for b in batches]
         for batch, result in zip(batches, results):
             if result.acked or result.rejected:
                 self.publish(protocol.ack_topic(batch.gateway_id),
@@ -109,12 +103,43 @@ class IngestStore:
             self.handle_state(topic, payload)
         return results
 
+    def _commit_alone(self, batch: protocol.UplinkBatch) -> IngestResult:
+        """Commit one message by itself; an event that cannot be committed even alone is dead-lettered.
+
+        A database that is down is not the message's fault: then it stays unacknowledged (resent).
+        """
+        try:
+            return self.commit_many([batch])[0]
+        except Exception as exc:  # any class: poison is whatever fails alone
+            if is_transient(exc):
+                self.counters["internal_errors"] += 1
+                log.error("could not commit batch from %s; it stays unacknowledged: %s", batch.gateway_id, exc)
+                return IngestResult()
+            if len(batch.events) > 1:
+                log.warning("batch from %s failed (%r); committing its events one by one", batch.gateway_id, exc)
+                return merged([self._commit_alone(replace(batch, events=(ev,))) for ev in batch.events])
+            self.counters["poison"] += 1
+            result = IngestResult()
+            for ev in batch.events:
+                self.dead_letter(protocol.up_topic(batch.gateway_id), batch.gateway_id, ev.seq,
+                                 f"cannot be committed: {type(exc).__name__}: {str(exc)[:200]}",
+                                 body_text(ev.body).encode())
+                result.rejected.append(ev.seq)
+            return result
+
     def _decode(self, topic: str, payload: bytes) -> protocol.UplinkBatch | None:
+        if len(payload) > MAX_UPLINK_BYTES:
+            self.dead_letter(topic, None, None, f"uplink message of {len(payload)} bytes, over the "
+                             f"{MAX_UPLINK_BYTES} allowed", payload[:65536])
+            return None
         try:
             gw = protocol.gateway_from_topic(topic)
             batch = protocol.decode_batch(payload)
         except protocol.ProtocolError as exc:
             self.dead_letter(topic, None, None, str(exc), payload)
+            return None
+        except Exception as exc:  # any class (a number float() cannot hold…): refused, never the drain
+            self.dead_letter(topic, None, None, f"undecodable: {type(exc).__name__}: {str(exc)[:200]}", payload)
             return None
         if batch.gateway_id != gw:
             self.dead_letter(topic, gw, None, f"gateway id {batch.gateway_id!r} does not match topic", payload)
@@ -146,6 +171,8 @@ class IngestStore:
                         continue
                     if ev.lane != "reading":  # one NaN must not fail the whole drain (readings: _validate)
                         ev = replace(ev, body=json_safe(ev.body))
+                    if ev.lane == "alarm":  # an alarm is kept whatever its text: over-long text is cut
+                        ev = replace(ev, body=capped_alarm(ev.body))
                     reason = validate(ev)
                     if reason:
                         self._dead(s, protocol.up_topic(gw.id), gw.id, ev.seq, reason, json.dumps(ev.body))
@@ -260,3 +287,29 @@ class IngestStore:
         # Whatever the bytes were, the record must fit (PostgreSQL text holds no NUL), or it fails the drain.
         s.add(DeadLetter(topic=topic[:256], gateway_id=gw if gw is None else gw[:64], seq=seq,
                          reason=reason.replace("\x00", ""), payload=text[:65536].replace("\x00", "")))
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database that is down or busy (retry later), as opposed to a message it cannot take."""
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+def body_text(body: dict[str, Any]) -> str:
+    """An event body as text for a dead letter, whatever it holds (nesting no encoder takes included)."""
+    try:
+        return json.dumps(body, default=str, ensure_ascii=False)
+    except (RecursionError, ValueError, TypeError) as exc:
+        return f"<event body that cannot be written out: {type(exc).__name__}>"
+
+
+def merged(parts: list[IngestResult]) -> IngestResult:
+    """One result for a message committed event by event."""
+    out = IngestResult()
+    for p in parts:
+        out.acked += p.acked
+        out.rejected += p.rejected
+        out.new_alarms += p.new_alarms
+        out.duplicates += p.duplicates
+        out.readings += p.readings
+        out.upto = max(out.upto, p.upto)
+    return out
