@@ -17,6 +17,7 @@ from anxin import protocol
 from server.alarms import apply_gateway_alarm
 from server.db.bulk import insert_new_events, insert_readings
 from server.db.models import DeadLetter, Gateway
+from server.home_text import for_log
 from server.ingest_checks import (MAX_UPLINK_BYTES, capped_alarm, corrected_time, json_safe, measured_time,
                                   reading_flags, validate)
 from server.reminders import remind_after_repeat
@@ -113,10 +114,11 @@ class IngestStore:
         except Exception as exc:  # any class: poison is whatever fails alone
             if is_transient(exc):
                 self.counters["internal_errors"] += 1
-                log.error("could not commit batch from %s; it stays unacknowledged: %s", batch.gateway_id, exc)
+                log.error("could not commit batch from %s; it stays unacknowledged: %s", for_log(batch.gateway_id), exc)
                 return IngestResult()
             if len(batch.events) > 1:
-                log.warning("batch from %s failed (%r); committing its events one by one", batch.gateway_id, exc)
+                log.warning("batch from %s failed (%r); committing its events one by one", for_log(batch.gateway_id),
+                            exc)
                 return merged([self._commit_alone(replace(batch, events=(ev,))) for ev in batch.events])
             self.counters["poison"] += 1
             result = IngestResult()
@@ -226,7 +228,7 @@ class IngestStore:
     def _gateways(self, s: Session, ids: set[str], now: datetime) -> dict[str, Gateway]:
         found = {g.id: g for g in s.scalars(select(Gateway).where(Gateway.id.in_(ids)))}
         for gw_id in ids - found.keys():
-            log.warning("events from unregistered gateway %s: kept, alarms shown to staff", gw_id)
+            log.warning("events from unregistered gateway %s: kept, alarms shown to staff", for_log(gw_id))
             found[gw_id] = Gateway(id=gw_id, state="online", state_at=now)
             s.add(found[gw_id])
         for gw in found.values():
@@ -243,7 +245,7 @@ class IngestStore:
             change = apply_gateway_alarm(s, gw.id, ev.seq, gw.resident_id, body, at, now)
             if change and change.new:
                 log.info("ALARM #%d %s (%s) from %s/%s", change.alarm.id, change.alarm.type, change.alarm.severity,
-                         gw.id, change.alarm.device)
+                         for_log(gw.id), for_log(change.alarm.device))
                 result.new_alarms.append(change.alarm.id)
             elif change and body.get("change", "raise") == "raise" and remind_after_repeat(
                     s, change.alarm, str(body.get("severity") or change.alarm.severity), now):
@@ -251,8 +253,8 @@ class IngestStore:
             if change and body.get("sms"):
                 record_sms(s, change.alarm, body["sms"], now)
         elif ev.lane == "gap":
-            log.warning("gateway %s reports %s sequence numbers it will never send (%s)", gw.id,
-                        body.get("count"), body.get("reason"))
+            log.warning("gateway %s reports %s sequence numbers it will never send (%s)", for_log(gw.id),
+                        for_log(body.get("count")), for_log(body.get("reason")))
         elif ev.lane == "event":
             record_report(s, gw, body)
 
@@ -274,7 +276,7 @@ class IngestStore:
             if state != "offline":  # a last will is the broker speaking, not the gateway: no heartbeat
                 gw.last_seen = now
             s.add(gw)
-        log.info("gateway %s is %s", gw_id, state)
+        log.info("gateway %s is %s", for_log(gw_id), for_log(state))
 
     def dead_letter(self, topic: str, gw: str | None, seq: int | None, reason: str, payload: bytes) -> None:
         """Keep a message we cannot accept, count it and say so."""
@@ -283,7 +285,7 @@ class IngestStore:
 
     def _dead(self, s: Session, topic: str, gw: str | None, seq: int | None, reason: str, text: str) -> None:
         self.counters["dead_letters"] += 1
-        log.warning("dead letter from %s: %s", topic, reason)
+        log.warning("dead letter from %s: %s", for_log(topic), for_log(reason, 300))
         # Whatever the bytes were, the record must fit (PostgreSQL text holds no NUL), or it fails the drain.
         s.add(DeadLetter(topic=topic[:256], gateway_id=gw if gw is None else gw[:64], seq=seq,
                          reason=reason.replace("\x00", ""), payload=text[:65536].replace("\x00", "")))
