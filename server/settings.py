@@ -26,7 +26,11 @@ class ServerSettings(BaseSettings):
     mqtt_password: str | None = None
     mqtt_tls_ca: str | None = None
     mqtt_shared_group: str | None = None
-    mqtt_client_id: str | None = None
+    mqtt_client_id: str | None = None  # a prefix: every process adds a random suffix (ids must never collide)
+    # The intake probe: a message to itself through the broker this often; none back for
+    # `intake_dead_after_s` and the server reconnects and reports its intake unhealthy.
+    intake_probe_s: float = 3.0
+    intake_dead_after_s: float = 10.0
 
     secret_key: str = secrets.token_urlsafe(32)
     language: Literal["zh-CN", "en"] = "zh-CN"
