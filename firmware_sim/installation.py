@@ -59,12 +59,13 @@ def _demo_hash() -> str:
 
 
 def gateway_settings(gateway_id: str, resident: str, local: BrokerAddress, central: BrokerAddress,
-                     data_dir: Path) -> GatewaySettings:
+                     data_dir: Path, password: str | None = None) -> GatewaySettings:
     """Settings of one simulated home's gateway (its roster: the demo caregiver of that resident)."""
     return GatewaySettings(
         gateway_id=gateway_id, resident=resident, data_dir=data_dir,
         local_broker=BrokerConfig(host=local.host, port=local.port),
-        central_broker=BrokerConfig(host=central.host, port=central.port),
+        central_broker=BrokerConfig(host=central.host, port=central.port, username=gateway_id if password else None,
+                                    password=password),
         devices=[SOS_DEVICE], roster=[demo_caregiver(resident)],
     )
 

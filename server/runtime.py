@@ -15,6 +15,8 @@ from anxin.mqtt import BrokerAddress, MqttLink, Will, make_client
 from anxin.ports import port_is_free, wait_for_port
 from server.api.app import create_app
 from server.broker import EmbeddedBroker
+from server.broker_access import SERVER_USER, BrokerAccess, hash_password, new_password
+from server.gateway_credentials import lookup
 from server.db.session import create_schema, make_engine, session_factory
 from server.errors import PortInUse
 from server.events import EventHub, watch
@@ -134,8 +136,15 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
         PresencePolicy(timedelta(seconds=settings.gateway_silent_after_s),
                        timedelta(seconds=settings.gateway_offline_grace_s)), utc_now,
     ) if settings.role != "api" else None
-    address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username, settings.mqtt_password,
-                            settings.mqtt_tls_ca)
+    broker = None
+    if settings.embedded_broker:  # the server runs the broker: its own account, a password for this run
+        password = settings.mqtt_password or new_password()
+        broker = EmbeddedBroker(settings.mqtt_host, settings.mqtt_port,
+                                BrokerAccess(hash_password(password), lambda gw: lookup(sessions, gw)))
+        address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, SERVER_USER, password, settings.mqtt_tls_ca)
+    else:
+        address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username,
+                                settings.mqtt_password, settings.mqtt_tls_ca)
     # Unique per process: a predictable id let anyone take the server's session over and silence intake.
     client_id = f"{settings.mqtt_client_id or f'anxin-server-{settings.role}'}-{secrets.token_hex(6)}"
     link = MqttLink(make_client(client_id), address, lambda t, p: None,
@@ -163,7 +172,6 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
                     max_drain_bytes=drain_bytes(settings.database_url))
     link.on_message = ingest.on_message if probe is None else (
         lambda t, p: probe.on_message(t, p) or ingest.on_message(t, p))
-    broker = EmbeddedBroker(settings.mqtt_host, settings.mqtt_port) if settings.embedded_broker else None
     return ServerRuntime(settings, services, ingest, link, broker, desk, mirror=mirror, probe=probe)
 
 
