@@ -64,6 +64,8 @@ class Commands:
             self.act(Action("say", "test_alarm"))
             self.raise_alarm(Alarm("test", Severity.INFO, "weekly test", detail={"by": command.args.get("by")}))
         elif command.cmd == push.COMMAND:
+            log.info("rules configuration version %r pushed by the server (asked by %r)",
+                     command.args.get("version"), str(command.args.get("by", "?"))[:64])
             report, retired = self.rules.apply(command.args, datetime.fromtimestamp(self.clock(), timezone.utc))
             for alarm in retired:
                 self.raise_alarm(alarm)

@@ -59,17 +59,22 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import(args: argparse.Namespace) -> int:
+def _database(args: argparse.Namespace) -> Any:
+    """A session factory on the configured database, its schema created or checked."""
     from server.db.session import create_schema, make_engine, session_factory
+
+    engine = make_engine(settings_from(args).database_url)
+    create_schema(engine)
+    return session_factory(engine)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from server.gateway_credentials import CredentialsError, issue_missing
     from server.provision import import_file
 
-    settings = settings_from(args)
-    engine = make_engine(settings.database_url)
-    create_schema(engine)
-    from server.gateway_credentials import CredentialsError, issue_missing
-
+    sessions = _database(args)
     try:
-        with session_factory(engine)() as s, s.begin():
+        with sessions() as s, s.begin():
             counts = import_file(s, args.file)
             passwords = issue_missing(s)
     except (ProvisionError, CredentialsError) as exc:
@@ -86,14 +91,11 @@ def _import(args: argparse.Namespace) -> int:
 
 def _gateway(args: argparse.Namespace) -> int:
     from server.db.models import Gateway, Resident
-    from server.db.session import create_schema, make_engine, session_factory
     from server.gateway_credentials import CredentialsError, check_gateway_id, gateway_yaml, issue, revoke
 
-    settings = settings_from(args)
-    engine = make_engine(settings.database_url)
-    create_schema(engine)
+    sessions = _database(args)
     try:
-        with session_factory(engine)() as s, s.begin():
+        with sessions() as s, s.begin():
             if args.action == "revoke":
                 revoke(s, args.gateway_id)
                 print(f"gateway {args.gateway_id} can no longer log in to the central broker "
@@ -117,16 +119,13 @@ def _gateway(args: argparse.Namespace) -> int:
 
 
 def _broker_config(args: argparse.Namespace) -> int:
-    from server.db.session import create_schema, make_engine, session_factory
     from server.gateway_credentials import write_mosquitto
 
     settings = settings_from(args)
     if not settings.mqtt_password:
         print("anxin-server: set ANXIN_MQTT_PASSWORD to the server's broker password first", file=sys.stderr)
         return 2
-    engine = make_engine(settings.database_url)
-    create_schema(engine)
-    with session_factory(engine)() as s:
+    with _database(args)() as s:
         written = write_mosquitto(s, args.mosquitto, settings.mqtt_password, args.gateway_port, args.server_port,
                                   args.server_bind, args.mounted_at)
     print("wrote " + ", ".join(map(str, written)) + " (run mosquitto -c DIR/anxin.conf, or copy its lines into your mosquitto.conf)")
