@@ -88,6 +88,7 @@ class Gateway(DeviceIntake, Commands):
         self._supervision_saved: dict[str, list[str]] | None = None
         self.measurements = RecentMeasurements()
         self.open_alarms = OpenAlarms()
+        self._open_alarms_dirty = False
         self.rules = RuleBook(engine, outbox, settings.timezone, settings.resident, self.counters)
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
@@ -178,6 +179,7 @@ class Gateway(DeviceIntake, Commands):
         elif kind == "tick":
             self.counters["ticks"] += 1
             self.store_parked()
+            self._save_open_alarms()
             for fall in self.falls.expire(self.clock()):  # a wearable gone quiet right after an impact
                 self.handle_message(fall)
             self.supervise(self.supervisor.tick(self.supervision, self.clock()))
@@ -190,10 +192,14 @@ class Gateway(DeviceIntake, Commands):
         except (OutboxError, sqlite3.Error) as exc:
             log.error("could not read the forwarded-measurements memory: %s", exc)
 
-    def _remember_open(self, body: dict[str, Any], seq: int) -> None:
-        self.open_alarms.record(body, seq, self.clock())
+    def _save_open_alarms(self) -> None:
+        # On the tick, not beside the alarm: this write's fsync must not hold the outbox while the
+        # uplink sends the alarm. A crash within the second forgets only a spoken "help is coming".
+        if not self._open_alarms_dirty:
+            return
         try:
             self.outbox.set_meta(OPEN_ALARMS_KEY, self.open_alarms.dump())
+            self._open_alarms_dirty = False
         except (OutboxError, sqlite3.Error) as exc:  # the alarm is stored; only the spoken ack may be missed
             log.error("could not save the open alarms: %s", exc)
 
@@ -255,7 +261,8 @@ class Gateway(DeviceIntake, Commands):
             self.parked.pop(0)
             log.info("alarm %s (%s) from %s stored as seq %d", body["type"], body["change"], body["device"], seq)
             self.wake_uplink()
-            self._remember_open(body, seq)  # after the wake: the uplink does not wait for this write
+            self.open_alarms.record(body, seq, self.clock())
+            self._open_alarms_dirty = True
         return True
 
     def act(self, action: Action, **params: str) -> None:
