@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin import protocol
@@ -20,6 +19,7 @@ from server.db.models import DeadLetter, Gateway
 from server.home_text import for_log
 from server.ingest_checks import (MAX_UPLINK_BYTES, capped_alarm, corrected_time, json_safe, measured_time,
                                   reading_flags, validate)
+from server.ingest_poison import body_text, is_transient, merged
 from server.reminders import remind_after_repeat
 from server.reliability import advance_all, dead_seqs, record_late_sms, record_sms
 from server.rules_push import record_report
@@ -119,7 +119,8 @@ class IngestStore:
             if len(batch.events) > 1:
                 log.warning("batch from %s failed (%r); committing its events one by one", for_log(batch.gateway_id),
                             exc)
-                return merged([self._commit_alone(replace(batch, events=(ev,))) for ev in batch.events])
+                parts = [self._commit_alone(replace(batch, events=(ev,))) for ev in batch.events]
+                return merged(IngestResult(), parts)
             self.counters["poison"] += 1
             result = IngestResult()
             for ev in batch.events:
@@ -290,28 +291,3 @@ class IngestStore:
         s.add(DeadLetter(topic=topic[:256], gateway_id=gw if gw is None else gw[:64], seq=seq,
                          reason=reason.replace("\x00", ""), payload=text[:65536].replace("\x00", "")))
 
-
-def is_transient(exc: BaseException) -> bool:
-    """A database that is down or busy (retry later), as opposed to a message it cannot take."""
-    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
-
-
-def body_text(body: dict[str, Any]) -> str:
-    """An event body as text for a dead letter, whatever it holds (nesting no encoder takes included)."""
-    try:
-        return json.dumps(body, default=str, ensure_ascii=False)
-    except (RecursionError, ValueError, TypeError) as exc:
-        return f"<event body that cannot be written out: {type(exc).__name__}>"
-
-
-def merged(parts: list[IngestResult]) -> IngestResult:
-    """One result for a message committed event by event."""
-    out = IngestResult()
-    for p in parts:
-        out.acked += p.acked
-        out.rejected += p.rejected
-        out.new_alarms += p.new_alarms
-        out.duplicates += p.duplicates
-        out.readings += p.readings
-        out.upto = max(out.upto, p.upto)
-    return out
