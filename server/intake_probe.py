@@ -9,12 +9,12 @@ on /api/v1/health and /metrics until a probe comes back.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from anxin.mqtt import MqttError
+from anxin.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,7 @@ class IntakeProbe:
     _last_back: float | None = None
     _started: float = 0.0
     _last_reconnect: float = 0.0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _task: Periodic | None = None
 
     @property
     def healthy(self) -> bool:
@@ -83,18 +82,10 @@ class IntakeProbe:
     def start(self) -> None:
         """Probe on its own thread."""
         self._started = self._last_reconnect = self.monotonic()
-        self._thread = threading.Thread(target=self._run, name="intake-probe", daemon=True)
-        self._thread.start()
+        self._task = Periodic("intake-probe", self.interval_s, self.check)
+        self._task.start()
 
     def stop(self) -> None:
         """Stop probing."""
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.check()
-            except Exception:  # supervisor: the probe must outlive whatever one round did
-                log.exception("intake probe failed")
+        if self._task:
+            self._task.stop()
