@@ -62,14 +62,17 @@ def test_a_gateway_can_neither_speak_for_another_nor_read_its_topics(secured, re
     assert secured.home.gateway.gateway.counters["commands"] == 0, "a gateway sent another home a command"
 
 
-def test_a_gateway_cannot_take_over_another_gateways_session(secured, attacker):
-    central = secured.home.gateway.central
-    before = central.stats.disconnects
-    for _ in range(3):
-        intruder = attacker(secured.login(OTHER, secured.passwords[OTHER]),
-                            client_id=f"anxin-gw-{secured.home.gateway_id}", wait=False)
-        time.sleep(0.7)
-        intruder.stop()
-    assert central.stats.disconnects == before, "another gateway's connect dropped this home's link"
+def test_a_gateway_cannot_take_over_another_gateways_or_the_servers_session(secured, attacker):
+    links = {"home": secured.home.gateway.central, "server": secured.server.link}
+    before = {name: link.stats.disconnects for name, link in links.items()}
+    server_id = secured.server.link.client._client_id.decode()  # noqa: SLF001 - as if learnt from the wire
+    for _ in range(3):  # the attack as reported: reconnecting with the id every 0.7 s
+        for client_id in (f"anxin-gw-{secured.home.gateway_id}", server_id):
+            intruder = attacker(secured.login(OTHER, secured.passwords[OTHER]), client_id=client_id, wait=False)
+            time.sleep(0.7)
+            intruder.stop()
+    after = {name: link.stats.disconnects for name, link in links.items()}
+    assert after == before, "another gateway's connect dropped a session that was not its own"
     secured.home.button.press()
     assert wait_until(lambda: secured.home.gateway.outbox.count() == 0, 30)
+    assert secured.server.probe.reconnects == 0
