@@ -10,7 +10,7 @@ from typing import TextIO
 from gateway.falls.detector import FallParams
 from gateway.falls.errors import RecordingError
 from gateway.falls.evaluate import Trial, judge, summarize
-from gateway.falls.exposure import WAKING_HOURS, alarms_per_day, weighted_false_alarms_per_hour
+from gateway.falls.exposure import WAKING_HOURS, alarms_per_day, prompt_can_cancel, weighted_false_alarms_per_hour
 from gateway.falls.fit import leave_one_subject_out
 from gateway.falls.recordings import Recording, find_recordings, load_recording
 
@@ -85,6 +85,9 @@ def run(root: Path, as_json: bool = False, loso: bool = False, out: TextIO | Non
     per_day = ", ".join(f"{code} {n:.2f}" for code, n in sorted(alarms_per_day(trials).items()) if n)
     print(f"weighted by an older person's day (docs/falls.md): {weighted:.3f} false alarms per waking hour "
           f"({weighted * WAKING_HOURS:.2f} a day{': ' + per_day if per_day else ''})", file=out)
+    at_home, alarms = prompt_can_cancel(trials)
+    print(f"30 s cancel prompt (spoken at home): can catch {at_home} of {alarms} false alarms; the rest happen "
+          f"out of its earshot (at the car)", file=out)
     if as_json:
         print(json.dumps({**s.as_dict(), "weighted_false_alarms_per_hour": round(weighted, 4)}), file=out)
     return 0
