@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from gateway.falls.detector import FallParams
-from gateway.falls.errors import RecordingError
+from gateway.falls.errors import FitError, RecordingError
 from gateway.falls.evaluate import Trial, judge, summarize
 from gateway.falls.exposure import WAKING_HOURS, alarms_per_day, prompt_can_cancel, weighted_false_alarms_per_hour
 from gateway.falls.fit import leave_one_subject_out
@@ -62,7 +62,11 @@ def run(root: Path, as_json: bool = False, loso: bool = False, out: TextIO | Non
             model = ", ".join(f"{w:+.2f}" for w in m.weight) + f", bias {m.bias:+.2f}" if m else "none"
             print(f"fold without sub{subject}: still <= {p.still_g} g, turned >= {p.angle_deg:.0f}°, "
                   f"impact model weights {model}", file=out)
-        trials = leave_one_subject_out(recordings, params, fold)
+        try:
+            trials = leave_one_subject_out(recordings, params, fold)
+        except FitError as exc:
+            print(f"anxin-gateway eval-falls: {exc}", file=err)
+            return 2
     else:
         trials = [judge(r, params) for r in recordings]
     for t in trials:
