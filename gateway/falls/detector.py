@@ -9,9 +9,8 @@ import numpy as np
 
 from gateway.falls.errors import StreamError
 from gateway.falls.impact import SHIPPED, ImpactModel, impact_vector
+from gateway.falls.recordings import STANDARD_GRAVITY
 from gateway.falls.resample import Resampled
-
-G = 9.80665  # m/s² per g
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +199,7 @@ class FallDetector:
         impact_gs = float(np.clip(self._mag[self._window(peak, (-0.1, 0.3))] - 1.0, 0.0, None).sum()) / r
         high_s = float((self._mag[self._window(peak, (-1.0, 1.0))] > p.trigger_g).sum()) / r
         fall_std = float(ff.std()) if len(ff) else 0.0
-        velocity = float(np.cumsum(ff - 1.0).min()) * G / r if len(ff) else 0.0
+        velocity = float(np.cumsum(ff - 1.0).min()) * STANDARD_GRAVITY / r if len(ff) else 0.0
         after = self._window(peak, p.after)
         held = self._mag[after]
         still = float(held.std()) if len(held) else math.inf  # nothing after the impact (yet): not judged
