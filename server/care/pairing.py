@@ -49,14 +49,14 @@ def plans_of_resident(session: Session, resident_id: int) -> list[tuple[HelperPl
     """The resident's helpers and their plans."""
     rows = session.execute(select(HelperPlan, Helper).join(Helper, Helper.id == HelperPlan.helper_id)
                            .where(HelperPlan.resident_id == resident_id).order_by(Helper.name))
-    return [(p, h) for p, h in rows.tuples()]
+    return [(p, h) for p, h in rows]
 
 
 def plans_of_helper(session: Session, helper_id: int) -> list[tuple[HelperPlan, Resident]]:
     """A helper's residents and the plan for each."""
     rows = session.execute(select(HelperPlan, Resident).join(Resident, Resident.id == HelperPlan.resident_id)
                            .where(HelperPlan.helper_id == helper_id).order_by(Resident.code))
-    return [(p, r) for p, r in rows.tuples()]
+    return [(p, r) for p, r in rows]
 
 
 def plan_dates(plan: HelperPlan, after: date, until: date) -> list[date]:

@@ -22,13 +22,13 @@ _LOOKBACK = timedelta(days=30)
 def _last_contacts(session: Session) -> dict[tuple[int, int | None], datetime]:
     rows = session.execute(select(Contact.resident_id, Contact.helper_id, func.max(Contact.at))
                            .group_by(Contact.resident_id, Contact.helper_id))
-    return {(r, h): as_utc(at) for r, h, at in rows.tuples()}
+    return {(r, h): as_utc(at) for r, h, at in rows}
 
 
 def _last_visits(session: Session) -> dict[int, datetime]:
     rows = session.execute(select(Contact.resident_id, func.max(Contact.at)).where(Contact.channel == "visit")
                            .group_by(Contact.resident_id))
-    return {r: as_utc(at) for r, at in rows.tuples()}
+    return {r: as_utc(at) for r, at in rows}
 
 
 def follow_ups(session: Session, now: datetime, hours: int, resident_ids: Iterable[int] | None = None
@@ -40,7 +40,7 @@ def follow_ups(session: Session, now: datetime, hours: int, resident_ids: Iterab
     if resident_ids is not None:
         q = q.where(Alarm.resident_id.in_(list(resident_ids)))
     by_resident: dict[int, list[tuple[int, datetime]]] = {}
-    for alarm_id, raised, rid in session.execute(q).tuples():
+    for alarm_id, raised, rid in session.execute(q):
         by_resident.setdefault(rid, []).append((alarm_id, as_utc(raised)))
     visits = _last_visits(session)
     out = []
@@ -61,7 +61,7 @@ def due(session: Session, now: datetime, followup_hours: int, helper_id: int | N
         q = q.where(HelperPlan.helper_id == helper_id)
     items: list[DueOut] = []
     resident_ids = set()
-    for plan, helper, resident in session.execute(q).tuples():
+    for plan, helper, resident in session.execute(q):
         resident_ids.add(resident.id)
         seen = last.get((resident.id, helper.id))
         next_date = plans.next_due(plan.rrule, plan.starts_on, plans.local_date(seen) if seen else None)
@@ -95,7 +95,7 @@ def coverage(session: Session, now: datetime, intervals: plans.Intervals) -> lis
     last: dict[int, datetime] = {}
     for (rid, _helper), at in _last_contacts(session).items():
         last[rid] = max(at, last.get(rid, at))
-    grades = dict(session.execute(select(ResidentProfile.resident_id, ResidentProfile.grade)).tuples())
+    grades = {rid: g for rid, g in session.execute(select(ResidentProfile.resident_id, ResidentProfile.grade))}
     counts: dict[str, list[int]] = {c: [0, 0] for c in ("all", *categories.CATEGORIES)}
     for resident in session.scalars(select(Resident)):
         cats = list(resident.care_categories or [])

@@ -51,7 +51,7 @@ def find(session: Session, f: Filters, today: date, overdue_codes: set[str]) -> 
     if f.grade:
         q = q.where(ResidentProfile.grade == f.grade)
     rows = []
-    for resident, profile in session.execute(q.order_by(Resident.code)).tuples():
+    for resident, profile in session.execute(q.order_by(Resident.code)):
         birth = profile.birth_date if profile else None
         age = age_on(birth, today) if birth else None
         cats = list(resident.care_categories or [])
