@@ -1,0 +1,58 @@
+"""The care pages render for each role that may see them, refuse others, and the helper link is the only key."""
+
+from __future__ import annotations
+
+import re
+
+import icalendar
+import pytest
+
+from tests.integration.care.conftest import login
+from tests.integration.care.test_care_api import PROFILE
+from tests.unit.care.test_scoring import EXAMPLE
+
+pytestmark = pytest.mark.integration
+
+
+def _setup(client) -> str:
+    coord = login(client, "coord")
+    client.put("/api/v1/residents/R900/profile", json=PROFILE, headers=coord)
+    client.post("/api/v1/residents/R900/assessments", json={"reason": "first", "assessor": "陈静", "answers": EXAMPLE},
+                headers=coord)
+    plans = client.post("/api/v1/residents/R900/helpers", headers=coord, json={
+        "helper_code": "H01", "name": "青年干部 小刘", "role": "young_cadre"}).json()
+    return plans[0]["link"].split("/h/", 1)[1]
+
+
+def test_pages_render_for_a_coordinator_and_the_helper_link(client) -> None:
+    token = _setup(client)
+    for url in ("/console/residents", "/console/residents?category=失能&age=80-89", "/console/residents/R900",
+                "/console/residents/R900/edit", "/console/residents/R900/assessment", "/console/care",
+                "/console/residents/new", f"/h/{token}", f"/h/{token}/contact/R900"):
+        r = client.get(url)
+        assert r.status_code == 200, (url, r.text[:500])
+    page = client.get("/console/residents/R900").text
+    assert "失能" in page and "李秀英" in page
+    assert "李秀英" in client.get(f"/h/{token}").text
+
+
+def test_desk_staff_see_but_cannot_edit_and_a_doctored_link_opens_nothing(client) -> None:
+    token = _setup(client)
+    login(client, "duty")
+    assert client.get("/console/residents/R900").status_code == 200
+    assert client.get("/console/residents/R900/edit").status_code == 403
+    assert client.post("/console/residents/R900/helpers", data={"helper_code": "H02"}).status_code == 403
+    client.cookies.clear()
+    assert client.get(f"/h/{token[:-2]}xx").status_code == 403
+    assert client.get(f"/h/{token[:-2]}xx/calendar.ics").status_code == 403
+    assert client.post(f"/h/{token[:-2]}xx/contact/R900", data={}).status_code == 403
+
+
+def test_calendar_feed_parses_and_carries_the_weekly_rule(client) -> None:
+    token = _setup(client)
+    r = client.get(f"/h/{token}/calendar.ics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/calendar")
+    cal = icalendar.Calendar.from_ical(r.content)
+    events = [e for e in cal.walk("VEVENT")]
+    assert len(events) == 1 and re.search("李秀英", str(events[0]["SUMMARY"]))
+    assert events[0]["RRULE"]["FREQ"] == ["WEEKLY"]
