@@ -60,12 +60,12 @@ def read(session: Session, resident: Resident, today: date, advanced_age: int, i
     row = profile_row(session, resident)
     values = ProfileIn.model_validate({k: v for k, v in _current(resident, row).items()
                                        if k in ProfileIn.model_fields}).model_dump()
-    cats = categories.derive(row.birth_date, row.living_arrangement, row.grade, row.staff_categories or {},
+    cats = categories.derive(birth_of(resident, row), row.living_arrangement, row.grade, row.staff_categories or {},
                              today, advanced_age)
     tier = categories.tier(cats, row.grade)
     return ProfileOut(
         **values, code=resident.code, grade=row.grade, categories=cats, tier=tier,
-        age=categories.age_on(row.birth_date, today) if row.birth_date else None,
+        age=categories.age_on(birth, today) if (birth := birth_of(resident, row)) else None,
         contact_interval_days=intervals.days(tier), devices_needed=categories.devices_needed(cats),
         services_offered=categories.services_offered(cats), last_contact=last_contact(session, resident.id),
         updated_at=row.updated_at if row.fields or row.birth_date else None, updated_by=row.updated_by)
@@ -106,10 +106,17 @@ def save(session: Session, code: str, body: ProfileIn, actor: str, now: datetime
     return resident
 
 
+def birth_of(resident: Resident, row: ResidentProfile) -> date | None:
+    """The birth date, or for records imported with a year only, the year's last day (never older than true)."""
+    if row.birth_date is not None:
+        return row.birth_date
+    return date(resident.birth_year, 12, 31) if resident.birth_year else None
+
+
 def refresh_categories(session: Session, resident: Resident, row: ResidentProfile, today: date,
                        advanced_age: int) -> None:
     """Keep the resident row's category list (the console and lists filter on it) equal to the derived one."""
-    resident.care_categories = categories.derive(row.birth_date, row.living_arrangement, row.grade,
+    resident.care_categories = categories.derive(birth_of(resident, row), row.living_arrangement, row.grade,
                                                  row.staff_categories or {}, today, advanced_age)
 
 
