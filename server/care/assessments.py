@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.care import audit, scoring
-from server.care.plans import local_date
+from server.care.plans import local_date, to_utc
 from server.care.profile import profile_row, refresh_categories
 from server.care.schemas import AssessmentIn
 from server.db.models import Resident
@@ -21,7 +21,7 @@ def record_assessment(session: Session, resident: Resident, body: AssessmentIn, 
     adjust = scoring.Adjustments(body.coma, body.dementia_or_mental_disorder, body.risk_events_30d)
     result = scoring.score(body.answers, adjust)
     row = Assessment(
-        resident_id=resident.id, assessed_at=body.assessed_at or now, reason=body.reason, assessor=body.assessor,
+        resident_id=resident.id, assessed_at=to_utc(body.assessed_at) if body.assessed_at else now, reason=body.reason, assessor=body.assessor,
         answers=dict(body.answers), adjustments={"coma": body.coma, "risk_events_30d": body.risk_events_30d,
                                                  "dementia_or_mental_disorder": body.dementia_or_mental_disorder,
                                                  "changes": result.changes},

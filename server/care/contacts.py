@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from server.care import audit
 from server.care.errors import InvalidRecord
 from server.care.schemas import ContactIn
-from server.db.models import Resident, as_utc
+from server.care.plans import to_utc
+from server.db.models import Resident
 from server.db.models_care import Contact, Helper, HelperPlan
 
 # A contact logged for the future is a typo; a little skew between phone and server clocks is not.
@@ -20,7 +21,7 @@ _FUTURE_SLACK = timedelta(minutes=10)
 def log_contact(session: Session, resident: Resident, body: ContactIn, by: str, now: datetime,
                 helper: Helper | None = None) -> Contact:
     """Store one contact; a helper may log only for residents they are paired with."""
-    at = as_utc(body.at) if body.at else now
+    at = to_utc(body.at) if body.at else now
     if at > now + _FUTURE_SLACK:
         raise InvalidRecord("a contact cannot be in the future")
     if helper is None and body.helper_code:

@@ -187,7 +187,7 @@ def _local_input(value: str | None) -> datetime | None:
     """A datetime-local field's value (China Standard Time) as an aware time; empty means now."""
     if not value:
         return None
-    return datetime.fromisoformat(value).replace(tzinfo=plans.LOCAL)
+    return plans.to_utc(datetime.fromisoformat(value).replace(tzinfo=plans.LOCAL))
 
 
 @router.post("/console/residents/{code}/assessment", response_model=None)

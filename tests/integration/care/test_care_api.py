@@ -69,8 +69,10 @@ def test_assessment_grade_makes_the_resident_disabled_and_the_default_plan_weekl
     coord, admin = login(client, "coord"), login(client, "admin")
     client.put("/api/v1/residents/R900/profile", json={**PROFILE, "living_arrangement": "children"}, headers=coord)
     r = client.post("/api/v1/residents/R900/assessments",
-                    json={"reason": "first", "assessor": "评估员 陈静", "answers": EXAMPLE}, headers=coord)
+                    json={"reason": "first", "assessor": "评估员 陈静", "answers": EXAMPLE,
+                          "assessed_at": "2027-03-01T08:30:00+08:00"}, headers=coord)
     assert r.status_code == 201, r.text
+    assert r.json()["assessed_at"].startswith("2027-03-01T00:30:00")  # kept as UTC on every database
     assert (r.json()["total"], r.json()["grade"]) == (54, "moderate")
     assert client.get("/api/v1/residents/R900/profile", headers=admin).json()["categories"] == ["高龄", "失能"]
     bad = client.post("/api/v1/residents/R900/assessments",

@@ -56,3 +56,20 @@ def test_calendar_feed_parses_and_carries_the_weekly_rule(client) -> None:
     events = [e for e in cal.walk("VEVENT")]
     assert len(events) == 1 and re.search("李秀英", str(events[0]["SUMMARY"]))
     assert events[0]["RRULE"]["FREQ"] == ["WEEKLY"]
+
+
+def test_calendar_expands_to_month_ends_in_china_standard_time(client, clock) -> None:
+    import datetime as dt
+
+    import recurring_ical_events
+
+    coord = login(client, "coord")
+    client.put("/api/v1/residents/R900/profile", json={**PROFILE, "living_arrangement": "children"}, headers=coord)
+    plans = client.post("/api/v1/residents/R900/helpers", headers=coord, json={
+        "helper_code": "H02", "name": "社工 孙敏", "role": "community_worker", "starts_on": "2027-01-31"}).json()
+    assert plans[0]["rrule"] == "FREQ=MONTHLY;INTERVAL=1;BYMONTHDAY=-1"  # 高龄 only: monthly, kept at month end
+    token = plans[0]["link"].split("/h/", 1)[1]
+    cal = icalendar.Calendar.from_ical(client.get(f"/h/{token}/calendar.ics").content)
+    starts = [e["DTSTART"].dt for e in recurring_ical_events.of(cal).between(dt.date(2027, 1, 1), dt.date(2027, 6, 1))]
+    assert [(s.date().isoformat(), s.strftime("%H:%M"), s.utcoffset()) for s in starts] == [
+        (d, "09:30", dt.timedelta(hours=8)) for d in ("2027-01-31", "2027-02-28", "2027-03-31", "2027-04-30", "2027-05-31")]
