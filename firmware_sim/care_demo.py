@@ -61,8 +61,8 @@ def seed(session: Session, now: datetime, advanced_age: int = 80) -> list[str]:
         resident = session.scalars(select(Resident).where(Resident.code == code)).first()
         if resident is None:
             continue
-        body = ProfileIn(name=resident.name, phone=resident.phone, address=resident.address,
-                         conditions=list(resident.conditions or []), **extra)  # type: ignore[arg-type]
+        body = ProfileIn.model_validate({"name": resident.name, "phone": resident.phone, "address": resident.address,
+                                         "conditions": list(resident.conditions or []), **extra})
         profile.save(session, code, body, COORDINATOR, now - timedelta(days=35), advanced_age)
         answers = dict(zip(_ITEMS, map(int, ANSWERS[code]), strict=True))
         assessments.record_assessment(session, resident, AssessmentIn(
@@ -70,8 +70,9 @@ def seed(session: Session, now: datetime, advanced_age: int = 80) -> list[str]:
             risk_events_30d=2 if code == "R003" else 0), COORDINATOR, now - timedelta(days=34), advanced_age)
         start = (now - timedelta(days=30)).date()
         for h_code, name, role, channel in HELPERS[code]:
-            pairing.pair(session, resident, HelperPlanIn(helper_code=h_code, name=name, role=role, channel=channel,
-                                                         starts_on=start), COORDINATOR, now - timedelta(days=30))
+            plan = HelperPlanIn.model_validate({"helper_code": h_code, "name": name, "role": role, "channel": channel,
+                                                "starts_on": start})
+            pairing.pair(session, resident, plan, COORDINATOR, now - timedelta(days=30))
         _month_of_contacts(session, resident, now)
         done.append(code)
     return done
@@ -83,9 +84,10 @@ def _month_of_contacts(session: Session, resident: Resident, now: datetime) -> N
     for n, days_ago in enumerate(range(30, 1, -4)):
         h_code, _name, _role, channel = helpers[n % len(helpers)]
         helper = pairing.helper_by_code(session, h_code)
-        body = ContactIn(at=now - timedelta(days=days_ago), channel=channel,  # type: ignore[arg-type]
-                         mood=_MOODS[n % len(_MOODS)], health="stable" if n % 3 else "worse", living="good",
-                         hazards=["fall"] if resident.code == "R003" else [],
-                         needs="想参加社区合唱团" if n == 2 else None, note="按时服药，精神不错" if n % 2 else None)
+        body = ContactIn.model_validate({
+            "at": now - timedelta(days=days_ago), "channel": channel, "mood": _MOODS[n % len(_MOODS)],
+            "health": "stable" if n % 3 else "worse", "living": "good",
+            "hazards": ["fall"] if resident.code == "R003" else [],
+            "needs": "想参加社区合唱团" if n == 2 else None, "note": "按时服药，精神不错" if n % 2 else None})
         contacts.log_contact(session, resident, body, helper.name if helper else COORDINATOR,
                              now - timedelta(days=days_ago), helper=helper)

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from server.care import audit
 from server.care.errors import InvalidRecord
-from server.care.schemas import ContactIn
 from server.care.plans import to_utc
+from server.care.schemas import ContactIn
 from server.db.models import Resident
 from server.db.models_care import Contact, Helper, HelperPlan
 

@@ -41,7 +41,8 @@ def follow_ups(session: Session, now: datetime, hours: int, resident_ids: Iterab
         q = q.where(Alarm.resident_id.in_(list(resident_ids)))
     by_resident: dict[int, list[tuple[int, datetime]]] = {}
     for alarm_id, raised, rid in session.execute(q):
-        by_resident.setdefault(rid, []).append((alarm_id, as_utc(raised)))
+        if rid is not None:  # the query asks for residents; this keeps the type checker sure of it
+            by_resident.setdefault(rid, []).append((alarm_id, as_utc(raised)))
     visits = _last_visits(session)
     out = []
     for rid, emergencies in by_resident.items():

@@ -13,13 +13,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from server.care import assessments, audit, contacts, pairing, plans, profile, queue, search
+from server.api.deps import ServicesDep
+from server.care import (
+    assessments,
+    audit,
+    contacts,
+    pairing,
+    plans,
+    profile,
+    queue,
+    search,
+)
 from server.care.categories import CATEGORIES, STAFF_SET
 from server.care.context import care_config
 from server.care.errors import CareError, UnknownResident
 from server.care.schemas import AssessmentIn, ContactIn, HelperPlanIn, ProfileIn
 from server.care.standard import DOMAINS, GRADES, REASONS
-from server.api.deps import ServicesDep
 from server.db.models import Resident
 from server.services import Services
 from server.web.auth import CareReaderDep, CareWriterDep
@@ -196,10 +205,11 @@ async def record_assessment(code: str, request: Request, services: ServicesDep, 
     form = await request.form()
     try:
         answers = {k[2:]: int(str(v)) for k, v in form.items() if k.startswith("i_") and str(v).strip()}
-        body = AssessmentIn(assessed_at=_local_input(str(form.get("assessed_at") or "")), reason=str(form.get("reason")),
-                            assessor=str(form.get("assessor", "")), answers=answers, coma=bool(form.get("coma")),
-                            dementia_or_mental_disorder=bool(form.get("dementia")),
-                            risk_events_30d=int(str(form.get("risk_events") or 0)))
+        body = AssessmentIn.model_validate({
+            "assessed_at": _local_input(str(form.get("assessed_at") or "")), "reason": form.get("reason"),
+            "assessor": form.get("assessor", ""), "answers": answers, "coma": bool(form.get("coma")),
+            "dementia_or_mental_disorder": bool(form.get("dementia")),
+            "risk_events_30d": int(str(form.get("risk_events") or 0))})
 
         def save() -> int:
             with services.sessions() as s, s.begin():
@@ -231,10 +241,10 @@ async def pair_helper(code: str, request: Request, services: ServicesDep, care_u
 
 def contact_from_form(form: Any) -> ContactIn:
     """A ContactIn from the contact form (shared by the profile page and the helper's phone page)."""
-    return ContactIn(at=_local_input(str(form.get("at") or "")), channel=str(form.get("channel")),
-                     mood=str(form.get("mood")), health=str(form.get("health")), living=str(form.get("living")),
-                     hazards=[str(h) for h in form.getlist("hazards")], needs=str(form.get("needs") or "") or None,
-                     note=str(form.get("note") or "") or None)  # type: ignore[arg-type]
+    return ContactIn.model_validate({
+        "at": _local_input(str(form.get("at") or "")), "channel": form.get("channel"), "mood": form.get("mood"),
+        "health": form.get("health"), "living": form.get("living"), "hazards": list(form.getlist("hazards")),
+        "needs": str(form.get("needs") or "") or None, "note": str(form.get("note") or "") or None})
 
 
 @router.post("/console/residents/{code}/contacts", response_model=None)

@@ -7,16 +7,36 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from sqlalchemy.orm import Session
 
 from server.api.deps import ServicesDep, require_roles
 from server.auth import CARE_READ_ROLES, CARE_WRITE_ROLES, StaffIdentity
-from server.care import assessments, audit, contacts, fhir, pairing, plans, profile, queue, search
+from server.care import (
+    assessments,
+    audit,
+    contacts,
+    fhir,
+    pairing,
+    plans,
+    profile,
+    queue,
+    search,
+)
 from server.care.context import care_config
 from server.care.errors import InvalidRecord, UnknownResident
-from server.care.schemas import (AssessmentIn, AssessmentOut, ChangeOut, ContactIn, ContactOut, DueOut,
-                                 HelperPlanIn, HelperPlanOut, ProfileIn, ProfileOut)
+from server.care.schemas import (
+    AssessmentIn,
+    AssessmentOut,
+    ChangeOut,
+    ContactIn,
+    ContactOut,
+    DueOut,
+    HelperPlanIn,
+    HelperPlanOut,
+    ProfileIn,
+    ProfileOut,
+)
 from server.db.models import Resident
 from server.services import Services
 

@@ -8,7 +8,13 @@ import pytest
 
 from server.care import categories
 from server.care.errors import InvalidRecord
-from server.care.plans import check_rule, default_rule, follow_ups, next_due, occurrences
+from server.care.plans import (
+    check_rule,
+    default_rule,
+    follow_ups,
+    next_due,
+    occurrences,
+)
 
 
 def test_default_rules_are_weekly_monthly_quarterly_and_keep_month_ends() -> None:
