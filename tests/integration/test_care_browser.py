@@ -90,11 +90,11 @@ def test_coordinator_builds_a_record_and_a_helper_logs_the_visit_from_a_phone(br
     desk.get_by_label("原因").select_option("first")
     for code, score in EXAMPLE.items():
         desk.locator(f"#i-{code.replace('.', '-')}-{score}").check()
-    screenshot(desk, "assessment-form", "residents")
+    screenshot(desk, "assessment-form", "residents", full_page=False)  # the whole form is 26 boxes long
     desk.get_by_role("button", name="计算并保存").click()
     expect(desk.locator("[data-total]")).to_have_text("54 / 90")
     expect(desk.locator("[data-grade]")).to_have_text("能力中度受损（中度失能）")
-    screenshot(desk, "assessment", "residents")
+    screenshot(desk, "assessment", "residents", full_page=False)
 
     desk.get_by_role("link", name="返回").click()
     expect(desk.locator("#categories")).to_contain_text("失能")
