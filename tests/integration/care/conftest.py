@@ -17,7 +17,9 @@ from server.links import LinkSigner
 from server.provision import import_file
 from server.services import Services
 from server.settings import ServerSettings
+from tests.integration.desk import conftest as desk
 
+database_url = desk.database_url  # every test here runs on SQLite and on the real PostgreSQL
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "provision.yaml"
 # A Monday morning in Beijing (01:00 UTC = 09:00 CST).
 T0 = datetime(2027, 3, 1, 1, 0, tzinfo=timezone.utc)
@@ -35,13 +37,6 @@ class Clock:
     def advance(self, **delta: float) -> None:
         """Move forward."""
         self.now += timedelta(**delta)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/care.db"
-    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture
