@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -108,12 +109,13 @@ def coverage(session: Session, now: datetime, intervals: plans.Intervals) -> lis
     return [Coverage(c, n, r) for c, (n, r) in counts.items()]
 
 
-def per_helper(items: list[DueOut], today: date) -> dict[str, dict[str, int]]:
-    """For each helper: how many planned contacts are due today and how many are overdue."""
-    out: dict[str, dict[str, int]] = {}
+def per_helper(items: list[DueOut], today: date) -> dict[str, dict[str, Any]]:
+    """For each helper: name, plans, how many are due today and how many are overdue."""
+    out: dict[str, dict[str, Any]] = {}
     for d in items:
         if d.kind == "plan" and d.helper_code:
-            row = out.setdefault(d.helper_code, {"due_today": 0, "overdue": 0})
+            row = out.setdefault(d.helper_code, {"name": d.helper_name, "planned": 0, "due_today": 0, "overdue": 0})
+            row["planned"] += 1
             row["due_today"] += int(d.due == today)
             row["overdue"] += int(d.overdue)
     return out

@@ -183,10 +183,10 @@ def assessment_view(code: str, assessment_id: int, request: Request, services: S
                     care_user: CareReaderDep) -> HTMLResponse:
     """One recorded assessment, as the printed form."""
     with services.sessions() as s, s.begin():
-        resident = profile.resident_by_code(s, code)
-        a = next((x for x in assessments.all_for(s, resident.id) if x.id == assessment_id), None)
-        if a is None:
-            raise HTTPException(404, detail="no such assessment")
+        resident = s.scalars(select(Resident).where(Resident.code == code)).first()
+        a = next((x for x in assessments.all_for(s, resident.id) if x.id == assessment_id), None) if resident else None
+        if resident is None or a is None:
+            raise HTTPException(404, detail=f"{code} has no assessment {assessment_id}")
         audit.record(s, care_user.username, "assessment_read", resident.id, services.clock(), assessment=a.id)
     return care_page(request, services, "care/assessment.html", care_user=care_user, resident=resident, a=a,
                      domains=DOMAINS, reasons=REASONS, grades=GRADES, error=None, now_local="")
@@ -272,14 +272,8 @@ def desk_page(request: Request, services: ServicesDep, care_user: CareReaderDep)
     with services.sessions() as s:
         owed = queue.due(s, now, cfg.followup_hours)
         cover = queue.coverage(s, now, cfg.intervals)
-    helpers: dict[str, dict[str, Any]] = {}
-    for d in owed:
-        if d.kind == "plan" and d.helper_code:
-            row = helpers.setdefault(d.helper_code, {"name": d.helper_name, "due_today": 0, "overdue": 0, "planned": 0})
-            row["planned"] += 1
-            row["due_today"] += int(d.due == today)
-            row["overdue"] += int(d.overdue)
     return care_page(request, services, "care/desk.html", care_user=care_user, today=today,
                      due_today=[d for d in owed if d.due == today and not d.overdue],
-                     overdue=[d for d in owed if d.overdue], coverage=cover, helpers=helpers)
+                     overdue=[d for d in owed if d.overdue], coverage=cover,
+                     helpers=queue.per_helper(owed, today))
 

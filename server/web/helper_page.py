@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -53,17 +53,24 @@ def helper_home(token: str, request: Request, services: ServicesDep) -> HTMLResp
 @router.get("/h/{token}/contact/{code}", response_class=HTMLResponse)
 def contact_form(token: str, code: str, request: Request, services: ServicesDep) -> HTMLResponse:
     """The one-minute form for one resident."""
+    return _contact_form(token, code, request, services)
+
+
+def _contact_form(token: str, code: str, request: Request, services: Services, error: str | None = None,
+                  sent: Any = None, status_code: int = 200) -> HTMLResponse:
     with services.sessions() as s:
         helper = _helper(services, s, token)
         if helper is None:
             return _bad(request, services)
-        resident = profile.resident_by_code(s, code)
-        plan = next((p for p, r in pairing.plans_of_helper(s, helper.id) if r.id == resident.id), None)
-        if plan is None:
+        plan, resident = next(((p, r) for p, r in pairing.plans_of_helper(s, helper.id) if r.code == code),
+                              (None, None))
+        if plan is None or resident is None:  # not theirs, or no such resident: the link opens nothing else
             return _bad(request, services)
-    return care_page(request, services, "care/helper_contact.html", person_language=helper.language, helper=helper,
-                     token=token, resident=resident, channel=plan.channel, error=request.query_params.get("error"),
-                     now_local=services.clock().astimezone(plans.LOCAL).strftime("%Y-%m-%dT%H:%M"))
+    sent = sent or {}
+    return care_page(request, services, "care/helper_contact.html", status_code=status_code,
+                     person_language=helper.language, helper=helper, token=token, resident=resident, error=error,
+                     channel=sent.get("channel") or plan.channel, sent=sent,
+                     now_local=sent.get("at") or services.clock().astimezone(plans.LOCAL).strftime("%Y-%m-%dT%H:%M"))
 
 
 @router.post("/h/{token}/contact/{code}", response_model=None)
@@ -82,7 +89,8 @@ async def contact_save(token: str, code: str, request: Request, services: Servic
     try:
         who = await run_in_threadpool(save)
     except (ValidationError, CareError, ValueError) as exc:
-        return RedirectResponse(f"/h/{token}/contact/{quote(code)}?error={quote(str(exc))}", 303)
+        # Refused (a time in the future, say): the same form again with everything as it was typed.
+        return _contact_form(token, code, request, services, error=str(exc), sent=form, status_code=422)
     if who is None:
         return _bad(request, services)
     return RedirectResponse(f"/h/{token}?done={code}", 303)

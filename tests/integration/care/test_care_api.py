@@ -141,3 +141,24 @@ def test_search_filters_and_coverage(client, clock) -> None:
     assert after["空巢"]["reached"] == 1 and after["高龄"]["reached"] == 1
     clock.advance(days=31)  # a priority resident's interval is 30 days
     assert {c["category"]: c for c in client.get("/api/v1/care/coverage", headers=coord).json()}["空巢"]["reached"] == 0
+
+
+def test_fhir_questionnaire_and_response_validate_and_admin_reads_every_endpoint(client) -> None:
+    from fhir.resources.R4B.questionnaire import Questionnaire
+    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+    coord, admin = login(client, "coord"), login(client, "admin")
+    client.put("/api/v1/residents/R900/profile", json=PROFILE, headers=coord)
+    made = client.post("/api/v1/residents/R900/assessments",
+                       json={"reason": "first", "assessor": "陈静", "answers": EXAMPLE}, headers=coord).json()
+    client.post("/api/v1/residents/R900/helpers", headers=coord,
+                json={"helper_code": "H01", "name": "小王", "role": "volunteer"})
+    form = Questionnaire.model_validate(client.get("/api/v1/care/questionnaire", headers=admin).json())
+    assert [len(g.item) for g in form.item] == [8, 4, 9, 5]
+    answer = QuestionnaireResponse.model_validate(
+        client.get(f"/api/v1/residents/R900/assessments/{made['id']}/fhir", headers=admin).json())
+    result = next(g for g in answer.item if g.linkId == "result")
+    assert result.item[0].answer[0].valueInteger == 54 and result.item[1].answer[0].valueString == "moderate"
+    for url in ("/residents/R900/profile", "/residents/R900/assessments", "/residents/R900/helpers",
+                "/residents/R900/contacts", "/contacts/overdue", "/contacts/due", "/care/coverage", "/care/residents"):
+        assert client.get(f"/api/v1{url}", headers=admin).status_code == 200, url

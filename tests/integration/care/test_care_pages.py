@@ -73,3 +73,24 @@ def test_calendar_expands_to_month_ends_in_china_standard_time(client, clock) ->
     starts = [e["DTSTART"].dt for e in recurring_ical_events.of(cal).between(dt.date(2027, 1, 1), dt.date(2027, 6, 1))]
     assert [(s.date().isoformat(), s.strftime("%H:%M"), s.utcoffset()) for s in starts] == [
         (d, "09:30", dt.timedelta(hours=8)) for d in ("2027-01-31", "2027-02-28", "2027-03-31", "2027-04-30", "2027-05-31")]
+
+
+def test_a_refused_contact_comes_back_with_everything_the_helper_typed(client) -> None:
+    token = _setup(client)
+    client.cookies.clear()
+    r = client.post(f"/h/{token}/contact/R900", data={
+        "at": "2030-01-01T10:00", "channel": "visit", "mood": "low", "health": "worse", "living": "poor",
+        "hazards": ["gas", "lock"], "needs": "需要修门锁", "note": "煤气味"})
+    assert r.status_code == 422 and "future" in r.text
+    for kept in ('value="2030-01-01T10:00"', "需要修门锁", "煤气味", 'id="ct-hz-gas" name="hazards" value="gas" checked',
+                 'id="ct-mood-low" name="mood" value="low" required checked'):
+        assert kept in r.text, kept
+    assert client.get(f"/h/{token}").status_code == 200
+
+
+def test_unknown_residents_and_other_peoples_residents_are_refused_not_errors(client) -> None:
+    token = _setup(client)
+    assert client.get("/console/residents/NOPE").status_code == 404
+    assert client.get("/console/residents/R900/assessments/999").status_code == 404
+    assert client.get(f"/h/{token}/contact/NOPE").status_code == 403
+    assert client.get(f"/h/{token}/contact/R001").status_code == 403  # R001 is not paired with this helper
