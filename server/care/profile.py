@@ -28,9 +28,11 @@ def resident_by_code(session: Session, code: str) -> Resident:
     return resident
 
 
-def profile_row(session: Session, resident: Resident) -> ResidentProfile:
-    """The resident's profile row, created empty the first time."""
+def profile_row(session: Session, resident: Resident, create: bool = True) -> ResidentProfile:
+    """The resident's profile row, created empty the first time (or, for reading, an empty one not stored)."""
     row = session.get(ResidentProfile, resident.id)
+    if row is None and not create:
+        return ResidentProfile(resident_id=resident.id, fields={}, staff_categories={})
     if row is None:
         row = ResidentProfile(resident_id=resident.id, fields={}, staff_categories={})
         session.add(row)
@@ -56,8 +58,8 @@ def last_contact(session: Session, resident_id: int) -> datetime | None:
 
 
 def read(session: Session, resident: Resident, today: date, advanced_age: int, intervals: Intervals) -> ProfileOut:
-    """The profile as staff see it, with categories and plan derived from it."""
-    row = profile_row(session, resident)
+    """The profile as staff see it, with categories and plan derived from it (reading stores nothing)."""
+    row = profile_row(session, resident, create=False)
     values = ProfileIn.model_validate({k: v for k, v in _current(resident, row).items()
                                        if k in ProfileIn.model_fields}).model_dump()
     cats = categories.derive(birth_of(resident, row), row.living_arrangement, row.grade, row.staff_categories or {},
