@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from icalendar import Calendar, Event, vRecur
+from icalendar import Alarm, Calendar, Event, vRecur
 
 from server.care.plans import LOCAL
 from server.care.schemas import DueOut
@@ -13,6 +13,15 @@ from server.db.models_care import Helper, HelperPlan
 
 _CHANNEL = {"visit": "上门探访 visit", "phone": "电话 call", "video": "视频 video call"}
 _AT = time(9, 30)  # plans name a day; the event sits in the morning so phones remind in good time
+
+
+def _reminder(text: str) -> Alarm:
+    """A gentle reminder on the helper's phone half an hour before (RFC 5545 VALARM)."""
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", text)
+    alarm.add("trigger", timedelta(minutes=-30))
+    return alarm
 
 
 def feed(helper: Helper, plans: list[tuple[HelperPlan, Resident]], follow_ups: list[DueOut], now: datetime,
@@ -34,6 +43,7 @@ def feed(helper: Helper, plans: list[tuple[HelperPlan, Resident]], follow_ups: l
         ev.add("rrule", vRecur.from_ical(plan.rrule))
         if resident.address:
             ev.add("location", resident.address)
+        ev.add_component(_reminder(f"今天请联系 {resident.name} / contact {resident.name} today"))
         cal.add_component(ev)
     for f in follow_ups:
         ev = Event()
@@ -42,5 +52,6 @@ def feed(helper: Helper, plans: list[tuple[HelperPlan, Resident]], follow_ups: l
         ev.add("summary", f"紧急情况后回访 follow-up visit: {f.resident_name}")
         ev.add("dtstart", datetime.combine(f.due, _AT, tzinfo=LOCAL))
         ev.add("dtend", datetime.combine(f.due, _AT, tzinfo=LOCAL) + timedelta(minutes=30))
+        ev.add_component(_reminder(f"请上门回访 {f.resident_name} / follow-up visit to {f.resident_name}"))
         cal.add_component(ev)
     return cal.to_ical()

@@ -114,6 +114,9 @@ def test_an_sos_schedules_a_follow_up_visit_that_a_phone_call_does_not_settle(cl
         r001 = s.scalars(select(Resident).where(Resident.code == "R001")).one()
         s.add(Alarm(resident_id=r001.id, gateway_id="gw-r001", type="sos", severity="emergency", status="resolved",
                     raised_at=clock.now, updated_at=clock.now, outcome="helped_at_home"))
+        # A button pressed by mistake, closed as a false alarm, owes no visit.
+        s.add(Alarm(resident_id=r001.id, gateway_id="gw-r001", type="sos", severity="emergency", status="resolved",
+                    raised_at=clock.now, updated_at=clock.now, outcome="false_alarm"))
     due = client.get("/api/v1/contacts/due", headers=admin).json()
     assert [(d["resident_code"], d["kind"], d["channel"], d["due"]) for d in due] == [
         ("R001", "follow_up", "visit", "2027-03-02")]

@@ -48,7 +48,9 @@ def test_desk_staff_see_but_cannot_edit_and_a_doctored_link_opens_nothing(client
     assert client.post(f"/h/{token[:-2]}xx/contact/R900", data={}).status_code == 403
 
 
-def test_calendar_feed_parses_and_carries_the_weekly_rule(client) -> None:
+def test_calendar_feed_parses_and_carries_the_weekly_rule_and_a_reminder(client) -> None:
+    import datetime as dt
+
     token = _setup(client)
     r = client.get(f"/h/{token}/calendar.ics")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/calendar")
@@ -56,6 +58,8 @@ def test_calendar_feed_parses_and_carries_the_weekly_rule(client) -> None:
     events = [e for e in cal.walk("VEVENT")]
     assert len(events) == 1 and re.search("李秀英", str(events[0]["SUMMARY"]))
     assert events[0]["RRULE"]["FREQ"] == ["WEEKLY"]
+    reminder = events[0].walk("VALARM")[0]  # the phone reminds the helper half an hour before
+    assert reminder["ACTION"] == "DISPLAY" and reminder["TRIGGER"].dt == -dt.timedelta(minutes=30)
 
 
 def test_calendar_expands_to_month_ends_in_china_standard_time(client, clock) -> None:
