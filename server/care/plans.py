@@ -62,9 +62,9 @@ def next_due(rule: str, start: date, last_contact: date | None) -> date | None:
     """The next planned date not yet covered; a contact covers the first planned date on or after it."""
     rr = rrulestr(rule, dtstart=datetime.combine(start, time()))
     first = rr.after(datetime.combine(start, time()), inc=True)
-    if last_contact is None or first is None:
+    if last_contact is None or first is None or last_contact < start:  # a contact before the plan covers nothing
         return first.date() if first else None
-    covered = rr.after(datetime.combine(max(last_contact, start), time()), inc=True)
+    covered = rr.after(datetime.combine(last_contact, time()), inc=True)
     if covered is None:
         return None
     following = rr.after(covered, inc=False)

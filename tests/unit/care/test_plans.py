@@ -31,7 +31,8 @@ def test_a_contact_covers_the_next_planned_date_on_or_after_it() -> None:
     assert next_due(rule, start, None) == date(2027, 1, 4)
     assert next_due(rule, start, date(2027, 1, 4)) == date(2027, 1, 11)
     assert next_due(rule, start, date(2027, 1, 10)) == date(2027, 1, 18)  # a Sunday visit covers Monday
-    assert next_due(rule, start, date(2026, 12, 1)) == date(2027, 1, 11)  # long ago: only the start covered
+    assert next_due(rule, start, date(2027, 1, 25)) == date(2027, 2, 1)
+    assert next_due(rule, start, date(2026, 12, 1)) == date(2027, 1, 4)  # before the plan began: covers nothing
 
 
 def test_bad_rules_are_refused() -> None:
