@@ -44,6 +44,9 @@ def check_rule(rule: str, start: date) -> str:
     rule = rule.strip().removeprefix("RRULE:")
     if not rule or "\n" in rule or "DTSTART" in rule.upper():
         raise InvalidRecord("give one RRULE line such as FREQ=WEEKLY;BYDAY=MO (the start date is separate)")
+    # Contacts are planned by the day; hourly or finer rules would also make every expansion slow.
+    if not any(f"FREQ={f}" in rule.upper() for f in ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")):
+        raise InvalidRecord("a contact plan repeats DAILY, WEEKLY, MONTHLY or YEARLY")
     try:
         rrulestr(rule, dtstart=datetime.combine(start, time()))
     except (ValueError, TypeError) as exc:

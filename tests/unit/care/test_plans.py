@@ -40,6 +40,8 @@ def test_bad_rules_are_refused() -> None:
         check_rule("FREQ=SOMETIMES", date(2027, 1, 1))
     with pytest.raises(InvalidRecord):
         check_rule("DTSTART:20270101\nRRULE:FREQ=DAILY", date(2027, 1, 1))
+    with pytest.raises(InvalidRecord, match="DAILY, WEEKLY"):
+        check_rule("FREQ=SECONDLY", date(2027, 1, 1))
     assert check_rule("RRULE:FREQ=DAILY", date(2027, 1, 1)) == "FREQ=DAILY"
 
 
