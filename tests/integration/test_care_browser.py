@@ -142,6 +142,12 @@ def test_coordinator_builds_a_record_and_a_helper_logs_the_visit_from_a_phone(br
     expect(phone.get_by_text("已记录，谢谢！")).to_be_visible()
     expect(phone.locator(".due-item", has_text="赵桂兰")).not_to_contain_text("逾期")
 
+    phone.goto(f"{base}{link}?lang=en")
+    expect(phone.get_by_role("heading", name="Hello, 青年干部 刘洋")).to_be_visible()
+    expect(phone.locator(".due-item", has_text="赵桂兰")).to_contain_text("Home visit")
+    accessible(phone)
+    phone.goto(f"{base}{link}?lang=zh-CN")
+
     desk.reload()
     expect(desk.locator("#overdue")).to_contain_text("没有逾期的联系")
     desk.goto(f"{base}/console/residents/R100")
