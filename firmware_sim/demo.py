@@ -15,6 +15,7 @@ import httpx
 
 from anxin.mqtt import BrokerAddress
 from anxin.ports import free_port, port_or_free
+from firmware_sim import care_demo
 from firmware_sim.installation import SimHome, build_home, demo_provision, gateway_settings
 from firmware_sim.receiver import NotificationReceiver, Received
 from server.broker import EmbeddedBroker
@@ -70,6 +71,7 @@ class Demo:
         self.server.start()
         with self.server.services.sessions() as s, s.begin():
             apply(s, demo_provision(o.homes, notify))
+            care_demo.seed(s, self.server.services.clock())
         central = BrokerAddress("127.0.0.1", mqtt_port)
         for i in range(o.homes):
             broker = EmbeddedBroker("127.0.0.1", free_port())
@@ -83,6 +85,7 @@ class Demo:
             self.homes.append(home)
         say(f"Anxin demo running: {o.homes} home(s), data in {data_dir}")
         say(f"  duty console: {settings.base_url}/console (sign in as duty / anxin-demo)")
+        say(f"  residents' records: {settings.base_url}/console/residents (sign in as coordinator / anxin-demo)")
         say(f"  REST API: {settings.base_url}/api/v1   OpenAPI: {settings.base_url}/docs")
         say(f"  central MQTT broker: 127.0.0.1:{mqtt_port}; home brokers: "
             + ", ".join(f"127.0.0.1:{b.port}" for b in self.local_brokers))

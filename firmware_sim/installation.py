@@ -29,6 +29,7 @@ DEMO_STAFF = [
     ("supervisor", "主管 孙强", "supervisor"),
     ("doctor", "王医生", "doctor"),
     ("admin", "管理员", "admin"),
+    ("coordinator", "协调员 周兰", "coordinator"),
 ]
 
 SOS_DEVICE = DeviceConfig(name="sos-button", family="zigbee2mqtt", model="TS0215A_sos", role="sos_button",

@@ -13,10 +13,13 @@ from sqlalchemy.orm import Session
 from server.db.models import Staff
 from server.errors import ServerError
 
-ROLES = ("staff", "supervisor", "doctor", "admin")
+ROLES = ("staff", "supervisor", "doctor", "admin", "coordinator")
 # Who may work alarms at the desk; doctors see health data, not the desk's administration.
 DESK_ROLES = ("staff", "supervisor", "admin")
 HEALTH_ROLES = ("staff", "supervisor", "doctor", "admin")
+# The care record (profiles, assessments, helpers, contacts): coordinators run it; the desk and doctors read it.
+CARE_WRITE_ROLES = ("coordinator", "supervisor", "admin")
+CARE_READ_ROLES = ("coordinator", "staff", "supervisor", "doctor", "admin")
 
 # OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane): a sign-in stays well under a second on a
 # busy 2-core server (the library default takes seconds there), as OWASP recommends as a minimum.

@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(func=_import)
     user = sub.add_parser("create-user", help="create or update a staff account (password from a prompt or stdin)")
     user.add_argument("username")
-    user.add_argument("--role", dest="staff_role", choices=["staff", "supervisor", "doctor", "admin"], default="staff")
+    user.add_argument("--role", dest="staff_role", choices=["staff", "supervisor", "doctor", "admin", "coordinator"], default="staff")
     user.add_argument("--display-name")
     user.add_argument("--language", choices=["zh-CN", "en"], default="zh-CN")
     user.add_argument("--phone")

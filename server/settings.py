@@ -51,6 +51,16 @@ class ServerSettings(BaseSettings):
     influx_batch_size: int = 500
     influx_flush_interval_ms: int = 1000
 
+    # The care record (docs/residents.md): 高龄 from this age; days between contacts per risk tier
+    # (探访关爱 policies: weekly for high risk, monthly for priority, quarterly for others); a home
+    # visit owed within these hours of an emergency; how long a helper's page link stays valid.
+    care_advanced_age: int = 80
+    care_contact_days_high: int = 7
+    care_contact_days_priority: int = 30
+    care_contact_days_other: int = 90
+    care_followup_hours: int = 24
+    helper_link_ttl_s: int = 365 * 24 * 3600
+
     @property
     def base_url(self) -> str:
         """Where people reach the web UI (used in notification links)."""

@@ -283,3 +283,7 @@ class DeadLetter(Base):
     seq: Mapped[int | None] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(Text)
     payload: Mapped[str] = mapped_column(Text)
+
+
+# Tables owned by other modules, imported so the metadata (and the migration check) sees them.
+from server.db import models_care  # noqa: E402,F401

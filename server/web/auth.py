@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from server.api.deps import SESSION_COOKIE, ServicesDep
-from server.auth import DESK_ROLES, AuthError, StaffIdentity, identity_for
+from server.auth import CARE_READ_ROLES, CARE_WRITE_ROLES, DESK_ROLES, AuthError, StaffIdentity, identity_for
 from server.errors import ServerError
 
 # Registering residents and pairing caregivers changes who gets called: not every desk account may.
@@ -47,5 +47,21 @@ def admin_user(staff: Annotated[StaffIdentity, Depends(_identity)]) -> StaffIden
     return staff
 
 
+def care_reader(staff: Annotated[StaffIdentity, Depends(_identity)]) -> StaffIdentity:
+    """A signed-in account that may read the care record (coordinators, the desk, doctors)."""
+    if staff.role not in CARE_READ_ROLES:
+        raise HTTPException(403, detail=f"the care record is for {', '.join(CARE_READ_ROLES)}; you are {staff.role}")
+    return staff
+
+
+def care_writer(staff: Annotated[StaffIdentity, Depends(_identity)]) -> StaffIdentity:
+    """A signed-in coordinator, supervisor or administrator: they change the care record."""
+    if staff.role not in CARE_WRITE_ROLES:
+        raise HTTPException(403, detail=f"changing the care record needs the role {' or '.join(CARE_WRITE_ROLES)}")
+    return staff
+
+
 ConsoleUserDep = Annotated[StaffIdentity, Depends(console_user)]
 AdminUserDep = Annotated[StaffIdentity, Depends(admin_user)]
+CareReaderDep = Annotated[StaffIdentity, Depends(care_reader)]
+CareWriterDep = Annotated[StaffIdentity, Depends(care_writer)]
