@@ -21,7 +21,8 @@ from gateway.devices.router import Router
 from gateway.errors import OutboxError
 from gateway.falls.monitor import FallMonitor
 from gateway.intake import DeviceIntake, message_body
-from gateway.model import Action, Alarm, DeviceEvent, DeviceMessage
+from gateway.home.health import speaker_alarm
+from gateway.model import Action, Alarm, DeviceEvent, DeviceMessage, LedState
 from gateway.outbox import Outbox
 from gateway.rulebook import RuleBook
 from gateway.rules import messages
@@ -92,6 +93,8 @@ class Gateway(DeviceIntake, Commands):
         self.alive_at = monotonic()  # the watchdog restarts the process when this goes stale
         self.sleep = sleep or self._stop.wait  # waiting on the stop event: stop() ends a retry at once
         self.parked: list[tuple[dict[str, Any], float, float]] = []  # alarms the disk refused, oldest first
+        self.on_led: Callable[[LedState], None] | None = None  # the Pi's own light, when it has one
+        self.speaker_problems: dict[str, str] | None = None  # the speaker's last health report
 
     # Entry points, called from other threads: they only enqueue.
 
@@ -248,15 +251,29 @@ class Gateway(DeviceIntake, Commands):
 
     def act(self, action: Action, **params: str) -> None:
         """Tell the home's speaker / LED / siren what to do."""
-        text = messages.text(action.message_key, self.settings.language, **params)
-        doc = {"v": 1, "action": action.kind, "key": action.message_key, "text": text,
-               "lang": self.settings.language, "device": action.device, **dict(action.detail)}
+        if action.kind == "led":  # a light shows a state, not a sentence
+            state = LedState(action.message_key)
+            doc: dict[str, Any] = {"v": 1, "action": "led", "state": state.value, "device": action.device}
+            if self.on_led is not None:
+                self.on_led(state)
+        else:
+            text = messages.text(action.message_key, self.settings.language, **params)
+            doc = {"v": 1, "action": action.kind, "key": action.message_key, "text": text,
+                   "lang": self.settings.language, "device": action.device, **dict(action.detail)}
         try:
             self.publish_local(action_topic(self.settings.gateway_id), json.dumps(doc, ensure_ascii=False).encode())
             self.counters["actions"] += 1
         except Exception as exc:  # the local broker is down: the alarm is already safe on disk
             self.counters["action_errors"] += 1
             log.error("could not publish local action %s: %s", action.message_key, exc)
+
+    def speaker_health(self, payload: bytes) -> None:
+        """The speaker's retained health report: a technical alarm while it cannot speak, cleared when it can."""
+        problems, alarm = speaker_alarm(payload, self.speaker_problems)
+        self.speaker_problems = problems
+        if alarm is not None:
+            log.log(logging.ERROR if problems else logging.INFO, "speaker: %s", alarm.message)
+            self.raise_alarm(alarm)
 
     def report(self, body: dict[str, Any]) -> None:
         """Queue a gateway event (rules configuration applied or rejected) for the server."""

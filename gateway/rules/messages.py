@@ -43,6 +43,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "We have not seen you move for a while. If you are fine, please move about or press check-in.",
     },
     "checkin_thanks": {"zh-CN": "今天的平安已报，谢谢您。", "en": "Thank you, today's check-in is done."},
+    "checkin_ask": {
+        "zh-CN": "您好！今天身体还好吗？如果平安，请按一下大按钮。",
+        "en": "Hello! Are you well today? If all is well, please press the big button.",
+    },
 }
 
 

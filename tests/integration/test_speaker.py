@@ -1,0 +1,117 @@
+"""The speaker bridge on a real Mosquitto, espeak-ng writing WAV files instead of the sound card."""
+
+from __future__ import annotations
+
+import json
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from anxin.mqtt import MqttLink, make_client
+from gateway.config import BrokerConfig, GatewaySettings, SpeakerConfig
+from gateway.home.bridge import build_speaker
+from gateway.home.speaker import speaker_topic
+from gateway.rules import messages
+from gateway.service import action_topic
+from tests.integration.harness import wait_until
+
+pytestmark = pytest.mark.integration
+
+GW = "gw-speak"
+RMS_FLOOR = 0.02  # full scale 1.0; espeak-ng speech at amplitude 170 is around 0.1, silence is 0
+
+
+def settings(tmp_path: Path, broker, language: str = "zh-CN") -> GatewaySettings:  # type: ignore[no-untyped-def]
+    return GatewaySettings(gateway_id=GW, language=language, data_dir=tmp_path / "data",
+                           local_broker=BrokerConfig(host="127.0.0.1", port=broker.port))
+
+
+def audio(path: Path) -> tuple[float, float]:
+    """(seconds, RMS as a fraction of full scale) of a 16-bit mono WAV."""
+    with wave.open(str(path), "rb") as w:
+        assert w.getsampwidth() == 2 and w.getnchannels() == 1
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64) / 32768.0
+        return w.getnframes() / w.getframerate(), float(np.sqrt(np.mean(samples ** 2))) if len(samples) else 0.0
+
+
+def say(key: str, language: str = "zh-CN", **params: str) -> bytes:
+    """A `say` action as the gateway publishes it."""
+    return json.dumps({"v": 1, "action": "say", "key": key, "text": messages.text(key, language, **params),
+                       "lang": language, "device": "sos-button"}, ensure_ascii=False).encode()
+
+
+@pytest.fixture
+def home(tmp_path, home_broker):  # type: ignore[no-untyped-def]
+    """A running speaker bridge writing to tmp_path/out, a device-side client, and what the speaker reported."""
+    out = tmp_path / "out"
+    health: list[dict] = []
+    speaker = build_speaker(settings(tmp_path, home_broker), SpeakerConfig(output_dir=out))
+    link = MqttLink(make_client("test-home"), home_broker.address, lambda t, p: health.append(json.loads(p)),
+                    [(speaker_topic(GW), 1)])
+    link.start()
+    assert link.wait_connected(10)
+    speaker.start()
+    assert speaker.link.wait_connected(10)
+    assert wait_until(lambda: health, timeout=30), "the speaker never reported its health"
+    yield speaker, link, out, health
+    speaker.stop()
+    link.stop()
+
+
+def test_each_say_is_heard_as_speech_of_plausible_length(home):
+    speaker, link, out, health = home
+    assert health[-1] == {"v": 1, "ok": True, "problems": {}}
+    link.publish(action_topic(GW), say("sos_raised"), 1)
+    link.publish(action_topic(GW), json.dumps({"v": 1, "action": "led", "state": "alarm_sent"}).encode(), 1)
+    link.publish(action_topic(GW), say("help_coming", by="李伟"), 1)
+    assert wait_until(lambda: len(list(out.glob("*.wav"))) == 2 and speaker.bridge.idle(), timeout=60)
+    files = sorted(out.glob("*.wav"))
+    assert [f.name for f in files] == ["0001-emergency-sos_raised.wav", "0002-emergency-help_coming.wav"]
+    for f, key, params in zip(files, ["sos_raised", "help_coming"], [{}, {"by": "李伟"}]):
+        seconds, rms = audio(f)
+        syllables = len(messages.text(key, "zh-CN", **params))
+        # Mandarin read slowly for older listeners: roughly 2 to 4 characters a second, pauses included.
+        assert syllables / 4.5 <= seconds <= syllables / 1.5, (f.name, seconds)
+        assert rms >= RMS_FLOOR, (f.name, rms)
+
+
+def test_an_emergency_interrupts_a_reminder_and_repeats_are_collapsed(home):
+    speaker, link, out, _health = home
+    long_reminder = json.dumps({"v": 1, "action": "say", "key": "reminder_medication", "lang": "zh-CN",
+                                "text": "该吃药了。请吃一片苯磺酸氨氯地平，然后按一下大按钮告诉我们。" * 3},
+                               ensure_ascii=False).encode()
+    link.publish(action_topic(GW), long_reminder, 1)
+    assert wait_until(lambda: any(s.started for s in speaker.bridge.history), timeout=30)
+    for _ in range(3):  # a resident pressing again and again: one reply, not three
+        link.publish(action_topic(GW), say("sos_raised"), 1)
+    assert wait_until(lambda: len(list(out.glob("*.wav"))) == 2 and speaker.bridge.idle(), timeout=60)
+    names = sorted(f.name for f in out.glob("*.wav"))
+    assert names == ["0001-reminder-reminder_medication-interrupted.wav", "0002-emergency-sos_raised.wav"]
+    cut, _ = audio(out / names[0])
+    full = speaker.bridge.renderer.cached(speaker.bridge.history[0].prompt)
+    assert cut < audio(full)[0] / 2, "the reminder went on talking over the emergency"
+    seconds, rms = audio(out / names[1])
+    assert seconds > 3 and rms >= RMS_FLOOR
+
+
+def test_a_missing_engine_is_reported_not_silent(tmp_path, home_broker):
+    from gateway.home.audio import Renderer, WavFolder
+    from gateway.home.speaker import SpeakerBridge
+    from gateway.home.voice import Voice
+
+    got: list[dict] = []
+    link = MqttLink(make_client("test-health"), home_broker.address, lambda t, p: got.append(json.loads(p)),
+                    [(speaker_topic(GW), 1)])
+    link.start()
+    assert link.wait_connected(10)
+    bridge = SpeakerBridge(GW, "zh-CN", Renderer(Voice(engine="no-such-espeak"), tmp_path / "cache"),
+                           WavFolder(tmp_path / "out"), lambda t, p, r: link.publish(t, p, 1, retain=r))
+    bridge.start()
+    try:
+        assert wait_until(lambda: got, timeout=20)
+        assert got[-1]["ok"] is False and "engine_missing" in got[-1]["problems"]
+    finally:
+        bridge.stop()
+        link.stop()
