@@ -108,6 +108,7 @@ class SpeakerConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    separate: bool = False  # true: deploy/anxin-speaker.service speaks, not `anxin-gateway run`
     device: str | None = None  # ALSA device as `aplay -L` lists it, e.g. plughw:CARD=Device,DEV=0
     output_dir: Path | None = None  # write each prompt as a WAV file here instead of playing it
     rate_wpm: int | None = Field(None, ge=80, le=260)  # none: the language's own (gateway/home/voice.py)

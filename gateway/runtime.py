@@ -146,7 +146,7 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
         log.warning("SMS fallback is off: it needs both sms.port and sms.caregivers")
     watchdog = Watchdog(SystemdNotifier(), [local, central],
                         {"worker": lambda: gateway.alive_at, "uplink": lambda: uplink.alive_at})
-    speaker = build_speaker(settings) if settings.speaker else None
+    speaker = build_speaker(settings) if settings.speaker and not settings.speaker.separate else None
     panel = None
     if settings.gpio:
         panel = Panel(settings.gpio, gateway.on_device_messages, online=lambda: central.connected.is_set())

@@ -115,3 +115,34 @@ def test_a_missing_engine_is_reported_not_silent(tmp_path, home_broker):
     finally:
         bridge.stop()
         link.stop()
+
+
+def test_the_speaker_command_speaks_into_wav_files(tmp_path, home_broker):
+    import subprocess
+    import sys
+
+    config = tmp_path / "gateway.yaml"
+    config.write_text(f"gateway_id: {GW}\nlanguage: en\ndata_dir: {tmp_path / 'data'}\n"
+                      f"local_broker: {{host: 127.0.0.1, port: {home_broker.port}}}\n", encoding="utf-8")
+    out = tmp_path / "not-yet" / "speech"
+    health: list[dict] = []
+    link = MqttLink(make_client("test-cli"), home_broker.address, lambda t, p: health.append(json.loads(p)),
+                    [(speaker_topic(GW), 1)])
+    link.start()
+    assert link.wait_connected(10)
+    proc = subprocess.Popen([sys.executable, "-m", "gateway", "speaker", "--config", str(config),
+                             "--output-dir", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert wait_until(lambda: health, timeout=60), "the speaker never reported its health"
+        assert health[-1]["ok"] is True, health
+        link.publish(action_topic(GW), say("fall_prompt", "en"), 1)
+        assert wait_until(lambda: list(out.glob("*.wav")), timeout=30)
+        seconds, rms = audio(next(out.glob("*.wav")))
+        words = len(messages.text("fall_prompt", "en").split())
+        assert words / 4 <= seconds <= words / 1.2 and rms >= RMS_FLOOR, (seconds, rms)
+        assert next(out.glob("*.wav")).name == "0001-emergency-fall_prompt.wav"
+    finally:
+        proc.terminate()
+        proc.wait(15)
+        link.stop()
+    assert proc.returncode == 0, proc.stdout.read().decode() if proc.stdout else ""
