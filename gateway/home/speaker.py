@@ -114,6 +114,10 @@ class SpeakerBridge:
         self._prepared.set()
         self._report()
 
+    def ready(self, timeout: float) -> bool:
+        """Wait for the start-up checks and the cache of fixed prompts; True when they passed."""
+        return self._prepared.wait(timeout) and not self._problems
+
     def stop(self) -> None:
         """Stop speaking (the current prompt is cut) and end the thread."""
         with self._cond:
