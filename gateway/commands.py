@@ -13,6 +13,7 @@ from anxin.mqtt import MqttError
 from gateway.config import GatewaySettings
 from gateway.devices import zigbee2mqtt
 from gateway.model import Action, Alarm, LedState, Severity
+from gateway.reminders import schedule as reminder_schedule
 from gateway.rulebook import RuleBook
 from gateway.rules import push
 from gateway.rules.config import RulesConfigError
@@ -58,6 +59,8 @@ class Commands:
             for alarm in retired:
                 self.raise_alarm(alarm)
             self.report(report)
+        elif command.cmd == reminder_schedule.COMMAND:
+            self.report(self.rules.apply_reminders(command.args))
         elif command.cmd == push.MODE_COMMAND:
             self.set_mode(json.dumps(command.args).encode(), "server")
         elif command.cmd == "permit_join":  # an installer pairs a new zigbee device from the console

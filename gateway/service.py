@@ -251,13 +251,17 @@ class Gateway(DeviceIntake, Commands):
 
     def act(self, action: Action, **params: str) -> None:
         """Tell the home's speaker / LED / siren what to do."""
+        if action.kind == "report":  # for the server (a reminder's outcome), not for the home
+            self.report({"device": action.device, "kind": action.message_key, "detail": dict(action.detail)})
+            return
         if action.kind == "led":  # a light shows a state, not a sentence
             state = LedState(action.message_key)
             doc: dict[str, Any] = {"v": 1, "action": "led", "state": state.value, "device": action.device}
             if self.on_led is not None:
                 self.on_led(state)
         else:
-            text = messages.text(action.message_key, self.settings.language, **params)
+            words = {k: v for k, v in action.detail.items() if isinstance(v, str)}  # a reminder's {what}
+            text = messages.text(action.message_key, self.settings.language, **{**words, **params})
             doc = {"v": 1, "action": action.kind, "key": action.message_key, "text": text,
                    "lang": self.settings.language, "device": action.device, **dict(action.detail)}
         try:
