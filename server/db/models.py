@@ -283,3 +283,5 @@ class DeadLetter(Base):
     seq: Mapped[int | None] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(Text)
     payload: Mapped[str] = mapped_column(Text)
+
+from server.db import models_reminders as _models_reminders  # noqa: E402,F401  (issue 17: home reminders)
