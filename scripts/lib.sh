@@ -13,6 +13,8 @@ test_packages() {
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
   command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)  # InfluxDB mirror tests
+  # The home's voice: the speaker tests render real speech (Mandarin voice `cmn`) to WAV files.
+  command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
   echo "${missing[@]}"
 }
 
