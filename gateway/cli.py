@@ -8,9 +8,21 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Callable
 
 from gateway.config import load_settings
 from gateway.errors import ConfigError
+
+
+def _serve(start: Callable[[], object], stop: Callable[[], object]) -> int:
+    """Start a long-running part and stop it on SIGTERM or SIGINT."""
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    start()
+    done.wait()
+    stop()
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -22,13 +34,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"anxin-gateway: {exc}")
         return 2
     runtime = build_runtime(settings)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    runtime.start()
-    done.wait()
-    runtime.stop()
-    return 0
+    return _serve(runtime.start, runtime.stop)
 
 
 def _speaker(args: argparse.Namespace) -> int:
@@ -43,13 +49,7 @@ def _speaker(args: argparse.Namespace) -> int:
     cfg = settings.speaker or SpeakerConfig()
     changes = {k: v for k, v in (("output_dir", args.output_dir), ("device", args.device)) if v is not None}
     speaker = build_speaker(settings, cfg.model_copy(update=changes))
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    speaker.start()
-    done.wait()
-    speaker.stop()
-    return 0
+    return _serve(speaker.start, speaker.stop)
 
 
 def _decode(args: argparse.Namespace) -> int:

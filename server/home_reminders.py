@@ -93,18 +93,19 @@ def reminders_of(session: Session, resident_id: int) -> list[HomeReminder]:
 def record_outcome(session: Session, gw: Gateway, seq: int, body: Mapping[str, Any]) -> bool:
     """A gateway's reminder_confirmed / reminder_missed event as an outcome row; False for other kinds."""
     kind = body.get("kind")
+    raw = body.get("detail")
+    d: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
     if kind in schedule.REPORT_KINDS:
-        detail = body.get("detail") if isinstance(body.get("detail"), dict) else {}
         log.log(logging.WARNING if kind == "reminders_rejected" else logging.INFO, "gateway %s: %s %s",
-                gw.id, kind, detail)
+                gw.id, kind, d)
         return True
     if kind not in schedule.OUTCOME_KINDS:
         return False
-    d = body.get("detail") if isinstance(body.get("detail"), dict) else {}
     try:
         due = as_utc(datetime.fromisoformat(str(d["due"])))
-        row = ReminderOutcome(resident_id=gw.resident_id, gateway_id=gw.id, seq=seq, reminder_key=str(d["reminder"])[:64],
-                              kind=str(d.get("kind") or "")[:16], what=str(d.get("what") or "")[:200], due_at=due,
+        row = ReminderOutcome(resident_id=gw.resident_id, gateway_id=gw.id, seq=seq,
+                              reminder_key=str(d["reminder"])[:64], kind=str(d.get("kind") or "")[:16],
+                              what=str(d.get("what") or "")[:200], due_at=due,
                               outcome="confirmed" if kind == "reminder_confirmed" else "missed",
                               confirmed_by=str(d["by"])[:16] if d.get("by") else None, said=int(d.get("said") or 1))
     except (KeyError, ValueError, TypeError) as exc:

@@ -40,7 +40,10 @@ class Panel:
 
     def start(self) -> None:
         """Open the configured pins and keep the light up to date."""
-        from gpiozero import LED, Button  # imported here: a gateway without `gpio:` never needs it
+        from gpiozero import (  # imported here: a gateway without `gpio:` never needs it
+            LED,
+            Button,
+        )
 
         bounce = self.cfg.bounce_s or None
         for pin, handler in ((self.cfg.cancel_pin, self.cancel_pressed), (self.cfg.sos_pin, self.sos_pressed)):

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Callable
 
 from gateway.home.audio import AudioError, Output, Renderer
-from gateway.home.speech import BadAction, Prompt, SpeechQueue, fixed_prompts, interrupts, parse_action
+from gateway.home.speech import (
+    BadAction,
+    Prompt,
+    SpeechQueue,
+    fixed_prompts,
+    interrupts,
+    parse_action,
+)
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,16 @@ from datetime import datetime
 from typing import Any, Literal, Mapping
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrule, rrulestr
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from dateutil.rrule import rrule as RRule
+from dateutil.rrule import rrulestr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gateway.errors import ConfigError
 
@@ -28,7 +36,7 @@ class Reminder(BaseModel):
 
     id: str = Field(min_length=1, max_length=64)
     kind: Literal["medication", "measurement"]
-    what: str = Field(min_length=1, max_length=120, description="said inside the prompt: a drug and dose, a measurement")
+    what: str = Field(min_length=1, max_length=120, description="said inside the prompt: a drug and dose")
     rrule: str = Field(min_length=5, max_length=500, description="e.g. FREQ=DAILY;BYHOUR=8;BYMINUTE=0")
     start: datetime = Field(description="first day, local wall-clock time of the home (no zone)")
     metric: Literal["blood_pressure"] | None = None  # a measurement reminder is confirmed by taking it
@@ -60,7 +68,7 @@ class Reminder(BaseModel):
         """How long an occurrence is spoken and waited for before it counts as missed."""
         return self.repeats * self.repeat_every_min * 60
 
-    def occurrences(self, tz: ZoneInfo) -> rrule:
+    def occurrences(self, tz: ZoneInfo) -> RRule:
         """The reminder's times, as aware datetimes in the home's zone."""
         return rrulestr(self.rrule, dtstart=self.start.replace(tzinfo=tz))  # type: ignore[return-value]
 

@@ -23,8 +23,8 @@ GW = "gw-speak"
 RMS_FLOOR = 0.02  # full scale 1.0; espeak-ng speech at amplitude 170 is around 0.1, silence is 0
 
 
-def settings(tmp_path: Path, broker, language: str = "zh-CN") -> GatewaySettings:  # type: ignore[no-untyped-def]
-    return GatewaySettings(gateway_id=GW, language=language, data_dir=tmp_path / "data",
+def settings(tmp_path: Path, broker) -> GatewaySettings:  # type: ignore[no-untyped-def]
+    return GatewaySettings(gateway_id=GW, data_dir=tmp_path / "data",
                            local_broker=BrokerConfig(host="127.0.0.1", port=broker.port))
 
 

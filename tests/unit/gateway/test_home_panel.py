@@ -11,7 +11,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from anxin import protocol
-from gateway.config import DeviceConfig, GpioConfig, GatewaySettings
+from gateway.config import DeviceConfig, GatewaySettings, GpioConfig
 from gateway.devices.router import Router
 from gateway.home.panel import Panel
 from gateway.home.speaker import health_doc, speaker_topic
