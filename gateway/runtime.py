@@ -16,7 +16,8 @@ from gateway.devices.router import Router, subscriptions
 from gateway.fallback.modem import open_serial_modem
 from gateway.fallback.sms import SmsFallback
 from gateway.home.bridge import SpeakerService, build_speaker
-from gateway.home.panel import Panel
+from gateway.home.health import health_doc, health_topic
+from gateway.home.panel import Panel, PanelError
 from gateway.home.speaker import speaker_topic
 from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
@@ -83,7 +84,14 @@ class GatewayRuntime:
         if self.speaker:
             self.speaker.start()
         if self.panel:
-            self.panel.start()
+            try:
+                self.panel.start()
+            except PanelError as exc:  # the home still runs; staff are told the button does not work
+                log.critical("%s", exc)
+                self.gateway.on_local_message(health_topic(self.settings.gateway_id, "panel"),
+                                              health_doc({"gpio_failed": str(exc)}))
+            else:
+                self.gateway.on_local_message(health_topic(self.settings.gateway_id, "panel"), health_doc({}))
         log.info("gateway %s started: local %s:%s, central %s:%s", self.settings.gateway_id,
                  self.local.address.host, self.local.address.port,
                  self.central.address.host, self.central.address.port)
@@ -147,6 +155,9 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     watchdog = Watchdog(SystemdNotifier(), [local, central],
                         {"worker": lambda: gateway.alive_at, "uplink": lambda: uplink.alive_at})
     speaker = build_speaker(settings) if settings.speaker and not settings.speaker.separate else None
+    if settings.speaker is None:
+        log.warning("no `speaker:` in the configuration: the home's prompts go to the bus only, nobody hears "
+                    "them unless another speaker bridge listens (docs/home.md)")
     panel = None
     if settings.gpio:
         panel = Panel(settings.gpio, gateway.on_device_messages, online=lambda: central.connected.is_set())

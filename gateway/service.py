@@ -21,7 +21,7 @@ from gateway.devices.router import Router
 from gateway.errors import OutboxError
 from gateway.falls.monitor import FallMonitor
 from gateway.intake import DeviceIntake, message_body
-from gateway.home.health import speaker_alarm
+from gateway.home.health import part_alarm
 from gateway.model import Action, Alarm, DeviceEvent, DeviceMessage, LedState
 from gateway.outbox import Outbox
 from gateway.rulebook import RuleBook
@@ -94,7 +94,7 @@ class Gateway(DeviceIntake, Commands):
         self.sleep = sleep or self._stop.wait  # waiting on the stop event: stop() ends a retry at once
         self.parked: list[tuple[dict[str, Any], float, float]] = []  # alarms the disk refused, oldest first
         self.on_led: Callable[[LedState], None] | None = None  # the Pi's own light, when it has one
-        self.speaker_problems: dict[str, str] | None = None  # the speaker's last health report
+        self.part_problems: dict[str, dict[str, str]] = {}  # the speaker's and the panel's last health reports
 
     # Entry points, called from other threads: they only enqueue.
 
@@ -271,12 +271,12 @@ class Gateway(DeviceIntake, Commands):
             self.counters["action_errors"] += 1
             log.error("could not publish local action %s: %s", action.message_key, exc)
 
-    def speaker_health(self, payload: bytes) -> None:
-        """The speaker's retained health report: a technical alarm while it cannot speak, cleared when it can."""
-        problems, alarm = speaker_alarm(payload, self.speaker_problems)
-        self.speaker_problems = problems
+    def part_health(self, part: str, payload: bytes) -> None:
+        """A home part's health report (speaker, panel): a technical alarm while it is broken, cleared after."""
+        problems, alarm = part_alarm(part, payload, self.part_problems.get(part))
+        self.part_problems[part] = problems or {}
         if alarm is not None:
-            log.log(logging.ERROR if problems else logging.INFO, "speaker: %s", alarm.message)
+            log.log(logging.ERROR if problems else logging.INFO, "%s: %s", part, alarm.message)
             self.raise_alarm(alarm)
 
     def report(self, body: dict[str, Any]) -> None:

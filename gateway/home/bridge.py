@@ -8,7 +8,8 @@ from pathlib import Path
 from anxin.mqtt import MqttLink, Will, make_client
 from gateway.config import GatewaySettings, SpeakerConfig
 from gateway.home.audio import AlsaPlayer, Output, Renderer, WavFolder
-from gateway.home.speaker import SpeakerBridge, health_doc, speaker_topic
+from gateway.home.health import health_doc
+from gateway.home.speaker import SpeakerBridge, speaker_topic
 from gateway.home.voice import Voice
 from gateway.service import action_topic
 

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from gateway.config import GpioConfig
+from gateway.errors import GatewayError
 from gateway.home import led
 from gateway.model import DeviceEvent, DeviceMessage, EventKind, LedState
 
@@ -17,6 +18,10 @@ log = logging.getLogger(__name__)
 CANCEL_DEVICE = "pi-cancel-button"
 SOS_DEVICE = "pi-sos-button"
 REFRESH_S = 1.0
+
+
+class PanelError(GatewayError):
+    """The Pi's button and light cannot be used (no GPIO, a pin taken, no permission)."""
 
 
 class Panel:
@@ -39,21 +44,22 @@ class Panel:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Open the configured pins and keep the light up to date."""
-        from gpiozero import (  # imported here: a gateway without `gpio:` never needs it
-            LED,
-            Button,
-        )
+        """Open the configured pins and keep the light up to date; raises PanelError when the pins cannot be had."""
+        from gpiozero import LED, Button, GPIOZeroError  # here: a gateway without `gpio:` never imports it
 
         bounce = self.cfg.bounce_s or None
-        for pin, handler in ((self.cfg.cancel_pin, self.cancel_pressed), (self.cfg.sos_pin, self.sos_pressed)):
-            if pin is not None:
-                button = Button(pin, pull_up=True, bounce_time=bounce, pin_factory=self.pin_factory)
-                button.when_pressed = handler
-                self._devices.append(button)
-        if self.cfg.led_pin is not None:
-            self._led = LED(self.cfg.led_pin, pin_factory=self.pin_factory)
-            self._devices.append(self._led)
+        try:
+            for pin, handler in ((self.cfg.cancel_pin, self.cancel_pressed), (self.cfg.sos_pin, self.sos_pressed)):
+                if pin is not None:
+                    button = Button(pin, pull_up=True, bounce_time=bounce, pin_factory=self.pin_factory)
+                    button.when_pressed = handler
+                    self._devices.append(button)
+            if self.cfg.led_pin is not None:
+                self._led = LED(self.cfg.led_pin, pin_factory=self.pin_factory)
+                self._devices.append(self._led)
+        except (GPIOZeroError, OSError, RuntimeError) as exc:  # no GPIO here, a pin taken, no permission
+            self.stop()
+            raise PanelError(f"cannot open the Pi's pins: {exc}") from exc
         self.refresh()
         self._thread = threading.Thread(target=self._run, name="panel", daemon=True)
         self._thread.start()

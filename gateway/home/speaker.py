@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from gateway.home.audio import AudioError, Output, Renderer
+from gateway.home.health import health_doc, health_topic
 from gateway.home.speech import (
     BadAction,
     Prompt,
@@ -29,13 +29,7 @@ Publish = Callable[[str, bytes, bool], object]  # (topic, payload, retain)
 
 def speaker_topic(gateway_id: str) -> str:
     """Local-bus topic where the speaker reports its health (retained): the gateway raises it to staff."""
-    return f"anxin/home/{gateway_id}/speaker"
-
-
-def health_doc(problems: dict[str, str]) -> bytes:
-    """The retained health message: ok, or each problem (engine_missing, speaker_missing, …) with its detail."""
-    return json.dumps({"v": 1, "ok": not problems, "problems": dict(sorted(problems.items()))},
-                      ensure_ascii=False).encode()
+    return health_topic(gateway_id, "speaker")
 
 
 @dataclass

@@ -146,3 +146,37 @@ def test_the_speaker_command_speaks_into_wav_files(tmp_path, home_broker):
         proc.wait(15)
         link.stop()
     assert proc.returncode == 0, proc.stdout.read().decode() if proc.stdout else ""
+
+
+def test_the_gateway_speaks_the_sos_reply_itself_when_speaker_is_configured(tmp_path, home_broker, central_broker):
+    from firmware_sim.installation import build_home, gateway_settings
+
+    out = tmp_path / "heard"
+    base = gateway_settings("gw-r001", "R001", home_broker.address, central_broker.address, tmp_path / "gw")
+    home = build_home(base.model_copy(update={"speaker": SpeakerConfig(output_dir=out)}))
+    assert home.gateway.speaker is not None, "`speaker:` in the configuration must start the bridge in `run`"
+    home.start()
+    try:
+        assert home.gateway.speaker.bridge.ready(60)
+        home.button.press()
+        assert wait_until(lambda: (out / "0001-emergency-sos_raised.wav").exists(), timeout=30)
+        seconds, rms = audio(out / "0001-emergency-sos_raised.wav")
+        assert seconds > 3 and rms >= RMS_FLOOR
+    finally:
+        home.stop()
+
+
+def test_a_gateway_configured_with_pins_it_cannot_open_runs_and_tells_staff(tmp_path, home_broker, central_broker):
+    from firmware_sim.installation import build_home, gateway_settings
+    from gateway.config import GpioConfig
+
+    base = gateway_settings("gw-r001", "R001", home_broker.address, central_broker.address, tmp_path / "gw")
+    home = build_home(base.model_copy(update={"gpio": GpioConfig()}))  # this machine is not a Pi: no GPIO
+    home.start()
+    try:
+        outbox = home.gateway.outbox
+        assert wait_until(lambda: any(e.body["type"] == "panel_fault" for e in outbox.alarms()), timeout=15)
+        home.button.press()  # and the rest of the home still works
+        assert wait_until(lambda: any(e.body["type"] == "sos" for e in outbox.alarms()), timeout=15)
+    finally:
+        home.stop()

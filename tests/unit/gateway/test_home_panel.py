@@ -14,7 +14,8 @@ from anxin import protocol
 from gateway.config import DeviceConfig, GatewaySettings, GpioConfig
 from gateway.devices.router import Router
 from gateway.home.panel import Panel
-from gateway.home.speaker import health_doc, speaker_topic
+from gateway.home.health import health_doc
+from gateway.home.speaker import speaker_topic
 from gateway.model import DeviceEvent, DeviceMessage, EventKind
 from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
@@ -151,3 +152,14 @@ def test_a_speaker_fault_is_raised_to_staff_and_cleared_when_it_speaks_again(hom
     assert home.alarms() == [("speaker_fault", "raise"), ("speaker_fault", "clear")]
     body = next(e.body for e in home.outbox.pending(10) if e.lane == "alarm")
     assert body["severity"] == "technical" and body["detail"]["problems"] == {"speaker_missing": "no sound card found"}
+
+
+def test_pins_that_cannot_be_had_are_a_panel_fault_for_staff_not_a_crash(home: Home) -> None:
+    from gateway.home.health import health_topic
+    from gateway.home.panel import PanelError
+
+    second = Panel(GpioConfig(cancel_pin=CANCEL, led_pin=None), lambda msgs: None, pin_factory=home.factory)
+    with pytest.raises(PanelError, match="cannot open the Pi's pins"):
+        second.start()  # pin 17 is already the first panel's
+    home.gw.process("local", (health_topic("gw-pi", "panel"), health_doc({"gpio_failed": "pin 17 in use"})))
+    assert home.alarms() == [("panel_fault", "raise")]
