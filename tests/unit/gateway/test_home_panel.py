@@ -13,8 +13,8 @@ from gpiozero.pins.mock import MockFactory
 from anxin import protocol
 from gateway.config import DeviceConfig, GatewaySettings, GpioConfig
 from gateway.devices.router import Router
-from gateway.home.panel import Panel
 from gateway.home.health import health_doc
+from gateway.home.panel import Panel
 from gateway.home.speaker import speaker_topic
 from gateway.model import DeviceEvent, DeviceMessage, EventKind
 from gateway.outbox import Outbox, connect
