@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 from gateway.errors import OutboxError
 from gateway.model import Alarm
 from gateway.outbox import Outbox
-from gateway.rules import push
-from gateway.rules.config import RulesConfigError
 from gateway.reminders import schedule
 from gateway.reminders.rule import ReminderRule
+from gateway.rules import push
+from gateway.rules.config import RulesConfigError
 from gateway.rules.engine import Decision, Engine, Input, RetiringRule
 
 log = logging.getLogger(__name__)

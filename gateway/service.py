@@ -20,8 +20,8 @@ from gateway.devices.bp import RecentMeasurements
 from gateway.devices.router import Router
 from gateway.errors import OutboxError
 from gateway.falls.monitor import FallMonitor
-from gateway.intake import DeviceIntake, message_body
 from gateway.home.health import part_alarm
+from gateway.intake import DeviceIntake, message_body
 from gateway.model import Action, Alarm, DeviceEvent, DeviceMessage, LedState
 from gateway.outbox import Outbox
 from gateway.rulebook import RuleBook
@@ -257,8 +257,7 @@ class Gateway(DeviceIntake, Commands):
         if action.kind == "led":  # a light shows a state, not a sentence
             state = LedState(action.message_key)
             doc: dict[str, Any] = {"v": 1, "action": "led", "state": state.value, "device": action.device}
-            if self.on_led is not None:
-                self.on_led(state)
+            self._show(state)
         else:
             words = {k: v for k, v in action.detail.items() if isinstance(v, str)}  # a reminder's {what}
             text = messages.text(action.message_key, self.settings.language, **{**words, **params})
@@ -270,6 +269,15 @@ class Gateway(DeviceIntake, Commands):
         except Exception as exc:  # the local broker is down: the alarm is already safe on disk
             self.counters["action_errors"] += 1
             log.error("could not publish local action %s: %s", action.message_key, exc)
+
+    def _show(self, state: LedState) -> None:
+        if self.on_led is None:
+            return
+        try:
+            self.on_led(state)
+        except Exception as exc:  # a light that fails must not keep the words from being published
+            self.counters["action_errors"] += 1
+            log.error("could not set the Pi's light to %s: %s", state.value, exc)
 
     def part_health(self, part: str, payload: bytes) -> None:
         """A home part's health report (speaker, panel): a technical alarm while it is broken, cleared after."""
