@@ -69,7 +69,7 @@ class CheckinRule:
             return state, [], []  # already counted: keep the same object, nothing to persist
         # The Pi's "I'm fine" button also cancels falls and stops reminders: it says thank you for the
         # check-in only when the home had asked (or already told the caregiver); otherwise it counts quietly.
-        asked = state.asked == today or state.alerted == today
+        asked = (state.asked == today or state.alerted == today) and state.done != today
         thank = pressed and (asked or getattr(item, "kind", None) == EventKind.CHECKIN)
         actions = [Action("say", "checkin_thanks", item.device)] if thank else []
         if state.asked == today and state.done != today:

@@ -163,3 +163,18 @@ def test_pins_that_cannot_be_had_are_a_panel_fault_for_staff_not_a_crash(home: H
         second.start()  # pin 17 is already the first panel's
     home.gw.process("local", (health_topic("gw-pi", "panel"), health_doc({"gpio_failed": "pin 17 in use"})))
     assert home.alarms() == [("panel_fault", "raise")]
+
+
+def test_a_later_press_the_same_day_is_not_thanked_for_the_check_in_again(tmp_path: Path) -> None:
+    h = Home(tmp_path, datetime(2026, 3, 2, 8, 59, tzinfo=TZ))
+    h.panel.start()
+    try:
+        h.tick(1)
+        h.tick(60)
+        h.press_cancel()  # answers the question
+        h.gw.process("messages", [DeviceEvent("radar", EventKind.FALL)])
+        h.press_cancel()  # cancels the fall
+        assert h.said() == ["checkin_ask", "checkin_thanks", "fall_prompt", "fall_cancelled"]
+    finally:
+        h.panel.stop()
+        h.outbox.close()
