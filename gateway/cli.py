@@ -41,14 +41,14 @@ def _speaker(args: argparse.Namespace) -> int:
     from gateway.config import SpeakerConfig
     from gateway.home.bridge import build_speaker
 
+    changes = {k: v for k, v in (("output_dir", args.output_dir), ("device", args.device)) if v is not None}
     try:
         settings = load_settings(args.config)
+        cfg = (settings.speaker or SpeakerConfig()).model_copy(update=changes)
     except ConfigError as exc:
         print(f"anxin-gateway: {exc}")
         return 2
-    cfg = settings.speaker or SpeakerConfig()
-    changes = {k: v for k, v in (("output_dir", args.output_dir), ("device", args.device)) if v is not None}
-    speaker = build_speaker(settings, cfg.model_copy(update=changes))
+    speaker = build_speaker(settings, cfg)
     return _serve(speaker.start, speaker.stop)
 
 
