@@ -14,6 +14,8 @@ test_packages() {
   [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
   command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)  # InfluxDB mirror tests
   command -v npm >/dev/null 2>&1 || missing+=(npm)  # axe-core for the browser tests' accessibility checks
+  # The home's voice: the speaker tests render real speech (Mandarin voice `cmn`) to WAV files.
+  command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
   echo "${missing[@]}"
 }
 

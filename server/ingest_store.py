@@ -20,6 +20,7 @@ from server.db.models import DeadLetter, Gateway
 from server.ingest_checks import corrected_time, json_safe, measured_time, reading_flags, validate
 from server.reminders import remind_after_repeat
 from server.reliability import advance_all, dead_seqs, record_late_sms, record_sms
+from server.home_reminders import record_outcome
 from server.rules_push import record_report
 
 log = logging.getLogger(__name__)
@@ -227,7 +228,7 @@ class IngestStore:
             log.warning("gateway %s reports %s sequence numbers it will never send (%s)", gw.id,
                         body.get("count"), body.get("reason"))
         elif ev.lane == "event":
-            record_report(s, gw, body)
+            record_report(s, gw, body) or record_outcome(s, gw, ev.seq, body)
 
     def handle_state(self, topic: str, payload: bytes) -> None:
         """A gateway's retained presence message or last will."""

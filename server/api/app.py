@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from server import web
 from server.api.routes import (alarms, audit, auth, care, gateways, health, links, readings, reliability, residents,
                                rules_config, trends)
+from server.api.routes import home_reminders
 from server.metrics import metrics_router
 from server.services import Services
 from server.web import doctor
@@ -18,6 +19,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     for module in (auth, alarms, residents, readings, gateways, audit, links, health, rules_config, trends, reliability, care):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(home_reminders.router, prefix="/api/v1")  # issue 17: reminders spoken at home
     app.include_router(metrics_router(app.state))
     app.include_router(doctor.router)
     web.mount(app)

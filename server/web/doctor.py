@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from server import home_reminders
 from server.api.deps import SESSION_COOKIE, ServicesDep, SessionDep
 from server.auth import AuthError, StaffIdentity, identity_for
 from server.trends import service, store
@@ -106,6 +107,7 @@ def _resident_context(session: SessionDep, services: ServicesDep, code: str, day
         "chart": Markup(bp_chart(trend.series, s.period, s.target, tz, marks)),
         "weeks": [{"first": day_date(w.first_day), "last": day_date(w.last_day), "w": w} for w in s.weeks],
         "alarms": [{"a": a, "at": _local(a.raised_at, tz)} for a in alarms],
+        "adherence": home_reminders.adherence(session, resident.id, services.clock(), days),
         "generated": _local(services.clock(), tz),
     }
 

@@ -58,7 +58,7 @@ def test_push_apply_report_and_reject_invalid(installation):
     assert wait_until(lambda: "sos" in alarm_types(), 15), alarm_types()
     # Both alarms would share the alarm lane in order, so a device_offline alarm would be here by now.
     assert alarm_types() == ["sos"]
-    assert wait_until(lambda: "sos_raised" in [json.loads(p)["key"] for _t, p in home.actions], 10)
+    assert wait_until(lambda: "sos_raised" in [json.loads(p).get("key") for _t, p in home.actions], 10)
 
     # The contrast: version 3 turns supervision back on, and the same offline report now raises.
     r = httpx.post(f"{base}/api/v1/gateways/{GW}/rules", json={"version": 3, "rules": {}}, timeout=5, headers=auth_headers(base))

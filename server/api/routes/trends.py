@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
+from server import home_reminders
 from server.api.deps import ServicesDep, SessionDep, require_roles
 from server.db.models import Resident
 from server.trends import fhir, service, store, tabular
@@ -85,7 +86,11 @@ def get_fhir(code: str, session: SessionDep, services: ServicesDep, days: int = 
              until: date | None = UntilQ) -> Response:
     """A FHIR R4 collection Bundle: the Patient and a vital-signs Observation per measurement."""
     resident, rows = _export_window(session, services, code, days, until)
-    body = fhir.bundle(resident, rows, services.clock())
+    period = service.period_for(resident, services.clock(), days, until)
+    tz = zone(resident.timezone)
+    kept = home_reminders.outcomes(session, resident.id, day_start_utc(period.first_day, tz),
+                                   day_end_utc(period.last_day, tz))
+    body = fhir.bundle(resident, rows, services.clock(), kept)
     # ensure_ascii off so that Chinese names stay readable in the file a doctor downloads
     return Response(json.dumps(body, ensure_ascii=False).encode("utf-8"), media_type="application/fhir+json")
 
