@@ -96,7 +96,7 @@ class StaffIn(_Strict):
 
     username: str = Field(min_length=1, max_length=64)
     display_name: str | None = None
-    role: Literal["staff", "supervisor", "doctor", "admin"] = "staff"
+    role: Literal["staff", "supervisor", "doctor", "admin", "coordinator", "helper"] = "staff"
     password: str | None = Field(default=None, min_length=1)
     password_hash: str | None = None
     language: str = "zh-CN"

@@ -12,6 +12,7 @@ import uvicorn
 from anxin import protocol
 from anxin.mqtt import BrokerAddress, MqttLink, Will, make_client
 from anxin.ports import port_is_free, wait_for_port
+from server import secret_key
 from server.api.app import create_app
 from server.broker import EmbeddedBroker
 from server.db.session import create_schema, make_engine, session_factory
@@ -85,8 +86,9 @@ class ServerRuntime:
         app = create_app(self.services)
         app.state.ingest = self.ingest
         app.state.mirror = self.mirror
+        # Forwarded headers are read by server/web/guard.py, from the configured proxies only.
         config = uvicorn.Config(app, host=self.settings.host, port=self.settings.port, log_level="warning",
-                                lifespan="off")
+                                lifespan="off", proxy_headers=False)
         self.http = uvicorn.Server(config)
         self._http_thread = threading.Thread(target=self.http.run, name="http", daemon=True)
         self._http_thread.start()
@@ -115,6 +117,7 @@ class ServerRuntime:
 
 def build_runtime(settings: ServerSettings) -> ServerRuntime:
     """Create (not start) the server from its settings."""
+    settings.secret_key = secret_key.resolve(settings)
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     signer = LinkSigner(settings.secret_key, settings.ack_link_ttl_s)

@@ -43,7 +43,10 @@ class Resident(Base):
     medication: Mapped[list[Any]] = mapped_column(default=list)
     bp_target: Mapped[dict[str, Any]] = mapped_column(default=dict)
     timezone: Mapped[str | None] = mapped_column(String(64))  # for morning/evening; None means Asia/Shanghai
-    consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent: Mapped[bool] = mapped_column(Boolean, default=False)  # storing health readings (emergency: always)
+    consent_sharing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))  # showing them to doctors, exports
+    consent_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]  # personal data irreversibly anonymised (server/data_rights.py)
     notes: Mapped[str | None] = mapped_column(Text)
 
     pairings: Mapped[list[Pairing]] = relationship(back_populates="resident", order_by="Pairing.rank")
@@ -93,6 +96,8 @@ class Staff(Base):
     phone: Mapped[str | None] = mapped_column(String(64))
     notify_urls: Mapped[list[Any]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Every token carries the version it was issued under: logout, a new password or disabling bumps it.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DutyShift(Base):
@@ -283,3 +288,6 @@ class DeadLetter(Base):
     seq: Mapped[int | None] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(Text)
     payload: Mapped[str] = mapped_column(Text)
+
+
+from server.db import models_security  # noqa: E402,F401  (its table joins the metadata)

@@ -68,7 +68,7 @@ class LoadGateway:
 
 def start_server(db_url: str, broker_port: int, tmp_path: Path, name: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    env = {**os.environ, "ANXIN_SECRET_KEY": "shared-secret", "ANXIN_NOTIFY_LEASE_S": "3",
+    env = {**os.environ, "ANXIN_SECRET_KEY": "shared-secret-of-the-test", "ANXIN_NOTIFY_LEASE_S": "3",
            "ANXIN_MQTT_CLIENT_ID": f"anxin-test-{name}"}
     log = open(tmp_path / f"{name}.log", "wb")
     proc = subprocess.Popen(

@@ -9,14 +9,15 @@ from fastapi import APIRouter, Depends, HTTPException, Path
 from sqlalchemy import select
 
 from anxin import protocol
-from server.api.deps import ServicesDep, SessionDep, require_roles
+from server.api.deps import ServicesDep, SessionDep, permit
 from server.api.schemas import CommandOut, GatewayOut
-from server.auth import DESK_ROLES, StaffIdentity
+from server.auth import StaffIdentity
 from server.db.models import Gateway
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/gateways", tags=["gateways"])
-Desk = Annotated[StaffIdentity, Depends(require_roles(*DESK_ROLES))]
+Desk = Annotated[StaffIdentity, Depends(permit("gateway.read"))]
+Tester = Annotated[StaffIdentity, Depends(permit("gateway.test_alarm"))]
 GatewayId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
@@ -27,7 +28,7 @@ def list_gateways(session: SessionDep, _who: Desk) -> list[Gateway]:
 
 
 @router.post("/{gateway_id}/test-alarm", response_model=CommandOut, status_code=202)
-def test_alarm(gateway_id: GatewayId, services: ServicesDep, staff: Desk) -> CommandOut:
+def test_alarm(gateway_id: GatewayId, services: ServicesDep, staff: Tester) -> CommandOut:
     """Ask the home to run its weekly test: it sounds, speaks and sends a `test` alarm back up."""
     with services.sessions() as s, s.begin():
         if s.get(Gateway, gateway_id) is None:

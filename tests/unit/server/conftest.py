@@ -22,7 +22,7 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "provision.yaml"
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
     """Services over a fresh SQLite database holding the example file; downlink commands are recorded."""
-    settings = ServerSettings(database_url=f"sqlite:///{tmp_path}/api.db", secret_key="test-secret",
+    settings = ServerSettings(database_url=f"sqlite:///{tmp_path}/api.db", secret_key="test-secret-of-16-chars",
                               embedded_broker=False)
     engine = make_engine(settings.database_url)
     create_schema(engine)
