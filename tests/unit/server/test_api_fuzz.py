@@ -18,7 +18,10 @@ from server.links import LinkSigner
 from server.provision import import_file
 from server.services import Services
 from server.settings import ServerSettings
-from tests.unit.server.conftest import EXAMPLE, login
+from tests.unit.server.conftest import DEMO_STAFF, EXAMPLE, login
+
+
+SESSION_ENDING = ("/api/v1/auth/logout", "/api/v1/auth/password", "/api/v1/staff/", "/api/v1/data-rights/")
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +34,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object,
     sessions = session_factory(engine)
     with sessions() as s, s.begin():
         import_file(s, EXAMPLE)
+        import_file(s, DEMO_STAFF)
     sent: list[protocol.Command] = []
     app = create_app(Services(settings_, sessions, LinkSigner("fuzz", 60), None, lambda g, c: sent.append(c)))
     with TestClient(app) as c:
@@ -48,7 +52,10 @@ def api_schema(fuzz_app: tuple[object, dict[str, str]]) -> schemathesis.BaseSche
 def test_no_request_makes_the_server_fail(api_schema: schemathesis.BaseSchema,
                                           fuzz_app: tuple[object, dict[str, str]]) -> None:
     # Driven by hand rather than through schemathesis' pytest plugin, which this pytest does not load.
-    operations = [result.ok() for result in api_schema.get_all_operations()]
+    # Signing out, changing passwords and disabling accounts end the fuzzer's own session (then every later
+    # case would only test the 401) and an erasure empties the example: tests/unit/server/test_security.py covers them.
+    operations = [op for op in (result.ok() for result in api_schema.get_all_operations())
+                  if not op.path.startswith(SESSION_ENDING)]
     assert len(operations) >= 15
     for operation in operations:
 
