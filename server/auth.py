@@ -147,6 +147,12 @@ def upsert_staff(
     if role not in ROLES:
         raise AuthError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     staff = session.scalars(select(Staff).where(Staff.username == username)).first()
+    if password is not None and password_hash is None and not (
+            staff is not None and staff.password_hash and verify_password(staff.password_hash, password)):
+        try:  # checked before anything changes: a refused password leaves the account as it was
+            check_password(password, username)
+        except WeakPassword as exc:
+            raise AuthError(str(exc)) from exc
     if staff is None:
         if password is None and password_hash is None:
             raise AuthError(f"user {username!r} needs a password")
@@ -158,10 +164,6 @@ def upsert_staff(
     if password_hash is not None:
         staff.password_hash = password_hash
     elif password is not None and not (staff.password_hash and verify_password(staff.password_hash, password)):
-        try:
-            check_password(password, username)
-        except WeakPassword as exc:
-            raise AuthError(str(exc)) from exc
         staff.password_hash = hash_password(password)
     session.flush()
     return staff

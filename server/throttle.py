@@ -21,6 +21,7 @@ class LoginThrottle:
     """Counts failed sign-ins in memory (per process: each process of a split deployment counts its own)."""
 
     clock: Callable[[], datetime]
+    max_delay_s: float = ACCOUNT_MAX_DELAY_S
     counters: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     _by_address: dict[str, deque[datetime]] = field(default_factory=dict)
     _by_account: dict[str, int] = field(default_factory=dict)
@@ -43,7 +44,7 @@ class LoginThrottle:
         if extra < 0:
             return 0.0
         self.counters["delayed"] += 1
-        return min(ACCOUNT_MAX_DELAY_S, float(2 ** extra))
+        return min(self.max_delay_s, float(2 ** extra))
 
     def failed(self, address: str, username: str) -> bool:
         """Record a wrong password (or unknown user); True when this failure starts the address's throttling."""

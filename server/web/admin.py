@@ -62,7 +62,7 @@ def _keep_what_was_left_blank(update: ResidentIn, existing: Resident) -> None:
     for name in ("birth_year", "address", "phone", "key_holder", "conditions", "medication"):
         if not getattr(update, name):
             setattr(update, name, getattr(existing, name))
-    for name in ("language", "care_categories", "bp_target", "consent", "notes"):  # not on the form
+    for name in ("language", "care_categories", "bp_target", "consent", "consent_sharing", "notes"):  # not on the form
         setattr(update, name, getattr(existing, name))
     update.caregivers = [p.caregiver.code for p in existing.pairings]
 
