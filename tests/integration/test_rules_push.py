@@ -27,7 +27,8 @@ def test_push_apply_report_and_reject_invalid(installation):
     worker = home.gateway.gateway
 
     v1 = {"supervision": {"enabled": False}, "fall": {"cancel_window_s": 20}}
-    r = httpx.post(f"{base}/api/v1/gateways/{GW}/rules", json={"version": 1, "rules": v1}, timeout=5, headers=auth_headers(base))
+    r = httpx.post(f"{base}/api/v1/gateways/{GW}/rules", json={"version": 1, "rules": v1, "reason": "bridge being replaced"},
+                   timeout=5, headers=auth_headers(base))
     assert r.status_code == 202, r.text
     assert r.json()["pushed_version"] == 1
     assert wait_until(lambda: status(base)["applied_version"] == 1, 15), status(base)

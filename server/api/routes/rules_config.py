@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.rules.config import RulesConfigError, parse_rules
 from server import audit, rules_push
 from server.api.deps import CurrentStaff, ServicesDep, SessionDep, actor_of, forbidden, permit
 from server.auth import StaffIdentity
@@ -51,10 +52,14 @@ def _status(gw: Gateway) -> RulesStatusOut:
                           applied_version=gw.rules_version, error=gw.rules_error)
 
 
-def _safety_change(staff: StaffIdentity, reason: str | None, what: str) -> None:
-    """Switching protection off is for supervisors and administrators, and they say why."""
+def _safety_role(staff: StaffIdentity) -> None:
+    """Switching protection off is for supervisors and administrators."""
     if not allowed(staff.role, "rules.safety"):
         raise forbidden(staff, "rules.safety")
+
+
+def _reason(reason: str | None, what: str) -> None:
+    """... and they say why."""
     if not (reason and reason.strip()):
         raise HTTPException(422, detail=f"{what} needs a reason (the audit keeps it)")
 
@@ -72,7 +77,12 @@ def push(gateway_id: str, body: RulesIn, services: ServicesDep, staff: CurrentSt
         raise forbidden(staff, "rules.push")
     off = disabled_rules(body.rules)
     if off:
-        _safety_change(staff, body.reason, f"disabling {', '.join(off)}")
+        _safety_role(staff)
+        try:  # a document the gateway would refuse says why first (e.g. the SOS rule cannot be disabled)
+            parse_rules(body.rules)
+        except RulesConfigError as exc:
+            raise HTTPException(422, detail=str(exc)) from exc
+        _reason(body.reason, f"disabling {', '.join(off)}")
     try:
         gw = rules_push.push_rules(services, gateway_id, body.version, body.rules)
         with services.sessions() as s, s.begin():
@@ -101,7 +111,8 @@ def mode(gateway_id: str, body: ModeIn, services: ServicesDep, staff: CurrentSta
          request: Request) -> dict[str, bool]:
     """Set (supervisors and administrators, with a reason) or end away mode in the home."""
     if body.away:
-        _safety_change(staff, body.reason, "away mode (no inactivity or check-in alerts)")
+        _safety_role(staff)
+        _reason(body.reason, "away mode (no inactivity or check-in alerts)")
     elif not allowed(staff.role, "rules.push"):
         raise forbidden(staff, "rules.push")
     try:
