@@ -87,7 +87,9 @@ def test_killing_one_of_two_servers_loses_nothing_and_notifies_nobody_twice(
         apply(s, ProvisionFile.model_validate({
             "caregivers": [{"code": f"C{i}", "name": f"cg{i}", "notify": [receiver.url(f"/C{i}")]}
                            for i in range(GATEWAYS)],
-            "residents": [{"code": f"R{i}", "name": f"r{i}", "caregivers": [f"C{i}"]} for i in range(GATEWAYS)],
+            # consent to storing readings: without it the readings this test counts would not be kept
+            "residents": [{"code": f"R{i}", "name": f"r{i}", "caregivers": [f"C{i}"], "consent": True}
+                          for i in range(GATEWAYS)],
             "gateways": [{"id": f"gw-{i}", "resident": f"R{i}"} for i in range(GATEWAYS)],
         }))
     a, _ = start_server(postgres_url, central_broker.port, tmp_path, "a")
