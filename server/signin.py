@@ -6,7 +6,7 @@ import asyncio
 
 from starlette.concurrency import run_in_threadpool
 
-from server import audit
+from server import audit, totp
 from server.auth import AuthError, StaffIdentity, authenticate
 from server.errors import ServerError
 from server.services import Services
@@ -21,8 +21,10 @@ class Throttled(ServerError):
         self.retry_after = retry_after
 
 
-async def sign_in(services: Services, username: str, password: str, address: str | None) -> StaffIdentity:
-    """The account, if the password is right; raises Throttled before looking, AuthError when wrong."""
+async def sign_in(services: Services, username: str, password: str, address: str | None,
+                  one_time_code: str | None = None) -> StaffIdentity:
+    """The account, if the password (and the one-time code, when on) is right; raises Throttled before
+    looking, AuthError when wrong — the same answer for either, so a guesser learns nothing."""
     where = address or "unknown"
     retry = services.throttle.retry_after(where)
     if retry:
@@ -31,7 +33,7 @@ async def sign_in(services: Services, username: str, password: str, address: str
     if delay:
         await asyncio.sleep(delay)
     try:
-        staff = await run_in_threadpool(_check, services, username, password)
+        staff = await run_in_threadpool(_check, services, username, password, one_time_code)
     except AuthError:
         started = services.throttle.failed(where, username)
         await run_in_threadpool(_audit, services, "login.failed", username, None, address,
@@ -42,9 +44,12 @@ async def sign_in(services: Services, username: str, password: str, address: str
     return staff
 
 
-def _check(services: Services, username: str, password: str) -> StaffIdentity:
+def _check(services: Services, username: str, password: str, one_time_code: str | None) -> StaffIdentity:
     with services.sessions() as s:
-        return StaffIdentity.of(authenticate(s, username, password))
+        staff = authenticate(s, username, password)
+        if not totp.passes(staff, one_time_code):
+            raise AuthError("wrong username or password")
+        return StaffIdentity.of(staff)
 
 
 def _audit(services: Services, action: str, username: str, role: str | None, address: str | None,

@@ -98,6 +98,9 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Every token carries the version it was issued under: logout, a new password or disabling bumps it.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Optional second factor (admin, supervisor): RFC 6238 codes, server/totp.py.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class DutyShift(Base):

@@ -53,10 +53,11 @@ def login_form(request: Request, services: ServicesDep, next: str = "/console") 
 @router.post("/console/login", response_model=None)
 async def login(request: Request, services: ServicesDep, username: Annotated[str, Form(max_length=256)] = "",
                 password: Annotated[str, Form(max_length=256)] = "",
-                next: Annotated[str, Form(max_length=2000)] = "/console") -> HTMLResponse | RedirectResponse:
+                next: Annotated[str, Form(max_length=2000)] = "/console",
+                totp: Annotated[str, Form(max_length=12)] = "") -> HTMLResponse | RedirectResponse:
     """Check the credentials and set the session cookie (the same token the REST API accepts)."""
     try:
-        staff = await sign_in(services, username.strip(), password, client_address(request))
+        staff = await sign_in(services, username.strip(), password, client_address(request), totp or None)
     except Throttled as exc:
         response = page(request, services, "login.html", status_code=429, next=_safe_next(next), error=str(exc),
                         username=username)

@@ -31,6 +31,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "username": ("用户名", "User name"),
     "password": ("密码", "Password"),
     "bad_login": ("用户名或密码不正确", "Wrong user name or password"),
+    "one_time_code": ("一次性验证码（已开启双因素认证时填写）", "One-time code (if two-factor sign-in is on)"),
     "signed_in_as": ("值班人员", "On duty"),
     "language": ("语言", "Language"),
     "live": ("实时连接", "Live"),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
-from server import audit
+from server import audit, totp
 from server.api.deps import CurrentStaff, ServicesDep, actor_of, clear_session_cookie, client_address, \
     set_session_cookie
 from server.api.schemas import StaffOut, TokenOut
@@ -29,10 +29,13 @@ class PasswordIn(BaseModel):
 
 @router.post("/token", response_model=TokenOut, responses={429: {"description": "too many failed sign-ins"}})
 async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], services: ServicesDep, request: Request,
-                response: Response) -> TokenOut:
-    """Exchange username and password for a bearer token (also set as the `anxin_session` cookie)."""
+                response: Response,
+                totp_code: Annotated[str | None, Form(alias="totp", max_length=12,
+                                                      description="one-time code, when two-factor is on")] = None,
+                ) -> TokenOut:
+    """Exchange username and password (and the one-time code, when on) for a bearer token (also the cookie)."""
     try:
-        staff = await sign_in(services, form.username, form.password, client_address(request))
+        staff = await sign_in(services, form.username, form.password, client_address(request), totp_code)
     except Throttled as exc:
         raise HTTPException(429, detail=str(exc), headers={"Retry-After": str(exc.retry_after)}) from exc
     except AuthError as exc:
@@ -58,6 +61,37 @@ def logout(staff: CurrentStaff, services: ServicesDep, request: Request, respons
             end_sessions(row)
             audit.record(s, actor_of(request, staff), "logout", services.clock(), "staff", staff.username)
     clear_session_cookie(response)
+
+
+class CodeIn(BaseModel):
+    """A code from the authenticator app."""
+
+    code: str = Field(max_length=12)
+
+
+@router.post("/totp/setup")
+def totp_setup(staff: CurrentStaff, services: ServicesDep, request: Request) -> dict[str, str]:
+    """Start two-factor sign-in (administrators, supervisors): scan the URI, then confirm with a code."""
+    with services.sessions() as s, s.begin():
+        row = s.get(Staff, staff.id)
+        try:
+            uri = totp.start(row)  # type: ignore[arg-type]
+        except totp.TotpError as exc:
+            raise HTTPException(403, detail=str(exc)) from exc
+        audit.record(s, actor_of(request, staff), "totp.setup", services.clock(), "staff", staff.username)
+        return {"otpauth_uri": uri}
+
+
+@router.post("/totp/confirm", status_code=204)
+def totp_confirm(body: CodeIn, staff: CurrentStaff, services: ServicesDep, request: Request) -> None:
+    """Turn two-factor sign-in on with a code the app shows; from now on sign-in asks for one."""
+    with services.sessions() as s, s.begin():
+        row = s.get(Staff, staff.id)
+        try:
+            totp.confirm(row, body.code)  # type: ignore[arg-type]
+        except totp.TotpError as exc:
+            raise HTTPException(422, detail=str(exc)) from exc
+        audit.record(s, actor_of(request, staff), "totp.enable", services.clock(), "staff", staff.username)
 
 
 @router.post("/password", status_code=204)

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from server import audit
+from server import audit, totp
 from server.api.deps import ServicesDep, SessionDep, actor_of, permit
-from server.auth import AuthError, StaffIdentity, set_active, set_password, staff_by_username
+from server.auth import AuthError, StaffIdentity, end_sessions, set_active, set_password, staff_by_username
 from server.db.models import Staff
 
 router = APIRouter(prefix="/staff", tags=["staff accounts"])
@@ -42,19 +42,22 @@ def accounts(session: SessionDep, _who: Admin) -> list[Staff]:
 
 
 def change_account(services: ServicesDep, request: Request, who: StaffIdentity, username: str, action: str,
-                   active: bool | None = None, password: str | None = None) -> Staff:
+                   active: bool | None = None, password: str | None = None, reset_totp: bool = False) -> Staff:
     """Disable, enable or reset a password; audited; raises AuthError (unknown account, weak password)."""
     with services.sessions() as s, s.begin():
         row = staff_by_username(s, username)
-        before = {"active": row.active}
+        before = {"active": row.active, "two_factor": row.totp_enabled}
         if active is not None:
             if not active and row.id == who.id:
                 raise AuthError("you cannot disable your own account")
             set_active(row, active)
         if password is not None:
             set_password(row, password)
+        if reset_totp:
+            totp.reset(row)
+            end_sessions(row)
         audit.record(s, actor_of(request, who), action, services.clock(), "staff", username, before,
-                     {"active": row.active})
+                     {"active": row.active, "two_factor": row.totp_enabled})
         s.flush()
         s.expunge(row)
         return row
@@ -88,5 +91,14 @@ def reset_password(username: Username, body: ResetIn, services: ServicesDep, req
     """Set a new password for someone (they then change it); their sessions end now."""
     try:
         return change_account(services, request, who, username, "staff.password_reset", password=body.password)
+    except AuthError as exc:
+        raise _http(exc) from exc
+
+
+@router.post("/{username}/totp/reset", response_model=AccountOut)
+def reset_totp(username: Username, services: ServicesDep, request: Request, who: Admin) -> Staff:
+    """Switch someone's second factor off (a lost phone); they sign in with the password and set it up again."""
+    try:
+        return change_account(services, request, who, username, "staff.totp_reset", reset_totp=True)
     except AuthError as exc:
         raise _http(exc) from exc

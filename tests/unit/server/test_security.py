@@ -260,3 +260,21 @@ def test_a_state_change_riding_on_the_cookie_needs_the_csrf_token(client: TestCl
     with services.sessions() as s:
         assert s.scalars(select(Resident).where(Resident.code == "R9")).first() is None
         assert s.scalars(select(Staff).where(Staff.username == "supervisor")).one().session_version == 0
+
+
+def test_an_administrator_can_require_a_one_time_code(client: TestClient) -> None:
+    import pyotp
+    from urllib.parse import parse_qs, urlparse
+
+    admin = bearer(token_of(client, "admin"))
+    assert client.post("/api/v1/auth/totp/setup", headers=bearer(token_of(client, "doctor"))).status_code == 403
+    uri = client.post("/api/v1/auth/totp/setup", headers=admin).json()["otpauth_uri"]
+    code = pyotp.TOTP(parse_qs(urlparse(uri).query)["secret"][0])
+    assert client.post("/api/v1/auth/totp/confirm", json={"code": "000000" if code.now() != "000000" else "111111"},
+                       headers=admin).status_code == 422
+    assert client.post("/api/v1/auth/totp/confirm", json={"code": code.now()}, headers=admin).status_code == 204
+    form = {"username": "admin", "password": "anxin-demo"}
+    assert client.post("/api/v1/auth/token", data=form).status_code == 401, "the password alone is not enough"
+    assert client.post("/api/v1/auth/token", data={**form, "totp": code.now()}).status_code == 200
+    page = client.post("/console/login", data={**form, "totp": code.now()}, follow_redirects=False)
+    assert page.status_code == 303
