@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -63,42 +63,34 @@ def change_account(services: ServicesDep, request: Request, who: StaffIdentity, 
         return row
 
 
-def _http(exc: AuthError) -> HTTPException:
-    return HTTPException(404 if str(exc).startswith("no account") else 422, detail=str(exc))
+def _change(services: ServicesDep, request: Request, who: StaffIdentity, username: str, action: str,
+            **change: Any) -> Staff:
+    try:
+        return change_account(services, request, who, username, action, **change)
+    except AuthError as exc:
+        raise HTTPException(404 if str(exc).startswith("no account") else 422, detail=str(exc)) from exc
 
 
 @router.post("/{username}/disable", response_model=AccountOut)
 def disable(username: Username, services: ServicesDep, request: Request, who: Admin) -> Staff:
     """Disable an account: its sessions end now, sign-in is refused until it is enabled."""
-    try:
-        return change_account(services, request, who, username, "staff.disable", active=False)
-    except AuthError as exc:
-        raise _http(exc) from exc
+    return _change(services, request, who, username, "staff.disable", active=False)
 
 
 @router.post("/{username}/enable", response_model=AccountOut)
 def enable(username: Username, services: ServicesDep, request: Request, who: Admin) -> Staff:
     """Enable a disabled account."""
-    try:
-        return change_account(services, request, who, username, "staff.enable", active=True)
-    except AuthError as exc:
-        raise _http(exc) from exc
+    return _change(services, request, who, username, "staff.enable", active=True)
 
 
 @router.post("/{username}/password", response_model=AccountOut)
 def reset_password(username: Username, body: ResetIn, services: ServicesDep, request: Request,
                    who: Admin) -> Staff:
     """Set a new password for someone (they then change it); their sessions end now."""
-    try:
-        return change_account(services, request, who, username, "staff.password_reset", password=body.password)
-    except AuthError as exc:
-        raise _http(exc) from exc
+    return _change(services, request, who, username, "staff.password_reset", password=body.password)
 
 
 @router.post("/{username}/totp/reset", response_model=AccountOut)
 def reset_totp(username: Username, services: ServicesDep, request: Request, who: Admin) -> Staff:
     """Switch someone's second factor off (a lost phone); they sign in with the password and set it up again."""
-    try:
-        return change_account(services, request, who, username, "staff.totp_reset", reset_totp=True)
-    except AuthError as exc:
-        raise _http(exc) from exc
+    return _change(services, request, who, username, "staff.totp_reset", reset_totp=True)
