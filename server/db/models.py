@@ -44,7 +44,8 @@ class Resident(Base):
     bp_target: Mapped[dict[str, Any]] = mapped_column(default=dict)
     timezone: Mapped[str | None] = mapped_column(String(64))  # for morning/evening; None means Asia/Shanghai
     consent: Mapped[bool] = mapped_column(Boolean, default=False)  # storing health readings (emergency: always)
-    consent_sharing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))  # showing them to doctors, exports
+    # showing the readings to doctors and exporting them
+    consent_sharing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     consent_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]  # personal data irreversibly anonymised (server/data_rights.py)
     notes: Mapped[str | None] = mapped_column(Text)

@@ -80,8 +80,8 @@ def sign_in(browser, base: str, username: str):  # type: ignore[no-untyped-def]
     return page
 
 
-def test_a_same_site_page_cannot_post_as_a_signed_in_supervisor_or_admin(tmp_path, central_broker, attacker,
-                                                                         browser) -> None:  # type: ignore[no-untyped-def]
+def test_a_same_site_page_cannot_post_as_a_signed_in_supervisor_or_admin(  # type: ignore[no-untyped-def]
+        tmp_path, central_broker, attacker, browser) -> None:
     server = start_server(tmp_path, central_broker.address)
     try:
         provision(server, 1, ["json://127.0.0.1:9/caregiver/{code}"])

@@ -84,5 +84,6 @@ def set_pairings(resident_id: RowId, body: list[PairingIn], services: ServicesDe
         s.flush()
         after = _pairings(s, resident_id)
         audit.record(s, actor_of(request, who), "pairing.write", services.clock(), "resident",
-                     _resident(s, resident_id).code, {"pairings": before}, {"pairings": [p.model_dump() for p in after]})
+                     _resident(s, resident_id).code, {"pairings": before},
+                     {"pairings": [p.model_dump() for p in after]})
         return after

@@ -25,7 +25,8 @@ class RulesIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1, le=2**31 - 1, description="Increases with every change; the gateway refuses older versions")
+    version: int = Field(ge=1, le=2**31 - 1,
+                         description="Increases with every change; the gateway refuses older versions")
     rules: dict[str, Any] = Field(default_factory=dict)
     reason: str | None = Field(default=None, max_length=500,
                                description="why; required when the document disables a rule (supervisor/admin only)")
