@@ -27,7 +27,7 @@ class Actor:
     source: str | None
 
 
-SYSTEM = Actor("system", None, None)
+CLI = Actor("cli", None, "local")  # whoever runs anxin-server on the host
 
 
 def record(session: Session, actor: Actor, action: str, now: datetime, target_kind: str | None = None,

@@ -62,8 +62,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from server import audit
     from server.db.session import create_schema, make_engine, session_factory
     from server.provision import import_file
+    from server.services import utc_now
 
     settings = settings_from(args)
     engine = make_engine(settings.database_url)
@@ -71,6 +73,7 @@ def _import(args: argparse.Namespace) -> int:
     try:
         with session_factory(engine)() as s, s.begin():
             counts = import_file(s, args.file)
+            audit.record(s, audit.CLI, "provision.import", utc_now(), "file", str(args.file)[:128], after=counts)
     except ProvisionError as exc:
         print(f"anxin-server: {exc}", file=sys.stderr)
         return 2
@@ -90,8 +93,10 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def _create_user(args: argparse.Namespace) -> int:
+    from server import audit
     from server.auth import AuthError, upsert_staff
     from server.db.session import create_schema, make_engine, session_factory
+    from server.services import utc_now
 
     settings = settings_from(args)
     try:
@@ -101,6 +106,8 @@ def _create_user(args: argparse.Namespace) -> int:
         with session_factory(engine)() as s, s.begin():
             upsert_staff(s, args.username, args.staff_role, args.display_name, password, language=args.language,
                          phone=args.phone)
+            audit.record(s, audit.CLI, "staff.create_user", utc_now(), "staff", args.username,
+                         after={"role": args.staff_role})
     except (ProvisionError, AuthError) as exc:
         print(f"anxin-server: {exc}", file=sys.stderr)
         return 2
@@ -126,7 +133,7 @@ def _account(args: argparse.Namespace) -> int:
                 set_password(row, password)
             else:
                 set_active(row, args.command == "enable-user")
-            audit.record(s, audit.Actor("cli", None, "local"), f"staff.{args.command}", utc_now(), "staff",
+            audit.record(s, audit.CLI, f"staff.{args.command}", utc_now(), "staff",
                          args.username, before, {"active": row.active})
     except (ProvisionError, AuthError) as exc:
         print(f"anxin-server: {exc}", file=sys.stderr)

@@ -280,3 +280,31 @@ def test_an_administrator_can_require_a_one_time_code(client: TestClient) -> Non
     assert client.post("/api/v1/auth/token", data={**form, "totp": code.now()}).status_code == 200
     page = client.post("/console/login", data={**form, "totp": code.now()}, follow_redirects=False)
     assert page.status_code == 303
+
+
+def test_the_command_line_account_actions_end_sessions_and_are_audited(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = f"sqlite:///{tmp_path}/cli.db"
+
+    def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "server", "--database-url", db, *args], input=stdin,
+                              capture_output=True, text=True, timeout=60)
+
+    assert cli("create-user", "boss", "--role", "admin", "--password-stdin", stdin="12345678\n").returncode == 2
+    assert cli("create-user", "boss", "--role", "admin", "--password-stdin", stdin="Maple-lantern-42\n").returncode == 0
+    assert cli("disable-user", "boss").returncode == 0
+    assert cli("reset-password", "boss", "--password-stdin", stdin="boss-boss-boss\n").returncode == 2
+    assert cli("reset-password", "boss", "--password-stdin", stdin="Cedar-window-77\n").returncode == 0
+    assert cli("enable-user", "boss").returncode == 0
+    from server.auth import authenticate
+    from server.db.session import make_engine, session_factory
+
+    engine = make_engine(db)
+    with session_factory(engine)() as s:
+        staff = authenticate(s, "boss", "Cedar-window-77")
+        assert staff.active and staff.session_version == 2  # disabled once, password reset once
+        actions = [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    engine.dispose()
+    assert actions == ["staff.create_user", "staff.disable-user", "staff.reset-password", "staff.enable-user"]
