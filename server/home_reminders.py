@@ -19,11 +19,12 @@ from gateway.reminders import schedule
 from server.db.models import Gateway, Resident, as_utc
 from server.db.models_reminders import HomeReminder, ReminderChange, ReminderOutcome
 from server.errors import NotFound, ServerError
+from server.permissions import roles_for
 from server.services import Services
 
 log = logging.getLogger(__name__)
 
-SETTERS = ("doctor", "supervisor", "admin")  # the coordinator (老干部工作人员) signs in as supervisor
+SETTERS = roles_for("reminders.write")  # doctors and coordinators (server/permissions.py)
 
 
 class InvalidReminders(ServerError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,7 +27,9 @@ class ServerSettings(BaseSettings):
     mqtt_shared_group: str | None = None
     mqtt_client_id: str | None = None
 
-    secret_key: str = secrets.token_urlsafe(32)
+    # Signs staff tokens and caregiver links. Unset: a single node keeps one in its data directory
+    # (server/secret_key.py); split roles and PostgreSQL deployments must share one and refuse to start without.
+    secret_key: str | None = None
     language: Literal["zh-CN", "en"] = "zh-CN"
     notify_workers: int = 4
     ack_link_ttl_s: int = 24 * 3600
@@ -42,6 +43,12 @@ class ServerSettings(BaseSettings):
     # dies, another sends it after this (at-least-once: a crash mid-send may repeat one message).
     notify_lease_s: float = 60.0
     rate_limits: dict[str, int] = {"wecombot": 20, "wxteams": 20, "dingtalk": 20}
+
+    # Pages and sessions (docs/operations.md, "Security model")
+    max_body_bytes: int = 1024 * 1024
+    trusted_proxies: list[str] = []  # addresses whose X-Forwarded-For / X-Forwarded-Proto are believed
+    cookie_secure: Literal["auto", "always", "never"] = "auto"  # auto: Secure when the request came over HTTPS
+    audit_retention_days: int = 400
 
     # InfluxDB 2 mirror of readings (off unless a URL is given); see docs/trends.md
     influx_url: str | None = None

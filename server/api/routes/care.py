@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from sqlalchemy.orm import Session
 
-from server.api.deps import ServicesDep, require_roles
-from server.auth import CARE_READ_ROLES, CARE_WRITE_ROLES, StaffIdentity
+from server.api.deps import ServicesDep, permit
+from server.auth import StaffIdentity
 from server.care import (
     assessments,
     audit,
@@ -42,8 +42,8 @@ from server.services import Services
 
 router = APIRouter(tags=["care record"])
 # Every access check of this module is one of these two (the permission table replaces them at merge).
-Reader = Annotated[StaffIdentity, Depends(require_roles(*CARE_READ_ROLES))]
-Writer = Annotated[StaffIdentity, Depends(require_roles(*CARE_WRITE_ROLES))]
+Reader = Annotated[StaffIdentity, Depends(permit("service_record.read"))]
+Writer = Annotated[StaffIdentity, Depends(permit("service_record.write"))]
 Code = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from server import home_reminders
-from server.api.deps import RowId, ServicesDep, SessionDep, require_roles
-from server.auth import HEALTH_ROLES, StaffIdentity
+from server.api.deps import RowId, ServicesDep, SessionDep, permit
+from server.auth import StaffIdentity
 from server.db.models import Resident
 from server.errors import NotFound
 
 router = APIRouter(prefix="/residents", tags=["reminders"])
-Reader = Annotated[StaffIdentity, Depends(require_roles(*HEALTH_ROLES))]
-Setter = Annotated[StaffIdentity, Depends(require_roles(*home_reminders.SETTERS))]
+Reader = Annotated[StaffIdentity, Depends(permit("resident.read"))]
+Setter = Annotated[StaffIdentity, Depends(permit("reminders.write"))]
 
 
 class ReminderIn(BaseModel):
