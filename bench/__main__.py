@@ -20,6 +20,7 @@ SCENARIOS: dict[str, str] = {
     "outage_drain": "bench.scenarios.outage",
     "gateway_footprint": "bench.scenarios.footprint",
     "connection_scale": "bench.scenarios.connections",
+    "speech_start": "bench.scenarios.speech",
 }
 
 

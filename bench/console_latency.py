@@ -60,7 +60,8 @@ def measure(presses: int) -> dict[str, list[float]]:
         central_proc, central_addr = mosquitto(work)
         procs += [home_proc, central_proc]
         server = build_runtime(ServerSettings(port=free_port(), embedded_broker=False, mqtt_port=central_addr.port,
-                                              database_url=f"sqlite:///{work}/server.db", secret_key="bench"))
+                                              database_url=f"sqlite:///{work}/server.db",
+                                              secret_key="bench-secret-of-the-stack"))
         server.start()
         with server.services.sessions() as s, s.begin():
             apply(s, demo_provision(1, []))

@@ -97,7 +97,7 @@ class ServerProcess:
 
     def start(self) -> "ServerProcess":
         """Start it and wait for the HTTP port."""
-        env = {**child_env(), "ANXIN_SECRET_KEY": "bench-secret"}
+        env = {**child_env(), "ANXIN_SECRET_KEY": "bench-secret-of-the-stack"}
         cmd = [sys.executable, "-m", "server", "--log-level", "WARNING", "--database-url", self.database_url, "run",
                "--port", str(self.port), "--no-embedded-broker", "--mqtt-host", self.broker.host,
                "--mqtt-port", str(self.broker.port), "--public-url", self.base_url, *self.run_args]

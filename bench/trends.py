@@ -73,13 +73,15 @@ def seeded(url: str | None, residents: int, days: int) -> tuple[Services, Any]:
     with sessions() as s, s.begin():
         s.add(Staff(username="doctor", display_name="bench", role="doctor", password_hash=hash_password("pw")))
         for i in range(residents):
-            r = Resident(code=f"B{i:05d}", name=f"居民 {i}", bp_target={"systolic": 135, "diastolic": 85})
+            r = Resident(code=f"B{i:05d}", name=f"居民 {i}", bp_target={"systolic": 135, "diastolic": 85},
+                         consent=True, consent_sharing=True)
             s.add(r)
             s.flush()
             profile = Profile(systolic=float(rng.normal(135, 10)), drift_per_week=float(rng.normal(0, 1.5)),
                               skip_share=float(rng.uniform(0.02, 0.4)))
             store(s, r.id, f"gw-{i}", history(TODAY - timedelta(days=days - 1), days, profile, TZ, seed=i))
-        year = Resident(code="YEAR", name="一年", bp_target={"systolic": 135, "diastolic": 85})
+        year = Resident(code="YEAR", name="一年", bp_target={"systolic": 135, "diastolic": 85},
+                        consent=True, consent_sharing=True)
         s.add(year)
         s.flush()  # two years: the year summarised and the year before, for the change figure
         store(s, year.id, "gw-year", history(TODAY - timedelta(days=729), 730, Profile(skip_share=0.0), TZ, seed=1))

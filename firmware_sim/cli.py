@@ -17,7 +17,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     return run_demo(DemoOptions(homes=args.homes, notify=args.notify, scenario=args.scenario,
                                 exit_after=args.exit_after, port=args.port, mqtt_port=args.mqtt_port,
-                                data_dir=args.data_dir))
+                                data_dir=args.data_dir, speech_dir=args.speech_dir))
 
 
 def _local_link(args: argparse.Namespace) -> MqttLink:
@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000, help="web port (a free one is taken if busy)")
     demo.add_argument("--mqtt-port", type=int, default=1883, help="central MQTT port (a free one if busy)")
     demo.add_argument("--data-dir", type=Path, help="keep the demo's databases here (default: a temp dir)")
+    demo.add_argument("--speech-dir", type=Path, help="write every prompt each home speaks as "
+                      "<gateway>-NNNN-<priority>-<key>.wav here (default: speak through the sound card, if any)")
     demo.set_defaults(func=_demo)
     press = sub.add_parser("press", help="press a zigbee2mqtt SOS button on a home's local broker")
     _add_broker_args(press)

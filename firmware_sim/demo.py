@@ -15,8 +15,12 @@ import httpx
 
 from anxin.mqtt import BrokerAddress
 from anxin.ports import free_port, port_or_free
+from firmware_sim import care_demo
 from firmware_sim.installation import SimHome, build_home, demo_provision, gateway_settings
 from firmware_sim.receiver import NotificationReceiver, Received
+from gateway.config import SpeakerConfig
+from gateway.home.audio import AlsaPlayer
+from gateway.home.bridge import SpeakerService, build_speaker
 from server.broker import EmbeddedBroker
 from server.provision import apply
 from server.gateway_credentials import issue_missing
@@ -38,6 +42,7 @@ class DemoOptions:
     mqtt_port: int = 1883
     data_dir: Path | None = None
     auto_ack_after: float | None = 3.0
+    speech_dir: Path | None = None
 
 
 def say(line: str) -> None:
@@ -55,6 +60,7 @@ class Demo:
         self.homes: list[SimHome] = []
         self.local_brokers: list[EmbeddedBroker] = []
         self.receiver: NotificationReceiver | None = None
+        self.speakers: list[SpeakerService] = []
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
     def start(self) -> None:
@@ -72,6 +78,7 @@ class Demo:
         with self.server.services.sessions() as s, s.begin():
             apply(s, demo_provision(o.homes, notify))
             passwords = issue_missing(s)  # the central broker lets in only provisioned gateways
+            care_demo.seed(s, self.server.services.clock())
         central = BrokerAddress("127.0.0.1", mqtt_port)
         for i in range(o.homes):
             broker = EmbeddedBroker("127.0.0.1", free_port(), None)  # a home's own bus, on loopback
@@ -83,13 +90,32 @@ class Demo:
             home.devices_link.on_message = lambda t, p, h=home: self._home_action(h, t, p)
             home.start()
             self.homes.append(home)
+            self._start_speaker(home)
         say(f"Anxin demo running: {o.homes} home(s), data in {data_dir}")
         say(f"  duty console: {settings.base_url}/console (sign in as duty / anxin-demo)")
+        say(f"  residents' records: {settings.base_url}/console/residents (sign in as coordinator / anxin-demo)")
         say(f"  REST API: {settings.base_url}/api/v1   OpenAPI: {settings.base_url}/docs")
         say(f"  central MQTT broker: 127.0.0.1:{mqtt_port}; home brokers: "
             + ", ".join(f"127.0.0.1:{b.port}" for b in self.local_brokers))
         say(f"  caregivers are notified at: {notify[0]}")
         say(f"  press a button by hand: anxin-sim press --port {self.local_brokers[0].port}")
+
+    def _start_speaker(self, home: SimHome) -> None:
+        """Each home speaks: into --speech-dir as WAV files, else through the sound card when there is one."""
+        settings = home.gateway.settings
+        if self.options.speech_dir is not None:
+            cfg = SpeakerConfig(output_dir=self.options.speech_dir)
+        elif AlsaPlayer().check() is None:
+            cfg = SpeakerConfig()
+        else:
+            if home is self.homes[0]:
+                say("  no sound card: the homes' prompts are printed only (--speech-dir DIR writes them as WAV)")
+            return
+        speaker = build_speaker(settings, cfg, prefix=f"{settings.gateway_id}-")
+        speaker.start()
+        self.speakers.append(speaker)
+        where = f"WAV files in {self.options.speech_dir}" if self.options.speech_dir else "the sound card"
+        say(f"  home {settings.gateway_id} speaks through {where}")
 
     def _mktemp(self) -> str:
         self._tmp = tempfile.TemporaryDirectory(prefix="anxin-demo-")
@@ -121,7 +147,7 @@ class Demo:
         home.actions.append((topic, payload))
         try:
             doc = json.loads(payload)
-            say(f"[home {home.gateway_id} {doc.get('action')}] {doc.get('text')}")
+            say(f"[home {home.gateway_id} {doc.get('action')}] {doc.get('text') or doc.get('state')}")
         except ValueError:
             pass
 
@@ -132,6 +158,8 @@ class Demo:
 
     def stop(self) -> None:
         """Stop everything, homes first."""
+        for speaker in self.speakers:
+            speaker.stop()
         for home in self.homes:
             home.stop()
         for broker in self.local_brokers:

@@ -29,6 +29,7 @@ DEMO_STAFF = [
     ("supervisor", "主管 孙强", "supervisor"),
     ("doctor", "王医生", "doctor"),
     ("admin", "管理员", "admin"),
+    ("coordinator", "协调员 周兰", "coordinator"),
 ]
 
 SOS_DEVICE = DeviceConfig(name="sos-button", family="zigbee2mqtt", model="TS0215A_sos", role="sos_button",
@@ -45,7 +46,8 @@ def demo_provision(homes: int, notify_urls: list[str]) -> ProvisionFile:
                                       notify=[u.replace("{code}", code) for u in notify_urls]))
         residents.append(ResidentIn(code=code, name=name, address=address, birth_year=1936 + i,
                                     care_categories=cats, conditions=conditions, caregivers=[f"C{i + 1:03d}"],
-                                    key_holder=f"{cg_name}（{relation}）", consent=True))
+                                    key_holder=f"{cg_name}（{relation}）", consent=True,
+                                    consent_sharing=True))
         gateways.append(GatewayIn(id=f"gw-{code.lower()}", resident=code,
                                   devices=[DeviceIn(**SOS_DEVICE.model_dump(exclude={"report_interval_s"}))]))
     staff = [StaffIn(username=u, display_name=n, role=r, password_hash=_demo_hash()) for u, n, r in DEMO_STAFF]

@@ -8,9 +8,21 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Callable
 
 from gateway.config import load_settings
 from gateway.errors import ConfigError
+
+
+def _serve(start: Callable[[], object], stop: Callable[[], object]) -> int:
+    """Start a long-running part and stop it on SIGTERM or SIGINT."""
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    start()
+    done.wait()
+    stop()
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -22,13 +34,22 @@ def _run(args: argparse.Namespace) -> int:
         print(f"anxin-gateway: {exc}")
         return 2
     runtime = build_runtime(settings)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    runtime.start()
-    done.wait()
-    runtime.stop()
-    return 0
+    return _serve(runtime.start, runtime.stop)
+
+
+def _speaker(args: argparse.Namespace) -> int:
+    from gateway.config import SpeakerConfig
+    from gateway.home.bridge import build_speaker
+
+    changes = {k: v for k, v in (("output_dir", args.output_dir), ("device", args.device)) if v is not None}
+    try:
+        settings = load_settings(args.config)
+        cfg = (settings.speaker or SpeakerConfig()).model_copy(update=changes)
+    except ConfigError as exc:
+        print(f"anxin-gateway: {exc}")
+        return 2
+    speaker = build_speaker(settings, cfg)
+    return _serve(speaker.start, speaker.stop)
 
 
 def _decode(args: argparse.Namespace) -> int:
@@ -66,6 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one home's gateway")
     run.add_argument("--config", type=Path, required=True, help="gateway YAML file")
     run.set_defaults(func=_run)
+    speaker = sub.add_parser("speaker", help="speak the home's `say` actions (espeak-ng through ALSA)",
+                             description="Subscribes to anxin/home/<gateway>/action on the home's broker and "
+                             "speaks each `say`, most urgent first; reports its health on anxin/home/<gateway>/"
+                             "speaker. `anxin-gateway run` starts it too when the configuration has `speaker:`.")
+    speaker.add_argument("--config", type=Path, required=True, help="gateway YAML file")
+    speaker.add_argument("--output-dir", type=Path, help="write each prompt as NNNN-<priority>-<key>.wav here "
+                         "instead of playing it")
+    speaker.add_argument("--device", help="ALSA device (as `aplay -L` lists it); default: the configured one")
+    speaker.set_defaults(func=_speaker)
     decode = sub.add_parser("decode", help="decode device input one message a line (what the gateway sees)",
                             description="Reads `TOPIC JSON` lines (zigbee2mqtt, native), hex characteristic "
                             "values (ble-bpm) or raw lines (rflink) and prints one JSON object per typed "

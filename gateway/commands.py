@@ -12,8 +12,9 @@ from anxin import protocol
 from anxin.mqtt import MqttError
 from gateway.config import GatewaySettings
 from gateway.devices import zigbee2mqtt
-from gateway.model import Action, Alarm, Severity
+from gateway.model import Action, Alarm, LedState, Severity
 from gateway.open_alarms import OpenAlarms, spoken_name
+from gateway.reminders import schedule as reminder_schedule
 from gateway.rulebook import RuleBook
 from gateway.rules import push
 from gateway.rules.config import RulesConfigError
@@ -58,7 +59,7 @@ class Commands:
             by = spoken_name(args.get("by"), self.settings.roster, self.settings.language)
             device = args.get("device") if self.settings.device(str(args.get("device"))) else None
             self.act(Action("say", "help_coming", device, {"alarm_id": command.args.get("alarm_id")}), by=by)
-            self.act(Action("led", "help_coming", device), by=by)
+            self.act(Action("led", LedState.HELP_COMING, device))
         elif command.cmd == "test_alarm":
             # The weekly test: the home speaks, and a `test` alarm travels the whole way up through the outbox.
             self.act(Action("say", "test_alarm"))
@@ -70,6 +71,8 @@ class Commands:
             for alarm in retired:
                 self.raise_alarm(alarm)
             self.report(report)
+        elif command.cmd == reminder_schedule.COMMAND:
+            self.report(self.rules.apply_reminders(command.args))
         elif command.cmd == push.MODE_COMMAND:
             self.set_mode(json.dumps(command.args).encode(), "server")
         elif command.cmd == "permit_join":  # an installer pairs a new zigbee device from the console

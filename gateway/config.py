@@ -103,6 +103,32 @@ class SmsConfig(BaseModel):
         return bool(self.port and self.caregivers)
 
 
+class SpeakerConfig(BaseModel):
+    """The home's voice: espeak-ng through ALSA (docs/home.md explains the voice settings)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    separate: bool = False  # true: deploy/anxin-speaker.service speaks, not `anxin-gateway run`
+    device: str | None = None  # ALSA device as `aplay -L` lists it, e.g. plughw:CARD=Device,DEV=0
+    output_dir: Path | None = None  # write each prompt as a WAV file here instead of playing it
+    rate_wpm: int | None = Field(None, ge=80, le=260)  # none: the language's own (gateway/home/voice.py)
+    word_gap_10ms: int | None = Field(None, ge=0, le=50)
+    pitch: int = Field(35, ge=0, le=99)
+    amplitude: int = Field(170, ge=10, le=200)
+
+
+class GpioConfig(BaseModel):
+    """The Pi's own button(s) and light, by BCM pin number (docs/home.md has the wiring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cancel_pin: int | None = Field(17, ge=0, le=27)  # the big "cancel / I'm fine" button, to GND
+    sos_pin: int | None = Field(None, ge=0, le=27)  # an optional wired SOS button, to GND
+    led_pin: int | None = Field(27, ge=0, le=27)  # the status LED, through a resistor to GND
+    bounce_s: float = Field(0.05, ge=0, le=1)
+    offline_after_s: float = Field(120.0, ge=5)  # uplink down this long: the light says "offline"
+
+
 class GatewaySettings(BaseSettings):
     """Everything one home's gateway needs to run."""
 
@@ -121,6 +147,8 @@ class GatewaySettings(BaseSettings):
     devices: list[DeviceConfig] = Field(default_factory=list)
     serial: list[SerialPortConfig] = Field(default_factory=list)
     rules: dict[str, Any] = Field(default_factory=dict)
+    speaker: SpeakerConfig | None = None  # none: no speaker bridge in this process
+    gpio: GpioConfig | None = None  # none: no buttons or light on the Pi's pins
     # Names the home may hear in "… has your call" (the resident's caregivers, from the server at
     # provisioning); any other acknowledgement is spoken as "our staff".
     roster: list[str] = Field(default_factory=list)

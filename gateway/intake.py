@@ -17,6 +17,7 @@ from gateway.devices.router import Router
 from gateway.errors import ImplausibleReading, OutboxError, ParseError
 from gateway.falls.errors import StreamError
 from gateway.falls.monitor import FallMonitor, summary
+from gateway.home.health import PARTS, health_topic
 from gateway.model import AccelChunk, DeviceEvent, DeviceMessage, Reading
 from gateway.outbox import Outbox
 from gateway.rules import push
@@ -63,6 +64,7 @@ class DeviceIntake:
     forward: Callable[[DeviceMessage], None]
     decide: Callable[[Input], None]
     set_mode: Callable[[bytes, str], None]
+    part_health: Callable[[str, bytes], None]
     _save_measurements: Callable[[], None]
 
     def handle_local(self, topic: str, payload: bytes) -> None:
@@ -71,6 +73,10 @@ class DeviceIntake:
         if topic == mode_topic(self.settings.gateway_id):
             self.set_mode(payload, "home")
             return
+        for part in PARTS:  # the speaker's and the panel's health reports
+            if topic == health_topic(self.settings.gateway_id, part):
+                self.part_health(part, payload)
+                return
         if topic.startswith("anxin/home/"):
             return  # our own action messages echoed back
         try:

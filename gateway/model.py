@@ -14,6 +14,7 @@ class EventKind(StrEnum):
     SOS = "sos"
     SOS_CANCEL = "sos_cancel"
     CHECKIN = "checkin"
+    FINE = "fine"  # the Pi's "cancel / I'm fine" button: cancels what is pending, answers the check-in
     FALL = "fall"
     MAYBE_FALL = "maybe_fall"
     LOW_POSTURE = "low_posture"
@@ -107,9 +108,21 @@ class Alarm:
     detail: Mapping[str, Any] = field(default_factory=dict)
 
 
+class LedState(StrEnum):
+    """What the home's status light shows: a state, never a sentence (docs/home.md has the patterns)."""
+
+    OFF = "off"
+    ASKING = "asking"  # a question is pending (fall prompt, check-in): press the button
+    ALARM_SENT = "alarm_sent"  # the alarm has gone out; waiting for someone to answer
+    HELP_COMING = "help_coming"  # a person acknowledged: help is on the way
+    OFFLINE = "offline"  # the gateway cannot reach the server
+
+
 @dataclass(frozen=True, slots=True)
 class Action:
-    """Something the home itself does at once: speak, light an LED, sound a siren."""
+    """Something the home itself does at once: speak, light an LED, sound a siren.
+
+    For `led` the message key is a `LedState` value; for `say` it is a key of gateway/rules/messages.py."""
 
     kind: str
     message_key: str

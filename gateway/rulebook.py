@@ -8,10 +8,13 @@ import sqlite3
 from collections import Counter
 from datetime import datetime
 from typing import Any, Mapping
+from zoneinfo import ZoneInfo
 
 from gateway.errors import OutboxError
 from gateway.model import Alarm
 from gateway.outbox import Outbox
+from gateway.reminders import schedule
+from gateway.reminders.rule import ReminderRule
 from gateway.rules import push
 from gateway.rules.config import RulesConfigError
 from gateway.rules.engine import Decision, Engine, Input, RetiringRule
@@ -25,6 +28,9 @@ class RuleBook:
     def __init__(self, engine: Engine, outbox: Outbox, timezone: str, resident: str | None,
                  counters: Counter[str]) -> None:
         self.engine = engine
+        self.base = engine  # the rules document's engine; the reminders rule is composed onto it
+        self.reminders: ReminderRule | None = None
+        self.reminders_version = 0
         self.state: Mapping[str, Any] = engine.initial()
         self.version = 0  # 0: the rules from the settings file; pushed versions start at 1
         self.outbox = outbox
@@ -59,7 +65,9 @@ class RuleBook:
         retired = [alarm for rule in self.engine.rules if rule.name not in kept and isinstance(rule, RetiringRule)
                    for alarm in rule.retire(self.state.get(rule.name, rule.initial()), now)]
         # One assignment on the only thread that evaluates: the swap is atomic; learned state is kept.
-        self.state, self.engine = accepted.engine.adopt(self.state), accepted.engine
+        self.base = accepted.engine
+        engine = self._compose()
+        self.state, self.engine = engine.adopt(self.state), engine
         self.version = accepted.version
         self.counters["rules_applied"] += 1
         log.info("rules configuration version %d applied", accepted.version)
@@ -74,6 +82,9 @@ class RuleBook:
                 self.engine, self.version = accepted.engine, accepted.version
             except RulesConfigError as exc:
                 log.error("ignoring the stored rules configuration, using the file's: %s", exc)
+        self.base = self.engine
+        self._restore_reminders()
+        self.engine = self._compose()
         self.state = self.engine.initial()
         saved = self.outbox.get_meta(push.META_STATE)
         if not saved:
@@ -84,6 +95,44 @@ class RuleBook:
             failed = [str(exc)]
         if failed:
             log.error("could not restore rule state %s; starting those rules afresh", failed)
+
+    def apply_reminders(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate, persist and swap in a pushed reminders document; the report for the server."""
+        try:
+            doc = schedule.parse(args)
+            if doc.version < self.reminders_version:
+                raise schedule.RemindersError(f"version {doc.version} is older than the applied version "
+                                              f"{self.reminders_version}")
+            self.outbox.set_meta(schedule.META_CONFIG, doc.model_dump_json())
+        except (schedule.RemindersError, OutboxError, sqlite3.Error) as exc:
+            self.counters["reminders_rejected"] += 1
+            log.warning("reminders version %r rejected, keeping version %d: %s", args.get("version"),
+                        self.reminders_version, exc)
+            return push.report("reminders_rejected", args.get("version"), str(exc))
+        self.reminders, self.reminders_version = self._reminder_rule(doc), doc.version
+        engine = self._compose()
+        self.state, self.engine = engine.adopt(self.state), engine
+        log.info("reminders version %d applied: %d reminder(s)", doc.version, len(doc.reminders))
+        return push.report("reminders_applied", doc.version)
+
+    def _reminder_rule(self, doc: schedule.RemindersDoc) -> ReminderRule | None:
+        return ReminderRule(tuple(doc.reminders), ZoneInfo(self.timezone)) if doc.reminders else None
+
+    def _restore_reminders(self) -> None:
+        raw = self.outbox.get_meta(schedule.META_CONFIG)
+        if not raw:
+            return
+        try:
+            doc = schedule.parse(json.loads(raw))
+        except (ValueError, schedule.RemindersError) as exc:
+            log.error("ignoring the stored reminders, none are said until the server pushes them again: %s", exc)
+            return
+        self.reminders, self.reminders_version = self._reminder_rule(doc), doc.version
+
+    def _compose(self) -> Engine:
+        if self.reminders is None:
+            return self.base
+        return Engine((*self.base.rules, self.reminders), self.base.damper)
 
     def save_state(self) -> None:
         """Persist learned rule state (it changes on activity, a few times a minute at most)."""

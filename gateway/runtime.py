@@ -15,6 +15,10 @@ from gateway.config import GatewaySettings
 from gateway.devices.router import Router, subscriptions
 from gateway.fallback.modem import open_serial_modem
 from gateway.fallback.sms import SmsFallback
+from gateway.home.bridge import SpeakerService, build_speaker
+from gateway.home.health import health_doc, health_topic
+from gateway.home.panel import Panel, PanelError
+from gateway.home.speaker import speaker_topic
 from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway, mode_topic
@@ -48,6 +52,8 @@ class GatewayRuntime:
     boot_id: str = ""
     watchdog: Watchdog | None = None
     sms: SmsFallback | None = None
+    speaker: SpeakerService | None = None
+    panel: Panel | None = None
     _stop_heartbeat: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def _heartbeat(self) -> None:
@@ -75,6 +81,17 @@ class GatewayRuntime:
             self.sms.start()
         if self.watchdog:
             self.watchdog.start()
+        if self.speaker:
+            self.speaker.start()
+        if self.panel:
+            try:
+                self.panel.start()
+            except PanelError as exc:  # the home still runs; staff are told the button does not work
+                log.critical("%s", exc)
+                self.gateway.on_local_message(health_topic(self.settings.gateway_id, "panel"),
+                                              health_doc({"gpio_failed": str(exc)}))
+            else:
+                self.gateway.on_local_message(health_topic(self.settings.gateway_id, "panel"), health_doc({}))
         log.info("gateway %s started: local %s:%s, central %s:%s", self.settings.gateway_id,
                  self.local.address.host, self.local.address.port,
                  self.central.address.host, self.central.address.port)
@@ -83,6 +100,10 @@ class GatewayRuntime:
         """Stop everything; the outbox keeps what is not yet acknowledged."""
         if self.watchdog:
             self.watchdog.stop()
+        if self.panel:
+            self.panel.stop()
+        if self.speaker:
+            self.speaker.stop()
         if self.sms:
             self.sms.stop()
         self._stop_heartbeat.set()
@@ -102,7 +123,7 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     outbox = Outbox(connect(settings.outbox_path), max_bytes=int(settings.outbox.max_mb * 1_000_000))
     # A persistent local session: the Pi's Mosquitto keeps device messages while the gateway restarts.
     local = MqttLink(make_client(f"anxin-gw-{gw}-local", clean_session=False), settings.local_broker.address(),
-                     lambda t, p: None, subscriptions() + [(mode_topic(gw), 1)])
+                     lambda t, p: None, subscriptions() + [(mode_topic(gw), 1), (speaker_topic(gw), 1)])
     central = MqttLink(
         make_client(f"anxin-gw-{gw}", clean_session=False),
         settings.central_broker.address(),
@@ -133,5 +154,13 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
         log.warning("SMS fallback is off: it needs both sms.port and sms.caregivers")
     watchdog = Watchdog(SystemdNotifier(), [local, central],
                         {"worker": lambda: gateway.alive_at, "uplink": lambda: uplink.alive_at})
+    speaker = build_speaker(settings) if settings.speaker and not settings.speaker.separate else None
+    if settings.speaker is None:
+        log.warning("no `speaker:` in the configuration: the home's prompts go to the bus only, nobody hears "
+                    "them unless another speaker bridge listens (docs/home.md)")
+    panel = None
+    if settings.gpio:
+        panel = Panel(settings.gpio, gateway.on_device_messages, online=lambda: central.connected.is_set())
+        gateway.on_led = panel.show
     return GatewayRuntime(settings, gateway, outbox, uplink, local, central, serial_devices, boot_id=boot_id,
-                          watchdog=watchdog, sms=sms)
+                          watchdog=watchdog, sms=sms, speaker=speaker, panel=panel)

@@ -20,8 +20,9 @@ from gateway.devices.bp import RecentMeasurements
 from gateway.devices.router import Router
 from gateway.errors import OutboxError
 from gateway.falls.monitor import FallMonitor
+from gateway.home.health import part_alarm
 from gateway.intake import DeviceIntake, message_body
-from gateway.model import Action, Alarm, DeviceEvent, DeviceMessage
+from gateway.model import Action, Alarm, DeviceEvent, DeviceMessage, LedState
 from gateway.open_alarms import OpenAlarms
 from gateway.outbox import Outbox
 from gateway.rulebook import RuleBook
@@ -96,6 +97,8 @@ class Gateway(DeviceIntake, Commands):
         self.alive_at = monotonic()  # the watchdog restarts the process when this goes stale
         self.sleep = sleep or self._stop.wait  # waiting on the stop event: stop() ends a retry at once
         self.parked: list[tuple[dict[str, Any], float, float]] = []  # alarms the disk refused, oldest first
+        self.on_led: Callable[[LedState], None] | None = None  # the Pi's own light, when it has one
+        self.part_problems: dict[str, dict[str, str]] = {}  # the speaker's and the panel's last health reports
 
     # Entry points, called from other threads: they only enqueue.
 
@@ -267,15 +270,41 @@ class Gateway(DeviceIntake, Commands):
 
     def act(self, action: Action, **params: str) -> None:
         """Tell the home's speaker / LED / siren what to do."""
-        text = messages.text(action.message_key, self.settings.language, **params)
-        doc = {"v": 1, "action": action.kind, "key": action.message_key, "text": text,
-               "lang": self.settings.language, "device": action.device, **dict(action.detail)}
+        if action.kind == "report":  # for the server (a reminder's outcome), not for the home
+            self.report({"device": action.device, "kind": action.message_key, "detail": dict(action.detail)})
+            return
+        if action.kind == "led":  # a light shows a state, not a sentence
+            state = LedState(action.message_key)
+            doc: dict[str, Any] = {"v": 1, "action": "led", "state": state.value, "device": action.device}
+            self._show(state)
+        else:
+            words = {k: v for k, v in action.detail.items() if isinstance(v, str)}  # a reminder's {what}
+            text = messages.text(action.message_key, self.settings.language, **{**words, **params})
+            doc = {"v": 1, "action": action.kind, "key": action.message_key, "text": text,
+                   "lang": self.settings.language, "device": action.device, **dict(action.detail)}
         try:
             self.publish_local(action_topic(self.settings.gateway_id), json.dumps(doc, ensure_ascii=False).encode())
             self.counters["actions"] += 1
         except Exception as exc:  # the local broker is down: the alarm is already safe on disk
             self.counters["action_errors"] += 1
             log.error("could not publish local action %s: %s", action.message_key, exc)
+
+    def _show(self, state: LedState) -> None:
+        if self.on_led is None:
+            return
+        try:
+            self.on_led(state)
+        except Exception as exc:  # a light that fails must not keep the words from being published
+            self.counters["action_errors"] += 1
+            log.error("could not set the Pi's light to %s: %s", state.value, exc)
+
+    def part_health(self, part: str, payload: bytes) -> None:
+        """A home part's health report (speaker, panel): a technical alarm while it is broken, cleared after."""
+        problems, alarm = part_alarm(part, payload, self.part_problems.get(part))
+        self.part_problems[part] = problems or {}
+        if alarm is not None:
+            log.log(logging.ERROR if problems else logging.INFO, "%s: %s", part, alarm.message)
+            self.raise_alarm(alarm)
 
     def report(self, body: dict[str, Any]) -> None:
         """Queue a gateway event (rules configuration applied or rejected) for the server."""

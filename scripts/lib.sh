@@ -13,6 +13,9 @@ test_packages() {
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
   command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)  # InfluxDB mirror tests
+  command -v npm >/dev/null 2>&1 || missing+=(npm)  # axe-core for the browser tests' accessibility checks
+  # The home's voice: the speaker tests render real speech (Mandarin voice `cmn`) to WAV files.
+  command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
   echo "${missing[@]}"
 }
 
@@ -40,6 +43,13 @@ ensure_system_packages() {
   # shellcheck disable=SC2207
   local missing=($(test_packages))
   apt_install "${missing[@]}"
+}
+
+ensure_axe() {
+  # The browser tests inject axe-core (tests/integration/axe.py); npm installs the pinned range once.
+  [ -f tests/integration/node_modules/axe-core/axe.min.js ] && return 0
+  say "Installing axe-core with npm"
+  npm install --prefix tests/integration --no-audit --no-fund --silent >/dev/null
 }
 
 ensure_venv() {

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 ensure_system_packages test
+ensure_axe
 ensure_postgres
 ensure_venv test
 exec .venv/bin/python -m pytest "$@"

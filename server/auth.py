@@ -12,11 +12,15 @@ from sqlalchemy.orm import Session
 
 from server.db.models import Staff
 from server.errors import ServerError
+from server.passwords import WeakPassword, check_password
+from server.permissions import ROLES, roles_for
 
-ROLES = ("staff", "supervisor", "doctor", "admin")
-# Who may work alarms at the desk; doctors see health data, not the desk's administration.
-DESK_ROLES = ("staff", "supervisor", "admin")
-HEALTH_ROLES = ("staff", "supervisor", "doctor", "admin")
+# Who may work alarms at the desk; doctors see health data, not the desk's administration (server/permissions.py).
+DESK_ROLES = roles_for("alarm.work")
+HEALTH_ROLES = roles_for("resident.read")
+# The care record (profiles, assessments, helpers, contacts): coordinators run it; the desk and doctors read it.
+CARE_WRITE_ROLES = roles_for("service_record.write")
+CARE_READ_ROLES = roles_for("service_record.read")
 
 # OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane): a sign-in stays well under a second on a
 # busy 2-core server (the library default takes seconds there), as OWASP recommends as a minimum.
@@ -36,11 +40,13 @@ class StaffIdentity:
     display_name: str
     role: str
     language: str
+    session_version: int = 0
 
     @classmethod
     def of(cls, staff: Staff) -> StaffIdentity:
         """The identity of a staff row."""
-        return cls(staff.id, staff.username, staff.display_name, staff.role, staff.language)
+        return cls(staff.id, staff.username, staff.display_name, staff.role, staff.language,
+                   staff.session_version or 0)
 
 
 def hash_password(password: str) -> str:
@@ -80,14 +86,14 @@ class TokenSigner:
         self.ttl_s = ttl_s
 
     def issue(self, staff: Staff | StaffIdentity) -> str:
-        """A token naming the account; the role is re-read from the database on every use."""
-        return self._s.dumps({"sub": staff.id, "u": staff.username})
+        """A token naming the account and its session version; the role is re-read from the database on every use."""
+        return self._s.dumps({"sub": staff.id, "u": staff.username, "v": staff.session_version})
 
-    def subject(self, token: str) -> int:
-        """The staff id in a valid token; raises AuthError."""
+    def subject(self, token: str) -> tuple[int, int]:
+        """The staff id and session version in a valid token; raises AuthError."""
         try:
             claims = self._s.loads(token, max_age=self.ttl_s)
-            return int(claims["sub"])
+            return int(claims["sub"]), int(claims["v"])
         except SignatureExpired as exc:
             raise AuthError("the session has expired; sign in again") from exc
         except (BadSignature, KeyError, TypeError, ValueError) as exc:
@@ -95,11 +101,44 @@ class TokenSigner:
 
 
 def identity_for(session: Session, tokens: TokenSigner, token: str) -> StaffIdentity:
-    """The active account a token names; raises AuthError."""
-    staff = session.get(Staff, tokens.subject(token))
+    """The active account a token names, if the token's session has not been ended; raises AuthError."""
+    staff_id, version = tokens.subject(token)
+    staff = session.get(Staff, staff_id)
     if staff is None or not staff.active:
         raise AuthError("this account no longer exists or is disabled")
+    if version != (staff.session_version or 0):
+        raise AuthError("this session has ended (signed out, password changed or account disabled); sign in again")
     return StaffIdentity.of(staff)
+
+
+def end_sessions(staff: Staff) -> None:
+    """Make every token issued so far for this account invalid at once (the caller commits)."""
+    staff.session_version = (staff.session_version or 0) + 1
+
+
+def set_password(staff: Staff, password: str) -> None:
+    """A new password under the policy; every existing session of the account ends."""
+    try:
+        check_password(password, staff.username)
+    except WeakPassword as exc:
+        raise AuthError(str(exc)) from exc
+    staff.password_hash = hash_password(password)
+    end_sessions(staff)
+
+
+def set_active(staff: Staff, active: bool) -> None:
+    """Disable or enable an account; disabling ends its sessions."""
+    staff.active = active
+    if not active:
+        end_sessions(staff)
+
+
+def staff_by_username(session: Session, username: str) -> Staff:
+    """The account with this username; raises AuthError."""
+    staff = session.scalars(select(Staff).where(Staff.username == username)).first()
+    if staff is None:
+        raise AuthError(f"no account {username!r}")
+    return staff
 
 
 def upsert_staff(
@@ -111,10 +150,16 @@ def upsert_staff(
     if role not in ROLES:
         raise AuthError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     staff = session.scalars(select(Staff).where(Staff.username == username)).first()
+    if password is not None and password_hash is None and not (
+            staff is not None and staff.password_hash and verify_password(staff.password_hash, password)):
+        try:  # checked before anything changes: a refused password leaves the account as it was
+            check_password(password, username)
+        except WeakPassword as exc:
+            raise AuthError(str(exc)) from exc
     if staff is None:
         if password is None and password_hash is None:
             raise AuthError(f"user {username!r} needs a password")
-        staff = Staff(username=username, active=True)
+        staff = Staff(username=username, active=True, session_version=0)
         session.add(staff)
     staff.role, staff.language, staff.phone = role, language, phone
     staff.display_name = display_name or staff.display_name or username

@@ -13,6 +13,7 @@ from typing import Any
 
 from server.db.migrate import MigrationError
 from server.errors import PortInUse, ProvisionError
+from server.permissions import ROLES
 from server.settings import ServerSettings
 
 
@@ -40,12 +41,13 @@ def tune_gc() -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from server.runtime import build_runtime
+    from server.secret_key import SecretKeyError
 
     settings = settings_from(args)
-    runtime = build_runtime(settings)
     try:
+        runtime = build_runtime(settings)
         runtime.start()
-    except (PortInUse, MigrationError) as exc:
+    except (PortInUse, MigrationError, SecretKeyError) as exc:
         print(f"anxin-server: {exc}", file=sys.stderr)
         return 2
     tune_gc()
@@ -69,14 +71,17 @@ def _database(args: argparse.Namespace) -> Any:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from server import audit
     from server.gateway_credentials import CredentialsError, issue_missing
     from server.provision import import_file
+    from server.services import utc_now
 
     sessions = _database(args)
     try:
         with sessions() as s, s.begin():
             counts = import_file(s, args.file)
             passwords = issue_missing(s)
+            audit.record(s, audit.CLI, "provision.import", utc_now(), "file", str(args.file)[:128], after=counts)
     except (ProvisionError, CredentialsError) as exc:
         print(f"anxin-server: {exc}", file=sys.stderr)
         return 2
@@ -144,23 +149,52 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def _create_user(args: argparse.Namespace) -> int:
+    from server import audit
     from server.auth import AuthError, upsert_staff
     from server.db.session import create_schema, make_engine, session_factory
+    from server.services import utc_now
 
     settings = settings_from(args)
     try:
         password = _read_password(args)
-        if len(password) < 8:
-            raise ProvisionError("the password needs at least 8 characters")
         engine = make_engine(settings.database_url)
         create_schema(engine)
         with session_factory(engine)() as s, s.begin():
             upsert_staff(s, args.username, args.staff_role, args.display_name, password, language=args.language,
                          phone=args.phone)
+            audit.record(s, audit.CLI, "staff.create_user", utc_now(), "staff", args.username,
+                         after={"role": args.staff_role})
     except (ProvisionError, AuthError) as exc:
         print(f"anxin-server: {exc}", file=sys.stderr)
         return 2
     print(f"user {args.username} ({args.staff_role}) saved")
+    return 0
+
+
+def _account(args: argparse.Namespace) -> int:
+    from server import audit
+    from server.auth import AuthError, set_active, set_password, staff_by_username
+    from server.db.session import create_schema, make_engine, session_factory
+    from server.services import utc_now
+
+    settings = settings_from(args)
+    try:
+        password = _read_password(args) if args.command == "reset-password" else None
+        engine = make_engine(settings.database_url)
+        create_schema(engine)
+        with session_factory(engine)() as s, s.begin():
+            row = staff_by_username(s, args.username)
+            before = {"active": row.active}
+            if password is not None:
+                set_password(row, password)
+            else:
+                set_active(row, args.command == "enable-user")
+            audit.record(s, audit.CLI, f"staff.{args.command}", utc_now(), "staff",
+                         args.username, before, {"active": row.active})
+    except (ProvisionError, AuthError) as exc:
+        print(f"anxin-server: {exc}", file=sys.stderr)
+        return 2
+    print(f"user {args.username}: {args.command} done (their sessions have ended)")
     return 0
 
 
@@ -200,12 +234,19 @@ def build_parser() -> argparse.ArgumentParser:
     bc.set_defaults(func=_broker_config)
     user = sub.add_parser("create-user", help="create or update a staff account (password from a prompt or stdin)")
     user.add_argument("username")
-    user.add_argument("--role", dest="staff_role", choices=["staff", "supervisor", "doctor", "admin"], default="staff")
+    user.add_argument("--role", dest="staff_role", choices=list(ROLES), default="staff")
     user.add_argument("--display-name")
     user.add_argument("--language", choices=["zh-CN", "en"], default="zh-CN")
     user.add_argument("--phone")
     user.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     user.set_defaults(func=_create_user)
+    for name, text in (("disable-user", "disable an account (its sessions end at once)"),
+                       ("enable-user", "enable a disabled account"),
+                       ("reset-password", "set a new password (prompt or stdin); the account's sessions end")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("username")
+        cmd.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+        cmd.set_defaults(func=_account)
     return parser
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from server.alarms import audit
 from server.db.models import Alarm, DutyShift, NotificationJob, Pairing, Staff
-from server.notify import mask
+from server.masking import mask_url as mask
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from anxin import protocol
 from server.alarms import apply_gateway_alarm
 from server.db.bulk import insert_new_events, insert_readings
-from server.db.models import DeadLetter, Gateway
+from server.db.models import DeadLetter, Gateway, Resident
 from server.home_text import for_log
 from server.ingest_checks import (MAX_UPLINK_BYTES, capped_alarm, corrected_time, json_safe, measured_time,
                                   reading_flags, validate)
 from server.ingest_poison import body_text, is_transient, merged
 from server.reminders import remind_after_repeat
 from server.reliability import advance_all, dead_seqs, record_late_sms, record_sms
+from server.home_reminders import record_outcome
 from server.rules_push import record_report
 
 log = logging.getLogger(__name__)
@@ -187,6 +188,7 @@ class IngestStore:
                                  "body": None if ev.lane == "reading" else ev.body})
                     owners.append((i, ev, at))
             fresh = insert_new_events(s, rows)
+            consenting = self._consenting(s, {g.resident_id for g in gateways.values() if g.resident_id})
             readings = []
             newest: dict[str, int] = {}  # per gateway: set on the ORM row once, not once per event
             for i, ev, at in owners:
@@ -198,7 +200,9 @@ class IngestStore:
                         record_late_sms(s, gw.id, ev, now)
                     continue
                 fresh.discard((gw.id, ev.seq))  # a seq twice in this drain: the second is a duplicate
-                if ev.lane == "reading":
+                if ev.lane == "reading" and gw.resident_id is not None and gw.resident_id not in consenting:
+                    self.counters["readings_without_consent"] += 1  # acknowledged, never stored (PIPL)
+                elif ev.lane == "reading":
                     body = ev.body
                     readings.append({"resident_id": gw.resident_id, "gateway_id": gw.id,
                                      "device": str(body.get("device", ""))[:128].replace("\x00", ""),
@@ -225,6 +229,13 @@ class IngestStore:
             self.counters["events"] += len(r.acked) - r.duplicates
             self.counters["duplicates"] += r.duplicates
         return results
+
+    @staticmethod
+    def _consenting(s: Session, resident_ids: set[int]) -> set[int]:
+        """Residents who agreed to their health readings being stored (emergencies need no consent)."""
+        if not resident_ids:
+            return set()
+        return set(s.scalars(select(Resident.id).where(Resident.id.in_(resident_ids), Resident.consent.is_(True))))
 
     def _gateways(self, s: Session, ids: set[str], now: datetime) -> dict[str, Gateway]:
         found = {g.id: g for g in s.scalars(select(Gateway).where(Gateway.id.in_(ids)))}
@@ -257,7 +268,7 @@ class IngestStore:
             log.warning("gateway %s reports %s sequence numbers it will never send (%s)", for_log(gw.id),
                         for_log(body.get("count")), for_log(body.get("reason")))
         elif ev.lane == "event":
-            record_report(s, gw, body)
+            record_report(s, gw, body) or record_outcome(s, gw, ev.seq, body)
 
     def handle_state(self, topic: str, payload: bytes) -> None:
         """A gateway's retained presence message or last will."""

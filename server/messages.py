@@ -16,6 +16,8 @@ TYPE_NAMES = {
     "test": {"zh-CN": "测试报警（每周测试）", "en": "Test alarm (weekly test)"},
     "device_offline": {"zh-CN": "设备离线", "en": "Device offline"},
     "low_battery": {"zh-CN": "电量低", "en": "Low battery"},
+    "reminder_missed": {"zh-CN": "服药/测量提醒未确认", "en": "Reminder not confirmed"},
+    "speaker_fault": {"zh-CN": "家中语音故障", "en": "Home speaker fault"},
 }
 GATEWAY_WORD = {"zh-CN": "网关", "en": "gateway"}
 

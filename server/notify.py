@@ -4,7 +4,6 @@ retried with back-off, every attempt recorded."""
 from __future__ import annotations
 
 import logging
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,12 +33,6 @@ def apprise_send(url: str, title: str, body: str) -> tuple[bool, str | None]:
         return False, "apprise does not understand this URL"
     ok = sender.notify(title=title, body=body)
     return bool(ok), None if ok else "the channel refused or did not answer"
-
-
-def mask(url: str) -> str:
-    """An apprise URL without credentials or bot keys, for records, logs and rate-limit keys."""
-    url = re.sub(r"//[^/@]*@", "//***@", url)
-    return re.sub(r"^(wecombot|dingtalk)://([^/?]{4})[^/?]*", r"\1://\2***", url)
 
 
 def is_reminder_step(step: int) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -53,7 +53,8 @@ class ResidentIn(_Strict):
     medication: list[str] = Field(default_factory=list)
     bp_target: dict[str, float] = Field(default_factory=dict)
     timezone: str | None = None
-    consent: bool = False
+    consent: bool = False  # storing health readings (emergency response needs no consent)
+    consent_sharing: bool = False  # showing them to doctors and exporting them (needs `consent` too)
     notes: str | None = None
     caregivers: list[str | PairingIn] = Field(default_factory=list)
 
@@ -96,7 +97,7 @@ class StaffIn(_Strict):
 
     username: str = Field(min_length=1, max_length=64)
     display_name: str | None = None
-    role: Literal["staff", "supervisor", "doctor", "admin"] = "staff"
+    role: Literal["staff", "supervisor", "doctor", "admin", "coordinator", "helper"] = "staff"
     password: str | None = Field(default=None, min_length=1)
     password_hash: str | None = None
     language: str = "zh-CN"
@@ -143,8 +144,11 @@ def apply(session: Session, data: ProvisionFile) -> dict[str, int]:
     for r in data.residents:
         row = _by_code(session, Resident, r.code) or Resident(code=r.code)
         for field in ("name", "birth_year", "address", "phone", "language", "key_holder", "care_categories",
-                      "conditions", "medication", "bp_target", "timezone", "consent", "notes"):
+                      "conditions", "medication", "bp_target", "timezone", "notes"):
             setattr(row, field, getattr(r, field))
+        if (row.consent, row.consent_sharing) != (r.consent, r.consent and r.consent_sharing):
+            row.consent, row.consent_sharing = r.consent, r.consent and r.consent_sharing
+            row.consent_at = datetime.now(timezone.utc)  # when the file recorded it
         session.add(row)
         session.flush()
         residents[r.code] = row

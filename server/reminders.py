@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from server.alarms import audit
 from server.db.models import Alarm, AlarmAudit, NotificationJob, Pairing, Staff, as_utc
 from server.escalation import Recipient, Stage, is_technical, recipients
-from server.notify import mask  # reminder jobs have negative steps: notify.is_reminder_step
+from server.masking import mask_url as mask  # reminder jobs have negative steps: notify.is_reminder_step
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ import uvicorn
 from anxin import protocol
 from anxin.mqtt import BrokerAddress, MqttLink, Will, make_client
 from anxin.ports import port_is_free, wait_for_port
+from server import audit, secret_key
 from server.api.app import create_app
 from server.broker import EmbeddedBroker
 from server.broker_access import SERVER_USER, BrokerAccess, hash_password, new_password
@@ -56,6 +57,8 @@ class ServerRuntime:
     mirror: InfluxMirror | None = None
     probe: IntakeProbe | None = None
     _http_thread: threading.Thread | None = field(default=None, repr=False)
+    _purge_thread: threading.Thread | None = field(default=None, repr=False)
+    _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def check_ports(self) -> None:
         """Fail early, with a message a person understands, when a port is taken."""
@@ -70,6 +73,8 @@ class ServerRuntime:
         """Start the broker, workers and (in a thread) the HTTP server."""
         self.check_ports()
         create_schema(self.services.sessions.kw["bind"])
+        self._purge_thread = threading.Thread(target=self._purge_audit, name="audit-retention", daemon=True)
+        self._purge_thread.start()
         if self.broker:
             self.broker.start()
         if self.desk:
@@ -87,14 +92,29 @@ class ServerRuntime:
         if serve_http and self.settings.role in ("all", "api"):
             self.start_http()
 
+    def _purge_audit(self) -> None:
+        """Drop audit entries past the retention setting, at start and then daily."""
+        while True:
+            try:
+                with self.services.sessions() as s, s.begin():
+                    gone = audit.purge(s, self.services.clock(), self.settings.audit_retention_days)
+                if gone:
+                    log.info("audit retention: %d entries older than %d days removed", gone,
+                             self.settings.audit_retention_days)
+            except Exception:  # noqa: BLE001 — a failed purge is retried tomorrow; the server keeps running
+                log.exception("audit retention purge failed")
+            if self._stopping.wait(86400):
+                return
+
     def start_http(self) -> None:
         """Serve the API on its own thread."""
         app = create_app(self.services)
         app.state.ingest = self.ingest
         app.state.mirror = self.mirror
         app.state.probe = self.probe
+        # Forwarded headers are read by server/web/guard.py, from the configured proxies only.
         config = uvicorn.Config(app, host=self.settings.host, port=self.settings.port, log_level="warning",
-                                lifespan="off")
+                                lifespan="off", proxy_headers=False)
         self.http = uvicorn.Server(config)
         self._http_thread = threading.Thread(target=self.http.run, name="http", daemon=True)
         self._http_thread.start()
@@ -104,6 +124,7 @@ class ServerRuntime:
 
     def stop(self) -> None:
         """Stop in reverse order; nothing acknowledged is lost (it is committed)."""
+        self._stopping.set()
         if self.services.events:
             self.services.events.close()  # ends the pages' event streams so the web server can stop
         if self.http:
@@ -125,6 +146,7 @@ class ServerRuntime:
 
 def build_runtime(settings: ServerSettings) -> ServerRuntime:
     """Create (not start) the server from its settings."""
+    settings.secret_key = secret_key.resolve(settings)
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     signer = LinkSigner(settings.secret_key, settings.ack_link_ttl_s)

@@ -15,6 +15,7 @@ from server.events import EventHub
 from server.links import LinkSigner
 from server.notify import Notifier
 from server.settings import ServerSettings
+from server.throttle import LoginThrottle
 
 Downlink = Callable[[str, protocol.Command], None]
 
@@ -37,6 +38,11 @@ class Services:
     events: EventHub | None = None
 
     @cached_property
+    def throttle(self) -> LoginThrottle:
+        """Counts failed sign-ins of this process (server/throttle.py)."""
+        return LoginThrottle(self.clock)
+
+    @cached_property
     def tokens(self) -> TokenSigner:
         """Signs and checks staff bearer tokens with the server's secret."""
-        return TokenSigner(self.settings.secret_key, self.settings.token_ttl_s)
+        return TokenSigner(self.settings.secret_key or "", self.settings.token_ttl_s)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,7 +31,9 @@ class ServerSettings(BaseSettings):
     intake_probe_s: float = 3.0
     intake_dead_after_s: float = 10.0
 
-    secret_key: str = secrets.token_urlsafe(32)
+    # Signs staff tokens and caregiver links. Unset: a single node keeps one in its data directory
+    # (server/secret_key.py); split roles and PostgreSQL deployments must share one and refuse to start without.
+    secret_key: str | None = None
     language: Literal["zh-CN", "en"] = "zh-CN"
     notify_workers: int = 4
     ack_link_ttl_s: int = 24 * 3600
@@ -47,6 +48,12 @@ class ServerSettings(BaseSettings):
     notify_lease_s: float = 60.0
     rate_limits: dict[str, int] = {"wecombot": 20, "wxteams": 20, "dingtalk": 20}
 
+    # Pages and sessions (docs/operations.md, "Security model")
+    max_body_bytes: int = 1024 * 1024
+    trusted_proxies: list[str] = []  # addresses whose X-Forwarded-For / X-Forwarded-Proto are believed
+    cookie_secure: Literal["auto", "always", "never"] = "auto"  # auto: Secure when the request came over HTTPS
+    audit_retention_days: int = 400
+
     # InfluxDB 2 mirror of readings (off unless a URL is given); see docs/trends.md
     influx_url: str | None = None
     influx_token: str = ""
@@ -54,6 +61,16 @@ class ServerSettings(BaseSettings):
     influx_bucket: str = "anxin"
     influx_batch_size: int = 500
     influx_flush_interval_ms: int = 1000
+
+    # The care record (docs/residents.md): 高龄 from this age; days between contacts per risk tier
+    # (探访关爱 policies: weekly for high risk, monthly for priority, quarterly for others); a home
+    # visit owed within these hours of an emergency; how long a helper's page link stays valid.
+    care_advanced_age: int = 80
+    care_contact_days_high: int = 7
+    care_contact_days_priority: int = 30
+    care_contact_days_other: int = 90
+    care_followup_hours: int = 24
+    helper_link_ttl_s: int = 365 * 24 * 3600
 
     @property
     def base_url(self) -> str:

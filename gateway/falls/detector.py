@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from gateway.falls.errors import StreamError
+from gateway.falls.impact import SHIPPED, ImpactModel, impact_vector
+from gateway.falls.recordings import STANDARD_GRAVITY
 from gateway.falls.resample import Resampled
 
 
@@ -28,11 +30,20 @@ class FallParams:
     after: tuple[float, float] = (1.5, 3.5)  # posture and stillness after the impact
     refractory_s: float = 10.0  # one fall, one event
     min_after_s: float = 1.0  # a stream breaking off: judge an impact on this much of `after`, else "maybe"
+    # the learned impact stage behind the posture gates; None: the hand-made impact_g / horizontal_g rule
+    impact_model: ImpactModel | None = SHIPPED
 
-    def verdict(self, peak_g: float, horizontal_g: float, still_g: float, angle_deg: float) -> bool:
-        """The decision rule itself, shared by the live detector and the evaluation's fitting."""
-        impact = peak_g >= self.impact_g or horizontal_g >= self.horizontal_g
-        return impact and still_g <= self.still_g and angle_deg >= self.angle_deg
+    def is_impact(self, peak_g: float, horizontal_g: float, dynamics: tuple[float, ...] | None = None) -> bool:
+        """Was this a fall's impact: the learned stage on the impact's dynamics, else the two thresholds."""
+        if self.impact_model is not None and dynamics is not None:
+            return self.impact_model.score(dynamics) >= 0.0
+        return peak_g >= self.impact_g or horizontal_g >= self.horizontal_g
+
+    def verdict(self, peak_g: float, horizontal_g: float, still_g: float, angle_deg: float,
+                dynamics: tuple[float, ...] | None = None) -> bool:
+        """The decision rule itself: still, turned, and an impact. Shared by the detector and the fitting."""
+        return still_g <= self.still_g and angle_deg >= self.angle_deg and self.is_impact(peak_g, horizontal_g,
+                                                                                            dynamics)
 
     @property
     def decision_delay_s(self) -> float:
@@ -58,12 +69,24 @@ class Candidate:
     angle_deg: float  # posture change, before vs after
     is_fall: bool
     maybe: bool = False  # the stream broke off too soon after a real impact to judge it: a suspected fall
+    impact_gs: float = math.nan  # area of |a| above 1 g around the peak (g·s)
+    high_s: float = math.nan  # time above the trigger within a second either side of the peak
+    fall_std_g: float = math.nan  # std of |a| in the second before the peak
+    velocity_ms: float = math.nan  # lowest speed integrated from |a| - 1 g in the second before the peak
+
+    @property
+    def dynamics(self) -> tuple[float, ...]:
+        """The learned stage's inputs (gateway/falls/impact.py)."""
+        return impact_vector(self.peak_g, self.horizontal_g, self.impact_gs, self.high_s, self.fall_std_g,
+                             self.velocity_ms)
 
     def detail(self) -> dict[str, float]:
         """The features, rounded, for events and logs."""
         out = {"peak_g": round(self.peak_g, 2), "free_fall_g": round(self.free_fall_g, 2),
                "horizontal_g": round(self.horizontal_g, 3),
                "still_g": round(self.still_g, 3), "angle_deg": round(self.angle_deg, 1),
+               "impact_gs": round(self.impact_gs, 3), "high_s": round(self.high_s, 2),
+               "fall_std_g": round(self.fall_std_g, 3), "velocity_ms": round(self.velocity_ms, 2),
                "impact_at": round(self.impact_t, 3)}
         return {k: v for k, v in out.items() if math.isfinite(v)}  # a feature not judged is left out
 
@@ -173,6 +196,10 @@ class FallDetector:
         peak_g = float(self._mag[peak - self._start])
         ff = self._mag[self._window(peak, (-p.free_fall_s, 0.0))]
         free_fall = float(ff.min()) if len(ff) else peak_g
+        impact_gs = float(np.clip(self._mag[self._window(peak, (-0.1, 0.3))] - 1.0, 0.0, None).sum()) / r
+        high_s = float((self._mag[self._window(peak, (-1.0, 1.0))] > p.trigger_g).sum()) / r
+        fall_std = float(ff.std()) if len(ff) else 0.0
+        velocity = float(np.cumsum(ff - 1.0).min()) * STANDARD_GRAVITY / r if len(ff) else 0.0
         after = self._window(peak, p.after)
         held = self._mag[after]
         still = float(held.std()) if len(held) else math.inf  # nothing after the impact (yet): not judged
@@ -184,8 +211,10 @@ class FallDetector:
         else:  # the stream began with this impact: no posture to compare with
             angle = horizontal = 0.0
         decided = self._start + min(after.stop, len(self._mag)) - 1
+        dynamics = impact_vector(peak_g, horizontal, impact_gs, high_s, fall_std, velocity)
         return Candidate(self._t0 + peak / r, self._t0 + decided / r, peak_g, free_fall, horizontal, still, angle,
-                         p.verdict(peak_g, horizontal, still, angle))
+                         p.verdict(peak_g, horizontal, still, angle, dynamics), False, impact_gs, high_s, fall_std,
+                         velocity)
 
 
 def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:

@@ -15,3 +15,7 @@ class RecordingError(FallsError):
 
 class StreamError(FallsError):
     """Acceleration samples that cannot be used (wrong shape, not finite, time going backwards)."""
+
+
+class FitError(FallsError):
+    """The offline fitting cannot run (scikit-learn missing, no falls to learn from)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 import numpy as np
@@ -37,8 +37,7 @@ def replay(rec: Recording, params: FallParams, epoch: float = 1.7e9) -> list[Can
 
 def replace_time(c: Candidate, shift: float) -> Candidate:
     """The candidate with its times shifted (epoch times back to seconds into the recording)."""
-    return Candidate(c.impact_t + shift, c.decided_t + shift, c.peak_g, c.free_fall_g, c.horizontal_g,
-                     c.still_g, c.angle_deg, c.is_fall)
+    return replace(c, impact_t=c.impact_t + shift, decided_t=c.decided_t + shift)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import TextIO
 
 from gateway.falls.detector import FallParams
-from gateway.falls.errors import RecordingError
+from gateway.falls.errors import FitError, RecordingError
 from gateway.falls.evaluate import Trial, judge, summarize
+from gateway.falls.exposure import WAKING_HOURS, alarms_per_day, prompt_can_cancel, weighted_false_alarms_per_hour
 from gateway.falls.fit import leave_one_subject_out
 from gateway.falls.recordings import Recording, find_recordings, load_recording
 
@@ -57,9 +58,15 @@ def run(root: Path, as_json: bool = False, loso: bool = False, out: TextIO | Non
     params = FallParams()
     if loso:
         def fold(subject: int, p: FallParams) -> None:
-            print(f"fold without sub{subject}: impact >= {p.impact_g} g or horizontal >= {p.horizontal_g} g, "
-                  f"still <= {p.still_g} g, turned >= {p.angle_deg:.0f}°", file=out)
-        trials = leave_one_subject_out(recordings, params, fold)
+            m = p.impact_model
+            model = ", ".join(f"{w:+.2f}" for w in m.weight) + f", bias {m.bias:+.2f}" if m else "none"
+            print(f"fold without sub{subject}: still <= {p.still_g} g, turned >= {p.angle_deg:.0f}°, "
+                  f"impact model weights {model}", file=out)
+        try:
+            trials = leave_one_subject_out(recordings, params, fold)
+        except FitError as exc:
+            print(f"anxin-gateway eval-falls: {exc}", file=err)
+            return 2
     else:
         trials = [judge(r, params) for r in recordings]
     for t in trials:
@@ -78,6 +85,13 @@ def run(root: Path, as_json: bool = False, loso: bool = False, out: TextIO | Non
     print(f"daily activity: {s.adl_clean}/{s.adl_trials} trials without alarm, specificity {s.specificity:.1%}, "
           f"{s.false_alarms} false alarms in {s.adl_hours:.2f} h = {s.false_alarms_per_hour:.2f} per hour", file=out)
     print(f"accuracy (sensitivity + specificity) / 2: {s.accuracy:.1%}; median detection latency {latency}", file=out)
+    weighted = weighted_false_alarms_per_hour(trials)
+    per_day = ", ".join(f"{code} {n:.2f}" for code, n in sorted(alarms_per_day(trials).items()) if n)
+    print(f"weighted by an older person's day (docs/falls.md): {weighted:.3f} false alarms per waking hour "
+          f"({weighted * WAKING_HOURS:.2f} a day{': ' + per_day if per_day else ''})", file=out)
+    at_home, alarms = prompt_can_cancel(trials)
+    print(f"30 s cancel prompt (spoken at home): can catch {at_home} of {alarms} false alarms; the rest happen "
+          f"out of its earshot (at the car)", file=out)
     if as_json:
-        print(json.dumps(s.as_dict()), file=out)
+        print(json.dumps({**s.as_dict(), "weighted_false_alarms_per_hour": round(weighted, 4)}), file=out)
     return 0

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
+from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, LedState, Severity
 from gateway.rules.common import at, is_activity, local, returns_home
 from gateway.rules.config import CheckinConfig
 from gateway.rules.engine import Input, ModeChange, Tick
@@ -22,6 +22,7 @@ class CheckinState:
     since: float | None = None
     away: bool = False
     away_since: float | None = None  # when away was set (None in states saved before it was kept)
+    asked: str | None = None  # local date the home last asked aloud
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,10 @@ class CheckinRule:
             return replace(state, away=item.away, away_since=t if item.away else None), [], []
         if isinstance(item, Tick):
             deadline = at(lt.date(), self.cfg.deadline, self.tz)
+            ask = at(lt.date(), self.cfg.ask_time(), self.tz)
+            if (self.cfg.ask_aloud and ask <= t < deadline and since <= ask and not state.away
+                    and state.done != today and state.asked != today):
+                return replace(state, asked=today), [], [Action("say", "checkin_ask"), Action("led", LedState.ASKING)]
             due = t >= deadline and since <= deadline and not state.away
             if due and state.done != today and state.alerted != today:
                 alarm = Alarm("checkin_missed", Severity.WARNING,
@@ -56,13 +61,19 @@ class CheckinRule:
             return state, [], []
         if state.away and returns_home(item, state.away_since or 0.0, t):
             state = replace(state, away=False, away_since=None)  # home again, as the inactivity rule decides
-        pressed = isinstance(item, DeviceEvent) and item.kind == EventKind.CHECKIN
+        pressed = isinstance(item, DeviceEvent) and item.kind in (EventKind.CHECKIN, EventKind.FINE)
         counts = pressed or (self.cfg.count_activity and is_activity(item))
         if not counts or lt.time() < self.cfg.start:
             return state, [], []
         if state.done == today and not pressed:
             return state, [], []  # already counted: keep the same object, nothing to persist
-        actions = [Action("say", "checkin_thanks", item.device)] if pressed else []
+        # The Pi's "I'm fine" button also cancels falls and stops reminders: it says thank you for the
+        # check-in only when the home had asked (or already told the caregiver); otherwise it counts quietly.
+        asked = (state.asked == today or state.alerted == today) and state.done != today
+        thank = pressed and (asked or getattr(item, "kind", None) == EventKind.CHECKIN)
+        actions = [Action("say", "checkin_thanks", item.device)] if thank else []
+        if state.asked == today and state.done != today:
+            actions.append(Action("led", LedState.OFF, getattr(item, "device", None)))  # the question is answered
         alarms: list[Alarm] = []
         if state.alerted == today and state.done != today:
             alarms.append(Alarm("checkin_missed", Severity.WARNING, "Checked in late", getattr(item, "device", None),
@@ -78,7 +89,8 @@ class CheckinRule:
         """Back from dump(); raises ValueError/TypeError when the data does not fit."""
         if not isinstance(data, dict):
             raise ValueError(f"check-in state must be an object, got {data!r}")
-        done, alerted, since, away_since = (data.get(k) for k in ("done", "alerted", "since", "away_since"))
+        done, alerted, since, away_since, asked = (data.get(k) for k in ("done", "alerted", "since", "away_since",
+                                                                          "asked"))
         return CheckinState(None if done is None else str(done), None if alerted is None else str(alerted),
                             None if since is None else float(since), bool(data.get("away", False)),
-                            None if away_since is None else float(away_since))
+                            None if away_since is None else float(away_since), None if asked is None else str(asked))

@@ -113,12 +113,23 @@ class CheckinConfig(_Section):
     start: time = time(5, 0)
     deadline: time = time(10, 0)
     count_activity: bool = True
+    ask_aloud: bool = True  # the home asks "are you well today?" when nobody has checked in by `ask_at`
+    ask_at: time | None = None  # none: an hour before the deadline, not before `start`
 
     @model_validator(mode="after")
     def _order(self) -> CheckinConfig:
         if self.start >= self.deadline:
             raise ValueError("start must be before deadline")
+        if self.ask_at is not None and not self.start <= self.ask_at < self.deadline:
+            raise ValueError("ask_at must be between start and deadline")
         return self
+
+    def ask_time(self) -> time:
+        """When the home asks aloud."""
+        if self.ask_at is not None:
+            return self.ask_at
+        hour_before = (self.deadline.hour * 60 + self.deadline.minute - 60) % (24 * 60)
+        return max(self.start, time(hour_before // 60, hour_before % 60))
 
 
 class NightConfig(_Section):

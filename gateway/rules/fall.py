@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
-from gateway.rules.common import late_cancel
+from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, LedState, Severity
+from gateway.rules.common import CANCEL_KINDS, late_cancel
 from gateway.rules.engine import Input, Tick
 
 Phase = Literal["idle", "pre", "watch", "alarmed"]
@@ -52,15 +52,16 @@ class FallRule:
         # Alarmed and moved: the resident got up and fell again, a new episode with its own prompt.
         if kind == EventKind.FALL and state.phase in ("idle", "watch", "alarmed"):
             source = str(item.detail.get("source") or "device")
-            prompt = [Action("say", "fall_prompt", item.device), Action("led", "fall_prompt", item.device)]
+            prompt = [Action("say", "fall_prompt", item.device), Action("led", LedState.ASKING, item.device)]
             return FallState("pre", t, item.device, source), [], prompt
         if kind in WATCH_KINDS and state.phase == "idle":
             return FallState("watch", t, item.device, kind.value), [], []
-        if state.phase == "pre" and kind == EventKind.SOS_CANCEL:
-            return FallState(), [], [Action("say", "fall_cancelled", item.device)]
+        if state.phase == "pre" and kind in CANCEL_KINDS:
+            return FallState(), [], [Action("say", "fall_cancelled", item.device),
+                                     Action("led", LedState.OFF, item.device)]
         if state.phase == "pre" and kind == EventKind.SOS:
             return self._raise(state, Severity.EMERGENCY, "Fall confirmed by an SOS press", "sos_press")
-        if state.phase == "alarmed" and kind == EventKind.SOS_CANCEL:
+        if state.phase == "alarmed" and kind in CANCEL_KINDS:
             return (state, *late_cancel("fall", "Resident pressed cancel after the fall alarm", item.device))
         if kind == EventKind.MOTION:
             if state.phase == "watch":
@@ -124,5 +125,5 @@ class FallRule:
                reason: str) -> tuple[FallState, list[Alarm], list[Action]]:
         alarm = Alarm("fall", severity, message, state.device,
                       detail={"source": state.source, "reason": reason, "fell_at": state.since})
-        actions = [Action("say", "fall_alarm", state.device), Action("led", "fall_alarm", state.device)]
+        actions = [Action("say", "fall_alarm", state.device), Action("led", LedState.ALARM_SENT, state.device)]
         return FallState("alarmed", state.since, state.device, state.source), [alarm], actions

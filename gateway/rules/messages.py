@@ -43,6 +43,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "We have not seen you move for a while. If you are fine, please move about or press check-in.",
     },
     "checkin_thanks": {"zh-CN": "今天的平安已报，谢谢您。", "en": "Thank you, today's check-in is done."},
+    "reminder_medication": {
+        "zh-CN": "该吃药了：{what}。吃好后请按一下大按钮。",
+        "en": "Time for your medicine: {what}. Press the big button when you have taken it.",
+    },
+    "reminder_measurement": {
+        "zh-CN": "该量血压了：{what}。请坐好，绑好袖带，量好后会自动记下。",
+        "en": "Time to measure: {what}. Sit down, put on the cuff; the reading is noted by itself.",
+    },
+    "reminder_thanks": {"zh-CN": "好的，已经记下了，谢谢您。", "en": "Thank you, that is noted."},
+    "checkin_ask": {
+        "zh-CN": "您好！今天身体还好吗？如果平安，请按一下大按钮。",
+        "en": "Hello! Are you well today? If all is well, please press the big button.",
+    },
 }
 
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
-from gateway.rules.common import late_cancel
+from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, LedState, Severity
+from gateway.rules.common import CANCEL_KINDS, late_cancel
 from gateway.rules.engine import Input
 
 
@@ -30,15 +30,16 @@ class SosRule:
             return state, [], []
         if item.kind == EventKind.SOS:
             alarm = Alarm("sos", Severity.EMERGENCY, "SOS button pressed", item.device, detail=dict(item.detail))
-            actions = [Action("say", "sos_raised", item.device), Action("led", "sos_raised", item.device)]
+            actions = [Action("say", "sos_raised", item.device), Action("led", LedState.ALARM_SENT, item.device)]
             return now.timestamp(), [alarm], actions
-        if item.kind == EventKind.SOS_CANCEL and state is not None:
+        if item.kind in CANCEL_KINDS and state is not None:
             if now.timestamp() - float(state) > self.late_cancel_s:
                 return None, [], []  # the SOS is history: forget it
             if now.timestamp() - float(state) <= self.cancel_window_s:
                 alarm = Alarm("sos", Severity.EMERGENCY, "SOS cancelled by the resident", item.device,
                               AlarmChange.CANCEL)
-                return None, [alarm], [Action("say", "sos_cancelled", item.device)]
+                return None, [alarm], [Action("say", "sos_cancelled", item.device),
+                                       Action("led", LedState.OFF, item.device)]
             return (state, *late_cancel("sos", "Resident pressed cancel after the cancel window", item.device))
         return state, [], []
 

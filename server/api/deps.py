@@ -9,7 +9,9 @@ from fastapi import Depends, HTTPException, Path, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from server.audit import Actor
 from server.auth import AuthError, StaffIdentity, identity_for
+from server.permissions import allowed, roles_for
 from server.services import Services
 
 SESSION_COOKIE = "anxin_session"
@@ -62,22 +64,46 @@ def current_staff(request: Request, services: ServicesDep,
 CurrentStaff = Annotated[StaffIdentity, Depends(current_staff)]
 
 
-def require_roles(*roles: str) -> Callable[[StaffIdentity], StaffIdentity]:
-    """A dependency admitting only these roles (401 when not signed in, 403 when the role is wrong)."""
+def forbidden(staff: StaffIdentity, action: str) -> HTTPException:
+    """The 403 for a role the permission table does not grant this action."""
+    return HTTPException(403, detail=f"this needs the role {' or '.join(roles_for(action))}; you are {staff.role}")
+
+
+def permit(action: str) -> Callable[[StaffIdentity], StaffIdentity]:
+    """A dependency admitting the roles server/permissions.py grants this action (401 / 403 otherwise)."""
 
     def check(staff: CurrentStaff) -> StaffIdentity:
-        if staff.role not in roles:
-            raise HTTPException(403, detail=f"this needs the role {' or '.join(roles)}; you are {staff.role}")
+        if not allowed(staff.role, action):
+            raise forbidden(staff, action)
         return staff
 
     return check
 
 
+def client_address(request: Request) -> str | None:
+    """The client's address (the proxy's forwarded one when the proxy is trusted: server/web/guard.py)."""
+    return request.client.host if request.client else None
+
+
+def actor_of(request: Request, staff: StaffIdentity | None) -> Actor:
+    """Who is acting, for the audit."""
+    return Actor(staff.username if staff else None, staff.role if staff else None, client_address(request))
+
+
 def set_session_cookie(response: Response, token: str, max_age: int) -> None:
-    """Put the token in an HttpOnly cookie so pages rendered by the server are signed in too."""
+    """Put the token in an HttpOnly cookie so pages rendered by the server are signed in too (Secure over HTTPS)."""
     response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax", path="/")
 
 
 def clear_session_cookie(response: Response) -> None:
     """Sign the browser out."""
     response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def record_read(services: Services, request: Request, staff: StaffIdentity, action: str, target_kind: str,
+                target: str, detail: dict[str, object] | None = None) -> None:
+    """Audit a look at personal health data (its own short transaction: a read changes nothing else)."""
+    from server import audit
+
+    with services.sessions() as s, s.begin():
+        audit.record(s, actor_of(request, staff), action, services.clock(), target_kind, target, after=detail)

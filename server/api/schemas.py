@@ -101,6 +101,7 @@ class TokenOut(BaseModel):
     token_type: str = "bearer"
     expires_in: int
     staff: StaffOut
+    csrf_token: str = Field(description="send as X-CSRF-Token with state changes made through the session cookie")
 
 
 class ResidentOut(BaseModel):

@@ -43,7 +43,11 @@ class Resident(Base):
     medication: Mapped[list[Any]] = mapped_column(default=list)
     bp_target: Mapped[dict[str, Any]] = mapped_column(default=dict)
     timezone: Mapped[str | None] = mapped_column(String(64))  # for morning/evening; None means Asia/Shanghai
-    consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent: Mapped[bool] = mapped_column(Boolean, default=False)  # storing health readings (emergency: always)
+    # showing the readings to doctors and exporting them
+    consent_sharing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    consent_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]  # personal data irreversibly anonymised (server/data_rights.py)
     notes: Mapped[str | None] = mapped_column(Text)
 
     pairings: Mapped[list[Pairing]] = relationship(back_populates="resident", order_by="Pairing.rank")
@@ -93,6 +97,11 @@ class Staff(Base):
     phone: Mapped[str | None] = mapped_column(String(64))
     notify_urls: Mapped[list[Any]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Every token carries the version it was issued under: logout, a new password or disabling bumps it.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Optional second factor (admin, supervisor): RFC 6238 codes, server/totp.py.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class DutyShift(Base):
@@ -285,3 +294,9 @@ class DeadLetter(Base):
     seq: Mapped[int | None] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(Text)
     payload: Mapped[str] = mapped_column(Text)
+
+
+# Tables owned by other modules, imported so the metadata (and the migration check) sees them.
+from server.db import models_care  # noqa: E402,F401
+from server.db import models_reminders  # noqa: E402,F401
+from server.db import models_security  # noqa: E402,F401

@@ -1,4 +1,5 @@
-"""FHIR R4 export: a collection Bundle of vital-signs Observations (LOINC, UCUM) for one resident."""
+"""FHIR R4 export: a collection Bundle of vital-signs Observations (LOINC, UCUM) for one resident, and a
+MedicationAdministration per medication reminder confirmed or missed at home (docs/home.md)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from server.db.models import Reading, Resident
+from server.db.models_reminders import ReminderOutcome
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -69,12 +71,34 @@ def observations(reading: Reading, subject: str) -> list[dict[str, Any]]:
     return out
 
 
-def bundle(resident: Resident, readings: Iterable[Reading], now: datetime) -> dict[str, Any]:
-    """A `collection` Bundle: the Patient first, then every reading's Observations, oldest first."""
+def administration(outcome: ReminderOutcome, subject: str) -> dict[str, Any]:
+    """A medication reminder's occurrence: `completed` when the resident confirmed it, else `not-done`."""
+    done = outcome.outcome == "confirmed"
+    how = (f"confirmed at home ({outcome.confirmed_by or 'button'}) after {outcome.said} spoken reminder(s)" if done
+           else f"not confirmed after {outcome.said} spoken reminders")
+    doc: dict[str, Any] = {
+        "resourceType": "MedicationAdministration", "status": "completed" if done else "not-done",
+        "identifier": [{"system": "urn:anxin:reminder-outcome", "value": f"{outcome.gateway_id}/{outcome.seq}"}],
+        "medicationCodeableConcept": {"text": outcome.what}, "subject": {"reference": subject},
+        "effectiveDateTime": _when(outcome.due_at), "note": [{"text": how}],
+    }
+    if not done:
+        doc["statusReason"] = [{"text": "no confirmation from the resident"}]
+    return doc
+
+
+def bundle(resident: Resident, readings: Iterable[Reading], now: datetime,
+           outcomes: Iterable[ReminderOutcome] = ()) -> dict[str, Any]:
+    """A `collection` Bundle: the Patient first, then every reading's Observations, oldest first, then the
+    medication reminders' administrations (measurement reminders are their readings' Observations)."""
     subject = _urn("patient", resident.code)
     entries: list[dict[str, Any]] = [{"fullUrl": subject, "resource": patient(resident)}]
     for r in readings:
         for obs in observations(r, subject):
             entries.append({"fullUrl": _urn("observation", obs["identifier"][0]["value"]), "resource": obs})
+    for o in outcomes:
+        if o.kind == "medication":
+            entries.append({"fullUrl": _urn("administration", f"{o.gateway_id}/{o.seq}"),
+                            "resource": administration(o, subject)})
     return {"resourceType": "Bundle", "type": "collection", "timestamp": _when(now),
             "entry": entries}

@@ -9,12 +9,16 @@ from sqlalchemy.orm import Session
 
 from server.db.models import Resident
 from server.trends import store
+from server.trends.errors import TrendsError
 from server.trends.guideline import target_of, threshold
 from server.trends.series import BPSeries, day_end_utc, day_number, day_start_utc, from_rows, local_today, zone
 from server.trends.summary import Period, Screening, Summary, screen, summarize
 
 RESIDENT_DAYS = 28
 COHORT_DAYS = 14
+# Home blood pressure is measured in this century: outside it, a date is a typo (and the period before a
+# year-1 `until` would not be a date at all), so it is refused with a 422 rather than computed.
+FIRST_UNTIL, LAST_UNTIL = date(2000, 1, 1), date(2199, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,9 @@ class CohortEntry:
 
 
 def period_for(resident: Resident, now: datetime, days: int, until: date | None = None) -> Period:
-    """The `days` local days ending on `until` (default: the resident's today)."""
+    """The `days` local days ending on `until` (default: the resident's today); raises TrendsError out of range."""
+    if until is not None and not FIRST_UNTIL <= until <= LAST_UNTIL:
+        raise TrendsError(f"until must be between {FIRST_UNTIL} and {LAST_UNTIL}; got {until}")
     last = day_number(until) if until else local_today(now, zone(resident.timezone))
     return Period(last - days + 1, last)
 

@@ -11,12 +11,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from server.api.deps import ServicesDep, SessionDep
+from server import audit
+from server.api.deps import ServicesDep, SessionDep, actor_of
 from server.db.models import Caregiver, Pairing, Resident
 from server.errors import ProvisionError
 from server.provision import CaregiverIn, ProvisionFile, ResidentIn, apply
 from server.web import views
-from server.web.auth import AdminUserDep, ConsoleUserDep
+from server.web.auth import AdminUserDep, ConsoleUserDep, PairingAdminDep
 from server.web.render import DISPLAY_TZ, page
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -61,13 +62,13 @@ def _keep_what_was_left_blank(update: ResidentIn, existing: Resident) -> None:
     for name in ("birth_year", "address", "phone", "key_holder", "conditions", "medication"):
         if not getattr(update, name):
             setattr(update, name, getattr(existing, name))
-    for name in ("language", "care_categories", "bp_target", "consent", "notes"):  # not on the form
+    for name in ("language", "care_categories", "bp_target", "consent", "consent_sharing", "notes"):  # not on the form
         setattr(update, name, getattr(existing, name))
     update.caregivers = [p.caregiver.code for p in existing.pairings]
 
 
 @router.post("/admin/residents")
-def register_resident(services: ServicesDep, user: AdminUserDep, code: Annotated[str, Form()],
+def register_resident(request: Request, services: ServicesDep, user: AdminUserDep, code: Annotated[str, Form()],
                       name: Annotated[str, Form()], birth_year: Annotated[str, Form()] = "",
                       address: Annotated[str, Form()] = "", phone: Annotated[str, Form()] = "",
                       key_holder: Annotated[str, Form()] = "", conditions: Annotated[str, Form()] = "",
@@ -81,14 +82,18 @@ def register_resident(services: ServicesDep, user: AdminUserDep, code: Annotated
         return _done(f"{code}: {exc}")
     with services.sessions() as s, s.begin():
         existing = s.scalars(select(Resident).where(Resident.code == resident.code)).first()
+        before = audit.snapshot(existing, audit.RESIDENT_FIELDS)
         if existing is not None:
             _keep_what_was_left_blank(resident, existing)
         apply(s, ProvisionFile(residents=[resident]))
+        after = s.scalars(select(Resident).where(Resident.code == resident.code)).one()
+        audit.record(s, actor_of(request, user), "resident.write", services.clock(), "resident", resident.code,
+                     before, audit.snapshot(after, audit.RESIDENT_FIELDS))
     return _done()
 
 
 @router.post("/admin/pairings")
-def pair_caregiver(services: ServicesDep, user: AdminUserDep, resident: Annotated[str, Form()],
+def pair_caregiver(request: Request, services: ServicesDep, user: PairingAdminDep, resident: Annotated[str, Form()],
                    code: Annotated[str, Form()], name: Annotated[str, Form()],
                    phone: Annotated[str, Form()] = "", relation: Annotated[str, Form()] = "",
                    notify_url: Annotated[str, Form()] = "") -> RedirectResponse:
@@ -103,8 +108,12 @@ def pair_caregiver(services: ServicesDep, user: AdminUserDep, resident: Annotate
             target = s.scalars(select(Resident).where(Resident.code == resident)).first()
             if target is None:
                 raise ProvisionError(f"unknown resident {resident!r}")
+            before = audit.snapshot(s.scalars(select(Caregiver).where(Caregiver.code == caregiver.code)).first(),
+                                    audit.CAREGIVER_FIELDS)
             apply(s, ProvisionFile(caregivers=[caregiver]))
             row = s.scalars(select(Caregiver).where(Caregiver.code == caregiver.code)).one()
+            audit.record(s, actor_of(request, user), "pairing.write", services.clock(), "caregiver", row.code,
+                         before, {**(audit.snapshot(row, audit.CAREGIVER_FIELDS) or {}), "resident": target.code})
             already = s.scalars(select(Pairing).where(Pairing.resident_id == target.id,
                                                       Pairing.caregiver_id == row.id)).first()
             if already is None:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Callable
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 
 from server.api.deps import SESSION_COOKIE, ServicesDep
-from server.auth import DESK_ROLES, AuthError, StaffIdentity, identity_for
+from server.api.deps import forbidden
+from server.auth import AuthError, StaffIdentity, identity_for
 from server.errors import ServerError
-
-# Registering residents and pairing caregivers changes who gets called: not every desk account may.
-ADMIN_ROLES = ("supervisor", "admin")
+from server.permissions import allowed
 
 
 class LoginRequired(ServerError):
@@ -33,19 +32,23 @@ def _identity(request: Request, services: ServicesDep) -> StaffIdentity:
         raise LoginRequired(str(request.url.path)) from exc
 
 
-def console_user(staff: Annotated[StaffIdentity, Depends(_identity)]) -> StaffIdentity:
-    """A signed-in desk account (staff, supervisor, admin); others are refused, strangers sent to sign in."""
-    if staff.role not in DESK_ROLES:
-        raise HTTPException(403, detail=f"the duty console is for {', '.join(DESK_ROLES)}; you are {staff.role}")
-    return staff
+def page_permit(action: str) -> Callable[[StaffIdentity], StaffIdentity]:
+    """A page dependency: strangers are sent to sign in, roles the permission table refuses get 403."""
+
+    def check(staff: Annotated[StaffIdentity, Depends(_identity)]) -> StaffIdentity:
+        if not allowed(staff.role, action):
+            raise forbidden(staff, action)
+        return staff
+
+    return check
 
 
-def admin_user(staff: Annotated[StaffIdentity, Depends(_identity)]) -> StaffIdentity:
-    """A signed-in supervisor or administrator."""
-    if staff.role not in ADMIN_ROLES:
-        raise HTTPException(403, detail=f"administration needs the role {' or '.join(ADMIN_ROLES)}")
-    return staff
-
-
-ConsoleUserDep = Annotated[StaffIdentity, Depends(console_user)]
-AdminUserDep = Annotated[StaffIdentity, Depends(admin_user)]
+SignedInDep = Annotated[StaffIdentity, Depends(_identity)]
+ConsoleUserDep = Annotated[StaffIdentity, Depends(page_permit("console.use"))]
+# The administration page: supervisors register residents; pairings and channels are the admin's (the table).
+AdminUserDep = Annotated[StaffIdentity, Depends(page_permit("resident.write"))]
+PairingAdminDep = Annotated[StaffIdentity, Depends(page_permit("pairing.write"))]
+StaffAdminDep = Annotated[StaffIdentity, Depends(page_permit("staff.manage"))]
+# The care record (profiles, assessments, helpers, contacts): coordinators run it; the desk and doctors read it.
+CareReaderDep = Annotated[StaffIdentity, Depends(page_permit("service_record.read"))]
+CareWriterDep = Annotated[StaffIdentity, Depends(page_permit("service_record.write"))]

@@ -14,15 +14,20 @@ from server import alarms as desk
 from server.api.deps import (
     ServicesDep,
     SessionDep,
+    actor_of,
     clear_session_cookie,
+    client_address,
+    record_read,
     set_session_cookie,
 )
 from server.api.routes.alarms import acknowledge_and_tell_home
-from server.auth import AuthError, authenticate
-from server.db.models import Alarm
+from server import audit
+from server.auth import AuthError, end_sessions
+from server.signin import Throttled, sign_in
+from server.db.models import Alarm, Staff
 from server.errors import Conflict, NotFound
 from server.web import views
-from server.web.auth import ConsoleUserDep
+from server.web.auth import ConsoleUserDep, SignedInDep
 from server.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -46,13 +51,18 @@ def login_form(request: Request, services: ServicesDep, next: str = "/console") 
 
 
 @router.post("/console/login", response_model=None)
-def login(request: Request, services: ServicesDep, username: Annotated[str, Form()] = "",
-          password: Annotated[str, Form()] = "",
-          next: Annotated[str, Form()] = "/console") -> HTMLResponse | RedirectResponse:
+async def login(request: Request, services: ServicesDep, username: Annotated[str, Form(max_length=256)] = "",
+                password: Annotated[str, Form(max_length=256)] = "",
+                next: Annotated[str, Form(max_length=2000)] = "/console",
+                totp: Annotated[str, Form(max_length=12)] = "") -> HTMLResponse | RedirectResponse:
     """Check the credentials and set the session cookie (the same token the REST API accepts)."""
     try:
-        with services.sessions() as s:
-            staff = authenticate(s, username.strip(), password)
+        staff = await sign_in(services, username.strip(), password, client_address(request), totp or None)
+    except Throttled as exc:
+        response = page(request, services, "login.html", status_code=429, next=_safe_next(next), error=str(exc),
+                        username=username)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except AuthError:
         return page(request, services, "login.html", status_code=401, next=_safe_next(next), error=True,
                     username=username)
@@ -62,8 +72,13 @@ def login(request: Request, services: ServicesDep, username: Annotated[str, Form
 
 
 @router.post("/console/logout")
-def logout() -> RedirectResponse:
-    """Forget the session."""
+def logout(request: Request, services: ServicesDep, user: SignedInDep) -> RedirectResponse:
+    """End the session (and every other of this account: the token version moves on)."""
+    with services.sessions() as s, s.begin():
+        row = s.get(Staff, user.id)
+        if row is not None:
+            end_sessions(row)
+            audit.record(s, actor_of(request, user), "logout", services.clock(), "staff", user.username)
     response = RedirectResponse("/console/login", 303)
     clear_session_cookie(response)
     return response
@@ -101,6 +116,9 @@ def alarm_page(alarm_id: int, request: Request, services: ServicesDep, session: 
     """One alarm with the resident's card and what staff can do."""
     alarm = _alarm(session, alarm_id)
     card = views.resident_card(session, alarm, services.clock())
+    if alarm.resident is not None:
+        record_read(services, request, user, "resident_card.read", "resident", alarm.resident.code,
+                    {"alarm_id": alarm.id})
     return page(request, services, "alarm.html", user=user, alarm=alarm, card=card, outcomes=desk.OUTCOMES,
                 acks=views.acknowledgements(alarm), error=request.query_params.get("error"))
 

@@ -12,8 +12,11 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from server.api.deps import SESSION_COOKIE, ServicesDep, SessionDep
+from server import home_reminders
+from server.api.deps import SESSION_COOKIE, ServicesDep, SessionDep, forbidden, record_read
 from server.auth import AuthError, StaffIdentity, identity_for
+from server.data_rights import may_share
+from server.permissions import allowed
 from server.trends import service, store
 from server.trends.errors import TrendsError
 from server.trends.series import day_date, day_end_utc, day_start_utc, zone
@@ -21,7 +24,6 @@ from server.web.doctor_chart import AlarmMark, bp_chart
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-DOCTOR_ROLES = ("doctor", "admin")
 WARNING_TEXT = {
     "crisis": "血压危象 ≥180/110",
     "above_target_2_weeks": "连续两周高于目标",
@@ -44,8 +46,8 @@ def doctor_user(request: Request, services: ServicesDep) -> StaffIdentity:
             staff = identity_for(s, services.tokens, token)
     except AuthError as exc:
         raise login from exc
-    if staff.role not in DOCTOR_ROLES:
-        raise HTTPException(403, detail=f"trends are for {' and '.join(DOCTOR_ROLES)}; you are {staff.role}")
+    if not allowed(staff.role, "trends.read"):
+        raise forbidden(staff, "trends.read")
     return staff
 
 
@@ -80,7 +82,8 @@ def cohort_page(request: Request, staff: DoctorDep, session: SessionDep, service
                 ) -> HTMLResponse:
     """Every resident, highest risk first."""
     entries = service.cohort(session, services.clock(), days, threshold)
-    rows = [{"e": e, "last": _local(e.last_reading, zone(e.resident.timezone))} for e in entries]
+    rows = [{"e": e, "last": _local(e.last_reading, zone(e.resident.timezone))} for e in entries
+            if may_share(e.resident)]
     return templates.TemplateResponse(request, "doctor/cohort.html", {
         "staff": staff, "rows": rows, "days": days, "threshold": threshold,
         "counts": {w: sum(w in e.summary.warnings for e in entries) for w in WARNING_TEXT}})
@@ -91,6 +94,8 @@ def _resident_context(session: SessionDep, services: ServicesDep, code: str, day
     resident = store.resident_by_code(session, code)
     if resident is None:
         raise HTTPException(404, detail=f"no resident with code {code!r}")
+    if not may_share(resident):
+        raise HTTPException(403, detail=f"resident {code} has not agreed to share health readings with doctors")
     try:
         trend = service.resident_trend(session, resident, services.clock(), days, until, threshold)
     except TrendsError as exc:
@@ -106,6 +111,7 @@ def _resident_context(session: SessionDep, services: ServicesDep, code: str, day
         "chart": Markup(bp_chart(trend.series, s.period, s.target, tz, marks)),
         "weeks": [{"first": day_date(w.first_day), "last": day_date(w.last_day), "w": w} for w in s.weeks],
         "alarms": [{"a": a, "at": _local(a.raised_at, tz)} for a in alarms],
+        "adherence": home_reminders.adherence(session, resident.id, services.clock(), days),
         "generated": _local(services.clock(), tz),
     }
 
@@ -116,6 +122,7 @@ def resident_page(code: str, request: Request, staff: DoctorDep, session: Sessio
                   threshold: Threshold = "135/85") -> HTMLResponse:
     """One resident: chart, guideline figures, weekly means, alarm history, exports."""
     ctx = _resident_context(session, services, code, days, until, threshold)
+    record_read(services, request, staff, "trends.read", "resident", code)
     return templates.TemplateResponse(request, "doctor/resident.html", {**ctx, "staff": staff, "printable": False})
 
 
@@ -125,4 +132,5 @@ def report_page(code: str, request: Request, staff: DoctorDep, session: SessionD
                 threshold: Threshold = "135/85") -> HTMLResponse:
     """The same picture laid out for paper (A4, no navigation)."""
     ctx = _resident_context(session, services, code, days, until, threshold)
+    record_read(services, request, staff, "trends.report", "resident", code)
     return templates.TemplateResponse(request, "doctor/resident.html", {**ctx, "staff": staff, "printable": True})

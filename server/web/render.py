@@ -12,9 +12,11 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from server.api.deps import SESSION_COOKIE
 from server.db.models import as_utc
+from server.permissions import allowed
 from server.services import Services
-from server.web import i18n
+from server.web import csrf, i18n
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -56,7 +58,11 @@ def page(request: Request, services: Services, name: str, status_code: int = 200
     person_language = person_language or getattr(context.get("user"), "language", None)
     lang = i18n.pick_language(request, person_language or services.settings.language)
     t = i18n.translator(lang)
+    user = context.get("user")
+    session_token = request.cookies.get(SESSION_COOKIE, "")
     context.update(
+        csrf_token=csrf.token_for(services.settings.secret_key or "", session_token) if session_token else "",
+        can=lambda action: user is not None and allowed(user.role, action),
         request=request, lang=lang, t=t, languages=i18n.LANGUAGES,
         type_name=lambda type_: i18n.alarm_type(type_, lang),
         map_link=lambda address: map_link(address, lang),

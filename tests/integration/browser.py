@@ -35,13 +35,14 @@ def launch(playwright):  # type: ignore[no-untyped-def]
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
 
 
-def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    """Save the screen (and, when asked, refresh the copy shown in docs/console.md)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+def screenshot(page, name: str, folder: str = "console", full_page: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """Save the screen (and, when asked, refresh the copy shown in docs/<folder>.md)."""
+    saved, shown = SCREENSHOTS.parent / folder, DOC_SCREENSHOTS.parent / folder
+    saved.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(saved / f"{name}.png"), full_page=full_page)
     if os.environ.get("ANXIN_UPDATE_SCREENSHOTS") == "1":
-        DOC_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOC_SCREENSHOTS / f"{name}.png"), full_page=True)
+        shown.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shown / f"{name}.png"), full_page=full_page)
 
 
 def enrich_first_resident(server: ServerRuntime) -> None:

@@ -23,7 +23,8 @@ def start_server(tmp_path: Path, central: BrokerAddress, database_url: str | Non
     """A server on an external broker, SQLite in tmp_path unless a URL is given."""
     settings = ServerSettings(
         port=free_port(), embedded_broker=False, mqtt_host=central.host, mqtt_port=central.port,
-        database_url=database_url or f"sqlite:///{tmp_path}/server.db", secret_key="test-secret", **overrides,
+        database_url=database_url or f"sqlite:///{tmp_path}/server.db", secret_key="test-secret-of-16-chars",
+        **overrides,
     )
     runtime = build_runtime(settings)
     runtime.start()

@@ -51,3 +51,27 @@ def test_demo_takes_a_free_port_when_the_usual_one_is_busy(receiver, tmp_path):
         )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"port {taken} is busy" in proc.stdout
+
+
+def test_demo_sos_writes_what_the_home_says_as_wav_files_in_order(tmp_path):
+    import wave
+
+    import numpy as np
+
+    speech = tmp_path / "speech"
+    proc = subprocess.run(
+        [sys.executable, "-m", "firmware_sim", "demo", "--scenario", "sos", "--exit-after", "30",
+         "--port", str(free_port()), "--data-dir", str(tmp_path), "--speech-dir", str(speech)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"speaks through WAV files in {speech}" in proc.stdout
+    names = sorted(p.name for p in speech.glob("*.wav"))
+    # The reply to the press first; "help is coming" once the demo's own caregiver phone acknowledges.
+    assert names[:2] == ["gw-r001-0001-emergency-sos_raised.wav", "gw-r001-0002-emergency-help_coming.wav"], names
+    for name in names[:2]:
+        with wave.open(str(speech / name), "rb") as w:
+            samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2") / 32768.0
+            seconds = w.getnframes() / w.getframerate()
+        assert 2.0 < seconds < 20.0, (name, seconds)
+        assert float(np.sqrt(np.mean(samples ** 2))) > 0.02, f"{name} is silent"

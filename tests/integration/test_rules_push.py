@@ -27,7 +27,8 @@ def test_push_apply_report_and_reject_invalid(installation):
     worker = home.gateway.gateway
 
     v1 = {"supervision": {"enabled": False}, "fall": {"cancel_window_s": 20}}
-    r = httpx.post(f"{base}/api/v1/gateways/{GW}/rules", json={"version": 1, "rules": v1}, timeout=5, headers=auth_headers(base))
+    r = httpx.post(f"{base}/api/v1/gateways/{GW}/rules", json={"version": 1, "rules": v1, "reason": "bridge being replaced"},
+                   timeout=5, headers=auth_headers(base))
     assert r.status_code == 202, r.text
     assert r.json()["pushed_version"] == 1
     assert wait_until(lambda: status(base)["applied_version"] == 1, 15), status(base)
@@ -58,7 +59,7 @@ def test_push_apply_report_and_reject_invalid(installation):
     assert wait_until(lambda: "sos" in alarm_types(), 15), alarm_types()
     # Both alarms would share the alarm lane in order, so a device_offline alarm would be here by now.
     assert alarm_types() == ["sos"]
-    assert wait_until(lambda: "sos_raised" in [json.loads(p)["key"] for _t, p in home.actions], 10)
+    assert wait_until(lambda: "sos_raised" in [json.loads(p).get("key") for _t, p in home.actions], 10)
 
     # The contrast: version 3 turns supervision back on, and the same offline report now raises.
     r = httpx.post(f"{base}/api/v1/gateways/{GW}/rules", json={"version": 3, "rules": {}}, timeout=5, headers=auth_headers(base))
@@ -74,11 +75,12 @@ def test_push_apply_report_and_reject_invalid(installation):
 def test_away_mode_from_the_server_and_the_home_reaches_the_rules(installation):
     server, home = installation
     base = server.settings.base_url
-    r = httpx.post(f"{base}/api/v1/gateways/{GW}/mode", json={"away": True}, timeout=5, headers=auth_headers(base))
+    away = {"away": True, "reason": "resident visits family"}
+    r = httpx.post(f"{base}/api/v1/gateways/{GW}/mode", json=away, timeout=5, headers=auth_headers(base))
     assert r.status_code == 202
     worker = home.gateway.gateway
     assert wait_until(lambda: worker.rules.state["inactivity"].away_since is not None, 15)
-    assert httpx.post(f"{base}/api/v1/gateways/nope/mode", json={"away": True}, timeout=5, headers=auth_headers(base)).status_code == 404
+    assert httpx.post(f"{base}/api/v1/gateways/nope/mode", json=away, timeout=5, headers=auth_headers(base)).status_code == 404
     # Back home, switched off from the home's own bus (a wall switch, the tablet).
     home.devices_link.publish(f"anxin/home/{GW}/mode", b'{"away": false}', 1)
     assert wait_until(lambda: worker.rules.state["inactivity"].away_since is None, 15)

@@ -68,7 +68,7 @@ class LoadGateway:
 
 def start_server(db_url: str, broker_port: int, tmp_path: Path, name: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    env = {**os.environ, "ANXIN_SECRET_KEY": "shared-secret", "ANXIN_NOTIFY_LEASE_S": "3",
+    env = {**os.environ, "ANXIN_SECRET_KEY": "shared-secret-of-the-test", "ANXIN_NOTIFY_LEASE_S": "3",
            "ANXIN_MQTT_CLIENT_ID": f"anxin-test-{name}"}
     log = open(tmp_path / f"{name}.log", "wb")
     proc = subprocess.Popen(
@@ -87,7 +87,9 @@ def test_killing_one_of_two_servers_loses_nothing_and_notifies_nobody_twice(
         apply(s, ProvisionFile.model_validate({
             "caregivers": [{"code": f"C{i}", "name": f"cg{i}", "notify": [receiver.url(f"/C{i}")]}
                            for i in range(GATEWAYS)],
-            "residents": [{"code": f"R{i}", "name": f"r{i}", "caregivers": [f"C{i}"]} for i in range(GATEWAYS)],
+            # consent to storing readings: without it the readings this test counts would not be kept
+            "residents": [{"code": f"R{i}", "name": f"r{i}", "caregivers": [f"C{i}"], "consent": True}
+                          for i in range(GATEWAYS)],
             "gateways": [{"id": f"gw-{i}", "resident": f"R{i}"} for i in range(GATEWAYS)],
         }))
     a, _ = start_server(postgres_url, central_broker.port, tmp_path, "a")

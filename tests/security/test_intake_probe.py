@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 def embedded(tmp_path: Path, home_broker, receiver) -> Iterator[tuple[ServerRuntime, object]]:  # type: ignore[no-untyped-def]
     """`anxin-server run` as shipped (its embedded amqtt broker) with one home logged in to it."""
     settings = ServerSettings(port=free_port(), mqtt_port=free_port(), database_url=f"sqlite:///{tmp_path}/s.db",
-                              secret_key="test-secret", intake_probe_s=0.5, intake_dead_after_s=3.0)
+                              secret_key="test-secret-of-16-chars", intake_probe_s=0.5, intake_dead_after_s=3.0)
     server = build_runtime(settings)
     server.start()
     passwords = provision(server, 1, [receiver.url("/caregiver/{code}")])

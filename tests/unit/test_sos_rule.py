@@ -15,7 +15,7 @@ def test_press_raises_emergency_and_tells_the_resident():
     engine = Engine((SosRule(),))
     d = engine.evaluate(engine.initial(), DeviceEvent("btn", EventKind.SOS), NOW)
     assert [(a.type, a.severity, a.change) for a in d.alarms] == [("sos", Severity.EMERGENCY, AlarmChange.RAISE)]
-    assert {(a.kind, a.message_key) for a in d.actions} == {("say", "sos_raised"), ("led", "sos_raised")}
+    assert {(a.kind, a.message_key) for a in d.actions} == {("say", "sos_raised"), ("led", "alarm_sent")}
 
 
 def test_cancel_after_press_retracts_and_cancel_alone_does_nothing():

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from server import alarms as desk
 from server.api.app import create_app
 from server.auth import hash_password, upsert_staff
+from server.web import csrf
 from server.db.models import Alarm, Caregiver, Pairing, Resident
 from server.db.session import create_schema, make_engine, session_factory
 from server.events import EventHub, watch
@@ -51,7 +52,7 @@ def services(tmp_path):
                                residents=[ResidentIn(code="R1", name="王秀英", address="德胜门内大街 12 号",
                                                      birth_year=1936, caregivers=["C1"])]))
         for username, name, role in (("duty", "值班员 赵敏", "staff"), ("doc", "王医生", "doctor"),
-                                     ("boss", "主管 孙强", "supervisor")):
+                                     ("boss", "主管 孙强", "supervisor"), ("root", "管理员", "admin")):
             upsert_staff(s, username, role, name, password_hash=password_hash(username))
     yield svc
     engine.dispose()
@@ -66,6 +67,8 @@ def signed_in(client, username: str = "duty") -> TestClient:
     r = client.post("/console/login", data={"username": username, "password": "pw-" + username},
                     follow_redirects=False)
     assert r.status_code == 303 and "anxin_session" in r.cookies
+    # What the pages' forms carry in their hidden csrf_token field (server/web/csrf.py).
+    client.headers["X-CSRF-Token"] = csrf.token_for("k", r.cookies["anxin_session"])
     return client
 
 
@@ -165,6 +168,7 @@ def test_admin_registers_and_pairs_and_rejects_bad_input(services, client):
     r = client.post("/console/admin/residents", data={"code": "R2", "name": "张德福", "birth_year": "1939",
                                                       "conditions": "冠心病，高血压"})
     assert "已保存" in r.text and "张德福" in r.text
+    signed_in(client, "root")  # who gets called, and through which channel, is the administrator's to change
     client.post("/console/admin/pairings", data={"resident": "R2", "code": "C1", "name": "李伟"})
     client.post("/console/admin/pairings", data={"resident": "R2", "code": "C2", "name": "张敏", "relation": "女儿"})
     # Re-registering a resident keeps their caregivers and their order.

@@ -10,15 +10,15 @@ from sqlalchemy import select
 
 from anxin import protocol
 from server import alarms as desk
-from server.api.deps import RowId, ServicesDep, SessionDep, as_utc, require_roles
+from server.api.deps import RowId, ServicesDep, SessionDep, as_utc, permit
 from server.api.schemas import AckIn, AlarmOut, AuditOut, NoteIn, ResolveIn
-from server.auth import DESK_ROLES, StaffIdentity
+from server.auth import StaffIdentity
 from server.db.models import Alarm, AlarmAudit
 from server.errors import Conflict, NotFound
 from server.services import Services
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
-DeskStaff = Annotated[StaffIdentity, Depends(require_roles(*DESK_ROLES))]
+DeskStaff = Annotated[StaffIdentity, Depends(permit("alarm.work"))]
 STATUSES = ("raised", "notified", "acknowledged", "resolved", "cancelled", "active")
 
 

@@ -8,14 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
-from server.api.deps import SessionDep, as_utc, require_roles
+from server.api.deps import SessionDep, as_utc, permit
 from server.api.schemas import AuditEntryOut, DeadLetterOut
-from server.auth import DESK_ROLES, StaffIdentity
+from server.auth import StaffIdentity
 from server.db.models import AlarmAudit, DeadLetter
 
 router = APIRouter(tags=["audit"])
-Desk = Annotated[StaffIdentity, Depends(require_roles(*DESK_ROLES))]
-Admin = Annotated[StaffIdentity, Depends(require_roles("admin"))]
+Desk = Annotated[StaffIdentity, Depends(permit("alarm.audit.read"))]
+Admin = Annotated[StaffIdentity, Depends(permit("dead_letters.read"))]
 
 
 @router.get("/audit", response_model=list[AuditEntryOut])

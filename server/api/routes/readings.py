@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
-from server.api.deps import SessionDep, as_utc, require_roles
+from server.api.deps import SessionDep, as_utc, permit
 from server.api.schemas import ReadingOut
-from server.auth import HEALTH_ROLES, StaffIdentity
+from server.auth import StaffIdentity
 from server.db.models import Reading
 
 router = APIRouter(prefix="/readings", tags=["readings"])
-Reader = Annotated[StaffIdentity, Depends(require_roles(*HEALTH_ROLES))]
+Reader = Annotated[StaffIdentity, Depends(permit("readings.read"))]
 
 
 @router.get("", response_model=list[ReadingOut])

@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
-from server.api.deps import SessionDep, require_roles
+from server.api.deps import SessionDep, permit
 from server.auth import StaffIdentity
 from server.reliability import sequence_report
 
 router = APIRouter(prefix="/reliability", tags=["reliability"])
-Admin = Annotated[StaffIdentity, Depends(require_roles("supervisor", "admin"))]
+Admin = Annotated[StaffIdentity, Depends(permit("fleet.read"))]
 GatewayId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 

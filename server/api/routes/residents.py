@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy import select
 
-from server.api.deps import RowId, ServicesDep, SessionDep, require_roles
+from server.api.deps import RowId, ServicesDep, SessionDep, actor_of, permit, record_read
+from server import audit
 from server.api.schemas import PairingIn, PairingOut, ResidentOut
-from server.auth import HEALTH_ROLES, StaffIdentity
+from server.auth import StaffIdentity
 from server.db.models import Caregiver, Pairing, Resident
 
 router = APIRouter(prefix="/residents", tags=["residents"])
-Reader = Annotated[StaffIdentity, Depends(require_roles(*HEALTH_ROLES))]
-DeskOrAdmin = Annotated[StaffIdentity, Depends(require_roles("staff", "supervisor", "admin"))]
-Admin = Annotated[StaffIdentity, Depends(require_roles("admin"))]
+Reader = Annotated[StaffIdentity, Depends(permit("resident.read"))]
+DeskOrAdmin = Annotated[StaffIdentity, Depends(permit("pairing.read"))]
+Admin = Annotated[StaffIdentity, Depends(permit("pairing.write"))]
 
 
 def _resident(session: SessionDep, resident_id: int) -> Resident:
@@ -37,9 +38,12 @@ def list_residents(session: SessionDep, _who: Reader,
 
 
 @router.get("/{resident_id}", response_model=ResidentOut)
-def get_resident(resident_id: RowId, session: SessionDep, _who: Reader) -> Resident:
+def get_resident(resident_id: RowId, session: SessionDep, services: ServicesDep, request: Request,
+                 who: Reader) -> Resident:
     """One resident's card."""
-    return _resident(session, resident_id)
+    resident = _resident(session, resident_id)
+    record_read(services, request, who, "resident_card.read", "resident", resident.code)
+    return resident
 
 
 def _pairings(session: SessionDep, resident_id: int) -> list[PairingOut]:
@@ -58,7 +62,8 @@ def get_pairings(resident_id: RowId, session: SessionDep, _who: DeskOrAdmin) -> 
 
 
 @router.put("/{resident_id}/pairings", response_model=list[PairingOut])
-def set_pairings(resident_id: RowId, body: list[PairingIn], services: ServicesDep, _who: Admin) -> list[PairingOut]:
+def set_pairings(resident_id: RowId, body: list[PairingIn], services: ServicesDep, request: Request,
+                 who: Admin) -> list[PairingOut]:
     """Replace the escalation order (administrators)."""
     codes = [p.caregiver_code for p in body]
     if len(set(codes)) != len(codes):
@@ -69,6 +74,7 @@ def set_pairings(resident_id: RowId, body: list[PairingIn], services: ServicesDe
         missing = [c for c in codes if c not in found]
         if missing:
             raise HTTPException(422, detail=f"unknown caregiver code(s): {', '.join(missing)}")
+        before = [p.model_dump() for p in _pairings(s, resident_id)]
         for old in s.scalars(select(Pairing).where(Pairing.resident_id == resident_id)):
             s.delete(old)
         s.flush()
@@ -76,4 +82,8 @@ def set_pairings(resident_id: RowId, body: list[PairingIn], services: ServicesDe
             s.add(Pairing(resident_id=resident_id, caregiver_id=found[p.caregiver_code].id, rank=rank,
                           ack_timeout_s=p.ack_timeout_s))
         s.flush()
-        return _pairings(s, resident_id)
+        after = _pairings(s, resident_id)
+        audit.record(s, actor_of(request, who), "pairing.write", services.clock(), "resident",
+                     _resident(s, resident_id).code, {"pairings": before},
+                     {"pairings": [p.model_dump() for p in after]})
+        return after

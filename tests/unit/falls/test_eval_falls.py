@@ -63,6 +63,8 @@ def test_prints_a_line_per_trial_and_the_totals_as_json(dataset: Path, capsys):
     assert totals["falls"] == 8 and totals["adl_trials"] == 14
     assert totals["sensitivity"] == 1.0 and totals["specificity"] == 1.0 and totals["false_alarms_per_hour"] == 0
     assert 0 < totals["median_latency_s"] <= 4.0
+    assert totals["weighted_false_alarms_per_hour"] == 0
+    assert any(line.startswith("weighted by an older person's day") for line in lines)
 
 
 def test_leave_one_subject_out_judges_every_trial_once(dataset: Path, capsys):

@@ -38,15 +38,14 @@ def loso() -> Summary:
 def test_unseen_subjects_meet_the_sensitivity_and_specificity_goal(loso: Summary):
     assert loso.falls >= 200 and loso.adl_trials >= 150
     assert loso.sensitivity >= 0.95
-    assert loso.specificity >= 0.95
+    assert loso.specificity >= 0.97
     assert loso.accuracy >= 0.961  # SisFall's best threshold feature, ANCHORS.md
 
 
 def test_detection_comes_within_a_few_seconds_of_the_impact(loso: Summary):
-    assert loso.median_latency_s is not None and loso.median_latency_s <= 5.0
+    assert loso.median_latency_s is not None and loso.median_latency_s <= 4.0
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (docs/falls.md): one car step-in (sub7/CSI/2, 2.6 g onto the "
-                                       "seat) alarms; one alarm in MobiFall's 1.39 h of activities is 0.72 per hour")
 def test_false_alarms_per_hour_of_daily_activity_meet_the_goal(loso: Summary):
+    # met since issue 21's learned impact stage (docs/falls.md); it was a strict xfail at 0.72 per hour
     assert loso.false_alarms_per_hour < 0.5

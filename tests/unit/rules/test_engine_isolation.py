@@ -33,7 +33,7 @@ def test_a_failing_rule_keeps_its_state_and_sos_still_raises() -> None:
     engine = Engine((Broken(), SosRule()))
     decision = engine.evaluate(engine.initial(), ev(EventKind.SOS, "button"), T0)
     assert [(a.type, a.device) for a in decision.alarms] == [("sos", "button")]
-    assert [a.message_key for a in decision.actions] == ["sos_raised", "sos_raised"]
+    assert [a.message_key for a in decision.actions] == ["sos_raised", "alarm_sent"]
     assert decision.state["broken"] == "untouched"
     assert [name for name, _exc in decision.failed] == ["broken"]
 

@@ -17,18 +17,20 @@ from server.services import Services
 from server.settings import ServerSettings
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "provision.yaml"
+DEMO_STAFF = EXAMPLE.with_name("demo-staff.yaml")  # the demo's accounts are not in the example file any more
 
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    """Services over a fresh SQLite database holding the example file; downlink commands are recorded."""
-    settings = ServerSettings(database_url=f"sqlite:///{tmp_path}/api.db", secret_key="test-secret",
+    """Services over a fresh SQLite database holding the example file and the demo accounts; downlink recorded."""
+    settings = ServerSettings(database_url=f"sqlite:///{tmp_path}/api.db", secret_key="test-secret-of-16-chars",
                               embedded_broker=False)
     engine = make_engine(settings.database_url)
     create_schema(engine)
     sessions = session_factory(engine)
     with sessions() as s, s.begin():
         import_file(s, EXAMPLE)
+        import_file(s, DEMO_STAFF)
     sent: list[tuple[str, protocol.Command]] = []
     svc = Services(settings, sessions, LinkSigner(settings.secret_key, 60), None, lambda g, c: sent.append((g, c)))
     svc.sent_commands = sent  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from server.api.deps import CurrentStaff, require_roles
+from server.api.deps import CurrentStaff, permit
 from server.auth import AuthError, TokenSigner, authenticate, hash_password, verify_password
 from server.db.models import Staff
 from server.services import Services
@@ -57,10 +57,11 @@ def test_wrong_password_is_401_with_the_same_message_as_unknown_user(client: Tes
 
 
 def test_session_cookie_signs_in_server_rendered_pages(client: TestClient) -> None:
-    client.post("/api/v1/auth/token", data={"username": "admin", "password": "anxin-demo"})
+    signed = client.post("/api/v1/auth/token", data={"username": "admin", "password": "anxin-demo"})
     assert "anxin_session" in client.cookies
     assert client.get("/api/v1/auth/me").json()["username"] == "admin"
-    client.post("/api/v1/auth/logout")
+    # A state change made with the cookie alone carries the session's CSRF token.
+    client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": signed.json()["csrf_token"]})
     assert client.get("/api/v1/auth/me").status_code == 401
 
 
@@ -75,7 +76,7 @@ def test_forged_expired_and_disabled_tokens_are_refused(client: TestClient, serv
 
     real_time = itsdangerous.timed.time.time
     monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real_time() - services.tokens.ttl_s - 60)
-    expired = TokenSigner("test-secret", 3600).issue(duty)
+    expired = TokenSigner("test-secret-of-16-chars", 3600).issue(duty)
     monkeypatch.undo()
     r = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {expired}"})
     assert r.status_code == 401 and "expired" in r.json()["detail"]
@@ -90,7 +91,7 @@ def test_require_roles_gives_403_to_the_wrong_role(services: Services) -> None:
     app.state.services = services
 
     @app.get("/admin-only")
-    def admin_only(staff: CurrentStaff, _: object = Depends(require_roles("admin"))) -> str:
+    def admin_only(staff: CurrentStaff, _: object = Depends(permit("staff.manage"))) -> str:
         return staff.username
 
     with TestClient(app) as c:
@@ -113,7 +114,7 @@ def test_create_user_command(tmp_path: Path) -> None:
     done = subprocess.run(cmd, input="long-enough-pw\n", capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     short = subprocess.run(cmd, input="short\n", capture_output=True, text=True, timeout=60)
-    assert short.returncode == 2 and "8 characters" in short.stderr
+    assert short.returncode == 2 and "10 characters" in short.stderr
     from server.db.session import make_engine, session_factory
 
     engine = make_engine(db)

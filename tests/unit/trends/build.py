@@ -60,7 +60,8 @@ def seed_cohort(sessions: "sessionmaker[Session]") -> None:
         s.add_all([Staff(username=role, display_name=f"Dr {role}", role=role, password_hash=pw)
                    for role in ("doctor", "staff", "admin")])
         for code, rows in people.items():
-            r = Resident(code=code, name=f"{code} 患者", bp_target={"systolic": 135, "diastolic": 85})
+            r = Resident(code=code, name=f"{code} 患者", bp_target={"systolic": 135, "diastolic": 85}, consent=True,
+                         consent_sharing=True)
             s.add(r)
             s.flush()
             for i, (day, hhmm, sys_, dia) in enumerate(rows):

@@ -94,7 +94,7 @@ def test_threshold_and_period_are_validated(client: TestClient) -> None:
 def test_a_resident_with_an_unknown_time_zone_gets_a_clear_error(client: TestClient, tmp_path: Path) -> None:
     _, sessions = make_client(f"sqlite:///{tmp_path}/trends.db")
     with sessions() as s, s.begin():
-        s.add(Resident(code="MARS", name="x", timezone="Mars/Olympus"))
+        s.add(Resident(code="MARS", name="x", timezone="Mars/Olympus", consent=True, consent_sharing=True))
     r = client.get("/api/v1/trends/residents/MARS")
     assert r.status_code == 422 and "Mars/Olympus" in r.json()["detail"]
 

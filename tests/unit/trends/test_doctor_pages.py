@@ -75,7 +75,8 @@ def test_resident_page_shows_chart_figures_and_alarms(pages: TestClient) -> None
 def test_printable_report_has_no_navigation_and_print_styles(pages: TestClient) -> None:
     sign_in(pages, "doctor")
     html = pages.get("/doctor/residents/HIGH/report", params={"days": 14}).text
-    assert 'class="report"' in html and "window.print()" in html
+    assert 'class="report"' in html and "data-print" in html and '<script src="/static/print.js"' in html
+    assert "window.print()" in pages.get("/static/print.js").text
     assert "nav" not in re.sub(r"<svg.*?</svg>", "", html, flags=re.S).split("<main>")[1].split("<section")[0]
     css = pages.get("/doctor/doctor.css")
     assert css.headers["content-type"].startswith("text/css") and "@media print" in css.text

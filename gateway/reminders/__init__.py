@@ -1,0 +1,1 @@
+"""Medication and measurement reminders: set by the doctor, pushed to the gateway, spoken at home."""

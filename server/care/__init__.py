@@ -1,0 +1,1 @@
+"""Knowing every resident: profile, care categories, ability assessment, helpers and the contact log."""

@@ -1,0 +1,24 @@
+"""CSRF tokens bound to the session: an HMAC of the session token under the server's secret.
+
+A page from another origin (even a same-site one: a sibling subdomain, another port of the host) can make a
+signed-in browser send the session cookie, but it cannot read that HttpOnly cookie nor compute this token,
+so every state-changing request made with the cookie must carry the token (form field or header).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+FIELD = "csrf_token"
+HEADER = "x-csrf-token"
+
+
+def token_for(secret: str, session_token: str) -> str:
+    """The token forms of this session carry."""
+    return hmac.new(secret.encode(), b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
+
+
+def is_valid(secret: str, session_token: str, offered: str | None) -> bool:
+    """Whether the offered token belongs to this session (constant-time)."""
+    return bool(offered) and hmac.compare_digest(token_for(secret, session_token), offered or "")

@@ -1,0 +1,69 @@
+"""The care API over SQLite and the real PostgreSQL, the example installation imported, a clock moved by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from server.api.app import create_app
+from server.auth import upsert_staff
+from server.db.session import create_schema, make_engine, session_factory
+from server.links import LinkSigner
+from server.provision import import_file
+from server.services import Services
+from server.settings import ServerSettings
+from tests.integration.desk import conftest as desk
+
+database_url = desk.database_url  # every test here runs on SQLite and on the real PostgreSQL
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "provision.yaml"
+# A Monday morning in Beijing (01:00 UTC = 09:00 CST).
+T0 = datetime(2027, 3, 1, 1, 0, tzinfo=timezone.utc)
+
+
+@dataclass
+class Clock:
+    """Time the test moves by hand."""
+
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move forward."""
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def services(database_url: str, clock: Clock) -> Iterator[Services]:
+    settings = ServerSettings(database_url=database_url, secret_key="test-secret", embedded_broker=False)
+    engine = make_engine(database_url)
+    create_schema(engine)
+    sessions = session_factory(engine)
+    with sessions() as s, s.begin():
+        import_file(s, EXAMPLE)
+        upsert_staff(s, "coord", "coordinator", "协调员 周兰", "anxin-demo")
+    yield Services(settings, sessions, LinkSigner(settings.secret_key, 60), None, lambda g, c: None, clock=clock)
+    engine.dispose()
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services)) as c:
+        yield c
+
+
+def login(client: TestClient, username: str) -> dict[str, str]:
+    r = client.post("/api/v1/auth/token", data={"username": username, "password": "anxin-demo"})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -1,0 +1,37 @@
+"""The care record's migration goes up and down cleanly on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from sqlalchemy import inspect
+
+from server.db.migrate import alembic_config, differences, upgrade
+from server.db.session import make_engine
+
+pytestmark = pytest.mark.integration
+CARE_TABLES = {"resident_profiles", "profile_changes", "assessments", "helpers", "helper_plans", "contacts",
+               "care_audit"}
+BEFORE = "c7dccc8dea97"
+
+
+def _run(engine, verb: str, target: str) -> None:
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        getattr(command, verb)(cfg, target)
+
+
+def test_care_migration_up_down_up(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        assert CARE_TABLES <= set(inspect(engine).get_table_names())
+        assert differences(engine) == []
+        _run(engine, "downgrade", BEFORE)
+        tables = set(inspect(engine).get_table_names())
+        assert not CARE_TABLES & tables and "residents" in tables
+        _run(engine, "upgrade", "head")
+        assert CARE_TABLES <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()

@@ -1,0 +1,180 @@
+"""The Pi's own button and light (gpiozero MockFactory pins) driving the real gateway worker."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from anxin import protocol
+from gateway.config import DeviceConfig, GatewaySettings, GpioConfig
+from gateway.devices.router import Router
+from gateway.home.health import health_doc
+from gateway.home.panel import Panel
+from gateway.home.speaker import speaker_topic
+from gateway.model import DeviceEvent, DeviceMessage, EventKind
+from gateway.outbox import Outbox, connect
+from gateway.rules.defaults import build_engine
+from gateway.service import Gateway
+
+TZ = ZoneInfo("Asia/Shanghai")
+CANCEL, LED = 17, 27
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now.timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Home:
+    """A gateway worker driven synchronously, with the Pi's panel on mock pins."""
+
+    def __init__(self, tmp_path: Path, start: datetime) -> None:
+        self.settings = GatewaySettings(gateway_id="gw-pi", resident="R001", data_dir=tmp_path, devices=[
+            DeviceConfig(name="radar", family="zigbee2mqtt", role="fall_sensor", model="FDS315")])
+        self.outbox = Outbox(connect(self.settings.outbox_path))
+        self.clock = Clock(start)
+        self.published: list[dict] = []
+        self.gw = Gateway(self.settings, Router(self.settings), build_engine({}, "Asia/Shanghai", "R001"),
+                          self.outbox, publish_local=lambda t, p: self.published.append(json.loads(p)),
+                          wake_uplink=lambda: None, clock=self.clock, monotonic=self.clock, sleep=lambda s: None)
+        self.pressed: list[DeviceMessage] = []
+        self.factory = MockFactory()
+        self.up = True
+        self.panel = Panel(GpioConfig(cancel_pin=CANCEL, led_pin=LED, bounce_s=0), self.pressed.extend,
+                           online=lambda: self.up, pin_factory=self.factory, clock=self.clock)
+        self.gw.on_led = self.panel.show
+        self.gw.rules.restore()
+        self.gw.process("bridge", ("local-broker", True))  # the home's broker is up
+
+    def press_cancel(self) -> None:
+        """A finger on the big button: the pin goes low, gpiozero calls back, the worker handles it."""
+        pin = self.factory.pin(CANCEL)
+        pin.drive_low()
+        pin.drive_high()
+        msgs, self.pressed[:] = list(self.pressed), []
+        assert msgs, "the press did not reach the gateway"
+        self.gw.process("messages", msgs)
+
+    def tick(self, seconds: float) -> None:
+        self.clock.now += seconds
+        self.gw.process("tick", None)
+
+    def said(self) -> list[str]:
+        return [a["key"] for a in self.published if a["action"] == "say"]
+
+    def alarms(self) -> list[tuple[str, str]]:
+        return [(e.body["type"], e.body["change"]) for e in self.outbox.pending(1000) if e.lane == "alarm"]
+
+
+@pytest.fixture
+def home(tmp_path: Path):  # type: ignore[no-untyped-def]
+    h = Home(tmp_path, datetime(2026, 3, 2, 15, 0, tzinfo=TZ))
+    h.panel.start()
+    yield h
+    h.panel.stop()
+    h.outbox.close()
+
+
+def test_the_pi_button_cancels_a_fall_in_its_window(home: Home) -> None:
+    home.gw.process("messages", [DeviceEvent("radar", EventKind.FALL)])
+    assert home.said() == ["fall_prompt"]
+    assert home.panel.showing == "asking"
+    home.tick(10)
+    home.press_cancel()
+    home.tick(60)  # well past the 30 s window
+    assert home.said() == ["fall_prompt", "fall_cancelled"]
+    assert home.alarms() == [], "a fall the resident cancelled on the Pi still raised an alarm"
+    assert home.panel.showing == "off"
+
+
+def test_without_the_press_the_fall_is_raised(home: Home) -> None:
+    home.gw.process("messages", [DeviceEvent("radar", EventKind.FALL)])
+    home.tick(31)
+    assert home.alarms() == [("fall", "raise")]
+    assert home.panel.showing == "alarm_sent"
+    assert home.factory.pin(LED).state in (0, 1)  # blinking: driven by gpiozero's own thread
+
+
+def test_the_check_in_is_asked_aloud_and_answered_with_the_pi_button(tmp_path: Path) -> None:
+    h = Home(tmp_path, datetime(2026, 3, 2, 8, 50, tzinfo=TZ))
+    h.panel.start()
+    try:
+        h.tick(1)
+        h.tick(10 * 60)  # 09:00: nobody has checked in, an hour before the 10:00 deadline
+        assert h.said() == ["checkin_ask"]
+        assert h.panel.showing == "asking"
+        h.press_cancel()
+        assert h.said() == ["checkin_ask", "checkin_thanks"]
+        h.tick(3600)  # past the deadline
+        assert h.alarms() == [], "the check-in answered on the Pi button was not counted"
+        assert h.panel.showing == "off"
+    finally:
+        h.panel.stop()
+        h.outbox.close()
+
+
+def test_led_actions_carry_a_state_not_the_spoken_sentence(home: Home) -> None:
+    home.gw.process("messages", [DeviceEvent("radar", EventKind.FALL)])
+    home.tick(31)
+    home.gw.process("command", protocol.Command("alarm_acknowledged", {"by": "李伟", "device": "radar"}))
+    leds = [a for a in home.published if a["action"] == "led"]
+    assert [a["state"] for a in leds] == ["asking", "alarm_sent", "help_coming"]
+    assert all("text" not in a and "key" not in a for a in leds), leds
+    assert home.panel.showing == "help_coming"
+    assert home.factory.pin(LED).state == 1, "help coming is a steady light"
+
+
+def test_the_light_says_offline_when_the_uplink_stays_down(home: Home) -> None:
+    home.up = False
+    home.panel.refresh()
+    assert home.panel.showing == "off", "a short drop must not flash the light"
+    home.clock.now += 121
+    home.panel.refresh()
+    assert home.panel.showing == "offline"
+    home.up = True
+    home.panel.refresh()
+    assert home.panel.showing == "off"
+
+
+def test_a_speaker_fault_is_raised_to_staff_and_cleared_when_it_speaks_again(home: Home) -> None:
+    topic = speaker_topic("gw-pi")
+    home.gw.process("local", (topic, health_doc({"speaker_missing": "no sound card found"})))
+    home.gw.process("local", (topic, health_doc({"speaker_missing": "no sound card found"})))  # retained again
+    home.gw.process("local", (topic, health_doc({})))
+    assert home.alarms() == [("speaker_fault", "raise"), ("speaker_fault", "clear")]
+    body = next(e.body for e in home.outbox.pending(10) if e.lane == "alarm")
+    assert body["severity"] == "technical" and body["detail"]["problems"] == {"speaker_missing": "no sound card found"}
+
+
+def test_pins_that_cannot_be_had_are_a_panel_fault_for_staff_not_a_crash(home: Home) -> None:
+    from gateway.home.health import health_topic
+    from gateway.home.panel import PanelError
+
+    second = Panel(GpioConfig(cancel_pin=CANCEL, led_pin=None), lambda msgs: None, pin_factory=home.factory)
+    with pytest.raises(PanelError, match="cannot open the Pi's pins"):
+        second.start()  # pin 17 is already the first panel's
+    home.gw.process("local", (health_topic("gw-pi", "panel"), health_doc({"gpio_failed": "pin 17 in use"})))
+    assert home.alarms() == [("panel_fault", "raise")]
+
+
+def test_a_later_press_the_same_day_is_not_thanked_for_the_check_in_again(tmp_path: Path) -> None:
+    h = Home(tmp_path, datetime(2026, 3, 2, 8, 59, tzinfo=TZ))
+    h.panel.start()
+    try:
+        h.tick(1)
+        h.tick(60)
+        h.press_cancel()  # answers the question
+        h.gw.process("messages", [DeviceEvent("radar", EventKind.FALL)])
+        h.press_cancel()  # cancels the fall
+        assert h.said() == ["checkin_ask", "checkin_thanks", "fall_prompt", "fall_cancelled"]
+    finally:
+        h.panel.stop()
+        h.outbox.close()
