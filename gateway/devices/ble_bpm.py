@@ -9,6 +9,7 @@ import struct
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from gateway.devices import bp, slip
@@ -72,7 +73,8 @@ class Measurement:
     status: int | None
 
 
-def _timestamp(raw: bytes, tz: tzinfo) -> datetime | None:
+def date_time(raw: bytes, tz: tzinfo) -> datetime | None:
+    """The 7-byte Date Time characteristic format read in `tz`; None for its "unknown" zeros."""
     year, month, day, hour, minute, second = struct.unpack("<HBBBBB", raw)
     if year == 0 or month == 0 or day == 0:
         return None  # the characteristic's "unknown" zeros
@@ -94,7 +96,7 @@ def parse_value(value: bytes, tz: tzinfo = ZoneInfo("UTC")) -> Measurement:
     if len(value) != need:
         raise ParseError(f"flags 0x{flags:02x} announce {need} bytes, the value has {len(value)}")
     if flags & FLAG_TIME:
-        ts = _timestamp(value[pos:pos + 7], tz)
+        ts = date_time(value[pos:pos + 7], tz)
         time_unknown, pos = ts is None, pos + 7
     if flags & FLAG_PULSE:
         pulse, pos = sfloat(int.from_bytes(value[pos:pos + 2], "little")), pos + 2
@@ -144,12 +146,21 @@ def decode_value(device: str, value: bytes, tz: tzinfo = ZoneInfo("UTC")) -> lis
     return [bp.reading(device, to_values(parse_value(value, tz)))]
 
 
-class BpmStream:
-    """A serial byte stream from one bridge -> readings; damage is counted, never raised."""
+ValueDecoder = Callable[[str, bytes, tzinfo], list[DeviceMessage]]
 
-    def __init__(self, device: str, tz: tzinfo = ZoneInfo("UTC")) -> None:
+
+class BpmStream:
+    """A serial byte stream from one bridge -> readings; damage is counted, never raised.
+
+    `decode` turns one frame's value into messages: a blood-pressure value by default, another family's
+    frame (gateway/devices/ble_gatt.py) otherwise."""
+
+    def __init__(self, device: str, tz: tzinfo = ZoneInfo("UTC"), decode: ValueDecoder = decode_value,
+                 family: str = FAMILY) -> None:
         self.device = device
         self.tz = tz
+        self.decode = decode
+        self.family = family
         self.framer = slip.SlipFramer()
         self.counters: Counter[str] = Counter()
         self.last_error: str | None = None
@@ -164,7 +175,7 @@ class BpmStream:
         for frame in self.framer.feed(data):
             try:
                 value = slip.check_crc(frame)
-                out.extend(decode_value(self.device, value, self.tz))
+                out.extend(self.decode(self.device, value, self.tz))
                 self.counters["readings"] += 1
             except FrameError as exc:
                 self._reject("bad_frames", exc)
@@ -177,4 +188,4 @@ class BpmStream:
     def _reject(self, counter: str, exc: ParseError) -> None:
         self.counters[counter] += 1
         self.last_error = str(exc)
-        log.warning("%s: rejected frame from %s: %s", FAMILY, self.device, exc)
+        log.warning("%s: rejected frame from %s: %s", self.family, self.device, exc)
