@@ -8,6 +8,7 @@ from pathlib import Path
 
 from anxin.mqtt import BrokerAddress, MqttLink, make_client
 from firmware_sim.device_cli import add_device_commands
+from firmware_sim.health_cli import add_health_commands
 from firmware_sim.mqtt_devices import SOS_PAYLOADS, SosButton
 from firmware_sim.traces import TRACES
 
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     modem.add_argument("--exit-after", type=float, help="stop by itself after this many seconds")
     modem.set_defaults(func=_modem)
     add_device_commands(sub, _add_broker_args)
+    add_health_commands(sub, _add_broker_args)
     return parser
 
 
