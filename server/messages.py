@@ -14,6 +14,12 @@ TYPE_NAMES = {
     "test": {"zh-CN": "测试报警（每周测试）", "en": "Test alarm (weekly test)"},
     "device_offline": {"zh-CN": "设备离线", "en": "Device offline"},
     "low_battery": {"zh-CN": "电量低", "en": "Low battery"},
+    "hypoglycaemia": {"zh-CN": "低血糖", "en": "Low blood glucose (hypoglycaemia)"},
+    "hyperglycaemia": {"zh-CN": "血糖显著升高", "en": "Marked high blood glucose"},
+    "low_spo2": {"zh-CN": "血氧饱和度低", "en": "Low oxygen saturation"},
+    "fever": {"zh-CN": "发热", "en": "Fever"},
+    "hypothermia": {"zh-CN": "体温过低", "en": "Low body temperature"},
+    "weight_gain": {"zh-CN": "体重短期增加（心衰）", "en": "Rapid weight gain (heart failure)"},
 }
 GATEWAY_WORD = {"zh-CN": "网关", "en": "gateway"}
 

@@ -1,0 +1,78 @@
+"""A simulated Bluetooth glucose meter behind its BLE-to-UART bridge, through a real gateway, to the server:
+readings stored once with their meal context, and a severe low reaches the caregiver as an urgent
+hypoglycaemia alarm while the home tells the resident what to do."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from firmware_sim.health_devices import GattBridge, GlucoseSample
+from firmware_sim.installation import build_home, gateway_settings
+from firmware_sim.native_devices import NativeDevice
+from firmware_sim.serial_devices import PtyPort
+from gateway.config import DeviceConfig, SerialPortConfig
+from server.db.models import Alarm, Reading
+from tests.integration.harness import provision, start_server, wait_until
+
+pytestmark = pytest.mark.integration
+
+DEVICES = [DeviceConfig(name="glucometer", family="ble-gatt", role="glucose_meter"),
+           DeviceConfig(name="scale", family="native", role="scale")]
+
+
+@pytest.fixture
+def installation(tmp_path: Path, home_broker, central_broker, receiver):  # type: ignore[no-untyped-def]
+    pty = PtyPort(tmp_path / "ttyGLUCOSE").plug()
+    server = start_server(tmp_path, central_broker.address)
+    provision(server, 1, [receiver.url("/caregiver/{code}")])
+    settings = gateway_settings("gw-r001", "R001", home_broker.address, central_broker.address, tmp_path / "gw")
+    settings = settings.model_copy(update={"devices": DEVICES, "serial": [
+        SerialPortConfig(port=str(pty.path), family="ble-gatt", device="glucometer")]})
+    home = build_home(settings)
+    home.start()
+    assert all(d.transport.connected.wait(10) for d in home.gateway.serial), "serial port not opened"
+    yield server, home, pty
+    home.stop()
+    server.stop()
+    pty.unplug()
+
+
+def rows(server, model):  # type: ignore[no-untyped-def]
+    with server.services.sessions() as s:
+        return s.query(model).all()
+
+
+def test_a_severe_low_from_the_glucose_meter_reaches_the_caregiver(installation, receiver) -> None:  # type: ignore[no-untyped-def]
+    server, home, pty = installation
+    meter = GattBridge(pty)
+    meter.glucose(GlucoseSample(41, 6.8, datetime(2026, 11, 28, 7, 0), meal="fasting", mg_dl=False))
+    meter.glucose(GlucoseSample(42, 2.6, datetime(2026, 11, 28, 16, 5), meal="before_meal", mg_dl=False))
+    meter.resend_all()  # the meter reconnects and sends its memory again
+
+    got = receiver.wait_for(1, timeout=20)
+    assert len(got) == 1 and "低血糖" in got[0].doc["title"], got
+    assert wait_until(lambda: home.gateway.outbox.count() == 0, 15)
+    [alarm] = rows(server, Alarm)
+    assert (alarm.type, alarm.severity, alarm.device) == ("hypoglycaemia", "urgent", "glucometer")
+
+    said = [json.loads(p) for _t, p in home.actions]
+    assert any(a.get("key") == "glucose_urgent_low" and "血糖很低" in a.get("text", "") for a in said), said
+
+    glucose = sorted((r.values["glucose_mmol_l"], r.ts.replace(tzinfo=None)) for r in rows(server, Reading)
+                     if r.metric == "glucose")
+    assert [g for g, _ in glucose] == [2.6, 6.8], "each measurement stored exactly once"
+    contexts = {r.values["sequence"]: r.flags for r in rows(server, Reading) if r.metric == "glucose_context"}
+    assert contexts[41.0] == ["fasting"] and contexts[42.0] == ["before_meal"]
+    assert home.gateway.gateway.counters["duplicate_measurements"] == 2
+
+
+def test_native_weight_readings_are_stored_in_kilograms(installation) -> None:  # type: ignore[no-untyped-def]
+    server, home, _ = installation
+    NativeDevice("scale", lambda t, p: home.devices_link.publish(t, p, 1)).weight(78.45)
+    assert wait_until(lambda: any(r.metric == "weight" for r in rows(server, Reading)), 15)
+    [w] = [r for r in rows(server, Reading) if r.metric == "weight"]
+    assert w.values == {"weight_kg": 78.45}
