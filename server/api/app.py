@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from server import web
+from server.api.routes import trends_chronic
 from server.api.routes import (alarms, audit, auth, gateways, health, links, readings, reliability, residents,
                                rules_config, trends)
 from server.metrics import metrics_router
@@ -18,6 +19,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     for module in (auth, alarms, residents, readings, gateways, audit, links, health, rules_config, trends, reliability):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(trends_chronic.router, prefix="/api/v1")
     app.include_router(metrics_router(app.state))
     app.include_router(doctor.router)
     web.mount(app)

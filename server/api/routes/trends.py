@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from server.api.deps import ServicesDep, SessionDep, require_roles
 from server.db.models import Resident
-from server.trends import fhir, service, store, tabular
+from server.trends import chronic_store, fhir, service, store, tabular
 from server.trends.errors import TrendsError
 from server.trends.schemas import CohortOut, MirrorOut, SummaryOut, cohort_out, summary_out
 from server.trends.series import day_end_utc, day_start_utc, zone
@@ -68,24 +68,26 @@ def get_summary(code: str, session: SessionDep, services: ServicesDep, days: int
     return summary_out(resident.code, resident.name, t.summary, t.limit)
 
 
-def _export_window(session: SessionDep, services: ServicesDep, code: str, days: int, until: date | None
-                   ) -> tuple[Resident, list[Any]]:
+def _export_window(session: SessionDep, services: ServicesDep, code: str, days: int, until: date | None,
+                   loader: Callable[..., list[Any]] = store.export_rows) -> tuple[Resident, list[Any]]:
     resident = _resident(session, code)
     try:
         period = service.period_for(resident, services.clock(), days, until)
         tz = zone(resident.timezone)
     except TrendsError as exc:
         raise _bad(exc) from exc
-    rows = store.export_rows(session, resident.id, day_start_utc(period.first_day, tz), day_end_utc(period.last_day, tz))
+    rows = loader(session, resident.id, day_start_utc(period.first_day, tz), day_end_utc(period.last_day, tz))
     return resident, rows
 
 
 @router.get("/residents/{code}/fhir", responses={200: {"content": {"application/fhir+json": {}}}})
 def get_fhir(code: str, session: SessionDep, services: ServicesDep, days: int = DaysQ,
              until: date | None = UntilQ) -> Response:
-    """A FHIR R4 collection Bundle: the Patient and a vital-signs Observation per measurement."""
+    """A FHIR R4 collection Bundle: the Patient and Observations per measurement (blood pressure, pulse,
+    glucose, SpO2, weight, BMI, body temperature)."""
     resident, rows = _export_window(session, services, code, days, until)
-    body = fhir.bundle(resident, rows, services.clock())
+    _, vitals = _export_window(session, services, code, days, until, chronic_store.export_rows)
+    body = fhir.bundle(resident, sorted([*rows, *vitals], key=lambda r: (r.ts, r.id)), services.clock())
     # ensure_ascii off so that Chinese names stay readable in the file a doctor downloads
     return Response(json.dumps(body, ensure_ascii=False).encode("utf-8"), media_type="application/fhir+json")
 
