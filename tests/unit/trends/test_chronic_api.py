@@ -125,3 +125,19 @@ def test_staff_do_not_see_chronic_trends(tmp_path: Path) -> None:
     assert c.get("/api/v1/trends/residents/OK/vitals.csv").status_code == 403
     with sessions() as s:
         assert s.scalars(select(Resident).where(Resident.code == "OK")).one()
+
+
+def test_doctor_pages_show_the_chronic_picture_and_rank_it(client: TestClient) -> None:
+    import re
+
+    html = client.get("/doctor").text
+    assert re.findall(r'data-resident="(\w+)"', html)[:3] == ["SUGAR", "HEART", "HIGH"]
+    assert re.search(r'data-count="hypoglycaemia_level_2">1<', html) and "2 级低血糖" in html
+    page = client.get("/doctor/residents/SUGAR", params={"days": 14}).text
+    assert re.search(r'data-context="fasting"><td>空腹 fasting</td><td class="num">3</td><td class="num">6.2</td>'
+                     r'<td class="num">67 %</td>', page), page
+    assert re.search(r'data-figure="hypo">2 / 1 · 2.8 mmol/L', page)
+    assert re.search(r'data-figure="glucose-variability">2.97 mmol/L · 49.4 %', page)
+    heart = client.get("/doctor/residents/HEART/report", params={"days": 14}).text
+    assert re.search(r'data-figure="weight-gain">2.3 kg', heart) and "阈值 threshold 88 %" in heart
+    assert re.search(r'data-figure="weight-slope">\+0.94 kg/周', heart)
