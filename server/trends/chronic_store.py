@@ -29,14 +29,18 @@ def load(session: Session, resident_ids: Sequence[int], since: datetime, until: 
          ) -> dict[int, dict[str, list[Row]]]:
     """Per resident and metric, (epoch s, value, context) rows in time order; a glucose reading's context is
     its own meal flag, else the meal of the context record with its device and sequence number."""
-    q = (select(Reading.resident_id, Reading.device, Reading.metric, Reading.ts, Reading.values, Reading.flags)
-         .where(Reading.resident_id.in_(resident_ids), Reading.metric.in_([*METRICS, GLUCOSE_CONTEXT]),
-                Reading.ts >= since, Reading.ts < until)
+    columns = (Reading.resident_id, Reading.device, Reading.metric, Reading.ts, Reading.values, Reading.flags)
+    q = (select(*columns).where(Reading.resident_id.in_(resident_ids), Reading.metric.in_(list(METRICS)),
+                                Reading.ts >= since, Reading.ts < until)
          .order_by(Reading.resident_id, Reading.ts))
     rows = session.execute(q).all()
+    # A context record carries no time of its own (stored at its arrival): any one that came after the
+    # period began may belong to a measurement in it.
+    contexts = session.execute(select(*columns).where(Reading.resident_id.in_(resident_ids),
+                                                      Reading.metric == GLUCOSE_CONTEXT, Reading.ts >= since))
     meals: dict[tuple[int, str, float], str] = {}
-    for rid, device, metric, _ts, values, flags in rows:
-        if metric == GLUCOSE_CONTEXT and isinstance(values.get("sequence"), (int, float)):
+    for rid, device, _metric, _ts, values, flags in contexts:
+        if isinstance(values.get("sequence"), (int, float)):
             if (meal := _context(flags or [])) is not None:
                 meals[(rid, device, float(values["sequence"]))] = meal
     out: dict[int, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))

@@ -8,10 +8,11 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from firmware_sim.health_devices import GattBridge, GlucoseSample
-from firmware_sim.installation import build_home, gateway_settings
+from firmware_sim.installation import DEMO_PASSWORD, build_home, gateway_settings
 from firmware_sim.native_devices import NativeDevice
 from firmware_sim.serial_devices import PtyPort
 from gateway.config import DeviceConfig, SerialPortConfig
@@ -68,6 +69,14 @@ def test_a_severe_low_from_the_glucose_meter_reaches_the_caregiver(installation,
     contexts = {r.values["sequence"]: r.flags for r in rows(server, Reading) if r.metric == "glucose_context"}
     assert contexts[41.0] == ["fasting"] and contexts[42.0] == ["before_meal"]
     assert home.gateway.gateway.counters["duplicate_measurements"] == 2
+
+    with httpx.Client(base_url=server.settings.base_url, timeout=20) as web:  # the doctor's view of it
+        assert web.post("/api/v1/auth/token", data={"username": "doctor", "password": DEMO_PASSWORD}).status_code == 200
+        body = web.get("/api/v1/trends/residents/R001/chronic", params={"days": 7, "until": "2026-11-28"}).json()
+        assert (body["glucose"]["readings"], body["glucose"]["hypo_level_2_events"]) == (2, 1)
+        assert {c["context"]: c["readings"] for c in body["glucose"]["by_context"]}["fasting"] == 1
+        page = web.get("/doctor/residents/R001", params={"days": 7, "until": "2026-11-28"}).text
+        assert 'data-context="before_meal"><td>餐前 before meal</td><td class="num">1</td><td class="num">2.6</td>' in page
 
 
 def test_native_weight_readings_are_stored_in_kilograms(installation) -> None:  # type: ignore[no-untyped-def]
