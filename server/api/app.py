@@ -11,6 +11,7 @@ from server.api.routes import (alarms, audit, auth, gateways, health, links, rea
 from server.metrics import metrics_router
 from server.services import Services
 from server.web import doctor
+from server.web import followup as followup_pages
 
 
 def create_app(services: Services) -> FastAPI:
@@ -22,5 +23,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(trends_chronic.router, prefix="/api/v1")
     app.include_router(metrics_router(app.state))
     app.include_router(doctor.router)
+    app.include_router(followup_pages.router)
     web.mount(app)
     return app

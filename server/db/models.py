@@ -283,3 +283,6 @@ class DeadLetter(Base):
     seq: Mapped[int | None] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(Text)
     payload: Mapped[str] = mapped_column(Text)
+
+
+from server.db import models_followup  # noqa: E402,F401  (the follow-up record: its table joins this metadata)

@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from server.api.deps import SESSION_COOKIE, ServicesDep, SessionDep
 from server.auth import AuthError, StaffIdentity, identity_for
+from server import followup_store
 from server.trends import chronic_service, service, store
 from server.trends.errors import TrendsError
 from server.trends.series import day_date, day_end_utc, day_start_utc, zone
@@ -110,7 +111,7 @@ def _resident_context(session: SessionDep, services: ServicesDep, code: str, day
                                   day_end_utc(s.period.last_day, tz))
     marks = [AlarmMark(a.raised_at, f"{_local(a.raised_at, tz)} {a.type} ({a.status})") for a in alarms]
     return {
-        "resident": resident, "s": s, "chronic": chronic, "limit": trend.limit, "days": days, "threshold": threshold,
+        "resident": resident, "s": s, "chronic": chronic, "followups": followup_store.history(session, resident.id), "limit": trend.limit, "days": days, "threshold": threshold,
         "first": day_date(s.period.first_day), "last": day_date(s.period.last_day),
         "home_first": day_date(s.home.first_day), "until": until.isoformat() if until else "",
         "chart": Markup(bp_chart(trend.series, s.period, s.target, tz, marks)),
