@@ -15,7 +15,9 @@ import httpx
 
 from anxin.mqtt import BrokerAddress
 from anxin.ports import free_port, port_or_free
+from firmware_sim.chronic_demo import seed_history
 from firmware_sim.installation import SimHome, build_home, demo_provision, gateway_settings
+from firmware_sim.native_devices import NativeDevice
 from firmware_sim.receiver import NotificationReceiver, Received
 from server.broker import EmbeddedBroker
 from server.provision import apply
@@ -70,6 +72,7 @@ class Demo:
         self.server.start()
         with self.server.services.sessions() as s, s.begin():
             apply(s, demo_provision(o.homes, notify))
+            seed_history(s, self.server.services.clock().date())
         central = BrokerAddress("127.0.0.1", mqtt_port)
         for i in range(o.homes):
             broker = EmbeddedBroker("127.0.0.1", free_port())
@@ -128,6 +131,12 @@ class Demo:
         say(f"[home {self.homes[home].gateway_id}] the resident presses the SOS button")
         self.homes[home].button.press()
 
+    def low_glucose(self, home: int = 0) -> None:
+        """The diabetic resident's meter reads 2.8 mmol/L before dinner."""
+        say(f"[home {self.homes[home].gateway_id}] the glucose meter reads 2.8 mmol/L")
+        NativeDevice("glucometer", lambda t, p: self.homes[home].devices_link.publish(t, p, 1)).glucose(
+            2.8, "before_meal")
+
     def stop(self) -> None:
         """Stop everything, homes first."""
         for home in self.homes:
@@ -154,6 +163,8 @@ def run_demo(options: DemoOptions) -> int:
         demo.start()
         if options.scenario == "sos":
             threading.Timer(3.0, demo.press).start()
+        elif options.scenario == "hypo":
+            threading.Timer(3.0, demo.low_glucose).start()
         done.wait(options.exit_after)
     finally:
         demo.stop()

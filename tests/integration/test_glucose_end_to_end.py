@@ -85,3 +85,30 @@ def test_native_weight_readings_are_stored_in_kilograms(installation) -> None:  
     assert wait_until(lambda: any(r.metric == "weight" for r in rows(server, Reading)), 15)
     [w] = [r for r in rows(server, Reading) if r.metric == "weight"]
     assert w.values == {"weight_kg": 78.45}
+
+
+def test_the_demo_hypo_scenario_alerts_the_caregiver_and_seeds_the_doctors_trends(receiver, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from anxin.ports import free_port
+    from firmware_sim.demo import Demo, DemoOptions
+
+    demo = Demo(DemoOptions(homes=2, notify=receiver.url("/caregiver/{code}"), port=free_port(),
+                            mqtt_port=free_port(), data_dir=tmp_path, auto_ack_after=None))
+    try:
+        demo.start()
+        threading.Timer(0.5, demo.low_glucose).start()
+        got = receiver.wait_for(1, timeout=20)
+        assert got and got[0].path == "/caregiver/R001" and "低血糖" in got[0].doc["title"]
+        assert demo.server is not None
+        with httpx.Client(base_url=demo.server.settings.base_url, timeout=20) as web:
+            assert web.post("/api/v1/auth/token", data={"username": "doctor", "password": DEMO_PASSWORD}
+                            ).status_code == 200
+            sugar = web.get("/api/v1/trends/residents/R001/chronic", params={"days": 28}).json()
+            assert sugar["glucose"]["readings"] >= 4 * 27 and sugar["glucose"]["hypo_events"] >= 1
+            heart = web.get("/api/v1/trends/residents/R002/chronic", params={"days": 28}).json()
+            assert heart["weight"]["max_gain_3_days"] > 2.0 and "weight_gain" in heart["warnings"]
+            cohort = [r["resident"] for r in web.get("/api/v1/trends/cohort").json()]
+            assert set(cohort[:2]) == {"R001", "R002"}
+    finally:
+        demo.stop()
