@@ -9,7 +9,7 @@ import struct
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Callable
+from typing import Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from gateway.devices import bp, slip
@@ -44,18 +44,24 @@ class SFloat:
         return self.special is None
 
 
+def ieee11073(raw: int, mantissa_bits: int, exponent_bits: int, special: Mapping[int, str]) -> SFloat:
+    """Decode an IEEE-11073 number: a signed exponent (base 10) over a signed mantissa, with the
+    special values named by their mantissa (SFLOAT 4+12 bits, FLOAT 8+24 bits)."""
+    mantissa = raw & ((1 << mantissa_bits) - 1)
+    if mantissa in special:
+        name = special[mantissa]
+        return SFloat(_SPECIAL_FLOAT.get(name, math.nan), name)
+    exponent = (raw >> mantissa_bits) & ((1 << exponent_bits) - 1)
+    if exponent >= 1 << (exponent_bits - 1):
+        exponent -= 1 << exponent_bits
+    if mantissa >= 1 << (mantissa_bits - 1):
+        mantissa -= 1 << mantissa_bits
+    return SFloat(round(mantissa * 10.0**exponent, max(0, -exponent)))
+
+
 def sfloat(raw: int) -> SFloat:
     """Decode a 16-bit SFLOAT: 4-bit signed exponent, 12-bit signed mantissa."""
-    mantissa = raw & 0x0FFF
-    if mantissa in SPECIAL:
-        name = SPECIAL[mantissa]
-        return SFloat(_SPECIAL_FLOAT.get(name, math.nan), name)
-    exponent = raw >> 12
-    if exponent >= 8:
-        exponent -= 16
-    if mantissa >= 0x0800:
-        mantissa -= 0x1000
-    return SFloat(round(mantissa * 10.0**exponent, max(0, -exponent)))
+    return ieee11073(raw, 12, 4, SPECIAL)
 
 
 @dataclass(frozen=True, slots=True)

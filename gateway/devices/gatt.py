@@ -3,31 +3,20 @@ IEEE-11073 32-bit FLOAT, bit tables and the length check every parser makes befo
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Mapping
 
-from gateway.devices.ble_bpm import SFloat, date_time, sfloat
+from gateway.devices.ble_bpm import SFloat, date_time, ieee11073, sfloat
 from gateway.errors import ImplausibleReading, ParseError
 
 # IEEE 11073-20601 FLOAT (32-bit) special values, by their 24-bit mantissa.
 FLOAT_SPECIAL = {0x7FFFFF: "NaN", 0x800000: "NRes", 0x7FFFFE: "+INF", 0x800002: "-INF", 0x800001: "reserved"}
-_SPECIAL_NUMBER = {"+INF": math.inf, "-INF": -math.inf}
 
 
 def float32(raw: int) -> SFloat:
     """Decode a 32-bit FLOAT: 8-bit signed exponent, 24-bit signed mantissa."""
-    mantissa = raw & 0xFFFFFF
-    if mantissa in FLOAT_SPECIAL:
-        name = FLOAT_SPECIAL[mantissa]
-        return SFloat(_SPECIAL_NUMBER.get(name, math.nan), name)
-    exponent = raw >> 24
-    if exponent >= 0x80:
-        exponent -= 0x100
-    if mantissa >= 0x800000:
-        mantissa -= 0x1000000
-    return SFloat(round(mantissa * 10.0**exponent, max(0, -exponent)))
+    return ieee11073(raw, 24, 8, FLOAT_SPECIAL)
 
 
 def expect_length(value: bytes, flags: int, sizes: Mapping[int, int], base: int, what: str) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from server.db.models import Reading, Resident
+from server.db.models import Reading, Resident, as_utc
 from server.trends.series import EVENING_HOURS, MORNING_HOURS
 
 COLUMNS = ("resident", "time_utc", "time_local", "session", "systolic_mmhg", "diastolic_mmhg", "pulse_per_min",
@@ -31,7 +31,7 @@ def to_csv(resident: Resident, readings: Iterable[Reading], tz: ZoneInfo) -> str
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(COLUMNS)
     for r in readings:
-        ts = r.ts if r.ts.tzinfo else r.ts.replace(tzinfo=timezone.utc)
+        ts = as_utc(r.ts)
         local = ts.astimezone(tz)
         pulse = r.values.get("pulse")
         w.writerow([resident.code, ts.astimezone(timezone.utc).isoformat(), local.isoformat(), session_name(local),
@@ -53,7 +53,7 @@ def vitals_csv(resident: Resident, readings: Iterable[Reading], tz: ZoneInfo) ->
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(VITALS_COLUMNS)
     for r in readings:
-        ts = r.ts if r.ts.tzinfo else r.ts.replace(tzinfo=timezone.utc)
+        ts = as_utc(r.ts)
         key, unit = VITALS_UNITS[r.metric]
         flags = sorted(map(str, r.flags or []))
         w.writerow([resident.code, ts.astimezone(timezone.utc).isoformat(), ts.astimezone(tz).isoformat(), r.metric,
