@@ -232,3 +232,22 @@ def test_the_default_engine_runs_the_chronic_rules() -> None:
     assert [(a.type, a.severity) for a in decision.alarms] == [("hypoglycaemia", Severity.URGENT)]
     assert engine.evaluate(decision.state, Tick(), T0).alarms == ()
     assert {"glucose", "weight_gain"} <= set(engine.persistent())
+
+
+def test_a_pushed_per_resident_threshold_changes_what_the_gateway_raises(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gateway.model import Reading as R
+    from tests.unit.test_gateway_rules_push import Clock, events, make_gateway, push
+
+    clock = Clock()
+    gw, said = make_gateway(tmp_path, clock)
+    gw.process("messages", [R("glucometer", "glucose", {"glucose_mmol_l": 4.2})])
+    assert not [e for e in events(gw, "alarm") if e.get("type") == "hypoglycaemia"]
+    push(gw, 2, {"glucose": {"residents": {"R001": {"low": 4.4}}}})  # e.g. an older resident's earlier warning
+    clock.t += 60
+    gw.process("messages", [R("glucometer", "glucose", {"glucose_mmol_l": 4.2})])
+    [alarm] = [e for e in events(gw, "alarm") if e.get("type") == "hypoglycaemia"]
+    assert alarm["severity"] == "warning" and alarm["detail"]["limit"] == 4.4
+    assert any(a.get("key") == "glucose_low" for a in said)
+    push(gw, 3, {"glucose": {"residents": {"R001": {"low": 2.0}}}})  # invalid: below urgent_low
+    assert events(gw, "event")[-1]["kind"] == "config_rejected" and gw.rules.version == 2
+    gw.outbox.close()
