@@ -9,6 +9,7 @@ from typing import Callable
 from gateway.model import Action, Alarm, Reading, Severity
 from gateway.rules.chronic_config import FeverLimits
 from gateway.rules.engine import Input
+from gateway.rules.recent import stale
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,8 @@ class FeverRule:
 
     def evaluate(self, state: None, item: Input, now: datetime) -> tuple[None, list[Alarm], list[Action]]:
         """Fever (warning, high fever urgent) or hypothermia (urgent)."""
-        if not (isinstance(item, Reading) and item.metric == "body_temperature" and "temperature_c" in item.values):
+        if not (isinstance(item, Reading) and item.metric == "body_temperature" and "temperature_c" in item.values) \
+                or stale(item, now):
             return None, [], []
         c, limits = float(item.values["temperature_c"]), self.limits_for(self.resident)
         detail = {"temperature_c": c}

@@ -10,6 +10,7 @@ from typing import Any, Callable
 from gateway.model import Action, Alarm, AlarmChange, Reading, Severity
 from gateway.rules.chronic_config import GlucoseLimits
 from gateway.rules.engine import Input, Tick
+from gateway.rules.recent import stale
 
 HYPO, HYPER = "hypoglycaemia", "hyperglycaemia"
 
@@ -56,7 +57,7 @@ class GlucoseRule:
                 return None, [alarm], [Action("say", "glucose_repeat_missing", state.device)]
             return state, [], []
         value = _glucose(item)
-        if value is None:
+        if value is None or (isinstance(item, Reading) and stale(item, now)):
             return state, [], []
         assert isinstance(item, Reading)
         limits = self.limits_for(self.resident)

@@ -10,6 +10,7 @@ from typing import Any, Callable
 from gateway.model import Action, Alarm, AlarmChange, Reading, Severity
 from gateway.rules.chronic_config import Spo2Limits
 from gateway.rules.engine import Input
+from gateway.rules.recent import stale
 
 TYPE = "low_spo2"
 
@@ -39,7 +40,7 @@ class OxygenRule:
     def evaluate(self, state: LowSince | None, item: Input,
                  now: datetime) -> tuple[LowSince | None, list[Alarm], list[Action]]:
         """Track the low episode on each SpO2 reading."""
-        if not (isinstance(item, Reading) and item.metric == "spo2" and "spo2" in item.values):
+        if not (isinstance(item, Reading) and item.metric == "spo2" and "spo2" in item.values) or stale(item, now):
             return state, [], []
         t, value = now.timestamp(), float(item.values["spo2"])
         limits = self.limits_for(self.resident)

@@ -10,6 +10,7 @@ from typing import Any, Callable
 from gateway.model import Action, Alarm, Reading, Severity
 from gateway.rules.chronic_config import WeightGainLimits
 from gateway.rules.engine import Input
+from gateway.rules.recent import stale
 
 DAY = 86400.0
 KEEP_DAYS = 14  # the longest window a setting allows
@@ -38,7 +39,7 @@ class WeightGainRule:
         kg = float(item.values["weight_kg"])
         latest = max([t, *(s for s, _ in state)])
         kept = tuple(sorted(p for p in (*state, (t, kg)) if latest - p[0] <= KEEP_DAYS * DAY))
-        if not limits.watch:
+        if not limits.watch or stale(item, now, DAY):  # a late upload fills the history, raises nothing
             return kept, [], []
         window = [(s, w) for s, w in state if 0 < t - s <= limits.days * DAY]
         if not window:

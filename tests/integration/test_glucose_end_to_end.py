@@ -5,7 +5,8 @@ hypoglycaemia alarm while the home tells the resident what to do."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import httpx
@@ -50,8 +51,9 @@ def rows(server, model):  # type: ignore[no-untyped-def]
 def test_a_severe_low_from_the_glucose_meter_reaches_the_caregiver(installation, receiver) -> None:  # type: ignore[no-untyped-def]
     server, home, pty = installation
     meter = GattBridge(pty)
-    meter.glucose(GlucoseSample(41, 6.8, datetime(2026, 11, 28, 7, 0), meal="fasting", mg_dl=False))
-    meter.glucose(GlucoseSample(42, 2.6, datetime(2026, 11, 28, 16, 5), meal="before_meal", mg_dl=False))
+    now = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None, microsecond=0)  # the meter's clock
+    meter.glucose(GlucoseSample(41, 6.8, now - timedelta(minutes=30), meal="fasting", mg_dl=False))
+    meter.glucose(GlucoseSample(42, 2.6, now, meal="before_meal", mg_dl=False))
     meter.resend_all()  # the meter reconnects and sends its memory again
 
     got = receiver.wait_for(1, timeout=20)
@@ -72,10 +74,10 @@ def test_a_severe_low_from_the_glucose_meter_reaches_the_caregiver(installation,
 
     with httpx.Client(base_url=server.settings.base_url, timeout=20) as web:  # the doctor's view of it
         assert web.post("/api/v1/auth/token", data={"username": "doctor", "password": DEMO_PASSWORD}).status_code == 200
-        body = web.get("/api/v1/trends/residents/R001/chronic", params={"days": 7, "until": "2026-11-28"}).json()
+        body = web.get("/api/v1/trends/residents/R001/chronic", params={"days": 7, "until": now.date().isoformat()}).json()
         assert (body["glucose"]["readings"], body["glucose"]["hypo_level_2_events"]) == (2, 1)
         assert {c["context"]: c["readings"] for c in body["glucose"]["by_context"]}["fasting"] == 1
-        page = web.get("/doctor/residents/R001", params={"days": 7, "until": "2026-11-28"}).text
+        page = web.get("/doctor/residents/R001", params={"days": 7, "until": now.date().isoformat()}).text
         assert 'data-context="before_meal"><td>餐前 before meal</td><td class="num">1</td><td class="num">2.6</td>' in page
 
 

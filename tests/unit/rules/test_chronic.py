@@ -251,3 +251,21 @@ def test_a_pushed_per_resident_threshold_changes_what_the_gateway_raises(tmp_pat
     push(gw, 3, {"glucose": {"residents": {"R001": {"low": 2.0}}}})  # invalid: below urgent_low
     assert events(gw, "event")[-1]["kind"] == "config_rejected" and gw.rules.version == 2
     gw.outbox.close()
+
+
+def test_a_meters_memory_uploaded_late_is_history_not_an_alarm() -> None:
+    from datetime import timedelta
+
+    old = T0 - timedelta(days=3)
+    r = glucose_run()
+    assert r.at(0, Reading("glucometer", "glucose", {"glucose_mmol_l": 2.5}, old)) == [] and r.said() == []
+    assert r.ticks(0, 2000, 100) == []
+    [alarm] = r.at(2100, Reading("glucometer", "glucose", {"glucose_mmol_l": 2.5}, T0 + timedelta(seconds=2050)))
+    assert alarm.severity == Severity.URGENT  # measured minutes ago: the resident's state now
+    f = Run(FeverRule(FeverConfig().limits_for, "R001"))
+    assert f.at(0, Reading("thermometer", "body_temperature", {"temperature_c": 39.5}, old)) == []
+    s = spo2_run()
+    assert s.at(0, Reading("oximeter", "spo2", {"spo2": 80}, old)) == [] and s.state is None
+    w = weight_run()
+    w.at(0, weight(70.0, old - timedelta(days=1)))
+    assert w.at(1, weight(73.0, old)) == [] and len(w.state) == 2  # kept for the next comparison
