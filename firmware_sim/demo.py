@@ -16,7 +16,9 @@ import httpx
 from anxin.mqtt import BrokerAddress
 from anxin.ports import free_port, port_or_free
 from firmware_sim import care_demo
+from firmware_sim.chronic_demo import seed_history
 from firmware_sim.installation import SimHome, build_home, demo_provision, gateway_settings
+from firmware_sim.native_devices import NativeDevice
 from firmware_sim.receiver import NotificationReceiver, Received
 from gateway.config import SpeakerConfig
 from gateway.home.audio import AlsaPlayer
@@ -77,6 +79,7 @@ class Demo:
         with self.server.services.sessions() as s, s.begin():
             apply(s, demo_provision(o.homes, notify))
             care_demo.seed(s, self.server.services.clock())
+            seed_history(s, self.server.services.clock().date())
         central = BrokerAddress("127.0.0.1", mqtt_port)
         for i in range(o.homes):
             broker = EmbeddedBroker("127.0.0.1", free_port())
@@ -154,6 +157,12 @@ class Demo:
         say(f"[home {self.homes[home].gateway_id}] the resident presses the SOS button")
         self.homes[home].button.press()
 
+    def low_glucose(self, home: int = 0) -> None:
+        """The diabetic resident's meter reads 2.8 mmol/L before dinner."""
+        say(f"[home {self.homes[home].gateway_id}] the glucose meter reads 2.8 mmol/L")
+        NativeDevice("glucometer", lambda t, p: self.homes[home].devices_link.publish(t, p, 1)).glucose(
+            2.8, "before_meal")
+
     def stop(self) -> None:
         """Stop everything, homes first."""
         for speaker in self.speakers:
@@ -182,6 +191,8 @@ def run_demo(options: DemoOptions) -> int:
         demo.start()
         if options.scenario == "sos":
             threading.Timer(3.0, demo.press).start()
+        elif options.scenario == "hypo":
+            threading.Timer(3.0, demo.low_glucose).start()
         done.wait(options.exit_after)
     finally:
         demo.stop()

@@ -13,7 +13,7 @@ from anxin.mqtt import BrokerAddress
 from gateway.errors import ConfigError
 from gateway.rules.config import RulesConfigError, parse_rules
 
-Family = Literal["zigbee2mqtt", "native", "ble-bpm", "rflink"]
+Family = Literal["zigbee2mqtt", "native", "ble-bpm", "ble-gatt", "rflink"]
 
 
 class BrokerConfig(BaseModel):
@@ -50,12 +50,12 @@ class DeviceConfig(BaseModel):
 
 
 class SerialPortConfig(BaseModel):
-    """A serial device: the BLE bridge of a blood-pressure monitor, an RFLink dongle, a GSM modem."""
+    """A serial device: the BLE bridge of a health device (ble-bpm, ble-gatt), an RFLink dongle, a GSM modem."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     port: str
-    family: Literal["ble-bpm", "rflink", "gsm"]
+    family: Literal["ble-bpm", "ble-gatt", "rflink", "gsm"]
     baudrate: int = 57600
     device: str | None = None
 
