@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -18,6 +19,7 @@ from anxin.ports import free_port, port_or_free
 from firmware_sim.installation import SimHome, build_home, demo_provision, gateway_settings
 from firmware_sim.receiver import NotificationReceiver, Received
 from server.broker import EmbeddedBroker
+from server.errors import DatabaseUnavailable, PortInUse
 from server.provision import apply
 from server.runtime import ServerRuntime, build_runtime
 from server.settings import ServerSettings
@@ -146,6 +148,12 @@ def run_demo(options: DemoOptions) -> int:
     """Run until --exit-after passes or the user interrupts."""
     for name in ("server", "gateway"):
         logging.getLogger(name).setLevel(logging.INFO)
+    if options.data_dir is not None:
+        try:
+            options.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"anxin-sim: cannot use --data-dir {options.data_dir}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     demo = Demo(options)
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
@@ -155,6 +163,9 @@ def run_demo(options: DemoOptions) -> int:
         if options.scenario == "sos":
             threading.Timer(3.0, demo.press).start()
         done.wait(options.exit_after)
+    except (DatabaseUnavailable, PortInUse) as exc:
+        print(f"anxin-sim: {exc}", file=sys.stderr)
+        return 2
     finally:
         demo.stop()
     say("demo stopped")

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from gateway.config import load_settings
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, GatewayError
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -21,7 +21,11 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"anxin-gateway: {exc}")
         return 2
-    runtime = build_runtime(settings)
+    try:
+        runtime = build_runtime(settings)
+    except GatewayError as exc:  # e.g. a data_dir that cannot be created
+        print(f"anxin-gateway: {exc}")
+        return 2
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

@@ -85,13 +85,15 @@ class GatewayRuntime:
             self.watchdog.stop()
         if self.sms:
             self.sms.stop()
+        # The worker stops before the links it watches: a broker or serial port closed because we are
+        # stopping is a routine restart, not an outage to page anyone about (bridge_offline).
+        self.gateway.stop()
         self._stop_heartbeat.set()
         for device in self.serial:
             device.transport.stop()
         self.central.stop()
         self.local.stop()
         self.uplink.stop()
-        self.gateway.stop()
         self.outbox.close()
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from server.db.migrate import MigrationError
-from server.errors import PortInUse, ProvisionError
+from server.errors import DatabaseUnavailable, PortInUse, ProvisionError
 from server.settings import ServerSettings
 
 
@@ -45,7 +45,7 @@ def _run(args: argparse.Namespace) -> int:
     runtime = build_runtime(settings)
     try:
         runtime.start()
-    except (PortInUse, MigrationError) as exc:
+    except (PortInUse, MigrationError, DatabaseUnavailable) as exc:
         print(f"anxin-server: {exc}", file=sys.stderr)
         return 2
     tune_gc()
@@ -65,11 +65,11 @@ def _import(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     engine = make_engine(settings.database_url)
-    create_schema(engine)
     try:
+        create_schema(engine)
         with session_factory(engine)() as s, s.begin():
             counts = import_file(s, args.file)
-    except ProvisionError as exc:
+    except (ProvisionError, DatabaseUnavailable) as exc:
         print(f"anxin-server: {exc}", file=sys.stderr)
         return 2
     print("imported " + ", ".join(f"{n} {k}" for k, n in counts.items()))
@@ -101,7 +101,7 @@ def _create_user(args: argparse.Namespace) -> int:
         with session_factory(engine)() as s, s.begin():
             upsert_staff(s, args.username, args.staff_role, args.display_name, password, language=args.language,
                          phone=args.phone)
-    except (ProvisionError, AuthError) as exc:
+    except (ProvisionError, AuthError, DatabaseUnavailable) as exc:
         print(f"anxin-server: {exc}", file=sys.stderr)
         return 2
     print(f"user {args.username} ({args.staff_role}) saved")
