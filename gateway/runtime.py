@@ -21,7 +21,7 @@ from gateway.service import Gateway, mode_topic
 from gateway.supervision import LOCAL_BROKER
 from gateway.transports.serial_devices import SerialDevice, build_serial_devices
 from gateway.uplink import Uplink
-from gateway.watchdog import SystemdNotifier, Watchdog
+from gateway.watchdog import Readiness, SystemdNotifier, Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class GatewayRuntime:
     boot_id: str = ""
     watchdog: Watchdog | None = None
     sms: SmsFallback | None = None
+    readiness: Readiness | None = None
     _stop_heartbeat: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def _heartbeat(self) -> None:
@@ -75,12 +76,16 @@ class GatewayRuntime:
             self.sms.start()
         if self.watchdog:
             self.watchdog.start()
+        if self.readiness:
+            self.readiness.start()
         log.info("gateway %s started: local %s:%s, central %s:%s", self.settings.gateway_id,
                  self.local.address.host, self.local.address.port,
                  self.central.address.host, self.central.address.port)
 
     def stop(self) -> None:
         """Stop everything; the outbox keeps what is not yet acknowledged."""
+        if self.readiness:
+            self.readiness.stop()
         if self.watchdog:
             self.watchdog.stop()
         if self.sms:
@@ -133,7 +138,10 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
                           language=settings.language, timezone=settings.timezone)
     elif cfg.port or cfg.caregivers:
         log.warning("SMS fallback is off: it needs both sms.port and sms.caregivers")
-    watchdog = Watchdog(SystemdNotifier(), [local, central],
+    notifier = SystemdNotifier()
+    watchdog = Watchdog(notifier, [local, central],
                         {"worker": lambda: gateway.alive_at, "uplink": lambda: uplink.alive_at})
+    readiness = Readiness(notifier, local.subscribed,
+                          f"the home's broker {local.address.host}:{local.address.port}")
     return GatewayRuntime(settings, gateway, outbox, uplink, local, central, serial_devices, boot_id=boot_id,
-                          watchdog=watchdog, sms=sms)
+                          watchdog=watchdog, sms=sms, readiness=readiness)
