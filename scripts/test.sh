@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Runs the whole Anxin test suite on a fresh Debian/Ubuntu machine: installs the system parts the
 # tests talk to (Mosquitto, Chromium, VictoriaMetrics, PostgreSQL when none is running), creates
-# .venv, installs the project with its test extras, then runs pytest. Extra arguments go to pytest.
+# .venv, installs the project with its test and bench extras, then runs pytest. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 ensure_system_packages test
 ensure_postgres
-ensure_venv test
+ensure_venv test,bench
 exec .venv/bin/python -m pytest "$@"
