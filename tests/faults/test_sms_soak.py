@@ -12,11 +12,11 @@ import pytest
 import serial
 from smspdudecoder.fields import SMSSubmit
 
-from firmware_sim.gsm_modem import SimModem
 from gateway.config import SmsConfig
 from gateway.fallback.modem import GsmModem
 from gateway.fallback.sms import SmsFallback
 from gateway.outbox import Outbox, connect
+from tests.faults.test_sms_fallback import modem  # noqa: F401 - the simulated modem fixture
 
 pytestmark = [pytest.mark.integration]
 
@@ -63,14 +63,7 @@ def read_back(pdus: list[str]) -> dict[str, str]:
     return out
 
 
-@pytest.fixture
-def modem():
-    m = SimModem().start()
-    yield m
-    m.stop()
-
-
-def test_soak_hundred_alarms_decode_back_to_what_was_meant(tmp_path, modem):
+def test_soak_hundred_alarms_decode_back_to_what_was_meant(tmp_path, modem):  # noqa: F811
     @contextmanager
     def open_modem():
         # The gateway's GsmModem over pyserial on the pty; a short read time-out keeps 100 alarms quick.

@@ -9,23 +9,16 @@ import pytest
 from gsmmodem.pdu import decodeSmsPdu
 from smspdudecoder.fields import SMSSubmit
 
-from firmware_sim.gsm_modem import SimModem
 from gateway.config import SmsConfig, load_settings
 from gateway.errors import ConfigError, ModemError, SmsRejected
 from gateway.fallback.modem import open_serial_modem
 from gateway.fallback.pdu import Pdu, encode
 from gateway.fallback.sms import SmsFallback, sms_text
 from gateway.outbox import Outbox, connect
+from tests.unit.gateway.test_sms_fallback import modem  # noqa: F401 - the simulated modem fixture
 
 SMSC = "+8613800100500"
 ALARM = {"type": "sos", "severity": "emergency", "change": "raise", "device": "sos-button", "resident": "R001"}
-
-
-@pytest.fixture
-def modem():
-    m = SimModem().start()
-    yield m
-    m.stop()
 
 
 def outside(pdu_hex: str) -> dict:
@@ -60,7 +53,7 @@ def test_announced_length_excludes_the_smsc_field(text):
         assert pdu.tpdu_length == len(raw) - 1 - raw[0]
 
 
-def test_strict_modem_rejects_a_wrong_length_and_accepts_the_right_one(modem):
+def test_strict_modem_rejects_a_wrong_length_and_accepts_the_right_one(modem):  # noqa: F811
     [good] = encode("+8613900139000", "紧急求助", smsc=SMSC)
     with open_serial_modem(modem.port, 115200, 2.0, 2.0) as m:
         m.initialise()
@@ -71,7 +64,7 @@ def test_strict_modem_rejects_a_wrong_length_and_accepts_the_right_one(modem):
     assert modem.texts() == {"+8613900139000": ["紧急求助"]}
 
 
-def test_alarm_with_smsc_configured_reaches_every_caregiver(tmp_path, modem):
+def test_alarm_with_smsc_configured_reaches_every_caregiver(tmp_path, modem):  # noqa: F811
     box = Outbox(connect(tmp_path / "o.sqlite"))
     box.recover(1.7e9)
     config = SmsConfig(port=modem.port, caregivers=["+8613900139000"], smsc="+86 138 0010 0500", after_s=0,
@@ -104,7 +97,7 @@ def test_pair_at_a_part_boundary_moves_whole_to_the_next_part():
     assert [p["text"] for p in parts] == ["一" * 66, "𠀀" + "二" * 10]
 
 
-def test_name_outside_the_bmp_is_texted(tmp_path, modem):
+def test_name_outside_the_bmp_is_texted(tmp_path, modem):  # noqa: F811
     box = Outbox(connect(tmp_path / "o.sqlite"))
     box.recover(1.7e9)
     config = SmsConfig(port=modem.port, caregivers=["+8613900139000"], resident_label="李𠀀芳", after_s=0,
@@ -145,7 +138,7 @@ def test_encoder_never_writes_an_alphanumeric_address():
         encode("+86 139 0013 9000", "SOS")
 
 
-def test_alphanumeric_destination_is_refused_by_the_network_and_not_recorded_as_delivered(tmp_path, modem):
+def test_alphanumeric_destination_is_refused_by_the_network_and_not_recorded_as_delivered(tmp_path, modem):  # noqa: F811
     from gsmmodem.pdu import encodeSmsSubmitPdu
 
     [alpha] = encodeSmsSubmitPdu("+86 139 0013 9000", "SOS", requestStatusReport=False)  # what main sent

@@ -13,14 +13,7 @@ from gateway.devices.router import Router
 from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_764_316_800.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.unit.test_gateway_devices import Clock
 
 
 @pytest.fixture
