@@ -179,7 +179,7 @@ def unknown_keys(session: Session, since: datetime) -> list[UnknownKeys]:
     for gateway_id, body, at in rows:
         detail = body.get("detail") if isinstance(body, dict) else None
         keys = detail.get("keys") if isinstance(detail, dict) else None
-        if not isinstance(keys, dict):
+        if not isinstance(body, dict) or not isinstance(detail, dict) or not isinstance(keys, dict):
             continue  # text from homes is data: only well-formed reports are shown
         counts = {str(k)[:64]: int(v) for k, v in keys.items() if isinstance(v, int) and not isinstance(v, bool)}
         messages = detail.get("messages")
