@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+from anxin.mqtt import MqttError
 from gateway.config import load_settings
 from gateway.errors import ConfigError, GatewayError
 
@@ -29,7 +30,12 @@ def _run(args: argparse.Namespace) -> int:
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
-    runtime.start()
+    try:
+        runtime.start()
+    except MqttError as exc:  # e.g. a TLS file that is not there
+        print(f"anxin-gateway: {exc}")
+        runtime.stop()
+        return 2
     done.wait()
     runtime.stop()
     return 0

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from anxin.mqtt import MqttError
 from server.db.migrate import MigrationError
 from server.errors import DatabaseUnavailable, PortInUse, ProvisionError
 from server.settings import ServerSettings
@@ -47,6 +48,10 @@ def _run(args: argparse.Namespace) -> int:
         runtime.start()
     except (PortInUse, MigrationError, DatabaseUnavailable) as exc:
         print(f"anxin-server: {exc}", file=sys.stderr)
+        return 2
+    except MqttError as exc:  # e.g. a TLS file that is not there; workers already run: stop them
+        print(f"anxin-server: {exc}", file=sys.stderr)
+        runtime.stop()
         return 2
     tune_gc()
     done = threading.Event()

@@ -105,3 +105,23 @@ def test_sim_serial_device_path_in_a_missing_directory_is_one_clear_line(tmp_pat
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert out.stderr.strip() == f"anxin-sim: cannot create the device path {tmp_path / 'no' / 'tty'}: " \
                                  "No such file or directory"
+
+
+def test_a_missing_tls_file_is_one_clear_line_for_gateway_and_server(tmp_path):
+    import os
+
+    ca = tmp_path / "no" / "ca.pem"
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text(yaml.safe_dump({"gateway_id": "gw-x", "data_dir": str(tmp_path / "gw"),
+                                   "central_broker": {"port": 1, "tls_ca": str(ca)}}))
+    gw = subprocess.run([sys.executable, "-m", "gateway", "run", "--config", str(cfg)],
+                        capture_output=True, text=True, timeout=60)
+    assert gw.returncode == 2 and "Traceback" not in gw.stdout + gw.stderr
+    assert f"cannot load the TLS files for 127.0.0.1:1 ({ca}): No such file or directory" in gw.stdout
+    server = subprocess.run([sys.executable, "-m", "server", "--database-url", f"sqlite:///{tmp_path}/s.db", "run",
+                             "--port", "0", "--no-embedded-broker", "--mqtt-port", "1"],
+                            env={**os.environ, "ANXIN_MQTT_TLS_CA": str(ca)}, capture_output=True, text=True,
+                            timeout=60)
+    assert server.returncode == 2 and "Traceback" not in server.stderr, server.stderr
+    assert server.stderr.strip().endswith(
+        f"cannot load the TLS files for 127.0.0.1:1 ({ca}): No such file or directory")

@@ -138,7 +138,7 @@ def test_encoder_never_writes_an_alphanumeric_address():
         encode("+86 139 0013 9000", "SOS")
 
 
-def test_alphanumeric_destination_is_refused_by_the_network_and_not_recorded_as_delivered(tmp_path, modem):  # noqa: F811
+def test_alphanumeric_destination_is_refused_by_the_network_and_not_delivered(tmp_path, modem):  # noqa: F811
     from gsmmodem.pdu import encodeSmsSubmitPdu
 
     [alpha] = encodeSmsSubmitPdu("+86 139 0013 9000", "SOS", requestStatusReport=False)  # what main sent
