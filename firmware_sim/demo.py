@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -24,6 +25,7 @@ from gateway.config import SpeakerConfig
 from gateway.home.audio import AlsaPlayer
 from gateway.home.bridge import SpeakerService, build_speaker
 from server.broker import EmbeddedBroker
+from server.errors import DatabaseUnavailable, PortInUse
 from server.provision import apply
 from server.runtime import ServerRuntime, build_runtime
 from server.settings import ServerSettings
@@ -183,6 +185,12 @@ def run_demo(options: DemoOptions) -> int:
     """Run until --exit-after passes or the user interrupts."""
     for name in ("server", "gateway"):
         logging.getLogger(name).setLevel(logging.INFO)
+    if options.data_dir is not None:
+        try:
+            options.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"anxin-sim: cannot use --data-dir {options.data_dir}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     demo = Demo(options)
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
@@ -194,6 +202,9 @@ def run_demo(options: DemoOptions) -> int:
         elif options.scenario == "hypo":
             threading.Timer(3.0, demo.low_glucose).start()
         done.wait(options.exit_after)
+    except (DatabaseUnavailable, PortInUse) as exc:
+        print(f"anxin-sim: {exc}", file=sys.stderr)
+        return 2
     finally:
         demo.stop()
     say("demo stopped")

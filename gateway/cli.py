@@ -10,8 +10,9 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+from anxin.mqtt import MqttError
 from gateway.config import load_settings
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, GatewayError
 
 
 def _serve(start: Callable[[], object], stop: Callable[[], object]) -> int:
@@ -19,7 +20,12 @@ def _serve(start: Callable[[], object], stop: Callable[[], object]) -> int:
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
-    start()
+    try:
+        start()
+    except MqttError as exc:  # e.g. a TLS file that is not there
+        print(f"anxin-gateway: {exc}")
+        stop()
+        return 2
     done.wait()
     stop()
     return 0
@@ -33,7 +39,11 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"anxin-gateway: {exc}")
         return 2
-    runtime = build_runtime(settings)
+    try:
+        runtime = build_runtime(settings)
+    except GatewayError as exc:  # e.g. a data_dir that cannot be created
+        print(f"anxin-gateway: {exc}")
+        return 2
     return _serve(runtime.start, runtime.stop)
 
 

@@ -11,7 +11,7 @@ from gateway.config import DeviceConfig, GatewaySettings
 from gateway.devices import ble_bpm, ble_gatt, native, rflink, zigbee2mqtt
 from gateway.devices.router import device_name
 from gateway.errors import ParseError
-from gateway.model import AccelChunk, DeviceEvent, DeviceMessage, Reading
+from gateway.model import AccelChunk, DeviceEvent, DeviceMessage, EventKind, Reading
 
 FORMATS = ("zigbee2mqtt", "native", "ble-bpm", "rflink", *ble_gatt.FORMATS)
 
@@ -29,6 +29,9 @@ def message_json(msg: DeviceMessage) -> dict[str, Any]:
         return {"type": "accel", "device": msg.device, "t0": _iso(datetime.fromtimestamp(msg.t0, timezone.utc)),
                 "rate_hz": msg.rate_hz, "unit": "g", "samples": [[round(c, 5) for c in s] for s in msg.samples]}
     assert isinstance(msg, DeviceEvent)
+    if msg.kind == EventKind.UNKNOWN_KEYS:  # what the gateway counts and otherwise ignores
+        return {"type": "ignored", "device": msg.device, "keys": list(msg.detail.get("keys", [])),
+                "info": "keys the gateway does not understand for this device: counted and reported, not forwarded"}
     return {"type": "event", "device": msg.device, "kind": msg.kind.value, "ts": _iso(msg.ts),
             "detail": dict(msg.detail)}
 

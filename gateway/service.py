@@ -28,6 +28,7 @@ from gateway.rulebook import RuleBook
 from gateway.rules import messages
 from gateway.rules.engine import Engine, ModeChange, Tick
 from gateway.supervision import Supervisor
+from gateway.unknown_keys import UnknownKeyLedger
 
 __all__ = ["Gateway", "action_topic", "alarm_body", "message_body", "mode_topic"]  # message_body, mode_topic: moved
 
@@ -86,6 +87,7 @@ class Gateway(DeviceIntake, Commands):
         self.supervision = self.supervisor.initial(clock())
         self._supervision_saved: dict[str, list[str]] | None = None
         self.measurements = RecentMeasurements()
+        self.unknown_keys = UnknownKeyLedger()
         self.rules = RuleBook(engine, outbox, settings.timezone, settings.resident, self.counters)
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()

@@ -34,7 +34,7 @@ DEFAULT_INTERVALS: dict[tuple[str, str | None], float | None] = {
 # Events that describe device health: supervision owns them and re-emits transitions only.
 ABSORBED = frozenset({EventKind.BATTERY_LOW, EventKind.DEVICE_ONLINE, EventKind.DEVICE_OFFLINE,
                       EventKind.BRIDGE_ONLINE, EventKind.BRIDGE_OFFLINE, EventKind.HEARTBEAT,
-                      EventKind.UNKNOWN_DEVICE})
+                      EventKind.UNKNOWN_DEVICE, EventKind.UNKNOWN_KEYS})
 
 
 def serial_bridge(port: str) -> str:

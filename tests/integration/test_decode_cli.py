@@ -83,3 +83,15 @@ def test_every_health_device_format_decodes_its_recorded_values(fmt: str) -> Non
     quantities = {"ble-glucose": "glucose_mmol_l", "ble-plx-spot": "spo2", "ble-plx-continuous": "pulse",
                   "ble-weight": "weight_kg", "ble-temperature": "temperature_c", "ble-glucose-context": "sequence"}
     assert quantities[fmt] in out[0]["values"]
+
+
+def test_decode_says_what_it_ignored_and_forwards_what_has_a_meaning() -> None:
+    lines = ('zigbee2mqtt/zigbee-bp {"systolic": 142, "diastolic": 91, "heart_rate": 70}\n'
+             'zigbee2mqtt/living-climate {"temperature": 21.5, "pressure": 1012.5, "comfort_index": 7}\n')
+    rc, out = decode("--format", "zigbee2mqtt", "--role", "climate", stdin=lines)
+    assert rc == 0
+    assert out[0]["metric"] == "blood_pressure" and out[0]["values"] == {"systolic": 142.0, "diastolic": 91.0,
+                                                                         "pulse": 70.0}
+    assert out[1]["metric"] == "climate" and out[1]["values"] == {"temperature": 21.5, "pressure_hpa": 1012.5}
+    assert out[2]["type"] == "ignored" and out[2]["device"] == "living-climate" and out[2]["keys"] == ["comfort_index"]
+    assert len(out) == 3
