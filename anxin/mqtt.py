@@ -140,12 +140,18 @@ class MqttLink:
         if self.address.username:
             c.username_pw_set(self.address.username, self.address.password)
         if self.address.tls_ca:
-            c.tls_set(
-                ca_certs=self.address.tls_ca,
-                certfile=self.address.tls_cert,
-                keyfile=self.address.tls_key,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
+            try:
+                c.tls_set(
+                    ca_certs=self.address.tls_ca,
+                    certfile=self.address.tls_cert,
+                    keyfile=self.address.tls_key,
+                    cert_reqs=ssl.CERT_REQUIRED,
+                )
+            except (OSError, ssl.SSLError, ValueError) as exc:  # a missing or unreadable file: say which
+                files = ", ".join(f for f in (self.address.tls_ca, self.address.tls_cert, self.address.tls_key) if f)
+                raise MqttError(f"cannot load the TLS files for {self.address.host}:{self.address.port} "
+                                f"({files}): {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
+                                ) from exc
         if self.will:
             c.will_set(self.will.topic, self.will.payload, self.will.qos, self.will.retain)
         c.connect_async(self.address.host, self.address.port, keepalive=self.address.keepalive)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from anxin.mqtt import BrokerAddress, MqttLink, make_client
 from firmware_sim.device_cli import add_device_commands
+from firmware_sim.health_cli import add_health_commands
 from firmware_sim.mqtt_devices import SOS_PAYLOADS, SosButton
 from firmware_sim.traces import TRACES
 
@@ -76,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run a whole simulated installation on embedded defaults")
     demo.add_argument("--homes", type=int, default=1)
     demo.add_argument("--notify", help="apprise URL every demo caregiver is notified at (e.g. json://host:port/path)")
-    demo.add_argument("--scenario", choices=["sos"], help="sos: press an SOS button 3 s after start")
+    demo.add_argument("--scenario", choices=["sos", "hypo"],
+                      help="3 s after start, sos: press an SOS button; hypo: the glucose meter reads 2.8 mmol/L")
     demo.add_argument("--exit-after", type=float, help="stop by itself after this many seconds")
     demo.add_argument("--port", type=int, default=8000, help="web port (a free one is taken if busy)")
     demo.add_argument("--mqtt-port", type=int, default=1883, help="central MQTT port (a free one if busy)")
@@ -107,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     modem.add_argument("--exit-after", type=float, help="stop by itself after this many seconds")
     modem.set_defaults(func=_modem)
     add_device_commands(sub, _add_broker_args)
+    add_health_commands(sub, _add_broker_args)
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -16,12 +17,15 @@ import httpx
 from anxin.mqtt import BrokerAddress
 from anxin.ports import free_port, port_or_free
 from firmware_sim import care_demo
+from firmware_sim.chronic_demo import seed_history
 from firmware_sim.installation import SimHome, build_home, demo_provision, gateway_settings
+from firmware_sim.native_devices import NativeDevice
 from firmware_sim.receiver import NotificationReceiver, Received
 from gateway.config import SpeakerConfig
 from gateway.home.audio import AlsaPlayer
 from gateway.home.bridge import SpeakerService, build_speaker
 from server.broker import EmbeddedBroker
+from server.errors import DatabaseUnavailable, PortInUse
 from server.provision import apply
 from server.gateway_credentials import issue_missing
 from server.runtime import ServerRuntime, build_runtime
@@ -79,6 +83,7 @@ class Demo:
             apply(s, demo_provision(o.homes, notify))
             passwords = issue_missing(s)  # the central broker lets in only provisioned gateways
             care_demo.seed(s, self.server.services.clock())
+            seed_history(s, self.server.services.clock().date())
         central = BrokerAddress("127.0.0.1", mqtt_port)
         for i in range(o.homes):
             broker = EmbeddedBroker("127.0.0.1", free_port(), None)  # a home's own bus, on loopback
@@ -156,6 +161,12 @@ class Demo:
         say(f"[home {self.homes[home].gateway_id}] the resident presses the SOS button")
         self.homes[home].button.press()
 
+    def low_glucose(self, home: int = 0) -> None:
+        """The diabetic resident's meter reads 2.8 mmol/L before dinner."""
+        say(f"[home {self.homes[home].gateway_id}] the glucose meter reads 2.8 mmol/L")
+        NativeDevice("glucometer", lambda t, p: self.homes[home].devices_link.publish(t, p, 1)).glucose(
+            2.8, "before_meal")
+
     def stop(self) -> None:
         """Stop everything, homes first."""
         for speaker in self.speakers:
@@ -176,6 +187,12 @@ def run_demo(options: DemoOptions) -> int:
     """Run until --exit-after passes or the user interrupts."""
     for name in ("server", "gateway"):
         logging.getLogger(name).setLevel(logging.INFO)
+    if options.data_dir is not None:
+        try:
+            options.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"anxin-sim: cannot use --data-dir {options.data_dir}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     demo = Demo(options)
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
@@ -184,7 +201,12 @@ def run_demo(options: DemoOptions) -> int:
         demo.start()
         if options.scenario == "sos":
             threading.Timer(3.0, demo.press).start()
+        elif options.scenario == "hypo":
+            threading.Timer(3.0, demo.low_glucose).start()
         done.wait(options.exit_after)
+    except (DatabaseUnavailable, PortInUse) as exc:
+        print(f"anxin-sim: {exc}", file=sys.stderr)
+        return 2
     finally:
         demo.stop()
     say("demo stopped")

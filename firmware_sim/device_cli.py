@@ -49,8 +49,15 @@ def _until_stopped(every: float, act: Callable[[int], None]) -> None:
         i += 1
 
 
+def _plug(path: Path) -> PtyPort:
+    try:
+        return PtyPort(path).plug()
+    except OSError as exc:
+        raise SystemExit(f"anxin-sim: cannot create the device path {path}: {exc.strerror or exc}") from exc
+
+
 def _serial_bpm(args: argparse.Namespace) -> int:
-    port = PtyPort(args.path).plug()
+    port = _plug(args.path)
     bridge = BpmBridge(port)
     print(f"blood-pressure bridge on {args.path}; configure the gateway with `serial: [{{port: {args.path}, "
           f"family: ble-bpm, device: <name>}}]`; Ctrl-C stops", flush=True)
@@ -69,7 +76,7 @@ def _serial_bpm(args: argparse.Namespace) -> int:
 
 
 def _serial_rflink(args: argparse.Namespace) -> int:
-    port = PtyPort(args.path).plug()
+    port = _plug(args.path)
     dongle = RflinkDongle(port)
     dongle.banner()
     print(f"RFLink dongle on {args.path}: pendant {args.protocol} ID={args.id} SWITCH={args.switch} pressed "

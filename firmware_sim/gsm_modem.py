@@ -26,6 +26,7 @@ class ReceivedPart:
     ref: int | None = None
     part: int = 1
     total: int = 1
+    routable: bool = True
 
 
 def _number(digits_hex: str, n_digits: int, toa: int) -> str:
@@ -39,6 +40,15 @@ def _unpack7(data: bytes, septets: int) -> str:
     return "".join(chr(c) for c in chars)  # basic Latin subset is enough for the simulator
 
 
+def tpdu_length(pdu_hex: str) -> int:
+    """Octets after the SMSC field, what `AT+CMGS=<length>` must announce; -1 when not hex."""
+    try:
+        raw = bytes.fromhex(pdu_hex)
+    except ValueError:
+        return -1
+    return len(raw) - 1 - raw[0] if raw else -1
+
+
 def decode_submit(pdu_hex: str) -> ReceivedPart:
     """Decode an SMS-SUBMIT PDU (with SMSC prefix) into number, text and concatenation info."""
     raw = bytes.fromhex(pdu_hex)
@@ -48,6 +58,7 @@ def decode_submit(pdu_hex: str) -> ReceivedPart:
     n_digits, toa = raw[i], raw[i + 1]
     addr_len = (n_digits + 1) // 2
     number = _number(raw[i + 2:i + 2 + addr_len].hex().upper(), n_digits, toa)
+    routable = toa & 0x70 in (0x00, 0x10, 0x20)  # unknown, international, national: not alphanumeric
     i += 2 + addr_len
     dcs = raw[i + 1]
     i += 2
@@ -69,7 +80,7 @@ def decode_submit(pdu_hex: str) -> ReceivedPart:
     else:
         header_septets = (header * 8 + 6) // 7
         text = _unpack7(ud, udl)[header_septets:]
-    return ReceivedPart(number, text, ref, part, total)
+    return ReceivedPart(number, text, ref, part, total, routable)
 
 
 class SimModem:
@@ -77,6 +88,8 @@ class SimModem:
 
     def __init__(self) -> None:
         self.received: list[ReceivedPart] = []
+        self.pdus: list[str] = []  # every PDU accepted, as written to the port (for outside decoders)
+        self.rejected: list[str] = []  # PDUs refused with +CMS ERROR 304 or 1
         self.commands: list[str] = []
         self._failures: deque[str] = deque()
         self._lock = threading.Lock()
@@ -146,7 +159,7 @@ class SimModem:
                         break
                     body, cancel, buf = buf[:end], buf[end:end + 1] == b"\x1b", buf[end + 1:]
                     if not cancel:
-                        self._submit(body.decode("ascii").strip())
+                        self._submit(body.decode("ascii", errors="replace").strip(), pending_len)
                     pending_len = None
                     continue
                 if b"\r" not in buf:
@@ -167,7 +180,7 @@ class SimModem:
             self._write("\r\nERROR\r\n")
         return None
 
-    def _submit(self, pdu_hex: str) -> None:
+    def _submit(self, pdu_hex: str, announced: int) -> None:
         with self._lock:
             failure = self._failures.popleft() if self._failures else None
         if failure == "silent":
@@ -175,12 +188,24 @@ class SimModem:
         if failure and failure.startswith("cms:"):
             self._write(f"\r\n+CMS ERROR: {failure[4:]}\r\n")
             return
+        if tpdu_length(pdu_hex) != announced:
+            # A real modem reads the SMSC field plus exactly <length> octets (TS 27.005 §3.5.1);
+            # anything else is not the PDU it was promised.
+            self.rejected.append(pdu_hex)
+            self._write("\r\n+CMS ERROR: 304\r\n")  # invalid PDU mode parameter
+            return
         try:
             part = decode_submit(pdu_hex)
         except (ValueError, IndexError, UnicodeDecodeError):
-            self._write("\r\n+CMS ERROR: 304\r\n")  # invalid PDU mode parameter
+            self.rejected.append(pdu_hex)
+            self._write("\r\n+CMS ERROR: 304\r\n")
+            return
+        if not part.routable:
+            self.rejected.append(pdu_hex)
+            self._write("\r\n+CMS ERROR: 1\r\n")  # unassigned number: the network cannot route it
             return
         self.received.append(part)
+        self.pdus.append(pdu_hex)
         self._mr = (self._mr + 1) % 256
         self._write(f"\r\n+CMGS: {self._mr}\r\n\r\nOK\r\n")
 

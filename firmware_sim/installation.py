@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from anxin.mqtt import BrokerAddress, MqttLink, make_client
+from firmware_sim import chronic_demo
 from firmware_sim.mqtt_devices import SosButton
 from gateway.config import BrokerConfig, DeviceConfig, GatewaySettings
 from gateway.runtime import GatewayRuntime, build_runtime
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 
 DEMO_PEOPLE = [
     ("王秀英", "北京市西城区德胜门内大街 12 号 3 单元 401", ["高龄", "空巢"], ["高血压", "2 型糖尿病"], "李伟", "儿子"),
-    ("张德福", "北京市东城区交道口南大街 48 号 2 层", ["高龄", "空巢", "重病"], ["冠心病"], "张敏", "女儿"),
+    ("张德福", "北京市东城区交道口南大街 48 号 2 层", ["高龄", "空巢", "重病"], ["冠心病", "慢性心力衰竭"], "张敏", "女儿"),
     ("刘桂兰", "北京市海淀区万寿路 27 号院 5 号楼 602", ["空巢"], ["骨质疏松"], "陈志强", "结对干部"),
 ]
 
@@ -68,7 +69,8 @@ def gateway_settings(gateway_id: str, resident: str, local: BrokerAddress, centr
         local_broker=BrokerConfig(host=local.host, port=local.port),
         central_broker=BrokerConfig(host=central.host, port=central.port, username=gateway_id if password else None,
                                     password=password),
-        devices=[SOS_DEVICE], roster=[demo_caregiver(resident)],
+        devices=[SOS_DEVICE, *chronic_demo.DEVICES.get(resident, [])], rules=chronic_demo.RULES,
+        roster=[demo_caregiver(resident)],
     )
 
 

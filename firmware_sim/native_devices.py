@@ -53,6 +53,28 @@ class NativeDevice:
         return self.send("bp", systolic=systolic, diastolic=diastolic, pulse=pulse, unit="mmHg",
                          flags=list(flags), measured_at=at.isoformat(timespec="seconds"))
 
+    def _at(self, measured_at: datetime | None) -> str:
+        return (measured_at or datetime.fromtimestamp(self.clock(), timezone.utc)).isoformat(timespec="seconds")
+
+    def glucose(self, mmol_l: float, meal: str | None = None, measured_at: datetime | None = None) -> dict[str, Any]:
+        """Glucose meter: one fingerstick in mmol/L with its meal context."""
+        extra = {"meal": meal} if meal else {}
+        return self.send("glucose", glucose=mmol_l, unit="mmol/L", measured_at=self._at(measured_at), **extra)
+
+    def spo2(self, saturation: float, pulse: float, continuous: bool = False,
+             measured_at: datetime | None = None) -> dict[str, Any]:
+        """Pulse oximeter: a spot-check, or one second of a continuous recording."""
+        return self.send("spo2", spo2=saturation, pulse=pulse, mode="continuous" if continuous else "spot_check",
+                         measured_at=self._at(measured_at))
+
+    def weight(self, kg: float, measured_at: datetime | None = None) -> dict[str, Any]:
+        """Scale: one weighing in kg."""
+        return self.send("weight", weight=kg, unit="kg", measured_at=self._at(measured_at))
+
+    def body_temperature(self, celsius: float, measured_at: datetime | None = None) -> dict[str, Any]:
+        """Thermometer: one reading in °C."""
+        return self.send("body_temperature", temperature=celsius, unit="C", measured_at=self._at(measured_at))
+
     def motion(self, moving: bool = True) -> dict[str, Any]:
         """Motion sensor."""
         return self.send("motion", motion=moving, ts=self.clock())

@@ -10,8 +10,9 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+from anxin.mqtt import MqttError
 from gateway.config import load_settings
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, GatewayError
 
 
 def _serve(start: Callable[[], object], stop: Callable[[], object]) -> int:
@@ -19,7 +20,12 @@ def _serve(start: Callable[[], object], stop: Callable[[], object]) -> int:
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
-    start()
+    try:
+        start()
+    except MqttError as exc:  # e.g. a TLS file that is not there
+        print(f"anxin-gateway: {exc}")
+        stop()
+        return 2
     done.wait()
     stop()
     return 0
@@ -33,7 +39,11 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"anxin-gateway: {exc}")
         return 2
-    runtime = build_runtime(settings)
+    try:
+        runtime = build_runtime(settings)
+    except GatewayError as exc:  # e.g. a data_dir that cannot be created
+        print(f"anxin-gateway: {exc}")
+        return 2
     return _serve(runtime.start, runtime.stop)
 
 
@@ -98,12 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
     speaker.set_defaults(func=_speaker)
     decode = sub.add_parser("decode", help="decode device input one message a line (what the gateway sees)",
                             description="Reads `TOPIC JSON` lines (zigbee2mqtt, native), hex characteristic "
-                            "values (ble-bpm) or raw lines (rflink) and prints one JSON object per typed "
+                            "values (ble-bpm, ble-glucose, ble-glucose-context, ble-plx-spot, ble-plx-continuous, ble-weight, "
+                            "ble-temperature) or raw lines (rflink) and prints one JSON object per typed "
                             "reading or event, or {\"error\": ...}. Exit status 1 when any line was rejected.")
-    decode.add_argument("--format", required=True, choices=["zigbee2mqtt", "native", "ble-bpm", "rflink"])
+    decode.add_argument("--format", required=True, choices=[
+        "zigbee2mqtt", "native", "ble-bpm", "rflink", "ble-glucose", "ble-glucose-context", "ble-plx-spot",
+        "ble-plx-continuous", "ble-weight", "ble-temperature"])
     decode.add_argument("file", nargs="?", type=Path, help="input file (default: standard input)")
     decode.add_argument("--config", type=Path, help="gateway YAML: use its devices (default: every name is known)")
-    decode.add_argument("--timezone", default="Asia/Shanghai", help="the monitor clock's zone (ble-bpm)")
+    decode.add_argument("--timezone", default="Asia/Shanghai", help="the device clock's zone (ble-*)")
     decode.add_argument("--model", help="zigbee2mqtt model assumed for devices when no --config (e.g. FDS315)")
     decode.add_argument("--role", help="role assumed for devices when no --config (default: the model's, "
                         "else sos_button)")

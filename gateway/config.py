@@ -6,14 +6,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from anxin.mqtt import BrokerAddress
+from anxin.phone import DEFAULT_REGION, PhoneNumberError, normalise_phone, region_known
 from gateway.errors import ConfigError
 from gateway.rules.config import RulesConfigError, parse_rules
 
-Family = Literal["zigbee2mqtt", "native", "ble-bpm", "rflink"]
+Family = Literal["zigbee2mqtt", "native", "ble-bpm", "ble-gatt", "rflink"]
 
 
 class BrokerConfig(BaseModel):
@@ -50,12 +51,12 @@ class DeviceConfig(BaseModel):
 
 
 class SerialPortConfig(BaseModel):
-    """A serial device: the BLE bridge of a blood-pressure monitor, an RFLink dongle, a GSM modem."""
+    """A serial device: the BLE bridge of a health device (ble-bpm, ble-gatt), an RFLink dongle, a GSM modem."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     port: str
-    family: Literal["ble-bpm", "rflink", "gsm"]
+    family: Literal["ble-bpm", "ble-gatt", "rflink", "gsm"]
     baudrate: int = 57600
     device: str | None = None
 
@@ -96,6 +97,27 @@ class SmsConfig(BaseModel):
     command_timeout_s: float = 10.0
     send_timeout_s: float = 60.0
     smsc: str | None = None
+    region: str = DEFAULT_REGION  # the country of numbers written without a country code
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_e164(cls, data: Any) -> Any:
+        """Caregiver and SMSC numbers as people type them, written in E.164 (docs/reliability.md)."""
+        if not isinstance(data, dict):
+            return data
+        region = data.get("region", DEFAULT_REGION)
+        if not isinstance(region, str) or not region_known(region):
+            raise ValueError(f"sms.region {region!r} is not a region code such as CN or HK")
+        out = dict(data)
+        try:
+            if isinstance(data.get("caregivers"), list):
+                out["caregivers"] = [normalise_phone(n, region) if isinstance(n, str) else n
+                                     for n in data["caregivers"]]
+            if isinstance(data.get("smsc"), str):
+                out["smsc"] = normalise_phone(data["smsc"], region)
+        except PhoneNumberError as exc:
+            raise ValueError(f"sms: {exc}") from exc
+        return out
 
     @property
     def enabled(self) -> bool:

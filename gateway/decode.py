@@ -8,12 +8,12 @@ from typing import Any, Iterable, TextIO
 from zoneinfo import ZoneInfo
 
 from gateway.config import DeviceConfig, GatewaySettings
-from gateway.devices import ble_bpm, native, rflink, zigbee2mqtt
+from gateway.devices import ble_bpm, ble_gatt, native, rflink, zigbee2mqtt
 from gateway.devices.router import device_name
 from gateway.errors import ParseError
-from gateway.model import AccelChunk, DeviceEvent, DeviceMessage, Reading
+from gateway.model import AccelChunk, DeviceEvent, DeviceMessage, EventKind, Reading
 
-FORMATS = ("zigbee2mqtt", "native", "ble-bpm", "rflink")
+FORMATS = ("zigbee2mqtt", "native", "ble-bpm", "rflink", *ble_gatt.FORMATS)
 
 
 def _iso(ts: datetime | None) -> str | None:
@@ -29,6 +29,9 @@ def message_json(msg: DeviceMessage) -> dict[str, Any]:
         return {"type": "accel", "device": msg.device, "t0": _iso(datetime.fromtimestamp(msg.t0, timezone.utc)),
                 "rate_hz": msg.rate_hz, "unit": "g", "samples": [[round(c, 5) for c in s] for s in msg.samples]}
     assert isinstance(msg, DeviceEvent)
+    if msg.kind == EventKind.UNKNOWN_KEYS:  # what the gateway counts and otherwise ignores
+        return {"type": "ignored", "device": msg.device, "keys": list(msg.detail.get("keys", [])),
+                "info": "keys the gateway does not understand for this device: counted and reported, not forwarded"}
     return {"type": "event", "device": msg.device, "kind": msg.kind.value, "ts": _iso(msg.ts),
             "detail": dict(msg.detail)}
 
@@ -59,12 +62,14 @@ class Decoder:
             topic, _, payload = line.partition(" ")
             parser = zigbee2mqtt.parse if self.fmt == "zigbee2mqtt" else native.parse
             return parser(topic, payload.strip().encode(), self._device(device_name(topic)))
-        if self.fmt == "ble-bpm":
+        if self.fmt.startswith("ble-"):
             try:
                 value = bytes.fromhex(line.replace(":", "").replace(" ", ""))
             except ValueError as exc:
                 raise ParseError("not hexadecimal") from exc
-            return ble_bpm.decode_value("ble-bpm", value, self.tz)
+            if self.fmt == "ble-bpm":
+                return ble_bpm.decode_value("ble-bpm", value, self.tz)
+            return ble_gatt.decode_value(self.fmt, self.fmt, value, self.tz)
         packet = rflink.parse_line(line)
         if packet is None:
             return []

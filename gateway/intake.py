@@ -18,11 +18,12 @@ from gateway.errors import ImplausibleReading, OutboxError, ParseError
 from gateway.falls.errors import StreamError
 from gateway.falls.monitor import FallMonitor, summary
 from gateway.home.health import PARTS, health_topic
-from gateway.model import AccelChunk, DeviceEvent, DeviceMessage, Reading
+from gateway.model import AccelChunk, DeviceEvent, DeviceMessage, EventKind, Reading
 from gateway.outbox import Outbox
 from gateway.rules import push
 from gateway.rules.engine import Input
 from gateway.supervision import Supervisor
+from gateway.unknown_keys import UnknownKeyLedger
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class DeviceIntake:
     supervisor: Supervisor
     supervision: Any
     measurements: RecentMeasurements
+    unknown_keys: UnknownKeyLedger
     outbox: Outbox
     _supervision_saved: dict[str, list[str]] | None
     forward: Callable[[DeviceMessage], None]
@@ -105,6 +107,8 @@ class DeviceIntake:
             self.counters["duplicate_measurements"] += 1
             return
         self.supervision, events = self.supervisor.observe(self.supervision, msg, self.clock())
+        if isinstance(msg, DeviceEvent) and msg.kind == EventKind.UNKNOWN_KEYS:
+            self.note_unknown_keys(msg)
         if isinstance(msg, AccelChunk):
             try:
                 falls = self.falls.feed(msg, self.clock())
@@ -120,6 +124,14 @@ class DeviceIntake:
         if self.measurements.dirty:  # only after the reading is stored: a crash may repeat it, not lose it
             self._save_measurements()
         self.supervise((self.supervision, events))
+
+    def note_unknown_keys(self, msg: DeviceEvent) -> None:
+        """Count keys a known device sent that nothing reads; report them to the server now and then."""
+        self.counters["unknown_keys"] += 1
+        for report in self.unknown_keys.note(msg, self.clock()):
+            log.warning("device %s sends keys the gateway does not understand (ignored, %d messages so far): %s",
+                        report.device, report.detail["messages"], ", ".join(report.detail["keys"]))
+            self.forward(report)
 
     def supervise(self, result: tuple[Any, list[DeviceEvent]]) -> None:
         """Adopt supervision's new state (persisted when who is in trouble changed); forward its technical

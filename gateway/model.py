@@ -30,6 +30,7 @@ class EventKind(StrEnum):
     BRIDGE_ONLINE = "bridge_online"
     BRIDGE_OFFLINE = "bridge_offline"
     UNKNOWN_DEVICE = "unknown_device"
+    UNKNOWN_KEYS = "unknown_keys"  # a known device sent keys the gateway does not understand
     HEARTBEAT = "heartbeat"
 
 

@@ -41,7 +41,10 @@ class Entry:
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating) an outbox database in WAL mode, with a bounded WAL file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutboxError(f"cannot create the data directory {path.parent}: {exc.strerror or exc}") from exc
     try:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         # Every commit writes whole pages to the WAL: 1 KB pages instead of 4 KB cut the bytes an

@@ -25,7 +25,7 @@ from gateway.service import Gateway, mode_topic
 from gateway.supervision import LOCAL_BROKER
 from gateway.transports.serial_devices import SerialDevice, build_serial_devices
 from gateway.uplink import Uplink
-from gateway.watchdog import SystemdNotifier, Watchdog
+from gateway.watchdog import Readiness, SystemdNotifier, Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ class GatewayRuntime:
     sms: SmsFallback | None = None
     speaker: SpeakerService | None = None
     panel: Panel | None = None
+    readiness: Readiness | None = None
     _stop_heartbeat: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def _heartbeat(self) -> None:
@@ -92,12 +93,16 @@ class GatewayRuntime:
                                               health_doc({"gpio_failed": str(exc)}))
             else:
                 self.gateway.on_local_message(health_topic(self.settings.gateway_id, "panel"), health_doc({}))
+        if self.readiness:
+            self.readiness.start()
         log.info("gateway %s started: local %s:%s, central %s:%s", self.settings.gateway_id,
                  self.local.address.host, self.local.address.port,
                  self.central.address.host, self.central.address.port)
 
     def stop(self) -> None:
         """Stop everything; the outbox keeps what is not yet acknowledged."""
+        if self.readiness:
+            self.readiness.stop()
         if self.watchdog:
             self.watchdog.stop()
         if self.panel:
@@ -106,13 +111,15 @@ class GatewayRuntime:
             self.speaker.stop()
         if self.sms:
             self.sms.stop()
+        # The worker stops before the links it watches: a broker or serial port closed because we are
+        # stopping is a routine restart, not an outage to page anyone about (bridge_offline).
+        self.gateway.stop()
         self._stop_heartbeat.set()
         for device in self.serial:
             device.transport.stop()
         self.central.stop()
         self.local.stop()
         self.uplink.stop()
-        self.gateway.stop()
         self.outbox.close()
 
 
@@ -152,7 +159,8 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
                           language=settings.language, timezone=settings.timezone)
     elif cfg.port or cfg.caregivers:
         log.warning("SMS fallback is off: it needs both sms.port and sms.caregivers")
-    watchdog = Watchdog(SystemdNotifier(), [local, central],
+    notifier = SystemdNotifier()
+    watchdog = Watchdog(notifier, [local, central],
                         {"worker": lambda: gateway.alive_at, "uplink": lambda: uplink.alive_at})
     speaker = build_speaker(settings) if settings.speaker and not settings.speaker.separate else None
     if settings.speaker is None:
@@ -162,5 +170,7 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     if settings.gpio:
         panel = Panel(settings.gpio, gateway.on_device_messages, online=lambda: central.connected.is_set())
         gateway.on_led = panel.show
+    readiness = Readiness(notifier, local.subscribed,
+                          f"the home's broker {local.address.host}:{local.address.port}")
     return GatewayRuntime(settings, gateway, outbox, uplink, local, central, serial_devices, boot_id=boot_id,
-                          watchdog=watchdog, sms=sms, speaker=speaker, panel=panel)
+                          watchdog=watchdog, sms=sms, speaker=speaker, panel=panel, readiness=readiness)

@@ -29,6 +29,7 @@ from gateway.rulebook import RuleBook
 from gateway.rules import messages
 from gateway.rules.engine import Engine, ModeChange, Tick
 from gateway.supervision import Supervisor
+from gateway.unknown_keys import UnknownKeyLedger
 
 __all__ = ["Gateway", "action_topic", "alarm_body", "message_body", "mode_topic"]  # message_body, mode_topic: moved
 
@@ -90,6 +91,7 @@ class Gateway(DeviceIntake, Commands):
         self.measurements = RecentMeasurements()
         self.open_alarms = OpenAlarms()
         self._open_alarms_dirty = False
+        self.unknown_keys = UnknownKeyLedger()
         self.rules = RuleBook(engine, outbox, settings.timezone, settings.resident, self.counters)
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()

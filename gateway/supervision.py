@@ -28,11 +28,13 @@ DEFAULT_INTERVALS: dict[tuple[str, str | None], float | None] = {
     ("native", None): 300.0,  # native devices send a heartbeat a minute; five missed is silence
     ("rflink", None): None,   # 433 MHz pendants and contacts are one-way: no check-in to expect
     ("ble-bpm", None): None,  # a monitor only talks when someone measures
+    ("ble-gatt", None): None,  # meters, oximeters, scales, thermometers: likewise
+    **{("native", role): None for role in ("glucose_meter", "pulse_oximeter", "scale", "thermometer")},
 }
 # Events that describe device health: supervision owns them and re-emits transitions only.
 ABSORBED = frozenset({EventKind.BATTERY_LOW, EventKind.DEVICE_ONLINE, EventKind.DEVICE_OFFLINE,
                       EventKind.BRIDGE_ONLINE, EventKind.BRIDGE_OFFLINE, EventKind.HEARTBEAT,
-                      EventKind.UNKNOWN_DEVICE})
+                      EventKind.UNKNOWN_DEVICE, EventKind.UNKNOWN_KEYS})
 
 
 def serial_bridge(port: str) -> str:

@@ -76,8 +76,7 @@ class Watchdog:
         return True
 
     def start(self) -> None:
-        """Tell systemd we are ready and check on a thread of our own."""
-        self.notifier.notify("READY=1\nSTATUS=running")
+        """Check on a thread of our own (READY=1 is Readiness's: it waits for the home's broker)."""
         self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
         self._thread.start()
 
@@ -94,3 +93,46 @@ class Watchdog:
                 self.check()
             except Exception:  # supervisor: the watchdog itself must not die
                 log.exception("watchdog check failed")
+
+
+@dataclass
+class Readiness:
+    """Says once, in the log and to systemd (READY=1), that the gateway listens to the home's broker.
+
+    A device message published before the SUBACK is not routed to the gateway; a script or systemd
+    unit that waits for this line or for READY=1 loses nothing. If the broker is still unreachable
+    after `give_up_after_s` the gateway declares itself ready anyway (serial devices and the SMS
+    fallback work without it) so that systemd's start time-out does not restart it in a loop.
+    """
+
+    notifier: SystemdNotifier
+    subscribed: threading.Event
+    what: str
+    give_up_after_s: float = 60.0
+    monotonic: Callable[[], float] = time.monotonic
+    ready: threading.Event = field(default_factory=threading.Event)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def wait(self) -> bool:
+        """Block until subscribed (True) or given up / stopped (False); announce readiness once."""
+        deadline = self.monotonic() + self.give_up_after_s
+        while not self._stop.is_set():
+            if self.subscribed.wait(0.2):
+                log.info("ready: subscribed to %s", self.what)
+                self.notifier.notify("READY=1\nSTATUS=ready: subscribed to " + self.what)
+                self.ready.set()
+                return True
+            if self.monotonic() >= deadline:
+                log.error("not subscribed to %s after %.0f s; running without it, still trying", self.what,
+                          self.give_up_after_s)
+                self.notifier.notify(f"READY=1\nSTATUS=degraded: {self.what} unreachable")
+                return False
+        return False
+
+    def start(self) -> None:
+        """Wait on a thread of our own."""
+        threading.Thread(target=self.wait, name="readiness", daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop waiting (the gateway is stopping)."""
+        self._stop.set()

@@ -11,8 +11,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from anxin.mqtt import MqttError
 from server.db.migrate import MigrationError
-from server.errors import PortInUse, ProvisionError
+from server.errors import DatabaseUnavailable, PortInUse, ProvisionError
 from server.permissions import ROLES
 from server.settings import ServerSettings
 
@@ -47,8 +48,12 @@ def _run(args: argparse.Namespace) -> int:
     try:
         runtime = build_runtime(settings)
         runtime.start()
-    except (PortInUse, MigrationError, SecretKeyError) as exc:
+    except (PortInUse, MigrationError, SecretKeyError, DatabaseUnavailable) as exc:
         print(f"anxin-server: {exc}", file=sys.stderr)
+        return 2
+    except MqttError as exc:  # e.g. a TLS file that is not there; workers already run: stop them
+        print(f"anxin-server: {exc}", file=sys.stderr)
+        runtime.stop()
         return 2
     tune_gc()
     done = threading.Event()
@@ -76,13 +81,12 @@ def _import(args: argparse.Namespace) -> int:
     from server.provision import import_file
     from server.services import utc_now
 
-    sessions = _database(args)
     try:
-        with sessions() as s, s.begin():
+        with _database(args)() as s, s.begin():
             counts = import_file(s, args.file)
             passwords = issue_missing(s)
             audit.record(s, audit.CLI, "provision.import", utc_now(), "file", str(args.file)[:128], after=counts)
-    except (ProvisionError, CredentialsError) as exc:
+    except (ProvisionError, CredentialsError, DatabaseUnavailable) as exc:
         print(f"anxin-server: {exc}", file=sys.stderr)
         return 2
     print("imported " + ", ".join(f"{n} {k}" for k, n in counts.items()))
@@ -164,7 +168,7 @@ def _create_user(args: argparse.Namespace) -> int:
                          phone=args.phone)
             audit.record(s, audit.CLI, "staff.create_user", utc_now(), "staff", args.username,
                          after={"role": args.staff_role})
-    except (ProvisionError, AuthError) as exc:
+    except (ProvisionError, AuthError, DatabaseUnavailable) as exc:
         print(f"anxin-server: {exc}", file=sys.stderr)
         return 2
     print(f"user {args.username} ({args.staff_role}) saved")

@@ -19,3 +19,7 @@ class Conflict(ServerError):
 
 class PortInUse(ServerError):
     """A port the server was told to use is taken."""
+
+
+class DatabaseUnavailable(ServerError):
+    """The database cannot be opened or reached (a missing directory, a refused connection)."""

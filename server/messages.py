@@ -18,6 +18,12 @@ TYPE_NAMES = {
     "low_battery": {"zh-CN": "电量低", "en": "Low battery"},
     "reminder_missed": {"zh-CN": "服药/测量提醒未确认", "en": "Reminder not confirmed"},
     "speaker_fault": {"zh-CN": "家中语音故障", "en": "Home speaker fault"},
+    "hypoglycaemia": {"zh-CN": "低血糖", "en": "Low blood glucose (hypoglycaemia)"},
+    "hyperglycaemia": {"zh-CN": "血糖显著升高", "en": "Marked high blood glucose"},
+    "low_spo2": {"zh-CN": "血氧饱和度低", "en": "Low oxygen saturation"},
+    "fever": {"zh-CN": "发热", "en": "Fever"},
+    "hypothermia": {"zh-CN": "体温过低", "en": "Low body temperature"},
+    "weight_gain": {"zh-CN": "体重短期增加（心衰）", "en": "Rapid weight gain (heart failure)"},
 }
 GATEWAY_WORD = {"zh-CN": "网关", "en": "gateway"}
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from anxin.phone import normalise_phone
 from server.auth import AuthError, upsert_staff
 from server.db.models import Caregiver, Device, DutyShift, Gateway, Pairing, Resident
 from server.errors import ProvisionError
@@ -20,12 +21,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Written once in E.164 whatever the file says (`+86 139 0013 9000` -> `+8613900139000`); numbers
+# without a country code are Chinese; what cannot be a number is refused with the file.
+PhoneNumber = Annotated[str, AfterValidator(normalise_phone)]
+
+
 class CaregiverIn(_Strict):
     """A caregiver; `notify` lists apprise URLs tried for them."""
 
     code: str
     name: str
-    phone: str | None = None
+    phone: PhoneNumber | None = None
     relation: str | None = None
     language: str = "zh-CN"
     notify: list[str] = Field(default_factory=list)
@@ -45,7 +51,7 @@ class ResidentIn(_Strict):
     name: str
     birth_year: int | None = None
     address: str | None = None
-    phone: str | None = None
+    phone: PhoneNumber | None = None
     language: str = "zh-CN"
     key_holder: str | None = None
     care_categories: list[str] = Field(default_factory=list)
@@ -101,7 +107,7 @@ class StaffIn(_Strict):
     password: str | None = Field(default=None, min_length=1)
     password_hash: str | None = None
     language: str = "zh-CN"
-    phone: str | None = None
+    phone: PhoneNumber | None = None
     notify: list[str] = Field(default_factory=list)
     shifts: list[ShiftIn] | None = Field(default=None, description="replaces this person's roster when given")
 

@@ -155,3 +155,35 @@ def record_late_sms(s: Session, gateway_id: str, ev: protocol.UplinkEvent, now: 
     alarm = s.scalars(select(Alarm).where(Alarm.gateway_id == gateway_id, Alarm.gateway_seq == ev.seq)).first()
     if alarm is not None:
         record_sms(s, alarm, ev.body["sms"], now)
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownKeys:
+    """A device's latest report of keys its gateway does not understand (counts since the gateway started)."""
+
+    gateway_id: str
+    device: str
+    keys: dict[str, int]
+    messages: int
+    reported_at: datetime
+
+
+def unknown_keys(session: Session, since: datetime) -> list[UnknownKeys]:
+    """The newest `unknown_keys` report of every device since `since` (gateways send one at most hourly)."""
+    rows = session.execute(
+        select(IngestedEvent.gateway_id, IngestedEvent.body, IngestedEvent.received_at)
+        .where(IngestedEvent.lane == "event", IngestedEvent.received_at >= since,
+               IngestedEvent.body["kind"].as_string() == "unknown_keys")
+        .order_by(IngestedEvent.id)).all()
+    latest: dict[tuple[str, str], UnknownKeys] = {}
+    for gateway_id, body, at in rows:
+        detail = body.get("detail") if isinstance(body, dict) else None
+        keys = detail.get("keys") if isinstance(detail, dict) else None
+        if not isinstance(body, dict) or not isinstance(detail, dict) or not isinstance(keys, dict):
+            continue  # text from homes is data: only well-formed reports are shown
+        counts = {str(k)[:64]: int(v) for k, v in keys.items() if isinstance(v, int) and not isinstance(v, bool)}
+        messages = detail.get("messages")
+        device = str(body.get("device", ""))[:128]
+        latest[(gateway_id, device)] = UnknownKeys(gateway_id, device, counts,
+                                                   messages if isinstance(messages, int) else sum(counts.values()), at)
+    return sorted(latest.values(), key=lambda u: (u.gateway_id, u.device))

@@ -20,6 +20,9 @@ from server.errors import ServerError
 log = logging.getLogger(__name__)
 
 
+MEAL_CONTEXTS = ("fasting", "before_meal", "after_meal", "bedtime", "casual")
+
+
 class TimeseriesError(ServerError):
     """The mirror was used before start() or after close()."""
 
@@ -56,6 +59,9 @@ def to_point(r: Mapping[str, Any]) -> Point | None:
     resident = r.get("resident_id")
     p = (Point(r["metric"]).tag("resident_id", str(resident) if resident is not None else "unassigned")
          .tag("gateway", r["gateway_id"]).tag("device", r.get("device") or "unknown").time(ts, WritePrecision.MS))
+    meal = next((f for f in (r.get("flags") or []) if f in MEAL_CONTEXTS), None)
+    if meal is not None:  # glucose by context is what a doctor asks the mirror for
+        p = p.tag("context", meal)
     for k, v in fields.items():
         p = p.field(k, v)
     return p.field("flagged", 1.0 if r.get("flags") else 0.0)

@@ -9,6 +9,7 @@ import struct
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from gateway.devices import bp, slip
@@ -43,18 +44,24 @@ class SFloat:
         return self.special is None
 
 
+def ieee11073(raw: int, mantissa_bits: int, exponent_bits: int, special: Mapping[int, str]) -> SFloat:
+    """Decode an IEEE-11073 number: a signed exponent (base 10) over a signed mantissa, with the
+    special values named by their mantissa (SFLOAT 4+12 bits, FLOAT 8+24 bits)."""
+    mantissa = raw & ((1 << mantissa_bits) - 1)
+    if mantissa in special:
+        name = special[mantissa]
+        return SFloat(_SPECIAL_FLOAT.get(name, math.nan), name)
+    exponent = (raw >> mantissa_bits) & ((1 << exponent_bits) - 1)
+    if exponent >= 1 << (exponent_bits - 1):
+        exponent -= 1 << exponent_bits
+    if mantissa >= 1 << (mantissa_bits - 1):
+        mantissa -= 1 << mantissa_bits
+    return SFloat(round(mantissa * 10.0**exponent, max(0, -exponent)))
+
+
 def sfloat(raw: int) -> SFloat:
     """Decode a 16-bit SFLOAT: 4-bit signed exponent, 12-bit signed mantissa."""
-    mantissa = raw & 0x0FFF
-    if mantissa in SPECIAL:
-        name = SPECIAL[mantissa]
-        return SFloat(_SPECIAL_FLOAT.get(name, math.nan), name)
-    exponent = raw >> 12
-    if exponent >= 8:
-        exponent -= 16
-    if mantissa >= 0x0800:
-        mantissa -= 0x1000
-    return SFloat(round(mantissa * 10.0**exponent, max(0, -exponent)))
+    return ieee11073(raw, 12, 4, SPECIAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +79,8 @@ class Measurement:
     status: int | None
 
 
-def _timestamp(raw: bytes, tz: tzinfo) -> datetime | None:
+def date_time(raw: bytes, tz: tzinfo) -> datetime | None:
+    """The 7-byte Date Time characteristic format read in `tz`; None for its "unknown" zeros."""
     year, month, day, hour, minute, second = struct.unpack("<HBBBBB", raw)
     if year == 0 or month == 0 or day == 0:
         return None  # the characteristic's "unknown" zeros
@@ -94,7 +102,7 @@ def parse_value(value: bytes, tz: tzinfo = ZoneInfo("UTC")) -> Measurement:
     if len(value) != need:
         raise ParseError(f"flags 0x{flags:02x} announce {need} bytes, the value has {len(value)}")
     if flags & FLAG_TIME:
-        ts = _timestamp(value[pos:pos + 7], tz)
+        ts = date_time(value[pos:pos + 7], tz)
         time_unknown, pos = ts is None, pos + 7
     if flags & FLAG_PULSE:
         pulse, pos = sfloat(int.from_bytes(value[pos:pos + 2], "little")), pos + 2
@@ -144,12 +152,21 @@ def decode_value(device: str, value: bytes, tz: tzinfo = ZoneInfo("UTC")) -> lis
     return [bp.reading(device, to_values(parse_value(value, tz)))]
 
 
-class BpmStream:
-    """A serial byte stream from one bridge -> readings; damage is counted, never raised."""
+ValueDecoder = Callable[[str, bytes, tzinfo], list[DeviceMessage]]
 
-    def __init__(self, device: str, tz: tzinfo = ZoneInfo("UTC")) -> None:
+
+class BpmStream:
+    """A serial byte stream from one bridge -> readings; damage is counted, never raised.
+
+    `decode` turns one frame's value into messages: a blood-pressure value by default, another family's
+    frame (gateway/devices/ble_gatt.py) otherwise."""
+
+    def __init__(self, device: str, tz: tzinfo = ZoneInfo("UTC"), decode: ValueDecoder = decode_value,
+                 family: str = FAMILY) -> None:
         self.device = device
         self.tz = tz
+        self.decode = decode
+        self.family = family
         self.framer = slip.SlipFramer()
         self.counters: Counter[str] = Counter()
         self.last_error: str | None = None
@@ -164,7 +181,7 @@ class BpmStream:
         for frame in self.framer.feed(data):
             try:
                 value = slip.check_crc(frame)
-                out.extend(decode_value(self.device, value, self.tz))
+                out.extend(self.decode(self.device, value, self.tz))
                 self.counters["readings"] += 1
             except FrameError as exc:
                 self._reject("bad_frames", exc)
@@ -177,4 +194,4 @@ class BpmStream:
     def _reject(self, counter: str, exc: ParseError) -> None:
         self.counters[counter] += 1
         self.last_error = str(exc)
-        log.warning("%s: rejected frame from %s: %s", FAMILY, self.device, exc)
+        log.warning("%s: rejected frame from %s: %s", self.family, self.device, exc)

@@ -14,6 +14,8 @@ from gateway.model import Reading
 
 KPA_TO_MMHG = 760.0 / 101.325  # 1 kPa = 7.50062 mmHg
 METRIC = "blood_pressure"
+# Measurements a device keeps in memory and may send again after reconnecting.
+STORED_METRICS = frozenset({METRIC, "glucose", "spo2", "weight", "body_temperature"})
 
 # Physiological limits; outside them a reading is a measurement error, not a patient state.
 SYSTOLIC = (50.0, 300.0)
@@ -81,8 +83,9 @@ class RecentMeasurements:
         self._seen: OrderedDict[tuple[Any, ...], None] = OrderedDict()
 
     def is_repeat(self, msg: object) -> bool:
-        """True when this blood-pressure reading was already forwarded; records it otherwise."""
-        if not isinstance(msg, Reading) or msg.metric != METRIC or msg.ts is None:
+        """True when this stored measurement (blood pressure, glucose, SpO2 spot-check, weight, temperature)
+        was already forwarded; records it otherwise."""
+        if not isinstance(msg, Reading) or msg.metric not in STORED_METRICS or msg.ts is None:
             return False
         key = (msg.device, msg.ts.isoformat(), tuple(sorted(msg.values.items())))
         if key in self._seen:

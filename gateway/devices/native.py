@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 from gateway.config import DeviceConfig
-from gateway.devices import bp
+from gateway.devices import bp, vitals
 from gateway.errors import ParseError
 from gateway.model import AccelChunk, DeviceEvent, DeviceMessage, EventKind, Reading
 
@@ -109,6 +109,47 @@ def _bp(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
     return [bp.reading(name, values)]
 
 
+def _unit(doc: Mapping[str, Any], units: tuple[str, ...]) -> str:
+    unit = doc.get("unit", units[0])
+    if unit not in units:
+        raise ParseError(f"unit must be one of {', '.join(units)}, not {str(unit)[:20]!r}")
+    return str(unit)
+
+
+def _glucose(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
+    unit = _unit(doc, ("mmol/L", "mg/dL"))
+    value = _num(doc, "glucose", True) or 0.0
+    meal = doc.get("meal")
+    if meal is not None and meal not in vitals.MEALS:
+        raise ParseError(f"meal must be one of {', '.join(vitals.MEALS)}, not {str(meal)[:20]!r}")
+    mmol_l = vitals.mg_dl_to_mmol_l(value) if unit == "mg/dL" else value
+    return [vitals.glucose(name, mmol_l, _time(doc, "measured_at"), {meal} if meal else set(), {"source_unit": unit})]
+
+
+def _spo2(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
+    continuous = doc.get("mode", "spot_check")
+    if continuous not in ("spot_check", "continuous"):
+        raise ParseError(f"mode must be spot_check or continuous, not {str(continuous)[:20]!r}")
+    flags = {"continuous"} if continuous == "continuous" else set()
+    return [vitals.spo2(name, _num(doc, "spo2", True) or 0.0, _num(doc, "pulse"), _time(doc, "measured_at"), flags,
+                        {"mode": continuous}, {"pulse_amplitude_index": _num(doc, "pai")})]
+
+
+def _weight(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
+    unit = _unit(doc, ("kg", "lb"))
+    scale = vitals.LB_TO_KG if unit == "lb" else 1.0
+    height = _num(doc, "height_m")
+    return [vitals.weight(name, (_num(doc, "weight", True) or 0.0) * scale, _time(doc, "measured_at"),
+                          _num(doc, "bmi"), height, {"source_unit": unit})]
+
+
+def _body_temperature(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
+    unit = _unit(doc, ("C", "F"))
+    value = _num(doc, "temperature", True) or 0.0
+    celsius = vitals.fahrenheit_to_celsius(value) if unit == "F" else value
+    return [vitals.temperature(name, celsius, _time(doc, "measured_at"), {"source_unit": unit})]
+
+
 def _accel(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
     t0, rate = _num(doc, "t0", True), _num(doc, "rate_hz", True)
     if not rate or rate <= 0 or rate > 1000:
@@ -165,6 +206,10 @@ TYPES: dict[str, Parser] = {
     "button": _button,
     "fall": _fall,
     "bp": _bp,
+    "glucose": _glucose,
+    "spo2": _spo2,
+    "weight": _weight,
+    "body_temperature": _body_temperature,
     "motion": _simple(EventKind.MOTION, EventKind.NO_MOTION, "motion"),
     "door": _simple(EventKind.DOOR_OPEN, EventKind.DOOR_CLOSED, "open"),
     "climate": _climate,

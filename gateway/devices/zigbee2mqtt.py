@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from gateway.config import DeviceConfig
+from gateway.devices import bp
 from gateway.errors import ParseError
 from gateway.model import DeviceEvent, DeviceMessage, EventKind, Reading
 
@@ -24,7 +25,16 @@ class Z2MModel:
     role: str
     sos_actions: tuple[str, ...] = ()
     cancel_actions: tuple[str, ...] = ()
+    ignored: frozenset[str] = frozenset()  # keys it exposes that mean nothing for care: not reported unknown
 
+
+# Keys the parsers below read; anything else a known device sends is counted and reported as unknown.
+READ_KEYS = frozenset({"action", "sos", "fall_down_status", "status", "occupancy", "contact", "tamper",
+                       "battery_low", "temperature", "humidity", "pressure", "battery", "linkquality", "voltage",
+                       "systolic", "diastolic", "pulse", "heart_rate"})
+# What zigbee2mqtt adds to every device's state (last_seen, OTA and device information options).
+ZIGBEE2MQTT_KEYS = frozenset({"last_seen", "elapsed", "update", "update_available", "device"})
+XIAOMI = frozenset({"device_temperature", "power_outage_count"})
 
 MODELS: dict[str, Z2MModel] = {
     m.model: m
@@ -35,11 +45,13 @@ MODELS: dict[str, Z2MModel] = {
         Z2MModel("HS1EB", "Heiman", "Emergency button (single/double/hold)", "sos_button", ("single",)),
         Z2MModel("SE21", "ORVIBO", "Smart emergency button", "sos_button", ("single",)),
         Z2MModel("SEB01ZB", "Feibit", "SOS button", "sos_button"),
-        Z2MModel("MIR-HE200-TY", "Tuya", "Human presence and fall radar", "fall_radar"),
-        Z2MModel("FDS315", "OWON", "Fall detection sensor", "fall_radar"),
-        Z2MModel("RTCGQ11LM", "Aqara", "Motion sensor", "motion"),
-        Z2MModel("MCCGQ11LM", "Aqara", "Door and window contact", "door"),
-        Z2MModel("WSDCGQ11LM", "Aqara", "Temperature and humidity sensor", "climate"),
+        Z2MModel("MIR-HE200-TY", "Tuya", "Human presence and fall radar", "fall_radar",
+                 ignored=frozenset({"presence", "motion_state", "radar_sensitivity"})),
+        Z2MModel("FDS315", "OWON", "Fall detection sensor", "fall_radar", ignored=frozenset({"presence"})),
+        Z2MModel("RTCGQ11LM", "Aqara", "Motion sensor", "motion",
+                 ignored=XIAOMI | {"illuminance", "illuminance_lux"}),
+        Z2MModel("MCCGQ11LM", "Aqara", "Door and window contact", "door", ignored=XIAOMI),
+        Z2MModel("WSDCGQ11LM", "Aqara", "Temperature, humidity and pressure sensor", "climate", ignored=XIAOMI),
     )
 }
 
@@ -170,9 +182,28 @@ def _status_events(name: str, doc: Mapping[str, Any], device: DeviceConfig) -> l
     return out
 
 
+def _blood_pressure(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
+    """A Zigbee blood-pressure bridge's `systolic` / `diastolic` (mmHg), checked like any monitor's."""
+    systolic, diastolic = _number(doc, "systolic"), _number(doc, "diastolic")
+    if systolic is None or diastolic is None:
+        return []
+    pulse = _number(doc, "pulse")
+    return [bp.reading(name, bp.BpValues(systolic, diastolic, pulse=pulse if pulse is not None
+                                         else _number(doc, "heart_rate")))]
+
+
+def unknown_keys(doc: Mapping[str, Any], device: DeviceConfig) -> list[str]:
+    """Keys of a state message the gateway neither reads nor knows to ignore for this device."""
+    model = MODELS.get(device.model or "")
+    ignored = set(model.ignored if model else ()) | set(device.options.get("ignore_keys", ()))
+    return sorted(k for k in doc if k not in READ_KEYS and k not in ZIGBEE2MQTT_KEYS and k not in ignored)
+
+
 def _readings(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
-    out: list[DeviceMessage] = []
+    out: list[DeviceMessage] = _blood_pressure(name, doc)
     climate = {k: v for k in ("temperature", "humidity") if (v := _number(doc, k)) is not None}
+    if (pressure := _number(doc, "pressure")) is not None:
+        climate["pressure_hpa"] = pressure  # zigbee2mqtt reports air pressure in hPa
     if climate:
         out.append(Reading(name, "climate", climate))
     status = {k: v for k in ("battery", "linkquality", "voltage") if (v := _number(doc, k)) is not None}
@@ -184,11 +215,14 @@ def _readings(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
 
 
 def parse_state(name: str, payload: bytes, device: DeviceConfig) -> list[DeviceMessage]:
-    """A device's state message on `zigbee2mqtt/<name>`: events first, then readings."""
+    """A device's state message on `zigbee2mqtt/<name>`: events first, then readings, then unknown keys."""
     doc = _decode(payload)
     if not isinstance(doc, dict):
         raise ParseError("payload is not a JSON object")
-    return _status_events(name, doc, device) + _readings(name, doc)
+    out = _status_events(name, doc, device) + _readings(name, doc)
+    if unknown := unknown_keys(doc, device):  # counted and reported (rate-limited) by the gateway
+        out.append(DeviceEvent(name, EventKind.UNKNOWN_KEYS, detail={"keys": unknown}))
+    return out
 
 
 def parse(topic: str, payload: bytes, device: DeviceConfig | None) -> list[DeviceMessage]:

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gateway.errors import ConfigError
+from gateway.rules.chronic_config import FeverConfig, GlucoseConfig, Spo2Config, WeightGainConfig
 
 
 class RulesConfigError(ConfigError):
@@ -182,6 +183,10 @@ class RulesConfig(BaseModel):
     night: NightConfig = NightConfig()
     temperature: TemperatureConfig = TemperatureConfig()
     supervision: SupervisionConfig = SupervisionConfig()
+    glucose: GlucoseConfig = GlucoseConfig()
+    spo2: Spo2Config = Spo2Config()
+    fever: FeverConfig = FeverConfig()
+    weight_gain: WeightGainConfig = WeightGainConfig()
     damping: DampingConfig = DampingConfig()
 
 

@@ -11,11 +11,15 @@ from gateway.rules.config import RulesConfig, parse_rules
 from gateway.rules.damping import StormDamper
 from gateway.rules.engine import Engine, Rule
 from gateway.rules.fall import FallRule
+from gateway.rules.fever import FeverRule
+from gateway.rules.glucose import GlucoseRule
 from gateway.rules.inactivity import InactivityRule
 from gateway.rules.night import NightRule
+from gateway.rules.oxygen import OxygenRule
 from gateway.rules.sos import SosRule
 from gateway.rules.supervision import SupervisionRule
 from gateway.rules.temperature import TemperatureRule
+from gateway.rules.weight_gain import WeightGainRule
 
 
 def build_engine(config: RulesConfig | Mapping[str, Any] | None = None, timezone: str = "Asia/Shanghai",
@@ -36,6 +40,10 @@ def build_engine(config: RulesConfig | Mapping[str, Any] | None = None, timezone
         (cfg.temperature.enabled, TemperatureRule(cfg.temperature.low_c, cfg.temperature.high_c,
                                                   cfg.temperature.sustain_min * 60)),
         (cfg.supervision.enabled, SupervisionRule()),
+        (cfg.glucose.enabled, GlucoseRule(cfg.glucose.limits_for, resident, cfg.glucose.repeat_window_s)),
+        (cfg.spo2.enabled, OxygenRule(cfg.spo2.limits_for, resident)),
+        (cfg.fever.enabled, FeverRule(cfg.fever.limits_for, resident)),
+        (cfg.weight_gain.enabled, WeightGainRule(cfg.weight_gain.limits_for, resident)),
     ]
     damper = StormDamper(cfg.damping.min_interval_s, cfg.damping.reopen_after_s)
     return Engine(tuple(rule for enabled, rule in candidates if enabled), damper)

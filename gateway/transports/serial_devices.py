@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import serial
 
 from gateway.config import GatewaySettings, SerialPortConfig
+from gateway.devices import ble_gatt
 from gateway.devices.ble_bpm import BpmStream
 from gateway.devices.rflink import RflinkStream
 from gateway.model import DeviceMessage
@@ -43,6 +44,8 @@ def stream_for(port: SerialPortConfig, settings: GatewaySettings) -> Stream | No
     """The decoder for a port's family (None for families another part of the gateway owns)."""
     if port.family == "ble-bpm":
         return BpmStream(port.device or f"bpm:{port.port}", ZoneInfo(settings.timezone))
+    if port.family == "ble-gatt":
+        return ble_gatt.stream(port.device or f"ble:{port.port}", ZoneInfo(settings.timezone))
     if port.family == "rflink":
         return RflinkStream(settings.devices)
     return None

@@ -6,10 +6,12 @@ from fastapi import FastAPI
 
 from server import web
 from server.api.routes import (alarms, audit, auth, care, data_rights, gateways, health, home_reminders, links,
-                               readings, reliability, residents, rules_config, security_audit, staff, trends)
+                               readings, reliability, residents, rules_config, security_audit, staff, trends,
+                               trends_chronic)
 from server.metrics import metrics_router
 from server.services import Services
 from server.web import doctor
+from server.web import followup as followup_pages
 from server.web.guard import SecurityGuard
 
 
@@ -21,8 +23,10 @@ def create_app(services: Services) -> FastAPI:
                    care, staff, security_audit, data_rights):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(home_reminders.router, prefix="/api/v1")  # issue 17: reminders spoken at home
+    app.include_router(trends_chronic.router, prefix="/api/v1")
     app.include_router(metrics_router(app.state))
     app.include_router(doctor.router)
+    app.include_router(followup_pages.router)
     web.mount(app)
     app.add_middleware(SecurityGuard, settings=services.settings)
     return app

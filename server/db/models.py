@@ -298,5 +298,6 @@ class DeadLetter(Base):
 
 # Tables owned by other modules, imported so the metadata (and the migration check) sees them.
 from server.db import models_care  # noqa: E402,F401
+from server.db import models_followup  # noqa: E402,F401
 from server.db import models_reminders  # noqa: E402,F401
 from server.db import models_security  # noqa: E402,F401

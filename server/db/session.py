@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from server.errors import DatabaseUnavailable
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -35,7 +38,20 @@ def create_schema(engine: Engine) -> None:
     """Bring the schema up to date with the Alembic migrations (server/migrations)."""
     from server.db.migrate import upgrade
 
-    upgrade(engine)
+    try:
+        upgrade(engine)
+    except OperationalError as exc:  # the first connection: say which database and why, in one line
+        raise DatabaseUnavailable(unavailable_reason(engine, exc)) from exc
+
+
+def unavailable_reason(engine: Engine, exc: OperationalError) -> str:
+    """One line for a database that cannot be opened: a missing directory is named as such."""
+    url = engine.url.render_as_string(hide_password=True)
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        folder = Path(str(engine.url.database)).expanduser().absolute().parent
+        if not folder.is_dir():
+            return f"cannot open the database {url}: the directory {folder} does not exist (create it first)"
+    return f"cannot open the database {url}: {str(exc.orig).strip().splitlines()[0]}"
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

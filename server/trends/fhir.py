@@ -1,5 +1,6 @@
-"""FHIR R4 export: a collection Bundle of vital-signs Observations (LOINC, UCUM) for one resident, and a
-MedicationAdministration per medication reminder confirmed or missed at home (docs/home.md)."""
+"""FHIR R4 export: a collection Bundle of Observations (LOINC, UCUM) for one resident — blood pressure, pulse,
+glucose, SpO2, weight, BMI and body temperature — and a MedicationAdministration per medication reminder
+confirmed or missed at home (docs/home.md)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,19 @@ BP_PANEL = ("85354-9", "Blood pressure panel with all children optional")
 SYSTOLIC = ("8480-6", "Systolic blood pressure")
 DIASTOLIC = ("8462-4", "Diastolic blood pressure")
 HEART_RATE = ("8867-4", "Heart rate")
+GLUCOSE = ("14743-9", "Glucose [Moles/volume] in Capillary blood by Glucometer")
+SPO2 = ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry")
+SPO2_VITAL = ("2708-6", "Oxygen saturation in Arterial blood")  # the FHIR vital-signs profile's code
+BODY_WEIGHT = ("29463-7", "Body weight")
+BMI = ("39156-5", "Body mass index (BMI) [Ratio]")
+BODY_TEMPERATURE = ("8310-5", "Body temperature")
+# metric -> (LOINC concepts, value key, unit, UCUM code); the first concept names the Observation.
+SINGLE: dict[str, tuple[tuple[tuple[str, str], ...], str, str, str]] = {
+    "glucose": ((GLUCOSE,), "glucose_mmol_l", "mmol/L", "mmol/L"),
+    "spo2": ((SPO2_VITAL, SPO2), "spo2", "%", "%"),
+    "weight": ((BODY_WEIGHT,), "weight_kg", "kg", "kg"),
+    "body_temperature": ((BODY_TEMPERATURE,), "temperature_c", "°C", "Cel"),
+}
 # Stable ids: exporting the same reading twice gives the same fullUrl, so receivers can de-duplicate.
 NAMESPACE = uuid.UUID("5b0c7e1e-8a63-4f0e-9d38-6d2f3e0a9a11")
 
@@ -57,8 +71,29 @@ def _base(reading: Reading, kind: str, code: tuple[str, str], subject: str) -> d
     return obs
 
 
+def _single(reading: Reading, subject: str) -> list[dict[str, Any]]:
+    codes, key, unit, ucum = SINGLE[reading.metric]
+    obs = _base(reading, reading.metric, codes[0], subject)
+    obs["code"] = {"coding": [{"system": LOINC, "code": c, "display": d} for c, d in codes], "text": codes[-1][1]}
+    obs["valueQuantity"] = _quantity(reading.values[key], unit, ucum)
+    if reading.metric == "glucose":
+        obs["category"] = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                        "code": "laboratory", "display": "Laboratory"}], "text": "Laboratory"}]
+    out = [obs]
+    extra = {"spo2": ("pulse", HEART_RATE, "beats/minute", "/min"), "weight": ("bmi", BMI, "kg/m2", "kg/m2")}
+    if reading.metric in extra and isinstance(reading.values.get(extra[reading.metric][0]), (int, float)):
+        k, code, unit2, ucum2 = extra[reading.metric]
+        second = _base(reading, f"{reading.metric}/{k}", code, subject)
+        second["valueQuantity"] = _quantity(reading.values[k], unit2, ucum2)
+        out.append(second)
+    return out
+
+
 def observations(reading: Reading, subject: str) -> list[dict[str, Any]]:
-    """A blood-pressure panel and, when the monitor measured it, a heart-rate Observation."""
+    """A blood-pressure panel and, when the monitor measured it, a heart-rate Observation; one Observation
+    (and pulse or BMI beside it) for glucose, SpO2, weight and body temperature."""
+    if reading.metric in SINGLE:
+        return _single(reading, subject)
     v = reading.values
     bp = _base(reading, "bp", BP_PANEL, subject)
     bp["component"] = [{"code": _concept(SYSTOLIC), "valueQuantity": _quantity(v["systolic"], "mmHg", "mm[Hg]")},

@@ -140,7 +140,7 @@ def summary_out(code: str, name: str, s: Summary, limit: tuple[float, float]) ->
 def cohort_out(e: CohortEntry) -> CohortOut:
     """The API form of a cohort line."""
     s = e.summary
-    return CohortOut(resident=e.resident.code, name=e.resident.name, risk=s.risk, warnings=s.warnings,
+    return CohortOut(resident=e.resident.code, name=e.resident.name, risk=e.risk, warnings=e.warnings,
                      latest_week_systolic=e.latest_systolic, home_average=_p((s.home.systolic, s.home.diastolic)),
                      share_above_target=s.share_above_target, readings=s.readings, missed_days=s.missed_days,
                      last_reading=e.last_reading)

@@ -8,7 +8,8 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from server.db.models import Resident
-from server.trends import store
+from server.trends import chronic_service, store
+from server.trends.chronic import ChronicPicture
 from server.trends.errors import TrendsError
 from server.trends.guideline import target_of, threshold
 from server.trends.series import BPSeries, day_end_utc, day_number, day_start_utc, from_rows, local_today, zone
@@ -38,6 +39,17 @@ class CohortEntry:
     resident: Resident
     summary: Screening
     last_reading: datetime | None
+    chronic: ChronicPicture | None = None
+
+    @property
+    def warnings(self) -> list[str]:
+        """Blood-pressure warnings, then glucose, SpO2 and weight ones."""
+        return self.summary.warnings + (self.chronic.warnings if self.chronic else [])
+
+    @property
+    def risk(self) -> int:
+        """The ordering score over every condition."""
+        return self.summary.risk + (self.chronic.risk if self.chronic else 0)
 
     @property
     def latest_systolic(self) -> float | None:
@@ -69,7 +81,7 @@ def resident_trend(session: Session, resident: Resident, now: datetime, days: in
 
 def _risk_key(e: CohortEntry) -> tuple[int, float, str]:
     latest = e.latest_systolic
-    return (-e.summary.risk, -(latest if latest is not None else -1.0), e.resident.code)
+    return (-e.risk, -(latest if latest is not None else -1.0), e.resident.code)
 
 
 def cohort(session: Session, now: datetime, days: int = COHORT_DAYS, threshold_name: str = "135/85"
@@ -85,9 +97,10 @@ def cohort(session: Session, now: datetime, days: int = COHORT_DAYS, threshold_n
     ids = [r.id for r in people]
     rows = store.load_rows(session, ids, since, until)
     last = store.last_reading_times(session, ids)
+    chronic = chronic_service.pictures(session, people, periods)
     entries = []
     for r in people:
         series = from_rows(rows.get(r.id, []), zone(r.timezone))
         summary = screen(series, periods[r.id], target_of(r.bp_target, limit), limit)
-        entries.append(CohortEntry(r, summary, last.get(r.id)))
+        entries.append(CohortEntry(r, summary, last.get(r.id), chronic.get(r.id)))
     return sorted(entries, key=_risk_key)

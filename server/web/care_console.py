@@ -31,6 +31,7 @@ from server.care.schemas import AssessmentIn, ContactIn, HelperPlanIn, ProfileIn
 from server.care.standard import DOMAINS, GRADES, REASONS
 from server.db.models import Resident
 from server.services import Services
+from server.web import csrf
 from server.web.auth import CareReaderDep, CareWriterDep
 from server.web.care_words import care_page
 
@@ -98,7 +99,7 @@ def new_page(request: Request, services: ServicesDep, care_user: CareWriterDep) 
 @router.post("/console/residents/new", response_model=None)
 async def create(request: Request, services: ServicesDep, care_user: CareWriterDep) -> Response:
     """Create the resident and go to their page."""
-    form = dict(await request.form())
+    form = await _fields(request)
     code = str(form.get("code", "")).strip()
     try:
         if not code or not code.replace("-", "").replace("_", "").isalnum() or len(code) > 64:
@@ -133,7 +134,7 @@ def profile_page(code: str, request: Request, services: ServicesDep, care_user: 
 @router.post("/console/residents/{code}/profile", response_model=None)
 async def save_profile(code: str, request: Request, services: ServicesDep, care_user: CareWriterDep) -> Response:
     """Save the profile form; a refused form keeps what was typed and says why."""
-    form = dict(await request.form())
+    form = await _fields(request)
     try:
         body = profile_from_form(form)
 
@@ -199,6 +200,11 @@ def _local_input(value: str | None) -> datetime | None:
     return plans.to_utc(datetime.fromisoformat(value).replace(tzinfo=plans.LOCAL))
 
 
+async def _fields(request: Request) -> dict[str, Any]:
+    """The form's own fields, without the CSRF token the guard has already checked (server/web/guard.py)."""
+    return {k: v for k, v in (await request.form()).items() if k != csrf.FIELD}
+
+
 @router.post("/console/residents/{code}/assessment", response_model=None)
 async def record_assessment(code: str, request: Request, services: ServicesDep, care_user: CareWriterDep) -> Response:
     """Score the form and keep it."""
@@ -226,7 +232,7 @@ async def record_assessment(code: str, request: Request, services: ServicesDep, 
 @router.post("/console/residents/{code}/helpers", response_model=None)
 async def pair_helper(code: str, request: Request, services: ServicesDep, care_user: CareWriterDep) -> Response:
     """Pair a helper from the profile page."""
-    form = {k: str(v).strip() or None for k, v in (await request.form()).items()}
+    form = {k: str(v).strip() or None for k, v in (await _fields(request)).items()}
     try:
         body = HelperPlanIn.model_validate({k: v for k, v in form.items() if v is not None})
 

@@ -15,9 +15,10 @@ from markupsafe import Markup
 from server import home_reminders
 from server.api.deps import SESSION_COOKIE, ServicesDep, SessionDep, forbidden, record_read
 from server.auth import AuthError, StaffIdentity, identity_for
+from server import followup_store
 from server.data_rights import may_share
 from server.permissions import allowed
-from server.trends import service, store
+from server.trends import chronic_service, service, store
 from server.trends.errors import TrendsError
 from server.trends.series import day_date, day_end_utc, day_start_utc, zone
 from server.web.doctor_chart import AlarmMark, bp_chart
@@ -30,7 +31,15 @@ WARNING_TEXT = {
     "rising": "周均收缩压升高 ≥10",
     "above_target": "本周高于目标",
     "not_measuring": "≥3 天未测量",
+    "hypoglycaemia_level_2": "2 级低血糖 <3.0",
+    "hypoglycaemia": "低血糖 <3.9",
+    "low_spo2": "血氧低于阈值",
+    "weight_gain": "3 天增重 >2 kg",
+    "glucose_off_target": "血糖达标 <50%",
+    "glucose_unstable": "血糖波动大 CV>36%",
 }
+CONTEXT_TEXT = {"fasting": "空腹 fasting", "before_meal": "餐前 before meal", "after_meal": "餐后 after meal",
+                "bedtime": "睡前 bedtime", "other": "其他 other"}
 
 router = APIRouter(prefix="/doctor", tags=["doctor pages"], include_in_schema=False)
 
@@ -68,6 +77,7 @@ def _num(v: float | None, digits: int = 0) -> str:
 templates.env.filters["num"] = _num
 templates.env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.0f} %"
 templates.env.globals["WARNING_TEXT"] = WARNING_TEXT
+templates.env.globals["CONTEXT_TEXT"] = CONTEXT_TEXT
 
 
 @router.get("/doctor.css")
@@ -86,7 +96,7 @@ def cohort_page(request: Request, staff: DoctorDep, session: SessionDep, service
             if may_share(e.resident)]
     return templates.TemplateResponse(request, "doctor/cohort.html", {
         "staff": staff, "rows": rows, "days": days, "threshold": threshold,
-        "counts": {w: sum(w in e.summary.warnings for e in entries) for w in WARNING_TEXT}})
+        "counts": {w: sum(w in e.warnings for e in entries) for w in WARNING_TEXT}})
 
 
 def _resident_context(session: SessionDep, services: ServicesDep, code: str, days: int, until: date | None,
@@ -101,11 +111,12 @@ def _resident_context(session: SessionDep, services: ServicesDep, code: str, day
     except TrendsError as exc:
         raise HTTPException(422, detail=str(exc)) from exc
     s, tz = trend.summary, zone(resident.timezone)
+    chronic = chronic_service.pictures(session, [resident], {resident.id: s.period})[resident.id]
     alarms = store.alarms_between(session, resident.id, day_start_utc(s.period.first_day, tz),
                                   day_end_utc(s.period.last_day, tz))
     marks = [AlarmMark(a.raised_at, f"{_local(a.raised_at, tz)} {a.type} ({a.status})") for a in alarms]
     return {
-        "resident": resident, "s": s, "limit": trend.limit, "days": days, "threshold": threshold,
+        "resident": resident, "s": s, "chronic": chronic, "followups": followup_store.history(session, resident.id), "limit": trend.limit, "days": days, "threshold": threshold,
         "first": day_date(s.period.first_day), "last": day_date(s.period.last_day),
         "home_first": day_date(s.home.first_day), "until": until.isoformat() if until else "",
         "chart": Markup(bp_chart(trend.series, s.period, s.target, tz, marks)),

@@ -97,6 +97,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "devices_silent": ("长时间无数据的设备", "Silent devices"),
     "batteries_low": ("电量低", "Batteries low"),
     "technical_alarms": ("技术报警", "Technical alarms"),
+    "unknown_keys": ("未能识别的设备数据", "Device data not understood"),
+    "unknown_keys_messages": ("条消息含未识别字段", "messages with keys not understood"),
     "gateway": ("网关", "Gateway"),
     "last_seen": ("最后在线", "Last seen"),
     "never": ("从未", "never"),

@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from server.alarms import ACTIVE
 from server.db.models import Alarm, AlarmAudit, Caregiver, Device, Gateway, Pairing, Reading, Resident, as_utc
+from server.reliability import UnknownKeys, unknown_keys
 from server.web.figures import AckSample, ServiceFigures, compute
 
 SEVERITY_RANK = {"emergency": 0, "urgent": 1, "warning": 2, "technical": 3, "info": 4}
 UNANSWERED = ("raised", "notified")
 BP_METRICS = ("blood_pressure", "bp")
 ACK_ACTIONS = ("acknowledged", "also_acknowledged")
+UNKNOWN_KEYS_WINDOW = timedelta(days=7)  # gateways re-report hourly while a device keeps sending them
 
 
 def queue_order(alarm: Alarm) -> tuple[int, int, datetime]:
@@ -96,6 +98,7 @@ class Fleet:
     silent: list[DeviceHealth]
     low_battery: list[DeviceHealth]
     technical: list[Alarm]
+    unknown_keys: list[UnknownKeys] = field(default_factory=list)
 
 
 def device_health(session: Session, now: datetime, window: timedelta) -> list[DeviceHealth]:
@@ -129,7 +132,7 @@ def fleet(session: Session, now: datetime, silent_after: timedelta, battery_low:
     low = [h for h in health if h.battery is not None and h.battery < battery_low]
     technical = list(session.scalars(select(Alarm).where(Alarm.status.in_(ACTIVE), Alarm.severity == "technical")
                                      .order_by(Alarm.raised_at)))
-    return Fleet(offline, silent, low, technical)
+    return Fleet(offline, silent, low, technical, unknown_keys(session, now - UNKNOWN_KEYS_WINDOW))
 
 
 

@@ -15,7 +15,8 @@ from tests.integration.harness import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
-PHONES = ["+8613800138000", "13900139000"]
+TYPED = ["+8613800138000", "139 0013 9000"]  # as a person writes them in the gateway configuration
+PHONES = ["+8613800138000", "+8613900139000"]
 LABEL = "王秀英（德胜门内大街 12 号 3 单元 401）"
 
 
@@ -27,7 +28,7 @@ def modem():
 
 
 def test_sms_when_uplink_cannot_deliver_then_server_sees_whole_story(make_installation, modem):
-    inst = make_installation(sms={"port": modem.port, "caregivers": PHONES, "after_s": 3.0,
+    inst = make_installation(sms={"port": modem.port, "caregivers": TYPED, "after_s": 3.0,
                                   "resident_label": LABEL, "retry_after_s": 1.0, "command_timeout_s": 2.0})
     inst.server.start()
     inst.gateway.start()

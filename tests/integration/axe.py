@@ -10,7 +10,11 @@ AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.j
 
 
 def violations(page) -> list[dict]:  # type: ignore[no-untyped-def]
-    """Every WCAG 2 A/AA violation axe-core finds on the page as it is now: rule id and the elements."""
+    """Every WCAG 2 A/AA violation axe-core finds on the page as it is now: rule id and the elements.
+
+    axe-core is the test's script, not the app's: open the page in a context with `bypass_csp=True`, or the
+    server's Content-Security-Policy (script-src 'self') refuses it, as it should refuse any injected script.
+    """
     if not AXE.exists():
         pytest.fail("axe-core is not installed: run `npm install --prefix tests/integration` (scripts/test.sh does)")
     page.add_script_tag(path=str(AXE))

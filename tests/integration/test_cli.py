@@ -74,3 +74,54 @@ def test_docker_compose_file_is_consistent():
             if src.startswith("./"):
                 assert (ROOT / src).exists(), f"{name} mounts missing {src}"
     assert (ROOT / "Dockerfile").exists()
+
+
+@pytest.mark.parametrize("command", [["import", str(ROOT / "examples" / "provision.yaml")],
+                                     ["create-user", "duty2", "--password-stdin"],
+                                     ["run", "--port", "0", "--no-embedded-broker"]])
+def test_server_database_in_a_missing_directory_is_one_clear_line(tmp_path, command):
+    db = tmp_path / "no" / "such" / "dir" / "anxin.db"
+    out = subprocess.run([sys.executable, "-m", "server", "--database-url", f"sqlite:///{db}", *command],
+                         input="a-long-password\n", capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    assert out.stderr.strip() == (f"anxin-server: cannot open the database sqlite:///{db}: the directory "
+                                  f"{db.parent} does not exist (create it first)")
+
+
+def test_gateway_data_dir_that_cannot_be_created_is_one_clear_line(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text(yaml.safe_dump({"gateway_id": "gw-x", "data_dir": str(tmp_path / "a-file" / "data")}))
+    out = subprocess.run([sys.executable, "-m", "gateway", "run", "--config", str(cfg)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "Traceback" not in out.stdout + out.stderr
+    assert f"cannot create the data directory {tmp_path / 'a-file' / 'data'}: Not a directory" in out.stdout
+
+
+@pytest.mark.parametrize("command", ["serial-bpm", "serial-rflink"])
+def test_sim_serial_device_path_in_a_missing_directory_is_one_clear_line(tmp_path, command):
+    out = subprocess.run([sys.executable, "-m", "firmware_sim", command, str(tmp_path / "no" / "tty")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == f"anxin-sim: cannot create the device path {tmp_path / 'no' / 'tty'}: " \
+                                 "No such file or directory"
+
+
+def test_a_missing_tls_file_is_one_clear_line_for_gateway_and_server(tmp_path):
+    import os
+
+    ca = tmp_path / "no" / "ca.pem"
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text(yaml.safe_dump({"gateway_id": "gw-x", "data_dir": str(tmp_path / "gw"),
+                                   "central_broker": {"port": 1, "tls_ca": str(ca)}}))
+    gw = subprocess.run([sys.executable, "-m", "gateway", "run", "--config", str(cfg)],
+                        capture_output=True, text=True, timeout=60)
+    assert gw.returncode == 2 and "Traceback" not in gw.stdout + gw.stderr
+    assert f"cannot load the TLS files for 127.0.0.1:1 ({ca}): No such file or directory" in gw.stdout
+    server = subprocess.run([sys.executable, "-m", "server", "--database-url", f"sqlite:///{tmp_path}/s.db", "run",
+                             "--port", "0", "--no-embedded-broker", "--mqtt-port", "1"],
+                            env={**os.environ, "ANXIN_MQTT_TLS_CA": str(ca)}, capture_output=True, text=True,
+                            timeout=60)
+    assert server.returncode == 2 and "Traceback" not in server.stderr, server.stderr
+    assert server.stderr.strip().endswith(
+        f"cannot load the TLS files for 127.0.0.1:1 ({ca}): No such file or directory")

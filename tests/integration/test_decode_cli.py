@@ -65,3 +65,33 @@ def test_native_accel_in_si_units_and_a_missing_file() -> None:
     proc = subprocess.run([sys.executable, "-m", "gateway", "decode", "--format", "native", "/nonexistent"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "cannot read /nonexistent" in proc.stderr
+
+
+@pytest.mark.parametrize("fmt", ["ble-glucose", "ble-glucose-context", "ble-plx-spot", "ble-plx-continuous",
+                                 "ble-weight", "ble-temperature"])
+def test_every_health_device_format_decodes_its_recorded_values(fmt: str) -> None:
+    """Each recorded value through the command: one answer a line, `error` objects for the refused ones."""
+    doc = json.loads((FIXTURES / fmt / "values.json").read_text())
+    rc, out = decode("--format", fmt, "--timezone", doc["timezone"], stdin="\n".join(c["hex"] for c in doc["values"]))
+    assert len(out) == len(doc["values"])
+    assert rc == (1 if any("error" in c for c in doc["values"]) else 0)
+    for case, got in zip(doc["values"], out):
+        if "error" in case:
+            assert case["error"] in got["error"]
+        else:
+            assert got["type"] == "reading" and got["values"] and "error" not in got
+    quantities = {"ble-glucose": "glucose_mmol_l", "ble-plx-spot": "spo2", "ble-plx-continuous": "pulse",
+                  "ble-weight": "weight_kg", "ble-temperature": "temperature_c", "ble-glucose-context": "sequence"}
+    assert quantities[fmt] in out[0]["values"]
+
+
+def test_decode_says_what_it_ignored_and_forwards_what_has_a_meaning() -> None:
+    lines = ('zigbee2mqtt/zigbee-bp {"systolic": 142, "diastolic": 91, "heart_rate": 70}\n'
+             'zigbee2mqtt/living-climate {"temperature": 21.5, "pressure": 1012.5, "comfort_index": 7}\n')
+    rc, out = decode("--format", "zigbee2mqtt", "--role", "climate", stdin=lines)
+    assert rc == 0
+    assert out[0]["metric"] == "blood_pressure" and out[0]["values"] == {"systolic": 142.0, "diastolic": 91.0,
+                                                                         "pulse": 70.0}
+    assert out[1]["metric"] == "climate" and out[1]["values"] == {"temperature": 21.5, "pressure_hpa": 1012.5}
+    assert out[2]["type"] == "ignored" and out[2]["device"] == "living-climate" and out[2]["keys"] == ["comfort_index"]
+    assert len(out) == 3

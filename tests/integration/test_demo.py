@@ -75,3 +75,32 @@ def test_demo_sos_writes_what_the_home_says_as_wav_files_in_order(tmp_path):
             seconds = w.getnframes() / w.getframerate()
         assert 2.0 < seconds < 20.0, (name, seconds)
         assert float(np.sqrt(np.mean(samples ** 2))) > 0.02, f"{name} is silent"
+
+
+def test_demo_creates_a_missing_data_dir_and_a_clean_stop_pages_no_one(receiver, tmp_path):
+    import json
+    import sqlite3
+
+    data = tmp_path / "not" / "there" / "yet"
+    proc = subprocess.run(
+        [sys.executable, "-m", "firmware_sim", "demo", "--notify", receiver.url(), "--exit-after", "4",
+         "--port", str(free_port()), "--data-dir", str(data)],
+        capture_output=True, text=True, timeout=90,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and f"data in {data}" in proc.stdout
+    [outbox] = data.glob("outbox-*.sqlite")
+    conn = sqlite3.connect(f"file:{outbox}?mode=ro", uri=True)
+    try:
+        alarms = [json.loads(b) for (b,) in conn.execute("SELECT body FROM outbox WHERE lane_name = 'alarm'")]
+    finally:
+        conn.close()
+    assert [a for a in alarms if a.get("type") == "bridge_offline"] == [], "stopping the demo raised an alarm"
+
+
+def test_demo_data_dir_that_cannot_be_a_directory_is_one_clear_line(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    proc = subprocess.run([sys.executable, "-m", "firmware_sim", "demo", "--exit-after", "1",
+                           "--data-dir", str(tmp_path / "a-file" / "sub")], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == f"anxin-sim: cannot use --data-dir {tmp_path / 'a-file' / 'sub'}: Not a directory"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
@@ -13,7 +13,7 @@ from server.api.deps import ServicesDep, SessionDep, permit, record_read
 from server.auth import StaffIdentity
 from server.data_rights import may_share
 from server.db.models import Resident
-from server.trends import fhir, service, store, tabular
+from server.trends import chronic_store, fhir, service, store, tabular
 from server.trends.errors import TrendsError
 from server.trends.schemas import CohortOut, MirrorOut, SummaryOut, cohort_out, summary_out
 from server.trends.series import day_end_utc, day_start_utc, zone
@@ -77,29 +77,32 @@ def get_summary(code: str, session: SessionDep, services: ServicesDep, request: 
     return summary_out(resident.code, resident.name, t.summary, t.limit)
 
 
-def _export_window(session: SessionDep, services: ServicesDep, code: str, days: int, until: date | None
-                   ) -> tuple[Resident, list[Any]]:
+def _export_window(session: SessionDep, services: ServicesDep, code: str, days: int, until: date | None,
+                   loader: Callable[..., list[Any]] = store.export_rows) -> tuple[Resident, list[Any]]:
     resident = _resident(session, code)
     try:
         period = service.period_for(resident, services.clock(), days, until)
         tz = zone(resident.timezone)
     except TrendsError as exc:
         raise _bad(exc) from exc
-    rows = store.export_rows(session, resident.id, day_start_utc(period.first_day, tz), day_end_utc(period.last_day, tz))
+    rows = loader(session, resident.id, day_start_utc(period.first_day, tz), day_end_utc(period.last_day, tz))
     return resident, rows
 
 
 @router.get("/residents/{code}/fhir", responses={200: {"content": {"application/fhir+json": {}}}})
 def get_fhir(code: str, session: SessionDep, services: ServicesDep, request: Request, staff: Doctor,
              days: int = DaysQ, until: date | None = UntilQ) -> Response:
-    """A FHIR R4 collection Bundle: the Patient and a vital-signs Observation per measurement."""
+    """A FHIR R4 collection Bundle: the Patient and Observations per measurement (blood pressure, pulse,
+    glucose, SpO2, weight, BMI, body temperature), and what happened to the medication reminders at home."""
     resident, rows = _export_window(session, services, code, days, until)
-    record_read(services, request, staff, "trends.export_fhir", "resident", code, {"rows": len(rows)})
+    _, vitals = _export_window(session, services, code, days, until, chronic_store.export_rows)
+    record_read(services, request, staff, "trends.export_fhir", "resident", code,
+                {"rows": len(rows) + len(vitals)})
     period = service.period_for(resident, services.clock(), days, until)
     tz = zone(resident.timezone)
     kept = home_reminders.outcomes(session, resident.id, day_start_utc(period.first_day, tz),
                                    day_end_utc(period.last_day, tz))
-    body = fhir.bundle(resident, rows, services.clock(), kept)
+    body = fhir.bundle(resident, sorted([*rows, *vitals], key=lambda r: (r.ts, r.id)), services.clock(), kept)
     # ensure_ascii off so that Chinese names stay readable in the file a doctor downloads
     return Response(json.dumps(body, ensure_ascii=False).encode("utf-8"), media_type="application/fhir+json")
 

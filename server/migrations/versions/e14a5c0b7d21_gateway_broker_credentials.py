@@ -1,7 +1,7 @@
 """gateway broker credentials
 
 Revision ID: e14a5c0b7d21
-Revises: e15a0d1t5ec0
+Revises: 4c231461fb6b
 Create Date: 2026-12-06 07:30:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = 'e14a5c0b7d21'
-down_revision = 'e15a0d1t5ec0'
+down_revision = '4c231461fb6b'
 branch_labels = None
 depends_on = None
 

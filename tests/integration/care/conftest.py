@@ -17,11 +17,13 @@ from server.links import LinkSigner
 from server.provision import import_file
 from server.services import Services
 from server.settings import ServerSettings
+from server.web import csrf
 from tests.integration.desk import conftest as desk
 
 database_url = desk.database_url  # every test here runs on SQLite and on the real PostgreSQL
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "provision.yaml"
 # A Monday morning in Beijing (01:00 UTC = 09:00 CST).
+SECRET = "test-secret-of-16-chars"
 T0 = datetime(2027, 3, 1, 1, 0, tzinfo=timezone.utc)
 
 
@@ -46,12 +48,13 @@ def clock() -> Clock:
 
 @pytest.fixture
 def services(database_url: str, clock: Clock) -> Iterator[Services]:
-    settings = ServerSettings(database_url=database_url, secret_key="test-secret", embedded_broker=False)
+    settings = ServerSettings(database_url=database_url, secret_key=SECRET, embedded_broker=False)
     engine = make_engine(database_url)
     create_schema(engine)
     sessions = session_factory(engine)
     with sessions() as s, s.begin():
         import_file(s, EXAMPLE)
+        import_file(s, EXAMPLE.with_name("demo-staff.yaml"))  # the demo accounts are not in the example
         upsert_staff(s, "coord", "coordinator", "协调员 周兰", "anxin-demo")
     yield Services(settings, sessions, LinkSigner(settings.secret_key, 60), None, lambda g, c: None, clock=clock)
     engine.dispose()
@@ -66,4 +69,6 @@ def client(services: Services) -> Iterator[TestClient]:
 def login(client: TestClient, username: str) -> dict[str, str]:
     r = client.post("/api/v1/auth/token", data={"username": username, "password": "anxin-demo"})
     assert r.status_code == 200, r.text
+    if "anxin_session" in r.cookies:  # pages: what their forms carry in the hidden csrf_token field
+        client.headers["X-CSRF-Token"] = csrf.token_for(SECRET, r.cookies["anxin_session"])
     return {"Authorization": f"Bearer {r.json()['access_token']}"}

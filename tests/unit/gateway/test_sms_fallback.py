@@ -35,7 +35,7 @@ class Clock:
 def make(tmp_path, modem, **cfg) -> tuple[SmsFallback, Outbox, Clock]:
     box = Outbox(connect(tmp_path / "o.sqlite"))
     box.recover(1.7e9)
-    config = SmsConfig(port=modem.port, caregivers=["+8613800138000", "13900139000"], resident_label=LABEL,
+    config = SmsConfig(port=modem.port, caregivers=["+8613800138000", "139 0013 9000"], resident_label=LABEL,
                        retry_after_s=0, command_timeout_s=1.0, send_timeout_s=1.0, **cfg)
     mono = Clock()
     fb = SmsFallback(config, box, lambda: open_serial_modem(modem.port, 115200, 1.0, 1.0), monotonic=mono,
@@ -62,14 +62,14 @@ def test_alarm_unacknowledged_past_deadline_is_texted_intact_to_every_caregiver(
     assert fb.check() == 1
     texts = modem.texts()
     expected = sms_text(ALARM, 1.7e9, LABEL, "zh-CN", "Asia/Shanghai")
-    assert texts == {"+8613800138000": [expected], "13900139000": [expected]}
+    assert texts == {"+8613800138000": [expected], "+8613900139000": [expected]}
     assert "王秀英" in expected and "紧急求助" in expected and "德胜门内大街" in expected
     record = box.alarms()[0].body["sms"]
-    assert record["delivered_to"] == ["+8613800138000", "13900139000"]
+    assert record["delivered_to"] == ["+8613800138000", "+8613900139000"]
     assert box.alarms()[0].seq == seq
     mono.t += 100
     assert fb.check() == 0, "an alarm must be texted once, not every second"
-    assert len(modem.texts()["13900139000"]) == 1
+    assert len(modem.texts()["+8613900139000"]) == 1
 
 
 def test_acknowledged_alarm_is_never_texted(tmp_path, modem):
@@ -93,7 +93,7 @@ def test_cms_error_and_timeout_are_retried_and_every_attempt_logged(tmp_path, mo
     first = [a for a in record["attempts"] if a["to"] == "+8613800138000"]
     assert [a["ok"] for a in first] == [False, False, True]
     assert "+CMS ERROR: 331" in first[0]["error"] and "time-out" in first[1]["error"]
-    assert record["delivered_to"] == ["+8613800138000", "13900139000"]
+    assert record["delivered_to"] == ["+8613800138000", "+8613900139000"]
     assert len(fb.attempts_log) == 4
 
 

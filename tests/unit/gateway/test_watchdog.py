@@ -70,3 +70,28 @@ def test_example_gateway_config_is_valid(tmp_path):
     assert settings.sms.enabled and settings.sms.after_s == 30
     assert settings.outbox.max_mb > 0
     assert yaml.safe_load((DEPLOY / "gateway.example.yaml").read_text())["gateway_id"] == settings.gateway_id
+
+
+def test_readiness_says_ready_once_subscribed_and_degraded_when_the_broker_never_comes(tmp_path):
+    import threading
+
+    from gateway.watchdog import Readiness
+
+    sock, path = notify_socket(tmp_path)
+    subscribed = threading.Event()
+    ready = Readiness(SystemdNotifier({"NOTIFY_SOCKET": path}), subscribed, "the home's broker x:1883")
+    subscribed.set()
+    assert ready.wait() and ready.ready.is_set()
+    assert sock.recv(200) == b"READY=1\nSTATUS=ready: subscribed to the home's broker x:1883"
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += 30.0
+        return now[0]
+
+    never = Readiness(SystemdNotifier({"NOTIFY_SOCKET": path}), threading.Event(), "the home's broker x:1883",
+                      give_up_after_s=60.0, monotonic=clock)
+    assert not never.wait() and not never.ready.is_set()
+    # systemd is told anyway, so its start time-out does not restart a gateway whose serial devices work
+    assert sock.recv(200) == b"READY=1\nSTATUS=degraded: the home's broker x:1883 unreachable"
+    sock.close()
