@@ -8,7 +8,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from server.errors import ServerError
+from server.db.session import missing_directory
+from server.errors import DatabaseUnavailable, ServerError
 from server.settings import ServerSettings
 
 KEY_FILE = "anxin-secret.key"
@@ -45,6 +46,8 @@ def resolve(settings: ServerSettings) -> str:
                              f"processes; generate one with: {GENERATE}")
     if not url.database or url.database == ":memory:":
         return secrets.token_urlsafe(32)  # an in-memory database forgets its tokens' accounts anyway
+    if reason := missing_directory(url):  # the key lives beside the database: say what is wrong in one line
+        raise DatabaseUnavailable(reason)
     return _key_file(Path(url.database).resolve().parent / KEY_FILE)
 
 

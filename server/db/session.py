@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,14 +44,20 @@ def create_schema(engine: Engine) -> None:
         raise DatabaseUnavailable(unavailable_reason(engine, exc)) from exc
 
 
+def missing_directory(url: URL) -> str | None:
+    """One line when a SQLite file's directory does not exist (a typo is named, not created), else None."""
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        folder = Path(str(url.database)).expanduser().absolute().parent
+        if not folder.is_dir():
+            return (f"cannot open the database {url.render_as_string(hide_password=True)}: the directory {folder} "
+                    "does not exist (create it first)")
+    return None
+
+
 def unavailable_reason(engine: Engine, exc: OperationalError) -> str:
     """One line for a database that cannot be opened: a missing directory is named as such."""
     url = engine.url.render_as_string(hide_password=True)
-    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        folder = Path(str(engine.url.database)).expanduser().absolute().parent
-        if not folder.is_dir():
-            return f"cannot open the database {url}: the directory {folder} does not exist (create it first)"
-    return f"cannot open the database {url}: {str(exc.orig).strip().splitlines()[0]}"
+    return missing_directory(engine.url) or f"cannot open the database {url}: {str(exc.orig).strip().splitlines()[0]}"
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

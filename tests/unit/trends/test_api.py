@@ -17,6 +17,7 @@ from server.db.session import create_schema, make_engine, session_factory
 from server.links import LinkSigner
 from server.services import Services
 from server.settings import ServerSettings
+from server.web import csrf
 from tests.unit.trends.build import NOW, seed_cohort
 
 
@@ -34,6 +35,8 @@ def sign_in(client: TestClient, username: str) -> None:
     """Sign in; the session cookie then rides on every request."""
     r = client.post("/api/v1/auth/token", data={"username": username, "password": "pw"})
     assert r.status_code == 200, r.text
+    if "anxin_session" in r.cookies:  # pages' forms carry this token in their hidden csrf_token field
+        client.headers["X-CSRF-Token"] = csrf.token_for("t", r.cookies["anxin_session"])
 
 
 @pytest.fixture

@@ -32,8 +32,10 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     c, sessions = make_client(f"sqlite:///{tmp_path}/trends.db")
     seed_cohort(sessions)
     with sessions() as s, s.begin():
-        sugar = Resident(code="SUGAR", name="糖 患者", conditions=["高血压", "2 型糖尿病"])
-        heart = Resident(code="HEART", name="心 患者", conditions=["慢性心力衰竭", "慢阻肺"])
+        sugar = Resident(code="SUGAR", name="糖 患者", conditions=["高血压", "2 型糖尿病"], consent=True,
+                         consent_sharing=True)
+        heart = Resident(code="HEART", name="心 患者", conditions=["慢性心力衰竭", "慢阻肺"], consent=True,
+                         consent_sharing=True)
         s.add_all([sugar, heart])
         s.flush()
         for seq, (t, value, ctx) in enumerate(GLUCOSE):
