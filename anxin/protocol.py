@@ -10,6 +10,9 @@ import orjson
 
 VERSION = 1
 PREFIX = "anxin/v1/gw"
+MAX_BATCH_ID = 32
+MAX_SEQ = 2**63 - 1  # a signed 64-bit column holds it; a gateway's SQLite sequence never gets near
+MAX_DEPTH = 64  # JSON nesting the json fallback accepts (orjson refuses beyond 1024 itself)
 
 Lane = Literal["alarm", "event", "reading", "gap"]
 LANES: tuple[str, ...] = ("alarm", "event", "reading", "gap")
@@ -72,6 +75,7 @@ class UplinkBatch:
     events: tuple[UplinkEvent, ...]
     sent_at: float = 0.0
     clock_synced: bool = True
+    batch_id: str = ""  # a fresh random id per publish; the server's ack names it back (docs/protocol.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,7 @@ class Ack:
     seqs: tuple[int, ...] = ()
     rejected: tuple[int, ...] = ()
     upto: int = 0  # cumulative: every sequence number <= upto is stored (or accounted for); 0 = none
+    batch_id: str = ""  # the batch this answers: a gateway ignores an ack for a batch it did not send
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,20 +98,19 @@ class Command:
 
 def encode_batch(batch: UplinkBatch) -> bytes:
     """Serialise a batch for the up topic."""
-    return json.dumps(
-        {
-            "v": VERSION,
-            "gw": batch.gateway_id,
-            "boot": batch.boot_id,
-            "sent": batch.sent_at,
-            "synced": batch.clock_synced,
-            "events": [
-                {"seq": e.seq, "lane": e.lane, "ts": e.ts, "mono": e.mono, "body": e.body} for e in batch.events
-            ],
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    ).encode()
+    doc: dict[str, Any] = {
+        "v": VERSION,
+        "gw": batch.gateway_id,
+        "boot": batch.boot_id,
+        "sent": batch.sent_at,
+        "synced": batch.clock_synced,
+        "events": [
+            {"seq": e.seq, "lane": e.lane, "ts": e.ts, "mono": e.mono, "body": e.body} for e in batch.events
+        ],
+    }
+    if batch.batch_id:
+        doc["id"] = batch.batch_id
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _load(payload: bytes) -> dict[str, Any]:
@@ -115,9 +119,11 @@ def _load(payload: bytes) -> dict[str, Any]:
     try:
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError:
+        if nesting(payload) > MAX_DEPTH:
+            raise ProtocolError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
         try:
             doc = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise ProtocolError(f"not JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise ProtocolError("not a JSON object")
@@ -126,11 +132,37 @@ def _load(payload: bytes) -> dict[str, Any]:
     return doc
 
 
+def nesting(payload: bytes) -> int:
+    """How deep arrays and objects nest in a JSON text (brackets inside strings do not count)."""
+    if payload.count(b"[") + payload.count(b"{") <= MAX_DEPTH:
+        return 0  # cannot nest deeper than it has brackets: the common case costs two counts
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in payload:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                return deepest
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
 def _event(raw: Any) -> UplinkEvent:
     if not isinstance(raw, dict):
         raise ProtocolError("event is not an object")
     seq, lane, ts, body = raw.get("seq"), raw.get("lane"), raw.get("ts"), raw.get("body")
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ:
         raise ProtocolError(f"bad seq {seq!r}")
     if lane not in LANES:
         raise ProtocolError(f"bad lane {lane!r}")
@@ -162,13 +194,16 @@ def decode_batch(payload: bytes) -> UplinkBatch:
         raise ProtocolError("missing boot id")
     if not isinstance(events, list):
         raise ProtocolError("events is not a list")
-    sent = doc.get("sent", 0.0)
+    sent, batch_id = doc.get("sent", 0.0), doc.get("id", "")
+    if not isinstance(batch_id, str) or len(batch_id) > MAX_BATCH_ID:
+        raise ProtocolError("bad batch id")
     return UplinkBatch(
         gw,
         boot,
         tuple(_event(e) for e in events),
         float(sent) if isinstance(sent, (int, float)) else 0.0,
         bool(doc.get("synced", True)),
+        batch_id,
     )
 
 
@@ -184,6 +219,8 @@ def encode_ack(ack: Ack) -> bytes:
     doc: dict[str, Any] = {"v": VERSION, "seqs": list(ack.seqs), "rejected": list(ack.rejected)}
     if ack.upto:
         doc["upto"] = ack.upto
+    if ack.batch_id:
+        doc["re"] = ack.batch_id
     return json.dumps(doc).encode()
 
 
@@ -198,7 +235,10 @@ def decode_ack(payload: bytes) -> Ack:
     upto = doc.get("upto", 0)
     if not isinstance(upto, int) or isinstance(upto, bool) or upto < 0:
         raise ProtocolError("bad upto")
-    return Ack(tuple(seqs), tuple(rejected), upto)
+    batch_id = doc.get("re", "")
+    if not isinstance(batch_id, str):
+        raise ProtocolError("bad batch id")
+    return Ack(tuple(seqs), tuple(rejected), upto, batch_id)
 
 
 def encode_command(cmd: Command) -> bytes:

@@ -27,6 +27,7 @@ from gateway.home.bridge import SpeakerService, build_speaker
 from server.broker import EmbeddedBroker
 from server.errors import DatabaseUnavailable, PortInUse
 from server.provision import apply
+from server.gateway_credentials import issue_missing
 from server.runtime import ServerRuntime, build_runtime
 from server.settings import ServerSettings
 
@@ -80,16 +81,17 @@ class Demo:
         self.server.start()
         with self.server.services.sessions() as s, s.begin():
             apply(s, demo_provision(o.homes, notify))
+            passwords = issue_missing(s)  # the central broker lets in only provisioned gateways
             care_demo.seed(s, self.server.services.clock())
             seed_history(s, self.server.services.clock().date())
         central = BrokerAddress("127.0.0.1", mqtt_port)
         for i in range(o.homes):
-            broker = EmbeddedBroker("127.0.0.1", free_port())
+            broker = EmbeddedBroker("127.0.0.1", free_port(), None)  # a home's own bus, on loopback
             broker.start()
             self.local_brokers.append(broker)
             code = f"R{i + 1:03d}"
             home = build_home(gateway_settings(f"gw-{code.lower()}", code, BrokerAddress("127.0.0.1", broker.port),
-                                               central, data_dir))
+                                               central, data_dir, passwords.get(f"gw-{code.lower()}")))
             home.devices_link.on_message = lambda t, p, h=home: self._home_action(h, t, p)
             home.start()
             self.homes.append(home)

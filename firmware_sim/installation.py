@@ -62,14 +62,23 @@ def _demo_hash() -> str:
 
 
 def gateway_settings(gateway_id: str, resident: str, local: BrokerAddress, central: BrokerAddress,
-                     data_dir: Path) -> GatewaySettings:
-    """Settings of one simulated home's gateway."""
+                     data_dir: Path, password: str | None = None) -> GatewaySettings:
+    """Settings of one simulated home's gateway (its roster: the demo caregiver of that resident)."""
     return GatewaySettings(
         gateway_id=gateway_id, resident=resident, data_dir=data_dir,
         local_broker=BrokerConfig(host=local.host, port=local.port),
-        central_broker=BrokerConfig(host=central.host, port=central.port),
+        central_broker=BrokerConfig(host=central.host, port=central.port, username=gateway_id if password else None,
+                                    password=password),
         devices=[SOS_DEVICE, *chronic_demo.DEVICES.get(resident, [])], rules=chronic_demo.RULES,
+        roster=[demo_caregiver(resident)],
     )
+
+
+def demo_caregiver(resident: str) -> str:
+    """The name of the demo caregiver of resident `R00N` (as demo_provision creates them)."""
+    digits = resident[1:]
+    index = int(digits) - 1 if digits.isdigit() and int(digits) > 0 else 0
+    return DEMO_PEOPLE[index % len(DEMO_PEOPLE)][4]
 
 
 @dataclass

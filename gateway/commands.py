@@ -13,6 +13,7 @@ from anxin.mqtt import MqttError
 from gateway.config import GatewaySettings
 from gateway.devices import zigbee2mqtt
 from gateway.model import Action, Alarm, LedState, Severity
+from gateway.open_alarms import OpenAlarms, spoken_name
 from gateway.reminders import schedule as reminder_schedule
 from gateway.rulebook import RuleBook
 from gateway.rules import push
@@ -41,13 +42,22 @@ class Commands:
     raise_alarm: Callable[[Alarm], None]
     decide: Callable[[Input], None]
     report: Callable[[dict[str, Any]], None]
+    open_alarms: OpenAlarms
 
     def handle_command(self, command: protocol.Command) -> None:
         """Commands from the server: acknowledgement feedback to the resident, and more."""
         self.counters["commands"] += 1
         if command.cmd == "alarm_acknowledged":
-            by = str(command.args.get("by") or "")
-            device = command.args.get("device")
+            args = command.args
+            if not self.open_alarms.holds(args.get("gateway_seq"), args.get("type"), self.clock()):
+                # Only for an alarm raised here and still open: "help is coming" for an alarm that does
+                # not exist would make a resident stop calling for help.
+                self.counters["untrusted_commands"] += 1
+                log.warning("alarm_acknowledged for an alarm this gateway does not hold open (seq %r, %r): "
+                            "not said", args.get("gateway_seq"), str(args.get("type"))[:32])
+                return
+            by = spoken_name(args.get("by"), self.settings.roster, self.settings.language)
+            device = args.get("device") if self.settings.device(str(args.get("device"))) else None
             self.act(Action("say", "help_coming", device, {"alarm_id": command.args.get("alarm_id")}), by=by)
             self.act(Action("led", LedState.HELP_COMING, device))
         elif command.cmd == "test_alarm":
@@ -55,6 +65,8 @@ class Commands:
             self.act(Action("say", "test_alarm"))
             self.raise_alarm(Alarm("test", Severity.INFO, "weekly test", detail={"by": command.args.get("by")}))
         elif command.cmd == push.COMMAND:
+            log.info("rules configuration version %r pushed by the server (asked by %r)",
+                     command.args.get("version"), str(command.args.get("by", "?"))[:64])
             report, retired = self.rules.apply(command.args, datetime.fromtimestamp(self.clock(), timezone.utc))
             for alarm in retired:
                 self.raise_alarm(alarm)
@@ -64,6 +76,7 @@ class Commands:
         elif command.cmd == push.MODE_COMMAND:
             self.set_mode(json.dumps(command.args).encode(), "server")
         elif command.cmd == "permit_join":  # an installer pairs a new zigbee device from the console
+            log.info("permit_join asked by %r through the server", str(command.args.get("by", "?"))[:64])
             self.permit_join(command.args.get("seconds", 120))
         else:
             log.warning("unknown command %r from the server", command.cmd)

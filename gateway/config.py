@@ -171,6 +171,9 @@ class GatewaySettings(BaseSettings):
     rules: dict[str, Any] = Field(default_factory=dict)
     speaker: SpeakerConfig | None = None  # none: no speaker bridge in this process
     gpio: GpioConfig | None = None  # none: no buttons or light on the Pi's pins
+    # Names the home may hear in "… has your call" (the resident's caregivers, from the server at
+    # provisioning); any other acknowledgement is spoken as "our staff".
+    roster: list[str] = Field(default_factory=list)
 
     @field_validator("rules")
     @classmethod

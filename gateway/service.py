@@ -23,6 +23,7 @@ from gateway.falls.monitor import FallMonitor
 from gateway.home.health import part_alarm
 from gateway.intake import DeviceIntake, message_body
 from gateway.model import Action, Alarm, DeviceEvent, DeviceMessage, LedState
+from gateway.open_alarms import OpenAlarms
 from gateway.outbox import Outbox
 from gateway.rulebook import RuleBook
 from gateway.rules import messages
@@ -35,6 +36,7 @@ __all__ = ["Gateway", "action_topic", "alarm_body", "message_body", "mode_topic"
 log = logging.getLogger(__name__)
 
 MEASUREMENTS_KEY = "forwarded_measurements"  # outbox meta: survives restarts, so resends stay dropped
+OPEN_ALARMS_KEY = "open_alarms"  # outbox meta: which alarms "help is coming" may still be said for
 ALARM_ATTEMPTS = 3  # then the alarm is parked and retried from the tick: the worker must keep deciding
 ALARM_RETRY_S = 0.2
 
@@ -87,6 +89,8 @@ class Gateway(DeviceIntake, Commands):
         self.supervision = self.supervisor.initial(clock())
         self._supervision_saved: dict[str, list[str]] | None = None
         self.measurements = RecentMeasurements()
+        self.open_alarms = OpenAlarms()
+        self._open_alarms_dirty = False
         self.unknown_keys = UnknownKeyLedger()
         self.rules = RuleBook(engine, outbox, settings.timezone, settings.resident, self.counters)
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -180,6 +184,7 @@ class Gateway(DeviceIntake, Commands):
         elif kind == "tick":
             self.counters["ticks"] += 1
             self.store_parked()
+            self._save_open_alarms()
             for fall in self.falls.expire(self.clock()):  # a wearable gone quiet right after an impact
                 self.handle_message(fall)
             self.supervise(self.supervisor.tick(self.supervision, self.clock()))
@@ -188,8 +193,20 @@ class Gateway(DeviceIntake, Commands):
     def _load_measurements(self) -> None:
         try:
             self.measurements.load(self.outbox.get_meta(MEASUREMENTS_KEY))
+            self.open_alarms.load(self.outbox.get_meta(OPEN_ALARMS_KEY), self.clock())
         except (OutboxError, sqlite3.Error) as exc:
             log.error("could not read the forwarded-measurements memory: %s", exc)
+
+    def _save_open_alarms(self) -> None:
+        # On the tick, not beside the alarm: this write's fsync must not hold the outbox while the
+        # uplink sends the alarm. A crash within the second forgets only a spoken "help is coming".
+        if not self._open_alarms_dirty:
+            return
+        try:
+            self.outbox.set_meta(OPEN_ALARMS_KEY, self.open_alarms.dump())
+            self._open_alarms_dirty = False
+        except (OutboxError, sqlite3.Error) as exc:  # the alarm is stored; only the spoken ack may be missed
+            log.error("could not save the open alarms: %s", exc)
 
     def _save_measurements(self) -> None:
         try:
@@ -249,6 +266,8 @@ class Gateway(DeviceIntake, Commands):
             self.parked.pop(0)
             log.info("alarm %s (%s) from %s stored as seq %d", body["type"], body["change"], body["device"], seq)
             self.wake_uplink()
+            self.open_alarms.record(body, seq, self.clock())
+            self._open_alarms_dirty = True
         return True
 
     def act(self, action: Action, **params: str) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -19,6 +21,7 @@ log = logging.getLogger(__name__)
 Publish = Callable[[str, bytes, int], object]
 CommandHandler = Callable[[protocol.Command], None]
 CLOCK_SANE_AFTER = 1_577_836_800.0  # 2020-01-01: a Pi without RTC before NTP reports 1970
+REMEMBERED_BATCHES = 512  # batches an ack may answer: well beyond the in-flight window (2000 events)
 
 
 @dataclass(slots=True)
@@ -30,6 +33,8 @@ class UplinkStats:
     resent: int = 0
     acked: int = 0
     bad_acks: int = 0
+    untrusted_acks: int = 0  # acks naming no batch sent on this link: forged, or from a past link
+    unknown_seqs: int = 0  # sequence numbers in an ack that were not in the batch it answers: ignored
     publish_errors: int = 0
     stuck_restarts: int = 0
 
@@ -49,6 +54,9 @@ class Uplink:
     on_stuck: Callable[[], None] | None = None
     stats: UplinkStats = field(default_factory=UplinkStats)
     _inflight: dict[int, tuple[float, int]] = field(default_factory=dict)
+    # What an ack may clear: only what was published on the current link, in a batch it names.
+    _highest_sent: int = 0
+    _batches: OrderedDict[str, frozenset[int]] = field(default_factory=OrderedDict)
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -79,6 +87,8 @@ class Uplink:
         with self._lock:
             self._connected = up
             self._inflight.clear()
+            self._highest_sent = 0
+            self._batches.clear()
         self._wake.set()
 
     def on_message(self, topic: str, payload: bytes) -> None:
@@ -90,7 +100,7 @@ class Uplink:
                 self.stats.bad_acks += 1
                 log.warning("ignoring malformed ack: %s", exc)
                 return
-            self._acknowledge(list(ack.seqs) + list(ack.rejected) + self.outbox.seqs_upto(ack.upto))
+            self._acknowledge(self._trusted(ack))
         elif topic == protocol.server_state_topic():
             if b'"online"' in payload:
                 self.resend_now("the server is back")
@@ -110,6 +120,27 @@ class Uplink:
         if n:
             log.info("%s: resending %d unacknowledged events now", why, n)
         self._wake.set()
+
+    def _trusted(self, ack: protocol.Ack) -> list[int]:
+        """What an ack may clear: sequence numbers sent on this link, in answer to a batch we sent.
+
+        Anyone who can publish on the ack topic could otherwise make the gateway forget an SOS the
+        server never saw (`upto` = 2^31). The broker's ACL keeps others off the topic; this keeps
+        an ack that still gets through from clearing more than the server could have committed.
+        """
+        with self._lock:
+            sent = self._batches.get(ack.batch_id)
+            if sent is None:
+                self.stats.untrusted_acks += 1
+                log.warning("ignoring an ack for batch %r, not sent on this link", ack.batch_id[:32])
+                return []
+            named = list(ack.seqs) + list(ack.rejected)
+            known = [s for s in named if s in sent]
+            self.stats.unknown_seqs += len(named) - len(known)
+            upto = min(ack.upto, self._highest_sent)
+        if len(known) < len(named):
+            log.warning("ack names %d sequence numbers not in the batch it answers: ignored", len(named) - len(known))
+        return known + (self.outbox.seqs_upto(upto) if upto else [])
 
     def _acknowledge(self, seqs: list[int]) -> None:
         removed = self.outbox.ack(seqs)
@@ -151,7 +182,13 @@ class Uplink:
             tuple(protocol.UplinkEvent(e.seq, e.lane, e.ts, e.body, e.mono) for e in entries),
             sent_at=self.clock(),
             clock_synced=self.clock() > CLOCK_SANE_AFTER,
+            batch_id=secrets.token_hex(8),
         )
+        with self._lock:  # before the publish: the ack can come back before publish() returns
+            self._batches[batch.batch_id] = frozenset(e.seq for e in entries)
+            if len(self._batches) > REMEMBERED_BATCHES:
+                self._batches.popitem(last=False)
+            self._highest_sent = max(self._highest_sent, max(e.seq for e in entries))
         try:
             self.publish(protocol.up_topic(self.gateway_id), protocol.encode_batch(batch), 1)
         except MqttError as exc:

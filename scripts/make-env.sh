@@ -17,6 +17,7 @@ umask 077
     echo "INFLUX_PASSWORD=$(secret)"
     echo "INFLUX_TOKEN=$(secret)"
     echo "GRAFANA_PASSWORD=$(secret)"
+    echo "MQTT_SERVER_PASSWORD=$(secret)"
 } > .env
 echo "wrote .env (mode 0600). Next: docker compose up --build, then create the first administrator:"
 echo "  docker compose run --rm server anxin-server create-user admin --role admin"

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from server.db.models import Alarm, AlarmAudit, IngestedEvent
 from server.errors import Conflict, NotFound
+from server.home_text import one_line
 
 ACTIVE = ("raised", "notified", "acknowledged")
 OUTCOMES = ("false_alarm", "helped_at_home", "ambulance", "hospital", "no_answer", "cleared", "test_passed", "other")
@@ -38,9 +39,8 @@ def active_alarm(session: Session, resident_id: int | None, gateway_id: str, typ
 
 
 def _text(value: Any, limit: int | None) -> str:
-    # A gateway's field must fit its column: an alarm that fails to store is resent for ever, never raised.
-    text = str(value).replace("\x00", "")  # PostgreSQL text cannot hold NUL
-    return text if limit is None else text[:limit]
+    # A home's text is data, never layout (server/home_text.py). A gateway's field must fit its column: an alarm that fails to store is resent for ever, never raised.
+    return one_line(value, limit)  # one plain line (PostgreSQL text cannot hold NUL either)
 
 
 def _detail(value: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import threading
 import warnings
 from typing import Any
 
+from server.broker_access import BrokerAccess
 
 log = logging.getLogger(__name__)
 
@@ -16,19 +17,22 @@ for _name in ("amqtt", "transitions"):
     logging.getLogger(_name).setLevel(logging.CRITICAL)
 
 
-def broker_config(host: str, port: int) -> dict[str, Any]:
-    """amqtt configuration: one TCP listener, anonymous access (loopback demo use)."""
-    return {
-        "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}", "max_connections": 0}},
-        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
-    }
+def broker_config(host: str, port: int, access: BrokerAccess | None) -> dict[str, Any]:
+    """amqtt configuration: one TCP listener; passwords, bound client ids and the topic ACL of
+    server/broker_access.py, or — only for a simulated home's local bus — anonymous access."""
+    plugins: dict[str, Any] = (
+        {"server.broker_plugin.AccessPlugin": {"access": access}} if access is not None
+        else {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}})
+    return {"listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}", "max_connections": 0}},
+            "plugins": plugins}
 
 
 class EmbeddedBroker:
     """amqtt running on its own event loop thread."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
+    def __init__(self, host: str, port: int, access: BrokerAccess | None) -> None:
+        """`access` None: anyone may connect and publish anything (a simulated home's loopback bus only)."""
+        self.host, self.port, self.access = host, port, access
         self._loop: asyncio.AbstractEventLoop | None = None
         self._broker: Any = None
         self._thread: threading.Thread | None = None
@@ -54,7 +58,14 @@ class EmbeddedBroker:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 from amqtt.broker import Broker
 
-                self._broker = Broker(broker_config(self.host, self.port), loop=self._loop)
+                from server.broker_plugin import CheckedBroker
+
+                config = broker_config(self.host, self.port, self.access)
+                if self.access is None:
+                    self._broker = Broker(config, loop=self._loop)
+                else:
+                    self._broker = CheckedBroker(config, loop=self._loop)
+                    self._broker.access, self._broker.access_cache = self.access, {}
             self._loop.run_until_complete(self._broker.start())
         except BaseException as exc:  # reported to start() in the caller's thread
             self._error = exc

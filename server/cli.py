@@ -66,23 +66,78 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database(args: argparse.Namespace) -> Any:
+    """A session factory on the configured database, its schema created or checked."""
+    from server.db.session import create_schema, make_engine, session_factory
+
+    engine = make_engine(settings_from(args).database_url)
+    create_schema(engine)
+    return session_factory(engine)
+
+
 def _import(args: argparse.Namespace) -> int:
     from server import audit
-    from server.db.session import create_schema, make_engine, session_factory
+    from server.gateway_credentials import CredentialsError, issue_missing
     from server.provision import import_file
     from server.services import utc_now
 
-    settings = settings_from(args)
-    engine = make_engine(settings.database_url)
     try:
-        create_schema(engine)
-        with session_factory(engine)() as s, s.begin():
+        with _database(args)() as s, s.begin():
             counts = import_file(s, args.file)
+            passwords = issue_missing(s)
             audit.record(s, audit.CLI, "provision.import", utc_now(), "file", str(args.file)[:128], after=counts)
-    except (ProvisionError, DatabaseUnavailable) as exc:
+    except (ProvisionError, CredentialsError, DatabaseUnavailable) as exc:
         print(f"anxin-server: {exc}", file=sys.stderr)
         return 2
     print("imported " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    if passwords:  # shown once: only their hashes are kept
+        print("central broker passwords of the new gateways (shown once; `anxin-server gateway add ID` "
+              "prints a gateway's whole configuration and a new password):")
+        for gw_id, password in passwords.items():
+            print(f"  {gw_id}: {password}")
+    return 0
+
+
+def _gateway(args: argparse.Namespace) -> int:
+    from server.db.models import Gateway, Resident
+    from server.gateway_credentials import CredentialsError, check_gateway_id, gateway_yaml, issue, revoke
+
+    sessions = _database(args)
+    try:
+        with sessions() as s, s.begin():
+            if args.action == "revoke":
+                revoke(s, args.gateway_id)
+                print(f"gateway {args.gateway_id} can no longer log in to the central broker "
+                      "(Mosquitto: run broker-config again and reload it)")
+                return 0
+            check_gateway_id(args.gateway_id)
+            gw = s.get(Gateway, args.gateway_id) or Gateway(id=args.gateway_id, state="unknown")
+            if args.resident:
+                resident = s.query(Resident).filter_by(code=args.resident).one_or_none()
+                if resident is None:
+                    raise CredentialsError(f"no resident {args.resident!r}")
+                gw.resident_id = resident.id
+            s.add(gw)
+            s.flush()
+            password = issue(s, gw)
+            print(gateway_yaml(s, gw, password, args.broker_host, args.broker_port), end="")
+    except CredentialsError as exc:
+        print(f"anxin-server: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _broker_config(args: argparse.Namespace) -> int:
+    from server.gateway_credentials import write_mosquitto
+
+    settings = settings_from(args)
+    if not settings.mqtt_password:
+        print("anxin-server: set ANXIN_MQTT_PASSWORD to the server's broker password first", file=sys.stderr)
+        return 2
+    with _database(args)() as s:
+        written = write_mosquitto(s, args.mosquitto, settings.mqtt_password, args.gateway_port, args.server_port,
+                                  args.server_bind, args.mounted_at)
+    print("wrote " + ", ".join(map(str, written)) + " (run mosquitto -c DIR/anxin.conf, or copy its lines into your mosquitto.conf)")
     return 0
 
 
@@ -167,6 +222,20 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="provision residents, caregivers, gateways and devices from YAML")
     imp.add_argument("file", type=Path)
     imp.set_defaults(func=_import)
+    gw = sub.add_parser("gateway", help="gateway broker credentials: add (or renew) prints the gateway's YAML")
+    gw.add_argument("action", choices=["add", "revoke"])
+    gw.add_argument("gateway_id")
+    gw.add_argument("--resident", help="the resident code the gateway serves")
+    gw.add_argument("--broker-host", default="127.0.0.1", help="the central broker as the gateway reaches it")
+    gw.add_argument("--broker-port", type=int, default=1883)
+    gw.set_defaults(func=_gateway)
+    bc = sub.add_parser("broker-config", help="write Mosquitto's password file and ACL from the provisioned gateways")
+    bc.add_argument("--mosquitto", type=Path, required=True, metavar="DIR")
+    bc.add_argument("--gateway-port", type=int, default=1883, help="listener for gateways (client id = username)")
+    bc.add_argument("--server-port", type=int, default=1884, help="listener for the server processes only")
+    bc.add_argument("--server-bind", default="127.0.0.1", help="address of the server listener (internal only)")
+    bc.add_argument("--mounted-at", help="where the broker sees DIR (e.g. /mosquitto/config inside a container)")
+    bc.set_defaults(func=_broker_config)
     user = sub.add_parser("create-user", help="create or update a staff account (password from a prompt or stdin)")
     user.add_argument("username")
     user.add_argument("--role", dest="staff_role", choices=list(ROLES), default="staff")

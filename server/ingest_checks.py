@@ -9,6 +9,9 @@ from typing import Any
 from anxin import protocol
 
 MAX_SKEW = timedelta(minutes=5)
+MAX_UPLINK_BYTES = 1024 * 1024  # a full batch (500 events) is ~100 KB; beyond this it is dead-lettered
+MAX_ALARM_MESSAGE = 500  # characters of an alarm's message the server keeps (a gateway writes < 100)
+MAX_DEVICE_NAME = 64  # characters of a device name
 
 
 def corrected_time(ts: float, batch: protocol.UplinkBatch, received: datetime) -> tuple[datetime, bool]:
@@ -66,6 +69,18 @@ def validate(ev: protocol.UplinkEvent) -> str | None:
                 for r in ranges):
             return "gap record whose ranges are not pairs of sequence numbers"
     return None
+
+
+def capped_alarm(body: dict[str, Any]) -> dict[str, Any]:
+    """An alarm body with its message and device name cut to size (the alarm itself is never refused)."""
+    message, device = body.get("message"), body.get("device")
+    if isinstance(message, str) and len(message) > MAX_ALARM_MESSAGE:
+        body = {**body, "message": message[:MAX_ALARM_MESSAGE] + "…",
+                "truncated": f"message of {len(message)} characters cut to {MAX_ALARM_MESSAGE}"}
+    if isinstance(device, str) and len(device) > MAX_DEVICE_NAME:
+        body = {**body, "device": device[:MAX_DEVICE_NAME],
+                "truncated": f"device name of {len(device)} characters cut to {MAX_DEVICE_NAME}"}
+    return body
 
 
 def reading_flags(raw: Any) -> list[str]:

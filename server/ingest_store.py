@@ -10,14 +10,16 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin import protocol
 from server.alarms import apply_gateway_alarm
 from server.db.bulk import insert_new_events, insert_readings
 from server.db.models import DeadLetter, Gateway, Resident
-from server.ingest_checks import corrected_time, json_safe, measured_time, reading_flags, validate
+from server.home_text import for_log
+from server.ingest_checks import (MAX_UPLINK_BYTES, capped_alarm, corrected_time, json_safe, measured_time,
+                                  reading_flags, validate)
+from server.ingest_poison import body_text, is_transient, merged
 from server.reminders import remind_after_repeat
 from server.reliability import advance_all, dead_seqs, record_late_sms, record_sms
 from server.home_reminders import record_outcome
@@ -82,25 +84,18 @@ class IngestStore:
             return []
         try:
             results = self.commit_many(batches)
-        except (SQLAlchemyError, ValueError, TypeError) as exc:
-            if len(batches) == 1:
+        except Exception as exc:  # any class: one message must never hold back another home's alarm
+            if is_transient(exc) and len(batches) == 1:
                 raise
             # One message (or a race with another server process) spoiled the shared transaction:
             # retry each on its own so the others are not held back.
             log.warning("batched commit of %d messages failed (%s); committing one by one", len(batches), exc)
-            results = []
-            for b in batches:
-                try:
-                    results.extend(self.commit_many([b]))
-                except (SQLAlchemyError, ValueError, TypeError) as one_exc:
-                    self.counters["internal_errors"] += 1
-                    results.append(IngestResult())
-                    log.error("could not commit batch from %s; it stays unacknowledged: %s", b.gateway_id, one_exc)
+            results = [self._commit_alone(b) for b in batches]
         for batch, result in zip(batches, results):
             if result.acked or result.rejected:
                 self.publish(protocol.ack_topic(batch.gateway_id),
                              protocol.encode_ack(protocol.Ack(tuple(result.acked), tuple(result.rejected),
-                                                              result.upto)), 1)
+                                                              result.upto, batch.batch_id)), 1)
             for alarm_id in result.new_alarms:
                 self.on_new_alarm(alarm_id)
         committed = [r for result in results for r in result.readings]
@@ -110,12 +105,45 @@ class IngestStore:
             self.handle_state(topic, payload)
         return results
 
+    def _commit_alone(self, batch: protocol.UplinkBatch) -> IngestResult:
+        """Commit one message by itself; an event that cannot be committed even alone is dead-lettered.
+
+        A database that is down is not the message's fault: then it stays unacknowledged (resent).
+        """
+        try:
+            return self.commit_many([batch])[0]
+        except Exception as exc:  # any class: poison is whatever fails alone
+            if is_transient(exc):
+                self.counters["internal_errors"] += 1
+                log.error("could not commit batch from %s; it stays unacknowledged: %s", for_log(batch.gateway_id), exc)
+                return IngestResult()
+            if len(batch.events) > 1:
+                log.warning("batch from %s failed (%r); committing its events one by one", for_log(batch.gateway_id),
+                            exc)
+                parts = [self._commit_alone(replace(batch, events=(ev,))) for ev in batch.events]
+                return merged(IngestResult(), parts)
+            self.counters["poison"] += 1
+            result = IngestResult()
+            for ev in batch.events:
+                self.dead_letter(protocol.up_topic(batch.gateway_id), batch.gateway_id, ev.seq,
+                                 f"cannot be committed: {type(exc).__name__}: {str(exc)[:200]}",
+                                 body_text(ev.body).encode())
+                result.rejected.append(ev.seq)
+            return result
+
     def _decode(self, topic: str, payload: bytes) -> protocol.UplinkBatch | None:
+        if len(payload) > MAX_UPLINK_BYTES:
+            self.dead_letter(topic, None, None, f"uplink message of {len(payload)} bytes, over the "
+                             f"{MAX_UPLINK_BYTES} allowed", payload[:65536])
+            return None
         try:
             gw = protocol.gateway_from_topic(topic)
             batch = protocol.decode_batch(payload)
         except protocol.ProtocolError as exc:
             self.dead_letter(topic, None, None, str(exc), payload)
+            return None
+        except Exception as exc:  # any class (a number float() cannot hold…): refused, never the drain
+            self.dead_letter(topic, None, None, f"undecodable: {type(exc).__name__}: {str(exc)[:200]}", payload)
             return None
         if batch.gateway_id != gw:
             self.dead_letter(topic, gw, None, f"gateway id {batch.gateway_id!r} does not match topic", payload)
@@ -147,6 +175,8 @@ class IngestStore:
                         continue
                     if ev.lane != "reading":  # one NaN must not fail the whole drain (readings: _validate)
                         ev = replace(ev, body=json_safe(ev.body))
+                    if ev.lane == "alarm":  # an alarm is kept whatever its text: over-long text is cut
+                        ev = replace(ev, body=capped_alarm(ev.body))
                     reason = validate(ev)
                     if reason:
                         self._dead(s, protocol.up_topic(gw.id), gw.id, ev.seq, reason, json.dumps(ev.body))
@@ -210,7 +240,7 @@ class IngestStore:
     def _gateways(self, s: Session, ids: set[str], now: datetime) -> dict[str, Gateway]:
         found = {g.id: g for g in s.scalars(select(Gateway).where(Gateway.id.in_(ids)))}
         for gw_id in ids - found.keys():
-            log.warning("events from unregistered gateway %s: kept, alarms shown to staff", gw_id)
+            log.warning("events from unregistered gateway %s: kept, alarms shown to staff", for_log(gw_id))
             found[gw_id] = Gateway(id=gw_id, state="online", state_at=now)
             s.add(found[gw_id])
         for gw in found.values():
@@ -227,7 +257,7 @@ class IngestStore:
             change = apply_gateway_alarm(s, gw.id, ev.seq, gw.resident_id, body, at, now)
             if change and change.new:
                 log.info("ALARM #%d %s (%s) from %s/%s", change.alarm.id, change.alarm.type, change.alarm.severity,
-                         gw.id, change.alarm.device)
+                         for_log(gw.id), for_log(change.alarm.device))
                 result.new_alarms.append(change.alarm.id)
             elif change and body.get("change", "raise") == "raise" and remind_after_repeat(
                     s, change.alarm, str(body.get("severity") or change.alarm.severity), now):
@@ -235,8 +265,8 @@ class IngestStore:
             if change and body.get("sms"):
                 record_sms(s, change.alarm, body["sms"], now)
         elif ev.lane == "gap":
-            log.warning("gateway %s reports %s sequence numbers it will never send (%s)", gw.id,
-                        body.get("count"), body.get("reason"))
+            log.warning("gateway %s reports %s sequence numbers it will never send (%s)", for_log(gw.id),
+                        for_log(body.get("count")), for_log(body.get("reason")))
         elif ev.lane == "event":
             record_report(s, gw, body) or record_outcome(s, gw, ev.seq, body)
 
@@ -258,7 +288,7 @@ class IngestStore:
             if state != "offline":  # a last will is the broker speaking, not the gateway: no heartbeat
                 gw.last_seen = now
             s.add(gw)
-        log.info("gateway %s is %s", gw_id, state)
+        log.info("gateway %s is %s", for_log(gw_id), for_log(state))
 
     def dead_letter(self, topic: str, gw: str | None, seq: int | None, reason: str, payload: bytes) -> None:
         """Keep a message we cannot accept, count it and say so."""
@@ -267,7 +297,8 @@ class IngestStore:
 
     def _dead(self, s: Session, topic: str, gw: str | None, seq: int | None, reason: str, text: str) -> None:
         self.counters["dead_letters"] += 1
-        log.warning("dead letter from %s: %s", topic, reason)
+        log.warning("dead letter from %s: %s", for_log(topic), for_log(reason, 300))
         # Whatever the bytes were, the record must fit (PostgreSQL text holds no NUL), or it fails the drain.
         s.add(DeadLetter(topic=topic[:256], gateway_id=gw if gw is None else gw[:64], seq=seq,
                          reason=reason.replace("\x00", ""), payload=text[:65536].replace("\x00", "")))
+

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from server.home_text import one_line
+
 TYPE_NAMES = {
     "sos": {"zh-CN": "紧急求助", "en": "Emergency call (SOS)"},
     "fall": {"zh-CN": "跌倒报警", "en": "Fall detected"},
@@ -39,7 +41,7 @@ AGAIN_LINE = {"zh-CN": "老人在确认后再次按下求助，请尽快联系�
 def type_name(type_: str, language: str) -> str:
     """Human name of an alarm type."""
     names = TYPE_NAMES.get(type_)
-    return names.get(language, names["zh-CN"]) if names else type_
+    return names.get(language, names["zh-CN"]) if names else one_line(type_, 32)
 
 
 def gateway_word(language: str) -> str:
@@ -55,8 +57,9 @@ def render(language: str, type_: str, name: str, address: str, at: datetime, dev
         local = at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
     except (OverflowError, ValueError):  # a gateway's impossible clock must not keep the message from going out
         local = at.strftime("%Y-%m-%d %H:%M:%S UTC")
-    fields = {"type": type_name(type_, lang), "name": name, "address": address or "—", "time": local,
-              "device": device or "—", "link": link}
+    # Only the link is the server's own; every other field may have come from a home: one plain line each.
+    fields = {"type": type_name(type_, lang), "name": one_line(name, 64), "address": one_line(address) or "—",
+              "time": local, "device": one_line(device, 64) or "—", "link": link}
     if again:
         return AGAIN[lang].format(**fields), AGAIN_LINE[lang] + TEMPLATE[lang].format(**fields)
     return TITLE[lang].format(**fields), TEMPLATE[lang].format(**fields)

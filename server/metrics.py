@@ -30,6 +30,14 @@ class DeskCollector(Collector):
         for key, value in sorted((dict(ingest.counters) if ingest else {}).items()):
             events.add_metric([key], value)
         yield events
+        probe = getattr(self.state, "probe", None)
+        if probe is not None:
+            alive = GaugeMetricFamily("anxin_intake_alive", "1 while the server's probe comes back through the broker")
+            alive.add_metric([], 1 if probe.healthy else 0)
+            yield alive
+            silent = GaugeMetricFamily("anxin_intake_silent_seconds", "Seconds since a probe last came back")
+            silent.add_metric([], probe.seconds_silent())
+            yield silent
         services = self.state.services
         notifier = services.notifier
         sent = CounterMetricFamily("anxin_notifications", "Notification outcomes (this process)", labels=["outcome"])

@@ -11,6 +11,7 @@ from anxin import protocol
 from gateway.rules.config import RulesConfigError, parse_rules
 from server.db.models import Gateway
 from server.errors import Conflict, NotFound, ServerError
+from server.home_text import for_log
 from server.services import Services
 
 log = logging.getLogger(__name__)
@@ -66,5 +67,5 @@ def record_report(session: Session, gw: Gateway, body: Mapping[str, Any]) -> boo
             gw.rules_version, gw.rules_error = version, None
     elif kind == "config_rejected":
         gw.rules_error = f"version {version!r} rejected: {detail.get('error', 'no reason given')}"
-        log.warning("gateway %s %s", gw.id, gw.rules_error)
+        log.warning("gateway %s %s", for_log(gw.id), for_log(gw.rules_error, 300))
     return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from datetime import timedelta
 from dataclasses import dataclass, field
@@ -15,10 +16,13 @@ from anxin.ports import port_is_free, wait_for_port
 from server import audit, secret_key
 from server.api.app import create_app
 from server.broker import EmbeddedBroker
+from server.broker_access import SERVER_USER, BrokerAccess, hash_password, new_password
+from server.gateway_credentials import lookup
 from server.db.session import create_schema, make_engine, session_factory
 from server.errors import PortInUse
 from server.events import EventHub, watch
 from server.ingest import Ingest, drain_bytes
+from server.intake_probe import IntakeProbe, probe_topic
 from server.links import LinkSigner
 from server.escalation import Escalator
 from server.notify import Notifier
@@ -51,6 +55,7 @@ class ServerRuntime:
     desk: DeskWorker | None = None
     http: uvicorn.Server | None = None
     mirror: InfluxMirror | None = None
+    probe: IntakeProbe | None = None
     _http_thread: threading.Thread | None = field(default=None, repr=False)
     _purge_thread: threading.Thread | None = field(default=None, repr=False)
     _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -82,6 +87,8 @@ class ServerRuntime:
         if not self.link.wait_connected(15):
             log.warning("MQTT broker %s:%s not reachable yet; will keep trying", self.settings.mqtt_host,
                         self.settings.mqtt_port)
+        if self.probe:
+            self.probe.start()
         if serve_http and self.settings.role in ("all", "api"):
             self.start_http()
 
@@ -104,6 +111,7 @@ class ServerRuntime:
         app = create_app(self.services)
         app.state.ingest = self.ingest
         app.state.mirror = self.mirror
+        app.state.probe = self.probe
         # Forwarded headers are read by server/web/guard.py, from the configured proxies only.
         config = uvicorn.Config(app, host=self.settings.host, port=self.settings.port, log_level="warning",
                                 lifespan="off", proxy_headers=False)
@@ -123,6 +131,8 @@ class ServerRuntime:
             self.http.should_exit = True
             if self._http_thread:
                 self._http_thread.join(timeout=10)
+        if self.probe:
+            self.probe.stop()
         self.link.stop()
         self.ingest.stop()
         if self.mirror:
@@ -148,11 +158,24 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
         PresencePolicy(timedelta(seconds=settings.gateway_silent_after_s),
                        timedelta(seconds=settings.gateway_offline_grace_s)), utc_now,
     ) if settings.role != "api" else None
-    address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username, settings.mqtt_password,
-                            settings.mqtt_tls_ca)
-    client_id = settings.mqtt_client_id or f"anxin-server-{settings.role}-{settings.port}"
+    broker = None
+    if settings.embedded_broker:  # the server runs the broker: its own account, a password for this run
+        password = settings.mqtt_password or new_password()
+        broker = EmbeddedBroker(settings.mqtt_host, settings.mqtt_port,
+                                BrokerAccess(hash_password(password), lambda gw: lookup(sessions, gw)))
+        address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, SERVER_USER, password, settings.mqtt_tls_ca)
+    else:
+        address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username,
+                                settings.mqtt_password, settings.mqtt_tls_ca)
+    # Unique per process: a predictable id let anyone take the server's session over and silence intake.
+    client_id = f"{settings.mqtt_client_id or f'anxin-server-{settings.role}'}-{secrets.token_hex(6)}"
     link = MqttLink(make_client(client_id), address, lambda t, p: None,
                     ingest_filters(settings.mqtt_shared_group) if settings.role != "api" else [])
+    probe = None
+    if settings.role != "api":
+        probe = IntakeProbe(probe_topic(client_id), lambda t, p, q: link.publish(t, p, q), link.force_reconnect,
+                            settings.intake_probe_s, settings.intake_dead_after_s)
+        link.subscriptions.append((probe.topic, 0))
     if settings.role != "api":  # gateways resend at once when an ingesting server (re)appears
         link.birth = Will(protocol.server_state_topic(), b'{"v":1,"state":"online"}')
         link.will = Will(protocol.server_state_topic(), b'{"v":1,"state":"offline"}')
@@ -169,9 +192,9 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
                     on_readings=mirror.write if mirror else (lambda _r: None),
                     before_readings=desk.wait_for_alarm_round if desk else (lambda: False),
                     max_drain_bytes=drain_bytes(settings.database_url))
-    link.on_message = ingest.on_message
-    broker = EmbeddedBroker(settings.mqtt_host, settings.mqtt_port) if settings.embedded_broker else None
-    return ServerRuntime(settings, services, ingest, link, broker, desk, mirror=mirror)
+    link.on_message = ingest.on_message if probe is None else (
+        lambda t, p: probe.on_message(t, p) or ingest.on_message(t, p))
+    return ServerRuntime(settings, services, ingest, link, broker, desk, mirror=mirror, probe=probe)
 
 
 def _influx_mirror(settings: ServerSettings) -> InfluxMirror | None:

@@ -25,7 +25,11 @@ class ServerSettings(BaseSettings):
     mqtt_password: str | None = None
     mqtt_tls_ca: str | None = None
     mqtt_shared_group: str | None = None
-    mqtt_client_id: str | None = None
+    mqtt_client_id: str | None = None  # a prefix: every process adds a random suffix (ids must never collide)
+    # The intake probe: a message to itself through the broker this often; none back for
+    # `intake_dead_after_s` and the server reconnects and reports its intake unhealthy.
+    intake_probe_s: float = 3.0
+    intake_dead_after_s: float = 10.0
 
     # Signs staff tokens and caregiver links. Unset: a single node keeps one in its data directory
     # (server/secret_key.py); split roles and PostgreSQL deployments must share one and refuse to start without.

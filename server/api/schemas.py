@@ -76,6 +76,7 @@ class HealthOut(BaseModel):
     """Liveness and a few counters."""
 
     status: str
+    intake: str = "alive"  # the intake probe's verdict (server/intake_probe.py)
     ingest: dict[str, int]
     notifications_sent: int
     notifications_failed: int

@@ -133,6 +133,8 @@ class Gateway(Base):
     rules_pushed_version: Mapped[int | None] = mapped_column(Integer)
     rules_version: Mapped[int | None] = mapped_column(Integer)
     rules_error: Mapped[str | None] = mapped_column(Text)
+    # The gateway's central-broker password as a `$7$` PBKDF2 hash (server/broker_access.py); None: cannot log in.
+    mqtt_password_hash: Mapped[str | None] = mapped_column(String(160))
 
 
 class Device(Base):

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from server.db.models import Reading, Resident, as_utc
+from server.home_text import csv_cell
 from server.trends.series import EVENING_HOURS, MORNING_HOURS
 
 COLUMNS = ("resident", "time_utc", "time_local", "session", "systolic_mmhg", "diastolic_mmhg", "pulse_per_min",
@@ -36,7 +37,7 @@ def to_csv(resident: Resident, readings: Iterable[Reading], tz: ZoneInfo) -> str
         pulse = r.values.get("pulse")
         w.writerow([resident.code, ts.astimezone(timezone.utc).isoformat(), local.isoformat(), session_name(local),
                     r.values["systolic"], r.values["diastolic"], "" if pulse is None else pulse,
-                    ";".join(sorted(map(str, r.flags or []))), r.device, r.gateway_id])
+                    *map(csv_cell, (";".join(sorted(map(str, r.flags or []))), r.device, r.gateway_id))])
     return buf.getvalue()
 
 
@@ -58,5 +59,6 @@ def vitals_csv(resident: Resident, readings: Iterable[Reading], tz: ZoneInfo) ->
         flags = sorted(map(str, r.flags or []))
         w.writerow([resident.code, ts.astimezone(timezone.utc).isoformat(), ts.astimezone(tz).isoformat(), r.metric,
                     r.values[key], unit, r.values.get("pulse", ""), r.values.get("bmi", ""),
-                    next((f for f in flags if f in MEAL_FLAGS), ""), ";".join(flags), r.device, r.gateway_id])
+                    next((f for f in flags if f in MEAL_FLAGS), ""),
+                    *map(csv_cell, (";".join(flags), r.device, r.gateway_id))])
     return buf.getvalue()

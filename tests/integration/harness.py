@@ -12,6 +12,7 @@ import httpx
 from anxin.mqtt import BrokerAddress
 from anxin.ports import free_port
 from firmware_sim.installation import SimHome, build_home, demo_provision, gateway_settings
+from server.gateway_credentials import issue_missing
 from server.provision import apply
 from server.runtime import ServerRuntime, build_runtime
 from server.settings import ServerSettings
@@ -30,16 +31,18 @@ def start_server(tmp_path: Path, central: BrokerAddress, database_url: str | Non
     return runtime
 
 
-def provision(server: ServerRuntime, homes: int, notify_urls: list[str]) -> None:
-    """Residents, caregivers and gateways of the demo layout."""
+def provision(server: ServerRuntime, homes: int, notify_urls: list[str]) -> dict[str, str]:
+    """Residents, caregivers and gateways of the demo layout; returns each gateway's broker password."""
     with server.services.sessions() as s, s.begin():
         apply(s, demo_provision(homes, notify_urls))
+        return issue_missing(s)
 
 
-def start_home(tmp_path: Path, local: BrokerAddress, central: BrokerAddress, index: int = 0) -> SimHome:
-    """Home number `index` (gateway gw-r00N) on the given brokers."""
+def start_home(tmp_path: Path, local: BrokerAddress, central: BrokerAddress, index: int = 0,
+               password: str | None = None) -> SimHome:
+    """Home number `index` (gateway gw-r00N) on the given brokers (`password`: its central broker login)."""
     code = f"R{index + 1:03d}"
-    home = build_home(gateway_settings(f"gw-{code.lower()}", code, local, central, tmp_path / "gw"))
+    home = build_home(gateway_settings(f"gw-{code.lower()}", code, local, central, tmp_path / "gw", password))
     home.start()
     return home
 

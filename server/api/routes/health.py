@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from server.api.deps import ServicesDep
 from server.api.schemas import HealthOut
@@ -11,12 +11,17 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=HealthOut)
-def health(request: Request, services: ServicesDep) -> HealthOut:
-    """Is the server up, and what has ingest done."""
+def health(request: Request, response: Response, services: ServicesDep) -> HealthOut:
+    """Is the server up, is its alarm intake alive (503 when not), and what has ingest done."""
     ingest = getattr(request.app.state, "ingest", None)
+    probe = getattr(request.app.state, "probe", None)
+    intake_ok = probe is None or probe.healthy
+    if not intake_ok:
+        response.status_code = 503
     notifier = services.notifier
     return HealthOut(
-        status="ok",
+        status="ok" if intake_ok else "unhealthy",
+        intake="alive" if intake_ok else f"dead: no probe back through the broker for {probe.seconds_silent():.0f} s",
         ingest=dict(ingest.counters) if ingest else {},
         notifications_sent=notifier.sent if notifier else 0,
         notifications_failed=notifier.failed if notifier else 0,

@@ -124,7 +124,9 @@ def test_the_check_in_is_asked_aloud_and_answered_with_the_pi_button(tmp_path: P
 def test_led_actions_carry_a_state_not_the_spoken_sentence(home: Home) -> None:
     home.gw.process("messages", [DeviceEvent("radar", EventKind.FALL)])
     home.tick(31)
-    home.gw.process("command", protocol.Command("alarm_acknowledged", {"by": "李伟", "device": "radar"}))
+    fall = home.gw.outbox.alarms()[-1]  # the server names the alarm it acknowledges (docs/protocol.md)
+    home.gw.process("command", protocol.Command("alarm_acknowledged", {"by": "李伟", "device": "radar",
+                                                                       "gateway_seq": fall.seq, "type": "fall"}))
     leds = [a for a in home.published if a["action"] == "led"]
     assert [a["state"] for a in leds] == ["asking", "alarm_sent", "help_coming"]
     assert all("text" not in a and "key" not in a for a in leds), leds

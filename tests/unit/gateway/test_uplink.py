@@ -28,6 +28,7 @@ def make(tmp_path, **cfg):
                 UplinkConfig(**{"batch_size": 100, "resend_after_s": 5, "max_resend_after_s": 20, **cfg}),
                 on_command=lambda c: None, monotonic=mono, on_stuck=lambda: stuck.append(True))
     up.on_connection(True)
+    up.sent_log = sent  # type: ignore[attr-defined]
     return up, box, sent, mono, stuck
 
 
@@ -35,8 +36,10 @@ def seqs(batch: protocol.UplinkBatch) -> list[int]:
     return [e.seq for e in batch.events]
 
 
-def ack(up: Uplink, *acked: int) -> None:
-    up.on_message(protocol.ack_topic(GW), protocol.encode_ack(protocol.Ack(tuple(acked))))
+def ack(up: Uplink, *acked: int, upto: int = 0) -> None:
+    """The server's answer: it names the batch that carried the sequence numbers."""
+    batch = next((b for b in reversed(up.sent_log) if set(acked) <= {e.seq for e in b.events}), up.sent_log[-1])
+    up.on_message(protocol.ack_topic(GW), protocol.encode_ack(protocol.Ack(tuple(acked), (), upto, batch.batch_id)))
 
 
 def test_broker_puback_is_not_an_ack_only_the_server_ack_deletes(tmp_path):
@@ -117,5 +120,26 @@ def test_cumulative_ack_forgets_everything_up_to_it(tmp_path):
     up, box, sent, mono, _ = make(tmp_path)
     seqs = [box.put("reading", {"metric": "m", "values": {"v": i}}, 1.7e9) for i in range(5)]
     up.send_once()
-    up.on_message(protocol.ack_topic(GW), protocol.encode_ack(protocol.Ack((), (), upto=seqs[2])))
+    ack(up, upto=seqs[2])
     assert [e.seq for e in box.pending(10)] == seqs[3:]
+
+
+def test_an_ack_clears_only_what_the_batch_it_names_carried(tmp_path):
+    up, box, sent, mono, _ = make(tmp_path)
+    alarm = box.put_alarm({"type": "sos"}, 1.7e9)
+    later = box.put("reading", {"metric": "m", "values": {"v": 1}}, 1.7e9)  # stored, not yet sent
+    up.send_once()
+    sent_now = [e.seq for e in sent[-1].events]
+    box.put("reading", {"metric": "m", "values": {"v": 2}}, 1.7e9)
+    forged = [protocol.Ack((), (), 2**31 - 1), protocol.Ack((alarm,), (), 0, "not-a-batch-we-sent")]
+    for a in forged:
+        up.on_message(protocol.ack_topic(GW), protocol.encode_ack(a))
+    assert box.count("alarm") == 1 and up.stats.untrusted_acks == 2, "an ack nobody asked for clears nothing"
+    up.on_message(protocol.ack_topic(GW), protocol.encode_ack(
+        protocol.Ack((10_000,), (), 2**31 - 1, sent[-1].batch_id)))
+    assert up.stats.unknown_seqs == 1
+    assert later in sent_now and box.count() == 1, "upto is clamped to the highest sent: the unsent reading stays"
+    up.on_connection(False)
+    up.on_connection(True)
+    up.on_message(protocol.ack_topic(GW), protocol.encode_ack(protocol.Ack((), (), 2**31 - 1, sent[-1].batch_id)))
+    assert up.stats.untrusted_acks == 3, "an ack for a batch of the previous connection is not trusted"
