@@ -153,3 +153,26 @@ def test_reliability_api_for_supervisors(services, client):
     assert seq["unexplained"] == [[2, 2]] and seq["unexplained_count"] == 1
     dead = client.get("/api/v1/dead-letters", headers=login(client, "admin")).json()
     assert [(d["gateway_id"], d["seq"]) for d in dead] == [(GW, 4)]
+
+
+def test_an_ack_that_cannot_be_published_does_not_drop_the_rest_of_the_drain(tmp_path):
+    """The link to the broker drops (the intake probe forces a reconnect, a broker blip) between the
+    commit and the acks: the other homes' new alarms must still reach the desk at once, and a gateway's
+    last will that came in the same drain must still mark it offline."""
+    from anxin.mqtt import BrokerAddress, MqttLink, make_client
+    from server.db.models import Gateway
+
+    engine = make_engine(f"sqlite:///{tmp_path}/s.db")
+    create_schema(engine)
+    down = MqttLink(make_client("server-link-down"), BrokerAddress("127.0.0.1", 1), lambda t, p: None)
+    announced: list[int] = []
+    ing = Ingest(session_factory(engine), lambda t, p, q: down.publish(t, p, q), announced.append, clock=lambda: NOW)
+    other = "gw-u2"
+    second = protocol.encode_batch(protocol.UplinkBatch(other, "boot-1", (alarm(1),), NOW.timestamp()))
+    ing.handle_many([(protocol.up_topic(GW), batch(alarm(1))), (protocol.up_topic(other), second),
+                     (protocol.state_topic(other), b'{"v":1,"state":"offline"}')])
+    with ing.sessions() as s:
+        assert s.query(Alarm).count() == 2
+        assert len(announced) == 2, "each committed alarm is handed to the desk"
+        assert s.get(Gateway, other).state == "offline"
+    engine.dispose()
