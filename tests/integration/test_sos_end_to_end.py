@@ -91,3 +91,35 @@ def test_every_press_is_stored_once_even_when_resent(installation, receiver):
         n_events = s.query(IngestedEvent).count()
         seqs = [e.seq for e in s.query(IngestedEvent).all()]
     assert len(seqs) == len(set(seqs)) == n_events
+
+
+def test_a_press_after_staff_resolved_the_first_sos_is_still_told_help_is_coming(installation, receiver):
+    """Staff close the first SOS; within the hour the resident presses again. The gateway sends that
+    press as an update of the type it still believes open, the server opens a new alarm from it, and
+    its acknowledgement must reach the home as "help is coming" like any other."""
+    server, home = installation
+    home.button.press()
+    first = receiver.wait_for(1, timeout=10)
+    assert len(first) == 1
+    base = server.settings.base_url
+    token = httpx.post(f"{base}/api/v1/auth/token", data={"username": "duty", "password": "anxin-demo"},
+                       timeout=15).json()["access_token"]
+    staff = {"Authorization": f"Bearer {token}"}
+    with server.services.sessions() as s:
+        alarm_id = s.query(Alarm).one().id
+    r = httpx.post(f"{base}/api/v1/alarms/{alarm_id}/resolve", json={"outcome": "helped_at_home"}, headers=staff,
+                   timeout=5)
+    assert r.status_code == 200, r.text
+
+    home.button.press()  # help is needed again
+    assert wait_until(lambda: len(receiver.received) >= 2, 15), "the second press was not notified"
+    with server.services.sessions() as s:
+        second = s.query(Alarm).filter(Alarm.status != "resolved").one()
+    r = httpx.post(f"{base}/api/v1/alarms/{second.id}/ack", json={"via": "console"}, headers=staff, timeout=5)
+    assert r.status_code == 200, r.text
+
+    def help_coming():
+        return [json.loads(p) for _t, p in home.actions
+                if json.loads(p).get("key") == "help_coming" and json.loads(p).get("action") == "say"]
+
+    assert wait_until(help_coming, 10), f"the home never heard that help is coming; saw {home.actions}"
