@@ -123,3 +123,25 @@ def test_a_press_after_staff_resolved_the_first_sos_is_still_told_help_is_coming
                 if json.loads(p).get("key") == "help_coming" and json.loads(p).get("action") == "say"]
 
     assert wait_until(help_coming, 10), f"the home never heard that help is coming; saw {home.actions}"
+
+
+def test_a_caregivers_tap_while_the_server_is_cut_from_the_broker_is_recorded_and_answered(
+        installation, receiver, central_broker):
+    """The broker restarts (or the intake probe reconnects) just as the caregiver taps: the
+    acknowledgement is stored, the caregiver gets the page that says so (not an error), and staff
+    see on the alarm that the home could not be told."""
+    import re
+
+    server, home = installation
+    home.button.press()
+    [note] = receiver.wait_for(1, timeout=10)
+    link = re.search(r"https?://\S+/c/\S+", note.text).group(0)
+    central_broker.stop()
+    assert wait_until(lambda: not server.link.connected.is_set(), 15)
+    r = httpx.post(link + "/ack", timeout=10, follow_redirects=False)
+    assert r.status_code == 303, f"the caregiver's tap answered {r.status_code}: {r.text[:200]}"
+    with server.services.sessions() as s:
+        alarm = s.query(Alarm).one()
+        assert alarm.status == "acknowledged" and alarm.acknowledged_by == "李伟"
+        actions = [a.action for a in s.query(AlarmAudit).filter_by(alarm_id=alarm.id)]
+        assert "home_not_told" in actions, actions
