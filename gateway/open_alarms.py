@@ -13,7 +13,7 @@ GENERIC_NAME = {"zh-CN": "工作人员", "en": "Our staff"}
 
 @dataclass
 class OpenAlarms:
-    """Sequence numbers of raised alarms by type, until the gateway cancels or clears that type."""
+    """Sequence numbers of raised (or updated) alarms by type, until the gateway cancels or clears that type."""
 
     by_type: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
 
@@ -22,8 +22,11 @@ class OpenAlarms:
         kind, change = str(body.get("type")), body.get("change", "raise")
         if change in ("cancel", "clear"):
             self.by_type.pop(kind, None)
-        elif change == "raise":
-            self.by_type.setdefault(kind, []).append((seq, now))
+        elif change in ("raise", "update"):
+            # An update is a repeat of a type this gateway believes open; when the server had closed that
+            # alarm meanwhile (staff resolved it), it opens a new one from the update's seq and acks that.
+            kept = [(s, at) for s, at in self.by_type.get(kind, []) if now - at < KEEP_S]  # bounded: a day
+            self.by_type[kind] = [*kept, (seq, now)]
 
     def holds(self, seq: object, kind: object, now: float) -> bool:
         """Whether the server's `alarm_acknowledged` names an alarm raised here and still open."""

@@ -172,7 +172,15 @@ class Gateway(DeviceIntake, Commands):
             # A redelivery (the broker never got our PUBACK, e.g. we were killed) stores only what the
             # first delivery did not: exactly once into the outbox.
             with self.outbox.source(delivery.key(topic, payload), replay=delivery.redelivered):
-                self.handle_local(topic, payload)
+                try:
+                    self.handle_local(topic, payload)
+                except Exception:
+                    # Acknowledged too (the error is counted by _guarded): a redelivery would fail the same
+                    # way, and Mosquitto sends nothing more once 20 messages wait unacknowledged — the
+                    # next SOS press would never arrive. Alarms decided before the error are parked or
+                    # stored already; a crash still skips the ack, so the message is redelivered.
+                    delivery.ack()
+                    raise
             delivery.ack()  # only now may the local broker forget the message
         elif kind == "command":
             self.handle_command(item)

@@ -5,15 +5,21 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 if TYPE_CHECKING:
     from server.ingest_store import IngestResult
 
 
 def is_transient(exc: BaseException) -> bool:
-    """A database that is down or busy (retry later), as opposed to a message it cannot take."""
-    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+    """A database that is down or busy (retry later), as opposed to a message it cannot take.
+
+    Busy includes a connection pool with nothing free (`PoolTimeout`): an alarm that waited for a
+    connection is not poison, and dead-lettering it would make the gateway forget it.
+    """
+    return isinstance(exc, (OperationalError, PoolTimeout, DisconnectionError)) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 def body_text(body: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin import protocol
+from anxin.mqtt import MqttError
 from server.alarms import apply_gateway_alarm
 from server.db.bulk import insert_new_events, insert_readings
 from server.db.models import DeadLetter, Gateway, Resident
@@ -93,9 +94,7 @@ class IngestStore:
             results = [self._commit_alone(b) for b in batches]
         for batch, result in zip(batches, results):
             if result.acked or result.rejected:
-                self.publish(protocol.ack_topic(batch.gateway_id),
-                             protocol.encode_ack(protocol.Ack(tuple(result.acked), tuple(result.rejected),
-                                                              result.upto, batch.batch_id)), 1)
+                self._send_ack(batch, result)
             for alarm_id in result.new_alarms:
                 self.on_new_alarm(alarm_id)
         committed = [r for result in results for r in result.readings]
@@ -104,6 +103,18 @@ class IngestStore:
         for topic, payload in later_states:
             self.handle_state(topic, payload)
         return results
+
+    def _send_ack(self, batch: protocol.UplinkBatch, result: IngestResult) -> None:
+        # Committed already: a link that is down now (a broker blip, the intake probe reconnecting) costs
+        # only this ack (the gateway resends, the duplicate is acked then), never the rest of the drain.
+        try:
+            self.publish(protocol.ack_topic(batch.gateway_id),
+                         protocol.encode_ack(protocol.Ack(tuple(result.acked), tuple(result.rejected),
+                                                          result.upto, batch.batch_id)), 1)
+        except MqttError as exc:
+            self.counters["ack_publish_errors"] += 1
+            log.warning("could not acknowledge batch from %s (stored; it will be resent): %s",
+                        for_log(batch.gateway_id), exc)
 
     def _commit_alone(self, batch: protocol.UplinkBatch) -> IngestResult:
         """Commit one message by itself; an event that cannot be committed even alone is dead-lettered.

@@ -83,7 +83,7 @@ def _decode(payload: bytes) -> Any:
         raise ParseError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
     try:
         return json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # as native.py
         raise ParseError(f"not JSON: {exc.__class__.__name__}") from exc
 
 

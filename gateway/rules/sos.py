@@ -31,7 +31,10 @@ class SosRule:
         if item.kind == EventKind.SOS:
             alarm = Alarm("sos", Severity.EMERGENCY, "SOS button pressed", item.device, detail=dict(item.detail))
             actions = [Action("say", "sos_raised", item.device), Action("led", LedState.ALARM_SENT, item.device)]
-            return now.timestamp(), [alarm], actions
+            # Pressed again while the SOS is open: the same episode, and its cancel window still runs from
+            # the first press (the alarm went out then; a later cancel must not retract it).
+            open_since = state is not None and now.timestamp() - float(state) <= self.late_cancel_s
+            return (float(state) if open_since else now.timestamp()), [alarm], actions
         if item.kind in CANCEL_KINDS and state is not None:
             if now.timestamp() - float(state) > self.late_cancel_s:
                 return None, [], []  # the SOS is history: forget it

@@ -161,6 +161,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "act_cancelled": ("老人取消", "cancelled by the resident"),
     "act_cleared": ("已解除", "cleared"),
     "act_escalated": ("升级通知", "escalated"),
+    "act_home_not_told": ("家中未能收到“有人来了”，请致电老人", "the home was not told help is coming: call the resident"),
     "act_reminded_after_repeat": ("确认后再次呼叫，已再通知", "pressed again after acknowledgement: told again"),
     "via_console": ("值班台", "duty console"),
     "via_caregiver_link": ("手机链接", "phone link"),

@@ -65,3 +65,24 @@ def test_unknown_device_is_reported_not_ignored(tmp_path, home_broker, central_b
     finally:
         home.stop()
         server.stop()
+
+
+def test_messages_that_fail_to_handle_do_not_block_the_home_bus(tmp_path, home_broker, central_broker, receiver):
+    """The home's Mosquitto sends at most 20 unacknowledged messages to the gateway: a message whose
+    handling fails must still be acknowledged, or after 20 of them no SOS press reaches the gateway."""
+    server = start_server(tmp_path, central_broker.address)
+    provision(server, 1, [receiver.url("/cg")])
+    home = start_home(tmp_path, home_broker.address, central_broker.address)
+    try:
+        deep = b"[" * 5000 + b"]" * 5000  # JSON nested deeper than Python's parser recurses
+        for _ in range(25):
+            home.devices_link.publish("zigbee2mqtt/sos-button", deep, 1)
+        gw = home.gateway.gateway
+        assert wait_until(lambda: gw.counters["local_messages"] >= 20, 15), dict(gw.counters)
+        home.button.press()
+        got = receiver.wait_for(1, timeout=20)
+        assert len(got) == 1 and "紧急求助" in got[0].doc["title"], dict(gw.counters)
+        assert gw.counters["parse_errors"] == 25, dict(gw.counters)
+    finally:
+        home.stop()
+        server.stop()

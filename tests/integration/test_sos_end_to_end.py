@@ -91,3 +91,57 @@ def test_every_press_is_stored_once_even_when_resent(installation, receiver):
         n_events = s.query(IngestedEvent).count()
         seqs = [e.seq for e in s.query(IngestedEvent).all()]
     assert len(seqs) == len(set(seqs)) == n_events
+
+
+def test_a_press_after_staff_resolved_the_first_sos_is_still_told_help_is_coming(installation, receiver):
+    """Staff close the first SOS; within the hour the resident presses again. The gateway sends that
+    press as an update of the type it still believes open, the server opens a new alarm from it, and
+    its acknowledgement must reach the home as "help is coming" like any other."""
+    server, home = installation
+    home.button.press()
+    first = receiver.wait_for(1, timeout=10)
+    assert len(first) == 1
+    base = server.settings.base_url
+    token = httpx.post(f"{base}/api/v1/auth/token", data={"username": "duty", "password": "anxin-demo"},
+                       timeout=15).json()["access_token"]
+    staff = {"Authorization": f"Bearer {token}"}
+    with server.services.sessions() as s:
+        alarm_id = s.query(Alarm).one().id
+    r = httpx.post(f"{base}/api/v1/alarms/{alarm_id}/resolve", json={"outcome": "helped_at_home"}, headers=staff,
+                   timeout=5)
+    assert r.status_code == 200, r.text
+
+    home.button.press()  # help is needed again
+    assert wait_until(lambda: len(receiver.received) >= 2, 15), "the second press was not notified"
+    with server.services.sessions() as s:
+        second = s.query(Alarm).filter(Alarm.status != "resolved").one()
+    r = httpx.post(f"{base}/api/v1/alarms/{second.id}/ack", json={"via": "console"}, headers=staff, timeout=5)
+    assert r.status_code == 200, r.text
+
+    def help_coming():
+        return [json.loads(p) for _t, p in home.actions
+                if json.loads(p).get("key") == "help_coming" and json.loads(p).get("action") == "say"]
+
+    assert wait_until(help_coming, 10), f"the home never heard that help is coming; saw {home.actions}"
+
+
+def test_a_caregivers_tap_while_the_server_is_cut_from_the_broker_is_recorded_and_answered(
+        installation, receiver, central_broker):
+    """The broker restarts (or the intake probe reconnects) just as the caregiver taps: the
+    acknowledgement is stored, the caregiver gets the page that says so (not an error), and staff
+    see on the alarm that the home could not be told."""
+    import re
+
+    server, home = installation
+    home.button.press()
+    [note] = receiver.wait_for(1, timeout=10)
+    link = re.search(r"https?://\S+/c/\S+", note.text).group(0)
+    central_broker.stop()
+    assert wait_until(lambda: not server.link.connected.is_set(), 15)
+    r = httpx.post(link + "/ack", timeout=10, follow_redirects=False)
+    assert r.status_code == 303, f"the caregiver's tap answered {r.status_code}: {r.text[:200]}"
+    with server.services.sessions() as s:
+        alarm = s.query(Alarm).one()
+        assert alarm.status == "acknowledged" and alarm.acknowledged_by == "李伟"
+        actions = [a.action for a in s.query(AlarmAudit).filter_by(alarm_id=alarm.id)]
+        assert "home_not_told" in actions, actions

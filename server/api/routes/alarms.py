@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Annotated
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from sqlalchemy import select
 
 from anxin import protocol
+from anxin.mqtt import MqttError
 from server import alarms as desk
 from server.api.deps import RowId, ServicesDep, SessionDep, as_utc, permit
 from server.api.schemas import AckIn, AlarmOut, AuditOut, NoteIn, ResolveIn
@@ -16,6 +18,8 @@ from server.auth import StaffIdentity
 from server.db.models import Alarm, AlarmAudit
 from server.errors import Conflict, NotFound
 from server.services import Services
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
 DeskStaff = Annotated[StaffIdentity, Depends(permit("alarm.work"))]
@@ -31,11 +35,20 @@ def acknowledge_and_tell_home(services: Services, alarm_id: RowId, by: str, via:
     with services.sessions() as s, s.begin():
         alarm, first = desk.acknowledge(s, alarm_id, by, via, services.clock())
     if first:
-        services.downlink(alarm.gateway_id, protocol.Command(
-            "alarm_acknowledged",
-            {"alarm_id": alarm.id, "gateway_seq": alarm.gateway_seq, "type": alarm.type, "device": alarm.device,
-             "by": by, "via": via},
-        ))
+        try:
+            services.downlink(alarm.gateway_id, protocol.Command(
+                "alarm_acknowledged",
+                {"alarm_id": alarm.id, "gateway_seq": alarm.gateway_seq, "type": alarm.type, "device": alarm.device,
+                 "by": by, "via": via},
+            ))
+        except MqttError as exc:
+            # The acknowledgement is stored: whoever tapped gets their answer, and staff see on the alarm
+            # that the home did not hear "help is coming" (the link to the broker was down: a restart,
+            # the intake probe reconnecting), so someone can call the resident.
+            log.error("alarm %d acknowledged by %s, but the home could not be told: %s", alarm.id, by, exc)
+            with services.sessions() as s, s.begin():
+                desk.audit(s, desk.get_alarm(s, alarm.id), "home_not_told", "system", services.clock(),
+                           reason=str(exc)[:200])
     return alarm
 
 

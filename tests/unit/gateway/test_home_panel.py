@@ -180,3 +180,16 @@ def test_a_later_press_the_same_day_is_not_thanked_for_the_check_in_again(tmp_pa
     finally:
         h.panel.stop()
         h.outbox.close()
+
+
+def test_a_second_sos_press_does_not_reopen_the_window_for_the_pi_button_to_retract_the_alarm(home: Home) -> None:
+    """An SOS out for 100 s (staff may be on the way) stays open when the resident, after pressing
+    again, presses "I'm fine": that is recorded as a late cancel, never a retraction."""
+    home.gw.process("messages", [DeviceEvent("pendant", EventKind.SOS)])
+    home.tick(50)
+    home.gw.process("messages", [DeviceEvent("pendant", EventKind.SOS)])  # still needs help
+    home.tick(50)  # 100 s after the alarm went out, past the 60 s cancel window
+    home.press_cancel()
+    assert home.alarms() == [("sos", "raise"), ("sos", "update"), ("sos", "update")], \
+        "the cancel button retracted an SOS that went out 100 s ago"
+    assert "sos_cancel_late" in home.said()

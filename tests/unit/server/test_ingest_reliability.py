@@ -153,3 +153,70 @@ def test_reliability_api_for_supervisors(services, client):
     assert seq["unexplained"] == [[2, 2]] and seq["unexplained_count"] == 1
     dead = client.get("/api/v1/dead-letters", headers=login(client, "admin")).json()
     assert [(d["gateway_id"], d["seq"]) for d in dead] == [(GW, 4)]
+
+
+def test_an_ack_that_cannot_be_published_does_not_drop_the_rest_of_the_drain(tmp_path):
+    """The link to the broker drops (the intake probe forces a reconnect, a broker blip) between the
+    commit and the acks: the other homes' new alarms must still reach the desk at once, and a gateway's
+    last will that came in the same drain must still mark it offline."""
+    from anxin.mqtt import BrokerAddress, MqttLink, make_client
+    from server.db.models import Gateway
+
+    engine = make_engine(f"sqlite:///{tmp_path}/s.db")
+    create_schema(engine)
+    down = MqttLink(make_client("server-link-down"), BrokerAddress("127.0.0.1", 1), lambda t, p: None)
+    announced: list[int] = []
+    ing = Ingest(session_factory(engine), lambda t, p, q: down.publish(t, p, q), announced.append, clock=lambda: NOW)
+    other = "gw-u2"
+    second = protocol.encode_batch(protocol.UplinkBatch(other, "boot-1", (alarm(1),), NOW.timestamp()))
+    ing.handle_many([(protocol.up_topic(GW), batch(alarm(1))), (protocol.up_topic(other), second),
+                     (protocol.state_topic(other), b'{"v":1,"state":"offline"}')])
+    with ing.sessions() as s:
+        assert s.query(Alarm).count() == 2
+        assert len(announced) == 2, "each committed alarm is handed to the desk"
+        assert s.get(Gateway, other).state == "offline"
+    engine.dispose()
+
+
+def test_an_alarm_that_waited_for_a_busy_connection_pool_is_not_dead_lettered(tmp_path):
+    """Every database connection is busy (a burst of console requests): the commit times out waiting
+    for one. That is the database's state, not the alarm's fault: the alarm must stay unacknowledged
+    (the gateway resends it), never be dead-lettered and acknowledged as rejected when a connection
+    frees just in time for the dead letter — the gateway would then delete the SOS from its outbox."""
+    import logging
+
+    from sqlalchemy import create_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path}/s.db", pool_size=1, max_overflow=0, pool_timeout=0.2,
+                           connect_args={"check_same_thread": False})
+    create_schema(engine)
+    sent: list[tuple[str, bytes]] = []
+    ing = Ingest(session_factory(engine), lambda t, p, q: sent.append((t, p)), lambda _a: None, clock=lambda: NOW)
+    ing.sent = sent  # type: ignore[attr-defined]
+    busy = engine.connect()  # the pool's only connection, held elsewhere
+
+    class FreesTheConnection(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "dead letter" in record.getMessage() and not busy.closed:
+                busy.close()  # the burst ends just as the dead letter is written
+
+    handler = FreesTheConnection()
+    logging.getLogger("server.ingest_store").addHandler(handler)
+    try:
+        try:
+            ing.handle(protocol.up_topic(GW), batch(alarm(1)))
+        except Exception:  # noqa: BLE001 - the drain may fail: the alarm is then simply resent
+            pass
+    finally:
+        logging.getLogger("server.ingest_store").removeHandler(handler)
+        if not busy.closed:
+            busy.close()
+    rejected = [s for t, p in sent for s in protocol.decode_ack(p).rejected]
+    assert rejected == [], "the SOS was acknowledged as rejected: the gateway forgets it"
+    with ing.sessions() as s:
+        assert s.query(DeadLetter).count() == 0
+    ing.handle(protocol.up_topic(GW), batch(alarm(1)))  # the resend, with connections free again
+    assert last_ack(ing).seqs == (1,)
+    with ing.sessions() as s:
+        assert s.query(Alarm).count() == 1
+    engine.dispose()
