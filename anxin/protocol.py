@@ -13,6 +13,7 @@ PREFIX = "anxin/v1/gw"
 MAX_BATCH_ID = 32
 MAX_SEQ = 2**63 - 1  # a signed 64-bit column holds it; a gateway's SQLite sequence never gets near
 MAX_DEPTH = 64  # JSON nesting the json fallback accepts (orjson refuses beyond 1024 itself)
+MAX_UPLINK_BYTES = 1024 * 1024  # the server dead-letters a larger uplink message (a 500-event batch is ~100 KB)
 
 Lane = Literal["alarm", "event", "reading", "gap"]
 LANES: tuple[str, ...] = ("alarm", "event", "reading", "gap")

@@ -14,13 +14,15 @@ from typing import Callable
 from anxin import protocol
 from anxin.mqtt import MqttError
 from gateway.config import UplinkConfig
-from gateway.outbox import Outbox
+from gateway.outbox import Entry, Outbox
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, bytes, int], object]
 CommandHandler = Callable[[protocol.Command], None]
 CLOCK_SANE_AFTER = 1_577_836_800.0  # 2020-01-01: a Pi without RTC before NTP reports 1970
+# Half the server's cap: room for the envelope and for a body that grows when the server re-encodes it.
+BATCH_BYTES = protocol.MAX_UPLINK_BYTES // 2
 REMEMBERED_BATCHES = 512  # batches an ack may answer: well beyond the in-flight window (2000 events)
 
 
@@ -29,6 +31,7 @@ class UplinkStats:
     """What the uplink has done, for health reports and tests."""
 
     batches_sent: int = 0
+    batches_split: int = 0  # batches halved to stay under the server's size cap
     events_sent: int = 0
     resent: int = 0
     acked: int = 0
@@ -175,22 +178,14 @@ class Uplink:
             rest = self.outbox.pending(min(self.config.batch_size - len(alarms), room), exclude=skip)
         if not due_alarms and not rest:
             return self._next_deadline(now) if room > 0 else 0.05
-        entries = alarms + rest
-        batch = protocol.UplinkBatch(
-            self.gateway_id,
-            self.boot_id,
-            tuple(protocol.UplinkEvent(e.seq, e.lane, e.ts, e.body, e.mono) for e in entries),
-            sent_at=self.clock(),
-            clock_synced=self.clock() > CLOCK_SANE_AFTER,
-            batch_id=secrets.token_hex(8),
-        )
+        entries, payload, batch = self._fitted(alarms, rest)
         with self._lock:  # before the publish: the ack can come back before publish() returns
             self._batches[batch.batch_id] = frozenset(e.seq for e in entries)
             if len(self._batches) > REMEMBERED_BATCHES:
                 self._batches.popitem(last=False)
             self._highest_sent = max(self._highest_sent, max(e.seq for e in entries))
         try:
-            self.publish(protocol.up_topic(self.gateway_id), protocol.encode_batch(batch), 1)
+            self.publish(protocol.up_topic(self.gateway_id), payload, 1)
         except MqttError as exc:
             self.stats.publish_errors += 1
             log.info("uplink publish failed, will retry: %s", exc)
@@ -206,6 +201,29 @@ class Uplink:
         self.stats.batches_sent += 1
         self.stats.events_sent += len(entries)
         return 0.0
+
+    def _fitted(self, alarms: list[Entry], rest: list[Entry]) -> tuple[list[Entry], bytes, protocol.UplinkBatch]:
+        """The batch, halved (readings first, alarms last) until it fits well under the server's size cap:
+        a batch the server refuses for its size would be refused again at every resend, stalling the
+        alarms at its front for good."""
+        while True:
+            entries = alarms + rest
+            batch = protocol.UplinkBatch(
+                self.gateway_id,
+                self.boot_id,
+                tuple(protocol.UplinkEvent(e.seq, e.lane, e.ts, e.body, e.mono) for e in entries),
+                sent_at=self.clock(),
+                clock_synced=self.clock() > CLOCK_SANE_AFTER,
+                batch_id=secrets.token_hex(8),
+            )
+            payload = protocol.encode_batch(batch)
+            if len(payload) <= BATCH_BYTES or len(entries) == 1:
+                return entries, payload, batch
+            self.stats.batches_split += 1
+            if rest:
+                rest = rest[: len(rest) // 2]
+            else:
+                alarms = alarms[: max(1, len(alarms) // 2)]
 
     def _check_stuck(self, now: float) -> None:
         """Connected, events in flight, yet no acknowledgement for too long: the link may be stuck."""

@@ -9,7 +9,7 @@ from typing import Any
 from anxin import protocol
 
 MAX_SKEW = timedelta(minutes=5)
-MAX_UPLINK_BYTES = 1024 * 1024  # a full batch (500 events) is ~100 KB; beyond this it is dead-lettered
+MAX_UPLINK_BYTES = protocol.MAX_UPLINK_BYTES  # beyond this an uplink message is dead-lettered
 MAX_ALARM_MESSAGE = 500  # characters of an alarm's message the server keeps (a gateway writes < 100)
 MAX_DEVICE_NAME = 64  # characters of a device name
 

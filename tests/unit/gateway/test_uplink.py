@@ -143,3 +143,20 @@ def test_an_ack_clears_only_what_the_batch_it_names_carried(tmp_path):
     up.on_connection(True)
     up.on_message(protocol.ack_topic(GW), protocol.encode_ack(protocol.Ack((), (), 2**31 - 1, sent[-1].batch_id)))
     assert up.stats.untrusted_acks == 3, "an ack for a batch of the previous connection is not trusted"
+
+
+def test_a_batch_too_large_for_the_server_is_split_and_the_alarm_still_leads(tmp_path):
+    # Readings near a device's payload cap (native: 256 KiB) would make a batch the server refuses for its
+    # size at every resend, holding back the alarm at its front for good.
+    up, box, sent, mono, _ = make(tmp_path)
+    alarm = box.put_alarm({"type": "sos"}, 1.7e9)
+    for i in range(8):
+        box.put("reading", {"metric": "m", "values": {"v": i}, "raw": "x" * 200_000}, 1.7e9)
+    up.send_once()
+    first = protocol.encode_batch(sent[0])
+    assert seqs(sent[0])[0] == alarm and len(first) <= protocol.MAX_UPLINK_BYTES // 2
+    assert len(sent[0].events) < 9 and up.stats.batches_split > 0
+    while up.send_once() == 0.0:
+        pass
+    assert {e.seq for b in sent for e in b.events} == {alarm, *range(alarm + 1, alarm + 9)}
+    assert all(len(protocol.encode_batch(b)) <= protocol.MAX_UPLINK_BYTES for b in sent)
