@@ -34,6 +34,13 @@ class Chart:
     title: tuple[str, str]
     columns: tuple[str, ...]
     rows: list[list[Any]]
+    bar: int = 1  # the column drawn as a bar (its number is always printed beside it)
+    bar_max: float | None = None  # the bar's full length (None: the column's largest value)
+
+    def scale(self) -> float:
+        """The value a full bar stands for."""
+        values = [float(r[self.bar]) for r in self.rows if r[self.bar] is not None]
+        return self.bar_max or max(values, default=0.0) or 1.0
 
 
 @dataclass
@@ -116,12 +123,12 @@ def requests(session: Session, now: datetime, sla: Mapping[str, int]) -> list[Ch
                       within, round(within / len(done), 3) if done else None])
     return [
         Chart("requests_by_month", ("各类需求按月统计", "Requests by category and month"),
-              ("month", "category", "requests"), [[m, c, n] for (m, c), n in sorted(by_month.items())]),
+              ("month", "category", "requests"), [[m, c, n] for (m, c), n in sorted(by_month.items())], bar=2),
         Chart("unmet", ("未满足需求（逾期未办结与取消）", "Unmet demand (open past SLA, and cancelled)"),
-              ("category", "requests", "done", "open", "overdue", "cancelled", "unmet"), unmet),
+              ("category", "requests", "done", "open", "overdue", "cancelled", "unmet"), unmet, bar=6),
         Chart("sla", ("响应与办结时间对照时限", "Response and completion times against the SLA"),
               ("category", "sla_hours", "done", "median_response_h", "median_completion_h", "done_within_sla",
-               "share_within_sla"), times),
+               "share_within_sla"), times, bar=6, bar_max=1.0),
     ]
 
 
@@ -132,13 +139,15 @@ def satisfaction(session: Session, now: datetime) -> Chart:
     for cat, score in session.execute(q):
         scores.setdefault(cat, []).append(int(score))
     rows = [[cat, len(v), round(float(np.mean(v)), 2), sum(1 for x in v if x <= 2)] for cat, v in sorted(scores.items())]
-    return Chart("satisfaction", ("满意度", "Satisfaction"), ("category", "ratings", "mean_score", "low_ratings"), rows)
+    return Chart("satisfaction", ("满意度", "Satisfaction"), ("category", "ratings", "mean_score", "low_ratings"), rows,
+                 bar=2, bar_max=5.0)
 
 
 def coverage(session: Session, now: datetime, intervals: Intervals) -> Chart:
     """Residents reached within their contact plan's interval, per care category."""
     rows = [[c.category, c.residents, c.reached, round(c.share, 3)] for c in queue.coverage(session, now, intervals)]
-    return Chart("coverage", ("探访覆盖率", "Contact coverage"), ("category", "residents", "reached", "share"), rows)
+    return Chart("coverage", ("探访覆盖率", "Contact coverage"), ("category", "residents", "reached", "share"), rows,
+                 bar=3, bar_max=1.0)
 
 
 def alarms(session: Session, now: datetime) -> Chart:
@@ -156,7 +165,7 @@ def alarms(session: Session, now: datetime) -> Chart:
         rows.append([month, len(outcomes), round(100 * len(outcomes) / people, 2), false,
                      round(false / len(closed), 3) if closed else None])
     return Chart("alarms", ("报警率与误报比例", "Alarm rates and false-alarm share"),
-                 ("month", "alarms", "per_100_residents", "false_alarms", "false_share"), rows)
+                 ("month", "alarms", "per_100_residents", "false_alarms", "false_share"), rows, bar=4, bar_max=1.0)
 
 
 def overview(session: Session, now: datetime, sla: Mapping[str, int], intervals: Intervals) -> Overview:

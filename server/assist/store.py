@@ -13,6 +13,7 @@ from server.assist import catalog
 from server.assist.errors import BadStep, NotFound
 from server.assist.schemas import RequestIn, RequestOut
 from server.audit import Actor
+from server.care.plans import to_utc
 from server.db.models import Resident, as_utc
 from server.db.models_assist import Provider, ServiceRequest
 from server.db.models_care import Contact, ResidentProfile
@@ -42,7 +43,7 @@ def create(session: Session, body: RequestIn, channel: str, actor: Actor, now: d
     """Take a request from a channel (staff, family, helper, home); audited."""
     resident = resident_by_code(session, body.resident_code)
     row = ServiceRequest(resident_id=resident.id, category=body.category, urgency=body.urgency,
-                         preferred_at=as_utc(body.preferred_at) if body.preferred_at else None,
+                         preferred_at=to_utc(body.preferred_at) if body.preferred_at else None,
                          description=body.description.strip(), channel=channel, created_by=actor.name or channel,
                          status="new", created_at=now, contact_id=contact.id if contact else None)
     session.add(row)

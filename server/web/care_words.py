@@ -91,21 +91,22 @@ for _zh, _en in CATEGORY_EN.items():
     WORDS[f"cat_{_zh}"] = (_zh, _en)
 
 
-def words(language: str) -> Callable[..., str]:
-    """`c(key, **fields)` in one language."""
+def words(language: str, vocabulary: dict[str, tuple[str, str]] = WORDS) -> Callable[..., str]:
+    """`c(key, **fields)` in one language (from the care words, or another page family's)."""
     index = 1 if language == "en" else 0
 
     def c(key: str, **fields: object) -> str:
-        text = WORDS[key][index] if key in WORDS else key
+        text = vocabulary[key][index] if key in vocabulary else key
         return text.format(**fields) if fields else text
 
     return c
 
 
 def care_page(request: Request, services: Services, name: str, status_code: int = 200,
-              person_language: str | None = None, **context: Any) -> HTMLResponse:
+              person_language: str | None = None, vocabulary: dict[str, tuple[str, str]] = WORDS,
+              **context: Any) -> HTMLResponse:
     """Render a care template with the console's language rules and these words as `c`."""
     person = person_language or getattr(context.get("care_user"), "language", None)
     lang = i18n.pick_language(request, person or services.settings.language)
     return page(request, services, name, status_code=status_code, person_language=person,
-                c=words(lang), **context)
+                c=words(lang, vocabulary), **context)

@@ -1,0 +1,101 @@
+"""The services pages over a real database: the family's link, the provider's link, the desk, the dashboard's XLSX."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from openpyxl import load_workbook
+
+from server.assist.context import assist_config
+from tests.integration.care.conftest import login
+
+pytestmark = pytest.mark.integration
+
+
+def _setup(client) -> tuple[str, str]:
+    client.follow_redirects = False  # the forms answer 303: the test looks where they send the browser
+    coord = login(client, "coord")
+    client.put("/api/v1/residents/R001/profile", json={"name": "王淑芬", "district": "东城区"}, headers=coord)
+    for code, district in (("P-EAST", "东城区"), ("P-WEST", "西城区")):
+        r = client.post("/api/v1/providers", json={"code": code, "name": f"家政 {code}", "kind": "organisation",
+                                                   "categories": ["cleaning"], "district": district}, headers=coord)
+        assert r.status_code == 201, r.text
+    family = client.get("/api/v1/residents/R001/family-link", headers=coord).json()["link"]
+    links = {p["code"]: p["link"] for p in client.get("/api/v1/providers", headers=coord).json()}
+    return family.split("/f/")[1], links["P-EAST"].split("/p/")[1]
+
+
+def test_family_asks_provider_works_family_rates_and_the_follow_up_opens(client, services, clock) -> None:
+    family, east = _setup(client)
+    client.cookies.clear()  # the link pages need no account
+    r = client.post(f"/f/{family}/requests", data={"category": "cleaning", "urgency": "normal",
+                                                   "preferred_at": "2027-03-02T09:30", "description": "厨房大扫除"})
+    assert r.status_code == 303 and "done=sent" in r.headers["location"]
+    page = client.get(f"/f/{family}").text
+    assert "已提交" not in page and "新登记" in page  # the list shows the request as new
+    coord = login(client, "coord")
+    req = client.get("/api/v1/requests", headers=coord).json()[0]
+    assert req["channel"] == "family" and req["preferred_at"].startswith("2027-03-02T01:30")  # 09:30 CST
+    client.post(f"/api/v1/requests/{req['id']}/steps", json={"step": "assigned", "provider_code": "P-EAST"},
+                headers=coord)
+    client.cookies.clear()
+    # Another provider's link cannot touch the job; a forged link opens nothing.
+    west = assist_config(services.settings).links.provider(2)
+    r = client.post(f"/p/{west}/jobs/{req['id']}", data={"step": "on_the_way"})
+    assert r.status_code == 303 and "error=" in r.headers["location"]
+    assert client.get(f"/p/{east}x").status_code == 403 and client.get(f"/f/{east}").status_code == 403
+    assert "厨房大扫除" in client.get(f"/p/{east}").text
+    for step in ("on_the_way", "arrived", "done"):
+        clock.advance(minutes=20)
+        r = client.post(f"/p/{east}/jobs/{req['id']}", data={"step": step, "note": "已打扫干净"})
+        assert r.status_code == 303 and "error" not in r.headers["location"], r.headers["location"]
+    assert "暂无服务单" in client.get(f"/p/{east}").text
+    page = client.get(f"/f/{family}").text
+    assert "请为本次服务打分" in page
+    r = client.post(f"/f/{family}/rate", data={"request_id": str(req["id"]), "score": "2", "comment": "地没拖干净"})
+    assert r.status_code == 303 and "done=rated" in r.headers["location"]
+    assert "请为本次服务打分" not in client.get(f"/f/{family}").text  # rated once
+    login(client, "supervisor")
+    desk = client.get("/console/requests").text
+    assert "地没拖干净" in desk and "回访完毕" in desk
+    login(client, "duty")
+    assert "回访完毕" not in client.get("/console/requests").text  # the desk does not close follow-ups
+
+
+def test_the_desk_takes_a_request_and_assigns_the_suggested_provider(client, services) -> None:
+    _setup(client)
+    login(client, "coord")
+    page = client.get("/console/requests").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = client.post("/console/requests", data={"csrf_token": token, "resident_code": "R001", "category": "cleaning",
+                                               "urgency": "urgent", "description": "电话：家里漏水后需清理"})
+    assert r.status_code == 303, r.text
+    detail = client.get(r.headers["location"]).text
+    assert re.search(r'value="P-EAST" checked', detail)  # the same district comes first and is pre-selected
+    rid = r.headers["location"].split("/")[-1].split("?")[0]
+    r = client.post(f"/console/requests/{rid}/step", data={"csrf_token": token, "step": "assigned",
+                                                           "provider_code": "P-WEST"})
+    assert "error" not in r.headers["location"]
+    assert "已派单" in client.get(f"/console/requests/{rid}").text
+    # A bad form comes back with the reason and keeps nothing.
+    r = client.post("/console/requests", data={"csrf_token": token, "resident_code": "R001", "category": "spa"})
+    assert "error=" in r.headers["location"]
+
+
+def test_dashboard_shows_every_chart_and_each_downloads_as_xlsx(client) -> None:
+    _setup(client)
+    login(client, "admin")
+    page = client.get("/console/dashboard")
+    assert page.status_code == 200 and "<progress" in page.text and 'style="' not in page.text
+    overview = client.get("/api/v1/figures/overview").json()["charts"]
+    for key, chart in overview.items():
+        r = client.get(f"/console/dashboard/{key}.xlsx")
+        assert r.status_code == 200
+        ws = load_workbook(io.BytesIO(r.content)).active
+        values = [list(row) for row in ws.iter_rows(min_row=2, values_only=True)]
+        assert values[0] == chart["columns"] and values[1:] == chart["rows"], key
+    assert client.get("/console/dashboard/nope.xlsx").status_code == 404
+    login(client, "duty")
+    assert client.get("/console/dashboard").status_code == 403
