@@ -53,6 +53,21 @@ WORDS: dict[str, tuple[str, str]] = {
     "c_alarm": ("报警处理", "Alarm handling"), "print": ("打印", "Print"),
     "window": ("近 {days} 天；{at}", "Past {days} days; as of {at}"),
 }
+COLUMNS: dict[str, tuple[str, str]] = {
+    "age_band": ("年龄段", "Age band"), "residents": ("人数", "Residents"), "category": ("类别", "Category"),
+    "grade": ("能力等级", "Ability grade"), "district": ("街道 / 区", "District"), "month": ("月份", "Month"),
+    "requests": ("需求数", "Requests"), "done": ("已完成", "Done"), "open": ("进行中", "Open"),
+    "overdue": ("超时", "Overdue"), "cancelled": ("已取消", "Cancelled"), "unmet": ("未满足", "Unmet"),
+    "sla_hours": ("时限（小时）", "SLA (hours)"), "median_response_h": ("响应中位数（小时）", "Median response (h)"),
+    "median_completion_h": ("办结中位数（小时）", "Median completion (h)"),
+    "done_within_sla": ("按时办结", "Done within SLA"), "share_within_sla": ("按时率", "Share within SLA"),
+    "ratings": ("评价数", "Ratings"), "mean_score": ("平均分", "Mean score"), "low_ratings": ("差评（≤2）", "Low (≤ 2)"),
+    "reached": ("已联系", "Reached"), "share": ("比例", "Share"), "alarms": ("报警数", "Alarms"),
+    "per_100_residents": ("每百人", "Per 100 residents"), "false_alarms": ("误报", "False alarms"),
+    "false_share": ("误报比例", "False-alarm share"),
+}
+for _key, _pair in COLUMNS.items():
+    WORDS[f"col_{_key}"] = _pair
 for _code, (_zh, _en) in CATEGORIES.items():
     WORDS[f"c_{_code}"] = (_zh, _en)
 
