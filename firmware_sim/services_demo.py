@@ -1,4 +1,4 @@
-"""The demo's services at home: providers and volunteers, a month of requests worked to done, and ratings."""
+"""The demo's services at home: providers and volunteers, a month of requests worked to done, ratings, activities."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.assist import providers, ratings, store
+from server.assist import activities, notices, providers, ratings, store
+from server.assist.activities import ActivityIn, SignupIn
+from server.assist.notices import NoticeIn
 from server.assist.schemas import EvaluationIn, ProviderIn, RequestIn
 from server.audit import Actor
 from server.db.models import Resident
@@ -30,6 +32,17 @@ NEEDS = [
     ("R002", "adaptation", "卫生间加装扶手"), ("R001", "cleaning", "换季整理衣物"), ("R003", "counselling", "最近睡不好，心里闷"),
     ("R002", "meals", "老伴住院期间需要送餐"),
 ]
+ACTIVITIES = [
+    ("course", "书法班（每周二）", ["书法"], -6, "交道口社区活动室", "东城区"),
+    ("course", "智能手机课堂：微信视频与防诈骗", ["手机", "读书"], 3, "万寿路社区服务站", "海淀区"),
+    ("talk", "冬季心脑血管健康讲座", ["养花", "京剧", "合唱"], -2, "德胜社区卫生服务中心", "西城区"),
+    ("team", "银发宣讲团", ["京剧", "教孩子识字", "剪纸"], None, None, None),
+    ("team", "邻里志愿服务队", ["书法", "剪纸"], None, None, None),
+]
+NOTICES = [
+    ("春节慰问活动安排", "腊月二十起，社区工作人员和结对干部将上门慰问，请提前告知方便的时间。", "all", None),
+    ("西城区防诈骗讲座", "本周五下午两点在德胜社区活动室，欢迎老人和家属参加。", "district", "西城区"),
+]
 SCORES = (5, 4, 5, 3, 4, 5, 2, 4, 5, 4, 1, 5)
 CHANNELS = ("staff", "family", "staff", "helper")
 
@@ -50,7 +63,25 @@ def seed(session: Session, now: datetime) -> int:
                            CHANNELS[n % len(CHANNELS)], DESK, at)
         made += 1
         _work(session, row.id, n, at, days_ago)
+    _community(session, now)
     return made
+
+
+def _community(session: Session, now: datetime) -> None:
+    """Courses, a talk and two teams, the residents their interests suggest signed up; two notices."""
+    for kind, title, tags, days, place, district in ACTIVITIES:
+        row = activities.create(session, ActivityIn(kind=kind, title=title, tags=tags, place=place, district=district,  # type: ignore[arg-type]
+                                                    starts_at=now + timedelta(days=days) if days is not None else None),
+                                DESK, now - timedelta(days=20))
+        for n, invitee in enumerate(activities.suggest(session, row.id)):
+            past = days is not None and days < 0
+            activities.sign_up(session, row.id, SignupIn(resident_code=str(invitee["resident_code"]),
+                                                         role=", ".join(invitee["matches"]) if kind == "team" else None,  # type: ignore[arg-type]
+                                                         attended=(n % 3 != 2) if past else None),
+                               DESK, now - timedelta(days=10))
+    for title, body, audience, value in NOTICES:
+        notices.publish(session, NoticeIn(title=title, body=body, audience=audience, audience_value=value),  # type: ignore[arg-type]
+                        DESK, now - timedelta(days=3))
 
 
 def _work(session: Session, request_id: int, n: int, at: datetime, days_ago: int) -> None:

@@ -39,6 +39,8 @@ _TABLE: dict[str, frozenset[str]] = {
     "evaluations.write": frozenset({"coordinator", "staff", "supervisor", "admin"}),
     "evaluations.follow_up": frozenset({"supervisor", "admin"}),
     "figures.read": frozenset({"coordinator", "supervisor", "admin"}),
+    "activities.write": frozenset({"coordinator", "supervisor", "admin"}),
+    "notices.write": frozenset({"coordinator", "supervisor", "admin"}),
     # administration of homes: who is called, and how
     "resident.write": frozenset({"supervisor", "admin"}),
     "pairing.read": frozenset({"staff", "supervisor", "admin"}),

@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.assist import catalog
+from server.assist import catalog, ratings
 from server.care import queue
 from server.care.categories import CATEGORIES as CARE_CATEGORIES
 from server.care.categories import age_on
@@ -143,6 +143,17 @@ def satisfaction(session: Session, now: datetime) -> Chart:
                  bar=2, bar_max=5.0)
 
 
+def rated_by(session: Session) -> list[Chart]:
+    """Ratings (all time) per provider and per staff member who answered the alarm."""
+    summary = ratings.summary(session)
+
+    def chart(key: str, title: tuple[str, str], group: str) -> Chart:
+        return Chart(key, title, (group, "ratings", "mean_score", "low_ratings"),
+                     [[r["key"], r["ratings"], r["mean"], r["low"]] for r in summary[group]], bar=2, bar_max=5.0)
+    return [chart("ratings_provider", ("按服务方的评价", "Ratings per provider"), "provider"),
+            chart("ratings_staff", ("按值班人员的报警处理评价", "Alarm handling ratings per staff member"), "staff")]
+
+
 def coverage(session: Session, now: datetime, intervals: Intervals) -> Chart:
     """Residents reached within their contact plan's interval, per care category."""
     rows = [[c.category, c.residents, c.reached, round(c.share, 3)] for c in queue.coverage(session, now, intervals)]
@@ -171,4 +182,5 @@ def alarms(session: Session, now: datetime) -> Chart:
 def overview(session: Session, now: datetime, sla: Mapping[str, int], intervals: Intervals) -> Overview:
     """Every figure of the dashboard at this moment."""
     return Overview(now, [*residents(session, local_date(now)), *requests(session, now, sla),
-                          satisfaction(session, now), coverage(session, now, intervals), alarms(session, now)])
+                          satisfaction(session, now), *rated_by(session), coverage(session, now, intervals),
+                          alarms(session, now)])

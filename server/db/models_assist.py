@@ -1,11 +1,11 @@
-"""Tables of services at home: requests, providers and volunteers, and the residents' ratings."""
+"""Tables of services at home: requests, providers and volunteers, ratings, activities and teams, notices."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.models import Base, utcnow
@@ -74,3 +74,48 @@ class Evaluation(Base):
     recorded_by: Mapped[str] = mapped_column(String(128))
     follow_up: Mapped[str | None] = mapped_column(String(8))  # open | closed, for low ratings
     follow_up_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Activity(Base):
+    """A course, a talk or an outing (活动 / 课程), or a team residents join with their skills (老有所为)."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # course | talk | outing | team
+    title: Mapped[str] = mapped_column(String(128))
+    tags: Mapped[list[Any]] = mapped_column(default=list)  # matched against the profile's interests and skills
+    starts_at: Mapped[datetime | None]
+    place: Mapped[str | None] = mapped_column(String(256))
+    district: Mapped[str | None] = mapped_column(String(64))
+    capacity: Mapped[int] = mapped_column(Integer, default=30)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(128))
+
+
+class ActivitySignup(Base):
+    """A resident signed up for an activity or joined a team; attendance marked afterwards."""
+
+    __tablename__ = "activity_signups"
+    __table_args__ = (UniqueConstraint("activity_id", "resident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    role: Mapped[str | None] = mapped_column(String(128))  # in a team: the skill they bring
+    signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attended: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class Notice(Base):
+    """A notice (信息发布) to everyone, or to residents of a care category or a district, and their helpers."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(128))
+    body: Mapped[str] = mapped_column(Text)
+    audience: Mapped[str] = mapped_column(String(16), default="all")  # all | category | district
+    audience_value: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    by: Mapped[str] = mapped_column(String(128))

@@ -64,7 +64,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "ratings": ("评价数", "Ratings"), "mean_score": ("平均分", "Mean score"), "low_ratings": ("差评（≤2）", "Low (≤ 2)"),
     "reached": ("已联系", "Reached"), "share": ("比例", "Share"), "alarms": ("报警数", "Alarms"),
     "per_100_residents": ("每百人", "Per 100 residents"), "false_alarms": ("误报", "False alarms"),
-    "false_share": ("误报比例", "False-alarm share"),
+    "false_share": ("误报比例", "False-alarm share"), "provider": ("服务方", "Provider"), "staff": ("值班人员", "Staff"),
 }
 for _key, _pair in COLUMNS.items():
     WORDS[f"col_{_key}"] = _pair

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import ServicesDep
+from server.assist import notices
 from server.care import calendar, contacts, pairing, plans, profile, queue
 from server.care.context import care_config
 from server.care.errors import CareError
@@ -45,7 +46,9 @@ def helper_home(token: str, request: Request, services: ServicesDep) -> HTMLResp
             return _bad(request, services)
         owed = queue.due(s, now, care_config(services.settings).followup_hours, helper_id=helper.id)
         mine = pairing.plans_of_helper(s, helper.id)
+        news = notices.for_helper(s, helper.id)
     return care_page(request, services, "care/helper.html", person_language=helper.language, helper=helper,
+                     notices=news,
                      token=token, owed=owed, mine=mine, today=plans.local_date(now),
                      overdue=sum(1 for d in owed if d.overdue), done=request.query_params.get("done"))
 

@@ -80,6 +80,7 @@ def test_every_chart_equals_the_hand_computed_figures(services) -> None:
     # Meals: responses 1, 3, 2 h → median 2; completions 20, 30 h → median 25; one of two within 24 h.
     assert rows["sla"] == [["meals", 24, 2, 2.0, 25.0, 1, 0.5], ["repair", 48, 0, None, None, 0, None]]
     assert rows["satisfaction"] == [["alarm", 1, 3.0, 0], ["meals", 3, 3.67, 1]]
+    assert rows["ratings_provider"] == [] and rows["ratings_staff"] == [["duty", 1, 3.0, 0]]
     # R001 reached 5 days ago (priority: 30 days); R002 40 days ago (missed); R003, R004 never.
     assert rows["coverage"][0] == ["all", 4, 1, 0.25]
     assert ["高龄", 2, 1, 0.5] in rows["coverage"] and ["空巢", 2, 1, 0.5] in rows["coverage"]

@@ -6,7 +6,7 @@ import pytest
 
 from firmware_sim import care_demo, services_demo
 from firmware_sim.installation import demo_provision
-from server.assist import figures, ratings, store
+from server.assist import activities, figures, notices, ratings, store
 from server.care.plans import Intervals
 from server.provision import apply
 from tests.integration.care.conftest import T0
@@ -29,3 +29,6 @@ def test_demo_month_of_requests_fills_every_service_figure(services) -> None:
         view = figures.overview(s, T0, {}, Intervals())
         assert len(view.chart("requests_by_month").rows) >= 2 and len(view.chart("sla").rows) >= 6
         assert all(row[1] > 0 for row in view.chart("satisfaction").rows)
+        listed = {a.title: a for a in activities.listing(s)}
+        assert len(listed) == 5 and listed["书法班（每周二）"].signed_up >= 1 and listed["银发宣讲团"].signed_up >= 2
+        assert sum(a.attended for a in listed.values()) >= 1 and len(notices.listing(s)) == 2
