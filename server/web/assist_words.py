@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from server.assist.catalog import CATEGORIES
+from server.care.categories import CATEGORY_EN as CARE_CATEGORY_EN
+from server.care.standard import GRADES
 from server.services import Services
 from server.web.care_words import care_page
 
@@ -70,6 +73,22 @@ for _key, _pair in COLUMNS.items():
     WORDS[f"col_{_key}"] = _pair
 for _code, (_zh, _en) in CATEGORIES.items():
     WORDS[f"c_{_code}"] = (_zh, _en)
+for _zh, _en in CARE_CATEGORY_EN.items():  # the care record's categories, as the dashboard's rows name them
+    WORDS[f"c_{_zh}"] = (_zh, _en)
+for _code, _lowest, _zh, _en in GRADES:
+    WORDS[f"g_{_code}"] = (_zh, _en)
+WORDS["c_all"] = ("全部", "All")
+WORDS["c_无 none"] = ("无", "None")
+
+
+def cell(c: Callable[..., str], column: str, value: object) -> object:
+    """A dashboard cell in words: categories and grades named, missing numbers as a dash."""
+    if value is None:
+        return "—"
+    for prefix, columns in (("c_", ("category",)), ("g_", ("grade",))):
+        if column in columns and f"{prefix}{value}" in WORDS:
+            return c(f"{prefix}{value}")
+    return value
 
 
 def assist_page(request: Request, services: Services, name: str, status_code: int = 200,

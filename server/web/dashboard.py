@@ -15,7 +15,7 @@ from server.care.context import care_config
 from server.care.plans import LOCAL
 from server.permissions import allowed
 from server.services import Services
-from server.web.assist_words import assist_page
+from server.web.assist_words import assist_page, cell
 from server.web.auth import page_permit
 
 router = APIRouter(include_in_schema=False)
@@ -34,7 +34,7 @@ def dashboard(request: Request, services: ServicesDep, me: FiguresDep) -> HTMLRe
     """Every chart, printable as the monthly report."""
     view = _overview(services)
     return assist_page(request, services, "assist/dashboard.html", care_user=me, nav="dashboard", view=view,
-                       may=lambda action: allowed(me.role, action), error=None,
+                       may=lambda action: allowed(me.role, action), error=None, cell=cell,
                        at=view.now.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M"), days=figures.WINDOW_DAYS)
 
 

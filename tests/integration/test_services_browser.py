@@ -9,6 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from firmware_sim import care_demo, services_demo
 from firmware_sim.installation import DEMO_PASSWORD
 from server.assist import providers
 from server.assist.context import assist_config
@@ -146,4 +147,28 @@ def test_family_request_is_assigned_worked_on_a_phone_rated_low_and_followed_up(
     expect(boss.locator("#satisfaction")).to_contain_text("助洁")
     expect(boss.locator("#unmet")).to_contain_text("助洁")
     accessible(boss)
-    screenshot(boss, "dashboard", "services")
+
+
+def test_the_demo_month_on_the_dashboard_in_both_languages_with_an_xlsx_download(browser, tmp_path, central_broker,
+                                                                                 receiver) -> None:
+    server = start_server(tmp_path, central_broker.address)
+    try:
+        provision(server, 3, [receiver.url("/caregiver/{code}")])
+        with server.services.sessions() as s, s.begin():
+            upsert_staff(s, "super", "supervisor", "主管 孙强", DEMO_PASSWORD)
+            care_demo.seed(s, server.services.clock())
+            services_demo.seed(s, server.services.clock())
+        boss = sign_in(browser, server, "super", "/console/dashboard")
+        expect(boss.get_by_role("heading", name="决策数据")).to_be_visible()
+        expect(boss.locator("#sla")).to_contain_text("助餐")
+        expect(boss.locator("#ratings_provider")).to_contain_text("西城区为老服务中心")
+        accessible(boss)
+        screenshot(boss, "dashboard", "services")
+        with boss.expect_download() as got:
+            boss.get_by_role("link", name="下载 XLSX — 满意度").click()
+        assert got.value.suggested_filename == "anxin-satisfaction.xlsx"
+        boss.goto(f"{server.settings.base_url}/console/dashboard?lang=en")
+        expect(boss.get_by_role("heading", name="Response and completion times against the SLA")).to_be_visible()
+        accessible(boss)
+    finally:
+        server.stop()
