@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import ServicesDep, client_address
@@ -36,14 +38,14 @@ def _bad(request: Request, services: Services) -> HTMLResponse:
     return assist_page(request, services, "assist/link_bad.html", status_code=403)
 
 
-def _resident(services: Services, s: Any, token: str) -> Resident | None:
+def _resident(services: Services, s: Session, token: str) -> Resident | None:
     try:
         return s.get(Resident, assist_config(services.settings).links.check_family(token))
     except BadServiceLink:
         return None
 
 
-def _provider(services: Services, s: Any, token: str) -> Provider | None:
+def _provider(services: Services, s: Session, token: str) -> Provider | None:
     try:
         row = s.get(Provider, assist_config(services.settings).links.check_provider(token))
     except BadServiceLink:
@@ -73,9 +75,9 @@ def family_home(token: str, request: Request, services: ServicesDep) -> HTMLResp
                        error=request.query_params.get("error"))
 
 
-@router.post("/f/{token}/requests", response_model=None)
-async def family_request(token: str, request: Request, services: ServicesDep) -> Response:
-    """A family member's request for the resident the link belongs to."""
+async def _as_family(token: str, request: Request, services: Services, done: str,
+                     act: Callable[[Session, Resident, Any, Actor], object]) -> Response:
+    """Run one family action in a transaction, as the resident the link belongs to; back to their page."""
     form = await request.form()
 
     def save() -> bool:
@@ -83,35 +85,27 @@ async def family_request(token: str, request: Request, services: ServicesDep) ->
             resident = _resident(services, s, token)
             if resident is None:
                 return False
-            store.create(s, request_from_form(form, resident.code), "family",
-                         Actor(f"family:{resident.code}", "family", client_address(request)), services.clock())
+            act(s, resident, form, Actor(f"family:{resident.code}", "family", client_address(request)))
             return True
     try:
         ok = await run_in_threadpool(save)
     except _REFUSED as exc:
         return back(f"/f/{token}", error=problem(exc))
-    return back(f"/f/{token}", done="sent") if ok else _bad(request, services)
+    return back(f"/f/{token}", done=done) if ok else _bad(request, services)
+
+
+@router.post("/f/{token}/requests", response_model=None)
+async def family_request(token: str, request: Request, services: ServicesDep) -> Response:
+    """A family member's request for the resident the link belongs to."""
+    return await _as_family(token, request, services, "sent", lambda s, resident, form, who: store.create(
+        s, request_from_form(form, resident.code), "family", who, services.clock()))
 
 
 @router.post("/f/{token}/rate", response_model=None)
 async def family_rate(token: str, request: Request, services: ServicesDep) -> Response:
     """The family's rating of a completed request or a resolved alarm of their resident."""
-    form = await request.form()
-
-    def save() -> bool:
-        with services.sessions() as s, s.begin():
-            resident = _resident(services, s, token)
-            if resident is None:
-                return False
-            ratings.rate(s, rating_from_form(form, "family"), Actor(f"family:{resident.code}", "family",
-                                                                     client_address(request)),
-                         services.clock(), resident_id=resident.id)
-            return True
-    try:
-        ok = await run_in_threadpool(save)
-    except _REFUSED as exc:
-        return back(f"/f/{token}", error=problem(exc))
-    return back(f"/f/{token}", done="rated") if ok else _bad(request, services)
+    return await _as_family(token, request, services, "rated", lambda s, resident, form, who: ratings.rate(
+        s, rating_from_form(form, "family"), who, services.clock(), resident_id=resident.id))
 
 
 @router.get("/p/{token}", response_class=HTMLResponse)
