@@ -83,3 +83,11 @@ def summary(session: Session) -> dict[str, list[dict[str, object]]]:
     return {"provider": grouped(Provider.name, Evaluation.provider_id == Provider.id),
             "staff": grouped(Evaluation.staff, Evaluation.staff.is_not(None)),
             "category": grouped(Evaluation.category)}
+
+
+def unrated(session: Session, resident_ids: list[int], rater: str, since: datetime) -> list[ServiceRequest]:
+    """Requests of these residents done since a time that this rater has not rated yet, newest first."""
+    rated = select(Evaluation.request_id).where(Evaluation.rater == rater, Evaluation.request_id.is_not(None))
+    return list(session.scalars(select(ServiceRequest).where(
+        ServiceRequest.resident_id.in_(resident_ids), ServiceRequest.status == "done",
+        ServiceRequest.done_at >= since, ServiceRequest.id.not_in(rated)).order_by(ServiceRequest.done_at.desc())))

@@ -99,3 +99,27 @@ def test_dashboard_shows_every_chart_and_each_downloads_as_xlsx(client) -> None:
     assert client.get("/console/dashboard/nope.xlsx").status_code == 404
     login(client, "duty")
     assert client.get("/console/dashboard").status_code == 403
+
+
+def test_the_helper_takes_the_residents_rating_on_their_phone_page(client, services) -> None:
+    _setup(client)
+    coord = login(client, "coord")
+    link = client.post("/api/v1/residents/R001/helpers", headers=coord, json={
+        "helper_code": "H1", "name": "志愿者 陈静", "role": "volunteer", "channel": "visit"}).json()[0]["link"]
+    client.put("/api/v1/residents/R900/profile", json={"name": "别人"}, headers=coord)
+    other = client.post("/api/v1/residents/R900/helpers", headers=coord, json={
+        "helper_code": "H2", "name": "志愿者 王五", "role": "volunteer", "channel": "visit"}).json()[0]["link"]
+    rid = client.post("/api/v1/requests", headers=coord, json={"resident_code": "R001", "category": "cleaning"}).json()["id"]
+    for step in ({"step": "assigned", "provider_code": "P-EAST"}, {"step": "on_the_way"}, {"step": "done"}):
+        client.post(f"/api/v1/requests/{rid}/steps", json=step, headers=coord)
+    mine, theirs = (x.replace(services.settings.base_url, "") for x in (link, other))
+    client.cookies.clear()
+    assert "请王淑芬为刚完成的服务打分" in client.get(mine).text
+    assert "打分" not in client.get(theirs).text
+    r = client.post(f"{theirs}/rate", data={"request_id": str(rid), "score": "1"})  # not their resident
+    assert "rate_error=" in r.headers["location"]
+    r = client.post(f"{mine}/rate", data={"request_id": str(rid), "score": "1", "comment": "没打扫完就走了"})
+    assert r.headers["location"].endswith("done=rated")
+    assert "打分" not in client.get(mine).text  # rated once
+    opened = client.get("/api/v1/evaluations?follow_up=open", headers=login(client, "admin")).json()
+    assert [(e["rater"], e["score"], e["recorded_by"]) for e in opened] == [("resident", 1, "helper:H1")]
