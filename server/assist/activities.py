@@ -116,3 +116,10 @@ def suggest(session: Session, activity_id: int) -> list[dict[str, object]]:
             out.append({"resident_code": resident.code, "name": resident.name, "matches": hits,
                         "same_district": bool(activity.district) and prof.district == activity.district})
     return sorted(out, key=lambda x: (-len(x["matches"]), not x["same_district"], x["resident_code"]))  # type: ignore[arg-type]
+
+
+def members(session: Session, activity_id: int) -> list[tuple[Resident, ActivitySignup]]:
+    """Who signed up for an activity (or joined a team), in order of signing."""
+    return [(r, su) for su, r in session.execute(
+        select(ActivitySignup, Resident).join(Resident, Resident.id == ActivitySignup.resident_id)
+        .where(ActivitySignup.activity_id == activity_id).order_by(ActivitySignup.signed_at, ActivitySignup.id))]

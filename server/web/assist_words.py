@@ -54,6 +54,18 @@ WORDS: dict[str, tuple[str, str]] = {
     "dashboard": ("决策数据", "Decision figures"), "download": ("下载 XLSX", "Download XLSX"),
     "alarms_rated": ("报警处理", "Alarm handling"), "alarm_at": ("报警时间", "Alarm at"),
     "c_alarm": ("报警处理", "Alarm handling"), "print": ("打印", "Print"),
+    "community": ("活动与通知", "Activities and notices"), "activities": ("活动、课程与团队", "Activities, courses and teams"),
+    "new_activity": ("发布活动 / 组建团队", "Announce an activity or found a team"), "title": ("标题", "Title"),
+    "a_course": ("课程", "Course"), "a_talk": ("讲座", "Talk"), "a_outing": ("活动", "Outing"), "a_team": ("团队", "Team"),
+    "tags": ("标签（逗号分隔，用于匹配兴趣特长）", "Tags (comma-separated; matched with interests and skills)"),
+    "starts_at": ("时间", "When"), "place": ("地点", "Place"), "signed_up": ("报名", "Signed up"),
+    "attended": ("到场", "Attended"), "members": ("报名 / 成员", "Signed up / members"),
+    "invite": ("建议邀请（兴趣特长匹配）", "Suggested invitees (interests and skills match)"),
+    "sign_up": ("报名", "Sign up"), "came": ("到了", "Came"), "missed": ("没来", "Did not come"),
+    "skill": ("特长 / 角色", "Skill / role"), "matches": ("匹配", "Matches"),
+    "notices": ("通知公告", "Notices"), "publish": ("发布通知", "Publish a notice"), "body": ("内容", "Text"),
+    "audience": ("发送对象", "To"), "aud_all": ("全体", "Everyone"), "aud_category": ("照护类别", "A care category"),
+    "aud_district": ("街道 / 区", "A district"),
     "window": ("近 {days} 天；{at}", "Past {days} days; as of {at}"),
 }
 COLUMNS: dict[str, tuple[str, str]] = {

@@ -170,5 +170,12 @@ def test_the_demo_month_on_the_dashboard_in_both_languages_with_an_xlsx_download
         boss.goto(f"{server.settings.base_url}/console/dashboard?lang=en")
         expect(boss.get_by_role("heading", name="Response and completion times against the SLA")).to_be_visible()
         accessible(boss)
+        boss.goto(f"{server.settings.base_url}/console/activities?lang=zh-CN")
+        expect(boss.locator("#notices")).to_contain_text("春节慰问活动安排")
+        accessible(boss)
+        boss.get_by_role("link", name="银发宣讲团").click()
+        expect(boss.get_by_role("heading", name=re.compile("银发宣讲团"))).to_be_visible()
+        accessible(boss)
+        screenshot(boss, "team", "services")
     finally:
         server.stop()

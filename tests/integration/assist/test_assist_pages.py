@@ -123,3 +123,33 @@ def test_the_helper_takes_the_residents_rating_on_their_phone_page(client, servi
     assert "打分" not in client.get(mine).text  # rated once
     opened = client.get("/api/v1/evaluations?follow_up=open", headers=login(client, "admin")).json()
     assert [(e["rater"], e["score"], e["recorded_by"]) for e in opened] == [("resident", 1, "helper:H1")]
+
+
+def test_the_coordinator_announces_a_course_signs_up_an_invitee_marks_attendance_and_publishes(client) -> None:
+    client.follow_redirects = False
+    coord = login(client, "coord")
+    client.put("/api/v1/residents/R001/profile", json={"name": "王淑芬", "interests": ["书法"]}, headers=coord)
+    page = client.get("/console/activities").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = client.post("/console/activities", data={"csrf_token": token, "title": "书法班", "kind": "course",
+                                                 "tags": "书法，国画", "starts_at": "2027-03-02T14:00", "capacity": "12"})
+    assert "done=saved" in r.headers["location"]
+    aid = client.get("/api/v1/activities", headers=coord).json()[0]["id"]
+    detail = client.get(f"/console/activities/{aid}").text
+    assert "报名 — 王淑芬" in detail
+    client.post(f"/console/activities/{aid}/signups", data={"csrf_token": token, "resident_code": "R001"})
+    client.post(f"/console/activities/{aid}/signups", data={"csrf_token": token, "resident_code": "R001",
+                                                            "attended": "yes"})
+    listed = client.get("/api/v1/activities", headers=coord).json()[0]
+    assert (listed["tags"], listed["signed_up"], listed["attended"]) == (["书法", "国画"], 1, 1)
+    assert listed["starts_at"].startswith("2027-03-02T06:00")
+    r = client.post("/console/notices", data={"csrf_token": token, "title": "停水", "body": "周六上午",
+                                              "audience": "district", "value_district": "东城区"})
+    assert "done=saved" in r.headers["location"]
+    r = client.post("/console/notices", data={"csrf_token": token, "title": "x", "body": "y",
+                                              "audience": "district", "value_district": ""})
+    assert "error=" in r.headers["location"]  # a district notice needs the district
+    assert [(n["audience"], n["audience_value"]) for n in client.get("/api/v1/notices", headers=coord).json()] == \
+        [("district", "东城区")]
+    login(client, "duty")
+    assert 'action="/console/notices"' not in client.get("/console/activities").text  # the desk reads, does not publish
