@@ -100,7 +100,8 @@ def _hours(later: datetime | None, earlier: datetime) -> float | None:
 
 def requests(session: Session, now: datetime, sla: Mapping[str, int]) -> list[Chart]:
     """Requests by category and month, unmet demand, and response / completion times against the SLA."""
-    rows = list(session.scalars(select(ServiceRequest).where(ServiceRequest.created_at >= now - timedelta(days=WINDOW_DAYS))))
+    since = now - timedelta(days=WINDOW_DAYS)
+    rows = list(session.scalars(select(ServiceRequest).where(ServiceRequest.created_at >= since)))
     by_month: Counter[tuple[str, str]] = Counter()
     for r in rows:
         by_month[(as_utc(r.created_at).astimezone(LOCAL).strftime("%Y-%m"), r.category)] += 1
@@ -138,7 +139,8 @@ def satisfaction(session: Session, now: datetime) -> Chart:
     scores: dict[str, list[int]] = {}
     for cat, score in session.execute(q):
         scores.setdefault(cat, []).append(int(score))
-    rows = [[cat, len(v), round(float(np.mean(v)), 2), sum(1 for x in v if x <= 2)] for cat, v in sorted(scores.items())]
+    rows = [[cat, len(v), round(float(np.mean(v)), 2), sum(1 for x in v if x <= ratings.LOW)]
+            for cat, v in sorted(scores.items())]
     return Chart("satisfaction", ("满意度", "Satisfaction"), ("category", "ratings", "mean_score", "low_ratings"), rows,
                  bar=2, bar_max=5.0)
 

@@ -97,7 +97,8 @@ def step(session: Session, request_id: int, name: str, actor: Actor, now: dateti
 
 
 def listing(session: Session, now: datetime, sla: Mapping[str, int], status: str | None = None,
-            resident_id: int | None = None, provider_id: int | None = None, limit: int = 500) -> list[RequestOut]:
+            resident_id: int | None = None, provider_id: int | None = None, limit: int = 500,
+            request_id: int | None = None) -> list[RequestOut]:
     """Requests, newest first, each with its due time and whether it is overdue."""
     q = (select(ServiceRequest, Resident, ResidentProfile.district, Provider)
          .join(Resident, Resident.id == ServiceRequest.resident_id)
@@ -112,6 +113,8 @@ def listing(session: Session, now: datetime, sla: Mapping[str, int], status: str
         q = q.where(ServiceRequest.resident_id == resident_id)
     if provider_id is not None:
         q = q.where(ServiceRequest.provider_id == provider_id)
+    if request_id is not None:
+        q = q.where(ServiceRequest.id == request_id)
     return [to_out(r, res, district, p, now, sla) for r, res, district, p in session.execute(q)]
 
 
@@ -127,6 +130,14 @@ def to_out(r: ServiceRequest, resident: Resident, district: str | None, p: Provi
                       provider_name=p.name if p else None, created_at=created, note=r.note,
                       due_at=catalog.due_at(created, r.category, r.urgency, sla),
                       overdue=catalog.overdue(r.status, created, r.category, r.urgency, now, sla), **times)
+
+
+def one(session: Session, request_id: int, now: datetime, sla: Mapping[str, int]) -> RequestOut:
+    """One request as the API shows it; raises NotFound."""
+    found = listing(session, now, sla, request_id=request_id, limit=1)
+    if not found:
+        raise NotFound(f"no request {request_id}")
+    return found[0]
 
 
 def overdue_queue(session: Session, now: datetime, sla: Mapping[str, int]) -> list[RequestOut]:

@@ -75,13 +75,13 @@ async def take_request(request: Request, services: ServicesDep, me: WriterDep) -
 
 @router.get("/console/requests/{request_id}", response_class=HTMLResponse)
 def request_page(request_id: int, request: Request, services: ServicesDep, me: ReaderDep) -> HTMLResponse:
-    """One request: its steps with times, the ranked providers to assign, cancelling, rating on the resident's behalf."""
+    """One request: its timed steps, the ranked providers to assign, cancelling, the resident's rating."""
     now, cfg = services.clock(), assist_config(services.settings)
     with services.sessions() as s:
-        found = [r for r in store.listing(s, now, cfg.sla, limit=100000) if r.id == request_id]
-        if not found:
-            raise HTTPException(404, "no such request")
-        req = found[0]
+        try:
+            req = store.one(s, request_id, now, cfg.sla)
+        except AssistError as exc:
+            raise HTTPException(404, "no such request") from exc
         codes = {p.id: p.code for p in s.scalars(select(Provider))}
         suggestions = [(codes[x.candidate.provider_id], x) for x in providers.suggest(s, request_id)] \
             if req.status in ("new", "accepted", "assigned") else []
@@ -161,7 +161,8 @@ async def save_provider(request: Request, services: ServicesDep, me: ProviderWri
                           kind=str(form.get("kind", "")), categories=form.getlist("categories"),  # type: ignore[arg-type]
                           district=str(form.get("district", "")).strip() or None,
                           hours=str(form.get("hours", "")).strip() or None,
-                          capacity=int(str(form.get("capacity") or 3)), phone=str(form.get("phone", "")).strip() or None)
+                          capacity=int(str(form.get("capacity") or 3)),
+                          phone=str(form.get("phone", "")).strip() or None)
 
         def save() -> None:
             with services.sessions() as s, s.begin():

@@ -118,7 +118,8 @@ def provider_home(token: str, request: Request, services: ServicesDep) -> HTMLRe
             return _bad(request, services)
         jobs = [j for j in store.listing(s, now, cfg.sla, provider_id=provider.id, limit=200)
                 if j.status in ("assigned", "on_the_way")]
-        people = {r.code: r for r in s.scalars(select(Resident).where(Resident.code.in_([j.resident_code for j in jobs])))}
+        codes = [j.resident_code for j in jobs]
+        people = {r.code: r for r in s.scalars(select(Resident).where(Resident.code.in_(codes)))}
     return assist_page(request, services, "assist/provider.html", provider=provider, token=token, jobs=jobs,
                        people=people, local=_local, done=request.query_params.get("done"),
                        error=request.query_params.get("error"))
@@ -134,8 +135,7 @@ async def provider_step(token: str, request_id: int, request: Request, services:
             provider = _provider(services, s, token)
             if provider is None:
                 return False
-            mine = store.listing(s, services.clock(), {}, provider_id=provider.id, limit=100000)
-            if request_id not in {j.id for j in mine}:
+            if store.one(s, request_id, services.clock(), {}).provider_code != provider.code:
                 raise NotFound("this job is not yours")
             store.step(s, request_id, str(form.get("step", "")), Actor(f"provider:{provider.code}", "provider",
                                                                         client_address(request)),

@@ -83,7 +83,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "grades_title": ("等级划分", "Grades"), "edit": ("编辑档案", "Edit profile"),
     "changed_by": ("修改人", "Changed by"), "notices": ("通知公告", "Notices"),
     "rate_for_resident": ("请{name}为刚完成的服务打分", "Ask {name} to rate the service just done"),
-    "score_legend": ("老人的评分", "The resident's rating"), "stars": ("{n} 分", "{n} of 5"), "staff_categories": ("人工确认类别", "Categories set by staff"),
+    "score_legend": ("老人的评分", "The resident's rating"), "stars": ("{n} 分", "{n} of 5"),
+    "staff_categories": ("人工确认类别", "Categories set by staff"),
 }
 for _code, _lowest, _zh, _en in GRADES:
     WORDS[f"grade_{_code}"] = (_zh, _en)

@@ -45,11 +45,7 @@ def _tx(services: Services) -> Iterator[Session]:
 
 
 def _one(services: Services, s: Session, request_id: int) -> RequestOut:
-    sla = assist_config(services.settings).sla
-    found = [r for r in store.listing(s, services.clock(), sla) if r.id == request_id]
-    if not found:
-        raise NotFound(f"no request {request_id}")
-    return found[0]
+    return store.one(s, request_id, services.clock(), assist_config(services.settings).sla)
 
 
 @router.get("/requests", response_model=list[RequestOut])

@@ -109,7 +109,8 @@ def test_the_helper_takes_the_residents_rating_on_their_phone_page(client, servi
     client.put("/api/v1/residents/R900/profile", json={"name": "别人"}, headers=coord)
     other = client.post("/api/v1/residents/R900/helpers", headers=coord, json={
         "helper_code": "H2", "name": "志愿者 王五", "role": "volunteer", "channel": "visit"}).json()[0]["link"]
-    rid = client.post("/api/v1/requests", headers=coord, json={"resident_code": "R001", "category": "cleaning"}).json()["id"]
+    rid = client.post("/api/v1/requests", headers=coord,
+                      json={"resident_code": "R001", "category": "cleaning"}).json()["id"]
     for step in ({"step": "assigned", "provider_code": "P-EAST"}, {"step": "on_the_way"}, {"step": "done"}):
         client.post(f"/api/v1/requests/{rid}/steps", json=step, headers=coord)
     mine, theirs = (x.replace(services.settings.base_url, "") for x in (link, other))

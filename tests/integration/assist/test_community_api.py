@@ -1,4 +1,4 @@
-"""Activities, teams and notices through /api/v1: sign-ups and attendance, who to invite, a notice on a helper's page."""
+"""Activities, teams and notices through /api/v1: sign-ups, attendance, invitees, a notice on a helper's page."""
 
 from __future__ import annotations
 
