@@ -36,6 +36,10 @@ def rate(session: Session, body: EvaluationIn, actor: Actor, now: datetime,
             raise BadStep("only a resolved alarm can be rated")
         row = Evaluation(alarm_id=alarm.id, resident_id=alarm.resident_id, category="alarm",
                          staff=alarm.acknowledged_by)
+    same = select(Evaluation.id).where(Evaluation.rater == body.rater, Evaluation.request_id == row.request_id
+                                       if row.request_id is not None else Evaluation.alarm_id == row.alarm_id)
+    if session.scalars(same).first() is not None:
+        raise BadStep(f"the {body.rater} has rated this already")
     row.rater, row.score, row.at, row.recorded_by = body.rater, body.score, now, actor.name or body.rater
     row.comment = (body.comment or "").strip() or None
     row.follow_up = "open" if body.score <= LOW else None

@@ -57,6 +57,8 @@ def test_family_asks_provider_works_family_rates_and_the_follow_up_opens(client,
     r = client.post(f"/f/{family}/rate", data={"request_id": str(req["id"]), "score": "2", "comment": "地没拖干净"})
     assert r.status_code == 303 and "done=rated" in r.headers["location"]
     assert "请为本次服务打分" not in client.get(f"/f/{family}").text  # rated once
+    r = client.post(f"/f/{family}/rate", data={"request_id": str(req["id"]), "score": "1"})  # and only once
+    assert "error=" in r.headers["location"] and "rated%20this%20already" in r.headers["location"]
     login(client, "supervisor")
     desk = client.get("/console/requests").text
     assert "地没拖干净" in desk and "回访完毕" in desk
