@@ -16,7 +16,7 @@ import httpx
 
 from anxin.mqtt import BrokerAddress
 from anxin.ports import free_port, port_or_free
-from firmware_sim import care_demo
+from firmware_sim import care_demo, services_demo
 from firmware_sim.chronic_demo import seed_history
 from firmware_sim.installation import SimHome, build_home, demo_provision, gateway_settings
 from firmware_sim.native_devices import NativeDevice
@@ -83,6 +83,7 @@ class Demo:
             apply(s, demo_provision(o.homes, notify))
             passwords = issue_missing(s)  # the central broker lets in only provisioned gateways
             care_demo.seed(s, self.server.services.clock())
+            services_demo.seed(s, self.server.services.clock())
             seed_history(s, self.server.services.clock().date())
         central = BrokerAddress("127.0.0.1", mqtt_port)
         for i in range(o.homes):
@@ -99,6 +100,8 @@ class Demo:
         say(f"Anxin demo running: {o.homes} home(s), data in {data_dir}")
         say(f"  duty console: {settings.base_url}/console (sign in as duty / anxin-demo)")
         say(f"  residents' records: {settings.base_url}/console/residents (sign in as coordinator / anxin-demo)")
+        say(f"  services and decision figures: {settings.base_url}/console/requests, /console/dashboard "
+            "(sign in as supervisor / anxin-demo)")
         say(f"  REST API: {settings.base_url}/api/v1   OpenAPI: {settings.base_url}/docs")
         say(f"  central MQTT broker: 127.0.0.1:{mqtt_port}; home brokers: "
             + ", ".join(f"127.0.0.1:{b.port}" for b in self.local_brokers))

@@ -146,6 +146,7 @@ class GpioConfig(BaseModel):
 
     cancel_pin: int | None = Field(17, ge=0, le=27)  # the big "cancel / I'm fine" button, to GND
     sos_pin: int | None = Field(None, ge=0, le=27)  # an optional wired SOS button, to GND
+    service_pin: int | None = Field(None, ge=0, le=27)  # an optional "service" button: a request, never an SOS
     led_pin: int | None = Field(27, ge=0, le=27)  # the status LED, through a resistor to GND
     bounce_s: float = Field(0.05, ge=0, le=1)
     offline_after_s: float = Field(120.0, ge=5)  # uplink down this long: the light says "offline"

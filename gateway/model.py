@@ -14,6 +14,7 @@ class EventKind(StrEnum):
     SOS = "sos"
     SOS_CANCEL = "sos_cancel"
     CHECKIN = "checkin"
+    SERVICE = "service_request"  # a non-emergency "please call me about a service" press (never an SOS)
     FINE = "fine"  # the Pi's "cancel / I'm fine" button: cancels what is pending, answers the check-in
     FALL = "fall"
     MAYBE_FALL = "maybe_fall"

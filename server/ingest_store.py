@@ -25,6 +25,7 @@ from server.reminders import remind_after_repeat
 from server.reliability import advance_all, dead_seqs, record_late_sms, record_sms
 from server.home_reminders import record_outcome
 from server.rules_push import record_report
+from server.assist.home_press import record_service_press
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,7 @@ class IngestStore:
             log.warning("gateway %s reports %s sequence numbers it will never send (%s)", for_log(gw.id),
                         for_log(body.get("count")), for_log(body.get("reason")))
         elif ev.lane == "event":
-            record_report(s, gw, body) or record_outcome(s, gw, ev.seq, body)
+            record_report(s, gw, body) or record_outcome(s, gw, ev.seq, body) or record_service_press(s, gw, body, now)
 
     def handle_state(self, topic: str, payload: bytes) -> None:
         """A gateway's retained presence message or last will."""

@@ -32,6 +32,15 @@ _TABLE: dict[str, frozenset[str]] = {
     # the care record (profiles, assessments, helpers, contacts): coordinators run it; the desk and doctors read it
     "service_record.read": frozenset({"coordinator", "staff", "supervisor", "doctor", "admin"}),
     "service_record.write": frozenset({"coordinator", "supervisor", "admin"}),
+    # services at home (issue 19): requests from every channel, providers, ratings, the decision figures
+    "service_requests.read": frozenset({"coordinator", "staff", "supervisor", "admin"}),
+    "service_requests.write": frozenset({"coordinator", "staff", "supervisor", "admin"}),
+    "providers.write": frozenset({"coordinator", "supervisor", "admin"}),
+    "evaluations.write": frozenset({"coordinator", "staff", "supervisor", "admin"}),
+    "evaluations.follow_up": frozenset({"supervisor", "admin"}),
+    "figures.read": frozenset({"coordinator", "supervisor", "admin"}),
+    "activities.write": frozenset({"coordinator", "supervisor", "admin"}),
+    "notices.write": frozenset({"coordinator", "supervisor", "admin"}),
     # administration of homes: who is called, and how
     "resident.write": frozenset({"supervisor", "admin"}),
     "pairing.read": frozenset({"staff", "supervisor", "admin"}),

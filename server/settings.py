@@ -71,6 +71,10 @@ class ServerSettings(BaseSettings):
     care_contact_days_other: int = 90
     care_followup_hours: int = 24
     helper_link_ttl_s: int = 365 * 24 * 3600
+    # Services at home (issue 19): hours per category from request to done (JSON, e.g. {"meals": 12}),
+    # and how long family and provider links stay valid.
+    service_sla_hours: dict[str, int] = {}
+    service_link_ttl_s: int = 365 * 24 * 3600
 
     @property
     def base_url(self) -> str:

@@ -18,7 +18,8 @@ MAX_PAYLOAD = 256 * 1024
 MAX_SAMPLES = 5000  # 100 s at 50 Hz; a wearable sends chunks of a second or two
 G = 9.80665
 
-_BUTTON = {"sos": EventKind.SOS, "cancel": EventKind.SOS_CANCEL, "checkin": EventKind.CHECKIN}
+_BUTTON = {"sos": EventKind.SOS, "cancel": EventKind.SOS_CANCEL, "checkin": EventKind.CHECKIN,
+           "service": EventKind.SERVICE}  # a second button or a long press: a service request, never an SOS
 _FALL = {"fall": EventKind.FALL, "maybe_fall": EventKind.MAYBE_FALL, "low_posture": EventKind.LOW_POSTURE}
 
 

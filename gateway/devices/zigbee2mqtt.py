@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from gateway.config import DeviceConfig
 from gateway.devices import bp
@@ -144,8 +144,12 @@ def sos_actions(device: DeviceConfig) -> tuple[set[str], set[str]]:
     model = MODELS.get(device.model or "")
     sos = device.options.get("sos_actions", model.sos_actions if model else ("emergency", "sos"))
     cancel = device.options.get("cancel_actions", model.cancel_actions if model else ())
-    as_set = lambda v: {v} if isinstance(v, str) else set(v)  # noqa: E731  "hold" or ["hold", "double"]
-    return as_set(sos), as_set(cancel)
+    return _as_set(sos), _as_set(cancel)
+
+
+def _as_set(value: str | Iterable[str]) -> set[str]:
+    """One action or several: "hold" or ["hold", "double"]."""
+    return {value} if isinstance(value, str) else set(value)
 
 
 def _status_events(name: str, doc: Mapping[str, Any], device: DeviceConfig) -> list[DeviceMessage]:
@@ -161,6 +165,9 @@ def _status_events(name: str, doc: Mapping[str, Any], device: DeviceConfig) -> l
             out.append(DeviceEvent(name, EventKind.SOS_CANCEL, detail={"action": action}))
         elif action == device.options.get("checkin_action"):
             out.append(DeviceEvent(name, EventKind.CHECKIN, detail={"action": action}))
+        elif action in _as_set(device.options.get("service_actions", ())):  # an SOS action stays an SOS (above)
+            out.append(DeviceEvent(name, EventKind.SERVICE, detail={
+                "action": action, "category": str(device.options.get("service_category", "other"))}))
     if doc.get("sos") is True:
         out.append(DeviceEvent(name, EventKind.SOS, detail={"sos": True}))
     fall = doc.get("fall_down_status")

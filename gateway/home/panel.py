@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 CANCEL_DEVICE = "pi-cancel-button"
 SOS_DEVICE = "pi-sos-button"
+SERVICE_DEVICE = "pi-service-button"
 REFRESH_S = 1.0
 
 
@@ -49,7 +50,8 @@ class Panel:
 
         bounce = self.cfg.bounce_s or None
         try:
-            for pin, handler in ((self.cfg.cancel_pin, self.cancel_pressed), (self.cfg.sos_pin, self.sos_pressed)):
+            for pin, handler in ((self.cfg.cancel_pin, self.cancel_pressed), (self.cfg.sos_pin, self.sos_pressed),
+                                 (self.cfg.service_pin, self.service_pressed)):
                 if pin is not None:
                     button = Button(pin, pull_up=True, bounce_time=bounce, pin_factory=self.pin_factory)
                     button.when_pressed = handler
@@ -82,6 +84,10 @@ class Panel:
     def sos_pressed(self) -> None:
         """The wired SOS button."""
         self._press(SOS_DEVICE, EventKind.SOS)
+
+    def service_pressed(self) -> None:
+        """The wired "service" button: please call me about a service (a request at the desk, not an alarm)."""
+        self._press(SERVICE_DEVICE, EventKind.SERVICE)
 
     def show(self, state: LedState) -> None:
         """An `led` action from the rules."""

@@ -11,7 +11,7 @@ from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Re
 # pressed, or they took a measurement.
 ACTIVITY_KINDS = frozenset({
     EventKind.MOTION, EventKind.DOOR_OPEN, EventKind.DOOR_CLOSED, EventKind.CHECKIN,
-    EventKind.SOS, EventKind.SOS_CANCEL, EventKind.FINE,
+    EventKind.SOS, EventKind.SOS_CANCEL, EventKind.FINE, EventKind.SERVICE,
 })
 # A resident's "cancel": a zigbee cancel button, or the Pi's "cancel / I'm fine" button.
 CANCEL_KINDS = frozenset({EventKind.SOS_CANCEL, EventKind.FINE})

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from server import web
+from server.api.routes import assist as assist_routes
+from server.api.routes import community
 from server.api.routes import (alarms, audit, auth, care, data_rights, gateways, health, home_reminders, links,
                                readings, reliability, residents, rules_config, security_audit, staff, trends,
                                trends_chronic)
@@ -24,6 +26,8 @@ def create_app(services: Services) -> FastAPI:
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(home_reminders.router, prefix="/api/v1")  # issue 17: reminders spoken at home
     app.include_router(trends_chronic.router, prefix="/api/v1")
+    app.include_router(assist_routes.router, prefix="/api/v1")  # issue 19: services at home
+    app.include_router(community.router, prefix="/api/v1")
     app.include_router(metrics_router(app.state))
     app.include_router(doctor.router)
     app.include_router(followup_pages.router)

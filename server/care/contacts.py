@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.assist.store import from_contact
 from server.care import audit
 from server.care.errors import InvalidRecord
 from server.care.plans import to_utc
@@ -38,6 +39,7 @@ def log_contact(session: Session, resident: Resident, body: ContactIn, by: str, 
     session.flush()
     audit.record(session, by, "contact_logged", resident.id, now, contact=row.id, channel=body.channel,
                  helper=helper.code if helper else None)
+    from_contact(session, resident, row, now)  # "needs raised" becomes a service request
     return row
 
 

@@ -301,3 +301,4 @@ from server.db import models_care  # noqa: E402,F401
 from server.db import models_followup  # noqa: E402,F401
 from server.db import models_reminders  # noqa: E402,F401
 from server.db import models_security  # noqa: E402,F401
+from server.db import models_assist  # noqa: E402,F401

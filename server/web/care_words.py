@@ -81,7 +81,10 @@ WORDS: dict[str, tuple[str, str]] = {
                                                               "This link is not valid or has expired. Please ask the coordinator."),
     "hour_offset": ("北京时间", "China Standard Time"), "back": ("返回", "Back"), "error": ("有误", "Error"),
     "grades_title": ("等级划分", "Grades"), "edit": ("编辑档案", "Edit profile"),
-    "changed_by": ("修改人", "Changed by"), "staff_categories": ("人工确认类别", "Categories set by staff"),
+    "changed_by": ("修改人", "Changed by"), "notices": ("通知公告", "Notices"),
+    "rate_for_resident": ("请{name}为刚完成的服务打分", "Ask {name} to rate the service just done"),
+    "score_legend": ("老人的评分", "The resident's rating"), "stars": ("{n} 分", "{n} of 5"),
+    "staff_categories": ("人工确认类别", "Categories set by staff"),
 }
 for _code, _lowest, _zh, _en in GRADES:
     WORDS[f"grade_{_code}"] = (_zh, _en)
@@ -91,21 +94,22 @@ for _zh, _en in CATEGORY_EN.items():
     WORDS[f"cat_{_zh}"] = (_zh, _en)
 
 
-def words(language: str) -> Callable[..., str]:
-    """`c(key, **fields)` in one language."""
+def words(language: str, vocabulary: dict[str, tuple[str, str]] = WORDS) -> Callable[..., str]:
+    """`c(key, **fields)` in one language (from the care words, or another page family's)."""
     index = 1 if language == "en" else 0
 
     def c(key: str, **fields: object) -> str:
-        text = WORDS[key][index] if key in WORDS else key
+        text = vocabulary[key][index] if key in vocabulary else key
         return text.format(**fields) if fields else text
 
     return c
 
 
 def care_page(request: Request, services: Services, name: str, status_code: int = 200,
-              person_language: str | None = None, **context: Any) -> HTMLResponse:
+              person_language: str | None = None, vocabulary: dict[str, tuple[str, str]] = WORDS,
+              **context: Any) -> HTMLResponse:
     """Render a care template with the console's language rules and these words as `c`."""
     person = person_language or getattr(context.get("care_user"), "language", None)
     lang = i18n.pick_language(request, person or services.settings.language)
     return page(request, services, name, status_code=status_code, person_language=person,
-                c=words(lang), **context)
+                c=words(lang, vocabulary), **context)

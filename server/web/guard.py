@@ -14,7 +14,7 @@ from server.web import csrf
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Signing in has no session yet; a caregiver's or a helper's link is its own key and sets no cookie.
-CSRF_EXEMPT = ("/console/login", "/api/v1/auth/token", "/c/", "/h/")
+CSRF_EXEMPT = ("/console/login", "/api/v1/auth/token", "/c/", "/h/", "/f/", "/p/")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 # Swagger UI and ReDoc load their own scripts from a CDN: they only get the framing rule.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -10,7 +12,12 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from server.api.deps import ServicesDep
+from server.api.deps import ServicesDep, client_address
+from server.assist import notices, ratings
+from server.assist.errors import AssistError
+from server.audit import Actor
+from server.db.models_assist import ServiceRequest
+from server.web.assist_forms import problem, rating_from_form
 from server.care import calendar, contacts, pairing, plans, profile, queue
 from server.care.context import care_config
 from server.care.errors import CareError
@@ -21,6 +28,7 @@ from server.web.care_console import contact_from_form
 from server.web.care_words import care_page
 
 router = APIRouter(include_in_schema=False)
+RATE_WINDOW = timedelta(days=14)  # done requests of the past two weeks are offered for the resident's rating
 
 
 def _helper(services: Services, s: Session, token: str) -> Helper | None:
@@ -45,7 +53,10 @@ def helper_home(token: str, request: Request, services: ServicesDep) -> HTMLResp
             return _bad(request, services)
         owed = queue.due(s, now, care_config(services.settings).followup_hours, helper_id=helper.id)
         mine = pairing.plans_of_helper(s, helper.id)
+        news = notices.for_helper(s, helper.id)
+        rate = to_rate(s, helper.id, now)
     return care_page(request, services, "care/helper.html", person_language=helper.language, helper=helper,
+                     notices=news, to_rate=rate, rate_error=request.query_params.get("rate_error"),
                      token=token, owed=owed, mine=mine, today=plans.local_date(now),
                      overdue=sum(1 for d in owed if d.overdue), done=request.query_params.get("done"))
 
@@ -110,3 +121,31 @@ def helper_calendar(token: str, request: Request, services: ServicesDep) -> Resp
         body = calendar.feed(helper, mine, follow, now, request.url.hostname or "anxin")
     return Response(body, media_type="text/calendar; charset=utf-8",
                     headers={"Content-Disposition": 'inline; filename="anxin-contacts.ics"'})
+
+
+def to_rate(session: Session, helper_id: int, now: datetime) -> list[tuple[ServiceRequest, str]]:
+    """(request, resident name) done in the past two weeks for the helper's residents, not yet rated by them."""
+    names = {r.id: r.name for _p, r in pairing.plans_of_helper(session, helper_id)}
+    return [(q, names[q.resident_id]) for q in ratings.unrated(session, list(names), "resident", now - RATE_WINDOW)]
+
+
+@router.post("/h/{token}/rate", response_model=None)
+async def rate(token: str, request: Request, services: ServicesDep) -> Response:
+    """Keep the resident's rating of a done request, as told to their helper (their own residents only)."""
+    form = await request.form()
+
+    def save() -> bool:
+        with services.sessions() as s, s.begin():
+            helper = _helper(services, s, token)
+            if helper is None:
+                return False
+            body = rating_from_form(form, "resident")
+            if body.request_id not in {q.id for q, _ in to_rate(s, helper.id, services.clock())}:
+                raise AssistError("this request is not one of your residents' to rate")
+            ratings.rate(s, body, Actor(f"helper:{helper.code}", "helper", client_address(request)), services.clock())
+            return True
+    try:
+        ok = await run_in_threadpool(save)
+    except (ValidationError, AssistError, ValueError) as exc:
+        return RedirectResponse(f"/h/{token}?rate_error={quote(problem(exc)[:200])}", 303)
+    return RedirectResponse(f"/h/{token}?done=rated", 303) if ok else _bad(request, services)

@@ -1,0 +1,1 @@
+"""Services at home: requests from every channel, providers and volunteers, ratings, decision figures."""
