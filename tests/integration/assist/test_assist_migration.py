@@ -11,7 +11,7 @@ from tests.integration.care.test_care_migration import _run
 
 pytestmark = pytest.mark.integration
 TABLES = {"providers", "service_requests", "evaluations", "activities", "activity_signups", "notices"}
-BEFORE = "4c231461fb6b"  # the head this migration was written on (the lead re-chains at merge)
+BEFORE = "e14a5c0b7d21"  # the revision before this one
 
 
 def test_services_migration_up_down_up(database_url: str) -> None:
