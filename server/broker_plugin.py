@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from amqtt.broker import Broker
 from amqtt.contexts import Action
@@ -26,15 +27,22 @@ from server.broker_access import RECEIVE, SUBSCRIBE, PUBLISH, BrokerAccess, may
 ACTIONS = {Action.PUBLISH: PUBLISH, Action.SUBSCRIBE: SUBSCRIBE, Action.RECEIVE: RECEIVE}
 
 
-async def allowed(access: BrokerAccess, session: Session, cache: dict[str, str]) -> bool:
-    """Check credentials off the event loop (a database look-up and a hash); remembers successes."""
+CACHE_S = 30.0  # a success is remembered this long: reconnect storms stay cheap, a revocation bites soon
+
+
+async def allowed(access: BrokerAccess, session: Session, cache: dict[str, tuple[str, float]],
+                  monotonic: Callable[[], float] = time.monotonic) -> bool:
+    """Check credentials off the event loop (a database look-up and a hash); remembers successes briefly."""
     key = f"{session.username}\0{session.client_id}"
     proof = hashlib.sha256(f"{key}\0{session.password}".encode()).hexdigest()
-    if cache.get(key) == proof:
+    remembered = cache.get(key)
+    if remembered is not None and remembered[0] == proof and monotonic() < remembered[1]:
         return True
     ok = await asyncio.to_thread(access.authenticate, session.username, session.password, session.client_id or "")
     if ok:
-        cache[key] = proof
+        cache[key] = (proof, monotonic() + CACHE_S)
+    else:
+        cache.pop(key, None)
     return ok
 
 
@@ -44,7 +52,7 @@ class AccessPlugin(BaseAuthPlugin, BaseTopicPlugin):  # type: ignore[misc]
     def __init__(self, context: Any) -> None:
         super().__init__(context)
         self.access: BrokerAccess = self.config.access
-        self.cache: dict[str, str] = {}
+        self.cache: dict[str, tuple[str, float]] = {}
 
     async def authenticate(self, *, session: Session) -> bool | None:
         """Right password for the account, and a client id the account may use."""
@@ -68,7 +76,7 @@ class CheckedBroker(Broker):  # type: ignore[misc]
     """amqtt's Broker, refusing a CONNECT that fails authentication before any session is touched."""
 
     access: BrokerAccess
-    access_cache: dict[str, str]
+    access_cache: dict[str, tuple[str, float]]
 
     async def _initialize_client_session(self, reader: Any, writer: Any, remote_address: str,
                                          remote_port: int) -> tuple[BrokerProtocolHandler, Session]:
