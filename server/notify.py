@@ -163,7 +163,7 @@ class Notifier:
         name = resident.name if resident else f"{messages.gateway_word(job.language)} {alarm.gateway_id}"
         return messages.render(job.language, alarm.type, name, resident.address if resident else "",
                                alarm.raised_at, alarm.device or "", self._link_for(job),
-                               again=is_reminder_step(job.step))
+                               again=is_reminder_step(job.step), unreached=job.recipient.startswith("unreached:"))
 
     def _send_all(self, batch: list[tuple[NotificationJob, tuple[str, str]]]) -> list[Outcome]:
         def one(item: tuple[NotificationJob, tuple[str, str]]) -> Outcome:

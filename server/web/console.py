@@ -87,20 +87,36 @@ def logout(request: Request, services: ServicesDep, user: SignedInDep) -> Redire
 @router.get("/console", response_class=HTMLResponse)
 def queue_page(request: Request, services: ServicesDep, session: SessionDep, user: ConsoleUserDep) -> HTMLResponse:
     """The live alarm queue."""
-    return page(request, services, "queue.html", user=user, alarms=views.alarm_queue(session), now=services.clock())
+    alarms = views.alarm_queue(session)
+    return page(request, services, "queue.html", user=user, alarms=alarms, now=services.clock(),
+                unreached=views.unreached(session, [a.id for a in alarms]))
 
 
 @router.get("/console/queue", response_class=HTMLResponse)
 def queue_fragment(request: Request, services: ServicesDep, session: SessionDep, user: ConsoleUserDep) -> HTMLResponse:
     """The queue's table alone, fetched by the page when the server says something changed."""
-    return page(request, services, "_queue.html", user=user, alarms=views.alarm_queue(session))
+    alarms = views.alarm_queue(session)
+    return page(request, services, "_queue.html", user=user, alarms=alarms,
+                unreached=views.unreached(session, [a.id for a in alarms]))
 
 
 @router.get("/console/alerting")
 def alerting(session: SessionDep, user: ConsoleUserDep) -> JSONResponse:
-    """Unanswered emergencies: while there are any, every console page sounds the alert."""
-    ids = [a.id for a in views.alarm_queue(session) if a.severity == "emergency" and a.status in views.UNANSWERED]
-    return JSONResponse({"unanswered_emergencies": ids})
+    """Unanswered emergencies (every console page sounds the alert) and alarms nobody could be told about."""
+    queue = views.alarm_queue(session)
+    unanswered = [a for a in queue if a.severity == "emergency" and a.status in views.UNANSWERED]
+    lost = views.unreached(session, [a.id for a in queue if a.status in views.UNANSWERED])
+    return JSONResponse({
+        "unanswered_emergencies": [a.id for a in unanswered],
+        "newest": [_headline(a) for a in unanswered[-1:]],
+        "unreached": [_headline(a) for a in queue if a.id in lost],
+    })
+
+
+def _headline(alarm: Alarm) -> dict[str, object]:
+    # Data, never layout: live.js puts these strings into the page with textContent.
+    who = alarm.resident.name if alarm.resident else alarm.gateway_id
+    return {"id": alarm.id, "resident": who, "type": alarm.type, "url": f"/console/alarms/{alarm.id}"}
 
 
 def _alarm(session: SessionDep, alarm_id: int) -> Alarm:
@@ -120,7 +136,8 @@ def alarm_page(alarm_id: int, request: Request, services: ServicesDep, session: 
         record_read(services, request, user, "resident_card.read", "resident", alarm.resident.code,
                     {"alarm_id": alarm.id})
     return page(request, services, "alarm.html", user=user, alarm=alarm, card=card, outcomes=desk.OUTCOMES,
-                acks=views.acknowledgements(alarm), error=request.query_params.get("error"))
+                acks=views.acknowledgements(alarm), error=request.query_params.get("error"),
+                unreached=views.unreached(session, [alarm.id]))
 
 
 @router.get("/console/alarms/{alarm_id}/panel", response_class=HTMLResponse)
@@ -128,7 +145,8 @@ def alarm_panel(alarm_id: int, request: Request, services: ServicesDep, session:
                 user: ConsoleUserDep) -> HTMLResponse:
     """The alarm's live part (status, acknowledgements, history), redrawn on change."""
     alarm = _alarm(session, alarm_id)
-    return page(request, services, "_alarm_panel.html", user=user, alarm=alarm, acks=views.acknowledgements(alarm))
+    return page(request, services, "_alarm_panel.html", user=user, alarm=alarm, acks=views.acknowledgements(alarm),
+                unreached=views.unreached(session, [alarm.id]))
 
 
 def _back(alarm_id: int, error: Conflict | None = None) -> RedirectResponse:

@@ -118,7 +118,7 @@ def test_queue_puts_unanswered_emergencies_first_then_the_oldest(services, clien
         assert [a.id for a in alarm_queue(s)] == [fall, warning, old_sos]
     html = signed_in(client).get("/console/queue").text
     assert [int(i) for i in re.findall(r'data-alarm-id="(\d+)"', html)] == [fall, warning, old_sos]
-    assert client.get("/console/alerting").json() == {"unanswered_emergencies": [fall]}
+    assert client.get("/console/alerting").json()["unanswered_emergencies"] == [fall]
 
 
 def test_language_follows_the_query_then_the_cookie(client):

@@ -72,11 +72,35 @@
     if (on && !alert.timer) { beep(); alert.timer = window.setInterval(beep, 2000); }
     if (!on && alert.timer) { window.clearInterval(alert.timer); alert.timer = null; }
   }
+  // Links naming the resident; their text is data from homes, so only ever textContent.
+  function fillLinks(holder, items) {
+    if (!holder) { return; }
+    holder.textContent = "";
+    items.forEach(function (item) {
+      var a = document.createElement("a");
+      a.href = item.url;
+      a.textContent = item.resident;
+      a.dataset.alarmId = item.id;
+      holder.appendChild(a);
+    });
+  }
+  function setUnreached(items) {
+    var holder = document.getElementById("unreached-banner");
+    if (!holder) { return; }
+    fillLinks(document.getElementById("unreached-list"), items);
+    holder.hidden = items.length === 0;
+    document.body.dataset.unreached = String(items.length);
+  }
   function checkAlerting() {
     if (!alertingUrl) { return Promise.resolve(); }
     return fetch(alertingUrl, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (doc) { if (doc) { setAlerting(doc.unanswered_emergencies); } });
+      .then(function (doc) {
+        if (!doc) { return; }
+        fillLinks(document.getElementById("alert-who"), doc.newest || []);
+        setAlerting(doc.unanswered_emergencies);
+        setUnreached(doc.unreached || []);
+      });
   }
   function unlockSound() { if (alert.audio && alert.audio.state !== "running") { alert.audio.resume(); } }
   document.addEventListener("click", unlockSound);

@@ -1,0 +1,90 @@
+"""Issue 16 in a real headless Chromium on the real SOS path: nobody reachable is never silent, the
+admin form keeps what it does not show, and the coverage page names who is unprotected."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from firmware_sim.installation import DEMO_PASSWORD
+from server.db.models import Caregiver, Staff
+from tests.integration.axe import violations
+from tests.integration.browser import launch, screenshot
+from tests.integration.harness import provision, start_home, start_server, wait_until
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+WAIT_MS = 15_000
+NIGHT_DESK = {"width": 1366, "height": 768}  # the duty desk's laptop
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+def accessible(page) -> None:
+    """No axe-core WCAG 2 A/AA violation on the page as it is now."""
+    found = violations(page)
+    assert found == [], f"axe-core: {found}"
+
+
+def sign_in(browser, server, username: str, start: str = "/console"):
+    """Signed in at 1366×768, on `start`, with the live connection up."""
+    page = browser.new_context(viewport=NIGHT_DESK, locale="zh-CN", bypass_csp=True).new_page()
+    page.goto(f"{server.settings.base_url}{start}")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_label("密码").press("Enter")
+    expect(page.locator("body[data-connected='1']")).to_be_attached(timeout=WAIT_MS)
+    return page
+
+
+@pytest.fixture
+def unreachable_family(tmp_path, home_broker, central_broker, receiver):
+    """Resident R001 whose only caregiver has no channel (the blanked form); the supervisor has one."""
+    server = start_server(tmp_path, central_broker.address)
+    provision(server, 1, [])
+    with server.services.sessions() as s, s.begin():
+        s.scalars(select(Staff).where(Staff.username == "supervisor")).one().notify_urls = [receiver.url("/boss")]
+    home = start_home(tmp_path, home_broker.address, central_broker.address)
+    yield server, home
+    home.stop()
+    server.stop()
+
+
+def test_alarm_nobody_can_be_told_about_is_red_on_the_queue_and_reaches_the_supervisor(
+        browser, unreachable_family, receiver):
+    server, home = unreachable_family
+    duty = sign_in(browser, server, "duty")
+    home.button.press()
+    row = duty.locator("#queue tr[data-severity='emergency']")
+    expect(row).to_contain_text("未能通知 — 无可用联系人", timeout=WAIT_MS)
+    expect(row.locator(".unreached")).to_have_css("color", "rgb(176, 0, 0)")
+    # Every console page says so, naming the resident, with a link to the alarm.
+    banner = duty.locator("#unreached-banner")
+    expect(banner).to_be_visible()
+    expect(banner.get_by_role("link", name="王秀英")).to_have_attribute("href", re.compile(r"/console/alarms/\d+"))
+    assert wait_until(lambda: any(r.path == "/boss" for r in receiver.received), WAIT_MS / 1000), \
+        "the supervisor was not told"
+    boss = next(r for r in receiver.received if r.path == "/boss")
+    assert "未能通知家属" in boss.text and "王秀英" in boss.text
+    accessible(duty)
+    screenshot(duty, "queue-unreached", full_page=False)
+
+    banner.get_by_role("link", name="王秀英").click()
+    expect(duty.locator("#alarm-panel, main").get_by_role("alert").filter(
+        has_text="未能通知 — 无可用联系人").first).to_be_visible()
+    expect(duty.get_by_text("无人可通知，已转下一级").first).to_be_visible()
+    accessible(duty)
+    screenshot(duty, "alarm-unreached", full_page=False)
+    with server.services.sessions() as s:
+        assert s.scalars(select(Caregiver)).one().notify_urls == []
