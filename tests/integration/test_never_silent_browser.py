@@ -88,3 +88,42 @@ def test_alarm_nobody_can_be_told_about_is_red_on_the_queue_and_reaches_the_supe
     screenshot(duty, "alarm-unreached", full_page=False)
     with server.services.sessions() as s:
         assert s.scalars(select(Caregiver)).one().notify_urls == []
+
+
+@pytest.fixture
+def paired(tmp_path, central_broker, receiver):
+    """R001 with caregiver C001 reachable through one channel."""
+    server = start_server(tmp_path, central_broker.address)
+    provision(server, 1, [receiver.url("/caregiver/{code}")])
+    yield server
+    server.stop()
+
+
+def test_resaving_a_caregiver_with_the_channel_left_blank_keeps_the_channel(browser, paired, receiver):
+    server = paired
+    admin = sign_in(browser, server, "admin", "/console/admin")
+    row = admin.locator("table.homes tr", has_text="R001")
+    row.get_by_role("link", name="编辑 李伟").click()
+    form = admin.locator("form[action='/console/admin/pairings']")
+    expect(form.get_by_label("姓名")).to_have_value("李伟")
+    expect(form.get_by_label("通知地址")).to_have_value("")
+    expect(form.get_by_text("留空则保留现有的 1 个通知地址")).to_be_visible()
+    form.get_by_label("电话").fill("139 0013 9000")
+    form.get_by_role("button", name="保存").click()
+    expect(admin.locator("main").get_by_role("status")).to_contain_text("已保存")
+    with server.services.sessions() as s:
+        c001 = s.scalars(select(Caregiver).where(Caregiver.code == "C001")).one()
+        assert c001.notify_urls == [receiver.url("/caregiver/R001")], "the blank field erased the channel"
+        assert c001.phone == "+8613900139000"
+
+    # Not a URL at all: refused next to the field, nothing saved.
+    row.get_by_role("link", name="编辑 李伟").click()
+    form.get_by_label("通知地址").fill("not a url at all")
+    form.get_by_role("button", name="保存").click()
+    expect(form.locator("#p-notify_url-note")).to_contain_text("不是可用的通知地址")
+    expect(form.get_by_label("通知地址")).to_have_attribute("aria-invalid", "true")
+    accessible(admin)
+    screenshot(admin, "admin-field-error", full_page=False)
+    with server.services.sessions() as s:
+        assert s.scalars(select(Caregiver.notify_urls).where(Caregiver.code == "C001")).one() == [
+            receiver.url("/caregiver/R001")]

@@ -182,7 +182,7 @@ def test_admin_registers_and_pairs_and_rejects_bad_input(services, client):
     bad = client.post("/console/admin/residents", data={"code": "R3", "name": "x", "birth_year": "19x8"})
     assert 'role="alert"' in bad.text
     unknown = client.post("/console/admin/pairings", data={"resident": "R404", "code": "C9", "name": "y"})
-    assert "unknown resident" in unknown.text
+    assert "没有这个老人：R404" in unknown.text and unknown.status_code == 422
 
 
 def test_what_people_type_is_shown_as_text_never_run(services, client):
