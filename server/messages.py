@@ -16,6 +16,7 @@ TYPE_NAMES = {
     "low_battery": {"zh-CN": "电量低", "en": "Low battery"},
     "reminder_missed": {"zh-CN": "服药/测量提醒未确认", "en": "Reminder not confirmed"},
     "speaker_fault": {"zh-CN": "家中语音故障", "en": "Home speaker fault"},
+    "coverage_gap": {"zh-CN": "保障缺口", "en": "Coverage gap"},
     "hypoglycaemia": {"zh-CN": "低血糖", "en": "Low blood glucose (hypoglycaemia)"},
     "hyperglycaemia": {"zh-CN": "血糖显著升高", "en": "Marked high blood glucose"},
     "low_spo2": {"zh-CN": "血氧饱和度低", "en": "Low oxygen saturation"},

@@ -35,6 +35,13 @@ def apprise_send(url: str, title: str, body: str) -> tuple[bool, str | None]:
     return bool(ok), None if ok else "the channel refused or did not answer"
 
 
+def url_understood(url: str) -> bool:
+    """Whether apprise can build a notifier from the URL (it parses it; nothing is sent)."""
+    import apprise
+
+    return apprise.Apprise.instantiate(url) is not None
+
+
 def is_reminder_step(step: int) -> bool:
     """Reminders after a new press on an acknowledged alarm have steps -1, -2, … (server/reminders.py)."""
     return step < 0

@@ -24,6 +24,7 @@ _TABLE: dict[str, frozenset[str]] = {
     "gateway.read": frozenset({"staff", "supervisor", "admin"}),
     "gateway.test_alarm": frozenset({"staff", "supervisor", "admin"}),
     "fleet.read": frozenset({"supervisor", "admin"}),
+    "coverage.read": frozenset({"staff", "supervisor", "admin", "coordinator"}),
     # residents and their health data
     "resident.read": frozenset({"staff", "supervisor", "doctor", "admin"}),
     "readings.read": frozenset({"staff", "supervisor", "doctor", "admin"}),

@@ -20,6 +20,7 @@ from server.errors import PortInUse
 from server.events import EventHub, watch
 from server.ingest import Ingest, drain_bytes
 from server.links import LinkSigner
+from server.coverage_watch import CoverageWatch
 from server.escalation import Escalator
 from server.notify import Notifier
 from server.presence import PresencePolicy
@@ -147,6 +148,7 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
         sessions, Escalator(settings.staff_ack_timeout_s, settings.supervisor_ack_timeout_s), notifier,
         PresencePolicy(timedelta(seconds=settings.gateway_silent_after_s),
                        timedelta(seconds=settings.gateway_offline_grace_s)), utc_now,
+        coverage=CoverageWatch(timedelta(seconds=settings.coverage_check_s)) if settings.coverage_check_s else None,
     ) if settings.role != "api" else None
     address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username, settings.mqtt_password,
                             settings.mqtt_tls_ca)

@@ -35,6 +35,8 @@ class ServerSettings(BaseSettings):
     ack_link_ttl_s: int = 24 * 3600
     token_ttl_s: int = 12 * 3600
     staff_ack_timeout_s: int = 120
+    # How often the desk checks every resident's coverage (server/coverage_watch.py); 0 turns it off.
+    coverage_check_s: int = 300
     supervisor_ack_timeout_s: int = 300
     gateway_silent_after_s: int = 600
     gateway_offline_grace_s: int = 60

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from anxin.phone import PhoneNumberError, normalise_phone
+from server.notify import url_understood
 
 # Field errors, in both languages: the page shows the one of its language next to the field.
 MESSAGES = {
@@ -46,13 +47,6 @@ def split_list(text: str) -> list[str]:
     return [part.strip() for part in text.replace("，", ",").split(",") if part.strip()]
 
 
-def notify_url_ok(url: str) -> bool:
-    """Whether apprise can build a notifier from the URL (it parses it; nothing is sent)."""
-    import apprise
-
-    return apprise.Apprise.instantiate(url) is not None
-
-
 def check_phone(checked: Checked, name: str, text: str) -> None:
     """Normalise a typed phone number into checked.values, or record why it is not one."""
     if not text.strip():
@@ -68,7 +62,7 @@ def check_urls(checked: Checked, name: str, text: str) -> None:
     """Notification URLs, each one apprise understands."""
     urls = split_list(text)
     for url in urls:
-        if not notify_url_ok(url):
+        if not url_understood(url):
             checked.fail(name, "bad_url", value=url)
     checked.values[name] = urls
 

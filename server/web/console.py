@@ -27,6 +27,8 @@ from server.signin import Throttled, sign_in
 from server.db.models import Alarm, Staff
 from server.errors import Conflict, NotFound
 from server.web import views
+from server.web.coverage_page import words as coverage_words
+from server.coverage_facts import coverage_now
 from server.web.auth import ConsoleUserDep, SignedInDep
 from server.web.render import page
 
@@ -135,7 +137,10 @@ def alarm_page(alarm_id: int, request: Request, services: ServicesDep, session: 
     if alarm.resident is not None:
         record_read(services, request, user, "resident_card.read", "resident", alarm.resident.code,
                     {"alarm_id": alarm.id})
+    gaps = [] if alarm.resident is None else coverage_now(session, services.clock(), only=alarm.resident.code).of(
+        alarm.resident.code)
     return page(request, services, "alarm.html", user=user, alarm=alarm, card=card, outcomes=desk.OUTCOMES,
+                gaps=gaps, coverage_words=coverage_words,
                 acks=views.acknowledgements(alarm), error=request.query_params.get("error"),
                 unreached=views.unreached(session, [alarm.id]))
 

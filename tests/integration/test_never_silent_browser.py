@@ -127,3 +127,32 @@ def test_resaving_a_caregiver_with_the_channel_left_blank_keeps_the_channel(brow
     with server.services.sessions() as s:
         assert s.scalars(select(Caregiver.notify_urls).where(Caregiver.code == "C001")).one() == [
             receiver.url("/caregiver/R001")]
+
+
+def test_coverage_lists_a_resident_without_gateway_and_a_caregiver_without_channel(browser, paired):
+    server = paired
+    admin = sign_in(browser, server, "admin", "/console/admin")
+    register = admin.locator("form[action='/console/admin/residents']")
+    register.get_by_label("编号").fill("R900")
+    register.get_by_label("姓名").fill("赵淑芬")
+    register.get_by_role("button", name="保存").click()
+    expect(admin.locator("main").get_by_role("status")).to_contain_text("已保存")
+    pairing = admin.locator("form[action='/console/admin/pairings']")
+    pairing.get_by_label("老人").select_option("R900")
+    pairing.get_by_label("编号").fill("C900")
+    pairing.get_by_label("姓名").fill("赵明")
+    pairing.get_by_role("button", name="保存").click()
+    expect(admin.locator("table.homes tr", has_text="R900")).to_contain_text("无通知渠道")
+
+    admin.get_by_role("link", name="保障状况").click()
+    expect(admin.get_by_role("heading", name="保障状况")).to_be_visible()
+    gaps = admin.locator("#coverage-gaps tbody tr")
+    r900 = gaps.filter(has_text="R900 赵淑芬")
+    expect(r900.filter(has_text="没有网关：报警无法送达")).to_have_count(1)
+    expect(r900.filter(has_text="家属没有通知渠道：赵明")).to_have_count(1)
+    expect(r900.filter(has_text="没有可用的家属联系渠道").locator(".badge")).to_have_text("无人响应")
+    # Worst first: every risk-0 row comes before any lesser one.
+    risks = [int(c.split("risk-")[1].split()[0]) for c in gaps.evaluate_all("rows => rows.map(r => r.className)")]
+    assert risks == sorted(risks) and risks[0] == 0
+    accessible(admin)
+    screenshot(admin, "coverage", full_page=False)
