@@ -18,7 +18,7 @@ from anxin.mqtt import BrokerAddress
 from anxin.ports import free_port, port_or_free
 from firmware_sim import care_demo
 from firmware_sim.chronic_demo import seed_history
-from firmware_sim.installation import SimHome, build_home, demo_provision, gateway_settings
+from firmware_sim.installation import DEMO_DUTY_PHONE, SimHome, build_home, demo_provision, gateway_settings
 from firmware_sim.native_devices import NativeDevice
 from firmware_sim.receiver import NotificationReceiver, Received
 from gateway.config import SpeakerConfig
@@ -75,7 +75,8 @@ class Demo:
             if wanted != got:
                 say(f"port {wanted} is busy; the demo's {what} server uses port {got} instead")
         notify = [o.notify] if o.notify else [self._start_receiver()]
-        settings = ServerSettings(port=web_port, mqtt_port=mqtt_port, database_url=f"sqlite:///{data_dir}/anxin.db")
+        settings = ServerSettings(port=web_port, mqtt_port=mqtt_port, database_url=f"sqlite:///{data_dir}/anxin.db",
+                                  duty_phone=DEMO_DUTY_PHONE)
         self.server = build_runtime(settings)
         self.server.start()
         with self.server.services.sessions() as s, s.begin():

@@ -25,6 +25,7 @@ DEMO_PEOPLE = [
 
 # Demo accounts (password DEMO_PASSWORD): the console, doctor and admin pages sign in with these.
 DEMO_PASSWORD = "anxin-demo"
+DEMO_DUTY_PHONE = "010-6500 1200"  # the demo alarm centre's phone (a made-up Beijing number)
 DEMO_STAFF = [
     ("duty", "值班员 赵敏", "staff"),
     ("supervisor", "主管 孙强", "supervisor"),

@@ -31,6 +31,9 @@ class ServerSettings(BaseSettings):
     # (server/secret_key.py); split roles and PostgreSQL deployments must share one and refuse to start without.
     secret_key: str | None = None
     language: Literal["zh-CN", "en"] = "zh-CN"
+    # The alarm centre's phone, shown as a call button where a family member is told to call the desk
+    # (an expired or invalid link).
+    duty_phone: str | None = None
     notify_workers: int = 4
     ack_link_ttl_s: int = 24 * 3600
     token_ttl_s: int = 12 * 3600

@@ -48,7 +48,7 @@ def load(services: Services, session: Session, token: str) -> CaregiverView | No
 def _render(request: Request, services: Services, session: Session, token: str, name: str) -> HTMLResponse:
     view = load(services, session, token)
     if view is None:
-        return page(request, services, "caregiver_bad.html", status_code=403)
+        return page(request, services, "caregiver_bad.html", status_code=403, duty_phone=services.settings.duty_phone)
     acks = views.acknowledgements(view.alarm)
     mine = any(a.detail.get("via") == "caregiver_link" and a.actor == view.caregiver.name for a in acks)
     return page(request, services, name, person_language=view.caregiver.language, token=token, view=view,
@@ -72,7 +72,7 @@ def caregiver_ack(token: str, request: Request, services: ServicesDep, session: 
     """The button: acknowledge as the caregiver the link was sent to."""
     view = load(services, session, token)
     if view is None:
-        return page(request, services, "caregiver_bad.html", status_code=403)
+        return page(request, services, "caregiver_bad.html", status_code=403, duty_phone=services.settings.duty_phone)
     try:
         acknowledge_and_tell_home(services, view.claim.alarm_id, view.caregiver.name, "caregiver_link")
     except (NotFound, Conflict):

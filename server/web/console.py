@@ -154,22 +154,28 @@ def alarm_panel(alarm_id: int, request: Request, services: ServicesDep, session:
                 unreached=views.unreached(session, [alarm.id]))
 
 
-def _back(alarm_id: int, error: Conflict | None = None) -> RedirectResponse:
-    # A refused action (the alarm was closed meanwhile) is shown on the alarm's page, not as an error page.
-    query = f"?error={quote(str(error))}" if error else ""
+def _back(alarm_id: int, error: Conflict | None = None, focus: str | None = None) -> RedirectResponse:
+    # A refused action (the alarm was closed meanwhile) is shown on the alarm's page, not as an error page;
+    # otherwise the focus goes to the next piece of work (static/keys.js reads `focus`).
+    query = f"?error={quote(str(error))}" if error else (f"?focus={focus}" if focus else "")
     return RedirectResponse(f"/console/alarms/{alarm_id}{query}", 303)
 
 
 @router.post("/console/alarms/{alarm_id}/ack")
-def ack(alarm_id: int, services: ServicesDep, user: ConsoleUserDep) -> RedirectResponse:
-    """Acknowledge as the signed-in staff member; the home hears that help is coming."""
+def ack(alarm_id: int, services: ServicesDep, user: ConsoleUserDep,
+        back: Annotated[str, Form(max_length=16)] = "") -> RedirectResponse:
+    """Acknowledge as the signed-in staff member; the home hears that help is coming.
+
+    From the queue (`back=queue`) the queue comes back with the focus on that alarm's link."""
     try:
         acknowledge_and_tell_home(services, alarm_id, user.display_name, "console")
     except NotFound as exc:
         raise HTTPException(404, detail=str(exc)) from exc
     except Conflict as exc:
         return _back(alarm_id, exc)
-    return _back(alarm_id)
+    if back == "queue":
+        return RedirectResponse(f"/console?focus=alarm-link-{alarm_id}", 303)
+    return _back(alarm_id, focus="note-text")
 
 
 @router.post("/console/alarms/{alarm_id}/note")
@@ -181,7 +187,7 @@ def note(alarm_id: int, services: ServicesDep, user: ConsoleUserDep,
             desk.add_note(s, alarm_id, user.display_name, text, services.clock())
     except NotFound as exc:
         raise HTTPException(404, detail=str(exc)) from exc
-    return _back(alarm_id)
+    return _back(alarm_id, focus="outcome")
 
 
 @router.post("/console/alarms/{alarm_id}/resolve")
