@@ -55,7 +55,7 @@ class HomeFacts:
     devices: tuple[DeviceFact, ...] = ()
     caregivers: tuple[CaregiverFact, ...] = ()
     open_faults: tuple[str, ...] = ()  # types of open technical alarms of the home
-    unknown_devices: tuple[str, ...] = ()  # devices the gateway reports but nobody paired
+    unknown_devices: tuple[str, ...] = ()  # "gateway/device" the gateway reports but nobody paired
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,7 +74,8 @@ def home_facts(session: Session, now: datetime, only: str | None = None) -> list
             gateways=tuple((g.id, g.state) for g in gateways),
             devices=tuple(DeviceFact(d.name, d.role, as_utc(d.last_seen) if d.last_seen else None) for d in devices),
             caregivers=tuple(caregivers), open_faults=tuple(faults.get(r.id, ())),
-            unknown_devices=tuple(sorted(n for g in gateways for n in unknown.get(g.id, set()) if n not in paired))))
+            unknown_devices=tuple(sorted(f"{g.id}/{n}" for g in gateways for n in unknown.get(g.id, set())
+                                         if n not in paired))))
     return homes
 
 

@@ -38,6 +38,7 @@ _TABLE: dict[str, frozenset[str]] = {
     "pairing.read": frozenset({"staff", "supervisor", "admin"}),
     "pairing.write": frozenset({"admin"}),
     "channels.write": frozenset({"admin"}),
+    "gateway.write": frozenset({"admin"}),
     # what a home watches for: thresholds by clinicians, switching safety off only by supervisors (with a reason)
     "rules.read": frozenset({"staff", "supervisor", "doctor", "admin"}),
     "rules.push": frozenset({"staff", "supervisor", "doctor", "admin"}),

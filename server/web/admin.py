@@ -44,10 +44,14 @@ def figures(request: Request, services: ServicesDep, session: SessionDep, user: 
 @router.get("/admin", response_class=HTMLResponse)
 def admin(request: Request, services: ServicesDep, session: SessionDep, user: AdminUserDep) -> HTMLResponse:
     """Residents, their caregivers, gateways and devices; forms to register and pair."""
-    edit = _edit_values(session, request.query_params.get("caregiver"), request.query_params.get("resident"))
+    q = request.query_params
+    edit = _edit_values(session, q.get("caregiver"), q.get("resident"))
+    forms: dict[str, dict[str, Any]] = {"pair": edit} if edit else {}
+    if q.get("device"):  # "pair this device" from the coverage page: what the gateway reported
+        forms["device"] = {"gateway": q.get("gateway", ""), "name": q["device"]}
     return page(request, services, "admin.html", user=user, homes=views.homes(session),
-                error=request.query_params.get("error"), saved=request.query_params.get("saved"),
-                forms={"pair": edit} if edit else {}, checked={})
+                error=q.get("error"), saved=q.get("saved"), forms=forms, checked={}, families=checks.FAMILIES,
+                roles=checks.ROLES)
 
 
 def _edit_values(session: SessionDep, caregiver: str | None, resident: str | None) -> dict[str, Any] | None:
@@ -88,7 +92,7 @@ def register_resident(request: Request, services: ServicesDep, user: AdminUserDe
     checked = checks.resident_form(form)
     with services.sessions() as s, s.begin():
         if not checked.ok:
-            return _form_again(request, services, user, s, "register", form, checked)
+            return form_again(request, services, user, s, "register", form, checked)
         resident = ResidentIn(code=form["code"], name=form["name"], birth_year=checked.values["birth_year"],
                               address=address or None, phone=checked.values["phone"], key_holder=key_holder or None,
                               conditions=checks.split_list(conditions), medication=checks.split_list(medication))
@@ -125,7 +129,7 @@ def pair_caregiver(request: Request, services: ServicesDep, user: PairingAdminDe
         if target is None and form["resident"]:
             checked.fail("resident", "unknown_resident", value=form["resident"])
         if not checked.ok:  # nothing was written: leaving the block commits nothing
-            return _form_again(request, services, user, s, "pair", form, checked)
+            return form_again(request, services, user, s, "pair", form, checked)
         before = audit.snapshot(row, audit.CAREGIVER_FIELDS)
         kept = checks.keep_stored({k: checked.values[k] for k in ("name", "relation", "phone", "notify_url")},
                                   _caregiver_stored(row))
@@ -144,8 +148,9 @@ def pair_caregiver(request: Request, services: ServicesDep, user: PairingAdminDe
     return _done()
 
 
-def _form_again(request: Request, services: ServicesDep, user: Any, session: Any, which: str, form: dict[str, str],
+def form_again(request: Request, services: ServicesDep, user: Any, session: Any, which: str, form: dict[str, str],
                 checked: checks.Checked) -> HTMLResponse:
     """The admin page again, with what was typed kept and each problem next to its field."""
     return page(request, services, "admin.html", status_code=422, user=user, homes=views.homes(session),
-                error=None, saved=None, forms={which: form}, checked={which: checked})
+                error=None, saved=None, forms={which: form}, checked={which: checked}, families=checks.FAMILIES,
+                roles=checks.ROLES)

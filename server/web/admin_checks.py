@@ -8,6 +8,7 @@ from typing import Any
 
 from anxin.phone import PhoneNumberError, normalise_phone
 from server.notify import url_understood
+from server.permissions import ROLES as STAFF_ROLES
 
 # Field errors, in both languages: the page shows the one of its language next to the field.
 MESSAGES = {
@@ -17,7 +18,17 @@ MESSAGES = {
     "bad_phone": ("不是有效的电话号码：{value}", "Not a valid phone number: {value}"),
     "bad_year": ("出生年份应为 4 位数字，例如 1938", "Birth year must be four digits, e.g. 1938"),
     "unknown_resident": ("没有这个老人：{value}", "No such resident: {value}"),
+    "unknown_gateway": ("没有这个网关：{value}", "No such gateway: {value}"),
+    "exists": ("已存在：{value}", "Already exists: {value}"),
+    "bad_id": ("只能用小写字母、数字和 - _ .：{value}", "Only lower-case letters, digits and - _ . : {value}"),
+    "bad_password": ("密码不符合要求：{value}", "Password refused: {value}"),
+    "bad_choice": ("不在可选范围内：{value}", "Not one of the choices: {value}"),
 }
+
+# What a gateway can pair (gateway/config.py's families; the roles its parsers and rules know).
+FAMILIES = ("zigbee2mqtt", "native", "ble-bpm", "ble-gatt", "rflink")
+ROLES = ("sos_button", "fall_radar", "bp_monitor", "glucose_meter", "pulse_oximeter", "scale", "thermometer",
+         "wearable", "door", "motion", "presence", "smoke", "climate")
 
 
 @dataclass
@@ -99,4 +110,16 @@ def resident_form(form: dict[str, str]) -> Checked:
         checked.fail("birth_year", "bad_year")
     checked.values["birth_year"] = int(year) if year.isdigit() else None
     check_phone(checked, "phone", form.get("phone", ""))
+    return checked
+
+
+def account_form(form: dict[str, str]) -> Checked:
+    """A new staff account: user name, a role from the table, phone and channels (the password is checked
+    by server/auth.py's rules when the account is made)."""
+    checked = Checked()
+    check_required(checked, form, "username", "display_name", "role")
+    if form.get("role") and form["role"] not in STAFF_ROLES:
+        checked.fail("role", "bad_choice", value=form["role"])
+    check_phone(checked, "phone", form.get("phone", ""))
+    check_urls(checked, "notify_url", form.get("notify_url", ""))
     return checked

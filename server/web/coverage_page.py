@@ -36,7 +36,8 @@ WORDS = {
     "panel_fault": ("取消按钮/指示灯故障", "Cancel button / light fault"),
     "device_missing": ("护理类别需要的设备未配对：{subject}", "Device the care category needs is not paired: {subject}"),
     "device_silent": ("设备无信号：{subject}", "Device not reporting: {subject}"),
-    "unknown_devices": ("网关报告未知设备：{subject}（请在管理页配对）", "Gateway reports an unknown device: {subject} (pair it)"),
+    "unknown_devices": ("网关报告未知设备：{subject}", "Gateway reports an unknown device: {subject}"),
+    "pair_it": ("配对此设备", "Pair this device"),
     "caregiver_without_channel": ("家属没有通知渠道：{subject}", "Caregiver without a channel: {subject}"),
 }
 

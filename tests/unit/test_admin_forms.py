@@ -97,3 +97,51 @@ def test_resident_form_shows_each_problem_by_its_field(services, client):  # noq
     assert 'id="r-phone-note">不是有效的电话号码：10086' in r.text
     with services.sessions() as s:
         assert s.scalars(select(Resident.address).where(Resident.code == "R1")).one() == "德胜门内大街 12 号"
+
+
+def test_gateway_and_device_are_added_from_the_page_and_audited(services, client):  # noqa: F811
+    signed_in(client, "root")
+    bad = client.post("/console/admin/gateways", data={"gateway_id": "GW R1!", "resident": "R404"})
+    assert bad.status_code == 422
+    assert 'id="g-gateway_id-note">只能用小写字母' in bad.text and 'id="g-resident-note">没有这个老人：R404' in bad.text
+    assert "已保存" in client.post("/console/admin/gateways", data={"gateway_id": "gw-r001", "resident": "R1"}).text
+    # "Pair this device" from the coverage page prefills what the gateway reported.
+    form = client.get("/console/admin?gateway=gw-r001&device=0x00158d0001").text
+    assert 'value="0x00158d0001"' in form and '<option value="gw-r001" selected>' in form
+    r = client.post("/console/admin/devices", data={"gateway": "gw-r001", "name": "0x00158d0001",
+                                                    "family": "zigbee2mqtt", "role": "door", "room": "门厅"})
+    assert "已保存" in r.text
+    again = client.post("/console/admin/devices", data={"gateway": "gw-r001", "name": "0x00158d0001",
+                                                        "family": "zigbee2mqtt", "role": "door"})
+    assert again.status_code == 422 and "已存在：0x00158d0001" in again.text
+    with services.sessions() as s:
+        from server.db.models import Device
+
+        assert [(d.name, d.role, d.room) for d in s.scalars(select(Device))] == [("0x00158d0001", "door", "门厅")]
+        actions = [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        assert actions[-2:] == ["gateway.write", "device.write"]
+    signed_in(client, "boss")
+    assert client.post("/console/admin/gateways", data={"gateway_id": "gw-x", "resident": "R1"}).status_code == 403
+
+
+def test_a_staff_account_is_created_from_the_page_each_field_checked(services, client):  # noqa: F811
+    signed_in(client, "root")
+    bad = client.post("/console/accounts", data={"username": "duty", "display_name": "值班员 2", "role": "staff",
+                                                 "password": "short", "notify_url": "not a url at all"})
+    assert bad.status_code == 422
+    assert 'id="a-username-note">已存在：duty' in bad.text
+    assert 'id="a-notify_url-note">不是可用的通知地址' in bad.text
+    weak = client.post("/console/accounts", data={"username": "night", "display_name": "夜班 钱进", "role": "staff",
+                                                  "password": "short"})
+    assert weak.status_code == 422 and 'id="a-password-note">密码不符合要求' in weak.text
+    ok = client.post("/console/accounts", data={"username": "night", "display_name": "夜班 钱进", "role": "staff",
+                                                "password": "correct horse battery staple",
+                                                "notify_url": "mailto://night:pw@example.com"})
+    assert "已保存" in ok.text and "夜班 钱进" in ok.text
+    with services.sessions() as s:
+        from server.db.models import Staff
+
+        night = s.scalars(select(Staff).where(Staff.username == "night")).one()
+        assert (night.role, night.notify_urls) == ("staff", ["mailto://night:pw@example.com"])
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "staff.create")).one()
+        assert entry.target == "night" and "pw@" not in str(entry.after), "secrets are masked in the audit"
