@@ -24,7 +24,7 @@ from server.api.routes.alarms import acknowledge_and_tell_home
 from server import audit
 from server.auth import AuthError, end_sessions
 from server.signin import Throttled, sign_in
-from server.db.models import Alarm, Staff
+from server.db.models import Alarm, Device, Gateway, Staff
 from server.errors import Conflict, NotFound
 from server.web import views
 from server.web.coverage_page import words as coverage_words
@@ -121,6 +121,14 @@ def _headline(alarm: Alarm) -> dict[str, object]:
     return {"id": alarm.id, "resident": who, "type": alarm.type, "url": f"/console/alarms/{alarm.id}"}
 
 
+def _where(session: SessionDep, alarm: Alarm) -> dict[str, object]:
+    """The device's room and the gateway's state, for the alarm page ("sos-button · gw-r003" said too little)."""
+    device = session.scalars(select(Device).where(Device.gateway_id == alarm.gateway_id,
+                                                  Device.name == alarm.device)).first() if alarm.device else None
+    gateway = session.get(Gateway, alarm.gateway_id)
+    return {"device_row": device, "gateway_row": gateway}
+
+
 def _alarm(session: SessionDep, alarm_id: int) -> Alarm:
     alarm = session.scalars(select(Alarm).where(Alarm.id == alarm_id).options(selectinload(Alarm.audit))).first()
     if alarm is None:
@@ -140,7 +148,7 @@ def alarm_page(alarm_id: int, request: Request, services: ServicesDep, session: 
     gaps = [] if alarm.resident is None else coverage_now(session, services.clock(), only=alarm.resident.code).of(
         alarm.resident.code)
     return page(request, services, "alarm.html", user=user, alarm=alarm, card=card, outcomes=desk.OUTCOMES,
-                gaps=gaps, coverage_words=coverage_words,
+                gaps=gaps, coverage_words=coverage_words, **_where(session, alarm),
                 acks=views.acknowledgements(alarm), error=request.query_params.get("error"),
                 unreached=views.unreached(session, [alarm.id]))
 
@@ -151,7 +159,7 @@ def alarm_panel(alarm_id: int, request: Request, services: ServicesDep, session:
     """The alarm's live part (status, acknowledgements, history), redrawn on change."""
     alarm = _alarm(session, alarm_id)
     return page(request, services, "_alarm_panel.html", user=user, alarm=alarm, acks=views.acknowledgements(alarm),
-                unreached=views.unreached(session, [alarm.id]))
+                unreached=views.unreached(session, [alarm.id]), **_where(session, alarm))
 
 
 def _back(alarm_id: int, error: Conflict | None = None, focus: str | None = None) -> RedirectResponse:

@@ -60,6 +60,9 @@ def test_acknowledge_from_the_queue_by_keyboard_alone(browser, installation):  #
     # On the alarm: N goes to the note, and once acknowledged, 确认接警 is no longer offered.
     duty.keyboard.press("Enter")
     expect(duty.locator("#panel .status")).to_have_text("已确认")
+    # Where: the device's kind and room, and whether the home's gateway is online.
+    expect(duty.locator("#panel")).to_contain_text("紧急按钮 · 房间: bedroom")
+    expect(duty.locator("#panel .badge.gw-online")).to_have_text("在线")
     expect(duty.get_by_role("button", name="确认接警")).to_have_count(0)
     duty.keyboard.press("n")
     expect(duty.locator("#note-text")).to_be_focused()
