@@ -95,3 +95,24 @@ def test_expired_link_offers_the_duty_phone_as_a_call_button(browser, installati
     expect(call).to_have_attribute("href", "tel:01065001200")
     expect(call).to_contain_text(DEMO_DUTY_PHONE)
     accessible(phone)
+
+
+def test_caregiver_who_cannot_come_says_so_and_the_desk_is_called_at_once(browser, installation, receiver):  # noqa: F811
+    from sqlalchemy import select
+
+    from server.db.models import Staff
+
+    server, home = installation
+    with server.services.sessions() as s, s.begin():
+        s.scalars(select(Staff).where(Staff.username == "duty")).one().notify_urls = [receiver.url("/duty")]
+    home.button.press()
+    note = receiver.wait_for(1, timeout=15)[0]
+    assert note.path == "/caregiver/R001"
+    link = re.search(r"https?://\S+/c/\S+", note.text).group(0)
+    phone = browser.new_context(**PHONE, locale="zh-CN", bypass_csp=True).new_page()
+    phone.goto(link)
+    phone.get_by_role("button", name="我来不了 — 请联系下一位").click()
+    expect(phone.get_by_role("status")).to_contain_text("正在通知下一位联系人")
+    # The caregiver's 120 s are not waited out: the duty desk hears at once.
+    assert wait_until(lambda: any(r.path == "/duty" for r in receiver.received), 15), "the desk was not called"
+    accessible(phone)

@@ -68,3 +68,28 @@ def test_nobody_at_all_is_recorded_once_and_retried(engine: Engine, receiver: No
     assert done.count("nobody_reachable") == 1, done
     with d.sessions() as s:
         assert views.unreached(s, [alarm_id]) == {alarm_id}
+
+
+def test_a_caregiver_who_cannot_come_moves_the_escalation_on_at_once(
+        engine: Engine, receiver: NotificationReceiver) -> None:
+    from server import alarms as desk_ops
+
+    doc = world(receiver)
+    doc["caregivers"] = [{"code": "C1", "name": "李伟", "notify": [receiver.url("/C1")]},
+                         {"code": "C2", "name": "李娜", "notify": [receiver.url("/C2")]}]
+    doc["residents"][0]["caregivers"] = [{"code": "C1", "ack_timeout_s": 300}, "C2"]
+    provision(engine, doc)
+    d = make_desk(engine)
+    alarm_id = raise_sos(engine)
+    d.at(0)
+    assert paths(receiver) == ["/C1"]
+    with d.sessions() as s, s.begin():
+        desk_ops.decline(s, alarm_id, "李伟", d.clock.now)
+    d.at(5)
+    assert paths(receiver) == ["/C1", "/C2"], "李伟 can't come: 李娜 is called now, not after 300 s"
+    # A decline from someone whose stage is over does not cut the next person's time short.
+    with d.sessions() as s, s.begin():
+        desk_ops.decline(s, alarm_id, "李伟", d.clock.now)
+    d.at(6)
+    assert paths(receiver) == ["/C1", "/C2"]
+    assert actions(d, alarm_id).count("declined") == 2
