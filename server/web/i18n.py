@@ -150,6 +150,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "cg_thanks": ("已确认，谢谢！老人家中会听到“有人来帮忙了”。",
                   "Acknowledged, thank you. The home is told help is on its way."),
     "cg_others": ("已确认的人", "Who has acknowledged"),
+    "calls": ("电话", "Calls"),
+    "ambulance": ("急救", "ambulance"),
     "cg_decline": ("我来不了 — 请联系下一位", "I can't come — call the next person"),
     "cg_declined": ("已记录：您来不了，正在通知下一位联系人。", "Noted: you can't come; the next person is being called now."),
     "act_declined": ("家属：来不了", "caregiver can't come"),

@@ -116,3 +116,21 @@ def test_caregiver_who_cannot_come_says_so_and_the_desk_is_called_at_once(browse
     # The caregiver's 120 s are not waited out: the duty desk hears at once.
     assert wait_until(lambda: any(r.path == "/duty" for r in receiver.received), 15), "the desk was not called"
     accessible(phone)
+
+
+def test_on_the_desk_laptop_acknowledge_and_phone_numbers_are_above_the_fold(browser, installation):  # noqa: F811
+    from tests.integration.browser import enrich_first_resident
+
+    server, home = installation
+    enrich_first_resident(server)
+    duty = sign_in(browser, server, "duty")
+    home.button.press()
+    duty.locator("#queue a", has_text="紧急求助").click(timeout=WAIT_MS)
+    height = duty.viewport_size["height"]
+    for target in (duty.locator("#ack-button"), duty.locator(".calls a[href='tel:010-6612 3456']"),
+                   duty.locator(".calls a[href='tel:138 0013 8000']"), duty.locator(".calls a[href='tel:120']")):
+        expect(target).to_be_visible()
+        bottom = target.evaluate("e => e.getBoundingClientRect().bottom")
+        assert bottom <= height, f"below the fold at {height}px: {bottom}"
+    accessible(duty)
+    screenshot(duty, "alarm-night", full_page=False)
