@@ -77,8 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run a whole simulated installation on embedded defaults")
     demo.add_argument("--homes", type=int, default=1)
     demo.add_argument("--notify", help="apprise URL every demo caregiver is notified at (e.g. json://host:port/path)")
-    demo.add_argument("--scenario", choices=["sos", "hypo"],
-                      help="3 s after start, sos: press an SOS button; hypo: the glucose meter reads 2.8 mmol/L")
+    demo.add_argument("--scenario", choices=["sos", "fall", "bp", "hypo"],
+                      help="3 s after start, sos: press an SOS button; fall: the fall radar reports a fall nobody "
+                      "cancels; bp: a very high blood pressure, confirmed by a repeat; hypo: the glucose meter reads "
+                      "2.8 mmol/L")
     demo.add_argument("--exit-after", type=float, help="stop by itself after this many seconds")
     demo.add_argument("--port", type=int, default=8000, help="web port (a free one is taken if busy)")
     demo.add_argument("--mqtt-port", type=int, default=1883, help="central MQTT port (a free one if busy)")

@@ -10,15 +10,28 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from anxin.mqtt import BrokerAddress
 from anxin.ports import free_port, port_or_free
 from firmware_sim import care_demo, services_demo
 from firmware_sim.chronic_demo import seed_history
-from firmware_sim.installation import SimHome, build_home, demo_provision, gateway_settings
+from firmware_sim import bp_history
+from firmware_sim.installation import (
+    DEMO_DEVICES,
+    DEMO_DUTY_PHONE,
+    SimHome,
+    build_home,
+    demo_provision,
+    gateway_settings,
+)
+from firmware_sim.mqtt_devices import FallRadar
 from firmware_sim.native_devices import NativeDevice
 from firmware_sim.receiver import NotificationReceiver, Received
 from gateway.config import SpeakerConfig
@@ -26,6 +39,7 @@ from gateway.home.audio import AlsaPlayer
 from gateway.home.bridge import SpeakerService, build_speaker
 from server.broker import EmbeddedBroker
 from server.errors import DatabaseUnavailable, PortInUse
+from server.db.models import Resident
 from server.provision import apply
 from server.gateway_credentials import issue_missing
 from server.runtime import ServerRuntime, build_runtime
@@ -76,23 +90,26 @@ class Demo:
             if wanted != got:
                 say(f"port {wanted} is busy; the demo's {what} server uses port {got} instead")
         notify = [o.notify] if o.notify else [self._start_receiver()]
-        settings = ServerSettings(port=web_port, mqtt_port=mqtt_port, database_url=f"sqlite:///{data_dir}/anxin.db")
+        settings = ServerSettings(port=web_port, mqtt_port=mqtt_port, database_url=f"sqlite:///{data_dir}/anxin.db",
+                                  duty_phone=DEMO_DUTY_PHONE)
         self.server = build_runtime(settings)
         self.server.start()
         with self.server.services.sessions() as s, s.begin():
-            apply(s, demo_provision(o.homes, notify))
+            apply(s, demo_provision(o.homes, notify, all_devices=True))
             passwords = issue_missing(s)  # the central broker lets in only provisioned gateways
             care_demo.seed(s, self.server.services.clock())
             services_demo.seed(s, self.server.services.clock())
             seed_history(s, self.server.services.clock().date())
+            seed_pressures(s, self.server.services.clock().date())
         central = BrokerAddress("127.0.0.1", mqtt_port)
         for i in range(o.homes):
             broker = EmbeddedBroker("127.0.0.1", free_port(), None)  # a home's own bus, on loopback
             broker.start()
             self.local_brokers.append(broker)
             code = f"R{i + 1:03d}"
-            home = build_home(gateway_settings(f"gw-{code.lower()}", code, BrokerAddress("127.0.0.1", broker.port),
-                                               central, data_dir, passwords.get(f"gw-{code.lower()}")))
+            settings_ = gateway_settings(f"gw-{code.lower()}", code, BrokerAddress("127.0.0.1", broker.port),
+                                         central, data_dir, passwords.get(f"gw-{code.lower()}"))
+            home = build_home(settings_.model_copy(update={"devices": DEMO_DEVICES}))
             home.devices_link.on_message = lambda t, p, h=home: self._home_action(h, t, p)
             home.start()
             self.homes.append(home)
@@ -170,6 +187,24 @@ class Demo:
         NativeDevice("glucometer", lambda t, p: self.homes[home].devices_link.publish(t, p, 1)).glucose(
             2.8, "before_meal")
 
+    def fall(self, home: int = 0) -> None:
+        """The fall radar in the bedroom reports a fall; nobody answers the home's question."""
+        say(f"[home {self.homes[home].gateway_id}] the fall radar reports a fall; nobody cancels "
+            "(the caregiver is called when the cancel window runs out)")
+        FallRadar("fall-radar", "MIR-HE200-TY", lambda t, p: self.homes[home].devices_link.publish(t, p, 1)).fall()
+
+    def high_bp(self, home: int = 0, repeat_after: float = 5.0) -> None:
+        """A very high blood pressure, then the repeat the home asks for confirms it."""
+        device = NativeDevice("bp-monitor", lambda t, p: self.homes[home].devices_link.publish(t, p, 1))
+        say(f"[home {self.homes[home].gateway_id}] the blood-pressure monitor reads 192/114 mmHg")
+        device.blood_pressure(192, 114, 88)
+
+        def repeat() -> None:
+            say(f"[home {self.homes[home].gateway_id}] the repeat reads 188/112 mmHg")
+            device.blood_pressure(188, 112, 86)
+
+        threading.Timer(repeat_after, repeat).start()
+
     def stop(self) -> None:
         """Stop everything, homes first."""
         for speaker in self.speakers:
@@ -184,6 +219,22 @@ class Demo:
             self.receiver.stop()
         if self._tmp:
             self._tmp.cleanup()
+
+
+# Ninety days of home blood pressure: R001 treated hypertension drifting up, R002 low pressure (the doctor's
+# pages flag both), any further home an ordinary one.
+BP_PROFILES = {"R001": bp_history.Profile(systolic=146, diastolic=88, drift_per_week=0.6),
+               "R002": bp_history.Profile(systolic=94, diastolic=58, morning_surge=4)}
+
+
+def seed_pressures(session: Session, today: date, days: int = 90) -> int:
+    """Store the demo residents' blood-pressure history up to yesterday; the caller commits."""
+    added = 0
+    for seed, r in enumerate(session.scalars(select(Resident).order_by(Resident.code))):
+        profile = BP_PROFILES.get(r.code, bp_history.Profile())
+        rows = bp_history.history(today - timedelta(days=days), days, profile, ZoneInfo("Asia/Shanghai"), seed)
+        added += bp_history.store(session, r.id, f"gw-{r.code.lower()}", rows)
+    return added
 
 
 def run_demo(options: DemoOptions) -> int:
@@ -206,6 +257,10 @@ def run_demo(options: DemoOptions) -> int:
             threading.Timer(3.0, demo.press).start()
         elif options.scenario == "hypo":
             threading.Timer(3.0, demo.low_glucose).start()
+        elif options.scenario == "fall":
+            threading.Timer(3.0, demo.fall).start()
+        elif options.scenario == "bp":
+            threading.Timer(3.0, demo.high_bp).start()
         done.wait(options.exit_after)
     except (DatabaseUnavailable, PortInUse) as exc:
         print(f"anxin-sim: {exc}", file=sys.stderr)

@@ -25,6 +25,7 @@ DEMO_PEOPLE = [
 
 # Demo accounts (password DEMO_PASSWORD): the console, doctor and admin pages sign in with these.
 DEMO_PASSWORD = "anxin-demo"
+DEMO_DUTY_PHONE = "010-6500 1200"  # the demo alarm centre's phone (a made-up Beijing number)
 DEMO_STAFF = [
     ("duty", "值班员 赵敏", "staff"),
     ("supervisor", "主管 孙强", "supervisor"),
@@ -35,10 +36,24 @@ DEMO_STAFF = [
 
 SOS_DEVICE = DeviceConfig(name="sos-button", family="zigbee2mqtt", model="TS0215A_sos", role="sos_button",
                           room="bedroom")
+# Every device the README's `anxin-sim` commands play, under the names those commands use by default,
+# so `anxin-sim fall`, `bp`, `glucose`, `spo2`, `weight`, `temperature` and `wearable` work in the demo.
+DEMO_DEVICES = [
+    SOS_DEVICE,
+    DeviceConfig(name="fall-radar", family="zigbee2mqtt", model="MIR-HE200-TY", role="fall_radar", room="bedroom"),
+    DeviceConfig(name="bp-monitor", family="native", role="bp_monitor", room="living room"),
+    DeviceConfig(name="glucometer", family="native", role="glucose_meter", room="kitchen"),
+    DeviceConfig(name="oximeter", family="native", role="pulse_oximeter", room="living room"),
+    DeviceConfig(name="scale", family="native", role="scale", room="bathroom"),
+    DeviceConfig(name="thermometer", family="native", role="thermometer", room="bedroom"),
+    DeviceConfig(name="wearable", family="native", role="wearable", room="worn"),
+]
 
 
-def demo_provision(homes: int, notify_urls: list[str]) -> ProvisionFile:
-    """Residents, one caregiver each, a gateway and an SOS button per home."""
+def demo_provision(homes: int, notify_urls: list[str], all_devices: bool = False) -> ProvisionFile:
+    """Residents, one caregiver each, a gateway and an SOS button per home (every demo device with
+    `all_devices`, as `anxin-sim demo` pairs them)."""
+    paired = DEMO_DEVICES if all_devices else [SOS_DEVICE]
     caregivers, residents, gateways = [], [], []
     for i in range(homes):
         name, address, cats, conditions, cg_name, relation = DEMO_PEOPLE[i % len(DEMO_PEOPLE)]
@@ -50,7 +65,7 @@ def demo_provision(homes: int, notify_urls: list[str]) -> ProvisionFile:
                                     key_holder=f"{cg_name}（{relation}）", consent=True,
                                     consent_sharing=True))
         gateways.append(GatewayIn(id=f"gw-{code.lower()}", resident=code,
-                                  devices=[DeviceIn(**SOS_DEVICE.model_dump(exclude={"report_interval_s"}))]))
+                                  devices=[DeviceIn(**d.model_dump(exclude={"report_interval_s"})) for d in paired]))
     staff = [StaffIn(username=u, display_name=n, role=r, password_hash=_demo_hash()) for u, n, r in DEMO_STAFF]
     return ProvisionFile(caregivers=caregivers, residents=residents, gateways=gateways, staff=staff)
 

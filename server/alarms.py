@@ -200,6 +200,24 @@ def acknowledge(session: Session, alarm_id: int, by: str, via: str, now: datetim
     return alarm, first
 
 
+def decline(session: Session, alarm_id: int, by: str, now: datetime) -> Alarm:
+    """A caregiver says "I can't come": recorded, and when theirs is the stage being waited on, the next one
+    is called now instead of after their timeout."""
+    alarm = get_alarm(session, alarm_id, lock=True)
+    waiting_on_them = False
+    if alarm.status in ("raised", "notified") and alarm.next_escalation_at is not None:
+        last = session.scalars(select(AlarmAudit).where(AlarmAudit.alarm_id == alarm.id,
+                                                        AlarmAudit.action == "escalated")
+                               .order_by(AlarmAudit.id.desc()).limit(1)).first()
+        detail = last.detail if last is not None and isinstance(last.detail, dict) else {}
+        waiting_on_them = detail.get("stage") == "caregiver" and by in (detail.get("recipients") or [])
+    if waiting_on_them:
+        alarm.next_escalation_at = now
+        alarm.updated_at = now
+    audit(session, alarm, "declined", by, now, via="caregiver_link", moved_on=waiting_on_them)
+    return alarm
+
+
 def add_note(session: Session, alarm_id: int, by: str, note: str, now: datetime) -> Alarm:
     """Attach a note to an alarm's audit trail."""
     alarm = get_alarm(session, alarm_id)

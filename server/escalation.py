@@ -15,12 +15,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.alarms import audit
-from server.db.models import Alarm, DutyShift, NotificationJob, Pairing, Staff
+from server.db.models import Alarm, AlarmAudit, DutyShift, NotificationJob, Pairing, Staff
 from server.masking import mask_url as mask
 
 log = logging.getLogger(__name__)
 
 ESCALATING = ("raised", "notified")
+NO_RECIPIENTS = "no_recipients"  # a stage had nobody with a channel: the alarm shows "未能通知" (server/web/views.py)
+SUPERVISOR_TOLD = "supervisor_told"
+NOBODY_REACHABLE = "nobody_reachable"
+NOBODY_RETRY_S = 30
 TECHNICAL_TYPES = frozenset({"gateway_offline", "device_offline", "device_silent", "low_battery", "tamper"})
 
 
@@ -101,25 +105,83 @@ class Escalator:
             session.scalars(select(Pairing).where(Pairing.resident_id == alarm.resident_id)))
         stages = policy(pairings, is_technical(alarm), self.staff_timeout_s, self.supervisor_timeout_s)
         step = alarm.escalation_step
-        stage = stages[step % len(stages)]
-        targets = recipients(session, alarm, stage, now)
-        # A stage that reaches nobody (no channel configured) must not hold the alarm for its full timeout.
-        nxt = now + timedelta(seconds=stage.timeout_s if targets else min(stage.timeout_s, 10))
+        walk = next_reachable(session, alarm, stages, step, now)
+        if walk.targets:
+            nxt = now + timedelta(seconds=walk.stage.timeout_s)
+        else:  # nobody anywhere: every console is told (server/web/live.py), and the round is tried again soon
+            nxt = now + timedelta(seconds=min(NOBODY_RETRY_S, walk.stage.timeout_s))
         # Compare-and-set: another process that fired this step first makes rowcount 0.
         won = session.execute(
             update(Alarm).where(Alarm.id == alarm.id, Alarm.escalation_step == step,
                                 Alarm.status.in_(ESCALATING))
-            .values(escalation_step=step + 1, next_escalation_at=nxt)
+            .values(escalation_step=walk.step + 1, next_escalation_at=nxt, updated_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
         if not won:
             return 0
-        for r in targets:
-            session.add(NotificationJob(alarm_id=alarm.id, step=step, recipient=r.key, recipient_name=r.name,
+        if not walk.targets and _has(session, alarm, NOBODY_REACHABLE):
+            return 1  # already on every console; the retry is not written down again
+        for skipped_step, empty in walk.skipped:
+            audit(session, alarm, NO_RECIPIENTS, "system", now, step=skipped_step, stage=empty.kind, rank=empty.rank)
+            log.warning("alarm %d: nobody to notify at step %d (%s); next stage at once", alarm.id, skipped_step,
+                        empty.kind)
+        told = self._tell_supervisor(session, alarm, walk, now) if walk.skipped else []
+        chief_reached = walk.skipped and walk.stage.kind == "supervisor"
+        for r in walk.targets:
+            # Reached only at the supervisor stage: their message says the family could not be notified.
+            key = f"unreached:{r.key}" if chief_reached else r.key
+            session.add(NotificationJob(alarm_id=alarm.id, step=walk.step, recipient=key, recipient_name=r.name,
                                         language=r.language, url=r.url, channel=mask(r.url), due_at=now))
-        audit(session, alarm, "escalated", "system", now, step=step, stage=stage.kind, rank=stage.rank,
-              round=step // len(stages) + 1, recipients=sorted({r.name for r in targets}),
-              next_at=nxt.isoformat())
-        if not targets:
-            log.warning("alarm %d: nobody to notify at step %d (%s); moving on at %s", alarm.id, step, stage.kind, nxt)
+        if walk.targets:
+            audit(session, alarm, "escalated", "system", now, step=walk.step, stage=walk.stage.kind,
+                  rank=walk.stage.rank, round=walk.step // len(stages) + 1,
+                  recipients=sorted({r.name for r in walk.targets}), next_at=nxt.isoformat())
+        elif not told:
+            audit(session, alarm, NOBODY_REACHABLE, "system", now, step=walk.step, next_at=nxt.isoformat())
+            log.error("alarm %d: no stage of its policy reaches anybody; every console is told", alarm.id)
         return 1
+
+    def _tell_supervisor(self, session: Session, alarm: Alarm, walk: "Walk", now: datetime) -> list[Recipient]:
+        """Stages were skipped: the supervisor hears that the family could not be notified (once per alarm)."""
+        if _has(session, alarm, SUPERVISOR_TOLD):
+            return []
+        chiefs = recipients(session, alarm, Stage("supervisor", self.supervisor_timeout_s), now)
+        if walk.stage.kind != "supervisor":  # otherwise the stage's own jobs carry the news
+            already = {(r.key, r.url) for r in walk.targets}
+            for r in chiefs:
+                if (r.key, r.url) not in already:
+                    session.add(NotificationJob(alarm_id=alarm.id, step=walk.step, recipient=f"unreached:{r.key}",
+                                                recipient_name=r.name, language=r.language, url=r.url,
+                                                channel=mask(r.url), due_at=now))
+        if chiefs:
+            audit(session, alarm, SUPERVISOR_TOLD, "system", now, step=walk.step,
+                  recipients=sorted({r.name for r in chiefs}), skipped=[st.kind for _, st in walk.skipped])
+        return chiefs
+
+
+def _has(session: Session, alarm: Alarm, action: str) -> bool:
+    return session.scalar(select(AlarmAudit.id).where(AlarmAudit.alarm_id == alarm.id,
+                                                      AlarmAudit.action == action).limit(1)) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """Where one firing lands: the first stage from `step` that reaches somebody, and the empty ones before it."""
+
+    step: int
+    stage: Stage
+    targets: list[Recipient]
+    skipped: list[tuple[int, Stage]]
+
+
+def next_reachable(session: Session, alarm: Alarm, stages: list[Stage], step: int, now: datetime) -> Walk:
+    """Walk the policy from `step`, at most one round, skipping stages with nobody to notify."""
+    skipped: list[tuple[int, Stage]] = []
+    for at in range(step, step + len(stages)):
+        stage = stages[at % len(stages)]
+        targets = recipients(session, alarm, stage, now)
+        if targets:
+            return Walk(at, stage, targets, skipped)
+        skipped.append((at, stage))
+    last = step + len(stages) - 1
+    return Walk(last, stages[last % len(stages)], [], skipped)

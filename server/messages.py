@@ -18,6 +18,7 @@ TYPE_NAMES = {
     "low_battery": {"zh-CN": "电量低", "en": "Low battery"},
     "reminder_missed": {"zh-CN": "服药/测量提醒未确认", "en": "Reminder not confirmed"},
     "speaker_fault": {"zh-CN": "家中语音故障", "en": "Home speaker fault"},
+    "coverage_gap": {"zh-CN": "保障缺口", "en": "Coverage gap"},
     "hypoglycaemia": {"zh-CN": "低血糖", "en": "Low blood glucose (hypoglycaemia)"},
     "hyperglycaemia": {"zh-CN": "血糖显著升高", "en": "Marked high blood glucose"},
     "low_spo2": {"zh-CN": "血氧饱和度低", "en": "Low oxygen saturation"},
@@ -34,6 +35,10 @@ TEMPLATE = {
 TITLE = {"zh-CN": "【安心】{type} — {name}", "en": "[Anxin] {type} — {name}"}
 # A new press after someone acknowledged: the title says so before anything else.
 AGAIN = {"zh-CN": "【安心】已确认后再次呼叫：{type} — {name}", "en": "[Anxin] Called AGAIN after acknowledgement: {type} — {name}"}
+# The supervisor's copy when the family could not be reached (server/escalation.py): why they get it.
+UNREACHED = {"zh-CN": "【安心】未能通知家属：{type} — {name}", "en": "[Anxin] Family could not be notified: {type} — {name}"}
+UNREACHED_LINE = {"zh-CN": "未能通知 — 无可用联系人。请值班人员立即处理。\n",
+                  "en": "Could not notify — no reachable contact. Duty staff must act now.\n"}
 AGAIN_LINE = {"zh-CN": "老人在确认后再次按下求助，请尽快联系或前往。\n", "en": "The resident pressed again after the "
               "acknowledgement: call or go now.\n"}
 
@@ -50,8 +55,9 @@ def gateway_word(language: str) -> str:
 
 
 def render(language: str, type_: str, name: str, address: str, at: datetime, device: str, link: str,
-           again: bool = False) -> tuple[str, str]:
-    """(title, body) of an alarm notification; `again` for a new press after an acknowledgement."""
+           again: bool = False, unreached: bool = False) -> tuple[str, str]:
+    """(title, body) of an alarm notification; `again` for a new press after an acknowledgement,
+    `unreached` for the supervisor's copy when nobody of the family could be notified."""
     lang = language if language in TEMPLATE else "zh-CN"
     try:
         local = at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
@@ -60,6 +66,8 @@ def render(language: str, type_: str, name: str, address: str, at: datetime, dev
     # Only the link is the server's own; every other field may have come from a home: one plain line each.
     fields = {"type": type_name(type_, lang), "name": one_line(name, 64), "address": one_line(address) or "—",
               "time": local, "device": one_line(device, 64) or "—", "link": link}
+    if unreached:
+        return UNREACHED[lang].format(**fields), UNREACHED_LINE[lang] + TEMPLATE[lang].format(**fields)
     if again:
         return AGAIN[lang].format(**fields), AGAIN_LINE[lang] + TEMPLATE[lang].format(**fields)
     return TITLE[lang].format(**fields), TEMPLATE[lang].format(**fields)

@@ -35,6 +35,13 @@ def apprise_send(url: str, title: str, body: str) -> tuple[bool, str | None]:
     return bool(ok), None if ok else "the channel refused or did not answer"
 
 
+def url_understood(url: str) -> bool:
+    """Whether apprise can build a notifier from the URL (it parses it; nothing is sent)."""
+    import apprise
+
+    return apprise.Apprise.instantiate(url) is not None
+
+
 def is_reminder_step(step: int) -> bool:
     """Reminders after a new press on an acknowledged alarm have steps -1, -2, … (server/reminders.py)."""
     return step < 0
@@ -163,7 +170,7 @@ class Notifier:
         name = resident.name if resident else f"{messages.gateway_word(job.language)} {alarm.gateway_id}"
         return messages.render(job.language, alarm.type, name, resident.address if resident else "",
                                alarm.raised_at, alarm.device or "", self._link_for(job),
-                               again=is_reminder_step(job.step))
+                               again=is_reminder_step(job.step), unreached=job.recipient.startswith("unreached:"))
 
     def _send_all(self, batch: list[tuple[NotificationJob, tuple[str, str]]]) -> list[Outcome]:
         def one(item: tuple[NotificationJob, tuple[str, str]]) -> Outcome:

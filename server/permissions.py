@@ -24,6 +24,7 @@ _TABLE: dict[str, frozenset[str]] = {
     "gateway.read": frozenset({"staff", "supervisor", "admin"}),
     "gateway.test_alarm": frozenset({"staff", "supervisor", "admin"}),
     "fleet.read": frozenset({"supervisor", "admin"}),
+    "coverage.read": frozenset({"staff", "supervisor", "admin", "coordinator"}),
     # residents and their health data
     "resident.read": frozenset({"staff", "supervisor", "doctor", "admin"}),
     "readings.read": frozenset({"staff", "supervisor", "doctor", "admin"}),
@@ -46,6 +47,7 @@ _TABLE: dict[str, frozenset[str]] = {
     "pairing.read": frozenset({"staff", "supervisor", "admin"}),
     "pairing.write": frozenset({"admin"}),
     "channels.write": frozenset({"admin"}),
+    "gateway.write": frozenset({"admin"}),
     # what a home watches for: thresholds by clinicians, switching safety off only by supervisors (with a reason)
     "rules.read": frozenset({"staff", "supervisor", "doctor", "admin"}),
     "rules.push": frozenset({"staff", "supervisor", "doctor", "admin"}),

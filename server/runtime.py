@@ -24,6 +24,7 @@ from server.events import EventHub, watch
 from server.ingest import Ingest, drain_bytes
 from server.intake_probe import IntakeProbe, probe_topic
 from server.links import LinkSigner
+from server.coverage_watch import CoverageWatch
 from server.escalation import Escalator
 from server.notify import Notifier
 from server.presence import PresencePolicy
@@ -157,6 +158,7 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
         sessions, Escalator(settings.staff_ack_timeout_s, settings.supervisor_ack_timeout_s), notifier,
         PresencePolicy(timedelta(seconds=settings.gateway_silent_after_s),
                        timedelta(seconds=settings.gateway_offline_grace_s)), utc_now,
+        coverage=CoverageWatch(timedelta(seconds=settings.coverage_check_s)) if settings.coverage_check_s else None,
     ) if settings.role != "api" else None
     broker = None
     if settings.embedded_broker:  # the server runs the broker: its own account, a password for this run

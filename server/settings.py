@@ -35,10 +35,15 @@ class ServerSettings(BaseSettings):
     # (server/secret_key.py); split roles and PostgreSQL deployments must share one and refuse to start without.
     secret_key: str | None = None
     language: Literal["zh-CN", "en"] = "zh-CN"
+    # The alarm centre's phone, shown as a call button where a family member is told to call the desk
+    # (an expired or invalid link).
+    duty_phone: str | None = None
     notify_workers: int = 4
     ack_link_ttl_s: int = 24 * 3600
     token_ttl_s: int = 12 * 3600
     staff_ack_timeout_s: int = 120
+    # How often the desk checks every resident's coverage (server/coverage_watch.py); 0 turns it off.
+    coverage_check_s: int = 300
     supervisor_ack_timeout_s: int = 300
     gateway_silent_after_s: int = 600
     gateway_offline_grace_s: int = 60

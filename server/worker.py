@@ -10,6 +10,7 @@ from typing import Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from server import presence
+from server.coverage_watch import CoverageWatch
 from server.escalation import Escalator
 from server.notify import Notifier
 
@@ -23,6 +24,7 @@ class DeskWorker:
         self, sessions: sessionmaker[Session], escalator: Escalator, notifier: Notifier,
         presence_policy: presence.PresencePolicy, clock: Callable[[], datetime],
         poll_s: float = 0.5, presence_every: timedelta = timedelta(seconds=5),
+        coverage: CoverageWatch | None = None,
     ) -> None:
         self.sessions = sessions
         self.escalator = escalator
@@ -31,6 +33,7 @@ class DeskWorker:
         self.clock = clock
         self.poll_s = poll_s
         self.presence_every = presence_every
+        self.coverage = coverage
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -86,6 +89,9 @@ class DeskWorker:
                 raised, cleared = presence.check(s, self.presence_policy, now)
             self._last_presence = now
             work += len(raised) + cleared
+        if self.coverage is not None and self.coverage.due(now):
+            with self.sessions() as s, s.begin():
+                work += self.coverage.check(s, now)
         with self.sessions() as s, s.begin():
             work += self.escalator.tick(s, now)
         work += self.notifier.tick(now)

@@ -17,7 +17,13 @@ RISE_MMHG = 10.0  # weekly systolic mean up by this much or more is "rising"
 STALE_DAYS = 3  # this many days without a reading is "not measuring"
 
 # Warning flags, most urgent first; the weights order the cohort list (docs/trends.md).
-RISK_WEIGHTS = {"crisis": 16, "above_target_2_weeks": 8, "rising": 4, "above_target": 2, "not_measuring": 2}
+RISK_WEIGHTS = {"crisis": 16, "above_target_2_weeks": 8, "rising": 4, "above_target": 2, "not_measuring": 2,
+                "low_bp": 8, "pulse_low": 4, "pulse_high": 4}
+# Low pressure and pulse (docs/trends.md): hypotension is < 90/60 mmHg (ESH 2023; 中国高血压防治指南 2024);
+# an elderly resident's home mean below 100 systolic suggests over-treatment. Resting pulse outside 50–100/min.
+LOW_BP = (90.0, 60.0)
+LOW_MEAN_SYSTOLIC = 100.0
+PULSE_RANGE = (50.0, 100.0)
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,23 @@ def warnings_for(weeks: list[WeekStat], target: tuple[float, float], days_since_
     return out
 
 
+def low_and_pulse(cur: BPSeries) -> list[str]:
+    """Low blood pressure (mean systolic < 100, or a quarter of readings < 90/60) and pulse out of 50–100/min."""
+    out = []
+    if len(cur) >= MIN_WEEK_READINGS:
+        low = (cur.systolic < LOW_BP[0]) | (cur.diastolic < LOW_BP[1])
+        if float(np.mean(cur.systolic)) < LOW_MEAN_SYSTOLIC or float(low.mean()) >= 0.25:
+            out.append("low_bp")
+    pulse = cur.pulse[~np.isnan(cur.pulse)]
+    if pulse.size >= MIN_WEEK_READINGS:
+        mean = float(pulse.mean())
+        if mean < PULSE_RANGE[0]:
+            out.append("pulse_low")
+        elif mean > PULSE_RANGE[1]:
+            out.append("pulse_high")
+    return out
+
+
 def screen(series: BPSeries, period: Period, target: tuple[float, float] | None = None,
            limit: tuple[float, float] = THRESHOLDS["135/85"]) -> Screening:
     """The ranking figures of the period: counts, 7-2-2 average, share above target, weeks, warnings."""
@@ -166,7 +189,7 @@ def screen(series: BPSeries, period: Period, target: tuple[float, float] | None 
                      missed_days=period.days - measured, days_since_last=since,
                      home=home_average(series, period.last_day, limit),
                      share_above_target=float(is_above.mean()) if len(cur) else None, crisis_readings=crisis,
-                     weeks=weeks, warnings=warnings_for(weeks, target, since, crisis))
+                     weeks=weeks, warnings=warnings_for(weeks, target, since, crisis) + low_and_pulse(cur))
 
 
 def summarize(series: BPSeries, period: Period, target: tuple[float, float] | None = None,

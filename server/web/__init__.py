@@ -8,15 +8,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from server.web import accounts, admin, care_console, caregiver, console, helper_page, live
-from server.web import assist_console, assist_links, community_pages, dashboard
+from server.web import accounts, admin, admin_homes, admin_pairings, care_console, caregiver, console, coverage_page
+from server.web import assist_console, assist_links, community_pages, dashboard, helper_page, live
 from server.web.auth import LoginRequired
 from server.web.render import STATIC_DIR
 
 
 def mount(app: FastAPI) -> None:
     """Add the pages, their event streams and static files (served here: no CDN) to the app."""
-    for module in (console, admin, accounts, live, caregiver, care_console, helper_page):
+    for module in (console, admin, admin_pairings, admin_homes, coverage_page, accounts, live, caregiver, care_console, helper_page):
         app.include_router(module.router)
     for module in (assist_console, assist_links, dashboard, community_pages):  # issue 19: services at home
         app.include_router(module.router)

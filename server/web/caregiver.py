@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from server.api.deps import ServicesDep, SessionDep
+from server import alarms as desk
 from server.api.routes.alarms import acknowledge_and_tell_home
 from server.db.models import Alarm, Caregiver, Resident
 from server.errors import Conflict, NotFound
@@ -48,11 +49,12 @@ def load(services: Services, session: Session, token: str) -> CaregiverView | No
 def _render(request: Request, services: Services, session: Session, token: str, name: str) -> HTMLResponse:
     view = load(services, session, token)
     if view is None:
-        return page(request, services, "caregiver_bad.html", status_code=403)
+        return page(request, services, "caregiver_bad.html", status_code=403, duty_phone=services.settings.duty_phone)
     acks = views.acknowledgements(view.alarm)
     mine = any(a.detail.get("via") == "caregiver_link" and a.actor == view.caregiver.name for a in acks)
+    declined = any(a.action == "declined" and a.actor == view.caregiver.name for a in view.alarm.audit)
     return page(request, services, name, person_language=view.caregiver.language, token=token, view=view,
-                acks=acks, mine=mine, closed=view.alarm.status in ("resolved", "cancelled"))
+                acks=acks, mine=mine, declined=declined, closed=view.alarm.status in ("resolved", "cancelled"))
 
 
 @router.get("/c/{token}", response_class=HTMLResponse)
@@ -72,9 +74,23 @@ def caregiver_ack(token: str, request: Request, services: ServicesDep, session: 
     """The button: acknowledge as the caregiver the link was sent to."""
     view = load(services, session, token)
     if view is None:
-        return page(request, services, "caregiver_bad.html", status_code=403)
+        return page(request, services, "caregiver_bad.html", status_code=403, duty_phone=services.settings.duty_phone)
     try:
         acknowledge_and_tell_home(services, view.claim.alarm_id, view.caregiver.name, "caregiver_link")
     except (NotFound, Conflict):
         pass  # closed meanwhile: the page says so
+    return RedirectResponse(f"/c/{token}", 303)
+
+
+@router.post("/c/{token}/decline", response_model=None)
+def caregiver_decline(token: str, request: Request, services: ServicesDep, session: SessionDep) -> Response:
+    """"I can't come": the escalation moves on to the next person at once."""
+    view = load(services, session, token)
+    if view is None:
+        return page(request, services, "caregiver_bad.html", status_code=403, duty_phone=services.settings.duty_phone)
+    try:
+        with services.sessions() as s, s.begin():
+            desk.decline(s, view.claim.alarm_id, view.caregiver.name, services.clock())
+    except NotFound:
+        pass  # gone meanwhile: the page says so
     return RedirectResponse(f"/c/{token}", 303)

@@ -24,9 +24,11 @@ from server.api.routes.alarms import acknowledge_and_tell_home
 from server import audit
 from server.auth import AuthError, end_sessions
 from server.signin import Throttled, sign_in
-from server.db.models import Alarm, Staff
+from server.db.models import Alarm, Device, Gateway, Staff
 from server.errors import Conflict, NotFound
 from server.web import views
+from server.web.coverage_page import words as coverage_words
+from server.coverage_facts import coverage_now
 from server.web.auth import ConsoleUserDep, SignedInDep
 from server.web.render import page
 
@@ -87,20 +89,44 @@ def logout(request: Request, services: ServicesDep, user: SignedInDep) -> Redire
 @router.get("/console", response_class=HTMLResponse)
 def queue_page(request: Request, services: ServicesDep, session: SessionDep, user: ConsoleUserDep) -> HTMLResponse:
     """The live alarm queue."""
-    return page(request, services, "queue.html", user=user, alarms=views.alarm_queue(session), now=services.clock())
+    alarms = views.alarm_queue(session)
+    return page(request, services, "queue.html", user=user, alarms=alarms, now=services.clock(),
+                unreached=views.unreached(session, [a.id for a in alarms]))
 
 
 @router.get("/console/queue", response_class=HTMLResponse)
 def queue_fragment(request: Request, services: ServicesDep, session: SessionDep, user: ConsoleUserDep) -> HTMLResponse:
     """The queue's table alone, fetched by the page when the server says something changed."""
-    return page(request, services, "_queue.html", user=user, alarms=views.alarm_queue(session))
+    alarms = views.alarm_queue(session)
+    return page(request, services, "_queue.html", user=user, alarms=alarms,
+                unreached=views.unreached(session, [a.id for a in alarms]))
 
 
 @router.get("/console/alerting")
 def alerting(session: SessionDep, user: ConsoleUserDep) -> JSONResponse:
-    """Unanswered emergencies: while there are any, every console page sounds the alert."""
-    ids = [a.id for a in views.alarm_queue(session) if a.severity == "emergency" and a.status in views.UNANSWERED]
-    return JSONResponse({"unanswered_emergencies": ids})
+    """Unanswered emergencies (every console page sounds the alert) and alarms nobody could be told about."""
+    queue = views.alarm_queue(session)
+    unanswered = [a for a in queue if a.severity == "emergency" and a.status in views.UNANSWERED]
+    lost = views.unreached(session, [a.id for a in queue if a.status in views.UNANSWERED])
+    return JSONResponse({
+        "unanswered_emergencies": [a.id for a in unanswered],
+        "newest": [_headline(a) for a in unanswered[-1:]],
+        "unreached": [_headline(a) for a in queue if a.id in lost],
+    })
+
+
+def _headline(alarm: Alarm) -> dict[str, object]:
+    # Data, never layout: live.js puts these strings into the page with textContent.
+    who = alarm.resident.name if alarm.resident else alarm.gateway_id
+    return {"id": alarm.id, "resident": who, "type": alarm.type, "url": f"/console/alarms/{alarm.id}"}
+
+
+def _where(session: SessionDep, alarm: Alarm) -> dict[str, object]:
+    """The device's room and the gateway's state, for the alarm page ("sos-button · gw-r003" said too little)."""
+    device = session.scalars(select(Device).where(Device.gateway_id == alarm.gateway_id,
+                                                  Device.name == alarm.device)).first() if alarm.device else None
+    gateway = session.get(Gateway, alarm.gateway_id)
+    return {"device_row": device, "gateway_row": gateway}
 
 
 def _alarm(session: SessionDep, alarm_id: int) -> Alarm:
@@ -119,8 +145,12 @@ def alarm_page(alarm_id: int, request: Request, services: ServicesDep, session: 
     if alarm.resident is not None:
         record_read(services, request, user, "resident_card.read", "resident", alarm.resident.code,
                     {"alarm_id": alarm.id})
+    gaps = [] if alarm.resident is None else coverage_now(session, services.clock(), only=alarm.resident.code).of(
+        alarm.resident.code)
     return page(request, services, "alarm.html", user=user, alarm=alarm, card=card, outcomes=desk.OUTCOMES,
-                acks=views.acknowledgements(alarm), error=request.query_params.get("error"))
+                gaps=gaps, coverage_words=coverage_words, **_where(session, alarm),
+                acks=views.acknowledgements(alarm), error=request.query_params.get("error"),
+                unreached=views.unreached(session, [alarm.id]))
 
 
 @router.get("/console/alarms/{alarm_id}/panel", response_class=HTMLResponse)
@@ -128,25 +158,32 @@ def alarm_panel(alarm_id: int, request: Request, services: ServicesDep, session:
                 user: ConsoleUserDep) -> HTMLResponse:
     """The alarm's live part (status, acknowledgements, history), redrawn on change."""
     alarm = _alarm(session, alarm_id)
-    return page(request, services, "_alarm_panel.html", user=user, alarm=alarm, acks=views.acknowledgements(alarm))
+    return page(request, services, "_alarm_panel.html", user=user, alarm=alarm, acks=views.acknowledgements(alarm),
+                unreached=views.unreached(session, [alarm.id]), **_where(session, alarm))
 
 
-def _back(alarm_id: int, error: Conflict | None = None) -> RedirectResponse:
-    # A refused action (the alarm was closed meanwhile) is shown on the alarm's page, not as an error page.
-    query = f"?error={quote(str(error))}" if error else ""
+def _back(alarm_id: int, error: Conflict | None = None, focus: str | None = None) -> RedirectResponse:
+    # A refused action (the alarm was closed meanwhile) is shown on the alarm's page, not as an error page;
+    # otherwise the focus goes to the next piece of work (static/keys.js reads `focus`).
+    query = f"?error={quote(str(error))}" if error else (f"?focus={focus}" if focus else "")
     return RedirectResponse(f"/console/alarms/{alarm_id}{query}", 303)
 
 
 @router.post("/console/alarms/{alarm_id}/ack")
-def ack(alarm_id: int, services: ServicesDep, user: ConsoleUserDep) -> RedirectResponse:
-    """Acknowledge as the signed-in staff member; the home hears that help is coming."""
+def ack(alarm_id: int, services: ServicesDep, user: ConsoleUserDep,
+        back: Annotated[str, Form(max_length=16)] = "") -> RedirectResponse:
+    """Acknowledge as the signed-in staff member; the home hears that help is coming.
+
+    From the queue (`back=queue`) the queue comes back with the focus on that alarm's link."""
     try:
         acknowledge_and_tell_home(services, alarm_id, user.display_name, "console")
     except NotFound as exc:
         raise HTTPException(404, detail=str(exc)) from exc
     except Conflict as exc:
         return _back(alarm_id, exc)
-    return _back(alarm_id)
+    if back == "queue":
+        return RedirectResponse(f"/console?focus=alarm-link-{alarm_id}", 303)
+    return _back(alarm_id, focus="note-text")
 
 
 @router.post("/console/alarms/{alarm_id}/note")
@@ -158,7 +195,7 @@ def note(alarm_id: int, services: ServicesDep, user: ConsoleUserDep,
             desk.add_note(s, alarm_id, user.display_name, text, services.clock())
     except NotFound as exc:
         raise HTTPException(404, detail=str(exc)) from exc
-    return _back(alarm_id)
+    return _back(alarm_id, focus="outcome")
 
 
 @router.post("/console/alarms/{alarm_id}/resolve")

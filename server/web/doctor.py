@@ -21,16 +21,20 @@ from server.permissions import allowed
 from server.trends import chronic_service, service, store
 from server.trends.errors import TrendsError
 from server.trends.series import day_date, day_end_utc, day_start_utc, zone
+from server.web import csrf, i18n
 from server.web.doctor_chart import AlarmMark, bp_chart
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 WARNING_TEXT = {
     "crisis": "血压危象 ≥180/110",
+    "low_bp": "低血压：均值收缩压 <100 或 ≥1/4 读数 <90/60",
     "above_target_2_weeks": "连续两周高于目标",
     "rising": "周均收缩压升高 ≥10",
     "above_target": "本周高于目标",
     "not_measuring": "≥3 天未测量",
+    "pulse_low": "脉搏过缓 <50 次/分",
+    "pulse_high": "脉搏过速 >100 次/分",
     "hypoglycaemia_level_2": "2 级低血糖 <3.0",
     "hypoglycaemia": "低血糖 <3.9",
     "low_spo2": "血氧低于阈值",
@@ -38,6 +42,10 @@ WARNING_TEXT = {
     "glucose_off_target": "血糖达标 <50%",
     "glucose_unstable": "血糖波动大 CV>36%",
 }
+# Where the thresholds come from, printed under the flags (docs/trends.md).
+WARNING_SOURCE = ("来源：家庭血压 7-2-2 与 135/85 mmHg（中国高血压防治指南 2024；ESH 2023）；危象 ≥180/110；"
+                  "低血压 <90/60 mmHg，老年人家庭均值收缩压 <100 提示降压过度；静息脉搏 50–100 次/分。"
+                  " Sources: Chinese hypertension guideline 2024, ESH 2023 (home BP); hypotension < 90/60 mmHg.")
 CONTEXT_TEXT = {"fasting": "空腹 fasting", "before_meal": "餐前 before meal", "after_meal": "餐后 after meal",
                 "bedtime": "睡前 bedtime", "other": "其他 other"}
 
@@ -78,6 +86,19 @@ templates.env.filters["num"] = _num
 templates.env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.0f} %"
 templates.env.globals["WARNING_TEXT"] = WARNING_TEXT
 templates.env.globals["CONTEXT_TEXT"] = CONTEXT_TEXT
+templates.env.globals["WARNING_SOURCE"] = WARNING_SOURCE
+# Codes of the alarm table in words (the console's own words, Chinese first).
+templates.env.globals["code_word"] = lambda kind, code: i18n.translator("zh-CN")(f"{kind}_{code}", code) if code else ""
+templates.env.globals["alarm_type"] = lambda code: i18n.alarm_type(code, "zh-CN")
+
+
+def _csrf(request: Request) -> str:
+    # The sign-out form's token (server/web/guard.py refuses a cookie-carrying POST without one).
+    token = request.cookies.get(SESSION_COOKIE, "")
+    return csrf.token_for(request.app.state.services.settings.secret_key or "", token) if token else ""
+
+
+templates.env.globals["csrf_for"] = _csrf
 
 
 @router.get("/doctor.css")

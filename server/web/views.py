@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from server.alarms import ACTIVE
+from server.escalation import NOBODY_REACHABLE, NO_RECIPIENTS
 from server.db.models import Alarm, AlarmAudit, Caregiver, Device, Gateway, Pairing, Reading, Resident, as_utc
 from server.reliability import UnknownKeys, unknown_keys
 from server.web.figures import AckSample, ServiceFigures, compute
@@ -19,6 +20,7 @@ SEVERITY_RANK = {"emergency": 0, "urgent": 1, "warning": 2, "technical": 3, "inf
 UNANSWERED = ("raised", "notified")
 BP_METRICS = ("blood_pressure", "bp")
 ACK_ACTIONS = ("acknowledged", "also_acknowledged")
+UNREACHED_ACTIONS = (NO_RECIPIENTS, NOBODY_REACHABLE)
 UNKNOWN_KEYS_WINDOW = timedelta(days=7)  # gateways re-report hourly while a device keeps sending them
 
 
@@ -31,6 +33,14 @@ def alarm_queue(session: Session) -> list[Alarm]:
     """Every open alarm, in the order staff should take them."""
     q = select(Alarm).where(Alarm.status.in_(ACTIVE)).options(selectinload(Alarm.resident))
     return sorted(session.scalars(q), key=queue_order)
+
+
+def unreached(session: Session, alarm_ids: list[int]) -> set[int]:
+    """Which of these alarms had an escalation stage with nobody to notify ("未能通知 — 无可用联系人")."""
+    if not alarm_ids:
+        return set()
+    return set(session.scalars(select(AlarmAudit.alarm_id).where(
+        AlarmAudit.alarm_id.in_(alarm_ids), AlarmAudit.action.in_(UNREACHED_ACTIONS)).distinct()))
 
 
 def fingerprint(session: Session) -> tuple[Any, ...]:

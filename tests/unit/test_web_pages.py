@@ -118,7 +118,7 @@ def test_queue_puts_unanswered_emergencies_first_then_the_oldest(services, clien
         assert [a.id for a in alarm_queue(s)] == [fall, warning, old_sos]
     html = signed_in(client).get("/console/queue").text
     assert [int(i) for i in re.findall(r'data-alarm-id="(\d+)"', html)] == [fall, warning, old_sos]
-    assert client.get("/console/alerting").json() == {"unanswered_emergencies": [fall]}
+    assert client.get("/console/alerting").json()["unanswered_emergencies"] == [fall]
 
 
 def test_language_follows_the_query_then_the_cookie(client):
@@ -182,7 +182,7 @@ def test_admin_registers_and_pairs_and_rejects_bad_input(services, client):
     bad = client.post("/console/admin/residents", data={"code": "R3", "name": "x", "birth_year": "19x8"})
     assert 'role="alert"' in bad.text
     unknown = client.post("/console/admin/pairings", data={"resident": "R404", "code": "C9", "name": "y"})
-    assert "unknown resident" in unknown.text
+    assert "没有这个老人：R404" in unknown.text and unknown.status_code == 422
 
 
 def test_what_people_type_is_shown_as_text_never_run(services, client):

@@ -104,7 +104,8 @@ def get_fhir(code: str, session: SessionDep, services: ServicesDep, request: Req
                                    day_end_utc(period.last_day, tz))
     body = fhir.bundle(resident, sorted([*rows, *vitals], key=lambda r: (r.ts, r.id)), services.clock(), kept)
     # ensure_ascii off so that Chinese names stay readable in the file a doctor downloads
-    return Response(json.dumps(body, ensure_ascii=False).encode("utf-8"), media_type="application/fhir+json")
+    return Response(json.dumps(body, ensure_ascii=False).encode("utf-8"), media_type="application/fhir+json",
+                    headers={"Content-Disposition": f'attachment; filename="{resident.code}-fhir-bundle.json"'})
 
 
 @router.get("/residents/{code}/readings.csv", responses={200: {"content": {"text/csv": {}}}})

@@ -8,7 +8,10 @@
   var state = document.getElementById("live-state");
   var banner = document.getElementById("alert-banner");
   var soundButton = document.getElementById("sound-on");
-  var alert = { ids: [], beeps: 0, timer: null, audio: null };
+  var alert = { ids: [], beeps: 0, timer: null, audio: null, who: "", flash: null, notified: {} };
+  var offline = document.getElementById("offline-banner");
+  var baseTitle = document.title;
+  var lastUpdate = null;
   window.anxinAlert = alert;
 
   function formatAge(seconds) {
@@ -43,7 +46,18 @@
     var jobs = [];
     document.querySelectorAll("main [data-live]").forEach(function (el) { jobs.push(refresh(el)); });
     jobs.push(checkAlerting());
-    return Promise.all(jobs);
+    return Promise.all(jobs).then(function () { lastUpdate = new Date(); });
+  }
+  // Losing the live connection: the whole width says so, with the time of the last update, and the
+  // live parts are greyed out, because new alarms would not appear in them.
+  function setOffline(down) {
+    document.body.dataset.connected = down ? "0" : "1";  // not data-live: that marks fragments to redraw
+    if (!offline) { return; }
+    if (down) {
+      var when = lastUpdate ? lastUpdate.toLocaleTimeString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" }) : "—";
+      offline.querySelector(".when").textContent = when;
+    }
+    offline.hidden = !down;
   }
 
   // The audible alert: a two-tone beep every two seconds while an emergency is unanswered.
@@ -64,21 +78,75 @@
     });
     alert.beeps += 1;
   }
-  function setAlerting(ids) {
+  // The tab's title flashes the resident's name while an emergency is unanswered (staff in another tab see it).
+  function flashTitle(on) {
+    if (on && !alert.flash) {
+      var shown = false;
+      alert.flash = window.setInterval(function () {
+        shown = !shown;
+        document.title = shown ? "‼ " + (banner ? banner.dataset.short : "") + " " + alert.who : baseTitle;
+      }, 1000);
+    }
+    if (!on && alert.flash) { window.clearInterval(alert.flash); alert.flash = null; document.title = baseTitle; }
+  }
+  function desktopNotify(newest) {
+    // Permission is asked once, on the first click (browsers refuse to ask without one).
+    if (!window.Notification || Notification.permission !== "granted") { return; }
+    newest.forEach(function (item) {
+      if (alert.notified[item.id]) { return; }
+      alert.notified[item.id] = true;
+      var n = new Notification((banner ? banner.dataset.short : "") + " " + item.resident, { tag: "anxin-" + item.id });
+      n.onclick = function () { window.focus(); window.location.href = item.url; };
+    });
+  }
+  function setAlerting(ids, newest) {
     alert.ids = ids;
+    alert.who = newest && newest.length ? newest[0].resident : "";
     var on = ids.length > 0;
     document.body.dataset.alerting = on ? "1" : "0";
     if (banner) { banner.hidden = !on; }
     if (on && !alert.timer) { beep(); alert.timer = window.setInterval(beep, 2000); }
     if (!on && alert.timer) { window.clearInterval(alert.timer); alert.timer = null; }
+    flashTitle(on);
+    if (on) { desktopNotify(newest || []); }
+  }
+  // Links naming the resident; their text is data from homes, so only ever textContent.
+  function fillLinks(holder, items) {
+    if (!holder) { return; }
+    holder.textContent = "";
+    items.forEach(function (item) {
+      var a = document.createElement("a");
+      a.href = item.url;
+      a.textContent = item.resident;
+      a.dataset.alarmId = item.id;
+      holder.appendChild(a);
+    });
+  }
+  function setUnreached(items) {
+    var holder = document.getElementById("unreached-banner");
+    if (!holder) { return; }
+    fillLinks(document.getElementById("unreached-list"), items);
+    holder.hidden = items.length === 0;
+    document.body.dataset.unreached = String(items.length);
   }
   function checkAlerting() {
     if (!alertingUrl) { return Promise.resolve(); }
     return fetch(alertingUrl, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (doc) { if (doc) { setAlerting(doc.unanswered_emergencies); } });
+      .then(function (doc) {
+        if (!doc) { return; }
+        fillLinks(document.getElementById("alert-who"), doc.newest || []);
+        setAlerting(doc.unanswered_emergencies, doc.newest || []);
+        setUnreached(doc.unreached || []);
+      });
   }
-  function unlockSound() { if (alert.audio && alert.audio.state !== "running") { alert.audio.resume(); } }
+  function unlockSound() {
+    if (alert.audio && alert.audio.state !== "running") { alert.audio.resume(); }
+    if (window.Notification && Notification.permission === "default" && !alert.asked) {
+      alert.asked = true;
+      Notification.requestPermission();
+    }
+  }
   document.addEventListener("click", unlockSound);
   document.addEventListener("keydown", unlockSound);
   if (soundButton) {
@@ -91,7 +159,7 @@
     var source = new EventSource(eventsUrl);
     source.addEventListener("hello", function () {
       if (state) { state.textContent = state.dataset.liveText; state.classList.remove("down"); }
-      document.body.dataset.connected = "1";  // not data-live: that marks fragments to redraw
+      setOffline(false);
       refreshAll();  // catch up on anything missed while disconnected
     });
     source.addEventListener("changed", function (event) {
@@ -100,11 +168,12 @@
       refreshAll();
     });
     source.onerror = function () {
-      document.body.dataset.connected = "0";
+      setOffline(true);
       if (state) { state.textContent = state.dataset.offlineText; state.classList.add("down"); }
     };
   }
 
+  lastUpdate = new Date();  // the page itself was just rendered by the server
   tickAges();
   window.setInterval(tickAges, 1000);
   checkAlerting();
