@@ -125,8 +125,12 @@ class Escalator:
             audit(session, alarm, NO_RECIPIENTS, "system", now, step=skipped_step, stage=empty.kind, rank=empty.rank)
             log.warning("alarm %d: nobody to notify at step %d (%s); next stage at once", alarm.id, skipped_step,
                         empty.kind)
-        told = self._tell_supervisor(session, alarm, walk, now) if walk.skipped else []
-        chief_reached = walk.skipped and walk.stage.kind == "supervisor"
+        # "Could not notify the family" is said only when a family stage was empty: an empty staff stage after
+        # the family was told is recorded (history) but is not news for the supervisor, who is the next stage.
+        no_family = not is_technical(alarm) and not any(st.kind == "caregiver" for st in stages)
+        family_missed = no_family or any(st.kind == "caregiver" for _, st in walk.skipped)
+        told = self._tell_supervisor(session, alarm, walk, now) if family_missed else []
+        chief_reached = family_missed and walk.stage.kind == "supervisor"
         for r in walk.targets:
             # Reached only at the supervisor stage: their message says the family could not be notified.
             key = f"unreached:{r.key}" if chief_reached else r.key

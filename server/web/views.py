@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from server.alarms import ACTIVE
-from server.escalation import NOBODY_REACHABLE, NO_RECIPIENTS
+from server.escalation import NOBODY_REACHABLE, NO_RECIPIENTS, SUPERVISOR_TOLD
 from server.db.models import Alarm, AlarmAudit, Caregiver, Device, Gateway, Pairing, Reading, Resident, as_utc
 from server.reliability import UnknownKeys, unknown_keys
 from server.web.figures import AckSample, ServiceFigures, compute
@@ -20,7 +20,7 @@ SEVERITY_RANK = {"emergency": 0, "urgent": 1, "warning": 2, "technical": 3, "inf
 UNANSWERED = ("raised", "notified")
 BP_METRICS = ("blood_pressure", "bp")
 ACK_ACTIONS = ("acknowledged", "also_acknowledged")
-UNREACHED_ACTIONS = (NO_RECIPIENTS, NOBODY_REACHABLE)
+UNREACHED_ACTIONS = (NO_RECIPIENTS, NOBODY_REACHABLE, SUPERVISOR_TOLD)
 UNKNOWN_KEYS_WINDOW = timedelta(days=7)  # gateways re-report hourly while a device keeps sending them
 
 
@@ -36,11 +36,15 @@ def alarm_queue(session: Session) -> list[Alarm]:
 
 
 def unreached(session: Session, alarm_ids: list[int]) -> set[int]:
-    """Which of these alarms had an escalation stage with nobody to notify ("未能通知 — 无可用联系人")."""
+    """Which of these alarms could not reach the family: a caregiver stage with nobody to notify, or no stage
+    reaching anybody ("未能通知 — 无可用联系人")."""
     if not alarm_ids:
         return set()
-    return set(session.scalars(select(AlarmAudit.alarm_id).where(
-        AlarmAudit.alarm_id.in_(alarm_ids), AlarmAudit.action.in_(UNREACHED_ACTIONS)).distinct()))
+    rows = session.execute(select(AlarmAudit.alarm_id, AlarmAudit.action, AlarmAudit.detail).where(
+        AlarmAudit.alarm_id.in_(alarm_ids), AlarmAudit.action.in_(UNREACHED_ACTIONS)))
+    # An empty staff or supervisor stage after the family was told is history, not "could not notify".
+    return {a for a, action, detail in rows
+            if action != NO_RECIPIENTS or (detail or {}).get("stage") == "caregiver"}
 
 
 def fingerprint(session: Session) -> tuple[Any, ...]:

@@ -93,3 +93,24 @@ def test_a_caregiver_who_cannot_come_moves_the_escalation_on_at_once(
     d.at(6)
     assert paths(receiver) == ["/C1", "/C2"]
     assert actions(d, alarm_id).count("declined") == 2
+
+
+def test_an_empty_staff_stage_after_the_family_was_told_is_not_could_not_notify(
+        engine: Engine, receiver: NotificationReceiver) -> None:
+    # The family is reachable and told; nobody on duty has a channel. Staff still see the alarm on the console,
+    # so the queue must not cry "未能通知" and the supervisor must not hear that the family was not told.
+    w = world(receiver)
+    w["caregivers"][0]["notify"] = [receiver.url("/family")]
+    w["staff"][0]["notify"] = []
+    provision(engine, w)
+    d = make_desk(engine)
+    alarm_id = raise_sos(engine)
+    d.at(0)
+    assert paths(receiver) == ["/family"]
+    d.at(301)  # the family did not acknowledge: the staff stage is empty, so the supervisor at once
+    assert sorted(paths(receiver)) == ["/boss", "/family"]
+    boss = next(r for r in receiver.received if r.path == "/boss")
+    assert "未能通知家属" not in boss.text
+    assert "no_recipients" in actions(d, alarm_id), "the empty stage stays in the alarm's history"
+    with d.sessions() as s:
+        assert views.unreached(s, [alarm_id]) == set(), "the family was told: not 未能通知"
