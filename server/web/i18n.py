@@ -163,7 +163,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "call_record": ("记录通话", "Record a call"),
     "call_who": ("打给谁", "Who was called"),
     "call_outcome": ("结果", "Outcome"),
-    "call_note": ("备注（可不填）", "Note (optional)"),
+    "call_note": ("通话情况（可不填）", "What was said (optional)"),
     "call_save": ("保存通话记录", "Save the call"),
     "call_reached": ("已接通", "reached"),
     "call_no_answer": ("无人接听", "no answer"),

@@ -223,8 +223,8 @@ def test_a_call_made_from_the_alarm_page_is_recorded_with_its_outcome(services, 
     assert r.status_code == 303
     client.post(f"/console/alarms/{alarm_id}/call", data={"number": "120", "outcome": "reached"})
     history = client.get(f"/console/alarms/{alarm_id}/panel").text
-    assert "李伟 13800138000 · <strong>无人接听</strong>" in history and "“响了十声”" in history
-    assert "120 120 · <strong>已接通</strong>" in history
+    assert "李伟 13800138000 · <strong>无人接听</strong> — “响了十声”" in history
+    assert "— 120 · <strong>已接通</strong>" in history
     assert "no answer" in client.get(f"/console/alarms/{alarm_id}/panel?lang=en").text
     with services.sessions() as s:
         audited = s.scalars(select(AuditEntry).where(AuditEntry.action == "alarm.call")).all()
