@@ -275,3 +275,37 @@ def test_admin_sends_a_test_message_per_channel_and_sees_its_failures(services, 
     # The desk's staff may not send through the families' channels.
     signed_in(client, "duty")
     assert client.post("/console/admin/channels/C1/0/test", follow_redirects=False).status_code == 403
+
+
+def test_admin_removes_a_resident_through_the_erasure_never_while_an_alarm_is_open(services, client):
+    from server.data_rights import ERASED_NAME
+
+    alarm_id = raise_alarm(services)
+    signed_in(client, "root")
+    assert 'href="/console/admin/residents/R1/remove"' in client.get("/console/admin").text
+    form = client.get("/console/admin/residents/R1/remove").text
+    assert "不能移除：还有未结案的报警" in form and f'href="/console/alarms/{alarm_id}"' in form
+    refused = client.post("/console/admin/residents/R1/remove", data={"confirm": "R1"})
+    assert refused.status_code == 409 and "未移除：这位老人还有未结案的报警" in refused.text
+    with services.sessions() as s:
+        assert s.scalars(select(Resident)).one().name == "王秀英"
+    client.post(f"/console/alarms/{alarm_id}/resolve", data={"outcome": "false_alarm"})
+
+    form = client.get("/console/admin/residents/R1/remove?lang=en").text
+    assert "All health readings are deleted." in form and "Alarm counts and times are kept" in form
+    assert "/api/v1/data-rights/R1/export" in form
+    typo = client.post("/console/admin/residents/R1/remove", data={"confirm": "R2"})
+    assert typo.status_code == 422 and "does not match" in typo.text
+    r = client.post("/console/admin/residents/R1/remove", data={"confirm": "R1"}, follow_redirects=False)
+    assert r.status_code == 303
+    with services.sessions() as s:
+        resident = s.scalars(select(Resident)).one()
+        assert (resident.name, resident.address, resident.erased_at is not None) == (ERASED_NAME, None, True)
+        assert s.get(Alarm, alarm_id) is not None, "alarm counts stay for the figures"
+        removed = s.scalars(select(AuditEntry).where(AuditEntry.action == "resident.remove")).one()
+        assert (removed.actor, removed.target, removed.after["alarms_kept"]) == ("root", "R1", 1)
+    assert "R1" not in re.findall(r"<tr><td>(\w+)", client.get("/console/admin").text)
+    assert client.get("/console/admin/residents/R1/remove").status_code == 404
+    # Supervisors register residents but erasing one is the administrator's (the permission table).
+    signed_in(client, "boss")
+    assert client.get("/console/admin/residents/R1/remove").status_code == 403
