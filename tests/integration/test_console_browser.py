@@ -245,6 +245,19 @@ def test_language_switch_and_other_pages(browser, installation, receiver):
     expect(row).to_contain_text("赵明 (儿子)")
     screenshot(console, "admin")
     axe_clean(console)
+    # A test message through a caregiver's channel reaches their phone; the page says so.
+    before = len(receiver.received)
+    console.locator("table.homes tr", has_text="R001").get_by_role("button", name=re.compile("发送测试消息")).first.click()
+    expect(console.get_by_role("alert")).to_contain_text("测试消息已发出")
+    assert "测试消息" in receiver.wait_for(before + 1, timeout=10)[-1].text
+    # Removing the new resident: the page says what happens to the data first, then asks for the code.
+    console.get_by_role("link", name="移除老人 赵淑芬").click()
+    expect(console.locator(".remove-effects")).to_contain_text("全部健康读数被删除")
+    axe_clean(console)
+    console.get_by_label(re.compile("输入老人编号 R900")).fill("R900")
+    console.get_by_role("button", name="移除老人").click()
+    expect(console.locator("main").get_by_role("status")).to_contain_text("已保存")
+    expect(console.locator("table.homes tr", has_text="R900")).to_have_count(0)
 
     phone = browser.new_context(**PHONE, bypass_csp=True).new_page()
     phone.goto(f"{server.settings.base_url}/c/not-a-real-token?lang=en")
