@@ -248,7 +248,7 @@ def test_language_switch_and_other_pages(browser, installation, receiver):
     # A test message through a caregiver's channel reaches their phone; the page says so.
     before = len(receiver.received)
     console.locator("table.homes tr", has_text="R001").get_by_role("button", name=re.compile("发送测试消息")).first.click()
-    expect(console.get_by_role("alert")).to_contain_text("测试消息已发出")
+    expect(console.locator("#channel-test-result")).to_contain_text("测试消息已发出")
     assert "测试消息" in receiver.wait_for(before + 1, timeout=10)[-1].text
     # Removing the new resident: the page says what happens to the data first, then asks for the code.
     console.get_by_role("link", name="移除老人 赵淑芬").click()
