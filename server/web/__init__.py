@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from server.web import accounts, admin, admin_homes, admin_pairings, care_console, caregiver, console, coverage_page
 from server.web import assist_console, assist_links, community_pages, dashboard, helper_page, live
+from server.web import admin_channels, admin_remove, alarm_calls
 from server.web.auth import LoginRequired
 from server.web.render import STATIC_DIR
 
@@ -20,6 +21,9 @@ def mount(app: FastAPI) -> None:
         app.include_router(module.router)
     for module in (assist_console, assist_links, dashboard, community_pages):  # issue 19: services at home
         app.include_router(module.router)
+    app.include_router(alarm_calls.router)  # issue 16: calls made from the alarm page, recorded
+    app.include_router(admin_channels.router)  # issue 16: test message and failure count per channel
+    app.include_router(admin_remove.router)  # issue 16: removing a resident = the data-rights erasure
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     @app.exception_handler(LoginRequired)

@@ -16,6 +16,7 @@ from server.db.models import Caregiver, Pairing, Resident
 from server.errors import ProvisionError
 from server.provision import CaregiverIn, ProvisionFile, ResidentIn, apply
 from server.web import admin_checks as checks
+from server.web.admin_channels import channel_rows
 from server.web import views
 from server.web.auth import AdminUserDep, ConsoleUserDep, PairingAdminDep
 from server.web.render import DISPLAY_TZ, page
@@ -51,7 +52,8 @@ def admin(request: Request, services: ServicesDep, session: SessionDep, user: Ad
         forms["device"] = {"gateway": q.get("gateway", ""), "name": q["device"]}
     return page(request, services, "admin.html", user=user, homes=views.homes(session),
                 error=q.get("error"), saved=q.get("saved"), forms=forms, checked={}, families=checks.FAMILIES,
-                roles=checks.ROLES)
+                roles=checks.ROLES, channels=channel_rows(session, services.clock()), tested=q.get("tested"),
+                tested_cg=q.get("tested_cg"))
 
 
 def _edit_values(session: SessionDep, caregiver: str | None, resident: str | None) -> dict[str, Any] | None:

@@ -29,6 +29,7 @@ from server.errors import Conflict, NotFound
 from server.web import views
 from server.web.coverage_page import words as coverage_words
 from server.coverage_facts import coverage_now
+from server.call_log import CALL_OUTCOMES
 from server.web.auth import ConsoleUserDep, SignedInDep
 from server.web.render import page
 
@@ -148,7 +149,7 @@ def alarm_page(alarm_id: int, request: Request, services: ServicesDep, session: 
     gaps = [] if alarm.resident is None else coverage_now(session, services.clock(), only=alarm.resident.code).of(
         alarm.resident.code)
     return page(request, services, "alarm.html", user=user, alarm=alarm, card=card, outcomes=desk.OUTCOMES,
-                gaps=gaps, coverage_words=coverage_words, **_where(session, alarm),
+                gaps=gaps, coverage_words=coverage_words, call_outcomes=CALL_OUTCOMES, **_where(session, alarm),
                 acks=views.acknowledgements(alarm), error=request.query_params.get("error"),
                 unreached=views.unreached(session, [alarm.id]))
 

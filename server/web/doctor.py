@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from markupsafe import Markup
 
 from server import home_reminders
@@ -41,6 +42,15 @@ WARNING_TEXT = {
     "weight_gain": "3 天增重 >2 kg",
     "glucose_off_target": "血糖达标 <50%",
     "glucose_unstable": "血糖波动大 CV>36%",
+}
+WARNING_TEXT_EN = {
+    "crisis": "Crisis ≥180/110", "low_bp": "Low BP: mean systolic <100 or ≥1/4 of readings <90/60",
+    "above_target_2_weeks": "Above target two weeks running", "rising": "Weekly systolic up ≥10",
+    "above_target": "Above target this week", "not_measuring": "Not measured ≥3 days",
+    "pulse_low": "Pulse slow <50/min", "pulse_high": "Pulse fast >100/min",
+    "hypoglycaemia_level_2": "Level 2 hypoglycaemia <3.0", "hypoglycaemia": "Hypoglycaemia <3.9",
+    "low_spo2": "SpO2 below threshold", "weight_gain": "Weight +2 kg in 3 days",
+    "glucose_off_target": "Glucose in range <50%", "glucose_unstable": "Glucose unstable CV>36%",
 }
 # Where the thresholds come from, printed under the flags (docs/trends.md).
 WARNING_SOURCE = ("来源：家庭血压 7-2-2 与 135/85 mmHg（中国高血压防治指南 2024；ESH 2023）；危象 ≥180/110；"
@@ -87,9 +97,36 @@ templates.env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.0f}
 templates.env.globals["WARNING_TEXT"] = WARNING_TEXT
 templates.env.globals["CONTEXT_TEXT"] = CONTEXT_TEXT
 templates.env.globals["WARNING_SOURCE"] = WARNING_SOURCE
-# Codes of the alarm table in words (the console's own words, Chinese first).
-templates.env.globals["code_word"] = lambda kind, code: i18n.translator("zh-CN")(f"{kind}_{code}", code) if code else ""
-templates.env.globals["alarm_type"] = lambda code: i18n.alarm_type(code, "zh-CN")
+
+
+@pass_context
+def _lang(ctx: Any) -> str:
+    # The console's rule (server/web/i18n.py): ?lang=, then the cookie, then the server's default.
+    request = ctx["request"]
+    return i18n.pick_language(request, request.app.state.services.settings.language)
+
+
+@pass_context
+def _words(ctx: Any, zh: str, en: str) -> str:
+    """Chinese first; English when the page is asked for in English."""
+    return en if _lang(ctx) == "en" else zh
+
+
+templates.env.globals["page_lang"] = _lang
+templates.env.globals["w"] = _words
+templates.env.globals["warning"] = pass_context(
+    lambda ctx, key: (WARNING_TEXT_EN if _lang(ctx) == "en" else WARNING_TEXT).get(key, key))
+# Codes of the alarm table in words (the console's own words, in the page's language).
+templates.env.globals["code_word"] = pass_context(
+    lambda ctx, kind, code: i18n.translator(_lang(ctx))(f"{kind}_{code}", code) if code else "")
+templates.env.globals["alarm_type"] = pass_context(lambda ctx, code: i18n.alarm_type(code, _lang(ctx)))
+
+
+def localized(request: Request, response: HTMLResponse) -> HTMLResponse:
+    """Remember a language chosen with ?lang= (the console's cookie), so the next page keeps it."""
+    if request.query_params.get("lang") in i18n.LANGUAGES:
+        response.set_cookie(i18n.COOKIE, request.query_params["lang"], max_age=365 * 86400, samesite="lax")
+    return response
 
 
 def _csrf(request: Request) -> str:
@@ -115,9 +152,9 @@ def cohort_page(request: Request, staff: DoctorDep, session: SessionDep, service
     entries = service.cohort(session, services.clock(), days, threshold)
     rows = [{"e": e, "last": _local(e.last_reading, zone(e.resident.timezone))} for e in entries
             if may_share(e.resident)]
-    return templates.TemplateResponse(request, "doctor/cohort.html", {
+    return localized(request, templates.TemplateResponse(request, "doctor/cohort.html", {
         "staff": staff, "rows": rows, "days": days, "threshold": threshold,
-        "counts": {w: sum(w in e.warnings for e in entries) for w in WARNING_TEXT}})
+        "counts": {w: sum(w in e.warnings for e in entries) for w in WARNING_TEXT}}))
 
 
 def _resident_context(session: SessionDep, services: ServicesDep, code: str, days: int, until: date | None,
@@ -155,7 +192,8 @@ def resident_page(code: str, request: Request, staff: DoctorDep, session: Sessio
     """One resident: chart, guideline figures, weekly means, alarm history, exports."""
     ctx = _resident_context(session, services, code, days, until, threshold)
     record_read(services, request, staff, "trends.read", "resident", code)
-    return templates.TemplateResponse(request, "doctor/resident.html", {**ctx, "staff": staff, "printable": False})
+    return localized(request, templates.TemplateResponse(request, "doctor/resident.html",
+                                                         {**ctx, "staff": staff, "printable": False}))
 
 
 @router.get("/residents/{code}/report", response_class=HTMLResponse)
@@ -165,4 +203,5 @@ def report_page(code: str, request: Request, staff: DoctorDep, session: SessionD
     """The same picture laid out for paper (A4, no navigation)."""
     ctx = _resident_context(session, services, code, days, until, threshold)
     record_read(services, request, staff, "trends.report", "resident", code)
-    return templates.TemplateResponse(request, "doctor/resident.html", {**ctx, "staff": staff, "printable": True})
+    return localized(request, templates.TemplateResponse(request, "doctor/resident.html",
+                                                         {**ctx, "staff": staff, "printable": True}))

@@ -15,6 +15,7 @@ from server.trends.summary import Period
 
 W, H = 960, 360
 LEFT, RIGHT, TOP, BOTTOM = 44, 16, 14, 30
+MONTHLY_AFTER_DAYS = 92
 COLORS = {"systolic": "#c0392b", "diastolic": "#2d6cb5", "pulse": "#7f8c8d"}
 
 
@@ -37,6 +38,23 @@ def _marker(cls: str, x: float, y: float, session: int, tip: str) -> str:
     if session == EVENING:
         return f'<circle class="{cls} pm" cx="{_fmt(x)}" cy="{_fmt(y)}" r="3"><title>{tip}</title></circle>'
     return f'<rect class="{cls} other" x="{_fmt(x - 2)}" y="{_fmt(y - 2)}" width="4" height="4"><title>{tip}</title></rect>'
+
+
+def day_ticks(period: Period) -> list[tuple[int, str]]:
+    """The x axis's labelled days: every day up to 2 weeks, weekly up to ~3 months, then each month's first day.
+
+    At 365 days weekly labels (52 of them, 18 px apart) overlapped; months are 12–13 labels, ~74 px apart.
+    """
+    if period.days <= 14:
+        return [(d, day_date(d).strftime("%m-%d")) for d in range(period.first_day, period.last_day + 1)]
+    if period.days <= MONTHLY_AFTER_DAYS:
+        return [(d, day_date(d).strftime("%m-%d")) for d in range(period.first_day, period.last_day + 1, 7)]
+    ticks = []
+    for d in range(period.first_day, period.last_day + 1):
+        when = day_date(d)
+        if when.day == 1:
+            ticks.append((d, when.strftime("%Y-%m")))
+    return ticks
 
 
 def bp_chart(series: BPSeries, period: Period, target: tuple[float, float], tz: ZoneInfo,
@@ -62,11 +80,10 @@ def bp_chart(series: BPSeries, period: Period, target: tuple[float, float], tz: 
     for v in range(int(lo), int(hi) + 1, 20):
         out.append(f'<line class="grid" x1="{LEFT}" x2="{W - RIGHT}" y1="{_fmt(y(v))}" y2="{_fmt(y(v))}"/>'
                    f'<text class="axis" x="{LEFT - 6}" y="{_fmt(y(v) + 4)}" text-anchor="end">{v}</text>')
-    step = 7 if period.days > 14 else 1
-    for d in range(period.first_day, period.last_day + 1, step):
+    for d, label in day_ticks(period):
         xd = x(day_start_utc(d, tz).timestamp())
         out.append(f'<line class="grid" x1="{_fmt(xd)}" x2="{_fmt(xd)}" y1="{TOP}" y2="{H - BOTTOM}"/>'
-                   f'<text class="axis" x="{_fmt(xd)}" y="{H - 10}">{day_date(d).strftime("%m-%d")}</text>')
+                   f'<text class="axis" x="{_fmt(xd)}" y="{H - 10}">{label}</text>')
     for name, value in (("systolic", target[0]), ("diastolic", target[1])):
         out.append(f'<line class="target {name}" x1="{LEFT}" x2="{W - RIGHT}" y1="{_fmt(y(value))}" '
                    f'y2="{_fmt(y(value))}"><title>target {name} {_fmt(value)} mmHg</title></line>')

@@ -78,6 +78,17 @@ def test_doctor_sees_low_pressure_flagged_and_prints_a_signed_report(browser, cl
     screenshot(page, "doctor-report")
 
     page.go_back()
+    # The language switch: English on this page and the next, axe-clean, then back to Chinese.
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", name="Weekly means")).to_be_visible()
+    expect(page.locator("table.alarms")).to_contain_text("False alarm")
+    accessible(page)
+    page.get_by_role("link", name="Anxin · Doctor").click()
+    expect(page.get_by_role("heading", name=re.compile("Residents by chronic risk"))).to_be_visible()
+    accessible(page)
+    page.get_by_role("link", name="中文").click()
+    expect(page.get_by_role("heading", name=re.compile("居民慢病风险列表"))).to_be_visible()
     page.get_by_role("button", name=re.compile("退出")).click()
     expect(page).to_have_url(re.compile(r"/console/login"))
     page.goto(f"{server.settings.base_url}/doctor")

@@ -15,6 +15,7 @@ from server.api.app import create_app
 from server.auth import hash_password, upsert_staff
 from server.web import csrf
 from server.db.models import Alarm, Caregiver, Pairing, Resident
+from server.db.models_security import AuditEntry
 from server.db.session import create_schema, make_engine, session_factory
 from server.events import EventHub, watch
 from server.links import LinkClaim, LinkSigner
@@ -208,3 +209,103 @@ def test_figures_page_counts_care_alarms_only(services, client):
     assert cells[:4] == ["2", "50.0 %", "100.0 %", "0"] and cells[4] == "no"
     person = re.search(r'id="figures-person".*?</table>', html, re.S).group(0)
     assert "值班员 赵敏" in person and "主管 孙强" in person
+
+
+def test_a_call_made_from_the_alarm_page_is_recorded_with_its_outcome(services, client):
+    alarm_id = raise_alarm(services)
+    with services.sessions() as s, s.begin():
+        s.scalars(select(Caregiver)).one().phone = "13800138000"
+    signed_in(client)
+    page = client.get(f"/console/alarms/{alarm_id}").text
+    assert 'href="tel:13800138000"' in page and 'action="/console/alarms/%d/call"' % alarm_id in page
+    r = client.post(f"/console/alarms/{alarm_id}/call",
+                    data={"number": "13800138000", "outcome": "no_answer", "note": "响了十声"}, follow_redirects=False)
+    assert r.status_code == 303
+    client.post(f"/console/alarms/{alarm_id}/call", data={"number": "120", "outcome": "reached"})
+    history = client.get(f"/console/alarms/{alarm_id}/panel").text
+    assert "李伟 13800138000 · <strong>无人接听</strong> — “响了十声”" in history
+    assert "— 120 · <strong>已接通</strong>" in history
+    assert "no answer" in client.get(f"/console/alarms/{alarm_id}/panel?lang=en").text
+    with services.sessions() as s:
+        audited = s.scalars(select(AuditEntry).where(AuditEntry.action == "alarm.call")).all()
+        assert [(a.actor, a.after["outcome"]) for a in audited] == [("duty", "no_answer"), ("duty", "reached")]
+    # A number that is not on the page, or an outcome that is not offered, is refused with the reason and no record.
+    refused = client.post(f"/console/alarms/{alarm_id}/call", data={"number": "110", "outcome": "reached"}).text
+    assert "not a number of this alarm" in refused and 'role="alert"' in refused
+    assert "not a number" not in client.get(f"/console/alarms/{alarm_id}/panel").text
+    with services.sessions() as s:
+        assert len(s.scalars(select(AuditEntry).where(AuditEntry.action == "alarm.call")).all()) == 2
+    # Without the page's token the form is refused (CSRF).
+    del client.headers["X-CSRF-Token"]
+    assert client.post(f"/console/alarms/{alarm_id}/call", data={"number": "120", "outcome": "busy"},
+                       follow_redirects=False).status_code == 403
+
+
+def test_admin_sends_a_test_message_per_channel_and_sees_its_failures(services, client, receiver):
+    from anxin.ports import free_port
+    from server.db.models import NotificationAttempt
+    from server.masking import mask_url
+
+    dead = f"json://127.0.0.1:{free_port()}/nobody-listens"
+    alarm_id = raise_alarm(services)
+    with services.sessions() as s, s.begin():
+        s.scalars(select(Caregiver)).one().notify_urls = [receiver.url("/C1"), dead]
+        for _ in range(3):
+            s.add(NotificationAttempt(alarm_id=alarm_id, recipient="李伟", channel=mask_url(dead), at=NOW, ok=False,
+                                      error="refused"))
+        s.add(NotificationAttempt(alarm_id=alarm_id, recipient="李伟", channel=mask_url(receiver.url("/C1")), at=NOW,
+                                  ok=True))
+    signed_in(client, "root")
+    page = client.get("/console/admin").text
+    assert re.findall(r'data-failures="(\d+)"', page) == ["0", "3"]
+    assert 'action="/console/admin/channels/C1/0/test"' in page and "近 30 天发送失败" in page
+    r = client.post("/console/admin/channels/C1/0/test", follow_redirects=False)
+    assert r.status_code == 303
+    arrived = receiver.wait_for(1, timeout=10)
+    assert [m.path for m in arrived] == ["/C1"] and "测试消息" in arrived[0].text
+    assert "测试消息已发出" in client.get(r.headers["location"]).text
+    failed = client.post("/console/admin/channels/C1/1/test").text
+    assert "测试消息发送失败" in failed and 'role="alert"' in failed
+    assert len(receiver.received) == 1
+    with services.sessions() as s:
+        tests = s.scalars(select(AuditEntry).where(AuditEntry.action == "pairing.channel_test")
+                          .order_by(AuditEntry.id)).all()
+        assert [(t.actor, t.target, t.after["ok"]) for t in tests] == [("root", "C1", True), ("root", "C1", False)]
+    assert client.post("/console/admin/channels/C1/7/test").status_code == 404
+    # The desk's staff may not send through the families' channels.
+    signed_in(client, "duty")
+    assert client.post("/console/admin/channels/C1/0/test", follow_redirects=False).status_code == 403
+
+
+def test_admin_removes_a_resident_through_the_erasure_never_while_an_alarm_is_open(services, client):
+    from server.data_rights import ERASED_NAME
+
+    alarm_id = raise_alarm(services)
+    signed_in(client, "root")
+    assert 'href="/console/admin/residents/R1/remove"' in client.get("/console/admin").text
+    form = client.get("/console/admin/residents/R1/remove").text
+    assert "不能移除：还有未结案的报警" in form and f'href="/console/alarms/{alarm_id}"' in form
+    refused = client.post("/console/admin/residents/R1/remove", data={"confirm": "R1"})
+    assert refused.status_code == 409 and "未移除：这位老人还有未结案的报警" in refused.text
+    with services.sessions() as s:
+        assert s.scalars(select(Resident)).one().name == "王秀英"
+    client.post(f"/console/alarms/{alarm_id}/resolve", data={"outcome": "false_alarm"})
+
+    form = client.get("/console/admin/residents/R1/remove?lang=en").text
+    assert "All health readings are deleted." in form and "Alarm counts and times are kept" in form
+    assert "/api/v1/data-rights/R1/export" in form
+    typo = client.post("/console/admin/residents/R1/remove", data={"confirm": "R2"})
+    assert typo.status_code == 422 and "does not match" in typo.text
+    r = client.post("/console/admin/residents/R1/remove", data={"confirm": "R1"}, follow_redirects=False)
+    assert r.status_code == 303
+    with services.sessions() as s:
+        resident = s.scalars(select(Resident)).one()
+        assert (resident.name, resident.address, resident.erased_at is not None) == (ERASED_NAME, None, True)
+        assert s.get(Alarm, alarm_id) is not None, "alarm counts stay for the figures"
+        removed = s.scalars(select(AuditEntry).where(AuditEntry.action == "resident.remove")).one()
+        assert (removed.actor, removed.target, removed.after["alarms_kept"]) == ("root", "R1", 1)
+    assert "R1" not in re.findall(r"<tr><td>(\w+)", client.get("/console/admin").text)
+    assert client.get("/console/admin/residents/R1/remove").status_code == 404
+    # Supervisors register residents but erasing one is the administrator's (the permission table).
+    signed_in(client, "boss")
+    assert client.get("/console/admin/residents/R1/remove").status_code == 403

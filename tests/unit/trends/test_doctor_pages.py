@@ -95,3 +95,30 @@ def test_chart_places_readings_and_target_where_they_belong() -> None:
     assert float(target.get("y1")) > float(grid_140.get("y")) - 4
     assert len(svg.findall(f"{SVG}line[@class='alarm']")) == 1  # the alarm outside the period is not drawn
     assert int(s.session[0]) == MORNING
+
+
+def test_a_year_on_the_chart_has_one_readable_label_per_month() -> None:
+    s = series([(d, "07:00", 140, 90) for d in range(0, 365, 3)])
+    svg = ET.fromstring(bp_chart(s, Period(dn(0), dn(364)), (135, 85), zone("Asia/Shanghai")))
+    below = [t for t in svg.findall(f"{SVG}text") if t.get("y") == str(360 - 10)]
+    labels = [t.text for t in below]
+    assert 12 <= len(labels) <= 13, labels
+    assert re.fullmatch(r"\d{4}-\d{2}", labels[0]) and all(re.fullmatch(r"\d{4}-\d{2}", x) for x in labels)
+    xs = [float(t.get("x")) for t in below]
+    # A "2026-03" label is ~50 px wide at the chart's size: neighbours must not overlap.
+    assert min(b - a for a, b in zip(xs, xs[1:])) > 60
+
+
+def test_doctor_pages_switch_language_and_keep_it(pages: TestClient) -> None:
+    sign_in(pages, "doctor")
+    zh = pages.get("/doctor").text
+    assert '<html lang="zh-CN">' in zh and "居民慢病风险列表" in zh and 'href="?lang=en"' in zh
+    en = pages.get("/doctor", params={"lang": "en"}).text
+    assert '<html lang="en">' in en and "Residents by chronic risk" in en and "居民慢病风险列表" not in en
+    assert "Above target two weeks running" in en and "Sign out" in en
+    # The choice is remembered: the resident page that follows is English too, codes in English words.
+    page = pages.get("/doctor/residents/RISE", params={"days": 14}).text
+    assert '<html lang="en">' in page and "Weekly means" in page and "False alarm" in page and "误报" not in page
+    assert "Weekly rising" not in page and "Weekly systolic up ≥10" in page
+    back = pages.get("/doctor/residents/RISE", params={"days": 14, "lang": "zh-CN"}).text
+    assert "每周平均" in back and "误报" in back
