@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import audit
+from server.assist import notice_delivery
 from server.audit import Actor
 from server.db.models import Resident
 from server.db.models_assist import Notice
@@ -44,12 +45,14 @@ class NoticeOut(NoticeIn):
 
 
 def publish(session: Session, body: NoticeIn, actor: Actor, now: datetime) -> Notice:
-    """Publish a notice; audited."""
+    """Publish a notice and queue it for the addressed residents' caregivers; audited."""
     row = Notice(title=body.title, body=body.body, audience=body.audience,
                  audience_value=body.audience_value if body.audience != "all" else None, at=now, by=actor.name or "")
     session.add(row)
     session.flush()
-    audit.record(session, actor, "notice.published", now, "notice", str(row.id), after=body.model_dump())
+    jobs = notice_delivery.enqueue(session, row, now)  # sent to caregivers by server/notify.py
+    audit.record(session, actor, "notice.published", now, "notice", str(row.id),
+                 after={**body.model_dump(), "caregiver_messages": jobs, "unreached": len(row.unreached or [])})
     return row
 
 

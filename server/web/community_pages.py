@@ -10,14 +10,14 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import ServicesDep, actor_of
-from server.assist import activities, notices
+from server.assist import activities, notice_delivery, notices
 from server.assist.activities import ActivityIn, SignupIn
 from server.assist.errors import AssistError
 from server.assist.notices import NoticeIn
 from server.auth import StaffIdentity
 from server.care.categories import CATEGORIES as CARE_CATEGORIES
 from server.care.plans import LOCAL
-from server.db.models_assist import Activity
+from server.db.models_assist import Activity, Notice
 from server.permissions import allowed
 from server.web.assist_forms import back, local_time, problem
 from server.web.assist_words import assist_page
@@ -54,6 +54,17 @@ def detail(activity_id: int, request: Request, services: ServicesDep, me: Reader
             raise HTTPException(404, "no such activity")
         joined, invite = activities.members(s, activity_id), activities.suggest(s, activity_id)
     return _page(request, services, "assist/activity.html", me, a=activity, joined=joined, invite=invite)
+
+
+@router.get("/console/notices/{notice_id}", response_class=HTMLResponse)
+def notice_page(notice_id: int, request: Request, services: ServicesDep, me: ReaderDep) -> HTMLResponse:
+    """One notice: to whom it went through the caregivers' channels, what failed, and who had nobody to send to."""
+    with services.sessions() as s:
+        notice = s.get(Notice, notice_id)
+        if notice is None:
+            raise HTTPException(404, "no such notice")
+        found = notice_delivery.deliveries(s, notice)
+    return _page(request, services, "assist/notice.html", me, n=notice, found=found, counts=found.summary())
 
 
 async def _save(request: Request, services: Any, url: str, work: Any) -> Response:
