@@ -7,18 +7,26 @@ Helpers have no push channel: they read notices on their phone page (server/assi
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.db.models import Caregiver, NotificationJob, Pairing, Resident
+from anxin import protocol
+from server import audit
+from server.audit import Actor
+from server.db.models import Caregiver, Gateway, NotificationJob, Pairing, Resident
 from server.db.models_assist import Notice
 from server.db.models_care import ResidentProfile
 from server.masking import mask_url
+from server.services import Services
 
+log = logging.getLogger(__name__)
 STEP = 0  # notice jobs have no escalation step
+NOTICE_COMMAND = "notice"  # gateway/commands.py says it as a normal prompt: it never cuts an emergency
 
 
 def addressed(session: Session, notice: Notice) -> list[Resident]:
@@ -53,6 +61,33 @@ def enqueue(session: Session, notice: Notice, now: datetime) -> int:
     notice.unreached = [f"{r.code} {r.name}" for r in residents if r.id not in reached]
     session.flush()
     return len(seen)
+
+
+def read_aloud(services: Services, notice_id: int, actor: Actor) -> list[dict[str, Any]]:
+    """After publishing: send the notice as a `notice` command to each addressed resident's gateway; the
+    outcome per home is kept on the notice. Best effort: a home offline now does not hear it later."""
+    with services.sessions() as s:
+        notice = s.get(Notice, notice_id)
+        if notice is None or not notice.read_aloud:
+            return []
+        ids = [r.id for r in addressed(s, notice)]
+        gateways = list(s.scalars(select(Gateway.id).where(Gateway.resident_id.in_(ids)).order_by(Gateway.id)))
+        args = {"notice_id": notice.id, "title": notice.title, "body": notice.body}
+    homes = []
+    for gateway_id in gateways:
+        try:
+            services.downlink(gateway_id, protocol.Command(NOTICE_COMMAND, args))
+            homes.append({"gateway": gateway_id, "ok": True})
+        except Exception as exc:  # noqa: BLE001 — one home's broker link down must not stop the others
+            log.error("notice %d could not be sent to %s to be read aloud: %s", notice_id, gateway_id, exc)
+            homes.append({"gateway": gateway_id, "ok": False})
+    with services.sessions() as s, s.begin():
+        row = s.get(Notice, notice_id)
+        if row is not None:
+            row.homes = homes
+            audit.record(s, actor, "notice.read_aloud", services.clock(), "notice", str(notice_id),
+                         after={"homes": homes})
+    return homes
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ class NoticeIn(BaseModel):
     body: str = Field(min_length=1, max_length=5000)
     audience: Literal["all", "category", "district"] = "all"
     audience_value: str | None = Field(default=None, max_length=64)
+    read_aloud: bool = False  # also said at each addressed resident's home (notice_delivery.read_aloud)
 
     @model_validator(mode="after")
     def _value_for_a_group(self) -> NoticeIn:
@@ -46,7 +47,7 @@ class NoticeOut(NoticeIn):
 
 def publish(session: Session, body: NoticeIn, actor: Actor, now: datetime) -> Notice:
     """Publish a notice and queue it for the addressed residents' caregivers; audited."""
-    row = Notice(title=body.title, body=body.body, audience=body.audience,
+    row = Notice(title=body.title, body=body.body, audience=body.audience, read_aloud=body.read_aloud,
                  audience_value=body.audience_value if body.audience != "all" else None, at=now, by=actor.name or "")
     session.add(row)
     session.flush()

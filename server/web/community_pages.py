@@ -106,11 +106,16 @@ async def sign_up(activity_id: int, request: Request, services: ServicesDep, me:
 
 @router.post("/console/notices", response_model=None)
 async def publish(request: Request, services: ServicesDep, me: PublisherDep) -> Response:
-    """Publish a notice to everyone, a care category or a district."""
+    """Publish a notice to everyone, a care category or a district (and have it read aloud at home if ticked)."""
+    published: list[int] = []
+
     def work(s: Any, form: Any) -> None:
         audience = str(form.get("audience", "all"))
         value = str(form.get(f"value_{audience}", "")).strip() or None
         body = NoticeIn(title=str(form.get("title", "")).strip(), body=str(form.get("body", "")).strip(),
-                        audience=audience, audience_value=value)  # type: ignore[arg-type]
-        notices.publish(s, body, actor_of(request, me), services.clock())
-    return await _save(request, services, "/console/activities#notices", work)
+                        audience=audience, audience_value=value, read_aloud=form.get("read_aloud") == "yes")  # type: ignore[arg-type]
+        published.append(notices.publish(s, body, actor_of(request, me), services.clock()).id)
+    answer = await _save(request, services, "/console/activities#notices", work)
+    if published:  # committed: now the homes may hear it
+        await run_in_threadpool(notice_delivery.read_aloud, services, published[0], actor_of(request, me))
+    return answer

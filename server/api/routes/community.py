@@ -61,7 +61,9 @@ def get_notices(services: ServicesDep, _who: Reader) -> list[Any]:
 def post_notice(body: NoticeIn, request: Request, services: ServicesDep, who: Publisher) -> NoticeOut:
     """Publish a notice to everyone or to a care category or district (shown on their helpers' pages)."""
     with _tx(services) as s:
-        return NoticeOut.model_validate(notices.publish(s, body, actor_of(request, who), services.clock()))
+        out = NoticeOut.model_validate(notices.publish(s, body, actor_of(request, who), services.clock()))
+    notice_delivery.read_aloud(services, out.id, actor_of(request, who))  # after the commit: the homes hear it
+    return out
 
 
 @router.get("/notices/{notice_id}/deliveries")
@@ -74,4 +76,5 @@ def get_deliveries(notice_id: RowId, services: ServicesDep, _who: Reader) -> dic
         found = notice_delivery.deliveries(s, notice)
         return {**found.summary(), "deliveries": [
             {"recipient": d.recipient, "channel": d.channel, "status": d.status, "attempts": d.attempts,
-             "error": d.error} for d in found.rows], "unreached_residents": found.unreached}
+             "error": d.error} for d in found.rows], "unreached_residents": found.unreached,
+                "read_aloud_homes": list(notice.homes or [])}

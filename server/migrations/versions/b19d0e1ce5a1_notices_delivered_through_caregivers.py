@@ -30,11 +30,15 @@ def upgrade() -> None:
                                         ondelete='CASCADE')
     with op.batch_alter_table('notices', schema=None) as batch_op:
         batch_op.add_column(sa.Column('unreached', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('read_aloud', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column('homes', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     """Undo this revision (notice deliveries are dropped)."""
     with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.drop_column('homes')
+        batch_op.drop_column('read_aloud')
         batch_op.drop_column('unreached')
     for table in TABLES:
         op.execute(sa.text(f'DELETE FROM {table} WHERE alarm_id IS NULL'))

@@ -70,11 +70,11 @@ def test_a_district_notice_reaches_its_caregivers_only_and_a_failed_channel_is_c
     assert len(receiver.wait_for(2, timeout=1)) == 2  # nobody in 东城区 was told, nor told twice
 
 
-def test_a_notice_to_everyone_is_queued_for_each_caregiver_in_the_same_transaction(
-        client, services, clock) -> None:
+def test_a_notice_to_everyone_is_queued_for_each_caregiver_and_sent_to_be_read_aloud(client) -> None:
     coord = login(client, "coord")
-    r = client.post("/api/v1/notices", headers=coord, json={"title": "春节慰问", "body": "全体老人"})
+    r = client.post("/api/v1/notices", headers=coord, json={"title": "春节慰问", "body": "全体老人", "read_aloud": True})
     notice = r.json()["id"]
+    assert "gw-r001" in client.get(f"/console/notices/{notice}").text  # the say command went to R001's home
     summary = client.get(f"/api/v1/notices/{notice}/deliveries", headers=coord).json()
     assert summary["pending"] == 2 and summary["unreached"] == 0  # R001's caregivers C001, C002 are queued
     assert client.get("/api/v1/notices/999/deliveries", headers=coord).status_code == 404
