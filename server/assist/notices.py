@@ -45,13 +45,14 @@ class NoticeOut(NoticeIn):
     by: str
 
 
-def publish(session: Session, body: NoticeIn, actor: Actor, now: datetime) -> Notice:
-    """Publish a notice and queue it for the addressed residents' caregivers; audited."""
+def publish(session: Session, body: NoticeIn, actor: Actor, now: datetime, deliver: bool = True) -> Notice:
+    """Publish a notice and queue it for the addressed residents' caregivers (unless `deliver` is off:
+    a notice recorded as history, as the demo's); audited."""
     row = Notice(title=body.title, body=body.body, audience=body.audience, read_aloud=body.read_aloud,
                  audience_value=body.audience_value if body.audience != "all" else None, at=now, by=actor.name or "")
     session.add(row)
     session.flush()
-    jobs = notice_delivery.enqueue(session, row, now)  # sent to caregivers by server/notify.py
+    jobs = notice_delivery.enqueue(session, row, now) if deliver else 0  # sent to caregivers by server/notify.py
     audit.record(session, actor, "notice.published", now, "notice", str(row.id),
                  after={**body.model_dump(), "caregiver_messages": jobs, "unreached": len(row.unreached or [])})
     return row
