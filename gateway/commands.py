@@ -23,6 +23,7 @@ from gateway.rules.engine import Input
 log = logging.getLogger(__name__)
 
 PublishLocal = Callable[[str, bytes], object]
+NOTICE_COMMAND = "notice"  # {"notice_id", "title", "body"}: said once at home, as any normal prompt
 
 
 def mode_topic(gateway_id: str) -> str:
@@ -75,6 +76,9 @@ class Commands:
             self.report(self.rules.apply_reminders(command.args))
         elif command.cmd == push.MODE_COMMAND:
             self.set_mode(json.dumps(command.args).encode(), "server")
+        elif command.cmd == NOTICE_COMMAND:  # staff published a notice to be read aloud (normal priority)
+            words = {k: str(command.args.get(k, ""))[:limit] for k, limit in (("title", 128), ("body", 2000))}
+            self.act(Action("say", "notice", None, {**words, "notice": command.args.get("notice_id")}))
         elif command.cmd == "permit_join":  # an installer pairs a new zigbee device from the console
             log.info("permit_join asked by %r through the server", str(command.args.get("by", "?"))[:64])
             self.permit_join(command.args.get("seconds", 120))

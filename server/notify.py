@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from server import messages
 from server.alarms import audit
 from server.db.models import Alarm, NotificationAttempt, NotificationJob, Resident
+from server.db.models_assist import Notice
 from server.links import LinkClaim, LinkSigner
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,16 @@ def url_understood(url: str) -> bool:
 def is_reminder_step(step: int) -> bool:
     """Reminders after a new press on an acknowledged alarm have steps -1, -2, … (server/reminders.py)."""
     return step < 0
+
+
+def notice_message(notice: Notice) -> tuple[str, str]:
+    """A notice (信息发布) as a caregiver's message: its title and body as staff wrote them."""
+    return f"通知 Notice：{notice.title}", notice.body
+
+
+def subject(job: NotificationJob) -> str:
+    """What a job is about, for log lines."""
+    return f"alarm {job.alarm_id}" if job.alarm_id is not None else f"notice {job.notice_id}"
 
 
 def still_wanted(job: NotificationJob, alarm: Alarm | None) -> bool:
@@ -105,7 +116,7 @@ class Notifier:
 
     def _link_for(self, job: NotificationJob) -> str:
         kind, _, ident = job.recipient.partition(":")
-        if kind == "caregiver":
+        if kind == "caregiver" and job.alarm_id is not None:
             return self.link(job.alarm_id, int(ident))
         return f"{self.base_url}/console/alarms/{job.alarm_id}"
 
@@ -139,18 +150,20 @@ class Notifier:
             alarms = {a.id: a for a in s.scalars(select(Alarm).where(Alarm.id.in_({j.alarm_id for j in jobs})))}
             residents = {r.id: r for r in s.scalars(select(Resident).where(
                 Resident.id.in_({a.resident_id for a in alarms.values() if a.resident_id})))}
+            notices = {n.id: n for n in s.scalars(select(Notice).where(Notice.id.in_({j.notice_id for j in jobs})))}
             budget = self._budgets(s, {j.channel for j in jobs}, now)
+            messages_ = {j.id: self._message(j, alarms, residents, notices) for j in jobs}
         to_send, deferred, outcomes = [], [], []
         for job in jobs:
-            alarm = alarms.get(job.alarm_id)
-            if alarm is None or not still_wanted(job, alarm):
+            message = messages_[job.id]
+            if message is None:
                 outcomes.append(Outcome(job.id, False, None, skipped=True))
             elif job.channel in budget and budget[job.channel] <= 0:
                 deferred.append(job)
             else:
                 if job.channel in budget:
                     budget[job.channel] -= 1
-                to_send.append((job, self._render(job, alarm, residents.get(alarm.resident_id or -1))))
+                to_send.append((job, message))
         outcomes += self._send_all(to_send)
         self._record(outcomes, deferred, now)
         return len(jobs)
@@ -165,6 +178,17 @@ class Notifier:
                     NotificationAttempt.channel == ch, NotificationAttempt.at > now - timedelta(minutes=1)))
                 out[ch] = limit - int(used or 0)
         return out
+
+    def _message(self, job: NotificationJob, alarms: dict[int, Alarm], residents: dict[int, Resident],
+                 notices: dict[int, Notice]) -> tuple[str, str] | None:
+        """The (title, body) a job still owes, or None when it is no longer wanted."""
+        if job.notice_id is not None:
+            notice = notices.get(job.notice_id)
+            return notice_message(notice) if notice else None
+        alarm = alarms.get(job.alarm_id) if job.alarm_id is not None else None
+        if alarm is None or not still_wanted(job, alarm):
+            return None
+        return self._render(job, alarm, residents.get(alarm.resident_id or -1))
 
     def _render(self, job: NotificationJob, alarm: Alarm, resident: Resident | None) -> tuple[str, str]:
         name = resident.name if resident else f"{messages.gateway_word(job.language)} {alarm.gateway_id}"
@@ -196,7 +220,7 @@ class Notifier:
             ids = [o.job_id for o in outcomes]
             jobs = {j.id: j for j in s.scalars(select(NotificationJob).where(NotificationJob.id.in_(ids)))}
             alarms = {a.id: a for a in s.scalars(select(Alarm).where(
-                Alarm.id.in_({j.alarm_id for j in jobs.values()})))}
+                Alarm.id.in_({j.alarm_id for j in jobs.values() if j.alarm_id is not None})))}
             for o in outcomes:
                 job = jobs.get(o.job_id)
                 if job is None:
@@ -205,28 +229,29 @@ class Notifier:
                     job.status, job.lease_until = "skipped", None
                     continue
                 job.attempts += 1
-                s.add(NotificationAttempt(alarm_id=job.alarm_id, recipient=job.recipient_name, channel=job.channel,
-                                          at=now, ok=o.ok, error=o.error, attempt=job.attempts))
-                alarm = alarms.get(job.alarm_id)
+                s.add(NotificationAttempt(alarm_id=job.alarm_id, notice_id=job.notice_id, recipient=job.recipient_name,
+                                          channel=job.channel, at=now, ok=o.ok, error=o.error, attempt=job.attempts))
+                alarm = alarms.get(job.alarm_id) if job.alarm_id is not None else None
                 if o.ok:
                     self.sent += 1
                     job.status, job.sent_at, job.lease_until = "sent", now, None
                     # Compare-and-set: an acknowledgement committed since the alarm was read must stay.
-                    s.execute(update(Alarm).where(Alarm.id == job.alarm_id, Alarm.status == "raised")
-                              .values(status="notified", updated_at=now).execution_options(synchronize_session=False))
                     if alarm:
+                        s.execute(update(Alarm).where(Alarm.id == alarm.id, Alarm.status == "raised")
+                                  .values(status="notified", updated_at=now)
+                                  .execution_options(synchronize_session=False))
                         audit(s, alarm, "notified", job.recipient_name, now, channel=job.channel, step=job.step)
-                    log.info("notified %s about alarm %d via %s", job.recipient_name, job.alarm_id, job.channel)
+                    log.info("notified %s about %s via %s", job.recipient_name, subject(job), job.channel)
                 elif job.attempts <= len(self.backoff_s):
                     job.status, job.lease_until, job.last_error = "pending", None, o.error
                     job.due_at = now + timedelta(seconds=self.backoff_s[job.attempts - 1])
-                    log.warning("notifying %s about alarm %d failed (attempt %d, will retry): %s",
-                                job.recipient_name, job.alarm_id, job.attempts, o.error)
+                    log.warning("notifying %s about %s failed (attempt %d, will retry): %s",
+                                job.recipient_name, subject(job), job.attempts, o.error)
                 else:
                     self.failed += 1
                     job.status, job.lease_until, job.last_error = "failed", None, o.error
                     if alarm:
                         audit(s, alarm, "notification_failed", job.recipient_name, now, channel=job.channel,
                               error=o.error, attempts=job.attempts)
-                    log.error("gave up notifying %s about alarm %d via %s: %s", job.recipient_name, job.alarm_id,
+                    log.error("gave up notifying %s about %s via %s: %s", job.recipient_name, subject(job),
                               job.channel, o.error)

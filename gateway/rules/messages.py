@@ -81,6 +81,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "您好！今天身体还好吗？如果平安，请按一下大按钮。",
         "en": "Hello! Are you well today? If all is well, please press the big button.",
     },
+    "notice": {  # a notice (信息发布) staff chose to have read aloud; normal priority, never over an emergency
+        "zh-CN": "社区通知：{title}。{body}",
+        "en": "A notice from the community: {title}. {body}",
+    },
 }
 
 

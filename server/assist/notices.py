@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import audit
+from server.assist import notice_delivery
 from server.audit import Actor
 from server.db.models import Resident
 from server.db.models_assist import Notice
@@ -26,6 +27,7 @@ class NoticeIn(BaseModel):
     body: str = Field(min_length=1, max_length=5000)
     audience: Literal["all", "category", "district"] = "all"
     audience_value: str | None = Field(default=None, max_length=64)
+    read_aloud: bool = False  # also said at each addressed resident's home (notice_delivery.read_aloud)
 
     @model_validator(mode="after")
     def _value_for_a_group(self) -> NoticeIn:
@@ -43,13 +45,16 @@ class NoticeOut(NoticeIn):
     by: str
 
 
-def publish(session: Session, body: NoticeIn, actor: Actor, now: datetime) -> Notice:
-    """Publish a notice; audited."""
-    row = Notice(title=body.title, body=body.body, audience=body.audience,
+def publish(session: Session, body: NoticeIn, actor: Actor, now: datetime, deliver: bool = True) -> Notice:
+    """Publish a notice and queue it for the addressed residents' caregivers (unless `deliver` is off:
+    a notice recorded as history, as the demo's); audited."""
+    row = Notice(title=body.title, body=body.body, audience=body.audience, read_aloud=body.read_aloud,
                  audience_value=body.audience_value if body.audience != "all" else None, at=now, by=actor.name or "")
     session.add(row)
     session.flush()
-    audit.record(session, actor, "notice.published", now, "notice", str(row.id), after=body.model_dump())
+    jobs = notice_delivery.enqueue(session, row, now) if deliver else 0  # sent to caregivers by server/notify.py
+    audit.record(session, actor, "notice.published", now, "notice", str(row.id),
+                 after={**body.model_dump(), "caregiver_messages": jobs, "unreached": len(row.unreached or [])})
     return row
 
 

@@ -246,7 +246,9 @@ class NotificationAttempt(Base):
     __table_args__ = (Index("notification_attempts_channel_at", "channel", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
+    alarm_id: Mapped[int | None] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
+    # Or a notice (信息发布) sent to a caregiver through the same queue (server/assist/notice_delivery.py).
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), index=True)
     recipient: Mapped[str] = mapped_column(String(128))
     channel: Mapped[str] = mapped_column(String(256))
     at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -265,7 +267,8 @@ class NotificationJob(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
+    alarm_id: Mapped[int | None] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), index=True)
     step: Mapped[int] = mapped_column(Integer)
     recipient: Mapped[str] = mapped_column(String(64))
     recipient_name: Mapped[str] = mapped_column(String(128))

@@ -119,3 +119,7 @@ class Notice(Base):
     audience_value: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     by: Mapped[str] = mapped_column(String(128))
+    # Addressed residents none of whose caregivers has a channel, as "R001 name" (nobody to send to).
+    unreached: Mapped[list[Any] | None] = mapped_column(default=list)
+    read_aloud: Mapped[bool] = mapped_column(Boolean, default=False)  # also said at home by the speaker
+    homes: Mapped[list[Any] | None] = mapped_column(default=list)  # [{"gateway", "ok"}] the say command went to

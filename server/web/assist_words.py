@@ -66,6 +66,18 @@ WORDS: dict[str, tuple[str, str]] = {
     "notices": ("通知公告", "Notices"), "publish": ("发布通知", "Publish a notice"), "body": ("内容", "Text"),
     "audience": ("发送对象", "To"), "aud_all": ("全体", "Everyone"), "aud_category": ("照护类别", "A care category"),
     "aud_district": ("街道 / 区", "A district"),
+    "deliveries": ("发送给照护人", "Sent to caregivers"), "d_sent": ("已送达", "Sent"),
+    "d_failed": ("发送失败", "Failed"), "d_pending": ("发送中（会重试）", "Sending (retried)"),
+    "d_sending": ("发送中（会重试）", "Sending (retried)"), "d_skipped": ("未发送", "Not sent"),
+    "d_unreached": ("无人可发（照护人未登记渠道）", "Nobody to send to (no caregiver channel)"),
+    "recipient": ("照护人", "Caregiver"), "d_channel": ("渠道", "Channel"), "attempts": ("尝试次数", "Attempts"),
+    "error": ("原因", "Why"), "details": ("发送情况", "Deliveries"),
+    "read_aloud": ("同时在老人家中语音播报（一般优先级，不打断紧急提示）",
+                   "Also read aloud at the residents' homes (normal priority, never over an emergency prompt)"),
+    "homes": ("家中语音播报", "Read aloud at home"), "home_ok": ("已发送到网关", "Sent to the gateway"),
+    "home_failed": ("网关未连接，未播报", "Gateway not connected: not said"),
+    "helpers_no_push": ("帮扶人没有推送渠道：他们在自己的手机页面上看到这条通知。",
+                        "Helpers have no push channel: they see this notice on their phone page."),
     "window": ("近 {days} 天；{at}", "Past {days} days; as of {at}"),
 }
 COLUMNS: dict[str, tuple[str, str]] = {

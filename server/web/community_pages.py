@@ -10,14 +10,14 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import ServicesDep, actor_of
-from server.assist import activities, notices
+from server.assist import activities, notice_delivery, notices
 from server.assist.activities import ActivityIn, SignupIn
 from server.assist.errors import AssistError
 from server.assist.notices import NoticeIn
 from server.auth import StaffIdentity
 from server.care.categories import CATEGORIES as CARE_CATEGORIES
 from server.care.plans import LOCAL
-from server.db.models_assist import Activity
+from server.db.models_assist import Activity, Notice
 from server.permissions import allowed
 from server.web.assist_forms import back, local_time, problem
 from server.web.assist_words import assist_page
@@ -54,6 +54,17 @@ def detail(activity_id: int, request: Request, services: ServicesDep, me: Reader
             raise HTTPException(404, "no such activity")
         joined, invite = activities.members(s, activity_id), activities.suggest(s, activity_id)
     return _page(request, services, "assist/activity.html", me, a=activity, joined=joined, invite=invite)
+
+
+@router.get("/console/notices/{notice_id}", response_class=HTMLResponse)
+def notice_page(notice_id: int, request: Request, services: ServicesDep, me: ReaderDep) -> HTMLResponse:
+    """One notice: to whom it went through the caregivers' channels, what failed, and who had nobody to send to."""
+    with services.sessions() as s:
+        notice = s.get(Notice, notice_id)
+        if notice is None:
+            raise HTTPException(404, "no such notice")
+        found = notice_delivery.deliveries(s, notice)
+    return _page(request, services, "assist/notice.html", me, n=notice, found=found, counts=found.summary())
 
 
 async def _save(request: Request, services: Any, url: str, work: Any) -> Response:
@@ -95,11 +106,16 @@ async def sign_up(activity_id: int, request: Request, services: ServicesDep, me:
 
 @router.post("/console/notices", response_model=None)
 async def publish(request: Request, services: ServicesDep, me: PublisherDep) -> Response:
-    """Publish a notice to everyone, a care category or a district."""
+    """Publish a notice to everyone, a care category or a district (and have it read aloud at home if ticked)."""
+    published: list[int] = []
+
     def work(s: Any, form: Any) -> None:
         audience = str(form.get("audience", "all"))
         value = str(form.get(f"value_{audience}", "")).strip() or None
         body = NoticeIn(title=str(form.get("title", "")).strip(), body=str(form.get("body", "")).strip(),
-                        audience=audience, audience_value=value)  # type: ignore[arg-type]
-        notices.publish(s, body, actor_of(request, me), services.clock())
-    return await _save(request, services, "/console/activities#notices", work)
+                        audience=audience, audience_value=value, read_aloud=form.get("read_aloud") == "yes")  # type: ignore[arg-type]
+        published.append(notices.publish(s, body, actor_of(request, me), services.clock()).id)
+    answer = await _save(request, services, "/console/activities#notices", work)
+    if published:  # committed: now the homes may hear it
+        await run_in_threadpool(notice_delivery.read_aloud, services, published[0], actor_of(request, me))
+    return answer

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 
 from server.api.deps import RowId, ServicesDep, actor_of, permit
 from server.api.routes.assist import Reader, _tx
-from server.assist import activities, notices
+from server.assist import activities, notice_delivery, notices
 from server.assist.activities import ActivityIn, ActivityOut, SignupIn
 from server.assist.notices import NoticeIn, NoticeOut
 from server.auth import StaffIdentity
+from server.db.models_assist import Notice
 
 router = APIRouter(tags=["activities and notices"])
 Organiser = Annotated[StaffIdentity, Depends(permit("activities.write"))]
@@ -60,4 +61,20 @@ def get_notices(services: ServicesDep, _who: Reader) -> list[Any]:
 def post_notice(body: NoticeIn, request: Request, services: ServicesDep, who: Publisher) -> NoticeOut:
     """Publish a notice to everyone or to a care category or district (shown on their helpers' pages)."""
     with _tx(services) as s:
-        return NoticeOut.model_validate(notices.publish(s, body, actor_of(request, who), services.clock()))
+        out = NoticeOut.model_validate(notices.publish(s, body, actor_of(request, who), services.clock()))
+    notice_delivery.read_aloud(services, out.id, actor_of(request, who))  # after the commit: the homes hear it
+    return out
+
+
+@router.get("/notices/{notice_id}/deliveries")
+def get_deliveries(notice_id: RowId, services: ServicesDep, _who: Reader) -> dict[str, Any]:
+    """A notice's messages to caregivers (who, masked channel, outcome), counted; and residents nobody could be sent to."""
+    with _tx(services) as s:
+        notice = s.get(Notice, notice_id)
+        if notice is None:
+            raise HTTPException(404, "no such notice")
+        found = notice_delivery.deliveries(s, notice)
+        return {**found.summary(), "deliveries": [
+            {"recipient": d.recipient, "channel": d.channel, "status": d.status, "attempts": d.attempts,
+             "error": d.error} for d in found.rows], "unreached_residents": found.unreached,
+                "read_aloud_homes": list(notice.homes or [])}
