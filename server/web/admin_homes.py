@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
-from server import audit
+from server import audit, gateway_credentials
 from server.api.deps import ServicesDep, actor_of
 from server.auth import StaffIdentity
 from server.db.models import Device, Gateway, Resident
@@ -18,6 +18,7 @@ from server.provision import DeviceIn, GatewayIn, ProvisionFile, apply
 from server.web.admin import form_again
 from server.web.admin_checks import FAMILIES, ROLES, Checked, check_required
 from server.web.auth import page_permit
+from server.web.render import page
 
 router = APIRouter(prefix="/console/admin", include_in_schema=False)
 GatewayAdminDep = Annotated[StaffIdentity, Depends(page_permit("gateway.write"))]
@@ -61,9 +62,16 @@ def add_gateway(request: Request, services: ServicesDep, user: GatewayAdminDep,
         if not checked.ok:
             return form_again(request, services, user, s, "gateway", form, checked)
         apply(s, ProvisionFile(gateways=[GatewayIn(id=form["gateway_id"], resident=form["resident"])]))
+        # The central broker lets in only provisioned gateways: the new one gets its credentials now, shown
+        # once on this page (stored hashed), as `anxin-server gateway add` prints them.
+        gateway = s.get(Gateway, form["gateway_id"])
+        assert gateway is not None  # just written by apply()
+        password = gateway_credentials.issue(s, gateway)
+        config = gateway_credentials.gateway_yaml(s, gateway, password, services.settings.mqtt_host,
+                                                  services.settings.mqtt_port)
         audit.record(s, actor_of(request, user), "gateway.write", services.clock(), "gateway", form["gateway_id"],
-                     None, form)
-    return RedirectResponse("/console/admin?saved=1", 303)
+                     None, {**form, "credentials": "issued"})
+    return page(request, services, "gateway_added.html", user=user, gateway_id=form["gateway_id"], config=config)
 
 
 @router.post("/devices", response_model=None)

@@ -140,6 +140,14 @@ WORDS: dict[str, tuple[str, str]] = {
     "devices": ("设备", "Devices"),
     "room": ("房间", "Room"),
     "saved": ("已保存", "Saved"),
+    "gateway_added": ("网关已添加", "Gateway added"),
+    "gateway_config_once": ("这是网关的配置文件，含连接中心服务器的密码。密码只显示这一次（服务器只保存其散列）：请复制到树莓派的配置文件中。"
+                            "丢失后可用 anxin-server gateway add 重新生成。",
+                            "This is the gateway's configuration with its password for the central broker. The password is "
+                            "shown only this once (the server keeps only its hash): copy it to the Pi's configuration file. "
+                            "If it is lost, make a new one with anxin-server gateway add."),
+    "gateway_config_host": ("其中的服务器地址是本服务器看到的地址；如果树莓派通过别的地址访问，请修改 host。",
+                            "The broker address is the one this server uses; change host if the Pi reaches it by another name."),
     # the caregiver's page
     "cg_title": ("安心 报警", "Anxin alarm"),
     "cg_who": ("谁", "Who"),

@@ -3,9 +3,14 @@ field and nothing is saved, the escalation order can be changed, and every chang
 
 from __future__ import annotations
 
+import html
+import re
+
+import yaml
 from sqlalchemy import select
 
-from server.db.models import Caregiver, Pairing, Resident
+from server.broker_access import verify_password
+from server.db.models import Caregiver, Gateway, Pairing, Resident
 from server.db.models_security import AuditEntry
 from server.provision import CaregiverIn, ProvisionFile, apply
 from server.web.admin_pairings import moved
@@ -104,7 +109,15 @@ def test_gateway_and_device_are_added_from_the_page_and_audited(services, client
     bad = client.post("/console/admin/gateways", data={"gateway_id": "GW R1!", "resident": "R404"})
     assert bad.status_code == 422
     assert 'id="g-gateway_id-note">只能用小写字母' in bad.text and 'id="g-resident-note">没有这个老人：R404' in bad.text
-    assert "已保存" in client.post("/console/admin/gateways", data={"gateway_id": "gw-r001", "resident": "R1"}).text
+    added = client.post("/console/admin/gateways", data={"gateway_id": "gw-r001", "resident": "R1"})
+    assert "已保存" in added.text and "只显示这一次" in added.text
+    # The central broker lets in only provisioned gateways: the page hands over the credentials, once.
+    config = yaml.safe_load(html.unescape(re.search(r'<pre id="gateway-config">(.*?)</pre>', added.text, re.S)[1]))
+    assert config["gateway_id"] == "gw-r001" and config["central_broker"]["username"] == "gw-r001"
+    with services.sessions() as s:
+        stored = s.scalar(select(Gateway.mqtt_password_hash).where(Gateway.id == "gw-r001"))
+    assert verify_password(config["central_broker"]["password"], stored), "the password shown does not log in"
+    assert config["central_broker"]["password"] not in str(stored)
     # "Pair this device" from the coverage page prefills what the gateway reported.
     form = client.get("/console/admin?gateway=gw-r001&device=0x00158d0001").text
     assert 'value="0x00158d0001"' in form and '<option value="gw-r001" selected>' in form
