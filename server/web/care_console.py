@@ -202,7 +202,7 @@ def _local_input(value: str | None) -> datetime | None:
 
 async def _fields(request: Request) -> dict[str, Any]:
     """The form's own fields, without the CSRF token the guard has already checked (server/web/guard.py)."""
-    return {k: v for k, v in (await request.form()).items() if k != csrf.FIELD}
+    return csrf.own_fields(await request.form())
 
 
 @router.post("/console/residents/{code}/assessment", response_model=None)

@@ -27,8 +27,7 @@ MEDICINE_ROWS = 4
 
 def _form_doc(raw: dict[str, Any], symptoms: list[str]) -> dict[str, Any]:
     """The posted fields as FollowUpIn input: blanks are absent, medicines and referral gathered."""
-    doc = {k: v for k, v in raw.items() if isinstance(v, str) and v.strip() and not k.startswith(("med_", "referral_"))
-           and k != csrf.FIELD}
+    doc = {k: v for k, v in raw.items() if isinstance(v, str) and v.strip() and not k.startswith(("med_", "referral_"))}
     doc["symptoms"] = symptoms
     doc["medication"] = [{"name": raw[f"med_name_{i}"].strip(), "dose": raw.get(f"med_dose_{i}", "").strip(),
                           "times_per_day": raw.get(f"med_times_{i}") or 1}
@@ -48,8 +47,7 @@ def _resident(session: SessionDep, code: str) -> Any:
 
 def _render(request: Request, staff: Any, resident: Any, condition: str, values: dict[str, Any],
             error: str | None, status: int = 200) -> HTMLResponse:
-    secret = request.app.state.services.settings.secret_key or ""
-    token = csrf.token_for(secret, request.cookies.get(SESSION_COOKIE, ""))
+    token = csrf.for_session(request.app.state.services.settings.secret_key or "", request.cookies.get(SESSION_COOKIE))
     return templates.TemplateResponse(request, "doctor/followup_form.html", {
         "staff": staff, "resident": resident, "condition": condition, "v": values, "error": error,
         "csrf_token": token,
@@ -70,7 +68,7 @@ async def record_followup(code: str, request: Request, staff: DoctorDep, session
     """Validate and store one visit; a refused form comes back with everything entered and the reason."""
     resident = _resident(session, code)
     posted = await request.form()
-    raw = {k: str(v) for k, v in posted.items()}
+    raw = {k: str(v) for k, v in csrf.own_fields(posted).items()}
     symptoms = [str(s) for s in posted.getlist("symptoms")]
     condition = raw.get("condition", "hypertension")
     try:

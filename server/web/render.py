@@ -61,7 +61,7 @@ def page(request: Request, services: Services, name: str, status_code: int = 200
     user = context.get("user")
     session_token = request.cookies.get(SESSION_COOKIE, "")
     context.update(
-        csrf_token=csrf.token_for(services.settings.secret_key or "", session_token) if session_token else "",
+        csrf_token=csrf.for_session(services.settings.secret_key or "", session_token),
         can=lambda action: user is not None and allowed(user.role, action),
         request=request, lang=lang, t=t, languages=i18n.LANGUAGES,
         type_name=lambda type_: i18n.alarm_type(type_, lang),
