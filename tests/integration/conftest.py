@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.browser import launch
 from tests.integration.harness import provision, start_home, start_server
 
 
@@ -19,3 +20,13 @@ def installation(tmp_path, home_broker, central_broker, receiver):  # type: igno
     yield server, home
     home.stop()
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    """One headless Debian Chromium per test module (the browser tests' pages open their own contexts)."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()

@@ -12,7 +12,7 @@ from firmware_sim.installation import DEMO_PASSWORD
 from server.auth import upsert_staff
 from server.db.models import Alarm
 from tests.integration.axe import violations
-from tests.integration.browser import DESKTOP, PHONE, launch, screenshot
+from tests.integration.browser import DESKTOP, PHONE, screenshot
 from tests.integration.harness import provision, start_home, start_server, wait_until
 from tests.unit.care.test_scoring import EXAMPLE
 
@@ -22,14 +22,6 @@ expect = playwright_api.expect
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 WAIT_MS = 15_000
 CST = timezone(timedelta(hours=8))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from firmware_sim.installation import DEMO_PASSWORD
 from server.db.models import Alarm, Device
-from tests.integration.browser import DESKTOP, PHONE, enrich_first_resident, launch, screenshot, seed_history
+from tests.integration.browser import DESKTOP, PHONE, enrich_first_resident, screenshot, seed_history
 from tests.integration.axe import assert_no_serious_violations as axe_clean
 from tests.integration.harness import provision, start_home, start_server, wait_until
 
@@ -21,14 +21,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 # Generous: two cores are shared by many test runs. The 2 s figure is measured in bench/, not here.
 WAIT_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture

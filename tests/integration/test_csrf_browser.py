@@ -18,7 +18,7 @@ from server import alarms as desk
 from server.db.models import AlarmAudit, Caregiver, Resident
 from server.services import utc_now
 from tests.integration.axe import assert_no_serious_violations as axe_clean
-from tests.integration.browser import DESKTOP, launch
+from tests.integration.browser import DESKTOP
 from tests.integration.harness import provision, start_server
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -61,14 +61,6 @@ def attacker() -> Iterator[Attacker]:
     a = Attacker()
     yield a
     a.http.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    with playwright_api.sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def sign_in(browser, base: str, username: str):  # type: ignore[no-untyped-def]

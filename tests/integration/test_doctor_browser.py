@@ -15,7 +15,7 @@ from server import alarms as desk
 from server.db.models import Resident
 from tests.integration.browser import screenshot
 from tests.integration.harness import provision, start_server
-from tests.integration.test_never_silent_browser import WAIT_MS, accessible, browser, sign_in  # noqa: F401
+from tests.integration.test_never_silent_browser import WAIT_MS, accessible, sign_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -41,7 +41,7 @@ def clinic(tmp_path, central_broker, receiver):
     server.stop()
 
 
-def test_doctor_sees_low_pressure_flagged_and_prints_a_signed_report(browser, clinic):  # noqa: F811
+def test_doctor_sees_low_pressure_flagged_and_prints_a_signed_report(browser, clinic):
     server = clinic
     page = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN", bypass_csp=True,
                                accept_downloads=True).new_page()

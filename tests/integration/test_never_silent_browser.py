@@ -11,7 +11,7 @@ from sqlalchemy import select
 from firmware_sim.installation import DEMO_PASSWORD
 from server.db.models import Caregiver, Staff
 from tests.integration.axe import violations
-from tests.integration.browser import launch, screenshot
+from tests.integration.browser import screenshot
 from tests.integration.harness import provision, start_home, start_server, wait_until
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -21,14 +21,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 WAIT_MS = 15_000
 NIGHT_DESK = {"width": 1366, "height": 768}  # the duty desk's laptop
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def accessible(page) -> None:

@@ -11,7 +11,7 @@ import pytest
 from firmware_sim.installation import DEMO_DUTY_PHONE
 from tests.integration.browser import PHONE, screenshot
 from tests.integration.harness import provision, start_home, start_server, wait_until
-from tests.integration.test_never_silent_browser import WAIT_MS, accessible, browser, sign_in  # noqa: F401
+from tests.integration.test_never_silent_browser import WAIT_MS, accessible, sign_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -30,7 +30,7 @@ def installation(tmp_path, home_broker, central_broker, receiver):
     server.stop()
 
 
-def test_acknowledge_from_the_queue_by_keyboard_alone(browser, installation):  # noqa: F811
+def test_acknowledge_from_the_queue_by_keyboard_alone(browser, installation):
     server, home = installation
     duty = sign_in(browser, server, "duty")
     home.button.press()
@@ -68,7 +68,7 @@ def test_acknowledge_from_the_queue_by_keyboard_alone(browser, installation):  #
     expect(duty.locator("#note-text")).to_be_focused()
 
 
-def test_losing_the_server_greys_the_queue_under_a_full_width_banner(browser, installation):  # noqa: F811
+def test_losing_the_server_greys_the_queue_under_a_full_width_banner(browser, installation):
     server, home = installation
     duty = sign_in(browser, server, "duty")
     home.button.press()
@@ -86,7 +86,7 @@ def test_losing_the_server_greys_the_queue_under_a_full_width_banner(browser, in
     screenshot(duty, "queue-offline", full_page=False)
 
 
-def test_expired_link_offers_the_duty_phone_as_a_call_button(browser, installation):  # noqa: F811
+def test_expired_link_offers_the_duty_phone_as_a_call_button(browser, installation):
     server, _home = installation
     phone = browser.new_context(**PHONE, locale="zh-CN", bypass_csp=True).new_page()
     phone.goto(f"{server.settings.base_url}/c/not-a-real-token")
@@ -97,7 +97,7 @@ def test_expired_link_offers_the_duty_phone_as_a_call_button(browser, installati
     accessible(phone)
 
 
-def test_caregiver_who_cannot_come_says_so_and_the_desk_is_called_at_once(browser, installation, receiver):  # noqa: F811
+def test_caregiver_who_cannot_come_says_so_and_the_desk_is_called_at_once(browser, installation, receiver):
     from sqlalchemy import select
 
     from server.db.models import Staff
@@ -118,7 +118,7 @@ def test_caregiver_who_cannot_come_says_so_and_the_desk_is_called_at_once(browse
     accessible(phone)
 
 
-def test_on_the_desk_laptop_acknowledge_and_phone_numbers_are_above_the_fold(browser, installation):  # noqa: F811
+def test_on_the_desk_laptop_acknowledge_and_phone_numbers_are_above_the_fold(browser, installation):
     from tests.integration.browser import enrich_first_resident
 
     server, home = installation

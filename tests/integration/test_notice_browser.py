@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.harness import wait_until
-from tests.integration.test_services_browser import accessible, browser, server, sign_in  # noqa: F401
+from tests.integration.test_services_browser import accessible, server, sign_in  # noqa: F401
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 
-def test_a_published_notice_reaches_the_caregivers_and_its_page_counts_it(browser, server, receiver) -> None:  # noqa: F811
+def test_a_published_notice_reaches_the_caregivers_and_its_page_counts_it(browser, server, receiver) -> None:
     page = sign_in(browser, server, "coord", "/console/activities")
     page.get_by_label("标题", exact=True).last.fill("社区义诊")
     page.get_by_label("内容").fill("周三上午九点，社区卫生服务站，免费量血压")

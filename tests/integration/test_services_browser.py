@@ -19,21 +19,13 @@ from server.auth import upsert_staff
 from server.db.models import Resident
 from server.db.models_care import ResidentProfile
 from tests.integration.axe import violations
-from tests.integration.browser import DESKTOP, PHONE, launch, screenshot
+from tests.integration.browser import DESKTOP, PHONE, screenshot
 from tests.integration.harness import provision, start_server
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture
