@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from anxin.mqtt import MqttError
-from anxin.periodic import Periodic
+from anxin.loop import Loop
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class IntakeProbe:
     _last_back: float | None = None
     _started: float = 0.0
     _last_reconnect: float = 0.0
-    _task: Periodic | None = None
+    _task: Loop | None = None
 
     @property
     def healthy(self) -> bool:
@@ -82,7 +82,7 @@ class IntakeProbe:
     def start(self) -> None:
         """Probe on its own thread."""
         self._started = self._last_reconnect = self.monotonic()
-        self._task = Periodic("intake-probe", self.interval_s, self.check)
+        self._task = Loop("intake-probe", self.check, interval_s=self.interval_s)
         self._task.start()
 
     def stop(self) -> None:
