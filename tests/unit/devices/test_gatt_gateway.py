@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from firmware_sim.health_devices import (GLUCOSE, PLX_CONTINUOUS, WEIGHT, GlucoseSample, OximeterSample, Weighing,
                                          gatt_frame)
 from gateway.devices import ble_gatt
-from tests.unit.test_gateway_devices import bodies, home  # noqa: F401  (the fixture)
+from tests.unit.gateway.test_devices import bodies, home  # noqa: F401  (the fixture)
 
 
 def test_a_glucose_meter_resending_its_memory_is_stored_once(home) -> None:  # type: ignore[no-untyped-def]  # noqa: F811

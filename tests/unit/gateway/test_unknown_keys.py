@@ -13,7 +13,7 @@ from gateway.devices.router import Router
 from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway
-from tests.unit.test_gateway_devices import Clock
+from tests.unit.gateway.test_devices import Clock
 
 
 @pytest.fixture

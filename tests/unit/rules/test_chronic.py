@@ -236,7 +236,7 @@ def test_the_default_engine_runs_the_chronic_rules() -> None:
 
 def test_a_pushed_per_resident_threshold_changes_what_the_gateway_raises(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from gateway.model import Reading as R
-    from tests.unit.test_gateway_rules_push import Clock, events, make_gateway, push
+    from tests.unit.gateway.test_rules_push import Clock, events, make_gateway, push
 
     clock = Clock()
     gw, said = make_gateway(tmp_path, clock)

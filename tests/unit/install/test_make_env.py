@@ -8,7 +8,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _make_env(tree: Path) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,5 @@
-"""Defects found reviewing the server's alarm path, each proven on SQLite and the real PostgreSQL."""
+"""The server's alarm path holds against malformed, out-of-order and failing input (each case found in a review,
+proven on SQLite and the real PostgreSQL): the alarm is still raised, cancels land right, channels fail alone."""
 
 from __future__ import annotations
 
