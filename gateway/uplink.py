@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from anxin import protocol
+from anxin.loop import Loop
 from anxin.mqtt import MqttError
 from gateway.config import UplinkConfig
 from gateway.outbox import Entry, Outbox
@@ -61,25 +62,28 @@ class Uplink:
     _highest_sent: int = 0
     _batches: OrderedDict[str, frozenset[int]] = field(default_factory=OrderedDict)
     _wake: threading.Event = field(default_factory=threading.Event)
-    _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _connected: bool = False
     _last_ack: float = 0.0
     _waiting_since: float = 0.0
-    alive_at: float = field(default_factory=time.monotonic)
-    _thread: threading.Thread | None = None
+    _delay: float = 0.0  # how long the next step waits for a wake-up before looking again
+    _loop: Loop = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._loop = Loop("uplink", self._step, wake=self._wake.set, monotonic=self.monotonic)
+
+    @property
+    def alive_at(self) -> float:
+        """When the sender last began a step (monotonic): the watchdog restarts the gateway when stale."""
+        return self._loop.alive_at
 
     def start(self) -> None:
         """Run the sender on its own thread."""
-        self._thread = threading.Thread(target=self._run, name="uplink", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
         """Stop the sender thread."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread:
-            self._thread.join(timeout=5)
+        self._loop.stop()
 
     def wake(self) -> None:
         """Something new is in the outbox."""
@@ -246,15 +250,13 @@ class Uplink:
                 return 1.0
             return max(0.01, min(d for d, _ in self._inflight.values()) - now)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.alive_at = self.monotonic()
-            try:
-                self.outbox.flush_due()
-                delay = self.send_once()
-            except Exception:  # supervisor: log, back off, keep the uplink alive
-                log.exception("uplink send failed")
-                delay = 1.0
-            if delay > 0:
-                self._wake.wait(min(delay, 5.0))  # wake regularly so the watchdog sees us alive
-                self._wake.clear()
+    def _step(self) -> None:
+        """Wait out the delay the last send asked for (cut short by a wake-up), then send what is due."""
+        if self._delay > 0:
+            self._wake.wait(min(self._delay, 5.0))  # wake regularly so the watchdog sees us alive
+            self._wake.clear()
+            if self._loop.stopping:
+                return
+        self._delay = 1.0  # kept when the send below raises: the loop logs it and we back off a second
+        self.outbox.flush_due()
+        self._delay = self.send_once()

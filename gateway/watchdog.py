@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Protocol
 
+from anxin.loop import Loop
+
 log = logging.getLogger(__name__)
 
 
@@ -59,8 +61,12 @@ class Watchdog:
     interval_s: float = 2.0
     monotonic: Callable[[], float] = time.monotonic
     unhealthy: list[str] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _loop: Loop = field(init=False)
+
+    def __post_init__(self) -> None:
+        # STOPPING=1 goes out once the stop flag is set and before the join, so no pet follows it.
+        self._loop = Loop("watchdog", self.check, interval_s=self.interval_s,
+                          wake=lambda: self.notifier.notify("STOPPING=1"))
 
     def check(self) -> bool:
         """One round; returns whether the gateway is healthy (and systemd was petted)."""
@@ -77,22 +83,11 @@ class Watchdog:
 
     def start(self) -> None:
         """Check on a thread of our own (READY=1 is Readiness's: it waits for the home's broker)."""
-        self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
         """Tell systemd we are stopping on purpose."""
-        self._stop.set()
-        self.notifier.notify("STOPPING=1")
-        if self._thread:
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.check()
-            except Exception:  # supervisor: the watchdog itself must not die
-                log.exception("watchdog check failed")
+        self._loop.stop()
 
 
 @dataclass
@@ -111,12 +106,15 @@ class Readiness:
     give_up_after_s: float = 60.0
     monotonic: Callable[[], float] = time.monotonic
     ready: threading.Event = field(default_factory=threading.Event)
-    _stop: threading.Event = field(default_factory=threading.Event)
+    _loop: Loop = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._loop = Loop("readiness", self._wait_once)
 
     def wait(self) -> bool:
         """Block until subscribed (True) or given up / stopped (False); announce readiness once."""
         deadline = self.monotonic() + self.give_up_after_s
-        while not self._stop.is_set():
+        while not self._loop.stopping:
             if self.subscribed.wait(0.2):
                 log.info("ready: subscribed to %s", self.what)
                 self.notifier.notify("READY=1\nSTATUS=ready: subscribed to " + self.what)
@@ -131,8 +129,13 @@ class Readiness:
 
     def start(self) -> None:
         """Wait on a thread of our own."""
-        threading.Thread(target=self.wait, name="readiness", daemon=True).start()
+        self._loop.start()
 
     def stop(self) -> None:
         """Stop waiting (the gateway is stopping)."""
-        self._stop.set()
+        self._loop.stop()
+
+    def _wait_once(self) -> None:
+        """The loop's only step: one wait is the whole job, so the loop ends itself after it."""
+        self.wait()
+        self._loop.stop()
