@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, ContextManager
 from zoneinfo import ZoneInfo
 
+from anxin.loop import Loop
 from gateway.config import SmsConfig
 from gateway.errors import ModemError, OutboxError
 from gateway.fallback.modem import GsmModem
@@ -54,8 +54,10 @@ class SmsFallback:
     sleep: Callable[[float], object] = time.sleep
     attempts_log: list[dict[str, Any]] = field(default_factory=list)
     _first_seen: dict[int, float] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _loop: Loop = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._loop = Loop("sms-fallback", self.check, interval_s=1.0)
 
     def due(self) -> list[Entry]:
         """Alarms waiting longer than allowed that have not been texted yet."""
@@ -117,18 +119,8 @@ class SmsFallback:
 
     def start(self) -> None:
         """Check once a second on a thread of its own (sending may block for a minute)."""
-        self._thread = threading.Thread(target=self._run, name="sms-fallback", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
         """Stop the watcher."""
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(1.0):
-            try:
-                self.check()
-            except Exception:  # supervisor: the fallback must outlive any one failure
-                log.exception("SMS fallback check failed")
+        self._loop.stop()

@@ -9,6 +9,8 @@ from typing import Any, Callable
 
 import serial
 
+from anxin.loop import Loop
+
 log = logging.getLogger(__name__)
 
 Opener = Callable[..., Any]
@@ -41,53 +43,50 @@ class SerialTransport:
         self.max_backoff = max_backoff
         self.stats = SerialStats()
         self.connected = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._port: Any = None
+        self._backoff = min_backoff
+        self._reported_down = False
+        self._loop = Loop(f"serial {url}", self._step)
 
     def start(self) -> None:
         """Open and read in the background."""
-        self._thread = threading.Thread(target=self._run, name=f"serial {self.url}", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
         """Close the port and end the thread."""
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=5)
+        self._loop.stop()
 
-    def _run(self) -> None:
-        backoff = self.min_backoff
-        reported_down = False
-        while not self._stop.is_set():
-            try:
-                self._port = self.opener(self.url, baudrate=self.baudrate, timeout=0.2)
-            except (serial.SerialException, OSError, ValueError) as exc:
-                self.stats.open_failures += 1
-                if not reported_down:
-                    log.warning("cannot open %s: %s; retrying with backoff", self.url, exc)
-                    self._state(False)
-                    reported_down = True
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
-                continue
-            self.stats.opens += 1
-            backoff, reported_down = self.min_backoff, False
-            log.info("opened %s", self.url)
-            self.connected.set()
-            self._state(True)
+    def _step(self) -> None:
+        """Open the port (or wait out the backoff when it cannot be had) and read it until it is lost."""
+        try:
+            self._port = self.opener(self.url, baudrate=self.baudrate, timeout=0.2)
+        except (serial.SerialException, OSError, ValueError) as exc:
+            self.stats.open_failures += 1
+            if not self._reported_down:
+                log.warning("cannot open %s: %s; retrying with backoff", self.url, exc)
+                self._state(False)
+                self._reported_down = True
+            self._loop.wait(self._backoff)
+            self._backoff = min(self._backoff * 2, self.max_backoff)
+            return
+        self.stats.opens += 1
+        self._backoff, self._reported_down = self.min_backoff, False
+        log.info("opened %s", self.url)
+        self.connected.set()
+        self._state(True)
+        try:
             lost = self._read_until_lost()
+        finally:  # the port is closed however the step ends, as the thread used to on its way out
             self.connected.clear()
             self._close()
-            if lost:
-                self.stats.losses += 1
-                self._state(False)
-                reported_down = True
-        self._close()
+        if lost:
+            self.stats.losses += 1
+            self._state(False)
+            self._reported_down = True
 
     def _read_until_lost(self) -> bool:
         """Read until stopped (False) or the port fails (True)."""
-        while not self._stop.is_set():
+        while not self._loop.stopping:
             try:
                 data = self._port.read(max(1, self._port.in_waiting))
             except (serial.SerialException, OSError) as exc:  # unplugged: the port is gone
