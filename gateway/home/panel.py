@@ -8,6 +8,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from anxin.loop import Loop
 from gateway.config import GpioConfig
 from gateway.errors import GatewayError
 from gateway.home import led
@@ -41,8 +42,7 @@ class Panel:
         self._devices: list[Any] = []
         self._led: Any = None
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = Loop("panel", self.refresh, interval_s=REFRESH_S)  # a failing light never stops the buttons
 
     def start(self) -> None:
         """Open the configured pins and keep the light up to date; raises PanelError when the pins cannot be had."""
@@ -63,16 +63,13 @@ class Panel:
             self.stop()
             raise PanelError(f"cannot open the Pi's pins: {exc}") from exc
         self.refresh()
-        self._thread = threading.Thread(target=self._run, name="panel", daemon=True)
-        self._thread.start()
+        self._loop.start()
         log.info("Pi panel on BCM pins: cancel %s, SOS %s, LED %s", self.cfg.cancel_pin, self.cfg.sos_pin,
                  self.cfg.led_pin)
 
     def stop(self) -> None:
         """Turn the light off and free the pins."""
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=5)
+        self._loop.stop()
         for device in self._devices:
             device.close()
         self._devices.clear()
@@ -117,10 +114,3 @@ class Panel:
         log.info("Pi button %s pressed", device)
         self.emit([DeviceEvent(device, kind, datetime.fromtimestamp(self.clock(), timezone.utc),
                                {"button": "gpio"})])
-
-    def _run(self) -> None:
-        while not self._stop.wait(REFRESH_S):
-            try:
-                self.refresh()
-            except Exception:  # supervisor: a light that fails must not stop the buttons
-                log.exception("Pi panel refresh failed")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from anxin.loop import Loop
 from gateway.home.audio import AudioError, Output, Renderer
 from gateway.home.health import health_doc, health_topic
 from gateway.home.speech import (
@@ -58,12 +59,15 @@ class SpeakerBridge:
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _playing: Spoken | None = None
     _cut: threading.Event = field(default_factory=threading.Event)
-    _stopped: bool = False
-    _thread: threading.Thread | None = None
+    _checked: bool = False  # the start-up checks ran (they are the loop's first step)
     _problems: dict[str, str] = field(default_factory=dict)
     _reported: dict[str, str] | None = None
     _health_lock: threading.Lock = field(default_factory=threading.Lock)
     _prepared: threading.Event = field(default_factory=threading.Event)
+    _loop: Loop = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._loop = Loop("speaker", self._step, wake=self._interrupt, join_s=10.0, monotonic=self.monotonic)
 
     def on_connection(self, up: bool) -> None:
         """(Re)connected to the home's broker: say again how the speaker is, once the checks have run."""
@@ -96,8 +100,7 @@ class SpeakerBridge:
 
     def start(self) -> None:
         """Check the engine and output, pre-render the fixed prompts, then speak in the background."""
-        self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def prepare(self) -> None:
         """Health check and the cache of fixed prompts (an SOS reply must not wait for espeak-ng)."""
@@ -121,38 +124,40 @@ class SpeakerBridge:
 
     def stop(self) -> None:
         """Stop speaking (the current prompt is cut) and end the thread."""
-        with self._cond:
-            self._stopped = True
-            self._cut.set()
-            self._cond.notify_all()
-        if self._thread:
-            self._thread.join(timeout=10)
+        self._loop.stop()
 
     def idle(self) -> bool:
         """Nothing playing and nothing waiting."""
         with self._cond:
             return self._playing is None and not len(self._queue)
 
-    def _run(self) -> None:
-        self.prepare()
-        while True:
+    def _interrupt(self) -> None:
+        """Called by the loop's stop: cut the prompt playing and wake the thread waiting for one."""
+        with self._cond:
+            self._cut.set()
+            self._cond.notify_all()
+
+    def _step(self) -> None:
+        """The start-up checks once, then: wait for a prompt and speak the most urgent one."""
+        if not self._checked:
+            self._checked = True  # once, even if they raise: the loop logs it and the speaker still speaks
+            self.prepare()
+            return
+        with self._cond:
+            while not self._loop.stopping and not len(self._queue):
+                self._cond.wait()
+            if self._loop.stopping:
+                return
+            prompt = self._queue.pop()
+            assert prompt is not None
+            spoken = self._pending.pop(id(prompt))
+            self._playing = spoken
+            self._cut.clear()
+        try:
+            self._speak(spoken)  # one bad prompt raises into the loop, which logs it: the home is not silenced
+        finally:
             with self._cond:
-                while not self._stopped and not len(self._queue):
-                    self._cond.wait()
-                if self._stopped:
-                    return
-                prompt = self._queue.pop()
-                assert prompt is not None
-                spoken = self._pending.pop(id(prompt))
-                self._playing = spoken
-                self._cut.clear()
-            try:
-                self._speak(spoken)
-            except Exception:  # supervisor: one bad prompt must not silence the home
-                log.exception("speaker failed on %s", prompt.key)
-            finally:
-                with self._cond:
-                    self._playing = None
+                self._playing = None
 
     def _speak(self, spoken: Spoken) -> None:
         prompt = spoken.prompt
