@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.trends.build import seed_cohort
-from tests.unit.trends.test_api import make_client, sign_in
+from tests.unit.trends.site import make_client, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 

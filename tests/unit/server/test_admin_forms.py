@@ -14,7 +14,7 @@ from server.db.models import Caregiver, Gateway, Pairing, Resident
 from server.db.models_security import AuditEntry
 from server.provision import CaregiverIn, ProvisionFile, apply
 from server.web.admin_pairings import moved
-from tests.unit.server.test_web_pages import client, services, signed_in  # noqa: F401  (fixtures)
+from tests.unit.server.pages import client, services, signed_in  # noqa: F401  (fixtures)
 
 CHANNEL = "mailto://alarm:secret@example.com"
 

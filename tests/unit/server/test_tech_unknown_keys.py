@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from server.db.models import IngestedEvent
-from tests.unit.server.test_web_pages import NOW, client, services, signed_in  # noqa: F401 - fixtures
+from tests.unit.server.pages import NOW, client, services, signed_in  # noqa: F401 - fixtures
 
 REPORT = {"device": "climate", "kind": "unknown_keys",
           "detail": {"keys": {"comfort_index": 51, "<b>dew</b>": 1}, "messages": 51}}

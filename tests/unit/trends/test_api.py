@@ -9,34 +9,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session, sessionmaker
 
-from server.api.app import create_app
 from server.db.models import Resident
-from server.db.session import create_schema, make_engine, session_factory
-from server.links import LinkSigner
-from server.services import Services
-from server.settings import ServerSettings
-from server.web import csrf
-from tests.unit.trends.build import NOW, seed_cohort
-
-
-def make_client(database_url: str) -> tuple[TestClient, sessionmaker[Session]]:
-    """The real app over a real database, with the clock fixed at NOW."""
-    engine = make_engine(database_url)
-    create_schema(engine)
-    sessions = session_factory(engine)
-    services = Services(ServerSettings(database_url=database_url, secret_key="t"), sessions, LinkSigner("t", 60),
-                        None, lambda _g, _c: None, clock=lambda: NOW)
-    return TestClient(create_app(services)), sessions
-
-
-def sign_in(client: TestClient, username: str) -> None:
-    """Sign in; the session cookie then rides on every request."""
-    r = client.post("/api/v1/auth/token", data={"username": username, "password": "pw"})
-    assert r.status_code == 200, r.text
-    if "anxin_session" in r.cookies:  # pages' forms carry this token in their hidden csrf_token field
-        client.headers["X-CSRF-Token"] = csrf.token_for("t", r.cookies["anxin_session"])
+from tests.unit.trends.build import seed_cohort
+from tests.unit.trends.site import make_client, sign_in
 
 
 @pytest.fixture

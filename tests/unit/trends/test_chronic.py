@@ -5,17 +5,9 @@ from __future__ import annotations
 import pytest
 
 from server.trends.chronic import glucose_figures, picture, spo2_figures, weight_figures
+from tests.unit.trends.build import GLUCOSE
 
 H, DAY = 3600.0, 86400.0
-# time order: context, value; in range? (fasting 4.4-7.0, otherwise 3.9 to < 10.0)
-GLUCOSE = [(0 * H, 5.0, "fasting"),  # yes
-           (3 * H, 9.0, "after_meal"),  # yes
-           (15 * H, 3.5, "bedtime"),  # no: low, event 1 (level 1)
-           (24 * H, 7.5, "fasting"),  # no: above 7.0; ends event 1
-           (28 * H, 2.8, "before_meal"),  # no: event 2, level 2
-           (28.3 * H, 3.2, "before_meal"),  # no: same event
-           (31 * H, 11.0, "after_meal"),  # no: not below 10.0; ends event 2
-           (48 * H, 6.0, "fasting")]  # yes
 
 
 def test_glucose_figures_by_hand() -> None:

@@ -15,7 +15,7 @@ from server.trends.series import MORNING, zone
 from server.trends.summary import Period
 from server.web.doctor_chart import AlarmMark, bp_chart
 from tests.unit.trends.build import at, dn, seed_cohort, series
-from tests.unit.trends.test_api import make_client, sign_in
+from tests.unit.trends.site import make_client, sign_in
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from server.db.models import Resident
 from tests.unit.trends.build import seed_cohort
-from tests.unit.trends.test_api import make_client, sign_in
+from tests.unit.trends.site import make_client, sign_in
 
 ROUTES = ("/api/v1/trends/residents/HIGH", "/api/v1/trends/residents/HIGH/fhir",
           "/api/v1/trends/residents/HIGH/readings.csv", "/doctor/residents/HIGH", "/doctor/residents/HIGH/report")

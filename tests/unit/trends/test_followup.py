@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from server.db.models import Resident
 from server.followup import FollowUpIn, due
 from tests.unit.trends.build import NOW, seed_cohort
-from tests.unit.trends.test_api import make_client, sign_in
+from tests.unit.trends.site import make_client, sign_in
 
 TODAY = NOW.date()  # 2026-03-15 in Beijing
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from server.db.models import Resident
 from server.db.models_reminders import ReminderOutcome
 from tests.unit.trends.build import at, seed_cohort
-from tests.unit.trends.test_api import make_client, sign_in
+from tests.unit.trends.site import make_client, sign_in
 
 PILL = "苯磺酸氨氯地平 5 毫克 一片"
 
