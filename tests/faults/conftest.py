@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from firmware_sim.gsm_modem import SimModem
 from tests.conftest import Mosquitto
 from tests.faults.procs import Devices, GatewayProc, ServerProc, devices
 
@@ -71,3 +72,11 @@ def installation(make_installation) -> Installation:
     inst.server.start()
     inst.gateway.start()
     return inst
+
+
+@pytest.fixture
+def modem() -> Iterator[SimModem]:
+    """The simulated GSM modem on a pseudo-terminal."""
+    m = SimModem().start()
+    yield m
+    m.stop()

@@ -12,9 +12,9 @@ import sqlite3
 
 import pytest
 
+from tests.faults.checks import ready
 from tests.faults.conftest import Installation
 from tests.faults.procs import stored
-from tests.faults.test_faults import ready
 from tests.integration.harness import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]

@@ -8,9 +8,8 @@ import json
 import pytest
 
 from anxin.mqtt import MqttLink, make_client
-from firmware_sim.gsm_modem import SimModem
+from tests.faults.checks import assert_nothing_lost, ready, settled
 from tests.faults.procs import stored
-from tests.faults.test_faults import assert_nothing_lost, ready, settled
 from tests.integration.harness import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -18,13 +17,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.faults]
 TYPED = ["+8613800138000", "139 0013 9000"]  # as a person writes them in the gateway configuration
 PHONES = ["+8613800138000", "+8613900139000"]
 LABEL = "王秀英（德胜门内大街 12 号 3 单元 401）"
-
-
-@pytest.fixture
-def modem():
-    m = SimModem().start()
-    yield m
-    m.stop()
 
 
 def test_sms_when_uplink_cannot_deliver_then_server_sees_whole_story(make_installation, modem):

@@ -16,7 +16,6 @@ from gateway.config import SmsConfig
 from gateway.fallback.modem import GsmModem
 from gateway.fallback.sms import SmsFallback
 from gateway.outbox import Outbox, connect
-from tests.faults.test_sms_fallback import modem  # noqa: F401 - the simulated modem fixture
 
 pytestmark = [pytest.mark.integration]
 

@@ -13,8 +13,7 @@ from sqlalchemy import Engine
 from anxin import protocol
 from firmware_sim.receiver import NotificationReceiver
 from server.ingest import Ingest
-from tests.integration.desk.conftest import Clock, make_desk, provision
-from tests.integration.desk.test_escalation import world
+from tests.integration.desk.conftest import Clock, make_desk, provision, world
 
 pytestmark = pytest.mark.integration
 

@@ -13,13 +13,13 @@ from sqlalchemy import Engine, event, select
 
 from anxin import protocol
 from firmware_sim.receiver import NotificationReceiver
-from server import alarms as desk_ops, presence
+from server import alarms as desk_ops
+from server import presence
 from server.db.models import Alarm, DeadLetter, Gateway, NotificationAttempt, Reading
 from server.db.session import session_factory
 from server.ingest import Ingest
 from server.notify import apprise_send
-from tests.integration.desk.conftest import T0, make_desk, provision
-from tests.integration.desk.test_escalation import paths, world
+from tests.integration.desk.conftest import T0, make_desk, paths, provision, world
 
 pytestmark = pytest.mark.integration
 

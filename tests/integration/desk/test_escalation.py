@@ -10,49 +10,9 @@ from sqlalchemy import Engine, select
 from firmware_sim.receiver import NotificationReceiver
 from server import alarms as desk_ops
 from server.db.models import Alarm, AlarmAudit, NotificationAttempt, Resident
-from tests.integration.desk.conftest import T0, Clock, make_desk, provision
+from tests.integration.desk.conftest import T0, Clock, make_desk, paths, provision, raise_sos, world
 
 pytestmark = pytest.mark.integration
-
-
-def world(receiver: NotificationReceiver, staff_url: str | None = None) -> dict:
-    """One resident with two caregivers (zh-CN, then English), duty staff and a supervisor."""
-    return {
-        "caregivers": [
-            {"code": "C1", "name": "李伟", "notify": [receiver.url("/C1")]},
-            {"code": "C2", "name": "Anna Li", "language": "en", "notify": [receiver.url("/C2")]},
-        ],
-        "residents": [{"code": "R1", "name": "王秀英", "address": "德胜门内大街 12 号",
-                       "caregivers": [{"code": "C1", "ack_timeout_s": 60}, "C2"]}],
-        "gateways": [{"id": "gw-1", "resident": "R1"}],
-        "staff": [
-            {"username": "duty", "display_name": "值班员", "role": "staff", "password_hash": "x",
-             "notify": [staff_url or receiver.url("/duty")]},
-            {"username": "boss", "display_name": "Supervisor", "role": "supervisor", "password_hash": "x",
-             "language": "en", "notify": [receiver.url("/boss")]},
-            {"username": "doc", "display_name": "Doctor", "role": "doctor", "password_hash": "x",
-             "notify": [receiver.url("/doc")]},
-        ],
-    }
-
-
-def raise_sos(engine: Engine, at_s: float = 0, gateway: str = "gw-1", type_: str = "sos") -> int:
-    """The gateway's alarm, as ingest applies it."""
-    from datetime import timedelta
-
-    from server.db.session import session_factory
-
-    now = T0 + timedelta(seconds=at_s)
-    with session_factory(engine)() as s, s.begin():
-        resident = s.scalars(select(Resident)).first()
-        change = desk_ops.apply_gateway_alarm(s, gateway, 1, resident.id if resident else None,
-                                              {"type": type_, "severity": "emergency", "device": "sos-button"},
-                                              now, now)
-        return change.alarm.id
-
-
-def paths(receiver: NotificationReceiver) -> list[str]:
-    return [r.path for r in receiver.received]
 
 
 def test_policy_runs_in_order_and_repeats_until_acknowledged(engine: Engine, receiver: NotificationReceiver) -> None:

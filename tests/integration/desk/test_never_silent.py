@@ -8,8 +8,7 @@ from sqlalchemy import Engine, select
 from firmware_sim.receiver import NotificationReceiver
 from server.db.models import AlarmAudit
 from server.web import views
-from tests.integration.desk.conftest import make_desk, provision
-from tests.integration.desk.test_escalation import paths, raise_sos
+from tests.integration.desk.conftest import make_desk, paths, provision, raise_sos
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,7 @@ from firmware_sim.receiver import NotificationReceiver
 from server import alarms as desk_ops
 from server.db.models import Alarm, AlarmAudit
 from server.ingest import Ingest
-from tests.integration.desk.conftest import Desk, make_desk, provision
-from tests.integration.desk.test_escalation import paths, world
+from tests.integration.desk.conftest import Desk, make_desk, paths, provision, world
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from gateway.falls.evaluate import judge
 from gateway.falls.fit import Features, fit
 from gateway.falls.impact import impact_vector
 from gateway.falls.recordings import load_recording
-from tests.unit.falls.test_mobifall import dataset_dir
+from tests.unit.falls.mobifall import dataset_dir
 
 # Derived feature traces (docs/falls.md): the features the detector measured on two MobiFall recordings.
 # sub7/CSI/2, stepping into a car: 2.62 g onto the seat, turned 109°, then still; the old rule raised a fall.

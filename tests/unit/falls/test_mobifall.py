@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from gateway.falls.detector import FallParams
 from gateway.falls.evaluate import Summary, summarize
 from gateway.falls.fit import leave_one_subject_out
 from gateway.falls.recordings import find_recordings, load_recording
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-def dataset_dir() -> Path | None:
-    """ANXIN_MOBIFALL_DIR, else ../shared/datasets/mobifall next to the repository (or a worktree's parent)."""
-    if os.environ.get("ANXIN_MOBIFALL_DIR"):
-        return Path(os.environ["ANXIN_MOBIFALL_DIR"])
-    for parent in REPO.parents:
-        candidate = parent / "shared" / "datasets" / "mobifall"
-        if candidate.is_dir():
-            return candidate
-    return None
+from tests.unit.falls.mobifall import dataset_dir
 
 
 @pytest.fixture(scope="module")

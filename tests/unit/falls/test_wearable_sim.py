@@ -10,7 +10,7 @@ import pytest
 from firmware_sim import traces
 from firmware_sim.wearable import Wearable, accel_messages, from_mobifall
 from gateway.falls.recordings import STANDARD_GRAVITY
-from tests.unit.falls.test_eval_falls import write_trial
+from tests.unit.falls.mobifall import write_trial
 
 
 def test_messages_carry_every_sample_once_in_the_requested_unit():

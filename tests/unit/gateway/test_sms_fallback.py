@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from firmware_sim.gsm_modem import SimModem, decode_submit
+from firmware_sim.gsm_modem import decode_submit
 from gateway.config import SmsConfig
 from gateway.errors import ModemTimeout, SmsRejected
 from gateway.fallback.modem import LineBuffer, open_serial_modem
@@ -15,13 +15,6 @@ from gateway.outbox import Outbox, connect
 ALARM = {"type": "sos", "severity": "emergency", "change": "raise", "device": "sos-button",
          "message": "SOS button pressed", "resident": "R001"}
 LABEL = "王秀英，北京市西城区德胜门内大街 12 号 3 单元 401"
-
-
-@pytest.fixture
-def modem():
-    m = SimModem().start()
-    yield m
-    m.stop()
 
 
 class Clock:

@@ -15,7 +15,6 @@ from gateway.fallback.modem import open_serial_modem
 from gateway.fallback.pdu import Pdu, encode
 from gateway.fallback.sms import SmsFallback, sms_text
 from gateway.outbox import Outbox, connect
-from tests.unit.gateway.test_sms_fallback import modem  # noqa: F401 - the simulated modem fixture
 
 SMSC = "+8613800100500"
 ALARM = {"type": "sos", "severity": "emergency", "change": "raise", "device": "sos-button", "resident": "R001"}
