@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from firmware_sim.installation import DEMO_PASSWORD
 from server.db.models import Alarm, Caregiver, Reading, Resident
 from server.runtime import ServerRuntime
+from tests.integration.axe import violations
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -73,3 +75,36 @@ def seed_history(server: ServerRuntime) -> None:
                         status="resolved", raised_at=raised, updated_at=raised + timedelta(seconds=wait),
                         acknowledged_at=raised + timedelta(seconds=wait), acknowledged_by=by,
                         acknowledged_via="console", resolved_at=raised + timedelta(minutes=5), outcome="false_alarm"))
+
+
+WAIT_MS = 15_000
+NIGHT_DESK = {"width": 1366, "height": 768}  # the duty desk's laptop
+
+
+def accessible(page) -> None:  # type: ignore[no-untyped-def]
+    """No axe-core WCAG 2 A/AA violation on the page as it is now."""
+    found = violations(page)
+    assert found == [], f"axe-core: {found}"
+
+
+def sign_in(browser, server: ServerRuntime, username: str, start: str = "/console"):  # type: ignore[no-untyped-def]
+    """Signed in at the duty desk's 1366×768, on `start`, with the live connection up."""
+    from playwright.sync_api import expect
+
+    page = browser.new_context(viewport=NIGHT_DESK, locale="zh-CN", bypass_csp=True).new_page()
+    page.goto(f"{server.settings.base_url}{start}")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_label("密码").press("Enter")
+    expect(page.locator("body[data-connected='1']")).to_be_attached(timeout=WAIT_MS)
+    return page
+
+
+def sign_in_desktop(browser, server: ServerRuntime, username: str, path: str):  # type: ignore[no-untyped-def]
+    """Signed in on a 1280-wide desktop, on `path` (not waiting for the live connection)."""
+    page = browser.new_context(viewport=DESKTOP, locale="zh-CN", bypass_csp=True).new_page()
+    page.goto(f"{server.settings.base_url}{path}")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_label("密码").press("Enter")
+    return page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from functools import lru_cache
@@ -63,3 +65,8 @@ def auth_headers(base_url: str, username: str = "admin", password: str = "anxin-
     r = httpx.post(f"{base_url}/api/v1/auth/token", data={"username": username, "password": password}, timeout=15)
     r.raise_for_status()
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def sim(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the device simulator's command line (`python -m firmware_sim ...`) to completion."""
+    return subprocess.run([sys.executable, "-m", "firmware_sim", *args], capture_output=True, text=True, timeout=60)

@@ -14,7 +14,7 @@ from server.db.models import Alarm
 from tests.integration.axe import violations
 from tests.integration.browser import DESKTOP, PHONE, screenshot
 from tests.integration.harness import provision, start_home, start_server, wait_until
-from tests.unit.care.test_scoring import EXAMPLE
+from tests.unit.care.example import EXAMPLE
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect

@@ -10,8 +10,8 @@ import pytest
 
 from firmware_sim.installation import DEMO_PASSWORD
 from server.db.models import Alarm, Device
-from tests.integration.browser import DESKTOP, PHONE, enrich_first_resident, screenshot, seed_history
 from tests.integration.axe import assert_no_serious_violations as axe_clean
+from tests.integration.browser import DESKTOP, PHONE, enrich_first_resident, screenshot, seed_history
 from tests.integration.harness import provision, start_home, start_server, wait_until
 
 playwright_api = pytest.importorskip("playwright.sync_api")

@@ -16,13 +16,9 @@ from gateway.devices.ble_bpm import BpmStream
 from gateway.devices.router import Router, subscriptions
 from gateway.model import DeviceMessage
 from gateway.transports.serial_port import SerialTransport
-from tests.integration.harness import wait_until
+from tests.integration.harness import sim, wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def sim(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "firmware_sim", *args], capture_output=True, text=True, timeout=60)
 
 
 def test_fall_and_bp_subcommands_publish_what_the_gateway_understands(home_broker) -> None:  # type: ignore[no-untyped-def]

@@ -13,9 +13,8 @@ from sqlalchemy import select
 from firmware_sim import bp_history
 from server import alarms as desk
 from server.db.models import Resident
-from tests.integration.browser import screenshot
+from tests.integration.browser import accessible, screenshot
 from tests.integration.harness import provision, start_server
-from tests.integration.test_never_silent_browser import WAIT_MS, accessible, sign_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect

@@ -10,8 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from firmware_sim.health_devices import (GLUCOSE, GLUCOSE_CONTEXT, PLX_SPOT, TEMPERATURE, WEIGHT, GattBridge,
-                                         GlucoseSample, OximeterSample, TemperatureSample, Weighing, gatt_frame)
+from firmware_sim.health_devices import (
+    GLUCOSE,
+    GLUCOSE_CONTEXT,
+    PLX_SPOT,
+    TEMPERATURE,
+    WEIGHT,
+    GattBridge,
+    GlucoseSample,
+    OximeterSample,
+    TemperatureSample,
+    Weighing,
+    gatt_frame,
+)
 from firmware_sim.serial_devices import PtyPort
 from gateway.config import GatewaySettings, SerialPortConfig
 from gateway.model import DeviceMessage, Reading

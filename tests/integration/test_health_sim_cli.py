@@ -17,8 +17,7 @@ from gateway.devices import ble_gatt
 from gateway.devices.router import Router, subscriptions
 from gateway.model import DeviceMessage, Reading
 from gateway.transports.serial_port import SerialTransport
-from tests.integration.harness import wait_until
-from tests.integration.test_device_sim_cli import sim
+from tests.integration.harness import sim, wait_until
 
 pytestmark = pytest.mark.integration
 

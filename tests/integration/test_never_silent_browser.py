@@ -8,37 +8,14 @@ import re
 import pytest
 from sqlalchemy import select
 
-from firmware_sim.installation import DEMO_PASSWORD
 from server.db.models import Caregiver, Staff
-from tests.integration.axe import violations
-from tests.integration.browser import screenshot
+from tests.integration.browser import WAIT_MS, accessible, screenshot, sign_in
 from tests.integration.harness import provision, start_home, start_server, wait_until
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-
-WAIT_MS = 15_000
-NIGHT_DESK = {"width": 1366, "height": 768}  # the duty desk's laptop
-
-
-def accessible(page) -> None:
-    """No axe-core WCAG 2 A/AA violation on the page as it is now."""
-    found = violations(page)
-    assert found == [], f"axe-core: {found}"
-
-
-def sign_in(browser, server, username: str, start: str = "/console"):
-    """Signed in at 1366×768, on `start`, with the live connection up."""
-    page = browser.new_context(viewport=NIGHT_DESK, locale="zh-CN", bypass_csp=True).new_page()
-    page.goto(f"{server.settings.base_url}{start}")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_label("密码").press("Enter")
-    expect(page.locator("body[data-connected='1']")).to_be_attached(timeout=WAIT_MS)
-    return page
-
 
 @pytest.fixture
 def unreachable_family(tmp_path, home_broker, central_broker, receiver):

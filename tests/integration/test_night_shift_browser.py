@@ -9,9 +9,8 @@ import re
 import pytest
 
 from firmware_sim.installation import DEMO_DUTY_PHONE
-from tests.integration.browser import PHONE, screenshot
+from tests.integration.browser import PHONE, WAIT_MS, accessible, screenshot, sign_in
 from tests.integration.harness import provision, start_home, start_server, wait_until
-from tests.integration.test_never_silent_browser import WAIT_MS, accessible, sign_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.browser import accessible, sign_in_desktop
 from tests.integration.harness import wait_until
-from tests.integration.test_services_browser import accessible, server, sign_in  # noqa: F401
+from tests.integration.services_site import server  # noqa: F401 - the fixture
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -14,7 +15,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 
 def test_a_published_notice_reaches_the_caregivers_and_its_page_counts_it(browser, server, receiver) -> None:
-    page = sign_in(browser, server, "coord", "/console/activities")
+    page = sign_in_desktop(browser, server, "coord", "/console/activities")
     page.get_by_label("标题", exact=True).last.fill("社区义诊")
     page.get_by_label("内容").fill("周三上午九点，社区卫生服务站，免费量血压")
     page.get_by_label("同时在老人家中语音播报（一般优先级，不打断紧急提示）").check()

@@ -12,8 +12,8 @@ import signal
 import subprocess
 import sys
 import threading
-from collections import Counter
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest

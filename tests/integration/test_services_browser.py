@@ -11,52 +11,17 @@ from sqlalchemy import select
 
 from firmware_sim import care_demo, services_demo
 from firmware_sim.installation import DEMO_PASSWORD
-from server.assist import providers
 from server.assist.context import assist_config
-from server.assist.schemas import ProviderIn
-from server.audit import CLI
 from server.auth import upsert_staff
 from server.db.models import Resident
-from server.db.models_care import ResidentProfile
-from tests.integration.axe import violations
-from tests.integration.browser import DESKTOP, PHONE, screenshot
+from tests.integration.browser import PHONE, accessible, screenshot, sign_in_desktop
 from tests.integration.harness import provision, start_server
+from tests.integration.services_site import server  # noqa: F401 - the fixture
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-
-
-@pytest.fixture
-def server(tmp_path, central_broker, receiver):
-    server = start_server(tmp_path, central_broker.address)
-    provision(server, 1, [receiver.url("/caregiver/{code}")])
-    with server.services.sessions() as s, s.begin():
-        upsert_staff(s, "coord", "coordinator", "协调员 周兰", DEMO_PASSWORD)
-        upsert_staff(s, "super", "supervisor", "主管 孙强", DEMO_PASSWORD)
-        resident = s.scalars(select(Resident).where(Resident.code == "R001")).one()
-        s.add(ResidentProfile(resident_id=resident.id, district="西城区"))  # 德胜门内大街
-        now = server.services.clock()
-        for code, name, district in (("P-EAST", "东城为老服务中心", "东城区"), ("P-WEST", "西城为老服务中心", "西城区")):
-            providers.save(s, ProviderIn(code=code, name=name, kind="organisation", categories=["cleaning", "meals"],
-                                         district=district, hours="每天 8:00–18:00", capacity=3), CLI, now)
-    yield server
-    server.stop()
-
-
-def accessible(page) -> None:
-    found = violations(page)
-    assert found == [], f"axe-core: {found}"
-
-
-def sign_in(browser, server, username: str, path: str):
-    page = browser.new_context(viewport=DESKTOP, locale="zh-CN", bypass_csp=True).new_page()
-    page.goto(f"{server.settings.base_url}{path}")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_label("密码").press("Enter")
-    return page
 
 
 def test_family_request_is_assigned_worked_on_a_phone_rated_low_and_followed_up(browser, server) -> None:
@@ -79,7 +44,7 @@ def test_family_request_is_assigned_worked_on_a_phone_rated_low_and_followed_up(
     accessible(family)
 
     # It reaches the coordinator's queue; the suggestion is the provider in the resident's district.
-    desk = sign_in(browser, server, "coord", "/console/requests")
+    desk = sign_in_desktop(browser, server, "coord", "/console/requests")
     expect(desk.get_by_role("heading", name="服务需求", exact=True)).to_be_visible()
     row = desk.locator("#open tr", has_text="王秀英")
     expect(row).to_contain_text("助洁")
@@ -129,7 +94,7 @@ def test_family_request_is_assigned_worked_on_a_phone_rated_low_and_followed_up(
     expect(family.get_by_text("已评价，谢谢！")).to_be_visible()
 
     # The supervisor's follow-up appears, and the dashboard shows the done request and the low rating.
-    boss = sign_in(browser, server, "super", "/console/requests")
+    boss = sign_in_desktop(browser, server, "super", "/console/requests")
     follow = boss.locator("#follow-ups")
     expect(follow).to_contain_text("卫生间地面没有拖干净")
     expect(follow).to_contain_text("2 分")
@@ -150,7 +115,7 @@ def test_the_demo_month_on_the_dashboard_in_both_languages_with_an_xlsx_download
             upsert_staff(s, "super", "supervisor", "主管 孙强", DEMO_PASSWORD)
             care_demo.seed(s, server.services.clock())
             services_demo.seed(s, server.services.clock())
-        boss = sign_in(browser, server, "super", "/console/dashboard")
+        boss = sign_in_desktop(browser, server, "super", "/console/dashboard")
         expect(boss.get_by_role("heading", name="决策数据")).to_be_visible()
         expect(boss.locator("#sla")).to_contain_text("助餐")
         expect(boss.locator("#ratings_provider")).to_contain_text("西城区为老服务中心")

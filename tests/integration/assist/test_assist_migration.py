@@ -7,7 +7,7 @@ from sqlalchemy import inspect
 
 from server.db.migrate import differences, upgrade
 from server.db.session import make_engine
-from tests.integration.care.test_care_migration import _run
+from tests.integration.care.conftest import migrate
 
 pytestmark = pytest.mark.integration
 TABLES = {"providers", "service_requests", "evaluations", "activities", "activity_signups", "notices"}
@@ -20,10 +20,10 @@ def test_services_migration_up_down_up(database_url: str) -> None:
         upgrade(engine)
         assert TABLES <= set(inspect(engine).get_table_names())
         assert differences(engine) == []
-        _run(engine, "downgrade", BEFORE)
+        migrate(engine, "downgrade", BEFORE)
         tables = set(inspect(engine).get_table_names())
         assert not TABLES & tables and "contacts" in tables
-        _run(engine, "upgrade", "head")
+        migrate(engine, "upgrade", "head")
         assert TABLES <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()

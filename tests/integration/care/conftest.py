@@ -8,10 +8,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic import command
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from server.api.app import create_app
 from server.auth import upsert_staff
+from server.db.migrate import alembic_config
 from server.db.session import create_schema, make_engine, session_factory
 from server.links import LinkSigner
 from server.provision import import_file
@@ -72,3 +75,21 @@ def login(client: TestClient, username: str) -> dict[str, str]:
     if "anxin_session" in r.cookies:  # pages: what their forms carry in the hidden csrf_token field
         client.headers["X-CSRF-Token"] = csrf.token_for(SECRET, r.cookies["anxin_session"])
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def migrate(engine: Engine, verb: str, target: str) -> None:
+    """Run Alembic's `upgrade` or `downgrade` to `target` on the engine's database."""
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        getattr(command, verb)(cfg, target)
+
+
+# A full resident profile as a coordinator types it (the API and the pages tests).
+PROFILE = {"name": "李秀英", "phone": "010-6601 2345", "address": "北京市东城区和平里七区 5 号楼 302",
+           "district": "东城区", "birth_date": "1942-05-03", "former_unit": "北京第二机床厂", "retirement": "退休",
+           "rank": "高级工程师", "living_arrangement": "alone", "family": ["儿子 王强 139 0000 1111"],
+           "key_holders": ["邻居 张阿姨 302 对门"], "conditions": ["高血压"], "medication": ["氨氯地平 5 mg"],
+           "allergies": ["青霉素"], "family_doctor": "和平里社区卫生服务中心 刘医生",
+           "doctor_contract_signed": "2026-01-10", "last_checkup": "2026-10-12", "interests": ["京剧"],
+           "skills": ["书法"], "service_needs": ["助餐"], "hearing": "aid", "vision": "normal"}

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from alembic import command
 from sqlalchemy import inspect
 
-from server.db.migrate import alembic_config, differences, upgrade
+from server.db.migrate import differences, upgrade
 from server.db.session import make_engine
+from tests.integration.care.conftest import migrate
 
 pytestmark = pytest.mark.integration
 CARE_TABLES = {"resident_profiles", "profile_changes", "assessments", "helpers", "helper_plans", "contacts",
                "care_audit"}
 BEFORE = "c7dccc8dea97"
-
-
-def _run(engine, verb: str, target: str) -> None:
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        getattr(command, verb)(cfg, target)
 
 
 def test_care_migration_up_down_up(database_url: str) -> None:
@@ -28,10 +21,10 @@ def test_care_migration_up_down_up(database_url: str) -> None:
         upgrade(engine)
         assert CARE_TABLES <= set(inspect(engine).get_table_names())
         assert differences(engine) == []
-        _run(engine, "downgrade", BEFORE)
+        migrate(engine, "downgrade", BEFORE)
         tables = set(inspect(engine).get_table_names())
         assert not CARE_TABLES & tables and "residents" in tables
-        _run(engine, "upgrade", "head")
+        migrate(engine, "upgrade", "head")
         assert CARE_TABLES <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()

@@ -7,9 +7,8 @@ import re
 import icalendar
 import pytest
 
-from tests.integration.care.conftest import login
-from tests.integration.care.test_care_api import PROFILE
-from tests.unit.care.test_scoring import EXAMPLE
+from tests.integration.care.conftest import PROFILE, login
+from tests.unit.care.example import EXAMPLE
 
 pytestmark = pytest.mark.integration
 

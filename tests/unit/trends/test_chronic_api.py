@@ -14,9 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from server.db.models import Reading, Resident
-from tests.unit.trends.build import at, seed_cohort
+from tests.unit.trends.build import GLUCOSE, at, seed_cohort
 from tests.unit.trends.site import make_client, sign_in
-from tests.unit.trends.test_chronic import GLUCOSE
 
 START = at(5, "00:00")  # glucose series starts on day 5 of the seeded fortnight
 
