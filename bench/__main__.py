@@ -7,7 +7,6 @@ import importlib
 import json
 import logging
 import sys
-
 from pathlib import Path
 
 from bench.core import RESULTS, BenchError, Result, log, machine, render, save

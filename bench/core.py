@@ -9,10 +9,11 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -49,7 +50,7 @@ class Result:
     anchors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     machine: dict[str, Any] = field(default_factory=dict)
-    started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     duration_s: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -123,8 +124,8 @@ def table(rows: list[dict[str, Any]]) -> str:
     cols = list(rows[0])
     cells = [[fmt(r.get(c, "")) for c in cols] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
-    line = "  ".join(c.ljust(w) for c, w in zip(cols, widths))
-    body = ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in cells]
+    line = "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=False))
+    body = ["  ".join(v.rjust(w) for v, w in zip(row, widths, strict=False)) for row in cells]
     return "\n".join([line, "  ".join("-" * w for w in widths), *body])
 
 

@@ -12,9 +12,9 @@ import os
 import platform
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 from firmware_sim.native_devices import payload
 from firmware_sim.serial_devices import BpMeasurement
@@ -82,7 +82,7 @@ def home_mix() -> list[tuple[str, bytes]]:
     z = lambda name, doc: out.append((f"zigbee2mqtt/{name}", json.dumps(doc).encode()))  # noqa: E731
     n = lambda name, kind, **f: out.append((f"anxin/dev/{name}", json.dumps(payload(kind, **f)).encode()))  # noqa: E731
     for minute in range(60):
-        for s in range(0, 60, 30):
+        for _ in range(0, 60, 30):
             z("radar", {"presence": True, "fall_down_status": "none", "linkquality": 100})
         for name in ("hall-motion", "kitchen-motion"):
             z(name, {"occupancy": minute % 3 == 0, "battery": 90, "linkquality": 80})

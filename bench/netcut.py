@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import selectors
 import socket
 import threading
@@ -27,7 +28,7 @@ class LineCut:
         """Where the home should connect instead of the broker."""
         return BrokerAddress("127.0.0.1", self.port)
 
-    def start(self) -> "LineCut":
+    def start(self) -> LineCut:
         """Listen and relay on a thread."""
         self._listener = socket.create_server(("127.0.0.1", self.port))
         threading.Thread(target=self._run, name="linecut", daemon=True).start()
@@ -76,10 +77,8 @@ class LineCut:
 
     def _drop(self, sel: selectors.BaseSelector, a: socket.socket, b: socket.socket) -> None:
         for s in (a, b):
-            try:
+            with contextlib.suppress(KeyError, ValueError):
                 sel.unregister(s)
-            except (KeyError, ValueError):
-                pass
             s.close()
 
     def cut(self) -> None:

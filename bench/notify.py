@@ -12,7 +12,7 @@ import os
 import statistics
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -46,11 +46,11 @@ def run(alarms: int, workers: int, kind: str) -> dict[str, object]:
                 "residents": [{"code": f"R{i}", "name": f"r{i}", "caregivers": [f"C{i}"]} for i in range(alarms)],
                 "gateways": [{"id": f"gw-{i}", "resident": f"R{i}"} for i in range(alarms)]}))
         notifier = Notifier(sessions, LinkSigner("bench", 3600), "http://anxin.test", workers=workers)
-        worker = DeskWorker(sessions, Escalator(), notifier, PresencePolicy(), lambda: datetime.now(timezone.utc))
+        worker = DeskWorker(sessions, Escalator(), notifier, PresencePolicy(), lambda: datetime.now(UTC))
         worker.start()
         t0 = time.time()
         with sessions() as s, s.begin():
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             for r in s.scalars(select(Resident)):
                 gw = f"gw-{r.code[1:]}"
                 desk_ops.apply_gateway_alarm(s, gw, 1, r.id, {"type": "sos", "severity": "emergency"}, now, now)

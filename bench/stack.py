@@ -95,7 +95,7 @@ class ServerProcess:
         """The HTTP API's root."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "ServerProcess":
+    def start(self) -> ServerProcess:
         """Start it and wait for the HTTP port."""
         env = {**child_env(), "ANXIN_SECRET_KEY": "bench-secret-of-the-stack"}
         cmd = [sys.executable, "-m", "server", "--log-level", "WARNING", "--database-url", self.database_url, "run",
@@ -172,7 +172,7 @@ class FleetProcess:
         self.proc: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
 
-    def start(self) -> "FleetProcess":
+    def start(self) -> FleetProcess:
         """Start the fleet."""
         self.proc = subprocess.Popen([sys.executable, "-m", "bench.fleet", *self.args], stdout=subprocess.PIPE,
                                      text=True, env=child_env(), cwd=REPO)

@@ -12,7 +12,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ from server.trends.summary import Period, summarize
 
 TZ = zone("Asia/Shanghai")
 TODAY = date(2026, 11, 27)
-NOW = datetime(2026, 11, 27, 14, 0, tzinfo=timezone.utc)  # 22:00 in Beijing
+NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)  # 22:00 in Beijing
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> dict[str, float]:

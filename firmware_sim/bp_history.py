@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -52,7 +52,7 @@ def store(session: Session, resident_id: int, gateway_id: str, rows: list[Row]) 
     """Insert rows as blood-pressure readings of a resident; the caller commits."""
     session.add_all([
         Reading(resident_id=resident_id, gateway_id=gateway_id, device="bp-monitor", metric="blood_pressure",
-                ts=ts.astimezone(timezone.utc), values={"systolic": s, "diastolic": d, "pulse": p}, flags=fl)
+                ts=ts.astimezone(UTC), values={"systolic": s, "diastolic": d, "pulse": p}, flags=fl)
         for ts, s, d, p, fl in rows
     ])
     return len(rows)

@@ -3,7 +3,7 @@ scale (native JSON devices in their homes), with four weeks of history so the do
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -53,11 +53,11 @@ def seed_history(session: Session, today: date, days: int = 28, tz: ZoneInfo = Z
     if (r := people.get("R001")) is not None:
         for ts, value, context in glucose_history(first, days, tz):
             session.add(Reading(resident_id=r.id, gateway_id="gw-r001", device=GLUCOMETER.name, metric="glucose",
-                                ts=ts.astimezone(timezone.utc), values={"glucose_mmol_l": value}, flags=[context]))
+                                ts=ts.astimezone(UTC), values={"glucose_mmol_l": value}, flags=[context]))
             added += 1
     if (r := people.get("R002")) is not None:
         for ts, kg in weight_history(first, days, tz):
             session.add(Reading(resident_id=r.id, gateway_id="gw-r002", device=SCALE.name, metric="weight",
-                                ts=ts.astimezone(timezone.utc), values={"weight_kg": kg}, flags=[]))
+                                ts=ts.astimezone(UTC), values={"weight_kg": kg}, flags=[]))
             added += 1
     return added

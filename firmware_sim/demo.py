@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 
 from anxin.mqtt import BrokerAddress
 from anxin.ports import free_port, port_or_free
-from firmware_sim import care_demo, services_demo
+from firmware_sim import bp_history, care_demo, services_demo
 from firmware_sim.chronic_demo import seed_history
-from firmware_sim import bp_history
 from firmware_sim.installation import (
     DEMO_DEVICES,
     DEMO_DUTY_PHONE,
@@ -38,10 +37,10 @@ from gateway.config import SpeakerConfig
 from gateway.home.audio import AlsaPlayer
 from gateway.home.bridge import SpeakerService, build_speaker
 from server.broker import EmbeddedBroker
-from server.errors import DatabaseUnavailable, PortInUse
 from server.db.models import Resident
-from server.provision import apply
+from server.errors import DatabaseUnavailable, PortInUse
 from server.gateway_credentials import issue_missing
+from server.provision import apply
 from server.runtime import ServerRuntime, build_runtime
 from server.settings import ServerSettings
 

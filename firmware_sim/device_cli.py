@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from anxin.mqtt import BrokerAddress, MqttLink, make_client
 from firmware_sim.mqtt_devices import FallRadar

@@ -100,7 +100,7 @@ class SimModem:
         self._thread: threading.Thread | None = None
         self._mr = 0
 
-    def start(self) -> "SimModem":
+    def start(self) -> SimModem:
         """Open the pseudo-terminal and answer on a thread."""
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)

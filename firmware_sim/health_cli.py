@@ -4,13 +4,23 @@ thermometer over native JSON (MQTT), or behind a BLE-to-UART bridge on a pseudo-
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from firmware_sim.device_cli import _link, _until_stopped
-from firmware_sim.health_devices import (GLUCOSE, PLX_CONTINUOUS, PLX_SPOT, TEMPERATURE, WEIGHT, GattBridge,
-                                         GlucoseSample, OximeterSample, TemperatureSample, Weighing)
+from firmware_sim.health_devices import (
+    GLUCOSE,
+    PLX_CONTINUOUS,
+    PLX_SPOT,
+    TEMPERATURE,
+    WEIGHT,
+    GattBridge,
+    GlucoseSample,
+    OximeterSample,
+    TemperatureSample,
+    Weighing,
+)
 from firmware_sim.native_devices import NativeDevice
 from firmware_sim.serial_devices import PtyPort
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 Publish = Callable[[str, bytes], object]
 
@@ -49,12 +50,12 @@ class NativeDevice:
     def blood_pressure(self, systolic: float, diastolic: float, pulse: float | None = 70,
                        flags: tuple[str, ...] = (), measured_at: datetime | None = None) -> dict[str, Any]:
         """Blood-pressure monitor: one measurement in mmHg."""
-        at = measured_at or datetime.fromtimestamp(self.clock(), timezone.utc)
+        at = measured_at or datetime.fromtimestamp(self.clock(), UTC)
         return self.send("bp", systolic=systolic, diastolic=diastolic, pulse=pulse, unit="mmHg",
                          flags=list(flags), measured_at=at.isoformat(timespec="seconds"))
 
     def _at(self, measured_at: datetime | None) -> str:
-        return (measured_at or datetime.fromtimestamp(self.clock(), timezone.utc)).isoformat(timespec="seconds")
+        return (measured_at or datetime.fromtimestamp(self.clock(), UTC)).isoformat(timespec="seconds")
 
     def glucose(self, mmol_l: float, meal: str | None = None, measured_at: datetime | None = None) -> dict[str, Any]:
         """Glucose meter: one fingerstick in mmol/L with its meal context."""

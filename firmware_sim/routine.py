@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
-from typing import Iterator
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from gateway.model import DeviceEvent, DeviceMessage, EventKind, Reading
@@ -72,21 +72,16 @@ def week() -> list[tuple[datetime, DeviceMessage]]:
     # Wednesday: sleeps in until 10:30, no check-in press.
     msgs += ordinary_day(2, wake=(10, 30), checkin=False)
     # Thursday: the radar reports a fall at 15:00; she presses cancel after 12 s.
-    msgs += ordinary_day(3) + [(_at(3, 15, 0), _ev(EventKind.FALL, "radar")),
-                               (_at(3, 15, 0, 12), _ev(EventKind.SOS_CANCEL, "button"))]
+    msgs += [*ordinary_day(3), (_at(3, 15, 0), _ev(EventKind.FALL, "radar")), (_at(3, 15, 0, 12), _ev(EventKind.SOS_CANCEL, "button"))]
     # Friday: a fall at 16:00 that nobody cancels; she moves on the floor at 16:05.
-    msgs += ordinary_day(4) + [(_at(4, 16, 0), _ev(EventKind.FALL, "radar")),
-                               (_at(4, 16, 5), _ev(EventKind.MOTION, "radar"))]
+    msgs += [*ordinary_day(4), (_at(4, 16, 0), _ev(EventKind.FALL, "radar")), (_at(4, 16, 5), _ev(EventKind.MOTION, "radar"))]
     # Saturday: out of the front door at 02:00, back at 02:40; then no movement 13:00-17:30.
-    msgs += [m for m in ordinary_day(5, bathroom=False, nap_until=(17, 30))]
+    msgs += list(ordinary_day(5, bathroom=False, nap_until=(17, 30)))
     msgs += [(_at(5, 2, 0), _ev(EventKind.DOOR_OPEN, "front")), (_at(5, 2, 1), _ev(EventKind.DOOR_CLOSED, "front")),
              (_at(5, 2, 40), _ev(EventKind.DOOR_OPEN, "front")), (_at(5, 2, 41), _ev(EventKind.DOOR_CLOSED, "front"))]
     # Sunday: the button's battery runs low at 09:00; the heating fails from 12:00 to 13:30.
     sunday = [m for m in ordinary_day(6) if not (m[1].device == "thermo" and _at(6, 12, 0) <= m[0] < _at(6, 13, 30))]
-    msgs += sunday + [(_at(6, 9, 0), _ev(EventKind.BATTERY_LOW, "button")),
-                      (_at(6, 12, 0), Reading("thermo", "climate", {"temperature": 9.0, "humidity": 50})),
-                      (_at(6, 12, 30), Reading("thermo", "climate", {"temperature": 8.5, "humidity": 50})),
-                      (_at(6, 13, 0), Reading("thermo", "climate", {"temperature": 9.5, "humidity": 50}))]
+    msgs += [*sunday, (_at(6, 9, 0), _ev(EventKind.BATTERY_LOW, "button")), (_at(6, 12, 0), Reading("thermo", "climate", {"temperature": 9.0, "humidity": 50})), (_at(6, 12, 30), Reading("thermo", "climate", {"temperature": 8.5, "humidity": 50})), (_at(6, 13, 0), Reading("thermo", "climate", {"temperature": 9.5, "humidity": 50}))]
     return sorted(msgs, key=lambda m: m[0])
 
 
@@ -94,9 +89,9 @@ def timeline(msgs: list[tuple[datetime, DeviceMessage]], tick_s: float = 10.0,
              days: int = 7) -> Iterator[tuple[datetime, Input]]:
     """Messages interleaved with ticks every `tick_s`, as the worker would see them."""
     # In UTC, as the worker passes it; the rules convert to the home's time zone themselves.
-    start = WEEK_START.astimezone(timezone.utc)
+    start = WEEK_START.astimezone(UTC)
     ticks = (start + timedelta(seconds=i * tick_s) for i in range(int(days * 86400 / tick_s)))
-    keyed_msgs = ((t.astimezone(timezone.utc), 0, i, m) for i, (t, m) in enumerate(msgs))
+    keyed_msgs = ((t.astimezone(UTC), 0, i, m) for i, (t, m) in enumerate(msgs))
     keyed_ticks = ((t, 1, 0, Tick()) for t in ticks)
     for t, _order, _i, item in heapq.merge(keyed_msgs, keyed_ticks, key=lambda x: (x[0], x[1], x[2])):
         yield t, item

@@ -84,7 +84,7 @@ class PtyPort:
         """True while the device end exists."""
         return self._master is not None
 
-    def plug(self) -> "PtyPort":
+    def plug(self) -> PtyPort:
         """Create the pseudo-terminal (raw, like a USB serial adapter) and point `path` at it."""
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # no line discipline: bytes pass unchanged, as on a real UART

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -24,12 +24,12 @@ class Trace:
     def _n(self, seconds: float) -> int:
         return max(1, int(round(seconds * self.rate_hz)))
 
-    def hold(self, seconds: float, gravity: np.ndarray) -> "Trace":
+    def hold(self, seconds: float, gravity: np.ndarray) -> Trace:
         """Keep still in one posture."""
         self.parts.append(np.tile(gravity, (self._n(seconds), 1)))
         return self
 
-    def turn(self, seconds: float, start: np.ndarray, end: np.ndarray, scale: Callable[[float], float]) -> "Trace":
+    def turn(self, seconds: float, start: np.ndarray, end: np.ndarray, scale: Callable[[float], float]) -> Trace:
         """Rotate gravity from one posture to another while |a| follows `scale` (0..1 -> g)."""
         n = self._n(seconds)
         out = np.empty((n, 3))
@@ -40,7 +40,7 @@ class Trace:
         self.parts.append(out)
         return self
 
-    def spike(self, peak_g: float, direction: np.ndarray, seconds: float = 0.1) -> "Trace":
+    def spike(self, peak_g: float, direction: np.ndarray, seconds: float = 0.1) -> Trace:
         """A short impact: a half-sine of `peak_g` along `direction`."""
         n = self._n(seconds)
         unit = direction / np.linalg.norm(direction)
@@ -48,7 +48,7 @@ class Trace:
         self.parts.append(np.outer(np.maximum(pulse, 1.0), unit))
         return self
 
-    def gait(self, seconds: float, step_hz: float, peak_g: float) -> "Trace":
+    def gait(self, seconds: float, step_hz: float, peak_g: float) -> Trace:
         """Walking, stairs, jogging: a periodic vertical bounce with some sway, upright."""
         tt = np.arange(self._n(seconds)) / self.rate_hz
         bounce = 1.0 + (peak_g - 1.0) * np.maximum(np.sin(2 * math.pi * step_hz * tt), -0.6)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +42,15 @@ def server_received(url: str) -> list[float]:
             ).order_by(Alarm.id)).scalars().all()
     finally:
         engine.dispose()
-    return [(r if r.tzinfo else r.replace(tzinfo=timezone.utc)).timestamp() for r in rows]
+    return [(r if r.tzinfo else r.replace(tzinfo=UTC)).timestamp() for r in rows]
 
 
 def split(times: list[tuple[float, float]], received: list[float]) -> dict[str, float]:
     """p50 / p99 of press -> server commit start, and of commit start -> webhook, in ms."""
     if len(received) != len(times):
         return {}
-    to_server = percentiles([(r - t0) * 1000 for (t0, _at), r in zip(times, received)])
-    to_phone = percentiles([(at - r) * 1000 for (_t0, at), r in zip(times, received)])
+    to_server = percentiles([(r - t0) * 1000 for (t0, _at), r in zip(times, received, strict=False)])
+    to_phone = percentiles([(at - r) * 1000 for (_t0, at), r in zip(times, received, strict=False)])
     return {"to_server_p50_ms": to_server["p50"], "to_server_p99_ms": to_server["p99"],
             "server_to_webhook_p50_ms": to_phone["p50"], "server_to_webhook_p99_ms": to_phone["p99"]}
 

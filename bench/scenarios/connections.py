@@ -13,7 +13,6 @@ from bench.scenarios import broker_limit
 from bench.stack import FleetProcess, ServerProcess, provision_database
 
 
-
 def _total(fleets: list[FleetProcess], key: str) -> float:
     return sum(f.latest.get(key, 0) for f in fleets)
 

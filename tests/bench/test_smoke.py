@@ -51,9 +51,10 @@ def test_quick_run_writes_a_plausible_result(scenario, tmp_path):
 
 def test_ingest_replay_stores_every_reading_it_reports(tmp_path):
     """The profiling harness (bench/ingest_replay.py): what it counts is what the database holds."""
+    from sqlalchemy import text
+
     from bench.ingest_replay import replay
     from server.db.session import make_engine
-    from sqlalchemy import text
 
     url = f"sqlite:///{tmp_path}/replay.db"
     result = replay(url, drain=3, readings=900)

@@ -34,9 +34,9 @@ class Proc:
     def start(self) -> None:
         """Start (again), appending to the same log."""
         self.starts += 1
-        log = open(self.workdir / f"{self.name}.log", "ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir)
+        with open(self.workdir / f"{self.name}.log", "ab") as log:  # the child keeps its own copy of the file
+            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir)
 
     def kill(self) -> None:
         """SIGKILL: no clean-up of any kind runs."""

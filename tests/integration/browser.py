@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -49,7 +49,7 @@ def screenshot(page, name: str, folder: str = "console", full_page: bool = True)
 
 def enrich_first_resident(server: ServerRuntime) -> None:
     """Phone numbers, medication and blood-pressure readings for resident R001, as a real card has."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with server.services.sessions() as s, s.begin():
         resident = s.scalars(select(Resident).where(Resident.code == "R001")).one()
         resident.phone = "010-6612 3456"
@@ -64,7 +64,7 @@ def enrich_first_resident(server: ServerRuntime) -> None:
 
 def seed_history(server: ServerRuntime) -> None:
     """Fifty answered alarms over the past five days: 48 within 60 s, one at 75 s, one at 200 s."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with server.services.sessions() as s, s.begin():
         resident = s.scalars(select(Resident).where(Resident.code == "R002")).one()
         for i in range(50):

@@ -28,7 +28,7 @@ def _name(cn: str) -> x509.Name:
 
 def make_certs(directory: Path) -> Certs:
     """A CA and a certificate for 127.0.0.1/localhost signed by it, valid for a day."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (x509.CertificateBuilder().subject_name(_name("Anxin test CA")).issuer_name(_name("Anxin test CA"))
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())

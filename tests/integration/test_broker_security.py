@@ -44,8 +44,8 @@ class SecureBroker:
             f"listener {self.port} 127.0.0.1\ncafile {self.certs.ca}\ncertfile {self.certs.cert}\n"
             f"keyfile {self.certs.key}\ntls_version tlsv1.2\n")
         self.log = workdir / "mosquitto.log"
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=open(self.log, "wb"),
-                                     stderr=subprocess.STDOUT)
+        with open(self.log, "wb") as log:  # the child keeps its own copy of the file
+            self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT)
         if not wait_for_port(self.port, timeout=10):
             raise RuntimeError(f"mosquitto did not start: {self.log.read_text()}")
 

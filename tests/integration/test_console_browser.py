@@ -4,7 +4,7 @@ button -> home broker -> gateway -> central Mosquitto -> server -> pushed to the
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -68,7 +68,7 @@ def add_silent_door_contact(server) -> None:
     """A door contact last heard from 8 hours ago."""
     with server.services.sessions() as s, s.begin():
         s.add(Device(gateway_id="gw-r001", name="door-contact", family="zigbee2mqtt", role="door",
-                     last_seen=datetime.now(timezone.utc) - timedelta(hours=8)))
+                     last_seen=datetime.now(UTC) - timedelta(hours=8)))
 
 
 def the_alarm(server) -> Alarm:

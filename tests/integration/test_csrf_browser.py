@@ -7,8 +7,8 @@ from __future__ import annotations
 import html
 import re
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -35,7 +35,7 @@ class Attacker:
         attacker = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 — the http.server interface
+            def do_GET(self) -> None:
                 action, fields = attacker.forms[self.path]
                 inputs = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
                                  for k, v in fields.items())

@@ -75,7 +75,7 @@ def test_every_health_device_format_decodes_its_recorded_values(fmt: str) -> Non
     rc, out = decode("--format", fmt, "--timezone", doc["timezone"], stdin="\n".join(c["hex"] for c in doc["values"]))
     assert len(out) == len(doc["values"])
     assert rc == (1 if any("error" in c for c in doc["values"]) else 0)
-    for case, got in zip(doc["values"], out):
+    for case, got in zip(doc["values"], out, strict=False):
         if "error" in case:
             assert case["error"] in got["error"]
         else:

@@ -104,7 +104,7 @@ def test_zigbee_fall_radar_door_and_a_dead_battery_reach_the_server(installation
 
 
 def test_unplugged_dongle_is_one_bridge_offline_event(installation) -> None:  # type: ignore[no-untyped-def]
-    server, home, rf, _ = installation
+    server, _home, rf, _ = installation
     rf.unplug()
     assert wait_until(lambda: events(server, "bridge_offline"), 15)
     assert [e["device"] for e in events(server, "bridge_offline")] == [f"serial:{rf.path}"]
@@ -124,7 +124,7 @@ def test_a_device_going_silent_and_coming_back(installation) -> None:  # type: i
 
 
 def test_local_broker_down_is_one_bridge_event(installation, home_broker) -> None:  # type: ignore[no-untyped-def]
-    server, home, _, _ = installation
+    server, _home, _, _ = installation
     home_broker.stop()
     assert wait_until(lambda: events(server, "bridge_offline"), 20)
     home_broker.start()

@@ -4,7 +4,7 @@ sign-out, a report with title and signature line, the FHIR file as a named downl
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,7 +27,7 @@ def clinic(tmp_path, central_broker, receiver):
     """R001 with four weeks of low home pressure (around 92/58) and one false alarm."""
     server = start_server(tmp_path, central_broker.address)
     provision(server, 2, [receiver.url("/caregiver/{code}")])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with server.services.sessions() as s, s.begin():
         r1 = s.scalars(select(Resident).where(Resident.code == "R001")).one()
         rows = bp_history.history(now.date() - timedelta(days=28), 28, bp_history.Profile(systolic=92, diastolic=58),

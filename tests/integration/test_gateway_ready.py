@@ -3,6 +3,7 @@ subscribed to the home's broker, so a device message published right after is ne
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -33,19 +34,17 @@ def test_ready_line_and_sd_notify_only_once_subscribed_to_the_home_broker(tmp_pa
         "local_broker": {"port": home_port}, "central_broker": {"port": free_port()},
         "devices": [{"name": "sos-button", "family": "zigbee2mqtt", "model": "TS0215A_sos", "role": "sos_button"}],
     }))
-    log = open(tmp_path / "gateway.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "gateway", "run", "--config", str(cfg)], stdout=log,
-                            stderr=subprocess.STDOUT, env={**os.environ, "NOTIFY_SOCKET": notify_path})
+    with open(tmp_path / "gateway.log", "wb") as log:  # the child keeps its own copy of the file
+        proc = subprocess.Popen([sys.executable, "-m", "gateway", "run", "--config", str(cfg)], stdout=log,
+                                stderr=subprocess.STDOUT, env={**os.environ, "NOTIFY_SOCKET": notify_path})
     home = Mosquitto(tmp_path, port=home_port)
     try:
         sock.settimeout(0.5)
         early: list[bytes] = []
         until = time.monotonic() + 6  # the home broker is not running yet: no READY may come
         while time.monotonic() < until:
-            try:
+            with contextlib.suppress(TimeoutError):
                 early.append(sock.recv(200))
-            except TimeoutError:
-                pass
         assert not any(b"READY=1" in m for m in early), early
         assert "ready: subscribed" not in (tmp_path / "gateway.log").read_text()
         home.start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -29,17 +29,17 @@ def server(tmp_path, central_broker):
 
 def listen(url: str, cookie: str, events: queue.Queue, stop: threading.Event) -> None:
     """Read server-sent events into a queue until told to stop."""
-    with httpx.Client(timeout=httpx.Timeout(5, read=30)) as client:
-        with client.stream("GET", url, cookies={"anxin_session": cookie}) as response:
-            events.put(("status", response.status_code))
-            name = None
-            for line in response.iter_lines():
-                if stop.is_set():
-                    return
-                if line.startswith("event: "):
-                    name = line[7:]
-                elif line.startswith("data: "):
-                    events.put((name, json.loads(line[6:])))
+    with httpx.Client(timeout=httpx.Timeout(5, read=30)) as client, \
+            client.stream("GET", url, cookies={"anxin_session": cookie}) as response:
+        events.put(("status", response.status_code))
+        name = None
+        for line in response.iter_lines():
+            if stop.is_set():
+                return
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                events.put((name, json.loads(line[6:])))
 
 
 def next_event(events: queue.Queue, name: str, timeout: float = 20.0):
@@ -60,7 +60,7 @@ def test_pushed_from_this_process_and_polled_from_another(server, tmp_path):
     assert events.get(timeout=20) == ("status", 200)
     next_event(events, "hello")
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with server.services.sessions() as s, s.begin():
         alarm = desk.apply_gateway_alarm(s, "gw-r001", 1, None, {"type": "sos", "severity": "emergency"}, now, now)
     pushed = next_event(events, "changed")
@@ -70,7 +70,7 @@ def test_pushed_from_this_process_and_polled_from_another(server, tmp_path):
     other_engine = make_engine(server.settings.database_url)
     try:
         with session_factory(other_engine)() as s, s.begin():
-            desk.acknowledge(s, alarm.alarm.id, "值班员 赵敏", "console", datetime.now(timezone.utc))
+            desk.acknowledge(s, alarm.alarm.id, "值班员 赵敏", "console", datetime.now(UTC))
         polled = next_event(events, "changed")
         assert polled["source"] == "poll"
     finally:

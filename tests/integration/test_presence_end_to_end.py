@@ -25,9 +25,9 @@ def start_gateway(tmp_path: Path, home_port: int, central_port: int) -> subproce
         "central_broker": {"host": "127.0.0.1", "port": central_port},
         "devices": [{"name": "sos-button", "family": "zigbee2mqtt", "model": "TS0215A_sos", "role": "sos_button"}],
     }))
-    log = open(tmp_path / "gateway.log", "ab")
-    return subprocess.Popen([sys.executable, "-m", "gateway", "run", "--config", str(config)], stdout=log,
-                            stderr=subprocess.STDOUT)
+    with open(tmp_path / "gateway.log", "ab") as log:  # the child keeps its own copy of the file
+        return subprocess.Popen([sys.executable, "-m", "gateway", "run", "--config", str(config)], stdout=log,
+                                stderr=subprocess.STDOUT)
 
 
 def test_a_killed_gateway_alarms_staff_once_and_its_return_clears_it(tmp_path, home_broker, central_broker,

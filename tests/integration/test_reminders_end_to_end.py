@@ -84,7 +84,7 @@ def test_reminders_are_said_offline_confirmed_by_bp_and_a_missed_one_warns_the_c
 
     clock.now = datetime.combine(tomorrow, datetime.min.time(), TZ).timestamp() + 20 * 3600 + 5
     for n in (1, 2, 3):  # 20:00, 20:10, 20:20: said three times, nobody answers
-        assert wait_until(lambda: said(home).count("reminder_medication") == n, timeout=15), said(home)
+        assert wait_until(lambda n=n: said(home).count("reminder_medication") == n, timeout=15), said(home)
         clock.now += 600
     assert wait_until(lambda: any(e.body.get("type") == "reminder_missed" for e in gw.outbox.alarms()), timeout=15)
 

@@ -70,11 +70,11 @@ def start_server(db_url: str, broker_port: int, tmp_path: Path, name: str) -> tu
     port = free_port()
     env = {**os.environ, "ANXIN_SECRET_KEY": "shared-secret-of-the-test", "ANXIN_NOTIFY_LEASE_S": "3",
            "ANXIN_MQTT_CLIENT_ID": f"anxin-test-{name}"}
-    log = open(tmp_path / f"{name}.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server", "--database-url", db_url, "run", "--role", "all", "--port", str(port),
-         "--no-embedded-broker", "--mqtt-port", str(broker_port), "--mqtt-shared-group", "anxin"],
-        stdout=log, stderr=subprocess.STDOUT, env=env)
+    with open(tmp_path / f"{name}.log", "wb") as log:  # the child keeps its own copy of the file
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "server", "--database-url", db_url, "run", "--role", "all", "--port", str(port),
+             "--no-embedded-broker", "--mqtt-port", str(broker_port), "--mqtt-shared-group", "anxin"],
+            stdout=log, stderr=subprocess.STDOUT, env=env)
     assert wait_for_port(port, timeout=60), (tmp_path / f"{name}.log").read_text()
     return proc, port
 

@@ -58,7 +58,7 @@ def test_every_valid_frame_is_decoded_exactly_once(tmp_path: Path) -> None:
                 assert wait_until(lambda: not transport.connected.is_set(), 10)
                 opens = transport.stats.opens
                 port.plug()
-                assert wait_until(lambda: transport.stats.opens > opens and transport.connected.is_set(), 20), \
+                assert wait_until(lambda opens=opens: transport.stats.opens > opens and transport.connected.is_set(), 20), \
                     "the gateway did not reopen the replugged port"
                 port.write(half[len(half) // 2:])  # the rest of the torn frame arrives after the replug
         assert wait_until(lambda: len(got) >= len(sent), 20), f"{len(got)} of {len(sent)} decoded"

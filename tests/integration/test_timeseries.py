@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -75,7 +75,7 @@ def test_close_flushes_a_batch_that_is_not_full(vm: VictoriaMetrics) -> None:
     # window timer keeps one thread alive until it fires, which delays the interpreter's exit by that much.)
     mirror = InfluxMirror(InfluxTarget(vm.url, "", "anxin", "anxin", batch_size=10_000, flush_interval_ms=15_000))
     mirror.start()
-    mirror.write([as_record(r) for r in readings(50, datetime(2026, 3, 1, tzinfo=timezone.utc))])
+    mirror.write([as_record(r) for r in readings(50, datetime(2026, 3, 1, tzinfo=UTC))])
     assert mirror.counters["written"] == 0
     mirror.close()
     assert mirror.counters["written"] == 50
@@ -90,7 +90,7 @@ def test_an_unreachable_store_is_counted_and_logged_not_silent(caplog: pytest.Lo
     mirror = InfluxMirror(target)
     mirror.start()
     with caplog.at_level(logging.WARNING, logger="server.timeseries"):
-        mirror.write([as_record(r) for r in readings(10, datetime(2026, 3, 1, tzinfo=timezone.utc))])
+        mirror.write([as_record(r) for r in readings(10, datetime(2026, 3, 1, tzinfo=UTC))])
         assert wait_until(lambda: mirror.counters["failed"] == 10, timeout=30)
         mirror.close()
     assert mirror.counters["written"] == 0 and mirror.pending() == 0
@@ -104,7 +104,7 @@ def test_writes_are_retried_until_the_store_comes_back(tmp_path: Path) -> None:
                                        retry_interval_ms=500, max_retries=30, max_retry_time_ms=60_000))
     mirror.start()
     try:
-        mirror.write([as_record(r) for r in readings(5, datetime(2026, 3, 1, tzinfo=timezone.utc))])
+        mirror.write([as_record(r) for r in readings(5, datetime(2026, 3, 1, tzinfo=UTC))])
         assert wait_until(lambda: mirror.counters["retried"] >= 1, timeout=20)
         vm.start()
         assert wait_until(lambda: mirror.counters["written"] == 5, timeout=60)
@@ -121,7 +121,7 @@ def test_backfill_resends_what_the_database_holds(tmp_path: Path, vm: VictoriaMe
     engine = make_engine(f"sqlite:///{tmp_path}/bf.db")
     create_schema(engine)
     sessions = session_factory(engine)
-    start = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
     with sessions() as s, s.begin():
         s.add_all(readings(12, start, resident_id=None))
     mirror = InfluxMirror(InfluxTarget(vm.url, "", "anxin", "anxin"))

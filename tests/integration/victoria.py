@@ -30,10 +30,10 @@ class VictoriaMetrics:
 
     def start(self) -> VictoriaMetrics:
         """Start and wait until it answers HTTP."""
-        log = open(self.workdir / f"victoria-{self.port}.log", "ab")
-        self.proc = subprocess.Popen(
-            [BINARY, f"-httpListenAddr=127.0.0.1:{self.port}", f"-storageDataPath={self.workdir / 'vm-data'}",
-             "-retentionPeriod=100y"], stdout=log, stderr=subprocess.STDOUT)
+        with open(self.workdir / f"victoria-{self.port}.log", "ab") as log:  # the child keeps its own copy
+            self.proc = subprocess.Popen(
+                [BINARY, f"-httpListenAddr=127.0.0.1:{self.port}", f"-storageDataPath={self.workdir / 'vm-data'}",
+                 "-retentionPeriod=100y"], stdout=log, stderr=subprocess.STDOUT)
         if not wait_for_port(self.port, timeout=20):
             raise RuntimeError(f"victoria-metrics did not start on port {self.port}")
         return self
@@ -59,6 +59,6 @@ class VictoriaMetrics:
         """(labels, value, timestamp ms) of every sample of a series, oldest first."""
         out = []
         for doc in self.export(series):
-            for v, t in zip(doc["values"], doc["timestamps"]):
+            for v, t in zip(doc["values"], doc["timestamps"], strict=False):
                 out.append((doc["metric"], float(v), int(t)))
         return sorted(out, key=lambda s: s[2])

@@ -76,8 +76,8 @@ def on_mosquitto(tmp_path: Path, local: BrokerAddress, notify: list[str]) -> Sec
     conf = tmp_path / "mosquitto" / "run.conf"
     # Stay the user running the tests (pytest's folders are private to it); everything else as generated.
     conf.write_text("user root\npersistence false\n" + files[2].read_text())
-    log = open(tmp_path / "mosquitto" / "log", "wb")
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp_path / "mosquitto" / "log", "wb") as log:  # the child keeps its own copy of the file
+        proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
     assert wait_for_port(gateway_port, timeout=10) and wait_for_port(server_port, timeout=10), \
         (tmp_path / "mosquitto" / "log").read_text()
     server = build_runtime(ServerSettings(port=free_port(), embedded_broker=False, mqtt_port=server_port,

@@ -65,7 +65,7 @@ def test_a_gateway_can_neither_speak_for_another_nor_read_its_topics(secured, re
 def test_a_gateway_cannot_take_over_another_gateways_or_the_servers_session(secured, attacker):
     links = {"home": secured.home.gateway.central, "server": secured.server.link}
     before = {name: link.stats.disconnects for name, link in links.items()}
-    server_id = secured.server.link.client._client_id.decode()  # noqa: SLF001 - as if learnt from the wire
+    server_id = secured.server.link.client._client_id.decode()
     for _ in range(3):  # the attack as reported: reconnecting with the id every 0.7 s
         for client_id in (f"anxin-gw-{secured.home.gateway_id}", server_id):
             intruder = attacker(secured.login(OTHER, secured.passwords[OTHER]), client_id=client_id, wait=False)

@@ -37,7 +37,7 @@ def central(server: ServerRuntime, user: str | None = None, password: str | None
 
 
 def server_client_id(server: ServerRuntime) -> str:
-    return server.link.client._client_id.decode()  # noqa: SLF001 - what someone on the wire could learn
+    return server.link.client._client_id.decode()
 
 
 def test_a_takeover_of_the_servers_client_id_is_refused(embedded, receiver, attacker):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ database_url = desk.database_url  # every test here runs on SQLite and on the re
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "provision.yaml"
 # A Monday morning in Beijing (01:00 UTC = 09:00 CST).
 SECRET = "test-secret-of-16-chars"
-T0 = datetime(2027, 3, 1, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2027, 3, 1, 1, 0, tzinfo=UTC)
 
 
 @dataclass

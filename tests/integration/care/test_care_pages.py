@@ -54,7 +54,7 @@ def test_calendar_feed_parses_and_carries_the_weekly_rule_and_a_reminder(client)
     r = client.get(f"/h/{token}/calendar.ics")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/calendar")
     cal = icalendar.Calendar.from_ical(r.content)
-    events = [e for e in cal.walk("VEVENT")]
+    events = list(cal.walk("VEVENT"))
     assert len(events) == 1 and re.search("李秀英", str(events[0]["SUMMARY"]))
     assert events[0]["RRULE"]["FREQ"] == ["WEEKLY"]
     reminder = events[0].walk("VALARM")[0]  # the phone reminds the helper half an hour before

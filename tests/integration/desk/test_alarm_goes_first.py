@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine
@@ -51,7 +51,7 @@ class Timeline:
 def run_desk_and_ingest(engine: Engine, receiver: NotificationReceiver, send):  # type: ignore[no-untyped-def]
     provision(engine, {**world(receiver), "gateways": [{"id": "gw-1", "resident": "R1"}, {"id": "gw-2"}]})
     timeline = Timeline()
-    clock = Clock(datetime.now(timezone.utc))
+    clock = Clock(datetime.now(UTC))
     desk = make_desk(engine, clock, send=lambda url, title, body: send(timeline, url, title, body))
     ingest = Ingest(desk.sessions, lambda topic, _p, _q: timeline.add("ack " + topic.split("/")[3]),
                     on_new_alarm=desk.worker.wake, clock=clock, before_readings=desk.worker.wait_for_alarm_round)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -140,7 +140,7 @@ def test_a_cancel_that_overtakes_its_raise_still_cancels_it(engine: Engine, inge
 
 
 def test_a_first_press_handled_after_its_repeat_and_cancel_stays_cancelled(engine: Engine, ingest) -> None:
-    ing, _acks, new = ingest
+    ing, _acks, _new = ingest
     ing.handle(*up("gw-a", alarm_ev(11, SOS)))
     ing.handle(*up("gw-a", alarm_ev(12, CANCEL)))
     ing.handle(*up("gw-a", alarm_ev(10, SOS)))
@@ -148,7 +148,7 @@ def test_a_first_press_handled_after_its_repeat_and_cancel_stays_cancelled(engin
 
 
 def test_a_late_cancel_does_not_cancel_the_press_that_came_after_it(engine: Engine, ingest) -> None:
-    ing, _acks, new = ingest
+    ing, _acks, _new = ingest
     ing.handle(*up("gw-a", alarm_ev(10, SOS)))
     ing.handle(*up("gw-a", alarm_ev(12, SOS)))  # pressed again after cancelling …
     ing.handle(*up("gw-a", alarm_ev(11, CANCEL)))  # … but the cancel is handled last
@@ -216,7 +216,7 @@ def test_an_alarm_stamped_in_year_9999_does_not_stop_other_homes_being_notified(
     provision(engine, doc)
     d = make_desk(engine)
     with d.sessions() as s, s.begin():
-        far = datetime(9999, 12, 31, 23, 59, tzinfo=timezone.utc)
+        far = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
         desk_ops.apply_gateway_alarm(s, "gw-1", 1, 1, SOS, far, T0)
         desk_ops.apply_gateway_alarm(s, "gw-2", 1, 2, SOS, T0, T0)
     d.at(0)
@@ -225,11 +225,11 @@ def test_an_alarm_stamped_in_year_9999_does_not_stop_other_homes_being_notified(
 
 
 def test_an_event_time_in_the_future_is_taken_as_the_arrival_time(engine: Engine, ingest) -> None:
-    ing, acks, new = ingest
+    ing, _acks, new = ingest
     ing.handle(*up("gw-a", alarm_ev(1, SOS, ts=253402300000.0)))  # 9999-12-31, sent by a clock that says "synced"
     [alarm] = all_alarms(engine)
-    raised = alarm.raised_at if alarm.raised_at.tzinfo else alarm.raised_at.replace(tzinfo=timezone.utc)
-    assert abs(raised - datetime.now(timezone.utc)) < timedelta(hours=1) and len(new) == 1
+    raised = alarm.raised_at if alarm.raised_at.tzinfo else alarm.raised_at.replace(tzinfo=UTC)
+    assert abs(raised - datetime.now(UTC)) < timedelta(hours=1) and len(new) == 1
 
 
 def test_a_channel_that_raises_is_a_failed_attempt_and_the_others_are_sent_once(
@@ -264,7 +264,7 @@ def state(gw: str, value: str) -> tuple[str, bytes]:
 
 
 def test_a_last_will_right_after_a_batch_leaves_the_gateway_offline(engine: Engine, ingest) -> None:
-    ing, acks, new = ingest
+    ing, _acks, _new = ingest
     ing.clock = lambda: T0
     ing.handle_many([up("gw-a", alarm_ev(1, SOS)), state("gw-a", "offline")])
     with session_factory(engine)() as s, s.begin():

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from server.assist.catalog import check_step, due_at, guess_category, overdue, sla_hours
 from server.assist.errors import BadStep
 
-T = datetime(2027, 3, 1, 1, 0, tzinfo=timezone.utc)
+T = datetime(2027, 3, 1, 1, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("status", "step"), [("new", "accepted"), ("accepted", "assigned"), ("assigned", "assigned"),
@@ -30,14 +30,14 @@ def test_sla_per_category_with_overrides_and_urgency() -> None:
     assert sla_hours("meals", "normal", {}) == 24 and sla_hours("adaptation", "normal", {}) == 720
     assert sla_hours("meals", "normal", {"meals": 12}) == 12
     assert sla_hours("adaptation", "urgent", {}) == 24 and sla_hours("meals", "urgent", {"meals": 6}) == 6
-    assert due_at(T, "repair", "normal", {}) == datetime(2027, 3, 3, 1, 0, tzinfo=timezone.utc)
+    assert due_at(T, "repair", "normal", {}) == datetime(2027, 3, 3, 1, 0, tzinfo=UTC)
 
 
 def test_overdue_only_while_open_and_past_due() -> None:
-    later = datetime(2027, 3, 3, 1, 1, tzinfo=timezone.utc)
+    later = datetime(2027, 3, 3, 1, 1, tzinfo=UTC)
     assert overdue("assigned", T, "repair", "normal", later, {})
     assert not overdue("done", T, "repair", "normal", later, {})
-    assert not overdue("assigned", T, "repair", "normal", datetime(2027, 3, 3, 1, 0, tzinfo=timezone.utc), {})
+    assert not overdue("assigned", T, "repair", "normal", datetime(2027, 3, 3, 1, 0, tzinfo=UTC), {})
 
 
 def test_free_text_needs_are_sorted_into_categories() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -60,8 +60,8 @@ def test_categories_derive_from_age_living_and_grade_and_staff_need_a_reason() -
 
 
 def test_an_emergency_is_followed_until_a_home_visit_after_it() -> None:
-    raised = datetime(2027, 3, 1, 22, 0, tzinfo=timezone.utc)
+    raised = datetime(2027, 3, 1, 22, 0, tzinfo=UTC)
     owed = follow_ups([(7, raised)], None, 24)
-    assert [(f.alarm_id, f.due_at) for f in owed] == [(7, datetime(2027, 3, 2, 22, 0, tzinfo=timezone.utc))]
-    assert follow_ups([(7, raised)], datetime(2027, 3, 2, 9, 0, tzinfo=timezone.utc), 24) == []
-    assert len(follow_ups([(7, raised)], datetime(2027, 2, 27, tzinfo=timezone.utc), 24)) == 1
+    assert [(f.alarm_id, f.due_at) for f in owed] == [(7, datetime(2027, 3, 2, 22, 0, tzinfo=UTC))]
+    assert follow_ups([(7, raised)], datetime(2027, 3, 2, 9, 0, tzinfo=UTC), 24) == []
+    assert len(follow_ups([(7, raised)], datetime(2027, 2, 27, tzinfo=UTC), 24)) == 1

@@ -3,17 +3,24 @@ counted with their reason, context and continuous recordings forwarded as they c
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from firmware_sim.health_devices import (GLUCOSE, PLX_CONTINUOUS, WEIGHT, GlucoseSample, OximeterSample, Weighing,
-                                         gatt_frame)
+from firmware_sim.health_devices import (
+    GLUCOSE,
+    PLX_CONTINUOUS,
+    WEIGHT,
+    GlucoseSample,
+    OximeterSample,
+    Weighing,
+    gatt_frame,
+)
 from gateway.devices import ble_gatt
 from tests.unit.gateway.test_devices import bodies, home  # noqa: F401  (the fixture)
 
 
-def test_a_glucose_meter_resending_its_memory_is_stored_once(home) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_a_glucose_meter_resending_its_memory_is_stored_once(home) -> None:  # type: ignore[no-untyped-def]
     gw, outbox, _ = home
-    stream = ble_gatt.stream("glucometer", timezone.utc)
+    stream = ble_gatt.stream("glucometer", UTC)
     memory = [GlucoseSample(i, 5.0 + i, datetime(2026, 11, 28, 7, i), meal="fasting", mg_dl=False) for i in range(3)]
     for _ in range(2):  # the second time: the meter reconnected and sends everything again
         for m in memory:
@@ -29,9 +36,9 @@ def test_a_glucose_meter_resending_its_memory_is_stored_once(home) -> None:  # t
     assert {r["values"]["sequence"] for r in contexts} == {0.0, 1.0, 2.0} and contexts[0]["flags"] == ["fasting"]
 
 
-def test_a_scale_weighing_twice_the_same_is_two_readings_but_a_resend_is_one(home) -> None:  # type: ignore[no-untyped-def]  # noqa: F811,E501
+def test_a_scale_weighing_twice_the_same_is_two_readings_but_a_resend_is_one(home) -> None:  # type: ignore[no-untyped-def]
     gw, outbox, _ = home
-    stream = ble_gatt.stream("scale", timezone.utc)
+    stream = ble_gatt.stream("scale", UTC)
     first = Weighing(70.0, datetime(2026, 11, 28, 7, 0))
     again = Weighing(70.0, datetime(2026, 11, 29, 7, 0))
     for w in (first, first, again):
@@ -40,17 +47,17 @@ def test_a_scale_weighing_twice_the_same_is_two_readings_but_a_resend_is_one(hom
                                                                      "2026-11-29T07:00:00+00:00"]
 
 
-def test_a_continuous_oximeter_is_never_taken_for_a_resend(home) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_a_continuous_oximeter_is_never_taken_for_a_resend(home) -> None:  # type: ignore[no-untyped-def]
     gw, outbox, _ = home
-    stream = ble_gatt.stream("oximeter", timezone.utc)
+    stream = ble_gatt.stream("oximeter", UTC)
     for _ in range(3):  # the same numbers three seconds running are three seconds of recording
         gw.process("messages", stream.feed(gatt_frame(PLX_CONTINUOUS, OximeterSample(89, 80).continuous())))
     assert [r["values"]["spo2"] for r in bodies(outbox, "reading")] == [89.0, 89.0, 89.0]
 
 
-def test_a_meter_rejected_value_is_counted_with_its_reason(home) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_a_meter_rejected_value_is_counted_with_its_reason(home) -> None:  # type: ignore[no-untyped-def]
     gw, outbox, _ = home
-    stream = ble_gatt.stream("glucometer", timezone.utc)
+    stream = ble_gatt.stream("glucometer", UTC)
     control = bytearray(GlucoseSample(9, 6.0, datetime(2026, 11, 28, 7, 0)).measurement())
     control[-1] = 0x4A  # control solution
     gw.process("messages", stream.feed(gatt_frame(GLUCOSE, bytes(control))))

@@ -67,7 +67,7 @@ def test_a_fall_in_the_stream_reaches_the_rules_and_the_uplink_once_and_no_sampl
 def test_each_wearable_has_its_own_detector(tmp_path):
     gw, seen, _ = make_gateway(tmp_path)
     fall, walk = chunks("wrist-1", traces.fall(50.0, 1)), chunks("wrist-2", traces.walk(50.0, 1, 14))
-    for a, b in zip(fall, walk):  # interleaved, as two wearables would arrive
+    for a, b in zip(fall, walk, strict=False):  # interleaved, as two wearables would arrive
         gw.handle_message(a)
         gw.handle_message(b)
     assert [i.device for i in seen.items if isinstance(i, DeviceEvent)] == ["wrist-1"]

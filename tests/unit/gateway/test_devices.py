@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -52,7 +52,7 @@ def bodies(outbox: Outbox, lane: str) -> list[dict]:
 
 def test_a_monitor_resending_its_memory_is_stored_once(home) -> None:  # type: ignore[no-untyped-def]
     gw, outbox, _ = home
-    stream = BpmStream("bpm", timezone.utc)
+    stream = BpmStream("bpm", UTC)
     memory = [BpMeasurement(120 + i, 80, None, 70, datetime(2026, 11, 28, 7, i)) for i in range(3)]
     for m in memory:
         gw.process("messages", stream.feed(m.frame()))
@@ -119,7 +119,7 @@ def test_a_local_broker_that_never_comes_up_is_reported(tmp_path: Path) -> None:
 
 def test_the_resend_memory_survives_a_gateway_restart(home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     gw, outbox, clock = home
-    stream = BpmStream("bpm", timezone.utc)
+    stream = BpmStream("bpm", UTC)
     m = BpMeasurement(133, 84, None, 71, datetime(2026, 11, 28, 7, 5))
     gw.process("messages", stream.feed(m.frame()))
     restarted = Gateway(gw.settings, gw.router, build_engine(), outbox, publish_local=lambda t, p: None,

@@ -100,7 +100,7 @@ def test_a_cancel_never_overtakes_the_parked_alarm_it_retracts(home) -> None:  #
 
 
 def test_stopping_ends_the_retries_and_keeps_the_alarm_parked(home) -> None:  # type: ignore[no-untyped-def]
-    gw, conn, outbox, clock, published, sleeps = home
+    gw, conn, outbox, _clock, published, sleeps = home
     gw.sleep = lambda s: (sleeps.append(s), gw.stop())
     fill(conn, outbox)
     gw.process("messages", [DeviceEvent("button", EventKind.SOS)])

@@ -127,9 +127,8 @@ def test_modem_errors(modem):
 def test_missing_port_is_a_modem_error(tmp_path):
     from gateway.errors import ModemError
 
-    with pytest.raises(ModemError):
-        with open_serial_modem(str(tmp_path / "ttyNOPE"), 115200):
-            pass
+    with pytest.raises(ModemError), open_serial_modem(str(tmp_path / "ttyNOPE"), 115200):
+        pass
 
 
 def test_line_buffer_prompt_and_split_lines():

@@ -52,7 +52,7 @@ def test_announced_length_excludes_the_smsc_field(text):
         assert pdu.tpdu_length == len(raw) - 1 - raw[0]
 
 
-def test_strict_modem_rejects_a_wrong_length_and_accepts_the_right_one(modem):  # noqa: F811
+def test_strict_modem_rejects_a_wrong_length_and_accepts_the_right_one(modem):
     [good] = encode("+8613900139000", "紧急求助", smsc=SMSC)
     with open_serial_modem(modem.port, 115200, 2.0, 2.0) as m:
         m.initialise()
@@ -63,7 +63,7 @@ def test_strict_modem_rejects_a_wrong_length_and_accepts_the_right_one(modem):  
     assert modem.texts() == {"+8613900139000": ["紧急求助"]}
 
 
-def test_alarm_with_smsc_configured_reaches_every_caregiver(tmp_path, modem):  # noqa: F811
+def test_alarm_with_smsc_configured_reaches_every_caregiver(tmp_path, modem):
     box = Outbox(connect(tmp_path / "o.sqlite"))
     box.recover(1.7e9)
     config = SmsConfig(port=modem.port, caregivers=["+8613900139000"], smsc="+86 138 0010 0500", after_s=0,
@@ -96,7 +96,7 @@ def test_pair_at_a_part_boundary_moves_whole_to_the_next_part():
     assert [p["text"] for p in parts] == ["一" * 66, "𠀀" + "二" * 10]
 
 
-def test_name_outside_the_bmp_is_texted(tmp_path, modem):  # noqa: F811
+def test_name_outside_the_bmp_is_texted(tmp_path, modem):
     box = Outbox(connect(tmp_path / "o.sqlite"))
     box.recover(1.7e9)
     config = SmsConfig(port=modem.port, caregivers=["+8613900139000"], resident_label="李𠀀芳", after_s=0,
@@ -137,7 +137,7 @@ def test_encoder_never_writes_an_alphanumeric_address():
         encode("+86 139 0013 9000", "SOS")
 
 
-def test_alphanumeric_destination_is_refused_by_the_network_and_not_delivered(tmp_path, modem):  # noqa: F811
+def test_alphanumeric_destination_is_refused_by_the_network_and_not_delivered(tmp_path, modem):
     from gsmmodem.pdu import encodeSmsSubmitPdu
 
     [alpha] = encodeSmsSubmitPdu("+86 139 0013 9000", "SOS", requestStatusReport=False)  # what main sent

@@ -138,7 +138,7 @@ def test_unknown_device_reported_once_an_hour_and_never_for_configured_ones() ->
 
 def test_configured_interval_zero_disables_supervision() -> None:
     sup = Supervisor([DeviceConfig(name="x", family="native", role="motion", report_interval_s=0)])
-    s, ev = sup.tick(started(sup=sup), 10 * HOUR)
+    _s, ev = sup.tick(started(sup=sup), 10 * HOUR)
     assert ev == []
 
 

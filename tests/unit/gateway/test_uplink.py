@@ -43,7 +43,7 @@ def ack(up: Uplink, *acked: int, upto: int = 0) -> None:
 
 
 def test_broker_puback_is_not_an_ack_only_the_server_ack_deletes(tmp_path):
-    up, box, sent, mono, _ = make(tmp_path)
+    up, box, sent, _mono, _ = make(tmp_path)
     s = box.put("reading", {"metric": "m", "values": {"v": 1}}, 1.7e9)
     up.send_once()
     assert seqs(sent[0]) == [s] and box.count() == 1, "published is not delivered"
@@ -67,7 +67,7 @@ def test_unacked_events_are_resent_with_growing_jittered_backoff(tmp_path):
 
 
 def test_alarms_lead_every_batch_and_bypass_a_full_window(tmp_path):
-    up, box, sent, mono, _ = make(tmp_path, max_inflight=200)
+    up, box, sent, _mono, _ = make(tmp_path, max_inflight=200)
     for i in range(300):
         box.put("reading", {"metric": "m", "values": {"v": i}}, 1.7e9)
     up.send_once()
@@ -82,7 +82,7 @@ def test_alarms_lead_every_batch_and_bypass_a_full_window(tmp_path):
 
 
 def test_reconnect_and_server_return_resend_at_once_alarms_first(tmp_path):
-    up, box, sent, mono, _ = make(tmp_path)
+    up, box, sent, _mono, _ = make(tmp_path)
     r = box.put("reading", {"metric": "m", "values": {"v": 1}}, 1.7e9)
     up.send_once()
     up.on_connection(False)
@@ -97,7 +97,7 @@ def test_reconnect_and_server_return_resend_at_once_alarms_first(tmp_path):
 
 
 def test_stuck_link_is_reported_once_per_period(tmp_path):
-    up, box, sent, mono, stuck = make(tmp_path, stuck_after_s=30)
+    up, box, _sent, mono, stuck = make(tmp_path, stuck_after_s=30)
     box.put("reading", {"metric": "m", "values": {"v": 1}}, 1.7e9)
     up.send_once()
     mono.t += 29
@@ -110,14 +110,14 @@ def test_stuck_link_is_reported_once_per_period(tmp_path):
 
 
 def test_malformed_ack_is_counted_and_ignored(tmp_path):
-    up, box, sent, mono, _ = make(tmp_path)
+    up, box, _sent, _mono, _ = make(tmp_path)
     box.put("reading", {"metric": "m", "values": {"v": 1}}, 1.7e9)
     up.on_message(protocol.ack_topic(GW), b"nonsense")
     assert up.stats.bad_acks == 1 and box.count() == 1
 
 
 def test_cumulative_ack_forgets_everything_up_to_it(tmp_path):
-    up, box, sent, mono, _ = make(tmp_path)
+    up, box, _sent, _mono, _ = make(tmp_path)
     seqs = [box.put("reading", {"metric": "m", "values": {"v": i}}, 1.7e9) for i in range(5)]
     up.send_once()
     ack(up, upto=seqs[2])
@@ -125,7 +125,7 @@ def test_cumulative_ack_forgets_everything_up_to_it(tmp_path):
 
 
 def test_an_ack_clears_only_what_the_batch_it_names_carried(tmp_path):
-    up, box, sent, mono, _ = make(tmp_path)
+    up, box, sent, _mono, _ = make(tmp_path)
     alarm = box.put_alarm({"type": "sos"}, 1.7e9)
     later = box.put("reading", {"metric": "m", "values": {"v": 1}}, 1.7e9)  # stored, not yet sent
     up.send_once()
@@ -148,7 +148,7 @@ def test_an_ack_clears_only_what_the_batch_it_names_carried(tmp_path):
 def test_a_batch_too_large_for_the_server_is_split_and_the_alarm_still_leads(tmp_path):
     # Readings near a device's payload cap (native: 256 KiB) would make a batch the server refuses for its
     # size at every resend, holding back the alarm at its front for good.
-    up, box, sent, mono, _ = make(tmp_path)
+    up, box, sent, _mono, _ = make(tmp_path)
     alarm = box.put_alarm({"type": "sos"}, 1.7e9)
     for i in range(8):
         box.put("reading", {"metric": "m", "values": {"v": i}, "raw": "x" * 200_000}, 1.7e9)

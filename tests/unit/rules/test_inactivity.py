@@ -113,7 +113,7 @@ def test_a_pushed_slot_size_keeps_what_was_learned_at_the_right_time_of_day():
 def test_away_mode_clears_an_open_alarm_so_it_can_fire_again():
     r = Run(rule(default_day_min=60))
     r.at(0, ev(EventKind.MOTION))
-    [raised] = r.ticks(60 * 60, 60 * 60)
+    [_raised] = r.ticks(60 * 60, 60 * 60)
     [cleared] = r.at(2 * H, ModeChange(True, "server"))
     assert cleared.change == AlarmChange.CLEAR
     r.at(24 * H, ModeChange(False, "server"))  # back home; then the resident collapses

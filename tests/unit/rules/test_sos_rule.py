@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from gateway.model import AlarmChange, DeviceEvent, EventKind, Severity
 from gateway.rules.engine import Engine, Tick
 from gateway.rules.sos import SosRule
 
-NOW = datetime(2026, 11, 28, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 
 
 def test_press_raises_emergency_and_tells_the_resident():

@@ -21,7 +21,6 @@ from server.services import Services
 from server.settings import ServerSettings
 from tests.unit.server.conftest import DEMO_STAFF, EXAMPLE, login
 
-
 SESSION_ENDING = ("/api/v1/auth/logout", "/api/v1/auth/password", "/api/v1/staff/", "/api/v1/data-rights/")
 # The values that made the server answer 500 before issue 15: dates no period can be built around, and a
 # rules version beyond the database column.

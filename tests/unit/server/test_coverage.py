@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from server.care.categories import PLANS
 from server.coverage import CaregiverFact, DeskFacts, DeviceFact, HomeFacts, evaluate, needed_roles
 
-NOW = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 DESK = DeskFacts(on_duty_reachable=1, supervisors_reachable=1)
 SOS = DeviceFact("sos-button", "sos_button", NOW - timedelta(minutes=5))
 GOOD = HomeFacts("R1", "王秀英", gateways=(("gw-r001", "online"),), devices=(SOS,),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
@@ -16,7 +16,7 @@ from server.services import Services
 from tests.unit.server.conftest import login
 
 NAME, PHONE, ADDRESS, KEY_HOLDER = "王秀英", "+86 10 6600 0001", "德胜门内大街 12 号", "钥匙另存社区居委会"
-AT = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
 def history(services: Services) -> None:

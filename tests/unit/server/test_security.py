@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from server.db.models import Caregiver, Resident, Staff
 from server.db.models_security import AuditEntry
+from server.errors import ProvisionError
 from server.masking import mask_url
 from server.permissions import PERMISSIONS, ROLES, allowed, markdown_table
 from server.provision import ProvisionFile, StaffIn, apply
-from server.errors import ProvisionError
 from server.services import Services, utc_now
 from server.throttle import ADDRESS_FAILURES
 from tests.unit.server.conftest import login
@@ -265,8 +265,9 @@ def test_a_state_change_riding_on_the_cookie_needs_the_csrf_token(client: TestCl
 
 
 def test_an_administrator_can_require_a_one_time_code(client: TestClient) -> None:
-    import pyotp
     from urllib.parse import parse_qs, urlparse
+
+    import pyotp
 
     admin = bearer(token_of(client, "admin"))
     assert client.post("/api/v1/auth/totp/setup", headers=bearer(token_of(client, "doctor"))).status_code == 403

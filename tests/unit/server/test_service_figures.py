@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from server.web.figures import AckSample, compute
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)  # 09:00 in Beijing
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
 
 
 def acked(after_s: float, by: str = "赵", at: datetime = T0) -> AckSample:
@@ -44,7 +44,7 @@ def test_unanswered_alarm_is_pending_until_180_s_then_counts_as_late():
 
 
 def test_days_are_local_days_newest_first():
-    late_evening_utc = datetime(2026, 3, 1, 17, 0, tzinfo=timezone.utc)  # 01:00 on 2 March in Beijing
+    late_evening_utc = datetime(2026, 3, 1, 17, 0, tzinfo=UTC)  # 01:00 on 2 March in Beijing
     samples = [acked(5, at=late_evening_utc), acked(5, at=T0 - timedelta(days=2))]
     f = compute(samples, now=T0 + timedelta(hours=1), tz=SHANGHAI)
     assert [d.key for d in f.by_day] == ["2026-03-02", "2026-02-28"]

@@ -159,7 +159,7 @@ def test_a_call_made_from_the_alarm_page_is_recorded_with_its_outcome(services, 
         s.scalars(select(Caregiver)).one().phone = "13800138000"
     signed_in(client)
     page = client.get(f"/console/alarms/{alarm_id}").text
-    assert 'href="tel:13800138000"' in page and 'action="/console/alarms/%d/call"' % alarm_id in page
+    assert 'href="tel:13800138000"' in page and f'action="/console/alarms/{alarm_id}/call"' in page
     r = client.post(f"/console/alarms/{alarm_id}/call",
                     data={"number": "13800138000", "outcome": "no_answer", "note": "响了十声"}, follow_redirects=False)
     assert r.status_code == 303

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from server.trends.series import BPSeries, day_number, from_rows, zone
@@ -39,7 +39,7 @@ def dn(day: int) -> int:
 NOW = at(13, "23:00")
 
 
-def seed_cohort(sessions: "sessionmaker[Session]") -> None:
+def seed_cohort(sessions: sessionmaker[Session]) -> None:
     """Four residents whose risk order is known (HIGH, RISE, GONE, OK), and accounts doctor/staff/admin ("pw")."""
     from server.db.models import Reading, Resident
 
@@ -47,10 +47,10 @@ def seed_cohort(sessions: "sessionmaker[Session]") -> None:
         return [(day, hhmm, s, d) for day in days for hhmm in ("07:00", "07:02", "21:00", "21:02")]
 
     people = {
-        "OK": pairs(range(0, 14), 120, 78),
-        "GONE": pairs(range(0, 4), 120, 78),
-        "RISE": pairs(range(0, 7), 125, 80) + pairs(range(7, 14), 137, 84),
-        "HIGH": pairs(range(0, 14), 145, 92),
+        "OK": pairs(range(14), 120, 78),
+        "GONE": pairs(range(4), 120, 78),
+        "RISE": pairs(range(7), 125, 80) + pairs(range(7, 14), 137, 84),
+        "HIGH": pairs(range(14), 145, 92),
     }
     from server.auth import hash_password
     from server.db.models import Staff
@@ -67,7 +67,7 @@ def seed_cohort(sessions: "sessionmaker[Session]") -> None:
             for i, (day, hhmm, sys_, dia) in enumerate(rows):
                 flags = ["irregular_pulse"] if i == 0 else []
                 s.add(Reading(resident_id=r.id, gateway_id=f"gw-{code.lower()}", device="bp", metric="blood_pressure",
-                              ts=at(day, hhmm).astimezone(timezone.utc), values={"systolic": sys_, "diastolic": dia, "pulse": 71},
+                              ts=at(day, hhmm).astimezone(UTC), values={"systolic": sys_, "diastolic": dia, "pulse": 71},
                               flags=flags))
 
 

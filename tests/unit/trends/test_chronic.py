@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 
 from server.trends.chronic import glucose_figures, picture, spo2_figures, weight_figures
@@ -71,12 +73,12 @@ def test_warnings_rank_the_cohort() -> None:
 
 
 def test_the_influx_mirror_writes_glucose_with_its_meal_context() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from server.timeseries import to_point
 
     point = to_point({"resident_id": 7, "gateway_id": "gw", "device": "meter", "metric": "glucose",
-                      "ts": datetime(2026, 3, 1, tzinfo=timezone.utc), "flags": ["context_follows", "fasting"],
+                      "ts": datetime(2026, 3, 1, tzinfo=UTC), "flags": ["context_follows", "fasting"],
                       "values": {"glucose_mmol_l": 6.1, "sequence": 12}})
     assert point is not None
     line = point.to_line_protocol()

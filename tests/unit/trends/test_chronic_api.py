@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ START = at(5, "00:00")  # glucose series starts on day 5 of the seeded fortnight
 def _add(s, rid: int, metric: str, when, values: dict, flags: list[str] | None = None,  # type: ignore[no-untyped-def]
          device: str = "meter") -> None:
     s.add(Reading(resident_id=rid, gateway_id="gw-x", device=device, metric=metric,
-                  ts=when.astimezone(timezone.utc), values=values, flags=flags or []))
+                  ts=when.astimezone(UTC), values=values, flags=flags or []))
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -31,7 +31,7 @@ def test_compose_wires_the_server_to_influxdb_and_grafana_to_the_dashboards() ->
 
 def test_dashboard_queries_ask_for_what_the_mirror_writes() -> None:
     point = to_point({"resident_id": 1, "gateway_id": "gw", "device": "bp", "metric": "blood_pressure",
-                      "ts": datetime(2026, 3, 1, tzinfo=timezone.utc), "flags": ["cuff_loose"],
+                      "ts": datetime(2026, 3, 1, tzinfo=UTC), "flags": ["cuff_loose"],
                       "values": {"systolic": 140, "diastolic": 90, "pulse": 70}})
     assert point is not None
     line = point.to_line_protocol()

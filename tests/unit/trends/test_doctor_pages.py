@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -90,7 +91,7 @@ def test_chart_places_readings_and_target_where_they_belong() -> None:
         "systolic am", "diastolic am", "systolic pm"]
     assert len(svg.findall(f"{SVG}rect[@class='systolic other']")) == 1
     target = svg.find(f"{SVG}line[@class='target systolic']")
-    grid_140 = [t for t in svg.findall(f"{SVG}text") if t.text == "140"][0]
+    grid_140 = next(t for t in svg.findall(f"{SVG}text") if t.text == "140")
     # 135 sits a quarter of a 20 mmHg grid step below 140 (axis labels are drawn 4 px under their line)
     assert float(target.get("y1")) > float(grid_140.get("y")) - 4
     assert len(svg.findall(f"{SVG}line[@class='alarm']")) == 1  # the alarm outside the period is not drawn
@@ -106,7 +107,7 @@ def test_a_year_on_the_chart_has_one_readable_label_per_month() -> None:
     assert re.fullmatch(r"\d{4}-\d{2}", labels[0]) and all(re.fullmatch(r"\d{4}-\d{2}", x) for x in labels)
     xs = [float(t.get("x")) for t in below]
     # A "2026-03" label is ~50 px wide at the chart's size: neighbours must not overlap.
-    assert min(b - a for a, b in zip(xs, xs[1:])) > 60
+    assert min(b - a for a, b in itertools.pairwise(xs)) > 60
 
 
 def test_doctor_pages_switch_language_and_keep_it(pages: TestClient) -> None:

@@ -61,7 +61,7 @@ def test_morning_evening_share_above_target_and_flags() -> None:
 
 
 def test_missed_days_change_and_days_since_last() -> None:
-    prev = [(d, "07:00", 130, 80) for d in range(0, 14)]
+    prev = [(d, "07:00", 130, 80) for d in range(14)]
     cur = [(d, "07:00", 140, 86) for d in (14, 15, 17, 18, 19, 20, 22)]
     out = summarize(series(prev + cur), Period(dn(14), dn(27)))
     assert out.readings == 7
@@ -73,14 +73,14 @@ def test_missed_days_change_and_days_since_last() -> None:
 
 
 def test_weekly_mean_up_ten_is_rising_and_above_target() -> None:
-    rows = [(d, "07:00", 128, 80) for d in range(0, 7)] + [(d, "07:00", 138, 80) for d in range(7, 14)]
+    rows = [(d, "07:00", 128, 80) for d in range(7)] + [(d, "07:00", 138, 80) for d in range(7, 14)]
     out = summarize(series(rows), Period(dn(0), dn(13)), target=(135, 85))
     assert [w.systolic for w in out.weeks] == pytest.approx([128.0, 138.0])
     assert out.warnings == ["rising", "above_target"]
 
 
 def test_above_target_two_weeks_running_and_crisis() -> None:
-    rows = [(d, "07:00", 137, 80) for d in range(0, 14)] + [(13, "21:00", 182, 100)]
+    rows = [(d, "07:00", 137, 80) for d in range(14)] + [(13, "21:00", 182, 100)]
     out = summarize(series(rows), Period(dn(0), dn(13)), target=(135, 85))
     assert out.crisis_readings == 1
     assert out.warnings == ["crisis", "above_target_2_weeks"]
