@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +85,7 @@ class LinkStats:
 def make_client(client_id: str, clean_session: bool = True) -> paho.Client:
     """A paho 2 client speaking MQTT 3.1.1 (the embedded broker knows nothing newer), without Nagle."""
     client = paho.Client(
-        paho.CallbackAPIVersion.VERSION2,
+        CallbackAPIVersion.VERSION2,
         client_id=client_id,
         clean_session=clean_session,
         protocol=paho.MQTTv311,
@@ -98,10 +101,10 @@ def no_delay(_client: paho.Client, _userdata: object, sock: object) -> None:
     gateway's batch, then publishing its ack — waits for the broker's delayed TCP ACK: 40 ms for
     every uplink ack, measured in docs/performance.md (connection scale).
     """
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # type: ignore[attr-defined]
-    except (OSError, AttributeError):  # not a plain TCP socket (a websocket wrapper): nothing to tune
-        pass
+    if not isinstance(sock, socket.socket):  # not a plain TCP socket (a websocket wrapper): nothing to tune
+        return
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 @dataclass
@@ -184,7 +187,7 @@ class MqttLink:
         """Drop a connection that looks alive but carries nothing; the loop connects again."""
         self.stats.forced_reconnects += 1
         sock = self.client.socket()
-        if sock is None:
+        if not isinstance(sock, socket.socket):  # not connected (or a websocket wrapper, which we never use)
             return
         try:
             # Shutting the socket down makes paho's own loop see a lost connection and reconnect.
@@ -205,7 +208,7 @@ class MqttLink:
         with lock:
             self.stats.dropped_unsent += len(messages)
             messages.clear()
-            self.client._inflight_messages = 0  # noqa: SLF001 - see above
+            self.client._inflight_messages = 0
 
     def wait_connected(self, timeout: float = 10.0) -> bool:
         """Block until connected and every subscription is acknowledged by the broker, or time out."""
@@ -228,7 +231,7 @@ class MqttLink:
 
     # paho callbacks: they run on paho's loop thread, so each is guarded.
 
-    def _handle_connect(self, client: paho.Client, _u: object, _f: object, reason: paho.ReasonCode, _p: object) -> None:
+    def _handle_connect(self, client: paho.Client, _u: object, _f: object, reason: ReasonCode, _p: object) -> None:
         if reason.is_failure:
             log.warning("MQTT %s:%s refused the connection: %s", self.address.host, self.address.port, reason)
             return
@@ -252,7 +255,7 @@ class MqttLink:
         if not self._pending_subs:
             self.subscribed.set()
 
-    def _handle_disconnect(self, _c: paho.Client, _u: object, _f: object, reason: paho.ReasonCode, _p: object) -> None:
+    def _handle_disconnect(self, _c: paho.Client, _u: object, _f: object, reason: ReasonCode, _p: object) -> None:
         self.stats.disconnects += 1
         self.connected.clear()
         self.subscribed.clear()
@@ -275,10 +278,10 @@ class MqttLink:
         try:
             if self.on_message_acked is not None:
                 mid, qos, client = msg.mid, msg.qos, self.client
-                self.on_message_acked(msg.topic, msg.payload,
+                self.on_message_acked(msg.topic, bytes(msg.payload),
                                       Delivery(mid, bool(msg.dup), lambda: self._ack(client, mid, qos)))
                 return
-            self.on_message(msg.topic, msg.payload)
+            self.on_message(msg.topic, bytes(msg.payload))  # bytes() of bytes is the same object: no copy
         except Exception:  # supervisor boundary: a handler must never kill paho's loop
             self.stats.handler_errors += 1
             log.exception("message handler failed for topic %s", msg.topic)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any, Iterable, TextIO
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from gateway.config import DeviceConfig, GatewaySettings
@@ -26,7 +27,7 @@ def message_json(msg: DeviceMessage) -> dict[str, Any]:
         return {"type": "reading", "device": msg.device, "metric": msg.metric, "values": dict(msg.values),
                 "flags": sorted(msg.flags), "measured_at": _iso(msg.ts), "detail": dict(msg.detail)}
     if isinstance(msg, AccelChunk):
-        return {"type": "accel", "device": msg.device, "t0": _iso(datetime.fromtimestamp(msg.t0, timezone.utc)),
+        return {"type": "accel", "device": msg.device, "t0": _iso(datetime.fromtimestamp(msg.t0, UTC)),
                 "rate_hz": msg.rate_hz, "unit": "g", "samples": [[round(c, 5) for c in s] for s in msg.samples]}
     assert isinstance(msg, DeviceEvent)
     if msg.kind == EventKind.UNKNOWN_KEYS:  # what the gateway counts and otherwise ignores
@@ -53,7 +54,7 @@ class Decoder:
     def _device(self, name: str) -> DeviceConfig | None:
         if self.settings is not None:
             return self.settings.device(name)
-        return DeviceConfig(name=name, family=self.fmt, role=self.role, model=self.model)  # type: ignore[arg-type]
+        return DeviceConfig(name=name, family=self.fmt, role=self.role, model=self.model)
 
     def decode(self, line: str) -> list[DeviceMessage]:
         """Typed messages for one line; raises ParseError for input the gateway rejects."""

@@ -7,8 +7,9 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from gateway.errors import OutboxError
 from gateway.outbox_db import LANE_ORDER, Entry, Row, connect, ranges, used_bytes
@@ -104,7 +105,7 @@ class Outbox:
                 self._conn.executemany(
                     "INSERT INTO outbox (seq, lane, lane_name, ts, mono, body, src) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [(s, LANE_ORDER[lane], lane, ts, mono, json.dumps(body, ensure_ascii=False), src)
-                     for s, (lane, ts, mono, body) in zip(seqs, rows)],
+                     for s, (lane, ts, mono, body) in zip(seqs, rows, strict=False)],
                 )
                 self._conn.execute("COMMIT")
                 self._since_check += len(rows)
@@ -267,7 +268,7 @@ class Outbox:
             acked = list(self._acked)
             marks = ",".join("?" * len(acked))
             done = self._conn.execute(f"SELECT COUNT(*) FROM outbox WHERE seq IN ({marks})"
-                                      + (" AND lane_name = ?" if lane else ""), acked + args).fetchone()[0]
+                                      + (" AND lane_name = ?" if lane else ""), [*acked, *args]).fetchone()[0]
             return total - int(done)
 
     def get_meta(self, key: str) -> str | None:

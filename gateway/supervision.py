@@ -10,8 +10,9 @@ of them: their silence is explained and not reported device by device.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from gateway.config import DeviceConfig, GatewaySettings, SerialPortConfig
 from gateway.model import DeviceEvent, DeviceMessage, EventKind, Reading
@@ -101,7 +102,7 @@ class Supervisor:
         self.unknown_every_s = unknown_every_s
 
     @classmethod
-    def from_settings(cls, settings: GatewaySettings) -> "Supervisor":
+    def from_settings(cls, settings: GatewaySettings) -> Supervisor:
         """Supervision for the devices and serial ports a gateway is configured with."""
         return cls(settings.devices, settings.serial)
 
@@ -111,8 +112,8 @@ class Supervisor:
 
     def initial(self, now: float) -> SupervisionState:
         """At start every device gets a full interval to report, every bridge a grace period to come up."""
-        return SupervisionState(last_seen={name: now for name in self.watches},
-                                bridges_pending={b: now for b in self.own_bridges})
+        return SupervisionState(last_seen=dict.fromkeys(self.watches, now),
+                                bridges_pending=dict.fromkeys(self.own_bridges, now))
 
     def dump(self, state: SupervisionState) -> dict[str, list[str]]:
         """What must survive a restart: who is in trouble, so a recovery after it still clears the alarm."""
@@ -172,13 +173,13 @@ class Supervisor:
         if isinstance(msg, Reading) and msg.metric == "device_status":
             state = replace(state, status={**state.status, name: {**state.status.get(name, {}), **msg.values}})
             battery, flag = msg.values.get("battery"), msg.values.get("battery_low")
+            reported = flag is not None or battery is not None
             if flag == 1.0 or (battery is not None and battery < self.battery_low_pct):
                 state, more = self._battery(state, name, True, msg.values)
                 events += more
-            elif flag is not None or battery is not None:
-                if flag != 1.0 and (battery is None or battery >= self.battery_ok_pct):
-                    state, more = self._battery(state, name, False, msg.values)
-                    events += more
+            elif reported and flag != 1.0 and (battery is None or battery >= self.battery_ok_pct):
+                state, more = self._battery(state, name, False, msg.values)
+                events += more
         return state, events
 
     def bridge(self, state: SupervisionState, bridge: str, up: bool, now: float) -> Result:

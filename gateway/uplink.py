@@ -8,8 +8,8 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from anxin import protocol
 from anxin.loop import Loop
@@ -159,7 +159,7 @@ class Uplink:
         self._wake.set()
 
     def _backoff(self, attempts: int) -> float:
-        base = min(self.config.resend_after_s * (2 ** (attempts - 1)), self.config.max_resend_after_s)
+        base = min(self.config.resend_after_s * (2.0 ** (attempts - 1)), self.config.max_resend_after_s)
         return base * random.uniform(0.8, 1.2)
 
     def send_once(self) -> float:

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from server.db.models_security import AuditEntry
+from server.db.rows import rowcount
 from server.masking import redact
 
 EXPORT_FIELDS = ("id", "at", "actor", "actor_role", "action", "target_kind", "target", "source", "before", "after",
@@ -73,7 +74,7 @@ def to_csv(entries: list[AuditEntry]) -> str:
 def purge(session: Session, now: datetime, retention_days: int) -> int:
     """Remove entries older than the retention (the only deletion the audit knows); returns how many."""
     result = session.execute(delete(AuditEntry).where(AuditEntry.at < now - timedelta(days=retention_days)))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def snapshot(row: Any, fields: tuple[str, ...]) -> dict[str, Any] | None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from amqtt.broker import Broker
 from amqtt.contexts import Action
@@ -22,7 +23,7 @@ from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
 from amqtt.utils import gen_client_id
 
-from server.broker_access import RECEIVE, SUBSCRIBE, PUBLISH, BrokerAccess, may
+from server.broker_access import PUBLISH, RECEIVE, SUBSCRIBE, BrokerAccess, may
 
 ACTIONS = {Action.PUBLISH: PUBLISH, Action.SUBSCRIBE: SUBSCRIBE, Action.RECEIVE: RECEIVE}
 
@@ -46,7 +47,7 @@ async def allowed(access: BrokerAccess, session: Session, cache: dict[str, tuple
     return ok
 
 
-class AccessPlugin(BaseAuthPlugin, BaseTopicPlugin):  # type: ignore[misc]
+class AccessPlugin(BaseAuthPlugin, BaseTopicPlugin):  # type: ignore[misc]  # amqtt has no types: its bases are Any
     """Password, client-id binding and topic ACL of server/broker_access.py."""
 
     def __init__(self, context: Any) -> None:
@@ -72,7 +73,7 @@ class AccessPlugin(BaseAuthPlugin, BaseTopicPlugin):  # type: ignore[misc]
         access: Any = None
 
 
-class CheckedBroker(Broker):  # type: ignore[misc]
+class CheckedBroker(Broker):  # type: ignore[misc]  # amqtt has no types: Broker is Any
     """amqtt's Broker, refusing a CONNECT that fails authentication before any session is touched."""
 
     access: BrokerAccess

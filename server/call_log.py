@@ -26,7 +26,7 @@ class Callee:
 def callees(contacts: list[tuple[str, str | None]]) -> list[Callee]:
     """The resident's contacts with a phone number, then the ambulance (120) always."""
     people = [Callee(name, phone) for name, phone in contacts if phone]
-    return people + [Callee(EMERGENCY_NUMBER, EMERGENCY_NUMBER)]
+    return [*people, Callee(EMERGENCY_NUMBER, EMERGENCY_NUMBER)]
 
 
 def pick(people: list[Callee], number: str, outcome: str) -> Callee:

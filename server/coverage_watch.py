@@ -58,8 +58,8 @@ class CoverageWatch:
                 changed += 1
                 log.warning("resident %s is exposed: %s", code, ", ".join(kinds))
         for alarm in session.scalars(select(Alarm).where(Alarm.type == COVERAGE_ALARM, Alarm.status.in_(ACTIVE))):
-            code = next((c for c, r in residents.items() if r.id == alarm.resident_id), None)
-            if code not in worst:
+            owner = next((c for c, r in residents.items() if r.id == alarm.resident_id), None)
+            if owner not in worst:
                 clear_system_alarm(session, alarm, now, "the coverage gap was closed")
                 changed += 1
         return changed

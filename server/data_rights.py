@@ -12,8 +12,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.audit import RESIDENT_FIELDS, snapshot
-from server.db.models import (Alarm, AlarmAudit, Caregiver, Device, Gateway, IngestedEvent, NotificationAttempt,
-                              NotificationJob, Pairing, Reading, Resident)
+from server.db.models import (
+    Alarm,
+    AlarmAudit,
+    Caregiver,
+    Device,
+    Gateway,
+    IngestedEvent,
+    NotificationAttempt,
+    NotificationJob,
+    Pairing,
+    Reading,
+    Resident,
+)
 from server.db.models_security import AuditEntry
 from server.masking import mask_url
 

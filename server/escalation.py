@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from server.alarms import audit
 from server.db.models import Alarm, AlarmAudit, DutyShift, NotificationJob, Pairing, Staff
+from server.db.rows import rowcount
 from server.masking import mask_url as mask
 
 log = logging.getLogger(__name__)
@@ -111,12 +112,12 @@ class Escalator:
         else:  # nobody anywhere: every console is told (server/web/live.py), and the round is tried again soon
             nxt = now + timedelta(seconds=min(NOBODY_RETRY_S, walk.stage.timeout_s))
         # Compare-and-set: another process that fired this step first makes rowcount 0.
-        won = session.execute(
+        won = rowcount(session.execute(
             update(Alarm).where(Alarm.id == alarm.id, Alarm.escalation_step == step,
                                 Alarm.status.in_(ESCALATING))
             .values(escalation_step=walk.step + 1, next_escalation_at=nxt, updated_at=now)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ))
         if not won:
             return 0
         if not walk.targets and _has(session, alarm, NOBODY_REACHABLE):
@@ -145,7 +146,7 @@ class Escalator:
             log.error("alarm %d: no stage of its policy reaches anybody; every console is told", alarm.id)
         return 1
 
-    def _tell_supervisor(self, session: Session, alarm: Alarm, walk: "Walk", now: datetime) -> list[Recipient]:
+    def _tell_supervisor(self, session: Session, alarm: Alarm, walk: Walk, now: datetime) -> list[Recipient]:
         """Stages were skipped: the supervisor hears that the family could not be notified (once per alarm)."""
         if _has(session, alarm, SUPERVISOR_TOLD):
             return []

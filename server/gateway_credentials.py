@@ -9,8 +9,14 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.broker_access import (SERVER_USER, hash_password, mosquitto_acl, mosquitto_conf, mosquitto_passwords,
-                                  new_password)
+from server.broker_access import (
+    SERVER_USER,
+    hash_password,
+    mosquitto_acl,
+    mosquitto_conf,
+    mosquitto_passwords,
+    new_password,
+)
 from server.db.models import Caregiver, Device, Gateway, Pairing, Resident
 from server.errors import ServerError
 

@@ -8,13 +8,14 @@ on /api/v1/health and /metrics until a probe comes back.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from anxin.mqtt import MqttError
 from anxin.loop import Loop
+from anxin.mqtt import MqttError
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,8 @@ class IntakeProbe:
         """Send one probe; reconnect when none came back for too long (at most once per `dead_after_s`)."""
         now = self.monotonic()
         self._sent += 1
-        try:
+        with contextlib.suppress(MqttError):  # the link is down: paho reconnects by itself, no probe comes back meanwhile
             self.publish(self.topic, str(self._sent).encode(), 0)
-        except MqttError:
-            pass  # the link is down: paho reconnects by itself, and no probe comes back meanwhile
         if not self.healthy and now - self._last_reconnect >= self.dead_after_s:
             self._last_reconnect = now
             self.reconnects += 1

@@ -4,10 +4,10 @@ retried with back-off, every attempt recorded."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +16,7 @@ from server import messages
 from server.alarms import audit
 from server.db.models import Alarm, NotificationAttempt, NotificationJob, Resident
 from server.db.models_assist import Notice
+from server.db.rows import rowcount
 from server.links import LinkClaim, LinkSigner
 
 log = logging.getLogger(__name__)
@@ -132,11 +133,11 @@ class Notifier:
             ).all()
             mine = []
             for job in rows:
-                won = s.execute(update(NotificationJob).where(NotificationJob.id == job.id,
-                                                              NotificationJob.status == job.status,
-                                                              NotificationJob.attempts == job.attempts)
-                                .values(status="sending", lease_until=now + self.lease)
-                                .execution_options(synchronize_session=False)).rowcount
+                won = rowcount(s.execute(update(NotificationJob).where(NotificationJob.id == job.id,
+                                                                       NotificationJob.status == job.status,
+                                                                       NotificationJob.attempts == job.attempts)
+                                         .values(status="sending", lease_until=now + self.lease)
+                                         .execution_options(synchronize_session=False)))
                 if won:
                     mine.append(job)
             return mine
@@ -192,7 +193,7 @@ class Notifier:
 
     def _render(self, job: NotificationJob, alarm: Alarm, resident: Resident | None) -> tuple[str, str]:
         name = resident.name if resident else f"{messages.gateway_word(job.language)} {alarm.gateway_id}"
-        return messages.render(job.language, alarm.type, name, resident.address if resident else "",
+        return messages.render(job.language, alarm.type, name, (resident.address or "") if resident else "",
                                alarm.raised_at, alarm.device or "", self._link_for(job),
                                again=is_reminder_step(job.step), unreached=job.recipient.startswith("unreached:"))
 
@@ -222,9 +223,9 @@ class Notifier:
             alarms = {a.id: a for a in s.scalars(select(Alarm).where(
                 Alarm.id.in_({j.alarm_id for j in jobs.values() if j.alarm_id is not None})))}
             for o in outcomes:
-                job = jobs.get(o.job_id)
-                if job is None:
+                if o.job_id not in jobs:
                     continue
+                job = jobs[o.job_id]
                 if o.skipped:
                     job.status, job.lease_until = "skipped", None
                     continue

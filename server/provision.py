@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -132,7 +132,7 @@ def load_file(path: Path | str) -> ProvisionFile:
         raise ProvisionError(f"{path} is not a valid provisioning file:\n{exc}") from exc
 
 
-def _by_code(session: Session, model: type, code: str) -> Any:
+def _by_code(session: Session, model: type[Any], code: str) -> Any:
     return session.scalars(select(model).where(model.code == code)).first()
 
 
@@ -154,7 +154,7 @@ def apply(session: Session, data: ProvisionFile) -> dict[str, int]:
             setattr(row, field, getattr(r, field))
         if (row.consent, row.consent_sharing) != (r.consent, r.consent and r.consent_sharing):
             row.consent, row.consent_sharing = r.consent, r.consent and r.consent_sharing
-            row.consent_at = datetime.now(timezone.utc)  # when the file recorded it
+            row.consent_at = datetime.now(UTC)  # when the file recorded it
         session.add(row)
         session.flush()
         residents[r.code] = row
@@ -191,8 +191,8 @@ def apply(session: Session, data: ProvisionFile) -> dict[str, int]:
         if st.shifts is not None:
             session.execute(delete(DutyShift).where(DutyShift.staff_id == row.id))
             # Stored in UTC: SQLite keeps no offset, so every time in the database must share one zone.
-            session.add_all(DutyShift(staff_id=row.id, starts_at=sh.starts_at.astimezone(timezone.utc),
-                                      ends_at=sh.ends_at.astimezone(timezone.utc)) for sh in st.shifts)
+            session.add_all(DutyShift(staff_id=row.id, starts_at=sh.starts_at.astimezone(UTC),
+                                      ends_at=sh.ends_at.astimezone(UTC)) for sh in st.shifts)
     session.flush()
     return {"caregivers": len(data.caregivers), "residents": len(data.residents), "gateways": len(data.gateways),
             "staff": len(data.staff)}

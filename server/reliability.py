@@ -69,7 +69,7 @@ def sequence_report(session: Session, gateway_id: str) -> SequenceReport:
         accounted.extend([int(r[0]), int(r[1])] for r in body.get("ranges", []) if len(r) == 2)
     rejected = session.scalars(select(DeadLetter.seq).where(DeadLetter.gateway_id == gateway_id,
                                                             DeadLetter.seq.is_not(None)))
-    accounted.extend([int(q), int(q)] for q in rejected)  # rejected events are accounted for, in dead letters
+    accounted.extend([q, q] for q in rejected if q is not None)  # rejected events are accounted for, in dead letters
     return SequenceReport(gateway_id, received, last, missing, sorted(accounted), _subtract(missing, accounted))
 
 
@@ -86,7 +86,7 @@ def dead_seqs(s: Session, batches: list[protocol.UplinkBatch]) -> set[tuple[str,
         return set()
     found = s.execute(select(DeadLetter.gateway_id, DeadLetter.seq).where(or_(
         *(and_(DeadLetter.gateway_id == gw_id, DeadLetter.seq.between(lo, hi)) for gw_id, (lo, hi) in bounds.items()))))
-    return {(g, q) for g, q in found if (g, q) in wanted}
+    return {(g, q) for g, q in found if g is not None and q is not None and (g, q) in wanted}
 
 
 def advance_all(s: Session, uptos: dict[str, int], handled: dict[str, set[int]]) -> dict[str, int]:

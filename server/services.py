@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
-from datetime import datetime, timezone
-from typing import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,7 +22,7 @@ Downlink = Callable[[str, protocol.Command], None]
 
 def utc_now() -> datetime:
     """The real clock; tests inject their own."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass

@@ -6,11 +6,13 @@ import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from influxdb_client import InfluxDBClient, Point, WritePrecision
+from influxdb_client.client.influxdb_client import InfluxDBClient
+from influxdb_client.client.write.point import Point
 from influxdb_client.client.write_api import WriteApi, WriteOptions
+from influxdb_client.domain.write_precision import WritePrecision
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,7 +57,7 @@ def to_point(r: Mapping[str, Any]) -> Point | None:
     if not fields:
         return None
     ts: datetime = r["ts"]
-    ts = ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    ts = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
     resident = r.get("resident_id")
     p = (Point(r["metric"]).tag("resident_id", str(resident) if resident is not None else "unassigned")
          .tag("gateway", r["gateway_id"]).tag("device", r.get("device") or "unknown").time(ts, WritePrecision.MS))
@@ -64,7 +66,8 @@ def to_point(r: Mapping[str, Any]) -> Point | None:
         p = p.tag("context", meal)
     for k, v in fields.items():
         p = p.field(k, v)
-    return p.field("flagged", 1.0 if r.get("flags") else 0.0)
+    point: Point = p.field("flagged", 1.0 if r.get("flags") else 0.0)  # influxdb-client leaves field() unannotated
+    return point
 
 
 def _lines(data: Any) -> int:

@@ -7,9 +7,9 @@ import logging
 import math
 import struct
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from gateway.devices import bp, slip

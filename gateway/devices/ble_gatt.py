@@ -4,8 +4,8 @@ meter that sends two characteristics (glucose measurement and its context). Devi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import tzinfo
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from gateway.devices import ble_bpm, glucose, plx, scale, thermometer

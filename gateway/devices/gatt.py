@@ -3,9 +3,9 @@ IEEE-11073 32-bit FLOAT, bit tables and the length check every parser makes befo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Mapping
 
 from gateway.devices.ble_bpm import SFloat, date_time, ieee11073, sfloat
 from gateway.errors import ImplausibleReading, ParseError

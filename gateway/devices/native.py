@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from gateway.config import DeviceConfig
 from gateway.devices import bp, vitals
@@ -66,7 +67,7 @@ def _time(doc: Mapping[str, Any], key: str) -> datetime | None:
                 raise ParseError(f"{key} {value!r} has no UTC offset")
             return ts
         seconds = _num(doc, key)
-        return datetime.fromtimestamp(seconds or 0.0, timezone.utc)
+        return datetime.fromtimestamp(seconds or 0.0, UTC)
     except (ValueError, OverflowError, OSError) as exc:
         raise ParseError(f"{key} is not a time: {str(value)[:40]!r}") from exc
 
@@ -87,9 +88,9 @@ def _fall(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
     state = _choice(doc, "state", _FALL, ("none",))
     if state == "none":
         return []
-    detail = {"state": state}
+    detail: dict[str, Any] = {"state": state}
     if (conf := _num(doc, "confidence")) is not None:
-        detail["confidence"] = conf  # type: ignore[assignment]
+        detail["confidence"] = conf
     return [DeviceEvent(name, _FALL[state], _time(doc, "ts"), detail)]
 
 

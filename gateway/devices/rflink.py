@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from gateway.config import DeviceConfig
 from gateway.errors import ParseError
@@ -132,7 +132,7 @@ class LineFramer:
                 self._overflow = True
             else:
                 self._buf.extend(chunk)
-            if chunk.endswith(b"\n") or chunk.endswith(b"\r"):
+            if chunk.endswith((b"\n", b"\r")):
                 if self._overflow:
                     self.counters["oversized_lines"] += 1
                 elif self._buf.strip():

@@ -4,8 +4,9 @@ with a reason, and the typed reading (SI / clinical units: mmol/L, %, /min, kg, 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from gateway.devices import bp
 from gateway.errors import ImplausibleReading

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from gateway.config import DeviceConfig
 from gateway.devices import bp
@@ -73,7 +74,7 @@ def split_topic(topic: str) -> tuple[str, str | None]:
         return "bridge", rest[len("bridge/") :]
     if rest.endswith("/availability"):
         return rest[: -len("/availability")], "availability"
-    if rest.endswith("/set") or rest.endswith("/get"):
+    if rest.endswith(("/set", "/get")):
         return rest.rsplit("/", 1)[0], rest.rsplit("/", 1)[1]
     return rest, None
 

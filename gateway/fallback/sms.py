@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, ContextManager
+from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from anxin.loop import Loop
@@ -17,7 +19,7 @@ from gateway.outbox import Entry, Outbox
 
 log = logging.getLogger(__name__)
 
-ModemFactory = Callable[[], ContextManager[GsmModem]]
+ModemFactory = Callable[[], AbstractContextManager[GsmModem]]
 
 TITLES = {
     "zh-CN": {"sos": "紧急求助", "fall": "疑似跌倒", "inactivity": "长时间无活动", "bp_crisis": "血压危急"},
@@ -35,7 +37,7 @@ def sms_text(body: dict[str, Any], ts: float, label: str, language: str, tz: str
     lang = language if language in TEMPLATES else "zh-CN"
     type_ = str(body.get("type") or "alarm")
     title = TITLES[lang].get(type_) or str(body.get("message") or type_)
-    when = datetime.fromtimestamp(ts, timezone.utc).astimezone(ZoneInfo(tz)).strftime("%m-%d %H:%M")
+    when = datetime.fromtimestamp(ts, UTC).astimezone(ZoneInfo(tz)).strftime("%m-%d %H:%M")
     who = label or str(body.get("resident") or "")
     return TEMPLATES[lang].format(title=title, who=who, device=body.get("device") or "-", time=when)
 

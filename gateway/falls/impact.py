@@ -7,8 +7,8 @@ holds the coefficients. docs/falls.md says why these features.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 # The order of the model's inputs. Each is measured around the impact peak, inside the detector's history.
 FEATURES: tuple[str, ...] = (
@@ -36,7 +36,7 @@ class ImpactModel:
 
     def score(self, x: Sequence[float]) -> float:
         """The decision value: at least 0 means the impact looks like a fall's."""
-        return self.bias + sum(w * (v - m) / s for v, m, s, w in zip(x, self.mean, self.scale, self.weight))
+        return self.bias + sum(w * (v - m) / s for v, m, s, w in zip(x, self.mean, self.scale, self.weight, strict=False))
 
 
 def impact_vector(peak_g: float, horizontal_g: float, impact_gs: float, high_s: float, fall_std_g: float,

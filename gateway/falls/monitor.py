@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, OrderedDict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -83,7 +83,7 @@ class FallMonitor:
         log.info("%s on %s: %s", "fall detected" if c.is_fall else "possible fall (stream broke off)", device,
                  c.detail())
         detail = {"source": "detector", "decided_at": round(c.decided_t, 3), **c.detail()}
-        return DeviceEvent(device, kind, datetime.fromtimestamp(c.impact_t, timezone.utc), detail)
+        return DeviceEvent(device, kind, datetime.fromtimestamp(c.impact_t, UTC), detail)
 
 
 def summary(chunk: AccelChunk) -> dict[str, float]:

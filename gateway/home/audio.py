@@ -9,8 +9,9 @@ import subprocess
 import threading
 import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from gateway.errors import GatewayError
 from gateway.home.speech import Prompt

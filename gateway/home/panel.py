@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from anxin.loop import Loop
 from gateway.config import GpioConfig
@@ -112,5 +113,5 @@ class Panel:
 
     def _press(self, device: str, kind: EventKind) -> None:
         log.info("Pi button %s pressed", device)
-        self.emit([DeviceEvent(device, kind, datetime.fromtimestamp(self.clock(), timezone.utc),
+        self.emit([DeviceEvent(device, kind, datetime.fromtimestamp(self.clock(), UTC),
                                {"button": "gpio"})])

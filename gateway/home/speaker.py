@@ -6,9 +6,9 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from anxin.loop import Loop
 from gateway.home.audio import AudioError, Output, Renderer

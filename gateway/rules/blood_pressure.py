@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from gateway.model import Action, Alarm, Reading, Severity
 from gateway.rules.config import BpLimits

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Mapping, Sequence
 
 from gateway.model import Alarm, AlarmChange, Severity
 

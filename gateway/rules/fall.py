@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, LedState, Severity
 from gateway.rules.common import CANCEL_KINDS, late_cancel
 from gateway.rules.engine import Input, Tick
 
 Phase = Literal["idle", "pre", "watch", "alarmed"]
+PHASES: tuple[Phase, ...] = get_args(Phase)
 WATCH_KINDS = (EventKind.MAYBE_FALL, EventKind.LOW_POSTURE)
 
 
@@ -87,13 +88,12 @@ class FallRule:
         """Back from dump(); raises TypeError/ValueError when it does not fit."""
         if not isinstance(data, dict):
             raise ValueError(f"fall state must be an object, got {data!r}")
-        device, source = data.get("device"), data.get("source")
-        state = FallState(str(data["phase"]), float(data["since"]), None if device is None else str(device),
-                          None if source is None else str(source), bool(data.get("moved", False)),
-                          float(data.get("repeated_at", 0.0)))  # type: ignore[arg-type]
-        if state.phase not in ("idle", "pre", "watch", "alarmed"):
-            raise ValueError(f"unknown fall phase {state.phase!r}")
-        return state
+        device, source, phase = data.get("device"), data.get("source"), str(data["phase"])
+        if phase not in PHASES:
+            raise ValueError(f"unknown fall phase {phase!r}")
+        return FallState(phase, float(data["since"]), None if device is None else str(device),
+                         None if source is None else str(source), bool(data.get("moved", False)),
+                         float(data.get("repeated_at", 0.0)))
 
     def _fell_again(self, state: FallState, item: DeviceEvent,
                     t: float) -> tuple[FallState, list[Alarm], list[Action]]:

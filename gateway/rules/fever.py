@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 from gateway.model import Action, Alarm, Reading, Severity
 from gateway.rules.chronic_config import FeverLimits

@@ -7,9 +7,10 @@ those transitions into raise / update / clear, so the two can never disagree aft
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
 from gateway.rules.engine import Input

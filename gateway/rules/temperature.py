@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from gateway.model import Action, Alarm, AlarmChange, Reading, Severity
 from gateway.rules.engine import Input, Tick

@@ -3,9 +3,10 @@ Sources in docs/rules.md."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from gateway.model import Action, Alarm, Reading, Severity
 from gateway.rules.chronic_config import WeightGainLimits

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import serial
 
@@ -110,8 +112,6 @@ class SerialTransport:
 
     def _close(self) -> None:
         if self._port is not None:
-            try:
+            with contextlib.suppress(serial.SerialException, OSError):  # a port that vanished is gone either way
                 self._port.close()
-            except (serial.SerialException, OSError):
-                pass  # closing a port that vanished can fail; it is gone either way
             self._port = None

@@ -5,11 +5,27 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from server import web
+from server.api.routes import (
+    alarms,
+    audit,
+    auth,
+    care,
+    community,
+    data_rights,
+    gateways,
+    health,
+    home_reminders,
+    links,
+    readings,
+    reliability,
+    residents,
+    rules_config,
+    security_audit,
+    staff,
+    trends,
+    trends_chronic,
+)
 from server.api.routes import assist as assist_routes
-from server.api.routes import community
-from server.api.routes import (alarms, audit, auth, care, data_rights, gateways, health, home_reminders, links,
-                               readings, reliability, residents, rules_config, security_audit, staff, trends,
-                               trends_chronic)
 from server.metrics import metrics_router
 from server.services import Services
 from server.web import doctor

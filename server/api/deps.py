@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Annotated, Callable, Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, Response
 from fastapi.security import OAuth2PasswordBearer
@@ -22,7 +23,8 @@ _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 def get_services(request: Request) -> Services:
     """The runtime's shared services."""
-    return request.app.state.services
+    services: Services = request.app.state.services  # set once by create_app
+    return services
 
 
 def get_session(services: Annotated[Services, Depends(get_services)]) -> Iterator[Session]:
@@ -41,7 +43,7 @@ def as_utc(at: datetime | None) -> datetime | None:
     """A query time in UTC (naive means UTC): SQLite compares stored UTC times as text, without zones."""
     if at is None:
         return None
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _unauthorized(detail: str) -> HTTPException:

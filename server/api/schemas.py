@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -11,7 +11,7 @@ from server.alarms import OUTCOMES
 
 
 def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
 # Times leave the API with their zone: SQLite hands them back naive, but they are stored in UTC.
@@ -68,7 +68,7 @@ class NoteIn(BaseModel):
 class ResolveIn(BaseModel):
     """How an alarm ended."""
 
-    outcome: Literal[OUTCOMES] = Field(description="how it ended")  # type: ignore[valid-type]
+    outcome: Literal[OUTCOMES] = Field(description="how it ended")  # type: ignore[valid-type]  # pydantic expands a Literal of the desk's tuple at run time; mypy takes literal values only
     note: str | None = Field(default=None, max_length=4000)
 
 

@@ -90,7 +90,7 @@ def listing(session: Session) -> list[ActivityOut]:
                func.sum(case((ActivitySignup.attended.is_(True), 1), else_=0)))
         .group_by(ActivitySignup.activity_id))}
     rows = session.scalars(select(Activity).order_by(Activity.starts_at.is_(None), Activity.starts_at, Activity.id))
-    return [ActivityOut(id=a.id, kind=a.kind, title=a.title, tags=list(a.tags or []), starts_at=a.starts_at,  # type: ignore[arg-type]
+    return [ActivityOut(id=a.id, kind=a.kind, title=a.title, tags=list(a.tags or []), starts_at=a.starts_at,
                         place=a.place, district=a.district, capacity=a.capacity,
                         signed_up=counts.get(a.id, (0, 0))[0], attended=counts.get(a.id, (0, 0))[1]) for a in rows]
 
@@ -107,15 +107,16 @@ def suggest(session: Session, activity_id: int) -> list[dict[str, object]]:
     if activity is None:
         raise NotFound(f"no activity {activity_id}")
     joined = set(session.scalars(select(ActivitySignup.resident_id).where(ActivitySignup.activity_id == activity_id)))
-    out = []
+    found: list[tuple[list[str], bool, Resident]] = []  # (matches, same district, resident)
     for resident, prof in session.execute(select(Resident, ResidentProfile)
                                           .join(ResidentProfile, ResidentProfile.resident_id == Resident.id)):
         fields = prof.fields or {}
         hits = match(list(activity.tags or []), list(fields.get("interests") or []), list(fields.get("skills") or []))
         if hits and resident.id not in joined:
-            out.append({"resident_code": resident.code, "name": resident.name, "matches": hits,
-                        "same_district": bool(activity.district) and prof.district == activity.district})
-    return sorted(out, key=lambda x: (-len(x["matches"]), not x["same_district"], x["resident_code"]))  # type: ignore[arg-type]
+            found.append((hits, bool(activity.district) and prof.district == activity.district, resident))
+    found.sort(key=lambda f: (-len(f[0]), not f[1], f[2].code))  # most matches, then same district, then code
+    return [{"resident_code": r.code, "name": r.name, "matches": hits, "same_district": same}
+            for hits, same, r in found]
 
 
 def members(session: Session, activity_id: int) -> list[tuple[Resident, ActivitySignup]]:

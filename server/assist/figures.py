@@ -117,7 +117,7 @@ def requests(session: Session, now: datetime, sla: Mapping[str, int]) -> list[Ch
                       cancelled, len(late) + cancelled])
         response = [h for r in mine if (h := _hours(r.accepted_at, as_utc(r.created_at))) is not None]
         completion = [_hours(r.done_at, as_utc(r.created_at)) or 0.0 for r in done]
-        within = sum(1 for r, h in zip(done, completion) if h <= catalog.sla_hours(cat, r.urgency, sla))
+        within = sum(1 for r, h in zip(done, completion, strict=False) if h <= catalog.sla_hours(cat, r.urgency, sla))
         times.append([cat, catalog.sla_hours(cat, "normal", sla), len(done),
                       round(float(np.median(response)), 2) if response else None,
                       round(float(np.median(completion)), 2) if completion else None,

@@ -40,14 +40,14 @@ def loads(session: Session) -> dict[int, int]:
                            .where(ServiceRequest.status.in_(("assigned", "on_the_way")),
                                   ServiceRequest.provider_id.is_not(None))
                            .group_by(ServiceRequest.provider_id))
-    return {pid: int(n) for pid, n in rows}
+    return {pid: int(n) for pid, n in rows if pid is not None}
 
 
 def ratings(session: Session) -> dict[int, tuple[int, int]]:
     """(sum of scores, number of ratings) per provider."""
     rows = session.execute(select(Evaluation.provider_id, func.sum(Evaluation.score), func.count(Evaluation.id))
                            .where(Evaluation.provider_id.is_not(None)).group_by(Evaluation.provider_id))
-    return {pid: (int(total), int(n)) for pid, total, n in rows}
+    return {pid: (int(total), int(n)) for pid, total, n in rows if pid is not None}
 
 
 def listing(session: Session) -> list[ProviderOut]:
@@ -56,7 +56,7 @@ def listing(session: Session) -> list[ProviderOut]:
     out = []
     for p in session.scalars(select(Provider).where(Provider.active.is_(True)).order_by(Provider.name)):
         total, n = rated.get(p.id, (0, 0))
-        out.append(ProviderOut(code=p.code, name=p.name, kind=p.kind, categories=list(p.categories or []),  # type: ignore[arg-type]
+        out.append(ProviderOut(code=p.code, name=p.name, kind=p.kind, categories=list(p.categories or []),
                                district=p.district, hours=p.hours, capacity=p.capacity, phone=p.phone,
                                load=load.get(p.id, 0), ratings=n, mean_rating=round(total / n, 2) if n else None))
     return out

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Integer, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Integer, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from server import audit
 from server.assist.errors import BadStep, NotFound
@@ -78,7 +79,7 @@ def summary(session: Session) -> dict[str, list[dict[str, object]]]:
 
     from server.db.models_assist import Provider
 
-    def grouped(key, *where) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    def grouped(key: InstrumentedAttribute[Any], *where: ColumnElement[bool]) -> list[dict[str, object]]:
         q = select(key, func.count(Evaluation.id), func.sum(Evaluation.score),
                    func.sum((Evaluation.score <= LOW).cast(Integer()))).where(*where).group_by(key).order_by(key)
         return [{"key": k, "ratings": int(n), "mean": round(int(total) / int(n), 2), "low": int(low or 0)}

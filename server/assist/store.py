@@ -58,7 +58,7 @@ def from_contact(session: Session, resident: Resident, contact: Contact, now: da
     """The "needs raised" of a helper's contact as a new request (None when nothing was raised)."""
     if not contact.needs:
         return None
-    body = RequestIn(resident_code=resident.code, category=catalog.guess_category(contact.needs),  # type: ignore[arg-type]
+    body = RequestIn(resident_code=resident.code, category=catalog.guess_category(contact.needs),
                      description=contact.needs[:2000])
     return create(session, body, "helper", Actor(contact.by, "helper", None), now, contact=contact)
 

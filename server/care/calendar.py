@@ -54,4 +54,5 @@ def feed(helper: Helper, plans: list[tuple[HelperPlan, Resident]], follow_ups: l
         ev.add("dtend", datetime.combine(f.due, _AT, tzinfo=LOCAL) + timedelta(minutes=30))
         ev.add_component(_reminder(f"请上门回访 {f.resident_name} / follow-up visit to {f.resident_name}"))
         cal.add_component(ev)
-    return cal.to_ical()
+    ical: bytes = cal.to_ical()  # icalendar leaves to_ical() unannotated
+    return ical

@@ -24,4 +24,4 @@ def care_config(settings: ServerSettings) -> CareConfig:
     return CareConfig(settings.care_advanced_age,
                       Intervals(settings.care_contact_days_high, settings.care_contact_days_priority,
                                 settings.care_contact_days_other),
-                      settings.care_followup_hours, HelperLinks(settings.secret_key, settings.helper_link_ttl_s))
+                      settings.care_followup_hours, HelperLinks(settings.secret_key or "", settings.helper_link_ttl_s))

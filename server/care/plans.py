@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
@@ -76,7 +76,7 @@ def next_due(rule: str, start: date, last_contact: date | None) -> date | None:
 
 def to_utc(at: datetime) -> datetime:
     """An aware UTC time (naive means UTC): SQLite keeps no offset, so every stored time is UTC."""
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def local_date(at: datetime) -> date:

@@ -97,7 +97,7 @@ def coverage(session: Session, now: datetime, intervals: plans.Intervals) -> lis
     last: dict[int, datetime] = {}
     for (rid, _helper), at in _last_contacts(session).items():
         last[rid] = max(at, last.get(rid, at))
-    grades = {rid: g for rid, g in session.execute(select(ResidentProfile.resident_id, ResidentProfile.grade))}
+    grades = dict(session.execute(select(ResidentProfile.resident_id, ResidentProfile.grade)).all())
     counts: dict[str, list[int]] = {c: [0, 0] for c in ("all", *categories.CATEGORIES)}
     for resident in session.scalars(select(Resident)):
         cats = list(resident.care_categories or [])

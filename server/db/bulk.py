@@ -8,7 +8,6 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-
 from sqlalchemy import insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -44,9 +43,17 @@ def _json(value: Any) -> str | None:
         return json.dumps(value, ensure_ascii=False)
 
 
+def _driver(session: Session) -> Any:
+    """psycopg's own connection under the session's (COPY is not in the DB-API)."""
+    raw = session.connection().connection.driver_connection
+    if raw is None:  # only a closed pool entry has none; the session's connection is open
+        raise RuntimeError("the session's database connection is closed")
+    return raw
+
+
 def _copy(session: Session, table: str, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
     """COPY the rows in; their JSON columns come last in `columns`."""
-    raw = session.connection().connection.driver_connection
+    raw = _driver(session)
     plain = itemgetter(*(c for c in columns if c not in _JSON))
     as_json = [c for c in columns if c in _JSON]
     cols = ", ".join(f'"{c}"' for c in columns)
@@ -70,7 +77,7 @@ def insert_new_events(session: Session, rows: list[dict[str, Any]]) -> set[tuple
         except Exception as exc:  # psycopg.errors.UniqueViolation; psycopg is only there with PostgreSQL
             if getattr(exc, "sqlstate", None) != "23505":
                 raise
-        raw = session.connection().connection.driver_connection
+        raw = _driver(session)
         with raw.cursor() as cur:
             cur.execute(_STAGE)
         _copy(session, "ingest_stage", EVENT_COLUMNS, rows)

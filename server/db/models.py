@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, text, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
     """Aware UTC now; the default for timestamps the database fills."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def as_utc(ts: datetime) -> datetime:
     """A timestamp read back from the database, aware: SQLite returns naive ones (they were stored as UTC)."""
-    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
     """Declarative base of every table."""
 
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
 
 
 class Resident(Base):
@@ -299,9 +312,12 @@ class DeadLetter(Base):
     payload: Mapped[str] = mapped_column(Text)
 
 
-# Tables owned by other modules, imported so the metadata (and the migration check) sees them.
-from server.db import models_care  # noqa: E402,F401
-from server.db import models_followup  # noqa: E402,F401
-from server.db import models_reminders  # noqa: E402,F401
-from server.db import models_security  # noqa: E402,F401
-from server.db import models_assist  # noqa: E402,F401
+# Tables owned by other modules, imported so the metadata (and the migration check) sees them; here at the end
+# because those modules import Base from this one.
+from server.db import (  # noqa: E402
+    models_assist,  # noqa: F401
+    models_care,  # noqa: F401
+    models_followup,  # noqa: F401
+    models_reminders,  # noqa: F401
+    models_security,  # noqa: F401
+)

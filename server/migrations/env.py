@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from server.db.models import Base
 
@@ -15,14 +15,17 @@ def run_migrations_online() -> None:
     """Run against the connection server.db.migrate passes in, or a URL from the command line."""
     connection = config.attributes.get("connection")
     if connection is None:
-        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("no database: pass a connection from server.db.migrate or set sqlalchemy.url")
+        engine = create_engine(url)
         with engine.connect() as conn:
             _run(conn)
         return
     _run(connection)
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
     # render_as_batch: SQLite cannot ALTER most things; batch mode rebuilds the table instead.
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
                       compare_type=True)

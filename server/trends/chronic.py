@@ -3,6 +3,7 @@ rows. Targets and their sources in docs/trends.md."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -70,7 +71,7 @@ def glucose_figures(rows: Sequence[Row]) -> GlucoseFigures:
     """The figures of docs/trends.md for glucose rows in time order."""
     values = np.array([v for _, v, _ in rows], dtype=np.float64)
     contexts = [c if c in CONTEXTS else "other" for _, _, c in rows]
-    ok = np.array([in_range(v, c) for v, c in zip(values, contexts)], dtype=bool)
+    ok = np.array([in_range(v, c) for v, c in zip(values, contexts, strict=False)], dtype=bool)
     by_context = []
     for ctx in CONTEXTS:
         mask = np.array([c == ctx for c in contexts], dtype=bool)
@@ -115,7 +116,7 @@ def spo2_figures(rows: Sequence[Row], threshold: float = 90.0) -> Spo2Figures:
              for lo, hi in SPO2_BANDS]
     cont = [(t, v) for t, v, c in rows if c == "continuous"]
     recorded = below = 0.0
-    for (t, v), (t_next, _) in zip(cont, cont[1:]):
+    for (t, v), (t_next, _) in itertools.pairwise(cont):
         span = min(max(t_next - t, 0.0), MAX_SAMPLE_S)
         recorded += span
         below += span if v < threshold else 0.0
@@ -151,8 +152,8 @@ def weight_figures(rows: Sequence[Row]) -> WeightFigures:
             g = float(w[i] - earlier.min())
             gain = g if gain is None else max(gain, g)
     first, last = (float(w[0]), float(w[-1])) if w.size else (None, None)
-    return WeightFigures(len(w), first, last, None if first is None else last - first,  # type: ignore[operator]
-                         stats.slope_per_week(t, w), gain)
+    change = None if first is None or last is None else last - first
+    return WeightFigures(len(w), first, last, change, stats.slope_per_week(t, w), gain)
 
 
 @dataclass(frozen=True)

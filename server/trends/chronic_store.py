@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +18,7 @@ EXPORT_METRICS = ("glucose", "spo2", "weight", "body_temperature")
 
 
 def _epoch(ts: datetime) -> float:
-    return (ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)).timestamp()
+    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).timestamp()
 
 
 def _context(flags: Sequence[object]) -> str | None:
@@ -40,9 +40,8 @@ def load(session: Session, resident_ids: Sequence[int], since: datetime, until: 
                                                       Reading.metric == GLUCOSE_CONTEXT, Reading.ts >= since))
     meals: dict[tuple[int, str, float], str] = {}
     for rid, device, _metric, _ts, values, flags in contexts:
-        if isinstance(values.get("sequence"), (int, float)):
-            if (meal := _context(flags or [])) is not None:
-                meals[(rid, device, float(values["sequence"]))] = meal
+        if isinstance(values.get("sequence"), (int, float)) and (meal := _context(flags or [])) is not None:
+            meals[(rid, device, float(values["sequence"]))] = meal
     out: dict[int, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
     for rid, device, metric, ts, values, flags in rows:
         key = METRICS.get(metric)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from server.db.models import Reading, Resident
@@ -50,7 +50,7 @@ def _urn(kind: str, key: str) -> str:
 
 
 def _when(ts: datetime) -> str:
-    return (ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).isoformat()
+    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
 
 
 def patient(resident: Resident) -> dict[str, Any]:

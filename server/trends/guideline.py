@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -58,11 +58,11 @@ def above(systolic: np.ndarray, diastolic: np.ndarray, target: tuple[float, floa
     return (systolic >= target[0]) | (diastolic >= target[1])
 
 
-def target_of(bp_target: dict[str, object] | None, default: tuple[float, float]) -> tuple[float, float]:
+def target_of(bp_target: dict[str, Any] | None, default: tuple[float, float]) -> tuple[float, float]:
     """A resident's (systolic, diastolic) target from their record, the threshold where unset."""
     bp_target = bp_target or {}
     try:
-        return (float(bp_target.get("systolic", default[0])),  # type: ignore[arg-type]
-                float(bp_target.get("diastolic", default[1])))  # type: ignore[arg-type]
+        return (float(bp_target.get("systolic", default[0])),
+                float(bp_target.get("diastolic", default[1])))
     except (TypeError, ValueError):
         return default

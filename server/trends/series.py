@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -84,8 +84,13 @@ def _utc_offsets(t: np.ndarray, tz: ZoneInfo) -> np.ndarray:
     first, last = (datetime.fromtimestamp(float(x), tz).utcoffset() for x in (t[0], t[-1]))
     if first == last and _fixed_offset(tz, float(t[0]), float(t[-1])):
         return np.full(t.size, first.total_seconds() if first else 0.0)
-    return np.array([datetime.fromtimestamp(float(x), tz).utcoffset().total_seconds()  # type: ignore[union-attr]
-                     for x in t])
+    return np.array([_offset_s(float(x), tz) for x in t])
+
+
+def _offset_s(at: float, tz: ZoneInfo) -> float:
+    """Seconds east of UTC at one instant (an aware datetime always has an offset; 0 if it had none)."""
+    offset = datetime.fromtimestamp(at, tz).utcoffset()
+    return offset.total_seconds() if offset else 0.0
 
 
 def _fixed_offset(tz: ZoneInfo, start: float, end: float) -> bool:
@@ -122,8 +127,8 @@ def from_rows(rows: Iterable[Row], tz: ZoneInfo) -> BPSeries:
     """Series from (ts, systolic, diastolic, pulse, flags) rows; a naive ts is taken as UTC (SQLite's way)."""
     rows = list(rows)
     if not rows:
-        return build_series(*(np.empty(0) for _ in range(5)), tz)
-    ts, sys_, dia, pul, fl = zip(*rows)
+        return build_series(np.empty(0), np.empty(0), np.empty(0), np.empty(0), np.empty(0), tz)
+    ts, sys_, dia, pul, fl = zip(*rows, strict=False)
     t = np.fromiter(((x - _NAIVE_EPOCH).total_seconds() if x.tzinfo is None else x.timestamp() for x in ts),
                     dtype=np.float64, count=len(rows))
     pulse = np.array([np.nan if p is None else p for p in pul], dtype=np.float64)
@@ -142,7 +147,7 @@ def local_today(now: datetime, tz: ZoneInfo) -> int:
 def day_start_utc(day: int, tz: ZoneInfo) -> datetime:
     """The UTC instant a local day begins."""
     d = day_date(day)
-    return datetime(d.year, d.month, d.day, tzinfo=tz).astimezone(timezone.utc)
+    return datetime(d.year, d.month, d.day, tzinfo=tz).astimezone(UTC)
 
 
 def day_end_utc(day: int, tz: ZoneInfo) -> datetime:

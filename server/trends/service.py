@@ -92,8 +92,8 @@ def cohort(session: Session, now: datetime, days: int = COHORT_DAYS, threshold_n
     if not people:
         return []
     periods = {r.id: period_for(r, now, days) for r in people}
-    since = min(day_start_utc(p.first_day, zone(r.timezone)) for r, p in zip(people, periods.values()))
-    until = max(day_end_utc(p.last_day, zone(r.timezone)) for r, p in zip(people, periods.values()))
+    since = min(day_start_utc(p.first_day, zone(r.timezone)) for r, p in zip(people, periods.values(), strict=False))
+    until = max(day_end_utc(p.last_day, zone(r.timezone)) for r, p in zip(people, periods.values(), strict=False))
     ids = [r.id for r in people]
     rows = store.load_rows(session, ids, since, until)
     last = store.last_reading_times(session, ids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import String, cast, func, select
@@ -60,7 +60,7 @@ def last_reading_times(session: Session, resident_ids: Sequence[int]) -> dict[in
     q = (select(Reading.resident_id, func.max(Reading.ts))
          .where(Reading.metric == METRIC, Reading.resident_id.in_(resident_ids))
          .group_by(Reading.resident_id))
-    return {rid: _aware(ts) for rid, ts in session.execute(q) if ts is not None}
+    return {rid: _aware(ts) for rid, ts in session.execute(q) if rid is not None and ts is not None}
 
 
 def residents(session: Session) -> list[Resident]:
@@ -92,5 +92,5 @@ def _has_pressures(values: dict[str, Any]) -> bool:
 
 
 def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 

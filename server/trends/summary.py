@@ -145,10 +145,11 @@ def warnings_for(weeks: list[WeekStat], target: tuple[float, float], days_since_
     if crisis_readings:
         out.append("crisis")
     last2 = [w for w in weeks[-2:] if w.systolic is not None and w.diastolic is not None]
-    is_above = [w.systolic >= target[0] or w.diastolic >= target[1] for w in last2]  # type: ignore[operator]
+    pressures = [(w.systolic, w.diastolic) for w in last2 if w.systolic is not None and w.diastolic is not None]
+    is_above = [sys_ >= target[0] or dia >= target[1] for sys_, dia in pressures]
     if len(last2) == 2 and all(is_above):
         out.append("above_target_2_weeks")
-    if len(last2) == 2 and last2[1].systolic - last2[0].systolic >= RISE_MMHG:  # type: ignore[operator]
+    if len(pressures) == 2 and pressures[1][0] - pressures[0][0] >= RISE_MMHG:
         out.append("rising")
     if last2 and last2[-1] is weeks[-1] and is_above[-1] and "above_target_2_weeks" not in out:
         out.append("above_target")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from server.db.models import Reading, Resident, as_utc
@@ -35,7 +35,7 @@ def to_csv(resident: Resident, readings: Iterable[Reading], tz: ZoneInfo) -> str
         ts = as_utc(r.ts)
         local = ts.astimezone(tz)
         pulse = r.values.get("pulse")
-        w.writerow([resident.code, ts.astimezone(timezone.utc).isoformat(), local.isoformat(), session_name(local),
+        w.writerow([resident.code, ts.astimezone(UTC).isoformat(), local.isoformat(), session_name(local),
                     r.values["systolic"], r.values["diastolic"], "" if pulse is None else pulse,
                     *map(csv_cell, (";".join(sorted(map(str, r.flags or []))), r.device, r.gateway_id))])
     return buf.getvalue()
@@ -57,7 +57,7 @@ def vitals_csv(resident: Resident, readings: Iterable[Reading], tz: ZoneInfo) ->
         ts = as_utc(r.ts)
         key, unit = VITALS_UNITS[r.metric]
         flags = sorted(map(str, r.flags or []))
-        w.writerow([resident.code, ts.astimezone(timezone.utc).isoformat(), ts.astimezone(tz).isoformat(), r.metric,
+        w.writerow([resident.code, ts.astimezone(UTC).isoformat(), ts.astimezone(tz).isoformat(), r.metric,
                     r.values[key], unit, r.values.get("pulse", ""), r.values.get("bmi", ""),
                     next((f for f in flags if f in MEAL_FLAGS), ""),
                     *map(csv_cell, (";".join(flags), r.device, r.gateway_id))])

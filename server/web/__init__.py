@@ -8,9 +8,25 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from server.web import accounts, admin, admin_homes, admin_pairings, care_console, caregiver, console, coverage_page
-from server.web import assist_console, assist_links, community_pages, dashboard, helper_page, live
-from server.web import admin_channels, admin_remove, alarm_calls
+from server.web import (
+    accounts,
+    admin,
+    admin_channels,
+    admin_homes,
+    admin_pairings,
+    admin_remove,
+    alarm_calls,
+    assist_console,
+    assist_links,
+    care_console,
+    caregiver,
+    community_pages,
+    console,
+    coverage_page,
+    dashboard,
+    helper_page,
+    live,
+)
 from server.web.auth import LoginRequired
 from server.web.render import STATIC_DIR
 

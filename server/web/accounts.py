@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
@@ -13,9 +13,9 @@ from server import audit
 from server.api.deps import ServicesDep, SessionDep, actor_of
 from server.api.routes.staff import change_account
 from server.auth import AuthError, upsert_staff
+from server.db.models import Staff
 from server.permissions import ROLES
 from server.web import admin_checks as checks
-from server.db.models import Staff
 from server.web.auth import StaffAdminDep
 from server.web.render import page
 
@@ -68,13 +68,13 @@ def create(request: Request, services: ServicesDep, user: StaffAdminDep,
 def act(username: str, action: str, request: Request, services: ServicesDep, user: StaffAdminDep,
         password: Annotated[str, Form(max_length=256)] = "") -> RedirectResponse:
     """Disable, enable or set a new password; the account's sessions end at once."""
-    changes = {"disable": ("staff.disable", {"active": False}), "enable": ("staff.enable", {"active": True}),
+    changes: dict[str, tuple[str, dict[str, Any]]] = {"disable": ("staff.disable", {"active": False}), "enable": ("staff.enable", {"active": True}),
                "password": ("staff.password_reset", {"password": password})}
     if action not in changes:
         return _done(f"unknown action {action!r}")
     audited, change = changes[action]
     try:
-        change_account(services, request, user, username, audited, **change)  # type: ignore[arg-type]
+        change_account(services, request, user, username, audited, **change)
     except AuthError as exc:
         return _done(str(exc))
     return _done()

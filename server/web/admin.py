@@ -13,11 +13,10 @@ from sqlalchemy import func, select
 from server import audit
 from server.api.deps import ServicesDep, SessionDep, actor_of
 from server.db.models import Caregiver, Pairing, Resident
-from server.errors import ProvisionError
 from server.provision import CaregiverIn, ProvisionFile, ResidentIn, apply
 from server.web import admin_checks as checks
-from server.web.admin_channels import channel_rows
 from server.web import views
+from server.web.admin_channels import channel_rows
 from server.web.auth import AdminUserDep, ConsoleUserDep, PairingAdminDep
 from server.web.render import DISPLAY_TZ, page
 

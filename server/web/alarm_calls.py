@@ -11,10 +11,11 @@ from fastapi.responses import RedirectResponse
 from server import audit
 from server.alarms import get_alarm
 from server.api.deps import ServicesDep, actor_of
+from server.auth import StaffIdentity
 from server.call_log import callees, pick, record_call
 from server.errors import Conflict, NotFound
 from server.web import views
-from server.web.auth import StaffIdentity, page_permit
+from server.web.auth import page_permit
 
 router = APIRouter(include_in_schema=False)
 AlarmWorkerDep = Annotated[StaffIdentity, Depends(page_permit("alarm.work"))]

@@ -158,7 +158,7 @@ async def save_provider(request: Request, services: ServicesDep, me: ProviderWri
     form = await request.form()
     try:
         body = ProviderIn(code=str(form.get("code", "")).strip(), name=str(form.get("name", "")).strip(),
-                          kind=str(form.get("kind", "")), categories=form.getlist("categories"),  # type: ignore[arg-type]
+                          kind=str(form.get("kind", "")), categories=form.getlist("categories"),
                           district=str(form.get("district", "")).strip() or None,
                           hours=str(form.get("hours", "")).strip() or None,
                           capacity=int(str(form.get("capacity") or 3)),

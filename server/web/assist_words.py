@@ -45,7 +45,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "jobs": ("我的服务单", "My jobs"), "provider_hello": ("您好，{name}", "Hello, {name}"),
     "set_out": ("出发", "On my way"), "arrived": ("已到达", "Arrived"), "complete": ("完成服务", "Job done"),
     "completion_note": ("完成情况", "What was done"), "no_jobs": ("暂无服务单", "No jobs now"),
-    "address": ("住址", "Address"), "phone": ("电话", "Phone"), "error": ("有误", "Error"),
+    "address": ("住址", "Address"), "phone": ("电话", "Phone"),
     "family_link": ("家属申请链接", "Family's request link"), "code": ("编号", "Code"), "show": ("生成", "Show"),
     "providers": ("服务方与志愿者", "Providers and volunteers"), "name": ("名称", "Name"), "kind": ("类型", "Kind"),
     "k_organisation": ("服务机构", "Organisation"), "k_volunteer": ("志愿者", "Volunteer"),

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Callable
+from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import Depends, Request
 
-from server.api.deps import SESSION_COOKIE, ServicesDep
-from server.api.deps import forbidden
+from server.api.deps import SESSION_COOKIE, ServicesDep, forbidden
 from server.auth import AuthError, StaffIdentity, identity_for
 from server.errors import ServerError
 from server.permissions import allowed

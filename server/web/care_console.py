@@ -82,11 +82,11 @@ def _profile_context(s: Session, services: Services, code: str, who: str) -> dic
     resident = profile.resident_by_code(s, code)
     audit.record(s, who, "profile_read", resident.id, now)
     owed = [d for d in queue.due(s, now, cfg.followup_hours) if d.resident_code == code]
-    return dict(resident=resident, p=profile.read(s, resident, plans.local_date(now), cfg.advanced_age, cfg.intervals),
-                history=profile.history(s, resident)[:50], assessments=assessments.all_for(s, resident.id),
-                helpers=[(p, h, cfg.links.sign(h.id)) for p, h in pairing.plans_of_resident(s, resident.id)],
-                owed=owed, contacts=contacts.history(s, resident.id, 50), today=plans.local_date(now),
-                now_local=now.astimezone(plans.LOCAL).strftime("%Y-%m-%dT%H:%M"))
+    return {"resident": resident, "p": profile.read(s, resident, plans.local_date(now), cfg.advanced_age, cfg.intervals),
+                "history": profile.history(s, resident)[:50], "assessments": assessments.all_for(s, resident.id),
+                "helpers": [(p, h, cfg.links.sign(h.id)) for p, h in pairing.plans_of_resident(s, resident.id)],
+                "owed": owed, "contacts": contacts.history(s, resident.id, 50), "today": plans.local_date(now),
+                "now_local": now.astimezone(plans.LOCAL).strftime("%Y-%m-%dT%H:%M")}
 
 
 @router.get("/console/residents/new", response_class=HTMLResponse)

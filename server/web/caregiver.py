@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
@@ -9,8 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from server.api.deps import ServicesDep, SessionDep
 from server import alarms as desk
+from server.api.deps import ServicesDep, SessionDep
 from server.api.routes.alarms import acknowledge_and_tell_home
 from server.db.models import Alarm, Caregiver, Resident
 from server.errors import Conflict, NotFound
@@ -75,10 +76,8 @@ def caregiver_ack(token: str, request: Request, services: ServicesDep, session: 
     view = load(services, session, token)
     if view is None:
         return page(request, services, "caregiver_bad.html", status_code=403, duty_phone=services.settings.duty_phone)
-    try:
+    with contextlib.suppress(NotFound, Conflict):  # closed meanwhile: the page says so
         acknowledge_and_tell_home(services, view.claim.alarm_id, view.caregiver.name, "caregiver_link")
-    except (NotFound, Conflict):
-        pass  # closed meanwhile: the page says so
     return RedirectResponse(f"/c/{token}", 303)
 
 

@@ -84,7 +84,7 @@ async def _save(request: Request, services: Any, url: str, work: Any) -> Respons
 async def create(request: Request, services: ServicesDep, me: OrganiserDep) -> Response:
     """Announce an activity or found a team."""
     def work(s: Any, form: Any) -> None:
-        body = ActivityIn(kind=str(form.get("kind", "")), title=str(form.get("title", "")).strip(),  # type: ignore[arg-type]
+        body = ActivityIn(kind=str(form.get("kind", "")), title=str(form.get("title", "")).strip(),
                           tags=[t.strip() for t in str(form.get("tags", "")).replace("，", ",").split(",") if t.strip()],
                           starts_at=local_time(form.get("starts_at")), place=str(form.get("place", "")).strip() or None,
                           district=str(form.get("district", "")).strip() or None,
@@ -113,7 +113,7 @@ async def publish(request: Request, services: ServicesDep, me: PublisherDep) -> 
         audience = str(form.get("audience", "all"))
         value = str(form.get(f"value_{audience}", "")).strip() or None
         body = NoticeIn(title=str(form.get("title", "")).strip(), body=str(form.get("body", "")).strip(),
-                        audience=audience, audience_value=value, read_aloud=form.get("read_aloud") == "yes")  # type: ignore[arg-type]
+                        audience=audience, audience_value=value, read_aloud=form.get("read_aloud") == "yes")
         published.append(notices.publish(s, body, actor_of(request, me), services.clock()).id)
     answer = await _save(request, services, "/console/activities#notices", work)
     if published:  # committed: now the homes may hear it

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from server import alarms as desk
+from server import audit
 from server.api.deps import (
     ServicesDep,
     SessionDep,
@@ -21,16 +22,15 @@ from server.api.deps import (
     set_session_cookie,
 )
 from server.api.routes.alarms import acknowledge_and_tell_home
-from server import audit
 from server.auth import AuthError, end_sessions
-from server.signin import Throttled, sign_in
+from server.call_log import CALL_OUTCOMES
+from server.coverage_facts import coverage_now
 from server.db.models import Alarm, Device, Gateway, Staff
 from server.errors import Conflict, NotFound
+from server.signin import Throttled, sign_in
 from server.web import views
-from server.web.coverage_page import words as coverage_words
-from server.coverage_facts import coverage_now
-from server.call_log import CALL_OUTCOMES
 from server.web.auth import ConsoleUserDep, SignedInDep
+from server.web.coverage_page import words as coverage_words
 from server.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -69,9 +69,9 @@ async def login(request: Request, services: ServicesDep, username: Annotated[str
     except AuthError:
         return page(request, services, "login.html", status_code=401, next=_safe_next(next), error=True,
                     username=username)
-    response = RedirectResponse(_safe_next(next), 303)
-    set_session_cookie(response, services.tokens.issue(staff), services.tokens.ttl_s)
-    return response
+    redirect = RedirectResponse(_safe_next(next), 303)
+    set_session_cookie(redirect, services.tokens.issue(staff), services.tokens.ttl_s)
+    return redirect
 
 
 @router.post("/console/logout")
@@ -122,7 +122,7 @@ def _headline(alarm: Alarm) -> dict[str, object]:
     return {"id": alarm.id, "resident": who, "type": alarm.type, "url": f"/console/alarms/{alarm.id}"}
 
 
-def _where(session: SessionDep, alarm: Alarm) -> dict[str, object]:
+def _where(session: SessionDep, alarm: Alarm) -> dict[str, Any]:
     """The device's room and the gateway's state, for the alarm page ("sos-button · gw-r003" said too little)."""
     device = session.scalars(select(Device).where(Device.gateway_id == alarm.gateway_id,
                                                   Device.name == alarm.device)).first() if alarm.device else None

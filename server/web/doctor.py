@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -13,10 +13,9 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from markupsafe import Markup
 
-from server import home_reminders
+from server import followup_store, home_reminders
 from server.api.deps import SESSION_COOKIE, ServicesDep, SessionDep, forbidden, record_read
 from server.auth import AuthError, StaffIdentity, identity_for
-from server import followup_store
 from server.data_rights import may_share
 from server.permissions import allowed
 from server.trends import chronic_service, service, store
@@ -85,7 +84,7 @@ Threshold = Literal["135/85", "130/80"]
 def _local(ts: datetime | None, tz: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if ts is None:
         return ""
-    return (ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)).astimezone(tz).strftime(fmt)
+    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).astimezone(tz).strftime(fmt)
 
 
 def _num(v: float | None, digits: int = 0) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -88,7 +88,7 @@ def bp_chart(series: BPSeries, period: Period, target: tuple[float, float], tz: 
         out.append(f'<line class="target {name}" x1="{LEFT}" x2="{W - RIGHT}" y1="{_fmt(y(value))}" '
                    f'y2="{_fmt(y(value))}"><title>target {name} {_fmt(value)} mmHg</title></line>')
     for m in alarms or []:
-        at = (m.at if m.at.tzinfo else m.at.replace(tzinfo=timezone.utc)).timestamp()
+        at = (m.at if m.at.tzinfo else m.at.replace(tzinfo=UTC)).timestamp()
         if t0 <= at < t1:
             out.append(f'<line class="alarm" x1="{_fmt(x(at))}" x2="{_fmt(x(at))}" y1="{TOP}" y2="{H - BOTTOM}">'
                        f'<title>{escape(m.label)}</title></line>')
@@ -97,7 +97,7 @@ def bp_chart(series: BPSeries, period: Period, target: tuple[float, float], tz: 
         if len(s):
             days, means = group_means(s.day, vals)
             pts = " ".join(f"{_fmt(x(day_start_utc(int(d), tz).timestamp() + 43200))},{_fmt(y(float(m)))}"
-                           for d, m in zip(days, means))
+                           for d, m in zip(days, means, strict=False))
             out.append(f'<polyline class="daily {name}" points="{pts}"/>')
     for i in range(len(s)):
         when = datetime.fromtimestamp(float(s.t[i]), tz).strftime("%Y-%m-%d %H:%M")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 # The telecare standard's call-handling targets: 97.5 % within 60 s and 99 % within 180 s.

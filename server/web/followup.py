@@ -27,7 +27,7 @@ MEDICINE_ROWS = 4
 
 def _form_doc(raw: dict[str, Any], symptoms: list[str]) -> dict[str, Any]:
     """The posted fields as FollowUpIn input: blanks are absent, medicines and referral gathered."""
-    doc = {k: v for k, v in raw.items() if isinstance(v, str) and v.strip() and not k.startswith(("med_", "referral_"))}
+    doc: dict[str, Any] = {k: v for k, v in raw.items() if isinstance(v, str) and v.strip() and not k.startswith(("med_", "referral_"))}
     doc["symptoms"] = symptoms
     doc["medication"] = [{"name": raw[f"med_name_{i}"].strip(), "dose": raw.get(f"med_dose_{i}", "").strip(),
                           "times_per_day": raw.get(f"med_times_{i}") or 1}

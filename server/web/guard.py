@@ -25,7 +25,8 @@ DOCS = ("/docs", "/redoc")
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
-            return value.decode("latin-1")
+            text: str = value.decode("latin-1")  # ASGI headers are bytes pairs; the scope itself is untyped
+            return text
     return None
 
 
@@ -111,7 +112,8 @@ class SecurityGuard:
             return None  # no session: nothing to ride on; the route answers 401 / the sign-in page
         offered = _header(scope, csrf.HEADER.encode())
         if offered is None and (_header(scope, b"content-type") or "").startswith("application/x-www-form-urlencoded"):
-            offered = (parse_qs(body.decode("latin-1")).get(csrf.FIELD) or [None])[0]
+            fields = parse_qs(body.decode("latin-1")).get(csrf.FIELD)
+            offered = fields[0] if fields else None
         if csrf.is_valid(self.settings.secret_key or "", session, offered):
             return None
         return _plain(403, "请求缺少有效的安全令牌，请刷新页面后重试 / missing or wrong CSRF token: reload the page and "

@@ -16,14 +16,14 @@ from server.api.deps import ServicesDep, client_address
 from server.assist import notices, ratings
 from server.assist.errors import AssistError
 from server.audit import Actor
-from server.db.models_assist import ServiceRequest
-from server.web.assist_forms import problem, rating_from_form
 from server.care import calendar, contacts, pairing, plans, profile, queue
 from server.care.context import care_config
 from server.care.errors import CareError
 from server.care.links import BadHelperLink
+from server.db.models_assist import ServiceRequest
 from server.db.models_care import Helper
 from server.services import Services
+from server.web.assist_forms import problem, rating_from_form
 from server.web.care_console import contact_from_form
 from server.web.care_words import care_page
 

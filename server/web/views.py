@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from server.alarms import ACTIVE
-from server.escalation import NOBODY_REACHABLE, NO_RECIPIENTS, SUPERVISOR_TOLD
 from server.db.models import Alarm, AlarmAudit, Caregiver, Device, Gateway, Pairing, Reading, Resident, as_utc
+from server.escalation import NO_RECIPIENTS, NOBODY_REACHABLE, SUPERVISOR_TOLD
 from server.reliability import UnknownKeys, unknown_keys
 from server.web.figures import AckSample, ServiceFigures, compute
 

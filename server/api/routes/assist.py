@@ -13,8 +13,7 @@ from server.api.deps import RowId, ServicesDep, actor_of, permit
 from server.assist import figures, providers, ratings, store
 from server.assist.context import assist_config
 from server.assist.errors import AssistError, BadStep, NotFound
-from server.assist.schemas import (EvaluationIn, EvaluationOut, ProviderIn, ProviderOut, RequestIn, RequestOut,
-                                   StepIn)
+from server.assist.schemas import EvaluationIn, EvaluationOut, ProviderIn, ProviderOut, RequestIn, RequestOut, StepIn
 from server.auth import StaffIdentity
 from server.care.context import care_config
 from server.db.models_assist import Provider

@@ -9,8 +9,14 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from server import audit, totp
-from server.api.deps import CurrentStaff, ServicesDep, actor_of, clear_session_cookie, client_address, \
-    set_session_cookie
+from server.api.deps import (
+    CurrentStaff,
+    ServicesDep,
+    actor_of,
+    clear_session_cookie,
+    client_address,
+    set_session_cookie,
+)
 from server.api.schemas import StaffOut, TokenOut
 from server.auth import AuthError, end_sessions, set_password, verify_password
 from server.db.models import Staff
@@ -74,8 +80,10 @@ def totp_setup(staff: CurrentStaff, services: ServicesDep, request: Request) -> 
     """Start two-factor sign-in (administrators, supervisors): scan the URI, then confirm with a code."""
     with services.sessions() as s, s.begin():
         row = s.get(Staff, staff.id)
+        if row is None:  # the account was removed since this request signed in
+            raise HTTPException(401, detail="no such account")
         try:
-            uri = totp.start(row)  # type: ignore[arg-type]
+            uri = totp.start(row)
         except totp.TotpError as exc:
             raise HTTPException(403, detail=str(exc)) from exc
         audit.record(s, actor_of(request, staff), "totp.setup", services.clock(), "staff", staff.username)
@@ -87,8 +95,10 @@ def totp_confirm(body: CodeIn, staff: CurrentStaff, services: ServicesDep, reque
     """Turn two-factor sign-in on with a code the app shows; from now on sign-in asks for one."""
     with services.sessions() as s, s.begin():
         row = s.get(Staff, staff.id)
+        if row is None:  # the account was removed since this request signed in
+            raise HTTPException(401, detail="no such account")
         try:
-            totp.confirm(row, body.code)  # type: ignore[arg-type]
+            totp.confirm(row, body.code)
         except totp.TotpError as exc:
             raise HTTPException(422, detail=str(exc)) from exc
         audit.record(s, actor_of(request, staff), "totp.enable", services.clock(), "staff", staff.username)

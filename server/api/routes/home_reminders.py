@@ -71,8 +71,8 @@ def get_reminders(resident_id: RowId, session: SessionDep, _who: Reader) -> Remi
     """The reminders said in the resident's home."""
     _resident(session, resident_id)
     rows = home_reminders.reminders_of(session, resident_id)
-    return RemindersOut(reminders=[ReminderOut(id=r.key, kind=r.kind, what=r.what, rrule=r.rrule,  # type: ignore[arg-type]
-                                               start=datetime.fromisoformat(r.start_local), metric=r.metric,  # type: ignore[arg-type]
+    return RemindersOut(reminders=[ReminderOut(id=r.key, kind=r.kind, what=r.what, rrule=r.rrule,
+                                               start=datetime.fromisoformat(r.start_local), metric=r.metric,
                                                repeats=r.repeats, repeat_every_min=r.repeat_every_min,
                                                updated_by=r.updated_by, updated_at=r.updated_at) for r in rows])
 

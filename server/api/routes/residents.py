@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy import select
 
-from server.api.deps import RowId, ServicesDep, SessionDep, actor_of, permit, record_read
 from server import audit
+from server.api.deps import RowId, ServicesDep, SessionDep, actor_of, permit, record_read
 from server.api.schemas import PairingIn, PairingOut, ResidentOut
 from server.auth import StaffIdentity
 from server.db.models import Caregiver, Pairing, Resident

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 142575aa2dbb
-Revises: 
+Revises:
 Create Date: 2026-11-28 15:20:59.282436
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = '142575aa2dbb'
 down_revision = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '4c231461fb6b'
 down_revision = 'e15a0d1t5ec0'
 branch_labels = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '86a8d26fad66'
 down_revision = 'e14a5c0b7d21'
 branch_labels = None

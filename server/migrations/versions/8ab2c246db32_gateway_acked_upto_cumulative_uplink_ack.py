@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '8ab2c246db32'
 down_revision = '142575aa2dbb'
 branch_labels = None

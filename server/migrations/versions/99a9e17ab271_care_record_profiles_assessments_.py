@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '99a9e17ab271'
 down_revision = 'c7dccc8dea97'
 branch_labels = None

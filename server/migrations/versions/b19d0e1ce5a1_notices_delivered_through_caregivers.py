@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = 'b19d0e1ce5a1'
 down_revision = '86a8d26fad66'
 branch_labels = None

@@ -7,9 +7,7 @@ Create Date: 2026-11-28 17:02:19.053996
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
-
 
 revision = 'c7dccc8dea97'
 down_revision = '8ab2c246db32'

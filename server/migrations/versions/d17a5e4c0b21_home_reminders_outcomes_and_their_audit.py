@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = 'd17a5e4c0b21'
 down_revision = '99a9e17ab271'
 branch_labels = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = 'e14a5c0b7d21'
 down_revision = '4c231461fb6b'
 branch_labels = None

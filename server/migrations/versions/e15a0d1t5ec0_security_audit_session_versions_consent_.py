@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = 'e15a0d1t5ec0'
 down_revision = 'd17a5e4c0b21'
 branch_labels = None
