@@ -19,27 +19,27 @@ from tests.unit.server.pages import client, services, signed_in  # noqa: F401  (
 CHANNEL = "mailto://alarm:secret@example.com"
 
 
-def with_channel(services) -> None:  # noqa: F811
+def with_channel(services) -> None:
     with services.sessions() as s, s.begin():
         apply(s, ProvisionFile(caregivers=[CaregiverIn(code="C1", name="李伟", relation="儿子",
                                                        phone="13800138000", notify=[CHANNEL])]))
 
 
-def caregiver(services, code: str = "C1") -> Caregiver:  # noqa: F811
+def caregiver(services, code: str = "C1") -> Caregiver:
     with services.sessions() as s:
         row = s.scalars(select(Caregiver).where(Caregiver.code == code)).one()
         s.expunge(row)
         return row
 
 
-def order(services) -> list[str]:  # noqa: F811
+def order(services) -> list[str]:
     with services.sessions() as s:
         rid = s.scalars(select(Resident.id).where(Resident.code == "R1")).one()
         return [p.caregiver.code for p in s.scalars(select(Pairing).where(Pairing.resident_id == rid)
                                                     .order_by(Pairing.rank))]
 
 
-def test_resaving_a_caregiver_with_blank_fields_keeps_channel_phone_and_relation(services, client):  # noqa: F811
+def test_resaving_a_caregiver_with_blank_fields_keeps_channel_phone_and_relation(services, client):
     with_channel(services)
     signed_in(client, "root")
     edit = client.get("/console/admin?caregiver=C1&resident=R1").text
@@ -56,7 +56,7 @@ def test_resaving_a_caregiver_with_blank_fields_keeps_channel_phone_and_relation
     assert (row.notify_urls, row.phone) == ([CHANNEL], "+8613900139000")
 
 
-def test_bad_url_and_phone_are_refused_next_to_their_field_and_nothing_is_saved(services, client):  # noqa: F811
+def test_bad_url_and_phone_are_refused_next_to_their_field_and_nothing_is_saved(services, client):
     with_channel(services)
     signed_in(client, "root")
     r = client.post("/console/admin/pairings", data={"resident": "R1", "code": "C1", "name": "李伟",
@@ -70,7 +70,7 @@ def test_bad_url_and_phone_are_refused_next_to_their_field_and_nothing_is_saved(
     assert new.status_code == 422 and 'id="p-name-note">必填' in new.text
 
 
-def test_order_can_be_changed_and_a_caregiver_unpaired_each_audited(services, client):  # noqa: F811
+def test_order_can_be_changed_and_a_caregiver_unpaired_each_audited(services, client):
     signed_in(client, "root")
     client.post("/console/admin/pairings", data={"resident": "R1", "code": "C2", "name": "张敏",
                                                  "notify_url": "json://127.0.0.1:9/c2"})
@@ -93,7 +93,7 @@ def test_moved_stays_put_at_either_end() -> None:
     assert moved(["a", "b", "c"], 1, "down") == ["a", "c", "b"]
 
 
-def test_resident_form_shows_each_problem_by_its_field(services, client):  # noqa: F811
+def test_resident_form_shows_each_problem_by_its_field(services, client):
     signed_in(client, "boss")
     r = client.post("/console/admin/residents", data={"code": "R1", "name": "王秀英", "birth_year": "19x8",
                                                       "phone": "10086", "address": "别处"})
@@ -104,7 +104,7 @@ def test_resident_form_shows_each_problem_by_its_field(services, client):  # noq
         assert s.scalars(select(Resident.address).where(Resident.code == "R1")).one() == "德胜门内大街 12 号"
 
 
-def test_gateway_and_device_are_added_from_the_page_and_audited(services, client):  # noqa: F811
+def test_gateway_and_device_are_added_from_the_page_and_audited(services, client):
     signed_in(client, "root")
     bad = client.post("/console/admin/gateways", data={"gateway_id": "GW R1!", "resident": "R404"})
     assert bad.status_code == 422
@@ -137,7 +137,7 @@ def test_gateway_and_device_are_added_from_the_page_and_audited(services, client
     assert client.post("/console/admin/gateways", data={"gateway_id": "gw-x", "resident": "R1"}).status_code == 403
 
 
-def test_a_staff_account_is_created_from_the_page_each_field_checked(services, client):  # noqa: F811
+def test_a_staff_account_is_created_from_the_page_each_field_checked(services, client):
     signed_in(client, "root")
     bad = client.post("/console/accounts", data={"username": "duty", "display_name": "值班员 2", "role": "staff",
                                                  "password": "short", "notify_url": "not a url at all"})

@@ -11,13 +11,13 @@ REPORT = {"device": "climate", "kind": "unknown_keys",
           "detail": {"keys": {"comfort_index": 51, "<b>dew</b>": 1}, "messages": 51}}
 
 
-def add_event(services, seq: int, body: dict, age: timedelta = timedelta(minutes=5)) -> None:  # noqa: F811
+def add_event(services, seq: int, body: dict, age: timedelta = timedelta(minutes=5)) -> None:
     with services.sessions() as s, s.begin():
         s.add(IngestedEvent(gateway_id="gw-r001", seq=seq, lane="event", gateway_ts=NOW - age,
                             received_at=NOW - age, body=body))
 
 
-def test_tech_view_counts_keys_a_device_sent_that_were_not_understood(client, services):  # noqa: F811
+def test_tech_view_counts_keys_a_device_sent_that_were_not_understood(client, services):
     add_event(services, 1, {**REPORT, "detail": {"keys": {"comfort_index": 1}, "messages": 1}},
               age=timedelta(hours=2))
     add_event(services, 2, REPORT)  # the newer report of the same device replaces the older one
