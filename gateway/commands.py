@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from anxin import protocol
+from anxin import reminders_document as reminder_schedule
 from anxin.mqtt import MqttError
+from anxin.rules_document import RulesConfigError
 from gateway.config import GatewaySettings
 from gateway.devices import zigbee2mqtt
 from gateway.model import Action, Alarm, LedState, Severity
 from gateway.open_alarms import OpenAlarms, spoken_name
-from gateway.reminders import schedule as reminder_schedule
 from gateway.rulebook import RuleBook
 from gateway.rules import push
-from gateway.rules.config import RulesConfigError
 from gateway.rules.engine import Input
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class Commands:
         elif command.cmd == push.COMMAND:
             log.info("rules configuration version %r pushed by the server (asked by %r)",
                      command.args.get("version"), str(command.args.get("by", "?"))[:64])
-            report, retired = self.rules.apply(command.args, datetime.fromtimestamp(self.clock(), timezone.utc))
+            report, retired = self.rules.apply(command.args, datetime.fromtimestamp(self.clock(), UTC))
             for alarm in retired:
                 self.raise_alarm(alarm)
             self.report(report)

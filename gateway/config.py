@@ -11,8 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from anxin.mqtt import BrokerAddress
 from anxin.phone import DEFAULT_REGION, PhoneNumberError, normalise_phone, region_known
+from anxin.rules_document import RulesConfigError, parse_rules
 from gateway.errors import ConfigError
-from gateway.rules.config import RulesConfigError, parse_rules
 
 Family = Literal["zigbee2mqtt", "native", "ble-bpm", "ble-gatt", "rflink"]
 

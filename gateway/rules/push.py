@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from gateway.rules.config import RulesConfigError
+from anxin.rules_document import RulesConfigError
 from gateway.rules.defaults import build_engine
 from gateway.rules.engine import Engine, ModeChange
 

@@ -14,7 +14,7 @@ from gateway.config import DeviceConfig, GatewaySettings
 from gateway.devices.router import Router
 from gateway.model import DeviceEvent, EventKind
 from gateway.outbox import Outbox, connect
-from gateway.reminders.schedule import RemindersError, parse
+from anxin.reminders_document import RemindersError, parse
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway
 

@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 
 from gateway.model import AlarmChange, Reading, Severity
-from gateway.rules.chronic_config import FeverConfig, GlucoseConfig, Spo2Config, WeightGainConfig
-from gateway.rules.config import RulesConfigError, parse_rules
+from anxin.rules_chronic import FeverConfig, GlucoseConfig, Spo2Config, WeightGainConfig
+from anxin.rules_document import RulesConfigError, parse_rules
 from gateway.rules.defaults import build_engine
 from gateway.rules.engine import Tick
 from gateway.rules.fever import FeverRule
