@@ -7,8 +7,8 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from anxin.mqtt import MqttError
 from gateway.config import load_settings

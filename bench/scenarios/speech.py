@@ -21,8 +21,8 @@ from gateway.home.audio import AudioError, Renderer
 from gateway.home.bridge import voice_of
 from gateway.home.speaker import SpeakerBridge
 from gateway.home.speech import Prompt
+from gateway.outlet import action_topic
 from gateway.rules import messages
-from gateway.service import action_topic
 
 TARGET_P99_MS = 300.0
 GW = "gw-bench-speech"

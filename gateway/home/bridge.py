@@ -11,7 +11,7 @@ from gateway.home.audio import AlsaPlayer, Output, Renderer, WavFolder
 from gateway.home.health import health_doc
 from gateway.home.speaker import SpeakerBridge, speaker_topic
 from gateway.home.voice import Voice
-from gateway.service import action_topic
+from gateway.outlet import action_topic
 
 
 @dataclass

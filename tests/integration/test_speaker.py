@@ -13,8 +13,8 @@ from anxin.mqtt import MqttLink, make_client
 from gateway.config import BrokerConfig, GatewaySettings, SpeakerConfig
 from gateway.home.bridge import build_speaker
 from gateway.home.speaker import speaker_topic
+from gateway.outlet import action_topic
 from gateway.rules import messages
-from gateway.service import action_topic
 from tests.integration.harness import wait_until
 
 pytestmark = pytest.mark.integration
