@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 from anxin.mqtt import BrokerAddress, MqttLink, make_client
-from anxin.testing import Mosquitto
 from bench.core import BenchError, Result, Stopwatch, Target, log, percentiles
 from gateway.config import GatewaySettings, SpeakerConfig
 from gateway.home.audio import AudioError, Renderer
@@ -23,6 +22,7 @@ from gateway.home.speaker import SpeakerBridge
 from gateway.home.speech import Prompt
 from gateway.rules import messages
 from gateway.service import action_topic
+from tests.mosquitto import Mosquitto
 
 TARGET_P99_MS = 300.0
 GW = "gw-bench-speech"

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from anxin.mqtt import BrokerAddress
 from anxin.ports import free_port, wait_for_port
-from anxin.testing import MOSQUITTO
 from firmware_sim.installation import SimHome, demo_provision
 from server.db.session import create_schema, make_engine, session_factory
 from server.gateway_credentials import issue_missing, write_mosquitto
@@ -17,6 +16,7 @@ from server.provision import apply
 from server.runtime import ServerRuntime, build_runtime
 from server.settings import ServerSettings
 from tests.integration.harness import start_home
+from tests.mosquitto import MOSQUITTO
 
 SERVER_PASSWORD = "server-secret-for-tests"
 
