@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSett
 from anxin.mqtt import BrokerAddress
 from anxin.phone import DEFAULT_REGION, PhoneNumberError, normalise_phone, region_known
 from gateway.errors import ConfigError
+from gateway.home.voice import AMPLITUDE, PITCH
 from gateway.rules.config import RulesConfigError, parse_rules
 
 Family = Literal["zigbee2mqtt", "native", "ble-bpm", "ble-gatt", "rflink"]
@@ -130,8 +131,8 @@ class SpeakerConfig(BaseModel):
     output_dir: Path | None = None  # write each prompt as a WAV file here instead of playing it
     rate_wpm: int | None = Field(None, ge=80, le=260)  # none: the language's own (gateway/home/voice.py)
     word_gap_10ms: int | None = Field(None, ge=0, le=50)
-    pitch: int = Field(35, ge=0, le=99)
-    amplitude: int = Field(170, ge=10, le=200)
+    pitch: int = Field(PITCH, ge=0, le=99)
+    amplitude: int = Field(AMPLITUDE, ge=10, le=200)
 
 
 class GpioConfig(BaseModel):
