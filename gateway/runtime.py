@@ -132,11 +132,11 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     boot_id = uuid.uuid4().hex
     outbox = Outbox(connect(settings.outbox_path), max_bytes=int(settings.outbox.max_mb * 1_000_000))
     # A persistent local session: the Pi's Mosquitto keeps device messages while the gateway restarts.
-    local = MqttLink(make_client(f"anxin-gw-{gw}-local", clean_session=False), settings.local_broker.address(),
+    local = MqttLink(make_client(f"anxin-gw-{gw}-local", clean_session=False), settings.local_broker,
                      lambda t, p: None, [*subscriptions(), (mode_topic(gw), 1), (speaker_topic(gw), 1)])
     central = MqttLink(
         make_client(f"anxin-gw-{gw}", clean_session=False),
-        settings.central_broker.address(),
+        settings.central_broker,
         lambda t, p: None,
         [(protocol.ack_topic(gw), 1), (protocol.cmd_topic(gw), 1), (protocol.server_state_topic(), 1)],
         will=Will(protocol.state_topic(gw), _state(gw, "offline", boot_id)),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole Anxin test suite on a fresh Debian/Ubuntu machine: installs the system parts the
 # tests talk to (Mosquitto, Chromium, VictoriaMetrics, PostgreSQL when none is running), creates
-# .venv, installs the project with its test and bench extras, then runs pytest. Extra arguments go to pytest.
+# .venv, installs the project with both sides and its test, bench and check extras, then runs pytest. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -9,5 +9,5 @@ source scripts/lib.sh
 ensure_system_packages test
 ensure_axe
 ensure_postgres
-ensure_venv test,bench
+ensure_venv server,gateway,test,bench,check
 exec .venv/bin/python -m pytest "$@"

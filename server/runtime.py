@@ -6,12 +6,12 @@ import logging
 import secrets
 import threading
 from datetime import timedelta
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import uvicorn
 
 from anxin import protocol
-from anxin.mqtt import BrokerAddress, MqttLink, Will, make_client
+from anxin.mqtt import MqttLink, Will, make_client
 from anxin.ports import port_is_free, wait_for_port
 from server import audit, secret_key
 from server.api.app import create_app
@@ -66,8 +66,8 @@ class ServerRuntime:
         s = self.settings
         if s.role in ("all", "api") and not port_is_free(s.port, s.host):
             raise PortInUse(f"port {s.port} on {s.host} is already in use; choose another with --port or ANXIN_PORT")
-        if self.broker and not port_is_free(s.mqtt_port, s.mqtt_host):
-            raise PortInUse(f"MQTT port {s.mqtt_port} is already in use; choose another with --mqtt-port, "
+        if self.broker and not port_is_free(s.mqtt.port, s.mqtt.host):
+            raise PortInUse(f"MQTT port {s.mqtt.port} is already in use; choose another with --mqtt-port, "
                             "or use that broker with --no-embedded-broker")
 
     def start(self, serve_http: bool = True) -> None:
@@ -86,8 +86,8 @@ class ServerRuntime:
             self.ingest.start()
         self.link.start()
         if not self.link.wait_connected(15):
-            log.warning("MQTT broker %s:%s not reachable yet; will keep trying", self.settings.mqtt_host,
-                        self.settings.mqtt_port)
+            log.warning("MQTT broker %s:%s not reachable yet; will keep trying", self.settings.mqtt.host,
+                        self.settings.mqtt.port)
         if self.probe:
             self.probe.start()
         if serve_http and self.settings.role in ("all", "api"):
@@ -162,13 +162,12 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
     ) if settings.role != "api" else None
     broker = None
     if settings.embedded_broker:  # the server runs the broker: its own account, a password for this run
-        password = settings.mqtt_password or new_password()
-        broker = EmbeddedBroker(settings.mqtt_host, settings.mqtt_port,
+        password = settings.mqtt.password or new_password()
+        broker = EmbeddedBroker(settings.mqtt.host, settings.mqtt.port,
                                 BrokerAccess(hash_password(password), lambda gw: lookup(sessions, gw)))
-        address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, SERVER_USER, password, settings.mqtt_tls_ca)
+        address = replace(settings.mqtt, username=SERVER_USER, password=password)
     else:
-        address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username,
-                                settings.mqtt_password, settings.mqtt_tls_ca)
+        address = settings.mqtt
     # Unique per process: a predictable id let anyone take the server's session over and silence intake.
     client_id = f"{settings.mqtt_client_id or f'anxin-server-{settings.role}'}-{secrets.token_hex(6)}"
     link = MqttLink(make_client(client_id), address, lambda t, p: None,

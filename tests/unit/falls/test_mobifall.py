@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from falls_eval.evaluate import Summary, summarize
+from falls_eval.fit import leave_one_subject_out
 from gateway.falls.detector import FallParams
-from gateway.falls.evaluate import Summary, summarize
-from gateway.falls.fit import leave_one_subject_out
 from gateway.falls.recordings import find_recordings, load_recording
 
 REPO = Path(__file__).resolve().parents[3]

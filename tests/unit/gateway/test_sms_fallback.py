@@ -135,7 +135,7 @@ def test_missing_port_is_a_modem_error(tmp_path):
     from gateway.errors import ModemError
 
     with pytest.raises(ModemError):
-        with open_serial_modem(str(tmp_path / "ttyNOPE"), 115200):
+        with open_serial_modem(str(tmp_path / "ttyNOPE"), 115200, 1.0, 1.0):
             pass
 
 
