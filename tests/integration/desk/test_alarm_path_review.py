@@ -264,7 +264,7 @@ def state(gw: str, value: str) -> tuple[str, bytes]:
 
 def test_a_last_will_right_after_a_batch_leaves_the_gateway_offline(engine: Engine, ingest) -> None:
     ing, acks, new = ingest
-    ing.clock = lambda: T0
+    ing = Ingest(ing.sessions, ing.pipeline.publish, ing.pipeline.on_new_alarm, clock=lambda: T0)
     ing.handle_many([up("gw-a", alarm_ev(1, SOS)), state("gw-a", "offline")])
     with session_factory(engine)() as s, s.begin():
         assert s.get(Gateway, "gw-a").state == "offline"
