@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from server.api.deps import ServicesDep, SessionDep
 from server import alarms as desk
-from server.api.routes.alarms import acknowledge_and_tell_home
+from server.alarm_ack import acknowledge_and_tell_home
 from server.db.models import Alarm, Caregiver, Resident
 from server.errors import Conflict, NotFound
 from server.links import BadLink, LinkClaim

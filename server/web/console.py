@@ -20,7 +20,7 @@ from server.api.deps import (
     record_read,
     set_session_cookie,
 )
-from server.api.routes.alarms import acknowledge_and_tell_home
+from server.alarm_ack import acknowledge_and_tell_home
 from server import audit
 from server.auth import AuthError, end_sessions
 from server.signin import Throttled, sign_in
