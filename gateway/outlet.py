@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from anxin import protocol
 from gateway.clocks import Clocks
 from gateway.config import GatewaySettings
 from gateway.errors import OutboxError
@@ -38,35 +39,20 @@ def action_topic(gateway_id: str) -> str:
 
 
 def alarm_body(alarm: Alarm, resident: str | None) -> dict[str, Any]:
-    """An alarm as it travels in the uplink."""
-    return {
-        "type": alarm.type,
-        "severity": alarm.severity.value,
-        "change": alarm.change.value,
-        "device": alarm.device,
-        "message": alarm.message,
-        "detail": dict(alarm.detail),
-        "resident": resident,
-    }
+    """An alarm as it travels in the uplink (anxin/protocol/bodies.py owns its shape)."""
+    return protocol.AlarmBody(alarm.type, alarm.severity.value, alarm.change.value, alarm.device, alarm.message,
+                              dict(alarm.detail), resident).to_wire()
 
 
 def message_body(msg: DeviceMessage) -> tuple[str, dict[str, Any]]:
     """(lane, body) for a device message forwarded to the server."""
     if isinstance(msg, Reading):
-        body = {
-            "device": msg.device,
-            "metric": msg.metric,
-            "values": dict(msg.values),
-            "flags": sorted(msg.flags),
-            "detail": dict(msg.detail),
-            "measured_at": msg.ts.isoformat() if msg.ts else None,
-        }
-        return "reading", body
+        return "reading", protocol.ReadingBody(msg.device, msg.metric, dict(msg.values), tuple(sorted(msg.flags)),
+                                               dict(msg.detail), msg.ts.isoformat() if msg.ts else None).to_wire()
     if isinstance(msg, AccelChunk):  # never sample by sample: the gateway detects falls itself
-        return "reading", {"device": msg.device, "metric": "acceleration_summary", "values": summary(msg),
-                           "flags": [], "detail": {},
-                           "measured_at": datetime.fromtimestamp(msg.t0, UTC).isoformat()}
-    return "event", {"device": msg.device, "kind": msg.kind.value, "detail": dict(msg.detail)}
+        return "reading", protocol.ReadingBody(msg.device, "acceleration_summary", summary(msg), (), {},
+                                               datetime.fromtimestamp(msg.t0, UTC).isoformat()).to_wire()
+    return "event", protocol.EventBody(msg.device, msg.kind.value, dict(msg.detail)).to_wire()
 
 
 class Outlet:
