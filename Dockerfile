@@ -8,7 +8,7 @@ COPY gateway ./gateway
 COPY server ./server
 COPY firmware_sim ./firmware_sim
 COPY examples ./examples
-RUN pip install --no-cache-dir ".[postgres]"
+RUN pip install --no-cache-dir ".[server,gateway,postgres]"
 RUN useradd --system --home /var/lib/anxin anxin && mkdir -p /var/lib/anxin && chown anxin /var/lib/anxin
 USER anxin
 WORKDIR /var/lib/anxin

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
+from pydantic import ConfigDict
+from pydantic.dataclasses import dataclass as settings_dataclass
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +32,13 @@ class NotConnected(MqttError):
     """A publish was attempted while the link is down."""
 
 
-@dataclass(frozen=True, slots=True)
+@settings_dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
 class BrokerAddress:
-    """Where a broker listens and how to log in to it."""
+    """Where a broker listens and how to log in to it: the one type both settings objects use.
+
+    Validated (pydantic), so a field of the gateway's YAML or an ANXIN_* variable is checked as
+    it is read and a misspelt key is an error; still built positionally like a plain dataclass.
+    """
 
     host: str = "127.0.0.1"
     port: int = 1883

@@ -59,7 +59,7 @@ def measure(presses: int) -> dict[str, list[float]]:
         home_proc, home_addr = mosquitto(work)
         central_proc, central_addr = mosquitto(work)
         procs += [home_proc, central_proc]
-        server = build_runtime(ServerSettings(port=free_port(), embedded_broker=False, mqtt_port=central_addr.port,
+        server = build_runtime(ServerSettings(port=free_port(), embedded_broker=False, mqtt=central_addr,
                                               database_url=f"sqlite:///{work}/server.db",
                                               secret_key="bench-secret-of-the-stack"))
         server.start()

@@ -99,7 +99,7 @@ def machine() -> dict[str, Any]:
 
 
 def _mosquitto_version() -> str:
-    from anxin.testing import MOSQUITTO
+    from tests.mosquitto import MOSQUITTO
 
     try:
         out = subprocess.run([MOSQUITTO, "-h"], capture_output=True, text=True, timeout=5).stdout

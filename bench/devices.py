@@ -23,6 +23,7 @@ from gateway.devices import native, zigbee2mqtt
 from gateway.devices.ble_bpm import BpmStream
 from gateway.devices.rflink import RflinkStream
 from gateway.devices.router import Router
+from gateway.items import LocalMessage
 from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway
@@ -109,7 +110,7 @@ def worker_cpu(repeat: int) -> dict[str, float]:
         cpu0, wall0 = time.process_time(), time.perf_counter()
         for _ in range(repeat):
             for topic, body in mix:
-                gw.process("local", (topic, body))
+                gw.process(LocalMessage(topic, body))
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         stored = outbox.count()
         outbox.close()

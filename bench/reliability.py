@@ -125,7 +125,7 @@ def drain(workdir: Path, backlog: int, database_url: str | None) -> dict[str, fl
     home, central = Broker(workdir), Broker(workdir)
     home.start()
     central.start()
-    settings = ServerSettings(port=free_port(), embedded_broker=False, mqtt_port=central.port,
+    settings = ServerSettings(port=free_port(), embedded_broker=False, mqtt=BrokerAddress(port=central.port),
                               secret_key="bench-secret-of-the-stack",
                               database_url=database_url or f"sqlite:///{workdir}/server.db")
     server = build_runtime(settings)

@@ -89,7 +89,7 @@ class Demo:
             if wanted != got:
                 say(f"port {wanted} is busy; the demo's {what} server uses port {got} instead")
         notify = [o.notify] if o.notify else [self._start_receiver()]
-        settings = ServerSettings(port=web_port, mqtt_port=mqtt_port, database_url=f"sqlite:///{data_dir}/anxin.db",
+        settings = ServerSettings(port=web_port, mqtt=BrokerAddress(port=mqtt_port), database_url=f"sqlite:///{data_dir}/anxin.db",
                                   duty_phone=DEMO_DUTY_PHONE)
         self.server = build_runtime(settings)
         self.server.start()

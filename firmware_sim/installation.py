@@ -10,7 +10,7 @@ from pathlib import Path
 from anxin.mqtt import BrokerAddress, MqttLink, make_client
 from firmware_sim import chronic_demo
 from firmware_sim.mqtt_devices import SosButton
-from gateway.config import BrokerConfig, DeviceConfig, GatewaySettings
+from gateway.config import DeviceConfig, GatewaySettings
 from gateway.runtime import GatewayRuntime, build_runtime
 from server.auth import hash_password
 from server.provision import CaregiverIn, DeviceIn, GatewayIn, ProvisionFile, ResidentIn, StaffIn
@@ -81,9 +81,8 @@ def gateway_settings(gateway_id: str, resident: str, local: BrokerAddress, centr
     """Settings of one simulated home's gateway (its roster: the demo caregiver of that resident)."""
     return GatewaySettings(
         gateway_id=gateway_id, resident=resident, data_dir=data_dir,
-        local_broker=BrokerConfig(host=local.host, port=local.port),
-        central_broker=BrokerConfig(host=central.host, port=central.port, username=gateway_id if password else None,
-                                    password=password),
+        local_broker=BrokerAddress(local.host, local.port),
+        central_broker=BrokerAddress(central.host, central.port, gateway_id if password else None, password),
         devices=[SOS_DEVICE, *chronic_demo.DEVICES.get(resident, [])], rules=chronic_demo.RULES,
         roster=[demo_caregiver(resident)],
     )
@@ -126,7 +125,7 @@ class SimHome:
 
 def build_home(settings: GatewaySettings) -> SimHome:
     """A simulated home around a gateway configuration (nothing started)."""
-    local = settings.local_broker.address()
+    local = settings.local_broker
     home: SimHome
     link = MqttLink(make_client(f"sim-devices-{settings.gateway_id}"), local,
                     lambda t, p: home.actions.append((t, p)), [(f"anxin/home/{settings.gateway_id}/action", 1)])

@@ -7,8 +7,8 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from anxin.mqtt import MqttError
 from gateway.config import load_settings
@@ -83,12 +83,6 @@ def _decode(args: argparse.Namespace) -> int:
     return 1 if rejected else 0
 
 
-def _eval_falls(args: argparse.Namespace) -> int:
-    from gateway.falls.report import run
-
-    return run(args.dir, as_json=args.json, loso=args.loso)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="anxin-gateway", description="Anxin home gateway")
@@ -121,12 +115,6 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("--role", help="role assumed for devices when no --config (default: the model's, "
                         "else sos_button)")
     decode.set_defaults(func=_decode)
-    falls = sub.add_parser("eval-falls", help="replay MobiFall-layout recordings through the fall detector")
-    falls.add_argument("dir", type=Path, help="directory with sub<S>/<FALLS|ADL>/<CODE>/*_acc_*.txt")
-    falls.add_argument("--json", action="store_true", help="end with one JSON line of the totals")
-    falls.add_argument("--loso", action="store_true", help="fit thresholds leave-one-subject-out and judge each "
-                       "subject with thresholds fitted without them")
-    falls.set_defaults(func=_eval_falls)
     return parser
 
 

@@ -1,39 +1,35 @@
-"""The gateway's one settings object: a YAML file, overridable by ANXIN_GW_* environment variables."""
+"""The gateway's one settings object.
+
+Where a value comes from, strongest first: keyword arguments given in code, then ANXIN_GW_*
+environment variables (nested: ANXIN_GW_CENTRAL_BROKER__HOST), then the YAML file
+(`anxin-gateway run --config FILE`), then the defaults below. A key the model does not know, in
+the file or in the arguments, is an error.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from anxin.mqtt import BrokerAddress
 from anxin.phone import DEFAULT_REGION, PhoneNumberError, normalise_phone, region_known
+from anxin.rules_document import RulesConfigError, parse_rules
 from gateway.errors import ConfigError
-from gateway.rules.config import RulesConfigError, parse_rules
+from gateway.home.voice import AMPLITUDE, PITCH
 
 Family = Literal["zigbee2mqtt", "native", "ble-bpm", "ble-gatt", "rflink"]
 
-
-class BrokerConfig(BaseModel):
-    """How to reach one MQTT broker."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    host: str = "127.0.0.1"
-    port: int = 1883
-    username: str | None = None
-    password: str | None = None
-    tls_ca: str | None = None
-    tls_cert: str | None = None
-    tls_key: str | None = None
-    keepalive: int = 30
-
-    def address(self) -> BrokerAddress:
-        """The transport-level address for anxin.mqtt."""
-        return BrokerAddress(**self.model_dump())
+# The YAML file's values while load_settings builds the settings object. pydantic-settings chooses
+# the sources in a classmethod that is given no arguments of the call (pydantic-settings#259), so the
+# file reaches its place in the order, after the environment, through this context variable.
+_file_values: ContextVar[dict[str, Any] | None] = ContextVar("gateway_file_values", default=None)
 
 
 class DeviceConfig(BaseModel):
@@ -135,8 +131,8 @@ class SpeakerConfig(BaseModel):
     output_dir: Path | None = None  # write each prompt as a WAV file here instead of playing it
     rate_wpm: int | None = Field(None, ge=80, le=260)  # none: the language's own (gateway/home/voice.py)
     word_gap_10ms: int | None = Field(None, ge=0, le=50)
-    pitch: int = Field(35, ge=0, le=99)
-    amplitude: int = Field(170, ge=10, le=200)
+    pitch: int = Field(PITCH, ge=0, le=99)
+    amplitude: int = Field(AMPLITUDE, ge=10, le=200)
 
 
 class GpioConfig(BaseModel):
@@ -162,8 +158,8 @@ class GatewaySettings(BaseSettings):
     language: Literal["zh-CN", "en"] = "zh-CN"
     timezone: str = "Asia/Shanghai"
     data_dir: Path = Path("anxin-data")
-    local_broker: BrokerConfig = BrokerConfig()
-    central_broker: BrokerConfig = BrokerConfig()
+    local_broker: BrokerAddress = BrokerAddress()
+    central_broker: BrokerAddress = BrokerAddress()
     uplink: UplinkConfig = UplinkConfig()
     outbox: OutboxConfig = OutboxConfig()
     sms: SmsConfig = SmsConfig()
@@ -175,6 +171,18 @@ class GatewaySettings(BaseSettings):
     # Names the home may hear in "… has your call" (the resident's caregivers, from the server at
     # provisioning); any other acknowledgement is spoken as "our staff".
     roster: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then ANXIN_GW_* variables, then the YAML file, then defaults (the module's docstring)."""
+        file_values = _file_values.get()
+        if file_values is None:
+            return (init_settings, env_settings)
+        return (init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=file_values))
 
     @field_validator("rules")
     @classmethod
@@ -195,19 +203,31 @@ class GatewaySettings(BaseSettings):
         return next((d for d in self.devices if d.name == name), None)
 
 
-def load_settings(path: Path | str | None = None, **overrides: Any) -> GatewaySettings:
-    """Read a gateway YAML file (if given) and apply keyword overrides; raises ConfigError."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read {path}: {exc}") from exc
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: expected a mapping at the top level")
-        data.update(loaded)
-    data.update(overrides)
+def read_yaml(path: Path | str) -> dict[str, Any]:
+    """The mapping a gateway YAML file holds; raises ConfigError."""
     try:
-        return GatewaySettings(**data)
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return loaded
+
+
+@contextmanager
+def _from_file(values: dict[str, Any] | None) -> Iterator[None]:
+    token = _file_values.set(values)
+    try:
+        yield
+    finally:
+        _file_values.reset(token)
+
+
+def load_settings(path: Path | str | None = None, **overrides: Any) -> GatewaySettings:
+    """The settings from a gateway YAML file (if given), ANXIN_GW_* variables and keyword overrides; raises ConfigError."""
+    file_values = read_yaml(path) if path is not None else None
+    try:
+        with _from_file(file_values):
+            return GatewaySettings(**overrides)
     except ValidationError as exc:
         raise ConfigError(f"invalid gateway configuration: {exc}") from exc

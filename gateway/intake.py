@@ -1,4 +1,5 @@
-"""Device intake: a local message or a serial device's messages parsed, de-duplicated and supervised."""
+"""Device intake: a local message or a serial device's messages parsed, de-duplicated, supervised, forwarded
+and judged by the rules — whose alarms and actions leave through the outlet."""
 
 from __future__ import annotations
 
@@ -7,73 +8,59 @@ import logging
 import math
 import sqlite3
 from collections import Counter
-from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
-from gateway.commands import mode_topic
+from gateway.clocks import Clocks
+from gateway.commands import mode_topic, read_mode
 from gateway.config import GatewaySettings
 from gateway.devices.bp import RecentMeasurements
 from gateway.devices.router import Router
 from gateway.errors import ImplausibleReading, OutboxError, ParseError
 from gateway.falls.errors import StreamError
-from gateway.falls.monitor import FallMonitor, summary
-from gateway.home.health import PARTS, health_topic
+from gateway.falls.monitor import FallMonitor
+from gateway.home.health import PARTS, health_topic, part_alarm
 from gateway.model import AccelChunk, DeviceEvent, DeviceMessage, EventKind, Reading
 from gateway.outbox import Outbox
+from gateway.outlet import Outlet
+from gateway.rulebook import RuleBook
 from gateway.rules import push
 from gateway.rules.engine import Input
-from gateway.supervision import Supervisor
+from gateway.supervision import Result, Supervisor
 from gateway.unknown_keys import UnknownKeyLedger
 
 log = logging.getLogger(__name__)
 
 SUPERVISION_KEY = "supervision_state"  # outbox meta: who is offline / low on battery, across restarts
-
-
-def message_body(msg: DeviceMessage) -> tuple[str, dict[str, Any]]:
-    """(lane, body) for a device message forwarded to the server."""
-    if isinstance(msg, Reading):
-        body = {
-            "device": msg.device,
-            "metric": msg.metric,
-            "values": dict(msg.values),
-            "flags": sorted(msg.flags),
-            "detail": dict(msg.detail),
-            "measured_at": msg.ts.isoformat() if msg.ts else None,
-        }
-        return "reading", body
-    if isinstance(msg, AccelChunk):  # never sample by sample: the gateway detects falls itself
-        return "reading", {"device": msg.device, "metric": "acceleration_summary", "values": summary(msg),
-                           "flags": [], "detail": {},
-                           "measured_at": datetime.fromtimestamp(msg.t0, timezone.utc).isoformat()}
-    return "event", {"device": msg.device, "kind": msg.kind.value, "detail": dict(msg.detail)}
+MEASUREMENTS_KEY = "forwarded_measurements"  # outbox meta: survives restarts, so resends stay dropped
 
 
 class DeviceIntake:
-    """The device half of the gateway worker (mixed into `Gateway`, which provides what is declared here)."""
+    """What came from the home's devices, handled on the worker's thread; no I/O in the constructor."""
 
-    settings: GatewaySettings
-    router: Router
-    counters: Counter[str]
-    clock: Callable[[], float]
-    falls: FallMonitor
-    supervisor: Supervisor
-    supervision: Any
-    measurements: RecentMeasurements
-    unknown_keys: UnknownKeyLedger
-    outbox: Outbox
-    _supervision_saved: dict[str, list[str]] | None
-    forward: Callable[[DeviceMessage], None]
-    decide: Callable[[Input], None]
-    set_mode: Callable[[bytes, str], None]
-    part_health: Callable[[str, bytes], None]
-    _save_measurements: Callable[[], None]
+    def __init__(self, settings: GatewaySettings, router: Router, outbox: Outbox, rules: RuleBook, outlet: Outlet,
+                 supervisor: Supervisor, falls: FallMonitor, clocks: Clocks, counters: Counter[str]) -> None:
+        self.settings = settings
+        self.router = router
+        self.outbox = outbox  # its meta table keeps supervision and the forwarded measurements across restarts
+        self.rules = rules
+        self.outlet = outlet
+        self.supervisor = supervisor
+        self.supervision = supervisor.initial(clocks.wall())
+        self.falls = falls
+        self.clocks = clocks
+        self.counters = counters
+        self.measurements = RecentMeasurements()
+        self.unknown_keys = UnknownKeyLedger()
+        self.part_problems: dict[str, dict[str, str]] = {}  # the speaker's and the panel's last health reports
+        self._supervision_saved: dict[str, list[str]] | None = None
 
     def handle_local(self, topic: str, payload: bytes) -> None:
         """Parse a local message, forward it, and run the rules on it."""
         self.counters["local_messages"] += 1
         if topic == mode_topic(self.settings.gateway_id):
-            self.set_mode(payload, "home")
+            change = read_mode(payload, "home", self.counters)
+            if change is not None:
+                self._decide(change)
             return
         for part in PARTS:  # the speaker's and the panel's health reports
             if topic == health_topic(self.settings.gateway_id, part):
@@ -94,6 +81,14 @@ class DeviceIntake:
         for msg in msgs:
             self.handle_message(msg)
 
+    def part_health(self, part: str, payload: bytes) -> None:
+        """A home part's health report (speaker, panel): a technical alarm while it is broken, cleared after."""
+        problems, alarm = part_alarm(part, payload, self.part_problems.get(part))
+        self.part_problems[part] = problems or {}
+        if alarm is not None:
+            log.log(logging.ERROR if problems else logging.INFO, "%s: %s", part, alarm.message)
+            self.outlet.raise_alarm(alarm)
+
     def handle_message(self, msg: DeviceMessage) -> None:
         """One typed message: drop resent measurements, supervise, then acceleration to the fall detector
         and everything else forwarded and into the rules."""
@@ -106,12 +101,12 @@ class DeviceIntake:
         if self.measurements.is_repeat(msg):
             self.counters["duplicate_measurements"] += 1
             return
-        self.supervision, events = self.supervisor.observe(self.supervision, msg, self.clock())
+        self.supervision, events = self.supervisor.observe(self.supervision, msg, self.clocks.wall())
         if isinstance(msg, DeviceEvent) and msg.kind == EventKind.UNKNOWN_KEYS:
             self.note_unknown_keys(msg)
         if isinstance(msg, AccelChunk):
             try:
-                falls = self.falls.feed(msg, self.clock())
+                falls = self.falls.feed(msg, self.clocks.wall())
             except StreamError as exc:
                 self.counters["accel_errors"] += 1
                 log.warning("rejected acceleration from %s: %s", msg.device, exc)
@@ -119,8 +114,8 @@ class DeviceIntake:
             for fall in falls:  # a detected fall is a fall like any other: forwarded, and into the rules
                 self.handle_message(fall)
         elif not self.supervisor.absorbs(msg):
-            self.forward(msg)
-            self.decide(msg)
+            self.outlet.forward(msg)
+            self._decide(msg)
         if self.measurements.dirty:  # only after the reading is stored: a crash may repeat it, not lose it
             self._save_measurements()
         self.supervise((self.supervision, events))
@@ -128,12 +123,22 @@ class DeviceIntake:
     def note_unknown_keys(self, msg: DeviceEvent) -> None:
         """Count keys a known device sent that nothing reads; report them to the server now and then."""
         self.counters["unknown_keys"] += 1
-        for report in self.unknown_keys.note(msg, self.clock()):
+        for report in self.unknown_keys.note(msg, self.clocks.wall()):
             log.warning("device %s sends keys the gateway does not understand (ignored, %d messages so far): %s",
                         report.device, report.detail["messages"], ", ".join(report.detail["keys"]))
-            self.forward(report)
+            self.outlet.forward(report)
 
-    def supervise(self, result: tuple[Any, list[DeviceEvent]]) -> None:
+    def bridge(self, bridge: str, up: bool) -> None:
+        """A bridge the devices depend on went down or came back."""
+        self.supervise(self.supervisor.bridge(self.supervision, bridge, up, self.clocks.wall()))
+
+    def tick(self) -> None:
+        """Time passed: a wearable gone quiet right after an impact is a fall; silent devices are offline."""
+        for fall in self.falls.expire(self.clocks.wall()):
+            self.handle_message(fall)
+        self.supervise(self.supervisor.tick(self.supervision, self.clocks.wall()))
+
+    def supervise(self, result: Result) -> None:
         """Adopt supervision's new state (persisted when who is in trouble changed); forward its technical
         events and run the rules on them."""
         self.supervision, events = result
@@ -141,8 +146,25 @@ class DeviceIntake:
         for event in events:
             self.counters[f"supervision_{event.kind.value}"] += 1
             log.info("supervision: %s %s %s", event.device, event.kind.value, dict(event.detail) or "")
-            self.forward(event)
-            self.decide(event)
+            self.outlet.forward(event)
+            self._decide(event)
+
+    def _decide(self, item: Input) -> None:
+        self.outlet.carry_out(self.rules.evaluate(item, self.clocks.utc()))
+
+    def load_measurements(self) -> None:
+        """At start: the measurements forwarded before a restart, so a monitor's resend is still dropped."""
+        try:
+            self.measurements.load(self.outbox.get_meta(MEASUREMENTS_KEY))
+        except (OutboxError, sqlite3.Error) as exc:
+            log.error("could not read the forwarded-measurements memory: %s", exc)
+
+    def _save_measurements(self) -> None:
+        try:
+            self.outbox.set_meta(MEASUREMENTS_KEY, self.measurements.dump())
+        except (OutboxError, sqlite3.Error) as exc:
+            self.counters["outbox_errors"] += 1
+            log.error("could not save the forwarded-measurements memory: %s", exc)
 
     def restore_supervision(self) -> None:
         """At start: who was in trouble before the restart, so their recovery still clears the alarm."""

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from anxin import protocol
 from gateway.errors import OutboxError
 from gateway.outbox_db import LANE_ORDER, Entry, Row, connect, ranges, used_bytes
 from gateway.sequence import SequenceNumbers, get_meta, set_meta
@@ -55,9 +56,9 @@ class Outbox:
                 raise OutboxError(f"cannot recover the outbox sequence: {exc}") from exc
             if skipped is None:
                 return None
-            gap = {"reason": "unclean_restart", "ranges": [skipped], "count": skipped[1] - skipped[0] + 1,
-                   "note": "sequence numbers reserved before a crash or power cut; readings among them "
-                           "may have been lost, alarms never are"}
+            gap = protocol.GapBody("unclean_restart", ((skipped[0], skipped[1]),), skipped[1] - skipped[0] + 1,
+                                   note="sequence numbers reserved before a crash or power cut; readings among "
+                                        "them may have been lost, alarms never are").to_wire()
             self._insert([("gap", ts, mono, gap)], "FULL", internal=True)
             return gap
 
@@ -174,8 +175,8 @@ class Outbox:
                 (want + len(self._acked),),
             ).fetchall() if v[0] not in self._acked][:want]  # delivered ones are not thinned
             seqs = [v[0] for v in victims]
-            gap = {"reason": "disk_cap", "ranges": ranges(seqs), "count": len(seqs),
-                   "first_ts": victims[0][1], "last_ts": victims[-1][1]}
+            gap = protocol.GapBody("disk_cap", tuple((a, b) for a, b in ranges(seqs)), len(seqs),
+                                   victims[0][1], victims[-1][1]).to_wire()
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])

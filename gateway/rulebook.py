@@ -6,20 +6,23 @@ import json
 import logging
 import sqlite3
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from anxin import reminders_document as schedule
+from anxin.rules_document import RulesConfigError
 from gateway.errors import OutboxError
 from gateway.model import Alarm
 from gateway.outbox import Outbox
-from gateway.reminders import schedule
 from gateway.reminders.rule import ReminderRule
 from gateway.rules import push
-from gateway.rules.config import RulesConfigError
 from gateway.rules.engine import Decision, Engine, Input, RetiringRule
 
 log = logging.getLogger(__name__)
+
+REMINDERS_META = "reminders_config"  # outbox meta key: the applied reminders document and its version
 
 
 class RuleBook:
@@ -103,7 +106,7 @@ class RuleBook:
             if doc.version < self.reminders_version:
                 raise schedule.RemindersError(f"version {doc.version} is older than the applied version "
                                               f"{self.reminders_version}")
-            self.outbox.set_meta(schedule.META_CONFIG, doc.model_dump_json())
+            self.outbox.set_meta(REMINDERS_META, doc.model_dump_json())
         except (schedule.RemindersError, OutboxError, sqlite3.Error) as exc:
             self.counters["reminders_rejected"] += 1
             log.warning("reminders version %r rejected, keeping version %d: %s", args.get("version"),
@@ -119,7 +122,7 @@ class RuleBook:
         return ReminderRule(tuple(doc.reminders), ZoneInfo(self.timezone)) if doc.reminders else None
 
     def _restore_reminders(self) -> None:
-        raw = self.outbox.get_meta(schedule.META_CONFIG)
+        raw = self.outbox.get_meta(REMINDERS_META)
         if not raw:
             return
         try:

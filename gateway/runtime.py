@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 
 from anxin import protocol
+from anxin.loop import Loop
 from anxin.mqtt import MqttError, MqttLink, Will, make_client
+from gateway.commands import mode_topic
 from gateway.config import GatewaySettings
 from gateway.devices.router import Router, subscriptions
 from gateway.fallback.modem import open_serial_modem
@@ -21,7 +22,7 @@ from gateway.home.panel import Panel, PanelError
 from gateway.home.speaker import speaker_topic
 from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
-from gateway.service import Gateway, mode_topic
+from gateway.service import Gateway
 from gateway.supervision import LOCAL_BROKER
 from gateway.transports.serial_devices import SerialDevice, build_serial_devices
 from gateway.uplink import Uplink
@@ -55,16 +56,18 @@ class GatewayRuntime:
     speaker: SpeakerService | None = None
     panel: Panel | None = None
     readiness: Readiness | None = None
-    _stop_heartbeat: threading.Event = field(default_factory=threading.Event, repr=False)
+    heartbeat: Loop = field(init=False, repr=False)
 
-    def _heartbeat(self) -> None:
+    def __post_init__(self) -> None:
+        self.heartbeat = Loop("heartbeat", self._beat, interval_s=HEARTBEAT_S)
+
+    def _beat(self) -> None:
         gw = self.settings.gateway_id
-        while not self._stop_heartbeat.wait(HEARTBEAT_S):
-            if self.central.connected.is_set():
-                try:
-                    self.central.publish(protocol.state_topic(gw), _state(gw, "online", self.boot_id), 1, retain=True)
-                except MqttError as exc:  # the link reconnects by itself; the next beat tries again
-                    log.debug("heartbeat not sent: %s", exc)
+        if self.central.connected.is_set():
+            try:
+                self.central.publish(protocol.state_topic(gw), _state(gw, "online", self.boot_id), 1, retain=True)
+            except MqttError as exc:  # the link reconnects by itself; the next beat tries again
+                log.debug("heartbeat not sent: %s", exc)
 
     def start(self) -> None:
         """Recover the outbox, connect both brokers, start the worker, the sender and the guards."""
@@ -75,7 +78,7 @@ class GatewayRuntime:
         self.uplink.start()
         self.local.start()
         self.central.start()
-        threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
+        self.heartbeat.start()
         for device in self.serial:
             device.transport.start()
         if self.sms:
@@ -114,7 +117,7 @@ class GatewayRuntime:
         # The worker stops before the links it watches: a broker or serial port closed because we are
         # stopping is a routine restart, not an outage to page anyone about (bridge_offline).
         self.gateway.stop()
-        self._stop_heartbeat.set()
+        self.heartbeat.stop()
         for device in self.serial:
             device.transport.stop()
         self.central.stop()
@@ -129,11 +132,11 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     boot_id = uuid.uuid4().hex
     outbox = Outbox(connect(settings.outbox_path), max_bytes=int(settings.outbox.max_mb * 1_000_000))
     # A persistent local session: the Pi's Mosquitto keeps device messages while the gateway restarts.
-    local = MqttLink(make_client(f"anxin-gw-{gw}-local", clean_session=False), settings.local_broker.address(),
-                     lambda t, p: None, subscriptions() + [(mode_topic(gw), 1), (speaker_topic(gw), 1)])
+    local = MqttLink(make_client(f"anxin-gw-{gw}-local", clean_session=False), settings.local_broker,
+                     lambda t, p: None, [*subscriptions(), (mode_topic(gw), 1), (speaker_topic(gw), 1)])
     central = MqttLink(
         make_client(f"anxin-gw-{gw}", clean_session=False),
-        settings.central_broker.address(),
+        settings.central_broker,
         lambda t, p: None,
         [(protocol.ack_topic(gw), 1), (protocol.cmd_topic(gw), 1), (protocol.server_state_topic(), 1)],
         will=Will(protocol.state_topic(gw), _state(gw, "offline", boot_id)),
@@ -161,7 +164,7 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
         log.warning("SMS fallback is off: it needs both sms.port and sms.caregivers")
     notifier = SystemdNotifier()
     watchdog = Watchdog(notifier, [local, central],
-                        {"worker": lambda: gateway.alive_at, "uplink": lambda: uplink.alive_at})
+                        {"worker": lambda: gateway.loop.alive_at, "uplink": lambda: uplink.alive_at})
     speaker = build_speaker(settings) if settings.speaker and not settings.speaker.separate else None
     if settings.speaker is None:
         log.warning("no `speaker:` in the configuration: the home's prompts go to the bus only, nobody hears "
@@ -169,7 +172,7 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     panel = None
     if settings.gpio:
         panel = Panel(settings.gpio, gateway.on_device_messages, online=lambda: central.connected.is_set())
-        gateway.on_led = panel.show
+        gateway.outlet.on_led = panel.show
     readiness = Readiness(notifier, local.subscribed,
                           f"the home's broker {local.address.host}:{local.address.port}")
     return GatewayRuntime(settings, gateway, outbox, uplink, local, central, serial_devices, boot_id=boot_id,

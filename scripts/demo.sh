@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-ensure_venv
+ensure_venv server,gateway
 exec .venv/bin/anxin-sim demo "$@"

@@ -52,6 +52,8 @@ ensure_axe() {
   npm install --prefix tests/integration --no-audit --no-fund --silent >/dev/null
 }
 
+# ensure_venv EXTRAS: .venv with the project installed editable with those extras — `server,gateway`
+# for the demo (both sides in one machine), `server,gateway,test,bench,check` for the tests.
 ensure_venv() {
   local extras="${1:-}"
   if [ ! -x .venv/bin/python ]; then

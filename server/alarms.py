@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from anxin.protocol import AlarmBody, ProtocolError
 from server.db.models import Alarm, AlarmAudit, IngestedEvent
 from server.errors import Conflict, NotFound
 from server.home_text import one_line
@@ -43,50 +45,51 @@ def _text(value: Any, limit: int | None) -> str:
     return one_line(value, limit)  # one plain line (PostgreSQL text cannot hold NUL either)
 
 
-def _detail(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    return dict(value) if isinstance(value, dict) else {"value": value}
-
-
 def apply_gateway_alarm(
-    session: Session, gateway_id: str, seq: int, resident_id: int | None, body: dict[str, Any], at: datetime, now: datetime
+    session: Session, gateway_id: str, seq: int, resident_id: int | None, body: Mapping[str, Any], at: datetime,
+    now: datetime
 ) -> AlarmChangeResult | None:
-    """Raise, repeat, cancel or clear from an uplink alarm body."""
-    type_ = _text(body.get("type") or "unknown", 32)
-    change = body.get("change", "raise")
+    """Raise, repeat, cancel or clear from an uplink alarm body as it travels (tools and tests build these)."""
+    return apply_alarm(session, gateway_id, seq, resident_id, AlarmBody.from_wire(body), at, now)
+
+
+def apply_alarm(
+    session: Session, gateway_id: str, seq: int, resident_id: int | None, body: AlarmBody, at: datetime, now: datetime
+) -> AlarmChangeResult | None:
+    """Raise, repeat, cancel or clear from a gateway's alarm."""
+    type_ = _text(body.type or "unknown", 32)
     if type_ == "test":
         return _test_alarm(session, gateway_id, seq, resident_id, body, at, now)
     current = active_alarm(session, resident_id, gateway_id, type_)
-    if change in ("cancel", "clear"):
+    if body.change in ("cancel", "clear"):
         if current is None:
             return None
         if _overtaken(session, current, gateway_id, seq):
-            audit(session, current, "stale_cancel_ignored", "gateway", now, seq=seq, change=change)
+            audit(session, current, "stale_cancel_ignored", "gateway", now, seq=seq, change=body.change)
             return AlarmChangeResult(current, new=False)
-        current.status = "cancelled" if change == "cancel" else "resolved"
+        cancel = body.change == "cancel"
+        current.status = "cancelled" if cancel else "resolved"
         current.resolved_at = now
         current.updated_at = now
-        current.outcome = "cancelled_by_resident" if change == "cancel" else "cleared"
+        current.outcome = "cancelled_by_resident" if cancel else "cleared"
         current.next_escalation_at = None
-        audit(session, current, "cancelled" if change == "cancel" else "cleared", "gateway", now,
-              seq=seq, message=body.get("message"))
+        audit(session, current, "cancelled" if cancel else "cleared", "gateway", now, seq=seq, message=body.message)
         return AlarmChangeResult(current, new=False, cancelled=True)
     if current is not None:
         current.repeat_count += 1
         current.updated_at = now
-        if _more_urgent(str(body.get("severity")), current.severity):
+        if body.severity is not None and _more_urgent(body.severity, current.severity):
             if current.severity == "info" and current.status == "raised" and current.next_escalation_at is None:
                 current.next_escalation_at = now  # info waits for the doctor; what it turned into may not
-            current.severity = _text(body["severity"], 16)
-        audit(session, current, "repeated", "gateway", now, seq=seq, message=body.get("message"))
+            current.severity = _text(body.severity, 16)
+        audit(session, current, "repeated", "gateway", now, seq=seq, message=body.message)
         return AlarmChangeResult(current, new=False)
     alarm = Alarm(
         resident_id=resident_id, gateway_id=gateway_id, gateway_seq=seq, type=type_,
-        severity=_text(body.get("severity") or "warning", 16), status="raised",
-        device=None if body.get("device") is None else _text(body["device"], 128),
-        message=_text(body.get("message") or "", None), detail=_detail(body.get("detail")),
-        raised_at=at, updated_at=now, next_escalation_at=None if body.get("severity") == "info" else now,
+        severity=_text(body.severity or "warning", 16), status="raised",
+        device=None if body.device is None else _text(body.device, 128),
+        message=_text(body.message or "", None), detail=dict(body.detail),
+        raised_at=at, updated_at=now, next_escalation_at=None if body.severity == "info" else now,
     )
     closed_by = _later_change(session, gateway_id, seq, type_)
     if closed_by is not None:  # its cancel was handled first: on the record, never escalated
@@ -112,10 +115,16 @@ def _later_change(session: Session, gateway_id: str, seq: int, type_: str) -> tu
         select(IngestedEvent.seq, IngestedEvent.body)
         .where(IngestedEvent.gateway_id == gateway_id, IngestedEvent.lane == "alarm", IngestedEvent.seq > seq)
         .order_by(IngestedEvent.seq).limit(500))
-    for later_seq, body in later:
+    for later_seq, stored in later:
         # Later raises of this type are repeats of the same episode; the first cancel or clear ends it.
-        if isinstance(body, dict) and body.get("type") == type_ and body.get("change") in ("cancel", "clear"):
-            return later_seq, str(body["change"])
+        try:
+            body = AlarmBody.from_wire(stored) if isinstance(stored, dict) else None
+        except ProtocolError:
+            body = None  # not an alarm body (every stored one is: ingest screened it)
+        if body is None:
+            continue
+        if body.type == type_ and body.change in ("cancel", "clear"):
+            return later_seq, body.change
     return None
 
 
@@ -130,12 +139,12 @@ def _overtaken(session: Session, current: Alarm, gateway_id: str, seq: int) -> b
     return any(isinstance(d, dict) and isinstance(d.get("seq"), int) and d["seq"] > seq for d in repeats)
 
 
-def _test_alarm(session: Session, gateway_id: str, seq: int, resident_id: int | None, body: dict[str, Any],
+def _test_alarm(session: Session, gateway_id: str, seq: int, resident_id: int | None, body: AlarmBody,
                 at: datetime, now: datetime) -> AlarmChangeResult:
     """A weekly test came all the way up: record it as passed, notify nobody."""
     alarm = Alarm(resident_id=resident_id, gateway_id=gateway_id, gateway_seq=seq, type="test", severity="info",
-                  status="resolved", message=_text(body.get("message") or "weekly test", None),
-                  detail=_detail(body.get("detail")), raised_at=at, updated_at=now, resolved_at=now,
+                  status="resolved", message=_text(body.message or "weekly test", None),
+                  detail=dict(body.detail), raised_at=at, updated_at=now, resolved_at=now,
                   outcome="test_passed")
     session.add(alarm)
     session.flush()

@@ -24,6 +24,10 @@ def settings_from(args: argparse.Namespace) -> ServerSettings:
         k: v for k, v in vars(args).items()
         if k in ServerSettings.model_fields and v is not None
     }
+    # --mqtt-host and --mqtt-port are fields of `mqtt`; the other fields of it keep their ANXIN_MQTT_* values
+    broker = {k: v for k in ("host", "port") if (v := getattr(args, f"mqtt_{k}", None)) is not None}
+    if broker:
+        flags["mqtt"] = broker
     return ServerSettings(**flags)
 
 
@@ -60,7 +64,7 @@ def _run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
     print(f"Anxin server running: web UI and API at {settings.base_url} (OpenAPI: {settings.base_url}/docs), "
-          f"MQTT at {settings.mqtt_host}:{settings.mqtt_port}", flush=True)
+          f"MQTT at {settings.mqtt.host}:{settings.mqtt.port}", flush=True)
     done.wait()
     runtime.stop()
     return 0
@@ -131,11 +135,11 @@ def _broker_config(args: argparse.Namespace) -> int:
     from server.gateway_credentials import write_mosquitto
 
     settings = settings_from(args)
-    if not settings.mqtt_password:
+    if not settings.mqtt.password:
         print("anxin-server: set ANXIN_MQTT_PASSWORD to the server's broker password first", file=sys.stderr)
         return 2
     with _database(args)() as s:
-        written = write_mosquitto(s, args.mosquitto, settings.mqtt_password, args.gateway_port, args.server_port,
+        written = write_mosquitto(s, args.mosquitto, settings.mqtt.password, args.gateway_port, args.server_port,
                                   args.server_bind, args.mounted_at)
     print("wrote " + ", ".join(map(str, written)) + " (run mosquitto -c DIR/anxin.conf, or copy its lines into your mosquitto.conf)")
     return 0

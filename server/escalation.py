@@ -18,6 +18,7 @@ from server.alarms import audit
 from server.db.models import Alarm, AlarmAudit, DutyShift, NotificationJob, Pairing, Staff
 from server.db.rows import rowcount
 from server.masking import mask_url as mask
+from server.settings import STAFF_ACK_TIMEOUT_S, SUPERVISOR_ACK_TIMEOUT_S
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,8 @@ def recipients(session: Session, alarm: Alarm, stage: Stage, now: datetime) -> l
 class Escalator:
     """Turns due escalation timers into notification jobs."""
 
-    def __init__(self, staff_timeout_s: int = 120, supervisor_timeout_s: int = 300, batch: int = 50) -> None:
+    def __init__(self, staff_timeout_s: int = STAFF_ACK_TIMEOUT_S, supervisor_timeout_s: int = SUPERVISOR_ACK_TIMEOUT_S,
+                 batch: int = 50) -> None:
         self.staff_timeout_s = staff_timeout_s
         self.supervisor_timeout_s = supervisor_timeout_s
         self.batch = batch

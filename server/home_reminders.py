@@ -1,21 +1,22 @@
 """Reminders spoken at home: set by doctors and coordinators, pushed to the gateway, outcomes recorded.
 
-The document is the gateway's own schema (gateway/reminders/schedule.py), validated here before
+The document is the schema both sides share (anxin/reminders_document.py), validated here before
 anything is stored or sent; the gateway keeps it and says the reminders even with no uplink.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anxin import protocol
-from gateway.reminders import schedule
+from anxin import reminders_document as schedule
 from server.db.models import Gateway, Resident, as_utc
 from server.db.models_reminders import HomeReminder, ReminderChange, ReminderOutcome
 from server.errors import NotFound, ServerError
@@ -118,7 +119,7 @@ def record_outcome(session: Session, gw: Gateway, seq: int, body: Mapping[str, A
 
 def adherence(session: Session, resident_id: int, now: datetime, days: int = 30) -> list[Adherence]:
     """Per reminder, confirmed and missed occurrences over the last `days`."""
-    since = now.astimezone(timezone.utc) - timedelta(days=days)
+    since = now.astimezone(UTC) - timedelta(days=days)
     counts: dict[str, Adherence] = {}
     for o in session.scalars(select(ReminderOutcome).where(ReminderOutcome.resident_id == resident_id,
                                                            ReminderOutcome.due_at >= since)

@@ -1,24 +1,29 @@
-"""Ingest from MQTT: a priority queue (alarms first) feeding `IngestStore`, acknowledged after commit."""
+"""Ingest from MQTT: an alarm-first queue feeding one thread that commits drains and acknowledges after commit.
+
+The parts, in the order a message meets them: `UplinkQueue` (server/ingest_queue.py) → the ingest loop
+here (it waits on `AlarmFirst` before a drain of readings) → `IngestPipeline` (server/ingest_pipeline.py:
+screen → commit → acks → desk), which commits through `PoisonIsolation` and `EventStore`.
+"""
 
 from __future__ import annotations
 
-import itertools
 import logging
-import queue
-import threading
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from anxin import protocol
-from server.ingest_checks import MAX_SKEW, corrected_time, json_safe, measured_time  # noqa: F401 (re-exported)
-from server.ingest_store import IngestResult, IngestStore, Publish
+from anxin.loop import Loop
+from server.alarm_first import AlarmFirst
+from server.ingest_letters import DeadLetters
+from server.ingest_pipeline import IngestPipeline, Publish
+from server.ingest_poison import PoisonIsolation
+from server.ingest_queue import OTHER, UplinkQueue
+from server.ingest_store import EventStore, IngestResult
 
 log = logging.getLogger(__name__)
-
-__all__ = ["Ingest", "IngestResult", "IngestStore", "MAX_SKEW", "corrected_time", "drain_bytes", "json_safe",
-           "measured_time"]
 
 
 def drain_bytes(database_url: str) -> int:
@@ -32,77 +37,74 @@ def drain_bytes(database_url: str) -> int:
     return 256 * 1024 if database_url.startswith("sqlite") else 1024 * 1024
 
 
-class Ingest(IngestStore):
-    """Consumes uplink messages on one thread; drains what is queued into one transaction, acks after commit."""
+class Ingest:
+    """Consumes uplink messages on one loop; drains what is queued into one transaction, acks after commit."""
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
         publish: Publish,
         on_new_alarm: Callable[[int], None],
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_drain: int = 200,
         max_drain_bytes: int = 1024 * 1024,
         on_readings: Callable[[list[dict[str, Any]]], None] = lambda _r: None,
-        before_readings: Callable[[], bool] = lambda: False,
+        alarm_first: AlarmFirst | None = None,
     ) -> None:
-        super().__init__(sessions, publish, on_new_alarm, clock, on_readings)
-        self.max_drain = max_drain
-        self.max_drain_bytes = max_drain_bytes  # see drain_bytes()
-        # Called before a drain of readings; True when it held us back so the desk could notify a new alarm.
-        self.before_readings = before_readings
-        # (priority, arrival, item): batches carrying an alarm overtake queued reading batches, so a
-        # resident's SOS does not wait behind other homes' backlog (measured in bench/scenarios/alarm_latency.py).
-        self._queue: queue.PriorityQueue[tuple[int, int, tuple[str, bytes] | None]] = queue.PriorityQueue()
-        self._arrival = itertools.count()
-        self._thread: threading.Thread | None = None
+        self.sessions = sessions
+        self.counters: Counter[str] = Counter()
+        letters = DeadLetters(sessions, self.counters)
+        commit = PoisonIsolation(EventStore(sessions, letters, clock, self.counters), letters, self.counters)
+        self.pipeline = IngestPipeline(sessions, commit, letters, publish, on_new_alarm, on_readings, clock,
+                                       self.counters)
+        self.queue = UplinkQueue(max_drain, max_drain_bytes)
+        self.alarm_first = alarm_first  # None: nobody to wait for (no desk in this process)
+        self.loop = Loop("ingest", self._step, wake=self.queue.close, join_s=30)
 
     def on_message(self, topic: str, payload: bytes) -> None:
         """From the MQTT edge: only enqueue (alarms first)."""
-        priority = 0 if protocol.carries_alarm(payload) else 1
-        self._queue.put((priority, next(self._arrival), (topic, payload)))
+        self.queue.put(topic, payload)
+
+    def handle(self, topic: str, payload: bytes) -> IngestResult | None:
+        """One MQTT message from a gateway, on the caller's thread."""
+        results = self.handle_many([(topic, payload)])
+        return results[0] if results else None
+
+    def handle_many(self, items: list[tuple[str, bytes]]) -> list[IngestResult]:
+        """Several MQTT messages committed together, on the caller's thread (see IngestPipeline)."""
+        return self.pipeline.handle_many(items)
 
     def start(self) -> None:
-        """Run the ingest thread."""
-        self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
-        self._thread.start()
+        """Run the ingest loop."""
+        self.loop.start()
 
     def stop(self) -> None:
-        """Drain what is queued, then stop."""
-        self._queue.put((2, next(self._arrival), None))
-        if self._thread:
-            self._thread.join(timeout=30)
+        """Commit what is queued, then stop (the loop drains up to the stop mark, waited for up to 30 s)."""
+        self.loop.stop()
+        if not self.loop.is_alive():
+            # What arrived between the loop's last drain and the stop flag (or everything, never started).
+            while self._drain(block=False):
+                pass
 
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            priority, arrival, first = self._queue.get()
-            if first is None:
-                break
-            if priority and self.before_readings():
-                # We waited for the desk to notify a new alarm: another alarm may have come meanwhile.
-                self._queue.put((priority, arrival, first))
-                continue
-            items, size = [first], len(first[1])
-            # Whatever arrived meanwhile joins this transaction: one commit for many batches is
-            # what makes ingest fast, and under light load it is still one message at a time.
-            # Alarms and readings never share one: an alarm's commit (and its caregiver's message)
-            # must not wait for a group of readings, and a reading group stops where an alarm arrives.
-            while len(items) < self.max_drain and size < self.max_drain_bytes:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt[2] is None:
-                    stopping = True
-                    break
-                if nxt[0] != priority:
-                    self._queue.put(nxt)  # keeps its place: same priority and arrival number
-                    break
-                items.append(nxt[2])
-                size += len(nxt[2][1])
+    def _step(self) -> None:
+        """The loop's step: one drain; once stopping, every drain up to the stop mark."""
+        while self._drain(block=True) and self.loop.stopping:
+            pass
+
+    def _drain(self, block: bool) -> bool:
+        """Commit the next drain; False when the stop mark was reached or (not blocking) nothing is queued."""
+        first = self.queue.first(block)
+        while first is not None and first.priority == OTHER and self.alarm_first and self.alarm_first.hold_readings():
+            # We waited for the desk to notify a new alarm: another alarm may have come meanwhile.
+            self.queue.put_back(first)
+            first = self.queue.first(block)
+        if first is None:
+            return False
+        drain = self.queue.drain(first)
+        if drain.messages:
             try:
-                self.handle_many(items)
+                self.pipeline.handle_many(drain.messages)
             except Exception:  # supervisor: the messages stay unacknowledged, so the gateways resend them
                 self.counters["internal_errors"] += 1
-                log.exception("ingest failed on %d message(s)", len(items))
+                log.exception("ingest failed on %d message(s)", len(drain.messages))
+        return not drain.last

@@ -1,17 +1,21 @@
-"""What an uplink event must be before it is stored: valid fields, believable times, JSON PostgreSQL takes."""
+"""What an uplink event must be before it is stored: a body that decodes, believable times, JSON PostgreSQL takes."""
 
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from anxin import protocol
+from anxin.protocol import ReadingBody
 
 MAX_SKEW = timedelta(minutes=5)
 MAX_UPLINK_BYTES = protocol.MAX_UPLINK_BYTES  # beyond this an uplink message is dead-lettered
 MAX_ALARM_MESSAGE = 500  # characters of an alarm's message the server keeps (a gateway writes < 100)
 MAX_DEVICE_NAME = 64  # characters of a device name
+MAX_METRIC = 32  # characters of a metric name (the `readings.metric` column)
 
 
 def corrected_time(ts: float, batch: protocol.UplinkBatch, received: datetime) -> tuple[datetime, bool]:
@@ -21,23 +25,23 @@ def corrected_time(ts: float, batch: protocol.UplinkBatch, received: datetime) -
     the event is kept, and nothing downstream (messages, escalation order) sees an impossible date.
     """
     try:
-        at = datetime.fromtimestamp(ts, timezone.utc)
+        at = datetime.fromtimestamp(ts, UTC)
         if batch.sent_at <= 0:
             at, corrected = at, False
         else:
-            skew = received - datetime.fromtimestamp(batch.sent_at, timezone.utc)
+            skew = received - datetime.fromtimestamp(batch.sent_at, UTC)
             at, corrected = (at, False) if batch.clock_synced and abs(skew) <= MAX_SKEW else (at + skew, True)
     except (OverflowError, ValueError, OSError):
         return received, True
     return (received, True) if at > received + MAX_SKEW else (at, corrected)
 
 
-def measured_time(body: dict[str, Any], at: datetime, received: datetime) -> datetime:
+def measured_time(reading: ReadingBody | Mapping[str, Any], at: datetime, received: datetime) -> datetime:
     """When a reading was taken: the monitor's `measured_at` (a memory synced later is old), else the event time.
 
     A naive, unreadable or future (beyond the allowed skew) `measured_at` is not trusted.
     """
-    raw = body.get("measured_at")
+    raw = reading.measured_at if isinstance(reading, ReadingBody) else reading.get("measured_at")
     if not isinstance(raw, str):
         return at
     try:
@@ -46,29 +50,28 @@ def measured_time(body: dict[str, Any], at: datetime, received: datetime) -> dat
         return at
     if measured.tzinfo is None or measured > received + MAX_SKEW:
         return at
-    return measured.astimezone(timezone.utc)
+    return measured.astimezone(UTC)
 
 
-def validate(ev: protocol.UplinkEvent) -> str | None:
-    body = ev.body
-    if ev.lane == "alarm" and not isinstance(body.get("type"), str):
-        return "alarm without a type"
-    if ev.lane == "reading":
-        values = body.get("values")
-        if not isinstance(body.get("metric"), str) or not isinstance(values, dict):
-            return "reading without metric or values"
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                   for v in values.values()):
-            return "reading with non-numeric values"
-        if len(body["metric"]) > 32 or "\x00" in body["metric"]:
-            return "reading with a metric name over 32 characters"
-    if ev.lane == "gap":  # read back by the cumulative ack inside the same transaction: must be pairs of ints
-        ranges = body.get("ranges", [])
-        if not isinstance(ranges, list) or not all(
-                isinstance(r, list) and len(r) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in r)
-                for r in ranges):
-            return "gap record whose ranges are not pairs of sequence numbers"
-    return None
+def sanitized(ev: protocol.UplinkEvent) -> protocol.UplinkEvent:
+    """The event as it is stored: JSON PostgreSQL takes, an alarm's text cut to size (never refused for it)."""
+    if ev.lane != "reading":  # one NaN must not fail the whole drain (a reading's values are checked instead)
+        ev = replace(ev, body=json_safe(ev.body))
+    if ev.lane == "alarm":
+        ev = replace(ev, body=capped_alarm(ev.body))
+    return ev
+
+
+def decoded(ev: protocol.UplinkEvent) -> protocol.Body:
+    """The event's typed body; ProtocolError with the reason it is refused (dead-lettered) under.
+
+    The decode (anxin/protocol/bodies.py) refuses what the format does not allow; here is what only the
+    server knows: how long its columns are.
+    """
+    body = protocol.decode_body(ev.lane, ev.body)
+    if isinstance(body, ReadingBody) and (len(body.metric) > MAX_METRIC or "\x00" in body.metric):
+        raise protocol.ProtocolError(f"reading with a metric name over {MAX_METRIC} characters")
+    return body
 
 
 def capped_alarm(body: dict[str, Any]) -> dict[str, Any]:
@@ -81,15 +84,6 @@ def capped_alarm(body: dict[str, Any]) -> dict[str, Any]:
         body = {**body, "device": device[:MAX_DEVICE_NAME],
                 "truncated": f"device name of {len(device)} characters cut to {MAX_DEVICE_NAME}"}
     return body
-
-
-def reading_flags(raw: Any) -> list[str]:
-    """A reading's flags as the strings they should be (anything else, NaN included, as its text)."""
-    if not raw:
-        return []
-    if not isinstance(raw, list):
-        raw = [raw]
-    return [f.replace("\x00", "") if isinstance(f, str) else str(f) for f in raw]
 
 
 def json_safe(value: Any) -> Any:

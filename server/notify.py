@@ -18,12 +18,11 @@ from server.db.models import Alarm, NotificationAttempt, NotificationJob, Reside
 from server.db.models_assist import Notice
 from server.db.rows import rowcount
 from server.links import LinkClaim, LinkSigner
+from server.settings import NOTIFY_BACKOFF_S, NOTIFY_LEASE_S, RATE_LIMITS
 
 log = logging.getLogger(__name__)
 
 Send = Callable[[str, str, str], tuple[bool, str | None]]
-# Group bots of WeCom and DingTalk accept about 20 messages a minute; others are not limited here.
-DEFAULT_RATE_LIMITS = {"wecombot": 20, "wxteams": 20, "dingtalk": 20}
 
 
 def apprise_send(url: str, title: str, body: str) -> tuple[bool, str | None]:
@@ -81,15 +80,15 @@ class Notifier:
 
     def __init__(
         self, sessions: sessionmaker[Session], signer: LinkSigner, base_url: str, workers: int = 4,
-        send: Send = apprise_send, backoff_s: tuple[float, ...] = (5.0, 30.0, 120.0),
-        rate_limits: dict[str, int] | None = None, lease_s: float = 120.0, batch: int = 100,
+        send: Send = apprise_send, backoff_s: tuple[float, ...] = NOTIFY_BACKOFF_S,
+        rate_limits: dict[str, int] | None = None, lease_s: float = NOTIFY_LEASE_S, batch: int = 100,
     ) -> None:
         self.sessions = sessions
         self.signer = signer
         self.base_url = base_url.rstrip("/")
         self.send = send
         self.backoff_s = backoff_s
-        self.rate_limits = DEFAULT_RATE_LIMITS if rate_limits is None else rate_limits
+        self.rate_limits = RATE_LIMITS if rate_limits is None else rate_limits
         self.lease = timedelta(seconds=lease_s)
         self.batch = batch
         self.workers = workers

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from server.alarms import ACTIVE, clear_system_alarm, raise_system_alarm
 from server.db.models import Alarm, Gateway, as_utc
+from server.settings import GATEWAY_OFFLINE_GRACE_S, GATEWAY_SILENT_AFTER_S
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +26,9 @@ OFFLINE_TYPE = "gateway_offline"
 class PresencePolicy:
     """How long silence or a last will is tolerated before staff are alarmed."""
 
-    silent_after: timedelta = timedelta(minutes=10)
+    silent_after: timedelta = timedelta(seconds=GATEWAY_SILENT_AFTER_S)
     # A gateway that reconnects within this grace after its last will (a router restart) raises nothing.
-    offline_grace: timedelta = timedelta(seconds=60)
+    offline_grace: timedelta = timedelta(seconds=GATEWAY_OFFLINE_GRACE_S)
 
 
 def is_down(gw: Gateway, policy: PresencePolicy, now: datetime) -> str | None:

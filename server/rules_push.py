@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from anxin import protocol
-from gateway.rules.config import RulesConfigError, parse_rules
+from anxin.rules_document import RulesConfigError, parse_rules
 from server.db.models import Gateway
 from server.errors import Conflict, NotFound, ServerError
 from server.home_text import for_log

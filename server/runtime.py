@@ -5,33 +5,34 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from dataclasses import dataclass, field
 
 import uvicorn
 
 from anxin import protocol
-from anxin.mqtt import BrokerAddress, MqttLink, Will, make_client
+from anxin.loop import Loop
+from anxin.mqtt import MqttLink, Will, make_client
 from anxin.ports import port_is_free, wait_for_port
 from server import audit, secret_key
 from server.api.app import create_app
 from server.broker import EmbeddedBroker
 from server.broker_access import SERVER_USER, BrokerAccess, hash_password, new_password
-from server.gateway_credentials import lookup
+from server.coverage_watch import CoverageWatch
 from server.db.session import create_schema, make_engine, session_factory
 from server.errors import PortInUse
+from server.escalation import Escalator
 from server.events import EventHub, watch
+from server.gateway_credentials import lookup
 from server.ingest import Ingest, drain_bytes
 from server.intake_probe import IntakeProbe, probe_topic
 from server.links import LinkSigner
-from server.coverage_watch import CoverageWatch
-from server.escalation import Escalator
 from server.notify import Notifier
 from server.presence import PresencePolicy
 from server.services import Services, utc_now
-from server.worker import DeskWorker
 from server.settings import ServerSettings
 from server.timeseries import InfluxMirror, InfluxTarget
+from server.worker import DeskWorker
 
 log = logging.getLogger(__name__)
 
@@ -58,24 +59,25 @@ class ServerRuntime:
     mirror: InfluxMirror | None = None
     probe: IntakeProbe | None = None
     _http_thread: threading.Thread | None = field(default=None, repr=False)
-    _purge_thread: threading.Thread | None = field(default=None, repr=False)
-    _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
+    retention: Loop = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.retention = Loop("audit-retention", self._purge_audit)
 
     def check_ports(self) -> None:
         """Fail early, with a message a person understands, when a port is taken."""
         s = self.settings
         if s.role in ("all", "api") and not port_is_free(s.port, s.host):
             raise PortInUse(f"port {s.port} on {s.host} is already in use; choose another with --port or ANXIN_PORT")
-        if self.broker and not port_is_free(s.mqtt_port, s.mqtt_host):
-            raise PortInUse(f"MQTT port {s.mqtt_port} is already in use; choose another with --mqtt-port, "
+        if self.broker and not port_is_free(s.mqtt.port, s.mqtt.host):
+            raise PortInUse(f"MQTT port {s.mqtt.port} is already in use; choose another with --mqtt-port, "
                             "or use that broker with --no-embedded-broker")
 
     def start(self, serve_http: bool = True) -> None:
         """Start the broker, workers and (in a thread) the HTTP server."""
         self.check_ports()
         create_schema(self.services.sessions.kw["bind"])
-        self._purge_thread = threading.Thread(target=self._purge_audit, name="audit-retention", daemon=True)
-        self._purge_thread.start()
+        self.retention.start()
         if self.broker:
             self.broker.start()
         if self.desk:
@@ -86,26 +88,23 @@ class ServerRuntime:
             self.ingest.start()
         self.link.start()
         if not self.link.wait_connected(15):
-            log.warning("MQTT broker %s:%s not reachable yet; will keep trying", self.settings.mqtt_host,
-                        self.settings.mqtt_port)
+            log.warning("MQTT broker %s:%s not reachable yet; will keep trying", self.settings.mqtt.host,
+                        self.settings.mqtt.port)
         if self.probe:
             self.probe.start()
         if serve_http and self.settings.role in ("all", "api"):
             self.start_http()
 
     def _purge_audit(self) -> None:
-        """Drop audit entries past the retention setting, at start and then daily."""
-        while True:
-            try:
-                with self.services.sessions() as s, s.begin():
-                    gone = audit.purge(s, self.services.clock(), self.settings.audit_retention_days)
-                if gone:
-                    log.info("audit retention: %d entries older than %d days removed", gone,
-                             self.settings.audit_retention_days)
-            except Exception:  # noqa: BLE001 — a failed purge is retried tomorrow; the server keeps running
-                log.exception("audit retention purge failed")
-            if self._stopping.wait(86400):
-                return
+        """The retention loop's step: drop audit entries past the retention setting, at start and then daily."""
+        try:
+            with self.services.sessions() as s, s.begin():
+                gone = audit.purge(s, self.services.clock(), self.settings.audit_retention_days)
+            if gone:
+                log.info("audit retention: %d entries older than %d days removed", gone,
+                         self.settings.audit_retention_days)
+        finally:  # a failed purge (the loop logs it) is retried tomorrow, not at once
+            self.retention.wait(86400)
 
     def start_http(self) -> None:
         """Serve the API on its own thread."""
@@ -125,7 +124,7 @@ class ServerRuntime:
 
     def stop(self) -> None:
         """Stop in reverse order; nothing acknowledged is lost (it is committed)."""
-        self._stopping.set()
+        self.retention.stop()
         if self.services.events:
             self.services.events.close()  # ends the pages' event streams so the web server can stop
         if self.http:
@@ -162,13 +161,12 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
     ) if settings.role != "api" else None
     broker = None
     if settings.embedded_broker:  # the server runs the broker: its own account, a password for this run
-        password = settings.mqtt_password or new_password()
-        broker = EmbeddedBroker(settings.mqtt_host, settings.mqtt_port,
+        password = settings.mqtt.password or new_password()
+        broker = EmbeddedBroker(settings.mqtt.host, settings.mqtt.port,
                                 BrokerAccess(hash_password(password), lambda gw: lookup(sessions, gw)))
-        address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, SERVER_USER, password, settings.mqtt_tls_ca)
+        address = replace(settings.mqtt, username=SERVER_USER, password=password)
     else:
-        address = BrokerAddress(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username,
-                                settings.mqtt_password, settings.mqtt_tls_ca)
+        address = settings.mqtt
     # Unique per process: a predictable id let anyone take the server's session over and silence intake.
     client_id = f"{settings.mqtt_client_id or f'anxin-server-{settings.role}'}-{secrets.token_hex(6)}"
     link = MqttLink(make_client(client_id), address, lambda t, p: None,
@@ -192,10 +190,15 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
     ingest = Ingest(sessions, lambda t, p, q: link.publish(t, p, q),
                     on_new_alarm=desk.wake if desk else (lambda _a: None),
                     on_readings=mirror.write if mirror else (lambda _r: None),
-                    before_readings=desk.wait_for_alarm_round if desk else (lambda: False),
+                    alarm_first=desk.alarm_first if desk else None,
                     max_drain_bytes=drain_bytes(settings.database_url))
-    link.on_message = ingest.on_message if probe is None else (
-        lambda t, p: probe.on_message(t, p) or ingest.on_message(t, p))
+    if probe is not None:
+        def intake(topic: str, payload: bytes) -> None:
+            if not probe.on_message(topic, payload):  # the probe's own message is not an uplink message
+                ingest.on_message(topic, payload)
+        link.on_message = intake
+    else:
+        link.on_message = ingest.on_message
     return ServerRuntime(settings, services, ingest, link, broker, desk, mirror=mirror, probe=probe)
 
 

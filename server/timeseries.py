@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from server.db.models import Reading
 from server.errors import ServerError
+from server.settings import INFLUX_BATCH_SIZE, INFLUX_FLUSH_INTERVAL_MS
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,8 @@ class InfluxTarget:
     token: str
     org: str
     bucket: str
-    batch_size: int = 500
-    flush_interval_ms: int = 1000
+    batch_size: int = INFLUX_BATCH_SIZE
+    flush_interval_ms: int = INFLUX_FLUSH_INTERVAL_MS
     retry_interval_ms: int = 1000
     max_retries: int = 5
     max_retry_time_ms: int = 60_000

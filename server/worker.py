@@ -1,20 +1,19 @@
-"""The alarm desk's worker: escalation timers, presence checks and notification delivery, on one thread."""
+"""The alarm desk's worker: escalation timers, presence checks and notification delivery, on one loop."""
 
 from __future__ import annotations
 
-import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from anxin.loop import Loop
 from server import presence
+from server.alarm_first import AlarmFirst
 from server.coverage_watch import CoverageWatch
 from server.escalation import Escalator
 from server.notify import Notifier
-
-log = logging.getLogger(__name__)
 
 
 class DeskWorker:
@@ -24,7 +23,7 @@ class DeskWorker:
         self, sessions: sessionmaker[Session], escalator: Escalator, notifier: Notifier,
         presence_policy: presence.PresencePolicy, clock: Callable[[], datetime],
         poll_s: float = 0.5, presence_every: timedelta = timedelta(seconds=5),
-        coverage: CoverageWatch | None = None,
+        coverage: CoverageWatch | None = None, alarm_first: AlarmFirst | None = None,
     ) -> None:
         self.sessions = sessions
         self.escalator = escalator
@@ -34,51 +33,32 @@ class DeskWorker:
         self.poll_s = poll_s
         self.presence_every = presence_every
         self.coverage = coverage
+        # Shared with ingest, which holds its next drain of readings while a round is owed for a new alarm.
+        self.alarm_first = alarm_first or AlarmFirst()
         self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._last_presence: datetime | None = None
-        self.errors = 0
-        # New alarms announced vs. rounds that began after them: while a round is owed, ingest holds
-        # its next drain of readings (`wait_for_alarm_round`), so the caregiver's message does not
-        # queue behind other homes' readings for the database (SQLite's one writer) or the GIL.
-        self._owed = threading.Condition()
-        self._announced = 0
-        self._served = 0
+        self.loop = Loop("alarm-desk", self._round, wake=self._wake.set, join_s=30)
+
+    @property
+    def errors(self) -> int:
+        """Rounds that failed (each is logged and retried: escalation must keep running)."""
+        return self.loop.errors
 
     def wake(self, alarm_id: int | None = None) -> None:
         """Something changed (a new alarm): run now instead of at the next poll."""
         if alarm_id is not None:
-            with self._owed:
-                self._announced += 1
+            self.alarm_first.announce()
         self._wake.set()
 
-    def wait_for_alarm_round(self, timeout_s: float = 1.0) -> bool:
-        """Until the round that notifies the newest alarm has run (at most `timeout_s`); True if it waited."""
-        with self._owed:
-            if self._served >= self._announced or self._stop.is_set():
-                return False
-            owed = self._announced
-            if not self._owed.wait_for(lambda: self._served >= owed or self._stop.is_set(), timeout_s):
-                # A slow channel (an SMTP server timing out) must not stall every home's readings:
-                # the hold is given up for what was announced so far.
-                self._served = max(self._served, owed)
-            return True
-
     def start(self) -> None:
-        """Start the worker thread."""
+        """Start the notifier and the worker loop."""
         self.notifier.start()
-        self._thread = threading.Thread(target=self._run, name="alarm-desk", daemon=True)
-        self._thread.start()
+        self.loop.start()
 
     def stop(self) -> None:
         """Finish the current round and stop."""
-        self._stop.set()
-        self._wake.set()
-        with self._owed:
-            self._owed.notify_all()
-        if self._thread:
-            self._thread.join(timeout=30)
+        self.alarm_first.close()
+        self.loop.stop()
         self.notifier.stop()
 
     def run_once(self, now: datetime) -> int:
@@ -97,19 +77,14 @@ class DeskWorker:
         work += self.notifier.tick(now)
         return work
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            with self._owed:
-                announced = self._announced
-            try:
-                busy = self.run_once(self.clock())
-            except Exception:  # supervisor: a failed round is retried; escalation must keep running
-                self.errors += 1
-                log.exception("alarm desk round failed; retrying")
-                busy = 0
-            with self._owed:  # a failed round also releases ingest: its hold is bounded, not a dependency
-                self._served = max(self._served, announced)
-                self._owed.notify_all()
+    def _round(self) -> None:
+        """The loop's step: one round, then (when idle) wait for a wake or the next poll."""
+        announced = self.alarm_first.round_begins()
+        busy = 0
+        try:
+            busy = self.run_once(self.clock())
+        finally:  # a failed round (the loop logs and counts it) also releases ingest, and waits like an idle one
+            self.alarm_first.round_done(announced)
             if not busy:
                 self._wake.wait(self.poll_s)
                 self._wake.clear()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from anxin.testing import MOSQUITTO, Mosquitto
 from firmware_sim.receiver import NotificationReceiver
+from tests.mosquitto import MOSQUITTO, Mosquitto
 
 POSTGRES_ADMIN_URL = os.environ.get("ANXIN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from anxin.testing import Mosquitto
 from bench.core import BenchError, Result, Stopwatch, Target, log, percentiles
 from bench.scenarios import broker_limit
 from bench.stack import FleetProcess, ServerProcess, postgres_database, provision_database
@@ -19,6 +18,7 @@ from firmware_sim.installation import SimHome, build_home, gateway_settings
 from firmware_sim.receiver import NotificationReceiver
 from server.db.models import Alarm, IngestedEvent
 from server.db.session import make_engine, session_factory
+from tests.mosquitto import Mosquitto
 
 TARGET_IDLE_P99_MS = 100.0
 TARGET_LOAD_P99_MS = 250.0

@@ -13,8 +13,8 @@ from typing import Any
 import paho.mqtt.client as paho
 
 from anxin.mqtt import BrokerAddress, make_client
-from anxin.testing import Mosquitto
 from bench.core import BenchError, Result, Stopwatch, log, percentiles
+from tests.mosquitto import Mosquitto
 
 READING = json.dumps({"temperature": 22.4, "humidity": 41.0, "battery": 91, "linkquality": 120}).encode()
 BATCH = 100  # readings per publish in the batched mode, as the gateway's uplink packs them

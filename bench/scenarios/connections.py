@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from anxin.testing import Mosquitto
 from bench.core import BenchError, Result, Stopwatch, Target, log, percentiles
 from bench.scenarios import broker_limit
 from bench.stack import FleetProcess, ServerProcess, provision_database
+from tests.mosquitto import Mosquitto
 
 
 def _total(fleets: list[FleetProcess], key: str) -> float:

@@ -16,12 +16,12 @@ import psutil
 import yaml
 
 from anxin.mqtt import BrokerAddress, MqttLink, make_client
-from anxin.testing import Mosquitto
 from bench.core import BenchError, Result, Stopwatch, Target, log
 from bench.scenarios import broker_limit
 from bench.stack import REPO, ServerProcess, child_env, count_rows, provision_database
 from firmware_sim.wearable import accel_messages, native_topic
 from gateway.devices.router import subscriptions
+from tests.mosquitto import Mosquitto
 
 TARGET_RSS_MB = 80.0
 TARGET_CPU_PCT = 5.0

@@ -10,10 +10,10 @@ from typing import Any
 import psutil
 
 from anxin.mqtt import BrokerAddress
-from anxin.testing import Mosquitto
 from bench.core import BenchError, Result, Stopwatch, Target, log
 from bench.scenarios import broker_limit
 from bench.stack import FleetProcess, ServerProcess, count_rows, postgres_database, provision_database
+from tests.mosquitto import Mosquitto
 
 TARGET_READINGS_PER_S = 20_000.0
 

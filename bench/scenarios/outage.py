@@ -6,13 +6,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from anxin.testing import Mosquitto
 from bench.core import BenchError, Result, Stopwatch, Target, log
 from bench.netcut import LineCut
 from bench.scenarios import broker_limit
 from bench.stack import ServerProcess, count_rows, provision_database
 from firmware_sim.installation import build_home, gateway_settings
 from firmware_sim.receiver import NotificationReceiver
+from tests.mosquitto import Mosquitto
 
 TARGET_FIRST_ALARM_S = 1.0
 DEVICES = 10  # a typical home: ten devices reporting every 10 s, and a wearable's summary every second

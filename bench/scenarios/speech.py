@@ -13,16 +13,16 @@ import threading
 import time
 from pathlib import Path
 
-from anxin.mqtt import MqttLink, make_client
-from anxin.testing import Mosquitto
+from anxin.mqtt import BrokerAddress, MqttLink, make_client
 from bench.core import BenchError, Result, Stopwatch, Target, log, percentiles
-from gateway.config import BrokerConfig, GatewaySettings, SpeakerConfig
+from gateway.config import GatewaySettings, SpeakerConfig
 from gateway.home.audio import AudioError, Renderer
 from gateway.home.bridge import voice_of
 from gateway.home.speaker import SpeakerBridge
 from gateway.home.speech import Prompt
+from gateway.outlet import action_topic
 from gateway.rules import messages
-from gateway.service import action_topic
+from tests.mosquitto import Mosquitto
 
 TARGET_P99_MS = 300.0
 GW = "gw-bench-speech"
@@ -56,13 +56,13 @@ def run(quick: bool) -> Result:
     with tempfile.TemporaryDirectory(prefix="anxin-bench-") as tmp:
         broker = Mosquitto(Path(tmp)).start()
         settings = GatewaySettings(gateway_id=GW, data_dir=Path(tmp),
-                                   local_broker=BrokerConfig(host="127.0.0.1", port=broker.port))
+                                   local_broker=BrokerAddress("127.0.0.1", broker.port))
         output = StartClock()
         bridge = SpeakerBridge(GW, "zh-CN", Renderer(voice_of(SpeakerConfig()), Path(tmp) / "cache"), output,
                                publish=lambda t, p, r: None)
-        speaker = MqttLink(make_client("bench-speaker"), settings.local_broker.address(), bridge.on_action,
+        speaker = MqttLink(make_client("bench-speaker"), settings.local_broker, bridge.on_action,
                            [(action_topic(GW), 1)])
-        home = MqttLink(make_client("bench-home"), settings.local_broker.address(), lambda t, p: None)
+        home = MqttLink(make_client("bench-home"), settings.local_broker, lambda t, p: None)
         try:
             bridge.start()  # renders the fixed prompts first, as at a gateway's start
             if not bridge.ready(60):

@@ -1,1 +1,1 @@
-"""Fall detection from a wearable's acceleration stream: resample, detect, evaluate."""
+"""Fall detection from a wearable's acceleration stream: resample, detect (offline scoring: falls_eval/)."""

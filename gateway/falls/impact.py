@@ -1,6 +1,6 @@
 """The learned impact stage: a logistic regression over an impact's dynamics, evaluated in plain Python.
 
-Fitted offline with scikit-learn (`gateway/falls/learn.py`, the `falls-fit` extra); the gateway only
+Fitted offline with scikit-learn (`falls_eval/learn.py`, the `falls-fit` extra); the gateway only
 holds the coefficients. docs/falls.md says why these features.
 """
 
@@ -45,7 +45,7 @@ def impact_vector(peak_g: float, horizontal_g: float, impact_gs: float, high_s: 
     return (math.log(max(peak_g, 1e-3)), horizontal_g, impact_gs, high_s, fall_std_g, velocity_ms)
 
 
-# Fitted on all 17 MobiFall subjects (`python -m gateway.falls.learn ../shared/datasets/mobifall`), threshold set
+# Fitted on all 17 MobiFall subjects (`python -m falls_eval.learn ../shared/datasets/mobifall`), threshold set
 # to catch 97 % of the training falls. The figure to quote is the leave-one-subject-out one, docs/falls.md.
 SHIPPED = ImpactModel(
     mean=(0.820536, 0.641113, 0.136031, 0.190822, 0.345559, -0.641518),

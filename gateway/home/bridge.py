@@ -11,7 +11,7 @@ from gateway.home.audio import AlsaPlayer, Output, Renderer, WavFolder
 from gateway.home.health import health_doc
 from gateway.home.speaker import SpeakerBridge, speaker_topic
 from gateway.home.voice import Voice
-from gateway.service import action_topic
+from gateway.outlet import action_topic
 
 
 @dataclass
@@ -48,7 +48,7 @@ def build_speaker(settings: GatewaySettings, cfg: SpeakerConfig | None = None, p
     link: MqttLink
     bridge = SpeakerBridge(gw, settings.language, renderer, output,
                            publish=lambda t, p, retain: link.publish(t, p, 1, retain=retain))
-    link = MqttLink(make_client(f"anxin-speaker-{gw}"), settings.local_broker.address(), bridge.on_action,
+    link = MqttLink(make_client(f"anxin-speaker-{gw}"), settings.local_broker, bridge.on_action,
                     [(action_topic(gw), 1)], on_connection=bridge.on_connection,
                     will=Will(speaker_topic(gw), health_doc({"speaker_bridge_down": "the speaker process stopped"})))
     return SpeakerService(bridge, link)

@@ -25,6 +25,8 @@ VOICES: dict[str, str] = {"zh-CN": "cmn", "zh": "cmn", "yue": "yue", "zh-HK": "y
 
 # espeak-ng voice -> (rate in words a minute, gap between words in 10 ms units), see above.
 PACE: dict[str, tuple[int, int]] = {"cmn": (160, 0), "yue": (160, 0), "en": (140, 3)}
+# Pitch and loudness, see above; the defaults of `speaker:` in gateway/config.py too.
+PITCH, AMPLITUDE = 35, 170
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +35,8 @@ class Voice:
 
     rate_wpm: int | None = None
     word_gap_10ms: int | None = None
-    pitch: int = 35
-    amplitude: int = 170
+    pitch: int = PITCH
+    amplitude: int = AMPLITUDE
     engine: str = ENGINE
 
     def args(self, language: str) -> list[str]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from anxin.reminders_document import Reminder
 from gateway.model import Action, Alarm, DeviceEvent, EventKind, Reading, Severity
-from gateway.reminders.schedule import Reminder
 from gateway.rules.common import CANCEL_KINDS
 from gateway.rules.engine import Input, Tick
 
@@ -33,7 +34,7 @@ class ReminderState:
 
 
 def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).isoformat()
+    return datetime.fromtimestamp(t, UTC).isoformat()
 
 
 @dataclass(frozen=True, slots=True)

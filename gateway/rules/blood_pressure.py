@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from anxin.rules_document import BpLimits
 from gateway.model import Action, Alarm, Reading, Severity
-from gateway.rules.config import BpLimits
 from gateway.rules.engine import Input, Tick
 
 # The device layer's names (gateway/devices/bp.py); these three mean the measurement itself was disturbed.

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from anxin.rules_document import CheckinConfig
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, LedState, Severity
 from gateway.rules.common import at, is_activity, local, returns_home
-from gateway.rules.config import CheckinConfig
 from gateway.rules.engine import Input, ModeChange, Tick
 
 

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from anxin.rules_document import RulesConfig, parse_rules
 from gateway.rules.blood_pressure import BloodPressureRule
 from gateway.rules.checkin import CheckinRule
-from gateway.rules.config import RulesConfig, parse_rules
 from gateway.rules.damping import StormDamper
 from gateway.rules.engine import Engine, Rule
 from gateway.rules.fall import FallRule

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from anxin.rules_chronic import FeverLimits
 from gateway.model import Action, Alarm, Reading, Severity
-from gateway.rules.chronic_config import FeverLimits
 from gateway.rules.engine import Input
 from gateway.rules.recent import stale
 

@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from anxin.rules_chronic import GlucoseLimits
 from gateway.model import Action, Alarm, AlarmChange, Reading, Severity
-from gateway.rules.chronic_config import GlucoseLimits
 from gateway.rules.engine import Input, Tick
 from gateway.rules.recent import stale
 

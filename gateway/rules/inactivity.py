@@ -8,9 +8,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from anxin.rules_document import InactivityConfig
 from gateway.model import Action, Alarm, AlarmChange, Severity
 from gateway.rules.common import in_window, is_activity, local, returns_home
-from gateway.rules.config import InactivityConfig
 from gateway.rules.engine import Input, ModeChange, Tick
 
 

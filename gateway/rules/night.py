@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from anxin.rules_document import NightConfig
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
 from gateway.rules.common import in_window, local
-from gateway.rules.config import NightConfig
 from gateway.rules.engine import Input, Tick
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.rules.config import RulesConfigError
+from anxin.rules_document import RulesConfigError
 from gateway.rules.defaults import build_engine
 from gateway.rules.engine import Engine, ModeChange
 

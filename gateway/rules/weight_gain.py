@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from anxin.rules_chronic import WeightGainLimits
 from gateway.model import Action, Alarm, Reading, Severity
-from gateway.rules.chronic_config import WeightGainLimits
 from gateway.rules.engine import Input
 from gateway.rules.recent import stale
 

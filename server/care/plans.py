@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrulestr
 
 from server.care.errors import InvalidRecord
+from server.settings import CONTACT_DAYS_HIGH, CONTACT_DAYS_OTHER, CONTACT_DAYS_PRIORITY
 
 LOCAL = ZoneInfo("Asia/Shanghai")  # China Standard Time has no daylight saving
 CHANNELS = ("visit", "phone", "video")
@@ -20,9 +21,9 @@ _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 class Intervals:
     """Days between contacts per tier (settings; the 探访关爱 policies in docs/residents.md)."""
 
-    high: int = 7
-    priority: int = 30
-    other: int = 90
+    high: int = CONTACT_DAYS_HIGH
+    priority: int = CONTACT_DAYS_PRIORITY
+    other: int = CONTACT_DAYS_OTHER
 
     def days(self, tier: str) -> int:
         """The interval for a tier."""

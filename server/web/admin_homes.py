@@ -67,8 +67,8 @@ def add_gateway(request: Request, services: ServicesDep, user: GatewayAdminDep,
         gateway = s.get(Gateway, form["gateway_id"])
         assert gateway is not None  # just written by apply()
         password = gateway_credentials.issue(s, gateway)
-        config = gateway_credentials.gateway_yaml(s, gateway, password, services.settings.mqtt_host,
-                                                  services.settings.mqtt_port)
+        config = gateway_credentials.gateway_yaml(s, gateway, password, services.settings.mqtt.host,
+                                                  services.settings.mqtt.port)
         audit.record(s, actor_of(request, user), "gateway.write", services.clock(), "gateway", form["gateway_id"],
                      None, {**form, "credentials": "issued"})
     return page(request, services, "gateway_added.html", user=user, gateway_id=form["gateway_id"], config=config)

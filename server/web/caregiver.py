@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from server import alarms as desk
+from server.alarm_ack import acknowledge_and_tell_home
 from server.api.deps import ServicesDep, SessionDep
-from server.api.routes.alarms import acknowledge_and_tell_home
 from server.db.models import Alarm, Caregiver, Resident
 from server.errors import Conflict, NotFound
 from server.links import BadLink, LinkClaim

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from server import alarms as desk
 from server import audit
+from server.alarm_ack import acknowledge_and_tell_home
 from server.api.deps import (
     ServicesDep,
     SessionDep,
@@ -21,7 +22,6 @@ from server.api.deps import (
     record_read,
     set_session_cookie,
 )
-from server.api.routes.alarms import acknowledge_and_tell_home
 from server.auth import AuthError, end_sessions
 from server.call_log import CALL_OUTCOMES
 from server.coverage_facts import coverage_now

@@ -24,7 +24,7 @@ def start_server(tmp_path: Path, central: BrokerAddress, database_url: str | Non
                  **overrides: object) -> ServerRuntime:
     """A server on an external broker, SQLite in tmp_path unless a URL is given."""
     settings = ServerSettings(
-        port=free_port(), embedded_broker=False, mqtt_host=central.host, mqtt_port=central.port,
+        port=free_port(), embedded_broker=False, mqtt=central,
         database_url=database_url or f"sqlite:///{tmp_path}/server.db", secret_key="test-secret-of-16-chars",
         **overrides,
     )

@@ -124,8 +124,8 @@ def test_wrong_password_plain_tcp_and_an_unknown_ca_are_refused(broker: SecureBr
 
 def test_the_server_ingests_and_acknowledges_over_tls_with_its_account(broker: SecureBroker, tmp_path: Path) -> None:
     srv_addr = broker.address("anxin-server")
-    server = start_server(tmp_path, BrokerAddress("127.0.0.1", broker.port), mqtt_username="anxin-server",
-                          mqtt_password=PASSWORDS["anxin-server"], mqtt_tls_ca=srv_addr.tls_ca)
+    server = start_server(tmp_path, BrokerAddress("127.0.0.1", broker.port, "anxin-server", PASSWORDS["anxin-server"],
+                                                  srv_addr.tls_ca))
     gw = Client("gw-1", broker.address("gw-1"), ["anxin/v1/gw/gw-1/ack"])
     try:
         assert gw.link.wait_connected(10) and server.link.wait_connected(10)

@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from anxin.ports import free_port
-from anxin.testing import Mosquitto
 from tests.integration.harness import wait_until
+from tests.mosquitto import Mosquitto
 
 pytestmark = pytest.mark.integration
 

@@ -110,7 +110,7 @@ def test_an_uplink_publish_refused_while_down_is_not_sent_after_the_reconnect(tm
     """paho keeps a QoS 1 message it could not send and sends it after the reconnect; for the uplink
     that was a stale batch arriving ahead of the alarms raised meanwhile (tests/faults)."""
     from anxin.mqtt import NotConnected
-    from anxin.testing import Mosquitto
+    from tests.mosquitto import Mosquitto
 
     broker = Mosquitto(tmp_path, extra_conf=f"persistence true\npersistence_location {tmp_path}/\n").start()
     got: list[bytes] = []

@@ -75,7 +75,7 @@ def test_reminders_are_said_offline_confirmed_by_bp_and_a_missed_one_warns_the_c
 
     central_broker.stop()  # from here on the home is offline
     clock = FakeClock(datetime.combine(tomorrow, datetime.min.time(), TZ) + timedelta(hours=7, minutes=59))
-    gw.clock = clock
+    gw.clocks.wall = clock
     clock.now += 90  # 08:00:30
     assert wait_until(lambda: "reminder_measurement" in said(home), timeout=15), said(home)
     home.devices_link.publish("anxin/dev/bp-monitor", json.dumps(

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anxin.mqtt import MqttLink, make_client
-from gateway.config import BrokerConfig, GatewaySettings, SpeakerConfig
+from anxin.mqtt import BrokerAddress, MqttLink, make_client
+from gateway.config import GatewaySettings, SpeakerConfig
 from gateway.home.bridge import build_speaker
 from gateway.home.speaker import speaker_topic
+from gateway.outlet import action_topic
 from gateway.rules import messages
-from gateway.service import action_topic
 from tests.integration.harness import wait_until
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,7 @@ RMS_FLOOR = 0.02  # full scale 1.0; espeak-ng speech at amplitude 170 is around 
 
 def settings(tmp_path: Path, broker) -> GatewaySettings:  # type: ignore[no-untyped-def]
     return GatewaySettings(gateway_id=GW, data_dir=tmp_path / "data",
-                           local_broker=BrokerConfig(host="127.0.0.1", port=broker.port))
+                           local_broker=BrokerAddress("127.0.0.1", broker.port))
 
 
 def audio(path: Path) -> tuple[float, float]:

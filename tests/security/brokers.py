@@ -9,7 +9,6 @@ from pathlib import Path
 
 from anxin.mqtt import BrokerAddress
 from anxin.ports import free_port, wait_for_port
-from anxin.testing import MOSQUITTO
 from firmware_sim.installation import SimHome, demo_provision
 from server.db.session import create_schema, make_engine, session_factory
 from server.gateway_credentials import issue_missing, write_mosquitto
@@ -17,6 +16,7 @@ from server.provision import apply
 from server.runtime import ServerRuntime, build_runtime
 from server.settings import ServerSettings
 from tests.integration.harness import start_home
+from tests.mosquitto import MOSQUITTO
 
 SERVER_PASSWORD = "server-secret-for-tests"
 
@@ -59,7 +59,7 @@ def on_amqtt(tmp_path: Path, local: BrokerAddress, notify: list[str]) -> Secured
     """`anxin-server run` with its embedded broker, as shipped."""
     url, passwords = provisioned(tmp_path, 2, notify)
     port = free_port()
-    server = build_runtime(ServerSettings(port=free_port(), mqtt_port=port, database_url=url, secret_key="test-secret-of-16-chars"))
+    server = build_runtime(ServerSettings(port=free_port(), mqtt=BrokerAddress(port=port), database_url=url, secret_key="test-secret-of-16-chars"))
     server.start()
     home = start_home(tmp_path, local, BrokerAddress("127.0.0.1", port), password=passwords["gw-r001"])
     return Secured(server, home, passwords, port)
@@ -80,8 +80,8 @@ def on_mosquitto(tmp_path: Path, local: BrokerAddress, notify: list[str]) -> Sec
         proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
     assert wait_for_port(gateway_port, timeout=10) and wait_for_port(server_port, timeout=10), \
         (tmp_path / "mosquitto" / "log").read_text()
-    server = build_runtime(ServerSettings(port=free_port(), embedded_broker=False, mqtt_port=server_port,
-                                          mqtt_username="anxin-server", mqtt_password=SERVER_PASSWORD,
+    server = build_runtime(ServerSettings(port=free_port(), embedded_broker=False, mqtt=BrokerAddress(
+                                              port=server_port, username="anxin-server", password=SERVER_PASSWORD),
                                           database_url=url, secret_key="test-secret-of-16-chars"))
     server.start()
     home = start_home(tmp_path, local, BrokerAddress("127.0.0.1", gateway_port), password=passwords["gw-r001"])

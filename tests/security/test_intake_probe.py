@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def embedded(tmp_path: Path, home_broker, receiver) -> Iterator[tuple[ServerRuntime, object]]:  # type: ignore[no-untyped-def]
     """`anxin-server run` as shipped (its embedded amqtt broker) with one home logged in to it."""
-    settings = ServerSettings(port=free_port(), mqtt_port=free_port(), database_url=f"sqlite:///{tmp_path}/s.db",
+    settings = ServerSettings(port=free_port(), mqtt=BrokerAddress(port=free_port()), database_url=f"sqlite:///{tmp_path}/s.db",
                               secret_key="test-secret-of-16-chars", intake_probe_s=0.5, intake_dead_after_s=3.0)
     server = build_runtime(settings)
     server.start()
@@ -33,7 +33,7 @@ def embedded(tmp_path: Path, home_broker, receiver) -> Iterator[tuple[ServerRunt
 
 
 def central(server: ServerRuntime, user: str | None = None, password: str | None = None) -> BrokerAddress:
-    return BrokerAddress("127.0.0.1", server.settings.mqtt_port, user, password)
+    return BrokerAddress("127.0.0.1", server.settings.mqtt.port, user, password)
 
 
 def server_client_id(server: ServerRuntime) -> str:

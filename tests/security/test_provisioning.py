@@ -13,10 +13,10 @@ import yaml
 
 from anxin.mqtt import BrokerAddress
 from anxin.ports import free_port, wait_for_port
-from anxin.testing import MOSQUITTO
 from gateway.config import GatewaySettings
 from server.db.models import Gateway
 from server.db.session import make_engine, session_factory
+from tests.mosquitto import MOSQUITTO
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from sqlalchemy import select
 
-from anxin import protocol
-from anxin.mqtt import MqttError
 from server import alarms as desk
+from server.alarm_ack import acknowledge_and_tell_home
 from server.api.deps import RowId, ServicesDep, SessionDep, as_utc, permit
 from server.api.schemas import AckIn, AlarmOut, AuditOut, NoteIn, ResolveIn
 from server.auth import StaffIdentity
 from server.db.models import Alarm, AlarmAudit
 from server.errors import Conflict, NotFound
-from server.services import Services
-
-log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
 DeskStaff = Annotated[StaffIdentity, Depends(permit("alarm.work"))]
@@ -28,28 +23,6 @@ STATUSES = ("raised", "notified", "acknowledged", "resolved", "cancelled", "acti
 
 def _http(exc: Exception) -> HTTPException:
     return HTTPException(404 if isinstance(exc, NotFound) else 409, detail=str(exc))
-
-
-def acknowledge_and_tell_home(services: Services, alarm_id: RowId, by: str, via: str) -> Alarm:
-    """Record the acknowledgement, then tell the home that help is coming."""
-    with services.sessions() as s, s.begin():
-        alarm, first = desk.acknowledge(s, alarm_id, by, via, services.clock())
-    if first:
-        try:
-            services.downlink(alarm.gateway_id, protocol.Command(
-                "alarm_acknowledged",
-                {"alarm_id": alarm.id, "gateway_seq": alarm.gateway_seq, "type": alarm.type, "device": alarm.device,
-                 "by": by, "via": via},
-            ))
-        except MqttError as exc:
-            # The acknowledgement is stored: whoever tapped gets their answer, and staff see on the alarm
-            # that the home did not hear "help is coming" (the link to the broker was down: a restart,
-            # the intake probe reconnecting), so someone can call the resident.
-            log.error("alarm %d acknowledged by %s, but the home could not be told: %s", alarm.id, by, exc)
-            with services.sessions() as s, s.begin():
-                desk.audit(s, desk.get_alarm(s, alarm.id), "home_not_told", "system", services.clock(),
-                           reason=str(exc)[:200])
-    return alarm
 
 
 @router.get("", response_model=list[AlarmOut])

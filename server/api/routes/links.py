@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
+from server.alarm_ack import acknowledge_and_tell_home
 from server.api.deps import ServicesDep
-from server.api.routes.alarms import acknowledge_and_tell_home
 from server.api.schemas import AlarmOut, LinkAlarmOut
 from server.db.models import Alarm, Caregiver, Resident
 from server.errors import Conflict, NotFound

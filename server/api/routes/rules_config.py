@@ -7,13 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.rules.config import RulesConfigError, parse_rules
+from anxin.rules_document import RulesConfigError, parse_rules
 from server import audit, rules_push
 from server.api.deps import CurrentStaff, ServicesDep, SessionDep, actor_of, forbidden, permit
 from server.auth import StaffIdentity
-from server.permissions import allowed
 from server.db.models import Gateway
 from server.errors import Conflict, NotFound
+from server.permissions import allowed
 
 # What a home watches for is changed by signed-in staff only (doctors set blood-pressure limits too).
 router = APIRouter(prefix="/gateways", tags=["rules"],

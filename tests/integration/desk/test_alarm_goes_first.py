@@ -54,7 +54,7 @@ def run_desk_and_ingest(engine: Engine, receiver: NotificationReceiver, send):  
     clock = Clock(datetime.now(UTC))
     desk = make_desk(engine, clock, send=lambda url, title, body: send(timeline, url, title, body))
     ingest = Ingest(desk.sessions, lambda topic, _p, _q: timeline.add("ack " + topic.split("/")[3]),
-                    on_new_alarm=desk.worker.wake, clock=clock, before_readings=desk.worker.wait_for_alarm_round)
+                    on_new_alarm=desk.worker.wake, clock=clock, alarm_first=desk.worker.alarm_first)
     return timeline, desk, ingest
 
 

@@ -76,8 +76,8 @@ def test_a_malformed_alarm_is_still_raised_and_does_not_hold_back_other_homes(
     body, ts = POISON[case]
     ing.on_message(*up("gw-bad", alarm_ev(1, body, ts)))
     ing.on_message(*up("gw-good", alarm_ev(1, {"type": "fall", "severity": "urgent"})))
-    ing._queue.put((2, 1 << 62, None))  # the stop sentinel, after everything queued (see Ingest.stop)
-    ing._run()  # the real ingest loop: one drain holding both messages
+    ing.queue.close()  # the stop mark, after everything queued (see Ingest.stop)
+    ing.loop.run_once()  # the real ingest loop's step: one drain holding both messages
 
     assert ("anxin/v1/gw/gw-good/ack", protocol.Ack((1,), ())) in acks, "another home's fall waits for nothing"
     assert ("anxin/v1/gw/gw-bad/ack", protocol.Ack((1,), ())) in acks, "the malformed alarm is stored, not resent"
@@ -265,7 +265,7 @@ def state(gw: str, value: str) -> tuple[str, bytes]:
 
 def test_a_last_will_right_after_a_batch_leaves_the_gateway_offline(engine: Engine, ingest) -> None:
     ing, _acks, _new = ingest
-    ing.clock = lambda: T0
+    ing = Ingest(ing.sessions, ing.pipeline.publish, ing.pipeline.on_new_alarm, clock=lambda: T0)
     ing.handle_many([up("gw-a", alarm_ev(1, SOS)), state("gw-a", "offline")])
     with session_factory(engine)() as s, s.begin():
         assert s.get(Gateway, "gw-a").state == "offline"

@@ -15,6 +15,7 @@ from firmware_sim.health_devices import (
     gatt_frame,
 )
 from gateway.devices import ble_gatt
+from gateway.items import DeviceMessages
 from tests.unit.gateway.test_devices import bodies, home  # noqa: F401  (the fixture)
 
 
@@ -26,7 +27,7 @@ def test_a_glucose_meter_resending_its_memory_is_stored_once(home) -> None:  # t
         for m in memory:
             ctx = m.context()
             assert ctx is not None
-            gw.process("messages", stream.feed(gatt_frame(GLUCOSE, m.measurement()) + gatt_frame(0x2A34, ctx)))
+            gw.process(DeviceMessages(stream.feed(gatt_frame(GLUCOSE, m.measurement()) + gatt_frame(0x2A34, ctx))))
     readings = bodies(outbox, "reading")
     glucose = [r for r in readings if r["metric"] == "glucose"]
     assert [r["values"]["glucose_mmol_l"] for r in glucose] == [5.0, 6.0, 7.0]
@@ -42,7 +43,7 @@ def test_a_scale_weighing_twice_the_same_is_two_readings_but_a_resend_is_one(hom
     first = Weighing(70.0, datetime(2026, 11, 28, 7, 0))
     again = Weighing(70.0, datetime(2026, 11, 29, 7, 0))
     for w in (first, first, again):
-        gw.process("messages", stream.feed(gatt_frame(WEIGHT, w.measurement())))
+        gw.process(DeviceMessages(stream.feed(gatt_frame(WEIGHT, w.measurement()))))
     assert [r["measured_at"] for r in bodies(outbox, "reading")] == ["2026-11-28T07:00:00+00:00",
                                                                      "2026-11-29T07:00:00+00:00"]
 
@@ -51,7 +52,7 @@ def test_a_continuous_oximeter_is_never_taken_for_a_resend(home) -> None:  # typ
     gw, outbox, _ = home
     stream = ble_gatt.stream("oximeter", UTC)
     for _ in range(3):  # the same numbers three seconds running are three seconds of recording
-        gw.process("messages", stream.feed(gatt_frame(PLX_CONTINUOUS, OximeterSample(89, 80).continuous())))
+        gw.process(DeviceMessages(stream.feed(gatt_frame(PLX_CONTINUOUS, OximeterSample(89, 80).continuous()))))
     assert [r["values"]["spo2"] for r in bodies(outbox, "reading")] == [89.0, 89.0, 89.0]
 
 
@@ -60,6 +61,6 @@ def test_a_meter_rejected_value_is_counted_with_its_reason(home) -> None:  # typ
     stream = ble_gatt.stream("glucometer", UTC)
     control = bytearray(GlucoseSample(9, 6.0, datetime(2026, 11, 28, 7, 0)).measurement())
     control[-1] = 0x4A  # control solution
-    gw.process("messages", stream.feed(gatt_frame(GLUCOSE, bytes(control))))
+    gw.process(DeviceMessages(stream.feed(gatt_frame(GLUCOSE, bytes(control)))))
     assert stream.counters["implausible_readings"] == 1 and "control-solution" in (stream.last_error or "")
     assert bodies(outbox, "reading") == []

@@ -1,4 +1,4 @@
-"""`anxin-gateway eval-falls` on a small MobiFall-layout directory written from synthetic traces."""
+"""`python -m falls_eval` on a small MobiFall-layout directory written from synthetic traces."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from falls_eval.report import main
 from firmware_sim import traces
-from gateway.cli import main
 from gateway.falls.recordings import load_recording
 from tests.unit.falls.mobifall import write_trial
 
@@ -36,7 +36,7 @@ def test_written_files_read_back_as_the_trace(dataset: Path):
 
 
 def test_prints_a_line_per_trial_and_the_totals_as_json(dataset: Path, capsys):
-    assert main(["eval-falls", str(dataset), "--json"]) == 0
+    assert main([str(dataset), "--json"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     trials = [line for line in lines if line.startswith("sub")]
     assert len(trials) == 2 * (2 * 5 + 1)
@@ -52,7 +52,7 @@ def test_prints_a_line_per_trial_and_the_totals_as_json(dataset: Path, capsys):
 
 
 def test_leave_one_subject_out_judges_every_trial_once(dataset: Path, capsys):
-    assert main(["eval-falls", str(dataset), "--loso", "--json"]) == 0
+    assert main([str(dataset), "--loso", "--json"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert [line.split(":")[0] for line in out if line.startswith("fold")] == ["fold without sub1", "fold without sub2"]
     assert json.loads(out[-1])["falls"] == 8 and json.loads(out[-1])["adl_trials"] == 14
@@ -62,16 +62,16 @@ def test_unreadable_files_are_reported_and_skipped(dataset: Path, capsys):
     bad = dataset / "sub2" / "ADL" / "STD" / "STD_acc_2_1.txt"
     bad.parent.mkdir(parents=True)
     bad.write_text("#header\n@DATA\n1, 2, three, 4\n")
-    assert main(["eval-falls", str(dataset), "--json"]) == 0
+    assert main([str(dataset), "--json"]) == 0
     captured = capsys.readouterr()
     assert "skipped" in captured.err and "STD_acc_2_1.txt" in captured.err
     assert json.loads(captured.out.strip().splitlines()[-1])["adl_trials"] == 14
 
 
 def test_a_directory_without_recordings_is_a_clear_error(tmp_path: Path, capsys):
-    assert main(["eval-falls", str(tmp_path)]) == 2
+    assert main([str(tmp_path)]) == 2
     assert "no MobiFall accelerometer files" in capsys.readouterr().err
-    assert main(["eval-falls", str(tmp_path / "missing")]) == 2
+    assert main([str(tmp_path / "missing")]) == 2
 
 
 def test_a_truncated_last_line_costs_a_sample_not_the_trial(dataset: Path):

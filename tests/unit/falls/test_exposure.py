@@ -6,9 +6,9 @@ import math
 
 import pytest
 
+from falls_eval.evaluate import Trial, summarize
+from falls_eval.exposure import OLDER_ADULT_DAY, WAKING_HOURS, alarms_per_day, weighted_false_alarms_per_hour
 from gateway.falls.detector import Candidate
-from gateway.falls.evaluate import Trial, summarize
-from gateway.falls.exposure import OLDER_ADULT_DAY, WAKING_HOURS, alarms_per_day, weighted_false_alarms_per_hour
 
 ALARM = Candidate(1.0, 4.5, 2.6, 0.6, 0.4, 0.05, 109.0, True)
 
@@ -39,6 +39,6 @@ def test_every_activity_of_the_data_set_has_a_stated_weight():
 
 
 def test_the_spoken_prompt_can_cancel_false_alarms_at_home_but_not_at_the_car():
-    from gateway.falls.exposure import prompt_can_cancel
+    from falls_eval.exposure import prompt_can_cancel
     day = trials("CSI", 30, 2, 6.0) + trials("SCH", 30, 1, 6.0)
     assert prompt_can_cancel(day) == (1, 3)

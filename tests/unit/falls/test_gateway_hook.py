@@ -16,8 +16,9 @@ from gateway.config import GatewaySettings
 from gateway.devices.router import Router
 from gateway.model import AccelChunk, DeviceEvent, EventKind
 from gateway.outbox import Outbox, connect
+from gateway.outlet import message_body
 from gateway.rules.engine import Engine
-from gateway.service import Gateway, message_body
+from gateway.service import Gateway
 
 T0 = 1_764_000_000.0
 
@@ -54,7 +55,7 @@ def make_gateway(tmp_path) -> tuple[Gateway, Seen, Outbox]:
 def test_a_fall_in_the_stream_reaches_the_rules_and_the_uplink_once_and_no_samples_do(tmp_path):
     gw, seen, outbox = make_gateway(tmp_path)
     for c in chunks("wrist-1", traces.fall(50.0, 4)):
-        gw.handle_message(c)
+        gw.intake.handle_message(c)
     falls = [i for i in seen.items if isinstance(i, DeviceEvent)]
     assert [(f.device, f.kind, f.detail["source"]) for f in falls] == [("wrist-1", EventKind.FALL, "detector")]
     assert abs(falls[0].ts.timestamp() - (T0 + 5.4)) < 0.2  # stamped with the impact, not the verdict
@@ -68,8 +69,8 @@ def test_each_wearable_has_its_own_detector(tmp_path):
     gw, seen, _ = make_gateway(tmp_path)
     fall, walk = chunks("wrist-1", traces.fall(50.0, 1)), chunks("wrist-2", traces.walk(50.0, 1, 14))
     for a, b in zip(fall, walk, strict=False):  # interleaved, as two wearables would arrive
-        gw.handle_message(a)
-        gw.handle_message(b)
+        gw.intake.handle_message(a)
+        gw.intake.handle_message(b)
     assert [i.device for i in seen.items if isinstance(i, DeviceEvent)] == ["wrist-1"]
 
 
@@ -77,12 +78,12 @@ def test_bad_acceleration_is_counted_and_logged_and_the_stream_carries_on(tmp_pa
     gw, seen, _ = make_gateway(tmp_path)
     good = chunks("wrist-1", traces.fall(50.0, 2))
     with caplog.at_level(logging.WARNING):
-        gw.handle_message(AccelChunk("wrist-1", T0, 50.0, ((1.0, float("nan"), 0.0),)))
-        gw.handle_message(AccelChunk("wrist-1", T0, 0.0, ((1.0, 0.0, 0.0),)))
-        gw.handle_message(AccelChunk("wrist-1", T0, 50.0, ((1.0, 0.0), (0.0, 1.0), (1.0, 1.0))))
-        gw.handle_message(AccelChunk("wrist-1", T0, 50.0, ((1.0, 0.0, 0.0), (0.0, 1.0))))  # type: ignore[arg-type]
+        gw.intake.handle_message(AccelChunk("wrist-1", T0, 50.0, ((1.0, float("nan"), 0.0),)))
+        gw.intake.handle_message(AccelChunk("wrist-1", T0, 0.0, ((1.0, 0.0, 0.0),)))
+        gw.intake.handle_message(AccelChunk("wrist-1", T0, 50.0, ((1.0, 0.0), (0.0, 1.0), (1.0, 1.0))))
+        gw.intake.handle_message(AccelChunk("wrist-1", T0, 50.0, ((1.0, 0.0, 0.0), (0.0, 1.0))))  # type: ignore[arg-type]
         for c in good:
-            gw.handle_message(c)
+            gw.intake.handle_message(c)
     assert gw.counters["accel_errors"] == 4
     assert "rejected acceleration from wrist-1" in caplog.text
     assert [i.kind for i in seen.items if isinstance(i, DeviceEvent)] == [EventKind.FALL]
@@ -100,18 +101,18 @@ def test_message_body_of_a_chunk_is_a_compact_summary_not_the_samples():
 def test_wearables_at_other_rates_are_resampled_and_judged_alike(tmp_path, rate):
     gw, seen, _ = make_gateway(tmp_path)
     for c in chunks("wrist-1", traces.fall(rate, 5), rate, int(rate)):
-        gw.handle_message(c)
+        gw.intake.handle_message(c)
     for c in chunks("wrist-2", traces.sit_hard(rate, 5), rate, int(rate)):
-        gw.handle_message(c)
+        gw.intake.handle_message(c)
     assert [(i.device, i.kind) for i in seen.items if isinstance(i, DeviceEvent)] == [("wrist-1", EventKind.FALL)]
 
 
 @pytest.mark.parametrize("rate", [0.1, 1e-5, 4.9])
 def test_a_rate_too_low_to_hold_a_fall_is_refused_not_resampled(tmp_path, rate):
     gw, seen, _ = make_gateway(tmp_path)
-    gw.handle_message(AccelChunk("wrist-1", T0, rate, ((0.0, 0.0, 1.0),) * 5000))
+    gw.intake.handle_message(AccelChunk("wrist-1", T0, rate, ((0.0, 0.0, 1.0),) * 5000))
     assert gw.counters["accel_errors"] == 1
-    assert gw.falls.counters["accel_samples"] == 0, "refused before any resampling"
+    assert gw.intake.falls.counters["accel_samples"] == 0, "refused before any resampling"
     for c in chunks("wrist-1", traces.fall(50.0, 4)):  # the wearable at its proper rate is judged as ever
-        gw.handle_message(c)
+        gw.intake.handle_message(c)
     assert [i.kind for i in seen.items if isinstance(i, DeviceEvent)] == [EventKind.FALL]

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from falls_eval.evaluate import judge
+from falls_eval.fit import Features, fit
 from gateway.falls.detector import FallParams
-from gateway.falls.evaluate import judge
-from gateway.falls.fit import Features, fit
 from gateway.falls.impact import impact_vector
 from gateway.falls.recordings import load_recording
 from tests.unit.falls.mobifall import dataset_dir
@@ -85,7 +85,7 @@ def test_a_fold_is_fitted_without_the_subject_it_judges():
 def test_the_shipped_model_is_what_the_offline_fit_gives_on_the_data_set(capsys):
     pytest.importorskip("sklearn")
     root = recording("sub7/ADL/CSI/CSI_acc_7_2.txt").parents[3]
-    from gateway.falls.learn import main
+    from falls_eval.learn import main
     assert main([str(root)]) == 0
     shipped = FallParams().impact_model
     assert shipped is not None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from falls_eval.evaluate import Summary, summarize
+from falls_eval.fit import leave_one_subject_out
 from gateway.falls.detector import FallParams
-from gateway.falls.evaluate import Summary, summarize
-from gateway.falls.fit import leave_one_subject_out
 from gateway.falls.recordings import find_recordings, load_recording
 from tests.unit.falls.mobifall import dataset_dir
 

@@ -9,6 +9,7 @@ from firmware_sim import traces
 from gateway.config import GatewaySettings
 from gateway.devices.router import Router
 from gateway.falls.monitor import FallMonitor
+from gateway.items import Tick
 from gateway.model import AccelChunk, DeviceEvent, EventKind
 from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
@@ -67,10 +68,10 @@ def test_the_gateway_raises_a_fall_when_the_wearable_goes_quiet_after_the_impact
                  wake_uplink=lambda: None, clock=lambda: now[0], monotonic=lambda: now[0])
     xyz = traces.fall(R, 4)
     for c in chunks(xyz[:impact_index(xyz) + int(2.5 * R)], T0):
-        gw.handle_message(c)
+        gw.intake.handle_message(c)
     for _ in range(40):  # the cancel window passes with nothing more from the wearable
         now[0] += 1
-        gw.process("tick", None)
+        gw.process(Tick())
     assert any(b"fall_prompt" in p for p in published)
     assert [(e.body["type"], e.body["severity"]) for e in outbox.pending(100) if e.lane == "alarm"] == [
         ("fall", "emergency")]

@@ -13,6 +13,7 @@ from firmware_sim.serial_devices import BpMeasurement
 from gateway.config import DeviceConfig, GatewaySettings, SerialPortConfig
 from gateway.devices.ble_bpm import BpmStream
 from gateway.devices.router import Router
+from gateway.items import BridgeChange, DeviceMessages, LocalMessage, ServerCommand, Tick
 from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway
@@ -40,8 +41,8 @@ def home(tmp_path: Path):  # type: ignore[no-untyped-def]
     outbox = Outbox(connect(settings.outbox_path))
     gw = Gateway(settings, Router(settings), build_engine(), outbox, publish_local=lambda t, p: None,
                  wake_uplink=lambda: None, clock=clock, monotonic=clock)
-    for bridge in gw.supervisor.own_bridges:  # the broker and the serial port connected at start
-        gw.process("bridge", (bridge, True))
+    for bridge in gw.intake.supervisor.own_bridges:  # the broker and the serial port connected at start
+        gw.process(BridgeChange(bridge, True))
     yield gw, outbox, clock
     outbox.close()
 
@@ -55,9 +56,9 @@ def test_a_monitor_resending_its_memory_is_stored_once(home) -> None:  # type: i
     stream = BpmStream("bpm", UTC)
     memory = [BpMeasurement(120 + i, 80, None, 70, datetime(2026, 11, 28, 7, i)) for i in range(3)]
     for m in memory:
-        gw.process("messages", stream.feed(m.frame()))
+        gw.process(DeviceMessages(stream.feed(m.frame())))
     for m in memory:  # reconnect: the monitor sends everything again
-        gw.process("messages", stream.feed(m.frame()))
+        gw.process(DeviceMessages(stream.feed(m.frame())))
     readings = bodies(outbox, "reading")
     assert [r["values"]["systolic"] for r in readings] == [120.0, 121.0, 122.0]
     assert readings[0]["measured_at"] == "2026-11-28T07:00:00+00:00"
@@ -66,8 +67,8 @@ def test_a_monitor_resending_its_memory_is_stored_once(home) -> None:  # type: i
 
 def test_implausible_native_reading_is_counted_never_stored(home) -> None:  # type: ignore[no-untyped-def]
     gw, outbox, _ = home
-    gw.process("local", ("anxin/dev/wifi-bp", json.dumps(payload("bp", systolic=80, diastolic=95)).encode()))
-    gw.process("local", ("anxin/dev/wifi-bp", json.dumps(payload("bp", systolic=128, diastolic=85, pulse=66,
+    gw.process(LocalMessage("anxin/dev/wifi-bp", json.dumps(payload("bp", systolic=80, diastolic=95)).encode()))
+    gw.process(LocalMessage("anxin/dev/wifi-bp", json.dumps(payload("bp", systolic=128, diastolic=85, pulse=66,
                                                                   flags=["body_movement"])).encode()))
     assert gw.counters["implausible_readings"] == 1
     readings = bodies(outbox, "reading")
@@ -77,21 +78,21 @@ def test_implausible_native_reading_is_counted_never_stored(home) -> None:  # ty
 def test_silence_and_battery_become_technical_events_once(home) -> None:  # type: ignore[no-untyped-def]
     gw, outbox, clock = home
     clock.now += 301
-    gw.process("tick", None)
-    gw.process("tick", None)
+    gw.process(Tick())
+    gw.process(Tick())
     assert [(e["device"], e["kind"]) for e in bodies(outbox, "event")] == [("wifi-bp", "device_offline")]
     for _ in range(3):
-        gw.process("local", ("zigbee2mqtt/button", b'{"battery": 9, "battery_low": true, "linkquality": 40}'))
+        gw.process(LocalMessage("zigbee2mqtt/button", b'{"battery": 9, "battery_low": true, "linkquality": 40}'))
     events = [(e["device"], e["kind"]) for e in bodies(outbox, "event")]
     assert events.count(("button", "battery_low")) == 1, events
 
 
 def test_broker_down_is_one_event_and_back_clears_it(home) -> None:  # type: ignore[no-untyped-def]
     gw, outbox, clock = home
-    gw.process("bridge", (LOCAL_BROKER, False))
+    gw.process(BridgeChange(LOCAL_BROKER, False))
     clock.now += 90_000  # a whole day without the broker: no device is blamed
-    gw.process("tick", None)
-    gw.process("bridge", (LOCAL_BROKER, True))
+    gw.process(Tick())
+    gw.process(BridgeChange(LOCAL_BROKER, True))
     assert [(e["device"], e["kind"]) for e in bodies(outbox, "event")] == [
         (LOCAL_BROKER, "bridge_offline"), (LOCAL_BROKER, "bridge_online")]
 
@@ -100,8 +101,8 @@ def test_native_sos_raises_the_alarm(home) -> None:  # type: ignore[no-untyped-d
     gw, outbox, _ = home
     settings = gw.settings.model_copy(update={"devices": [*gw.settings.devices,
                                                           DeviceConfig(name="b", family="native", role="sos_button")]})
-    gw.router = Router(settings)
-    gw.process("local", ("anxin/dev/b", json.dumps(payload("button", action="sos")).encode()))
+    gw.intake.router = Router(settings)
+    gw.process(LocalMessage("anxin/dev/b", json.dumps(payload("button", action="sos")).encode()))
     assert [a["type"] for a in bodies(outbox, "alarm")] == ["sos"]
 
 
@@ -112,7 +113,7 @@ def test_a_local_broker_that_never_comes_up_is_reported(tmp_path: Path) -> None:
     gw = Gateway(settings, Router(settings), build_engine(), outbox, publish_local=lambda t, p: None,
                  wake_uplink=lambda: None, clock=clock, monotonic=clock)
     clock.now += 61
-    gw.process("tick", None)
+    gw.process(Tick())
     assert [(e["device"], e["kind"]) for e in bodies(outbox, "event")] == [(LOCAL_BROKER, "bridge_offline")]
     outbox.close()
 
@@ -121,12 +122,12 @@ def test_the_resend_memory_survives_a_gateway_restart(home, tmp_path: Path) -> N
     gw, outbox, clock = home
     stream = BpmStream("bpm", UTC)
     m = BpMeasurement(133, 84, None, 71, datetime(2026, 11, 28, 7, 5))
-    gw.process("messages", stream.feed(m.frame()))
-    restarted = Gateway(gw.settings, gw.router, build_engine(), outbox, publish_local=lambda t, p: None,
+    gw.process(DeviceMessages(stream.feed(m.frame())))
+    restarted = Gateway(gw.settings, gw.intake.router, build_engine(), outbox, publish_local=lambda t, p: None,
                         wake_uplink=lambda: None, clock=clock, monotonic=clock)
     restarted.start()  # loads what the first run remembered
     restarted.stop()
-    restarted.process("messages", stream.feed(m.frame()))  # the monitor resends after the restart
+    restarted.process(DeviceMessages(stream.feed(m.frame())))  # the monitor resends after the restart
     assert [r["values"]["systolic"] for r in bodies(outbox, "reading")] == [133.0]
     assert restarted.counters["duplicate_measurements"] == 1
 
@@ -139,8 +140,8 @@ def test_permit_join_command_opens_the_zigbee_network(tmp_path: Path) -> None:
     outbox = Outbox(connect(settings.outbox_path))
     gw = Gateway(settings, Router(settings), build_engine(), outbox,
                  publish_local=lambda t, p: published.append((t, p)), wake_uplink=lambda: None)
-    gw.process("command", Command("permit_join", {"seconds": 180}))
-    gw.process("command", Command("permit_join", {"seconds": "forever"}))
+    gw.process(ServerCommand(Command("permit_join", {"seconds": 180})))
+    gw.process(ServerCommand(Command("permit_join", {"seconds": "forever"})))
     assert [(t, json.loads(p)) for t, p in published] == [
         ("zigbee2mqtt/bridge/request/permit_join", {"value": True, "time": 180})]
     outbox.close()
@@ -153,8 +154,8 @@ def test_a_nan_from_a_sensor_is_rejected_and_counted_never_forwarded(tmp_path: P
     outbox = Outbox(connect(settings.outbox_path))
     gw = Gateway(settings, Router(settings), build_engine(), outbox, publish_local=lambda t, p: None,
                  wake_uplink=lambda: None)
-    gw.process("local", ("zigbee2mqtt/thermo", b'{"temperature": NaN, "humidity": 40}'))
-    gw.process("local", ("zigbee2mqtt/thermo", b'{"temperature": 21.5, "humidity": 40}'))
+    gw.process(LocalMessage("zigbee2mqtt/thermo", b'{"temperature": NaN, "humidity": 40}'))
+    gw.process(LocalMessage("zigbee2mqtt/thermo", b'{"temperature": 21.5, "humidity": 40}'))
     assert gw.counters["parse_errors"] == 1
     assert [r["values"]["temperature"] for r in bodies(outbox, "reading")] == [21.5]
     outbox.close()

@@ -11,10 +11,12 @@ import pytest
 from gateway.config import DeviceConfig, GatewaySettings
 from gateway.devices.router import Router
 from gateway.errors import OutboxError
+from gateway.items import DeviceMessages, Tick
 from gateway.model import DeviceEvent, EventKind
 from gateway.outbox import Outbox, connect
+from gateway.outlet import ALARM_ATTEMPTS
 from gateway.rules.defaults import build_engine
-from gateway.service import ALARM_ATTEMPTS, Gateway
+from gateway.service import Gateway
 
 
 class Clock:
@@ -67,43 +69,43 @@ def test_sos_on_a_full_disk_still_speaks_and_is_stored_when_space_returns(home) 
     gw, conn, outbox, clock, published, sleeps = home
     fill(conn, outbox)
     pressed_at = clock.now
-    gw.process("messages", [DeviceEvent("button", EventKind.SOS)])
+    gw.process(DeviceMessages([DeviceEvent("button", EventKind.SOS)]))
     # The resident hears and sees that the press was registered, although nothing could be stored.
     assert [(a["action"], a.get("key") or a.get("state")) for a in published] == [
         ("say", "sos_raised"), ("led", "alarm_sent")]
     assert alarms(outbox) == []
     assert len(sleeps) == ALARM_ATTEMPTS - 1 and gw.counters["alarms_parked"] == 1
     clock.now += 5
-    gw.process("tick", None)  # still full: kept, not dropped
-    assert alarms(outbox) == [] and len(gw.parked) == 1
+    gw.process(Tick())  # still full: kept, not dropped
+    assert alarms(outbox) == [] and len(gw.outlet.parked) == 1
     free(conn)
     clock.now += 5
-    gw.process("tick", None)
+    gw.process(Tick())
     stored = [e for e in outbox.pending(100000) if e.lane == "alarm"]
     assert [(e.body["type"], e.body["change"]) for e in stored] == [("sos", "raise")]
     assert stored[0].ts == pressed_at  # the time of the press, not of the retry
-    assert gw.parked == []
+    assert gw.outlet.parked == []
 
 
 def test_a_cancel_never_overtakes_the_parked_alarm_it_retracts(home) -> None:  # type: ignore[no-untyped-def]
     gw, conn, outbox, clock, published, sleeps = home
     fill(conn, outbox)
-    gw.process("messages", [DeviceEvent("button", EventKind.SOS)])
+    gw.process(DeviceMessages([DeviceEvent("button", EventKind.SOS)]))
     clock.now += 10
-    gw.process("messages", [DeviceEvent("button", EventKind.SOS_CANCEL)])
+    gw.process(DeviceMessages([DeviceEvent("button", EventKind.SOS_CANCEL)]))
     # While alarms are parked a new one is tried once, never retried with waits: the worker keeps going.
     assert len(sleeps) == ALARM_ATTEMPTS - 1
     assert ("say", "sos_cancelled") in [(a["action"], a.get("key")) for a in published]
     free(conn)
-    gw.process("tick", None)
+    gw.process(Tick())
     assert [(a["type"], a["change"]) for a in alarms(outbox)] == [("sos", "raise"), ("sos", "cancel")]
 
 
 def test_stopping_ends_the_retries_and_keeps_the_alarm_parked(home) -> None:  # type: ignore[no-untyped-def]
     gw, conn, outbox, _clock, published, sleeps = home
-    gw.sleep = lambda s: (sleeps.append(s), gw.stop())
+    gw.outlet.sleep = lambda s: (sleeps.append(s), gw.stop())
     fill(conn, outbox)
-    gw.process("messages", [DeviceEvent("button", EventKind.SOS)])
+    gw.process(DeviceMessages([DeviceEvent("button", EventKind.SOS)]))
     assert len(sleeps) == 1
-    assert [b["type"] for b, _, _ in gw.parked] == ["sos"]
+    assert [b["type"] for b, _, _ in gw.outlet.parked] == ["sos"]
     assert ("say", "sos_raised") in [(a["action"], a.get("key")) for a in published]

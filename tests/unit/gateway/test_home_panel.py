@@ -16,6 +16,7 @@ from gateway.devices.router import Router
 from gateway.home.health import health_doc
 from gateway.home.panel import Panel
 from gateway.home.speaker import speaker_topic
+from gateway.items import BridgeChange, DeviceMessages, LocalMessage, ServerCommand, Tick
 from gateway.model import DeviceEvent, DeviceMessage, EventKind
 from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
@@ -50,9 +51,9 @@ class Home:
         self.up = True
         self.panel = Panel(GpioConfig(cancel_pin=CANCEL, led_pin=LED, bounce_s=0), self.pressed.extend,
                            online=lambda: self.up, pin_factory=self.factory, clock=self.clock)
-        self.gw.on_led = self.panel.show
+        self.gw.outlet.on_led = self.panel.show
         self.gw.rules.restore()
-        self.gw.process("bridge", ("local-broker", True))  # the home's broker is up
+        self.gw.process(BridgeChange("local-broker", True))  # the home's broker is up
 
     def press_cancel(self) -> None:
         """A finger on the big button: the pin goes low, gpiozero calls back, the worker handles it."""
@@ -61,11 +62,11 @@ class Home:
         pin.drive_high()
         msgs, self.pressed[:] = list(self.pressed), []
         assert msgs, "the press did not reach the gateway"
-        self.gw.process("messages", msgs)
+        self.gw.process(DeviceMessages(msgs))
 
     def tick(self, seconds: float) -> None:
         self.clock.now += seconds
-        self.gw.process("tick", None)
+        self.gw.process(Tick())
 
     def said(self) -> list[str]:
         return [a["key"] for a in self.published if a["action"] == "say"]
@@ -84,7 +85,7 @@ def home(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_the_pi_button_cancels_a_fall_in_its_window(home: Home) -> None:
-    home.gw.process("messages", [DeviceEvent("radar", EventKind.FALL)])
+    home.gw.process(DeviceMessages([DeviceEvent("radar", EventKind.FALL)]))
     assert home.said() == ["fall_prompt"]
     assert home.panel.showing == "asking"
     home.tick(10)
@@ -96,7 +97,7 @@ def test_the_pi_button_cancels_a_fall_in_its_window(home: Home) -> None:
 
 
 def test_without_the_press_the_fall_is_raised(home: Home) -> None:
-    home.gw.process("messages", [DeviceEvent("radar", EventKind.FALL)])
+    home.gw.process(DeviceMessages([DeviceEvent("radar", EventKind.FALL)]))
     home.tick(31)
     assert home.alarms() == [("fall", "raise")]
     assert home.panel.showing == "alarm_sent"
@@ -122,11 +123,11 @@ def test_the_check_in_is_asked_aloud_and_answered_with_the_pi_button(tmp_path: P
 
 
 def test_led_actions_carry_a_state_not_the_spoken_sentence(home: Home) -> None:
-    home.gw.process("messages", [DeviceEvent("radar", EventKind.FALL)])
+    home.gw.process(DeviceMessages([DeviceEvent("radar", EventKind.FALL)]))
     home.tick(31)
     fall = home.gw.outbox.alarms()[-1]  # the server names the alarm it acknowledges (docs/protocol.md)
-    home.gw.process("command", protocol.Command("alarm_acknowledged", {"by": "李伟", "device": "radar",
-                                                                       "gateway_seq": fall.seq, "type": "fall"}))
+    home.gw.process(ServerCommand(protocol.Command("alarm_acknowledged", {"by": "李伟", "device": "radar",
+                                                                       "gateway_seq": fall.seq, "type": "fall"})))
     leds = [a for a in home.published if a["action"] == "led"]
     assert [a["state"] for a in leds] == ["asking", "alarm_sent", "help_coming"]
     assert all("text" not in a and "key" not in a for a in leds), leds
@@ -148,9 +149,9 @@ def test_the_light_says_offline_when_the_uplink_stays_down(home: Home) -> None:
 
 def test_a_speaker_fault_is_raised_to_staff_and_cleared_when_it_speaks_again(home: Home) -> None:
     topic = speaker_topic("gw-pi")
-    home.gw.process("local", (topic, health_doc({"speaker_missing": "no sound card found"})))
-    home.gw.process("local", (topic, health_doc({"speaker_missing": "no sound card found"})))  # retained again
-    home.gw.process("local", (topic, health_doc({})))
+    home.gw.process(LocalMessage(topic, health_doc({"speaker_missing": "no sound card found"})))
+    home.gw.process(LocalMessage(topic, health_doc({"speaker_missing": "no sound card found"})))  # retained again
+    home.gw.process(LocalMessage(topic, health_doc({})))
     assert home.alarms() == [("speaker_fault", "raise"), ("speaker_fault", "clear")]
     body = next(e.body for e in home.outbox.pending(10) if e.lane == "alarm")
     assert body["severity"] == "technical" and body["detail"]["problems"] == {"speaker_missing": "no sound card found"}
@@ -163,7 +164,7 @@ def test_pins_that_cannot_be_had_are_a_panel_fault_for_staff_not_a_crash(home: H
     second = Panel(GpioConfig(cancel_pin=CANCEL, led_pin=None), lambda msgs: None, pin_factory=home.factory)
     with pytest.raises(PanelError, match="cannot open the Pi's pins"):
         second.start()  # pin 17 is already the first panel's
-    home.gw.process("local", (health_topic("gw-pi", "panel"), health_doc({"gpio_failed": "pin 17 in use"})))
+    home.gw.process(LocalMessage(health_topic("gw-pi", "panel"), health_doc({"gpio_failed": "pin 17 in use"})))
     assert home.alarms() == [("panel_fault", "raise")]
 
 
@@ -174,7 +175,7 @@ def test_a_later_press_the_same_day_is_not_thanked_for_the_check_in_again(tmp_pa
         h.tick(1)
         h.tick(60)
         h.press_cancel()  # answers the question
-        h.gw.process("messages", [DeviceEvent("radar", EventKind.FALL)])
+        h.gw.process(DeviceMessages([DeviceEvent("radar", EventKind.FALL)]))
         h.press_cancel()  # cancels the fall
         assert h.said() == ["checkin_ask", "checkin_thanks", "fall_prompt", "fall_cancelled"]
     finally:
@@ -185,9 +186,9 @@ def test_a_later_press_the_same_day_is_not_thanked_for_the_check_in_again(tmp_pa
 def test_a_second_sos_press_does_not_reopen_the_window_for_the_pi_button_to_retract_the_alarm(home: Home) -> None:
     """An SOS out for 100 s (staff may be on the way) stays open when the resident, after pressing
     again, presses "I'm fine": that is recorded as a late cancel, never a retraction."""
-    home.gw.process("messages", [DeviceEvent("pendant", EventKind.SOS)])
+    home.gw.process(DeviceMessages([DeviceEvent("pendant", EventKind.SOS)]))
     home.tick(50)
-    home.gw.process("messages", [DeviceEvent("pendant", EventKind.SOS)])  # still needs help
+    home.gw.process(DeviceMessages([DeviceEvent("pendant", EventKind.SOS)]))  # still needs help
     home.tick(50)  # 100 s after the alarm went out, past the 60 s cancel window
     home.press_cancel()
     assert home.alarms() == [("sos", "raise"), ("sos", "update"), ("sos", "update")], \

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from anxin import protocol
+from anxin.reminders_document import RemindersError, parse
 from gateway.config import DeviceConfig, GatewaySettings
 from gateway.devices.router import Router
+from gateway.items import BridgeChange, DeviceMessages, LocalMessage, ServerCommand, Tick
 from gateway.model import DeviceEvent, EventKind
 from gateway.outbox import Outbox, connect
-from gateway.reminders.schedule import RemindersError, parse
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway
 
@@ -36,16 +37,16 @@ class Home:
                           publish_local=lambda t, p: self.published.append(json.loads(p)), wake_uplink=lambda: None,
                           clock=lambda: self.now, monotonic=lambda: self.now, sleep=lambda s: None)
         self.gw.rules.restore()
-        self.gw.process("bridge", ("local-broker", True))
+        self.gw.process(BridgeChange("local-broker", True))
 
     def push(self, version: int, *reminders: dict) -> None:
-        self.gw.process("command", protocol.Command("reminders_config", {"version": version,
-                                                                         "reminders": list(reminders)}))
+        self.gw.process(ServerCommand(protocol.Command("reminders_config", {"version": version,
+                                                                         "reminders": list(reminders)})))
 
     def until(self, when: datetime, step: float = 30) -> None:
         while self.now < when.timestamp():
             self.now = min(self.now + step, when.timestamp())
-            self.gw.process("tick", None)
+            self.gw.process(Tick())
 
     def said(self) -> list[tuple[str, str]]:
         return [(a["key"], a["text"]) for a in self.published if a["action"] == "say"]
@@ -68,7 +69,7 @@ def test_a_measurement_reminder_is_said_at_its_time_and_confirmed_by_the_reading
     assert home.said() == [], "said before its time"
     home.until(datetime(2026, 3, 2, 8, 5, tzinfo=TZ))
     assert home.said() == [("reminder_measurement", "该量血压了：早上的血压。请坐好，绑好袖带，量好后会自动记下。")]
-    home.gw.process("local", ("anxin/dev/bp-monitor", json.dumps({"v": 1, "type": "bp", "systolic": 132,
+    home.gw.process(LocalMessage("anxin/dev/bp-monitor", json.dumps({"v": 1, "type": "bp", "systolic": 132,
                                                                   "diastolic": 84}).encode()))
     assert home.said()[-1][0] == "reminder_thanks"
     confirmed = [e for e in home.lane("event") if e["kind"] == "reminder_confirmed"]
@@ -96,11 +97,11 @@ def test_the_button_confirms_a_medication_reminder_and_it_survives_a_restart(hom
     # The gateway restarts while the reminder is being said: it is neither forgotten nor said from the start.
     again = Home.__new__(Home)
     again.__dict__.update(home.__dict__)
-    again.gw = Gateway(home.gw.settings, home.gw.router, build_engine({}, "Asia/Shanghai", "R001"), home.outbox,
+    again.gw = Gateway(home.gw.settings, home.gw.intake.router, build_engine({}, "Asia/Shanghai", "R001"), home.outbox,
                        publish_local=lambda t, p: home.published.append(json.loads(p)), wake_uplink=lambda: None,
                        clock=lambda: again.now, monotonic=lambda: again.now, sleep=lambda s: None)
     again.gw.rules.restore()
-    again.gw.process("messages", [DeviceEvent("pi-cancel-button", EventKind.FINE)])
+    again.gw.process(DeviceMessages([DeviceEvent("pi-cancel-button", EventKind.FINE)]))
     confirmed = [e["detail"] for e in again.lane("event") if e["kind"] == "reminder_confirmed"]
     assert [(c["reminder"], c["by"]) for c in confirmed] == [("amlodipine", "button")]
 

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from anxin import protocol
+from gateway.commands import mode_topic
 from gateway.config import GatewaySettings
 from gateway.devices.router import Router
+from gateway.items import DeviceMessages, LocalMessage, ServerCommand, Tick
 from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
-from gateway.service import Gateway, mode_topic
+from gateway.service import Gateway
 
 START = 1_772_409_600.0  # 2026-03-02 08:00 Asia/Shanghai
 
@@ -41,7 +43,7 @@ def events(gw: Gateway, lane: str) -> list[dict]:
 
 
 def push(gw: Gateway, version: object, rules: object) -> None:
-    gw.process("command", protocol.Command("rules_config", {"version": version, "rules": rules}))
+    gw.process(ServerCommand(protocol.Command("rules_config", {"version": version, "rules": rules})))
 
 
 def test_valid_push_applies_reports_and_survives_restart(tmp_path):
@@ -110,11 +112,11 @@ def test_learned_inactivity_survives_a_restart(tmp_path):
 def test_away_mode_from_the_home_bus_and_from_the_server(tmp_path):
     clock = Clock()
     gw, _ = make_gateway(tmp_path, clock, {"inactivity": {"default_day_min": 60}})
-    gw.process("local", (mode_topic("gw-t"), b'{"away": true}'))
+    gw.process(LocalMessage(mode_topic("gw-t"), b'{"away": true}'))
     assert gw.rules.state["inactivity"].away_since == START
-    gw.process("command", protocol.Command("set_away", {"away": False}))
+    gw.process(ServerCommand(protocol.Command("set_away", {"away": False})))
     assert gw.rules.state["inactivity"].away_since is None
-    gw.process("local", (mode_topic("gw-t"), b'{"away": "maybe"}'))
+    gw.process(LocalMessage(mode_topic("gw-t"), b'{"away": "maybe"}'))
     assert gw.counters["parse_errors"] == 1, "bad input is counted and the worker carries on"
 
 
@@ -130,7 +132,7 @@ def test_a_steady_message_stream_does_not_starve_the_timers(tmp_path):
         return mono["t"]
 
     gw, _ = make_gateway(tmp_path, clock)
-    gw.monotonic = monotonic
+    gw.clocks.monotonic = monotonic
     for _ in range(50):
         gw.on_local_message("zigbee2mqtt/unknown-thing", b"not json")
     gw.start()
@@ -152,7 +154,7 @@ def test_a_fall_window_running_out_while_the_gateway_was_down_still_raises(tmp_p
 
     clock.t += 120
     again, _ = make_gateway(tmp_path, clock)
-    again.process("tick", None)
+    again.process(Tick())
     [alarm] = events(again, "alarm")
     assert (alarm["type"], alarm["severity"], alarm["detail"]["reason"]) == ("fall", "emergency", "no_cancel")
 
@@ -162,7 +164,7 @@ def test_switching_fall_off_during_its_window_raises_the_pending_fall(tmp_path):
 
     clock = Clock()
     gw, _ = make_gateway(tmp_path, clock)
-    gw.process("messages", [DeviceEvent("radar", EventKind.FALL)])
+    gw.process(DeviceMessages([DeviceEvent("radar", EventKind.FALL)]))
     clock.t += 10  # inside the 30 s window, nobody cancelled yet
     push(gw, 2, {"fall": {"enabled": False}})
     assert [(a["type"], a["severity"], a["detail"]["reason"]) for a in events(gw, "alarm")] == [

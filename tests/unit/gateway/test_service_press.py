@@ -9,6 +9,7 @@ from gateway.config import DeviceConfig, GpioConfig
 from gateway.devices import native
 from gateway.devices.zigbee2mqtt import parse_state
 from gateway.home.panel import Panel
+from gateway.items import DeviceMessages
 from gateway.model import DeviceEvent, EventKind
 from tests.unit.gateway.test_home_panel import LED, TZ, Home
 
@@ -50,7 +51,7 @@ def test_the_pis_wired_service_button_is_forwarded_as_a_service_request_and_rais
         pin.drive_low()
         pin.drive_high()
         assert [m.kind for m in h.pressed] == [EventKind.SERVICE]
-        h.gw.process("messages", list(h.pressed))
+        h.gw.process(DeviceMessages(list(h.pressed)))
         events = [e.body for e in h.outbox.pending(100) if e.lane == "event"]
         assert any(b["kind"] == "service_request" and b["device"] == "pi-service-button" for b in events)
         assert h.alarms() == []

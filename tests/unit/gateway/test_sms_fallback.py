@@ -127,7 +127,7 @@ def test_modem_errors(modem):
 def test_missing_port_is_a_modem_error(tmp_path):
     from gateway.errors import ModemError
 
-    with pytest.raises(ModemError), open_serial_modem(str(tmp_path / "ttyNOPE"), 115200):
+    with pytest.raises(ModemError), open_serial_modem(str(tmp_path / "ttyNOPE"), 115200, 1.0, 1.0):
         pass
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from gateway.config import DeviceConfig, GatewaySettings
 from gateway.devices.router import Router
+from gateway.items import LocalMessage
 from gateway.outbox import Outbox, connect
 from gateway.rules import push
 from gateway.rules.defaults import build_engine
@@ -51,13 +52,13 @@ def alarms(outbox: Outbox) -> list[tuple[str, str, list[str]]]:
 def test_offline_and_low_battery_clear_after_a_restart(tmp_path: Path, outbox: Outbox) -> None:
     clock = Clock()
     gw = boot(tmp_path, outbox, clock, [BUTTON, DOOR])
-    gw.process("local", ("zigbee2mqtt/sos-btn/availability", b'{"state":"offline"}'))
-    gw.process("local", ("zigbee2mqtt/door", b'{"battery": 5, "linkquality": 40, "contact": true}'))
+    gw.process(LocalMessage("zigbee2mqtt/sos-btn/availability", b'{"state":"offline"}'))
+    gw.process(LocalMessage("zigbee2mqtt/door", b'{"battery": 5, "linkquality": 40, "contact": true}'))
     clock.now += 600
     gw = boot(tmp_path, outbox, clock, [BUTTON, DOOR])  # power cut, update: the gateway starts again
-    gw.process("local", ("zigbee2mqtt/sos-btn/availability", b'{"state":"online"}'))
-    gw.process("local", ("zigbee2mqtt/sos-btn", b'{"battery": 100, "linkquality": 90}'))
-    gw.process("local", ("zigbee2mqtt/door", b'{"battery": 100, "linkquality": 90, "contact": true}'))
+    gw.process(LocalMessage("zigbee2mqtt/sos-btn/availability", b'{"state":"online"}'))
+    gw.process(LocalMessage("zigbee2mqtt/sos-btn", b'{"battery": 100, "linkquality": 90}'))
+    gw.process(LocalMessage("zigbee2mqtt/door", b'{"battery": 100, "linkquality": 90, "contact": true}'))
     assert alarms(outbox) == [("device_offline", "raise", ["sos-btn"]), ("battery_low", "raise", ["door"]),
                               ("device_offline", "clear", []), ("battery_low", "clear", [])]
 
@@ -66,16 +67,16 @@ def test_a_second_device_going_offline_after_a_restart_is_an_update_listing_both
                                                                                  outbox: Outbox) -> None:
     clock = Clock()
     gw = boot(tmp_path, outbox, clock, [BUTTON, DOOR])
-    gw.process("local", ("zigbee2mqtt/sos-btn/availability", b'{"state":"offline"}'))
+    gw.process(LocalMessage("zigbee2mqtt/sos-btn/availability", b'{"state":"offline"}'))
     gw = boot(tmp_path, outbox, clock, [BUTTON, DOOR])
-    gw.process("local", ("zigbee2mqtt/door/availability", b'{"state":"offline"}'))
+    gw.process(LocalMessage("zigbee2mqtt/door/availability", b'{"state":"offline"}'))
     assert alarms(outbox)[-1] == ("device_offline", "update", ["door", "sos-btn"])
 
 
 def test_a_device_removed_from_the_configuration_while_offline_is_cleared(tmp_path: Path, outbox: Outbox) -> None:
     clock = Clock()
     gw = boot(tmp_path, outbox, clock, [BUTTON, DOOR])
-    gw.process("local", ("zigbee2mqtt/door/availability", b'{"state":"offline"}'))
+    gw.process(LocalMessage("zigbee2mqtt/door/availability", b'{"state":"offline"}'))
     boot(tmp_path, outbox, clock, [BUTTON])  # the installer took the door sensor out
     assert alarms(outbox)[-1] == ("device_offline", "clear", [])
 
@@ -84,5 +85,5 @@ def test_state_from_before_supervision_kept_its_own_is_taken_over(tmp_path: Path
     outbox.set_meta(push.META_STATE, json.dumps({"supervision": {
         "offline": ["sos-btn"], "battery_low": [], "bridge_offline": [], "tampered": {}}}))
     gw = boot(tmp_path, outbox, Clock(), [BUTTON, DOOR])
-    gw.process("local", ("zigbee2mqtt/sos-btn", b'{"battery": 100, "linkquality": 90}'))
+    gw.process(LocalMessage("zigbee2mqtt/sos-btn", b'{"battery": 100, "linkquality": 90}'))
     assert alarms(outbox) == [("device_offline", "clear", [])]

@@ -10,6 +10,7 @@ import pytest
 
 from gateway.config import DeviceConfig, GatewaySettings
 from gateway.devices.router import Router
+from gateway.items import LocalMessage
 from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway
@@ -34,7 +35,7 @@ def lane(outbox: Outbox, name: str) -> list[dict]:
 
 
 def send(gw: Gateway, device: str, doc: dict) -> None:
-    gw.process("local", (f"zigbee2mqtt/{device}", json.dumps(doc).encode()))
+    gw.process(LocalMessage(f"zigbee2mqtt/{device}", json.dumps(doc).encode()))
 
 
 def test_blood_pressure_and_pressure_are_forwarded(home) -> None:  # type: ignore[no-untyped-def]

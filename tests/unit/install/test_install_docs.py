@@ -38,6 +38,6 @@ def test_the_project_is_installed_from_the_checkout_never_by_name_from_an_index(
 def test_the_test_script_installs_what_the_docs_promise():
     script = (ROOT / "scripts" / "test.sh").read_text()
     [extras] = re.findall(r"^ensure_venv (\S+)$", script, re.M)
-    assert set(extras.split(",")) == {"test", "bench"}
+    assert set(extras.split(",")) == {"server", "gateway", "test", "bench", "check"}
     for doc in ("README.md", "docs/performance.md"):
-        assert ".[test,bench]" in (ROOT / doc).read_text(), doc
+        assert f".[{extras}]" in (ROOT / doc).read_text(), doc

@@ -1,6 +1,6 @@
 from gateway.model import Severity
 from gateway.rules.blood_pressure import BloodPressureRule
-from gateway.rules.config import BloodPressureConfig
+from anxin.rules_document import BloodPressureConfig
 from tests.unit.rules.helpers import Run, bp
 
 

@@ -6,9 +6,10 @@ from datetime import datetime
 
 import pytest
 
+from anxin.rules_chronic import FeverConfig, GlucoseConfig, Spo2Config, WeightGainConfig
+from anxin.rules_document import RulesConfigError, parse_rules
+from gateway.items import DeviceMessages
 from gateway.model import AlarmChange, Reading, Severity
-from gateway.rules.chronic_config import FeverConfig, GlucoseConfig, Spo2Config, WeightGainConfig
-from gateway.rules.config import RulesConfigError, parse_rules
 from gateway.rules.defaults import build_engine
 from gateway.rules.engine import Tick
 from gateway.rules.fever import FeverRule
@@ -240,11 +241,11 @@ def test_a_pushed_per_resident_threshold_changes_what_the_gateway_raises(tmp_pat
 
     clock = Clock()
     gw, said = make_gateway(tmp_path, clock)
-    gw.process("messages", [R("glucometer", "glucose", {"glucose_mmol_l": 4.2})])
+    gw.process(DeviceMessages([R("glucometer", "glucose", {"glucose_mmol_l": 4.2})]))
     assert not [e for e in events(gw, "alarm") if e.get("type") == "hypoglycaemia"]
     push(gw, 2, {"glucose": {"residents": {"R001": {"low": 4.4}}}})  # e.g. an older resident's earlier warning
     clock.t += 60
-    gw.process("messages", [R("glucometer", "glucose", {"glucose_mmol_l": 4.2})])
+    gw.process(DeviceMessages([R("glucometer", "glucose", {"glucose_mmol_l": 4.2})]))
     [alarm] = [e for e in events(gw, "alarm") if e.get("type") == "hypoglycaemia"]
     assert alarm["severity"] == "warning" and alarm["detail"]["limit"] == 4.4
     assert any(a.get("key") == "glucose_low" for a in said)

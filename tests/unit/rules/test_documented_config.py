@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 
 from gateway.config import load_settings
-from gateway.rules.config import RulesConfig, parse_rules
+from anxin.rules_document import RulesConfig, parse_rules
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from gateway.model import Alarm, AlarmChange, EventKind, Severity
-from gateway.rules.config import RulesConfigError, parse_rules
+from anxin.rules_document import RulesConfigError, parse_rules
 from gateway.rules.damping import StormDamper
 from gateway.rules.defaults import build_engine
 from tests.unit.rules.helpers import T0, ev

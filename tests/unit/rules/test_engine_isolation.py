@@ -8,6 +8,7 @@ from typing import Any
 
 from gateway.config import GatewaySettings
 from gateway.devices.router import Router
+from gateway.items import DeviceMessages
 from gateway.model import EventKind
 from gateway.outbox import Outbox, connect
 from gateway.rules.engine import Engine, Input
@@ -43,7 +44,7 @@ def test_the_gateway_counts_a_failing_rule_and_still_stores_the_sos(tmp_path: Pa
     outbox = Outbox(connect(settings.outbox_path))
     gw = Gateway(settings, Router(settings), Engine((Broken(), SosRule())), outbox,
                  publish_local=lambda t, p: None, wake_uplink=lambda: None)
-    gw.process("messages", [ev(EventKind.SOS, "button")])
+    gw.process(DeviceMessages([ev(EventKind.SOS, "button")]))
     assert [e.body["type"] for e in outbox.pending(10) if e.lane == "alarm"] == ["sos"]
     assert gw.counters["rule_errors"] == 1
     outbox.close()

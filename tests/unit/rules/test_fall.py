@@ -129,7 +129,7 @@ def test_a_corrupt_saved_episode_is_refused_at_load_not_on_every_tick():
     import pytest
 
     from gateway.rules.checkin import CheckinRule
-    from gateway.rules.config import CheckinConfig
+    from anxin.rules_document import CheckinConfig
     from tests.unit.rules.helpers import TZ
 
     with pytest.raises((ValueError, TypeError)):

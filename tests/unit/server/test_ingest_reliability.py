@@ -11,7 +11,8 @@ import pytest
 from anxin import protocol
 from server.db.models import Alarm, AlarmAudit, DeadLetter, IngestedEvent
 from server.db.session import create_schema, make_engine, session_factory
-from server.ingest import Ingest, corrected_time
+from server.ingest import Ingest
+from server.ingest_checks import corrected_time
 from server.reliability import sequence_report
 
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
@@ -202,12 +203,12 @@ def test_an_alarm_that_waited_for_a_busy_connection_pool_is_not_dead_lettered(tm
                 busy.close()  # the burst ends just as the dead letter is written
 
     handler = FreesTheConnection()
-    logging.getLogger("server.ingest_store").addHandler(handler)
+    logging.getLogger("server.ingest_letters").addHandler(handler)
     try:
         with contextlib.suppress(Exception):
             ing.handle(protocol.up_topic(GW), batch(alarm(1)))
     finally:
-        logging.getLogger("server.ingest_store").removeHandler(handler)
+        logging.getLogger("server.ingest_letters").removeHandler(handler)
         if not busy.closed:
             busy.close()
     rejected = [s for t, p in sent for s in protocol.decode_ack(p).rejected]

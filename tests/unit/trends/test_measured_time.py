@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from server.ingest import measured_time
+from server.ingest_checks import measured_time
 
 AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # when the gateway sent the event
 NOW = AT + timedelta(seconds=2)

@@ -106,7 +106,7 @@ class Summary:
         return statistics.median(self.latencies) if self.latencies else None
 
     def as_dict(self) -> dict[str, float | int | None]:
-        """The JSON form printed by `eval-falls --json`."""
+        """The JSON form printed by `python -m falls_eval --json`."""
         def r(x: float | None) -> float | None:
             return None if x is None or x != x else round(x, 4)
         return {"sensitivity": r(self.sensitivity), "specificity": r(self.specificity), "accuracy": r(self.accuracy),

@@ -1,6 +1,6 @@
 """Offline: fit the learned impact stage with scikit-learn (`pip install '.[falls-fit]'`); never on the gateway.
 
-`python -m gateway.falls.learn DIR` fits on every recording under DIR and prints the coefficients to paste
+`python -m falls_eval.learn DIR` fits on every recording under DIR and prints the coefficients to paste
 into `gateway/falls/impact.py` as `SHIPPED`.
 """
 
@@ -49,11 +49,11 @@ def fit_model(x: np.ndarray, trial: np.ndarray, is_fall: np.ndarray, trials: np.
 
 def main(argv: list[str] | None = None) -> int:
     """Fit on every recording under DIR and print the model as Python."""
+    from falls_eval.fit import collect, fit
     from gateway.falls.detector import FallParams
-    from gateway.falls.fit import collect, fit
     from gateway.falls.recordings import find_recordings, load_recording
 
-    parser = argparse.ArgumentParser(prog="python -m gateway.falls.learn", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m falls_eval.learn", description=__doc__)
     parser.add_argument("dir", type=Path)
     args = parser.parse_args(argv)
     recordings = [load_recording(p) for p in find_recordings(args.dir)]

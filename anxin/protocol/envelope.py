@@ -1,10 +1,10 @@
-"""The gateway <-> server uplink format, version 1 (documented in docs/protocol.md)."""
+"""The uplink envelope, version 1: topics, the batch that carries events, the ack, the command (docs/protocol.md)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import orjson
 
@@ -95,6 +95,24 @@ class Command:
 
     cmd: str
     args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmAcknowledged:
+    """The `alarm_acknowledged` command: someone took the alarm on; the home may say that help is coming."""
+
+    NAME: ClassVar[str] = "alarm_acknowledged"
+    alarm_id: int
+    gateway_seq: int | None
+    type: str
+    device: str | None
+    by: str
+    via: str
+
+    def to_command(self) -> Command:
+        """The command as the server sends it."""
+        return Command(self.NAME, {"alarm_id": self.alarm_id, "gateway_seq": self.gateway_seq, "type": self.type,
+                                   "device": self.device, "by": self.by, "via": self.via})
 
 
 def encode_batch(batch: UplinkBatch) -> bytes:

@@ -1,17 +1,18 @@
-"""`anxin-gateway eval-falls`: replay a MobiFall-layout directory through the live detector and print the score."""
+"""`python -m falls_eval DIR`: replay a MobiFall-layout directory through the live detector and print the score."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 from typing import TextIO
 
+from falls_eval.evaluate import Trial, judge, summarize
+from falls_eval.exposure import WAKING_HOURS, alarms_per_day, prompt_can_cancel, weighted_false_alarms_per_hour
+from falls_eval.fit import leave_one_subject_out
 from gateway.falls.detector import FallParams
 from gateway.falls.errors import FitError, RecordingError
-from gateway.falls.evaluate import Trial, judge, summarize
-from gateway.falls.exposure import WAKING_HOURS, alarms_per_day, prompt_can_cancel, weighted_false_alarms_per_hour
-from gateway.falls.fit import leave_one_subject_out
 from gateway.falls.recordings import Recording, find_recordings, load_recording
 
 
@@ -50,10 +51,10 @@ def run(root: Path, as_json: bool = False, loso: bool = False, out: TextIO | Non
     try:
         recordings = load_all(root, err)
     except RecordingError as exc:
-        print(f"anxin-gateway eval-falls: {exc}", file=err)
+        print(f"python -m falls_eval: {exc}", file=err)
         return 2
     if not recordings:
-        print(f"anxin-gateway eval-falls: no readable recordings under {root}", file=err)
+        print(f"python -m falls_eval: no readable recordings under {root}", file=err)
         return 2
     params = FallParams()
     if loso:
@@ -65,7 +66,7 @@ def run(root: Path, as_json: bool = False, loso: bool = False, out: TextIO | Non
         try:
             trials = leave_one_subject_out(recordings, params, fold)
         except FitError as exc:
-            print(f"anxin-gateway eval-falls: {exc}", file=err)
+            print(f"python -m falls_eval: {exc}", file=err)
             return 2
     else:
         trials = [judge(r, params) for r in recordings]
@@ -95,3 +96,15 @@ def run(root: Path, as_json: bool = False, loso: bool = False, out: TextIO | Non
     if as_json:
         print(json.dumps({**s.as_dict(), "weighted_false_alarms_per_hour": round(weighted, 4)}), file=out)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m falls_eval` (run from a checkout: the offline tooling is not in the wheel)."""
+    parser = argparse.ArgumentParser(prog="python -m falls_eval",
+                                     description="replay MobiFall-layout recordings through the fall detector")
+    parser.add_argument("dir", type=Path, help="directory with sub<S>/<FALLS|ADL>/<CODE>/*_acc_*.txt")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the totals")
+    parser.add_argument("--loso", action="store_true", help="fit thresholds leave-one-subject-out and judge each "
+                        "subject with thresholds fitted without them")
+    args = parser.parse_args(argv)
+    return run(args.dir, as_json=args.json, loso=args.loso)

@@ -1,9 +1,14 @@
-"""The reminders document the server pushes and the gateway runs (one schema for both sides)."""
+"""The reminders document the server pushes and the gateway runs (one schema for both sides).
+
+The server validates and sends it (server/home_reminders.py); the gateway keeps it and says the
+reminders (gateway/reminders/rule.py, gateway/rulebook.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule as RRule
@@ -17,15 +22,12 @@ from pydantic import (
     model_validator,
 )
 
-from gateway.errors import ConfigError
-
 COMMAND = "reminders_config"
-META_CONFIG = "reminders_config"  # outbox meta key: the applied document and its version
 REPORT_KINDS = ("reminders_applied", "reminders_rejected")
 OUTCOME_KINDS = ("reminder_confirmed", "reminder_missed")
 
 
-class RemindersError(ConfigError):
+class RemindersError(Exception):
     """A reminders document that cannot be used; the reminders in force stay."""
 
 

@@ -8,10 +8,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from falls_eval.evaluate import Trial, judge, replay
+from falls_eval.learn import fit_model
 from gateway.falls.detector import FallParams
-from gateway.falls.evaluate import Trial, judge, replay
 from gateway.falls.impact import ImpactModel
-from gateway.falls.learn import fit_model
 from gateway.falls.recordings import Recording
 
 

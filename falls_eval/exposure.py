@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from gateway.falls.evaluate import Trial
+from falls_eval.evaluate import Trial
 
 WAKING_HOURS = 16.0  # the day the false alarms are spread over
 

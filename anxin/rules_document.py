@@ -1,17 +1,21 @@
-"""The rules configuration format: per home and per resident, validated before it is used."""
+"""The rules document: per home and per resident, validated before it is used.
+
+One schema for both sides: the gateway runs it (its settings file's `rules:` and pushed versions), the
+server validates a document with it before sending (server/rules_push.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import time
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from gateway.errors import ConfigError
-from gateway.rules.chronic_config import FeverConfig, GlucoseConfig, Spo2Config, WeightGainConfig
+from anxin.rules_chronic import FeverConfig, GlucoseConfig, Spo2Config, WeightGainConfig
 
 
-class RulesConfigError(ConfigError):
+class RulesConfigError(Exception):
     """A rules document that cannot be used; the previous configuration stays in force."""
 
 

@@ -1,4 +1,4 @@
-"""Real Mosquitto processes on free loopback ports, shared by the test fixtures and the benchmarks."""
+"""Real Mosquitto processes on free loopback ports, shared by the test fixtures and the benchmarks (never shipped)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,133 @@
+"""One drain of uplink messages, top to bottom: screen → commit (insert, per-kind handling) → acks → desk.
+
+1. Screen: state messages apart; a message that is too big, not the uplink format or from a gateway
+   other than its topic's is dead-lettered (server/ingest_letters.py).
+2. Commit every batch in one transaction (server/ingest_store.py), isolating poison (server/ingest_poison.py).
+3. Acknowledge each batch — only now that it is committed — and hand its new alarms to the desk.
+4. Mirror the committed readings; apply state messages that came after a batch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from anxin import protocol
+from anxin.mqtt import MqttError
+from server.db.models import Gateway
+from server.home_text import for_log
+from server.ingest_checks import MAX_UPLINK_BYTES
+from server.ingest_letters import DeadLetters
+from server.ingest_poison import PoisonIsolation
+from server.ingest_store import IngestResult
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, bytes, int], object]
+
+
+class IngestPipeline:
+    """Handles drains of (topic, payload) messages; its parts are passed in, no I/O in the constructor."""
+
+    def __init__(self, sessions: sessionmaker[Session], commit: PoisonIsolation, letters: DeadLetters,
+                 publish: Publish, on_new_alarm: Callable[[int], None],
+                 on_readings: Callable[[list[dict[str, Any]]], None], clock: Callable[[], datetime],
+                 counters: Counter[str]) -> None:
+        self.sessions = sessions
+        self.commit = commit
+        self.letters = letters
+        self.publish = publish
+        self.on_new_alarm = on_new_alarm  # the desk's wake: it notifies at once
+        self.on_readings = on_readings  # after the commit: the InfluxDB mirror, when configured
+        self.clock = clock
+        self.counters = counters
+
+    def handle_many(self, items: list[tuple[str, bytes]]) -> list[IngestResult]:
+        """Several MQTT messages: state messages apart, uplink batches committed together, then acked."""
+        batches: list[protocol.UplinkBatch] = []
+        later_states: list[tuple[str, bytes]] = []
+        for topic, payload in items:
+            if topic.endswith("/state"):
+                # A last will that came after a batch must not be overwritten by that batch's "online".
+                if batches:
+                    later_states.append((topic, payload))
+                else:
+                    self.handle_state(topic, payload)
+                continue
+            batch = self._screen(topic, payload)
+            if batch is not None:
+                batches.append(batch)
+        if not batches:
+            return []
+        results = self.commit.commit(batches)
+        for batch, result in zip(batches, results, strict=True):
+            if result.acked or result.rejected:
+                self._acknowledge(batch, result)
+            for alarm_id in result.new_alarms:
+                self.on_new_alarm(alarm_id)
+        committed = [r for result in results for r in result.readings]
+        if committed:
+            self.on_readings(committed)
+        for topic, payload in later_states:
+            self.handle_state(topic, payload)
+        return results
+
+    def _screen(self, topic: str, payload: bytes) -> protocol.UplinkBatch | None:
+        """The batch in an up-topic message, or None when it is dead-lettered."""
+        if len(payload) > MAX_UPLINK_BYTES:
+            self.letters.keep(topic, None, None, f"uplink message of {len(payload)} bytes, over the "
+                              f"{MAX_UPLINK_BYTES} allowed", payload[:65536])
+            return None
+        try:
+            gw = protocol.gateway_from_topic(topic)
+            batch = protocol.decode_batch(payload)
+        except protocol.ProtocolError as exc:
+            self.letters.keep(topic, None, None, str(exc), payload)
+            return None
+        except Exception as exc:  # any class (a number float() cannot hold…): refused, never the drain
+            self.letters.keep(topic, None, None, f"undecodable: {type(exc).__name__}: {str(exc)[:200]}", payload)
+            return None
+        if batch.gateway_id != gw:
+            self.letters.keep(topic, gw, None, f"gateway id {batch.gateway_id!r} does not match topic", payload)
+            return None
+        if len(gw) > 64:
+            self.letters.keep(topic, None, None, "gateway id over 64 characters", payload)
+            return None
+        return batch
+
+    def _acknowledge(self, batch: protocol.UplinkBatch, result: IngestResult) -> None:
+        # Committed already: a link that is down now (a broker blip, the intake probe reconnecting) costs
+        # only this ack (the gateway resends, the duplicate is acked then), never the rest of the drain.
+        ack = protocol.Ack(tuple(result.acked), tuple(result.rejected), result.upto, batch.batch_id)
+        try:
+            self.publish(protocol.ack_topic(batch.gateway_id), protocol.encode_ack(ack), 1)
+        except MqttError as exc:
+            self.counters["ack_publish_errors"] += 1
+            log.warning("could not acknowledge batch from %s (stored; it will be resent): %s",
+                        for_log(batch.gateway_id), exc)
+
+    def handle_state(self, topic: str, payload: bytes) -> None:
+        """A gateway's retained presence message or last will."""
+        try:
+            gw_id = protocol.gateway_from_topic(topic)
+            doc: Any = json.loads(payload)
+            state = str(doc["state"]).replace("\x00", "")[:16]
+            if len(gw_id) > 64:
+                raise ValueError("gateway id over 64 characters")
+        except (protocol.ProtocolError, ValueError, KeyError, TypeError) as exc:
+            self.letters.keep(topic, None, None, f"bad state message: {exc}", payload)
+            return
+        now = self.clock()
+        with self.sessions() as s, s.begin():
+            gw = s.get(Gateway, gw_id) or Gateway(id=gw_id)
+            gw.state, gw.state_at = state, now
+            if state != "offline":  # a last will is the broker speaking, not the gateway: no heartbeat
+                gw.last_seen = now
+            s.add(gw)
+        log.info("gateway %s is %s", for_log(gw_id), for_log(state))
