@@ -72,7 +72,7 @@ class Reminder(BaseModel):
 
     def occurrences(self, tz: ZoneInfo) -> RRule:
         """The reminder's times, as aware datetimes in the home's zone."""
-        return rrulestr(self.rrule, dtstart=self.start.replace(tzinfo=tz))  # type: ignore[return-value]
+        return rrulestr(self.rrule, dtstart=self.start.replace(tzinfo=tz))  # type: ignore[return-value]  # one RRULE line: rrulestr gives an rrule, not a set
 
     def next_due(self, tz: ZoneInfo, after: float) -> float | None:
         """The first occurrence at or after `after` (epoch seconds), if any."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Iterable
 
 import numpy as np
 
@@ -27,9 +28,9 @@ def replay(rec: Recording, params: FallParams, epoch: float = 1.7e9) -> list[Can
     t = np.concatenate((t, tail_t)) + epoch
     xyz = np.vstack((xyz, xyz[tail][::-1][1:]))
     resampler, detector = Resampler(params.rate_hz), FallDetector(params)
-    edges = np.searchsorted(t, np.arange(t[0], t[-1] + CHUNK_S, CHUNK_S), side="left").tolist() + [len(t)]
+    edges = [*np.searchsorted(t, np.arange(t[0], t[-1] + CHUNK_S, CHUNK_S), side="left").tolist(), len(t)]
     out: list[Candidate] = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         if hi > lo:
             out.extend(detector.feed(resampler.feed(t[lo:hi], xyz[lo:hi])))
     return [replace_time(c, -epoch) for c in out]

@@ -6,8 +6,8 @@ fewer. The weights and their sources are in docs/falls.md; where no source was f
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from falls_eval.evaluate import Trial
 

@@ -105,7 +105,7 @@ class Commands:
     def permit_join(self, seconds: object) -> None:
         """Open (or with 0 close) the zigbee network for pairing through zigbee2mqtt."""
         try:
-            topic, payload = zigbee2mqtt.permit_join_request(int(seconds))  # type: ignore[call-overload]
+            topic, payload = zigbee2mqtt.permit_join_request(int(seconds))  # type: ignore[call-overload]  # the server's argument, any JSON: int() refusing it is caught below
             self.publish_local(topic, payload)
             log.info("zigbee2mqtt permit_join for %s s", seconds)
         except (ValueError, TypeError) as exc:

@@ -51,8 +51,8 @@ class Adherence:
 
 def to_schedule(row: HomeReminder) -> schedule.Reminder:
     """A stored reminder in the gateway's schema."""
-    return schedule.Reminder(id=row.key, kind=row.kind, what=row.what, rrule=row.rrule,  # type: ignore[arg-type]
-                             start=datetime.fromisoformat(row.start_local), metric=row.metric,  # type: ignore[arg-type]
+    return schedule.Reminder(id=row.key, kind=row.kind, what=row.what, rrule=row.rrule,
+                             start=datetime.fromisoformat(row.start_local), metric=row.metric,
                              repeats=row.repeats, repeat_every_min=row.repeat_every_min)
 
 

@@ -37,7 +37,7 @@ class Mosquitto:
         """The broker's process id while it runs."""
         return self.proc.pid if self.proc and self.proc.poll() is None else None
 
-    def start(self) -> "Mosquitto":
+    def start(self) -> Mosquitto:
         """Start and wait until it accepts connections; raises BrokerStartError."""
         if not Path(MOSQUITTO).exists():
             raise BrokerStartError("mosquitto is not installed: run scripts/test.sh, or apt-get install mosquitto")

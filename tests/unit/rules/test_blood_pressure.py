@@ -1,6 +1,6 @@
+from anxin.rules_document import BloodPressureConfig
 from gateway.model import Severity
 from gateway.rules.blood_pressure import BloodPressureRule
-from anxin.rules_document import BloodPressureConfig
 from tests.unit.rules.helpers import Run, bp
 
 

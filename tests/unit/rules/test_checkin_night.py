@@ -1,8 +1,8 @@
 from datetime import timedelta
 
+from anxin.rules_document import CheckinConfig, NightConfig
 from gateway.model import AlarmChange, EventKind, Severity
 from gateway.rules.checkin import CheckinRule
-from anxin.rules_document import CheckinConfig, NightConfig
 from gateway.rules.engine import ModeChange
 from gateway.rules.night import NightRule
 from tests.unit.rules.helpers import T0, TZ, Run, ev

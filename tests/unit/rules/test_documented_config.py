@@ -5,8 +5,8 @@ from pathlib import Path
 
 import yaml
 
-from gateway.config import load_settings
 from anxin.rules_document import RulesConfig, parse_rules
+from gateway.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 

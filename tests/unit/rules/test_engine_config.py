@@ -2,8 +2,8 @@ from datetime import timedelta
 
 import pytest
 
-from gateway.model import Alarm, AlarmChange, EventKind, Severity
 from anxin.rules_document import RulesConfigError, parse_rules
+from gateway.model import Alarm, AlarmChange, EventKind, Severity
 from gateway.rules.damping import StormDamper
 from gateway.rules.defaults import build_engine
 from tests.unit.rules.helpers import T0, ev

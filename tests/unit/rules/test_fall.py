@@ -128,8 +128,8 @@ def test_a_small_clock_step_back_does_not_cut_the_cancel_window_short():
 def test_a_corrupt_saved_episode_is_refused_at_load_not_on_every_tick():
     import pytest
 
-    from gateway.rules.checkin import CheckinRule
     from anxin.rules_document import CheckinConfig
+    from gateway.rules.checkin import CheckinRule
     from tests.unit.rules.helpers import TZ
 
     with pytest.raises((ValueError, TypeError)):

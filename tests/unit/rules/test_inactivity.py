@@ -1,7 +1,7 @@
 from datetime import timedelta
 
-from gateway.model import AlarmChange, EventKind, Severity
 from anxin.rules_document import InactivityConfig
+from gateway.model import AlarmChange, EventKind, Severity
 from gateway.rules.engine import ModeChange
 from gateway.rules.inactivity import InactivityRule
 from tests.unit.rules.helpers import T0, TZ, Run, ev
