@@ -16,7 +16,7 @@ from firmware_sim.health_devices import (
 )
 from gateway.devices import ble_gatt
 from gateway.items import DeviceMessages
-from tests.unit.gateway.test_devices import bodies, home  # noqa: F401  (the fixture)
+from tests.unit.gateway.worker import bodies, home  # noqa: F401  (the fixture)
 
 
 def test_a_glucose_meter_resending_its_memory_is_stored_once(home) -> None:  # type: ignore[no-untyped-def]

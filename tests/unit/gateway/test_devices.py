@@ -6,11 +6,9 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from firmware_sim.native_devices import payload
 from firmware_sim.serial_devices import BpMeasurement
-from gateway.config import DeviceConfig, GatewaySettings, SerialPortConfig
+from gateway.config import DeviceConfig, GatewaySettings
 from gateway.devices.ble_bpm import BpmStream
 from gateway.devices.router import Router
 from gateway.items import BridgeChange, DeviceMessages, LocalMessage, ServerCommand, Tick
@@ -18,37 +16,7 @@ from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway
 from gateway.supervision import LOCAL_BROKER
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_764_316_800.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def home(tmp_path: Path):  # type: ignore[no-untyped-def]
-    settings = GatewaySettings(
-        gateway_id="gw-t", resident="R001", data_dir=tmp_path,
-        devices=[DeviceConfig(name="bpm", family="ble-bpm", role="bp_monitor"),
-                 DeviceConfig(name="wifi-bp", family="native", role="bp_monitor", report_interval_s=300),
-                 DeviceConfig(name="button", family="zigbee2mqtt", role="sos_button", model="TS0215A_sos")],
-        serial=[SerialPortConfig(port="/dev/ttyUSB0", family="ble-bpm", device="bpm")],
-    )
-    clock = Clock()
-    outbox = Outbox(connect(settings.outbox_path))
-    gw = Gateway(settings, Router(settings), build_engine(), outbox, publish_local=lambda t, p: None,
-                 wake_uplink=lambda: None, clock=clock, monotonic=clock)
-    for bridge in gw.intake.supervisor.own_bridges:  # the broker and the serial port connected at start
-        gw.process(BridgeChange(bridge, True))
-    yield gw, outbox, clock
-    outbox.close()
-
-
-def bodies(outbox: Outbox, lane: str) -> list[dict]:
-    return [e.body for e in outbox.pending(1000) if e.lane == lane]
+from tests.unit.gateway.worker import Clock, bodies, home  # noqa: F401 - the fixture
 
 
 def test_a_monitor_resending_its_memory_is_stored_once(home) -> None:  # type: ignore[no-untyped-def]

@@ -2,52 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from anxin import protocol
 from gateway.commands import mode_topic
-from gateway.config import GatewaySettings
-from gateway.devices.router import Router
 from gateway.items import DeviceMessages, LocalMessage, ServerCommand, Tick
-from gateway.outbox import Outbox, connect
-from gateway.rules.defaults import build_engine
-from gateway.service import Gateway
-
-START = 1_772_409_600.0  # 2026-03-02 08:00 Asia/Shanghai
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = START
-
-    def __call__(self) -> float:
-        return self.t
-
-
-def make_gateway(tmp_path: Path, clock: Clock, rules: dict | None = None) -> tuple[Gateway, list[dict]]:
-    settings = GatewaySettings(gateway_id="gw-t", resident="R001", data_dir=tmp_path, rules=rules or {})
-    actions: list[dict] = []
-    gw = Gateway(settings, Router(settings), build_engine(settings.rules, settings.timezone, settings.resident),
-                 Outbox(connect(settings.outbox_path)),
-                 publish_local=lambda t, p: actions.append(json.loads(p)), wake_uplink=lambda: None,
-                 clock=clock, monotonic=clock)
-    gw.rules.restore()
-    return gw, actions
-
-
-def events(gw: Gateway, lane: str) -> list[dict]:
-    return [e.body for e in gw.outbox.pending(1000) if e.lane == lane]
-
-
-def push(gw: Gateway, version: object, rules: object) -> None:
-    gw.process(ServerCommand(protocol.Command("rules_config", {"version": version, "rules": rules})))
+from tests.unit.gateway.worker import START, Clock, events, make_gateway, push
 
 
 def test_valid_push_applies_reports_and_survives_restart(tmp_path):
-    clock = Clock()
+    clock = Clock(START)
     gw, _ = make_gateway(tmp_path, clock)
     push(gw, 3, {"fall": {"cancel_window_s": 10}})
     assert gw.rules.version == 3
@@ -68,7 +32,7 @@ def test_valid_push_applies_reports_and_survives_restart(tmp_path):
     (5, "not a mapping", "rules must be an object"),
 ])
 def test_invalid_push_is_rejected_and_the_old_rules_stay(tmp_path, version, rules, reason):
-    clock = Clock()
+    clock = Clock(START)
     gw, _ = make_gateway(tmp_path, clock)
     push(gw, 2, {"fall": {"cancel_window_s": 20}})
     engine = gw.rules.engine
@@ -83,7 +47,7 @@ def test_invalid_push_is_rejected_and_the_old_rules_stay(tmp_path, version, rule
 
 
 def test_the_new_rules_decide_from_the_next_message(tmp_path):
-    clock = Clock()
+    clock = Clock(START)
     gw, _ = make_gateway(tmp_path, clock)
     push(gw, 1, {"blood_pressure": {"limits": {"warning_systolic": 140, "warning_diastolic": 90}}})
     gw.decide(build_reading(145, 85))
@@ -97,10 +61,10 @@ def build_reading(systolic: float, diastolic: float):
 
 def test_learned_inactivity_survives_a_restart(tmp_path):
     from gateway.model import DeviceEvent, EventKind
-    clock = Clock()
+    clock = Clock(START)
     gw, _ = make_gateway(tmp_path, clock)
     for minutes in (0, 20, 100):  # an 80-minute gap learned in the 08:00 slot
-        clock.t = START + minutes * 60
+        clock.now = START + minutes * 60
         gw.decide(DeviceEvent("radar", EventKind.MOTION))
     learned = gw.rules.state["inactivity"].history
     gw.outbox.close()
@@ -110,7 +74,7 @@ def test_learned_inactivity_survives_a_restart(tmp_path):
 
 
 def test_away_mode_from_the_home_bus_and_from_the_server(tmp_path):
-    clock = Clock()
+    clock = Clock(START)
     gw, _ = make_gateway(tmp_path, clock, {"inactivity": {"default_day_min": 60}})
     gw.process(LocalMessage(mode_topic("gw-t"), b'{"away": true}'))
     assert gw.rules.state["inactivity"].away_since == START
@@ -124,7 +88,7 @@ def test_a_steady_message_stream_does_not_starve_the_timers(tmp_path):
     """Timer rules (fall window, inactivity) need a tick every second even when the queue never empties."""
     from tests.integration.harness import wait_until
 
-    clock = Clock()
+    clock = Clock(START)
     mono = {"t": 0.0}
 
     def monotonic() -> float:  # every look at the clock finds 0.3 s gone: processing is slow
@@ -146,13 +110,13 @@ def test_a_steady_message_stream_does_not_starve_the_timers(tmp_path):
 def test_a_fall_window_running_out_while_the_gateway_was_down_still_raises(tmp_path):
     from gateway.model import DeviceEvent, EventKind
 
-    clock = Clock()
+    clock = Clock(START)
     gw, _ = make_gateway(tmp_path, clock)
     gw.decide(DeviceEvent("radar", EventKind.FALL))
     assert events(gw, "alarm") == []
     gw.outbox.close()  # power cut inside the 30 s window
 
-    clock.t += 120
+    clock.now += 120
     again, _ = make_gateway(tmp_path, clock)
     again.process(Tick())
     [alarm] = events(again, "alarm")
@@ -162,10 +126,10 @@ def test_a_fall_window_running_out_while_the_gateway_was_down_still_raises(tmp_p
 def test_switching_fall_off_during_its_window_raises_the_pending_fall(tmp_path):
     from gateway.model import DeviceEvent, EventKind
 
-    clock = Clock()
+    clock = Clock(START)
     gw, _ = make_gateway(tmp_path, clock)
     gw.process(DeviceMessages([DeviceEvent("radar", EventKind.FALL)]))
-    clock.t += 10  # inside the 30 s window, nobody cancelled yet
+    clock.now += 10  # inside the 30 s window, nobody cancelled yet
     push(gw, 2, {"fall": {"enabled": False}})
     assert [(a["type"], a["severity"], a["detail"]["reason"]) for a in events(gw, "alarm")] == [
         ("fall", "emergency", "rule_disabled")]

@@ -11,7 +11,7 @@ from gateway.devices.zigbee2mqtt import parse_state
 from gateway.home.panel import Panel
 from gateway.items import DeviceMessages
 from gateway.model import DeviceEvent, EventKind
-from tests.unit.gateway.test_home_panel import LED, TZ, Home
+from tests.unit.gateway.pi_home import LED, TZ, Home
 
 
 def kinds(device: DeviceConfig, action: str) -> list[tuple[EventKind, dict]]:

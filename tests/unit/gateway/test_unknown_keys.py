@@ -14,7 +14,7 @@ from gateway.items import LocalMessage
 from gateway.outbox import Outbox, connect
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway
-from tests.unit.gateway.test_devices import Clock
+from tests.unit.gateway.worker import Clock
 
 
 @pytest.fixture

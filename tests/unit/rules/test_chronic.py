@@ -237,14 +237,14 @@ def test_the_default_engine_runs_the_chronic_rules() -> None:
 
 def test_a_pushed_per_resident_threshold_changes_what_the_gateway_raises(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from gateway.model import Reading as R
-    from tests.unit.gateway.test_rules_push import Clock, events, make_gateway, push
+    from tests.unit.gateway.worker import START, Clock, events, make_gateway, push
 
-    clock = Clock()
+    clock = Clock(START)
     gw, said = make_gateway(tmp_path, clock)
     gw.process(DeviceMessages([R("glucometer", "glucose", {"glucose_mmol_l": 4.2})]))
     assert not [e for e in events(gw, "alarm") if e.get("type") == "hypoglycaemia"]
     push(gw, 2, {"glucose": {"residents": {"R001": {"low": 4.4}}}})  # e.g. an older resident's earlier warning
-    clock.t += 60
+    clock.now += 60
     gw.process(DeviceMessages([R("glucometer", "glucose", {"glucose_mmol_l": 4.2})]))
     [alarm] = [e for e in events(gw, "alarm") if e.get("type") == "hypoglycaemia"]
     assert alarm["severity"] == "warning" and alarm["detail"]["limit"] == 4.4
