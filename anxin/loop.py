@@ -23,7 +23,8 @@ class Loop:
       step back to back: the step blocks on its own queue or port, and returns to let the loop check stop.
     - `wake`: called by `stop()` after the stop flag is set, to unblock a step waiting on a queue or event.
     - `join_s`: how long `stop()` waits for the thread (ingest drains what is queued first).
-    A step that raises is logged with its traceback and counted in `errors`; the loop goes on.
+    A step that raises is logged with its traceback and counted in `errors`; the loop goes on after
+    `after_error_s`, so a step that fails the same way every time does not spin a core and flood the log.
     """
 
     def __init__(
@@ -34,6 +35,7 @@ class Loop:
         interval_s: float | None = None,
         wake: Callable[[], object] | None = None,
         join_s: float = 5.0,
+        after_error_s: float = 0.5,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
@@ -41,6 +43,7 @@ class Loop:
         self.interval_s = interval_s
         self.wake = wake
         self.join_s = join_s
+        self.after_error_s = after_error_s
         self.monotonic = monotonic
         self.errors = 0
         self.alive_at = monotonic()  # when the last step began: a watchdog restarts the process when stale
@@ -75,17 +78,20 @@ class Loop:
         """Whether the thread is running."""
         return self._thread is not None and self._thread.is_alive()
 
-    def run_once(self) -> None:
-        """One guarded step on the caller's thread (the loop body; tests drive it directly)."""
+    def run_once(self) -> bool:
+        """One guarded step on the caller's thread (the loop body; tests drive it directly); False if it failed."""
         self.alive_at = self.monotonic()
         try:
             self.step()
         except Exception:  # supervisor: the loop must outlive whatever one step did
             self.errors += 1
             log.exception("%s failed", self.name)
+            return False
+        return True
 
     def _run(self) -> None:
         while not self._stop.is_set():
             if self.interval_s is not None and self._stop.wait(self.interval_s):
                 break
-            self.run_once()
+            if not self.run_once() and self._stop.wait(self.after_error_s):
+                break

@@ -54,3 +54,18 @@ def test_alive_at_moves_with_each_step_and_wait_is_cut_short_by_stop() -> None:
     loop.stop()
     assert loop.stopping
     assert loop.wait(60) is True
+
+
+def test_a_step_failing_every_time_pauses_between_tries_instead_of_spinning() -> None:
+    tries: list[float] = []
+
+    def broken() -> None:
+        tries.append(0.0)
+        raise OSError("port gone the same way every time")
+
+    loop = Loop("broken", broken, after_error_s=0.2)
+    loop.start()
+    loop.wait(0.5)
+    loop.stop()
+    assert 1 <= len(tries) <= 10  # about one try per 0.2 s; spinning would make thousands
+    assert loop.errors == len(tries)
