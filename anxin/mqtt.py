@@ -158,9 +158,10 @@ class MqttLink:
                 )
             except (OSError, ssl.SSLError, ValueError) as exc:  # a missing or unreadable file: say which
                 files = ", ".join(f for f in (self.address.tls_ca, self.address.tls_cert, self.address.tls_key) if f)
-                raise MqttError(f"cannot load the TLS files for {self.address.host}:{self.address.port} "
-                                f"({files}): {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
-                                ) from exc
+                raise MqttError(
+                    f"cannot load the TLS files for {self.address.host}:{self.address.port} "
+                    f"({files}): {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
+                ) from exc
         if self.will:
             c.will_set(self.will.topic, self.will.payload, self.will.qos, self.will.retain)
         c.connect_async(self.address.host, self.address.port, keepalive=self.address.keepalive)
@@ -284,8 +285,9 @@ class MqttLink:
         try:
             if self.on_message_acked is not None:
                 mid, qos, client = msg.mid, msg.qos, self.client
-                self.on_message_acked(msg.topic, bytes(msg.payload),
-                                      Delivery(mid, bool(msg.dup), lambda: self._ack(client, mid, qos)))
+                self.on_message_acked(
+                    msg.topic, bytes(msg.payload), Delivery(mid, bool(msg.dup), lambda: self._ack(client, mid, qos))
+                )
                 return
             self.on_message(msg.topic, bytes(msg.payload))  # bytes() of bytes is the same object: no copy
         except Exception:  # supervisor boundary: a handler must never kill paho's loop

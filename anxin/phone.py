@@ -26,8 +26,9 @@ def normalise_phone(text: str, region: str = DEFAULT_REGION) -> str:
     """The E.164 form of a typed number (`+86 139-0013-9000` -> `+8613900139000`); raises PhoneNumberError."""
     typed = text.strip()
     if not _TYPED.fullmatch(typed):
-        raise PhoneNumberError(f"{text!r} is not a phone number: only digits, spaces, dashes, dots, "
-                               "brackets and a leading + are allowed")
+        raise PhoneNumberError(
+            f"{text!r} is not a phone number: only digits, spaces, dashes, dots, brackets and a leading + are allowed"
+        )
     try:
         number = phonenumbers.parse(typed, region)
     except phonenumbers.NumberParseException as exc:
@@ -35,8 +36,10 @@ def normalise_phone(text: str, region: str = DEFAULT_REGION) -> str:
     if not phonenumbers.is_valid_number(number):
         # Validity, not mere length: a mobile number one digit short (`1390013900`) or a service
         # code (`10086`) must be refused, not discovered when no caregiver gets the alarm.
-        raise PhoneNumberError(f"{text!r} is not a valid phone number (read as {region} when it has no "
-                               "country code): check the digits, or write it with its country code (+86 …)")
+        raise PhoneNumberError(
+            f"{text!r} is not a valid phone number (read as {region} when it has no "
+            "country code): check the digits, or write it with its country code (+86 …)"
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -102,4 +102,3 @@ def parse(args: Mapping[str, Any]) -> RemindersDoc:
         return RemindersDoc.model_validate(dict(args))
     except ValidationError as exc:
         raise RemindersError(f"invalid reminders: {exc}") from exc
-

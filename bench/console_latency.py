@@ -27,8 +27,16 @@ from server.runtime import build_runtime
 from server.settings import ServerSettings
 from server.web.render import aware
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic", "--autoplay-policy=no-user-gesture-required"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 def mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes], BrokerAddress]:
@@ -59,9 +67,15 @@ def measure(presses: int) -> dict[str, list[float]]:
         home_proc, home_addr = mosquitto(work)
         central_proc, central_addr = mosquitto(work)
         procs += [home_proc, central_proc]
-        server = build_runtime(ServerSettings(port=free_port(), embedded_broker=False, mqtt=central_addr,
-                                              database_url=f"sqlite:///{work}/server.db",
-                                              secret_key="bench-secret-of-the-stack"))
+        server = build_runtime(
+            ServerSettings(
+                port=free_port(),
+                embedded_broker=False,
+                mqtt=central_addr,
+                database_url=f"sqlite:///{work}/server.db",
+                secret_key="bench-secret-of-the-stack",
+            )
+        )
         server.start()
         with server.services.sessions() as s, s.begin():
             apply(s, demo_provision(1, []))
@@ -87,8 +101,12 @@ def measure(presses: int) -> dict[str, list[float]]:
                 assert alarm_id not in known, "the row on screen is not the new alarm"
                 with server.services.sessions() as s, s.begin():
                     alarm = s.get(Alarm, alarm_id)
-                    committed = s.query(IngestedEvent).filter_by(gateway_id=alarm.gateway_id,
-                                                                 seq=alarm.gateway_seq).one().received_at
+                    committed = (
+                        s.query(IngestedEvent)
+                        .filter_by(gateway_id=alarm.gateway_id, seq=alarm.gateway_seq)
+                        .one()
+                        .received_at
+                    )
                     desk.resolve(s, alarm_id, "bench", "false_alarm", None, server.services.clock())
                 to_screen.append(shown - pressed)
                 commit_to_screen.append(shown - aware(committed).timestamp())
@@ -111,13 +129,17 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=20)
     args = parser.parse_args()
     result = measure(args.presses)
-    print(f"machine: {platform.node()} {platform.machine()}, Python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs; presses: {args.presses}\n")
+    print(
+        f"machine: {platform.node()} {platform.machine()}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs; presses: {args.presses}\n"
+    )
     print("| interval | median | p95 | max |\n|---|---|---|---|")
     for name, values in result.items():
         ms = [v * 1000 for v in values]
-        print(f"| {name.replace('_', ' ')} | {statistics.median(ms):.0f} ms | {percentile(ms, 0.95):.0f} ms "
-              f"| {max(ms):.0f} ms |")
+        print(
+            f"| {name.replace('_', ' ')} | {statistics.median(ms):.0f} ms | {percentile(ms, 0.95):.0f} ms "
+            f"| {max(ms):.0f} ms |"
+        )
 
 
 if __name__ == "__main__":

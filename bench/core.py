@@ -132,12 +132,18 @@ def table(rows: list[dict[str, Any]]) -> str:
 def render(result: Result) -> str:
     """The human-readable report of one run."""
     m = result.machine
-    out = [f"== {result.scenario}{' (quick)' if result.quick else ''} — {m.get('cpu')}, {m.get('cores')} cores, "
-           f"load {m.get('load_1m')} at start, {result.duration_s:.0f} s", table(result.rows)]
+    out = [
+        f"== {result.scenario}{' (quick)' if result.quick else ''} — {m.get('cpu')}, {m.get('cores')} cores, "
+        f"load {m.get('load_1m')} at start, {result.duration_s:.0f} s",
+        table(result.rows),
+    ]
     if result.targets:
         out.append("targets:")
-        out += [f"  {'MET ' if t.met else 'MISS'} {t.name}: {fmt(t.value)} {t.unit} "
-                f"({'≥' if t.higher_is_better else '≤'} {fmt(t.limit)})" for t in result.targets]
+        out += [
+            f"  {'MET ' if t.met else 'MISS'} {t.name}: {fmt(t.value)} {t.unit} "
+            f"({'≥' if t.higher_is_better else '≤'} {fmt(t.limit)})"
+            for t in result.targets
+        ]
     if result.anchors:
         out.append("anchors:")
         out += [f"  {a}" for a in result.anchors]

@@ -58,20 +58,26 @@ def _rate(fn: Callable[[int], int], seconds: float) -> float:
 def parse_throughput(seconds: float) -> dict[str, float]:
     """Messages per second through each family's parser, on one core, with representative payloads."""
     z2m = json.dumps({"presence": True, "fall_down_status": "none", "linkquality": 108, "battery": 90}).encode()
-    bp = json.dumps(payload("bp", systolic=128, diastolic=84, pulse=66, measured_at="2026-11-28T07:30:00+08:00",
-                            flags=["body_movement"])).encode()
-    accel = json.dumps(payload("accel", t0=1.0, rate_hz=50, unit="g",
-                               samples=[[0.01, -0.02, 1.0]] * 50)).encode()
-    frames = b"".join(BpMeasurement(100 + i % 80, 70, 85, 70, datetime(2026, 1, 1) + timedelta(minutes=i)).frame()
-                      for i in range(1000))
+    bp = json.dumps(
+        payload(
+            "bp", systolic=128, diastolic=84, pulse=66, measured_at="2026-11-28T07:30:00+08:00", flags=["body_movement"]
+        )
+    ).encode()
+    accel = json.dumps(payload("accel", t0=1.0, rate_hz=50, unit="g", samples=[[0.01, -0.02, 1.0]] * 50)).encode()
+    frames = b"".join(
+        BpMeasurement(100 + i % 80, 70, 85, 70, datetime(2026, 1, 1) + timedelta(minutes=i)).frame()
+        for i in range(1000)
+    )
     lines = b"".join(f"20;{i % 256:02X};EV1527;ID={i:06x};SWITCH=01;CMD=ON;\r\n".encode() for i in range(1000))
     bpm, rf = BpmStream("bpm"), RflinkStream([])
     return {
-        "zigbee2mqtt (radar state)": _rate(lambda i: len(zigbee2mqtt.parse("zigbee2mqtt/radar", z2m, Z2M_DEV)) and 1,
-                                           seconds),
+        "zigbee2mqtt (radar state)": _rate(
+            lambda i: len(zigbee2mqtt.parse("zigbee2mqtt/radar", z2m, Z2M_DEV)) and 1, seconds
+        ),
         "native bp": _rate(lambda i: len(native.parse("anxin/dev/wifi-bp", bp, NATIVE_DEV)) and 1, seconds),
-        "native accel (50 samples)": _rate(lambda i: len(native.parse("anxin/dev/wifi-bp", accel, NATIVE_DEV)) and 1,
-                                           seconds),
+        "native accel (50 samples)": _rate(
+            lambda i: len(native.parse("anxin/dev/wifi-bp", accel, NATIVE_DEV)) and 1, seconds
+        ),
         "ble-bpm frames (SLIP+CRC+decode)": _rate(lambda i: len(bpm.feed(frames)), seconds),
         "rflink lines": _rate(lambda i: len(rf.feed(lines, i * 10.0)), seconds),
     }
@@ -116,10 +122,14 @@ def worker_cpu(repeat: int) -> dict[str, float]:
         outbox.close()
     messages = len(mix) * repeat
     per_hour_cpu = cpu / repeat
-    return {"messages_per_hour": len(mix), "cpu_us_per_message": cpu / messages * 1e6,
-            "wall_us_per_message": wall / messages * 1e6,
-            "cpu_pct_of_one_core_at_real_rate": round(per_hour_cpu / 3600 * 100, 4),
-            "stored_per_hour": stored / repeat, "parse_errors": float(gw.counters["parse_errors"])}
+    return {
+        "messages_per_hour": len(mix),
+        "cpu_us_per_message": cpu / messages * 1e6,
+        "wall_us_per_message": wall / messages * 1e6,
+        "cpu_pct_of_one_core_at_real_rate": round(per_hour_cpu / 3600 * 100, 4),
+        "stored_per_hour": stored / repeat,
+        "parse_errors": float(gw.counters["parse_errors"]),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,8 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=2.0, help="per parser")
     parser.add_argument("--hours", type=int, default=3, help="simulated hours of the home mix")
     args = parser.parse_args(argv)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}"
+    )
     rates = parse_throughput(args.seconds)
     for name, rate in rates.items():
         print(f"{name:36s} {rate:>12,.0f} msg/CPU-s")

@@ -22,14 +22,25 @@ RATE = 50.0
 
 def workload(streams: int, seconds: int) -> list[list[AccelChunk]]:
     """Per wearable, `seconds` one-second chunks of mixed activity with a fall in every cycle of about 100 s."""
-    day = np.vstack([traces.walk(RATE, 1, 30), traces.stairs(RATE, 2), traces.sit_hard(RATE, 3),
-                     traces.fall(RATE, 4), traces.jump(RATE, 5)])
+    day = np.vstack(
+        [
+            traces.walk(RATE, 1, 30),
+            traces.stairs(RATE, 2),
+            traces.sit_hard(RATE, 3),
+            traces.fall(RATE, 4),
+            traces.jump(RATE, 5),
+        ]
+    )
     out = []
     for s in range(streams):
         xyz = np.roll(day, s * 37, axis=0)
         xyz = np.resize(xyz, (int(seconds * RATE), 3))
-        out.append([AccelChunk(f"wearable-{s}", 1.7e9 + i, RATE, tuple(map(tuple, xyz[i * 50:(i + 1) * 50].tolist())))
-                    for i in range(seconds)])
+        out.append(
+            [
+                AccelChunk(f"wearable-{s}", 1.7e9 + i, RATE, tuple(map(tuple, xyz[i * 50 : (i + 1) * 50].tolist())))
+                for i in range(seconds)
+            ]
+        )
     return out
 
 
@@ -50,10 +61,17 @@ def run(streams: int, seconds: int) -> dict[str, float | int | str]:
     per_cpu_s = samples / cpu
     lat.sort()
     return {
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "python": platform.python_version(),
-        "numpy": np.__version__, "streams": streams, "seconds": seconds, "samples": samples,
-        "falls_detected": falls, "cpu_s": round(cpu, 3), "wall_s": round(wall, 3),
-        "samples_per_cpu_s": round(per_cpu_s), "wearables_per_core_50hz": int(per_cpu_s / RATE),
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "streams": streams,
+        "seconds": seconds,
+        "samples": samples,
+        "falls_detected": falls,
+        "cpu_s": round(cpu, 3),
+        "wall_s": round(wall, 3),
+        "samples_per_cpu_s": round(per_cpu_s),
+        "wearables_per_core_50hz": int(per_cpu_s / RATE),
         "chunk_p50_ms": round(statistics.median(lat) * 1e3, 3),
         "chunk_p99_ms": round(lat[int(len(lat) * 0.99)] * 1e3, 3),
     }

@@ -25,9 +25,14 @@ from bench.core import percentiles
 
 def reading_body(i: int) -> dict[str, object]:
     """A climate reading shaped as the gateway forwards it."""
-    return {"device": "climate-livingroom", "metric": "climate",
-            "values": {"temperature": 20.0 + (i % 50) / 10, "humidity": 40.0 + i % 7},
-            "flags": [], "detail": {}, "measured_at": None}
+    return {
+        "device": "climate-livingroom",
+        "metric": "climate",
+        "values": {"temperature": 20.0 + (i % 50) / 10, "humidity": 40.0 + i % 7},
+        "flags": [],
+        "detail": {},
+        "measured_at": None,
+    }
 
 
 @dataclass
@@ -90,8 +95,9 @@ class SimGateway:
             self.seq += self.batch_size
             self._inflight[first] = time.perf_counter()
         now = time.time()
-        events = tuple(protocol.UplinkEvent(first + i, "reading", now, reading_body(first + i))
-                       for i in range(self.batch_size))
+        events = tuple(
+            protocol.UplinkEvent(first + i, "reading", now, reading_body(first + i)) for i in range(self.batch_size)
+        )
         batch = protocol.UplinkBatch(self.gateway_id, self.boot_id, events, sent_at=now)
         info = self.client.publish(protocol.up_topic(self.gateway_id), protocol.encode_batch(batch), 1)
         if info.rc != paho.MQTT_ERR_SUCCESS:
@@ -151,11 +157,18 @@ class Fleet:
     def status(self) -> dict[str, float]:
         """Totals now."""
         g = self.gateways
-        return {"t": time.time(), "gateways": len(g), "connected": sum(x.connected for x in g),
-                "sent": sum(x.sent for x in g), "acked": sum(x.acked for x in g),
-                "rejected": sum(x.rejected for x in g), "errors": sum(x.errors for x in g),
-                "refused": sum(x.refused for x in g),
-                "connects": sum(x.connects for x in g), "disconnects": sum(x.disconnects for x in g)}
+        return {
+            "t": time.time(),
+            "gateways": len(g),
+            "connected": sum(x.connected for x in g),
+            "sent": sum(x.sent for x in g),
+            "acked": sum(x.acked for x in g),
+            "rejected": sum(x.rejected for x in g),
+            "errors": sum(x.errors for x in g),
+            "refused": sum(x.refused for x in g),
+            "connects": sum(x.connects for x in g),
+            "disconnects": sum(x.disconnects for x in g),
+        }
 
     def take_lags(self) -> list[float]:
         """The ack lags measured since the last call, forgetting them (one phase of a run)."""
@@ -168,8 +181,12 @@ class Fleet:
     def summary(self) -> dict[str, object]:
         """Totals and the ack-lag distribution since the last phase mark."""
         lags = self.take_lags()
-        return {**self.status(), "lag_ms": percentiles(lags), "lags": [round(v, 2) for v in lags[:200_000]],
-                "final": True}
+        return {
+            **self.status(),
+            "lag_ms": percentiles(lags),
+            "lags": [round(v, 2) for v in lags[:200_000]],
+            "final": True,
+        }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,8 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=3600.0)
     args = p.parse_args(argv)
     full = args.interval <= 0
-    fleet = Fleet([SimGateway(f"gw-r{i:03d}", args.host, args.port, args.batch, args.window, full)
-                   for i in range(args.first, args.first + args.gateways)])
+    fleet = Fleet(
+        [
+            SimGateway(f"gw-r{i:03d}", args.host, args.port, args.batch, args.window, full)
+            for i in range(args.first, args.first + args.gateways)
+        ]
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     mark = threading.Event()
@@ -210,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
         if mark.is_set():
             mark.clear()
             lags = fleet.take_lags()
-            print(json.dumps({"phase": True, "lag_ms": percentiles(lags), "lags": [round(v, 2) for v in lags]}),
-                  flush=True)
+            print(
+                json.dumps({"phase": True, "lag_ms": percentiles(lags), "lags": [round(v, 2) for v in lags]}),
+                flush=True,
+            )
         if now >= next_status:
             next_status += 1.0
             print(json.dumps(fleet.status()), flush=True)

@@ -49,10 +49,19 @@ def payloads(gateways: int, readings: int, batch: int) -> list[tuple[str, bytes]
     for start in range(0, per_gw, batch):
         for g in range(gateways):
             gw = f"gw-bench-{g:03d}"
-            events = tuple(protocol.UplinkEvent(seq, "reading", now + seq, {
-                "device": "bp-monitor", "metric": "blood_pressure",
-                "values": {"systolic": 120 + seq % 40, "diastolic": 80 + seq % 20, "pulse": 70}})
-                for seq in range(start + 1, min(start + batch, per_gw) + 1))
+            events = tuple(
+                protocol.UplinkEvent(
+                    seq,
+                    "reading",
+                    now + seq,
+                    {
+                        "device": "bp-monitor",
+                        "metric": "blood_pressure",
+                        "values": {"systolic": 120 + seq % 40, "diastolic": 80 + seq % 20, "pulse": 70},
+                    },
+                )
+                for seq in range(start + 1, min(start + batch, per_gw) + 1)
+            )
             out.append((protocol.up_topic(gw), protocol.encode_batch(protocol.UplinkBatch(gw, "b", events, now))))
     return out
 
@@ -73,10 +82,15 @@ def run(kind: str, gateways: int, readings: int, batch: int) -> dict[str, object
     workdir = Path(tempfile.mkdtemp(prefix="anxin-bench-"))
     port = free_port()
     conf = workdir / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                    "max_queued_messages 1000000\nmax_inflight_messages 1000\n")
-    broker = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(conf)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        "max_queued_messages 1000000\nmax_inflight_messages 1000\n"
+    )
+    broker = subprocess.Popen(
+        [shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url, cleanup = database(kind, workdir)
     engine = make_engine(url)
     try:
@@ -120,11 +134,22 @@ def run(kind: str, gateways: int, readings: int, batch: int) -> dict[str, object
         gw_side.stop()
         server_link.stop()
         ingest.stop()
-        return {"db": kind, "gateways": gateways, "readings": total, "batch": batch, "messages": len(msgs),
-                "completed": finished, "seconds": round(elapsed, 2), "readings_per_s": round(total / elapsed),
-                "server_cpu_seconds": round(cpu, 2),
-                "readings_per_server_cpu_s": round(total / cpu), "load_avg_1m": os.getloadavg()[0],
-                "ingest": dict(ingest.counters), "python": platform.python_version(), "cpus": os.cpu_count()}
+        return {
+            "db": kind,
+            "gateways": gateways,
+            "readings": total,
+            "batch": batch,
+            "messages": len(msgs),
+            "completed": finished,
+            "seconds": round(elapsed, 2),
+            "readings_per_s": round(total / elapsed),
+            "server_cpu_seconds": round(cpu, 2),
+            "readings_per_server_cpu_s": round(total / cpu),
+            "load_avg_1m": os.getloadavg()[0],
+            "ingest": dict(ingest.counters),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+        }
     finally:
         engine.dispose()
         broker.terminate()

@@ -45,9 +45,15 @@ def batches(drain: int, drains: int) -> list[list[tuple[str, bytes]]]:
             gw = names[(d * drain + j) % GATEWAYS]
             first, now = seqs[gw] + 1, time.time()
             seqs[gw] += PER_BATCH
-            events = tuple(protocol.UplinkEvent(first + i, "reading", now, {
-                "device": "climate-1", "metric": "climate", "values": {"temperature": 21.5, "humidity": 40.0}})
-                for i in range(PER_BATCH))
+            events = tuple(
+                protocol.UplinkEvent(
+                    first + i,
+                    "reading",
+                    now,
+                    {"device": "climate-1", "metric": "climate", "values": {"temperature": 21.5, "humidity": 40.0}},
+                )
+                for i in range(PER_BATCH)
+            )
             group.append((protocol.up_topic(gw), protocol.encode_batch(protocol.UplinkBatch(gw, "boot", events, now))))
         out.append(group)
     return out
@@ -81,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     tune_gc()  # as the server process does
     with database(args.db) as url:
         r = replay(url, args.drain, args.readings)
-    print(f"{args.db}, {args.drain} messages per drain: {r['readings_per_s']:,.0f} readings/s "
-          f"({r['readings']:,} readings, this thread on the CPU {r['python_cpu_share']:.0%} of the time)")
+    print(
+        f"{args.db}, {args.drain} messages per drain: {r['readings_per_s']:,.0f} readings/s "
+        f"({r['readings']:,} readings, this thread on the CPU {r['python_cpu_share']:.0%} of the time)"
+    )
     return 0
 
 

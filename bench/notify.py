@@ -40,11 +40,21 @@ def run(alarms: int, workers: int, kind: str) -> dict[str, object]:
         create_schema(engine)
         sessions = session_factory(engine)
         with sessions() as s, s.begin():
-            apply(s, ProvisionFile.model_validate({
-                "caregivers": [{"code": f"C{i}", "name": f"cg{i}", "notify": [receiver.url(f"/C{i}")]}
-                               for i in range(alarms)],
-                "residents": [{"code": f"R{i}", "name": f"r{i}", "caregivers": [f"C{i}"]} for i in range(alarms)],
-                "gateways": [{"id": f"gw-{i}", "resident": f"R{i}"} for i in range(alarms)]}))
+            apply(
+                s,
+                ProvisionFile.model_validate(
+                    {
+                        "caregivers": [
+                            {"code": f"C{i}", "name": f"cg{i}", "notify": [receiver.url(f"/C{i}")]}
+                            for i in range(alarms)
+                        ],
+                        "residents": [
+                            {"code": f"R{i}", "name": f"r{i}", "caregivers": [f"C{i}"]} for i in range(alarms)
+                        ],
+                        "gateways": [{"id": f"gw-{i}", "resident": f"R{i}"} for i in range(alarms)],
+                    }
+                ),
+            )
         notifier = Notifier(sessions, LinkSigner("bench", 3600), "http://anxin.test", workers=workers)
         worker = DeskWorker(sessions, Escalator(), notifier, PresencePolicy(), lambda: datetime.now(UTC))
         worker.start()
@@ -58,10 +68,17 @@ def run(alarms: int, workers: int, kind: str) -> dict[str, object]:
         got = receiver.wait_for(alarms, 300)
         worker.stop()
         latencies = sorted(r.at - t0 for r in got)
-        return {"db": kind, "alarms": alarms, "workers": workers, "delivered": len(got),
-                "first_s": round(latencies[0], 3), "median_s": round(statistics.median(latencies), 3),
-                "last_s": round(latencies[-1], 3), "messages_per_s": round(len(got) / latencies[-1], 1),
-                "load_avg_1m": os.getloadavg()[0]}
+        return {
+            "db": kind,
+            "alarms": alarms,
+            "workers": workers,
+            "delivered": len(got),
+            "first_s": round(latencies[0], 3),
+            "median_s": round(statistics.median(latencies), 3),
+            "last_s": round(latencies[-1], 3),
+            "messages_per_s": round(len(got) / latencies[-1], 1),
+            "load_avg_1m": os.getloadavg()[0],
+        }
     finally:
         engine.dispose()
         receiver.stop()

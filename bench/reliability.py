@@ -20,10 +20,23 @@ from typing import Any
 from anxin.ports import free_port, wait_for_port
 from gateway.outbox import Outbox, connect
 
-READING = {"device": "climate-1", "metric": "climate", "values": {"temperature": 21.5, "humidity": 48.0},
-           "flags": [], "detail": {}, "measured_at": None}
-ALARM = {"type": "sos", "severity": "emergency", "change": "raise", "device": "sos-button",
-         "message": "SOS button pressed", "detail": {"action": "emergency"}, "resident": "R001"}
+READING = {
+    "device": "climate-1",
+    "metric": "climate",
+    "values": {"temperature": 21.5, "humidity": 48.0},
+    "flags": [],
+    "detail": {},
+    "measured_at": None,
+}
+ALARM = {
+    "type": "sos",
+    "severity": "emergency",
+    "change": "raise",
+    "device": "sos-button",
+    "message": "SOS button pressed",
+    "detail": {"action": "emergency"},
+    "resident": "R001",
+}
 
 
 def outbox_throughput(workdir: Path) -> dict[str, float]:
@@ -54,15 +67,22 @@ def typical_day() -> list[tuple[str, dict[str, Any]]]:
     (60), blood pressure twice a day, a fall radar's presence (200), hourly heartbeats of 8 devices.
     """
     day: list[tuple[str, dict[str, Any]]] = []
-    status = {"device": "x", "metric": "device_status", "values": {"battery": 91, "linkquality": 120},
-              "flags": [], "detail": {}, "measured_at": None}
+    status = {
+        "device": "x",
+        "metric": "device_status",
+        "values": {"battery": 91, "linkquality": 120},
+        "flags": [],
+        "detail": {},
+        "measured_at": None,
+    }
     for _ in range(3 * 1440):
         day += [("reading", READING), ("reading", status)]
     for kind, n in (("motion", 600), ("door_open", 60), ("motion", 200)):
         for _ in range(n):
             day += [("event", {"device": "pir-1", "kind": kind, "detail": {}}), ("reading", status)]
-    day += [("reading", {**READING, "metric": "blood_pressure", "values": {"systolic": 132, "diastolic": 84,
-                                                                        "pulse": 71}})] * 4
+    day += [
+        ("reading", {**READING, "metric": "blood_pressure", "values": {"systolic": 132, "diastolic": 84, "pulse": 71}})
+    ] * 4
     day += [("reading", status)] * (8 * 24)
     return day
 
@@ -88,8 +108,11 @@ def bytes_per_day(workdir: Path, homes_factor: int = 1) -> dict[str, float]:
             box.ack([box.put_alarm(ALARM, time.time())])
     box.close()
     w1, b1 = io_written()
-    return {"events_per_day": len(day) + alarms, "write_syscall_mb_per_day": (w1 - w0) / 1e6 / homes_factor,
-            "block_layer_mb_per_day": (b1 - b0) / 1e6 / homes_factor}
+    return {
+        "events_per_day": len(day) + alarms,
+        "write_syscall_mb_per_day": (w1 - w0) / 1e6 / homes_factor,
+        "block_layer_mb_per_day": (b1 - b0) / 1e6 / homes_factor,
+    }
 
 
 class Broker:
@@ -103,8 +126,11 @@ class Broker:
 
     def start(self) -> None:
         """Start and wait for the port."""
-        self.proc = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(self.conf)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(self.conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         assert wait_for_port(self.port, timeout=10)
 
     def stop(self) -> None:
@@ -125,13 +151,20 @@ def drain(workdir: Path, backlog: int, database_url: str | None) -> dict[str, fl
     home, central = Broker(workdir), Broker(workdir)
     home.start()
     central.start()
-    settings = ServerSettings(port=free_port(), embedded_broker=False, mqtt=BrokerAddress(port=central.port),
-                              secret_key="bench-secret-of-the-stack",
-                              database_url=database_url or f"sqlite:///{workdir}/server.db")
+    settings = ServerSettings(
+        port=free_port(),
+        embedded_broker=False,
+        mqtt=BrokerAddress(port=central.port),
+        secret_key="bench-secret-of-the-stack",
+        database_url=database_url or f"sqlite:///{workdir}/server.db",
+    )
     server = build_runtime(settings)
     server.start(serve_http=False)
-    sim = build_home(gateway_settings("gw-bench", "R001", BrokerAddress(port=home.port),
-                                      BrokerAddress(port=central.port), workdir / "gw"))
+    sim = build_home(
+        gateway_settings(
+            "gw-bench", "R001", BrokerAddress(port=home.port), BrokerAddress(port=central.port), workdir / "gw"
+        )
+    )
     sim.start()
     gw = sim.gateway
     try:
@@ -139,7 +172,7 @@ def drain(workdir: Path, backlog: int, database_url: str | None) -> dict[str, fl
         time.sleep(1)
         rows = [("reading", time.time(), None, {**READING, "values": {"humidity": float(i)}}) for i in range(backlog)]
         for start in range(0, backlog, 1000):
-            gw.outbox.put_many(rows[start:start + 1000])
+            gw.outbox.put_many(rows[start : start + 1000])
             if start in (0, backlog // 2, backlog - 1000):
                 gw.outbox.put_alarm(ALARM, time.time())
         queued = gw.outbox.count()
@@ -158,8 +191,14 @@ def drain(workdir: Path, backlog: int, database_url: str | None) -> dict[str, fl
         with server.services.sessions() as s:
             stored = s.query(IngestedEvent).count()
             alarms = s.query(Alarm).count()
-        return {"queued": queued, "stored": stored, "alarms": alarms, "reconnect_to_first_alarm_s": first_alarm or -1,
-                "drain_s": total, "drain_events_per_s": queued / total}
+        return {
+            "queued": queued,
+            "stored": stored,
+            "alarms": alarms,
+            "reconnect_to_first_alarm_s": first_alarm or -1,
+            "drain_s": total,
+            "drain_events_per_s": queued / total,
+        }
     finally:
         sim.stop()
         server.stop()
@@ -176,8 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="anxin-bench-", dir=".") as tmp:
         work = Path(tmp)
-        result: dict[str, Any] = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-                                  "python": platform.python_version()}
+        result: dict[str, Any] = {
+            "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+            "python": platform.python_version(),
+        }
         result["outbox"] = outbox_throughput(work)
         result["sd_card"] = bytes_per_day(work)
         if not args.skip_drain:

@@ -20,14 +20,21 @@ def markdown(doc: dict[str, Any]) -> str:
     m = doc["machine"]
     rows = doc["rows"]
     cols = list(rows[0]) if rows else []
-    out = [f"`{doc['scenario']}` — {doc['started_at']}, {m['cores']} cores, load {m['load_1m']} at start, "
-           f"{doc['duration_s']:.0f} s{' (quick)' if doc['quick'] else ''}", "",
-           "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    out = [
+        f"`{doc['scenario']}` — {doc['started_at']}, {m['cores']} cores, load {m['load_1m']} at start, "
+        f"{doc['duration_s']:.0f} s{' (quick)' if doc['quick'] else ''}",
+        "",
+        "| " + " | ".join(cols) + " |",
+        "|" + "---|" * len(cols),
+    ]
     out += ["| " + " | ".join(_cell(r.get(c, "")) for c in cols) + " |" for r in rows]
     if doc["targets"]:
         out.append("")
-        out += [f"- {'**met**' if t['met'] else '**missed**'}: {t['name']} = {_cell(t['value'])} {t['unit']} "
-                f"(target {'≥' if t['higher_is_better'] else '≤'} {_cell(t['limit'])})" for t in doc["targets"]]
+        out += [
+            f"- {'**met**' if t['met'] else '**missed**'}: {t['name']} = {_cell(t['value'])} {t['unit']} "
+            f"(target {'≥' if t['higher_is_better'] else '≤'} {_cell(t['limit'])})"
+            for t in doc["targets"]
+        ]
     out += [f"- {n}" for n in doc["notes"]]
     return "\n".join(out)
 
@@ -38,9 +45,11 @@ def summary(docs: list[dict[str, Any]]) -> str:
     for doc in docs:
         when = f"{doc['started_at'][:16].replace('T', ' ')}, load {doc['machine']['load_1m']}"
         for t in doc["targets"]:
-            out.append(f"| {doc['scenario']} | {t['name']} | {fmt(t['value'])} {t['unit']} | "
-                       f"{'≥' if t['higher_is_better'] else '≤'} {fmt(t['limit'])} | "
-                       f"{'yes' if t['met'] else '**no**'} | {when} |")
+            out.append(
+                f"| {doc['scenario']} | {t['name']} | {fmt(t['value'])} {t['unit']} | "
+                f"{'≥' if t['higher_is_better'] else '≤'} {fmt(t['limit'])} | "
+                f"{'yes' if t['met'] else '**no**'} | {when} |"
+            )
     return "\n".join(out)
 
 

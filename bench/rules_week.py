@@ -33,9 +33,13 @@ def per_input_costs(tick_s: float) -> dict[str, float]:
     def q(xs: list[float], p: float) -> float:
         return statistics.quantiles(xs, n=100)[int(p) - 1] if len(xs) > 1 else xs[0]
 
-    return {"tick_p50_us": round(q(ticks, 50), 1), "tick_p99_us": round(q(ticks, 99), 1),
-            "message_p50_us": round(q(msgs, 50), 1), "message_p99_us": round(q(msgs, 99), 1),
-            "messages_per_day": len(msgs)}
+    return {
+        "tick_p50_us": round(q(ticks, 50), 1),
+        "tick_p99_us": round(q(ticks, 99), 1),
+        "message_p50_us": round(q(msgs, 50), 1),
+        "message_p99_us": round(q(msgs, 99), 1),
+        "messages_per_day": len(msgs),
+    }
 
 
 def worker_costs(events: int = 2000) -> dict[str, float]:
@@ -53,8 +57,15 @@ def worker_costs(events: int = 2000) -> dict[str, float]:
         settings = GatewaySettings(gateway_id="bench", resident="R001", data_dir=Path(tmp))
         clock = {"t": WEEK_START.timestamp()}
         outbox = Outbox(connect(settings.outbox_path))
-        gw = Gateway(settings, Router(settings), build_engine({}, settings.timezone, settings.resident), outbox,
-                     publish_local=lambda t, p: None, wake_uplink=lambda: None, clock=lambda: clock["t"])
+        gw = Gateway(
+            settings,
+            Router(settings),
+            build_engine({}, settings.timezone, settings.resident),
+            outbox,
+            publish_local=lambda t, p: None,
+            wake_uplink=lambda: None,
+            clock=lambda: clock["t"],
+        )
         costs = []
         for _ in range(events):
             clock["t"] += 30
@@ -75,14 +86,23 @@ def main() -> None:
     t0 = time.perf_counter()
     result = run_week(engine, args.tick_s)
     wall = time.perf_counter() - t0
-    print(json.dumps({
-        "scenario": "rules_week", "python": platform.python_version(), "tick_s": args.tick_s,
-        "evaluations": result.evaluations, "alarms": len(result.alarms), "wall_s": round(wall, 3),
-        "evaluations_per_s": round(result.evaluations / wall),
-        "simulated_to_real": round(7 * 86400 / wall),
-        **per_input_costs(args.tick_s),
-        **worker_costs(),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "scenario": "rules_week",
+                "python": platform.python_version(),
+                "tick_s": args.tick_s,
+                "evaluations": result.evaluations,
+                "alarms": len(result.alarms),
+                "wall_s": round(wall, 3),
+                "evaluations_per_s": round(result.evaluations / wall),
+                "simulated_to_real": round(7 * 86400 / wall),
+                **per_input_costs(args.tick_s),
+                **worker_costs(),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

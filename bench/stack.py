@@ -98,9 +98,26 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         """Start it and wait for the HTTP port."""
         env = {**child_env(), "ANXIN_SECRET_KEY": "bench-secret-of-the-stack"}
-        cmd = [sys.executable, "-m", "server", "--log-level", "WARNING", "--database-url", self.database_url, "run",
-               "--port", str(self.port), "--no-embedded-broker", "--mqtt-host", self.broker.host,
-               "--mqtt-port", str(self.broker.port), "--public-url", self.base_url, *self.run_args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "server",
+            "--log-level",
+            "WARNING",
+            "--database-url",
+            self.database_url,
+            "run",
+            "--port",
+            str(self.port),
+            "--no-embedded-broker",
+            "--mqtt-host",
+            self.broker.host,
+            "--mqtt-port",
+            str(self.broker.port),
+            "--public-url",
+            self.base_url,
+            *self.run_args,
+        ]
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=self.log_path.parent)
         if not (wait_for_port(self.port, timeout=60) if self.serves_http else self._wait_for_log("server running", 60)):
@@ -131,8 +148,9 @@ class ServerProcess:
 
     def sign_in(self, username: str = "duty", password: str = DEMO_PASSWORD) -> None:
         """Get a staff bearer token (the demo accounts come with `provision_database`)."""
-        r = httpx.post(f"{self.base_url}/api/v1/auth/token", data={"username": username, "password": password},
-                       timeout=30)
+        r = httpx.post(
+            f"{self.base_url}/api/v1/auth/token", data={"username": username, "password": password}, timeout=30
+        )
         if r.status_code >= 400:
             raise BenchError(f"sign-in as {username}: {r.status_code} {r.text[:200]}")
         self.token = str(r.json()["access_token"])
@@ -161,11 +179,34 @@ class ServerProcess:
 class FleetProcess:
     """`python -m bench.fleet` in its own process; its status lines are read as they come."""
 
-    def __init__(self, broker: BrokerAddress, gateways: int, first: int = 1, batch: int = 100, window: int = 2,
-                 interval: float = 0.0, duration: float = 3600.0) -> None:
-        self.args = ["--host", broker.host, "--port", str(broker.port), "--gateways", str(gateways),
-                     "--first", str(first), "--batch", str(batch), "--window", str(window),
-                     "--interval", str(interval), "--duration", str(duration)]
+    def __init__(
+        self,
+        broker: BrokerAddress,
+        gateways: int,
+        first: int = 1,
+        batch: int = 100,
+        window: int = 2,
+        interval: float = 0.0,
+        duration: float = 3600.0,
+    ) -> None:
+        self.args = [
+            "--host",
+            broker.host,
+            "--port",
+            str(broker.port),
+            "--gateways",
+            str(gateways),
+            "--first",
+            str(first),
+            "--batch",
+            str(batch),
+            "--window",
+            str(window),
+            "--interval",
+            str(interval),
+            "--duration",
+            str(duration),
+        ]
         self.latest: dict[str, Any] = {}
         self.final: dict[str, Any] = {}
         self.phases: list[dict[str, Any]] = []
@@ -174,8 +215,13 @@ class FleetProcess:
 
     def start(self) -> FleetProcess:
         """Start the fleet."""
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.fleet", *self.args], stdout=subprocess.PIPE,
-                                     text=True, env=child_env(), cwd=REPO)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.fleet", *self.args],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=child_env(),
+            cwd=REPO,
+        )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         return self

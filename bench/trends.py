@@ -48,8 +48,11 @@ def timed(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
         fn()
         wall.append((time.perf_counter() - t0) * 1000)
         cpu.append((time.process_time() - c0) * 1000)
-    return {"wall_median_ms": round(statistics.median(wall), 2), "wall_max_ms": round(max(wall), 2),
-            "cpu_median_ms": round(statistics.median(cpu), 2)}
+    return {
+        "wall_median_ms": round(statistics.median(wall), 2),
+        "wall_max_ms": round(max(wall), 2),
+        "cpu_median_ms": round(statistics.median(cpu), 2),
+    }
 
 
 def year_summary(repeat: int) -> dict[str, Any]:
@@ -58,9 +61,12 @@ def year_summary(repeat: int) -> dict[str, Any]:
     period = Period(day_number(TODAY) - 364, day_number(TODAY))
     series = from_rows(rows, TZ)
     in_year = len(series.between_days(period.first_day, period.last_day))
-    return {"readings_in_year": in_year, "readings_loaded": len(rows),
-            "summarize": timed(lambda: summarize(series, period, (135, 85)), repeat),
-            "rows_to_summary": timed(lambda: summarize(from_rows(rows, TZ), period, (135, 85)), repeat)}
+    return {
+        "readings_in_year": in_year,
+        "readings_loaded": len(rows),
+        "summarize": timed(lambda: summarize(series, period, (135, 85)), repeat),
+        "rows_to_summary": timed(lambda: summarize(from_rows(rows, TZ), period, (135, 85)), repeat),
+    }
 
 
 def seeded(url: str | None, residents: int, days: int) -> tuple[Services, Any]:
@@ -73,20 +79,35 @@ def seeded(url: str | None, residents: int, days: int) -> tuple[Services, Any]:
     with sessions() as s, s.begin():
         s.add(Staff(username="doctor", display_name="bench", role="doctor", password_hash=hash_password("pw")))
         for i in range(residents):
-            r = Resident(code=f"B{i:05d}", name=f"居民 {i}", bp_target={"systolic": 135, "diastolic": 85},
-                         consent=True, consent_sharing=True)
+            r = Resident(
+                code=f"B{i:05d}",
+                name=f"居民 {i}",
+                bp_target={"systolic": 135, "diastolic": 85},
+                consent=True,
+                consent_sharing=True,
+            )
             s.add(r)
             s.flush()
-            profile = Profile(systolic=float(rng.normal(135, 10)), drift_per_week=float(rng.normal(0, 1.5)),
-                              skip_share=float(rng.uniform(0.02, 0.4)))
+            profile = Profile(
+                systolic=float(rng.normal(135, 10)),
+                drift_per_week=float(rng.normal(0, 1.5)),
+                skip_share=float(rng.uniform(0.02, 0.4)),
+            )
             store(s, r.id, f"gw-{i}", history(TODAY - timedelta(days=days - 1), days, profile, TZ, seed=i))
-        year = Resident(code="YEAR", name="一年", bp_target={"systolic": 135, "diastolic": 85},
-                        consent=True, consent_sharing=True)
+        year = Resident(
+            code="YEAR", name="一年", bp_target={"systolic": 135, "diastolic": 85}, consent=True, consent_sharing=True
+        )
         s.add(year)
         s.flush()  # two years: the year summarised and the year before, for the change figure
         store(s, year.id, "gw-year", history(TODAY - timedelta(days=729), 730, Profile(skip_share=0.0), TZ, seed=1))
-    services = Services(ServerSettings(database_url=url, secret_key="bench"), sessions, LinkSigner("b", 60), None,
-                        lambda _g, _c: None, clock=lambda: NOW)
+    services = Services(
+        ServerSettings(database_url=url, secret_key="bench"),
+        sessions,
+        LinkSigner("b", 60),
+        None,
+        lambda _g, _c: None,
+        clock=lambda: NOW,
+    )
     return services, engine
 
 
@@ -117,9 +138,16 @@ def cohort(url: str | None, residents: int, repeat: int) -> dict[str, Any]:
 
     with services.sessions() as s:
         readings = s.execute(select(func.count()).select_from(Reading)).scalar_one()
-    out = {"residents": residents, "readings": readings, "days_of_history": 2 * service.COHORT_DAYS,
-           "seed_s": round(seed_s, 1), "cohort_compute": timed(compute, repeat), "cohort_page": timed(page, repeat),
-           "year_summary_from_db": timed(year_from_db, repeat), "year_resident_page": timed(year_page, repeat)}
+    out = {
+        "residents": residents,
+        "readings": readings,
+        "days_of_history": 2 * service.COHORT_DAYS,
+        "seed_s": round(seed_s, 1),
+        "cohort_compute": timed(compute, repeat),
+        "cohort_page": timed(page, repeat),
+        "year_summary_from_db": timed(year_from_db, repeat),
+        "year_resident_page": timed(year_page, repeat),
+    }
     engine.dispose()
     return out
 
@@ -131,10 +159,20 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=10)
     p.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     a = p.parse_args()
-    print(json.dumps({"machine": {"python": platform.python_version(), "numpy": np.__version__,
-                                  "cpu": platform.processor() or platform.machine()},
-                      "year_summary": year_summary(max(a.repeat, 20)),
-                      "cohort": cohort(a.database_url, a.residents, a.repeat)}, indent=2))
+    print(
+        json.dumps(
+            {
+                "machine": {
+                    "python": platform.python_version(),
+                    "numpy": np.__version__,
+                    "cpu": platform.processor() or platform.machine(),
+                },
+                "year_summary": year_summary(max(a.repeat, 20)),
+                "cohort": cohort(a.database_url, a.residents, a.repeat),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

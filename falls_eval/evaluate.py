@@ -108,12 +108,22 @@ class Summary:
 
     def as_dict(self) -> dict[str, float | int | None]:
         """The JSON form printed by `python -m falls_eval --json`."""
+
         def r(x: float | None) -> float | None:
             return None if x is None or x != x else round(x, 4)
-        return {"sensitivity": r(self.sensitivity), "specificity": r(self.specificity), "accuracy": r(self.accuracy),
-                "false_alarms_per_hour": r(self.false_alarms_per_hour), "falls": self.falls,
-                "adl_trials": self.adl_trials, "detected": self.detected, "false_alarms": self.false_alarms,
-                "adl_hours": r(self.adl_hours), "median_latency_s": r(self.median_latency_s)}
+
+        return {
+            "sensitivity": r(self.sensitivity),
+            "specificity": r(self.specificity),
+            "accuracy": r(self.accuracy),
+            "false_alarms_per_hour": r(self.false_alarms_per_hour),
+            "falls": self.falls,
+            "adl_trials": self.adl_trials,
+            "detected": self.detected,
+            "false_alarms": self.false_alarms,
+            "adl_hours": r(self.adl_hours),
+            "median_latency_s": r(self.median_latency_s),
+        }
 
 
 def summarize(trials: Iterable[Trial]) -> Summary:
@@ -122,7 +132,11 @@ def summarize(trials: Iterable[Trial]) -> Summary:
     falls = [t for t in trials if t.is_fall]
     adl = [t for t in trials if not t.is_fall]
     return Summary(
-        falls=len(falls), detected=sum(1 for t in falls if t.alarms),
-        adl_trials=len(adl), adl_clean=sum(1 for t in adl if not t.alarms),
-        false_alarms=sum(len(t.alarms) for t in adl), adl_hours=sum(t.duration_s for t in adl) / 3600,
-        latencies=tuple(t.latency_s for t in falls if t.latency_s is not None))
+        falls=len(falls),
+        detected=sum(1 for t in falls if t.alarms),
+        adl_trials=len(adl),
+        adl_clean=sum(1 for t in adl if not t.alarms),
+        false_alarms=sum(len(t.alarms) for t in adl),
+        adl_hours=sum(t.duration_s for t in adl) / 3600,
+        latencies=tuple(t.latency_s for t in falls if t.latency_s is not None),
+    )

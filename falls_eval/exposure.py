@@ -25,10 +25,15 @@ class Exposure:
 
 
 OLDER_ADULT_DAY: Mapping[str, Exposure] = {
-    "SCH": Exposure(per_day=71, source="Grant, Kerr & Dall 2008: 71 ± 25 sit-to-stand a day, healthy "
-                                       "community-living older adults"),
-    "CSI": Exposure(per_day=2, source="assumed: one car trip out and back a day (NHTS 2001, Collia 2003: "
-                                      "older Americans make most trips by car)", at_home=False),
+    "SCH": Exposure(
+        per_day=71, source="Grant, Kerr & Dall 2008: 71 ± 25 sit-to-stand a day, healthy community-living older adults"
+    ),
+    "CSI": Exposure(
+        per_day=2,
+        source="assumed: one car trip out and back a day (NHTS 2001, Collia 2003: "
+        "older Americans make most trips by car)",
+        at_home=False,
+    ),
     "CSO": Exposure(per_day=2, source="as CSI", at_home=False),
     "STU": Exposure(per_day=10, source="assumed: ten flights up a day"),
     "STN": Exposure(per_day=10, source="assumed: ten flights down a day"),

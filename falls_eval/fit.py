@@ -41,8 +41,14 @@ def collect(recordings: Sequence[Recording], base: FallParams) -> Features:
             trial.append(i)
             rows.append((*c.dynamics, c.still_g, c.angle_deg))
     cols = np.array(rows, dtype=np.float64).reshape(len(rows), -1) if rows else np.empty((0, 8))
-    return Features(np.array(trial, dtype=int), cols[:, :-2], cols[:, -2], cols[:, -1],
-                    np.array([r.is_fall for r in recordings]), np.array([r.subject for r in recordings]))
+    return Features(
+        np.array(trial, dtype=int),
+        cols[:, :-2],
+        cols[:, -2],
+        cols[:, -1],
+        np.array([r.is_fall for r in recordings]),
+        np.array([r.subject for r in recordings]),
+    )
 
 
 def fit(f: Features, trials: np.ndarray, base: FallParams, min_sensitivity: float = 0.97) -> FallParams:
@@ -57,8 +63,9 @@ def fit(f: Features, trials: np.ndarray, base: FallParams, min_sensitivity: floa
     return replace(base, impact_model=model)
 
 
-def leave_one_subject_out(recordings: Sequence[Recording], base: FallParams,
-                          progress: Callable[[int, FallParams], None] | None = None) -> list[Trial]:
+def leave_one_subject_out(
+    recordings: Sequence[Recording], base: FallParams, progress: Callable[[int, FallParams], None] | None = None
+) -> list[Trial]:
     """Fit on all subjects but one, judge that one with its fitted model; every trial judged once."""
     features = collect(recordings, base)
     out: list[Trial] = []

@@ -17,8 +17,9 @@ from gateway.falls.errors import FitError
 from gateway.falls.impact import FEATURES, ImpactModel
 
 
-def fit_model(x: np.ndarray, trial: np.ndarray, is_fall: np.ndarray, trials: np.ndarray,
-              min_sensitivity: float = 0.97) -> ImpactModel:
+def fit_model(
+    x: np.ndarray, trial: np.ndarray, is_fall: np.ndarray, trials: np.ndarray, min_sensitivity: float = 0.97
+) -> ImpactModel:
     """Logistic regression on gated candidates (a candidate is positive when its trial is a fall).
 
     The threshold is the highest score that still catches `min_sensitivity` of the fall trials in `trials`
@@ -43,8 +44,12 @@ def fit_model(x: np.ndarray, trial: np.ndarray, is_fall: np.ndarray, trials: np.
     threshold = float(caught[min(allowed, len(caught) - 1)])
     if not math.isfinite(threshold):
         threshold = float(score.min())
-    return ImpactModel(tuple(float(v) for v in scaler.mean_), tuple(float(v) for v in scaler.scale_),
-                       tuple(float(v) for v in lr.coef_[0]), float(lr.intercept_[0]) - threshold)
+    return ImpactModel(
+        tuple(float(v) for v in scaler.mean_),
+        tuple(float(v) for v in scaler.scale_),
+        tuple(float(v) for v in lr.coef_[0]),
+        float(lr.intercept_[0]) - threshold,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,9 +68,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def row(values: tuple[float, ...]) -> str:
         return "(" + ", ".join(f"{v:.6g}" for v in values) + ")"
+
     print(f"# inputs: {', '.join(FEATURES)}; fitted on {len(recordings)} recordings under {args.dir}")
-    print(f"SHIPPED = ImpactModel(\n    mean={row(model.mean)},\n    scale={row(model.scale)},\n"
-          f"    weight={row(model.weight)},\n    bias={model.bias:.6g},\n)")
+    print(
+        f"SHIPPED = ImpactModel(\n    mean={row(model.mean)},\n    scale={row(model.scale)},\n"
+        f"    weight={row(model.weight)},\n    bias={model.bias:.6g},\n)"
+    )
     return 0
 
 

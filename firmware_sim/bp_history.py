@@ -43,16 +43,24 @@ def history(first_day: date, days: int, profile: Profile, tz: ZoneInfo, seed: in
                 s = base + surge + rng.normal(0, profile.noise)
                 dia = profile.diastolic + (s - profile.systolic) * 0.45 + rng.normal(0, profile.noise / 2)
                 fl = [flags[int(rng.integers(0, 4))]] if rng.random() < profile.flag_share else []
-                rows.append((start + timedelta(minutes=2 * k), round(s), round(dia),
-                             round(68 + rng.normal(0, 6)), fl))
+                rows.append((start + timedelta(minutes=2 * k), round(s), round(dia), round(68 + rng.normal(0, 6)), fl))
     return rows
 
 
 def store(session: Session, resident_id: int, gateway_id: str, rows: list[Row]) -> int:
     """Insert rows as blood-pressure readings of a resident; the caller commits."""
-    session.add_all([
-        Reading(resident_id=resident_id, gateway_id=gateway_id, device="bp-monitor", metric="blood_pressure",
-                ts=ts.astimezone(UTC), values={"systolic": s, "diastolic": d, "pulse": p}, flags=fl)
-        for ts, s, d, p, fl in rows
-    ])
+    session.add_all(
+        [
+            Reading(
+                resident_id=resident_id,
+                gateway_id=gateway_id,
+                device="bp-monitor",
+                metric="blood_pressure",
+                ts=ts.astimezone(UTC),
+                values={"systolic": s, "diastolic": d, "pulse": p},
+                flags=fl,
+            )
+            for ts, s, d, p, fl in rows
+        ]
+    )
     return len(rows)

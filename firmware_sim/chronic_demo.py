@@ -20,8 +20,12 @@ DEVICES = {"R001": [GLUCOMETER], "R002": [SCALE]}
 RULES = {"weight_gain": {"residents": {"R002": {"watch": True, "gain_kg": 2.0, "days": 3}}}}
 # Four fingersticks a day: fasting, after lunch, before dinner, bedtime (mmol/L means of a diabetic
 # resident whose control is not quite on target).
-GLUCOSE_DAY = (("fasting", time(6, 40), 7.4), ("after_meal", time(13, 10), 10.6),
-               ("before_meal", time(17, 50), 6.6), ("bedtime", time(21, 30), 8.4))
+GLUCOSE_DAY = (
+    ("fasting", time(6, 40), 7.4),
+    ("after_meal", time(13, 10), 10.6),
+    ("before_meal", time(17, 50), 6.6),
+    ("bedtime", time(21, 30), 8.4),
+)
 
 
 def glucose_history(first: date, days: int, tz: ZoneInfo, seed: int = 1) -> list[tuple[datetime, float, str]]:
@@ -41,8 +45,12 @@ def weight_history(first: date, days: int, tz: ZoneInfo, seed: int = 2) -> list[
     rows = []
     for d in range(days):
         gain = max(0, min(3, d - (days - 5))) * 0.8
-        rows.append((datetime.combine(first + timedelta(days=d), time(7, 5), tzinfo=tz),
-                     round(68.0 + gain + rng.normal(0, 0.15), 1)))
+        rows.append(
+            (
+                datetime.combine(first + timedelta(days=d), time(7, 5), tzinfo=tz),
+                round(68.0 + gain + rng.normal(0, 0.15), 1),
+            )
+        )
     return rows
 
 
@@ -52,12 +60,30 @@ def seed_history(session: Session, today: date, days: int = 28, tz: ZoneInfo = Z
     first, added = today - timedelta(days=days), 0
     if (r := people.get("R001")) is not None:
         for ts, value, context in glucose_history(first, days, tz):
-            session.add(Reading(resident_id=r.id, gateway_id="gw-r001", device=GLUCOMETER.name, metric="glucose",
-                                ts=ts.astimezone(UTC), values={"glucose_mmol_l": value}, flags=[context]))
+            session.add(
+                Reading(
+                    resident_id=r.id,
+                    gateway_id="gw-r001",
+                    device=GLUCOMETER.name,
+                    metric="glucose",
+                    ts=ts.astimezone(UTC),
+                    values={"glucose_mmol_l": value},
+                    flags=[context],
+                )
+            )
             added += 1
     if (r := people.get("R002")) is not None:
         for ts, kg in weight_history(first, days, tz):
-            session.add(Reading(resident_id=r.id, gateway_id="gw-r002", device=SCALE.name, metric="weight",
-                                ts=ts.astimezone(UTC), values={"weight_kg": kg}, flags=[]))
+            session.add(
+                Reading(
+                    resident_id=r.id,
+                    gateway_id="gw-r002",
+                    device=SCALE.name,
+                    metric="weight",
+                    ts=ts.astimezone(UTC),
+                    values={"weight_kg": kg},
+                    flags=[],
+                )
+            )
             added += 1
     return added

@@ -16,9 +16,18 @@ from firmware_sim.traces import TRACES
 def _demo(args: argparse.Namespace) -> int:
     from firmware_sim.demo import DemoOptions, run_demo
 
-    return run_demo(DemoOptions(homes=args.homes, notify=args.notify, scenario=args.scenario,
-                                exit_after=args.exit_after, port=args.port, mqtt_port=args.mqtt_port,
-                                data_dir=args.data_dir, speech_dir=args.speech_dir))
+    return run_demo(
+        DemoOptions(
+            homes=args.homes,
+            notify=args.notify,
+            scenario=args.scenario,
+            exit_after=args.exit_after,
+            port=args.port,
+            mqtt_port=args.mqtt_port,
+            data_dir=args.data_dir,
+            speech_dir=args.speech_dir,
+        )
+    )
 
 
 def _local_link(args: argparse.Namespace) -> MqttLink:
@@ -49,8 +58,9 @@ def _wearable(args: argparse.Namespace) -> int:
     else:
         xyz = TRACES[args.trace](rate_hz=args.rate, seed=args.seed)
     link = _local_link(args)
-    wearable = Wearable(args.name, lambda t, p: link.publish(t, p, 1).wait_for_publish(5), args.rate, args.chunk,
-                        args.unit)
+    wearable = Wearable(
+        args.name, lambda t, p: link.publish(t, p, 1).wait_for_publish(5), args.rate, args.chunk, args.unit
+    )
     print(f"streaming {len(xyz) / args.rate:.1f} s of acceleration on {native_topic(args.name)}")
     sent = wearable.stream(xyz, speed=args.speed)
     link.stop()
@@ -77,16 +87,23 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run a whole simulated installation on embedded defaults")
     demo.add_argument("--homes", type=int, default=1)
     demo.add_argument("--notify", help="apprise URL every demo caregiver is notified at (e.g. json://host:port/path)")
-    demo.add_argument("--scenario", choices=["sos", "fall", "bp", "hypo"],
-                      help="3 s after start, sos: press an SOS button; fall: the fall radar reports a fall nobody "
-                      "cancels; bp: a very high blood pressure, confirmed by a repeat; hypo: the glucose meter reads "
-                      "2.8 mmol/L")
+    demo.add_argument(
+        "--scenario",
+        choices=["sos", "fall", "bp", "hypo"],
+        help="3 s after start, sos: press an SOS button; fall: the fall radar reports a fall nobody "
+        "cancels; bp: a very high blood pressure, confirmed by a repeat; hypo: the glucose meter reads "
+        "2.8 mmol/L",
+    )
     demo.add_argument("--exit-after", type=float, help="stop by itself after this many seconds")
     demo.add_argument("--port", type=int, default=8000, help="web port (a free one is taken if busy)")
     demo.add_argument("--mqtt-port", type=int, default=1883, help="central MQTT port (a free one if busy)")
     demo.add_argument("--data-dir", type=Path, help="keep the demo's databases here (default: a temp dir)")
-    demo.add_argument("--speech-dir", type=Path, help="write every prompt each home speaks as "
-                      "<gateway>-NNNN-<priority>-<key>.wav here (default: speak through the sound card, if any)")
+    demo.add_argument(
+        "--speech-dir",
+        type=Path,
+        help="write every prompt each home speaks as "
+        "<gateway>-NNNN-<priority>-<key>.wav here (default: speak through the sound card, if any)",
+    )
     demo.set_defaults(func=_demo)
     press = sub.add_parser("press", help="press a zigbee2mqtt SOS button on a home's local broker")
     _add_broker_args(press)

@@ -89,8 +89,12 @@ class Demo:
             if wanted != got:
                 say(f"port {wanted} is busy; the demo's {what} server uses port {got} instead")
         notify = [o.notify] if o.notify else [self._start_receiver()]
-        settings = ServerSettings(port=web_port, mqtt=BrokerAddress(port=mqtt_port), database_url=f"sqlite:///{data_dir}/anxin.db",
-                                  duty_phone=DEMO_DUTY_PHONE)
+        settings = ServerSettings(
+            port=web_port,
+            mqtt=BrokerAddress(port=mqtt_port),
+            database_url=f"sqlite:///{data_dir}/anxin.db",
+            duty_phone=DEMO_DUTY_PHONE,
+        )
         self.server = build_runtime(settings)
         self.server.start()
         with self.server.services.sessions() as s, s.begin():
@@ -106,8 +110,14 @@ class Demo:
             broker.start()
             self.local_brokers.append(broker)
             code = f"R{i + 1:03d}"
-            settings_ = gateway_settings(f"gw-{code.lower()}", code, BrokerAddress("127.0.0.1", broker.port),
-                                         central, data_dir, passwords.get(f"gw-{code.lower()}"))
+            settings_ = gateway_settings(
+                f"gw-{code.lower()}",
+                code,
+                BrokerAddress("127.0.0.1", broker.port),
+                central,
+                data_dir,
+                passwords.get(f"gw-{code.lower()}"),
+            )
             home = build_home(settings_.model_copy(update={"devices": DEMO_DEVICES}))
             home.devices_link.on_message = lambda t, p, h=home: self._home_action(h, t, p)
             home.start()
@@ -116,11 +126,15 @@ class Demo:
         say(f"Anxin demo running: {o.homes} home(s), data in {data_dir}")
         say(f"  duty console: {settings.base_url}/console (sign in as duty / anxin-demo)")
         say(f"  residents' records: {settings.base_url}/console/residents (sign in as coordinator / anxin-demo)")
-        say(f"  services and decision figures: {settings.base_url}/console/requests, /console/dashboard "
-            "(sign in as supervisor / anxin-demo)")
+        say(
+            f"  services and decision figures: {settings.base_url}/console/requests, /console/dashboard "
+            "(sign in as supervisor / anxin-demo)"
+        )
         say(f"  REST API: {settings.base_url}/api/v1   OpenAPI: {settings.base_url}/docs")
-        say(f"  central MQTT broker: 127.0.0.1:{mqtt_port}; home brokers: "
-            + ", ".join(f"127.0.0.1:{b.port}" for b in self.local_brokers))
+        say(
+            f"  central MQTT broker: 127.0.0.1:{mqtt_port}; home brokers: "
+            + ", ".join(f"127.0.0.1:{b.port}" for b in self.local_brokers)
+        )
         say(f"  caregivers are notified at: {notify[0]}")
         say(f"  press a button by hand: anxin-sim press --port {self.local_brokers[0].port}")
 
@@ -184,12 +198,15 @@ class Demo:
         """The diabetic resident's meter reads 2.8 mmol/L before dinner."""
         say(f"[home {self.homes[home].gateway_id}] the glucose meter reads 2.8 mmol/L")
         NativeDevice("glucometer", lambda t, p: self.homes[home].devices_link.publish(t, p, 1)).glucose(
-            2.8, "before_meal")
+            2.8, "before_meal"
+        )
 
     def fall(self, home: int = 0) -> None:
         """The fall radar in the bedroom reports a fall; nobody answers the home's question."""
-        say(f"[home {self.homes[home].gateway_id}] the fall radar reports a fall; nobody cancels "
-            "(the caregiver is called when the cancel window runs out)")
+        say(
+            f"[home {self.homes[home].gateway_id}] the fall radar reports a fall; nobody cancels "
+            "(the caregiver is called when the cancel window runs out)"
+        )
         FallRadar("fall-radar", "MIR-HE200-TY", lambda t, p: self.homes[home].devices_link.publish(t, p, 1)).fall()
 
     def high_bp(self, home: int = 0, repeat_after: float = 5.0) -> None:
@@ -222,8 +239,10 @@ class Demo:
 
 # Ninety days of home blood pressure: R001 treated hypertension drifting up, R002 low pressure (the doctor's
 # pages flag both), any further home an ordinary one.
-BP_PROFILES = {"R001": bp_history.Profile(systolic=146, diastolic=88, drift_per_week=0.6),
-               "R002": bp_history.Profile(systolic=94, diastolic=58, morning_surge=4)}
+BP_PROFILES = {
+    "R001": bp_history.Profile(systolic=146, diastolic=88, drift_per_week=0.6),
+    "R002": bp_history.Profile(systolic=94, diastolic=58, morning_surge=4),
+}
 
 
 def seed_pressures(session: Session, today: date, days: int = 90) -> int:

@@ -59,8 +59,11 @@ def _plug(path: Path) -> PtyPort:
 def _serial_bpm(args: argparse.Namespace) -> int:
     port = _plug(args.path)
     bridge = BpmBridge(port)
-    print(f"blood-pressure bridge on {args.path}; configure the gateway with `serial: [{{port: {args.path}, "
-          f"family: ble-bpm, device: <name>}}]`; Ctrl-C stops", flush=True)
+    print(
+        f"blood-pressure bridge on {args.path}; configure the gateway with `serial: [{{port: {args.path}, "
+        f"family: ble-bpm, device: <name>}}]`; Ctrl-C stops",
+        flush=True,
+    )
 
     def act(i: int) -> None:
         m = BpMeasurement(118 + i % 25, 76 + i % 12, None, 64 + i % 20, datetime.now().replace(microsecond=0))
@@ -79,15 +82,19 @@ def _serial_rflink(args: argparse.Namespace) -> int:
     port = _plug(args.path)
     dongle = RflinkDongle(port)
     dongle.banner()
-    print(f"RFLink dongle on {args.path}: pendant {args.protocol} ID={args.id} SWITCH={args.switch} pressed "
-          f"every {args.every:g} s; Ctrl-C stops", flush=True)
+    print(
+        f"RFLink dongle on {args.path}: pendant {args.protocol} ID={args.id} SWITCH={args.switch} pressed "
+        f"every {args.every:g} s; Ctrl-C stops",
+        flush=True,
+    )
     _until_stopped(args.every, lambda i: dongle.press(args.protocol, args.id, args.switch))
     port.unplug()
     return 0
 
 
-def add_device_commands(sub: argparse._SubParsersAction,
-                        add_broker_args: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_device_commands(
+    sub: argparse._SubParsersAction, add_broker_args: Callable[[argparse.ArgumentParser], None]
+) -> None:
     """Register the per-device subcommands on `anxin-sim`."""
     fall = sub.add_parser("fall", help="a zigbee2mqtt fall radar reports a fall")
     add_broker_args(fall)

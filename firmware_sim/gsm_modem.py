@@ -57,7 +57,7 @@ def decode_submit(pdu_hex: str) -> ReceivedPart:
     i += 2  # first octet, message reference
     n_digits, toa = raw[i], raw[i + 1]
     addr_len = (n_digits + 1) // 2
-    number = _number(raw[i + 2:i + 2 + addr_len].hex().upper(), n_digits, toa)
+    number = _number(raw[i + 2 : i + 2 + addr_len].hex().upper(), n_digits, toa)
     routable = toa & 0x70 in (0x00, 0x10, 0x20)  # unknown, international, national: not alphanumeric
     i += 2 + addr_len
     dcs = raw[i + 1]
@@ -65,11 +65,11 @@ def decode_submit(pdu_hex: str) -> ReceivedPart:
     vp_format = (first >> 3) & 0x03
     i += {0: 0, 2: 1}.get(vp_format, 7)
     udl = raw[i]
-    ud = raw[i + 1:]
+    ud = raw[i + 1 :]
     ref, part, total, header = None, 1, 1, 0
     if first & 0x40:  # UDHI: a user data header (concatenation) precedes the text
         udhl = ud[0]
-        h = ud[1:1 + udhl]
+        h = ud[1 : 1 + udhl]
         if h[0] == 0x00:
             ref, total, part = h[2], h[3], h[4]
         elif h[0] == 0x08:
@@ -157,7 +157,7 @@ class SimModem:
                     end = min((i for i in (buf.find(b"\x1a"), buf.find(b"\x1b")) if i >= 0), default=-1)
                     if end < 0:
                         break
-                    body, cancel, buf = buf[:end], buf[end:end + 1] == b"\x1b", buf[end + 1:]
+                    body, cancel, buf = buf[:end], buf[end : end + 1] == b"\x1b", buf[end + 1 :]
                     if not cancel:
                         self._submit(body.decode("ascii", errors="replace").strip(), pending_len)
                     pending_len = None

@@ -10,8 +10,7 @@ from datetime import datetime
 from firmware_sim.serial_devices import PtyPort, encode_sfloat
 from gateway.devices import slip
 
-GLUCOSE, GLUCOSE_CONTEXT, PLX_SPOT, PLX_CONTINUOUS, WEIGHT, TEMPERATURE = \
-    0x2A18, 0x2A34, 0x2A5E, 0x2A5F, 0x2A9D, 0x2A1C
+GLUCOSE, GLUCOSE_CONTEXT, PLX_SPOT, PLX_CONTINUOUS, WEIGHT, TEMPERATURE = 0x2A18, 0x2A34, 0x2A5E, 0x2A5F, 0x2A9D, 0x2A1C
 MEAL_CODES = {"before_meal": 1, "after_meal": 2, "fasting": 3, "casual": 4, "bedtime": 5}
 
 
@@ -43,8 +42,13 @@ class GlucoseSample:
         flags = 0x02 | (0x00 if self.mg_dl else 0x04) | (0x10 if self.meal else 0)
         # kg/L at 1e-5 is mg/dL in the mantissa; mol/L at 1e-4 is tenths of mmol/L
         conc = encode_sfloat(self.mmol_l * 18.0156e-5, -5) if self.mg_dl else encode_sfloat(self.mmol_l / 1000, -4)
-        return bytes([flags]) + struct.pack("<H", self.sequence) + date_time(self.measured_at) + \
-            struct.pack("<H", conc) + b"\x11"
+        return (
+            bytes([flags])
+            + struct.pack("<H", self.sequence)
+            + date_time(self.measured_at)
+            + struct.pack("<H", conc)
+            + b"\x11"
+        )
 
     def context(self) -> bytes | None:
         """The 0x2A34 value with the meal, self-tested; None when the meter has no context for it."""
@@ -82,8 +86,12 @@ class Weighing:
 
     def measurement(self) -> bytes:
         """The 0x2A9D value with time stamp and user."""
-        return bytes([0x06]) + struct.pack("<H", round(self.kg / 0.005)) + date_time(self.measured_at) + \
-            bytes([self.user_id])
+        return (
+            bytes([0x06])
+            + struct.pack("<H", round(self.kg / 0.005))
+            + date_time(self.measured_at)
+            + bytes([self.user_id])
+        )
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,14 @@ log = logging.getLogger(__name__)
 
 DEMO_PEOPLE = [
     ("王秀英", "北京市西城区德胜门内大街 12 号 3 单元 401", ["高龄", "空巢"], ["高血压", "2 型糖尿病"], "李伟", "儿子"),
-    ("张德福", "北京市东城区交道口南大街 48 号 2 层", ["高龄", "空巢", "重病"], ["冠心病", "慢性心力衰竭"], "张敏", "女儿"),
+    (
+        "张德福",
+        "北京市东城区交道口南大街 48 号 2 层",
+        ["高龄", "空巢", "重病"],
+        ["冠心病", "慢性心力衰竭"],
+        "张敏",
+        "女儿",
+    ),
     ("刘桂兰", "北京市海淀区万寿路 27 号院 5 号楼 602", ["空巢"], ["骨质疏松"], "陈志强", "结对干部"),
 ]
 
@@ -34,8 +41,9 @@ DEMO_STAFF = [
     ("coordinator", "协调员 周兰", "coordinator"),
 ]
 
-SOS_DEVICE = DeviceConfig(name="sos-button", family="zigbee2mqtt", model="TS0215A_sos", role="sos_button",
-                          room="bedroom")
+SOS_DEVICE = DeviceConfig(
+    name="sos-button", family="zigbee2mqtt", model="TS0215A_sos", role="sos_button", room="bedroom"
+)
 # Every device the README's `anxin-sim` commands play, under the names those commands use by default,
 # so `anxin-sim fall`, `bp`, `glucose`, `spo2`, `weight`, `temperature` and `wearable` work in the demo.
 DEMO_DEVICES = [
@@ -58,14 +66,35 @@ def demo_provision(homes: int, notify_urls: list[str], all_devices: bool = False
     for i in range(homes):
         name, address, cats, conditions, cg_name, relation = DEMO_PEOPLE[i % len(DEMO_PEOPLE)]
         code = f"R{i + 1:03d}"
-        caregivers.append(CaregiverIn(code=f"C{i + 1:03d}", name=cg_name, relation=relation,
-                                      notify=[u.replace("{code}", code) for u in notify_urls]))
-        residents.append(ResidentIn(code=code, name=name, address=address, birth_year=1936 + i,
-                                    care_categories=cats, conditions=conditions, caregivers=[f"C{i + 1:03d}"],
-                                    key_holder=f"{cg_name}（{relation}）", consent=True,
-                                    consent_sharing=True))
-        gateways.append(GatewayIn(id=f"gw-{code.lower()}", resident=code,
-                                  devices=[DeviceIn(**d.model_dump(exclude={"report_interval_s"})) for d in paired]))
+        caregivers.append(
+            CaregiverIn(
+                code=f"C{i + 1:03d}",
+                name=cg_name,
+                relation=relation,
+                notify=[u.replace("{code}", code) for u in notify_urls],
+            )
+        )
+        residents.append(
+            ResidentIn(
+                code=code,
+                name=name,
+                address=address,
+                birth_year=1936 + i,
+                care_categories=cats,
+                conditions=conditions,
+                caregivers=[f"C{i + 1:03d}"],
+                key_holder=f"{cg_name}（{relation}）",
+                consent=True,
+                consent_sharing=True,
+            )
+        )
+        gateways.append(
+            GatewayIn(
+                id=f"gw-{code.lower()}",
+                resident=code,
+                devices=[DeviceIn(**d.model_dump(exclude={"report_interval_s"})) for d in paired],
+            )
+        )
     staff = [StaffIn(username=u, display_name=n, role=r, password_hash=_demo_hash()) for u, n, r in DEMO_STAFF]
     return ProvisionFile(caregivers=caregivers, residents=residents, gateways=gateways, staff=staff)
 
@@ -76,14 +105,23 @@ def _demo_hash() -> str:
     return hash_password(DEMO_PASSWORD)
 
 
-def gateway_settings(gateway_id: str, resident: str, local: BrokerAddress, central: BrokerAddress,
-                     data_dir: Path, password: str | None = None) -> GatewaySettings:
+def gateway_settings(
+    gateway_id: str,
+    resident: str,
+    local: BrokerAddress,
+    central: BrokerAddress,
+    data_dir: Path,
+    password: str | None = None,
+) -> GatewaySettings:
     """Settings of one simulated home's gateway (its roster: the demo caregiver of that resident)."""
     return GatewaySettings(
-        gateway_id=gateway_id, resident=resident, data_dir=data_dir,
+        gateway_id=gateway_id,
+        resident=resident,
+        data_dir=data_dir,
         local_broker=BrokerAddress(local.host, local.port),
         central_broker=BrokerAddress(central.host, central.port, gateway_id if password else None, password),
-        devices=[SOS_DEVICE, *chronic_demo.DEVICES.get(resident, [])], rules=chronic_demo.RULES,
+        devices=[SOS_DEVICE, *chronic_demo.DEVICES.get(resident, [])],
+        rules=chronic_demo.RULES,
         roster=[demo_caregiver(resident)],
     )
 
@@ -127,8 +165,12 @@ def build_home(settings: GatewaySettings) -> SimHome:
     """A simulated home around a gateway configuration (nothing started)."""
     local = settings.local_broker
     home: SimHome
-    link = MqttLink(make_client(f"sim-devices-{settings.gateway_id}"), local,
-                    lambda t, p: home.actions.append((t, p)), [(f"anxin/home/{settings.gateway_id}/action", 1)])
+    link = MqttLink(
+        make_client(f"sim-devices-{settings.gateway_id}"),
+        local,
+        lambda t, p: home.actions.append((t, p)),
+        [(f"anxin/home/{settings.gateway_id}/action", 1)],
+    )
     button = SosButton("sos-button", "TS0215A_sos", lambda t, p: link.publish(t, p, 1))
     home = SimHome(build_runtime(settings), link, button)
     return home

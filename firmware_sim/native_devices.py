@@ -47,12 +47,25 @@ class NativeDevice:
         """Fall sensor: `fall`, `maybe_fall`, `low_posture` or `none`."""
         return self.send("fall", state=state, confidence=confidence, ts=self.clock())
 
-    def blood_pressure(self, systolic: float, diastolic: float, pulse: float | None = 70,
-                       flags: tuple[str, ...] = (), measured_at: datetime | None = None) -> dict[str, Any]:
+    def blood_pressure(
+        self,
+        systolic: float,
+        diastolic: float,
+        pulse: float | None = 70,
+        flags: tuple[str, ...] = (),
+        measured_at: datetime | None = None,
+    ) -> dict[str, Any]:
         """Blood-pressure monitor: one measurement in mmHg."""
         at = measured_at or datetime.fromtimestamp(self.clock(), UTC)
-        return self.send("bp", systolic=systolic, diastolic=diastolic, pulse=pulse, unit="mmHg",
-                         flags=list(flags), measured_at=at.isoformat(timespec="seconds"))
+        return self.send(
+            "bp",
+            systolic=systolic,
+            diastolic=diastolic,
+            pulse=pulse,
+            unit="mmHg",
+            flags=list(flags),
+            measured_at=at.isoformat(timespec="seconds"),
+        )
 
     def _at(self, measured_at: datetime | None) -> str:
         return (measured_at or datetime.fromtimestamp(self.clock(), UTC)).isoformat(timespec="seconds")
@@ -62,11 +75,17 @@ class NativeDevice:
         extra = {"meal": meal} if meal else {}
         return self.send("glucose", glucose=mmol_l, unit="mmol/L", measured_at=self._at(measured_at), **extra)
 
-    def spo2(self, saturation: float, pulse: float, continuous: bool = False,
-             measured_at: datetime | None = None) -> dict[str, Any]:
+    def spo2(
+        self, saturation: float, pulse: float, continuous: bool = False, measured_at: datetime | None = None
+    ) -> dict[str, Any]:
         """Pulse oximeter: a spot-check, or one second of a continuous recording."""
-        return self.send("spo2", spo2=saturation, pulse=pulse, mode="continuous" if continuous else "spot_check",
-                         measured_at=self._at(measured_at))
+        return self.send(
+            "spo2",
+            spo2=saturation,
+            pulse=pulse,
+            mode="continuous" if continuous else "spot_check",
+            measured_at=self._at(measured_at),
+        )
 
     def weight(self, kg: float, measured_at: datetime | None = None) -> dict[str, Any]:
         """Scale: one weighing in kg."""

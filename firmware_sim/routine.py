@@ -27,8 +27,9 @@ def _at(day: int, hh: int, mm: int, ss: int = 0) -> datetime:
     return datetime.combine((WEEK_START + timedelta(days=day)).date(), time(hh, mm, ss), TZ)
 
 
-def _motion(day: int, start: tuple[int, int], end: tuple[int, int],
-            every_min: int = 15) -> list[tuple[datetime, DeviceMessage]]:
+def _motion(
+    day: int, start: tuple[int, int], end: tuple[int, int], every_min: int = 15
+) -> list[tuple[datetime, DeviceMessage]]:
     t, stop = _at(day, *start), _at(day, *end)
     out: list[tuple[datetime, DeviceMessage]] = []
     while t <= stop:
@@ -37,8 +38,13 @@ def _motion(day: int, start: tuple[int, int], end: tuple[int, int],
     return out
 
 
-def ordinary_day(day: int, wake: tuple[int, int] = (6, 30), checkin: bool = True,
-                 bathroom: bool = True, nap_until: tuple[int, int] = (14, 30)) -> list[tuple[datetime, DeviceMessage]]:
+def ordinary_day(
+    day: int,
+    wake: tuple[int, int] = (6, 30),
+    checkin: bool = True,
+    bathroom: bool = True,
+    nap_until: tuple[int, int] = (14, 30),
+) -> list[tuple[datetime, DeviceMessage]]:
     """Up at 06:30, check-in at 08:00, out 09:30-11:00 (if up by then), nap 13:00-14:30, bed at 22:00."""
     out: list[tuple[datetime, DeviceMessage]] = []
     if bathroom:
@@ -50,15 +56,20 @@ def ordinary_day(day: int, wake: tuple[int, int] = (6, 30), checkin: bool = True
         out.append((_at(day, 7, 30), _bp(128, 82)))
     out.append((_at(day, 19, 30), _bp(126, 80)))
     if wake < (9, 30):
-        out += [(_at(day, 9, 31), _ev(EventKind.DOOR_OPEN, "front")),
-                (_at(day, 9, 32), _ev(EventKind.DOOR_CLOSED, "front")),
-                (_at(day, 11, 0), _ev(EventKind.DOOR_OPEN, "front")),
-                (_at(day, 11, 1), _ev(EventKind.DOOR_CLOSED, "front"))]
+        out += [
+            (_at(day, 9, 31), _ev(EventKind.DOOR_OPEN, "front")),
+            (_at(day, 9, 32), _ev(EventKind.DOOR_CLOSED, "front")),
+            (_at(day, 11, 0), _ev(EventKind.DOOR_OPEN, "front")),
+            (_at(day, 11, 1), _ev(EventKind.DOOR_CLOSED, "front")),
+        ]
     else:
         out += _motion(day, wake, (11, 0))
     out += _motion(day, (11, 2), (13, 0)) + _motion(day, nap_until, (22, 0))
-    out += [(_at(day, hh, mm), Reading("thermo", "climate", {"temperature": 21.5, "humidity": 45}))
-            for hh in range(24) for mm in (0, 30)]
+    out += [
+        (_at(day, hh, mm), Reading("thermo", "climate", {"temperature": 21.5, "humidity": 45}))
+        for hh in range(24)
+        for mm in (0, 30)
+    ]
     return out
 
 
@@ -72,21 +83,40 @@ def week() -> list[tuple[datetime, DeviceMessage]]:
     # Wednesday: sleeps in until 10:30, no check-in press.
     msgs += ordinary_day(2, wake=(10, 30), checkin=False)
     # Thursday: the radar reports a fall at 15:00; she presses cancel after 12 s.
-    msgs += [*ordinary_day(3), (_at(3, 15, 0), _ev(EventKind.FALL, "radar")), (_at(3, 15, 0, 12), _ev(EventKind.SOS_CANCEL, "button"))]
+    msgs += [
+        *ordinary_day(3),
+        (_at(3, 15, 0), _ev(EventKind.FALL, "radar")),
+        (_at(3, 15, 0, 12), _ev(EventKind.SOS_CANCEL, "button")),
+    ]
     # Friday: a fall at 16:00 that nobody cancels; she moves on the floor at 16:05.
-    msgs += [*ordinary_day(4), (_at(4, 16, 0), _ev(EventKind.FALL, "radar")), (_at(4, 16, 5), _ev(EventKind.MOTION, "radar"))]
+    msgs += [
+        *ordinary_day(4),
+        (_at(4, 16, 0), _ev(EventKind.FALL, "radar")),
+        (_at(4, 16, 5), _ev(EventKind.MOTION, "radar")),
+    ]
     # Saturday: out of the front door at 02:00, back at 02:40; then no movement 13:00-17:30.
     msgs += list(ordinary_day(5, bathroom=False, nap_until=(17, 30)))
-    msgs += [(_at(5, 2, 0), _ev(EventKind.DOOR_OPEN, "front")), (_at(5, 2, 1), _ev(EventKind.DOOR_CLOSED, "front")),
-             (_at(5, 2, 40), _ev(EventKind.DOOR_OPEN, "front")), (_at(5, 2, 41), _ev(EventKind.DOOR_CLOSED, "front"))]
+    msgs += [
+        (_at(5, 2, 0), _ev(EventKind.DOOR_OPEN, "front")),
+        (_at(5, 2, 1), _ev(EventKind.DOOR_CLOSED, "front")),
+        (_at(5, 2, 40), _ev(EventKind.DOOR_OPEN, "front")),
+        (_at(5, 2, 41), _ev(EventKind.DOOR_CLOSED, "front")),
+    ]
     # Sunday: the button's battery runs low at 09:00; the heating fails from 12:00 to 13:30.
     sunday = [m for m in ordinary_day(6) if not (m[1].device == "thermo" and _at(6, 12, 0) <= m[0] < _at(6, 13, 30))]
-    msgs += [*sunday, (_at(6, 9, 0), _ev(EventKind.BATTERY_LOW, "button")), (_at(6, 12, 0), Reading("thermo", "climate", {"temperature": 9.0, "humidity": 50})), (_at(6, 12, 30), Reading("thermo", "climate", {"temperature": 8.5, "humidity": 50})), (_at(6, 13, 0), Reading("thermo", "climate", {"temperature": 9.5, "humidity": 50}))]
+    msgs += [
+        *sunday,
+        (_at(6, 9, 0), _ev(EventKind.BATTERY_LOW, "button")),
+        (_at(6, 12, 0), Reading("thermo", "climate", {"temperature": 9.0, "humidity": 50})),
+        (_at(6, 12, 30), Reading("thermo", "climate", {"temperature": 8.5, "humidity": 50})),
+        (_at(6, 13, 0), Reading("thermo", "climate", {"temperature": 9.5, "humidity": 50})),
+    ]
     return sorted(msgs, key=lambda m: m[0])
 
 
-def timeline(msgs: list[tuple[datetime, DeviceMessage]], tick_s: float = 10.0,
-             days: int = 7) -> Iterator[tuple[datetime, Input]]:
+def timeline(
+    msgs: list[tuple[datetime, DeviceMessage]], tick_s: float = 10.0, days: int = 7
+) -> Iterator[tuple[datetime, Input]]:
     """Messages interleaved with ticks every `tick_s`, as the worker would see them."""
     # In UTC, as the worker passes it; the rules convert to the home's time zone themselves.
     start = WEEK_START.astimezone(UTC)

@@ -18,8 +18,14 @@ from pathlib import Path
 from gateway.devices import slip
 
 # Status bits of the Blood Pressure Measurement characteristic, by quality flag name.
-STATUS_BITS = {"body_movement": 0x01, "cuff_too_loose": 0x02, "irregular_pulse": 0x04,
-               "pulse_rate_high": 0x08, "pulse_rate_low": 0x10, "improper_position": 0x20}
+STATUS_BITS = {
+    "body_movement": 0x01,
+    "cuff_too_loose": 0x02,
+    "irregular_pulse": 0x04,
+    "pulse_rate_high": 0x08,
+    "pulse_rate_low": 0x10,
+    "improper_position": 0x20,
+}
 SFLOAT_NAN = 0x07FF
 
 
@@ -48,12 +54,17 @@ class BpMeasurement:
         """The characteristic value, every optional field present that is set."""
         exp = -1 if self.kpa else 0
         conv = (lambda v: v / 7.50062) if self.kpa else (lambda v: v)
-        flags = (0x01 if self.kpa else 0) | (0x02 if self.measured_at else 0) \
-            | (0x04 if self.pulse is not None else 0) | (0x08 if self.user_id is not None else 0) \
+        flags = (
+            (0x01 if self.kpa else 0)
+            | (0x02 if self.measured_at else 0)
+            | (0x04 if self.pulse is not None else 0)
+            | (0x08 if self.user_id is not None else 0)
             | (0x10 if self.flags else 0)
+        )
         mean = SFLOAT_NAN if self.map is None else encode_sfloat(conv(self.map), exp)
-        out = bytes([flags]) + struct.pack("<HHH", encode_sfloat(conv(self.systolic), exp),
-                                           encode_sfloat(conv(self.diastolic), exp), mean)
+        out = bytes([flags]) + struct.pack(
+            "<HHH", encode_sfloat(conv(self.systolic), exp), encode_sfloat(conv(self.diastolic), exp), mean
+        )
         if self.measured_at:
             t = self.measured_at
             out += struct.pack("<HBBBBB", t.year, t.month, t.day, t.hour, t.minute, t.second)
@@ -116,7 +127,7 @@ class PtyPort:
         """The same bytes in several writes, so reads see partial frames."""
         step = max(1, len(data) // pieces)
         for i in range(0, len(data), step):
-            self.write(data[i:i + step])
+            self.write(data[i : i + step])
             time.sleep(pause)
 
 

@@ -27,9 +27,14 @@ PROVIDERS = [
 ]
 # (resident, category, what is needed), asked in turn over the month.
 NEEDS = [
-    ("R001", "meals", "午餐送餐，软一点"), ("R002", "repair", "卫生间水龙头漏水"), ("R003", "cleaning", "每周打扫一次"),
-    ("R001", "medical", "周四去医院复查，需要陪诊"), ("R003", "digital", "学用微信视频和孩子通话"),
-    ("R002", "adaptation", "卫生间加装扶手"), ("R001", "cleaning", "换季整理衣物"), ("R003", "counselling", "最近睡不好，心里闷"),
+    ("R001", "meals", "午餐送餐，软一点"),
+    ("R002", "repair", "卫生间水龙头漏水"),
+    ("R003", "cleaning", "每周打扫一次"),
+    ("R001", "medical", "周四去医院复查，需要陪诊"),
+    ("R003", "digital", "学用微信视频和孩子通话"),
+    ("R002", "adaptation", "卫生间加装扶手"),
+    ("R001", "cleaning", "换季整理衣物"),
+    ("R003", "counselling", "最近睡不好，心里闷"),
     ("R002", "meals", "老伴住院期间需要送餐"),
 ]
 ACTIVITIES = [
@@ -50,8 +55,20 @@ CHANNELS = ("staff", "family", "staff", "helper")
 def seed(session: Session, now: datetime) -> int:
     """Register the providers and a month of requests for the demo residents present; returns how many requests."""
     for code, name, kind, cats, district, hours, capacity in PROVIDERS:
-        providers.save(session, ProviderIn(code=code, name=name, kind=kind, categories=cats, district=district,  # type: ignore[arg-type]
-                                           hours=hours, capacity=capacity), DESK, now - timedelta(days=40))
+        providers.save(
+            session,
+            ProviderIn(
+                code=code,
+                name=name,
+                kind=kind,
+                categories=cats,
+                district=district,  # type: ignore[arg-type]
+                hours=hours,
+                capacity=capacity,
+            ),
+            DESK,
+            now - timedelta(days=40),
+        )
     present = set(session.scalars(select(Resident.code)))
     made = 0
     for n, days_ago in enumerate(range(30, 0, -1)):
@@ -59,8 +76,13 @@ def seed(session: Session, now: datetime) -> int:
         if code not in present:
             continue
         at = now - timedelta(days=days_ago, hours=n % 5)
-        row = store.create(session, RequestIn(resident_code=code, category=category, description=text),  # type: ignore[arg-type]
-                           CHANNELS[n % len(CHANNELS)], DESK, at)
+        row = store.create(
+            session,
+            RequestIn(resident_code=code, category=category, description=text),  # type: ignore[arg-type]
+            CHANNELS[n % len(CHANNELS)],
+            DESK,
+            at,
+        )
         made += 1
         _work(session, row.id, n, at, days_ago)
     _community(session, now)
@@ -70,18 +92,40 @@ def seed(session: Session, now: datetime) -> int:
 def _community(session: Session, now: datetime) -> None:
     """Courses, a talk and two teams, the residents their interests suggest signed up; two notices."""
     for kind, title, tags, days, place, district in ACTIVITIES:
-        row = activities.create(session, ActivityIn(kind=kind, title=title, tags=tags, place=place, district=district,  # type: ignore[arg-type]
-                                                    starts_at=now + timedelta(days=days) if days is not None else None),
-                                DESK, now - timedelta(days=20))
+        row = activities.create(
+            session,
+            ActivityIn(
+                kind=kind,
+                title=title,
+                tags=tags,
+                place=place,
+                district=district,  # type: ignore[arg-type]
+                starts_at=now + timedelta(days=days) if days is not None else None,
+            ),
+            DESK,
+            now - timedelta(days=20),
+        )
         for n, invitee in enumerate(activities.suggest(session, row.id)):
             past = days is not None and days < 0
-            activities.sign_up(session, row.id, SignupIn(resident_code=str(invitee["resident_code"]),
-                                                         role=", ".join(invitee["matches"]) if kind == "team" else None,  # type: ignore[arg-type]
-                                                         attended=(n % 3 != 2) if past else None),
-                               DESK, now - timedelta(days=10))
+            activities.sign_up(
+                session,
+                row.id,
+                SignupIn(
+                    resident_code=str(invitee["resident_code"]),
+                    role=", ".join(invitee["matches"]) if kind == "team" else None,  # type: ignore[arg-type]
+                    attended=(n % 3 != 2) if past else None,
+                ),
+                DESK,
+                now - timedelta(days=10),
+            )
     for title, body, audience, value in NOTICES:
-        notices.publish(session, NoticeIn(title=title, body=body, audience=audience, audience_value=value),  # type: ignore[arg-type]
-                        DESK, now - timedelta(days=3), deliver=False)  # history: the demo's receiver gets alarms first
+        notices.publish(
+            session,
+            NoticeIn(title=title, body=body, audience=audience, audience_value=value),  # type: ignore[arg-type]
+            DESK,
+            now - timedelta(days=3),
+            deliver=False,
+        )  # history: the demo's receiver gets alarms first
 
 
 def _work(session: Session, request_id: int, n: int, at: datetime, days_ago: int) -> None:
@@ -105,6 +149,14 @@ def _work(session: Session, request_id: int, n: int, at: datetime, days_ago: int
     hours = 3 + (n * 7) % 40  # some beyond their category's time limit
     store.step(session, request_id, "done", worker, start + timedelta(hours=hours), note="已完成，老人确认")
     score = SCORES[n % len(SCORES)]
-    ratings.rate(session, EvaluationIn(request_id=request_id, rater="family" if n % 2 else "resident", score=score,
-                                       comment="服务很好" if score >= 4 else "等了太久" if score <= 2 else None),
-                 DESK, start + timedelta(hours=hours + 5))
+    ratings.rate(
+        session,
+        EvaluationIn(
+            request_id=request_id,
+            rater="family" if n % 2 else "resident",
+            score=score,
+            comment="服务很好" if score >= 4 else "等了太久" if score <= 2 else None,
+        ),
+        DESK,
+        start + timedelta(hours=hours + 5),
+    )

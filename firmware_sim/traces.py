@@ -64,16 +64,26 @@ class Trace:
 
 def fall(rate_hz: float = 50.0, seed: int = 0, impact_g: float = 3.5) -> np.ndarray:
     """Standing, 0.4 s of free fall while tipping over, a 3–4 g impact, then lying still."""
-    return (Trace(rate_hz, seed).hold(5, UPRIGHT)
-            .turn(0.4, UPRIGHT, LYING, lambda f: 1.0 - 0.8 * math.sin(math.pi * min(f * 1.2, 1.0)))
-            .spike(impact_g, LYING).hold(10, LYING).build())
+    return (
+        Trace(rate_hz, seed)
+        .hold(5, UPRIGHT)
+        .turn(0.4, UPRIGHT, LYING, lambda f: 1.0 - 0.8 * math.sin(math.pi * min(f * 1.2, 1.0)))
+        .spike(impact_g, LYING)
+        .hold(10, LYING)
+        .build()
+    )
 
 
 def sit_hard(rate_hz: float = 50.0, seed: int = 0) -> np.ndarray:
     """Dropping onto a chair: a dip, a ~1.9 g bump (MobiFall's sit-downs peak at 1.6–2.0 g), then seated."""
-    return (Trace(rate_hz, seed).hold(5, UPRIGHT)
-            .turn(0.6, UPRIGHT, SEATED, lambda f: 1.0 - 0.4 * math.sin(math.pi * f))
-            .spike(1.9, SEATED).hold(10, SEATED).build())
+    return (
+        Trace(rate_hz, seed)
+        .hold(5, UPRIGHT)
+        .turn(0.6, UPRIGHT, SEATED, lambda f: 1.0 - 0.4 * math.sin(math.pi * f))
+        .spike(1.9, SEATED)
+        .hold(10, SEATED)
+        .build()
+    )
 
 
 def jump(rate_hz: float = 50.0, seed: int = 0, times: int = 3) -> np.ndarray:
@@ -96,10 +106,20 @@ def walk(rate_hz: float = 50.0, seed: int = 0, seconds: float = 60) -> np.ndarra
 
 def lie_down(rate_hz: float = 50.0, seed: int = 0) -> np.ndarray:
     """Lying down on a bed on purpose: the same turn as a fall but slow and without an impact."""
-    return (Trace(rate_hz, seed).hold(5, UPRIGHT).turn(3, UPRIGHT, LYING, lambda f: 1.0 + 0.1 * math.sin(math.pi * f))
-            .hold(10, LYING).build())
+    return (
+        Trace(rate_hz, seed)
+        .hold(5, UPRIGHT)
+        .turn(3, UPRIGHT, LYING, lambda f: 1.0 + 0.1 * math.sin(math.pi * f))
+        .hold(10, LYING)
+        .build()
+    )
 
 
 TRACES: dict[str, Callable[..., np.ndarray]] = {
-    "fall": fall, "sit-hard": sit_hard, "jump": jump, "stairs": stairs, "walk": walk, "lie-down": lie_down,
+    "fall": fall,
+    "sit-hard": sit_hard,
+    "jump": jump,
+    "stairs": stairs,
+    "walk": walk,
+    "lie-down": lie_down,
 }

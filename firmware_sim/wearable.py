@@ -22,17 +22,24 @@ def native_topic(device: str) -> str:
     return f"anxin/dev/{device}"
 
 
-def accel_messages(xyz: np.ndarray, t0: float, rate_hz: float = 50.0, chunk_s: float = 1.0,
-                   unit: str = "g") -> Iterator[dict[str, Any]]:
+def accel_messages(
+    xyz: np.ndarray, t0: float, rate_hz: float = 50.0, chunk_s: float = 1.0, unit: str = "g"
+) -> Iterator[dict[str, Any]]:
     """Native `accel` messages for evenly spaced samples in g, about `chunk_s` seconds each."""
     if unit not in ("g", "m/s2"):
         raise ValueError(f"unit must be 'g' or 'm/s2', not {unit!r}")
     scale = 1.0 if unit == "g" else STANDARD_GRAVITY
     per = max(1, int(round(chunk_s * rate_hz)))
     for i in range(0, len(xyz), per):
-        samples = np.round(xyz[i:i + per] * scale, 4).tolist()
-        yield {"v": 1, "type": "accel", "t0": round(t0 + i / rate_hz, 4), "rate_hz": rate_hz, "unit": unit,
-               "samples": samples}
+        samples = np.round(xyz[i : i + per] * scale, 4).tolist()
+        yield {
+            "v": 1,
+            "type": "accel",
+            "t0": round(t0 + i / rate_hz, 4),
+            "rate_hz": rate_hz,
+            "unit": unit,
+            "samples": samples,
+        }
 
 
 def from_mobifall(path: Path, rate_hz: float = 50.0) -> np.ndarray:
@@ -51,8 +58,13 @@ class Wearable:
     chunk_s: float = 1.0
     unit: str = "g"
 
-    def stream(self, xyz: np.ndarray, speed: float = 1.0, clock: Callable[[], float] = time.time,
-               sleep: Callable[[float], None] = time.sleep) -> int:
+    def stream(
+        self,
+        xyz: np.ndarray,
+        speed: float = 1.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> int:
         """Publish the whole trace; speed 1 is real time, 0 as fast as possible. Returns messages sent."""
         start = clock()
         sent = 0

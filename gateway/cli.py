@@ -91,29 +91,50 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one home's gateway")
     run.add_argument("--config", type=Path, required=True, help="gateway YAML file")
     run.set_defaults(func=_run)
-    speaker = sub.add_parser("speaker", help="speak the home's `say` actions (espeak-ng through ALSA)",
-                             description="Subscribes to anxin/home/<gateway>/action on the home's broker and "
-                             "speaks each `say`, most urgent first; reports its health on anxin/home/<gateway>/"
-                             "speaker. `anxin-gateway run` starts it too when the configuration has `speaker:`.")
+    speaker = sub.add_parser(
+        "speaker",
+        help="speak the home's `say` actions (espeak-ng through ALSA)",
+        description="Subscribes to anxin/home/<gateway>/action on the home's broker and "
+        "speaks each `say`, most urgent first; reports its health on anxin/home/<gateway>/"
+        "speaker. `anxin-gateway run` starts it too when the configuration has `speaker:`.",
+    )
     speaker.add_argument("--config", type=Path, required=True, help="gateway YAML file")
-    speaker.add_argument("--output-dir", type=Path, help="write each prompt as NNNN-<priority>-<key>.wav here "
-                         "instead of playing it")
+    speaker.add_argument(
+        "--output-dir", type=Path, help="write each prompt as NNNN-<priority>-<key>.wav here instead of playing it"
+    )
     speaker.add_argument("--device", help="ALSA device (as `aplay -L` lists it); default: the configured one")
     speaker.set_defaults(func=_speaker)
-    decode = sub.add_parser("decode", help="decode device input one message a line (what the gateway sees)",
-                            description="Reads `TOPIC JSON` lines (zigbee2mqtt, native), hex characteristic "
-                            "values (ble-bpm, ble-glucose, ble-glucose-context, ble-plx-spot, ble-plx-continuous, ble-weight, "
-                            "ble-temperature) or raw lines (rflink) and prints one JSON object per typed "
-                            "reading or event, or {\"error\": ...}. Exit status 1 when any line was rejected.")
-    decode.add_argument("--format", required=True, choices=[
-        "zigbee2mqtt", "native", "ble-bpm", "rflink", "ble-glucose", "ble-glucose-context", "ble-plx-spot",
-        "ble-plx-continuous", "ble-weight", "ble-temperature"])
+    decode = sub.add_parser(
+        "decode",
+        help="decode device input one message a line (what the gateway sees)",
+        description="Reads `TOPIC JSON` lines (zigbee2mqtt, native), hex characteristic "
+        "values (ble-bpm, ble-glucose, ble-glucose-context, ble-plx-spot, ble-plx-continuous, ble-weight, "
+        "ble-temperature) or raw lines (rflink) and prints one JSON object per typed "
+        'reading or event, or {"error": ...}. Exit status 1 when any line was rejected.',
+    )
+    decode.add_argument(
+        "--format",
+        required=True,
+        choices=[
+            "zigbee2mqtt",
+            "native",
+            "ble-bpm",
+            "rflink",
+            "ble-glucose",
+            "ble-glucose-context",
+            "ble-plx-spot",
+            "ble-plx-continuous",
+            "ble-weight",
+            "ble-temperature",
+        ],
+    )
     decode.add_argument("file", nargs="?", type=Path, help="input file (default: standard input)")
     decode.add_argument("--config", type=Path, help="gateway YAML: use its devices (default: every name is known)")
     decode.add_argument("--timezone", default="Asia/Shanghai", help="the device clock's zone (ble-*)")
     decode.add_argument("--model", help="zigbee2mqtt model assumed for devices when no --config (e.g. FDS315)")
-    decode.add_argument("--role", help="role assumed for devices when no --config (default: the model's, "
-                        "else sos_button)")
+    decode.add_argument(
+        "--role", help="role assumed for devices when no --config (default: the model's, else sos_button)"
+    )
     decode.set_defaults(func=_decode)
     return parser
 

@@ -48,8 +48,16 @@ def read_mode(payload: bytes, source: str, counters: Counter[str]) -> ModeChange
 class Commands:
     """Carries out the server's commands; used only from the worker's thread, no I/O in the constructor."""
 
-    def __init__(self, settings: GatewaySettings, rules: RuleBook, outlet: Outlet, open_alarms: OpenAlarms,
-                 publish_local: PublishLocal, clocks: Clocks, counters: Counter[str]) -> None:
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        rules: RuleBook,
+        outlet: Outlet,
+        open_alarms: OpenAlarms,
+        publish_local: PublishLocal,
+        clocks: Clocks,
+        counters: Counter[str],
+    ) -> None:
         self.settings = settings
         self.rules = rules
         self.outlet = outlet
@@ -68,8 +76,11 @@ class Commands:
             self.outlet.act(Action("say", "test_alarm"))
             self.outlet.raise_alarm(Alarm("test", Severity.INFO, "weekly test", detail={"by": command.args.get("by")}))
         elif command.cmd == push.COMMAND:
-            log.info("rules configuration version %r pushed by the server (asked by %r)",
-                     command.args.get("version"), str(command.args.get("by", "?"))[:64])
+            log.info(
+                "rules configuration version %r pushed by the server (asked by %r)",
+                command.args.get("version"),
+                str(command.args.get("by", "?"))[:64],
+            )
             report, retired = self.rules.apply(command.args, self.clocks.utc())
             for alarm in retired:
                 self.outlet.raise_alarm(alarm)
@@ -94,8 +105,11 @@ class Commands:
         if not self.open_alarms.holds(args.get("gateway_seq"), args.get("type"), self.clocks.wall()):
             # "Help is coming" for an alarm that does not exist would make a resident stop calling for help.
             self.counters["untrusted_commands"] += 1
-            log.warning("alarm_acknowledged for an alarm this gateway does not hold open (seq %r, %r): "
-                        "not said", args.get("gateway_seq"), str(args.get("type"))[:32])
+            log.warning(
+                "alarm_acknowledged for an alarm this gateway does not hold open (seq %r, %r): not said",
+                args.get("gateway_seq"),
+                str(args.get("type"))[:32],
+            )
             return
         by = spoken_name(args.get("by"), self.settings.roster, self.settings.language)
         device = args.get("device") if self.settings.device(str(args.get("device"))) else None

@@ -107,8 +107,9 @@ class SmsConfig(BaseModel):
         out = dict(data)
         try:
             if isinstance(data.get("caregivers"), list):
-                out["caregivers"] = [normalise_phone(n, region) if isinstance(n, str) else n
-                                     for n in data["caregivers"]]
+                out["caregivers"] = [
+                    normalise_phone(n, region) if isinstance(n, str) else n for n in data["caregivers"]
+                ]
             if isinstance(data.get("smsc"), str):
                 out["smsc"] = normalise_phone(data["smsc"], region)
         except PhoneNumberError as exc:
@@ -174,8 +175,11 @@ class GatewaySettings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Arguments, then ANXIN_GW_* variables, then the YAML file, then defaults (the module's docstring)."""

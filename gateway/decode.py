@@ -24,24 +24,52 @@ def _iso(ts: datetime | None) -> str | None:
 def message_json(msg: DeviceMessage) -> dict[str, Any]:
     """A typed message as JSON: SI / mmHg units, ISO 8601 times."""
     if isinstance(msg, Reading):
-        return {"type": "reading", "device": msg.device, "metric": msg.metric, "values": dict(msg.values),
-                "flags": sorted(msg.flags), "measured_at": _iso(msg.ts), "detail": dict(msg.detail)}
+        return {
+            "type": "reading",
+            "device": msg.device,
+            "metric": msg.metric,
+            "values": dict(msg.values),
+            "flags": sorted(msg.flags),
+            "measured_at": _iso(msg.ts),
+            "detail": dict(msg.detail),
+        }
     if isinstance(msg, AccelChunk):
-        return {"type": "accel", "device": msg.device, "t0": _iso(datetime.fromtimestamp(msg.t0, UTC)),
-                "rate_hz": msg.rate_hz, "unit": "g", "samples": [[round(c, 5) for c in s] for s in msg.samples]}
+        return {
+            "type": "accel",
+            "device": msg.device,
+            "t0": _iso(datetime.fromtimestamp(msg.t0, UTC)),
+            "rate_hz": msg.rate_hz,
+            "unit": "g",
+            "samples": [[round(c, 5) for c in s] for s in msg.samples],
+        }
     assert isinstance(msg, DeviceEvent)
     if msg.kind == EventKind.UNKNOWN_KEYS:  # what the gateway counts and otherwise ignores
-        return {"type": "ignored", "device": msg.device, "keys": list(msg.detail.get("keys", [])),
-                "info": "keys the gateway does not understand for this device: counted and reported, not forwarded"}
-    return {"type": "event", "device": msg.device, "kind": msg.kind.value, "ts": _iso(msg.ts),
-            "detail": dict(msg.detail)}
+        return {
+            "type": "ignored",
+            "device": msg.device,
+            "keys": list(msg.detail.get("keys", [])),
+            "info": "keys the gateway does not understand for this device: counted and reported, not forwarded",
+        }
+    return {
+        "type": "event",
+        "device": msg.device,
+        "kind": msg.kind.value,
+        "ts": _iso(msg.ts),
+        "detail": dict(msg.detail),
+    }
 
 
 class Decoder:
     """Decodes one input line of a format; devices not in the configuration are treated as known."""
 
-    def __init__(self, fmt: str, settings: GatewaySettings | None = None, timezone_name: str = "Asia/Shanghai",
-                 role: str | None = None, model: str | None = None) -> None:
+    def __init__(
+        self,
+        fmt: str,
+        settings: GatewaySettings | None = None,
+        timezone_name: str = "Asia/Shanghai",
+        role: str | None = None,
+        model: str | None = None,
+    ) -> None:
         if fmt not in FORMATS:
             raise ValueError(f"format must be one of {FORMATS}")
         self.fmt = fmt
@@ -74,8 +102,11 @@ class Decoder:
         packet = rflink.parse_line(line)
         if packet is None:
             return []
-        devices = {rflink.config_address(d): d for d in (self.settings.devices if self.settings else [])
-                   if d.family == "rflink"}
+        devices = {
+            rflink.config_address(d): d
+            for d in (self.settings.devices if self.settings else [])
+            if d.family == "rflink"
+        }
         return rflink.to_messages(packet, rflink.find_device(devices, packet))
 
 

@@ -37,8 +37,18 @@ MEASUREMENTS_KEY = "forwarded_measurements"  # outbox meta: survives restarts, s
 class DeviceIntake:
     """What came from the home's devices, handled on the worker's thread; no I/O in the constructor."""
 
-    def __init__(self, settings: GatewaySettings, router: Router, outbox: Outbox, rules: RuleBook, outlet: Outlet,
-                 supervisor: Supervisor, falls: FallMonitor, clocks: Clocks, counters: Counter[str]) -> None:
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        router: Router,
+        outbox: Outbox,
+        rules: RuleBook,
+        outlet: Outlet,
+        supervisor: Supervisor,
+        falls: FallMonitor,
+        clocks: Clocks,
+        counters: Counter[str],
+    ) -> None:
         self.settings = settings
         self.router = router
         self.outbox = outbox  # its meta table keeps supervision and the forwarded measurements across restarts
@@ -95,8 +105,9 @@ class DeviceIntake:
         if isinstance(msg, Reading) and not all(_finite(v) for v in msg.values.values()):
             # JSON allows NaN and Infinity; no rule can judge them and no trend should show them.
             self.counters["parse_errors"] += 1
-            log.warning("rejected %s reading from %s: not a finite number in %s", msg.metric, msg.device,
-                        dict(msg.values))
+            log.warning(
+                "rejected %s reading from %s: not a finite number in %s", msg.metric, msg.device, dict(msg.values)
+            )
             return
         if self.measurements.is_repeat(msg):
             self.counters["duplicate_measurements"] += 1
@@ -124,8 +135,12 @@ class DeviceIntake:
         """Count keys a known device sent that nothing reads; report them to the server now and then."""
         self.counters["unknown_keys"] += 1
         for report in self.unknown_keys.note(msg, self.clocks.wall()):
-            log.warning("device %s sends keys the gateway does not understand (ignored, %d messages so far): %s",
-                        report.device, report.detail["messages"], ", ".join(report.detail["keys"]))
+            log.warning(
+                "device %s sends keys the gateway does not understand (ignored, %d messages so far): %s",
+                report.device,
+                report.detail["messages"],
+                ", ".join(report.detail["keys"]),
+            )
             self.outlet.forward(report)
 
     def bridge(self, bridge: str, up: bool) -> None:
@@ -198,5 +213,8 @@ def _from_rule_state(raw: str | None) -> dict[str, Any] | None:
     old = json.loads(raw).get("supervision") if raw else None
     if not isinstance(old, dict):
         return None
-    return {"offline": old.get("offline", []), "battery_low": old.get("battery_low", []),
-            "bridges_down": old.get("bridge_offline", [])}
+    return {
+        "offline": old.get("offline", []),
+        "battery_low": old.get("battery_low", []),
+        "bridges_down": old.get("bridge_offline", []),
+    }

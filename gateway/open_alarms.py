@@ -43,8 +43,9 @@ class OpenAlarms:
         """Restore what `dump` wrote, dropping what is too old or unreadable."""
         try:
             doc = json.loads(raw) if raw else {}
-            self.by_type = {str(k): [(int(s), float(at)) for s, at in v if now - float(at) < KEEP_S]
-                            for k, v in doc.items()}
+            self.by_type = {
+                str(k): [(int(s), float(at)) for s, at in v if now - float(at) < KEEP_S] for k, v in doc.items()
+            }
         except (ValueError, TypeError, AttributeError):
             self.by_type = {}
 

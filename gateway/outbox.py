@@ -26,6 +26,7 @@ ACK_FLUSH_S = 300.0
 # the home broker redelivers at most its in-flight window (Mosquitto: 20 messages) after a crash.
 KEEP_RECENT = 512
 
+
 class Outbox:
     """Alarms are committed with synchronous=FULL; readings with NORMAL; disk use is capped."""
 
@@ -56,9 +57,13 @@ class Outbox:
                 raise OutboxError(f"cannot recover the outbox sequence: {exc}") from exc
             if skipped is None:
                 return None
-            gap = protocol.GapBody("unclean_restart", ((skipped[0], skipped[1]),), skipped[1] - skipped[0] + 1,
-                                   note="sequence numbers reserved before a crash or power cut; readings among "
-                                        "them may have been lost, alarms never are").to_wire()
+            gap = protocol.GapBody(
+                "unclean_restart",
+                ((skipped[0], skipped[1]),),
+                skipped[1] - skipped[0] + 1,
+                note="sequence numbers reserved before a crash or power cut; readings among "
+                "them may have been lost, alarms never are",
+            ).to_wire()
             self._insert([("gap", ts, mono, gap)], "FULL", internal=True)
             return gap
 
@@ -86,8 +91,9 @@ class Outbox:
         self._skip -= taken
         self.skipped += taken
         rest = rows[taken:]
-        return [0] * taken + (self._insert(rest, "FULL" if any(r[0] == "alarm" for r in rest) else "NORMAL")
-                              if rest else [])
+        return [0] * taken + (
+            self._insert(rest, "FULL" if any(r[0] == "alarm" for r in rest) else "NORMAL") if rest else []
+        )
 
     # Writing.
 
@@ -105,8 +111,10 @@ class Outbox:
                 src = None if internal else self._src
                 self._conn.executemany(
                     "INSERT INTO outbox (seq, lane, lane_name, ts, mono, body, src) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(s, LANE_ORDER[lane], lane, ts, mono, json.dumps(body, ensure_ascii=False), src)
-                     for s, (lane, ts, mono, body) in zip(seqs, rows, strict=False)],
+                    [
+                        (s, LANE_ORDER[lane], lane, ts, mono, json.dumps(body, ensure_ascii=False), src)
+                        for s, (lane, ts, mono, body) in zip(seqs, rows, strict=False)
+                    ],
                 )
                 self._conn.execute("COMMIT")
                 self._since_check += len(rows)
@@ -151,7 +159,9 @@ class Outbox:
                 body = json.loads(row[0])
                 body[key] = value
                 self._conn.execute("PRAGMA synchronous=FULL")
-                self._conn.execute("UPDATE outbox SET body = ? WHERE seq = ?", (json.dumps(body, ensure_ascii=False), seq))
+                self._conn.execute(
+                    "UPDATE outbox SET body = ? WHERE seq = ?", (json.dumps(body, ensure_ascii=False), seq)
+                )
                 return True
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot annotate entry {seq}: {exc}") from exc
@@ -170,13 +180,18 @@ class Outbox:
                 return  # only alarms and events are left: they are never dropped
             self.flush_acks(force=True)
             want = max(1, readings // 10)
-            victims = [v for v in self._conn.execute(
-                "SELECT seq, ts FROM outbox WHERE lane_name = 'reading' ORDER BY seq LIMIT ?",
-                (want + len(self._acked),),
-            ).fetchall() if v[0] not in self._acked][:want]  # delivered ones are not thinned
+            victims = [
+                v
+                for v in self._conn.execute(
+                    "SELECT seq, ts FROM outbox WHERE lane_name = 'reading' ORDER BY seq LIMIT ?",
+                    (want + len(self._acked),),
+                ).fetchall()
+                if v[0] not in self._acked
+            ][:want]  # delivered ones are not thinned
             seqs = [v[0] for v in victims]
-            gap = protocol.GapBody("disk_cap", tuple((a, b) for a, b in ranges(seqs)), len(seqs),
-                                   victims[0][1], victims[-1][1]).to_wire()
+            gap = protocol.GapBody(
+                "disk_cap", tuple((a, b) for a, b in ranges(seqs)), len(seqs), victims[0][1], victims[-1][1]
+            ).to_wire()
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
@@ -201,7 +216,8 @@ class Outbox:
         """Every unacknowledged alarm, oldest first (for the SMS fallback)."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT seq, lane_name, ts, mono, body FROM outbox WHERE lane = 0 ORDER BY seq").fetchall()
+                "SELECT seq, lane_name, ts, mono, body FROM outbox WHERE lane = 0 ORDER BY seq"
+            ).fetchall()
             acked = set(self._acked)
         return [Entry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows if r[0] not in acked]
 
@@ -216,8 +232,12 @@ class Outbox:
             fresh = [s for s in seqs if s not in self._acked]
             if not fresh:
                 return 0
-            known = {r[0] for r in self._conn.execute(
-                f"SELECT seq FROM outbox WHERE seq IN ({','.join('?' * len(fresh))})", fresh)}
+            known = {
+                r[0]
+                for r in self._conn.execute(
+                    f"SELECT seq FROM outbox WHERE seq IN ({','.join('?' * len(fresh))})", fresh
+                )
+            }
             if not self._acked:
                 self._acked_since = time.monotonic()
             self._acked.update(known)
@@ -268,8 +288,10 @@ class Outbox:
                 return total
             acked = list(self._acked)
             marks = ",".join("?" * len(acked))
-            done = self._conn.execute(f"SELECT COUNT(*) FROM outbox WHERE seq IN ({marks})"
-                                      + (" AND lane_name = ?" if lane else ""), [*acked, *args]).fetchone()[0]
+            done = self._conn.execute(
+                f"SELECT COUNT(*) FROM outbox WHERE seq IN ({marks})" + (" AND lane_name = ?" if lane else ""),
+                [*acked, *args],
+            ).fetchone()[0]
             return total - int(done)
 
     def get_meta(self, key: str) -> str | None:

@@ -40,18 +40,26 @@ def action_topic(gateway_id: str) -> str:
 
 def alarm_body(alarm: Alarm, resident: str | None) -> dict[str, Any]:
     """An alarm as it travels in the uplink (anxin/protocol/bodies.py owns its shape)."""
-    return protocol.AlarmBody(alarm.type, alarm.severity.value, alarm.change.value, alarm.device, alarm.message,
-                              dict(alarm.detail), resident).to_wire()
+    return protocol.AlarmBody(
+        alarm.type, alarm.severity.value, alarm.change.value, alarm.device, alarm.message, dict(alarm.detail), resident
+    ).to_wire()
 
 
 def message_body(msg: DeviceMessage) -> tuple[str, dict[str, Any]]:
     """(lane, body) for a device message forwarded to the server."""
     if isinstance(msg, Reading):
-        return "reading", protocol.ReadingBody(msg.device, msg.metric, dict(msg.values), tuple(sorted(msg.flags)),
-                                               dict(msg.detail), msg.ts.isoformat() if msg.ts else None).to_wire()
+        return "reading", protocol.ReadingBody(
+            msg.device,
+            msg.metric,
+            dict(msg.values),
+            tuple(sorted(msg.flags)),
+            dict(msg.detail),
+            msg.ts.isoformat() if msg.ts else None,
+        ).to_wire()
     if isinstance(msg, AccelChunk):  # never sample by sample: the gateway detects falls itself
-        return "reading", protocol.ReadingBody(msg.device, "acceleration_summary", summary(msg), (), {},
-                                               datetime.fromtimestamp(msg.t0, UTC).isoformat()).to_wire()
+        return "reading", protocol.ReadingBody(
+            msg.device, "acceleration_summary", summary(msg), (), {}, datetime.fromtimestamp(msg.t0, UTC).isoformat()
+        ).to_wire()
     return "event", protocol.EventBody(msg.device, msg.kind.value, dict(msg.detail)).to_wire()
 
 
@@ -62,9 +70,18 @@ class Outlet:
     worker passes its loop's `wait` and `stopping`, so a stop ends a retry at once.
     """
 
-    def __init__(self, settings: GatewaySettings, outbox: Outbox, publish_local: PublishLocal,
-                 wake_uplink: Callable[[], None], open_alarms: OpenAlarms, clocks: Clocks, counters: Counter[str],
-                 sleep: Callable[[float], object], stopping: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        outbox: Outbox,
+        publish_local: PublishLocal,
+        wake_uplink: Callable[[], None],
+        open_alarms: OpenAlarms,
+        clocks: Clocks,
+        counters: Counter[str],
+        sleep: Callable[[float], object],
+        stopping: Callable[[], bool],
+    ) -> None:
         self.settings = settings
         self.outbox = outbox
         self.publish_local = publish_local
@@ -143,8 +160,15 @@ class Outlet:
         else:
             words = {k: v for k, v in action.detail.items() if isinstance(v, str)}  # a reminder's {what}
             text = messages.text(action.message_key, self.settings.language, **{**words, **params})
-            doc = {"v": 1, "action": action.kind, "key": action.message_key, "text": text,
-                   "lang": self.settings.language, "device": action.device, **dict(action.detail)}
+            doc = {
+                "v": 1,
+                "action": action.kind,
+                "key": action.message_key,
+                "text": text,
+                "lang": self.settings.language,
+                "device": action.device,
+                **dict(action.detail),
+            }
         try:
             self.publish_local(action_topic(self.settings.gateway_id), json.dumps(doc, ensure_ascii=False).encode())
             self.counters["actions"] += 1

@@ -28,8 +28,9 @@ REMINDERS_META = "reminders_config"  # outbox meta key: the applied reminders do
 class RuleBook:
     """Used only from the worker thread; the rules stay pure, the persistence happens here."""
 
-    def __init__(self, engine: Engine, outbox: Outbox, timezone: str, resident: str | None,
-                 counters: Counter[str]) -> None:
+    def __init__(
+        self, engine: Engine, outbox: Outbox, timezone: str, resident: str | None, counters: Counter[str]
+    ) -> None:
         self.engine = engine
         self.base = engine  # the rules document's engine; the reminders rule is composed onto it
         self.reminders: ReminderRule | None = None
@@ -61,12 +62,20 @@ class RuleBook:
             self.outbox.set_meta(push.META_CONFIG, accepted.stored())
         except (RulesConfigError, OutboxError, sqlite3.Error) as exc:
             self.counters["rules_rejected"] += 1
-            log.warning("rules configuration version %r rejected, keeping version %d: %s",
-                        args.get("version"), self.version, exc)
+            log.warning(
+                "rules configuration version %r rejected, keeping version %d: %s",
+                args.get("version"),
+                self.version,
+                exc,
+            )
             return push.report("config_rejected", args.get("version"), str(exc)), []
         kept = {rule.name for rule in accepted.engine.rules}
-        retired = [alarm for rule in self.engine.rules if rule.name not in kept and isinstance(rule, RetiringRule)
-                   for alarm in rule.retire(self.state.get(rule.name, rule.initial()), now)]
+        retired = [
+            alarm
+            for rule in self.engine.rules
+            if rule.name not in kept and isinstance(rule, RetiringRule)
+            for alarm in rule.retire(self.state.get(rule.name, rule.initial()), now)
+        ]
         # One assignment on the only thread that evaluates: the swap is atomic; learned state is kept.
         self.base = accepted.engine
         engine = self._compose()
@@ -104,13 +113,18 @@ class RuleBook:
         try:
             doc = schedule.parse(args)
             if doc.version < self.reminders_version:
-                raise schedule.RemindersError(f"version {doc.version} is older than the applied version "
-                                              f"{self.reminders_version}")
+                raise schedule.RemindersError(
+                    f"version {doc.version} is older than the applied version {self.reminders_version}"
+                )
             self.outbox.set_meta(REMINDERS_META, doc.model_dump_json())
         except (schedule.RemindersError, OutboxError, sqlite3.Error) as exc:
             self.counters["reminders_rejected"] += 1
-            log.warning("reminders version %r rejected, keeping version %d: %s", args.get("version"),
-                        self.reminders_version, exc)
+            log.warning(
+                "reminders version %r rejected, keeping version %d: %s",
+                args.get("version"),
+                self.reminders_version,
+                exc,
+            )
             return push.report("reminders_rejected", args.get("version"), str(exc))
         self.reminders, self.reminders_version = self._reminder_rule(doc), doc.version
         engine = self._compose()

@@ -92,15 +92,21 @@ class GatewayRuntime:
                 self.panel.start()
             except PanelError as exc:  # the home still runs; staff are told the button does not work
                 log.critical("%s", exc)
-                self.gateway.on_local_message(health_topic(self.settings.gateway_id, "panel"),
-                                              health_doc({"gpio_failed": str(exc)}))
+                self.gateway.on_local_message(
+                    health_topic(self.settings.gateway_id, "panel"), health_doc({"gpio_failed": str(exc)})
+                )
             else:
                 self.gateway.on_local_message(health_topic(self.settings.gateway_id, "panel"), health_doc({}))
         if self.readiness:
             self.readiness.start()
-        log.info("gateway %s started: local %s:%s, central %s:%s", self.settings.gateway_id,
-                 self.local.address.host, self.local.address.port,
-                 self.central.address.host, self.central.address.port)
+        log.info(
+            "gateway %s started: local %s:%s, central %s:%s",
+            self.settings.gateway_id,
+            self.local.address.host,
+            self.local.address.port,
+            self.central.address.host,
+            self.central.address.port,
+        )
 
     def stop(self) -> None:
         """Stop everything; the outbox keeps what is not yet acknowledged."""
@@ -132,8 +138,12 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     boot_id = uuid.uuid4().hex
     outbox = Outbox(connect(settings.outbox_path), max_bytes=int(settings.outbox.max_mb * 1_000_000))
     # A persistent local session: the Pi's Mosquitto keeps device messages while the gateway restarts.
-    local = MqttLink(make_client(f"anxin-gw-{gw}-local", clean_session=False), settings.local_broker,
-                     lambda t, p: None, [*subscriptions(), (mode_topic(gw), 1), (speaker_topic(gw), 1)])
+    local = MqttLink(
+        make_client(f"anxin-gw-{gw}-local", clean_session=False),
+        settings.local_broker,
+        lambda t, p: None,
+        [*subscriptions(), (mode_topic(gw), 1), (speaker_topic(gw), 1)],
+    )
     central = MqttLink(
         make_client(f"anxin-gw-{gw}", clean_session=False),
         settings.central_broker,
@@ -143,11 +153,24 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
         birth=Will(protocol.state_topic(gw), _state(gw, "online", boot_id)),
         drop_unsent_on_disconnect=True,
     )
-    uplink = Uplink(gw, boot_id, outbox, lambda t, p, q: central.publish(t, p, q), settings.uplink,
-                    on_command=lambda c: gateway.on_command(c), on_stuck=lambda: central.force_reconnect())
+    uplink = Uplink(
+        gw,
+        boot_id,
+        outbox,
+        lambda t, p, q: central.publish(t, p, q),
+        settings.uplink,
+        on_command=lambda c: gateway.on_command(c),
+        on_stuck=lambda: central.force_reconnect(),
+    )
     engine = build_engine(settings.rules, settings.timezone, settings.resident)
-    gateway = Gateway(settings, Router(settings), engine, outbox,
-                      publish_local=lambda t, p: local.publish(t, p, 1), wake_uplink=uplink.wake)
+    gateway = Gateway(
+        settings,
+        Router(settings),
+        engine,
+        outbox,
+        publish_local=lambda t, p: local.publish(t, p, 1),
+        wake_uplink=uplink.wake,
+    )
     local.on_message_acked = gateway.on_local_message
     local.on_connection = lambda up: gateway.on_bridge(LOCAL_BROKER, up)
     serial_devices = build_serial_devices(settings, gateway.on_device_messages, gateway.on_bridge)
@@ -157,23 +180,42 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     cfg = settings.sms
     if cfg.port and cfg.caregivers:
         port = cfg.port
-        sms = SmsFallback(cfg, outbox, lambda: open_serial_modem(port, cfg.baudrate, cfg.command_timeout_s,
-                                                                 cfg.send_timeout_s),
-                          language=settings.language, timezone=settings.timezone)
+        sms = SmsFallback(
+            cfg,
+            outbox,
+            lambda: open_serial_modem(port, cfg.baudrate, cfg.command_timeout_s, cfg.send_timeout_s),
+            language=settings.language,
+            timezone=settings.timezone,
+        )
     elif cfg.port or cfg.caregivers:
         log.warning("SMS fallback is off: it needs both sms.port and sms.caregivers")
     notifier = SystemdNotifier()
-    watchdog = Watchdog(notifier, [local, central],
-                        {"worker": lambda: gateway.loop.alive_at, "uplink": lambda: uplink.alive_at})
+    watchdog = Watchdog(
+        notifier, [local, central], {"worker": lambda: gateway.loop.alive_at, "uplink": lambda: uplink.alive_at}
+    )
     speaker = build_speaker(settings) if settings.speaker and not settings.speaker.separate else None
     if settings.speaker is None:
-        log.warning("no `speaker:` in the configuration: the home's prompts go to the bus only, nobody hears "
-                    "them unless another speaker bridge listens (docs/home.md)")
+        log.warning(
+            "no `speaker:` in the configuration: the home's prompts go to the bus only, nobody hears "
+            "them unless another speaker bridge listens (docs/home.md)"
+        )
     panel = None
     if settings.gpio:
         panel = Panel(settings.gpio, gateway.on_device_messages, online=lambda: central.connected.is_set())
         gateway.outlet.on_led = panel.show
-    readiness = Readiness(notifier, local.subscribed,
-                          f"the home's broker {local.address.host}:{local.address.port}")
-    return GatewayRuntime(settings, gateway, outbox, uplink, local, central, serial_devices, boot_id=boot_id,
-                          watchdog=watchdog, sms=sms, speaker=speaker, panel=panel, readiness=readiness)
+    readiness = Readiness(notifier, local.subscribed, f"the home's broker {local.address.host}:{local.address.port}")
+    return GatewayRuntime(
+        settings,
+        gateway,
+        outbox,
+        uplink,
+        local,
+        central,
+        serial_devices,
+        boot_id=boot_id,
+        watchdog=watchdog,
+        sms=sms,
+        speaker=speaker,
+        panel=panel,
+        readiness=readiness,
+    )

@@ -63,18 +63,37 @@ class Gateway:
         self.rules = RuleBook(engine, outbox, settings.timezone, settings.resident, self.counters)
         self._queue: queue.Queue[WorkItem] = queue.Queue()
         # The watchdog (gateway/runtime.py) restarts the process when `loop.alive_at` goes stale.
-        self.loop = Loop("gateway", self._step, wake=lambda: self._queue.put(Stop()),
-                         monotonic=lambda: self.clocks.monotonic())
+        self.loop = Loop(
+            "gateway", self._step, wake=lambda: self._queue.put(Stop()), monotonic=lambda: self.clocks.monotonic()
+        )
         self._next_tick = 0.0
         open_alarms = OpenAlarms()
         # Waiting on the loop's stop flag between an alarm's storage attempts: stop() ends a retry at once.
-        self.outlet = Outlet(settings, outbox, publish_local, wake_uplink, open_alarms, self.clocks, self.counters,
-                             sleep=sleep or self.loop.wait, stopping=lambda: self.loop.stopping)
-        self.intake = DeviceIntake(settings, router, outbox, self.rules, self.outlet,
-                                   supervisor or Supervisor.from_settings(settings), falls or FallMonitor(),
-                                   self.clocks, self.counters)
-        self.commands = Commands(settings, self.rules, self.outlet, open_alarms, publish_local, self.clocks,
-                                 self.counters)
+        self.outlet = Outlet(
+            settings,
+            outbox,
+            publish_local,
+            wake_uplink,
+            open_alarms,
+            self.clocks,
+            self.counters,
+            sleep=sleep or self.loop.wait,
+            stopping=lambda: self.loop.stopping,
+        )
+        self.intake = DeviceIntake(
+            settings,
+            router,
+            outbox,
+            self.rules,
+            self.outlet,
+            supervisor or Supervisor.from_settings(settings),
+            falls or FallMonitor(),
+            self.clocks,
+            self.counters,
+        )
+        self.commands = Commands(
+            settings, self.rules, self.outlet, open_alarms, publish_local, self.clocks, self.counters
+        )
 
     # Entry points, called from other threads: they only enqueue.
 

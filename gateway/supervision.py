@@ -27,15 +27,24 @@ DEFAULT_INTERVALS: dict[tuple[str, str | None], float | None] = {
     ("zigbee2mqtt", None): 25 * HOUR,
     ("zigbee2mqtt", "fall_radar"): 1 * HOUR,
     ("native", None): 300.0,  # native devices send a heartbeat a minute; five missed is silence
-    ("rflink", None): None,   # 433 MHz pendants and contacts are one-way: no check-in to expect
+    ("rflink", None): None,  # 433 MHz pendants and contacts are one-way: no check-in to expect
     ("ble-bpm", None): None,  # a monitor only talks when someone measures
     ("ble-gatt", None): None,  # meters, oximeters, scales, thermometers: likewise
     **{("native", role): None for role in ("glucose_meter", "pulse_oximeter", "scale", "thermometer")},
 }
 # Events that describe device health: supervision owns them and re-emits transitions only.
-ABSORBED = frozenset({EventKind.BATTERY_LOW, EventKind.DEVICE_ONLINE, EventKind.DEVICE_OFFLINE,
-                      EventKind.BRIDGE_ONLINE, EventKind.BRIDGE_OFFLINE, EventKind.HEARTBEAT,
-                      EventKind.UNKNOWN_DEVICE, EventKind.UNKNOWN_KEYS})
+ABSORBED = frozenset(
+    {
+        EventKind.BATTERY_LOW,
+        EventKind.DEVICE_ONLINE,
+        EventKind.DEVICE_OFFLINE,
+        EventKind.BRIDGE_ONLINE,
+        EventKind.BRIDGE_OFFLINE,
+        EventKind.HEARTBEAT,
+        EventKind.UNKNOWN_DEVICE,
+        EventKind.UNKNOWN_KEYS,
+    }
+)
 
 
 def serial_bridge(port: str) -> str:
@@ -89,9 +98,15 @@ def _bridges(device: DeviceConfig, ports: Iterable[SerialPortConfig]) -> tuple[s
 class Supervisor:
     """The supervision rules for one home; holds configuration only, never state or a clock."""
 
-    def __init__(self, devices: Iterable[DeviceConfig], ports: Iterable[SerialPortConfig] = (),
-                 battery_low_pct: float = 20.0, battery_ok_pct: float = 30.0, unknown_every_s: float = HOUR,
-                 bridge_grace_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        devices: Iterable[DeviceConfig],
+        ports: Iterable[SerialPortConfig] = (),
+        battery_low_pct: float = 20.0,
+        battery_ok_pct: float = 30.0,
+        unknown_every_s: float = HOUR,
+        bridge_grace_s: float = 60.0,
+    ) -> None:
         ports = list(ports)
         self.watches = {d.name: Watch(d.name, _bridges(d, ports), interval_for(d)) for d in devices}
         # Bridges the gateway itself connects to: one that never comes up after start is down too.
@@ -112,8 +127,9 @@ class Supervisor:
 
     def initial(self, now: float) -> SupervisionState:
         """At start every device gets a full interval to report, every bridge a grace period to come up."""
-        return SupervisionState(last_seen=dict.fromkeys(self.watches, now),
-                                bridges_pending=dict.fromkeys(self.own_bridges, now))
+        return SupervisionState(
+            last_seen=dict.fromkeys(self.watches, now), bridges_pending=dict.fromkeys(self.own_bridges, now)
+        )
 
     def dump(self, state: SupervisionState) -> dict[str, list[str]]:
         """What must survive a restart: who is in trouble, so a recovery after it still clears the alarm."""
@@ -124,22 +140,29 @@ class Supervisor:
 
         Raises ValueError when the data does not fit."""
         if not isinstance(data, Mapping) or not all(
-                isinstance(data.get(k, []), list) and all(isinstance(n, str) for n in data.get(k, []))
-                for k in PERSISTED):
+            isinstance(data.get(k, []), list) and all(isinstance(n, str) for n in data.get(k, [])) for k in PERSISTED
+        ):
             raise ValueError(f"supervision state must map {PERSISTED} to lists of names, got {data!r}")
         known_bridges = {*self.own_bridges, ZIGBEE2MQTT}
         offline, battery, bridges = (frozenset(data.get(k, [])) for k in PERSISTED)
-        state = replace(state, offline=offline & self.watches.keys(), battery_low=battery & self.watches.keys(),
-                        bridges_down=bridges & known_bridges)
+        state = replace(
+            state,
+            offline=offline & self.watches.keys(),
+            battery_low=battery & self.watches.keys(),
+            bridges_down=bridges & known_bridges,
+        )
         events: list[DeviceEvent] = []
-        for before, after, kind in ((offline, state.offline, EventKind.DEVICE_ONLINE),
-                                    (battery, state.battery_low, EventKind.BATTERY_OK),
-                                    (bridges, state.bridges_down, EventKind.BRIDGE_ONLINE)):
+        for before, after, kind in (
+            (offline, state.offline, EventKind.DEVICE_ONLINE),
+            (battery, state.battery_low, EventKind.BATTERY_OK),
+            (bridges, state.bridges_down, EventKind.BRIDGE_ONLINE),
+        ):
             left = set(before)
             for name in sorted(before - after):  # one recovery each, as if they had reported
                 left.discard(name)
-                events.append(DeviceEvent(name, kind, detail={"reason": "no longer configured",
-                                                              "devices": sorted(left)}))
+                events.append(
+                    DeviceEvent(name, kind, detail={"reason": "no longer configured", "devices": sorted(left)})
+                )
         return state, events
 
     def observe(self, state: SupervisionState, msg: DeviceMessage, now: float) -> Result:
@@ -159,14 +182,22 @@ class Supervisor:
                 # here would make its next report announce a recovery nobody was told needed one.
                 return state, events
             if name not in state.offline:
-                events.append(DeviceEvent(name, EventKind.DEVICE_OFFLINE, detail={
-                    "reason": "availability", "devices": sorted(state.offline | {name})}))
+                events.append(
+                    DeviceEvent(
+                        name,
+                        EventKind.DEVICE_OFFLINE,
+                        detail={"reason": "availability", "devices": sorted(state.offline | {name})},
+                    )
+                )
             return replace(state, offline=state.offline | {name}), events
         state = replace(state, last_seen={**state.last_seen, name: now})
         if name in state.offline:
             state = replace(state, offline=state.offline - {name})
-            events.append(DeviceEvent(name, EventKind.DEVICE_ONLINE, detail={
-                "reason": "reported again", "devices": sorted(state.offline)}))
+            events.append(
+                DeviceEvent(
+                    name, EventKind.DEVICE_ONLINE, detail={"reason": "reported again", "devices": sorted(state.offline)}
+                )
+            )
         if isinstance(msg, DeviceEvent) and msg.kind == EventKind.BATTERY_LOW:
             state, more = self._battery(state, name, True, {})
             events += more
@@ -190,15 +221,19 @@ class Supervisor:
             if bridge in state.bridges_down:
                 return state, []
             down = state.bridges_down | {bridge}
-            return (replace(state, bridges_down=down),
-                    [DeviceEvent(bridge, EventKind.BRIDGE_OFFLINE, detail={"devices": sorted(down)})])
+            return (
+                replace(state, bridges_down=down),
+                [DeviceEvent(bridge, EventKind.BRIDGE_OFFLINE, detail={"devices": sorted(down)})],
+            )
         if bridge not in state.bridges_down:
             return state, []
         # Devices behind the bridge get a fresh interval: their silence was the bridge's.
         behind = {n: now for n, w in self.watches.items() if bridge in w.bridges}
         down = state.bridges_down - {bridge}
-        return (replace(state, bridges_down=down, last_seen={**state.last_seen, **behind}),
-                [DeviceEvent(bridge, EventKind.BRIDGE_ONLINE, detail={"devices": sorted(down)})])
+        return (
+            replace(state, bridges_down=down, last_seen={**state.last_seen, **behind}),
+            [DeviceEvent(bridge, EventKind.BRIDGE_ONLINE, detail={"devices": sorted(down)})],
+        )
 
     def tick(self, state: SupervisionState, now: float) -> Result:
         """Time passed: devices silent past their interval go offline (unless a bridge explains it)."""
@@ -214,9 +249,18 @@ class Supervisor:
             silent = now - state.last_seen.get(name, now)
             if silent > w.interval_s:
                 newly.add(name)
-                events.append(DeviceEvent(name, EventKind.DEVICE_OFFLINE, detail={
-                    "reason": "silent", "silent_s": round(silent), "interval_s": w.interval_s,
-                    "devices": sorted(state.offline | newly)}))
+                events.append(
+                    DeviceEvent(
+                        name,
+                        EventKind.DEVICE_OFFLINE,
+                        detail={
+                            "reason": "silent",
+                            "silent_s": round(silent),
+                            "interval_s": w.interval_s,
+                            "devices": sorted(state.offline | newly),
+                        },
+                    )
+                )
         return (replace(state, offline=state.offline | newly) if newly else state), events
 
     def _explained(self, state: SupervisionState, name: str) -> bool:

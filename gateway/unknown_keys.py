@@ -45,8 +45,13 @@ class UnknownKeyLedger:
         if not (new_key or due):
             return []
         seen.reported_at = now
-        return [DeviceEvent(event.device, EventKind.UNKNOWN_KEYS,
-                            detail={"keys": dict(sorted(seen.keys.items())), "messages": seen.messages})]
+        return [
+            DeviceEvent(
+                event.device,
+                EventKind.UNKNOWN_KEYS,
+                detail={"keys": dict(sorted(seen.keys.items())), "messages": seen.messages},
+            )
+        ]
 
     def total(self) -> int:
         """Messages with unknown keys from every device."""

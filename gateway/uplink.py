@@ -239,8 +239,11 @@ class Uplink:
                 return
             self._waiting_since = now  # one nudge per period, not one per loop
         self.stats.stuck_restarts += 1
-        log.warning("no acknowledgement for %.0f s with %d events in flight: restarting the uplink connection",
-                    now - silent_since, len(self._inflight))
+        log.warning(
+            "no acknowledgement for %.0f s with %d events in flight: restarting the uplink connection",
+            now - silent_since,
+            len(self._inflight),
+        )
         if self.on_stuck is not None:
             self.on_stuck()
 

@@ -66,8 +66,9 @@ class Watchdog:
 
     def __post_init__(self) -> None:
         # STOPPING=1 goes out once the stop flag is set and before the join, so no pet follows it.
-        self._loop = Loop("watchdog", self.check, interval_s=self.interval_s,
-                          wake=lambda: self.notifier.notify("STOPPING=1"))
+        self._loop = Loop(
+            "watchdog", self.check, interval_s=self.interval_s, wake=lambda: self.notifier.notify("STOPPING=1")
+        )
 
     def check(self) -> bool:
         """One round; returns whether the gateway is healthy (and systemd was petted)."""
@@ -76,8 +77,10 @@ class Watchdog:
         now = self.monotonic()
         self.unhealthy = [name for name, beat in self.heartbeats.items() if now - beat() > self.stale_after_s]
         if self.unhealthy:
-            log.error("gateway threads not responding: %s; withholding the watchdog so systemd restarts us",
-                      ", ".join(self.unhealthy))
+            log.error(
+                "gateway threads not responding: %s; withholding the watchdog so systemd restarts us",
+                ", ".join(self.unhealthy),
+            )
             return False
         self.notifier.notify("WATCHDOG=1")
         return True
@@ -122,8 +125,11 @@ class Readiness:
                 self.ready.set()
                 return True
             if self.monotonic() >= deadline:
-                log.error("not subscribed to %s after %.0f s; running without it, still trying", self.what,
-                          self.give_up_after_s)
+                log.error(
+                    "not subscribed to %s after %.0f s; running without it, still trying",
+                    self.what,
+                    self.give_up_after_s,
+                )
                 self.notifier.notify(f"READY=1\nSTATUS=degraded: {self.what} unreachable")
                 return False
         return False

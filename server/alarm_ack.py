@@ -19,14 +19,17 @@ def acknowledge_and_tell_home(services: Services, alarm_id: int, by: str, via: s
         alarm, first = desk.acknowledge(s, alarm_id, by, via, services.clock())
     if first:
         try:
-            services.downlink(alarm.gateway_id, protocol.AlarmAcknowledged(
-                alarm.id, alarm.gateway_seq, alarm.type, alarm.device, by, via).to_command())
+            services.downlink(
+                alarm.gateway_id,
+                protocol.AlarmAcknowledged(alarm.id, alarm.gateway_seq, alarm.type, alarm.device, by, via).to_command(),
+            )
         except MqttError as exc:
             # The acknowledgement is stored: whoever tapped gets their answer, and staff see on the alarm
             # that the home did not hear "help is coming" (the link to the broker was down: a restart,
             # the intake probe reconnecting), so someone can call the resident.
             log.error("alarm %d acknowledged by %s, but the home could not be told: %s", alarm.id, by, exc)
             with services.sessions() as s, s.begin():
-                desk.audit(s, desk.get_alarm(s, alarm.id), "home_not_told", "system", services.clock(),
-                           reason=str(exc)[:200])
+                desk.audit(
+                    s, desk.get_alarm(s, alarm.id), "home_not_told", "system", services.clock(), reason=str(exc)[:200]
+                )
     return alarm

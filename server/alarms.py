@@ -36,7 +36,11 @@ def audit(session: Session, alarm: Alarm, action: str, actor: str | None, now: d
 def active_alarm(session: Session, resident_id: int | None, gateway_id: str, type_: str) -> Alarm | None:
     """The open alarm of that type for the resident (or, unpaired, for the gateway)."""
     q = select(Alarm).where(Alarm.type == type_, Alarm.status.in_(ACTIVE))
-    q = q.where(Alarm.resident_id == resident_id) if resident_id is not None else q.where(Alarm.gateway_id == gateway_id)
+    q = (
+        q.where(Alarm.resident_id == resident_id)
+        if resident_id is not None
+        else q.where(Alarm.gateway_id == gateway_id)
+    )
     return session.scalars(q.order_by(Alarm.id.desc()).limit(1)).first()
 
 
@@ -46,8 +50,13 @@ def _text(value: Any, limit: int | None) -> str:
 
 
 def apply_gateway_alarm(
-    session: Session, gateway_id: str, seq: int, resident_id: int | None, body: Mapping[str, Any], at: datetime,
-    now: datetime
+    session: Session,
+    gateway_id: str,
+    seq: int,
+    resident_id: int | None,
+    body: Mapping[str, Any],
+    at: datetime,
+    now: datetime,
 ) -> AlarmChangeResult | None:
     """Raise, repeat, cancel or clear from an uplink alarm body as it travels (tools and tests build these)."""
     return apply_alarm(session, gateway_id, seq, resident_id, AlarmBody.from_wire(body), at, now)
@@ -85,11 +94,18 @@ def apply_alarm(
         audit(session, current, "repeated", "gateway", now, seq=seq, message=body.message)
         return AlarmChangeResult(current, new=False)
     alarm = Alarm(
-        resident_id=resident_id, gateway_id=gateway_id, gateway_seq=seq, type=type_,
-        severity=_text(body.severity or "warning", 16), status="raised",
+        resident_id=resident_id,
+        gateway_id=gateway_id,
+        gateway_seq=seq,
+        type=type_,
+        severity=_text(body.severity or "warning", 16),
+        status="raised",
         device=None if body.device is None else _text(body.device, 128),
-        message=_text(body.message or "", None), detail=dict(body.detail),
-        raised_at=at, updated_at=now, next_escalation_at=None if body.severity == "info" else now,
+        message=_text(body.message or "", None),
+        detail=dict(body.detail),
+        raised_at=at,
+        updated_at=now,
+        next_escalation_at=None if body.severity == "info" else now,
     )
     closed_by = _later_change(session, gateway_id, seq, type_)
     if closed_by is not None:  # its cancel was handled first: on the record, never escalated
@@ -100,8 +116,15 @@ def apply_alarm(
     session.flush()
     audit(session, alarm, "raised", "gateway", now, seq=seq, gateway_time=at.isoformat())
     if closed_by is not None:
-        audit(session, alarm, "cancelled" if closed_by[1] == "cancel" else "cleared", "gateway", now,
-              seq=closed_by[0], arrived_before_raise=True)
+        audit(
+            session,
+            alarm,
+            "cancelled" if closed_by[1] == "cancel" else "cleared",
+            "gateway",
+            now,
+            seq=closed_by[0],
+            arrived_before_raise=True,
+        )
         return AlarmChangeResult(alarm, new=False, cancelled=True)
     return AlarmChangeResult(alarm, new=True)
 
@@ -114,7 +137,9 @@ def _later_change(session: Session, gateway_id: str, seq: int, type_: str) -> tu
     later = session.execute(
         select(IngestedEvent.seq, IngestedEvent.body)
         .where(IngestedEvent.gateway_id == gateway_id, IngestedEvent.lane == "alarm", IngestedEvent.seq > seq)
-        .order_by(IngestedEvent.seq).limit(500))
+        .order_by(IngestedEvent.seq)
+        .limit(500)
+    )
     for later_seq, stored in later:
         # Later raises of this type are repeats of the same episode; the first cancel or clear ends it.
         try:
@@ -134,33 +159,63 @@ def _overtaken(session: Session, current: Alarm, gateway_id: str, seq: int) -> b
         return False
     if (current.gateway_seq or 0) > seq:
         return True
-    repeats = session.scalars(select(AlarmAudit.detail).where(AlarmAudit.alarm_id == current.id,
-                                                              AlarmAudit.action == "repeated"))
+    repeats = session.scalars(
+        select(AlarmAudit.detail).where(AlarmAudit.alarm_id == current.id, AlarmAudit.action == "repeated")
+    )
     return any(isinstance(d, dict) and isinstance(d.get("seq"), int) and d["seq"] > seq for d in repeats)
 
 
-def _test_alarm(session: Session, gateway_id: str, seq: int, resident_id: int | None, body: AlarmBody,
-                at: datetime, now: datetime) -> AlarmChangeResult:
+def _test_alarm(
+    session: Session, gateway_id: str, seq: int, resident_id: int | None, body: AlarmBody, at: datetime, now: datetime
+) -> AlarmChangeResult:
     """A weekly test came all the way up: record it as passed, notify nobody."""
-    alarm = Alarm(resident_id=resident_id, gateway_id=gateway_id, gateway_seq=seq, type="test", severity="info",
-                  status="resolved", message=_text(body.message or "weekly test", None),
-                  detail=dict(body.detail), raised_at=at, updated_at=now, resolved_at=now,
-                  outcome="test_passed")
+    alarm = Alarm(
+        resident_id=resident_id,
+        gateway_id=gateway_id,
+        gateway_seq=seq,
+        type="test",
+        severity="info",
+        status="resolved",
+        message=_text(body.message or "weekly test", None),
+        detail=dict(body.detail),
+        raised_at=at,
+        updated_at=now,
+        resolved_at=now,
+        outcome="test_passed",
+    )
     session.add(alarm)
     session.flush()
     audit(session, alarm, "raised", "gateway", now, seq=seq, gateway_time=at.isoformat())
-    audit(session, alarm, "resolved", "system", now, outcome="test_passed",
-          round_trip_s=round((now - at).total_seconds(), 3))
+    audit(
+        session,
+        alarm,
+        "resolved",
+        "system",
+        now,
+        outcome="test_passed",
+        round_trip_s=round((now - at).total_seconds(), 3),
+    )
     return AlarmChangeResult(alarm, new=False)
 
 
-def raise_system_alarm(session: Session, gateway_id: str, resident_id: int | None, type_: str, message: str,
-                       now: datetime, **detail: Any) -> Alarm | None:
+def raise_system_alarm(
+    session: Session, gateway_id: str, resident_id: int | None, type_: str, message: str, now: datetime, **detail: Any
+) -> Alarm | None:
     """Raise a server-side technical alarm unless one of that type is already open; None if it was."""
     if active_alarm(session, resident_id, gateway_id, type_) is not None:
         return None
-    alarm = Alarm(resident_id=resident_id, gateway_id=gateway_id, type=type_, severity="technical", status="raised",
-                  message=message, detail=detail, raised_at=now, updated_at=now, next_escalation_at=now)
+    alarm = Alarm(
+        resident_id=resident_id,
+        gateway_id=gateway_id,
+        type=type_,
+        severity="technical",
+        status="raised",
+        message=message,
+        detail=detail,
+        raised_at=now,
+        updated_at=now,
+        next_escalation_at=now,
+    )
     session.add(alarm)
     session.flush()
     audit(session, alarm, "raised", "system", now, **detail)
@@ -215,9 +270,12 @@ def decline(session: Session, alarm_id: int, by: str, now: datetime) -> Alarm:
     alarm = get_alarm(session, alarm_id, lock=True)
     waiting_on_them = False
     if alarm.status in ("raised", "notified") and alarm.next_escalation_at is not None:
-        last = session.scalars(select(AlarmAudit).where(AlarmAudit.alarm_id == alarm.id,
-                                                        AlarmAudit.action == "escalated")
-                               .order_by(AlarmAudit.id.desc()).limit(1)).first()
+        last = session.scalars(
+            select(AlarmAudit)
+            .where(AlarmAudit.alarm_id == alarm.id, AlarmAudit.action == "escalated")
+            .order_by(AlarmAudit.id.desc())
+            .limit(1)
+        ).first()
         detail = last.detail if last is not None and isinstance(last.detail, dict) else {}
         waiting_on_them = detail.get("stage") == "caregiver" and by in (detail.get("recipients") or [])
     if waiting_on_them:

@@ -45,8 +45,7 @@ class StaffIdentity:
     @classmethod
     def of(cls, staff: Staff) -> StaffIdentity:
         """The identity of a staff row."""
-        return cls(staff.id, staff.username, staff.display_name, staff.role, staff.language,
-                   staff.session_version or 0)
+        return cls(staff.id, staff.username, staff.display_name, staff.role, staff.language, staff.session_version or 0)
 
 
 def hash_password(password: str) -> str:
@@ -142,16 +141,25 @@ def staff_by_username(session: Session, username: str) -> Staff:
 
 
 def upsert_staff(
-    session: Session, username: str, role: str, display_name: str | None = None, password: str | None = None,
-    password_hash: str | None = None, language: str = "zh-CN", phone: str | None = None,
+    session: Session,
+    username: str,
+    role: str,
+    display_name: str | None = None,
+    password: str | None = None,
+    password_hash: str | None = None,
+    language: str = "zh-CN",
+    phone: str | None = None,
     notify_urls: list[str] | None = None,
 ) -> Staff:
     """Create or update an account by username; the caller commits."""
     if role not in ROLES:
         raise AuthError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     staff = session.scalars(select(Staff).where(Staff.username == username)).first()
-    if password is not None and password_hash is None and not (
-            staff is not None and staff.password_hash and verify_password(staff.password_hash, password)):
+    if (
+        password is not None
+        and password_hash is None
+        and not (staff is not None and staff.password_hash and verify_password(staff.password_hash, password))
+    ):
         try:  # checked before anything changes: a refused password leaves the account as it was
             check_password(password, username)
         except WeakPassword as exc:

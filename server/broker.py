@@ -21,10 +21,14 @@ def broker_config(host: str, port: int, access: BrokerAccess | None) -> dict[str
     """amqtt configuration: one TCP listener; passwords, bound client ids and the topic ACL of
     server/broker_access.py, or — only for a simulated home's local bus — anonymous access."""
     plugins: dict[str, Any] = (
-        {"server.broker_plugin.AccessPlugin": {"access": access}} if access is not None
-        else {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}})
-    return {"listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}", "max_connections": 0}},
-            "plugins": plugins}
+        {"server.broker_plugin.AccessPlugin": {"access": access}}
+        if access is not None
+        else {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}}
+    )
+    return {
+        "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}", "max_connections": 0}},
+        "plugins": plugins,
+    }
 
 
 class EmbeddedBroker:

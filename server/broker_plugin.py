@@ -31,8 +31,12 @@ ACTIONS = {Action.PUBLISH: PUBLISH, Action.SUBSCRIBE: SUBSCRIBE, Action.RECEIVE:
 CACHE_S = 30.0  # a success is remembered this long: reconnect storms stay cheap, a revocation bites soon
 
 
-async def allowed(access: BrokerAccess, session: Session, cache: dict[str, tuple[str, float]],
-                  monotonic: Callable[[], float] = time.monotonic) -> bool:
+async def allowed(
+    access: BrokerAccess,
+    session: Session,
+    cache: dict[str, tuple[str, float]],
+    monotonic: Callable[[], float] = time.monotonic,
+) -> bool:
     """Check credentials off the event loop (a database look-up and a hash); remembers successes briefly."""
     key = f"{session.username}\0{session.client_id}"
     proof = hashlib.sha256(f"{key}\0{session.password}".encode()).hexdigest()
@@ -59,8 +63,9 @@ class AccessPlugin(BaseAuthPlugin, BaseTopicPlugin):  # type: ignore[misc]  # am
         """Right password for the account, and a client id the account may use."""
         return await allowed(self.access, session, self.cache)
 
-    async def topic_filtering(self, *, session: Session | None = None, topic: str | None = None,
-                              action: Action | None = None) -> bool | None:
+    async def topic_filtering(
+        self, *, session: Session | None = None, topic: str | None = None, action: Action | None = None
+    ) -> bool | None:
         """The account's topics only."""
         if session is None or topic is None or action is None:
             return False
@@ -79,11 +84,13 @@ class CheckedBroker(Broker):  # type: ignore[misc]  # amqtt has no types: Broker
     access: BrokerAccess
     access_cache: dict[str, tuple[str, float]]
 
-    async def _initialize_client_session(self, reader: Any, writer: Any, remote_address: str,
-                                         remote_port: int) -> tuple[BrokerProtocolHandler, Session]:
+    async def _initialize_client_session(
+        self, reader: Any, writer: Any, remote_address: str, remote_port: int
+    ) -> tuple[BrokerProtocolHandler, Session]:
         try:
-            handler, client_session = await BrokerProtocolHandler.init_from_connect(reader, writer,
-                                                                                    self.plugins_manager)
+            handler, client_session = await BrokerProtocolHandler.init_from_connect(
+                reader, writer, self.plugins_manager
+            )
         except MQTTError:
             await writer.close()
             raise
@@ -100,8 +107,7 @@ class CheckedBroker(Broker):  # type: ignore[misc]  # amqtt has no types: Broker
             client_session.parent = 0
         elif client_session.client_id in self._sessions:
             existing, _ = self._sessions[client_session.client_id]
-            for name in ("will_flag", "will_message", "will_topic", "will_qos", "keep_alive", "username",
-                         "password"):
+            for name in ("will_flag", "will_message", "will_topic", "will_qos", "keep_alive", "username", "password"):
                 setattr(existing, name, getattr(client_session, name))
             client_session = existing
             client_session.parent = 1
@@ -112,8 +118,9 @@ class CheckedBroker(Broker):  # type: ignore[misc]  # amqtt has no types: Broker
             client_session.keep_alive += delay
         return handler, client_session
 
-    async def _publish_retained_messages_for_subscription(self, subscription: tuple[str, int],
-                                                          session: Session) -> None:
+    async def _publish_retained_messages_for_subscription(
+        self, subscription: tuple[str, int], session: Session
+    ) -> None:
         # amqtt calls this at every connect with *every* filter any client subscribed to: a gateway
         # got the server's `anxin/v1/gw/+/state` retained messages. Only the session's own filters.
         topic_filter = subscription[0]

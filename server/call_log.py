@@ -39,8 +39,18 @@ def pick(people: list[Callee], number: str, outcome: str) -> Callee:
     raise Conflict(f"{number!r} is not a number of this alarm's contacts or 120")
 
 
-def record_call(session: Session, alarm: Alarm, by: str, callee: Callee, outcome: str, note: str | None,
-                now: datetime) -> None:
+def record_call(
+    session: Session, alarm: Alarm, by: str, callee: Callee, outcome: str, note: str | None, now: datetime
+) -> None:
     """Write the call into the alarm's own history (the security audit is the caller's)."""
-    alarm_audit(session, alarm, "call", by, now, callee=callee.name, number=callee.number, call_outcome=outcome,
-                note=note or None)
+    alarm_audit(
+        session,
+        alarm,
+        "call",
+        by,
+        now,
+        callee=callee.name,
+        number=callee.number,
+        call_outcome=outcome,
+        note=note or None,
+    )

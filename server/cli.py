@@ -20,10 +20,7 @@ from server.settings import ServerSettings
 
 def settings_from(args: argparse.Namespace) -> ServerSettings:
     """Flags override ANXIN_* environment variables, which override defaults."""
-    flags: dict[str, Any] = {
-        k: v for k, v in vars(args).items()
-        if k in ServerSettings.model_fields and v is not None
-    }
+    flags: dict[str, Any] = {k: v for k, v in vars(args).items() if k in ServerSettings.model_fields and v is not None}
     # --mqtt-host and --mqtt-port are fields of `mqtt`; the other fields of it keep their ANXIN_MQTT_* values
     broker = {k: v for k in ("host", "port") if (v := getattr(args, f"mqtt_{k}", None)) is not None}
     if broker:
@@ -63,8 +60,11 @@ def _run(args: argparse.Namespace) -> int:
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
-    print(f"Anxin server running: web UI and API at {settings.base_url} (OpenAPI: {settings.base_url}/docs), "
-          f"MQTT at {settings.mqtt.host}:{settings.mqtt.port}", flush=True)
+    print(
+        f"Anxin server running: web UI and API at {settings.base_url} (OpenAPI: {settings.base_url}/docs), "
+        f"MQTT at {settings.mqtt.host}:{settings.mqtt.port}",
+        flush=True,
+    )
     done.wait()
     runtime.stop()
     return 0
@@ -95,8 +95,10 @@ def _import(args: argparse.Namespace) -> int:
         return 2
     print("imported " + ", ".join(f"{n} {k}" for k, n in counts.items()))
     if passwords:  # shown once: only their hashes are kept
-        print("central broker passwords of the new gateways (shown once; `anxin-server gateway add ID` "
-              "prints a gateway's whole configuration and a new password):")
+        print(
+            "central broker passwords of the new gateways (shown once; `anxin-server gateway add ID` "
+            "prints a gateway's whole configuration and a new password):"
+        )
         for gw_id, password in passwords.items():
             print(f"  {gw_id}: {password}")
     return 0
@@ -111,8 +113,10 @@ def _gateway(args: argparse.Namespace) -> int:
         with sessions() as s, s.begin():
             if args.action == "revoke":
                 revoke(s, args.gateway_id)
-                print(f"gateway {args.gateway_id} can no longer log in to the central broker "
-                      "(Mosquitto: run broker-config again and reload it)")
+                print(
+                    f"gateway {args.gateway_id} can no longer log in to the central broker "
+                    "(Mosquitto: run broker-config again and reload it)"
+                )
                 return 0
             check_gateway_id(args.gateway_id)
             gw = s.get(Gateway, args.gateway_id) or Gateway(id=args.gateway_id, state="unknown")
@@ -139,9 +143,20 @@ def _broker_config(args: argparse.Namespace) -> int:
         print("anxin-server: set ANXIN_MQTT_PASSWORD to the server's broker password first", file=sys.stderr)
         return 2
     with _database(args)() as s:
-        written = write_mosquitto(s, args.mosquitto, settings.mqtt.password, args.gateway_port, args.server_port,
-                                  args.server_bind, args.mounted_at)
-    print("wrote " + ", ".join(map(str, written)) + " (run mosquitto -c DIR/anxin.conf, or copy its lines into your mosquitto.conf)")
+        written = write_mosquitto(
+            s,
+            args.mosquitto,
+            settings.mqtt.password,
+            args.gateway_port,
+            args.server_port,
+            args.server_bind,
+            args.mounted_at,
+        )
+    print(
+        "wrote "
+        + ", ".join(map(str, written))
+        + " (run mosquitto -c DIR/anxin.conf, or copy its lines into your mosquitto.conf)"
+    )
     return 0
 
 
@@ -168,10 +183,12 @@ def _create_user(args: argparse.Namespace) -> int:
         engine = make_engine(settings.database_url)
         create_schema(engine)
         with session_factory(engine)() as s, s.begin():
-            upsert_staff(s, args.username, args.staff_role, args.display_name, password, language=args.language,
-                         phone=args.phone)
-            audit.record(s, audit.CLI, "staff.create_user", utc_now(), "staff", args.username,
-                         after={"role": args.staff_role})
+            upsert_staff(
+                s, args.username, args.staff_role, args.display_name, password, language=args.language, phone=args.phone
+            )
+            audit.record(
+                s, audit.CLI, "staff.create_user", utc_now(), "staff", args.username, after={"role": args.staff_role}
+            )
     except (ProvisionError, AuthError, DatabaseUnavailable) as exc:
         print(f"anxin-server: {exc}", file=sys.stderr)
         return 2
@@ -197,8 +214,9 @@ def _account(args: argparse.Namespace) -> int:
                 set_password(row, password)
             else:
                 set_active(row, args.command == "enable-user")
-            audit.record(s, audit.CLI, f"staff.{args.command}", utc_now(), "staff",
-                         args.username, before, {"active": row.active})
+            audit.record(
+                s, audit.CLI, f"staff.{args.command}", utc_now(), "staff", args.username, before, {"active": row.active}
+            )
     except (ProvisionError, AuthError) as exc:
         print(f"anxin-server: {exc}", file=sys.stderr)
         return 2
@@ -220,8 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--mqtt-host")
     run.add_argument("--mqtt-port", type=int)
     run.add_argument("--mqtt-shared-group", help="share uplink ingest between processes ($share/<group>/...)")
-    run.add_argument("--no-embedded-broker", dest="embedded_broker", action="store_const", const=False,
-                     help="use an external broker (Mosquitto, EMQX) instead of the embedded one")
+    run.add_argument(
+        "--no-embedded-broker",
+        dest="embedded_broker",
+        action="store_const",
+        const=False,
+        help="use an external broker (Mosquitto, EMQX) instead of the embedded one",
+    )
     run.set_defaults(func=_run)
     imp = sub.add_parser("import", help="provision residents, caregivers, gateways and devices from YAML")
     imp.add_argument("file", type=Path)
@@ -248,9 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--phone")
     user.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     user.set_defaults(func=_create_user)
-    for name, text in (("disable-user", "disable an account (its sessions end at once)"),
-                       ("enable-user", "enable a disabled account"),
-                       ("reset-password", "set a new password (prompt or stdin); the account's sessions end")):
+    for name, text in (
+        ("disable-user", "disable an account (its sessions end at once)"),
+        ("enable-user", "enable a disabled account"),
+        ("reset-password", "set a new password (prompt or stdin); the account's sessions end"),
+    ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("username")
         cmd.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")

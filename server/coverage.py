@@ -15,10 +15,20 @@ from server.care.categories import PLANS
 
 # Lower is worse. The page and the technical alarm sort by it.
 RISK = {
-    "no_gateway": 0, "gateway_offline": 0, "no_caregiver_channel": 0, "no_staff_on_duty": 0,
-    "no_sos": 1, "sos_silent": 1, "no_supervisor": 1, "caregiver_channel_failing": 1,
-    "speaker_fault": 2, "panel_fault": 2, "device_missing": 2, "device_silent": 2,
-    "unknown_devices": 3, "caregiver_without_channel": 3,
+    "no_gateway": 0,
+    "gateway_offline": 0,
+    "no_caregiver_channel": 0,
+    "no_staff_on_duty": 0,
+    "no_sos": 1,
+    "sos_silent": 1,
+    "no_supervisor": 1,
+    "caregiver_channel_failing": 1,
+    "speaker_fault": 2,
+    "panel_fault": 2,
+    "device_missing": 2,
+    "device_silent": 2,
+    "unknown_devices": 3,
+    "caregiver_without_channel": 3,
 }
 RISK_WORDS = {0: ("无人响应", "nobody would be reached"), 1: ("高", "high"), 2: ("中", "medium"), 3: ("低", "low")}
 FAULT_ALARMS = ("speaker_fault", "panel_fault")
@@ -136,8 +146,9 @@ def home_gaps(home: HomeFacts, now: datetime, silent_after: timedelta) -> list[G
     return gaps
 
 
-def evaluate(homes: list[HomeFacts], desk: DeskFacts, now: datetime,
-             silent_after: timedelta = timedelta(hours=6)) -> Coverage:
+def evaluate(
+    homes: list[HomeFacts], desk: DeskFacts, now: datetime, silent_after: timedelta = timedelta(hours=6)
+) -> Coverage:
     """The coverage of every resident: gaps worst first (then by resident), and the fully protected."""
     result = Coverage()
     # The desk's own gaps touch every resident: listed once, under no resident.

@@ -22,8 +22,11 @@ UNKNOWN_WINDOW = timedelta(days=7)
 def _last_outcomes(session: Session, since: datetime) -> dict[str, bool]:
     """Each channel's (masked URL) last delivery outcome since `since`."""
     out: dict[str, bool] = {}
-    for channel, ok in session.execute(select(NotificationAttempt.channel, NotificationAttempt.ok)
-                                       .where(NotificationAttempt.at >= since).order_by(NotificationAttempt.id)):
+    for channel, ok in session.execute(
+        select(NotificationAttempt.channel, NotificationAttempt.ok)
+        .where(NotificationAttempt.at >= since)
+        .order_by(NotificationAttempt.id)
+    ):
         out[channel] = bool(ok)
     return out
 
@@ -31,9 +34,13 @@ def _last_outcomes(session: Session, since: datetime) -> dict[str, bool]:
 def _unknown_devices(session: Session, since: datetime) -> dict[str, set[str]]:
     """Per gateway, device names it reported as unknown (events, or readings with unknown keys)."""
     found: dict[str, set[str]] = {}
-    rows = session.execute(select(IngestedEvent.gateway_id, IngestedEvent.body).where(
-        IngestedEvent.lane == "event", IngestedEvent.received_at >= since,
-        IngestedEvent.body["kind"].as_string() == "unknown_device"))
+    rows = session.execute(
+        select(IngestedEvent.gateway_id, IngestedEvent.body).where(
+            IngestedEvent.lane == "event",
+            IngestedEvent.received_at >= since,
+            IngestedEvent.body["kind"].as_string() == "unknown_device",
+        )
+    )
     for gateway_id, body in rows:
         if isinstance(body, dict) and body.get("device"):
             found.setdefault(gateway_id, set()).add(str(body["device"])[:128])
@@ -45,8 +52,10 @@ def _unknown_devices(session: Session, since: datetime) -> dict[str, set[str]]:
 def desk_facts(session: Session, now: datetime) -> DeskFacts:
     """Staff on duty now and supervisors, counted only when they have a channel."""
     chiefs = session.scalars(select(Staff).where(Staff.role == "supervisor", Staff.active.is_(True)))
-    return DeskFacts(on_duty_reachable=sum(1 for p in on_duty(session, now) if p.notify_urls),
-                     supervisors_reachable=sum(1 for p in chiefs if p.notify_urls))
+    return DeskFacts(
+        on_duty_reachable=sum(1 for p in on_duty(session, now) if p.notify_urls),
+        supervisors_reachable=sum(1 for p in chiefs if p.notify_urls),
+    )
 
 
 def home_facts(session: Session, now: datetime, only: str | None = None) -> list[HomeFacts]:
@@ -69,17 +78,27 @@ def home_facts(session: Session, now: datetime, only: str | None = None) -> list
             urls = [u for u in p.caregiver.notify_urls if isinstance(u, str) and url_understood(u)]
             failing = sum(1 for u in urls if outcomes.get(mask_url(u)) is False)
             caregivers.append(CaregiverFact(p.caregiver.code, p.caregiver.name, len(urls), failing))
-        homes.append(HomeFacts(
-            code=r.code, name=r.name, categories=tuple(str(c) for c in r.care_categories or ()),
-            gateways=tuple((g.id, g.state) for g in gateways),
-            devices=tuple(DeviceFact(d.name, d.role, as_utc(d.last_seen) if d.last_seen else None) for d in devices),
-            caregivers=tuple(caregivers), open_faults=tuple(faults.get(r.id, ())),
-            unknown_devices=tuple(sorted(f"{g.id}/{n}" for g in gateways for n in unknown.get(g.id, set())
-                                         if n not in paired))))
+        homes.append(
+            HomeFacts(
+                code=r.code,
+                name=r.name,
+                categories=tuple(str(c) for c in r.care_categories or ()),
+                gateways=tuple((g.id, g.state) for g in gateways),
+                devices=tuple(
+                    DeviceFact(d.name, d.role, as_utc(d.last_seen) if d.last_seen else None) for d in devices
+                ),
+                caregivers=tuple(caregivers),
+                open_faults=tuple(faults.get(r.id, ())),
+                unknown_devices=tuple(
+                    sorted(f"{g.id}/{n}" for g in gateways for n in unknown.get(g.id, set()) if n not in paired)
+                ),
+            )
+        )
     return homes
 
 
-def coverage_now(session: Session, now: datetime, silent_after: timedelta = timedelta(hours=6),
-                 only: str | None = None) -> Coverage:
+def coverage_now(
+    session: Session, now: datetime, silent_after: timedelta = timedelta(hours=6), only: str | None = None
+) -> Coverage:
     """The coverage of every resident (or of resident `only`) at `now`."""
     return evaluate(home_facts(session, now, only), desk_facts(session, now), now, silent_after)

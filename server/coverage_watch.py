@@ -52,8 +52,15 @@ class CoverageWatch:
             resident = residents[code]
             gateway = session.scalars(select(Gateway.id).where(Gateway.resident_id == resident.id)).first()
             kinds = sorted({g.kind for g in gaps})
-            alarm = raise_system_alarm(session, gateway or f"resident:{code}", resident.id, COVERAGE_ALARM,
-                                       "保障缺口 / coverage gap: " + ", ".join(kinds), now, gaps=kinds)
+            alarm = raise_system_alarm(
+                session,
+                gateway or f"resident:{code}",
+                resident.id,
+                COVERAGE_ALARM,
+                "保障缺口 / coverage gap: " + ", ".join(kinds),
+                now,
+                gaps=kinds,
+            )
             if alarm is not None:
                 changed += 1
                 log.warning("resident %s is exposed: %s", code, ", ".join(kinds))

@@ -62,27 +62,70 @@ def export(session: Session, resident: Resident) -> dict[str, Any]:
     gw_ids = [g.id for g in gateways]
     attempts = session.scalars(select(NotificationAttempt).where(NotificationAttempt.alarm_id.in_(alarm_ids)))
     return {
-        "resident": {**(snapshot(resident, RESIDENT_FIELDS) or {}), "language": resident.language,
-                     "care_categories": list(resident.care_categories or []),
-                     "bp_target": dict(resident.bp_target or {}), "timezone": resident.timezone,
-                     "notes": resident.notes, "consent_at": _plain(resident.consent_at)},
-        "caregivers": [{"rank": p.rank, "code": p.caregiver.code, "name": p.caregiver.name,
-                        "relation": p.caregiver.relation, "phone": p.caregiver.phone} for p in resident.pairings],
+        "resident": {
+            **(snapshot(resident, RESIDENT_FIELDS) or {}),
+            "language": resident.language,
+            "care_categories": list(resident.care_categories or []),
+            "bp_target": dict(resident.bp_target or {}),
+            "timezone": resident.timezone,
+            "notes": resident.notes,
+            "consent_at": _plain(resident.consent_at),
+        },
+        "caregivers": [
+            {
+                "rank": p.rank,
+                "code": p.caregiver.code,
+                "name": p.caregiver.name,
+                "relation": p.caregiver.relation,
+                "phone": p.caregiver.phone,
+            }
+            for p in resident.pairings
+        ],
         "gateways": _rows(gateways, ("id", "state", "last_seen")),
-        "devices": _rows(session.scalars(select(Device).where(Device.gateway_id.in_(gw_ids))),
-                         ("gateway_id", "name", "family", "role", "model", "room", "last_seen", "battery")),
-        "readings": _rows(session.scalars(select(Reading).where(Reading.resident_id == rid).order_by(Reading.ts)),
-                          ("ts", "metric", "values", "flags", "device")),
-        "alarms": _rows(alarms, ("id", "type", "severity", "status", "message", "detail", "raised_at",
-                                 "acknowledged_at", "acknowledged_by", "resolved_at", "outcome")),
-        "alarm_history": _rows(session.scalars(select(AlarmAudit).where(AlarmAudit.alarm_id.in_(alarm_ids))
-                                               .order_by(AlarmAudit.id)), ("alarm_id", "at", "action", "actor",
-                                                                            "detail")),
-        "notifications": [{"alarm_id": a.alarm_id, "at": _plain(a.at), "recipient": a.recipient,
-                           "channel": mask_url(a.channel), "ok": a.ok} for a in attempts],
-        "events": _rows(session.scalars(select(IngestedEvent).where(IngestedEvent.gateway_id.in_(gw_ids),
-                                                                    IngestedEvent.body.is_not(None))),
-                        ("gateway_id", "seq", "lane", "gateway_ts", "body")),
+        "devices": _rows(
+            session.scalars(select(Device).where(Device.gateway_id.in_(gw_ids))),
+            ("gateway_id", "name", "family", "role", "model", "room", "last_seen", "battery"),
+        ),
+        "readings": _rows(
+            session.scalars(select(Reading).where(Reading.resident_id == rid).order_by(Reading.ts)),
+            ("ts", "metric", "values", "flags", "device"),
+        ),
+        "alarms": _rows(
+            alarms,
+            (
+                "id",
+                "type",
+                "severity",
+                "status",
+                "message",
+                "detail",
+                "raised_at",
+                "acknowledged_at",
+                "acknowledged_by",
+                "resolved_at",
+                "outcome",
+            ),
+        ),
+        "alarm_history": _rows(
+            session.scalars(select(AlarmAudit).where(AlarmAudit.alarm_id.in_(alarm_ids)).order_by(AlarmAudit.id)),
+            ("alarm_id", "at", "action", "actor", "detail"),
+        ),
+        "notifications": [
+            {
+                "alarm_id": a.alarm_id,
+                "at": _plain(a.at),
+                "recipient": a.recipient,
+                "channel": mask_url(a.channel),
+                "ok": a.ok,
+            }
+            for a in attempts
+        ],
+        "events": _rows(
+            session.scalars(
+                select(IngestedEvent).where(IngestedEvent.gateway_id.in_(gw_ids), IngestedEvent.body.is_not(None))
+            ),
+            ("gateway_id", "seq", "lane", "gateway_ts", "body"),
+        ),
     }
 
 
@@ -105,10 +148,16 @@ def erase(session: Session, resident: Resident, now: datetime) -> dict[str, int]
     readings = session.query(Reading).filter(Reading.resident_id == rid).delete(synchronize_session=False)
     session.execute(update(Alarm).where(Alarm.id.in_(alarm_ids)).values(message="", detail={}))
     session.execute(update(AlarmAudit).where(AlarmAudit.alarm_id.in_(alarm_ids)).values(detail={}))
-    session.execute(update(NotificationJob).where(NotificationJob.alarm_id.in_(alarm_ids))
-                    .values(recipient_name=ERASED_NAME, url="", channel="erased"))
-    session.execute(update(NotificationAttempt).where(NotificationAttempt.alarm_id.in_(alarm_ids))
-                    .values(recipient=ERASED_NAME, channel="erased", error=None))
+    session.execute(
+        update(NotificationJob)
+        .where(NotificationJob.alarm_id.in_(alarm_ids))
+        .values(recipient_name=ERASED_NAME, url="", channel="erased")
+    )
+    session.execute(
+        update(NotificationAttempt)
+        .where(NotificationAttempt.alarm_id.in_(alarm_ids))
+        .values(recipient=ERASED_NAME, channel="erased", error=None)
+    )
     session.execute(update(IngestedEvent).where(IngestedEvent.gateway_id.in_(gw_ids)).values(body=None))
     session.execute(update(AuditEntry).where(AuditEntry.target == code).values(before=None, after=None))
     caregiver_ids = [p.caregiver_id for p in resident.pairings]

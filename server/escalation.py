@@ -64,8 +64,9 @@ def policy(pairings: list[Pairing], technical: bool, staff_timeout_s: int, super
 def on_duty(session: Session, now: datetime) -> list[Staff]:
     """Staff whose shift covers now; with no roster for now, every active desk account (never nobody)."""
     shifts = select(DutyShift.staff_id).where(DutyShift.starts_at <= now, DutyShift.ends_at > now)
-    rostered = list(session.scalars(
-        select(Staff).where(Staff.id.in_(shifts), Staff.active.is_(True)).order_by(Staff.id)))
+    rostered = list(
+        session.scalars(select(Staff).where(Staff.id.in_(shifts), Staff.active.is_(True)).order_by(Staff.id))
+    )
     if rostered:
         return rostered
     return list(session.scalars(select(Staff).where(Staff.role == "staff", Staff.active.is_(True))))
@@ -74,20 +75,31 @@ def on_duty(session: Session, now: datetime) -> list[Staff]:
 def recipients(session: Session, alarm: Alarm, stage: Stage, now: datetime) -> list[Recipient]:
     """Who the stage reaches, one entry per channel."""
     if stage.kind == "caregiver":
-        pairs = session.scalars(select(Pairing).where(Pairing.resident_id == alarm.resident_id,
-                                                      Pairing.rank == stage.rank))
-        return [Recipient(f"caregiver:{p.caregiver.id}", p.caregiver.name, p.caregiver.language, url)
-                for p in pairs for url in p.caregiver.notify_urls]
-    people = on_duty(session, now) if stage.kind == "staff" else list(session.scalars(
-        select(Staff).where(Staff.role == "supervisor", Staff.active.is_(True))))
+        pairs = session.scalars(
+            select(Pairing).where(Pairing.resident_id == alarm.resident_id, Pairing.rank == stage.rank)
+        )
+        return [
+            Recipient(f"caregiver:{p.caregiver.id}", p.caregiver.name, p.caregiver.language, url)
+            for p in pairs
+            for url in p.caregiver.notify_urls
+        ]
+    people = (
+        on_duty(session, now)
+        if stage.kind == "staff"
+        else list(session.scalars(select(Staff).where(Staff.role == "supervisor", Staff.active.is_(True))))
+    )
     return [Recipient(f"staff:{p.id}", p.display_name, p.language, url) for p in people for url in p.notify_urls]
 
 
 class Escalator:
     """Turns due escalation timers into notification jobs."""
 
-    def __init__(self, staff_timeout_s: int = STAFF_ACK_TIMEOUT_S, supervisor_timeout_s: int = SUPERVISOR_ACK_TIMEOUT_S,
-                 batch: int = 50) -> None:
+    def __init__(
+        self,
+        staff_timeout_s: int = STAFF_ACK_TIMEOUT_S,
+        supervisor_timeout_s: int = SUPERVISOR_ACK_TIMEOUT_S,
+        batch: int = 50,
+    ) -> None:
         self.staff_timeout_s = staff_timeout_s
         self.supervisor_timeout_s = supervisor_timeout_s
         self.batch = batch
@@ -95,8 +107,11 @@ class Escalator:
     def tick(self, session: Session, now: datetime) -> int:
         """Fire every due step (caller commits); returns how many steps fired."""
         due = session.scalars(
-            select(Alarm).where(Alarm.next_escalation_at <= now, Alarm.status.in_(ESCALATING))
-            .order_by(Alarm.next_escalation_at).limit(self.batch).with_for_update(skip_locked=True)
+            select(Alarm)
+            .where(Alarm.next_escalation_at <= now, Alarm.status.in_(ESCALATING))
+            .order_by(Alarm.next_escalation_at)
+            .limit(self.batch)
+            .with_for_update(skip_locked=True)
         ).all()
         fired = 0
         for alarm in due:
@@ -104,8 +119,11 @@ class Escalator:
         return fired
 
     def _fire(self, session: Session, alarm: Alarm, now: datetime) -> int:
-        pairings = [] if alarm.resident_id is None else list(
-            session.scalars(select(Pairing).where(Pairing.resident_id == alarm.resident_id)))
+        pairings = (
+            []
+            if alarm.resident_id is None
+            else list(session.scalars(select(Pairing).where(Pairing.resident_id == alarm.resident_id)))
+        )
         stages = policy(pairings, is_technical(alarm), self.staff_timeout_s, self.supervisor_timeout_s)
         step = alarm.escalation_step
         walk = next_reachable(session, alarm, stages, step, now)
@@ -114,20 +132,23 @@ class Escalator:
         else:  # nobody anywhere: every console is told (server/web/live.py), and the round is tried again soon
             nxt = now + timedelta(seconds=min(NOBODY_RETRY_S, walk.stage.timeout_s))
         # Compare-and-set: another process that fired this step first makes rowcount 0.
-        won = rowcount(session.execute(
-            update(Alarm).where(Alarm.id == alarm.id, Alarm.escalation_step == step,
-                                Alarm.status.in_(ESCALATING))
-            .values(escalation_step=walk.step + 1, next_escalation_at=nxt, updated_at=now)
-            .execution_options(synchronize_session=False)
-        ))
+        won = rowcount(
+            session.execute(
+                update(Alarm)
+                .where(Alarm.id == alarm.id, Alarm.escalation_step == step, Alarm.status.in_(ESCALATING))
+                .values(escalation_step=walk.step + 1, next_escalation_at=nxt, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        )
         if not won:
             return 0
         if not walk.targets and _has(session, alarm, NOBODY_REACHABLE):
             return 1  # already on every console; the retry is not written down again
         for skipped_step, empty in walk.skipped:
             audit(session, alarm, NO_RECIPIENTS, "system", now, step=skipped_step, stage=empty.kind, rank=empty.rank)
-            log.warning("alarm %d: nobody to notify at step %d (%s); next stage at once", alarm.id, skipped_step,
-                        empty.kind)
+            log.warning(
+                "alarm %d: nobody to notify at step %d (%s); next stage at once", alarm.id, skipped_step, empty.kind
+            )
         # "Could not notify the family" is said only when a family stage was empty: an empty staff stage after
         # the family was told is recorded (history) but is not news for the supervisor, who is the next stage.
         no_family = not is_technical(alarm) and not any(st.kind == "caregiver" for st in stages)
@@ -137,12 +158,32 @@ class Escalator:
         for r in walk.targets:
             # Reached only at the supervisor stage: their message says the family could not be notified.
             key = f"unreached:{r.key}" if chief_reached else r.key
-            session.add(NotificationJob(alarm_id=alarm.id, step=walk.step, recipient=key, recipient_name=r.name,
-                                        language=r.language, url=r.url, channel=mask(r.url), due_at=now))
+            session.add(
+                NotificationJob(
+                    alarm_id=alarm.id,
+                    step=walk.step,
+                    recipient=key,
+                    recipient_name=r.name,
+                    language=r.language,
+                    url=r.url,
+                    channel=mask(r.url),
+                    due_at=now,
+                )
+            )
         if walk.targets:
-            audit(session, alarm, "escalated", "system", now, step=walk.step, stage=walk.stage.kind,
-                  rank=walk.stage.rank, round=walk.step // len(stages) + 1,
-                  recipients=sorted({r.name for r in walk.targets}), next_at=nxt.isoformat())
+            audit(
+                session,
+                alarm,
+                "escalated",
+                "system",
+                now,
+                step=walk.step,
+                stage=walk.stage.kind,
+                rank=walk.stage.rank,
+                round=walk.step // len(stages) + 1,
+                recipients=sorted({r.name for r in walk.targets}),
+                next_at=nxt.isoformat(),
+            )
         elif not told:
             audit(session, alarm, NOBODY_REACHABLE, "system", now, step=walk.step, next_at=nxt.isoformat())
             log.error("alarm %d: no stage of its policy reaches anybody; every console is told", alarm.id)
@@ -157,18 +198,39 @@ class Escalator:
             already = {(r.key, r.url) for r in walk.targets}
             for r in chiefs:
                 if (r.key, r.url) not in already:
-                    session.add(NotificationJob(alarm_id=alarm.id, step=walk.step, recipient=f"unreached:{r.key}",
-                                                recipient_name=r.name, language=r.language, url=r.url,
-                                                channel=mask(r.url), due_at=now))
+                    session.add(
+                        NotificationJob(
+                            alarm_id=alarm.id,
+                            step=walk.step,
+                            recipient=f"unreached:{r.key}",
+                            recipient_name=r.name,
+                            language=r.language,
+                            url=r.url,
+                            channel=mask(r.url),
+                            due_at=now,
+                        )
+                    )
         if chiefs:
-            audit(session, alarm, SUPERVISOR_TOLD, "system", now, step=walk.step,
-                  recipients=sorted({r.name for r in chiefs}), skipped=[st.kind for _, st in walk.skipped])
+            audit(
+                session,
+                alarm,
+                SUPERVISOR_TOLD,
+                "system",
+                now,
+                step=walk.step,
+                recipients=sorted({r.name for r in chiefs}),
+                skipped=[st.kind for _, st in walk.skipped],
+            )
         return chiefs
 
 
 def _has(session: Session, alarm: Alarm, action: str) -> bool:
-    return session.scalar(select(AlarmAudit.id).where(AlarmAudit.alarm_id == alarm.id,
-                                                      AlarmAudit.action == action).limit(1)) is not None
+    return (
+        session.scalar(
+            select(AlarmAudit.id).where(AlarmAudit.alarm_id == alarm.id, AlarmAudit.action == action).limit(1)
+        )
+        is not None
+    )
 
 
 @dataclass(frozen=True, slots=True)

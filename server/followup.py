@@ -15,19 +15,38 @@ CONDITIONS: dict[str, tuple[str, tuple[str, ...]]] = {  # name, words in a resid
     "diabetes": ("2 型糖尿病 type 2 diabetes", ("糖尿病", "diabetes")),
 }
 SYMPTOMS = {
-    "hypertension": {"none": "无症状", "headache_dizziness": "头痛头晕", "nausea_vomiting": "恶心呕吐",
-                     "blurred_vision_tinnitus": "眼花耳鸣", "dyspnoea": "呼吸困难",
-                     "palpitation_chest_tightness": "心悸胸闷", "nosebleed": "鼻衄出血不止",
-                     "limb_numbness": "四肢发麻", "leg_oedema": "下肢水肿"},
-    "diabetes": {"none": "无症状", "polydipsia": "多饮", "polyphagia": "多食", "polyuria": "多尿",
-                 "blurred_vision": "视力模糊", "infection": "感染", "hand_foot_numbness": "手脚麻木",
-                 "leg_oedema": "下肢浮肿", "weight_loss": "体重明显下降"},
+    "hypertension": {
+        "none": "无症状",
+        "headache_dizziness": "头痛头晕",
+        "nausea_vomiting": "恶心呕吐",
+        "blurred_vision_tinnitus": "眼花耳鸣",
+        "dyspnoea": "呼吸困难",
+        "palpitation_chest_tightness": "心悸胸闷",
+        "nosebleed": "鼻衄出血不止",
+        "limb_numbness": "四肢发麻",
+        "leg_oedema": "下肢水肿",
+    },
+    "diabetes": {
+        "none": "无症状",
+        "polydipsia": "多饮",
+        "polyphagia": "多食",
+        "polyuria": "多尿",
+        "blurred_vision": "视力模糊",
+        "infection": "感染",
+        "hand_foot_numbness": "手脚麻木",
+        "leg_oedema": "下肢浮肿",
+        "weight_loss": "体重明显下降",
+    },
 }
 MODES = {"clinic": "门诊 clinic", "home": "家庭 home visit", "phone": "电话 phone"}
 FACE_TO_FACE = ("clinic", "home")
 ADHERENCE = {"regular": "规律 regular", "intermittent": "间断 intermittent", "none": "不服药 not taking"}
-CLASSIFICATION = {"satisfactory": "控制满意 controlled", "unsatisfactory": "控制不满意 not controlled",
-                  "adverse_reaction": "不良反应 adverse reaction", "complication": "并发症 complication"}
+CLASSIFICATION = {
+    "satisfactory": "控制满意 controlled",
+    "unsatisfactory": "控制不满意 not controlled",
+    "adverse_reaction": "不良反应 adverse reaction",
+    "complication": "并发症 complication",
+}
 HYPO = {"none": "无 none", "occasional": "偶尔 occasional", "frequent": "频繁 frequent"}
 LEVEL = {"good": "良好 good", "fair": "一般 fair", "poor": "差 poor"}
 SALT = {"light": "轻 light", "moderate": "中 moderate", "heavy": "重 heavy"}

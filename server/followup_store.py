@@ -15,8 +15,16 @@ from server.errors import ServerError
 from server.followup import CLASSIFICATION, Due, FollowUpIn, conditions_of, due, needs_referral
 
 SIGNS = ("systolic", "diastolic", "weight_kg", "target_weight_kg", "bmi", "heart_rate", "pedal_pulse")
-LIFESTYLE = ("cigarettes_per_day", "alcohol_liang_per_day", "exercise_times_per_week", "exercise_minutes", "salt",
-             "staple_food_g_per_day", "psychological", "compliance")
+LIFESTYLE = (
+    "cigarettes_per_day",
+    "alcohol_liang_per_day",
+    "exercise_times_per_week",
+    "exercise_minutes",
+    "salt",
+    "staple_food_g_per_day",
+    "psychological",
+    "compliance",
+)
 TESTS = ("fasting_glucose_mmol_l", "hba1c_pct")
 
 
@@ -40,18 +48,33 @@ def add(session: Session, resident: Resident, form: FollowUpIn, doctor: str, now
     """Store one visit (append-only, signed by `doctor`); raises FollowUpRejected."""
     previous = next(iter(history(session, resident.id, form.condition)), None)
     if previous is not None and form.visit_date < previous.visit_date:
-        raise FollowUpRejected(f"a later follow-up ({previous.visit_date}) is already recorded; "
-                               "record corrections as a new visit")
+        raise FollowUpRejected(
+            f"a later follow-up ({previous.visit_date}) is already recorded; record corrections as a new visit"
+        )
     if form.referral is None and needs_referral(previous.classification if previous else None, form):
-        raise FollowUpRejected(f"{CLASSIFICATION[form.classification]} twice in a row: the specification asks for a "
-                               "referral; record it")
-    row = FollowUp(resident_id=resident.id, condition=form.condition, visit_date=form.visit_date, mode=form.mode,
-                   doctor=doctor, symptoms=list(form.symptoms), signs=_pick(form, SIGNS),
-                   lifestyle=_pick(form, LIFESTYLE), tests=_pick(form, TESTS), adherence=form.adherence,
-                   adverse_reactions=form.adverse_reactions, hypoglycaemia=form.hypoglycaemia,
-                   classification=form.classification, medication=[m.model_dump() for m in form.medication],
-                   referral=form.referral.model_dump() if form.referral else None, next_date=form.next_date,
-                   notes=form.notes, created_at=now)
+        raise FollowUpRejected(
+            f"{CLASSIFICATION[form.classification]} twice in a row: the specification asks for a referral; record it"
+        )
+    row = FollowUp(
+        resident_id=resident.id,
+        condition=form.condition,
+        visit_date=form.visit_date,
+        mode=form.mode,
+        doctor=doctor,
+        symptoms=list(form.symptoms),
+        signs=_pick(form, SIGNS),
+        lifestyle=_pick(form, LIFESTYLE),
+        tests=_pick(form, TESTS),
+        adherence=form.adherence,
+        adverse_reactions=form.adverse_reactions,
+        hypoglycaemia=form.hypoglycaemia,
+        classification=form.classification,
+        medication=[m.model_dump() for m in form.medication],
+        referral=form.referral.model_dump() if form.referral else None,
+        next_date=form.next_date,
+        notes=form.notes,
+        created_at=now,
+    )
     session.add(row)
     session.flush()
     return row

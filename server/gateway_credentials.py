@@ -43,8 +43,10 @@ def issue(session: Session, gateway: Gateway) -> str:
 
 def issue_missing(session: Session) -> dict[str, str]:
     """Credentials for every gateway that has none yet (after `anxin-server import`)."""
-    return {gw.id: issue(session, gw)
-            for gw in session.scalars(select(Gateway).where(Gateway.mqtt_password_hash.is_(None)).order_by(Gateway.id))}
+    return {
+        gw.id: issue(session, gw)
+        for gw in session.scalars(select(Gateway).where(Gateway.mqtt_password_hash.is_(None)).order_by(Gateway.id))
+    }
 
 
 def revoke(session: Session, gateway_id: str) -> None:
@@ -64,11 +66,22 @@ def lookup(sessions: sessionmaker[Session], gateway_id: str) -> str | None:
 def gateway_yaml(session: Session, gateway: Gateway, password: str, host: str, port: int) -> str:
     """The gateway's configuration file: its id, resident, devices, broker credentials and roster."""
     resident = session.get(Resident, gateway.resident_id) if gateway.resident_id else None
-    roster = list(session.scalars(select(Caregiver.name).join(Pairing, Pairing.caregiver_id == Caregiver.id)
-                                  .where(Pairing.resident_id == gateway.resident_id).order_by(Pairing.rank))) \
-        if resident else []
-    devices = [{"name": d.name, "family": d.family, "role": d.role, "model": d.model, "room": d.room}
-               for d in session.scalars(select(Device).where(Device.gateway_id == gateway.id).order_by(Device.name))]
+    roster = (
+        list(
+            session.scalars(
+                select(Caregiver.name)
+                .join(Pairing, Pairing.caregiver_id == Caregiver.id)
+                .where(Pairing.resident_id == gateway.resident_id)
+                .order_by(Pairing.rank)
+            )
+        )
+        if resident
+        else []
+    )
+    devices = [
+        {"name": d.name, "family": d.family, "role": d.role, "model": d.model, "room": d.room}
+        for d in session.scalars(select(Device).where(Device.gateway_id == gateway.id).order_by(Device.name))
+    ]
     doc: dict[str, Any] = {
         "gateway_id": gateway.id,
         "resident": resident.code if resident else None,
@@ -79,19 +92,25 @@ def gateway_yaml(session: Session, gateway: Gateway, password: str, host: str, p
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
 
 
-def write_mosquitto(session: Session, directory: Path, server_password: str, gateway_port: int = 1883,
-                    server_port: int = 1884, server_bind: str = "127.0.0.1",
-                    mounted_at: str | None = None) -> list[Path]:
+def write_mosquitto(
+    session: Session,
+    directory: Path,
+    server_password: str,
+    gateway_port: int = 1883,
+    server_port: int = 1884,
+    server_bind: str = "127.0.0.1",
+    mounted_at: str | None = None,
+) -> list[Path]:
     """Mosquitto's password file (every gateway with credentials, and the server), ACL and settings to
     include (`mounted_at`: where the broker sees `directory`, e.g. inside a container)."""
     directory.mkdir(parents=True, exist_ok=True)
-    entries = {gw.id: gw.mqtt_password_hash for gw in session.scalars(select(Gateway))
-               if gw.mqtt_password_hash}
+    entries = {gw.id: gw.mqtt_password_hash for gw in session.scalars(select(Gateway)) if gw.mqtt_password_hash}
     entries[SERVER_USER] = hash_password(server_password)
     passwd, acl, conf = directory / "passwd", directory / "acl", directory / "anxin.conf"
     passwd.write_text(mosquitto_passwords(entries), encoding="utf-8")
     passwd.chmod(0o600)
     acl.write_text(mosquitto_acl(), encoding="utf-8")
-    conf.write_text(mosquitto_conf(mounted_at or str(directory.resolve()), gateway_port, server_port, server_bind),
-                    encoding="utf-8")
+    conf.write_text(
+        mosquitto_conf(mounted_at or str(directory.resolve()), gateway_port, server_port, server_bind), encoding="utf-8"
+    )
     return [passwd, acl, conf]

@@ -51,13 +51,21 @@ class Adherence:
 
 def to_schedule(row: HomeReminder) -> schedule.Reminder:
     """A stored reminder in the gateway's schema."""
-    return schedule.Reminder(id=row.key, kind=row.kind, what=row.what, rrule=row.rrule,
-                             start=datetime.fromisoformat(row.start_local), metric=row.metric,
-                             repeats=row.repeats, repeat_every_min=row.repeat_every_min)
+    return schedule.Reminder(
+        id=row.key,
+        kind=row.kind,
+        what=row.what,
+        rrule=row.rrule,
+        start=datetime.fromisoformat(row.start_local),
+        metric=row.metric,
+        repeats=row.repeats,
+        repeat_every_min=row.repeat_every_min,
+    )
 
 
-def set_reminders(services: Services, resident_id: int, items: Sequence[Mapping[str, Any]], actor: str,
-                  role: str) -> tuple[int, list[schedule.Reminder]]:
+def set_reminders(
+    services: Services, resident_id: int, items: Sequence[Mapping[str, Any]], actor: str, role: str
+) -> tuple[int, list[schedule.Reminder]]:
     """Replace a resident's reminders, audit the change and push them to the home; (version, reminders)."""
     now = services.clock()
     version = int(now.timestamp())  # later pushes have later versions; the gateway refuses older ones
@@ -72,12 +80,31 @@ def set_reminders(services: Services, resident_id: int, items: Sequence[Mapping[
             s.delete(old)
         s.flush()
         for r in doc.reminders:
-            s.add(HomeReminder(resident_id=resident_id, key=r.id, kind=r.kind, what=r.what, rrule=r.rrule,
-                               start_local=r.start.isoformat(timespec="seconds"), metric=r.metric,
-                               repeats=r.repeats, repeat_every_min=r.repeat_every_min, updated_by=actor,
-                               updated_at=now))
-        s.add(ReminderChange(resident_id=resident_id, at=now, actor=actor, role=role, version=version,
-                             detail={"reminders": [r.model_dump(mode="json") for r in doc.reminders]}))
+            s.add(
+                HomeReminder(
+                    resident_id=resident_id,
+                    key=r.id,
+                    kind=r.kind,
+                    what=r.what,
+                    rrule=r.rrule,
+                    start_local=r.start.isoformat(timespec="seconds"),
+                    metric=r.metric,
+                    repeats=r.repeats,
+                    repeat_every_min=r.repeat_every_min,
+                    updated_by=actor,
+                    updated_at=now,
+                )
+            )
+        s.add(
+            ReminderChange(
+                resident_id=resident_id,
+                at=now,
+                actor=actor,
+                role=role,
+                version=version,
+                detail={"reminders": [r.model_dump(mode="json") for r in doc.reminders]},
+            )
+        )
         gateways = list(s.scalars(select(Gateway.id).where(Gateway.resident_id == resident_id)))
     for gw in gateways:  # QoS 1 on the gateway's persistent session: it gets them after an outage too
         services.downlink(gw, protocol.Command(schedule.COMMAND, doc.model_dump(mode="json")))
@@ -88,8 +115,9 @@ def set_reminders(services: Services, resident_id: int, items: Sequence[Mapping[
 
 def reminders_of(session: Session, resident_id: int) -> list[HomeReminder]:
     """A resident's reminders by key."""
-    return list(session.scalars(select(HomeReminder).where(HomeReminder.resident_id == resident_id)
-                                .order_by(HomeReminder.key)))
+    return list(
+        session.scalars(select(HomeReminder).where(HomeReminder.resident_id == resident_id).order_by(HomeReminder.key))
+    )
 
 
 def record_outcome(session: Session, gw: Gateway, seq: int, body: Mapping[str, Any]) -> bool:
@@ -98,18 +126,24 @@ def record_outcome(session: Session, gw: Gateway, seq: int, body: Mapping[str, A
     raw = body.get("detail")
     d: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
     if kind in schedule.REPORT_KINDS:
-        log.log(logging.WARNING if kind == "reminders_rejected" else logging.INFO, "gateway %s: %s %s",
-                gw.id, kind, d)
+        log.log(logging.WARNING if kind == "reminders_rejected" else logging.INFO, "gateway %s: %s %s", gw.id, kind, d)
         return True
     if kind not in schedule.OUTCOME_KINDS:
         return False
     try:
         due = as_utc(datetime.fromisoformat(str(d["due"])))
-        row = ReminderOutcome(resident_id=gw.resident_id, gateway_id=gw.id, seq=seq,
-                              reminder_key=str(d["reminder"])[:64], kind=str(d.get("kind") or "")[:16],
-                              what=str(d.get("what") or "")[:200], due_at=due,
-                              outcome="confirmed" if kind == "reminder_confirmed" else "missed",
-                              confirmed_by=str(d["by"])[:16] if d.get("by") else None, said=int(d.get("said") or 1))
+        row = ReminderOutcome(
+            resident_id=gw.resident_id,
+            gateway_id=gw.id,
+            seq=seq,
+            reminder_key=str(d["reminder"])[:64],
+            kind=str(d.get("kind") or "")[:16],
+            what=str(d.get("what") or "")[:200],
+            due_at=due,
+            outcome="confirmed" if kind == "reminder_confirmed" else "missed",
+            confirmed_by=str(d["by"])[:16] if d.get("by") else None,
+            said=int(d.get("said") or 1),
+        )
     except (KeyError, ValueError, TypeError) as exc:
         log.warning("gateway %s sent an unreadable %s (seq %d): %s", gw.id, kind, seq, exc)
         return True
@@ -121,9 +155,11 @@ def adherence(session: Session, resident_id: int, now: datetime, days: int = 30)
     """Per reminder, confirmed and missed occurrences over the last `days`."""
     since = now.astimezone(UTC) - timedelta(days=days)
     counts: dict[str, Adherence] = {}
-    for o in session.scalars(select(ReminderOutcome).where(ReminderOutcome.resident_id == resident_id,
-                                                           ReminderOutcome.due_at >= since)
-                             .order_by(ReminderOutcome.due_at)):
+    for o in session.scalars(
+        select(ReminderOutcome)
+        .where(ReminderOutcome.resident_id == resident_id, ReminderOutcome.due_at >= since)
+        .order_by(ReminderOutcome.due_at)
+    ):
         a = counts.get(o.reminder_key, Adherence(o.reminder_key, o.kind, o.what, 0, 0))
         ok = o.outcome == "confirmed"
         counts[o.reminder_key] = Adherence(a.key, o.kind, o.what, a.confirmed + ok, a.missed + (not ok))
@@ -132,6 +168,14 @@ def adherence(session: Session, resident_id: int, now: datetime, days: int = 30)
 
 def outcomes(session: Session, resident_id: int, since: datetime, until: datetime) -> list[ReminderOutcome]:
     """The outcomes whose occurrence fell in [since, until), oldest first (for the FHIR export)."""
-    return list(session.scalars(select(ReminderOutcome).where(
-        ReminderOutcome.resident_id == resident_id, ReminderOutcome.due_at >= since, ReminderOutcome.due_at < until)
-        .order_by(ReminderOutcome.due_at)))
+    return list(
+        session.scalars(
+            select(ReminderOutcome)
+            .where(
+                ReminderOutcome.resident_id == resident_id,
+                ReminderOutcome.due_at >= since,
+                ReminderOutcome.due_at < until,
+            )
+            .order_by(ReminderOutcome.due_at)
+        )
+    )

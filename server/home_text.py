@@ -14,9 +14,11 @@ from typing import Any
 
 # A scheme (http://, tel:, sms: …), www., or something shaped like a domain with a path: a phone makes
 # each of them tappable.
-LINK = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]{1,15}://\S+|(?:tel|sms|smsto|mailto|weixin|intent):\S+|www\.\S+"
-                  r"|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z][a-z0-9-]*/\S*"
-                  r"|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|cn|info|io|xyz|top|me|cc|co|app|link|site)\b)")
+LINK = re.compile(
+    r"(?i)\b(?:[a-z][a-z0-9+.-]{1,15}://\S+|(?:tel|sms|smsto|mailto|weixin|intent):\S+|www\.\S+"
+    r"|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z][a-z0-9-]*/\S*"
+    r"|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|cn|info|io|xyz|top|me|cc|co|app|link|site)\b)"
+)
 LINK_REMOVED = "[…]"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

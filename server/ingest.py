@@ -55,8 +55,9 @@ class Ingest:
         self.counters: Counter[str] = Counter()
         letters = DeadLetters(sessions, self.counters)
         commit = PoisonIsolation(EventStore(sessions, letters, clock, self.counters), letters, self.counters)
-        self.pipeline = IngestPipeline(sessions, commit, letters, publish, on_new_alarm, on_readings, clock,
-                                       self.counters)
+        self.pipeline = IngestPipeline(
+            sessions, commit, letters, publish, on_new_alarm, on_readings, clock, self.counters
+        )
         self.queue = UplinkQueue(max_drain, max_drain_bytes)
         self.alarm_first = alarm_first  # None: nobody to wait for (no desk in this process)
         self.loop = Loop("ingest", self._step, wake=self.queue.close, join_s=30)

@@ -78,11 +78,17 @@ def capped_alarm(body: dict[str, Any]) -> dict[str, Any]:
     """An alarm body with its message and device name cut to size (the alarm itself is never refused)."""
     message, device = body.get("message"), body.get("device")
     if isinstance(message, str) and len(message) > MAX_ALARM_MESSAGE:
-        body = {**body, "message": message[:MAX_ALARM_MESSAGE] + "…",
-                "truncated": f"message of {len(message)} characters cut to {MAX_ALARM_MESSAGE}"}
+        body = {
+            **body,
+            "message": message[:MAX_ALARM_MESSAGE] + "…",
+            "truncated": f"message of {len(message)} characters cut to {MAX_ALARM_MESSAGE}",
+        }
     if isinstance(device, str) and len(device) > MAX_DEVICE_NAME:
-        body = {**body, "device": device[:MAX_DEVICE_NAME],
-                "truncated": f"device name of {len(device)} characters cut to {MAX_DEVICE_NAME}"}
+        body = {
+            **body,
+            "device": device[:MAX_DEVICE_NAME],
+            "truncated": f"device name of {len(device)} characters cut to {MAX_DEVICE_NAME}",
+        }
     return body
 
 

@@ -29,11 +29,20 @@ def alarm(s: Session, gw: Gateway, seq: int, body: AlarmBody, at: datetime, now:
     change = apply_alarm(s, gw.id, seq, gw.resident_id, body, at, now)
     notify = None
     if change and change.new:
-        log.info("ALARM #%d %s (%s) from %s/%s", change.alarm.id, change.alarm.type, change.alarm.severity,
-                 for_log(gw.id), for_log(change.alarm.device))
+        log.info(
+            "ALARM #%d %s (%s) from %s/%s",
+            change.alarm.id,
+            change.alarm.type,
+            change.alarm.severity,
+            for_log(gw.id),
+            for_log(change.alarm.device),
+        )
         notify = change.alarm.id
-    elif change and body.change == "raise" and remind_after_repeat(
-            s, change.alarm, body.severity or change.alarm.severity, now):
+    elif (
+        change
+        and body.change == "raise"
+        and remind_after_repeat(s, change.alarm, body.severity or change.alarm.severity, now)
+    ):
         notify = change.alarm.id  # the desk sends the reminders at once
     if change and body.sms:
         record_sms(s, change.alarm, body.sms, now)
@@ -48,15 +57,25 @@ def alarm_again(s: Session, gw: Gateway, ev: UplinkEvent, body: AlarmBody, now: 
 
 def reading_row(gw: Gateway, body: ReadingBody, at: datetime, now: datetime) -> dict[str, Any]:
     """The `readings` row of a new reading (the caller checked consent)."""
-    return {"resident_id": gw.resident_id, "gateway_id": gw.id, "device": body.device[:128].replace("\x00", ""),
-            "metric": body.metric, "ts": measured_time(body, at, now), "values": body.values,
-            "flags": [f.replace("\x00", "") for f in body.flags] if body.flags else []}
+    return {
+        "resident_id": gw.resident_id,
+        "gateway_id": gw.id,
+        "device": body.device[:128].replace("\x00", ""),
+        "metric": body.metric,
+        "ts": measured_time(body, at, now),
+        "values": body.values,
+        "flags": [f.replace("\x00", "") for f in body.flags] if body.flags else [],
+    }
 
 
 def gap(gw: Gateway, body: GapBody) -> None:
     """Sequence numbers the gateway will never send: said in the log (the cumulative ack reads the ranges)."""
-    log.warning("gateway %s reports %s sequence numbers it will never send (%s)", for_log(gw.id),
-                for_log(body.count), for_log(body.reason))
+    log.warning(
+        "gateway %s reports %s sequence numbers it will never send (%s)",
+        for_log(gw.id),
+        for_log(body.count),
+        for_log(body.reason),
+    )
 
 
 def event(s: Session, gw: Gateway, ev: UplinkEvent, body: EventBody, now: datetime) -> None:

@@ -30,5 +30,12 @@ class DeadLetters:
         self.counters["dead_letters"] += 1
         log.warning("dead letter from %s: %s", for_log(topic), for_log(reason, 300))
         # Whatever the bytes were, the record must fit (PostgreSQL text holds no NUL), or it fails the drain.
-        s.add(DeadLetter(topic=topic[:256], gateway_id=gw if gw is None else gw[:64], seq=seq,
-                         reason=reason.replace("\x00", ""), payload=text[:65536].replace("\x00", "")))
+        s.add(
+            DeadLetter(
+                topic=topic[:256],
+                gateway_id=gw if gw is None else gw[:64],
+                seq=seq,
+                reason=reason.replace("\x00", ""),
+                payload=text[:65536].replace("\x00", ""),
+            )
+        )

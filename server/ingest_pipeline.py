@@ -35,10 +35,17 @@ Publish = Callable[[str, bytes, int], object]
 class IngestPipeline:
     """Handles drains of (topic, payload) messages; its parts are passed in, no I/O in the constructor."""
 
-    def __init__(self, sessions: sessionmaker[Session], commit: PoisonIsolation, letters: DeadLetters,
-                 publish: Publish, on_new_alarm: Callable[[int], None],
-                 on_readings: Callable[[list[dict[str, Any]]], None], clock: Callable[[], datetime],
-                 counters: Counter[str]) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        commit: PoisonIsolation,
+        letters: DeadLetters,
+        publish: Publish,
+        on_new_alarm: Callable[[int], None],
+        on_readings: Callable[[list[dict[str, Any]]], None],
+        clock: Callable[[], datetime],
+        counters: Counter[str],
+    ) -> None:
         self.sessions = sessions
         self.commit = commit
         self.letters = letters
@@ -81,8 +88,13 @@ class IngestPipeline:
     def _screen(self, topic: str, payload: bytes) -> protocol.UplinkBatch | None:
         """The batch in an up-topic message, or None when it is dead-lettered."""
         if len(payload) > MAX_UPLINK_BYTES:
-            self.letters.keep(topic, None, None, f"uplink message of {len(payload)} bytes, over the "
-                              f"{MAX_UPLINK_BYTES} allowed", payload[:65536])
+            self.letters.keep(
+                topic,
+                None,
+                None,
+                f"uplink message of {len(payload)} bytes, over the {MAX_UPLINK_BYTES} allowed",
+                payload[:65536],
+            )
             return None
         try:
             gw = protocol.gateway_from_topic(topic)
@@ -109,8 +121,9 @@ class IngestPipeline:
             self.publish(protocol.ack_topic(batch.gateway_id), protocol.encode_ack(ack), 1)
         except MqttError as exc:
             self.counters["ack_publish_errors"] += 1
-            log.warning("could not acknowledge batch from %s (stored; it will be resent): %s",
-                        for_log(batch.gateway_id), exc)
+            log.warning(
+                "could not acknowledge batch from %s (stored; it will be resent): %s", for_log(batch.gateway_id), exc
+            )
 
     def handle_state(self, topic: str, payload: bytes) -> None:
         """A gateway's retained presence message or last will."""

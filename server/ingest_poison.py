@@ -55,15 +55,20 @@ class PoisonIsolation:
                 log.error("could not commit batch from %s; it stays unacknowledged: %s", for_log(batch.gateway_id), exc)
                 return IngestResult()
             if len(batch.events) > 1:
-                log.warning("batch from %s failed (%r); committing its events one by one", for_log(batch.gateway_id),
-                            exc)
+                log.warning(
+                    "batch from %s failed (%r); committing its events one by one", for_log(batch.gateway_id), exc
+                )
                 return merged(IngestResult(), [self._alone(replace(batch, events=(ev,))) for ev in batch.events])
             self.counters["poison"] += 1
             result = IngestResult()
             for ev in batch.events:
-                self.letters.keep(protocol.up_topic(batch.gateway_id), batch.gateway_id, ev.seq,
-                                  f"cannot be committed: {type(exc).__name__}: {str(exc)[:200]}",
-                                  body_text(ev.body).encode())
+                self.letters.keep(
+                    protocol.up_topic(batch.gateway_id),
+                    batch.gateway_id,
+                    ev.seq,
+                    f"cannot be committed: {type(exc).__name__}: {str(exc)[:200]}",
+                    body_text(ev.body).encode(),
+                )
                 result.rejected.append(ev.seq)
             return result
 
@@ -75,7 +80,8 @@ def is_transient(exc: BaseException) -> bool:
     connection is not poison, and dead-lettering it would make the gateway forget it.
     """
     return isinstance(exc, (OperationalError, PoolTimeout, DisconnectionError)) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated)
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
 
 
 def body_text(body: dict[str, Any]) -> str:

@@ -51,8 +51,13 @@ Accepted = tuple[int, protocol.UplinkEvent, protocol.Body, datetime]
 class EventStore:
     """Commits drains of uplink batches; no I/O in the constructor."""
 
-    def __init__(self, sessions: sessionmaker[Session], letters: DeadLetters, clock: Callable[[], datetime],
-                 counters: Counter[str]) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        letters: DeadLetters,
+        clock: Callable[[], datetime],
+        counters: Counter[str],
+    ) -> None:
         self.sessions = sessions
         self.letters = letters
         self.clock = clock
@@ -65,10 +70,21 @@ class EventStore:
         with self.sessions() as s, s.begin():
             gateways = _gateways(s, {b.gateway_id for b in batches}, now)
             accepted = self._screen(s, batches, gateways, results, now)
-            fresh = insert_new_events(s, [
-                {"gateway_id": batches[i].gateway_id, "seq": ev.seq, "lane": ev.lane, "gateway_ts": at,
-                 "received_at": now, "ts_corrected": at_corrected, "body": None if ev.lane == "reading" else ev.body}
-                for (i, ev, _b, at), at_corrected in accepted])
+            fresh = insert_new_events(
+                s,
+                [
+                    {
+                        "gateway_id": batches[i].gateway_id,
+                        "seq": ev.seq,
+                        "lane": ev.lane,
+                        "gateway_ts": at,
+                        "received_at": now,
+                        "ts_corrected": at_corrected,
+                        "body": None if ev.lane == "reading" else ev.body,
+                    }
+                    for (i, ev, _b, at), at_corrected in accepted
+                ],
+            )
             readings = self._handle(s, batches, gateways, [a for a, _c in accepted], fresh, results, now)
             insert_readings(s, readings)
             self._advance(s, batches, gateways, results)
@@ -77,8 +93,14 @@ class EventStore:
             self.counters["duplicates"] += r.duplicates
         return results
 
-    def _screen(self, s: Session, batches: list[protocol.UplinkBatch], gateways: dict[str, Gateway],
-                results: list[IngestResult], now: datetime) -> list[tuple[Accepted, bool]]:
+    def _screen(
+        self,
+        s: Session,
+        batches: list[protocol.UplinkBatch],
+        gateways: dict[str, Gateway],
+        results: list[IngestResult],
+        now: datetime,
+    ) -> list[tuple[Accepted, bool]]:
         """Every event that may be stored, with its typed body and time; the others rejected (dead-lettered)."""
         dead = dead_seqs(s, batches)
         accepted: list[tuple[Accepted, bool]] = []
@@ -101,9 +123,16 @@ class EventStore:
                 accepted.append(((i, ev, body, at), corrected))
         return accepted
 
-    def _handle(self, s: Session, batches: list[protocol.UplinkBatch], gateways: dict[str, Gateway],
-                accepted: list[Accepted], fresh: set[tuple[str, int]], results: list[IngestResult],
-                now: datetime) -> list[dict[str, Any]]:
+    def _handle(
+        self,
+        s: Session,
+        batches: list[protocol.UplinkBatch],
+        gateways: dict[str, Gateway],
+        accepted: list[Accepted],
+        fresh: set[tuple[str, int]],
+        results: list[IngestResult],
+        now: datetime,
+    ) -> list[dict[str, Any]]:
         """What each event does, by kind; returns the readings rows to insert."""
         consenting = _consenting(s, {g.resident_id for g in gateways.values() if g.resident_id})
         readings: list[dict[str, Any]] = []
@@ -138,8 +167,9 @@ class EventStore:
         return readings
 
     @staticmethod
-    def _advance(s: Session, batches: list[protocol.UplinkBatch], gateways: dict[str, Gateway],
-                 results: list[IngestResult]) -> None:
+    def _advance(
+        s: Session, batches: list[protocol.UplinkBatch], gateways: dict[str, Gateway], results: list[IngestResult]
+    ) -> None:
         """Each gateway's cumulative ack: past everything stored, rejected or inside a gap record."""
         handled: dict[str, set[int]] = {}
         for batch, result in zip(batches, results, strict=True):

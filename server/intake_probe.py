@@ -69,13 +69,16 @@ class IntakeProbe:
         """Send one probe; reconnect when none came back for too long (at most once per `dead_after_s`)."""
         now = self.monotonic()
         self._sent += 1
-        with contextlib.suppress(MqttError):  # the link is down: paho reconnects by itself, no probe comes back meanwhile
+        with contextlib.suppress(
+            MqttError
+        ):  # the link is down: paho reconnects by itself, no probe comes back meanwhile
             self.publish(self.topic, str(self._sent).encode(), 0)
         if not self.healthy and now - self._last_reconnect >= self.dead_after_s:
             self._last_reconnect = now
             self.reconnects += 1
-            log.error("INTAKE DEAD: no probe came back through the broker for %.0f s; reconnecting",
-                      self.seconds_silent())
+            log.error(
+                "INTAKE DEAD: no probe came back through the broker for %.0f s; reconnecting", self.seconds_silent()
+            )
             self.reconnect()
 
     def start(self) -> None:

@@ -34,13 +34,23 @@ TEMPLATE = {
 }
 TITLE = {"zh-CN": "【安心】{type} — {name}", "en": "[Anxin] {type} — {name}"}
 # A new press after someone acknowledged: the title says so before anything else.
-AGAIN = {"zh-CN": "【安心】已确认后再次呼叫：{type} — {name}", "en": "[Anxin] Called AGAIN after acknowledgement: {type} — {name}"}
+AGAIN = {
+    "zh-CN": "【安心】已确认后再次呼叫：{type} — {name}",
+    "en": "[Anxin] Called AGAIN after acknowledgement: {type} — {name}",
+}
 # The supervisor's copy when the family could not be reached (server/escalation.py): why they get it.
-UNREACHED = {"zh-CN": "【安心】未能通知家属：{type} — {name}", "en": "[Anxin] Family could not be notified: {type} — {name}"}
-UNREACHED_LINE = {"zh-CN": "未能通知 — 无可用联系人。请值班人员立即处理。\n",
-                  "en": "Could not notify — no reachable contact. Duty staff must act now.\n"}
-AGAIN_LINE = {"zh-CN": "老人在确认后再次按下求助，请尽快联系或前往。\n", "en": "The resident pressed again after the "
-              "acknowledgement: call or go now.\n"}
+UNREACHED = {
+    "zh-CN": "【安心】未能通知家属：{type} — {name}",
+    "en": "[Anxin] Family could not be notified: {type} — {name}",
+}
+UNREACHED_LINE = {
+    "zh-CN": "未能通知 — 无可用联系人。请值班人员立即处理。\n",
+    "en": "Could not notify — no reachable contact. Duty staff must act now.\n",
+}
+AGAIN_LINE = {
+    "zh-CN": "老人在确认后再次按下求助，请尽快联系或前往。\n",
+    "en": "The resident pressed again after the acknowledgement: call or go now.\n",
+}
 
 
 def type_name(type_: str, language: str) -> str:
@@ -54,8 +64,17 @@ def gateway_word(language: str) -> str:
     return GATEWAY_WORD.get(language, GATEWAY_WORD["zh-CN"])
 
 
-def render(language: str, type_: str, name: str, address: str, at: datetime, device: str, link: str,
-           again: bool = False, unreached: bool = False) -> tuple[str, str]:
+def render(
+    language: str,
+    type_: str,
+    name: str,
+    address: str,
+    at: datetime,
+    device: str,
+    link: str,
+    again: bool = False,
+    unreached: bool = False,
+) -> tuple[str, str]:
     """(title, body) of an alarm notification; `again` for a new press after an acknowledgement,
     `unreached` for the supervisor's copy when nobody of the family could be notified."""
     lang = language if language in TEMPLATE else "zh-CN"
@@ -64,8 +83,14 @@ def render(language: str, type_: str, name: str, address: str, at: datetime, dev
     except (OverflowError, ValueError):  # a gateway's impossible clock must not keep the message from going out
         local = at.strftime("%Y-%m-%d %H:%M:%S UTC")
     # Only the link is the server's own; every other field may have come from a home: one plain line each.
-    fields = {"type": type_name(type_, lang), "name": one_line(name, 64), "address": one_line(address) or "—",
-              "time": local, "device": one_line(device, 64) or "—", "link": link}
+    fields = {
+        "type": type_name(type_, lang),
+        "name": one_line(name, 64),
+        "address": one_line(address) or "—",
+        "time": local,
+        "device": one_line(device, 64) or "—",
+        "link": link,
+    }
     if unreached:
         return UNREACHED[lang].format(**fields), UNREACHED_LINE[lang] + TEMPLATE[lang].format(**fields)
     if again:

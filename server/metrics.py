@@ -44,16 +44,20 @@ class DeskCollector(Collector):
         for key in ("sent", "failed", "rate_limited"):
             sent.add_metric([key], getattr(notifier, key, 0) if notifier else 0)
         yield sent
-        logins = CounterMetricFamily("anxin_logins", "Sign-in attempts by outcome (this process): failed, "
-                                     "throttled (429), delayed, succeeded", labels=["outcome"])
+        logins = CounterMetricFamily(
+            "anxin_logins",
+            "Sign-in attempts by outcome (this process): failed, throttled (429), delayed, succeeded",
+            labels=["outcome"],
+        )
         counters = services.throttle.counters
         for key in ("failed", "throttled", "delayed", "succeeded"):
             logins.add_metric([key], counters.get(key, 0))
         yield logins
         with services.sessions() as s:
             active = GaugeMetricFamily("anxin_alarms_active", "Open alarms by severity", labels=["severity"])
-            for severity, n in s.execute(select(Alarm.severity, func.count()).where(Alarm.status.in_(ACTIVE))
-                                         .group_by(Alarm.severity)):
+            for severity, n in s.execute(
+                select(Alarm.severity, func.count()).where(Alarm.status.in_(ACTIVE)).group_by(Alarm.severity)
+            ):
                 active.add_metric([severity], n)
             yield active
             gateways = GaugeMetricFamily("anxin_gateways", "Gateways by state", labels=["state"])

@@ -79,9 +79,16 @@ class Notifier:
     """Claims due jobs (several processes may run one each), sends them in parallel, records the outcome."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], signer: LinkSigner, base_url: str, workers: int = 4,
-        send: Send = apprise_send, backoff_s: tuple[float, ...] = NOTIFY_BACKOFF_S,
-        rate_limits: dict[str, int] | None = None, lease_s: float = NOTIFY_LEASE_S, batch: int = 100,
+        self,
+        sessions: sessionmaker[Session],
+        signer: LinkSigner,
+        base_url: str,
+        workers: int = 4,
+        send: Send = apprise_send,
+        backoff_s: tuple[float, ...] = NOTIFY_BACKOFF_S,
+        rate_limits: dict[str, int] | None = None,
+        lease_s: float = NOTIFY_LEASE_S,
+        batch: int = 100,
     ) -> None:
         self.sessions = sessions
         self.signer = signer
@@ -124,19 +131,32 @@ class Notifier:
         """Lease due jobs, and jobs whose sender died mid-lease (at-least-once), and commit the lease."""
         with self.sessions() as s, s.begin():
             rows = s.scalars(
-                select(NotificationJob).where(NotificationJob.due_at <= now, or_(
-                    NotificationJob.status == "pending",
-                    and_(NotificationJob.status == "sending", NotificationJob.lease_until < now)))
-                .order_by(NotificationJob.due_at, NotificationJob.id).limit(self.batch)
+                select(NotificationJob)
+                .where(
+                    NotificationJob.due_at <= now,
+                    or_(
+                        NotificationJob.status == "pending",
+                        and_(NotificationJob.status == "sending", NotificationJob.lease_until < now),
+                    ),
+                )
+                .order_by(NotificationJob.due_at, NotificationJob.id)
+                .limit(self.batch)
                 .with_for_update(skip_locked=True)
             ).all()
             mine = []
             for job in rows:
-                won = rowcount(s.execute(update(NotificationJob).where(NotificationJob.id == job.id,
-                                                                       NotificationJob.status == job.status,
-                                                                       NotificationJob.attempts == job.attempts)
-                                         .values(status="sending", lease_until=now + self.lease)
-                                         .execution_options(synchronize_session=False)))
+                won = rowcount(
+                    s.execute(
+                        update(NotificationJob)
+                        .where(
+                            NotificationJob.id == job.id,
+                            NotificationJob.status == job.status,
+                            NotificationJob.attempts == job.attempts,
+                        )
+                        .values(status="sending", lease_until=now + self.lease)
+                        .execution_options(synchronize_session=False)
+                    )
+                )
                 if won:
                     mine.append(job)
             return mine
@@ -148,8 +168,12 @@ class Notifier:
             return 0
         with self.sessions() as s:
             alarms = {a.id: a for a in s.scalars(select(Alarm).where(Alarm.id.in_({j.alarm_id for j in jobs})))}
-            residents = {r.id: r for r in s.scalars(select(Resident).where(
-                Resident.id.in_({a.resident_id for a in alarms.values() if a.resident_id})))}
+            residents = {
+                r.id: r
+                for r in s.scalars(
+                    select(Resident).where(Resident.id.in_({a.resident_id for a in alarms.values() if a.resident_id}))
+                )
+            }
             notices = {n.id: n for n in s.scalars(select(Notice).where(Notice.id.in_({j.notice_id for j in jobs})))}
             budget = self._budgets(s, {j.channel for j in jobs}, now)
             messages_ = {j.id: self._message(j, alarms, residents, notices) for j in jobs}
@@ -174,13 +198,17 @@ class Notifier:
         for ch in channels:
             limit = self.rate_limits.get(ch.split("://", 1)[0])
             if limit is not None:
-                used = s.scalar(select(func.count()).select_from(NotificationAttempt).where(
-                    NotificationAttempt.channel == ch, NotificationAttempt.at > now - timedelta(minutes=1)))
+                used = s.scalar(
+                    select(func.count())
+                    .select_from(NotificationAttempt)
+                    .where(NotificationAttempt.channel == ch, NotificationAttempt.at > now - timedelta(minutes=1))
+                )
                 out[ch] = limit - int(used or 0)
         return out
 
-    def _message(self, job: NotificationJob, alarms: dict[int, Alarm], residents: dict[int, Resident],
-                 notices: dict[int, Notice]) -> tuple[str, str] | None:
+    def _message(
+        self, job: NotificationJob, alarms: dict[int, Alarm], residents: dict[int, Resident], notices: dict[int, Notice]
+    ) -> tuple[str, str] | None:
         """The (title, body) a job still owes, or None when it is no longer wanted."""
         if job.notice_id is not None:
             notice = notices.get(job.notice_id)
@@ -192,9 +220,17 @@ class Notifier:
 
     def _render(self, job: NotificationJob, alarm: Alarm, resident: Resident | None) -> tuple[str, str]:
         name = resident.name if resident else f"{messages.gateway_word(job.language)} {alarm.gateway_id}"
-        return messages.render(job.language, alarm.type, name, (resident.address or "") if resident else "",
-                               alarm.raised_at, alarm.device or "", self._link_for(job),
-                               again=is_reminder_step(job.step), unreached=job.recipient.startswith("unreached:"))
+        return messages.render(
+            job.language,
+            alarm.type,
+            name,
+            (resident.address or "") if resident else "",
+            alarm.raised_at,
+            alarm.device or "",
+            self._link_for(job),
+            again=is_reminder_step(job.step),
+            unreached=job.recipient.startswith("unreached:"),
+        )
 
     def _send_all(self, batch: list[tuple[NotificationJob, tuple[str, str]]]) -> list[Outcome]:
         def one(item: tuple[NotificationJob, tuple[str, str]]) -> Outcome:
@@ -210,17 +246,23 @@ class Notifier:
             return [one(item) for item in batch]
         return list(self._pool.map(one, batch))
 
-    def _record(self, outcomes: list[Outcome], deferred: list[NotificationJob],
-                now: datetime) -> None:
+    def _record(self, outcomes: list[Outcome], deferred: list[NotificationJob], now: datetime) -> None:
         with self.sessions() as s, s.begin():
             for job in deferred:
                 self.rate_limited += 1
-                s.execute(update(NotificationJob).where(NotificationJob.id == job.id)
-                          .values(status="pending", lease_until=None, due_at=now + timedelta(seconds=5)))
+                s.execute(
+                    update(NotificationJob)
+                    .where(NotificationJob.id == job.id)
+                    .values(status="pending", lease_until=None, due_at=now + timedelta(seconds=5))
+                )
             ids = [o.job_id for o in outcomes]
             jobs = {j.id: j for j in s.scalars(select(NotificationJob).where(NotificationJob.id.in_(ids)))}
-            alarms = {a.id: a for a in s.scalars(select(Alarm).where(
-                Alarm.id.in_({j.alarm_id for j in jobs.values() if j.alarm_id is not None})))}
+            alarms = {
+                a.id: a
+                for a in s.scalars(
+                    select(Alarm).where(Alarm.id.in_({j.alarm_id for j in jobs.values() if j.alarm_id is not None}))
+                )
+            }
             for o in outcomes:
                 if o.job_id not in jobs:
                     continue
@@ -229,29 +271,60 @@ class Notifier:
                     job.status, job.lease_until = "skipped", None
                     continue
                 job.attempts += 1
-                s.add(NotificationAttempt(alarm_id=job.alarm_id, notice_id=job.notice_id, recipient=job.recipient_name,
-                                          channel=job.channel, at=now, ok=o.ok, error=o.error, attempt=job.attempts))
+                s.add(
+                    NotificationAttempt(
+                        alarm_id=job.alarm_id,
+                        notice_id=job.notice_id,
+                        recipient=job.recipient_name,
+                        channel=job.channel,
+                        at=now,
+                        ok=o.ok,
+                        error=o.error,
+                        attempt=job.attempts,
+                    )
+                )
                 alarm = alarms.get(job.alarm_id) if job.alarm_id is not None else None
                 if o.ok:
                     self.sent += 1
                     job.status, job.sent_at, job.lease_until = "sent", now, None
                     # Compare-and-set: an acknowledgement committed since the alarm was read must stay.
                     if alarm:
-                        s.execute(update(Alarm).where(Alarm.id == alarm.id, Alarm.status == "raised")
-                                  .values(status="notified", updated_at=now)
-                                  .execution_options(synchronize_session=False))
+                        s.execute(
+                            update(Alarm)
+                            .where(Alarm.id == alarm.id, Alarm.status == "raised")
+                            .values(status="notified", updated_at=now)
+                            .execution_options(synchronize_session=False)
+                        )
                         audit(s, alarm, "notified", job.recipient_name, now, channel=job.channel, step=job.step)
                     log.info("notified %s about %s via %s", job.recipient_name, subject(job), job.channel)
                 elif job.attempts <= len(self.backoff_s):
                     job.status, job.lease_until, job.last_error = "pending", None, o.error
                     job.due_at = now + timedelta(seconds=self.backoff_s[job.attempts - 1])
-                    log.warning("notifying %s about %s failed (attempt %d, will retry): %s",
-                                job.recipient_name, subject(job), job.attempts, o.error)
+                    log.warning(
+                        "notifying %s about %s failed (attempt %d, will retry): %s",
+                        job.recipient_name,
+                        subject(job),
+                        job.attempts,
+                        o.error,
+                    )
                 else:
                     self.failed += 1
                     job.status, job.lease_until, job.last_error = "failed", None, o.error
                     if alarm:
-                        audit(s, alarm, "notification_failed", job.recipient_name, now, channel=job.channel,
-                              error=o.error, attempts=job.attempts)
-                    log.error("gave up notifying %s about %s via %s: %s", job.recipient_name, subject(job),
-                              job.channel, o.error)
+                        audit(
+                            s,
+                            alarm,
+                            "notification_failed",
+                            job.recipient_name,
+                            now,
+                            channel=job.channel,
+                            error=o.error,
+                            attempts=job.attempts,
+                        )
+                    log.error(
+                        "gave up notifying %s about %s via %s: %s",
+                        job.recipient_name,
+                        subject(job),
+                        job.channel,
+                        o.error,
+                    )

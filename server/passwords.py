@@ -10,9 +10,24 @@ from server.errors import ServerError
 
 MIN_LENGTH = 10
 # Common in China and missing from zxcvbn's (mostly English-language) list of 30,000 leaked passwords.
-_CHINESE_COMMON = ("woaini1314", "woaini520", "5201314520", "1314520520", "1qaz2wsx3edc", "qwertyuiop",
-                   "a123456789", "aa12345678", "zxcvbnm123", "iloveyou1314", "1234567890", "0123456789",
-                   "abc1234567", "qq12345678", "admin12345", "anxin12345")
+_CHINESE_COMMON = (
+    "woaini1314",
+    "woaini520",
+    "5201314520",
+    "1314520520",
+    "1qaz2wsx3edc",
+    "qwertyuiop",
+    "a123456789",
+    "aa12345678",
+    "zxcvbnm123",
+    "iloveyou1314",
+    "1234567890",
+    "0123456789",
+    "abc1234567",
+    "qq12345678",
+    "admin12345",
+    "anxin12345",
+)
 
 
 class WeakPassword(ServerError):

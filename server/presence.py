@@ -44,12 +44,14 @@ def is_down(gw: Gateway, policy: PresencePolicy, now: datetime) -> str | None:
     return None
 
 
-
-
 def check(session: Session, policy: PresencePolicy, now: datetime) -> tuple[list[int], int]:
     """Raise or clear offline alarms (caller commits); returns (new alarm ids, cleared count)."""
-    open_alarms = {a.gateway_id: a for a in session.scalars(
-        select(Alarm).where(Alarm.type == OFFLINE_TYPE, Alarm.status.in_(ACTIVE)).with_for_update(skip_locked=True))}
+    open_alarms = {
+        a.gateway_id: a
+        for a in session.scalars(
+            select(Alarm).where(Alarm.type == OFFLINE_TYPE, Alarm.status.in_(ACTIVE)).with_for_update(skip_locked=True)
+        )
+    }
     raised, cleared = [], 0
     # Row locks: with several server processes, each gateway is judged by one of them at a time.
     for gw in session.scalars(select(Gateway).order_by(Gateway.id).with_for_update(skip_locked=True)):
@@ -58,8 +60,15 @@ def check(session: Session, policy: PresencePolicy, now: datetime) -> tuple[list
         why = is_down(gw, policy, now)
         current = open_alarms.get(gw.id)
         if why and current is None:
-            alarm = raise_system_alarm(session, gw.id, gw.resident_id, OFFLINE_TYPE, why, now,
-                                       last_seen=as_utc(gw.last_seen).isoformat() if gw.last_seen else None)
+            alarm = raise_system_alarm(
+                session,
+                gw.id,
+                gw.resident_id,
+                OFFLINE_TYPE,
+                why,
+                now,
+                last_seen=as_utc(gw.last_seen).isoformat() if gw.last_seen else None,
+            )
             if alarm is not None:
                 log.warning("ALARM #%d gateway %s offline: %s", alarm.id, gw.id, why)
                 raised.append(alarm.id)

@@ -149,8 +149,20 @@ def apply(session: Session, data: ProvisionFile) -> dict[str, int]:
     residents: dict[str, Resident] = {}
     for r in data.residents:
         row = _by_code(session, Resident, r.code) or Resident(code=r.code)
-        for field in ("name", "birth_year", "address", "phone", "language", "key_holder", "care_categories",
-                      "conditions", "medication", "bp_target", "timezone", "notes"):
+        for field in (
+            "name",
+            "birth_year",
+            "address",
+            "phone",
+            "language",
+            "key_holder",
+            "care_categories",
+            "conditions",
+            "medication",
+            "bp_target",
+            "timezone",
+            "notes",
+        ):
             setattr(row, field, getattr(r, field))
         if (row.consent, row.consent_sharing) != (r.consent, r.consent and r.consent_sharing):
             row.consent, row.consent_sharing = r.consent, r.consent and r.consent_sharing
@@ -166,8 +178,7 @@ def apply(session: Session, data: ProvisionFile) -> dict[str, int]:
             cg = caregivers.get(pairing.code) or _by_code(session, Caregiver, pairing.code)
             if cg is None:
                 raise ProvisionError(f"resident {r.code}: unknown caregiver {pairing.code!r}")
-            session.add(Pairing(resident_id=row.id, caregiver_id=cg.id, rank=rank,
-                                ack_timeout_s=pairing.ack_timeout_s))
+            session.add(Pairing(resident_id=row.id, caregiver_id=cg.id, rank=rank, ack_timeout_s=pairing.ack_timeout_s))
     for g in data.gateways:
         row = session.get(Gateway, g.id) or Gateway(id=g.id)
         if g.resident:
@@ -184,18 +195,33 @@ def apply(session: Session, data: ProvisionFile) -> dict[str, int]:
             session.add(dev)
     for st in data.staff:
         try:
-            row = upsert_staff(session, st.username, st.role, st.display_name, st.password, st.password_hash,
-                               st.language, st.phone, st.notify)
+            row = upsert_staff(
+                session,
+                st.username,
+                st.role,
+                st.display_name,
+                st.password,
+                st.password_hash,
+                st.language,
+                st.phone,
+                st.notify,
+            )
         except AuthError as exc:
             raise ProvisionError(f"staff {st.username}: {exc}") from exc
         if st.shifts is not None:
             session.execute(delete(DutyShift).where(DutyShift.staff_id == row.id))
             # Stored in UTC: SQLite keeps no offset, so every time in the database must share one zone.
-            session.add_all(DutyShift(staff_id=row.id, starts_at=sh.starts_at.astimezone(UTC),
-                                      ends_at=sh.ends_at.astimezone(UTC)) for sh in st.shifts)
+            session.add_all(
+                DutyShift(staff_id=row.id, starts_at=sh.starts_at.astimezone(UTC), ends_at=sh.ends_at.astimezone(UTC))
+                for sh in st.shifts
+            )
     session.flush()
-    return {"caregivers": len(data.caregivers), "residents": len(data.residents), "gateways": len(data.gateways),
-            "staff": len(data.staff)}
+    return {
+        "caregivers": len(data.caregivers),
+        "residents": len(data.residents),
+        "gateways": len(data.gateways),
+        "staff": len(data.staff),
+    }
 
 
 def import_file(session: Session, path: Path | str) -> dict[str, int]:

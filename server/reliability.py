@@ -64,16 +64,19 @@ def sequence_report(session: Session, gateway_id: str) -> SequenceReport:
             missing.append([lower, seq - 1])
         last = max(last, seq)
     accounted: list[list[int]] = []
-    for body in session.scalars(select(IngestedEvent.body).where(IngestedEvent.gateway_id == gateway_id,
-                                                                 IngestedEvent.lane == "gap")):
+    for body in session.scalars(
+        select(IngestedEvent.body).where(IngestedEvent.gateway_id == gateway_id, IngestedEvent.lane == "gap")
+    ):
         accounted.extend([int(r[0]), int(r[1])] for r in body.get("ranges", []) if len(r) == 2)
-    rejected = session.scalars(select(DeadLetter.seq).where(DeadLetter.gateway_id == gateway_id,
-                                                            DeadLetter.seq.is_not(None)))
+    rejected = session.scalars(
+        select(DeadLetter.seq).where(DeadLetter.gateway_id == gateway_id, DeadLetter.seq.is_not(None))
+    )
     accounted.extend([q, q] for q in rejected if q is not None)  # rejected events are accounted for, in dead letters
     return SequenceReport(gateway_id, received, last, missing, sorted(accounted), _subtract(missing, accounted))
 
 
 # Used by ingest inside its transaction.
+
 
 def dead_seqs(s: Session, batches: list[protocol.UplinkBatch]) -> set[tuple[str, int]]:
     """(gateway, seq) of this drain's events that were dead-lettered before: one query for the whole drain."""
@@ -84,8 +87,16 @@ def dead_seqs(s: Session, batches: list[protocol.UplinkBatch]) -> set[tuple[str,
         bounds[gw_id] = (min(lo, seq), max(hi, seq))
     if not bounds:
         return set()
-    found = s.execute(select(DeadLetter.gateway_id, DeadLetter.seq).where(or_(
-        *(and_(DeadLetter.gateway_id == gw_id, DeadLetter.seq.between(lo, hi)) for gw_id, (lo, hi) in bounds.items()))))
+    found = s.execute(
+        select(DeadLetter.gateway_id, DeadLetter.seq).where(
+            or_(
+                *(
+                    and_(DeadLetter.gateway_id == gw_id, DeadLetter.seq.between(lo, hi))
+                    for gw_id, (lo, hi) in bounds.items()
+                )
+            )
+        )
+    )
     return {(g, q) for g, q in found if g is not None and q is not None and (g, q) in wanted}
 
 
@@ -105,12 +116,18 @@ def advance_all(s: Session, uptos: dict[str, int], handled: dict[str, set[int]])
         ends[gw_id] = upto
     if not ends:
         return {}
-    stored = select(IngestedEvent.gateway_id).where(or_(
-        *(and_(IngestedEvent.gateway_id == gw_id, IngestedEvent.seq == end + 1) for gw_id, end in ends.items()),
-        *(and_(IngestedEvent.gateway_id == gw_id, IngestedEvent.seq > uptos[gw_id], IngestedEvent.lane == "gap")
-          for gw_id in ends)))
-    rejected = select(DeadLetter.gateway_id).where(or_(
-        *(and_(DeadLetter.gateway_id == gw_id, DeadLetter.seq == end + 1) for gw_id, end in ends.items())))
+    stored = select(IngestedEvent.gateway_id).where(
+        or_(
+            *(and_(IngestedEvent.gateway_id == gw_id, IngestedEvent.seq == end + 1) for gw_id, end in ends.items()),
+            *(
+                and_(IngestedEvent.gateway_id == gw_id, IngestedEvent.seq > uptos[gw_id], IngestedEvent.lane == "gap")
+                for gw_id in ends
+            ),
+        )
+    )
+    rejected = select(DeadLetter.gateway_id).where(
+        or_(*(and_(DeadLetter.gateway_id == gw_id, DeadLetter.seq == end + 1) for gw_id, end in ends.items()))
+    )
     slow = set(s.scalars(union_all(stored, rejected)))
     return {gw_id: advance_upto(s, gw_id, uptos[gw_id]) if gw_id in slow else end for gw_id, end in ends.items()}
 
@@ -121,12 +138,23 @@ def advance_upto(s: Session, gateway_id: str, upto: int, window: int = 2000) -> 
     Bounded work per batch (`window` rows): behind a hole that stays open, only selective acks move.
     """
     s.flush()
-    held = set(s.scalars(select(IngestedEvent.seq).where(IngestedEvent.gateway_id == gateway_id,
-                                                         IngestedEvent.seq > upto)
-                         .order_by(IngestedEvent.seq).limit(window)))
+    held = set(
+        s.scalars(
+            select(IngestedEvent.seq)
+            .where(IngestedEvent.gateway_id == gateway_id, IngestedEvent.seq > upto)
+            .order_by(IngestedEvent.seq)
+            .limit(window)
+        )
+    )
     held |= set(s.scalars(select(DeadLetter.seq).where(DeadLetter.gateway_id == gateway_id, DeadLetter.seq > upto)))
-    gaps = [b.get("ranges", []) for b in s.scalars(select(IngestedEvent.body).where(
-        IngestedEvent.gateway_id == gateway_id, IngestedEvent.lane == "gap", IngestedEvent.seq > upto))]
+    gaps = [
+        b.get("ranges", [])
+        for b in s.scalars(
+            select(IngestedEvent.body).where(
+                IngestedEvent.gateway_id == gateway_id, IngestedEvent.lane == "gap", IngestedEvent.seq > upto
+            )
+        )
+    ]
     covered = sorted((int(r[0]), int(r[1])) for ranges in gaps for r in ranges if len(r) == 2)
     while True:
         nxt = upto + 1
@@ -141,13 +169,22 @@ def advance_upto(s: Session, gateway_id: str, upto: int, window: int = 2000) -> 
 
 # SMS fallback: the gateway texted caregivers while the uplink was down; staff see the whole story.
 
+
 def record_sms(s: Session, alarm: Alarm, sms: Any, now: datetime) -> None:
     """Audit the SMS the gateway already sent for this alarm (once)."""
     if not isinstance(sms, dict) or any(a.action == "sms_sent_by_gateway" for a in alarm.audit):
         return
     alarm.detail = {**(alarm.detail or {}), "sms_fallback": sms}
-    audit(s, alarm, "sms_sent_by_gateway", "gateway", now, delivered_to=sms.get("delivered_to", []),
-          attempts=sms.get("attempts", []), sent_at=sms.get("at"))
+    audit(
+        s,
+        alarm,
+        "sms_sent_by_gateway",
+        "gateway",
+        now,
+        delivered_to=sms.get("delivered_to", []),
+        attempts=sms.get("attempts", []),
+        sent_at=sms.get("at"),
+    )
 
 
 def record_late_sms(s: Session, gateway_id: str, ev: protocol.UplinkEvent, now: datetime) -> None:
@@ -172,9 +209,13 @@ def unknown_keys(session: Session, since: datetime) -> list[UnknownKeys]:
     """The newest `unknown_keys` report of every device since `since` (gateways send one at most hourly)."""
     rows = session.execute(
         select(IngestedEvent.gateway_id, IngestedEvent.body, IngestedEvent.received_at)
-        .where(IngestedEvent.lane == "event", IngestedEvent.received_at >= since,
-               IngestedEvent.body["kind"].as_string() == "unknown_keys")
-        .order_by(IngestedEvent.id)).all()
+        .where(
+            IngestedEvent.lane == "event",
+            IngestedEvent.received_at >= since,
+            IngestedEvent.body["kind"].as_string() == "unknown_keys",
+        )
+        .order_by(IngestedEvent.id)
+    ).all()
     latest: dict[tuple[str, str], UnknownKeys] = {}
     for gateway_id, body, at in rows:
         detail = body.get("detail") if isinstance(body, dict) else None
@@ -184,6 +225,7 @@ def unknown_keys(session: Session, since: datetime) -> list[UnknownKeys]:
         counts = {str(k)[:64]: int(v) for k, v in keys.items() if isinstance(v, int) and not isinstance(v, bool)}
         messages = detail.get("messages")
         device = str(body.get("device", ""))[:128]
-        latest[(gateway_id, device)] = UnknownKeys(gateway_id, device, counts,
-                                                   messages if isinstance(messages, int) else sum(counts.values()), at)
+        latest[(gateway_id, device)] = UnknownKeys(
+            gateway_id, device, counts, messages if isinstance(messages, int) else sum(counts.values()), at
+        )
     return sorted(latest.values(), key=lambda u: (u.gateway_id, u.device))

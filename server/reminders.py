@@ -35,19 +35,25 @@ def acknowledger(session: Session, alarm: Alarm) -> list[Recipient]:
     if alarm.resident_id is not None:
         for p in session.scalars(select(Pairing).where(Pairing.resident_id == alarm.resident_id)):
             if p.caregiver.name == by:
-                return [Recipient(f"caregiver:{p.caregiver.id}", p.caregiver.name, p.caregiver.language, url)
-                        for url in p.caregiver.notify_urls]
+                return [
+                    Recipient(f"caregiver:{p.caregiver.id}", p.caregiver.name, p.caregiver.language, url)
+                    for url in p.caregiver.notify_urls
+                ]
     staff = session.scalars(select(Staff).where((Staff.display_name == by) | (Staff.username == by))).first()
-    return [] if staff is None else [Recipient(f"staff:{staff.id}", staff.display_name, staff.language, url)
-                                     for url in staff.notify_urls]
+    return (
+        []
+        if staff is None
+        else [Recipient(f"staff:{staff.id}", staff.display_name, staff.language, url) for url in staff.notify_urls]
+    )
 
 
 def remind_after_repeat(session: Session, alarm: Alarm, severity: str, now: datetime) -> int:
     """Queue the reminders for a press on an acknowledged alarm (caller commits); returns how many."""
     if alarm.status != "acknowledged" or is_technical(alarm) or severity not in REMIND_SEVERITIES:
         return 0
-    earlier = session.scalars(select(AlarmAudit.at).where(AlarmAudit.alarm_id == alarm.id,
-                                                          AlarmAudit.action == REMINDED)).all()
+    earlier = session.scalars(
+        select(AlarmAudit.at).where(AlarmAudit.alarm_id == alarm.id, AlarmAudit.action == REMINDED)
+    ).all()
     if any(now - as_utc(at) < MIN_INTERVAL for at in earlier):
         return 0
     targets: dict[tuple[str, str], Recipient] = {}
@@ -55,11 +61,27 @@ def remind_after_repeat(session: Session, alarm: Alarm, severity: str, now: date
         targets.setdefault((r.key, r.url), r)
     step = -1 - len(earlier)  # its own step: the jobs' (alarm, step, recipient, url) stays unique
     for r in targets.values():
-        session.add(NotificationJob(alarm_id=alarm.id, step=step, recipient=r.key, recipient_name=r.name,
-                                    language=r.language, url=r.url, channel=mask(r.url), due_at=now))
-    audit(session, alarm, REMINDED, "system", now, acknowledged_by=alarm.acknowledged_by,
-          recipients=sorted({r.name for r in targets.values()}))
+        session.add(
+            NotificationJob(
+                alarm_id=alarm.id,
+                step=step,
+                recipient=r.key,
+                recipient_name=r.name,
+                language=r.language,
+                url=r.url,
+                channel=mask(r.url),
+                due_at=now,
+            )
+        )
+    audit(
+        session,
+        alarm,
+        REMINDED,
+        "system",
+        now,
+        acknowledged_by=alarm.acknowledged_by,
+        recipients=sorted({r.name for r in targets.values()}),
+    )
     if not targets:
         log.warning("alarm %d pressed again after acknowledgement, but nobody has a channel", alarm.id)
     return len(targets)
-

@@ -70,8 +70,10 @@ class ServerRuntime:
         if s.role in ("all", "api") and not port_is_free(s.port, s.host):
             raise PortInUse(f"port {s.port} on {s.host} is already in use; choose another with --port or ANXIN_PORT")
         if self.broker and not port_is_free(s.mqtt.port, s.mqtt.host):
-            raise PortInUse(f"MQTT port {s.mqtt.port} is already in use; choose another with --mqtt-port, "
-                            "or use that broker with --no-embedded-broker")
+            raise PortInUse(
+                f"MQTT port {s.mqtt.port} is already in use; choose another with --mqtt-port, "
+                "or use that broker with --no-embedded-broker"
+            )
 
     def start(self, serve_http: bool = True) -> None:
         """Start the broker, workers and (in a thread) the HTTP server."""
@@ -88,8 +90,11 @@ class ServerRuntime:
             self.ingest.start()
         self.link.start()
         if not self.link.wait_connected(15):
-            log.warning("MQTT broker %s:%s not reachable yet; will keep trying", self.settings.mqtt.host,
-                        self.settings.mqtt.port)
+            log.warning(
+                "MQTT broker %s:%s not reachable yet; will keep trying",
+                self.settings.mqtt.host,
+                self.settings.mqtt.port,
+            )
         if self.probe:
             self.probe.start()
         if serve_http and self.settings.role in ("all", "api"):
@@ -101,8 +106,9 @@ class ServerRuntime:
             with self.services.sessions() as s, s.begin():
                 gone = audit.purge(s, self.services.clock(), self.settings.audit_retention_days)
             if gone:
-                log.info("audit retention: %d entries older than %d days removed", gone,
-                         self.settings.audit_retention_days)
+                log.info(
+                    "audit retention: %d entries older than %d days removed", gone, self.settings.audit_retention_days
+                )
         finally:  # a failed purge (the loop logs it) is retried tomorrow, not at once
             self.retention.wait(86400)
 
@@ -113,8 +119,14 @@ class ServerRuntime:
         app.state.mirror = self.mirror
         app.state.probe = self.probe
         # Forwarded headers are read by server/web/guard.py, from the configured proxies only.
-        config = uvicorn.Config(app, host=self.settings.host, port=self.settings.port, log_level="warning",
-                                lifespan="off", proxy_headers=False)
+        config = uvicorn.Config(
+            app,
+            host=self.settings.host,
+            port=self.settings.port,
+            log_level="warning",
+            lifespan="off",
+            proxy_headers=False,
+        )
         self.http = uvicorn.Server(config)
         self._http_thread = threading.Thread(target=self.http.run, name="http", daemon=True)
         self._http_thread.start()
@@ -150,31 +162,57 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     signer = LinkSigner(settings.secret_key, settings.ack_link_ttl_s)
-    notifier = Notifier(sessions, signer, settings.base_url, settings.notify_workers,
-                        backoff_s=settings.notify_backoff_s, rate_limits=settings.rate_limits,
-                        lease_s=settings.notify_lease_s)
-    desk = DeskWorker(
-        sessions, Escalator(settings.staff_ack_timeout_s, settings.supervisor_ack_timeout_s), notifier,
-        PresencePolicy(timedelta(seconds=settings.gateway_silent_after_s),
-                       timedelta(seconds=settings.gateway_offline_grace_s)), utc_now,
-        coverage=CoverageWatch(timedelta(seconds=settings.coverage_check_s)) if settings.coverage_check_s else None,
-    ) if settings.role != "api" else None
+    notifier = Notifier(
+        sessions,
+        signer,
+        settings.base_url,
+        settings.notify_workers,
+        backoff_s=settings.notify_backoff_s,
+        rate_limits=settings.rate_limits,
+        lease_s=settings.notify_lease_s,
+    )
+    desk = (
+        DeskWorker(
+            sessions,
+            Escalator(settings.staff_ack_timeout_s, settings.supervisor_ack_timeout_s),
+            notifier,
+            PresencePolicy(
+                timedelta(seconds=settings.gateway_silent_after_s), timedelta(seconds=settings.gateway_offline_grace_s)
+            ),
+            utc_now,
+            coverage=CoverageWatch(timedelta(seconds=settings.coverage_check_s)) if settings.coverage_check_s else None,
+        )
+        if settings.role != "api"
+        else None
+    )
     broker = None
     if settings.embedded_broker:  # the server runs the broker: its own account, a password for this run
         password = settings.mqtt.password or new_password()
-        broker = EmbeddedBroker(settings.mqtt.host, settings.mqtt.port,
-                                BrokerAccess(hash_password(password), lambda gw: lookup(sessions, gw)))
+        broker = EmbeddedBroker(
+            settings.mqtt.host,
+            settings.mqtt.port,
+            BrokerAccess(hash_password(password), lambda gw: lookup(sessions, gw)),
+        )
         address = replace(settings.mqtt, username=SERVER_USER, password=password)
     else:
         address = settings.mqtt
     # Unique per process: a predictable id let anyone take the server's session over and silence intake.
     client_id = f"{settings.mqtt_client_id or f'anxin-server-{settings.role}'}-{secrets.token_hex(6)}"
-    link = MqttLink(make_client(client_id), address, lambda t, p: None,
-                    ingest_filters(settings.mqtt_shared_group) if settings.role != "api" else [])
+    link = MqttLink(
+        make_client(client_id),
+        address,
+        lambda t, p: None,
+        ingest_filters(settings.mqtt_shared_group) if settings.role != "api" else [],
+    )
     probe = None
     if settings.role != "api":
-        probe = IntakeProbe(probe_topic(client_id), lambda t, p, q: link.publish(t, p, q), link.force_reconnect,
-                            settings.intake_probe_s, settings.intake_dead_after_s)
+        probe = IntakeProbe(
+            probe_topic(client_id),
+            lambda t, p, q: link.publish(t, p, q),
+            link.force_reconnect,
+            settings.intake_probe_s,
+            settings.intake_dead_after_s,
+        )
         link.subscriptions.append((probe.topic, 0))
     if settings.role != "api":  # gateways resend at once when an ingesting server (re)appears
         link.birth = Will(protocol.server_state_topic(), b'{"v":1,"state":"online"}')
@@ -187,15 +225,20 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
     watch(sessions, events)  # every committed alarm change reaches the live pages
     services = Services(settings, sessions, signer, notifier if desk else None, downlink, events=events)
     mirror = _influx_mirror(settings)
-    ingest = Ingest(sessions, lambda t, p, q: link.publish(t, p, q),
-                    on_new_alarm=desk.wake if desk else (lambda _a: None),
-                    on_readings=mirror.write if mirror else (lambda _r: None),
-                    alarm_first=desk.alarm_first if desk else None,
-                    max_drain_bytes=drain_bytes(settings.database_url))
+    ingest = Ingest(
+        sessions,
+        lambda t, p, q: link.publish(t, p, q),
+        on_new_alarm=desk.wake if desk else (lambda _a: None),
+        on_readings=mirror.write if mirror else (lambda _r: None),
+        alarm_first=desk.alarm_first if desk else None,
+        max_drain_bytes=drain_bytes(settings.database_url),
+    )
     if probe is not None:
+
         def intake(topic: str, payload: bytes) -> None:
             if not probe.on_message(topic, payload):  # the probe's own message is not an uplink message
                 ingest.on_message(topic, payload)
+
         link.on_message = intake
     else:
         link.on_message = ingest.on_message
@@ -206,6 +249,13 @@ def _influx_mirror(settings: ServerSettings) -> InfluxMirror | None:
     """The readings mirror when ANXIN_INFLUX_URL is set (ingest processes only)."""
     if not settings.influx_url or settings.role == "api":
         return None
-    return InfluxMirror(InfluxTarget(settings.influx_url, settings.influx_token, settings.influx_org,
-                                     settings.influx_bucket, settings.influx_batch_size,
-                                     settings.influx_flush_interval_ms))
+    return InfluxMirror(
+        InfluxTarget(
+            settings.influx_url,
+            settings.influx_token,
+            settings.influx_org,
+            settings.influx_bucket,
+            settings.influx_batch_size,
+            settings.influx_flush_interval_ms,
+        )
+    )

@@ -15,8 +15,21 @@ from server.settings import ServerSettings
 KEY_FILE = "anxin-secret.key"
 MIN_LENGTH = 16
 # Values that shipped in examples, compose files or docs: anyone can forge tokens and caregiver links with them.
-KNOWN_DEFAULTS = frozenset({"change-me-in-production", "change-me", "changeme", "secret", "anxin", "anxin-secret",
-                            "anxin-dev-token-change-me", "anxin-change-me", "password", "test", "development"})
+KNOWN_DEFAULTS = frozenset(
+    {
+        "change-me-in-production",
+        "change-me",
+        "changeme",
+        "secret",
+        "anxin",
+        "anxin-secret",
+        "anxin-dev-token-change-me",
+        "anxin-change-me",
+        "password",
+        "test",
+        "development",
+    }
+)
 GENERATE = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
@@ -38,12 +51,16 @@ def resolve(settings: ServerSettings) -> str:
         check_given(settings.secret_key)
         return settings.secret_key
     if settings.role != "all":
-        raise SecretKeyError(f"--role {settings.role} needs ANXIN_SECRET_KEY, the same in every server process "
-                             f"(staff tokens and caregiver links are signed with it); generate one with: {GENERATE}")
+        raise SecretKeyError(
+            f"--role {settings.role} needs ANXIN_SECRET_KEY, the same in every server process "
+            f"(staff tokens and caregiver links are signed with it); generate one with: {GENERATE}"
+        )
     url = make_url(settings.database_url)
     if not url.drivername.startswith("sqlite"):
-        raise SecretKeyError(f"a {url.get_backend_name()} deployment needs ANXIN_SECRET_KEY shared by its server "
-                             f"processes; generate one with: {GENERATE}")
+        raise SecretKeyError(
+            f"a {url.get_backend_name()} deployment needs ANXIN_SECRET_KEY shared by its server "
+            f"processes; generate one with: {GENERATE}"
+        )
     if not url.database or url.database == ":memory:":
         return secrets.token_urlsafe(32)  # an in-memory database forgets its tokens' accounts anyway
     if reason := missing_directory(url):  # the key lives beside the database: say what is wrong in one line

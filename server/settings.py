@@ -47,8 +47,9 @@ class ServerSettings(BaseSettings):
     """Every knob of `anxin-server run`; built once at start-up and passed down."""
 
     # "_" splitting once: ANXIN_MQTT_TLS_CA is mqtt.tls_ca, the names deployments already use.
-    model_config = SettingsConfigDict(env_prefix="ANXIN_", env_nested_delimiter="_", env_nested_max_split=1,
-                                      extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="ANXIN_", env_nested_delimiter="_", env_nested_max_split=1, extra="forbid"
+    )
 
     role: Literal["all", "ingest", "api"] = "all"
     host: str = "127.0.0.1"

@@ -44,7 +44,7 @@ class LoginThrottle:
         if extra < 0:
             return 0.0
         self.counters["delayed"] += 1
-        return min(self.max_delay_s, float(2 ** extra))
+        return min(self.max_delay_s, float(2**extra))
 
     def failed(self, address: str, username: str) -> bool:
         """Record a wrong password (or unknown user); True when this failure starts the address's throttling."""

@@ -47,21 +47,36 @@ class InfluxTarget:
 
 def as_record(r: Reading) -> dict[str, Any]:
     """A stored reading in the shape ingest hands over (the columns of `readings`)."""
-    return {"resident_id": r.resident_id, "gateway_id": r.gateway_id, "device": r.device, "metric": r.metric,
-            "ts": r.ts, "values": r.values, "flags": r.flags}
+    return {
+        "resident_id": r.resident_id,
+        "gateway_id": r.gateway_id,
+        "device": r.device,
+        "metric": r.metric,
+        "ts": r.ts,
+        "values": r.values,
+        "flags": r.flags,
+    }
 
 
 def to_point(r: Mapping[str, Any]) -> Point | None:
     """A reading as a point: measurement = metric, tags = resident/gateway/device, one field per number."""
-    fields = {k: float(v) for k, v in (r.get("values") or {}).items()
-              if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    fields = {
+        k: float(v)
+        for k, v in (r.get("values") or {}).items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
     if not fields:
         return None
     ts: datetime = r["ts"]
     ts = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
     resident = r.get("resident_id")
-    p = (Point(r["metric"]).tag("resident_id", str(resident) if resident is not None else "unassigned")
-         .tag("gateway", r["gateway_id"]).tag("device", r.get("device") or "unknown").time(ts, WritePrecision.MS))
+    p = (
+        Point(r["metric"])
+        .tag("resident_id", str(resident) if resident is not None else "unassigned")
+        .tag("gateway", r["gateway_id"])
+        .tag("device", r.get("device") or "unknown")
+        .time(ts, WritePrecision.MS)
+    )
     meal = next((f for f in (r.get("flags") or []) if f in MEAL_CONTEXTS), None)
     if meal is not None:  # glucose by context is what a doctor asks the mirror for
         p = p.tag("context", meal)
@@ -91,11 +106,20 @@ class InfluxMirror:
         """Create the client and the batching writer (no request is sent until points arrive)."""
         t = self.target
         self._client = InfluxDBClient(url=t.url, token=t.token, org=t.org)
-        options = WriteOptions(batch_size=t.batch_size, flush_interval=t.flush_interval_ms,
-                               retry_interval=t.retry_interval_ms, max_retries=t.max_retries,
-                               max_retry_time=t.max_retry_time_ms, max_retry_delay=t.max_retry_time_ms)
-        self._write = self._client.write_api(write_options=options, success_callback=self._on_success,
-                                             error_callback=self._on_error, retry_callback=self._on_retry)
+        options = WriteOptions(
+            batch_size=t.batch_size,
+            flush_interval=t.flush_interval_ms,
+            retry_interval=t.retry_interval_ms,
+            max_retries=t.max_retries,
+            max_retry_time=t.max_retry_time_ms,
+            max_retry_delay=t.max_retry_time_ms,
+        )
+        self._write = self._client.write_api(
+            write_options=options,
+            success_callback=self._on_success,
+            error_callback=self._on_error,
+            retry_callback=self._on_retry,
+        )
         log.info("mirroring readings to InfluxDB %s, bucket %s", t.url, t.bucket)
 
     def write(self, readings: Sequence[Mapping[str, Any]]) -> None:
@@ -142,8 +166,9 @@ class InfluxMirror:
         log.warning("InfluxDB write of %d points will be retried: %s", _lines(data), exc)
 
 
-def backfill(mirror: InfluxMirror, sessions: sessionmaker[Session], since: datetime, until: datetime,
-             chunk: int = 5000) -> int:
+def backfill(
+    mirror: InfluxMirror, sessions: sessionmaker[Session], since: datetime, until: datetime, chunk: int = 5000
+) -> int:
     """Re-send stored readings of a time window (points are idempotent: same series and time overwrite)."""
     sent = 0
     with sessions() as s:
@@ -156,4 +181,3 @@ def backfill(mirror: InfluxMirror, sessions: sessionmaker[Session], since: datet
                 sent, batch = sent + len(batch), []
         mirror.write(batch)
     return sent + len(batch)
-

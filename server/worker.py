@@ -20,10 +20,16 @@ class DeskWorker:
     """Polls the database (the timers live there) and wakes at once when ingest raises an alarm."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], escalator: Escalator, notifier: Notifier,
-        presence_policy: presence.PresencePolicy, clock: Callable[[], datetime],
-        poll_s: float = 0.5, presence_every: timedelta = timedelta(seconds=5),
-        coverage: CoverageWatch | None = None, alarm_first: AlarmFirst | None = None,
+        self,
+        sessions: sessionmaker[Session],
+        escalator: Escalator,
+        notifier: Notifier,
+        presence_policy: presence.PresencePolicy,
+        clock: Callable[[], datetime],
+        poll_s: float = 0.5,
+        presence_every: timedelta = timedelta(seconds=5),
+        coverage: CoverageWatch | None = None,
+        alarm_first: AlarmFirst | None = None,
     ) -> None:
         self.sessions = sessions
         self.escalator = escalator

@@ -61,8 +61,10 @@ def postgres_url() -> Iterator[str]:
     try:
         admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True)
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc}. Run scripts/test.sh (it starts "
-                    "one), or point ANXIN_TEST_POSTGRES at a server where that role may create databases.")
+        pytest.fail(
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc}. Run scripts/test.sh (it starts "
+            "one), or point ANXIN_TEST_POSTGRES at a server where that role may create databases."
+        )
     admin.execute(f'CREATE DATABASE "{name}"')
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
     yield f"{base}/{name}"

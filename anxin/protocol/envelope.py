@@ -111,8 +111,17 @@ class AlarmAcknowledged:
 
     def to_command(self) -> Command:
         """The command as the server sends it."""
-        return Command(self.NAME, {"alarm_id": self.alarm_id, "gateway_seq": self.gateway_seq, "type": self.type,
-                                   "device": self.device, "by": self.by, "via": self.via})
+        return Command(
+            self.NAME,
+            {
+                "alarm_id": self.alarm_id,
+                "gateway_seq": self.gateway_seq,
+                "type": self.type,
+                "device": self.device,
+                "by": self.by,
+                "via": self.via,
+            },
+        )
 
 
 def encode_batch(batch: UplinkBatch) -> bytes:
@@ -123,9 +132,7 @@ def encode_batch(batch: UplinkBatch) -> bytes:
         "boot": batch.boot_id,
         "sent": batch.sent_at,
         "synced": batch.clock_synced,
-        "events": [
-            {"seq": e.seq, "lane": e.lane, "ts": e.ts, "mono": e.mono, "body": e.body} for e in batch.events
-        ],
+        "events": [{"seq": e.seq, "lane": e.lane, "ts": e.ts, "mono": e.mono, "body": e.body} for e in batch.events],
     }
     if batch.batch_id:
         doc["id"] = batch.batch_id

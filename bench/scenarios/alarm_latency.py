@@ -37,9 +37,17 @@ def server_received(url: str) -> list[float]:
     engine = make_engine(url)
     try:
         with session_factory(engine)() as s:
-            rows = s.execute(select(IngestedEvent.received_at).join(
-                Alarm, (Alarm.gateway_id == IngestedEvent.gateway_id) & (Alarm.gateway_seq == IngestedEvent.seq)
-            ).order_by(Alarm.id)).scalars().all()
+            rows = (
+                s.execute(
+                    select(IngestedEvent.received_at)
+                    .join(
+                        Alarm, (Alarm.gateway_id == IngestedEvent.gateway_id) & (Alarm.gateway_seq == IngestedEvent.seq)
+                    )
+                    .order_by(Alarm.id)
+                )
+                .scalars()
+                .all()
+            )
     finally:
         engine.dispose()
     return [(r if r.tzinfo else r.replace(tzinfo=UTC)).timestamp() for r in rows]
@@ -51,12 +59,17 @@ def split(times: list[tuple[float, float]], received: list[float]) -> dict[str, 
         return {}
     to_server = percentiles([(r - t0) * 1000 for (t0, _at), r in zip(times, received, strict=False)])
     to_phone = percentiles([(at - r) * 1000 for (_t0, at), r in zip(times, received, strict=False)])
-    return {"to_server_p50_ms": to_server["p50"], "to_server_p99_ms": to_server["p99"],
-            "server_to_webhook_p50_ms": to_phone["p50"], "server_to_webhook_p99_ms": to_phone["p99"]}
+    return {
+        "to_server_p50_ms": to_server["p50"],
+        "to_server_p99_ms": to_server["p99"],
+        "server_to_webhook_p50_ms": to_phone["p50"],
+        "server_to_webhook_p99_ms": to_phone["p99"],
+    }
 
 
-def presses(home: SimHome, receiver: NotificationReceiver, server: ServerProcess, count: int,
-            times: list[tuple[float, float]]) -> list[float]:
+def presses(
+    home: SimHome, receiver: NotificationReceiver, server: ServerProcess, count: int, times: list[tuple[float, float]]
+) -> list[float]:
     """Press `count` times, each on a fresh alarm; latency in ms from publish to webhook received."""
     samples: list[float] = []
     for i in range(count):
@@ -75,8 +88,9 @@ def presses(home: SimHome, receiver: NotificationReceiver, server: ServerProcess
     return samples
 
 
-def run(quick: bool, database: str = "sqlite", presses_per_phase: int | None = None,
-        load_gateways: int | None = None) -> Result:
+def run(
+    quick: bool, database: str = "sqlite", presses_per_phase: int | None = None, load_gateways: int | None = None
+) -> Result:
     """Idle presses, then the same number while a fleet streams readings at full speed."""
     clock = Stopwatch()
     n, fleet_size = (10, 3) if quick else (200, 20)
@@ -94,8 +108,7 @@ def run(quick: bool, database: str = "sqlite", presses_per_phase: int | None = N
         stack = contextlib.ExitStack()  # holds the PostgreSQL database, dropped last
         try:
             ref = broker_limit.reference(central.address, quick)
-            url = (stack.enter_context(postgres_database()) if database == "postgresql"
-                   else f"sqlite:///{work}/alarm.db")
+            url = stack.enter_context(postgres_database()) if database == "postgresql" else f"sqlite:///{work}/alarm.db"
             provision_database(url, 1 + load_gateways, [receiver.url("/caregiver/{code}")])
             server = ServerProcess(work, central.address, url).start()
             home = build_home(gateway_settings("gw-r001", "R001", local.address, central.address, work / "gw"))
@@ -125,35 +138,50 @@ def run(quick: bool, database: str = "sqlite", presses_per_phase: int | None = N
             local.stop()
             stack.close()
     load_rate = (a1["acked"] - a0["acked"]) / max(0.001, a1["t"] - a0["t"]) if a1 and a0 else 0.0
-    for phase, samples, times, got in (("idle", idle, idle_times, received[2:2 + n]),
-                                       ("under load", loaded, load_times, received[2 + n:])):
+    for phase, samples, times, got in (
+        ("idle", idle, idle_times, received[2 : 2 + n]),
+        ("under load", loaded, load_times, received[2 + n :]),
+    ):
         p = percentiles(samples)
         key = "idle" if phase == "idle" else "load"
         result.metrics.update({f"{key}_{k}_ms" if k != "n" else f"{key}_presses": v for k, v in p.items()})
         parts = split(times, got)
         result.metrics.update({f"{key}_{k}": v for k, v in parts.items()})
         result.metrics[f"{key}_p50_vs_hop"] = p["p50"] / ref["hop_p50_ms"]
-        result.rows.append({"phase": phase, "presses": p["n"], "p50 ms": p["p50"], "p90 ms": p["p90"],
-                            "p99 ms": p["p99"], "max ms": p["max"],
-                            "to server p50/p99": f"{parts.get('to_server_p50_ms', 0):.0f} / "
-                                                 f"{parts.get('to_server_p99_ms', 0):.0f}",
-                            "server to phone p50/p99": f"{parts.get('server_to_webhook_p50_ms', 0):.0f} / "
-                                                       f"{parts.get('server_to_webhook_p99_ms', 0):.0f}",
-                            "p50 ÷ one broker hop": p["p50"] / ref["hop_p50_ms"]})
+        result.rows.append(
+            {
+                "phase": phase,
+                "presses": p["n"],
+                "p50 ms": p["p50"],
+                "p90 ms": p["p90"],
+                "p99 ms": p["p99"],
+                "max ms": p["max"],
+                "to server p50/p99": f"{parts.get('to_server_p50_ms', 0):.0f} / {parts.get('to_server_p99_ms', 0):.0f}",
+                "server to phone p50/p99": f"{parts.get('server_to_webhook_p50_ms', 0):.0f} / "
+                f"{parts.get('server_to_webhook_p99_ms', 0):.0f}",
+                "p50 ÷ one broker hop": p["p50"] / ref["hop_p50_ms"],
+            }
+        )
     result.metrics["load_readings_per_s"] = load_rate
     result.metrics["load_gateways"] = load_gateways
     result.metrics["broker_hop_p50_ms"] = ref["hop_p50_ms"]
     result.metrics["broker_single_msgs_per_s"] = ref["single_msgs_per_s"]
-    result.targets = [Target("alarm p99 idle", result.metrics["idle_p99_ms"], TARGET_IDLE_P99_MS, "ms"),
-                      Target("alarm p99 under load", result.metrics["load_p99_ms"], TARGET_LOAD_P99_MS, "ms")]
-    result.notes += [broker_limit.summary(ref),
-                     f"load: {load_gateways} simulated gateways at full speed, {load_rate:,.0f} readings/s ingested "
-                     f"during the loaded presses ({load_summary.get('errors', 0)} errors)",
-                     "path: button -> home Mosquitto -> gateway (outbox fsync) -> central Mosquitto -> server "
-                     "(commit, ack) -> notifier (apprise json://) -> HTTP receiver; each press on a fresh alarm",
-                     "to server: press -> the server's ingest starts committing the alarm (gateway, two brokers, "
-                     "the server's queue); server to phone: that commit, the notifier and apprise's HTTP post"]
-    result.anchors = ["ThingsBoard 2017 test: 50 ms average, 200 ms maximum latency at 30,000 msg/s (c4.2xlarge)",
-                      "TSA code of practice: 97.5 % of alarm calls answered within 60 s"]
+    result.targets = [
+        Target("alarm p99 idle", result.metrics["idle_p99_ms"], TARGET_IDLE_P99_MS, "ms"),
+        Target("alarm p99 under load", result.metrics["load_p99_ms"], TARGET_LOAD_P99_MS, "ms"),
+    ]
+    result.notes += [
+        broker_limit.summary(ref),
+        f"load: {load_gateways} simulated gateways at full speed, {load_rate:,.0f} readings/s ingested "
+        f"during the loaded presses ({load_summary.get('errors', 0)} errors)",
+        "path: button -> home Mosquitto -> gateway (outbox fsync) -> central Mosquitto -> server "
+        "(commit, ack) -> notifier (apprise json://) -> HTTP receiver; each press on a fresh alarm",
+        "to server: press -> the server's ingest starts committing the alarm (gateway, two brokers, "
+        "the server's queue); server to phone: that commit, the notifier and apprise's HTTP post",
+    ]
+    result.anchors = [
+        "ThingsBoard 2017 test: 50 ms average, 200 ms maximum latency at 30,000 msg/s (c4.2xlarge)",
+        "TSA code of practice: 97.5 % of alarm calls answered within 60 s",
+    ]
     result.duration_s = clock.elapsed
     return result

@@ -113,8 +113,14 @@ def measure(address: BrokerAddress, n: int, pings: int) -> dict[str, float]:
     batched = _stream(address, max(50, n // 20), batch_payload, "batch") * BATCH
     qos0 = _stream(address, n, READING, "single0", qos=0)
     lat = hop_latency(address, pings)
-    return {"single_msgs_per_s": single, "batched_items_per_s": batched, "qos0_msgs_per_s": qos0,
-            "hop_p50_ms": lat["p50"], "hop_p99_ms": lat["p99"], "hop_max_ms": lat["max"]}
+    return {
+        "single_msgs_per_s": single,
+        "batched_items_per_s": batched,
+        "qos0_msgs_per_s": qos0,
+        "hop_p50_ms": lat["p50"],
+        "hop_p99_ms": lat["p99"],
+        "hop_max_ms": lat["max"],
+    }
 
 
 def reference(address: BrokerAddress, quick: bool) -> dict[str, float]:
@@ -138,8 +144,11 @@ def run(quick: bool, workdir: Path | None = None) -> Result:
         {"mode": "QoS 1, one reading per publish", "rate /s": m["single_msgs_per_s"], "unit": "messages"},
         {"mode": f"QoS 1, {BATCH} readings per publish", "rate /s": m["batched_items_per_s"], "unit": "readings"},
         {"mode": "QoS 0, one reading per publish", "rate /s": m["qos0_msgs_per_s"], "unit": "messages"},
-        {"mode": "QoS 1 hop latency p50 / p99 (ms)", "rate /s": f"{m['hop_p50_ms']:.2f} / {m['hop_p99_ms']:.2f}",
-         "unit": "ms"},
+        {
+            "mode": "QoS 1 hop latency p50 / p99 (ms)",
+            "rate /s": f"{m['hop_p50_ms']:.2f} / {m['hop_p99_ms']:.2f}",
+            "unit": "ms",
+        },
     ]
     result.anchors = [
         "ANCHORS.md, same machine class with paho: QoS 1 single ~2,300 msg/s, QoS 0 ~7,600 msg/s; hop p50 0.73 ms, "
@@ -152,5 +161,7 @@ def run(quick: bool, workdir: Path | None = None) -> Result:
 
 def summary(m: dict[str, Any]) -> str:
     """One line for other scenarios' notes."""
-    return (f"broker limit in this run: {m['single_msgs_per_s']:,.0f} msg/s single, "
-            f"{m['batched_items_per_s']:,.0f} readings/s batched, hop p50 {m['hop_p50_ms']:.2f} ms")
+    return (
+        f"broker limit in this run: {m['single_msgs_per_s']:,.0f} msg/s single, "
+        f"{m['batched_items_per_s']:,.0f} readings/s batched, hop p50 {m['hop_p50_ms']:.2f} ms"
+    )

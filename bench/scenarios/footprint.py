@@ -47,11 +47,15 @@ DEVICES: list[tuple[str, str, str, float, dict[str, object]]] = [
 
 def gateway_yaml(path: Path, local: BrokerAddress, central: BrokerAddress) -> Path:
     """The home's gateway configuration file."""
-    doc = {"gateway_id": "gw-r001", "resident": "R001", "data_dir": str(path.parent / "gw"),
-           "local_broker": {"host": local.host, "port": local.port},
-           "central_broker": {"host": central.host, "port": central.port},
-           "devices": [{"name": n, "family": "zigbee2mqtt", "model": m, "role": r} for n, m, r, _i, _d in DEVICES]
-           + [{"name": WEARABLE, "family": "native", "role": "wearable", "report_interval_s": 120}]}
+    doc = {
+        "gateway_id": "gw-r001",
+        "resident": "R001",
+        "data_dir": str(path.parent / "gw"),
+        "local_broker": {"host": local.host, "port": local.port},
+        "central_broker": {"host": central.host, "port": central.port},
+        "devices": [{"name": n, "family": "zigbee2mqtt", "model": m, "role": r} for n, m, r, _i, _d in DEVICES]
+        + [{"name": WEARABLE, "family": "native", "role": "wearable", "report_interval_s": 120}],
+    }
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     return path
 
@@ -119,8 +123,13 @@ def run(quick: bool) -> Result:
             server = ServerProcess(work, central.address, url).start()
             config = gateway_yaml(work / "gateway.yaml", local.address, central.address)
             with open(work / "gateway.log", "ab") as out:
-                gw = subprocess.Popen([sys.executable, "-m", "gateway", "--log-level", "WARNING", "run", "--config",
-                                       str(config)], stdout=out, stderr=subprocess.STDOUT, env=child_env(), cwd=REPO)
+                gw = subprocess.Popen(
+                    [sys.executable, "-m", "gateway", "--log-level", "WARNING", "run", "--config", str(config)],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=child_env(),
+                    cwd=REPO,
+                )
             proc = psutil.Process(gw.pid)
             time.sleep(2.0)  # imports and connections are start-up, not the steady state
             household = Household(local.address)
@@ -148,23 +157,37 @@ def run(quick: bool) -> Result:
             local.stop()
     cpu_pct = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / elapsed * 100
     m = result.metrics
-    m.update({"seconds": elapsed, "rss_mb_max": max(rss), "rss_mb_end": rss[-1], "rss_mb_start": rss[0],
-              "cpu_pct_of_one_core": cpu_pct, "local_messages": sent, "local_messages_per_s": sent / elapsed,
-              "readings_stored": stored, "broker_single_msgs_per_s": ref["single_msgs_per_s"]})
+    m.update(
+        {
+            "seconds": elapsed,
+            "rss_mb_max": max(rss),
+            "rss_mb_end": rss[-1],
+            "rss_mb_start": rss[0],
+            "cpu_pct_of_one_core": cpu_pct,
+            "local_messages": sent,
+            "local_messages_per_s": sent / elapsed,
+            "readings_stored": stored,
+            "broker_single_msgs_per_s": ref["single_msgs_per_s"],
+        }
+    )
     m["load_vs_broker"] = m["local_messages_per_s"] / ref["single_msgs_per_s"]
-    result.rows = [{"figure": "RSS at start / end / max (MB)", "value": f"{rss[0]:.1f} / {rss[-1]:.1f} / {max(rss):.1f}"},
-                   {"figure": "CPU, % of one core", "value": f"{cpu_pct:.2f}"},
-                   {"figure": "local messages / s (10 devices + 50 Hz wearable)",
-                    "value": f"{m['local_messages_per_s']:.1f}"},
-                   {"figure": "readings stored on the server", "value": f"{stored:,}"},
-                   {"figure": "local message rate ÷ broker limit (single QoS 1)", "value": f"{m['load_vs_broker']:.2%}"}]
-    result.targets = [Target("gateway RSS", max(rss), TARGET_RSS_MB, "MB"),
-                      Target("gateway CPU", cpu_pct, TARGET_CPU_PCT, "% of one core")]
+    result.rows = [
+        {"figure": "RSS at start / end / max (MB)", "value": f"{rss[0]:.1f} / {rss[-1]:.1f} / {max(rss):.1f}"},
+        {"figure": "CPU, % of one core", "value": f"{cpu_pct:.2f}"},
+        {"figure": "local messages / s (10 devices + 50 Hz wearable)", "value": f"{m['local_messages_per_s']:.1f}"},
+        {"figure": "readings stored on the server", "value": f"{stored:,}"},
+        {"figure": "local message rate ÷ broker limit (single QoS 1)", "value": f"{m['load_vs_broker']:.2%}"},
+    ]
+    result.targets = [
+        Target("gateway RSS", max(rss), TARGET_RSS_MB, "MB"),
+        Target("gateway CPU", cpu_pct, TARGET_CPU_PCT, "% of one core"),
+    ]
     if not any(paho.topic_matches_sub(flt, WEARABLE_TOPIC) for flt, _q in subscriptions()):
-        result.notes.append(f"this gateway does not subscribe to {WEARABLE_TOPIC}: the wearable's stream reached the "
-                            "home broker but not the gateway, so its cost is not in these figures")
-    result.notes += [broker_limit.summary(ref),
-                     f"gateway log tail: {' | '.join(log_tail) if log_tail else '(empty)'}"]
+        result.notes.append(
+            f"this gateway does not subscribe to {WEARABLE_TOPIC}: the wearable's stream reached the "
+            "home broker but not the gateway, so its cost is not in these figures"
+        )
+    result.notes += [broker_limit.summary(ref), f"gateway log tail: {' | '.join(log_tail) if log_tail else '(empty)'}"]
     result.anchors = ["thingsboard-gateway: 70 MB RSS with in-memory storage; memory 1 GB -> 6 GB reported (#1445)"]
     result.duration_s = clock.elapsed
     return result

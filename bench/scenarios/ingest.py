@@ -22,8 +22,9 @@ def _cpu_s(servers: list[ServerProcess]) -> float:
     return sum(t.user + t.system for t in (srv.process.cpu_times() for srv in servers))
 
 
-def measure_store(workdir: Path, broker: BrokerAddress, url: str, gateways: int, seconds: float,
-                  batch: int = 100, processes: int = 1) -> dict[str, Any]:
+def measure_store(
+    workdir: Path, broker: BrokerAddress, url: str, gateways: int, seconds: float, batch: int = 100, processes: int = 1
+) -> dict[str, Any]:
     """Run the server on `url` under a full-speed fleet; sustained rate after a warm-up, ack lag, CPU.
 
     With `processes` > 1 the first serves HTTP too and the others run `--role ingest`, all on one
@@ -61,14 +62,25 @@ def measure_store(workdir: Path, broker: BrokerAddress, url: str, gateways: int,
     elapsed = end["t"] - start["t"]
     rate = (end["acked"] - start["acked"]) / elapsed
     cpu = (cpu1 - cpu0) / elapsed * 100
-    fleet_cpu = ((fcpu1.user + fcpu1.system - fcpu0.user - fcpu0.system) / elapsed * 100
-                 if fcpu0 is not None and fcpu1 is not None else 0.0)
+    fleet_cpu = (
+        (fcpu1.user + fcpu1.system - fcpu0.user - fcpu0.system) / elapsed * 100
+        if fcpu0 is not None and fcpu1 is not None
+        else 0.0
+    )
     stored = count_rows(url, "readings")
-    return {"readings_per_s": rate, "acked": summary.get("acked", end["acked"]), "stored": stored,
-            "rejected": summary.get("rejected", 0), "errors": summary.get("errors", 0),
-            "lag_p50_ms": summary["lag_ms"]["p50"], "lag_p99_ms": summary["lag_ms"]["p99"],
-            "lag_max_ms": summary["lag_ms"]["max"], "server_cpu_pct": cpu, "server_rss_mb": rss,
-            "fleet_cpu_pct": fleet_cpu}
+    return {
+        "readings_per_s": rate,
+        "acked": summary.get("acked", end["acked"]),
+        "stored": stored,
+        "rejected": summary.get("rejected", 0),
+        "errors": summary.get("errors", 0),
+        "lag_p50_ms": summary["lag_ms"]["p50"],
+        "lag_p99_ms": summary["lag_ms"]["p99"],
+        "lag_max_ms": summary["lag_ms"]["max"],
+        "server_cpu_pct": cpu,
+        "server_rss_mb": rss,
+        "fleet_cpu_pct": fleet_cpu,
+    }
 
 
 def run(quick: bool) -> Result:
@@ -89,8 +101,9 @@ def run(quick: bool) -> Result:
                 stores["postgresql"] = measure_store(work, broker.address, url, gateways, seconds)
             with postgres_database() as url:
                 log(f"ingest into PostgreSQL, two server processes on a shared subscription: {gateways} gateways")
-                stores["postgresql_2_processes"] = measure_store(work, broker.address, url, gateways, seconds,
-                                                                 processes=2)
+                stores["postgresql_2_processes"] = measure_store(
+                    work, broker.address, url, gateways, seconds, processes=2
+                )
         finally:
             broker.stop()
     result.metrics["broker_batched_items_per_s"] = ref["batched_items_per_s"]
@@ -100,28 +113,60 @@ def run(quick: bool) -> Result:
             result.metrics[f"{store}_{k}"] = float(v)
         ratio = m["readings_per_s"] / ref["batched_items_per_s"]
         result.metrics[f"{store}_ratio_to_broker"] = ratio
-        result.rows.append({"store": store.replace("_", " "), "gateways": gateways, "readings/s": m["readings_per_s"],
-                            "ack lag p50 ms": m["lag_p50_ms"], "p99 ms": m["lag_p99_ms"], "max ms": m["lag_max_ms"],
-                            "server CPU %": m["server_cpu_pct"], "fleet CPU %": m["fleet_cpu_pct"],
-                            "RSS MB": m["server_rss_mb"],
-                            "stored": m["stored"], "vs broker": f"{ratio:.1%}"})
+        result.rows.append(
+            {
+                "store": store.replace("_", " "),
+                "gateways": gateways,
+                "readings/s": m["readings_per_s"],
+                "ack lag p50 ms": m["lag_p50_ms"],
+                "p99 ms": m["lag_p99_ms"],
+                "max ms": m["lag_max_ms"],
+                "server CPU %": m["server_cpu_pct"],
+                "fleet CPU %": m["fleet_cpu_pct"],
+                "RSS MB": m["server_rss_mb"],
+                "stored": m["stored"],
+                "vs broker": f"{ratio:.1%}",
+            }
+        )
         # Issue 6's target is for PostgreSQL with one server process; SQLite (one writer, smaller drains so
         # an alarm never waits long for one) and two processes are reported beside it.
         if store == "postgresql":
-            result.targets.append(Target(f"ingest into {store}", m["readings_per_s"], TARGET_READINGS_PER_S,
-                                         "readings/s", higher_is_better=True))
+            result.targets.append(
+                Target(
+                    f"ingest into {store}",
+                    m["readings_per_s"],
+                    TARGET_READINGS_PER_S,
+                    "readings/s",
+                    higher_is_better=True,
+                )
+            )
         if m["stored"] < m["acked"]:
             result.notes.append(f"{store}: {m['acked']} readings acknowledged but only {m['stored']} stored")
-    result.rows.append({"store": "Mosquitto alone (batched)", "gateways": 1,
-                        "readings/s": ref["batched_items_per_s"], "ack lag p50 ms": ref["hop_p50_ms"],
-                        "p99 ms": ref["hop_p99_ms"], "max ms": ref["hop_max_ms"], "server CPU %": "", "fleet CPU %": "",
-                        "RSS MB": "", "stored": "", "vs broker": "100%"})
-    result.anchors = ["ThingsBoard single node: ~1,000 msg/s on 2 vCPU with PostgreSQL; 3,000 data points/s at "
-                      "27 % CPU (t3.medium)", "thingsboard-gateway: ~200 data points/s reported ceiling; "
-                      "1,050–1,280 readings/s measured with 2.4–3.0 % lost (ANCHORS.md)",
-                      "SQLite from Python: ~100,000 rows/s batched (WAL)"]
+    result.rows.append(
+        {
+            "store": "Mosquitto alone (batched)",
+            "gateways": 1,
+            "readings/s": ref["batched_items_per_s"],
+            "ack lag p50 ms": ref["hop_p50_ms"],
+            "p99 ms": ref["hop_p99_ms"],
+            "max ms": ref["hop_max_ms"],
+            "server CPU %": "",
+            "fleet CPU %": "",
+            "RSS MB": "",
+            "stored": "",
+            "vs broker": "100%",
+        }
+    )
+    result.anchors = [
+        "ThingsBoard single node: ~1,000 msg/s on 2 vCPU with PostgreSQL; 3,000 data points/s at 27 % CPU (t3.medium)",
+        "thingsboard-gateway: ~200 data points/s reported ceiling; "
+        "1,050–1,280 readings/s measured with 2.4–3.0 % lost (ANCHORS.md)",
+        "SQLite from Python: ~100,000 rows/s batched (WAL)",
+    ]
     result.notes.append(broker_limit.summary(ref))
-    result.notes.append("batches of 100 readings, 2 batches in flight per gateway; lag = publish to the server's "
-                        "ack (after its commit); server CPU and RSS are summed over its processes")
+    result.notes.append(
+        "batches of 100 readings, 2 batches in flight per gateway; lag = publish to the server's "
+        "ack (after its commit); server CPU and RSS are summed over its processes"
+    )
     result.duration_s = clock.elapsed
     return result

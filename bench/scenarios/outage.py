@@ -25,11 +25,23 @@ def hour_of_readings(count: int, now: float) -> list[tuple[str, float, float | N
     for i in range(count):
         ts = now - 3600 + i * 3600 / count
         if i % 2:
-            body = {"device": "wearable", "metric": "activity", "values": {"magnitude_rms": 1.02, "steps": i % 9},
-                    "flags": [], "detail": {}, "measured_at": None}
+            body = {
+                "device": "wearable",
+                "metric": "activity",
+                "values": {"magnitude_rms": 1.02, "steps": i % 9},
+                "flags": [],
+                "detail": {},
+                "measured_at": None,
+            }
         else:
-            body = {"device": f"climate-{i % DEVICES}", "metric": "climate",
-                    "values": {"temperature": 21.5, "humidity": 44.0}, "flags": [], "detail": {}, "measured_at": None}
+            body = {
+                "device": f"climate-{i % DEVICES}",
+                "metric": "climate",
+                "values": {"temperature": 21.5, "humidity": 44.0},
+                "flags": [],
+                "detail": {},
+                "measured_at": None,
+            }
         rows.append(("reading", ts, None, body))
     return rows
 
@@ -95,30 +107,51 @@ def run(quick: bool) -> Result:
             central.stop()
             local.stop()
     m = result.metrics
-    m.update({"buffered_events": buffered, "buffered_readings": readings, "buffered_alarm_events": alarms,
-              "reconnect_s": t_gw - t_up, "first_alarm_after_reconnect_s": got[0].at - t_gw,
-              "first_alarm_after_line_up_s": got[0].at - t_up, "readings_left_at_first_alarm": left_at_alarm,
-              "drain_s": t_empty - t_gw, "drain_events_per_s": buffered / max(0.001, t_empty - t_gw),
-              "stored_readings": stored, "broker_batched_items_per_s": ref["batched_items_per_s"]})
+    m.update(
+        {
+            "buffered_events": buffered,
+            "buffered_readings": readings,
+            "buffered_alarm_events": alarms,
+            "reconnect_s": t_gw - t_up,
+            "first_alarm_after_reconnect_s": got[0].at - t_gw,
+            "first_alarm_after_line_up_s": got[0].at - t_up,
+            "readings_left_at_first_alarm": left_at_alarm,
+            "drain_s": t_empty - t_gw,
+            "drain_events_per_s": buffered / max(0.001, t_empty - t_gw),
+            "stored_readings": stored,
+            "broker_batched_items_per_s": ref["batched_items_per_s"],
+        }
+    )
     m["drain_vs_broker"] = m["drain_events_per_s"] / ref["batched_items_per_s"]
     result.rows = [
         {"step": "line back -> gateway reconnected", "seconds": m["reconnect_s"], "note": "paho backoff 1–8 s"},
-        {"step": "gateway reconnected -> caregiver notified", "seconds": m["first_alarm_after_reconnect_s"],
-         "note": f"{left_at_alarm:,} readings not yet acknowledged then"},
+        {
+            "step": "gateway reconnected -> caregiver notified",
+            "seconds": m["first_alarm_after_reconnect_s"],
+            "note": f"{left_at_alarm:,} readings not yet acknowledged then",
+        },
         {"step": "line back -> caregiver notified", "seconds": m["first_alarm_after_line_up_s"], "note": ""},
-        {"step": f"drain {buffered:,} events", "seconds": m["drain_s"],
-         "note": f"{m['drain_events_per_s']:,.0f} events/s ({m['drain_vs_broker']:.1%} of broker batched)"},
+        {
+            "step": f"drain {buffered:,} events",
+            "seconds": m["drain_s"],
+            "note": f"{m['drain_events_per_s']:,.0f} events/s ({m['drain_vs_broker']:.1%} of broker batched)",
+        },
     ]
-    result.targets = [Target("first alarm after reconnect", m["first_alarm_after_reconnect_s"], TARGET_FIRST_ALARM_S,
-                             "s")]
+    result.targets = [
+        Target("first alarm after reconnect", m["first_alarm_after_reconnect_s"], TARGET_FIRST_ALARM_S, "s")
+    ]
     if stored < readings:
         result.notes.append(f"only {stored} of {readings} buffered readings reached the server's database")
-    result.notes += [broker_limit.summary(ref),
-                     "the line (bench/netcut.py): a TCP relay between gateway and central broker that drops and refuses connections; "
-                     "the server stays connected, as when a home's internet fails",
-                     f"backlog: {readings:,} readings (an hour of {DEVICES} devices every 10 s plus a wearable "
-                     f"summary every second) and {alarms} SOS presses, written while the home's line was cut"]
-    result.anchors = ["thingsboard-gateway: data lost for 10–20 s after a reconnect (#2157); SQLite storage "
-                      "~100 readings/s (ANCHORS.md)"]
+    result.notes += [
+        broker_limit.summary(ref),
+        "the line (bench/netcut.py): a TCP relay between gateway and central broker that drops and refuses connections; "
+        "the server stays connected, as when a home's internet fails",
+        f"backlog: {readings:,} readings (an hour of {DEVICES} devices every 10 s plus a wearable "
+        f"summary every second) and {alarms} SOS presses, written while the home's line was cut",
+    ]
+    result.anchors = [
+        "thingsboard-gateway: data lost for 10–20 s after a reconnect (#2157); SQLite storage "
+        "~100 readings/s (ANCHORS.md)"
+    ]
     result.duration_s = clock.elapsed
     return result

@@ -51,17 +51,22 @@ def run(quick: bool) -> Result:
     clock = Stopwatch()
     count = 10 if quick else 100
     result = Result("speech_start", quick)
-    payload = json.dumps({"v": 1, "action": "say", "key": "sos_raised", "lang": "zh-CN",
-                          "text": messages.text("sos_raised", "zh-CN")}, ensure_ascii=False).encode()
+    payload = json.dumps(
+        {"v": 1, "action": "say", "key": "sos_raised", "lang": "zh-CN", "text": messages.text("sos_raised", "zh-CN")},
+        ensure_ascii=False,
+    ).encode()
     with tempfile.TemporaryDirectory(prefix="anxin-bench-") as tmp:
         broker = Mosquitto(Path(tmp)).start()
-        settings = GatewaySettings(gateway_id=GW, data_dir=Path(tmp),
-                                   local_broker=BrokerAddress("127.0.0.1", broker.port))
+        settings = GatewaySettings(
+            gateway_id=GW, data_dir=Path(tmp), local_broker=BrokerAddress("127.0.0.1", broker.port)
+        )
         output = StartClock()
-        bridge = SpeakerBridge(GW, "zh-CN", Renderer(voice_of(SpeakerConfig()), Path(tmp) / "cache"), output,
-                               publish=lambda t, p, r: None)
-        speaker = MqttLink(make_client("bench-speaker"), settings.local_broker, bridge.on_action,
-                           [(action_topic(GW), 1)])
+        bridge = SpeakerBridge(
+            GW, "zh-CN", Renderer(voice_of(SpeakerConfig()), Path(tmp) / "cache"), output, publish=lambda t, p, r: None
+        )
+        speaker = MqttLink(
+            make_client("bench-speaker"), settings.local_broker, bridge.on_action, [(action_topic(GW), 1)]
+        )
         home = MqttLink(make_client("bench-home"), settings.local_broker, lambda t, p: None)
         try:
             bridge.start()  # renders the fixed prompts first, as at a gateway's start
@@ -88,8 +93,9 @@ def run(quick: bool) -> Result:
             bridge.stop()
             broker.stop()
     p = percentiles(latencies)
-    result.metrics.update({"sos_reply_start_p50_ms": p["p50"], "sos_reply_start_p99_ms": p["p99"],
-                           "replies": float(count)})
+    result.metrics.update(
+        {"sos_reply_start_p50_ms": p["p50"], "sos_reply_start_p99_ms": p["p99"], "replies": float(count)}
+    )
     result.rows.append({"prompt": "sos_raised (cached)", "replies": count, "p50 ms": p["p50"], "p99 ms": p["p99"]})
     result.targets.append(Target("cached SOS reply starts", p["p99"], TARGET_P99_MS, "ms"))
     result.notes.append("publish on the home's Mosquitto -> speaker bridge -> cached WAV handed to the output")

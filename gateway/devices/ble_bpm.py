@@ -97,21 +97,35 @@ def parse_value(value: bytes, tz: tzinfo = ZoneInfo("UTC")) -> Measurement:
     flags = value[0]
     sys_raw, dia_raw, map_raw = struct.unpack_from("<HHH", value, 1)
     pos, ts, time_unknown, pulse, user, status = 7, None, False, None, None, None
-    need = 7 + 7 * bool(flags & FLAG_TIME) + 2 * bool(flags & FLAG_PULSE) + bool(flags & FLAG_USER) \
+    need = (
+        7
+        + 7 * bool(flags & FLAG_TIME)
+        + 2 * bool(flags & FLAG_PULSE)
+        + bool(flags & FLAG_USER)
         + 2 * bool(flags & FLAG_STATUS)
+    )
     if len(value) != need:
         raise ParseError(f"flags 0x{flags:02x} announce {need} bytes, the value has {len(value)}")
     if flags & FLAG_TIME:
-        ts = date_time(value[pos:pos + 7], tz)
+        ts = date_time(value[pos : pos + 7], tz)
         time_unknown, pos = ts is None, pos + 7
     if flags & FLAG_PULSE:
-        pulse, pos = sfloat(int.from_bytes(value[pos:pos + 2], "little")), pos + 2
+        pulse, pos = sfloat(int.from_bytes(value[pos : pos + 2], "little")), pos + 2
     if flags & FLAG_USER:
         user, pos = value[pos], pos + 1
     if flags & FLAG_STATUS:
-        status = int.from_bytes(value[pos:pos + 2], "little")
-    return Measurement("kPa" if flags & FLAG_KPA else "mmHg", sfloat(sys_raw), sfloat(dia_raw), sfloat(map_raw),
-                       ts, time_unknown, pulse, user, status)
+        status = int.from_bytes(value[pos : pos + 2], "little")
+    return Measurement(
+        "kPa" if flags & FLAG_KPA else "mmHg",
+        sfloat(sys_raw),
+        sfloat(dia_raw),
+        sfloat(map_raw),
+        ts,
+        time_unknown,
+        pulse,
+        user,
+        status,
+    )
 
 
 def quality_flags(status: int | None) -> frozenset[str]:
@@ -143,8 +157,15 @@ def to_values(m: Measurement) -> bp.BpValues:
         detail["user_id"] = None if m.user_id == 0xFF else m.user_id
     if m.time_unknown:
         detail["time"] = "unknown"
-    return bp.BpValues(_pressure("systolic", m.systolic, m.unit), _pressure("diastolic", m.diastolic, m.unit),
-                       mean, pulse, m.measured_at, quality_flags(m.status), detail)
+    return bp.BpValues(
+        _pressure("systolic", m.systolic, m.unit),
+        _pressure("diastolic", m.diastolic, m.unit),
+        mean,
+        pulse,
+        m.measured_at,
+        quality_flags(m.status),
+        detail,
+    )
 
 
 def decode_value(device: str, value: bytes, tz: tzinfo = ZoneInfo("UTC")) -> list[DeviceMessage]:
@@ -161,8 +182,9 @@ class BpmStream:
     `decode` turns one frame's value into messages: a blood-pressure value by default, another family's
     frame (gateway/devices/ble_gatt.py) otherwise."""
 
-    def __init__(self, device: str, tz: tzinfo = ZoneInfo("UTC"), decode: ValueDecoder = decode_value,
-                 family: str = FAMILY) -> None:
+    def __init__(
+        self, device: str, tz: tzinfo = ZoneInfo("UTC"), decode: ValueDecoder = decode_value, family: str = FAMILY
+    ) -> None:
         self.device = device
         self.tz = tz
         self.decode = decode

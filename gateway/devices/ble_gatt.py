@@ -48,4 +48,3 @@ def decode_frame(device: str, frame: bytes, tz: tzinfo) -> list[DeviceMessage]:
 def stream(device: str, tz: tzinfo = ZoneInfo("UTC")) -> ble_bpm.BpmStream:
     """The decoder for one bridge's byte stream: SLIP, CRC, UUID, value; damage counted, never raised."""
     return ble_bpm.BpmStream(device, tz, decode_frame, FAMILY)
-

@@ -24,9 +24,16 @@ DIASTOLIC = (30.0, 200.0)
 PULSE = (25.0, 250.0)
 
 # Quality flags a monitor can report; they travel with the reading to the doctor.
-QUALITY_FLAGS = frozenset({
-    "body_movement", "cuff_too_loose", "irregular_pulse", "pulse_rate_high", "pulse_rate_low", "improper_position",
-})
+QUALITY_FLAGS = frozenset(
+    {
+        "body_movement",
+        "cuff_too_loose",
+        "irregular_pulse",
+        "pulse_rate_high",
+        "pulse_rate_low",
+        "improper_position",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,5 +117,5 @@ class RecentMeasurements:
             keys = [(str(d), str(t), tuple((str(k), float(v)) for k, v in vals)) for d, t, vals in rows]
         except (ValueError, TypeError):
             return
-        for key in keys[-self.capacity:]:
+        for key in keys[-self.capacity :]:
             self._seen[key] = None

@@ -54,7 +54,7 @@ class Cursor:
         """The next n bytes."""
         if self.pos + n > len(self.value):
             raise ParseError(f"value ends at byte {len(self.value)}, a field needs {self.pos + n}")
-        out = self.value[self.pos:self.pos + n]
+        out = self.value[self.pos : self.pos + n]
         self.pos += n
         return out
 

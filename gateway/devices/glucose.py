@@ -16,29 +16,76 @@ MEASUREMENT, CONTEXT = 0x2A18, 0x2A34
 # Glucose Measurement flags
 TIME_OFFSET, CONCENTRATION, MOL_PER_L, SENSOR_STATUS, CONTEXT_FOLLOWS = 0x01, 0x02, 0x04, 0x08, 0x10
 
-TYPES = {1: "capillary_whole_blood", 2: "capillary_plasma", 3: "venous_whole_blood", 4: "venous_plasma",
-         5: "arterial_whole_blood", 6: "arterial_plasma", 7: "undetermined_whole_blood", 8: "undetermined_plasma",
-         9: "interstitial_fluid", 10: "control_solution"}
+TYPES = {
+    1: "capillary_whole_blood",
+    2: "capillary_plasma",
+    3: "venous_whole_blood",
+    4: "venous_plasma",
+    5: "arterial_whole_blood",
+    6: "arterial_plasma",
+    7: "undetermined_whole_blood",
+    8: "undetermined_plasma",
+    9: "interstitial_fluid",
+    10: "control_solution",
+}
 LOCATIONS = {1: "finger", 2: "alternate_site", 3: "earlobe", 4: "control_solution", 15: "not_available"}
 
 # Sensor Status Annunciation: the meter's own verdict on the result.
-STATUS = {0: "device_battery_low", 1: "sensor_malfunction", 2: "sample_size_insufficient", 3: "strip_insertion_error",
-          4: "strip_type_incorrect", 5: "result_above_range", 6: "result_below_range", 7: "sensor_temperature_high",
-          8: "sensor_temperature_low", 9: "sensor_read_interrupted", 10: "general_device_fault", 11: "time_fault"}
+STATUS = {
+    0: "device_battery_low",
+    1: "sensor_malfunction",
+    2: "sample_size_insufficient",
+    3: "strip_insertion_error",
+    4: "strip_type_incorrect",
+    5: "result_above_range",
+    6: "result_below_range",
+    7: "sensor_temperature_high",
+    8: "sensor_temperature_low",
+    9: "sensor_read_interrupted",
+    10: "general_device_fault",
+    11: "time_fault",
+}
 # Bits that mean there is no valid result at all (the rest travel with the reading as quality flags).
-INVALID = frozenset({"sensor_malfunction", "sample_size_insufficient", "strip_insertion_error", "strip_type_incorrect",
-                     "sensor_read_interrupted", "general_device_fault"})
+INVALID = frozenset(
+    {
+        "sensor_malfunction",
+        "sample_size_insufficient",
+        "strip_insertion_error",
+        "strip_type_incorrect",
+        "sensor_read_interrupted",
+        "general_device_fault",
+    }
+)
 
 # Glucose Measurement Context flags
-CARBOHYDRATE, MEAL, TESTER_HEALTH, EXERCISE, MEDICATION, MEDICATION_LITRES, HBA1C, EXTENDED = \
-    0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80
+CARBOHYDRATE, MEAL, TESTER_HEALTH, EXERCISE, MEDICATION, MEDICATION_LITRES, HBA1C, EXTENDED = (
+    0x01,
+    0x02,
+    0x04,
+    0x08,
+    0x10,
+    0x20,
+    0x40,
+    0x80,
+)
 CARBOHYDRATES = {1: "breakfast", 2: "lunch", 3: "dinner", 4: "snack", 5: "drink", 6: "supper", 7: "brunch"}
 MEALS = dict(enumerate(vitals.MEALS, start=1))  # 1 preprandial, 2 postprandial, 3 fasting, 4 casual, 5 bedtime
 TESTERS = {1: "self", 2: "health_care_professional", 3: "lab_test", 15: "not_available"}
-HEALTH = {1: "minor_health_issues", 2: "major_health_issues", 3: "during_menses", 4: "under_stress",
-          5: "no_health_issues", 15: "not_available"}
-MEDICATIONS = {1: "rapid_acting_insulin", 2: "short_acting_insulin", 3: "intermediate_acting_insulin",
-               4: "long_acting_insulin", 5: "premixed_insulin"}
+HEALTH = {
+    1: "minor_health_issues",
+    2: "major_health_issues",
+    3: "during_menses",
+    4: "under_stress",
+    5: "no_health_issues",
+    15: "not_available",
+}
+MEDICATIONS = {
+    1: "rapid_acting_insulin",
+    2: "short_acting_insulin",
+    3: "intermediate_acting_insulin",
+    4: "long_acting_insulin",
+    5: "premixed_insulin",
+}
 EXERCISE_OVERRUN = 0xFFFF
 
 
@@ -60,8 +107,12 @@ def measurement(device: str, value: bytes, tz: tzinfo) -> Reading:
     if raw is None:
         raise ImplausibleReading(f"glucose measurement {sequence} carries no concentration")
     sample, location = _code(TYPES, type_location & 0x0F), _code(LOCATIONS, type_location >> 4)
-    detail: dict[str, Any] = {"sequence": sequence, "sample_type": sample, "sample_location": location,
-                              "source_unit": "mol/L" if flags & MOL_PER_L else "kg/L"}
+    detail: dict[str, Any] = {
+        "sequence": sequence,
+        "sample_type": sample,
+        "sample_location": location,
+        "source_unit": "mol/L" if flags & MOL_PER_L else "kg/L",
+    }
     if sample == "control_solution" or location == "control_solution":
         raise ImplausibleReading(f"glucose measurement {sequence} is a control-solution test, not the resident's")
     concentration = number("glucose", raw)
@@ -107,9 +158,16 @@ def context(device: str, value: bytes) -> Reading:
         dose, litres = optional(cur.sfloat()), bool(flags & MEDICATION_LITRES)
         detail["medication_unit"] = "l" if litres else "kg"
         # kilograms -> mg; litres -> ml (insulin is dosed by volume of 100 IU/ml solution)
-        values["medication_ml" if litres else "medication_mg"] = None if dose is None else dose * 1_000.0 * (
-            1.0 if litres else 1_000.0)
+        values["medication_ml" if litres else "medication_mg"] = (
+            None if dose is None else dose * 1_000.0 * (1.0 if litres else 1_000.0)
+        )
     if flags & HBA1C:
         values["hba1c_pct"] = optional(cur.sfloat())
-    return Reading(device, vitals.GLUCOSE_CONTEXT, {k: round(v, 3) for k, v in values.items() if v is not None},
-                   None, frozenset(out_flags), detail)
+    return Reading(
+        device,
+        vitals.GLUCOSE_CONTEXT,
+        {k: round(v, 3) for k, v in values.items() if v is not None},
+        None,
+        frozenset(out_flags),
+        detail,
+    )

@@ -19,8 +19,12 @@ MAX_PAYLOAD = 256 * 1024
 MAX_SAMPLES = 5000  # 100 s at 50 Hz; a wearable sends chunks of a second or two
 G = 9.80665
 
-_BUTTON = {"sos": EventKind.SOS, "cancel": EventKind.SOS_CANCEL, "checkin": EventKind.CHECKIN,
-           "service": EventKind.SERVICE}  # a second button or a long press: a service request, never an SOS
+_BUTTON = {
+    "sos": EventKind.SOS,
+    "cancel": EventKind.SOS_CANCEL,
+    "checkin": EventKind.CHECKIN,
+    "service": EventKind.SERVICE,
+}  # a second button or a long press: a service request, never an SOS
 _FALL = {"fall": EventKind.FALL, "maybe_fall": EventKind.MAYBE_FALL, "low_posture": EventKind.LOW_POSTURE}
 
 
@@ -104,9 +108,13 @@ def _bp(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
         raise ParseError(f"flags must be a list drawn from {sorted(bp.QUALITY_FLAGS)}")
     mean = _num(doc, "map")
     values = bp.BpValues(
-        systolic=(_num(doc, "systolic", True) or 0.0) * scale, diastolic=(_num(doc, "diastolic", True) or 0.0) * scale,
-        map=None if mean is None else mean * scale, pulse=_num(doc, "pulse"),
-        measured_at=_time(doc, "measured_at"), flags=frozenset(flags), detail={"source_unit": unit},
+        systolic=(_num(doc, "systolic", True) or 0.0) * scale,
+        diastolic=(_num(doc, "diastolic", True) or 0.0) * scale,
+        map=None if mean is None else mean * scale,
+        pulse=_num(doc, "pulse"),
+        measured_at=_time(doc, "measured_at"),
+        flags=frozenset(flags),
+        detail={"source_unit": unit},
     )
     return [bp.reading(name, values)]
 
@@ -133,16 +141,33 @@ def _spo2(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
     if continuous not in ("spot_check", "continuous"):
         raise ParseError(f"mode must be spot_check or continuous, not {str(continuous)[:20]!r}")
     flags = {"continuous"} if continuous == "continuous" else set()
-    return [vitals.spo2(name, _num(doc, "spo2", True) or 0.0, _num(doc, "pulse"), _time(doc, "measured_at"), flags,
-                        {"mode": continuous}, {"pulse_amplitude_index": _num(doc, "pai")})]
+    return [
+        vitals.spo2(
+            name,
+            _num(doc, "spo2", True) or 0.0,
+            _num(doc, "pulse"),
+            _time(doc, "measured_at"),
+            flags,
+            {"mode": continuous},
+            {"pulse_amplitude_index": _num(doc, "pai")},
+        )
+    ]
 
 
 def _weight(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
     unit = _unit(doc, ("kg", "lb"))
     scale = vitals.LB_TO_KG if unit == "lb" else 1.0
     height = _num(doc, "height_m")
-    return [vitals.weight(name, (_num(doc, "weight", True) or 0.0) * scale, _time(doc, "measured_at"),
-                          _num(doc, "bmi"), height, {"source_unit": unit})]
+    return [
+        vitals.weight(
+            name,
+            (_num(doc, "weight", True) or 0.0) * scale,
+            _time(doc, "measured_at"),
+            _num(doc, "bmi"),
+            height,
+            {"source_unit": unit},
+        )
+    ]
 
 
 def _body_temperature(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
@@ -165,8 +190,11 @@ def _accel(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
     scale = 1.0 / G if unit == "m/s2" else 1.0
     samples = []
     for s in raw:
-        if not isinstance(s, list) or len(s) != 3 or not all(
-                isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in s):
+        if (
+            not isinstance(s, list)
+            or len(s) != 3
+            or not all(isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in s)
+        ):
             raise ParseError(f"sample {str(s)[:40]} is not [x, y, z]")
         samples.append((s[0] * scale, s[1] * scale, s[2] * scale))
     return [AccelChunk(name, t0 or 0.0, rate, tuple(samples))]
@@ -189,6 +217,7 @@ Parser = Callable[[str, Mapping[str, Any]], list[DeviceMessage]]
 def _simple(kind_true: EventKind, kind_false: EventKind, key: str) -> Parser:
     def parse(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
         return [DeviceEvent(name, kind_true if _bool(doc, key) else kind_false, _time(doc, "ts"))]
+
     return parse
 
 
@@ -222,7 +251,7 @@ TYPES: dict[str, Parser] = {
 
 def parse(topic: str, payload: bytes, device: DeviceConfig | None) -> list[DeviceMessage]:
     """Any native device message; an unknown device name yields UNKNOWN_DEVICE for the installer."""
-    name = topic[len(BASE) + 1:] if topic.startswith(BASE + "/") else ""
+    name = topic[len(BASE) + 1 :] if topic.startswith(BASE + "/") else ""
     if not name or "/" in name:
         raise ParseError(f"not a native device topic: {topic[:80]!r}")
     if device is None:

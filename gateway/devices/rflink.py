@@ -33,8 +33,11 @@ class Packet:
     @property
     def address(self) -> tuple[str, str, str]:
         """(protocol, id, switch) normalised for matching against configuration."""
-        return (self.protocol.lower(), self.fields.get("ID", "").lower().lstrip("0") or "0",
-                self.fields.get("SWITCH", "").lower().lstrip("0") or "0")
+        return (
+            self.protocol.lower(),
+            self.fields.get("ID", "").lower().lstrip("0") or "0",
+            self.fields.get("SWITCH", "").lower().lstrip("0") or "0",
+        )
 
 
 def parse_line(line: str) -> Packet | None:
@@ -83,8 +86,13 @@ def to_messages(packet: Packet, device: DeviceConfig | None) -> list[DeviceMessa
     """Typed messages for a packet from `device` (None: unknown, reported for pairing)."""
     if device is None:
         proto, ident, switch = packet.protocol, packet.fields.get("ID", ""), packet.fields.get("SWITCH", "")
-        return [DeviceEvent(f"rflink:{proto}:{ident}:{switch}", EventKind.UNKNOWN_DEVICE,
-                            detail={"family": FAMILY, "protocol": proto, "id": ident, "switch": switch})]
+        return [
+            DeviceEvent(
+                f"rflink:{proto}:{ident}:{switch}",
+                EventKind.UNKNOWN_DEVICE,
+                detail={"family": FAMILY, "protocol": proto, "id": ident, "switch": switch},
+            )
+        ]
     out: list[DeviceMessage] = []
     cmd = packet.fields.get("CMD", "").upper()
     if cmd:

@@ -13,8 +13,17 @@ from gateway.model import Reading
 MEASUREMENT = 0x2A1C
 
 FAHRENHEIT, TIME, TYPE = 0x01, 0x02, 0x04
-SITES = {1: "armpit", 2: "body", 3: "ear", 4: "finger", 5: "gastrointestinal_tract", 6: "mouth", 7: "rectum",
-         8: "toe", 9: "tympanum"}
+SITES = {
+    1: "armpit",
+    2: "body",
+    3: "ear",
+    4: "finger",
+    5: "gastrointestinal_tract",
+    6: "mouth",
+    7: "rectum",
+    8: "toe",
+    9: "tympanum",
+}
 
 
 def measurement(device: str, value: bytes, tz: tzinfo) -> Reading:

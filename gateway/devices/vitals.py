@@ -12,8 +12,7 @@ from gateway.devices import bp
 from gateway.errors import ImplausibleReading
 from gateway.model import Reading
 
-GLUCOSE, GLUCOSE_CONTEXT, SPO2, WEIGHT, TEMPERATURE = "glucose", "glucose_context", "spo2", "weight", \
-    "body_temperature"
+GLUCOSE, GLUCOSE_CONTEXT, SPO2, WEIGHT, TEMPERATURE = "glucose", "glucose_context", "spo2", "weight", "body_temperature"
 
 GLUCOSE_MOLAR_MASS = 180.156  # g/mol: mg/dL ÷ 18.0156 = mmol/L
 LB_TO_KG = 0.45359237
@@ -48,14 +47,27 @@ def check(name: str, value: float, bounds: tuple[float, float], unit: str) -> fl
     return value
 
 
-def _reading(device: str, metric: str, values: Mapping[str, float | None], ts: datetime | None,
-             flags: Iterable[str], detail: Mapping[str, Any], digits: int) -> Reading:
+def _reading(
+    device: str,
+    metric: str,
+    values: Mapping[str, float | None],
+    ts: datetime | None,
+    flags: Iterable[str],
+    detail: Mapping[str, Any],
+    digits: int,
+) -> Reading:
     out = {k: round(v, digits) for k, v in values.items() if v is not None}
     return Reading(device, metric, out, ts, frozenset(flags), dict(detail))
 
 
-def glucose(device: str, mmol_l: float, ts: datetime | None, flags: Iterable[str] = (),
-            detail: Mapping[str, Any] | None = None, sequence: int | None = None) -> Reading:
+def glucose(
+    device: str,
+    mmol_l: float,
+    ts: datetime | None,
+    flags: Iterable[str] = (),
+    detail: Mapping[str, Any] | None = None,
+    sequence: int | None = None,
+) -> Reading:
     """A checked glucose reading in mmol/L (0.01); the meter's sequence number pairs it with its context."""
     check("glucose", mmol_l, GLUCOSE_RANGE, "mmol/L")
     values: dict[str, float | None] = {"glucose_mmol_l": mmol_l}
@@ -64,8 +76,15 @@ def glucose(device: str, mmol_l: float, ts: datetime | None, flags: Iterable[str
     return _reading(device, GLUCOSE, values, ts, flags, detail or {}, 2)
 
 
-def spo2(device: str, saturation: float, pulse: float | None, ts: datetime | None, flags: Iterable[str] = (),
-         detail: Mapping[str, Any] | None = None, extra: Mapping[str, float | None] | None = None) -> Reading:
+def spo2(
+    device: str,
+    saturation: float,
+    pulse: float | None,
+    ts: datetime | None,
+    flags: Iterable[str] = (),
+    detail: Mapping[str, Any] | None = None,
+    extra: Mapping[str, float | None] | None = None,
+) -> Reading:
     """A checked oxygen-saturation reading: SpO2 in %, pulse rate in /min, any further quantities."""
     check("SpO2", saturation, SPO2_RANGE, "%")
     if pulse is not None:
@@ -73,8 +92,14 @@ def spo2(device: str, saturation: float, pulse: float | None, ts: datetime | Non
     return _reading(device, SPO2, {"spo2": saturation, "pulse": pulse, **(extra or {})}, ts, flags, detail or {}, 1)
 
 
-def weight(device: str, kg: float, ts: datetime | None, bmi: float | None = None, height_m: float | None = None,
-           detail: Mapping[str, Any] | None = None) -> Reading:
+def weight(
+    device: str,
+    kg: float,
+    ts: datetime | None,
+    bmi: float | None = None,
+    height_m: float | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> Reading:
     """A checked body-weight reading in kg (0.001), with BMI and height when the scale sent them."""
     check("weight", kg, WEIGHT_RANGE, "kg")
     if bmi is not None:

@@ -30,9 +30,28 @@ class Z2MModel:
 
 
 # Keys the parsers below read; anything else a known device sends is counted and reported as unknown.
-READ_KEYS = frozenset({"action", "sos", "fall_down_status", "status", "occupancy", "contact", "tamper",
-                       "battery_low", "temperature", "humidity", "pressure", "battery", "linkquality", "voltage",
-                       "systolic", "diastolic", "pulse", "heart_rate"})
+READ_KEYS = frozenset(
+    {
+        "action",
+        "sos",
+        "fall_down_status",
+        "status",
+        "occupancy",
+        "contact",
+        "tamper",
+        "battery_low",
+        "temperature",
+        "humidity",
+        "pressure",
+        "battery",
+        "linkquality",
+        "voltage",
+        "systolic",
+        "diastolic",
+        "pulse",
+        "heart_rate",
+    }
+)
 # What zigbee2mqtt adds to every device's state (last_seen, OTA and device information options).
 ZIGBEE2MQTT_KEYS = frozenset({"last_seen", "elapsed", "update", "update_available", "device"})
 XIAOMI = frozenset({"device_temperature", "power_outage_count"})
@@ -46,11 +65,15 @@ MODELS: dict[str, Z2MModel] = {
         Z2MModel("HS1EB", "Heiman", "Emergency button (single/double/hold)", "sos_button", ("single",)),
         Z2MModel("SE21", "ORVIBO", "Smart emergency button", "sos_button", ("single",)),
         Z2MModel("SEB01ZB", "Feibit", "SOS button", "sos_button"),
-        Z2MModel("MIR-HE200-TY", "Tuya", "Human presence and fall radar", "fall_radar",
-                 ignored=frozenset({"presence", "motion_state", "radar_sensitivity"})),
+        Z2MModel(
+            "MIR-HE200-TY",
+            "Tuya",
+            "Human presence and fall radar",
+            "fall_radar",
+            ignored=frozenset({"presence", "motion_state", "radar_sensitivity"}),
+        ),
         Z2MModel("FDS315", "OWON", "Fall detection sensor", "fall_radar", ignored=frozenset({"presence"})),
-        Z2MModel("RTCGQ11LM", "Aqara", "Motion sensor", "motion",
-                 ignored=XIAOMI | {"illuminance", "illuminance_lux"}),
+        Z2MModel("RTCGQ11LM", "Aqara", "Motion sensor", "motion", ignored=XIAOMI | {"illuminance", "illuminance_lux"}),
         Z2MModel("MCCGQ11LM", "Aqara", "Door and window contact", "door", ignored=XIAOMI),
         Z2MModel("WSDCGQ11LM", "Aqara", "Temperature, humidity and pressure sensor", "climate", ignored=XIAOMI),
     )
@@ -167,8 +190,13 @@ def _status_events(name: str, doc: Mapping[str, Any], device: DeviceConfig) -> l
         elif action == device.options.get("checkin_action"):
             out.append(DeviceEvent(name, EventKind.CHECKIN, detail={"action": action}))
         elif action in _as_set(device.options.get("service_actions", ())):  # an SOS action stays an SOS (above)
-            out.append(DeviceEvent(name, EventKind.SERVICE, detail={
-                "action": action, "category": str(device.options.get("service_category", "other"))}))
+            out.append(
+                DeviceEvent(
+                    name,
+                    EventKind.SERVICE,
+                    detail={"action": action, "category": str(device.options.get("service_category", "other"))},
+                )
+            )
     if doc.get("sos") is True:
         out.append(DeviceEvent(name, EventKind.SOS, detail={"sos": True}))
     fall = doc.get("fall_down_status")
@@ -196,8 +224,11 @@ def _blood_pressure(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
     if systolic is None or diastolic is None:
         return []
     pulse = _number(doc, "pulse")
-    return [bp.reading(name, bp.BpValues(systolic, diastolic, pulse=pulse if pulse is not None
-                                         else _number(doc, "heart_rate")))]
+    return [
+        bp.reading(
+            name, bp.BpValues(systolic, diastolic, pulse=pulse if pulse is not None else _number(doc, "heart_rate"))
+        )
+    ]
 
 
 def unknown_keys(doc: Mapping[str, Any], device: DeviceConfig) -> list[str]:

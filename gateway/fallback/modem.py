@@ -59,8 +59,9 @@ class LineBuffer:
 class GsmModem:
     """Sends SMS; every failure is a ModemError subclass with the modem's own words."""
 
-    def __init__(self, port: Port, command_timeout: float, send_timeout: float,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, port: Port, command_timeout: float, send_timeout: float, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.port = port
         self.command_timeout = command_timeout
         self.send_timeout = send_timeout
@@ -137,8 +138,7 @@ class GsmModem:
 
 
 @contextmanager
-def open_serial_modem(port: str, baudrate: int, command_timeout: float,
-                      send_timeout: float) -> Iterator[GsmModem]:
+def open_serial_modem(port: str, baudrate: int, command_timeout: float, send_timeout: float) -> Iterator[GsmModem]:
     """Open the modem's serial port for one conversation; a missing or busy port is a ModemError."""
     try:
         conn = serial.serial_for_url(port, baudrate=baudrate, timeout=0.1, write_timeout=5)

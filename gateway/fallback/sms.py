@@ -28,7 +28,7 @@ TITLES = {
 TEMPLATES = {
     "zh-CN": "【安心】{title}：{who}（设备 {device}，{time}）。平台暂时未能确认收到此警报，请立即联系老人或拨打120。",
     "en": "[Anxin] {title}: {who} (device {device}, {time}). The care centre has not confirmed this alarm; "
-          "please contact the resident now or call emergency services.",
+    "please contact the resident now or call emergency services.",
 }
 
 
@@ -89,8 +89,12 @@ class SmsFallback:
         """Text one alarm to every caregiver, with retries; record the story on the alarm."""
         text = sms_text(alarm.body, alarm.ts, self.config.resident_label, self.language, self.timezone)
         attempts = [self._deliver(number, text, alarm.seq) for number in self.config.caregivers]
-        record = {"at": self.clock(), "text": text, "delivered_to": [a["to"] for a in attempts if a["ok"]],
-                  "attempts": [x for a in attempts for x in a["tries"]]}
+        record = {
+            "at": self.clock(),
+            "text": text,
+            "delivered_to": [a["to"] for a in attempts if a["ok"]],
+            "attempts": [x for a in attempts for x in a["tries"]],
+        }
         try:
             self.outbox.annotate(alarm.seq, "sms", record)
         except OutboxError as exc:
@@ -111,8 +115,15 @@ class SmsFallback:
             tries.append(entry)
             self.attempts_log.append({"seq": seq, **entry})
             level = logging.INFO if entry["ok"] else logging.WARNING
-            log.log(level, "SMS fallback for alarm %d to %s, attempt %d/%d: %s", seq, number, attempt,
-                    self.config.attempts, "sent" if entry["ok"] else entry["error"])
+            log.log(
+                level,
+                "SMS fallback for alarm %d to %s, attempt %d/%d: %s",
+                seq,
+                number,
+                attempt,
+                self.config.attempts,
+                "sent" if entry["ok"] else entry["error"],
+            )
             if entry["ok"]:
                 break
             if attempt < self.config.attempts:

@@ -39,11 +39,18 @@ class FallParams:
             return self.impact_model.score(dynamics) >= 0.0
         return peak_g >= self.impact_g or horizontal_g >= self.horizontal_g
 
-    def verdict(self, peak_g: float, horizontal_g: float, still_g: float, angle_deg: float,
-                dynamics: tuple[float, ...] | None = None) -> bool:
+    def verdict(
+        self,
+        peak_g: float,
+        horizontal_g: float,
+        still_g: float,
+        angle_deg: float,
+        dynamics: tuple[float, ...] | None = None,
+    ) -> bool:
         """The decision rule itself: still, turned, and an impact. Shared by the detector and the fitting."""
-        return still_g <= self.still_g and angle_deg >= self.angle_deg and self.is_impact(peak_g, horizontal_g,
-                                                                                            dynamics)
+        return (
+            still_g <= self.still_g and angle_deg >= self.angle_deg and self.is_impact(peak_g, horizontal_g, dynamics)
+        )
 
     @property
     def decision_delay_s(self) -> float:
@@ -77,17 +84,24 @@ class Candidate:
     @property
     def dynamics(self) -> tuple[float, ...]:
         """The learned stage's inputs (gateway/falls/impact.py)."""
-        return impact_vector(self.peak_g, self.horizontal_g, self.impact_gs, self.high_s, self.fall_std_g,
-                             self.velocity_ms)
+        return impact_vector(
+            self.peak_g, self.horizontal_g, self.impact_gs, self.high_s, self.fall_std_g, self.velocity_ms
+        )
 
     def detail(self) -> dict[str, float]:
         """The features, rounded, for events and logs."""
-        out = {"peak_g": round(self.peak_g, 2), "free_fall_g": round(self.free_fall_g, 2),
-               "horizontal_g": round(self.horizontal_g, 3),
-               "still_g": round(self.still_g, 3), "angle_deg": round(self.angle_deg, 1),
-               "impact_gs": round(self.impact_gs, 3), "high_s": round(self.high_s, 2),
-               "fall_std_g": round(self.fall_std_g, 3), "velocity_ms": round(self.velocity_ms, 2),
-               "impact_at": round(self.impact_t, 3)}
+        out = {
+            "peak_g": round(self.peak_g, 2),
+            "free_fall_g": round(self.free_fall_g, 2),
+            "horizontal_g": round(self.horizontal_g, 3),
+            "still_g": round(self.still_g, 3),
+            "angle_deg": round(self.angle_deg, 1),
+            "impact_gs": round(self.impact_gs, 3),
+            "high_s": round(self.high_s, 2),
+            "fall_std_g": round(self.fall_std_g, 3),
+            "velocity_ms": round(self.velocity_ms, 2),
+            "impact_at": round(self.impact_t, 3),
+        }
         return {k: v for k, v in out.items() if math.isfinite(v)}  # a feature not judged is left out
 
 
@@ -134,7 +148,7 @@ class FallDetector:
             out.extend(self.flush())  # a gap: impacts before it are judged now, never thrown away
             self._reset(chunk.t0)
         for i in range(0, len(chunk.xyz), self._step):  # bounded memory for any chunk size
-            out.extend(self._push(chunk.xyz[i:i + self._step]))
+            out.extend(self._push(chunk.xyz[i : i + self._step]))
         return out
 
     def _push(self, xyz: np.ndarray) -> list[Candidate]:
@@ -142,8 +156,8 @@ class FallDetector:
         above = mag > self.params.trigger_g
         rising = np.flatnonzero(above & ~np.concatenate(([self._above], above[:-1]))) + self._n
         self._above = bool(above[-1])
-        self._buf = np.concatenate((self._buf, xyz))[-self._keep:]
-        self._mag = np.concatenate((self._mag, mag))[-self._keep:]
+        self._buf = np.concatenate((self._buf, xyz))[-self._keep :]
+        self._mag = np.concatenate((self._mag, mag))[-self._keep :]
         self._n += len(mag)
         self._start = self._n - len(self._mag)
         for edge in rising.tolist():
@@ -192,7 +206,7 @@ class FallDetector:
     def _judge(self, edge: int) -> Candidate:
         p, r = self.params, self.params.rate_hz
         lo = edge - self._start
-        peak = edge + int(np.argmax(self._mag[lo:lo + self._peak_n]))
+        peak = edge + int(np.argmax(self._mag[lo : lo + self._peak_n]))
         peak_g = float(self._mag[peak - self._start])
         ff = self._mag[self._window(peak, (-p.free_fall_s, 0.0))]
         free_fall = float(ff.min()) if len(ff) else peak_g
@@ -212,9 +226,21 @@ class FallDetector:
             angle = horizontal = 0.0
         decided = self._start + min(after.stop, len(self._mag)) - 1
         dynamics = impact_vector(peak_g, horizontal, impact_gs, high_s, fall_std, velocity)
-        return Candidate(self._t0 + peak / r, self._t0 + decided / r, peak_g, free_fall, horizontal, still, angle,
-                         p.verdict(peak_g, horizontal, still, angle, dynamics), False, impact_gs, high_s, fall_std,
-                         velocity)
+        return Candidate(
+            self._t0 + peak / r,
+            self._t0 + decided / r,
+            peak_g,
+            free_fall,
+            horizontal,
+            still,
+            angle,
+            p.verdict(peak_g, horizontal, still, angle, dynamics),
+            False,
+            impact_gs,
+            high_s,
+            fall_std,
+            velocity,
+        )
 
 
 def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:

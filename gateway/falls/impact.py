@@ -36,11 +36,14 @@ class ImpactModel:
 
     def score(self, x: Sequence[float]) -> float:
         """The decision value: at least 0 means the impact looks like a fall's."""
-        return self.bias + sum(w * (v - m) / s for v, m, s, w in zip(x, self.mean, self.scale, self.weight, strict=False))
+        return self.bias + sum(
+            w * (v - m) / s for v, m, s, w in zip(x, self.mean, self.scale, self.weight, strict=False)
+        )
 
 
-def impact_vector(peak_g: float, horizontal_g: float, impact_gs: float, high_s: float, fall_std_g: float,
-                  velocity_ms: float) -> tuple[float, ...]:
+def impact_vector(
+    peak_g: float, horizontal_g: float, impact_gs: float, high_s: float, fall_std_g: float, velocity_ms: float
+) -> tuple[float, ...]:
     """The model's inputs in `FEATURES` order."""
     return (math.log(max(peak_g, 1e-3)), horizontal_g, impact_gs, high_s, fall_std_g, velocity_ms)
 

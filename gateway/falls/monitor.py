@@ -80,8 +80,9 @@ class FallMonitor:
     def _event(self, device: str, c: Candidate) -> DeviceEvent:
         kind = EventKind.FALL if c.is_fall else EventKind.MAYBE_FALL
         self.counters["falls_detected" if c.is_fall else "falls_suspected"] += 1
-        log.info("%s on %s: %s", "fall detected" if c.is_fall else "possible fall (stream broke off)", device,
-                 c.detail())
+        log.info(
+            "%s on %s: %s", "fall detected" if c.is_fall else "possible fall (stream broke off)", device, c.detail()
+        )
         detail = {"source": "detector", "decided_at": round(c.decided_t, 3), **c.detail()}
         return DeviceEvent(device, kind, datetime.fromtimestamp(c.impact_t, UTC), detail)
 
@@ -91,5 +92,9 @@ def summary(chunk: AccelChunk) -> dict[str, float]:
     if not chunk.samples:
         return {"samples": 0.0, "rate_hz": float(chunk.rate_hz)}
     mag = np.linalg.norm(np.asarray(chunk.samples, dtype=np.float64).reshape(-1, 3), axis=1)
-    return {"samples": float(len(mag)), "rate_hz": float(chunk.rate_hz),
-            "min_g": round(float(mag.min()), 3), "max_g": round(float(mag.max()), 3)}
+    return {
+        "samples": float(len(mag)),
+        "rate_hz": float(chunk.rate_hz),
+        "min_g": round(float(mag.min()), 3),
+        "max_g": round(float(mag.max()), 3),
+    }

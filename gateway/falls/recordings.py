@@ -73,8 +73,7 @@ def load_recording(path: Path) -> Recording:
     keep = np.concatenate(([True], np.diff(data[:, 0]) > 0))
     data = data[keep]
     t = (data[:, 0] - data[0, 0]) / 1e9
-    return Recording(path, int(match["subject"]), match["code"], int(match["trial"]), t,
-                     data[:, 1:] / STANDARD_GRAVITY)
+    return Recording(path, int(match["subject"]), match["code"], int(match["trial"]), t, data[:, 1:] / STANDARD_GRAVITY)
 
 
 def find_recordings(root: Path) -> list[Path]:

@@ -45,8 +45,9 @@ class Output(Protocol):
 class Renderer:
     """espeak-ng to WAV, one file per (voice settings, language, text) in a cache folder."""
 
-    def __init__(self, voice: Voice, cache_dir: Path,
-                 run: Callable[..., subprocess.CompletedProcess[bytes]] = subprocess.run) -> None:
+    def __init__(
+        self, voice: Voice, cache_dir: Path, run: Callable[..., subprocess.CompletedProcess[bytes]] = subprocess.run
+    ) -> None:
         self.voice = voice
         self.cache_dir = cache_dir
         self.run = run
@@ -92,8 +93,12 @@ def wav_seconds(path: Path) -> float:
 class AlsaPlayer:
     """Plays through ALSA with aplay; `device` as in `aplay -L` (None: the system default)."""
 
-    def __init__(self, device: str | None = None, player: str = "aplay",
-                 run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run) -> None:
+    def __init__(
+        self,
+        device: str | None = None,
+        player: str = "aplay",
+        run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run,
+    ) -> None:
         self.device = device
         self.player = player
         self.run = run
@@ -134,8 +139,7 @@ class WavFolder:
     It takes as long as the audio does, like a speaker, so an emergency arriving meanwhile cuts the
     file short (`…-interrupted.wav`, only the part that was "heard")."""
 
-    def __init__(self, directory: Path, prefix: str = "",
-                 monotonic: Callable[[], float] | None = None) -> None:
+    def __init__(self, directory: Path, prefix: str = "", monotonic: Callable[[], float] | None = None) -> None:
         self.directory = directory
         self.prefix = prefix
         self.count = 0
@@ -147,8 +151,11 @@ class WavFolder:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             return AudioError("speaker_missing", f"cannot write to {self.directory}: {exc}")
-        return None if os.access(self.directory, os.W_OK) else AudioError(
-            "speaker_missing", f"{self.directory} is not writable")
+        return (
+            None
+            if os.access(self.directory, os.W_OK)
+            else AudioError("speaker_missing", f"{self.directory} is not writable")
+        )
 
     def play(self, wav: Path, prompt: Prompt, stop: threading.Event) -> bool:
         """Copy the prompt's audio in, then 'play' it for its length."""

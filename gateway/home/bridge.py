@@ -37,8 +37,9 @@ def voice_of(cfg: SpeakerConfig) -> Voice:
     return Voice(cfg.rate_wpm, cfg.word_gap_10ms, cfg.pitch, cfg.amplitude)
 
 
-def build_speaker(settings: GatewaySettings, cfg: SpeakerConfig | None = None, prefix: str = "",
-                  output: Output | None = None) -> SpeakerService:
+def build_speaker(
+    settings: GatewaySettings, cfg: SpeakerConfig | None = None, prefix: str = "", output: Output | None = None
+) -> SpeakerService:
     """A speaker bridge for one home (nothing started): the sound card, or WAV files when output_dir is set."""
     cfg = cfg or settings.speaker or SpeakerConfig()
     gw = settings.gateway_id
@@ -46,9 +47,15 @@ def build_speaker(settings: GatewaySettings, cfg: SpeakerConfig | None = None, p
         output = WavFolder(Path(cfg.output_dir), prefix) if cfg.output_dir else AlsaPlayer(cfg.device)
     renderer = Renderer(voice_of(cfg), settings.data_dir / "speech-cache")
     link: MqttLink
-    bridge = SpeakerBridge(gw, settings.language, renderer, output,
-                           publish=lambda t, p, retain: link.publish(t, p, 1, retain=retain))
-    link = MqttLink(make_client(f"anxin-speaker-{gw}"), settings.local_broker, bridge.on_action,
-                    [(action_topic(gw), 1)], on_connection=bridge.on_connection,
-                    will=Will(speaker_topic(gw), health_doc({"speaker_bridge_down": "the speaker process stopped"})))
+    bridge = SpeakerBridge(
+        gw, settings.language, renderer, output, publish=lambda t, p, retain: link.publish(t, p, 1, retain=retain)
+    )
+    link = MqttLink(
+        make_client(f"anxin-speaker-{gw}"),
+        settings.local_broker,
+        bridge.on_action,
+        [(action_topic(gw), 1)],
+        on_connection=bridge.on_connection,
+        will=Will(speaker_topic(gw), health_doc({"speaker_bridge_down": "the speaker process stopped"})),
+    )
     return SpeakerService(bridge, link)

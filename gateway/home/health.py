@@ -9,8 +9,11 @@ from gateway.model import Alarm, AlarmChange, Severity
 
 # part -> (device named on the alarm, alarm type, what staff read while it is broken)
 PARTS: dict[str, tuple[str, str, str]] = {
-    "speaker": ("speaker", "speaker_fault", "The home cannot speak to the resident ({names}): prompts and "
-                "reminders are not heard"),
+    "speaker": (
+        "speaker",
+        "speaker_fault",
+        "The home cannot speak to the resident ({names}): prompts and reminders are not heard",
+    ),
     "panel": ("pi-panel", "panel_fault", "The Pi's cancel button and light do not work ({names})"),
 }
 
@@ -22,8 +25,9 @@ def health_topic(gateway_id: str, part: str) -> str:
 
 def health_doc(problems: dict[str, str]) -> bytes:
     """The retained health message: ok, or each problem (engine_missing, speaker_missing, …) with its detail."""
-    return json.dumps({"v": 1, "ok": not problems, "problems": dict(sorted(problems.items()))},
-                      ensure_ascii=False).encode()
+    return json.dumps(
+        {"v": 1, "ok": not problems, "problems": dict(sorted(problems.items()))}, ensure_ascii=False
+    ).encode()
 
 
 def parse_health(payload: bytes) -> dict[str, str]:
@@ -40,8 +44,7 @@ def parse_health(payload: bytes) -> dict[str, str]:
     return out
 
 
-def part_alarm(part: str, payload: bytes,
-               before: dict[str, str] | None) -> tuple[dict[str, str] | None, Alarm | None]:
+def part_alarm(part: str, payload: bytes, before: dict[str, str] | None) -> tuple[dict[str, str] | None, Alarm | None]:
     """(problems now, the alarm to raise / update / clear, if the news changed anything)."""
     device, alarm_type, text = PARTS[part]
     try:
@@ -53,9 +56,11 @@ def part_alarm(part: str, payload: bytes,
     if not problems:
         if not before:
             return problems, None  # fine, and it was not known to be broken: nothing to tell
-        return problems, Alarm(alarm_type, Severity.TECHNICAL, f"The home's {part} works again", device,
-                               AlarmChange.CLEAR)
+        return problems, Alarm(
+            alarm_type, Severity.TECHNICAL, f"The home's {part} works again", device, AlarmChange.CLEAR
+        )
     names = ", ".join(sorted(problems))
     change = AlarmChange.UPDATE if before else AlarmChange.RAISE
-    return problems, Alarm(alarm_type, Severity.TECHNICAL, text.format(names=names), device, change,
-                           {"problems": problems})
+    return problems, Alarm(
+        alarm_type, Severity.TECHNICAL, text.format(names=names), device, change, {"problems": problems}
+    )

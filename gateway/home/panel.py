@@ -30,9 +30,14 @@ class PanelError(GatewayError):
 class Panel:
     """Owns the gpiozero devices; start() opens the pins (a MockFactory in tests), stop() frees them."""
 
-    def __init__(self, cfg: GpioConfig, emit: Callable[[list[DeviceMessage]], None],
-                 online: Callable[[], bool] = lambda: True, pin_factory: Any = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        cfg: GpioConfig,
+        emit: Callable[[list[DeviceMessage]], None],
+        online: Callable[[], bool] = lambda: True,
+        pin_factory: Any = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.cfg = cfg
         self.emit = emit
         self.online = online
@@ -51,8 +56,11 @@ class Panel:
 
         bounce = self.cfg.bounce_s or None
         try:
-            for pin, handler in ((self.cfg.cancel_pin, self.cancel_pressed), (self.cfg.sos_pin, self.sos_pressed),
-                                 (self.cfg.service_pin, self.service_pressed)):
+            for pin, handler in (
+                (self.cfg.cancel_pin, self.cancel_pressed),
+                (self.cfg.sos_pin, self.sos_pressed),
+                (self.cfg.service_pin, self.service_pressed),
+            ):
                 if pin is not None:
                     button = Button(pin, pull_up=True, bounce_time=bounce, pin_factory=self.pin_factory)
                     button.when_pressed = handler
@@ -65,8 +73,9 @@ class Panel:
             raise PanelError(f"cannot open the Pi's pins: {exc}") from exc
         self.refresh()
         self._loop.start()
-        log.info("Pi panel on BCM pins: cancel %s, SOS %s, LED %s", self.cfg.cancel_pin, self.cfg.sos_pin,
-                 self.cfg.led_pin)
+        log.info(
+            "Pi panel on BCM pins: cancel %s, SOS %s, LED %s", self.cfg.cancel_pin, self.cfg.sos_pin, self.cfg.led_pin
+        )
 
     def stop(self) -> None:
         """Turn the light off and free the pins."""
@@ -113,5 +122,4 @@ class Panel:
 
     def _press(self, device: str, kind: EventKind) -> None:
         log.info("Pi button %s pressed", device)
-        self.emit([DeviceEvent(device, kind, datetime.fromtimestamp(self.clock(), UTC),
-                               {"button": "gpio"})])
+        self.emit([DeviceEvent(device, kind, datetime.fromtimestamp(self.clock(), UTC), {"button": "gpio"})])

@@ -19,8 +19,18 @@ class Priority(IntEnum):
 
 
 # Prompts about an alarm in progress: the resident must hear these now, whatever else was playing.
-EMERGENCY_KEYS = frozenset({"sos_raised", "sos_cancel_late", "help_coming", "fall_prompt", "fall_alarm",
-                            "bp_urgent", "glucose_urgent_low", "glucose_repeat_missing"})
+EMERGENCY_KEYS = frozenset(
+    {
+        "sos_raised",
+        "sos_cancel_late",
+        "help_coming",
+        "fall_prompt",
+        "fall_alarm",
+        "bp_urgent",
+        "glucose_urgent_low",
+        "glucose_repeat_missing",
+    }
+)
 MAX_TEXT = 400  # characters: a prompt is a sentence or two; anything longer is not ours to read out
 
 

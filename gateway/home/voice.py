@@ -44,8 +44,19 @@ class Voice:
         voice = voice_for(language)
         rate, gap = PACE.get(voice, PACE["en"])
         rate, gap = self.rate_wpm or rate, gap if self.word_gap_10ms is None else self.word_gap_10ms
-        return [self.engine, "-v", voice, "-s", str(rate), "-g", str(gap), "-p", str(self.pitch),
-                "-a", str(self.amplitude)]
+        return [
+            self.engine,
+            "-v",
+            voice,
+            "-s",
+            str(rate),
+            "-g",
+            str(gap),
+            "-p",
+            str(self.pitch),
+            "-a",
+            str(self.amplitude),
+        ]
 
     def render_command(self, language: str, text: str, wav: str) -> list[str]:
         """The command that writes `text` spoken in `language` to the WAV file `wav`."""

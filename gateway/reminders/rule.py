@@ -49,8 +49,9 @@ class ReminderRule:
         """Nothing scheduled yet: the first tick finds each reminder's next time."""
         return ReminderState()
 
-    def evaluate(self, state: ReminderState, item: Input,
-                 now: datetime) -> tuple[ReminderState, list[Alarm], list[Action]]:
+    def evaluate(
+        self, state: ReminderState, item: Input, now: datetime
+    ) -> tuple[ReminderState, list[Alarm], list[Action]]:
         """Time passing says, repeats or gives up; a press or the asked-for measurement confirms."""
         t = now.timestamp()
         if isinstance(item, Tick):
@@ -77,9 +78,14 @@ class ReminderRule:
                     continue
                 del pending[r.id]  # said `repeats` times, never answered
                 detail = {"reminder": r.id, "kind": r.kind, "what": r.what, "due": _iso(p.due), "said": p.said}
-                alarms.append(Alarm("reminder_missed", Severity.WARNING,
-                                    f"{r.kind} reminder not confirmed after {p.said} prompts: {r.what}",
-                                    detail=detail))
+                alarms.append(
+                    Alarm(
+                        "reminder_missed",
+                        Severity.WARNING,
+                        f"{r.kind} reminder not confirmed after {p.said} prompts: {r.what}",
+                        detail=detail,
+                    )
+                )
                 actions.append(Action("report", "reminder_missed", None, detail))
                 upcoming[_key(r)] = r.next_due(self.tz, t)
                 continue
@@ -97,23 +103,39 @@ class ReminderRule:
             return state, alarms, actions
         return ReminderState(upcoming, pending), alarms, actions
 
-    def _confirm(self, state: ReminderState, answered: list[Reminder], by: str,
-                 t: float) -> tuple[ReminderState, list[Alarm], list[Action]]:
+    def _confirm(
+        self, state: ReminderState, answered: list[Reminder], by: str, t: float
+    ) -> tuple[ReminderState, list[Alarm], list[Action]]:
         if not answered:
             return state, [], []
         pending = dict(state.pending)
         actions = [Action("say", "reminder_thanks")]
         for r in answered:
             p = pending.pop(r.id)
-            actions.append(Action("report", "reminder_confirmed", None, {
-                "reminder": r.id, "kind": r.kind, "what": r.what, "due": _iso(p.due), "said": p.said, "by": by,
-                "at": _iso(t)}))
+            actions.append(
+                Action(
+                    "report",
+                    "reminder_confirmed",
+                    None,
+                    {
+                        "reminder": r.id,
+                        "kind": r.kind,
+                        "what": r.what,
+                        "due": _iso(p.due),
+                        "said": p.said,
+                        "by": by,
+                        "at": _iso(t),
+                    },
+                )
+            )
         return replace(state, pending=pending), [], actions
 
     def dump(self, state: ReminderState) -> Any:
         """A reminder being said survives a restart (and is not said from the start again)."""
-        return {"upcoming": dict(state.upcoming),
-                "pending": {k: [p.due, p.said, p.last] for k, p in state.pending.items()}}
+        return {
+            "upcoming": dict(state.upcoming),
+            "pending": {k: [p.due, p.said, p.last] for k, p in state.pending.items()},
+        }
 
     def load(self, data: Any) -> ReminderState:
         """Back from dump(); raises ValueError/TypeError/KeyError when it does not fit."""

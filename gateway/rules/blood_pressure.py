@@ -47,14 +47,27 @@ class BloodPressureRule:
         """No reading waiting for a repeat."""
         return None
 
-    def evaluate(self, state: Pending | None, item: Input,
-                 now: datetime) -> tuple[Pending | None, list[Alarm], list[Action]]:
+    def evaluate(
+        self, state: Pending | None, item: Input, now: datetime
+    ) -> tuple[Pending | None, list[Alarm], list[Action]]:
         """Classify a reading; on time passing, report a very high reading that was never repeated."""
         t = now.timestamp()
         if isinstance(item, Tick):
             if state is not None and t - state.at > self.confirm_window_s:
-                return None, [self._alarm(Severity.WARNING, "Very high blood pressure, not repeated",
-                                          state.device, state.systolic, state.diastolic, unconfirmed=True)], []
+                return (
+                    None,
+                    [
+                        self._alarm(
+                            Severity.WARNING,
+                            "Very high blood pressure, not repeated",
+                            state.device,
+                            state.systolic,
+                            state.diastolic,
+                            unconfirmed=True,
+                        )
+                    ],
+                    [],
+                )
             return state, [], []
         if not isinstance(item, Reading) or item.metric != "blood_pressure":
             return state, [], []
@@ -63,21 +76,39 @@ class BloodPressureRule:
             return state, [], []
         if item.flags & DISTURBED_FLAGS:
             # The cuff or the posture spoiled the measurement: ask again, judge nothing.
-            return state, [], [Action("say", "bp_repeat_quality", item.device,
-                                      {"flags": sorted(item.flags & DISTURBED_FLAGS)})]
+            return (
+                state,
+                [],
+                [Action("say", "bp_repeat_quality", item.device, {"flags": sorted(item.flags & DISTURBED_FLAGS)})],
+            )
         systolic, diastolic, pulse = values
         limits = self.limits_for(str(item.detail.get("resident") or self.resident or "") or None)
         alarms: list[Alarm] = []
         actions: list[Action] = []
         if self.note_irregular_pulse and "irregular_pulse" in item.flags:
-            alarms.append(Alarm("irregular_pulse", Severity.INFO, "Irregular pulse during measurement: for the doctor",
-                                item.device, detail={"systolic": systolic, "diastolic": diastolic}))
+            alarms.append(
+                Alarm(
+                    "irregular_pulse",
+                    Severity.INFO,
+                    "Irregular pulse during measurement: for the doctor",
+                    item.device,
+                    detail={"systolic": systolic, "diastolic": diastolic},
+                )
+            )
         urgent = systolic >= limits.urgent_systolic or diastolic >= limits.urgent_diastolic
         pending = state if state is not None and t - state.at <= self.confirm_window_s else None
         new_state: Pending | None = None
         if urgent and pending is not None:
-            alarms.append(self._alarm(Severity.URGENT, "Very high blood pressure, confirmed by a repeat",
-                                      item.device, systolic, diastolic, first=(pending.systolic, pending.diastolic)))
+            alarms.append(
+                self._alarm(
+                    Severity.URGENT,
+                    "Very high blood pressure, confirmed by a repeat",
+                    item.device,
+                    systolic,
+                    diastolic,
+                    first=(pending.systolic, pending.diastolic),
+                )
+            )
             actions.append(Action("say", "bp_urgent", item.device))
         elif urgent:
             new_state = Pending(t, systolic, diastolic, item.device)
@@ -88,9 +119,15 @@ class BloodPressureRule:
                 systolic, diastolic = (systolic + pending.systolic) / 2, (diastolic + pending.diastolic) / 2
             alarms.extend(self._warnings(limits, item.device, systolic, diastolic))
         if pulse is not None and not (limits.pulse_low <= pulse <= limits.pulse_high):
-            alarms.append(Alarm("pulse_abnormal", Severity.WARNING, f"Pulse {pulse:.0f}/min out of range",
-                                item.device, detail={"pulse": pulse, "low": limits.pulse_low,
-                                                     "high": limits.pulse_high}))
+            alarms.append(
+                Alarm(
+                    "pulse_abnormal",
+                    Severity.WARNING,
+                    f"Pulse {pulse:.0f}/min out of range",
+                    item.device,
+                    detail={"pulse": pulse, "low": limits.pulse_low, "high": limits.pulse_high},
+                )
+            )
         return new_state, alarms, actions
 
     def dump(self, state: Pending | None) -> Any:
@@ -105,12 +142,20 @@ class BloodPressureRule:
         if systolic >= limits.warning_systolic or diastolic >= limits.warning_diastolic:
             return [self._alarm(Severity.WARNING, "High blood pressure", device, systolic, diastolic)]
         if systolic < limits.low_systolic:
-            return [Alarm("bp_low", Severity.WARNING, "Low blood pressure (hypotension)", device,
-                          detail={"systolic": systolic, "diastolic": diastolic, "limit": limits.low_systolic})]
+            return [
+                Alarm(
+                    "bp_low",
+                    Severity.WARNING,
+                    "Low blood pressure (hypotension)",
+                    device,
+                    detail={"systolic": systolic, "diastolic": diastolic, "limit": limits.low_systolic},
+                )
+            ]
         return []
 
     @staticmethod
-    def _alarm(severity: Severity, message: str, device: str, systolic: float, diastolic: float,
-               **extra: object) -> Alarm:
+    def _alarm(
+        severity: Severity, message: str, device: str, systolic: float, diastolic: float, **extra: object
+    ) -> Alarm:
         detail: Mapping[str, object] = {"systolic": round(systolic, 1), "diastolic": round(diastolic, 1), **extra}
         return Alarm("bp_high", severity, f"{message}: {systolic:.0f}/{diastolic:.0f} mmHg", device, detail=detail)

@@ -37,8 +37,9 @@ class CheckinRule:
         """Nothing seen yet."""
         return CheckinState()
 
-    def evaluate(self, state: CheckinState, item: Input,
-                 now: datetime) -> tuple[CheckinState, list[Alarm], list[Action]]:
+    def evaluate(
+        self, state: CheckinState, item: Input, now: datetime
+    ) -> tuple[CheckinState, list[Alarm], list[Action]]:
         """Record check-ins; on time passing, alert once a day when none came."""
         lt = local(now, self.tz)
         today, t = lt.date().isoformat(), now.timestamp()
@@ -49,14 +50,24 @@ class CheckinRule:
         if isinstance(item, Tick):
             deadline = at(lt.date(), self.cfg.deadline, self.tz)
             ask = at(lt.date(), self.cfg.ask_time(), self.tz)
-            if (self.cfg.ask_aloud and ask <= t < deadline and since <= ask and not state.away
-                    and state.done != today and state.asked != today):
+            if (
+                self.cfg.ask_aloud
+                and ask <= t < deadline
+                and since <= ask
+                and not state.away
+                and state.done != today
+                and state.asked != today
+            ):
                 return replace(state, asked=today), [], [Action("say", "checkin_ask"), Action("led", LedState.ASKING)]
             due = t >= deadline and since <= deadline and not state.away
             if due and state.done != today and state.alerted != today:
-                alarm = Alarm("checkin_missed", Severity.WARNING,
-                              f"No check-in and no activity by {self.cfg.deadline:%H:%M}", None,
-                              detail={"day": today, "deadline": self.cfg.deadline.isoformat("minutes")})
+                alarm = Alarm(
+                    "checkin_missed",
+                    Severity.WARNING,
+                    f"No check-in and no activity by {self.cfg.deadline:%H:%M}",
+                    None,
+                    detail={"day": today, "deadline": self.cfg.deadline.isoformat("minutes")},
+                )
                 return replace(state, alerted=today), [alarm], []
             return state, [], []
         if state.away and returns_home(item, state.away_since or 0.0, t):
@@ -76,8 +87,15 @@ class CheckinRule:
             actions.append(Action("led", LedState.OFF, getattr(item, "device", None)))  # the question is answered
         alarms: list[Alarm] = []
         if state.alerted == today and state.done != today:
-            alarms.append(Alarm("checkin_missed", Severity.WARNING, "Checked in late", getattr(item, "device", None),
-                                AlarmChange.CLEAR))
+            alarms.append(
+                Alarm(
+                    "checkin_missed",
+                    Severity.WARNING,
+                    "Checked in late",
+                    getattr(item, "device", None),
+                    AlarmChange.CLEAR,
+                )
+            )
         away = state.away and not pressed
         return replace(state, done=today, away=away, away_since=state.away_since if away else None), alarms, actions
 
@@ -89,8 +107,14 @@ class CheckinRule:
         """Back from dump(); raises ValueError/TypeError when the data does not fit."""
         if not isinstance(data, dict):
             raise ValueError(f"check-in state must be an object, got {data!r}")
-        done, alerted, since, away_since, asked = (data.get(k) for k in ("done", "alerted", "since", "away_since",
-                                                                          "asked"))
-        return CheckinState(None if done is None else str(done), None if alerted is None else str(alerted),
-                            None if since is None else float(since), bool(data.get("away", False)),
-                            None if away_since is None else float(away_since), None if asked is None else str(asked))
+        done, alerted, since, away_since, asked = (
+            data.get(k) for k in ("done", "alerted", "since", "away_since", "asked")
+        )
+        return CheckinState(
+            None if done is None else str(done),
+            None if alerted is None else str(alerted),
+            None if since is None else float(since),
+            bool(data.get("away", False)),
+            None if away_since is None else float(away_since),
+            None if asked is None else str(asked),
+        )

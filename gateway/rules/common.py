@@ -9,10 +9,18 @@ from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Re
 
 # Anything that shows a person moved about the home: a sensor saw them, a door moved, a button was
 # pressed, or they took a measurement.
-ACTIVITY_KINDS = frozenset({
-    EventKind.MOTION, EventKind.DOOR_OPEN, EventKind.DOOR_CLOSED, EventKind.CHECKIN,
-    EventKind.SOS, EventKind.SOS_CANCEL, EventKind.FINE, EventKind.SERVICE,
-})
+ACTIVITY_KINDS = frozenset(
+    {
+        EventKind.MOTION,
+        EventKind.DOOR_OPEN,
+        EventKind.DOOR_CLOSED,
+        EventKind.CHECKIN,
+        EventKind.SOS,
+        EventKind.SOS_CANCEL,
+        EventKind.FINE,
+        EventKind.SERVICE,
+    }
+)
 # A resident's "cancel": a zigbee cancel button, or the Pi's "cancel / I'm fine" button.
 CANCEL_KINDS = frozenset({EventKind.SOS_CANCEL, EventKind.FINE})
 

@@ -30,8 +30,9 @@ class StormDamper:
         """Nothing open."""
         return {}
 
-    def filter(self, state: Mapping[str, OpenAlarm], alarms: Sequence[Alarm],
-               now: datetime) -> tuple[Mapping[str, OpenAlarm], list[Alarm]]:
+    def filter(
+        self, state: Mapping[str, OpenAlarm], alarms: Sequence[Alarm], now: datetime
+    ) -> tuple[Mapping[str, OpenAlarm], list[Alarm]]:
         """The alarms to send now and the new open-alarm table."""
         table, out, t = dict(state), [], now.timestamp()
         for alarm in alarms:

@@ -58,8 +58,11 @@ class FallRule:
         if kind in WATCH_KINDS and state.phase == "idle":
             return FallState("watch", t, item.device, kind.value), [], []
         if state.phase == "pre" and kind in CANCEL_KINDS:
-            return FallState(), [], [Action("say", "fall_cancelled", item.device),
-                                     Action("led", LedState.OFF, item.device)]
+            return (
+                FallState(),
+                [],
+                [Action("say", "fall_cancelled", item.device), Action("led", LedState.OFF, item.device)],
+            )
         if state.phase == "pre" and kind == EventKind.SOS:
             return self._raise(state, Severity.EMERGENCY, "Fall confirmed by an SOS press", "sos_press")
         if state.phase == "alarmed" and kind in CANCEL_KINDS:
@@ -76,8 +79,9 @@ class FallRule:
         if state.phase not in ("pre", "watch"):
             return []
         severity = Severity.EMERGENCY if state.phase == "pre" else Severity.URGENT
-        _state, alarms, _actions = self._raise(state, severity, "Fall pending when fall detection was switched off",
-                                               "rule_disabled")
+        _state, alarms, _actions = self._raise(
+            state, severity, "Fall pending when fall detection was switched off", "rule_disabled"
+        )
         return alarms
 
     def dump(self, state: FallState) -> Any:
@@ -91,17 +95,27 @@ class FallRule:
         device, source, phase = data.get("device"), data.get("source"), str(data["phase"])
         if phase not in PHASES:
             raise ValueError(f"unknown fall phase {phase!r}")
-        return FallState(phase, float(data["since"]), None if device is None else str(device),
-                         None if source is None else str(source), bool(data.get("moved", False)),
-                         float(data.get("repeated_at", 0.0)))
+        return FallState(
+            phase,
+            float(data["since"]),
+            None if device is None else str(device),
+            None if source is None else str(source),
+            bool(data.get("moved", False)),
+            float(data.get("repeated_at", 0.0)),
+        )
 
-    def _fell_again(self, state: FallState, item: DeviceEvent,
-                    t: float) -> tuple[FallState, list[Alarm], list[Action]]:
+    def _fell_again(self, state: FallState, item: DeviceEvent, t: float) -> tuple[FallState, list[Alarm], list[Action]]:
         # Still down (no movement seen): the same episode, but staff hear of it, once per cancel window.
         if 0 <= t - state.repeated_at < self.cancel_window_s:
             return state, [], []
-        alarm = Alarm("fall", Severity.EMERGENCY, "Fall detected again while the resident is down", item.device,
-                      AlarmChange.UPDATE, {"repeat": True, "source": str(item.detail.get("source") or "device")})
+        alarm = Alarm(
+            "fall",
+            Severity.EMERGENCY,
+            "Fall detected again while the resident is down",
+            item.device,
+            AlarmChange.UPDATE,
+            {"repeat": True, "source": str(item.detail.get("source") or "device")},
+        )
         return replace(state, repeated_at=t), [alarm], [Action("say", "fall_alarm", item.device)]
 
     def _timers(self, state: FallState, t: float) -> tuple[FallState, list[Alarm], list[Action]]:
@@ -116,14 +130,25 @@ class FallRule:
             if state.moved:
                 return FallState(), [], []
             minutes = round((t - state.since) / 60)
-            alarm = Alarm("fall", Severity.EMERGENCY, f"Long lie: no movement for {minutes} min after the fall",
-                          state.device, detail={"long_lie": True, "minutes": minutes, "source": state.source})
+            alarm = Alarm(
+                "fall",
+                Severity.EMERGENCY,
+                f"Long lie: no movement for {minutes} min after the fall",
+                state.device,
+                detail={"long_lie": True, "minutes": minutes, "source": state.source},
+            )
             return FallState(), [alarm], []
         return state, [], []
 
-    def _raise(self, state: FallState, severity: Severity, message: str,
-               reason: str) -> tuple[FallState, list[Alarm], list[Action]]:
-        alarm = Alarm("fall", severity, message, state.device,
-                      detail={"source": state.source, "reason": reason, "fell_at": state.since})
+    def _raise(
+        self, state: FallState, severity: Severity, message: str, reason: str
+    ) -> tuple[FallState, list[Alarm], list[Action]]:
+        alarm = Alarm(
+            "fall",
+            severity,
+            message,
+            state.device,
+            detail={"source": state.source, "reason": reason, "fell_at": state.since},
+        )
         actions = [Action("say", "fall_alarm", state.device), Action("led", LedState.ALARM_SENT, state.device)]
         return FallState("alarmed", state.since, state.device, state.source), [alarm], actions

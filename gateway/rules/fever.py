@@ -26,18 +26,36 @@ class FeverRule:
 
     def evaluate(self, state: None, item: Input, now: datetime) -> tuple[None, list[Alarm], list[Action]]:
         """Fever (warning, high fever urgent) or hypothermia (urgent)."""
-        if not (isinstance(item, Reading) and item.metric == "body_temperature" and "temperature_c" in item.values) \
-                or stale(item, now):
+        if not (
+            isinstance(item, Reading) and item.metric == "body_temperature" and "temperature_c" in item.values
+        ) or stale(item, now):
             return None, [], []
         c, limits = float(item.values["temperature_c"]), self.limits_for(self.resident)
         detail = {"temperature_c": c}
         if c < limits.hypothermia:
-            return None, [Alarm("hypothermia", Severity.URGENT, f"Body temperature {c:.1f} °C: hypothermia",
-                                item.device, detail=detail)], [Action("say", "temperature_low", item.device)]
+            return (
+                None,
+                [
+                    Alarm(
+                        "hypothermia",
+                        Severity.URGENT,
+                        f"Body temperature {c:.1f} °C: hypothermia",
+                        item.device,
+                        detail=detail,
+                    )
+                ],
+                [Action("say", "temperature_low", item.device)],
+            )
         if c >= limits.high_fever:
-            return None, [Alarm("fever", Severity.URGENT, f"High fever {c:.1f} °C", item.device, detail=detail)], \
-                [Action("say", "fever", item.device)]
+            return (
+                None,
+                [Alarm("fever", Severity.URGENT, f"High fever {c:.1f} °C", item.device, detail=detail)],
+                [Action("say", "fever", item.device)],
+            )
         if c >= limits.fever:
-            return None, [Alarm("fever", Severity.WARNING, f"Fever {c:.1f} °C", item.device, detail=detail)], \
-                [Action("say", "fever", item.device)]
+            return (
+                None,
+                [Alarm("fever", Severity.WARNING, f"Fever {c:.1f} °C", item.device, detail=detail)],
+                [Action("say", "fever", item.device)],
+            )
         return None, [], []

@@ -46,15 +46,20 @@ class GlucoseRule:
         """No low reading awaiting its repeat."""
         return None
 
-    def evaluate(self, state: LowPending | None, item: Input,
-                 now: datetime) -> tuple[LowPending | None, list[Alarm], list[Action]]:
+    def evaluate(
+        self, state: LowPending | None, item: Input, now: datetime
+    ) -> tuple[LowPending | None, list[Alarm], list[Action]]:
         """Judge a glucose reading; on time passing, report a low that was never re-measured."""
         t = now.timestamp()
         if isinstance(item, Tick):
             if state is not None and t - state.at > self.repeat_window_s:
-                alarm = Alarm(HYPO, Severity.URGENT, f"Low glucose {state.mmol_l:.1f} mmol/L not re-measured within "
-                              f"{self.repeat_window_s / 60:.0f} min", state.device,
-                              detail={"glucose_mmol_l": state.mmol_l, "repeat": "missing"})
+                alarm = Alarm(
+                    HYPO,
+                    Severity.URGENT,
+                    f"Low glucose {state.mmol_l:.1f} mmol/L not re-measured within {self.repeat_window_s / 60:.0f} min",
+                    state.device,
+                    detail={"glucose_mmol_l": state.mmol_l, "repeat": "missing"},
+                )
                 return None, [alarm], [Action("say", "glucose_repeat_missing", state.device)]
             return state, [], []
         value = _glucose(item)
@@ -68,15 +73,23 @@ class GlucoseRule:
         alarms: list[Alarm] = []
         actions: list[Action] = []
         if pending is not None:
-            alarms.append(Alarm(HYPO, Severity(pending.severity), f"Glucose back to {value:.1f} mmol/L after "
-                                f"{pending.mmol_l:.1f}", item.device, AlarmChange.UPDATE,
-                                {"glucose_mmol_l": value, "first": pending.mmol_l, "repeat": "recovered"}))
+            alarms.append(
+                Alarm(
+                    HYPO,
+                    Severity(pending.severity),
+                    f"Glucose back to {value:.1f} mmol/L after {pending.mmol_l:.1f}",
+                    item.device,
+                    AlarmChange.UPDATE,
+                    {"glucose_mmol_l": value, "first": pending.mmol_l, "repeat": "recovered"},
+                )
+            )
             actions.append(Action("say", "glucose_recovered", item.device))
         alarms.extend(self._high(item, value, limits))
         return None, alarms, actions
 
-    def _low(self, item: Reading, value: float, limits: GlucoseLimits, pending: LowPending | None,
-             t: float) -> tuple[LowPending, list[Alarm], list[Action]]:
+    def _low(
+        self, item: Reading, value: float, limits: GlucoseLimits, pending: LowPending | None, t: float
+    ) -> tuple[LowPending, list[Alarm], list[Action]]:
         urgent = value < limits.urgent_low or pending is not None  # still low after treatment is urgent too
         severity = Severity.URGENT if urgent else Severity.WARNING
         level = 2 if value < limits.urgent_low else 1
@@ -88,20 +101,35 @@ class GlucoseRule:
         if pending is not None:
             detail.update(first=pending.mmol_l, repeat="still_low")
         say = "glucose_urgent_low" if urgent else "glucose_low"
-        return (LowPending(t, value, item.device, severity.value), [Alarm(HYPO, severity, message, item.device,
-                                                                          detail=detail)],
-                [Action("say", say, item.device)])
+        return (
+            LowPending(t, value, item.device, severity.value),
+            [Alarm(HYPO, severity, message, item.device, detail=detail)],
+            [Action("say", say, item.device)],
+        )
 
     @staticmethod
     def _high(item: Reading, value: float, limits: GlucoseLimits) -> list[Alarm]:
         above = "result_above_range" in item.flags  # "HI" on the meter: beyond what it can measure
         if value >= limits.urgent_high or above:
-            return [Alarm(HYPER, Severity.URGENT, f"Very high glucose {value:.1f} mmol/L"
-                          f"{' (above the meter range)' if above else ''}", item.device,
-                          detail={"glucose_mmol_l": value, "limit": limits.urgent_high})]
+            return [
+                Alarm(
+                    HYPER,
+                    Severity.URGENT,
+                    f"Very high glucose {value:.1f} mmol/L{' (above the meter range)' if above else ''}",
+                    item.device,
+                    detail={"glucose_mmol_l": value, "limit": limits.urgent_high},
+                )
+            ]
         if value >= limits.high:
-            return [Alarm(HYPER, Severity.WARNING, f"Marked hyperglycaemia {value:.1f} mmol/L", item.device,
-                          detail={"glucose_mmol_l": value, "limit": limits.high})]
+            return [
+                Alarm(
+                    HYPER,
+                    Severity.WARNING,
+                    f"Marked hyperglycaemia {value:.1f} mmol/L",
+                    item.device,
+                    detail={"glucose_mmol_l": value, "limit": limits.high},
+                )
+            ]
         return []
 
     def dump(self, state: LowPending | None) -> Any:

@@ -74,15 +74,23 @@ class InactivityRule:
                     merged[day] = max(gap, merged.get(day, 0.0))
         return replace(state, history=history, slot_minutes=new)
 
-    def evaluate(self, state: InactivityState, item: Input,
-                 now: datetime) -> tuple[InactivityState, list[Alarm], list[Action]]:
+    def evaluate(
+        self, state: InactivityState, item: Input, now: datetime
+    ) -> tuple[InactivityState, list[Alarm], list[Action]]:
         """Learn from activity, warn then raise on long stillness, clear when the resident moves."""
         t = now.timestamp()
         state = self.rebucket(state)
         if isinstance(item, ModeChange):
             # Away or back, the stillness before no longer counts: an open alarm is cleared, so it can fire again.
-            cleared = [Alarm("inactivity", Severity.URGENT, "Away mode changed", None, AlarmChange.CLEAR,
-                             {"away": item.away})] if state.alarmed else []
+            cleared = (
+                [
+                    Alarm(
+                        "inactivity", Severity.URGENT, "Away mode changed", None, AlarmChange.CLEAR, {"away": item.away}
+                    )
+                ]
+                if state.alarmed
+                else []
+            )
             if item.away:
                 return replace(state, away_since=t, last_activity=None, prewarned=False, alarmed=False), cleared, []
             return replace(state, away_since=None, last_activity=t, prewarned=False, alarmed=False), cleared, []
@@ -96,8 +104,9 @@ class InactivityRule:
             state = replace(state, away_since=None)
         return self._activity(state, t, now)
 
-    def _activity(self, state: InactivityState, t: float,
-                  now: datetime) -> tuple[InactivityState, list[Alarm], list[Action]]:
+    def _activity(
+        self, state: InactivityState, t: float, now: datetime
+    ) -> tuple[InactivityState, list[Alarm], list[Action]]:
         day = local(now, self.tz).date()
         history = state.history
         if state.last_activity is not None and not state.alarmed and t > state.last_activity:
@@ -110,8 +119,7 @@ class InactivityRule:
             if gap > days.get(start_day, 0.0):
                 days[start_day] = round(gap, 2)
                 history = {**history, slot: days}
-        new = InactivityState(t, state.first_day or day.isoformat(), history, False, False, None,
-                              self.cfg.slot_minutes)
+        new = InactivityState(t, state.first_day or day.isoformat(), history, False, False, None, self.cfg.slot_minutes)
         if state.alarmed:
             return new, [Alarm("inactivity", Severity.URGENT, "Activity resumed", None, AlarmChange.CLEAR)], []
         return new, [], []
@@ -125,8 +133,13 @@ class InactivityRule:
             return state, [], []  # no threshold can be this short: skip the per-slot lookup
         limit, learned = self.threshold_min(state, state.last_activity, t)
         if elapsed >= limit:
-            alarm = Alarm("inactivity", Severity.URGENT, f"No activity for {elapsed:.0f} min", None,
-                          detail={"minutes": round(elapsed), "threshold_min": round(limit), "learned": learned})
+            alarm = Alarm(
+                "inactivity",
+                Severity.URGENT,
+                f"No activity for {elapsed:.0f} min",
+                None,
+                detail={"minutes": round(elapsed), "threshold_min": round(limit), "learned": learned},
+            )
             return replace(state, alarmed=True), [alarm], []
         if not state.prewarned and self.cfg.prewarn_min > 0 and elapsed >= limit - self.cfg.prewarn_min:
             return replace(state, prewarned=True), [], [Action("say", "inactivity_prewarn")]
@@ -134,10 +147,15 @@ class InactivityRule:
 
     def dump(self, state: InactivityState) -> Any:
         """JSON-compatible form, kept by the worker across restarts."""
-        return {"last_activity": state.last_activity, "first_day": state.first_day,
-                "history": {str(k): dict(v) for k, v in state.history.items()},
-                "prewarned": state.prewarned, "alarmed": state.alarmed, "away_since": state.away_since,
-                "slot_minutes": state.slot_minutes}
+        return {
+            "last_activity": state.last_activity,
+            "first_day": state.first_day,
+            "history": {str(k): dict(v) for k, v in state.history.items()},
+            "prewarned": state.prewarned,
+            "alarmed": state.alarmed,
+            "away_since": state.away_since,
+            "slot_minutes": state.slot_minutes,
+        }
 
     def load(self, data: Any) -> InactivityState:
         """Back from dump(); raises ValueError/TypeError/KeyError when the data does not fit."""
@@ -145,6 +163,12 @@ class InactivityRule:
             raise ValueError("inactivity state must be an object")
         history = {int(k): {str(d): float(g) for d, g in v.items()} for k, v in data["history"].items()}
         last, away, slot = data.get("last_activity"), data.get("away_since"), data.get("slot_minutes")
-        return InactivityState(float(last) if last is not None else None, data.get("first_day"), history,
-                               bool(data.get("prewarned")), bool(data.get("alarmed")),
-                               float(away) if away is not None else None, int(slot) if slot is not None else None)
+        return InactivityState(
+            float(last) if last is not None else None,
+            data.get("first_day"),
+            history,
+            bool(data.get("prewarned")),
+            bool(data.get("alarmed")),
+            float(away) if away is not None else None,
+            int(slot) if slot is not None else None,
+        )

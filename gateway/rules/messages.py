@@ -41,28 +41,37 @@ MESSAGES: dict[str, dict[str, str]] = {
     "glucose_low": {
         "zh-CN": "您的血糖偏低。请马上吃15克糖，比如半杯果汁或三四块糖，坐下休息，15分钟后再测一次。",
         "en": "Your blood sugar is low. Take 15 g of sugar now, such as half a glass of juice, sit down, "
-              "and measure again in 15 minutes.",
+        "and measure again in 15 minutes.",
     },
     "glucose_urgent_low": {
         "zh-CN": "您的血糖很低，已通知您的联系人。请马上吃糖或喝果汁，坐下不要走动，15分钟后再测一次。",
         "en": "Your blood sugar is very low; your contacts are being told. Take sugar or juice now, sit down, "
-              "and measure again in 15 minutes.",
+        "and measure again in 15 minutes.",
     },
-    "glucose_recovered": {"zh-CN": "血糖已经回升，请吃点东西，注意休息。",
-                          "en": "Your blood sugar is back up. Please have something to eat and rest."},
+    "glucose_recovered": {
+        "zh-CN": "血糖已经回升，请吃点东西，注意休息。",
+        "en": "Your blood sugar is back up. Please have something to eat and rest.",
+    },
     "glucose_repeat_missing": {
         "zh-CN": "刚才血糖偏低，请现在再测一次血糖。已通知您的联系人。",
         "en": "Your blood sugar was low. Please measure it again now. Your contacts have been told.",
     },
-    "spo2_repeat": {"zh-CN": "血氧偏低。请坐下休息，慢慢深呼吸，几分钟后再测一次。",
-                    "en": "Your oxygen level is low. Sit, breathe slowly and deeply, and measure again in a few minutes."},
-    "fever": {"zh-CN": "您在发烧。请多喝水、休息，已告知您的医生。",
-              "en": "You have a fever. Drink water and rest; your doctor has been told."},
-    "temperature_low": {"zh-CN": "您的体温过低。请加衣保暖，已通知您的联系人。",
-                        "en": "Your body temperature is too low. Put on warm clothes; your contacts are being told."},
-    "weight_gain": {"zh-CN": "这几天体重增加较快，可能是水肿。请少喝水少吃盐，已告知您的医生。",
-                    "en": "Your weight has gone up quickly; this may be fluid. Limit salt and fluids; your doctor "
-                          "has been told."},
+    "spo2_repeat": {
+        "zh-CN": "血氧偏低。请坐下休息，慢慢深呼吸，几分钟后再测一次。",
+        "en": "Your oxygen level is low. Sit, breathe slowly and deeply, and measure again in a few minutes.",
+    },
+    "fever": {
+        "zh-CN": "您在发烧。请多喝水、休息，已告知您的医生。",
+        "en": "You have a fever. Drink water and rest; your doctor has been told.",
+    },
+    "temperature_low": {
+        "zh-CN": "您的体温过低。请加衣保暖，已通知您的联系人。",
+        "en": "Your body temperature is too low. Put on warm clothes; your contacts are being told.",
+    },
+    "weight_gain": {
+        "zh-CN": "这几天体重增加较快，可能是水肿。请少喝水少吃盐，已告知您的医生。",
+        "en": "Your weight has gone up quickly; this may be fluid. Limit salt and fluids; your doctor has been told.",
+    },
     "inactivity_prewarn": {
         "zh-CN": "好一阵没有看到您活动了。如果您没事，请走动一下或按平安键。",
         "en": "We have not seen you move for a while. If you are fine, please move about or press check-in.",

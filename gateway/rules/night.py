@@ -45,9 +45,13 @@ class NightRule:
         if isinstance(item, Tick):
             if state.opened_at is not None and not state.alarmed and t - state.opened_at >= self.cfg.return_min * 60:
                 minutes = round((t - state.opened_at) / 60)
-                alarm = Alarm("night_wandering", Severity.URGENT,
-                              f"Front door opened at night, nobody back after {minutes} min", state.door,
-                              detail={"opened_at": state.opened_at, "minutes": minutes})
+                alarm = Alarm(
+                    "night_wandering",
+                    Severity.URGENT,
+                    f"Front door opened at night, nobody back after {minutes} min",
+                    state.door,
+                    detail={"opened_at": state.opened_at, "minutes": minutes},
+                )
                 return replace(state, alarmed=True), [alarm], []
             return state, [], []
         if not isinstance(item, DeviceEvent):
@@ -59,11 +63,15 @@ class NightRule:
                 return NightState(t, t, False, item.device), [], []
             return state, [], []
         returned = (door and item.kind == EventKind.DOOR_OPEN and state.closed) or (
-            item.kind == EventKind.MOTION and t - state.last_door >= self.cfg.motion_grace_s)
+            item.kind == EventKind.MOTION and t - state.last_door >= self.cfg.motion_grace_s
+        )
         if returned:
             if state.alarmed:
-                return NightState(), [Alarm("night_wandering", Severity.URGENT, "Back home", state.door,
-                                            AlarmChange.CLEAR)], []
+                return (
+                    NightState(),
+                    [Alarm("night_wandering", Severity.URGENT, "Back home", state.door, AlarmChange.CLEAR)],
+                    [],
+                )
             return NightState(), [], []
         if door:
             return replace(state, last_door=t, closed=item.kind == EventKind.DOOR_CLOSED), [], []

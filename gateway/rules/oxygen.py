@@ -38,8 +38,9 @@ class OxygenRule:
         """Saturation in range."""
         return None
 
-    def evaluate(self, state: LowSince | None, item: Input,
-                 now: datetime) -> tuple[LowSince | None, list[Alarm], list[Action]]:
+    def evaluate(
+        self, state: LowSince | None, item: Input, now: datetime
+    ) -> tuple[LowSince | None, list[Alarm], list[Action]]:
         """Track the low episode on each SpO2 reading."""
         if not (isinstance(item, Reading) and item.metric == "spo2" and "spo2" in item.values) or stale(item, now):
             return state, [], []
@@ -47,8 +48,11 @@ class OxygenRule:
         limits = self.limits_for(self.resident)
         if value >= limits.low:
             if state is not None and state.alarmed:
-                return None, [Alarm(TYPE, Severity.WARNING, f"SpO2 back to {value:.0f} %", item.device,
-                                    AlarmChange.CLEAR)], []
+                return (
+                    None,
+                    [Alarm(TYPE, Severity.WARNING, f"SpO2 back to {value:.0f} %", item.device, AlarmChange.CLEAR)],
+                    [],
+                )
             return None, [], []
         if state is None:
             state = LowSince(t, value)
@@ -59,8 +63,17 @@ class OxygenRule:
         if state.alarmed or t - state.since < limits.sustain_s:
             return state, [], actions
         severity = Severity.URGENT if state.lowest < limits.urgent_low else Severity.WARNING
-        detail: dict[str, Any] = {"spo2": value, "lowest": state.lowest, "limit": limits.low,
-                                  "minutes": round((t - state.since) / 60, 1)}
-        alarm = Alarm(TYPE, severity, f"SpO2 below {limits.low:.0f} % for {detail['minutes']:g} min "
-                      f"(lowest {state.lowest:.0f} %)", item.device, detail=detail)
+        detail: dict[str, Any] = {
+            "spo2": value,
+            "lowest": state.lowest,
+            "limit": limits.low,
+            "minutes": round((t - state.since) / 60, 1),
+        }
+        alarm = Alarm(
+            TYPE,
+            severity,
+            f"SpO2 below {limits.low:.0f} % for {detail['minutes']:g} min (lowest {state.lowest:.0f} %)",
+            item.device,
+            detail=detail,
+        )
         return LowSince(state.since, state.lowest, True), [alarm], actions

@@ -39,10 +39,14 @@ class SosRule:
             if now.timestamp() - float(state) > self.late_cancel_s:
                 return None, [], []  # the SOS is history: forget it
             if now.timestamp() - float(state) <= self.cancel_window_s:
-                alarm = Alarm("sos", Severity.EMERGENCY, "SOS cancelled by the resident", item.device,
-                              AlarmChange.CANCEL)
-                return None, [alarm], [Action("say", "sos_cancelled", item.device),
-                                       Action("led", LedState.OFF, item.device)]
+                alarm = Alarm(
+                    "sos", Severity.EMERGENCY, "SOS cancelled by the resident", item.device, AlarmChange.CANCEL
+                )
+                return (
+                    None,
+                    [alarm],
+                    [Action("say", "sos_cancelled", item.device), Action("led", LedState.OFF, item.device)],
+                )
             return (state, *late_cancel("sos", "Resident pressed cancel after the cancel window", item.device))
         return state, [], []
 

@@ -41,8 +41,9 @@ class SupervisionRule:
         """No tamper reported yet."""
         return TamperMemory()
 
-    def evaluate(self, state: TamperMemory, item: Input,
-                 now: datetime) -> tuple[TamperMemory, list[Alarm], list[Action]]:
+    def evaluate(
+        self, state: TamperMemory, item: Input, now: datetime
+    ) -> tuple[TamperMemory, list[Alarm], list[Action]]:
         """Turn supervision events into raise / update / clear of technical alarms."""
         if not isinstance(item, DeviceEvent):
             return state, [], []
@@ -51,24 +52,62 @@ class SupervisionRule:
             if t - state.tampered.get(item.device, -TAMPER_REPEAT_S) < TAMPER_REPEAT_S:
                 return state, [], []
             state = replace(state, tampered={**state.tampered, item.device: t})
-            return state, [Alarm("tamper", Severity.TECHNICAL, f"{item.device} was opened or moved",
-                                 item.device, detail={"devices": [item.device]})], []
+            return (
+                state,
+                [
+                    Alarm(
+                        "tamper",
+                        Severity.TECHNICAL,
+                        f"{item.device} was opened or moved",
+                        item.device,
+                        detail={"devices": [item.device]},
+                    )
+                ],
+                [],
+            )
         for type_, bad, good in TRACKED:
             if item.kind not in (bad, good):
                 continue
             # Supervision says who is in trouble now; an event without the list speaks for its device only.
             listed = item.detail.get("devices")
-            after = frozenset(map(str, listed)) if isinstance(listed, (list, tuple)) else (
-                frozenset({item.device}) if item.kind == bad else frozenset())
+            after = (
+                frozenset(map(str, listed))
+                if isinstance(listed, (list, tuple))
+                else (frozenset({item.device}) if item.kind == bad else frozenset())
+            )
             after = after | {item.device} if item.kind == bad else after - {item.device}
             before = after - {item.device} if item.kind == bad else after | {item.device}
             detail = {"devices": sorted(after), "changed": item.device}
             if not after:
-                return state, [Alarm(type_, Severity.TECHNICAL, f"{item.device} recovered", item.device,
-                                     AlarmChange.CLEAR, detail)], []
+                return (
+                    state,
+                    [
+                        Alarm(
+                            type_,
+                            Severity.TECHNICAL,
+                            f"{item.device} recovered",
+                            item.device,
+                            AlarmChange.CLEAR,
+                            detail,
+                        )
+                    ],
+                    [],
+                )
             change = AlarmChange.RAISE if not before else AlarmChange.UPDATE
-            return state, [Alarm(type_, Severity.TECHNICAL, f"{type_.replace('_', ' ')}: {', '.join(sorted(after))}",
-                                 item.device, change, detail)], []
+            return (
+                state,
+                [
+                    Alarm(
+                        type_,
+                        Severity.TECHNICAL,
+                        f"{type_.replace('_', ' ')}: {', '.join(sorted(after))}",
+                        item.device,
+                        change,
+                        detail,
+                    )
+                ],
+                [],
+            )
         return state, [], []
 
     def dump(self, state: TamperMemory) -> Any:

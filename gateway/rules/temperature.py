@@ -33,8 +33,9 @@ class TemperatureRule:
         """Everything in range."""
         return TemperatureState()
 
-    def evaluate(self, state: TemperatureState, item: Input,
-                 now: datetime) -> tuple[TemperatureState, list[Alarm], list[Action]]:
+    def evaluate(
+        self, state: TemperatureState, item: Input, now: datetime
+    ) -> tuple[TemperatureState, list[Alarm], list[Action]]:
         """Track each sensor's excursion; decide on readings and on time passing."""
         t = now.timestamp()
         if isinstance(item, Reading) and item.metric == "climate" and "temperature" in item.values:
@@ -52,16 +53,30 @@ class TemperatureRule:
         elif not isinstance(item, Tick):
             return state, [], []
         if state.alarmed and not state.out:
-            return replace(state, alarmed=False), [Alarm("indoor_temperature", Severity.WARNING,
-                                                         "Indoor temperature back in range", None,
-                                                         AlarmChange.CLEAR)], []
+            return (
+                replace(state, alarmed=False),
+                [
+                    Alarm(
+                        "indoor_temperature",
+                        Severity.WARNING,
+                        "Indoor temperature back in range",
+                        None,
+                        AlarmChange.CLEAR,
+                    )
+                ],
+                [],
+            )
         if not state.alarmed:
             for device, (since, temp) in sorted(state.out.items()):
                 if t - since >= self.sustain_s:
                     word = "cold" if temp < self.low_c else "hot"
-                    alarm = Alarm("indoor_temperature", Severity.WARNING,
-                                  f"Indoor temperature {temp:.1f} °C too {word} for {round((t - since) / 60)} min",
-                                  device, detail={"temperature": temp, "since": since, "direction": word})
+                    alarm = Alarm(
+                        "indoor_temperature",
+                        Severity.WARNING,
+                        f"Indoor temperature {temp:.1f} °C too {word} for {round((t - since) / 60)} min",
+                        device,
+                        detail={"temperature": temp, "since": since, "direction": word},
+                    )
                     return replace(state, alarmed=True), [alarm], []
         return state, [], []
 

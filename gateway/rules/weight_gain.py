@@ -50,10 +50,20 @@ class WeightGainRule:
         if gain <= limits.gain_kg:
             return kept, [], []
         days = (t - since) / DAY
-        alarm = Alarm("weight_gain", Severity.WARNING, f"Weight up {gain:.1f} kg in {days:.1f} days "
-                      f"({base:.1f} -> {kg:.1f} kg): possible fluid retention", item.device,
-                      detail={"gain_kg": round(gain, 2), "days": round(days, 2), "from_kg": base, "to_kg": kg,
-                              "limit_kg": limits.gain_kg, "window_days": limits.days})
+        alarm = Alarm(
+            "weight_gain",
+            Severity.WARNING,
+            f"Weight up {gain:.1f} kg in {days:.1f} days ({base:.1f} -> {kg:.1f} kg): possible fluid retention",
+            item.device,
+            detail={
+                "gain_kg": round(gain, 2),
+                "days": round(days, 2),
+                "from_kg": base,
+                "to_kg": kg,
+                "limit_kg": limits.gain_kg,
+                "window_days": limits.days,
+            },
+        )
         return kept, [alarm], [Action("say", "weight_gain", item.device)]
 
     def dump(self, state: Weights) -> Any:

@@ -52,9 +52,13 @@ def stream_for(port: SerialPortConfig, settings: GatewaySettings) -> Stream | No
     return None
 
 
-def build_serial_devices(settings: GatewaySettings, on_messages: Callable[[list[DeviceMessage]], None],
-                         on_bridge: Callable[[str, bool], None], clock: Callable[[], float] = time.time,
-                         opener: Opener = serial.serial_for_url) -> list[SerialDevice]:
+def build_serial_devices(
+    settings: GatewaySettings,
+    on_messages: Callable[[list[DeviceMessage]], None],
+    on_bridge: Callable[[str, bool], None],
+    clock: Callable[[], float] = time.time,
+    opener: Opener = serial.serial_for_url,
+) -> list[SerialDevice]:
     """A reader per device port in the settings; nothing is opened until each transport starts."""
     out: list[SerialDevice] = []
     for port in settings.serial:

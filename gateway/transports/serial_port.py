@@ -34,8 +34,16 @@ class SerialStats:
 class SerialTransport:
     """Reads one port and hands every chunk of bytes to `on_bytes`; `on_state` hears open/lost."""
 
-    def __init__(self, url: str, baudrate: int, on_bytes: OnBytes, on_state: OnState = lambda up: None,
-                 opener: Opener = serial.serial_for_url, min_backoff: float = 0.2, max_backoff: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        baudrate: int,
+        on_bytes: OnBytes,
+        on_state: OnState = lambda up: None,
+        opener: Opener = serial.serial_for_url,
+        min_backoff: float = 0.2,
+        max_backoff: float = 10.0,
+    ) -> None:
         self.url = url
         self.baudrate = baudrate
         self.on_bytes = on_bytes

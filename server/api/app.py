@@ -37,8 +37,23 @@ def create_app(services: Services) -> FastAPI:
     """Build the app around already-built services (no I/O here)."""
     app = FastAPI(title="Anxin 安心", version="1", description="Home monitoring and emergency calls")
     app.state.services = services
-    for module in (auth, alarms, residents, readings, gateways, audit, links, health, rules_config, trends, reliability,
-                   care, staff, security_audit, data_rights):
+    for module in (
+        auth,
+        alarms,
+        residents,
+        readings,
+        gateways,
+        audit,
+        links,
+        health,
+        rules_config,
+        trends,
+        reliability,
+        care,
+        staff,
+        security_audit,
+        data_rights,
+    ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(home_reminders.router, prefix="/api/v1")  # issue 17: reminders spoken at home
     app.include_router(trends_chronic.router, prefix="/api/v1")

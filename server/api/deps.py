@@ -50,8 +50,9 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def current_staff(request: Request, services: ServicesDep,
-                  bearer: Annotated[str | None, Depends(_bearer)]) -> StaffIdentity:
+def current_staff(
+    request: Request, services: ServicesDep, bearer: Annotated[str | None, Depends(_bearer)]
+) -> StaffIdentity:
     """The signed-in account, from `Authorization: Bearer` or the `anxin_session` cookie; else 401."""
     token = bearer or request.cookies.get(SESSION_COOKIE)
     if not token:
@@ -102,8 +103,15 @@ def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
-def record_read(services: Services, request: Request, staff: StaffIdentity, action: str, target_kind: str,
-                target: str, detail: dict[str, object] | None = None) -> None:
+def record_read(
+    services: Services,
+    request: Request,
+    staff: StaffIdentity,
+    action: str,
+    target_kind: str,
+    target: str,
+    detail: dict[str, object] | None = None,
+) -> None:
     """Audit a look at personal health data (its own short transaction: a read changes nothing else)."""
     from server import audit
 

@@ -52,9 +52,17 @@ class SignupIn(BaseModel):
 
 def create(session: Session, body: ActivityIn, actor: Actor, now: datetime) -> Activity:
     """Announce an activity or found a team; audited."""
-    row = Activity(kind=body.kind, title=body.title, tags=list(body.tags), place=body.place, district=body.district,
-                   starts_at=to_utc(body.starts_at) if body.starts_at else None, capacity=body.capacity,
-                   created_at=now, created_by=actor.name or "")
+    row = Activity(
+        kind=body.kind,
+        title=body.title,
+        tags=list(body.tags),
+        place=body.place,
+        district=body.district,
+        starts_at=to_utc(body.starts_at) if body.starts_at else None,
+        capacity=body.capacity,
+        created_at=now,
+        created_by=actor.name or "",
+    )
     session.add(row)
     session.flush()
     audit.record(session, actor, "activity.created", now, "activity", str(row.id), after=body.model_dump(mode="json"))
@@ -67,8 +75,11 @@ def sign_up(session: Session, activity_id: int, body: SignupIn, actor: Actor, no
     if activity is None:
         raise NotFound(f"no activity {activity_id}")
     resident = resident_by_code(session, body.resident_code)
-    row = session.scalars(select(ActivitySignup).where(ActivitySignup.activity_id == activity_id,
-                                                       ActivitySignup.resident_id == resident.id)).first()
+    row = session.scalars(
+        select(ActivitySignup).where(
+            ActivitySignup.activity_id == activity_id, ActivitySignup.resident_id == resident.id
+        )
+    ).first()
     if row is None:
         taken = session.scalar(select(func.count(ActivitySignup.id)).where(ActivitySignup.activity_id == activity_id))
         if (taken or 0) >= activity.capacity:
@@ -78,21 +89,46 @@ def sign_up(session: Session, activity_id: int, body: SignupIn, actor: Actor, no
     if body.attended is not None:
         row.attended = body.attended
     session.flush()
-    audit.record(session, actor, "activity.signup", now, "activity", str(activity_id),
-                 after={"resident": resident.code, "role": body.role, "attended": body.attended})
+    audit.record(
+        session,
+        actor,
+        "activity.signup",
+        now,
+        "activity",
+        str(activity_id),
+        after={"resident": resident.code, "role": body.role, "attended": body.attended},
+    )
     return row
 
 
 def listing(session: Session) -> list[ActivityOut]:
     """Every activity and team, soonest first, with sign-ups and attendance."""
-    counts = {aid: (int(n), int(att or 0)) for aid, n, att in session.execute(
-        select(ActivitySignup.activity_id, func.count(ActivitySignup.id),
-               func.sum(case((ActivitySignup.attended.is_(True), 1), else_=0)))
-        .group_by(ActivitySignup.activity_id))}
+    counts = {
+        aid: (int(n), int(att or 0))
+        for aid, n, att in session.execute(
+            select(
+                ActivitySignup.activity_id,
+                func.count(ActivitySignup.id),
+                func.sum(case((ActivitySignup.attended.is_(True), 1), else_=0)),
+            ).group_by(ActivitySignup.activity_id)
+        )
+    }
     rows = session.scalars(select(Activity).order_by(Activity.starts_at.is_(None), Activity.starts_at, Activity.id))
-    return [ActivityOut(id=a.id, kind=a.kind, title=a.title, tags=list(a.tags or []), starts_at=a.starts_at,
-                        place=a.place, district=a.district, capacity=a.capacity,
-                        signed_up=counts.get(a.id, (0, 0))[0], attended=counts.get(a.id, (0, 0))[1]) for a in rows]
+    return [
+        ActivityOut(
+            id=a.id,
+            kind=a.kind,
+            title=a.title,
+            tags=list(a.tags or []),
+            starts_at=a.starts_at,
+            place=a.place,
+            district=a.district,
+            capacity=a.capacity,
+            signed_up=counts.get(a.id, (0, 0))[0],
+            attended=counts.get(a.id, (0, 0))[1],
+        )
+        for a in rows
+    ]
 
 
 def match(tags: list[str], interests: list[str], skills: list[str]) -> list[str]:
@@ -108,19 +144,27 @@ def suggest(session: Session, activity_id: int) -> list[dict[str, object]]:
         raise NotFound(f"no activity {activity_id}")
     joined = set(session.scalars(select(ActivitySignup.resident_id).where(ActivitySignup.activity_id == activity_id)))
     found: list[tuple[list[str], bool, Resident]] = []  # (matches, same district, resident)
-    for resident, prof in session.execute(select(Resident, ResidentProfile)
-                                          .join(ResidentProfile, ResidentProfile.resident_id == Resident.id)):
+    for resident, prof in session.execute(
+        select(Resident, ResidentProfile).join(ResidentProfile, ResidentProfile.resident_id == Resident.id)
+    ):
         fields = prof.fields or {}
         hits = match(list(activity.tags or []), list(fields.get("interests") or []), list(fields.get("skills") or []))
         if hits and resident.id not in joined:
             found.append((hits, bool(activity.district) and prof.district == activity.district, resident))
     found.sort(key=lambda f: (-len(f[0]), not f[1], f[2].code))  # most matches, then same district, then code
-    return [{"resident_code": r.code, "name": r.name, "matches": hits, "same_district": same}
-            for hits, same, r in found]
+    return [
+        {"resident_code": r.code, "name": r.name, "matches": hits, "same_district": same} for hits, same, r in found
+    ]
 
 
 def members(session: Session, activity_id: int) -> list[tuple[Resident, ActivitySignup]]:
     """Who signed up for an activity (or joined a team), in order of signing."""
-    return [(r, su) for su, r in session.execute(
-        select(ActivitySignup, Resident).join(Resident, Resident.id == ActivitySignup.resident_id)
-        .where(ActivitySignup.activity_id == activity_id).order_by(ActivitySignup.signed_at, ActivitySignup.id))]
+    return [
+        (r, su)
+        for su, r in session.execute(
+            select(ActivitySignup, Resident)
+            .join(Resident, Resident.id == ActivitySignup.resident_id)
+            .where(ActivitySignup.activity_id == activity_id)
+            .order_by(ActivitySignup.signed_at, ActivitySignup.id)
+        )
+    ]

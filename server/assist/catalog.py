@@ -32,16 +32,25 @@ STEPS: dict[str, tuple[str, ...]] = {
 }
 # Hours from the request to done, per category (ANXIN_SERVICE_SLA_HOURS overrides any of them).
 DEFAULT_SLA_HOURS: dict[str, int] = {
-    "meals": 24, "cleaning": 72, "medical": 72, "repair": 48, "adaptation": 720, "counselling": 72,
-    "digital": 168, "other": 72,
+    "meals": 24,
+    "cleaning": 72,
+    "medical": 72,
+    "repair": 48,
+    "adaptation": 720,
+    "counselling": 72,
+    "digital": 168,
+    "other": 72,
 }
 URGENT_SLA_HOURS = 24  # an urgent request is due within a day whatever its category allows
 # Words in a helper's "needs raised" that name a category (the first match wins; else "other").
 KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("meals", ("助餐", "送餐", "吃饭", "meal")), ("cleaning", ("助洁", "打扫", "保洁", "clean")),
+    ("meals", ("助餐", "送餐", "吃饭", "meal")),
+    ("cleaning", ("助洁", "打扫", "保洁", "clean")),
     ("medical", ("陪诊", "看病", "医院", "助医", "doctor", "hospital")),
-    ("repair", ("维修", "修", "漏", "repair", "broken")), ("adaptation", ("扶手", "改造", "防滑", "rail")),
-    ("counselling", ("心理", "孤独", "聊天", "lonely")), ("digital", ("手机", "智能", "微信", "phone")),
+    ("repair", ("维修", "修", "漏", "repair", "broken")),
+    ("adaptation", ("扶手", "改造", "防滑", "rail")),
+    ("counselling", ("心理", "孤独", "聊天", "lonely")),
+    ("digital", ("手机", "智能", "微信", "phone")),
 )
 
 
@@ -64,8 +73,9 @@ def due_at(created_at: datetime, category: str, urgency: str, overrides: Mapping
     return created_at + timedelta(hours=sla_hours(category, urgency, overrides))
 
 
-def overdue(status: str, created_at: datetime, category: str, urgency: str, now: datetime,
-            overrides: Mapping[str, int]) -> bool:
+def overdue(
+    status: str, created_at: datetime, category: str, urgency: str, now: datetime, overrides: Mapping[str, int]
+) -> bool:
     """An open request past its category's SLA."""
     return status in OPEN and now > due_at(created_at, category, urgency, overrides)
 

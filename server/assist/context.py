@@ -20,5 +20,7 @@ class AssistConfig:
 
 def assist_config(settings: ServerSettings) -> AssistConfig:
     """The services configuration of these settings (no I/O)."""
-    return AssistConfig(ServiceLinks(settings.secret_key or "", settings.service_link_ttl_s),
-                        MappingProxyType(dict(settings.service_sla_hours)))
+    return AssistConfig(
+        ServiceLinks(settings.secret_key or "", settings.service_link_ttl_s),
+        MappingProxyType(dict(settings.service_sla_hours)),
+    )

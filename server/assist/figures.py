@@ -56,9 +56,13 @@ class Overview:
 
     def as_json(self) -> dict[str, Any]:
         """The figures as plain JSON."""
-        return {"at": self.now.isoformat(), "window_days": WINDOW_DAYS,
-                "charts": {c.key: {"title": list(c.title), "columns": list(c.columns), "rows": c.rows}
-                           for c in self.charts}}
+        return {
+            "at": self.now.isoformat(),
+            "window_days": WINDOW_DAYS,
+            "charts": {
+                c.key: {"title": list(c.title), "columns": list(c.columns), "rows": c.rows} for c in self.charts
+            },
+        }
 
 
 def _ages(session: Session, today: date) -> list[int | None]:
@@ -85,12 +89,24 @@ def residents(session: Session, today: date) -> list[Chart]:
     places = Counter(districts.get(r) or UNKNOWN for r in ids)
     return [
         Chart("age_band", ("按年龄段的老人数", "Residents by age band"), ("age_band", "residents"), bands),
-        Chart("category", ("按照护类别的老人数", "Residents by care category"), ("category", "residents"),
-              [[c, cats[c]] for c in (*CARE_CATEGORIES, "无 none") if c in cats or c in CARE_CATEGORIES]),
-        Chart("grade", ("按能力等级的老人数", "Residents by ability grade"), ("grade", "residents"),
-              sorted([[g, n] for g, n in grades.items()])),
-        Chart("district", ("按街道 / 区的老人数", "Residents by district"), ("district", "residents"),
-              sorted([[d, n] for d, n in places.items()])),
+        Chart(
+            "category",
+            ("按照护类别的老人数", "Residents by care category"),
+            ("category", "residents"),
+            [[c, cats[c]] for c in (*CARE_CATEGORIES, "无 none") if c in cats or c in CARE_CATEGORIES],
+        ),
+        Chart(
+            "grade",
+            ("按能力等级的老人数", "Residents by ability grade"),
+            ("grade", "residents"),
+            sorted([[g, n] for g, n in grades.items()]),
+        ),
+        Chart(
+            "district",
+            ("按街道 / 区的老人数", "Residents by district"),
+            ("district", "residents"),
+            sorted([[d, n] for d, n in places.items()]),
+        ),
     ]
 
 
@@ -113,23 +129,62 @@ def requests(session: Session, now: datetime, sla: Mapping[str, int]) -> list[Ch
         late = [r for r in mine if catalog.overdue(r.status, as_utc(r.created_at), cat, r.urgency, now, sla)]
         cancelled = sum(1 for r in mine if r.status == "cancelled")
         done = [r for r in mine if r.status == "done"]
-        unmet.append([cat, len(mine), len(done), sum(1 for r in mine if r.status in catalog.OPEN), len(late),
-                      cancelled, len(late) + cancelled])
+        unmet.append(
+            [
+                cat,
+                len(mine),
+                len(done),
+                sum(1 for r in mine if r.status in catalog.OPEN),
+                len(late),
+                cancelled,
+                len(late) + cancelled,
+            ]
+        )
         response = [h for r in mine if (h := _hours(r.accepted_at, as_utc(r.created_at))) is not None]
         completion = [_hours(r.done_at, as_utc(r.created_at)) or 0.0 for r in done]
         within = sum(1 for r, h in zip(done, completion, strict=False) if h <= catalog.sla_hours(cat, r.urgency, sla))
-        times.append([cat, catalog.sla_hours(cat, "normal", sla), len(done),
-                      round(float(np.median(response)), 2) if response else None,
-                      round(float(np.median(completion)), 2) if completion else None,
-                      within, round(within / len(done), 3) if done else None])
+        times.append(
+            [
+                cat,
+                catalog.sla_hours(cat, "normal", sla),
+                len(done),
+                round(float(np.median(response)), 2) if response else None,
+                round(float(np.median(completion)), 2) if completion else None,
+                within,
+                round(within / len(done), 3) if done else None,
+            ]
+        )
     return [
-        Chart("requests_by_month", ("各类需求按月统计", "Requests by category and month"),
-              ("month", "category", "requests"), [[m, c, n] for (m, c), n in sorted(by_month.items())], bar=2),
-        Chart("unmet", ("未满足需求（逾期未办结与取消）", "Unmet demand (open past SLA, and cancelled)"),
-              ("category", "requests", "done", "open", "overdue", "cancelled", "unmet"), unmet, bar=6),
-        Chart("sla", ("响应与办结时间对照时限", "Response and completion times against the SLA"),
-              ("category", "sla_hours", "done", "median_response_h", "median_completion_h", "done_within_sla",
-               "share_within_sla"), times, bar=6, bar_max=1.0),
+        Chart(
+            "requests_by_month",
+            ("各类需求按月统计", "Requests by category and month"),
+            ("month", "category", "requests"),
+            [[m, c, n] for (m, c), n in sorted(by_month.items())],
+            bar=2,
+        ),
+        Chart(
+            "unmet",
+            ("未满足需求（逾期未办结与取消）", "Unmet demand (open past SLA, and cancelled)"),
+            ("category", "requests", "done", "open", "overdue", "cancelled", "unmet"),
+            unmet,
+            bar=6,
+        ),
+        Chart(
+            "sla",
+            ("响应与办结时间对照时限", "Response and completion times against the SLA"),
+            (
+                "category",
+                "sla_hours",
+                "done",
+                "median_response_h",
+                "median_completion_h",
+                "done_within_sla",
+                "share_within_sla",
+            ),
+            times,
+            bar=6,
+            bar_max=1.0,
+        ),
     ]
 
 
@@ -139,10 +194,18 @@ def satisfaction(session: Session, now: datetime) -> Chart:
     scores: dict[str, list[int]] = {}
     for cat, score in session.execute(q):
         scores.setdefault(cat, []).append(int(score))
-    rows = [[cat, len(v), round(float(np.mean(v)), 2), sum(1 for x in v if x <= ratings.LOW)]
-            for cat, v in sorted(scores.items())]
-    return Chart("satisfaction", ("满意度", "Satisfaction"), ("category", "ratings", "mean_score", "low_ratings"), rows,
-                 bar=2, bar_max=5.0)
+    rows = [
+        [cat, len(v), round(float(np.mean(v)), 2), sum(1 for x in v if x <= ratings.LOW)]
+        for cat, v in sorted(scores.items())
+    ]
+    return Chart(
+        "satisfaction",
+        ("满意度", "Satisfaction"),
+        ("category", "ratings", "mean_score", "low_ratings"),
+        rows,
+        bar=2,
+        bar_max=5.0,
+    )
 
 
 def rated_by(session: Session) -> list[Chart]:
@@ -150,17 +213,32 @@ def rated_by(session: Session) -> list[Chart]:
     summary = ratings.summary(session)
 
     def chart(key: str, title: tuple[str, str], group: str) -> Chart:
-        return Chart(key, title, (group, "ratings", "mean_score", "low_ratings"),
-                     [[r["key"], r["ratings"], r["mean"], r["low"]] for r in summary[group]], bar=2, bar_max=5.0)
-    return [chart("ratings_provider", ("按服务方的评价", "Ratings per provider"), "provider"),
-            chart("ratings_staff", ("按值班人员的报警处理评价", "Alarm handling ratings per staff member"), "staff")]
+        return Chart(
+            key,
+            title,
+            (group, "ratings", "mean_score", "low_ratings"),
+            [[r["key"], r["ratings"], r["mean"], r["low"]] for r in summary[group]],
+            bar=2,
+            bar_max=5.0,
+        )
+
+    return [
+        chart("ratings_provider", ("按服务方的评价", "Ratings per provider"), "provider"),
+        chart("ratings_staff", ("按值班人员的报警处理评价", "Alarm handling ratings per staff member"), "staff"),
+    ]
 
 
 def coverage(session: Session, now: datetime, intervals: Intervals) -> Chart:
     """Residents reached within their contact plan's interval, per care category."""
     rows = [[c.category, c.residents, c.reached, round(c.share, 3)] for c in queue.coverage(session, now, intervals)]
-    return Chart("coverage", ("探访覆盖率", "Contact coverage"), ("category", "residents", "reached", "share"), rows,
-                 bar=3, bar_max=1.0)
+    return Chart(
+        "coverage",
+        ("探访覆盖率", "Contact coverage"),
+        ("category", "residents", "reached", "share"),
+        rows,
+        bar=3,
+        bar_max=1.0,
+    )
 
 
 def alarms(session: Session, now: datetime) -> Chart:
@@ -175,14 +253,35 @@ def alarms(session: Session, now: datetime) -> Chart:
     for month, outcomes in sorted(months.items()):
         closed = [o for o in outcomes if o is not None]
         false = sum(1 for o in closed if o == "false_alarm")
-        rows.append([month, len(outcomes), round(100 * len(outcomes) / people, 2), false,
-                     round(false / len(closed), 3) if closed else None])
-    return Chart("alarms", ("报警率与误报比例", "Alarm rates and false-alarm share"),
-                 ("month", "alarms", "per_100_residents", "false_alarms", "false_share"), rows, bar=4, bar_max=1.0)
+        rows.append(
+            [
+                month,
+                len(outcomes),
+                round(100 * len(outcomes) / people, 2),
+                false,
+                round(false / len(closed), 3) if closed else None,
+            ]
+        )
+    return Chart(
+        "alarms",
+        ("报警率与误报比例", "Alarm rates and false-alarm share"),
+        ("month", "alarms", "per_100_residents", "false_alarms", "false_share"),
+        rows,
+        bar=4,
+        bar_max=1.0,
+    )
 
 
 def overview(session: Session, now: datetime, sla: Mapping[str, int], intervals: Intervals) -> Overview:
     """Every figure of the dashboard at this moment."""
-    return Overview(now, [*residents(session, local_date(now)), *requests(session, now, sla),
-                          satisfaction(session, now), *rated_by(session), coverage(session, now, intervals),
-                          alarms(session, now)])
+    return Overview(
+        now,
+        [
+            *residents(session, local_date(now)),
+            *requests(session, now, sla),
+            satisfaction(session, now),
+            *rated_by(session),
+            coverage(session, now, intervals),
+            alarms(session, now),
+        ],
+    )

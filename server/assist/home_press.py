@@ -30,8 +30,11 @@ def record_service_press(session: Session, gw: Gateway, body: Mapping[str, Any],
     detail = raw if isinstance(raw, dict) else {}
     category = str(detail.get("category") or "other")
     device = str(body.get("device") or "button")[:64]
-    req = RequestIn(resident_code=resident.code, category=category if category in catalog.CATEGORIES else "other",
-                    description=f"家中按键（服务）/ service button at home: {device}")
+    req = RequestIn(
+        resident_code=resident.code,
+        category=category if category in catalog.CATEGORIES else "other",
+        description=f"家中按键（服务）/ service button at home: {device}",
+    )
     row = store.create(session, req, "home", Actor(f"gateway:{gw.id}", None, None), now)
     log.info("service request #%d from the home of %s (%s)", row.id, resident.code, gw.id)
     return True

@@ -34,7 +34,8 @@ def addressed(session: Session, notice: Notice) -> list[Resident]:
     query = select(Resident).order_by(Resident.code)
     if notice.audience == "district":
         query = query.join(ResidentProfile, ResidentProfile.resident_id == Resident.id).where(
-            ResidentProfile.district == notice.audience_value)
+            ResidentProfile.district == notice.audience_value
+        )
     residents = list(session.scalars(query))
     if notice.audience == "category":
         residents = [r for r in residents if notice.audience_value in (r.care_categories or [])]
@@ -44,9 +45,12 @@ def addressed(session: Session, notice: Notice) -> list[Resident]:
 def enqueue(session: Session, notice: Notice, now: datetime) -> int:
     """Queue the notice for every channel of every addressed resident's caregivers; returns the jobs added."""
     residents = addressed(session, notice)
-    pairs = session.execute(select(Pairing.resident_id, Caregiver).join(Caregiver, Caregiver.id == Pairing.caregiver_id)
-                            .where(Pairing.resident_id.in_([r.id for r in residents]))
-                            .order_by(Pairing.rank)).all()
+    pairs = session.execute(
+        select(Pairing.resident_id, Caregiver)
+        .join(Caregiver, Caregiver.id == Pairing.caregiver_id)
+        .where(Pairing.resident_id.in_([r.id for r in residents]))
+        .order_by(Pairing.rank)
+    ).all()
     seen: set[tuple[int, str]] = set()
     reached: set[int] = set()
     for resident_id, caregiver in pairs:
@@ -55,9 +59,19 @@ def enqueue(session: Session, notice: Notice, now: datetime) -> int:
             if (caregiver.id, url) in seen:  # one message per caregiver and channel, however many residents
                 continue
             seen.add((caregiver.id, url))
-            session.add(NotificationJob(notice_id=notice.id, alarm_id=None, step=STEP,
-                                        recipient=f"caregiver:{caregiver.id}", recipient_name=caregiver.name,
-                                        language=caregiver.language, url=url, channel=mask_url(url), due_at=now))
+            session.add(
+                NotificationJob(
+                    notice_id=notice.id,
+                    alarm_id=None,
+                    step=STEP,
+                    recipient=f"caregiver:{caregiver.id}",
+                    recipient_name=caregiver.name,
+                    language=caregiver.language,
+                    url=url,
+                    channel=mask_url(url),
+                    due_at=now,
+                )
+            )
     notice.unreached = [f"{r.code} {r.name}" for r in residents if r.id not in reached]
     session.flush()
     return len(seen)
@@ -85,8 +99,9 @@ def read_aloud(services: Services, notice_id: int, actor: Actor) -> list[dict[st
         row = s.get(Notice, notice_id)
         if row is not None:
             row.homes = homes
-            audit.record(s, actor, "notice.read_aloud", services.clock(), "notice", str(notice_id),
-                         after={"homes": homes})
+            audit.record(
+                s, actor, "notice.read_aloud", services.clock(), "notice", str(notice_id), after={"homes": homes}
+            )
     return homes
 
 
@@ -116,13 +131,22 @@ class Deliveries:
 
     def summary(self) -> dict[str, int]:
         """Sent, failed, still trying, and residents with nobody to send to."""
-        return {"sent": self.count("sent"), "failed": self.count("failed"), "pending": self.count("pending"),
-                "unreached": len(self.unreached)}
+        return {
+            "sent": self.count("sent"),
+            "failed": self.count("failed"),
+            "pending": self.count("pending"),
+            "unreached": len(self.unreached),
+        }
 
 
 def deliveries(session: Session, notice: Notice) -> Deliveries:
     """Who the notice was sent to, through which (masked) channel, and the outcome."""
-    jobs = session.scalars(select(NotificationJob).where(NotificationJob.notice_id == notice.id)
-                           .order_by(NotificationJob.recipient_name, NotificationJob.id))
-    return Deliveries([Delivery(j.recipient_name, j.channel, j.status, j.attempts, j.last_error) for j in jobs],
-                      list(notice.unreached or []))
+    jobs = session.scalars(
+        select(NotificationJob)
+        .where(NotificationJob.notice_id == notice.id)
+        .order_by(NotificationJob.recipient_name, NotificationJob.id)
+    )
+    return Deliveries(
+        [Delivery(j.recipient_name, j.channel, j.status, j.attempts, j.last_error) for j in jobs],
+        list(notice.unreached or []),
+    )

@@ -48,13 +48,27 @@ class NoticeOut(NoticeIn):
 def publish(session: Session, body: NoticeIn, actor: Actor, now: datetime, deliver: bool = True) -> Notice:
     """Publish a notice and queue it for the addressed residents' caregivers (unless `deliver` is off:
     a notice recorded as history, as the demo's); audited."""
-    row = Notice(title=body.title, body=body.body, audience=body.audience, read_aloud=body.read_aloud,
-                 audience_value=body.audience_value if body.audience != "all" else None, at=now, by=actor.name or "")
+    row = Notice(
+        title=body.title,
+        body=body.body,
+        audience=body.audience,
+        read_aloud=body.read_aloud,
+        audience_value=body.audience_value if body.audience != "all" else None,
+        at=now,
+        by=actor.name or "",
+    )
     session.add(row)
     session.flush()
     jobs = notice_delivery.enqueue(session, row, now) if deliver else 0  # sent to caregivers by server/notify.py
-    audit.record(session, actor, "notice.published", now, "notice", str(row.id),
-                 after={**body.model_dump(), "caregiver_messages": jobs, "unreached": len(row.unreached or [])})
+    audit.record(
+        session,
+        actor,
+        "notice.published",
+        now,
+        "notice",
+        str(row.id),
+        after={**body.model_dump(), "caregiver_messages": jobs, "unreached": len(row.unreached or [])},
+    )
     return row
 
 
@@ -74,10 +88,12 @@ def reaches(notice: Notice, categories: set[str], districts: set[str]) -> bool:
 
 def for_helper(session: Session, helper_id: int) -> list[Notice]:
     """The notices for a helper: to all, or to a category or district of one of their residents."""
-    rows = session.execute(select(Resident.care_categories, ResidentProfile.district)
-                           .join(HelperPlan, HelperPlan.resident_id == Resident.id)
-                           .outerjoin(ResidentProfile, ResidentProfile.resident_id == Resident.id)
-                           .where(HelperPlan.helper_id == helper_id)).all()
+    rows = session.execute(
+        select(Resident.care_categories, ResidentProfile.district)
+        .join(HelperPlan, HelperPlan.resident_id == Resident.id)
+        .outerjoin(ResidentProfile, ResidentProfile.resident_id == Resident.id)
+        .where(HelperPlan.helper_id == helper_id)
+    ).all()
     categories = {c for cats, _ in rows for c in (cats or [])}
     districts = {d for _, d in rows if d}
     return [n for n in listing(session, 500) if reaches(n, categories, districts)][:RECENT]

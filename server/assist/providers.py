@@ -29,24 +29,29 @@ def save(session: Session, body: ProviderIn, actor: Actor, now: datetime) -> Pro
         setattr(row, name, list(body.categories) if name == "categories" else getattr(body, name))
     row.active = True
     session.flush()
-    audit.record(session, actor, "provider.saved", now, "provider", row.code, before=before,
-                 after=audit.snapshot(row, _FIELDS))
+    audit.record(
+        session, actor, "provider.saved", now, "provider", row.code, before=before, after=audit.snapshot(row, _FIELDS)
+    )
     return row
 
 
 def loads(session: Session) -> dict[int, int]:
     """Open jobs per provider."""
-    rows = session.execute(select(ServiceRequest.provider_id, func.count(ServiceRequest.id))
-                           .where(ServiceRequest.status.in_(("assigned", "on_the_way")),
-                                  ServiceRequest.provider_id.is_not(None))
-                           .group_by(ServiceRequest.provider_id))
+    rows = session.execute(
+        select(ServiceRequest.provider_id, func.count(ServiceRequest.id))
+        .where(ServiceRequest.status.in_(("assigned", "on_the_way")), ServiceRequest.provider_id.is_not(None))
+        .group_by(ServiceRequest.provider_id)
+    )
     return {pid: int(n) for pid, n in rows if pid is not None}
 
 
 def ratings(session: Session) -> dict[int, tuple[int, int]]:
     """(sum of scores, number of ratings) per provider."""
-    rows = session.execute(select(Evaluation.provider_id, func.sum(Evaluation.score), func.count(Evaluation.id))
-                           .where(Evaluation.provider_id.is_not(None)).group_by(Evaluation.provider_id))
+    rows = session.execute(
+        select(Evaluation.provider_id, func.sum(Evaluation.score), func.count(Evaluation.id))
+        .where(Evaluation.provider_id.is_not(None))
+        .group_by(Evaluation.provider_id)
+    )
     return {pid: (int(total), int(n)) for pid, total, n in rows if pid is not None}
 
 
@@ -56,9 +61,21 @@ def listing(session: Session) -> list[ProviderOut]:
     out = []
     for p in session.scalars(select(Provider).where(Provider.active.is_(True)).order_by(Provider.name)):
         total, n = rated.get(p.id, (0, 0))
-        out.append(ProviderOut(code=p.code, name=p.name, kind=p.kind, categories=list(p.categories or []),
-                               district=p.district, hours=p.hours, capacity=p.capacity, phone=p.phone,
-                               load=load.get(p.id, 0), ratings=n, mean_rating=round(total / n, 2) if n else None))
+        out.append(
+            ProviderOut(
+                code=p.code,
+                name=p.name,
+                kind=p.kind,
+                categories=list(p.categories or []),
+                district=p.district,
+                hours=p.hours,
+                capacity=p.capacity,
+                phone=p.phone,
+                load=load.get(p.id, 0),
+                ratings=n,
+                mean_rating=round(total / n, 2) if n else None,
+            )
+        )
     return out
 
 
@@ -71,7 +88,10 @@ def suggest(session: Session, request_id: int) -> list[ranking.Suggestion]:
         return []
     district = session.scalar(select(ResidentProfile.district).where(ResidentProfile.resident_id == req.resident_id))
     load, rated = loads(session), ratings(session)
-    candidates = [ranking.Candidate(p.id, p.name, tuple(p.categories or ()), p.district, p.capacity,
-                                    load.get(p.id, 0), *rated.get(p.id, (0, 0)))
-                  for p in session.scalars(select(Provider).where(Provider.active.is_(True)))]
+    candidates = [
+        ranking.Candidate(
+            p.id, p.name, tuple(p.categories or ()), p.district, p.capacity, load.get(p.id, 0), *rated.get(p.id, (0, 0))
+        )
+        for p in session.scalars(select(Provider).where(Provider.active.is_(True)))
+    ]
     return ranking.rank(candidates, req.category, district)

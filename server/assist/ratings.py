@@ -18,8 +18,9 @@ from server.db.models_assist import Evaluation, ServiceRequest
 LOW = 2  # a rating at or below this opens a follow-up for the supervisor
 
 
-def rate(session: Session, body: EvaluationIn, actor: Actor, now: datetime,
-         resident_id: int | None = None) -> Evaluation:
+def rate(
+    session: Session, body: EvaluationIn, actor: Actor, now: datetime, resident_id: int | None = None
+) -> Evaluation:
     """Keep a rating of a done request or a resolved alarm (of this resident, when given); audited."""
     if body.request_id is not None:
         req = session.get(ServiceRequest, body.request_id)
@@ -27,18 +28,22 @@ def rate(session: Session, body: EvaluationIn, actor: Actor, now: datetime,
             raise NotFound(f"no request {body.request_id}")
         if req.status != "done":
             raise BadStep("only a completed request can be rated")
-        row = Evaluation(request_id=req.id, resident_id=req.resident_id, category=req.category,
-                         provider_id=req.provider_id)
+        row = Evaluation(
+            request_id=req.id, resident_id=req.resident_id, category=req.category, provider_id=req.provider_id
+        )
     else:
         alarm = session.get(Alarm, body.alarm_id)
         if alarm is None or (resident_id is not None and alarm.resident_id != resident_id):
             raise NotFound(f"no alarm {body.alarm_id}")
         if alarm.resolved_at is None:
             raise BadStep("only a resolved alarm can be rated")
-        row = Evaluation(alarm_id=alarm.id, resident_id=alarm.resident_id, category="alarm",
-                         staff=alarm.acknowledged_by)
-    same = select(Evaluation.id).where(Evaluation.rater == body.rater, Evaluation.request_id == row.request_id
-                                       if row.request_id is not None else Evaluation.alarm_id == row.alarm_id)
+        row = Evaluation(
+            alarm_id=alarm.id, resident_id=alarm.resident_id, category="alarm", staff=alarm.acknowledged_by
+        )
+    same = select(Evaluation.id).where(
+        Evaluation.rater == body.rater,
+        Evaluation.request_id == row.request_id if row.request_id is not None else Evaluation.alarm_id == row.alarm_id,
+    )
     if session.scalars(same).first() is not None:
         raise BadStep(f"the {body.rater} has rated this already")
     row.rater, row.score, row.at, row.recorded_by = body.rater, body.score, now, actor.name or body.rater
@@ -46,9 +51,21 @@ def rate(session: Session, body: EvaluationIn, actor: Actor, now: datetime,
     row.follow_up = "open" if body.score <= LOW else None
     session.add(row)
     session.flush()
-    audit.record(session, actor, "evaluation.recorded", now, "evaluation", str(row.id),
-                 after={"request": row.request_id, "alarm": row.alarm_id, "rater": row.rater, "score": row.score,
-                        "follow_up": row.follow_up})
+    audit.record(
+        session,
+        actor,
+        "evaluation.recorded",
+        now,
+        "evaluation",
+        str(row.id),
+        after={
+            "request": row.request_id,
+            "alarm": row.alarm_id,
+            "rater": row.rater,
+            "score": row.score,
+            "follow_up": row.follow_up,
+        },
+    )
     return row
 
 
@@ -60,8 +77,16 @@ def close_follow_up(session: Session, evaluation_id: int, note: str, actor: Acto
     if not note.strip():
         raise BadStep("say what was done before closing the follow-up")
     row.follow_up, row.follow_up_note = "closed", note.strip()[:2000]
-    audit.record(session, actor, "evaluation.follow_up_closed", now, "evaluation", str(row.id),
-                 before={"follow_up": "open"}, after={"follow_up": "closed", "note": row.follow_up_note})
+    audit.record(
+        session,
+        actor,
+        "evaluation.follow_up_closed",
+        now,
+        "evaluation",
+        str(row.id),
+        before={"follow_up": "open"},
+        after={"follow_up": "closed", "note": row.follow_up_note},
+    )
     return row
 
 
@@ -80,19 +105,41 @@ def summary(session: Session) -> dict[str, list[dict[str, object]]]:
     from server.db.models_assist import Provider
 
     def grouped(key: InstrumentedAttribute[Any], *where: ColumnElement[bool]) -> list[dict[str, object]]:
-        q = select(key, func.count(Evaluation.id), func.sum(Evaluation.score),
-                   func.sum((Evaluation.score <= LOW).cast(Integer()))).where(*where).group_by(key).order_by(key)
-        return [{"key": k, "ratings": int(n), "mean": round(int(total) / int(n), 2), "low": int(low or 0)}
-                for k, n, total, low in session.execute(q)]
+        q = (
+            select(
+                key,
+                func.count(Evaluation.id),
+                func.sum(Evaluation.score),
+                func.sum((Evaluation.score <= LOW).cast(Integer())),
+            )
+            .where(*where)
+            .group_by(key)
+            .order_by(key)
+        )
+        return [
+            {"key": k, "ratings": int(n), "mean": round(int(total) / int(n), 2), "low": int(low or 0)}
+            for k, n, total, low in session.execute(q)
+        ]
 
-    return {"provider": grouped(Provider.name, Evaluation.provider_id == Provider.id),
-            "staff": grouped(Evaluation.staff, Evaluation.staff.is_not(None)),
-            "category": grouped(Evaluation.category)}
+    return {
+        "provider": grouped(Provider.name, Evaluation.provider_id == Provider.id),
+        "staff": grouped(Evaluation.staff, Evaluation.staff.is_not(None)),
+        "category": grouped(Evaluation.category),
+    }
 
 
 def unrated(session: Session, resident_ids: list[int], rater: str, since: datetime) -> list[ServiceRequest]:
     """Requests of these residents done since a time that this rater has not rated yet, newest first."""
     rated = select(Evaluation.request_id).where(Evaluation.rater == rater, Evaluation.request_id.is_not(None))
-    return list(session.scalars(select(ServiceRequest).where(
-        ServiceRequest.resident_id.in_(resident_ids), ServiceRequest.status == "done",
-        ServiceRequest.done_at >= since, ServiceRequest.id.not_in(rated)).order_by(ServiceRequest.done_at.desc())))
+    return list(
+        session.scalars(
+            select(ServiceRequest)
+            .where(
+                ServiceRequest.resident_id.in_(resident_ids),
+                ServiceRequest.status == "done",
+                ServiceRequest.done_at >= since,
+                ServiceRequest.id.not_in(rated),
+            )
+            .order_by(ServiceRequest.done_at.desc())
+        )
+    )

@@ -24,8 +24,9 @@ def _reminder(text: str) -> Alarm:
     return alarm
 
 
-def feed(helper: Helper, plans: list[tuple[HelperPlan, Resident]], follow_ups: list[DueOut], now: datetime,
-         host: str) -> bytes:
+def feed(
+    helper: Helper, plans: list[tuple[HelperPlan, Resident]], follow_ups: list[DueOut], now: datetime, host: str
+) -> bytes:
     """One recurring event per paired resident, plus a single event per follow-up visit owed."""
     cal = Calendar()
     cal.add("prodid", "-//Anxin//care contacts//ZH")

@@ -14,8 +14,13 @@ SERIOUS_ILLNESS = "重病"
 HARDSHIP = "特殊困难"
 CATEGORIES = (ADVANCED_AGE, EMPTY_NEST, DISABLED, SERIOUS_ILLNESS, HARDSHIP)
 STAFF_SET = (SERIOUS_ILLNESS, HARDSHIP)  # only staff can say so, and they give a reason
-CATEGORY_EN = {ADVANCED_AGE: "Advanced age", EMPTY_NEST: "Empty nest", DISABLED: "Disabled",
-               SERIOUS_ILLNESS: "Serious illness", HARDSHIP: "Special hardship"}
+CATEGORY_EN = {
+    ADVANCED_AGE: "Advanced age",
+    EMPTY_NEST: "Empty nest",
+    DISABLED: "Disabled",
+    SERIOUS_ILLNESS: "Serious illness",
+    HARDSHIP: "Special hardship",
+}
 
 # 空巢: nobody of a younger generation at home (alone, or only with a spouse).
 EMPTY_NEST_ARRANGEMENTS = ("alone", "spouse")
@@ -37,8 +42,12 @@ class CategoryPlan:
 PLANS: dict[str, CategoryPlan] = {
     ADVANCED_AGE: CategoryPlan("priority", ("sos_button", "fall_radar"), ("健康咨询 health advice", "助餐 meal help")),
     EMPTY_NEST: CategoryPlan("priority", ("sos_button", "door"), ("精神慰藉 companionship", "上门探访 home visits")),
-    DISABLED: CategoryPlan("priority", ("sos_button", "fall_radar", "presence"), ("生活照料 daily care", "康复护理 rehabilitation")),
-    SERIOUS_ILLNESS: CategoryPlan("high", ("sos_button", "bp_monitor"), ("家庭医生随访 GP follow-up", "用药提醒 medication")),
+    DISABLED: CategoryPlan(
+        "priority", ("sos_button", "fall_radar", "presence"), ("生活照料 daily care", "康复护理 rehabilitation")
+    ),
+    SERIOUS_ILLNESS: CategoryPlan(
+        "high", ("sos_button", "bp_monitor"), ("家庭医生随访 GP follow-up", "用药提醒 medication")
+    ),
     HARDSHIP: CategoryPlan("high", ("sos_button", "smoke"), ("救助申请 assistance claims", "上门探访 home visits")),
 }
 
@@ -48,8 +57,9 @@ def age_on(birth: date, today: date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
-def derive(birth: date | None, living: str | None, grade: str | None, staff_set: dict[str, str],
-           today: date, advanced_age: int) -> list[str]:
+def derive(
+    birth: date | None, living: str | None, grade: str | None, staff_set: dict[str, str], today: date, advanced_age: int
+) -> list[str]:
     """The resident's categories, in the fixed order: derived ones first, then those staff confirmed."""
     for name, reason in staff_set.items():
         if name not in STAFF_SET:

@@ -21,7 +21,11 @@ class CareConfig:
 
 def care_config(settings: ServerSettings) -> CareConfig:
     """The care configuration of these settings (no I/O)."""
-    return CareConfig(settings.care_advanced_age,
-                      Intervals(settings.care_contact_days_high, settings.care_contact_days_priority,
-                                settings.care_contact_days_other),
-                      settings.care_followup_hours, HelperLinks(settings.secret_key or "", settings.helper_link_ttl_s))
+    return CareConfig(
+        settings.care_advanced_age,
+        Intervals(
+            settings.care_contact_days_high, settings.care_contact_days_priority, settings.care_contact_days_other
+        ),
+        settings.care_followup_hours,
+        HelperLinks(settings.secret_key or "", settings.helper_link_ttl_s),
+    )

@@ -19,17 +19,36 @@ def questionnaire() -> dict[str, Any]:
     for d in DOMAINS:
         items = []
         for item in d.items:
-            options = [{"valueCoding": {"system": SCORE_SYSTEM, "code": f"{item.code}={score}",
-                                        "display": f"{score} {zh} / {en}"},
-                        "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/ordinalValue",
-                                       "valueDecimal": score}]}
-                       for score, zh, en in item.levels]
-            items.append({"linkId": item.code, "text": f"{item.zh} / {item.en}", "type": "choice",
-                          "required": True, "answerOption": options})
+            options = [
+                {
+                    "valueCoding": {
+                        "system": SCORE_SYSTEM,
+                        "code": f"{item.code}={score}",
+                        "display": f"{score} {zh} / {en}",
+                    },
+                    "extension": [
+                        {"url": "http://hl7.org/fhir/StructureDefinition/ordinalValue", "valueDecimal": score}
+                    ],
+                }
+                for score, zh, en in item.levels
+            ]
+            items.append(
+                {
+                    "linkId": item.code,
+                    "text": f"{item.zh} / {item.en}",
+                    "type": "choice",
+                    "required": True,
+                    "answerOption": options,
+                }
+            )
         groups.append({"linkId": d.code, "text": f"{d.zh} / {d.en}", "type": "group", "item": items})
-    return {"resourceType": "Questionnaire", "url": CANONICAL, "status": "active",
-            "title": "老年人能力评估 (GB/T 42195-2022) / Ability assessment of older people",
-            "item": groups}
+    return {
+        "resourceType": "Questionnaire",
+        "url": CANONICAL,
+        "status": "active",
+        "title": "老年人能力评估 (GB/T 42195-2022) / Ability assessment of older people",
+        "item": groups,
+    }
 
 
 def response(resident: Resident, assessment: Assessment) -> dict[str, Any]:
@@ -40,13 +59,37 @@ def response(resident: Resident, assessment: Assessment) -> dict[str, Any]:
         for item in d.items:
             score = int(assessment.answers[item.code])
             zh, en = next((z, e) for s, z, e in ITEMS[item.code].levels if s == score)
-            answers.append({"linkId": item.code, "answer": [{"valueCoding": {
-                "system": SCORE_SYSTEM, "code": f"{item.code}={score}", "display": f"{score} {zh} / {en}"}}]})
+            answers.append(
+                {
+                    "linkId": item.code,
+                    "answer": [
+                        {
+                            "valueCoding": {
+                                "system": SCORE_SYSTEM,
+                                "code": f"{item.code}={score}",
+                                "display": f"{score} {zh} / {en}",
+                            }
+                        }
+                    ],
+                }
+            )
         groups.append({"linkId": d.code, "item": answers})
-    groups.append({"linkId": "result", "item": [
-        {"linkId": "total", "answer": [{"valueInteger": assessment.total}]},
-        {"linkId": "grade", "answer": [{"valueString": assessment.grade}]}]})
-    return {"resourceType": "QuestionnaireResponse", "questionnaire": CANONICAL, "status": "completed",
-            "identifier": {"system": "urn:anxin:assessment", "value": str(assessment.id)},
-            "subject": {"identifier": {"system": "urn:anxin:resident", "value": resident.code}, "display": resident.name},
-            "authored": _when(assessment.assessed_at), "author": {"display": assessment.assessor}, "item": groups}
+    groups.append(
+        {
+            "linkId": "result",
+            "item": [
+                {"linkId": "total", "answer": [{"valueInteger": assessment.total}]},
+                {"linkId": "grade", "answer": [{"valueString": assessment.grade}]},
+            ],
+        }
+    )
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": CANONICAL,
+        "status": "completed",
+        "identifier": {"system": "urn:anxin:assessment", "value": str(assessment.id)},
+        "subject": {"identifier": {"system": "urn:anxin:resident", "value": resident.code}, "display": resident.name},
+        "authored": _when(assessment.assessed_at),
+        "author": {"display": assessment.assessor},
+        "item": groups,
+    }

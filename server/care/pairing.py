@@ -33,29 +33,47 @@ def pair(session: Session, resident: Resident, body: HelperPlanIn, actor: str, n
     profile = profile_row(session, resident)
     tier = categories.tier(list(resident.care_categories or []), profile.grade)
     rule = plans.check_rule(body.rrule, start) if body.rrule else plans.default_rule(tier, start)
-    plan = session.scalars(select(HelperPlan).where(HelperPlan.resident_id == resident.id,
-                                                    HelperPlan.helper_id == helper.id)).first()
+    plan = session.scalars(
+        select(HelperPlan).where(HelperPlan.resident_id == resident.id, HelperPlan.helper_id == helper.id)
+    ).first()
     if plan is None:
         plan = HelperPlan(resident_id=resident.id, helper_id=helper.id, created_by=actor, created_at=now)
         session.add(plan)
     plan.rrule, plan.starts_on, plan.channel = rule, start, body.channel
     session.flush()
-    audit.record(session, actor, "helper_paired", resident.id, now, helper=helper.code, rrule=rule,
-                 starts_on=start.isoformat(), channel=body.channel)
+    audit.record(
+        session,
+        actor,
+        "helper_paired",
+        resident.id,
+        now,
+        helper=helper.code,
+        rrule=rule,
+        starts_on=start.isoformat(),
+        channel=body.channel,
+    )
     return plan
 
 
 def plans_of_resident(session: Session, resident_id: int) -> list[tuple[HelperPlan, Helper]]:
     """The resident's helpers and their plans."""
-    rows = session.execute(select(HelperPlan, Helper).join(Helper, Helper.id == HelperPlan.helper_id)
-                           .where(HelperPlan.resident_id == resident_id).order_by(Helper.name))
+    rows = session.execute(
+        select(HelperPlan, Helper)
+        .join(Helper, Helper.id == HelperPlan.helper_id)
+        .where(HelperPlan.resident_id == resident_id)
+        .order_by(Helper.name)
+    )
     return [(p, h) for p, h in rows]
 
 
 def plans_of_helper(session: Session, helper_id: int) -> list[tuple[HelperPlan, Resident]]:
     """A helper's residents and the plan for each."""
-    rows = session.execute(select(HelperPlan, Resident).join(Resident, Resident.id == HelperPlan.resident_id)
-                           .where(HelperPlan.helper_id == helper_id).order_by(Resident.code))
+    rows = session.execute(
+        select(HelperPlan, Resident)
+        .join(Resident, Resident.id == HelperPlan.resident_id)
+        .where(HelperPlan.helper_id == helper_id)
+        .order_by(Resident.code)
+    )
     return [(p, r) for p, r in rows]
 
 

@@ -96,8 +96,11 @@ class FollowUp:
 
 def follow_ups(emergencies: list[tuple[int, datetime]], last_visit: datetime | None, hours: int) -> list[FollowUp]:
     """One visit within `hours` after each emergency that no home visit has followed yet."""
-    return [FollowUp(alarm_id, raised, raised + timedelta(hours=hours)) for alarm_id, raised in emergencies
-            if last_visit is None or last_visit < raised]
+    return [
+        FollowUp(alarm_id, raised, raised + timedelta(hours=hours))
+        for alarm_id, raised in emergencies
+        if last_visit is None or last_visit < raised
+    ]
 
 
 def parse_channel(channel: str) -> str:

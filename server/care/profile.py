@@ -53,24 +53,35 @@ def _current(resident: Resident, row: ResidentProfile) -> dict[str, Any]:
 
 def last_contact(session: Session, resident_id: int) -> datetime | None:
     """When anyone last reached the resident."""
-    return session.scalars(select(Contact.at).where(Contact.resident_id == resident_id)
-                           .order_by(Contact.at.desc()).limit(1)).first()
+    return session.scalars(
+        select(Contact.at).where(Contact.resident_id == resident_id).order_by(Contact.at.desc()).limit(1)
+    ).first()
 
 
 def read(session: Session, resident: Resident, today: date, advanced_age: int, intervals: Intervals) -> ProfileOut:
     """The profile as staff see it, with categories and plan derived from it (reading stores nothing)."""
     row = profile_row(session, resident, create=False)
-    values = ProfileIn.model_validate({k: v for k, v in _current(resident, row).items()
-                                       if k in ProfileIn.model_fields}).model_dump()
-    cats = categories.derive(birth_of(resident, row), row.living_arrangement, row.grade, row.staff_categories or {},
-                             today, advanced_age)
+    values = ProfileIn.model_validate(
+        {k: v for k, v in _current(resident, row).items() if k in ProfileIn.model_fields}
+    ).model_dump()
+    cats = categories.derive(
+        birth_of(resident, row), row.living_arrangement, row.grade, row.staff_categories or {}, today, advanced_age
+    )
     tier = categories.tier(cats, row.grade)
     return ProfileOut(
-        **values, code=resident.code, grade=row.grade, categories=cats, tier=tier,
+        **values,
+        code=resident.code,
+        grade=row.grade,
+        categories=cats,
+        tier=tier,
         age=categories.age_on(birth, today) if (birth := birth_of(resident, row)) else None,
-        contact_interval_days=intervals.days(tier), devices_needed=categories.devices_needed(cats),
-        services_offered=categories.services_offered(cats), last_contact=last_contact(session, resident.id),
-        updated_at=row.updated_at if row.fields or row.birth_date else None, updated_by=row.updated_by)
+        contact_interval_days=intervals.days(tier),
+        devices_needed=categories.devices_needed(cats),
+        services_offered=categories.services_offered(cats),
+        last_contact=last_contact(session, resident.id),
+        updated_at=row.updated_at if row.fields or row.birth_date else None,
+        updated_by=row.updated_by,
+    )
 
 
 def _jsonable(value: Any) -> Any:
@@ -90,8 +101,16 @@ def save(session: Session, code: str, body: ProfileIn, actor: str, now: datetime
     after = {k: _jsonable(v) for k, v in body.model_dump().items()}
     changed = [k for k in after if before.get(k) != after[k] and not (before.get(k) is None and after[k] in ([], {}))]
     for name in changed:
-        session.add(ProfileChange(resident_id=resident.id, at=now, actor=actor, field=name,
-                                  old={"v": before.get(name)}, new={"v": after[name]}))
+        session.add(
+            ProfileChange(
+                resident_id=resident.id,
+                at=now,
+                actor=actor,
+                field=name,
+                old={"v": before.get(name)},
+                new={"v": after[name]},
+            )
+        )
     data = body.model_dump()
     for name in _ON_RESIDENT:
         setattr(resident, name, data.pop(name))
@@ -103,8 +122,7 @@ def save(session: Session, code: str, body: ProfileIn, actor: str, now: datetime
     resident.birth_year = body.birth_date.year if body.birth_date else resident.birth_year
     resident.key_holder = "; ".join(body.key_holders) or None
     refresh_categories(session, resident, row, local_date(now), advanced_age)
-    audit.record(session, actor, "profile_created" if created else "profile_changed", resident.id, now,
-                 fields=changed)
+    audit.record(session, actor, "profile_created" if created else "profile_changed", resident.id, now, fields=changed)
     return resident
 
 
@@ -115,15 +133,20 @@ def birth_of(resident: Resident, row: ResidentProfile) -> date | None:
     return date(resident.birth_year, 12, 31) if resident.birth_year else None
 
 
-def refresh_categories(session: Session, resident: Resident, row: ResidentProfile, today: date,
-                       advanced_age: int) -> None:
+def refresh_categories(
+    session: Session, resident: Resident, row: ResidentProfile, today: date, advanced_age: int
+) -> None:
     """Keep the resident row's category list (the console and lists filter on it) equal to the derived one."""
-    resident.care_categories = categories.derive(birth_of(resident, row), row.living_arrangement, row.grade,
-                                                 row.staff_categories or {}, today, advanced_age)
+    resident.care_categories = categories.derive(
+        birth_of(resident, row), row.living_arrangement, row.grade, row.staff_categories or {}, today, advanced_age
+    )
 
 
 def history(session: Session, resident: Resident) -> list[ChangeOut]:
     """Every change to the profile, newest first."""
-    rows = session.scalars(select(ProfileChange).where(ProfileChange.resident_id == resident.id)
-                           .order_by(ProfileChange.at.desc(), ProfileChange.id.desc()))
+    rows = session.scalars(
+        select(ProfileChange)
+        .where(ProfileChange.resident_id == resident.id)
+        .order_by(ProfileChange.at.desc(), ProfileChange.id.desc())
+    )
     return [ChangeOut(at=r.at, actor=r.actor, field=r.field, old=r.old.get("v"), new=r.new.get("v")) for r in rows]

@@ -21,23 +21,33 @@ _LOOKBACK = timedelta(days=30)
 
 
 def _last_contacts(session: Session) -> dict[tuple[int, int | None], datetime]:
-    rows = session.execute(select(Contact.resident_id, Contact.helper_id, func.max(Contact.at))
-                           .group_by(Contact.resident_id, Contact.helper_id))
+    rows = session.execute(
+        select(Contact.resident_id, Contact.helper_id, func.max(Contact.at)).group_by(
+            Contact.resident_id, Contact.helper_id
+        )
+    )
     return {(r, h): as_utc(at) for r, h, at in rows}
 
 
 def _last_visits(session: Session) -> dict[int, datetime]:
-    rows = session.execute(select(Contact.resident_id, func.max(Contact.at)).where(Contact.channel == "visit")
-                           .group_by(Contact.resident_id))
+    rows = session.execute(
+        select(Contact.resident_id, func.max(Contact.at))
+        .where(Contact.channel == "visit")
+        .group_by(Contact.resident_id)
+    )
     return {r: as_utc(at) for r, at in rows}
 
 
-def follow_ups(session: Session, now: datetime, hours: int, resident_ids: Iterable[int] | None = None
-               ) -> list[tuple[Resident, plans.FollowUp]]:
+def follow_ups(
+    session: Session, now: datetime, hours: int, resident_ids: Iterable[int] | None = None
+) -> list[tuple[Resident, plans.FollowUp]]:
     """Visits owed after emergencies of the past 30 days that no home visit has followed."""
     q = select(Alarm.id, Alarm.raised_at, Alarm.resident_id).where(
-        Alarm.severity == "emergency", Alarm.resident_id.is_not(None), Alarm.raised_at >= now - _LOOKBACK,
-        (Alarm.outcome.is_(None)) | (Alarm.outcome.not_in(_NO_VISIT_OUTCOMES)))
+        Alarm.severity == "emergency",
+        Alarm.resident_id.is_not(None),
+        Alarm.raised_at >= now - _LOOKBACK,
+        (Alarm.outcome.is_(None)) | (Alarm.outcome.not_in(_NO_VISIT_OUTCOMES)),
+    )
     if resident_ids is not None:
         q = q.where(Alarm.resident_id.in_(list(resident_ids)))
     by_resident: dict[int, list[tuple[int, datetime]]] = {}
@@ -57,8 +67,11 @@ def due(session: Session, now: datetime, followup_hours: int, helper_id: int | N
     """Every contact owed (next planned date per helper plan, and follow-ups), soonest first."""
     today = plans.local_date(now)
     last = _last_contacts(session)
-    q = select(HelperPlan, Helper, Resident).join(Helper, Helper.id == HelperPlan.helper_id) \
+    q = (
+        select(HelperPlan, Helper, Resident)
+        .join(Helper, Helper.id == HelperPlan.helper_id)
         .join(Resident, Resident.id == HelperPlan.resident_id)
+    )
     if helper_id is not None:
         q = q.where(HelperPlan.helper_id == helper_id)
     items: list[DueOut] = []
@@ -68,13 +81,32 @@ def due(session: Session, now: datetime, followup_hours: int, helper_id: int | N
         seen = last.get((resident.id, helper.id))
         next_date = plans.next_due(plan.rrule, plan.starts_on, plans.local_date(seen) if seen else None)
         if next_date is not None:
-            items.append(DueOut(resident_code=resident.code, resident_name=resident.name, kind="plan",
-                                helper_code=helper.code, helper_name=helper.name, channel=plan.channel,
-                                due=next_date, overdue=next_date < today))
+            items.append(
+                DueOut(
+                    resident_code=resident.code,
+                    resident_name=resident.name,
+                    kind="plan",
+                    helper_code=helper.code,
+                    helper_name=helper.name,
+                    channel=plan.channel,
+                    due=next_date,
+                    overdue=next_date < today,
+                )
+            )
     for resident, f in follow_ups(session, now, followup_hours, resident_ids if helper_id is not None else None):
-        items.append(DueOut(resident_code=resident.code, resident_name=resident.name, kind="follow_up",
-                            helper_code=None, helper_name=None, channel="visit", due=plans.local_date(f.due_at),
-                            overdue=f.due_at < now, alarm_id=f.alarm_id))
+        items.append(
+            DueOut(
+                resident_code=resident.code,
+                resident_name=resident.name,
+                kind="follow_up",
+                helper_code=None,
+                helper_name=None,
+                channel="visit",
+                due=plans.local_date(f.due_at),
+                overdue=f.due_at < now,
+                alarm_id=f.alarm_id,
+            )
+        )
     return sorted(items, key=lambda d: (d.due, d.kind != "follow_up", d.resident_code))
 
 

@@ -46,8 +46,10 @@ class ProfileIn(BaseModel):
     hearing: Sense | None = None
     vision: Sense | None = None
     communication_notes: Long | None = None
-    staff_categories: dict[Literal["重病", "特殊困难"], Annotated[str, StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=500)]] = {}
+    staff_categories: dict[
+        Literal["重病", "特殊困难"],
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)],
+    ] = {}
 
 
 class ProfileOut(ProfileIn):
@@ -115,8 +117,9 @@ class HelperPlanIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    helper_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
-                                                  pattern=r"^[A-Za-z0-9_.-]+$")]
+    helper_code: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    ]
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)] | None = None
     phone: Short | None = None
     role: Literal["young_cadre", "volunteer", "relative", "community_worker"] | None = None

@@ -62,8 +62,17 @@ def find(session: Session, f: Filters, today: date, overdue_codes: set[str]) -> 
         overdue = resident.code in overdue_codes
         if f.overdue_only and not overdue:
             continue
-        rows.append(Row(resident.code, resident.name, profile.district if profile else None, age, cats,
-                        profile.grade if profile else None, overdue))
+        rows.append(
+            Row(
+                resident.code,
+                resident.name,
+                profile.district if profile else None,
+                age,
+                cats,
+                profile.grade if profile else None,
+                overdue,
+            )
+        )
     return rows
 
 

@@ -19,13 +19,27 @@ READING_COLUMNS = ("resident_id", "gateway_id", "device", "metric", "ts", "value
 _JSON = frozenset({"body", "values", "flags"})
 # The PostgreSQL type of each COPY column (JSON goes as its text): psycopg then skips choosing a
 # dumper per value, which with orjson and tuples makes COPY about 2.5 times faster (docs/performance.md).
-_COPY_TYPES = {"gateway_id": "text", "seq": "int8", "lane": "text", "gateway_ts": "timestamptz",
-               "received_at": "timestamptz", "ts_corrected": "bool", "body": "text", "resident_id": "int8",
-               "device": "text", "metric": "text", "ts": "timestamptz", "values": "text", "flags": "text"}
+_COPY_TYPES = {
+    "gateway_id": "text",
+    "seq": "int8",
+    "lane": "text",
+    "gateway_ts": "timestamptz",
+    "received_at": "timestamptz",
+    "ts_corrected": "bool",
+    "body": "text",
+    "resident_id": "int8",
+    "device": "text",
+    "metric": "text",
+    "ts": "timestamptz",
+    "values": "text",
+    "flags": "text",
+}
 
 # ON COMMIT DELETE ROWS: the staging rows vanish with the transaction; the table stays per connection.
-_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS ingest_stage (gateway_id varchar(64), seq bigint, lane varchar(16), "
-          "gateway_ts timestamptz, received_at timestamptz, ts_corrected boolean, body json) ON COMMIT DELETE ROWS")
+_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_stage (gateway_id varchar(64), seq bigint, lane varchar(16), "
+    "gateway_ts timestamptz, received_at timestamptz, ts_corrected boolean, body json) ON COMMIT DELETE ROWS"
+)
 
 
 def _is_pg(session: Session) -> bool:
@@ -83,13 +97,18 @@ def insert_new_events(session: Session, rows: list[dict[str, Any]]) -> set[tuple
         _copy(session, "ingest_stage", EVENT_COLUMNS, rows)
         cols = ", ".join(EVENT_COLUMNS)
         with raw.cursor() as cur:
-            cur.execute(f"INSERT INTO ingested_events ({cols}) SELECT {cols} FROM ingest_stage "
-                        "ON CONFLICT (gateway_id, seq) DO NOTHING RETURNING gateway_id, seq")
+            cur.execute(
+                f"INSERT INTO ingested_events ({cols}) SELECT {cols} FROM ingest_stage "
+                "ON CONFLICT (gateway_id, seq) DO NOTHING RETURNING gateway_id, seq"
+            )
             new = {(g, q) for g, q in cur.fetchall()}
             cur.execute("DELETE FROM ingest_stage")  # several commits_many may share one transaction in tests
         return new
-    stmt = sqlite_insert(IngestedEvent).on_conflict_do_nothing(index_elements=["gateway_id", "seq"]).returning(
-        IngestedEvent.gateway_id, IngestedEvent.seq)
+    stmt = (
+        sqlite_insert(IngestedEvent)
+        .on_conflict_do_nothing(index_elements=["gateway_id", "seq"])
+        .returning(IngestedEvent.gateway_id, IngestedEvent.seq)
+    )
     return {(g, q) for g, q in session.execute(stmt, rows)}
 
 
@@ -101,6 +120,3 @@ def insert_readings(session: Session, rows: list[dict[str, Any]]) -> None:
         _copy(session, "readings", READING_COLUMNS, rows)
     else:
         session.execute(insert(Reading), rows)
-
-
-

@@ -43,7 +43,8 @@ def upgrade(engine: Engine) -> None:
         raise MigrationError(
             f"the database at {engine.url.render_as_string(hide_password=True)} was created before schema "
             "migrations existed; start with a new database (or, if it matches the current schema, mark it "
-            "with `alembic -c server/alembic.ini stamp head`)")
+            "with `alembic -c server/alembic.ini stamp head`)"
+        )
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             # Two servers starting together must not both create the tables.

@@ -35,7 +35,11 @@ def as_utc(ts: datetime) -> datetime:
 class Base(DeclarativeBase):
     """Declarative base of every table."""
 
-    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        datetime: DateTime(timezone=True),
+    }
 
 
 class Resident(Base):
@@ -207,9 +211,14 @@ class Alarm(Base):
     __table_args__ = (
         Index("alarms_status", "status", "severity"),
         # One active alarm per (home, type), enforced by the database even with several ingest processes.
-        Index("alarms_one_active", "gateway_id", "type", unique=True,
-              postgresql_where=text("status IN ('raised', 'notified', 'acknowledged')"),
-              sqlite_where=text("status IN ('raised', 'notified', 'acknowledged')")),
+        Index(
+            "alarms_one_active",
+            "gateway_id",
+            "type",
+            unique=True,
+            postgresql_where=text("status IN ('raised', 'notified', 'acknowledged')"),
+            sqlite_where=text("status IN ('raised', 'notified', 'acknowledged')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

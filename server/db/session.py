@@ -26,7 +26,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def make_engine(url: str) -> Engine:
     """Create an engine for the database URL (no connection is made yet)."""
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -49,8 +49,10 @@ def missing_directory(url: URL) -> str | None:
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         folder = Path(str(url.database)).expanduser().absolute().parent
         if not folder.is_dir():
-            return (f"cannot open the database {url.render_as_string(hide_password=True)}: the directory {folder} "
-                    "does not exist (create it first)")
+            return (
+                f"cannot open the database {url.render_as_string(hide_password=True)}: the directory {folder} "
+                "does not exist (create it first)"
+            )
     return None
 
 

@@ -25,8 +25,14 @@ WEIGHT_WINDOW_DAYS = 3.0
 WEIGHT_GAIN_KG = 2.0
 
 # Warnings the cohort list ranks by, with the blood-pressure ones (server/trends/summary.py).
-RISK_WEIGHTS = {"hypoglycaemia_level_2": 16, "hypoglycaemia": 8, "low_spo2": 8, "weight_gain": 8,
-                "glucose_off_target": 2, "glucose_unstable": 2}
+RISK_WEIGHTS = {
+    "hypoglycaemia_level_2": 16,
+    "hypoglycaemia": 8,
+    "low_spo2": 8,
+    "weight_gain": 8,
+    "glucose_off_target": 2,
+    "glucose_unstable": 2,
+}
 
 Row = tuple[float, float, str]  # epoch seconds, value, context (glucose) or "" / "continuous"
 
@@ -75,8 +81,14 @@ def glucose_figures(rows: Sequence[Row]) -> GlucoseFigures:
     by_context = []
     for ctx in CONTEXTS:
         mask = np.array([c == ctx for c in contexts], dtype=bool)
-        by_context.append(ContextStat(ctx, int(mask.sum()), stats.mean(values[mask]) if mask.size else None,
-                                      _share(ok[mask]) if mask.size else None))
+        by_context.append(
+            ContextStat(
+                ctx,
+                int(mask.sum()),
+                stats.mean(values[mask]) if mask.size else None,
+                _share(ok[mask]) if mask.size else None,
+            )
+        )
     events = level2 = 0
     in_event = counted2 = False
     for v in values:
@@ -89,8 +101,17 @@ def glucose_figures(rows: Sequence[Row]) -> GlucoseFigures:
                 counted2 = True
         else:
             in_event = False
-    return GlucoseFigures(len(values), stats.mean(values), stats.sd(values), stats.cv(values), _share(ok),
-                          by_context, events, level2, float(values.min()) if values.size else None)
+    return GlucoseFigures(
+        len(values),
+        stats.mean(values),
+        stats.sd(values),
+        stats.cv(values),
+        _share(ok),
+        by_context,
+        events,
+        level2,
+        float(values.min()) if values.size else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -112,8 +133,10 @@ def spo2_figures(rows: Sequence[Row], threshold: float = 90.0) -> Spo2Figures:
     """Distribution of all readings; time below `threshold` for continuous ones (each sample lasts until the
     next, capped at MAX_SAMPLE_S, so a gap in the recording is not counted)."""
     values = np.array([v for _, v, _ in rows], dtype=np.float64)
-    bands = [(_band_name(lo, hi), float(((values >= lo) & (values < hi)).mean()) if values.size else 0.0)
-             for lo, hi in SPO2_BANDS]
+    bands = [
+        (_band_name(lo, hi), float(((values >= lo) & (values < hi)).mean()) if values.size else 0.0)
+        for lo, hi in SPO2_BANDS
+    ]
     cont = [(t, v) for t, v, c in rows if c == "continuous"]
     recorded = below = 0.0
     for (t, v), (t_next, _) in itertools.pairwise(cont):
@@ -121,8 +144,17 @@ def spo2_figures(rows: Sequence[Row], threshold: float = 90.0) -> Spo2Figures:
         recorded += span
         below += span if v < threshold else 0.0
     spot_below = sum(1 for _, v, c in rows if c != "continuous" and v < threshold)
-    return Spo2Figures(len(values), stats.mean(values), float(values.min()) if values.size else None, bands,
-                       spot_below, recorded / 60.0, below / 60.0, below / recorded if recorded else None, threshold)
+    return Spo2Figures(
+        len(values),
+        stats.mean(values),
+        float(values.min()) if values.size else None,
+        bands,
+        spot_below,
+        recorded / 60.0,
+        below / 60.0,
+        below / recorded if recorded else None,
+        threshold,
+    )
 
 
 def _band_name(lo: float, hi: float) -> str:
@@ -171,8 +203,13 @@ class ChronicPicture:
         return sum(RISK_WEIGHTS[w] for w in self.warnings)
 
 
-def picture(glucose: Sequence[Row], spo2: Sequence[Row], weight: Sequence[Row], spo2_threshold: float = 90.0,
-            watch_weight: bool = True) -> ChronicPicture:
+def picture(
+    glucose: Sequence[Row],
+    spo2: Sequence[Row],
+    weight: Sequence[Row],
+    spo2_threshold: float = 90.0,
+    watch_weight: bool = True,
+) -> ChronicPicture:
     """The figures and their warnings, most urgent first."""
     g, s, w = glucose_figures(glucose), spo2_figures(spo2, spo2_threshold), weight_figures(weight)
     warnings = []

@@ -78,10 +78,23 @@ def chronic_out(code: str, period: Period, p: ChronicPicture) -> ChronicOut:
     """The API form of a picture."""
     s = p.weight.slope
     return ChronicOut(
-        resident=code, first_day=day_date(period.first_day).isoformat(), last_day=day_date(period.last_day).isoformat(),
-        glucose=GlucoseOut(**{**asdict(p.glucose), "by_context": [ContextOut(**asdict(c)) for c in p.glucose.by_context]}),
+        resident=code,
+        first_day=day_date(period.first_day).isoformat(),
+        last_day=day_date(period.last_day).isoformat(),
+        glucose=GlucoseOut(
+            **{**asdict(p.glucose), "by_context": [ContextOut(**asdict(c)) for c in p.glucose.by_context]}
+        ),
         spo2=Spo2Out(**{**asdict(p.spo2), "bands": dict(p.spo2.bands)}),
-        weight=WeightOut(readings=p.weight.readings, first=p.weight.first, last=p.weight.last, change=p.weight.change,
-                         slope_per_week=s.per_week if s else None, slope_low=s.low if s else None,
-                         slope_high=s.high if s else None, max_gain_3_days=p.weight.max_gain_3_days),
-        warnings=p.warnings, risk=p.risk)
+        weight=WeightOut(
+            readings=p.weight.readings,
+            first=p.weight.first,
+            last=p.weight.last,
+            change=p.weight.change,
+            slope_per_week=s.per_week if s else None,
+            slope_low=s.low if s else None,
+            slope_high=s.high if s else None,
+            max_gain_3_days=p.weight.max_gain_3_days,
+        ),
+        warnings=p.warnings,
+        risk=p.risk,
+    )

@@ -32,8 +32,9 @@ def watches_weight(resident: Resident) -> bool:
     return _has(resident, HEART_FAILURE_WORDS)
 
 
-def pictures(session: Session, people: Sequence[Resident], periods: dict[int, Period]
-             ) -> dict[int, chronic.ChronicPicture]:
+def pictures(
+    session: Session, people: Sequence[Resident], periods: dict[int, Period]
+) -> dict[int, chronic.ChronicPicture]:
     """Each resident's picture over their own period (one query for all)."""
     if not people:
         return {}
@@ -44,15 +45,17 @@ def pictures(session: Session, people: Sequence[Resident], periods: dict[int, Pe
     for r in people:
         tz, p = zone(r.timezone), periods[r.id]
         lo, hi = day_start_utc(p.first_day, tz).timestamp(), day_end_utc(p.last_day, tz).timestamp()
-        mine = {m: [row for row in rows.get(r.id, {}).get(m, []) if lo <= row[0] < hi]
-                for m in ("glucose", "spo2", "weight")}
-        out[r.id] = chronic.picture(mine["glucose"], mine["spo2"], mine["weight"], spo2_threshold(r),
-                                    watches_weight(r))
+        mine = {
+            m: [row for row in rows.get(r.id, {}).get(m, []) if lo <= row[0] < hi]
+            for m in ("glucose", "spo2", "weight")
+        }
+        out[r.id] = chronic.picture(mine["glucose"], mine["spo2"], mine["weight"], spo2_threshold(r), watches_weight(r))
     return out
 
 
-def resident_picture(session: Session, resident: Resident, now: datetime, days: int,
-                     until: date | None = None) -> tuple[Period, chronic.ChronicPicture]:
+def resident_picture(
+    session: Session, resident: Resident, now: datetime, days: int, until: date | None = None
+) -> tuple[Period, chronic.ChronicPicture]:
     """One resident's period and picture."""
     from server.trends.service import period_for
 

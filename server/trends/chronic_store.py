@@ -25,19 +25,30 @@ def _context(flags: Sequence[object]) -> str | None:
     return next((str(f) for f in flags if f in CONTEXTS), None)
 
 
-def load(session: Session, resident_ids: Sequence[int], since: datetime, until: datetime
-         ) -> dict[int, dict[str, list[Row]]]:
+def load(
+    session: Session, resident_ids: Sequence[int], since: datetime, until: datetime
+) -> dict[int, dict[str, list[Row]]]:
     """Per resident and metric, (epoch s, value, context) rows in time order; a glucose reading's context is
     its own meal flag, else the meal of the context record with its device and sequence number."""
     columns = (Reading.resident_id, Reading.device, Reading.metric, Reading.ts, Reading.values, Reading.flags)
-    q = (select(*columns).where(Reading.resident_id.in_(resident_ids), Reading.metric.in_(list(METRICS)),
-                                Reading.ts >= since, Reading.ts < until)
-         .order_by(Reading.resident_id, Reading.ts))
+    q = (
+        select(*columns)
+        .where(
+            Reading.resident_id.in_(resident_ids),
+            Reading.metric.in_(list(METRICS)),
+            Reading.ts >= since,
+            Reading.ts < until,
+        )
+        .order_by(Reading.resident_id, Reading.ts)
+    )
     rows = session.execute(q).all()
     # A context record carries no time of its own (stored at its arrival): any one that came after the
     # period began may belong to a measurement in it.
-    contexts = session.execute(select(*columns).where(Reading.resident_id.in_(resident_ids),
-                                                      Reading.metric == GLUCOSE_CONTEXT, Reading.ts >= since))
+    contexts = session.execute(
+        select(*columns).where(
+            Reading.resident_id.in_(resident_ids), Reading.metric == GLUCOSE_CONTEXT, Reading.ts >= since
+        )
+    )
     meals: dict[tuple[int, str, float], str] = {}
     for rid, device, _metric, _ts, values, flags in contexts:
         if isinstance(values.get("sequence"), (int, float)) and (meal := _context(flags or [])) is not None:
@@ -61,6 +72,14 @@ def load(session: Session, resident_ids: Sequence[int], since: datetime, until: 
 
 def export_rows(session: Session, resident_id: int, since: datetime, until: datetime) -> list[Reading]:
     """Full glucose, SpO2, weight and temperature records for exports, oldest first."""
-    q = (select(Reading).where(Reading.resident_id == resident_id, Reading.metric.in_(EXPORT_METRICS),
-                               Reading.ts >= since, Reading.ts < until).order_by(Reading.ts))
+    q = (
+        select(Reading)
+        .where(
+            Reading.resident_id == resident_id,
+            Reading.metric.in_(EXPORT_METRICS),
+            Reading.ts >= since,
+            Reading.ts < until,
+        )
+        .order_by(Reading.ts)
+    )
     return [r for r in session.scalars(q) if isinstance(r.values.get(METRICS[r.metric]), (int, float))]

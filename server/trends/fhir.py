@@ -14,8 +14,16 @@ from server.db.models_reminders import ReminderOutcome
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
-CATEGORY = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                        "code": "vital-signs", "display": "Vital Signs"}], "text": "Vital Signs"}
+CATEGORY = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "vital-signs",
+            "display": "Vital Signs",
+        }
+    ],
+    "text": "Vital Signs",
+}
 BP_PANEL = ("85354-9", "Blood pressure panel with all children optional")
 SYSTOLIC = ("8480-6", "Systolic blood pressure")
 DIASTOLIC = ("8462-4", "Diastolic blood pressure")
@@ -55,15 +63,22 @@ def _when(ts: datetime) -> str:
 
 def patient(resident: Resident) -> dict[str, Any]:
     """The resident as a minimal Patient (identifier and name only: the export is for their doctor)."""
-    return {"resourceType": "Patient", "identifier": [{"system": "urn:anxin:resident", "value": resident.code}],
-            "name": [{"text": resident.name}]}
+    return {
+        "resourceType": "Patient",
+        "identifier": [{"system": "urn:anxin:resident", "value": resident.code}],
+        "name": [{"text": resident.name}],
+    }
 
 
 def _base(reading: Reading, kind: str, code: tuple[str, str], subject: str) -> dict[str, Any]:
     obs: dict[str, Any] = {
-        "resourceType": "Observation", "status": "final", "category": [CATEGORY], "code": _concept(code),
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [CATEGORY],
+        "code": _concept(code),
         "identifier": [{"system": "urn:anxin:reading", "value": f"{reading.id}/{kind}"}],
-        "subject": {"reference": subject}, "effectiveDateTime": _when(reading.ts),
+        "subject": {"reference": subject},
+        "effectiveDateTime": _when(reading.ts),
         "device": {"display": f"{reading.gateway_id}/{reading.device}"},
     }
     if reading.flags:
@@ -77,8 +92,18 @@ def _single(reading: Reading, subject: str) -> list[dict[str, Any]]:
     obs["code"] = {"coding": [{"system": LOINC, "code": c, "display": d} for c, d in codes], "text": codes[-1][1]}
     obs["valueQuantity"] = _quantity(reading.values[key], unit, ucum)
     if reading.metric == "glucose":
-        obs["category"] = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                        "code": "laboratory", "display": "Laboratory"}], "text": "Laboratory"}]
+        obs["category"] = [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "laboratory",
+                        "display": "Laboratory",
+                    }
+                ],
+                "text": "Laboratory",
+            }
+        ]
     out = [obs]
     extra = {"spo2": ("pulse", HEART_RATE, "beats/minute", "/min"), "weight": ("bmi", BMI, "kg/m2", "kg/m2")}
     if reading.metric in extra and isinstance(reading.values.get(extra[reading.metric][0]), (int, float)):
@@ -96,8 +121,10 @@ def observations(reading: Reading, subject: str) -> list[dict[str, Any]]:
         return _single(reading, subject)
     v = reading.values
     bp = _base(reading, "bp", BP_PANEL, subject)
-    bp["component"] = [{"code": _concept(SYSTOLIC), "valueQuantity": _quantity(v["systolic"], "mmHg", "mm[Hg]")},
-                       {"code": _concept(DIASTOLIC), "valueQuantity": _quantity(v["diastolic"], "mmHg", "mm[Hg]")}]
+    bp["component"] = [
+        {"code": _concept(SYSTOLIC), "valueQuantity": _quantity(v["systolic"], "mmHg", "mm[Hg]")},
+        {"code": _concept(DIASTOLIC), "valueQuantity": _quantity(v["diastolic"], "mmHg", "mm[Hg]")},
+    ]
     out = [bp]
     if isinstance(v.get("pulse"), (int, float)):
         hr = _base(reading, "hr", HEART_RATE, subject)
@@ -109,21 +136,28 @@ def observations(reading: Reading, subject: str) -> list[dict[str, Any]]:
 def administration(outcome: ReminderOutcome, subject: str) -> dict[str, Any]:
     """A medication reminder's occurrence: `completed` when the resident confirmed it, else `not-done`."""
     done = outcome.outcome == "confirmed"
-    how = (f"confirmed at home ({outcome.confirmed_by or 'button'}) after {outcome.said} spoken reminder(s)" if done
-           else f"not confirmed after {outcome.said} spoken reminders")
+    how = (
+        f"confirmed at home ({outcome.confirmed_by or 'button'}) after {outcome.said} spoken reminder(s)"
+        if done
+        else f"not confirmed after {outcome.said} spoken reminders"
+    )
     doc: dict[str, Any] = {
-        "resourceType": "MedicationAdministration", "status": "completed" if done else "not-done",
+        "resourceType": "MedicationAdministration",
+        "status": "completed" if done else "not-done",
         "identifier": [{"system": "urn:anxin:reminder-outcome", "value": f"{outcome.gateway_id}/{outcome.seq}"}],
-        "medicationCodeableConcept": {"text": outcome.what}, "subject": {"reference": subject},
-        "effectiveDateTime": _when(outcome.due_at), "note": [{"text": how}],
+        "medicationCodeableConcept": {"text": outcome.what},
+        "subject": {"reference": subject},
+        "effectiveDateTime": _when(outcome.due_at),
+        "note": [{"text": how}],
     }
     if not done:
         doc["statusReason"] = [{"text": "no confirmation from the resident"}]
     return doc
 
 
-def bundle(resident: Resident, readings: Iterable[Reading], now: datetime,
-           outcomes: Iterable[ReminderOutcome] = ()) -> dict[str, Any]:
+def bundle(
+    resident: Resident, readings: Iterable[Reading], now: datetime, outcomes: Iterable[ReminderOutcome] = ()
+) -> dict[str, Any]:
     """A `collection` Bundle: the Patient first, then every reading's Observations, oldest first, then the
     medication reminders' administrations (measurement reminders are their readings' Observations)."""
     subject = _urn("patient", resident.code)
@@ -133,7 +167,7 @@ def bundle(resident: Resident, readings: Iterable[Reading], now: datetime,
             entries.append({"fullUrl": _urn("observation", obs["identifier"][0]["value"]), "resource": obs})
     for o in outcomes:
         if o.kind == "medication":
-            entries.append({"fullUrl": _urn("administration", f"{o.gateway_id}/{o.seq}"),
-                            "resource": administration(o, subject)})
-    return {"resourceType": "Bundle", "type": "collection", "timestamp": _when(now),
-            "entry": entries}
+            entries.append(
+                {"fullUrl": _urn("administration", f"{o.gateway_id}/{o.seq}"), "resource": administration(o, subject)}
+            )
+    return {"resourceType": "Bundle", "type": "collection", "timestamp": _when(now), "entry": entries}

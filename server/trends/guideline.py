@@ -62,7 +62,6 @@ def target_of(bp_target: dict[str, Any] | None, default: tuple[float, float]) ->
     """A resident's (systolic, diastolic) target from their record, the threshold where unset."""
     bp_target = bp_target or {}
     try:
-        return (float(bp_target.get("systolic", default[0])),
-                float(bp_target.get("diastolic", default[1])))
+        return (float(bp_target.get("systolic", default[0])), float(bp_target.get("diastolic", default[1])))
     except (TypeError, ValueError):
         return default

@@ -119,28 +119,67 @@ def summary_out(code: str, name: str, s: Summary, limit: tuple[float, float]) ->
     """The API form of a summary."""
     h = s.home
     return SummaryOut(
-        resident=code, name=name, first_day=day_date(s.period.first_day), last_day=day_date(s.period.last_day),
-        target=_p(s.target), readings=s.readings, measured_days=s.measured_days, missed_days=s.missed_days,
+        resident=code,
+        name=name,
+        first_day=day_date(s.period.first_day),
+        last_day=day_date(s.period.last_day),
+        target=_p(s.target),
+        readings=s.readings,
+        measured_days=s.measured_days,
+        missed_days=s.missed_days,
         days_since_last=s.days_since_last,
-        home_average=HomeAverageOut(first_day_excluded=day_date(h.first_day), last_day=day_date(h.last_day),
-                                    readings=h.readings, systolic=h.systolic, diastolic=h.diastolic,
-                                    diagnostic=h.diagnostic, hypertensive=h.hypertensive, threshold=_p(limit)),
-        mean=_p((s.systolic, s.diastolic)), pulse=s.pulse, morning=_p(s.morning), evening=_p(s.evening),
-        morning_minus_evening=_p(s.morning_minus_evening), sd_systolic=s.sd_systolic,
-        cv_systolic_percent=s.cv_systolic, arv_systolic=s.arv_systolic, share_above_target=s.share_above_target,
-        slope_systolic=_slope(s.slope_systolic), slope_diastolic=_slope(s.slope_diastolic),
-        previous_period=_p(s.previous), change=_p(s.change), flag_counts=s.flag_counts,
+        home_average=HomeAverageOut(
+            first_day_excluded=day_date(h.first_day),
+            last_day=day_date(h.last_day),
+            readings=h.readings,
+            systolic=h.systolic,
+            diastolic=h.diastolic,
+            diagnostic=h.diagnostic,
+            hypertensive=h.hypertensive,
+            threshold=_p(limit),
+        ),
+        mean=_p((s.systolic, s.diastolic)),
+        pulse=s.pulse,
+        morning=_p(s.morning),
+        evening=_p(s.evening),
+        morning_minus_evening=_p(s.morning_minus_evening),
+        sd_systolic=s.sd_systolic,
+        cv_systolic_percent=s.cv_systolic,
+        arv_systolic=s.arv_systolic,
+        share_above_target=s.share_above_target,
+        slope_systolic=_slope(s.slope_systolic),
+        slope_diastolic=_slope(s.slope_diastolic),
+        previous_period=_p(s.previous),
+        change=_p(s.change),
+        flag_counts=s.flag_counts,
         crisis_readings=s.crisis_readings,
-        weeks=[WeekOut(first_day=day_date(w.first_day), last_day=day_date(w.last_day), readings=w.readings,
-                       systolic=w.systolic, diastolic=w.diastolic) for w in s.weeks],
-        warnings=s.warnings, risk=s.risk,
+        weeks=[
+            WeekOut(
+                first_day=day_date(w.first_day),
+                last_day=day_date(w.last_day),
+                readings=w.readings,
+                systolic=w.systolic,
+                diastolic=w.diastolic,
+            )
+            for w in s.weeks
+        ],
+        warnings=s.warnings,
+        risk=s.risk,
     )
 
 
 def cohort_out(e: CohortEntry) -> CohortOut:
     """The API form of a cohort line."""
     s = e.summary
-    return CohortOut(resident=e.resident.code, name=e.resident.name, risk=e.risk, warnings=e.warnings,
-                     latest_week_systolic=e.latest_systolic, home_average=_p((s.home.systolic, s.home.diastolic)),
-                     share_above_target=s.share_above_target, readings=s.readings, missed_days=s.missed_days,
-                     last_reading=e.last_reading)
+    return CohortOut(
+        resident=e.resident.code,
+        name=e.resident.name,
+        risk=e.risk,
+        warnings=e.warnings,
+        latest_week_systolic=e.latest_systolic,
+        home_average=_p((s.home.systolic, s.home.diastolic)),
+        share_above_target=s.share_above_target,
+        readings=s.readings,
+        missed_days=s.missed_days,
+        last_reading=e.last_reading,
+    )

@@ -99,8 +99,9 @@ def _fixed_offset(tz: ZoneInfo, start: float, end: float) -> bool:
     return len(offsets) <= 1
 
 
-def build_series(t: np.ndarray, systolic: np.ndarray, diastolic: np.ndarray, pulse: np.ndarray,
-                 flags: np.ndarray, tz: ZoneInfo) -> BPSeries:
+def build_series(
+    t: np.ndarray, systolic: np.ndarray, diastolic: np.ndarray, pulse: np.ndarray, flags: np.ndarray, tz: ZoneInfo
+) -> BPSeries:
     """Columns in any order → a series sorted by time with local day, hour and session."""
     order = np.argsort(t, kind="stable")
     t = np.asarray(t, dtype=np.float64)[order]
@@ -110,9 +111,16 @@ def build_series(t: np.ndarray, systolic: np.ndarray, diastolic: np.ndarray, pul
     session = np.full(t.size, OTHER, dtype=np.int8)
     session[(hour >= MORNING_HOURS[0]) & (hour < MORNING_HOURS[1])] = MORNING
     session[(hour >= EVENING_HOURS[0]) & (hour < EVENING_HOURS[1])] = EVENING
-    return BPSeries(t, np.asarray(systolic, dtype=np.float64)[order], np.asarray(diastolic, dtype=np.float64)[order],
-                    np.asarray(pulse, dtype=np.float64)[order], np.asarray(flags, dtype=np.uint8)[order],
-                    day, hour, session)
+    return BPSeries(
+        t,
+        np.asarray(systolic, dtype=np.float64)[order],
+        np.asarray(diastolic, dtype=np.float64)[order],
+        np.asarray(pulse, dtype=np.float64)[order],
+        np.asarray(flags, dtype=np.uint8)[order],
+        day,
+        hour,
+        session,
+    )
 
 
 def flag_bits(flags: Iterable[str] | None) -> int:
@@ -129,8 +137,11 @@ def from_rows(rows: Iterable[Row], tz: ZoneInfo) -> BPSeries:
     if not rows:
         return build_series(np.empty(0), np.empty(0), np.empty(0), np.empty(0), np.empty(0), tz)
     ts, sys_, dia, pul, fl = zip(*rows, strict=False)
-    t = np.fromiter(((x - _NAIVE_EPOCH).total_seconds() if x.tzinfo is None else x.timestamp() for x in ts),
-                    dtype=np.float64, count=len(rows))
+    t = np.fromiter(
+        ((x - _NAIVE_EPOCH).total_seconds() if x.tzinfo is None else x.timestamp() for x in ts),
+        dtype=np.float64,
+        count=len(rows),
+    )
     pulse = np.array([np.nan if p is None else p for p in pul], dtype=np.float64)
     bits = np.fromiter((flag_bits(f) if f else 0 for f in fl), dtype=np.uint8, count=len(rows))
     return build_series(t, np.array(sys_, dtype=np.float64), np.array(dia, dtype=np.float64), pulse, bits, tz)

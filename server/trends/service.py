@@ -66,17 +66,25 @@ def period_for(resident: Resident, now: datetime, days: int, until: date | None 
     return Period(last - days + 1, last)
 
 
-def resident_trend(session: Session, resident: Resident, now: datetime, days: int = RESIDENT_DAYS,
-                   until: date | None = None, threshold_name: str = "135/85") -> ResidentTrend:
+def resident_trend(
+    session: Session,
+    resident: Resident,
+    now: datetime,
+    days: int = RESIDENT_DAYS,
+    until: date | None = None,
+    threshold_name: str = "135/85",
+) -> ResidentTrend:
     """Load the period and the one before it, and compute the summary."""
     limit = threshold(threshold_name)
     period = period_for(resident, now, days, until)
     tz = zone(resident.timezone)
-    rows = store.load_rows(session, [resident.id], day_start_utc(period.previous().first_day, tz),
-                           day_end_utc(period.last_day, tz)).get(resident.id, [])
+    rows = store.load_rows(
+        session, [resident.id], day_start_utc(period.previous().first_day, tz), day_end_utc(period.last_day, tz)
+    ).get(resident.id, [])
     series = from_rows(rows, tz)
-    return ResidentTrend(resident, series, summarize(series, period, target_of(resident.bp_target, limit), limit),
-                         limit)
+    return ResidentTrend(
+        resident, series, summarize(series, period, target_of(resident.bp_target, limit), limit), limit
+    )
 
 
 def _risk_key(e: CohortEntry) -> tuple[int, float, str]:
@@ -84,8 +92,9 @@ def _risk_key(e: CohortEntry) -> tuple[int, float, str]:
     return (-e.risk, -(latest if latest is not None else -1.0), e.resident.code)
 
 
-def cohort(session: Session, now: datetime, days: int = COHORT_DAYS, threshold_name: str = "135/85"
-           ) -> list[CohortEntry]:
+def cohort(
+    session: Session, now: datetime, days: int = COHORT_DAYS, threshold_name: str = "135/85"
+) -> list[CohortEntry]:
     """Every resident's summary for the last `days` days, highest risk first."""
     limit = threshold(threshold_name)
     people = store.residents(session)

@@ -20,8 +20,14 @@ METRIC = "blood_pressure"
 def _columns() -> tuple[Any, ...]:
     # Pressures are pulled out of the JSON in SQL so that Python does not parse every document.
     # Flags come as text and are parsed only when not empty (almost every reading has none).
-    return (Reading.resident_id, Reading.ts, Reading.values["systolic"].as_float(),
-            Reading.values["diastolic"].as_float(), Reading.values["pulse"].as_float(), cast(Reading.flags, String))
+    return (
+        Reading.resident_id,
+        Reading.ts,
+        Reading.values["systolic"].as_float(),
+        Reading.values["diastolic"].as_float(),
+        Reading.values["pulse"].as_float(),
+        cast(Reading.flags, String),
+    )
 
 
 def _flags(text: str | None) -> list[str]:
@@ -36,12 +42,13 @@ def _usable(r: Sequence[Any]) -> bool:
     return r[2] is not None and r[3] is not None
 
 
-def load_rows(session: Session, resident_ids: Sequence[int], since: datetime, until: datetime
-              ) -> dict[int, list[Row]]:
+def load_rows(session: Session, resident_ids: Sequence[int], since: datetime, until: datetime) -> dict[int, list[Row]]:
     """Blood-pressure rows (ts, systolic, diastolic, pulse, flags) per resident, since <= ts < until."""
-    q = (select(*_columns()).where(Reading.metric == METRIC, Reading.resident_id.in_(resident_ids),
-                                   Reading.ts >= since, Reading.ts < until)
-         .order_by(Reading.resident_id, Reading.ts))
+    q = (
+        select(*_columns())
+        .where(Reading.metric == METRIC, Reading.resident_id.in_(resident_ids), Reading.ts >= since, Reading.ts < until)
+        .order_by(Reading.resident_id, Reading.ts)
+    )
     out: dict[int, list[Row]] = defaultdict(list)
     for r in session.execute(q):
         if _usable(r):
@@ -57,9 +64,11 @@ def load_series(session: Session, resident: Resident, since: datetime, until: da
 
 def last_reading_times(session: Session, resident_ids: Sequence[int]) -> dict[int, datetime]:
     """When each resident last measured their blood pressure, at any time."""
-    q = (select(Reading.resident_id, func.max(Reading.ts))
-         .where(Reading.metric == METRIC, Reading.resident_id.in_(resident_ids))
-         .group_by(Reading.resident_id))
+    q = (
+        select(Reading.resident_id, func.max(Reading.ts))
+        .where(Reading.metric == METRIC, Reading.resident_id.in_(resident_ids))
+        .group_by(Reading.resident_id)
+    )
     return {rid: _aware(ts) for rid, ts in session.execute(q) if rid is not None and ts is not None}
 
 
@@ -75,15 +84,21 @@ def resident_by_code(session: Session, code: str) -> Resident | None:
 
 def alarms_between(session: Session, resident_id: int, since: datetime, until: datetime) -> list[Alarm]:
     """The resident's alarms raised in the window, oldest first."""
-    q = (select(Alarm).where(Alarm.resident_id == resident_id, Alarm.raised_at >= since, Alarm.raised_at < until)
-         .order_by(Alarm.raised_at))
+    q = (
+        select(Alarm)
+        .where(Alarm.resident_id == resident_id, Alarm.raised_at >= since, Alarm.raised_at < until)
+        .order_by(Alarm.raised_at)
+    )
     return list(session.scalars(q))
 
 
 def export_rows(session: Session, resident_id: int, since: datetime, until: datetime) -> list[Reading]:
     """Full reading records for exports (device, gateway and all values), oldest first."""
-    q = (select(Reading).where(Reading.metric == METRIC, Reading.resident_id == resident_id,
-                               Reading.ts >= since, Reading.ts < until).order_by(Reading.ts))
+    q = (
+        select(Reading)
+        .where(Reading.metric == METRIC, Reading.resident_id == resident_id, Reading.ts >= since, Reading.ts < until)
+        .order_by(Reading.ts)
+    )
     return [r for r in session.scalars(q) if _has_pressures(r.values)]
 
 
@@ -93,4 +108,3 @@ def _has_pressures(values: dict[str, Any]) -> bool:
 
 def _aware(ts: datetime) -> datetime:
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-

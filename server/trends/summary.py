@@ -17,8 +17,16 @@ RISE_MMHG = 10.0  # weekly systolic mean up by this much or more is "rising"
 STALE_DAYS = 3  # this many days without a reading is "not measuring"
 
 # Warning flags, most urgent first; the weights order the cohort list (docs/trends.md).
-RISK_WEIGHTS = {"crisis": 16, "above_target_2_weeks": 8, "rising": 4, "above_target": 2, "not_measuring": 2,
-                "low_bp": 8, "pulse_low": 4, "pulse_high": 4}
+RISK_WEIGHTS = {
+    "crisis": 16,
+    "above_target_2_weeks": 8,
+    "rising": 4,
+    "above_target": 2,
+    "not_measuring": 2,
+    "low_bp": 8,
+    "pulse_low": 4,
+    "pulse_high": 4,
+}
 # Low pressure and pulse (docs/trends.md): hypotension is < 90/60 mmHg (ESH 2023; 中国高血压防治指南 2024);
 # an elderly resident's home mean below 100 systolic suggests over-treatment. Resting pulse outside 50–100/min.
 LOW_BP = (90.0, 60.0)
@@ -133,13 +141,17 @@ def weekly(series: BPSeries, period: Period) -> list[WeekStat]:
         last = period.last_day - 7 * k
         w = series.between_days(last - 6, last)
         ok = len(w) >= MIN_WEEK_READINGS
-        out.append(WeekStat(last - 6, last, len(w), stats.mean(w.systolic) if ok else None,
-                            stats.mean(w.diastolic) if ok else None))
+        out.append(
+            WeekStat(
+                last - 6, last, len(w), stats.mean(w.systolic) if ok else None, stats.mean(w.diastolic) if ok else None
+            )
+        )
     return out
 
 
-def warnings_for(weeks: list[WeekStat], target: tuple[float, float], days_since_last: int | None,
-                 crisis_readings: int) -> list[str]:
+def warnings_for(
+    weeks: list[WeekStat], target: tuple[float, float], days_since_last: int | None, crisis_readings: int
+) -> list[str]:
     """The deterioration flags, most urgent first."""
     out = []
     if crisis_readings:
@@ -175,8 +187,12 @@ def low_and_pulse(cur: BPSeries) -> list[str]:
     return out
 
 
-def screen(series: BPSeries, period: Period, target: tuple[float, float] | None = None,
-           limit: tuple[float, float] = THRESHOLDS["135/85"]) -> Screening:
+def screen(
+    series: BPSeries,
+    period: Period,
+    target: tuple[float, float] | None = None,
+    limit: tuple[float, float] = THRESHOLDS["135/85"],
+) -> Screening:
     """The ranking figures of the period: counts, 7-2-2 average, share above target, weeks, warnings."""
     target = target or limit
     cur = series.between_days(period.first_day, period.last_day)
@@ -186,15 +202,27 @@ def screen(series: BPSeries, period: Period, target: tuple[float, float] | None 
     is_above = above(cur.systolic, cur.diastolic, target)
     crisis = int(np.count_nonzero(above(cur.systolic, cur.diastolic, CRISIS)))
     weeks = weekly(series, period)
-    return Screening(period=period, target=target, readings=len(cur), measured_days=measured,
-                     missed_days=period.days - measured, days_since_last=since,
-                     home=home_average(series, period.last_day, limit),
-                     share_above_target=float(is_above.mean()) if len(cur) else None, crisis_readings=crisis,
-                     weeks=weeks, warnings=warnings_for(weeks, target, since, crisis) + low_and_pulse(cur))
+    return Screening(
+        period=period,
+        target=target,
+        readings=len(cur),
+        measured_days=measured,
+        missed_days=period.days - measured,
+        days_since_last=since,
+        home=home_average(series, period.last_day, limit),
+        share_above_target=float(is_above.mean()) if len(cur) else None,
+        crisis_readings=crisis,
+        weeks=weeks,
+        warnings=warnings_for(weeks, target, since, crisis) + low_and_pulse(cur),
+    )
 
 
-def summarize(series: BPSeries, period: Period, target: tuple[float, float] | None = None,
-              limit: tuple[float, float] = THRESHOLDS["135/85"]) -> Summary:
+def summarize(
+    series: BPSeries,
+    period: Period,
+    target: tuple[float, float] | None = None,
+    limit: tuple[float, float] = THRESHOLDS["135/85"],
+) -> Summary:
     """All figures for the period; series may hold earlier readings (the previous period, the last one)."""
     sc = screen(series, period, target, limit)
     cur = series.between_days(period.first_day, period.last_day)
@@ -204,16 +232,29 @@ def summarize(series: BPSeries, period: Period, target: tuple[float, float] | No
     cur_pair, prev_pair = _pair(cur), _pair(prev)
     pulse = cur.pulse[~np.isnan(cur.pulse)]
     return Summary(
-        period=period, target=sc.target, readings=sc.readings, measured_days=sc.measured_days,
-        missed_days=sc.missed_days, days_since_last=sc.days_since_last, home=sc.home,
-        systolic=cur_pair[0], diastolic=cur_pair[1], pulse=stats.mean(pulse),
-        morning=morning, evening=evening,
+        period=period,
+        target=sc.target,
+        readings=sc.readings,
+        measured_days=sc.measured_days,
+        missed_days=sc.missed_days,
+        days_since_last=sc.days_since_last,
+        home=sc.home,
+        systolic=cur_pair[0],
+        diastolic=cur_pair[1],
+        pulse=stats.mean(pulse),
+        morning=morning,
+        evening=evening,
         morning_minus_evening=(_diff(morning[0], evening[0]), _diff(morning[1], evening[1])),
-        sd_systolic=stats.sd(daily_sys), cv_systolic=stats.cv(daily_sys), arv_systolic=stats.arv(daily_sys),
+        sd_systolic=stats.sd(daily_sys),
+        cv_systolic=stats.cv(daily_sys),
+        arv_systolic=stats.arv(daily_sys),
         share_above_target=sc.share_above_target,
         slope_systolic=stats.slope_per_week(cur.t, cur.systolic),
         slope_diastolic=stats.slope_per_week(cur.t, cur.diastolic),
-        previous=prev_pair, change=(_diff(cur_pair[0], prev_pair[0]), _diff(cur_pair[1], prev_pair[1])),
-        flag_counts={name: cur.flag_count(name) for name in FLAGS}, crisis_readings=sc.crisis_readings,
-        weeks=sc.weeks, warnings=sc.warnings,
+        previous=prev_pair,
+        change=(_diff(cur_pair[0], prev_pair[0]), _diff(cur_pair[1], prev_pair[1])),
+        flag_counts={name: cur.flag_count(name) for name in FLAGS},
+        crisis_readings=sc.crisis_readings,
+        weeks=sc.weeks,
+        warnings=sc.warnings,
     )

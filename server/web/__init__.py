@@ -33,7 +33,18 @@ from server.web.render import STATIC_DIR
 
 def mount(app: FastAPI) -> None:
     """Add the pages, their event streams and static files (served here: no CDN) to the app."""
-    for module in (console, admin, admin_pairings, admin_homes, coverage_page, accounts, live, caregiver, care_console, helper_page):
+    for module in (
+        console,
+        admin,
+        admin_pairings,
+        admin_homes,
+        coverage_page,
+        accounts,
+        live,
+        caregiver,
+        care_console,
+        helper_page,
+    ):
         app.include_router(module.router)
     for module in (assist_console, assist_links, dashboard, community_pages):  # issue 19: services at home
         app.include_router(module.router)

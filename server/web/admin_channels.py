@@ -40,9 +40,11 @@ class ChannelRow:
 
 def failures_by_channel(session: Session, now: datetime) -> dict[str, int]:
     """Failed delivery attempts per (masked) channel in the last 30 days."""
-    rows = session.execute(select(NotificationAttempt.channel, func.count()).where(
-        NotificationAttempt.ok.is_(False), NotificationAttempt.at >= now - FAILURE_WINDOW)
-        .group_by(NotificationAttempt.channel))
+    rows = session.execute(
+        select(NotificationAttempt.channel, func.count())
+        .where(NotificationAttempt.ok.is_(False), NotificationAttempt.at >= now - FAILURE_WINDOW)
+        .group_by(NotificationAttempt.channel)
+    )
     return {channel: int(n) for channel, n in rows}
 
 
@@ -51,8 +53,9 @@ def channel_rows(session: Session, now: datetime) -> dict[str, list[ChannelRow]]
     failed = failures_by_channel(session, now)
     out: dict[str, list[ChannelRow]] = {}
     for cg in session.scalars(select(Caregiver)):
-        out[cg.code] = [ChannelRow(i, mask_url(url), failed.get(mask_url(url), 0))
-                        for i, url in enumerate(cg.notify_urls or [])]
+        out[cg.code] = [
+            ChannelRow(i, mask_url(url), failed.get(mask_url(url), 0)) for i, url in enumerate(cg.notify_urls or [])
+        ]
     return out
 
 
@@ -61,8 +64,9 @@ def _sender(services: Services) -> Send:
 
 
 @router.post("/{caregiver}/{index}/test")
-def test_message(caregiver: str, index: int, request: Request, services: ServicesDep,
-                 user: PairingAdminDep) -> RedirectResponse:
+def test_message(
+    caregiver: str, index: int, request: Request, services: ServicesDep, user: PairingAdminDep
+) -> RedirectResponse:
     """Send one test message through the channel and say on the admin page whether it arrived."""
     with services.sessions() as s:
         row = s.scalars(select(Caregiver).where(Caregiver.code == caregiver)).first()
@@ -74,7 +78,14 @@ def test_message(caregiver: str, index: int, request: Request, services: Service
     except Exception as exc:  # a plugin raising is this test's failure, shown to the admin
         ok, error = False, f"{type(exc).__name__}: {exc}"
     with services.sessions() as s, s.begin():
-        audit.record(s, actor_of(request, user), "pairing.channel_test", services.clock(), "caregiver", caregiver,
-                     after={"channel": mask_url(urls[index]), "ok": ok, "error": error})
+        audit.record(
+            s,
+            actor_of(request, user),
+            "pairing.channel_test",
+            services.clock(),
+            "caregiver",
+            caregiver,
+            after={"channel": mask_url(urls[index]), "ok": ok, "error": error},
+        )
     result = "ok" if ok else "failed"
     return RedirectResponse(f"/console/admin?tested={result}&tested_cg={quote(caregiver)}", 303)

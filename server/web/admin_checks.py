@@ -13,8 +13,10 @@ from server.permissions import ROLES as STAFF_ROLES
 # Field errors, in both languages: the page shows the one of its language next to the field.
 MESSAGES = {
     "required": ("必填", "Required"),
-    "bad_url": ("不是可用的通知地址：{value}（例如 mailto://… 或 wecombot://…）",
-                "Not a notification address apprise understands: {value} (e.g. mailto://… or wecombot://…)"),
+    "bad_url": (
+        "不是可用的通知地址：{value}（例如 mailto://… 或 wecombot://…）",
+        "Not a notification address apprise understands: {value} (e.g. mailto://… or wecombot://…)",
+    ),
     "bad_phone": ("不是有效的电话号码：{value}", "Not a valid phone number: {value}"),
     "bad_year": ("出生年份应为 4 位数字，例如 1938", "Birth year must be four digits, e.g. 1938"),
     "unknown_resident": ("没有这个老人：{value}", "No such resident: {value}"),
@@ -27,8 +29,21 @@ MESSAGES = {
 
 # What a gateway can pair (gateway/config.py's families; the roles its parsers and rules know).
 FAMILIES = ("zigbee2mqtt", "native", "ble-bpm", "ble-gatt", "rflink")
-ROLES = ("sos_button", "fall_radar", "bp_monitor", "glucose_meter", "pulse_oximeter", "scale", "thermometer",
-         "wearable", "door", "motion", "presence", "smoke", "climate")
+ROLES = (
+    "sos_button",
+    "fall_radar",
+    "bp_monitor",
+    "glucose_meter",
+    "pulse_oximeter",
+    "scale",
+    "thermometer",
+    "wearable",
+    "door",
+    "motion",
+    "presence",
+    "smoke",
+    "climate",
+)
 
 
 @dataclass
@@ -94,8 +109,11 @@ def caregiver_form(form: dict[str, str], existing: bool) -> Checked:
     """The pairing form: caregiver code, name, relation, phone and notification URLs."""
     checked = Checked()
     check_required(checked, form, "resident", "code", *(() if existing else ("name",)))
-    checked.values.update(code=form.get("code", "").strip(), name=form.get("name", "").strip(),
-                          relation=form.get("relation", "").strip() or None)
+    checked.values.update(
+        code=form.get("code", "").strip(),
+        name=form.get("name", "").strip(),
+        relation=form.get("relation", "").strip() or None,
+    )
     check_phone(checked, "phone", form.get("phone", ""))
     check_urls(checked, "notify_url", form.get("notify_url", ""))
     return checked

@@ -47,9 +47,13 @@ def device_form(form: dict[str, str]) -> Checked:
 
 
 @router.post("/gateways", response_model=None)
-def add_gateway(request: Request, services: ServicesDep, user: GatewayAdminDep,
-                gateway_id: Annotated[str, Form(max_length=64)] = "",
-                resident: Annotated[str, Form(max_length=64)] = "") -> HTMLResponse | RedirectResponse:
+def add_gateway(
+    request: Request,
+    services: ServicesDep,
+    user: GatewayAdminDep,
+    gateway_id: Annotated[str, Form(max_length=64)] = "",
+    resident: Annotated[str, Form(max_length=64)] = "",
+) -> HTMLResponse | RedirectResponse:
     """Register a home's gateway for a resident."""
     form = {"gateway_id": gateway_id.strip(), "resident": resident.strip()}
     checked = gateway_form(form)
@@ -67,35 +71,73 @@ def add_gateway(request: Request, services: ServicesDep, user: GatewayAdminDep,
         gateway = s.get(Gateway, form["gateway_id"])
         assert gateway is not None  # just written by apply()
         password = gateway_credentials.issue(s, gateway)
-        config = gateway_credentials.gateway_yaml(s, gateway, password, services.settings.mqtt.host,
-                                                  services.settings.mqtt.port)
-        audit.record(s, actor_of(request, user), "gateway.write", services.clock(), "gateway", form["gateway_id"],
-                     None, {**form, "credentials": "issued"})
+        config = gateway_credentials.gateway_yaml(
+            s, gateway, password, services.settings.mqtt.host, services.settings.mqtt.port
+        )
+        audit.record(
+            s,
+            actor_of(request, user),
+            "gateway.write",
+            services.clock(),
+            "gateway",
+            form["gateway_id"],
+            None,
+            {**form, "credentials": "issued"},
+        )
     return page(request, services, "gateway_added.html", user=user, gateway_id=form["gateway_id"], config=config)
 
 
 @router.post("/devices", response_model=None)
-def add_device(request: Request, services: ServicesDep, user: GatewayAdminDep,
-               gateway: Annotated[str, Form(max_length=64)] = "", name: Annotated[str, Form(max_length=128)] = "",
-               family: Annotated[str, Form(max_length=32)] = "", role: Annotated[str, Form(max_length=32)] = "",
-               model: Annotated[str, Form(max_length=64)] = "",
-               room: Annotated[str, Form(max_length=64)] = "") -> HTMLResponse | RedirectResponse:
+def add_device(
+    request: Request,
+    services: ServicesDep,
+    user: GatewayAdminDep,
+    gateway: Annotated[str, Form(max_length=64)] = "",
+    name: Annotated[str, Form(max_length=128)] = "",
+    family: Annotated[str, Form(max_length=32)] = "",
+    role: Annotated[str, Form(max_length=32)] = "",
+    model: Annotated[str, Form(max_length=64)] = "",
+    room: Annotated[str, Form(max_length=64)] = "",
+) -> HTMLResponse | RedirectResponse:
     """Pair a device with a gateway (e.g. one the gateway reported as unknown)."""
-    form: dict[str, Any] = {"gateway": gateway.strip(), "name": name.strip(), "family": family, "role": role,
-                            "model": model.strip(), "room": room.strip()}
+    form: dict[str, Any] = {
+        "gateway": gateway.strip(),
+        "name": name.strip(),
+        "family": family,
+        "role": role,
+        "model": model.strip(),
+        "room": room.strip(),
+    }
     checked = device_form(form)
     with services.sessions() as s, s.begin():
         if form["gateway"] and s.get(Gateway, form["gateway"]) is None:
             checked.fail("gateway", "unknown_gateway", value=form["gateway"])
-        elif form["name"] and s.scalars(select(Device).where(Device.gateway_id == form["gateway"],
-                                                            Device.name == form["name"])).first() is not None:
+        elif (
+            form["name"]
+            and s.scalars(
+                select(Device).where(Device.gateway_id == form["gateway"], Device.name == form["name"])
+            ).first()
+            is not None
+        ):
             checked.fail("name", "exists", value=form["name"])
         if not checked.ok:
             return form_again(request, services, user, s, "device", form, checked)
-        device = DeviceIn(name=form["name"], family=form["family"], role=form["role"], model=form["model"] or None,
-                          room=form["room"] or None)
+        device = DeviceIn(
+            name=form["name"],
+            family=form["family"],
+            role=form["role"],
+            model=form["model"] or None,
+            room=form["room"] or None,
+        )
         apply(s, ProvisionFile(gateways=[GatewayIn(id=form["gateway"], devices=[device])]))
-        audit.record(s, actor_of(request, user), "device.write", services.clock(), "device",
-                     f"{form['gateway']}/{form['name']}", None, form)
+        audit.record(
+            s,
+            actor_of(request, user),
+            "device.write",
+            services.clock(),
+            "device",
+            f"{form['gateway']}/{form['name']}",
+            None,
+            form,
+        )
     return RedirectResponse("/console/admin?saved=1", 303)
-

@@ -56,22 +56,37 @@ def _renumber(pairings: list[Pairing], codes: list[str]) -> None:
 
 
 @router.post("/{resident}/{caregiver}/move")
-def move(resident: str, caregiver: str, request: Request, services: ServicesDep, user: PairingAdminDep,
-         direction: Annotated[str, Form(pattern="^(up|down)$")]) -> RedirectResponse:
+def move(
+    resident: str,
+    caregiver: str,
+    request: Request,
+    services: ServicesDep,
+    user: PairingAdminDep,
+    direction: Annotated[str, Form(pattern="^(up|down)$")],
+) -> RedirectResponse:
     """Move a caregiver one place up or down in the resident's escalation order."""
     with services.sessions() as s, s.begin():
         row, pairings = _order(s, resident)
         before = _codes(pairings)
         after = moved(before, _index(pairings, caregiver), direction)
         _renumber(pairings, after)
-        audit.record(s, actor_of(request, user), "pairing.write", services.clock(), "resident", row.code,
-                     {"order": before}, {"order": after})
+        audit.record(
+            s,
+            actor_of(request, user),
+            "pairing.write",
+            services.clock(),
+            "resident",
+            row.code,
+            {"order": before},
+            {"order": after},
+        )
     return RedirectResponse("/console/admin?saved=1", 303)
 
 
 @router.post("/{resident}/{caregiver}/remove")
-def remove(resident: str, caregiver: str, request: Request, services: ServicesDep,
-           user: PairingAdminDep) -> RedirectResponse:
+def remove(
+    resident: str, caregiver: str, request: Request, services: ServicesDep, user: PairingAdminDep
+) -> RedirectResponse:
     """Unpair a caregiver from the resident; the others keep their order."""
     with services.sessions() as s, s.begin():
         row, pairings = _order(s, resident)
@@ -80,7 +95,14 @@ def remove(resident: str, caregiver: str, request: Request, services: ServicesDe
         s.delete(gone)
         s.flush()
         _renumber(pairings, _codes(pairings))
-        audit.record(s, actor_of(request, user), "pairing.write", services.clock(), "resident", row.code,
-                     {"order": before}, {"order": _codes(pairings)})
+        audit.record(
+            s,
+            actor_of(request, user),
+            "pairing.write",
+            services.clock(),
+            "resident",
+            row.code,
+            {"order": before},
+            {"order": _codes(pairings)},
+        )
     return RedirectResponse("/console/admin?saved=1", 303)
-

@@ -36,15 +36,34 @@ def _resident(session: Session, code: str) -> Resident:
 
 def open_alarms(session: Session, resident: Resident) -> list[Alarm]:
     """The resident's alarms still being worked: while any is open, removal is refused."""
-    return list(session.scalars(select(Alarm).where(Alarm.resident_id == resident.id, Alarm.status.in_(ACTIVE))
-                                .order_by(Alarm.id)))
+    return list(
+        session.scalars(
+            select(Alarm).where(Alarm.resident_id == resident.id, Alarm.status.in_(ACTIVE)).order_by(Alarm.id)
+        )
+    )
 
 
-def _form(request: Request, services: ServicesDep, user: StaffIdentity, session: Session, resident: Resident,
-          status_code: int = 200, error: str | None = None) -> HTMLResponse:
+def _form(
+    request: Request,
+    services: ServicesDep,
+    user: StaffIdentity,
+    session: Session,
+    resident: Resident,
+    status_code: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
     gateways = list(session.scalars(select(Gateway.id).where(Gateway.resident_id == resident.id)))
-    return page(request, services, "resident_remove.html", status_code=status_code, user=user, resident=resident,
-                alarms=open_alarms(session, resident), gateways=gateways, error=error)
+    return page(
+        request,
+        services,
+        "resident_remove.html",
+        status_code=status_code,
+        user=user,
+        resident=resident,
+        alarms=open_alarms(session, resident),
+        gateways=gateways,
+        error=error,
+    )
 
 
 @router.get("/{code}/remove", response_class=HTMLResponse)
@@ -55,8 +74,13 @@ def remove_form(code: str, request: Request, services: ServicesDep, user: Erasur
 
 
 @router.post("/{code}/remove", response_model=None)
-def remove(code: str, request: Request, services: ServicesDep, user: ErasureAdminDep,
-           confirm: Annotated[str, Form(max_length=64)] = "") -> HTMLResponse | RedirectResponse:
+def remove(
+    code: str,
+    request: Request,
+    services: ServicesDep,
+    user: ErasureAdminDep,
+    confirm: Annotated[str, Form(max_length=64)] = "",
+) -> HTMLResponse | RedirectResponse:
     """Erase the resident's personal data (server/data_rights.py) and unlink their gateways, audited."""
     now = services.clock()
     with services.sessions() as s, s.begin():
@@ -69,6 +93,13 @@ def remove(code: str, request: Request, services: ServicesDep, user: ErasureAdmi
         for gw in gateways:
             gw.resident_id = None
         counts = data_rights.erase(s, resident, now)
-        audit.record(s, actor_of(request, user), "resident.remove", now, "resident", code,
-                     after={**counts, "gateways_unlinked": [g.id for g in gateways]})
+        audit.record(
+            s,
+            actor_of(request, user),
+            "resident.remove",
+            now,
+            "resident",
+            code,
+            after={**counts, "gateways_unlinked": [g.id for g in gateways]},
+        )
     return RedirectResponse("/console/admin?saved=1", 303)

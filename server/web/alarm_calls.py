@@ -27,9 +27,15 @@ def contacts_of(card: views.ResidentCard) -> list[tuple[str, str | None]]:
 
 
 @router.post("/console/alarms/{alarm_id}/call")
-def call(alarm_id: int, request: Request, services: ServicesDep, user: AlarmWorkerDep,
-         number: Annotated[str, Form(max_length=40)], outcome: Annotated[str, Form(max_length=20)],
-         note: Annotated[str, Form(max_length=1000)] = "") -> RedirectResponse:
+def call(
+    alarm_id: int,
+    request: Request,
+    services: ServicesDep,
+    user: AlarmWorkerDep,
+    number: Annotated[str, Form(max_length=40)],
+    outcome: Annotated[str, Form(max_length=20)],
+    note: Annotated[str, Form(max_length=1000)] = "",
+) -> RedirectResponse:
     """Record one call attempt and its outcome in the alarm's history and the security audit."""
     now = services.clock()
     try:
@@ -37,8 +43,15 @@ def call(alarm_id: int, request: Request, services: ServicesDep, user: AlarmWork
             alarm = get_alarm(s, alarm_id)
             callee = pick(callees(contacts_of(views.resident_card(s, alarm, now))), number, outcome)
             record_call(s, alarm, user.display_name, callee, outcome, note.strip(), now)
-            audit.record(s, actor_of(request, user), "alarm.call", now, "alarm", str(alarm_id),
-                         after={"callee": callee.name, "number": callee.number, "outcome": outcome})
+            audit.record(
+                s,
+                actor_of(request, user),
+                "alarm.call",
+                now,
+                "alarm",
+                str(alarm_id),
+                after={"callee": callee.name, "number": callee.number, "outcome": outcome},
+            )
     except NotFound as exc:
         raise HTTPException(404, detail=str(exc)) from exc
     except Conflict as exc:

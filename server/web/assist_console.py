@@ -34,10 +34,18 @@ _REFUSED = (ValidationError, AssistError, ValueError)
 
 
 def _page(request: Request, services: Any, name: str, me: StaffIdentity, **context: Any) -> HTMLResponse:
-    return assist_page(request, services, name, care_user=me, may=lambda action: allowed(me.role, action),
-                       categories=list(catalog.CATEGORIES), error=request.query_params.get("error"),
-                       done=request.query_params.get("done"), local=lambda at: at.astimezone(LOCAL).strftime(
-                           "%Y-%m-%d %H:%M") if at else "", **context)
+    return assist_page(
+        request,
+        services,
+        name,
+        care_user=me,
+        may=lambda action: allowed(me.role, action),
+        categories=list(catalog.CATEGORIES),
+        error=request.query_params.get("error"),
+        done=request.query_params.get("done"),
+        local=lambda at: at.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M") if at else "",
+        **context,
+    )
 
 
 @router.get("/console/requests", response_class=HTMLResponse)
@@ -50,11 +58,27 @@ def requests_page(request: Request, services: ServicesDep, me: ReaderDep) -> HTM
         recent = store.listing(s, now, cfg.sla, status="done", limit=10)
         residents = list(s.scalars(select(Resident).order_by(Resident.code)))
         follow = ratings.listing(s, open_follow_ups=True) if allowed(me.role, "evaluations.follow_up") else []
-        family = next((f"{services.settings.base_url}/f/{cfg.links.family(r.id)}" for r in residents
-                       if r.code == code), None) if code and allowed(me.role, "service_requests.write") else None
-    return _page(request, services, "assist/requests.html", me, nav="requests",
-                 overdue=sorted((r for r in open_ if r.overdue), key=lambda r: r.due_at), open_=open_,
-                 recent=recent, residents=residents, follow=follow, family=family, family_code=code)
+        family = (
+            next(
+                (f"{services.settings.base_url}/f/{cfg.links.family(r.id)}" for r in residents if r.code == code), None
+            )
+            if code and allowed(me.role, "service_requests.write")
+            else None
+        )
+    return _page(
+        request,
+        services,
+        "assist/requests.html",
+        me,
+        nav="requests",
+        overdue=sorted((r for r in open_ if r.overdue), key=lambda r: r.due_at),
+        open_=open_,
+        recent=recent,
+        residents=residents,
+        follow=follow,
+        family=family,
+        family_code=code,
+    )
 
 
 @router.post("/console/requests", response_model=None)
@@ -67,6 +91,7 @@ async def take_request(request: Request, services: ServicesDep, me: WriterDep) -
         def save() -> int:
             with services.sessions() as s, s.begin():
                 return store.create(s, body, "staff", actor_of(request, me), services.clock()).id
+
         rid = await run_in_threadpool(save)
     except _REFUSED as exc:
         return back("/console/requests", error=problem(exc))
@@ -83,11 +108,15 @@ def request_page(request_id: int, request: Request, services: ServicesDep, me: R
         except AssistError as exc:
             raise HTTPException(404, "no such request") from exc
         codes = {p.id: p.code for p in s.scalars(select(Provider))}
-        suggestions = [(codes[x.candidate.provider_id], x) for x in providers.suggest(s, request_id)] \
-            if req.status in ("new", "accepted", "assigned") else []
+        suggestions = (
+            [(codes[x.candidate.provider_id], x) for x in providers.suggest(s, request_id)]
+            if req.status in ("new", "accepted", "assigned")
+            else []
+        )
         rated = [e for e in ratings.listing(s) if e.request_id == request_id]
-    return _page(request, services, "assist/request.html", me, nav="requests", r=req, suggestions=suggestions,
-                 rated=rated)
+    return _page(
+        request, services, "assist/request.html", me, nav="requests", r=req, suggestions=suggestions, rated=rated
+    )
 
 
 @router.post("/console/requests/{request_id}/step", response_model=None)
@@ -99,8 +128,16 @@ async def request_step(request_id: int, request: Request, services: ServicesDep,
         with services.sessions() as s, s.begin():
             code = str(form.get("provider_code") or "")
             provider = store.provider_by_code(s, code) if code else None
-            store.step(s, request_id, str(form.get("step", "")), actor_of(request, me), services.clock(), provider,
-                       str(form.get("note") or "") or None)
+            store.step(
+                s,
+                request_id,
+                str(form.get("step", "")),
+                actor_of(request, me),
+                services.clock(),
+                provider,
+                str(form.get("note") or "") or None,
+            )
+
     try:
         await run_in_threadpool(save)
     except _REFUSED as exc:
@@ -117,6 +154,7 @@ async def rate_for_resident(request_id: int, request: Request, services: Service
     def save() -> None:
         with services.sessions() as s, s.begin():
             ratings.rate(s, rating_from_form(form, "resident"), actor_of(request, me), services.clock())
+
     try:
         await run_in_threadpool(save)
     except _REFUSED as exc:
@@ -131,8 +169,10 @@ async def close_follow_up(evaluation_id: int, request: Request, services: Servic
 
     def save() -> None:
         with services.sessions() as s, s.begin():
-            ratings.close_follow_up(s, evaluation_id, str(form.get("note", "")), actor_of(request, me),
-                                    services.clock())
+            ratings.close_follow_up(
+                s, evaluation_id, str(form.get("note", "")), actor_of(request, me), services.clock()
+            )
+
     try:
         await run_in_threadpool(save)
     except _REFUSED as exc:
@@ -147,8 +187,11 @@ def providers_page(request: Request, services: ServicesDep, me: ReaderDep) -> HT
     with services.sessions() as s:
         rows = providers.listing(s)
         ids = {p.code: p.id for p in s.scalars(select(Provider))}
-    links = {code: f"{services.settings.base_url}/p/{cfg.links.provider(pid)}" for code, pid in ids.items()} \
-        if allowed(me.role, "providers.write") else {}
+    links = (
+        {code: f"{services.settings.base_url}/p/{cfg.links.provider(pid)}" for code, pid in ids.items()}
+        if allowed(me.role, "providers.write")
+        else {}
+    )
     return _page(request, services, "assist/providers.html", me, nav="providers", rows=rows, links=links)
 
 
@@ -157,16 +200,21 @@ async def save_provider(request: Request, services: ServicesDep, me: ProviderWri
     """Register or update a provider."""
     form = await request.form()
     try:
-        body = ProviderIn(code=str(form.get("code", "")).strip(), name=str(form.get("name", "")).strip(),
-                          kind=str(form.get("kind", "")), categories=form.getlist("categories"),
-                          district=str(form.get("district", "")).strip() or None,
-                          hours=str(form.get("hours", "")).strip() or None,
-                          capacity=int(str(form.get("capacity") or 3)),
-                          phone=str(form.get("phone", "")).strip() or None)
+        body = ProviderIn(
+            code=str(form.get("code", "")).strip(),
+            name=str(form.get("name", "")).strip(),
+            kind=str(form.get("kind", "")),
+            categories=form.getlist("categories"),
+            district=str(form.get("district", "")).strip() or None,
+            hours=str(form.get("hours", "")).strip() or None,
+            capacity=int(str(form.get("capacity") or 3)),
+            phone=str(form.get("phone", "")).strip() or None,
+        )
 
         def save() -> None:
             with services.sessions() as s, s.begin():
                 providers.save(s, body, actor_of(request, me), services.clock())
+
         await run_in_threadpool(save)
     except _REFUSED as exc:
         return back("/console/providers", error=problem(exc))

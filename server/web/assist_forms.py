@@ -28,17 +28,24 @@ def local_time(value: Any) -> datetime | None:
 
 def request_from_form(form: Mapping[str, Any], resident_code: str | None = None) -> RequestIn:
     """A RequestIn from the intake form (the resident fixed by a family link, or chosen by staff)."""
-    return RequestIn(resident_code=resident_code or str(form.get("resident_code", "")).strip(),
-                     category=str(form.get("category", "")), urgency=str(form.get("urgency") or "normal"),
-                     preferred_at=local_time(form.get("preferred_at")),
-                     description=str(form.get("description", "")).strip())
+    return RequestIn(
+        resident_code=resident_code or str(form.get("resident_code", "")).strip(),
+        category=str(form.get("category", "")),
+        urgency=str(form.get("urgency") or "normal"),
+        preferred_at=local_time(form.get("preferred_at")),
+        description=str(form.get("description", "")).strip(),
+    )
 
 
 def rating_from_form(form: Mapping[str, Any], rater: str) -> EvaluationIn:
     """An EvaluationIn from a rating form (request_id or alarm_id, score, comment)."""
     ids = {k: int(str(form[k])) for k in ("request_id", "alarm_id") if str(form.get(k) or "").isdigit()}
-    return EvaluationIn(rater=rater, score=int(str(form.get("score") or 0)) if str(form.get("score") or "").isdigit()
-                        else 0, comment=str(form.get("comment", "")).strip() or None, **ids)
+    return EvaluationIn(
+        rater=rater,
+        score=int(str(form.get("score") or 0)) if str(form.get("score") or "").isdigit() else 0,
+        comment=str(form.get("comment", "")).strip() or None,
+        **ids,
+    )
 
 
 def problem(exc: ValidationError | AssistError | ValueError) -> str:

@@ -62,21 +62,47 @@ def family_home(token: str, request: Request, services: ServicesDep) -> HTMLResp
         if resident is None:
             return _bad(request, services)
         mine = store.listing(s, now, cfg.sla, resident_id=resident.id, limit=30)
-        rated = set(s.execute(select(Evaluation.request_id, Evaluation.alarm_id)
-                              .where(Evaluation.resident_id == resident.id, Evaluation.rater == "family")).all())
+        rated = set(
+            s.execute(
+                select(Evaluation.request_id, Evaluation.alarm_id).where(
+                    Evaluation.resident_id == resident.id, Evaluation.rater == "family"
+                )
+            ).all()
+        )
         rated_requests, rated_alarms = {r for r, _ in rated}, {a for _, a in rated}
-        alarms = [a for a in s.scalars(select(Alarm).where(
-            Alarm.resident_id == resident.id, Alarm.resolved_at.is_not(None),
-            Alarm.raised_at >= now - timedelta(days=ALARM_RATING_DAYS), Alarm.outcome != "test_passed")
-            .order_by(Alarm.raised_at.desc())) if a.id not in rated_alarms]
-    return assist_page(request, services, "assist/family.html", resident=resident, token=token, mine=mine,
-                       to_rate=[r for r in mine if r.status == "done" and r.id not in rated_requests], alarms=alarms,
-                       categories=list(catalog.CATEGORIES), local=_local, done=request.query_params.get("done"),
-                       error=request.query_params.get("error"))
+        alarms = [
+            a
+            for a in s.scalars(
+                select(Alarm)
+                .where(
+                    Alarm.resident_id == resident.id,
+                    Alarm.resolved_at.is_not(None),
+                    Alarm.raised_at >= now - timedelta(days=ALARM_RATING_DAYS),
+                    Alarm.outcome != "test_passed",
+                )
+                .order_by(Alarm.raised_at.desc())
+            )
+            if a.id not in rated_alarms
+        ]
+    return assist_page(
+        request,
+        services,
+        "assist/family.html",
+        resident=resident,
+        token=token,
+        mine=mine,
+        to_rate=[r for r in mine if r.status == "done" and r.id not in rated_requests],
+        alarms=alarms,
+        categories=list(catalog.CATEGORIES),
+        local=_local,
+        done=request.query_params.get("done"),
+        error=request.query_params.get("error"),
+    )
 
 
-async def _as_family(token: str, request: Request, services: Services, done: str,
-                     act: Callable[[Session, Resident, Any, Actor], object]) -> Response:
+async def _as_family(
+    token: str, request: Request, services: Services, done: str, act: Callable[[Session, Resident, Any, Actor], object]
+) -> Response:
     """Run one family action in a transaction, as the resident the link belongs to; back to their page."""
     form = await request.form()
 
@@ -87,6 +113,7 @@ async def _as_family(token: str, request: Request, services: Services, done: str
                 return False
             act(s, resident, form, Actor(f"family:{resident.code}", "family", client_address(request)))
             return True
+
     try:
         ok = await run_in_threadpool(save)
     except _REFUSED as exc:
@@ -97,15 +124,29 @@ async def _as_family(token: str, request: Request, services: Services, done: str
 @router.post("/f/{token}/requests", response_model=None)
 async def family_request(token: str, request: Request, services: ServicesDep) -> Response:
     """A family member's request for the resident the link belongs to."""
-    return await _as_family(token, request, services, "sent", lambda s, resident, form, who: store.create(
-        s, request_from_form(form, resident.code), "family", who, services.clock()))
+    return await _as_family(
+        token,
+        request,
+        services,
+        "sent",
+        lambda s, resident, form, who: store.create(
+            s, request_from_form(form, resident.code), "family", who, services.clock()
+        ),
+    )
 
 
 @router.post("/f/{token}/rate", response_model=None)
 async def family_rate(token: str, request: Request, services: ServicesDep) -> Response:
     """The family's rating of a completed request or a resolved alarm of their resident."""
-    return await _as_family(token, request, services, "rated", lambda s, resident, form, who: ratings.rate(
-        s, rating_from_form(form, "family"), who, services.clock(), resident_id=resident.id))
+    return await _as_family(
+        token,
+        request,
+        services,
+        "rated",
+        lambda s, resident, form, who: ratings.rate(
+            s, rating_from_form(form, "family"), who, services.clock(), resident_id=resident.id
+        ),
+    )
 
 
 @router.get("/p/{token}", response_class=HTMLResponse)
@@ -116,13 +157,25 @@ def provider_home(token: str, request: Request, services: ServicesDep) -> HTMLRe
         provider = _provider(services, s, token)
         if provider is None:
             return _bad(request, services)
-        jobs = [j for j in store.listing(s, now, cfg.sla, provider_id=provider.id, limit=200)
-                if j.status in ("assigned", "on_the_way")]
+        jobs = [
+            j
+            for j in store.listing(s, now, cfg.sla, provider_id=provider.id, limit=200)
+            if j.status in ("assigned", "on_the_way")
+        ]
         codes = [j.resident_code for j in jobs]
         people = {r.code: r for r in s.scalars(select(Resident).where(Resident.code.in_(codes)))}
-    return assist_page(request, services, "assist/provider.html", provider=provider, token=token, jobs=jobs,
-                       people=people, local=_local, done=request.query_params.get("done"),
-                       error=request.query_params.get("error"))
+    return assist_page(
+        request,
+        services,
+        "assist/provider.html",
+        provider=provider,
+        token=token,
+        jobs=jobs,
+        people=people,
+        local=_local,
+        done=request.query_params.get("done"),
+        error=request.query_params.get("error"),
+    )
 
 
 @router.post("/p/{token}/jobs/{request_id}", response_model=None)
@@ -137,10 +190,16 @@ async def provider_step(token: str, request_id: int, request: Request, services:
                 return False
             if store.one(s, request_id, services.clock(), {}).provider_code != provider.code:
                 raise NotFound("this job is not yours")
-            store.step(s, request_id, str(form.get("step", "")), Actor(f"provider:{provider.code}", "provider",
-                                                                        client_address(request)),
-                       services.clock(), note=str(form.get("note") or "") or None)
+            store.step(
+                s,
+                request_id,
+                str(form.get("step", "")),
+                Actor(f"provider:{provider.code}", "provider", client_address(request)),
+                services.clock(),
+                note=str(form.get("note") or "") or None,
+            )
             return True
+
     try:
         ok = await run_in_threadpool(save)
     except _REFUSED as exc:

@@ -47,8 +47,11 @@ def _problem(exc: ValidationError | CareError) -> str:
 
 def profile_from_form(form: dict[str, Any]) -> ProfileIn:
     """A ProfileIn from the profile form (text areas one item per line, empty means none)."""
-    data: dict[str, Any] = {k: (v.strip() or None) if isinstance(v, str) else v for k, v in form.items()
-                            if k in ProfileIn.model_fields and k not in _LISTS and k != "staff_categories"}
+    data: dict[str, Any] = {
+        k: (v.strip() or None) if isinstance(v, str) else v
+        for k, v in form.items()
+        if k in ProfileIn.model_fields and k not in _LISTS and k != "staff_categories"
+    }
     for name in _LISTS:
         data[name] = [line.strip() for line in str(form.get(name, "")).splitlines() if line.strip()]
     data["language"] = data.get("language") or "zh-CN"
@@ -65,15 +68,31 @@ def _back(code: str, anchor: str = "", error: str | None = None) -> RedirectResp
 def list_page(request: Request, services: ServicesDep, care_user: CareReaderDep) -> HTMLResponse:
     """Every resident, searchable and filtered."""
     q = request.query_params
-    f = search.Filters(q.get("q") or None, q.get("district") or None, q.get("category") or None,
-                       q.get("age") or None, q.get("grade") or None, q.get("overdue") == "1")
+    f = search.Filters(
+        q.get("q") or None,
+        q.get("district") or None,
+        q.get("category") or None,
+        q.get("age") or None,
+        q.get("grade") or None,
+        q.get("overdue") == "1",
+    )
     now = services.clock()
     with services.sessions() as s:
         late = {d.resident_code for d in queue.due(s, now, care_config(services.settings).followup_hours) if d.overdue}
         rows = search.find(s, f, plans.local_date(now), late)
         districts = search.districts(s)
-    return care_page(request, services, "care/residents.html", care_user=care_user, rows=rows, f=f,
-                     districts=districts, categories=CATEGORIES, grades=GRADES, bands=list(search.AGE_BANDS))
+    return care_page(
+        request,
+        services,
+        "care/residents.html",
+        care_user=care_user,
+        rows=rows,
+        f=f,
+        districts=districts,
+        categories=CATEGORIES,
+        grades=GRADES,
+        bands=list(search.AGE_BANDS),
+    )
 
 
 def _profile_context(s: Session, services: Services, code: str, who: str) -> dict[str, Any]:
@@ -82,18 +101,31 @@ def _profile_context(s: Session, services: Services, code: str, who: str) -> dic
     resident = profile.resident_by_code(s, code)
     audit.record(s, who, "profile_read", resident.id, now)
     owed = [d for d in queue.due(s, now, cfg.followup_hours) if d.resident_code == code]
-    return {"resident": resident, "p": profile.read(s, resident, plans.local_date(now), cfg.advanced_age, cfg.intervals),
-                "history": profile.history(s, resident)[:50], "assessments": assessments.all_for(s, resident.id),
-                "helpers": [(p, h, cfg.links.sign(h.id)) for p, h in pairing.plans_of_resident(s, resident.id)],
-                "owed": owed, "contacts": contacts.history(s, resident.id, 50), "today": plans.local_date(now),
-                "now_local": now.astimezone(plans.LOCAL).strftime("%Y-%m-%dT%H:%M")}
+    return {
+        "resident": resident,
+        "p": profile.read(s, resident, plans.local_date(now), cfg.advanced_age, cfg.intervals),
+        "history": profile.history(s, resident)[:50],
+        "assessments": assessments.all_for(s, resident.id),
+        "helpers": [(p, h, cfg.links.sign(h.id)) for p, h in pairing.plans_of_resident(s, resident.id)],
+        "owed": owed,
+        "contacts": contacts.history(s, resident.id, 50),
+        "today": plans.local_date(now),
+        "now_local": now.astimezone(plans.LOCAL).strftime("%Y-%m-%dT%H:%M"),
+    }
 
 
 @router.get("/console/residents/new", response_class=HTMLResponse)
 def new_page(request: Request, services: ServicesDep, care_user: CareWriterDep) -> HTMLResponse:
     """An empty profile form with a code field."""
-    return care_page(request, services, "care/profile_form.html", care_user=care_user, p=None, code="",
-                     error=request.query_params.get("error"))
+    return care_page(
+        request,
+        services,
+        "care/profile_form.html",
+        care_user=care_user,
+        p=None,
+        code="",
+        error=request.query_params.get("error"),
+    )
 
 
 @router.post("/console/residents/new", response_model=None)
@@ -110,11 +142,22 @@ async def create(request: Request, services: ServicesDep, care_user: CareWriterD
             with services.sessions() as s, s.begin():
                 if s.scalars(select(Resident).where(Resident.code == code)).first() is not None:
                     raise CareError(f"编号 {code} 已存在 / {code} exists already")
-                profile.save(s, code, body, care_user.username, services.clock(), care_config(services.settings).advanced_age)
+                profile.save(
+                    s, code, body, care_user.username, services.clock(), care_config(services.settings).advanced_age
+                )
+
         await run_in_threadpool(save)
     except (ValidationError, CareError) as exc:
-        return care_page(request, services, "care/profile_form.html", status_code=422, care_user=care_user, p=form,
-                         code=code, error=_problem(exc))
+        return care_page(
+            request,
+            services,
+            "care/profile_form.html",
+            status_code=422,
+            care_user=care_user,
+            p=form,
+            code=code,
+            error=_problem(exc),
+        )
     return _back(code)
 
 
@@ -126,9 +169,17 @@ def profile_page(code: str, request: Request, services: ServicesDep, care_user: 
             ctx = _profile_context(s, services, code, care_user.username)
     except UnknownResident as exc:
         raise HTTPException(404, detail=str(exc)) from exc
-    return care_page(request, services, "care/profile.html", care_user=care_user, **ctx,
-                     error=request.query_params.get("error"), saved=request.query_params.get("saved"),
-                     staff_set=STAFF_SET, reasons=REASONS)
+    return care_page(
+        request,
+        services,
+        "care/profile.html",
+        care_user=care_user,
+        **ctx,
+        error=request.query_params.get("error"),
+        saved=request.query_params.get("saved"),
+        staff_set=STAFF_SET,
+        reasons=REASONS,
+    )
 
 
 @router.post("/console/residents/{code}/profile", response_model=None)
@@ -141,11 +192,22 @@ async def save_profile(code: str, request: Request, services: ServicesDep, care_
         def save() -> None:
             with services.sessions() as s, s.begin():
                 profile.resident_by_code(s, code)
-                profile.save(s, code, body, care_user.username, services.clock(), care_config(services.settings).advanced_age)
+                profile.save(
+                    s, code, body, care_user.username, services.clock(), care_config(services.settings).advanced_age
+                )
+
         await run_in_threadpool(save)
     except (ValidationError, CareError) as exc:
-        return care_page(request, services, "care/profile_form.html", status_code=422, care_user=care_user, p=form,
-                         code=code, error=_problem(exc))
+        return care_page(
+            request,
+            services,
+            "care/profile_form.html",
+            status_code=422,
+            care_user=care_user,
+            p=form,
+            code=code,
+            error=_problem(exc),
+        )
     return _back(code, "profile")
 
 
@@ -174,14 +236,25 @@ def assessment_form(code: str, request: Request, services: ServicesDep, care_use
             resident = profile.resident_by_code(s, code)
         except UnknownResident as exc:
             raise HTTPException(404, detail=str(exc)) from exc
-    return care_page(request, services, "care/assessment.html", care_user=care_user, resident=resident, a=None,
-                     domains=DOMAINS, reasons=REASONS, grades=GRADES, error=request.query_params.get("error"),
-                     now_local=services.clock().astimezone(plans.LOCAL).strftime("%Y-%m-%dT%H:%M"))
+    return care_page(
+        request,
+        services,
+        "care/assessment.html",
+        care_user=care_user,
+        resident=resident,
+        a=None,
+        domains=DOMAINS,
+        reasons=REASONS,
+        grades=GRADES,
+        error=request.query_params.get("error"),
+        now_local=services.clock().astimezone(plans.LOCAL).strftime("%Y-%m-%dT%H:%M"),
+    )
 
 
 @router.get("/console/residents/{code}/assessments/{assessment_id}", response_class=HTMLResponse)
-def assessment_view(code: str, assessment_id: int, request: Request, services: ServicesDep,
-                    care_user: CareReaderDep) -> HTMLResponse:
+def assessment_view(
+    code: str, assessment_id: int, request: Request, services: ServicesDep, care_user: CareReaderDep
+) -> HTMLResponse:
     """One recorded assessment, as the printed form."""
     with services.sessions() as s, s.begin():
         resident = s.scalars(select(Resident).where(Resident.code == code)).first()
@@ -189,8 +262,19 @@ def assessment_view(code: str, assessment_id: int, request: Request, services: S
         if resident is None or a is None:
             raise HTTPException(404, detail=f"{code} has no assessment {assessment_id}")
         audit.record(s, care_user.username, "assessment_read", resident.id, services.clock(), assessment=a.id)
-    return care_page(request, services, "care/assessment.html", care_user=care_user, resident=resident, a=a,
-                     domains=DOMAINS, reasons=REASONS, grades=GRADES, error=None, now_local="")
+    return care_page(
+        request,
+        services,
+        "care/assessment.html",
+        care_user=care_user,
+        resident=resident,
+        a=a,
+        domains=DOMAINS,
+        reasons=REASONS,
+        grades=GRADES,
+        error=None,
+        now_local="",
+    )
 
 
 def _local_input(value: str | None) -> datetime | None:
@@ -211,17 +295,25 @@ async def record_assessment(code: str, request: Request, services: ServicesDep, 
     form = await request.form()
     try:
         answers = {k[2:]: int(str(v)) for k, v in form.items() if k.startswith("i_") and str(v).strip()}
-        body = AssessmentIn.model_validate({
-            "assessed_at": _local_input(str(form.get("assessed_at") or "")), "reason": form.get("reason"),
-            "assessor": form.get("assessor", ""), "answers": answers, "coma": bool(form.get("coma")),
-            "dementia_or_mental_disorder": bool(form.get("dementia")),
-            "risk_events_30d": int(str(form.get("risk_events") or 0))})
+        body = AssessmentIn.model_validate(
+            {
+                "assessed_at": _local_input(str(form.get("assessed_at") or "")),
+                "reason": form.get("reason"),
+                "assessor": form.get("assessor", ""),
+                "answers": answers,
+                "coma": bool(form.get("coma")),
+                "dementia_or_mental_disorder": bool(form.get("dementia")),
+                "risk_events_30d": int(str(form.get("risk_events") or 0)),
+            }
+        )
 
         def save() -> int:
             with services.sessions() as s, s.begin():
                 resident = profile.resident_by_code(s, code)
-                return assessments.record_assessment(s, resident, body, care_user.username, services.clock(),
-                                                     care_config(services.settings).advanced_age).id
+                return assessments.record_assessment(
+                    s, resident, body, care_user.username, services.clock(), care_config(services.settings).advanced_age
+                ).id
+
         new_id = await run_in_threadpool(save)
     except (ValidationError, CareError, ValueError) as exc:
         message = _problem(exc) if isinstance(exc, (ValidationError, CareError)) else str(exc)
@@ -239,6 +331,7 @@ async def pair_helper(code: str, request: Request, services: ServicesDep, care_u
         def save() -> None:
             with services.sessions() as s, s.begin():
                 pairing.pair(s, profile.resident_by_code(s, code), body, care_user.username, services.clock())
+
         await run_in_threadpool(save)
     except (ValidationError, CareError) as exc:
         return _back(code, "helpers", _problem(exc))
@@ -247,10 +340,18 @@ async def pair_helper(code: str, request: Request, services: ServicesDep, care_u
 
 def contact_from_form(form: Any) -> ContactIn:
     """A ContactIn from the contact form (shared by the profile page and the helper's phone page)."""
-    return ContactIn.model_validate({
-        "at": _local_input(str(form.get("at") or "")), "channel": form.get("channel"), "mood": form.get("mood"),
-        "health": form.get("health"), "living": form.get("living"), "hazards": list(form.getlist("hazards")),
-        "needs": str(form.get("needs") or "") or None, "note": str(form.get("note") or "") or None})
+    return ContactIn.model_validate(
+        {
+            "at": _local_input(str(form.get("at") or "")),
+            "channel": form.get("channel"),
+            "mood": form.get("mood"),
+            "health": form.get("health"),
+            "living": form.get("living"),
+            "hazards": list(form.getlist("hazards")),
+            "needs": str(form.get("needs") or "") or None,
+            "note": str(form.get("note") or "") or None,
+        }
+    )
 
 
 @router.post("/console/residents/{code}/contacts", response_model=None)
@@ -262,7 +363,10 @@ async def log_contact(code: str, request: Request, services: ServicesDep, care_u
 
         def save() -> None:
             with services.sessions() as s, s.begin():
-                contacts.log_contact(s, profile.resident_by_code(s, code), body, care_user.display_name, services.clock())
+                contacts.log_contact(
+                    s, profile.resident_by_code(s, code), body, care_user.display_name, services.clock()
+                )
+
         await run_in_threadpool(save)
     except (ValidationError, CareError, ValueError) as exc:
         return _back(code, "contacts", _problem(exc) if not isinstance(exc, ValueError) else str(exc))
@@ -278,8 +382,14 @@ def desk_page(request: Request, services: ServicesDep, care_user: CareReaderDep)
     with services.sessions() as s:
         owed = queue.due(s, now, cfg.followup_hours)
         cover = queue.coverage(s, now, cfg.intervals)
-    return care_page(request, services, "care/desk.html", care_user=care_user, today=today,
-                     due_today=[d for d in owed if d.due == today and not d.overdue],
-                     overdue=[d for d in owed if d.overdue], coverage=cover,
-                     helpers=queue.per_helper(owed, today))
-
+    return care_page(
+        request,
+        services,
+        "care/desk.html",
+        care_user=care_user,
+        today=today,
+        due_today=[d for d in owed if d.due == today and not d.overdue],
+        overdue=[d for d in owed if d.overdue],
+        coverage=cover,
+        helpers=queue.per_helper(owed, today),
+    )

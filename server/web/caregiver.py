@@ -54,8 +54,18 @@ def _render(request: Request, services: Services, session: Session, token: str, 
     acks = views.acknowledgements(view.alarm)
     mine = any(a.detail.get("via") == "caregiver_link" and a.actor == view.caregiver.name for a in acks)
     declined = any(a.action == "declined" and a.actor == view.caregiver.name for a in view.alarm.audit)
-    return page(request, services, name, person_language=view.caregiver.language, token=token, view=view,
-                acks=acks, mine=mine, declined=declined, closed=view.alarm.status in ("resolved", "cancelled"))
+    return page(
+        request,
+        services,
+        name,
+        person_language=view.caregiver.language,
+        token=token,
+        view=view,
+        acks=acks,
+        mine=mine,
+        declined=declined,
+        closed=view.alarm.status in ("resolved", "cancelled"),
+    )
 
 
 @router.get("/c/{token}", response_class=HTMLResponse)
@@ -83,7 +93,7 @@ def caregiver_ack(token: str, request: Request, services: ServicesDep, session: 
 
 @router.post("/c/{token}/decline", response_model=None)
 def caregiver_decline(token: str, request: Request, services: ServicesDep, session: SessionDep) -> Response:
-    """"I can't come": the escalation moves on to the next person at once."""
+    """ "I can't come": the escalation moves on to the next person at once."""
     view = load(services, session, token)
     if view is None:
         return page(request, services, "caregiver_bad.html", status_code=403, duty_phone=services.settings.duty_phone)

@@ -31,9 +31,18 @@ _REFUSED = (ValidationError, AssistError, ValueError)
 
 
 def _page(request: Request, services: Any, name: str, me: StaffIdentity, **context: Any) -> HTMLResponse:
-    return assist_page(request, services, name, care_user=me, may=lambda action: allowed(me.role, action),
-                       nav="community", error=request.query_params.get("error"), done=request.query_params.get("done"),
-                       local=lambda at: at.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M") if at else "", **context)
+    return assist_page(
+        request,
+        services,
+        name,
+        care_user=me,
+        may=lambda action: allowed(me.role, action),
+        nav="community",
+        error=request.query_params.get("error"),
+        done=request.query_params.get("done"),
+        local=lambda at: at.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M") if at else "",
+        **context,
+    )
 
 
 @router.get("/console/activities", response_class=HTMLResponse)
@@ -41,8 +50,7 @@ def overview(request: Request, services: ServicesDep, me: ReaderDep) -> HTMLResp
     """Activities and teams with sign-ups and attendance; notices; the forms to add both."""
     with services.sessions() as s:
         rows, news = activities.listing(s), notices.listing(s, 50)
-    return _page(request, services, "assist/activities.html", me, rows=rows, news=news,
-                 care_categories=CARE_CATEGORIES)
+    return _page(request, services, "assist/activities.html", me, rows=rows, news=news, care_categories=CARE_CATEGORIES)
 
 
 @router.get("/console/activities/{activity_id}", response_class=HTMLResponse)
@@ -73,6 +81,7 @@ async def _save(request: Request, services: Any, url: str, work: Any) -> Respons
     def run() -> None:
         with services.sessions() as s, s.begin():
             work(s, form)
+
     try:
         await run_in_threadpool(run)
     except _REFUSED as exc:
@@ -83,24 +92,35 @@ async def _save(request: Request, services: Any, url: str, work: Any) -> Respons
 @router.post("/console/activities", response_model=None)
 async def create(request: Request, services: ServicesDep, me: OrganiserDep) -> Response:
     """Announce an activity or found a team."""
+
     def work(s: Any, form: Any) -> None:
-        body = ActivityIn(kind=str(form.get("kind", "")), title=str(form.get("title", "")).strip(),
-                          tags=[t.strip() for t in str(form.get("tags", "")).replace("，", ",").split(",") if t.strip()],
-                          starts_at=local_time(form.get("starts_at")), place=str(form.get("place", "")).strip() or None,
-                          district=str(form.get("district", "")).strip() or None,
-                          capacity=int(str(form.get("capacity") or 30)))
+        body = ActivityIn(
+            kind=str(form.get("kind", "")),
+            title=str(form.get("title", "")).strip(),
+            tags=[t.strip() for t in str(form.get("tags", "")).replace("，", ",").split(",") if t.strip()],
+            starts_at=local_time(form.get("starts_at")),
+            place=str(form.get("place", "")).strip() or None,
+            district=str(form.get("district", "")).strip() or None,
+            capacity=int(str(form.get("capacity") or 30)),
+        )
         activities.create(s, body, actor_of(request, me), services.clock())
+
     return await _save(request, services, "/console/activities", work)
 
 
 @router.post("/console/activities/{activity_id}/signups", response_model=None)
 async def sign_up(activity_id: int, request: Request, services: ServicesDep, me: OrganiserDep) -> Response:
     """Sign a resident up (or into a team with a skill), or mark whether they came."""
+
     def work(s: Any, form: Any) -> None:
         attended = {"yes": True, "no": False}.get(str(form.get("attended", "")))
-        body = SignupIn(resident_code=str(form.get("resident_code", "")), role=str(form.get("role") or "") or None,
-                        attended=attended)
+        body = SignupIn(
+            resident_code=str(form.get("resident_code", "")),
+            role=str(form.get("role") or "") or None,
+            attended=attended,
+        )
         activities.sign_up(s, activity_id, body, actor_of(request, me), services.clock())
+
     return await _save(request, services, f"/console/activities/{activity_id}", work)
 
 
@@ -112,9 +132,15 @@ async def publish(request: Request, services: ServicesDep, me: PublisherDep) -> 
     def work(s: Any, form: Any) -> None:
         audience = str(form.get("audience", "all"))
         value = str(form.get(f"value_{audience}", "")).strip() or None
-        body = NoticeIn(title=str(form.get("title", "")).strip(), body=str(form.get("body", "")).strip(),
-                        audience=audience, audience_value=value, read_aloud=form.get("read_aloud") == "yes")
+        body = NoticeIn(
+            title=str(form.get("title", "")).strip(),
+            body=str(form.get("body", "")).strip(),
+            audience=audience,
+            audience_value=value,
+            read_aloud=form.get("read_aloud") == "yes",
+        )
         published.append(notices.publish(s, body, actor_of(request, me), services.clock()).id)
+
     answer = await _save(request, services, "/console/activities#notices", work)
     if published:  # committed: now the homes may hear it
         await run_in_threadpool(notice_delivery.read_aloud, services, published[0], actor_of(request, me))

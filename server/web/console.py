@@ -54,21 +54,27 @@ def login_form(request: Request, services: ServicesDep, next: str = "/console") 
 
 
 @router.post("/console/login", response_model=None)
-async def login(request: Request, services: ServicesDep, username: Annotated[str, Form(max_length=256)] = "",
-                password: Annotated[str, Form(max_length=256)] = "",
-                next: Annotated[str, Form(max_length=2000)] = "/console",
-                totp: Annotated[str, Form(max_length=12)] = "") -> HTMLResponse | RedirectResponse:
+async def login(
+    request: Request,
+    services: ServicesDep,
+    username: Annotated[str, Form(max_length=256)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/console",
+    totp: Annotated[str, Form(max_length=12)] = "",
+) -> HTMLResponse | RedirectResponse:
     """Check the credentials and set the session cookie (the same token the REST API accepts)."""
     try:
         staff = await sign_in(services, username.strip(), password, client_address(request), totp or None)
     except Throttled as exc:
-        response = page(request, services, "login.html", status_code=429, next=_safe_next(next), error=str(exc),
-                        username=username)
+        response = page(
+            request, services, "login.html", status_code=429, next=_safe_next(next), error=str(exc), username=username
+        )
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except AuthError:
-        return page(request, services, "login.html", status_code=401, next=_safe_next(next), error=True,
-                    username=username)
+        return page(
+            request, services, "login.html", status_code=401, next=_safe_next(next), error=True, username=username
+        )
     redirect = RedirectResponse(_safe_next(next), 303)
     set_session_cookie(redirect, services.tokens.issue(staff), services.tokens.ttl_s)
     return redirect
@@ -91,16 +97,29 @@ def logout(request: Request, services: ServicesDep, user: SignedInDep) -> Redire
 def queue_page(request: Request, services: ServicesDep, session: SessionDep, user: ConsoleUserDep) -> HTMLResponse:
     """The live alarm queue."""
     alarms = views.alarm_queue(session)
-    return page(request, services, "queue.html", user=user, alarms=alarms, now=services.clock(),
-                unreached=views.unreached(session, [a.id for a in alarms]))
+    return page(
+        request,
+        services,
+        "queue.html",
+        user=user,
+        alarms=alarms,
+        now=services.clock(),
+        unreached=views.unreached(session, [a.id for a in alarms]),
+    )
 
 
 @router.get("/console/queue", response_class=HTMLResponse)
 def queue_fragment(request: Request, services: ServicesDep, session: SessionDep, user: ConsoleUserDep) -> HTMLResponse:
     """The queue's table alone, fetched by the page when the server says something changed."""
     alarms = views.alarm_queue(session)
-    return page(request, services, "_queue.html", user=user, alarms=alarms,
-                unreached=views.unreached(session, [a.id for a in alarms]))
+    return page(
+        request,
+        services,
+        "_queue.html",
+        user=user,
+        alarms=alarms,
+        unreached=views.unreached(session, [a.id for a in alarms]),
+    )
 
 
 @router.get("/console/alerting")
@@ -109,11 +128,13 @@ def alerting(session: SessionDep, user: ConsoleUserDep) -> JSONResponse:
     queue = views.alarm_queue(session)
     unanswered = [a for a in queue if a.severity == "emergency" and a.status in views.UNANSWERED]
     lost = views.unreached(session, [a.id for a in queue if a.status in views.UNANSWERED])
-    return JSONResponse({
-        "unanswered_emergencies": [a.id for a in unanswered],
-        "newest": [_headline(a) for a in unanswered[-1:]],
-        "unreached": [_headline(a) for a in queue if a.id in lost],
-    })
+    return JSONResponse(
+        {
+            "unanswered_emergencies": [a.id for a in unanswered],
+            "newest": [_headline(a) for a in unanswered[-1:]],
+            "unreached": [_headline(a) for a in queue if a.id in lost],
+        }
+    )
 
 
 def _headline(alarm: Alarm) -> dict[str, object]:
@@ -124,8 +145,13 @@ def _headline(alarm: Alarm) -> dict[str, object]:
 
 def _where(session: SessionDep, alarm: Alarm) -> dict[str, Any]:
     """The device's room and the gateway's state, for the alarm page ("sos-button · gw-r003" said too little)."""
-    device = session.scalars(select(Device).where(Device.gateway_id == alarm.gateway_id,
-                                                  Device.name == alarm.device)).first() if alarm.device else None
+    device = (
+        session.scalars(
+            select(Device).where(Device.gateway_id == alarm.gateway_id, Device.name == alarm.device)
+        ).first()
+        if alarm.device
+        else None
+    )
     gateway = session.get(Gateway, alarm.gateway_id)
     return {"device_row": device, "gateway_row": gateway}
 
@@ -138,29 +164,55 @@ def _alarm(session: SessionDep, alarm_id: int) -> Alarm:
 
 
 @router.get("/console/alarms/{alarm_id}", response_class=HTMLResponse)
-def alarm_page(alarm_id: int, request: Request, services: ServicesDep, session: SessionDep,
-               user: ConsoleUserDep) -> HTMLResponse:
+def alarm_page(
+    alarm_id: int, request: Request, services: ServicesDep, session: SessionDep, user: ConsoleUserDep
+) -> HTMLResponse:
     """One alarm with the resident's card and what staff can do."""
     alarm = _alarm(session, alarm_id)
     card = views.resident_card(session, alarm, services.clock())
     if alarm.resident is not None:
-        record_read(services, request, user, "resident_card.read", "resident", alarm.resident.code,
-                    {"alarm_id": alarm.id})
-    gaps = [] if alarm.resident is None else coverage_now(session, services.clock(), only=alarm.resident.code).of(
-        alarm.resident.code)
-    return page(request, services, "alarm.html", user=user, alarm=alarm, card=card, outcomes=desk.OUTCOMES,
-                gaps=gaps, coverage_words=coverage_words, call_outcomes=CALL_OUTCOMES, **_where(session, alarm),
-                acks=views.acknowledgements(alarm), error=request.query_params.get("error"),
-                unreached=views.unreached(session, [alarm.id]))
+        record_read(
+            services, request, user, "resident_card.read", "resident", alarm.resident.code, {"alarm_id": alarm.id}
+        )
+    gaps = (
+        []
+        if alarm.resident is None
+        else coverage_now(session, services.clock(), only=alarm.resident.code).of(alarm.resident.code)
+    )
+    return page(
+        request,
+        services,
+        "alarm.html",
+        user=user,
+        alarm=alarm,
+        card=card,
+        outcomes=desk.OUTCOMES,
+        gaps=gaps,
+        coverage_words=coverage_words,
+        call_outcomes=CALL_OUTCOMES,
+        **_where(session, alarm),
+        acks=views.acknowledgements(alarm),
+        error=request.query_params.get("error"),
+        unreached=views.unreached(session, [alarm.id]),
+    )
 
 
 @router.get("/console/alarms/{alarm_id}/panel", response_class=HTMLResponse)
-def alarm_panel(alarm_id: int, request: Request, services: ServicesDep, session: SessionDep,
-                user: ConsoleUserDep) -> HTMLResponse:
+def alarm_panel(
+    alarm_id: int, request: Request, services: ServicesDep, session: SessionDep, user: ConsoleUserDep
+) -> HTMLResponse:
     """The alarm's live part (status, acknowledgements, history), redrawn on change."""
     alarm = _alarm(session, alarm_id)
-    return page(request, services, "_alarm_panel.html", user=user, alarm=alarm, acks=views.acknowledgements(alarm),
-                unreached=views.unreached(session, [alarm.id]), **_where(session, alarm))
+    return page(
+        request,
+        services,
+        "_alarm_panel.html",
+        user=user,
+        alarm=alarm,
+        acks=views.acknowledgements(alarm),
+        unreached=views.unreached(session, [alarm.id]),
+        **_where(session, alarm),
+    )
 
 
 def _back(alarm_id: int, error: Conflict | None = None, focus: str | None = None) -> RedirectResponse:
@@ -171,8 +223,9 @@ def _back(alarm_id: int, error: Conflict | None = None, focus: str | None = None
 
 
 @router.post("/console/alarms/{alarm_id}/ack")
-def ack(alarm_id: int, services: ServicesDep, user: ConsoleUserDep,
-        back: Annotated[str, Form(max_length=16)] = "") -> RedirectResponse:
+def ack(
+    alarm_id: int, services: ServicesDep, user: ConsoleUserDep, back: Annotated[str, Form(max_length=16)] = ""
+) -> RedirectResponse:
     """Acknowledge as the signed-in staff member; the home hears that help is coming.
 
     From the queue (`back=queue`) the queue comes back with the focus on that alarm's link."""
@@ -188,8 +241,12 @@ def ack(alarm_id: int, services: ServicesDep, user: ConsoleUserDep,
 
 
 @router.post("/console/alarms/{alarm_id}/note")
-def note(alarm_id: int, services: ServicesDep, user: ConsoleUserDep,
-         text: Annotated[str, Form(min_length=1, max_length=4000)]) -> RedirectResponse:
+def note(
+    alarm_id: int,
+    services: ServicesDep,
+    user: ConsoleUserDep,
+    text: Annotated[str, Form(min_length=1, max_length=4000)],
+) -> RedirectResponse:
     """Add a note to the alarm's record."""
     try:
         with services.sessions() as s, s.begin():
@@ -200,8 +257,13 @@ def note(alarm_id: int, services: ServicesDep, user: ConsoleUserDep,
 
 
 @router.post("/console/alarms/{alarm_id}/resolve")
-def resolve(alarm_id: int, services: ServicesDep, user: ConsoleUserDep, outcome: Annotated[str, Form()],
-            text: Annotated[str, Form(max_length=4000)] = "") -> RedirectResponse:
+def resolve(
+    alarm_id: int,
+    services: ServicesDep,
+    user: ConsoleUserDep,
+    outcome: Annotated[str, Form()],
+    text: Annotated[str, Form(max_length=4000)] = "",
+) -> RedirectResponse:
     """Close the alarm with an outcome."""
     try:
         with services.sessions() as s, s.begin():

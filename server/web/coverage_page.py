@@ -20,10 +20,15 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 # What each gap means to the person reading the page (zh-CN, English); {subject} is the device or person.
 WORDS = {
     "title": ("保障状况", "Coverage"),
-    "intro": ("下列老人的保障不完整，最危险的排在最前。", "These residents are less protected than promised; worst first."),
+    "intro": (
+        "下列老人的保障不完整，最危险的排在最前。",
+        "These residents are less protected than promised; worst first.",
+    ),
     "all_ok": ("所有老人均已完整保障。", "Every resident is fully protected."),
     "protected": ("保障完整", "Fully protected"),
-    "risk": ("风险", "Risk"), "resident": ("老人", "Resident"), "gap": ("问题", "Gap"),
+    "risk": ("风险", "Risk"),
+    "resident": ("老人", "Resident"),
+    "gap": ("问题", "Gap"),
     "desk": ("值班台（所有老人）", "The desk (every resident)"),
     "no_gateway": ("没有网关：报警无法送达", "No gateway: no alarm can arrive"),
     "gateway_offline": ("网关离线：{subject}", "Gateway offline: {subject}"),
@@ -32,10 +37,16 @@ WORDS = {
     "no_supervisor": ("没有可通知的主管", "No supervisor can be notified"),
     "no_sos": ("没有配对的紧急按钮", "No SOS button paired"),
     "sos_silent": ("紧急按钮无信号：{subject}", "SOS button not reporting: {subject}"),
-    "caregiver_channel_failing": ("家属通知渠道最近发送失败：{subject}", "Caregiver's channel failed last time: {subject}"),
+    "caregiver_channel_failing": (
+        "家属通知渠道最近发送失败：{subject}",
+        "Caregiver's channel failed last time: {subject}",
+    ),
     "speaker_fault": ("家中语音故障", "Home speaker fault"),
     "panel_fault": ("取消按钮/指示灯故障", "Cancel button / light fault"),
-    "device_missing": ("护理类别需要的设备未配对：{subject}", "Device the care category needs is not paired: {subject}"),
+    "device_missing": (
+        "护理类别需要的设备未配对：{subject}",
+        "Device the care category needs is not paired: {subject}",
+    ),
     "device_silent": ("设备无信号：{subject}", "Device not reporting: {subject}"),
     "unknown_devices": ("网关报告未知设备：{subject}", "Gateway reports an unknown device: {subject}"),
     "pair_it": ("配对此设备", "Pair this device"),

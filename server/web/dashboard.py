@@ -25,17 +25,28 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def _overview(services: Services) -> figures.Overview:
     with services.sessions() as s:
-        return figures.overview(s, services.clock(), assist_config(services.settings).sla,
-                                care_config(services.settings).intervals)
+        return figures.overview(
+            s, services.clock(), assist_config(services.settings).sla, care_config(services.settings).intervals
+        )
 
 
 @router.get("/console/dashboard", response_class=HTMLResponse)
 def dashboard(request: Request, services: ServicesDep, me: FiguresDep) -> HTMLResponse:
     """Every chart, printable as the monthly report."""
     view = _overview(services)
-    return assist_page(request, services, "assist/dashboard.html", care_user=me, nav="dashboard", view=view,
-                       may=lambda action: allowed(me.role, action), error=None, cell=cell,
-                       at=view.now.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M"), days=figures.WINDOW_DAYS)
+    return assist_page(
+        request,
+        services,
+        "assist/dashboard.html",
+        care_user=me,
+        nav="dashboard",
+        view=view,
+        may=lambda action: allowed(me.role, action),
+        error=None,
+        cell=cell,
+        at=view.now.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M"),
+        days=figures.WINDOW_DAYS,
+    )
 
 
 @router.get("/console/dashboard/{key}.xlsx")
@@ -46,5 +57,8 @@ def download(key: str, request: Request, services: ServicesDep, me: FiguresDep) 
     except StopIteration as exc:
         raise HTTPException(404, "no such chart") from exc
     record_read(services, request, me, "figures.exported", "chart", key)
-    return Response(xlsx.workbook(chart), media_type=XLSX,
-                    headers={"Content-Disposition": f'attachment; filename="anxin-{key}.xlsx"'})
+    return Response(
+        xlsx.workbook(chart),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="anxin-{key}.xlsx"'},
+    )

@@ -43,20 +43,34 @@ WARNING_TEXT = {
     "glucose_unstable": "血糖波动大 CV>36%",
 }
 WARNING_TEXT_EN = {
-    "crisis": "Crisis ≥180/110", "low_bp": "Low BP: mean systolic <100 or ≥1/4 of readings <90/60",
-    "above_target_2_weeks": "Above target two weeks running", "rising": "Weekly systolic up ≥10",
-    "above_target": "Above target this week", "not_measuring": "Not measured ≥3 days",
-    "pulse_low": "Pulse slow <50/min", "pulse_high": "Pulse fast >100/min",
-    "hypoglycaemia_level_2": "Level 2 hypoglycaemia <3.0", "hypoglycaemia": "Hypoglycaemia <3.9",
-    "low_spo2": "SpO2 below threshold", "weight_gain": "Weight +2 kg in 3 days",
-    "glucose_off_target": "Glucose in range <50%", "glucose_unstable": "Glucose unstable CV>36%",
+    "crisis": "Crisis ≥180/110",
+    "low_bp": "Low BP: mean systolic <100 or ≥1/4 of readings <90/60",
+    "above_target_2_weeks": "Above target two weeks running",
+    "rising": "Weekly systolic up ≥10",
+    "above_target": "Above target this week",
+    "not_measuring": "Not measured ≥3 days",
+    "pulse_low": "Pulse slow <50/min",
+    "pulse_high": "Pulse fast >100/min",
+    "hypoglycaemia_level_2": "Level 2 hypoglycaemia <3.0",
+    "hypoglycaemia": "Hypoglycaemia <3.9",
+    "low_spo2": "SpO2 below threshold",
+    "weight_gain": "Weight +2 kg in 3 days",
+    "glucose_off_target": "Glucose in range <50%",
+    "glucose_unstable": "Glucose unstable CV>36%",
 }
 # Where the thresholds come from, printed under the flags (docs/trends.md).
-WARNING_SOURCE = ("来源：家庭血压 7-2-2 与 135/85 mmHg（中国高血压防治指南 2024；ESH 2023）；危象 ≥180/110；"
-                  "低血压 <90/60 mmHg，老年人家庭均值收缩压 <100 提示降压过度；静息脉搏 50–100 次/分。"
-                  " Sources: Chinese hypertension guideline 2024, ESH 2023 (home BP); hypotension < 90/60 mmHg.")
-CONTEXT_TEXT = {"fasting": "空腹 fasting", "before_meal": "餐前 before meal", "after_meal": "餐后 after meal",
-                "bedtime": "睡前 bedtime", "other": "其他 other"}
+WARNING_SOURCE = (
+    "来源：家庭血压 7-2-2 与 135/85 mmHg（中国高血压防治指南 2024；ESH 2023）；危象 ≥180/110；"
+    "低血压 <90/60 mmHg，老年人家庭均值收缩压 <100 提示降压过度；静息脉搏 50–100 次/分。"
+    " Sources: Chinese hypertension guideline 2024, ESH 2023 (home BP); hypotension < 90/60 mmHg."
+)
+CONTEXT_TEXT = {
+    "fasting": "空腹 fasting",
+    "before_meal": "餐前 before meal",
+    "after_meal": "餐后 after meal",
+    "bedtime": "睡前 bedtime",
+    "other": "其他 other",
+}
 
 router = APIRouter(prefix="/doctor", tags=["doctor pages"], include_in_schema=False)
 
@@ -114,10 +128,12 @@ def _words(ctx: Any, zh: str, en: str) -> str:
 templates.env.globals["page_lang"] = _lang
 templates.env.globals["w"] = _words
 templates.env.globals["warning"] = pass_context(
-    lambda ctx, key: (WARNING_TEXT_EN if _lang(ctx) == "en" else WARNING_TEXT).get(key, key))
+    lambda ctx, key: (WARNING_TEXT_EN if _lang(ctx) == "en" else WARNING_TEXT).get(key, key)
+)
 # Codes of the alarm table in words (the console's own words, in the page's language).
 templates.env.globals["code_word"] = pass_context(
-    lambda ctx, kind, code: i18n.translator(_lang(ctx))(f"{kind}_{code}", code) if code else "")
+    lambda ctx, kind, code: i18n.translator(_lang(ctx))(f"{kind}_{code}", code) if code else ""
+)
 templates.env.globals["alarm_type"] = pass_context(lambda ctx, code: i18n.alarm_type(code, _lang(ctx)))
 
 
@@ -144,20 +160,38 @@ def stylesheet() -> FileResponse:
 
 
 @router.get("", response_class=HTMLResponse)
-def cohort_page(request: Request, staff: DoctorDep, session: SessionDep, services: ServicesDep,
-                days: int = Query(service.COHORT_DAYS, ge=7, le=366), threshold: Threshold = "135/85"
-                ) -> HTMLResponse:
+def cohort_page(
+    request: Request,
+    staff: DoctorDep,
+    session: SessionDep,
+    services: ServicesDep,
+    days: int = Query(service.COHORT_DAYS, ge=7, le=366),
+    threshold: Threshold = "135/85",
+) -> HTMLResponse:
     """Every resident, highest risk first."""
     entries = service.cohort(session, services.clock(), days, threshold)
-    rows = [{"e": e, "last": _local(e.last_reading, zone(e.resident.timezone))} for e in entries
-            if may_share(e.resident)]
-    return localized(request, templates.TemplateResponse(request, "doctor/cohort.html", {
-        "staff": staff, "rows": rows, "days": days, "threshold": threshold,
-        "counts": {w: sum(w in e.warnings for e in entries) for w in WARNING_TEXT}}))
+    rows = [
+        {"e": e, "last": _local(e.last_reading, zone(e.resident.timezone))} for e in entries if may_share(e.resident)
+    ]
+    return localized(
+        request,
+        templates.TemplateResponse(
+            request,
+            "doctor/cohort.html",
+            {
+                "staff": staff,
+                "rows": rows,
+                "days": days,
+                "threshold": threshold,
+                "counts": {w: sum(w in e.warnings for e in entries) for w in WARNING_TEXT},
+            },
+        ),
+    )
 
 
-def _resident_context(session: SessionDep, services: ServicesDep, code: str, days: int, until: date | None,
-                      threshold: str) -> dict[str, Any]:
+def _resident_context(
+    session: SessionDep, services: ServicesDep, code: str, days: int, until: date | None, threshold: str
+) -> dict[str, Any]:
     resident = store.resident_by_code(session, code)
     if resident is None:
         raise HTTPException(404, detail=f"no resident with code {code!r}")
@@ -169,13 +203,22 @@ def _resident_context(session: SessionDep, services: ServicesDep, code: str, day
         raise HTTPException(422, detail=str(exc)) from exc
     s, tz = trend.summary, zone(resident.timezone)
     chronic = chronic_service.pictures(session, [resident], {resident.id: s.period})[resident.id]
-    alarms = store.alarms_between(session, resident.id, day_start_utc(s.period.first_day, tz),
-                                  day_end_utc(s.period.last_day, tz))
+    alarms = store.alarms_between(
+        session, resident.id, day_start_utc(s.period.first_day, tz), day_end_utc(s.period.last_day, tz)
+    )
     marks = [AlarmMark(a.raised_at, f"{_local(a.raised_at, tz)} {a.type} ({a.status})") for a in alarms]
     return {
-        "resident": resident, "s": s, "chronic": chronic, "followups": followup_store.history(session, resident.id), "limit": trend.limit, "days": days, "threshold": threshold,
-        "first": day_date(s.period.first_day), "last": day_date(s.period.last_day),
-        "home_first": day_date(s.home.first_day), "until": until.isoformat() if until else "",
+        "resident": resident,
+        "s": s,
+        "chronic": chronic,
+        "followups": followup_store.history(session, resident.id),
+        "limit": trend.limit,
+        "days": days,
+        "threshold": threshold,
+        "first": day_date(s.period.first_day),
+        "last": day_date(s.period.last_day),
+        "home_first": day_date(s.home.first_day),
+        "until": until.isoformat() if until else "",
         "chart": Markup(bp_chart(trend.series, s.period, s.target, tz, marks)),
         "weeks": [{"first": day_date(w.first_day), "last": day_date(w.last_day), "w": w} for w in s.weeks],
         "alarms": [{"a": a, "at": _local(a.raised_at, tz)} for a in alarms],
@@ -185,22 +228,39 @@ def _resident_context(session: SessionDep, services: ServicesDep, code: str, day
 
 
 @router.get("/residents/{code}", response_class=HTMLResponse)
-def resident_page(code: str, request: Request, staff: DoctorDep, session: SessionDep, services: ServicesDep,
-                  days: int = Query(service.RESIDENT_DAYS, ge=7, le=366), until: date | None = None,
-                  threshold: Threshold = "135/85") -> HTMLResponse:
+def resident_page(
+    code: str,
+    request: Request,
+    staff: DoctorDep,
+    session: SessionDep,
+    services: ServicesDep,
+    days: int = Query(service.RESIDENT_DAYS, ge=7, le=366),
+    until: date | None = None,
+    threshold: Threshold = "135/85",
+) -> HTMLResponse:
     """One resident: chart, guideline figures, weekly means, alarm history, exports."""
     ctx = _resident_context(session, services, code, days, until, threshold)
     record_read(services, request, staff, "trends.read", "resident", code)
-    return localized(request, templates.TemplateResponse(request, "doctor/resident.html",
-                                                         {**ctx, "staff": staff, "printable": False}))
+    return localized(
+        request,
+        templates.TemplateResponse(request, "doctor/resident.html", {**ctx, "staff": staff, "printable": False}),
+    )
 
 
 @router.get("/residents/{code}/report", response_class=HTMLResponse)
-def report_page(code: str, request: Request, staff: DoctorDep, session: SessionDep, services: ServicesDep,
-                days: int = Query(service.RESIDENT_DAYS, ge=7, le=366), until: date | None = None,
-                threshold: Threshold = "135/85") -> HTMLResponse:
+def report_page(
+    code: str,
+    request: Request,
+    staff: DoctorDep,
+    session: SessionDep,
+    services: ServicesDep,
+    days: int = Query(service.RESIDENT_DAYS, ge=7, le=366),
+    until: date | None = None,
+    threshold: Threshold = "135/85",
+) -> HTMLResponse:
     """The same picture laid out for paper (A4, no navigation)."""
     ctx = _resident_context(session, services, code, days, until, threshold)
     record_read(services, request, staff, "trends.report", "resident", code)
-    return localized(request, templates.TemplateResponse(request, "doctor/resident.html",
-                                                         {**ctx, "staff": staff, "printable": True}))
+    return localized(
+        request, templates.TemplateResponse(request, "doctor/resident.html", {**ctx, "staff": staff, "printable": True})
+    )

@@ -57,8 +57,9 @@ def day_ticks(period: Period) -> list[tuple[int, str]]:
     return ticks
 
 
-def bp_chart(series: BPSeries, period: Period, target: tuple[float, float], tz: ZoneInfo,
-             alarms: list[AlarmMark] | None = None) -> str:
+def bp_chart(
+    series: BPSeries, period: Period, target: tuple[float, float], tz: ZoneInfo, alarms: list[AlarmMark] | None = None
+) -> str:
     """SVG markup for the period: readings as markers, daily means as lines, target lines, alarms as ticks."""
     s = series.between_days(period.first_day, period.last_day)
     t0 = day_start_utc(period.first_day, tz).timestamp()
@@ -74,30 +75,42 @@ def bp_chart(series: BPSeries, period: Period, target: tuple[float, float], tz: 
     def y(v: float) -> float:
         return TOP + (hi - v) / (hi - lo) * ph
 
-    out = [f'<svg class="bp-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" '
-           f'aria-label="blood pressure from {day_date(period.first_day)} to {day_date(period.last_day)}">']
+    out = [
+        f'<svg class="bp-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" '
+        f'aria-label="blood pressure from {day_date(period.first_day)} to {day_date(period.last_day)}">'
+    ]
     out.append(f'<rect class="above-target" x="{LEFT}" y="{TOP}" width="{pw}" height="{_fmt(y(target[0]) - TOP)}"/>')
     for v in range(int(lo), int(hi) + 1, 20):
-        out.append(f'<line class="grid" x1="{LEFT}" x2="{W - RIGHT}" y1="{_fmt(y(v))}" y2="{_fmt(y(v))}"/>'
-                   f'<text class="axis" x="{LEFT - 6}" y="{_fmt(y(v) + 4)}" text-anchor="end">{v}</text>')
+        out.append(
+            f'<line class="grid" x1="{LEFT}" x2="{W - RIGHT}" y1="{_fmt(y(v))}" y2="{_fmt(y(v))}"/>'
+            f'<text class="axis" x="{LEFT - 6}" y="{_fmt(y(v) + 4)}" text-anchor="end">{v}</text>'
+        )
     for d, label in day_ticks(period):
         xd = x(day_start_utc(d, tz).timestamp())
-        out.append(f'<line class="grid" x1="{_fmt(xd)}" x2="{_fmt(xd)}" y1="{TOP}" y2="{H - BOTTOM}"/>'
-                   f'<text class="axis" x="{_fmt(xd)}" y="{H - 10}">{label}</text>')
+        out.append(
+            f'<line class="grid" x1="{_fmt(xd)}" x2="{_fmt(xd)}" y1="{TOP}" y2="{H - BOTTOM}"/>'
+            f'<text class="axis" x="{_fmt(xd)}" y="{H - 10}">{label}</text>'
+        )
     for name, value in (("systolic", target[0]), ("diastolic", target[1])):
-        out.append(f'<line class="target {name}" x1="{LEFT}" x2="{W - RIGHT}" y1="{_fmt(y(value))}" '
-                   f'y2="{_fmt(y(value))}"><title>target {name} {_fmt(value)} mmHg</title></line>')
+        out.append(
+            f'<line class="target {name}" x1="{LEFT}" x2="{W - RIGHT}" y1="{_fmt(y(value))}" '
+            f'y2="{_fmt(y(value))}"><title>target {name} {_fmt(value)} mmHg</title></line>'
+        )
     for m in alarms or []:
         at = (m.at if m.at.tzinfo else m.at.replace(tzinfo=UTC)).timestamp()
         if t0 <= at < t1:
-            out.append(f'<line class="alarm" x1="{_fmt(x(at))}" x2="{_fmt(x(at))}" y1="{TOP}" y2="{H - BOTTOM}">'
-                       f'<title>{escape(m.label)}</title></line>')
+            out.append(
+                f'<line class="alarm" x1="{_fmt(x(at))}" x2="{_fmt(x(at))}" y1="{TOP}" y2="{H - BOTTOM}">'
+                f"<title>{escape(m.label)}</title></line>"
+            )
     for name in ("systolic", "diastolic"):
         vals = getattr(s, name)
         if len(s):
             days, means = group_means(s.day, vals)
-            pts = " ".join(f"{_fmt(x(day_start_utc(int(d), tz).timestamp() + 43200))},{_fmt(y(float(m)))}"
-                           for d, m in zip(days, means, strict=False))
+            pts = " ".join(
+                f"{_fmt(x(day_start_utc(int(d), tz).timestamp() + 43200))},{_fmt(y(float(m)))}"
+                for d, m in zip(days, means, strict=False)
+            )
             out.append(f'<polyline class="daily {name}" points="{pts}"/>')
     for i in range(len(s)):
         when = datetime.fromtimestamp(float(s.t[i]), tz).strftime("%Y-%m-%d %H:%M")

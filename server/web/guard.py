@@ -15,8 +15,10 @@ from server.web import csrf
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Signing in has no session yet; a caregiver's or a helper's link is its own key and sets no cookie.
 CSRF_EXEMPT = ("/console/login", "/api/v1/auth/token", "/c/", "/h/", "/f/", "/p/")
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 # Swagger UI and ReDoc load their own scripts from a CDN: they only get the framing rule.
 DOCS_CSP = "frame-ancestors 'none'"
 DOCS = ("/docs", "/redoc")
@@ -32,10 +34,18 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 def _plain(status: int, text: str) -> list[Message]:
     body = text.encode()
-    return [{"type": "http.response.start", "status": status,
-             "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
-                         (b"connection", b"close")]},
-            {"type": "http.response.body", "body": body}]
+    return [
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        },
+        {"type": "http.response.body", "body": body},
+    ]
 
 
 class SecurityGuard:
@@ -116,8 +126,9 @@ class SecurityGuard:
             offered = fields[0] if fields else None
         if csrf.is_valid(self.settings.secret_key or "", session, offered):
             return None
-        return _plain(403, "请求缺少有效的安全令牌，请刷新页面后重试 / missing or wrong CSRF token: reload the page and "
-                           "try again")
+        return _plain(
+            403, "请求缺少有效的安全令牌，请刷新页面后重试 / missing or wrong CSRF token: reload the page and try again"
+        )
 
     @staticmethod
     def _replay(body: bytes) -> Receive:
@@ -136,13 +147,18 @@ class SecurityGuard:
         if message["type"] != "http.response.start":
             return message
         headers: list[tuple[bytes, bytes]] = [
-            (k, v) for k, v in message.get("headers", []) if k.lower() not in (b"cache-control",) or
-            path.startswith("/static/")]
+            (k, v)
+            for k, v in message.get("headers", [])
+            if k.lower() not in (b"cache-control",) or path.startswith("/static/")
+        ]
         secure = self.settings.cookie_secure == "always" or (
-            self.settings.cookie_secure == "auto" and scope.get("scheme") == "https")
+            self.settings.cookie_secure == "auto" and scope.get("scheme") == "https"
+        )
         if secure:
-            headers = [(k, v + b"; Secure") if k.lower() == b"set-cookie" and b"secure" not in v.lower() else (k, v)
-                       for k, v in headers]
+            headers = [
+                (k, v + b"; Secure") if k.lower() == b"set-cookie" and b"secure" not in v.lower() else (k, v)
+                for k, v in headers
+            ]
         headers += [
             (b"content-security-policy", (DOCS_CSP if path.startswith(DOCS) else CSP).encode()),
             (b"x-frame-options", b"DENY"),

@@ -55,10 +55,22 @@ def helper_home(token: str, request: Request, services: ServicesDep) -> HTMLResp
         mine = pairing.plans_of_helper(s, helper.id)
         news = notices.for_helper(s, helper.id)
         rate = to_rate(s, helper.id, now)
-    return care_page(request, services, "care/helper.html", person_language=helper.language, helper=helper,
-                     notices=news, to_rate=rate, rate_error=request.query_params.get("rate_error"),
-                     token=token, owed=owed, mine=mine, today=plans.local_date(now),
-                     overdue=sum(1 for d in owed if d.overdue), done=request.query_params.get("done"))
+    return care_page(
+        request,
+        services,
+        "care/helper.html",
+        person_language=helper.language,
+        helper=helper,
+        notices=news,
+        to_rate=rate,
+        rate_error=request.query_params.get("rate_error"),
+        token=token,
+        owed=owed,
+        mine=mine,
+        today=plans.local_date(now),
+        overdue=sum(1 for d in owed if d.overdue),
+        done=request.query_params.get("done"),
+    )
 
 
 @router.get("/h/{token}/contact/{code}", response_class=HTMLResponse)
@@ -67,21 +79,39 @@ def contact_form(token: str, code: str, request: Request, services: ServicesDep)
     return _contact_form(token, code, request, services)
 
 
-def _contact_form(token: str, code: str, request: Request, services: Services, error: str | None = None,
-                  sent: Any = None, status_code: int = 200) -> HTMLResponse:
+def _contact_form(
+    token: str,
+    code: str,
+    request: Request,
+    services: Services,
+    error: str | None = None,
+    sent: Any = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     with services.sessions() as s:
         helper = _helper(services, s, token)
         if helper is None:
             return _bad(request, services)
-        plan, resident = next(((p, r) for p, r in pairing.plans_of_helper(s, helper.id) if r.code == code),
-                              (None, None))
+        plan, resident = next(
+            ((p, r) for p, r in pairing.plans_of_helper(s, helper.id) if r.code == code), (None, None)
+        )
         if plan is None or resident is None:  # not theirs, or no such resident: the link opens nothing else
             return _bad(request, services)
     sent = sent or {}
-    return care_page(request, services, "care/helper_contact.html", status_code=status_code,
-                     person_language=helper.language, helper=helper, token=token, resident=resident, error=error,
-                     channel=sent.get("channel") or plan.channel, sent=sent,
-                     now_local=sent.get("at") or services.clock().astimezone(plans.LOCAL).strftime("%Y-%m-%dT%H:%M"))
+    return care_page(
+        request,
+        services,
+        "care/helper_contact.html",
+        status_code=status_code,
+        person_language=helper.language,
+        helper=helper,
+        token=token,
+        resident=resident,
+        error=error,
+        channel=sent.get("channel") or plan.channel,
+        sent=sent,
+        now_local=sent.get("at") or services.clock().astimezone(plans.LOCAL).strftime("%Y-%m-%dT%H:%M"),
+    )
 
 
 @router.post("/h/{token}/contact/{code}", response_model=None)
@@ -94,9 +124,16 @@ async def contact_save(token: str, code: str, request: Request, services: Servic
             helper = _helper(services, s, token)
             if helper is None:
                 return None
-            contacts.log_contact(s, profile.resident_by_code(s, code), contact_from_form(form), helper.name,
-                                 services.clock(), helper=helper)
+            contacts.log_contact(
+                s,
+                profile.resident_by_code(s, code),
+                contact_from_form(form),
+                helper.name,
+                services.clock(),
+                helper=helper,
+            )
             return helper.name
+
     try:
         who = await run_in_threadpool(save)
     except (ValidationError, CareError, ValueError) as exc:
@@ -116,11 +153,17 @@ def helper_calendar(token: str, request: Request, services: ServicesDep) -> Resp
         if helper is None:
             return Response("this link is not valid or has expired\n", status_code=403, media_type="text/plain")
         mine = pairing.plans_of_helper(s, helper.id)
-        follow = [d for d in queue.due(s, now, care_config(services.settings).followup_hours, helper_id=helper.id)
-                  if d.kind == "follow_up"]
+        follow = [
+            d
+            for d in queue.due(s, now, care_config(services.settings).followup_hours, helper_id=helper.id)
+            if d.kind == "follow_up"
+        ]
         body = calendar.feed(helper, mine, follow, now, request.url.hostname or "anxin")
-    return Response(body, media_type="text/calendar; charset=utf-8",
-                    headers={"Content-Disposition": 'inline; filename="anxin-contacts.ics"'})
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'inline; filename="anxin-contacts.ics"'},
+    )
 
 
 def to_rate(session: Session, helper_id: int, now: datetime) -> list[tuple[ServiceRequest, str]]:
@@ -144,6 +187,7 @@ async def rate(token: str, request: Request, services: ServicesDep) -> Response:
                 raise AssistError("this request is not one of your residents' to rate")
             ratings.rate(s, body, Actor(f"helper:{helper.code}", "helper", client_address(request)), services.clock())
             return True
+
     try:
         ok = await run_in_threadpool(save)
     except (ValidationError, AssistError, ValueError) as exc:

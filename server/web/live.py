@@ -32,8 +32,9 @@ def sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
-async def stream(request: Request, hub: EventHub, check: Callable[[], Any],
-                 wanted: Callable[[Change], bool]) -> AsyncIterator[str]:
+async def stream(
+    request: Request, hub: EventHub, check: Callable[[], Any], wanted: Callable[[Change], bool]
+) -> AsyncIterator[str]:
     """Say 'changed' whenever a wanted change is published here, or the database fingerprint moves."""
     sub = hub.subscribe()
     try:
@@ -74,8 +75,9 @@ async def console_events(request: Request, services: ServicesDep, _user: Console
         with services.sessions() as s:
             return views.fingerprint(s)
 
-    return StreamingResponse(stream(request, _hub(services), check, lambda c: True),
-                             media_type="text/event-stream", headers=HEADERS)
+    return StreamingResponse(
+        stream(request, _hub(services), check, lambda c: True), media_type="text/event-stream", headers=HEADERS
+    )
 
 
 @router.get("/c/{token}/events")
@@ -88,8 +90,13 @@ async def caregiver_events(token: str, request: Request, services: ServicesDep) 
 
     def check() -> Any:
         with services.sessions() as s:
-            return (s.scalar(select(Alarm.updated_at).where(Alarm.id == alarm_id)),
-                    s.scalar(select(func.count(AlarmAudit.id)).where(AlarmAudit.alarm_id == alarm_id)))
+            return (
+                s.scalar(select(Alarm.updated_at).where(Alarm.id == alarm_id)),
+                s.scalar(select(func.count(AlarmAudit.id)).where(AlarmAudit.alarm_id == alarm_id)),
+            )
 
-    return StreamingResponse(stream(request, _hub(services), check, lambda c: alarm_id in c.alarm_ids),
-                             media_type="text/event-stream", headers=HEADERS)
+    return StreamingResponse(
+        stream(request, _hub(services), check, lambda c: alarm_id in c.alarm_ids),
+        media_type="text/event-stream",
+        headers=HEADERS,
+    )

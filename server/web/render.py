@@ -52,8 +52,14 @@ templates.env.filters["local"] = local_time
 templates.env.filters["iso"] = iso
 
 
-def page(request: Request, services: Services, name: str, status_code: int = 200, person_language: str | None = None,
-         **context: Any) -> HTMLResponse:
+def page(
+    request: Request,
+    services: Services,
+    name: str,
+    status_code: int = 200,
+    person_language: str | None = None,
+    **context: Any,
+) -> HTMLResponse:
     """Render a template in the request's language (else the person's own, else the server's default)."""
     person_language = person_language or getattr(context.get("user"), "language", None)
     lang = i18n.pick_language(request, person_language or services.settings.language)
@@ -63,7 +69,10 @@ def page(request: Request, services: Services, name: str, status_code: int = 200
     context.update(
         csrf_token=csrf.for_session(services.settings.secret_key or "", session_token),
         can=lambda action: user is not None and allowed(user.role, action),
-        request=request, lang=lang, t=t, languages=i18n.LANGUAGES,
+        request=request,
+        lang=lang,
+        t=t,
+        languages=i18n.LANGUAGES,
         type_name=lambda type_: i18n.alarm_type(type_, lang),
         map_link=lambda address: map_link(address, lang),
     )

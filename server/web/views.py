@@ -40,17 +40,27 @@ def unreached(session: Session, alarm_ids: list[int]) -> set[int]:
     reaching anybody ("未能通知 — 无可用联系人")."""
     if not alarm_ids:
         return set()
-    rows = session.execute(select(AlarmAudit.alarm_id, AlarmAudit.action, AlarmAudit.detail).where(
-        AlarmAudit.alarm_id.in_(alarm_ids), AlarmAudit.action.in_(UNREACHED_ACTIONS)))
+    rows = session.execute(
+        select(AlarmAudit.alarm_id, AlarmAudit.action, AlarmAudit.detail).where(
+            AlarmAudit.alarm_id.in_(alarm_ids), AlarmAudit.action.in_(UNREACHED_ACTIONS)
+        )
+    )
     # An empty staff or supervisor stage after the family was told is history, not "could not notify".
-    return {a for a, action, detail in rows
-            if action != NO_RECIPIENTS or (detail or {}).get("stage") == "caregiver"}
+    return {a for a, action, detail in rows if action != NO_RECIPIENTS or (detail or {}).get("stage") == "caregiver"}
 
 
 def fingerprint(session: Session) -> tuple[Any, ...]:
     """Changes whenever any alarm changes: what the cross-process poll compares."""
-    return tuple(session.execute(select(func.count(Alarm.id), func.max(Alarm.id), func.max(Alarm.updated_at),
-                                        select(func.max(AlarmAudit.id)).scalar_subquery())).one())
+    return tuple(
+        session.execute(
+            select(
+                func.count(Alarm.id),
+                func.max(Alarm.id),
+                func.max(Alarm.updated_at),
+                select(func.max(AlarmAudit.id)).scalar_subquery(),
+            )
+        ).one()
+    )
 
 
 @dataclass
@@ -82,11 +92,22 @@ def resident_card(session: Session, alarm: Alarm, now: datetime) -> ResidentCard
     contacts = [Contact(resident.name, None, resident.phone)] if resident.phone else []
     pairs = session.scalars(select(Pairing).where(Pairing.resident_id == resident.id).order_by(Pairing.rank))
     contacts += [Contact(p.caregiver.name, p.caregiver.relation, p.caregiver.phone) for p in pairs]
-    recent = list(session.scalars(select(Alarm).where(Alarm.resident_id == resident.id, Alarm.id != alarm.id)
-                                  .order_by(Alarm.raised_at.desc()).limit(5)))
-    pressures = list(session.scalars(select(Reading).where(Reading.resident_id == resident.id,
-                                                           Reading.metric.in_(BP_METRICS))
-                                     .order_by(Reading.ts.desc()).limit(5)))
+    recent = list(
+        session.scalars(
+            select(Alarm)
+            .where(Alarm.resident_id == resident.id, Alarm.id != alarm.id)
+            .order_by(Alarm.raised_at.desc())
+            .limit(5)
+        )
+    )
+    pressures = list(
+        session.scalars(
+            select(Reading)
+            .where(Reading.resident_id == resident.id, Reading.metric.in_(BP_METRICS))
+            .order_by(Reading.ts.desc())
+            .limit(5)
+        )
+    )
     return ResidentCard(resident, age, contacts, recent, pressures)
 
 
@@ -118,23 +139,29 @@ class Fleet:
 def device_health(session: Session, now: datetime, window: timedelta) -> list[DeviceHealth]:
     """Last sign of life and battery per device: the device row, else its readings within `window`."""
     since = now - window
-    seen = {(gw, dev): as_utc(ts) for gw, dev, ts in session.execute(
-        select(Reading.gateway_id, Reading.device, func.max(Reading.ts)).where(Reading.ts >= since)
-        .group_by(Reading.gateway_id, Reading.device))}
+    seen = {
+        (gw, dev): as_utc(ts)
+        for gw, dev, ts in session.execute(
+            select(Reading.gateway_id, Reading.device, func.max(Reading.ts))
+            .where(Reading.ts >= since)
+            .group_by(Reading.gateway_id, Reading.device)
+        )
+    }
     battery: dict[tuple[str, str], float] = {}
     # zigbee2mqtt devices report battery in their state messages; the gateway forwards them as
     # `device_status` readings. Oldest first, so the newest value wins.
     for gw, dev, values in session.execute(
-            select(Reading.gateway_id, Reading.device, Reading.values)
-            .where(Reading.metric == "device_status", Reading.ts >= since).order_by(Reading.ts)):
+        select(Reading.gateway_id, Reading.device, Reading.values)
+        .where(Reading.metric == "device_status", Reading.ts >= since)
+        .order_by(Reading.ts)
+    ):
         if isinstance(values.get("battery"), (int, float)):
             battery[(gw, dev)] = float(values["battery"])
     result = []
     for d in session.scalars(select(Device).order_by(Device.gateway_id, Device.name)):
         key = (d.gateway_id, d.name)
         stamps = [t for t in (as_utc(d.last_seen) if d.last_seen else None, seen.get(key)) if t is not None]
-        result.append(DeviceHealth(d, max(stamps) if stamps else None,
-                                   battery.get(key, d.battery)))
+        result.append(DeviceHealth(d, max(stamps) if stamps else None, battery.get(key, d.battery)))
     return result
 
 
@@ -144,19 +171,22 @@ def fleet(session: Session, now: datetime, silent_after: timedelta, battery_low:
     health = device_health(session, now, max(silent_after * 4, timedelta(days=1)))
     silent = [h for h in health if h.last_seen is None or now - h.last_seen > silent_after]
     low = [h for h in health if h.battery is not None and h.battery < battery_low]
-    technical = list(session.scalars(select(Alarm).where(Alarm.status.in_(ACTIVE), Alarm.severity == "technical")
-                                     .order_by(Alarm.raised_at)))
+    technical = list(
+        session.scalars(
+            select(Alarm).where(Alarm.status.in_(ACTIVE), Alarm.severity == "technical").order_by(Alarm.raised_at)
+        )
+    )
     return Fleet(offline, silent, low, technical, unknown_keys(session, now - UNKNOWN_KEYS_WINDOW))
-
-
 
 
 def service_figures(session: Session, now: datetime, tz: ZoneInfo, days: int = 30) -> ServiceFigures:
     """Figures of the last `days` days: care alarms only (no technical ones, none the resident cancelled)."""
     since = now - timedelta(days=days)
-    rows = session.execute(select(Alarm.raised_at, Alarm.acknowledged_at, Alarm.acknowledged_by)
-                           .where(Alarm.raised_at >= since, Alarm.severity != "technical",
-                                  Alarm.status != "cancelled"))
+    rows = session.execute(
+        select(Alarm.raised_at, Alarm.acknowledged_at, Alarm.acknowledged_by).where(
+            Alarm.raised_at >= since, Alarm.severity != "technical", Alarm.status != "cancelled"
+        )
+    )
     return compute((AckSample(as_utc(r), as_utc(a) if a else None, b) for r, a, b in rows), now, tz)
 
 
@@ -166,7 +196,9 @@ def homes(session: Session) -> list[tuple[Resident, list[Caregiver], list[Gatewa
     for r in session.scalars(select(Resident).order_by(Resident.code)):
         cgs = [p.caregiver for p in r.pairings]
         gws = list(session.scalars(select(Gateway).where(Gateway.resident_id == r.id).order_by(Gateway.id)))
-        devs = {g.id: list(session.scalars(select(Device).where(Device.gateway_id == g.id).order_by(Device.name)))
-                for g in gws}
+        devs = {
+            g.id: list(session.scalars(select(Device).where(Device.gateway_id == g.id).order_by(Device.name)))
+            for g in gws
+        }
         result.append((r, cgs, gws, devs))
     return result

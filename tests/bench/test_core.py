@@ -22,9 +22,15 @@ def test_targets_know_which_side_is_good():
 
 
 def test_result_round_trips_to_json_and_markdown(tmp_path):
-    r = Result("demo", quick=True, metrics={"x": 1.5}, rows=[{"phase": "idle", "p99 ms": 12.345}],
-               targets=[Target("p99", 12.345, 100, "ms")], notes=["a note"],
-               machine={"cores": 2, "load_1m": 0.5, "cpu": "test"})
+    r = Result(
+        "demo",
+        quick=True,
+        metrics={"x": 1.5},
+        rows=[{"phase": "idle", "p99 ms": 12.345}],
+        targets=[Target("p99", 12.345, 100, "ms")],
+        notes=["a note"],
+        machine={"cores": 2, "load_1m": 0.5, "cpu": "test"},
+    )
     doc = json.loads(save(r, tmp_path).read_text(encoding="utf-8"))
     assert doc["targets"][0]["met"] is True and doc["metrics"] == {"x": 1.5}
     md = markdown(doc)

@@ -19,9 +19,16 @@ REPO = Path(__file__).resolve().parents[2]
 EXPECTED: dict[str, tuple[str, ...]] = {
     "broker_limit": ("single_msgs_per_s", "batched_items_per_s", "qos0_msgs_per_s", "hop_p50_ms"),
     "alarm_latency": ("idle_p50_ms", "idle_p99_ms", "load_p99_ms", "load_readings_per_s", "broker_hop_p50_ms"),
-    "ingest": ("sqlite_readings_per_s", "postgresql_readings_per_s", "sqlite_stored", "postgresql_stored",
-               "postgresql_2_processes_readings_per_s", "postgresql_2_processes_stored",
-               "sqlite_ratio_to_broker", "broker_batched_items_per_s"),
+    "ingest": (
+        "sqlite_readings_per_s",
+        "postgresql_readings_per_s",
+        "sqlite_stored",
+        "postgresql_stored",
+        "postgresql_2_processes_readings_per_s",
+        "postgresql_2_processes_stored",
+        "sqlite_ratio_to_broker",
+        "broker_batched_items_per_s",
+    ),
     "outage_drain": ("first_alarm_after_line_up_s", "drain_events_per_s", "stored_readings", "buffered_events"),
     "gateway_footprint": ("rss_mb_max", "cpu_pct_of_one_core", "local_messages", "readings_stored"),
     "connection_scale": ("server_rss_connected_mb", "heartbeats_acked", "reconnect_all_s", "heartbeats_resumed_s"),
@@ -35,8 +42,13 @@ def test_every_scenario_has_a_smoke_expectation():
 
 @pytest.mark.parametrize("scenario", list(EXPECTED))
 def test_quick_run_writes_a_plausible_result(scenario, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "bench", scenario, "--quick", "--json", "--results", str(tmp_path)],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", scenario, "--quick", "--json", "--results", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads((tmp_path / f"{scenario}.json").read_text(encoding="utf-8"))
     assert json.loads(proc.stdout) == doc, "--json must print exactly what was written"

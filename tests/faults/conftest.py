@@ -38,8 +38,9 @@ def build(tmp_path: Path, acl_dir: Path, mosquitto_factory, **gateway_extra) -> 
     home = mosquitto_factory()
     central = mosquitto_factory(f"acl_file {acl}")
     server = ServerProc(tmp_path, central.address)
-    gateway = GatewayProc(tmp_path, home.address, central.address,
-                          central_broker={"username": "gw-f1"}, **gateway_extra)
+    gateway = GatewayProc(
+        tmp_path, home.address, central.address, central_broker={"username": "gw-f1"}, **gateway_extra
+    )
     return Installation(home, central, server, gateway, devices(home.address), acl)
 
 

@@ -64,9 +64,23 @@ class ServerProc(Proc):
     def __init__(self, workdir: Path, central: BrokerAddress) -> None:
         self.db = workdir / "server.db"
         self.port = free_port()
-        super().__init__("server", [sys.executable, "-m", "server", "--database-url", f"sqlite:///{self.db}", "run",
-                                    "--no-embedded-broker", "--mqtt-port", str(central.port), "--port", str(self.port)],
-                         workdir)
+        super().__init__(
+            "server",
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "--database-url",
+                f"sqlite:///{self.db}",
+                "run",
+                "--no-embedded-broker",
+                "--mqtt-port",
+                str(central.port),
+                "--port",
+                str(self.port),
+            ],
+            workdir,
+        )
 
     def start(self) -> None:
         """Start and wait for the HTTP port (the MQTT link is up by then)."""
@@ -91,7 +105,9 @@ class GatewayProc(Proc):
     def __init__(self, workdir: Path, local: BrokerAddress, central: BrokerAddress, **extra: Any) -> None:
         self.config = workdir / "gateway.yaml"
         cfg: dict[str, Any] = {
-            "gateway_id": GATEWAY_ID, "resident": "R001", "data_dir": str(workdir / "gw"),
+            "gateway_id": GATEWAY_ID,
+            "resident": "R001",
+            "data_dir": str(workdir / "gw"),
             "local_broker": {"host": local.host, "port": local.port},
             "central_broker": {"host": central.host, "port": central.port, "keepalive": 5},
             "uplink": {"resend_after_s": 2.0, "max_resend_after_s": 4.0, "stuck_after_s": 6.0},
@@ -111,8 +127,11 @@ class GatewayProc(Proc):
         conn = sqlite3.connect(f"file:{self.outbox}?mode=ro", uri=True, timeout=10)
         try:
             n = conn.execute("SELECT COUNT(*) FROM outbox WHERE lane_name = 'alarm'").fetchone()[0]
-            last = conn.execute("SELECT COUNT(*) FROM outbox WHERE lane_name = 'reading' AND "
-                                "json_extract(body, '$.values.humidity') = ?", (last_reading,)).fetchone()[0]
+            last = conn.execute(
+                "SELECT COUNT(*) FROM outbox WHERE lane_name = 'reading' AND "
+                "json_extract(body, '$.values.humidity') = ?",
+                (last_reading,),
+            ).fetchone()[0]
             return n >= alarms and last > 0
         except sqlite3.OperationalError:
             return False
@@ -131,8 +150,9 @@ class Devices:
 
     def reading(self, n: int) -> None:
         """One climate reading; `humidity` carries n so every reading is identifiable."""
-        self._last = self.link.publish("zigbee2mqtt/climate-1",
-                                       json.dumps({"temperature": 21.5, "humidity": n}).encode(), 1)
+        self._last = self.link.publish(
+            "zigbee2mqtt/climate-1", json.dumps({"temperature": 21.5, "humidity": n}).encode(), 1
+        )
         self.readings.append(n)
 
     def stream(self, first: int, count: int, per_s: float = 0.0) -> None:
@@ -144,8 +164,9 @@ class Devices:
 
     def press(self) -> None:
         """Press the SOS button."""
-        self._last = self.link.publish("zigbee2mqtt/sos-button",
-                                       json.dumps({"action": "emergency", "battery": 90}).encode(), 1)
+        self._last = self.link.publish(
+            "zigbee2mqtt/sos-button", json.dumps({"action": "emergency", "battery": 90}).encode(), 1
+        )
         self.presses += 1
 
     def flush(self) -> None:
@@ -195,5 +216,7 @@ def stored(server: ServerProc) -> Stored:
     """Everything the server stored from the test gateway."""
     rows = server.query("SELECT id, seq, lane, body FROM ingested_events WHERE gateway_id = ? ORDER BY id", GATEWAY_ID)
     readings = server.query('SELECT metric, "values" FROM readings WHERE gateway_id = ? ORDER BY id', GATEWAY_ID)
-    return Stored([(r[0], r[1], r[2], json.loads(r[3]) if r[3] else None) for r in rows],
-                  [(m, json.loads(v)) for m, v in readings])
+    return Stored(
+        [(r[0], r[1], r[2], json.loads(r[3]) if r[3] else None) for r in rows],
+        [(m, json.loads(v)) for m, v in readings],
+    )

@@ -54,7 +54,10 @@ def test_home_broker_that_dies_raises_bridge_offline_to_the_server(installation:
     inst.home.proc.wait(10)
 
     def raised() -> list[dict]:
-        return [b for b in bridge_alarms(b for _i, _s, _l, b in stored(inst.server).lane("alarm"))
-                if b.get("device") == "local-broker" and b.get("change") == "raise"]
+        return [
+            b
+            for b in bridge_alarms(b for _i, _s, _l, b in stored(inst.server).lane("alarm"))
+            if b.get("device") == "local-broker" and b.get("change") == "raise"
+        ]
 
     assert wait_until(lambda: raised(), 90, 0.5), inst.gateway.log()

@@ -17,6 +17,7 @@ from tests.integration.harness import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
+
 def test_kill_9_gateway_mid_stream(installation: Installation):
     inst = installation
     ready(inst)
@@ -94,7 +95,9 @@ def test_lost_acknowledgement_gives_duplicates_that_are_ignored(installation: In
     ready(inst)
     d = inst.devices
     # From now on the broker drops every ack to the gateway: the server commits, the gateway never hears.
-    inst.acl.write_text("topic readwrite #\nuser gw-f1\ntopic write anxin/v1/gw/gw-f1/up\ntopic write anxin/v1/gw/gw-f1/state\n")
+    inst.acl.write_text(
+        "topic readwrite #\nuser gw-f1\ntopic write anxin/v1/gw/gw-f1/up\ntopic write anxin/v1/gw/gw-f1/state\n"
+    )
     inst.central.proc.send_signal(signal.SIGHUP)
     time.sleep(0.5)
     d.stream(0, 300, per_s=300)
@@ -115,6 +118,7 @@ def test_lost_acknowledgement_gives_duplicates_that_are_ignored(installation: In
     inst.central.proc.send_signal(signal.SIGHUP)
     st = settled(inst)
     assert_nothing_lost(st, inst)
+
     # With acks flowing again (a resubscription refused meanwhile is healed by the stuck-link
     # detector's reconnect) the gateway hears them and stops resending: no duplicates for 8 s, longer
     # than its longest backoff (4 s with jitter).

@@ -20,21 +20,34 @@ LABEL = "王秀英（德胜门内大街 12 号 3 单元 401）"
 
 
 def test_sms_when_uplink_cannot_deliver_then_server_sees_whole_story(make_installation, modem):
-    inst = make_installation(sms={"port": modem.port, "caregivers": TYPED, "after_s": 3.0,
-                                  "resident_label": LABEL, "retry_after_s": 1.0, "command_timeout_s": 2.0})
+    inst = make_installation(
+        sms={
+            "port": modem.port,
+            "caregivers": TYPED,
+            "after_s": 3.0,
+            "resident_label": LABEL,
+            "retry_after_s": 1.0,
+            "command_timeout_s": 2.0,
+        }
+    )
     inst.server.start()
     inst.gateway.start()
     actions: list[dict] = []
-    speaker = MqttLink(make_client("fault-speaker"), inst.home.address,
-                       lambda t, p: actions.append(json.loads(p)), [("anxin/home/gw-f1/action", 1)])
+    speaker = MqttLink(
+        make_client("fault-speaker"),
+        inst.home.address,
+        lambda t, p: actions.append(json.loads(p)),
+        [("anxin/home/gw-f1/action", 1)],
+    )
     speaker.start()
     try:
         ready(inst)
         inst.central.stop()  # the home's internet is down
         modem.fail_next(1, "cms:331")  # and the first SMS attempt finds no network
         inst.devices.press()
-        assert wait_until(lambda: any(a.get("key") == "sos_raised" for a in actions), 10), \
+        assert wait_until(lambda: any(a.get("key") == "sos_raised" for a in actions), 10), (
             "the home must tell the resident at once, uplink or not"
+        )
         assert wait_until(lambda: all(modem.texts().get(p) for p in PHONES), 60), inst.gateway.log()
         for phone in PHONES:
             [text] = modem.texts()[phone]
@@ -49,7 +62,9 @@ def test_sms_when_uplink_cannot_deliver_then_server_sees_whole_story(make_instal
         assert tries == [(PHONES[0], False), (PHONES[0], True), (PHONES[1], True)]
         audit = inst.server.query(
             "SELECT a.action FROM alarm_audit a JOIN alarms x ON x.id = a.alarm_id WHERE x.gateway_seq = ? "
-            "ORDER BY a.id", seq)
+            "ORDER BY a.id",
+            seq,
+        )
         assert [r[0] for r in audit][:2] == ["raised", "sms_sent_by_gateway"]
     finally:
         speaker.stop()

@@ -23,8 +23,16 @@ pytestmark = [pytest.mark.integration]
 RANGES = [(0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x1F600, 0x1F64F)]
 WEIGHTS = [6, 1, 3, 1]
 MOBILE_PREFIXES = ["130", "135", "138", "139", "150", "177", "186", "199"]
-FORMATS = ["+86 {a} {b} {c}", "{a}-{b}-{c}", "{a}{b}{c}", "0086 {a}{b}{c}", "+86-{a}-{b}-{c}", "{a} {b} {c}",
-           "+86{a}{b}{c}", "({a}) {b} {c}"]
+FORMATS = [
+    "+86 {a} {b} {c}",
+    "{a}-{b}-{c}",
+    "{a}{b}{c}",
+    "0086 {a}{b}{c}",
+    "+86-{a}-{b}-{c}",
+    "{a} {b} {c}",
+    "+86{a}{b}{c}",
+    "({a}) {b} {c}",
+]
 ALARM = {"type": "sos", "severity": "emergency", "change": "raise", "device": "sos-button", "resident": "R001"}
 
 
@@ -79,8 +87,15 @@ def test_soak_hundred_alarms_decode_back_to_what_was_meant(tmp_path, modem):
     for i in range(100):
         label = f"{name(rng, rng.randint(2, 4))}（{name(rng, rng.randint(0, 120))} {rng.randint(1, 40)} 号）"
         numbers = [typed_number(rng) for _ in range(2)]
-        config = SmsConfig(port=modem.port, caregivers=[typed for typed, _ in numbers], resident_label=label,
-                           smsc="+86 138 0010 0500" if i % 2 else None, after_s=0, attempts=1, retry_after_s=0)
+        config = SmsConfig(
+            port=modem.port,
+            caregivers=[typed for typed, _ in numbers],
+            resident_label=label,
+            smsc="+86 138 0010 0500" if i % 2 else None,
+            after_s=0,
+            attempts=1,
+            retry_after_s=0,
+        )
         assert config.caregivers == [e164 for _, e164 in numbers]
         fb = SmsFallback(config, box, open_modem, sleep=lambda s: None)
         seen = len(modem.pdus)

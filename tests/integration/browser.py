@@ -16,8 +16,13 @@ from tests.integration.axe import violations
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
     # The console's alert must sound without a click first, as it does once staff have clicked anything.
     "--autoplay-policy=no-user-gesture-required",
 ]
@@ -57,9 +62,16 @@ def enrich_first_resident(server: ServerRuntime) -> None:
         for cg in s.scalars(select(Caregiver)):
             cg.phone = "138 0013 8000"
         for day, (sys_, dia, pulse) in enumerate([(152, 92, 78), (138, 86, 72), (131, 82, 70)]):
-            s.add(Reading(resident_id=resident.id, gateway_id="gw-r001", device="bp-monitor",
-                          metric="blood_pressure", ts=now - timedelta(days=day, hours=2),
-                          values={"systolic": sys_, "diastolic": dia, "pulse": pulse}))
+            s.add(
+                Reading(
+                    resident_id=resident.id,
+                    gateway_id="gw-r001",
+                    device="bp-monitor",
+                    metric="blood_pressure",
+                    ts=now - timedelta(days=day, hours=2),
+                    values={"systolic": sys_, "diastolic": dia, "pulse": pulse},
+                )
+            )
 
 
 def seed_history(server: ServerRuntime) -> None:
@@ -71,10 +83,22 @@ def seed_history(server: ServerRuntime) -> None:
             raised = now - timedelta(days=1 + i // 10, minutes=7 * i)
             wait = {13: 75, 34: 200}.get(i, 20 + i % 30)
             by = ("值班员 赵敏", "主管 孙强")[i % 2]
-            s.add(Alarm(resident_id=resident.id, gateway_id="gw-r002", type="sos", severity="emergency",
-                        status="resolved", raised_at=raised, updated_at=raised + timedelta(seconds=wait),
-                        acknowledged_at=raised + timedelta(seconds=wait), acknowledged_by=by,
-                        acknowledged_via="console", resolved_at=raised + timedelta(minutes=5), outcome="false_alarm"))
+            s.add(
+                Alarm(
+                    resident_id=resident.id,
+                    gateway_id="gw-r002",
+                    type="sos",
+                    severity="emergency",
+                    status="resolved",
+                    raised_at=raised,
+                    updated_at=raised + timedelta(seconds=wait),
+                    acknowledged_at=raised + timedelta(seconds=wait),
+                    acknowledged_by=by,
+                    acknowledged_via="console",
+                    resolved_at=raised + timedelta(minutes=5),
+                    outcome="false_alarm",
+                )
+            )
 
 
 WAIT_MS = 15_000

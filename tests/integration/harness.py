@@ -20,12 +20,16 @@ from server.runtime import ServerRuntime, build_runtime
 from server.settings import ServerSettings
 
 
-def start_server(tmp_path: Path, central: BrokerAddress, database_url: str | None = None,
-                 **overrides: object) -> ServerRuntime:
+def start_server(
+    tmp_path: Path, central: BrokerAddress, database_url: str | None = None, **overrides: object
+) -> ServerRuntime:
     """A server on an external broker, SQLite in tmp_path unless a URL is given."""
     settings = ServerSettings(
-        port=free_port(), embedded_broker=False, mqtt=central,
-        database_url=database_url or f"sqlite:///{tmp_path}/server.db", secret_key="test-secret-of-16-chars",
+        port=free_port(),
+        embedded_broker=False,
+        mqtt=central,
+        database_url=database_url or f"sqlite:///{tmp_path}/server.db",
+        secret_key="test-secret-of-16-chars",
         **overrides,
     )
     runtime = build_runtime(settings)
@@ -40,8 +44,9 @@ def provision(server: ServerRuntime, homes: int, notify_urls: list[str]) -> dict
         return issue_missing(s)
 
 
-def start_home(tmp_path: Path, local: BrokerAddress, central: BrokerAddress, index: int = 0,
-               password: str | None = None) -> SimHome:
+def start_home(
+    tmp_path: Path, local: BrokerAddress, central: BrokerAddress, index: int = 0, password: str | None = None
+) -> SimHome:
     """Home number `index` (gateway gw-r00N) on the given brokers (`password`: its central broker login)."""
     code = f"R{index + 1:03d}"
     home = build_home(gateway_settings(f"gw-{code.lower()}", code, local, central, tmp_path / "gw", password))

@@ -29,8 +29,23 @@ def server(tmp_path, central_broker, receiver) -> Iterator[ServerRuntime]:  # ty
         resident = s.scalars(select(Resident).where(Resident.code == "R001")).one()
         s.add(ResidentProfile(resident_id=resident.id, district="西城区"))  # 德胜门内大街
         now = server.services.clock()
-        for code, name, district in (("P-EAST", "东城为老服务中心", "东城区"), ("P-WEST", "西城为老服务中心", "西城区")):
-            providers.save(s, ProviderIn(code=code, name=name, kind="organisation", categories=["cleaning", "meals"],
-                                         district=district, hours="每天 8:00–18:00", capacity=3), CLI, now)
+        for code, name, district in (
+            ("P-EAST", "东城为老服务中心", "东城区"),
+            ("P-WEST", "西城为老服务中心", "西城区"),
+        ):
+            providers.save(
+                s,
+                ProviderIn(
+                    code=code,
+                    name=name,
+                    kind="organisation",
+                    categories=["cleaning", "meals"],
+                    district=district,
+                    hours="每天 8:00–18:00",
+                    capacity=3,
+                ),
+                CLI,
+                now,
+            )
     yield server
     server.stop()

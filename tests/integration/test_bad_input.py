@@ -30,8 +30,9 @@ def test_garbage_is_counted_and_a_press_right_after_still_reaches_the_caregiver(
         caplog.set_level(logging.WARNING, logger="gateway")
         for payload in BAD:
             home.devices_link.publish("zigbee2mqtt/sos-button", payload, 1)
-        assert wait_until(lambda: home.gateway.gateway.counters["parse_errors"] == len(BAD), 15), \
-            dict(home.gateway.gateway.counters)
+        assert wait_until(lambda: home.gateway.gateway.counters["parse_errors"] == len(BAD), 15), dict(
+            home.gateway.gateway.counters
+        )
         rejected = [r.getMessage() for r in caplog.records if "rejected message" in r.getMessage()]
         assert len(rejected) == len(BAD)
         assert any("not JSON" in m for m in rejected) and any("exceeds" in m for m in rejected)
@@ -58,8 +59,11 @@ def test_unknown_device_is_reported_not_ignored(tmp_path, home_broker, central_b
 
         def reported():
             with server.services.sessions() as s:
-                return [e.body for e in s.query(IngestedEvent).filter_by(lane="event").all()
-                        if e.body.get("kind") == "unknown_device"]
+                return [
+                    e.body
+                    for e in s.query(IngestedEvent).filter_by(lane="event").all()
+                    if e.body.get("kind") == "unknown_device"
+                ]
 
         assert wait_until(reported, 10), "the server (and so the installer) must see the unknown device"
     finally:

@@ -42,7 +42,8 @@ class SecureBroker:
             "user root\nper_listener_settings false\nallow_anonymous false\n"
             f"password_file {passwd}\nacl_file {workdir / 'acl'}\npersistence false\n"
             f"listener {self.port} 127.0.0.1\ncafile {self.certs.ca}\ncertfile {self.certs.cert}\n"
-            f"keyfile {self.certs.key}\ntls_version tlsv1.2\n")
+            f"keyfile {self.certs.key}\ntls_version tlsv1.2\n"
+        )
         self.log = workdir / "mosquitto.log"
         with open(self.log, "wb") as log:  # the child keeps its own copy of the file
             self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT)
@@ -124,15 +125,19 @@ def test_wrong_password_plain_tcp_and_an_unknown_ca_are_refused(broker: SecureBr
 
 def test_the_server_ingests_and_acknowledges_over_tls_with_its_account(broker: SecureBroker, tmp_path: Path) -> None:
     srv_addr = broker.address("anxin-server")
-    server = start_server(tmp_path, BrokerAddress("127.0.0.1", broker.port, "anxin-server", PASSWORDS["anxin-server"],
-                                                  srv_addr.tls_ca))
+    server = start_server(
+        tmp_path, BrokerAddress("127.0.0.1", broker.port, "anxin-server", PASSWORDS["anxin-server"], srv_addr.tls_ca)
+    )
     gw = Client("gw-1", broker.address("gw-1"), ["anxin/v1/gw/gw-1/ack"])
     try:
         assert gw.link.wait_connected(10) and server.link.wait_connected(10)
         time.sleep(0.5)
         event = protocol.UplinkEvent(1, "reading", time.time(), {"metric": "heart_rate", "values": {"bpm": 61}})
-        gw.link.publish(protocol.up_topic("gw-1"), protocol.encode_batch(
-            protocol.UplinkBatch("gw-1", "boot", (event,), time.time())), 1)
+        gw.link.publish(
+            protocol.up_topic("gw-1"),
+            protocol.encode_batch(protocol.UplinkBatch("gw-1", "boot", (event,), time.time())),
+            1,
+        )
         assert wait_until(lambda: gw.got, 15), "no acknowledgement over TLS"
         assert protocol.decode_ack(gw.got[0][1]).seqs == (1,)
     finally:

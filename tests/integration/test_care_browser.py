@@ -162,6 +162,7 @@ def test_coordinator_builds_a_record_and_a_helper_logs_the_visit_from_a_phone(br
     def alarm_raised() -> bool:
         with server.services.sessions() as s:
             return s.query(Alarm).filter(Alarm.severity == "emergency").count() == 1
+
     assert wait_until(alarm_raised, timeout=20)
     phone.goto(f"{base}{link}")
     follow = phone.locator(".due-item", has_text="紧急情况后回访")

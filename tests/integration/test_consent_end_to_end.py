@@ -20,8 +20,9 @@ from tests.integration.harness import provision, start_server, wait_until
 pytestmark = pytest.mark.integration
 
 
-def test_without_consent_no_reading_is_stored_but_the_sos_is_notified(tmp_path: Path, home_broker: Mosquitto,
-                                                                      central_broker: Mosquitto, receiver) -> None:
+def test_without_consent_no_reading_is_stored_but_the_sos_is_notified(
+    tmp_path: Path, home_broker: Mosquitto, central_broker: Mosquitto, receiver
+) -> None:
     server = start_server(tmp_path, central_broker.address)
     provision(server, 1, [receiver.url("/caregiver/{code}")])
     with server.services.sessions() as s, s.begin():
@@ -39,8 +40,7 @@ def test_without_consent_no_reading_is_stored_but_the_sos_is_notified(tmp_path: 
         assert receiver.wait_for(1, timeout=20), "the SOS must reach the caregiver without any consent"
         # every event, readings included, is acknowledged: the gateway does not resend them for ever
         assert wait_until(lambda: home.gateway.outbox.count() == 0, 20), "outbox not drained"
-        assert wait_until(lambda: server.ingest.counters["readings_without_consent"] >= 2, 10), \
-            server.ingest.counters
+        assert wait_until(lambda: server.ingest.counters["readings_without_consent"] >= 2, 10), server.ingest.counters
         with server.services.sessions() as s:
             assert s.scalars(select(Reading)).all() == []
             alarm = s.scalars(select(Alarm)).one()

@@ -67,8 +67,15 @@ def link_in(note) -> str:
 def add_silent_door_contact(server) -> None:
     """A door contact last heard from 8 hours ago."""
     with server.services.sessions() as s, s.begin():
-        s.add(Device(gateway_id="gw-r001", name="door-contact", family="zigbee2mqtt", role="door",
-                     last_seen=datetime.now(UTC) - timedelta(hours=8)))
+        s.add(
+            Device(
+                gateway_id="gw-r001",
+                name="door-contact",
+                family="zigbee2mqtt",
+                role="door",
+                last_seen=datetime.now(UTC) - timedelta(hours=8),
+            )
+        )
 
 
 def the_alarm(server) -> Alarm:
@@ -239,7 +246,9 @@ def test_language_switch_and_other_pages(browser, installation, receiver):
     axe_clean(console)
     # A test message through a caregiver's channel reaches their phone; the page says so.
     before = len(receiver.received)
-    console.locator("table.homes tr", has_text="R001").get_by_role("button", name=re.compile("发送测试消息")).first.click()
+    console.locator("table.homes tr", has_text="R001").get_by_role(
+        "button", name=re.compile("发送测试消息")
+    ).first.click()
     expect(console.locator("#channel-test-result")).to_contain_text("测试消息已发出")
     assert "测试消息" in receiver.wait_for(before + 1, timeout=10)[-1].text
     # Removing the new resident: the page says what happens to the data first, then asks for the code.

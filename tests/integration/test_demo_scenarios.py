@@ -17,10 +17,27 @@ pytestmark = pytest.mark.integration
 
 def run_demo(scenario: str, notify: str, exit_after: int, data_dir) -> str:
     proc = subprocess.run(
-        [sys.executable, "-m", "firmware_sim", "demo", "--scenario", scenario, "--notify", notify,
-         "--exit-after", str(exit_after), "--port", str(free_port()), "--mqtt-port", str(free_port()),
-         "--data-dir", str(data_dir)],
-        capture_output=True, text=True, timeout=exit_after + 60,
+        [
+            sys.executable,
+            "-m",
+            "firmware_sim",
+            "demo",
+            "--scenario",
+            scenario,
+            "--notify",
+            notify,
+            "--exit-after",
+            str(exit_after),
+            "--port",
+            str(free_port()),
+            "--mqtt-port",
+            str(free_port()),
+            "--data-dir",
+            str(data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=exit_after + 60,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
@@ -29,8 +46,7 @@ def run_demo(scenario: str, notify: str, exit_after: int, data_dir) -> str:
 def said_at(out: str, pattern: str) -> float:
     found = re.search(r"^(\d\d:\d\d:\d\d\.\d{3}) .*" + pattern, out, re.M)
     assert found, out
-    return datetime.combine(datetime.now().date(),
-                            datetime.strptime(found.group(1), "%H:%M:%S.%f").time()).timestamp()
+    return datetime.combine(datetime.now().date(), datetime.strptime(found.group(1), "%H:%M:%S.%f").time()).timestamp()
 
 
 def test_demo_fall_nobody_cancels_reaches_the_caregiver_after_the_window(receiver, tmp_path):

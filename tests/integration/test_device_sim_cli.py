@@ -23,8 +23,7 @@ pytestmark = pytest.mark.integration
 
 def test_fall_and_bp_subcommands_publish_what_the_gateway_understands(home_broker) -> None:  # type: ignore[no-untyped-def]
     got: list[tuple[str, bytes]] = []
-    link = MqttLink(make_client("test-listener"), home_broker.address, lambda t, p: got.append((t, p)),
-                    subscriptions())
+    link = MqttLink(make_client("test-listener"), home_broker.address, lambda t, p: got.append((t, p)), subscriptions())
     link.start()
     try:
         assert link.wait_connected(10)
@@ -35,9 +34,15 @@ def test_fall_and_bp_subcommands_publish_what_the_gateway_understands(home_broke
         assert wait_until(lambda: len(got) == 2, 10), got
     finally:
         link.stop()
-    router = Router(GatewaySettings(gateway_id="t", devices=[
-        DeviceConfig(name="fall-radar", family="zigbee2mqtt", model="FDS315", role="fall_radar"),
-        DeviceConfig(name="bp-monitor", family="native", role="bp_monitor")]))
+    router = Router(
+        GatewaySettings(
+            gateway_id="t",
+            devices=[
+                DeviceConfig(name="fall-radar", family="zigbee2mqtt", model="FDS315", role="fall_radar"),
+                DeviceConfig(name="bp-monitor", family="native", role="bp_monitor"),
+            ],
+        )
+    )
     msgs = [m for t, p in got for m in router.parse(t, p)]
     assert [getattr(m, "kind", None) for m in msgs][:1] == ["fall"]
     bp = [m for m in msgs if getattr(m, "metric", None) == "blood_pressure"]
@@ -46,8 +51,11 @@ def test_fall_and_bp_subcommands_publish_what_the_gateway_understands(home_broke
 
 def test_serial_bpm_subcommand_is_a_port_pyserial_can_read(tmp_path: Path) -> None:
     path = tmp_path / "ttyBPM"
-    proc = subprocess.Popen([sys.executable, "-m", "firmware_sim", "serial-bpm", str(path), "--every", "0.5",
-                             "--faults"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "firmware_sim", "serial-bpm", str(path), "--every", "0.5", "--faults"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     got: list[DeviceMessage] = []
     lock = threading.Lock()
     stream = BpmStream("bpm")
@@ -61,8 +69,7 @@ def test_serial_bpm_subcommand_is_a_port_pyserial_can_read(tmp_path: Path) -> No
         assert proc.stdout is not None and "blood-pressure bridge on" in proc.stdout.readline()
         transport.start()
         # --faults sends garbage and bad CRCs every third measurement: counted, never decoded
-        assert wait_until(lambda: len(got) >= 3 and stream.counters["bad_frames"] >= 1, 30), \
-            f"{got} {stream.counters}"
+        assert wait_until(lambda: len(got) >= 3 and stream.counters["bad_frames"] >= 1, 30), f"{got} {stream.counters}"
     finally:
         transport.stop()
         proc.send_signal(signal.SIGTERM)

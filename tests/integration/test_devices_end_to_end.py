@@ -35,9 +35,15 @@ def installation(tmp_path: Path, home_broker, central_broker, receiver):  # type
     server = start_server(tmp_path, central_broker.address)
     provision(server, 1, [receiver.url("/caregiver/{code}")])
     settings = gateway_settings("gw-r001", "R001", home_broker.address, central_broker.address, tmp_path / "gw")
-    settings = settings.model_copy(update={"devices": DEVICES, "serial": [
-        SerialPortConfig(port=str(rf.path), family="rflink"),
-        SerialPortConfig(port=str(ble.path), family="ble-bpm", device="bpm")]})
+    settings = settings.model_copy(
+        update={
+            "devices": DEVICES,
+            "serial": [
+                SerialPortConfig(port=str(rf.path), family="rflink"),
+                SerialPortConfig(port=str(ble.path), family="ble-bpm", device="bpm"),
+            ],
+        }
+    )
     home = build_home(settings)
     home.start()
     assert all(d.transport.connected.wait(10) for d in home.gateway.serial), "serial ports not opened"
@@ -77,7 +83,8 @@ def test_blood_pressure_from_ble_and_wifi_monitors_stored_once_with_quality_flag
     bridge.measure(BpMeasurement(82, 95, None, 60, datetime(2026, 11, 28, 7, 31)))  # implausible: rejected
     bridge.resend_stored()  # the monitor reconnects and sends its memory again
     NativeDevice("wifi-bp", lambda t, p: home.devices_link.publish(t, p, 1)).blood_pressure(
-        128, 84, 66, flags=("body_movement",))
+        128, 84, 66, flags=("body_movement",)
+    )
 
     def bp_rows():  # type: ignore[no-untyped-def]
         return [r for r in rows(server, Reading) if r.metric == "blood_pressure"]
@@ -98,8 +105,9 @@ def test_zigbee_fall_radar_door_and_a_dead_battery_reach_the_server(installation
     door.door(True)
     door.drain(8)
     door.drain(7)
-    assert wait_until(lambda: events(server, "fall") and events(server, "door_open")
-                      and events(server, "battery_low"), 15)
+    assert wait_until(
+        lambda: events(server, "fall") and events(server, "door_open") and events(server, "battery_low"), 15
+    )
     assert len(events(server, "battery_low")) == 1, "a low battery is one event, not one per report"
 
 
@@ -131,5 +139,6 @@ def test_local_broker_down_is_one_bridge_event(installation, home_broker) -> Non
     assert wait_until(lambda: events(server, "bridge_online"), 30)
     offline = events(server, "bridge_offline")
     assert [e["device"] for e in offline] == ["local-broker"]
-    assert not [e for e in events(server, "device_offline") if e["device"] != "bed-sensor"], \
+    assert not [e for e in events(server, "device_offline") if e["device"] != "bed-sensor"], (
         "zigbee and native devices behind the dead broker must not be reported one by one"
+    )

@@ -30,11 +30,23 @@ def clinic(tmp_path, central_broker, receiver):
     now = datetime.now(UTC)
     with server.services.sessions() as s, s.begin():
         r1 = s.scalars(select(Resident).where(Resident.code == "R001")).one()
-        rows = bp_history.history(now.date() - timedelta(days=28), 28, bp_history.Profile(systolic=92, diastolic=58),
-                                  ZoneInfo("Asia/Shanghai"), seed=3)
+        rows = bp_history.history(
+            now.date() - timedelta(days=28),
+            28,
+            bp_history.Profile(systolic=92, diastolic=58),
+            ZoneInfo("Asia/Shanghai"),
+            seed=3,
+        )
         bp_history.store(s, r1.id, "gw-r001", rows)
-        alarm = desk.apply_gateway_alarm(s, "gw-r001", 1, r1.id, {"type": "sos", "severity": "emergency"},
-                                         now - timedelta(days=2), now - timedelta(days=2)).alarm
+        alarm = desk.apply_gateway_alarm(
+            s,
+            "gw-r001",
+            1,
+            r1.id,
+            {"type": "sos", "severity": "emergency"},
+            now - timedelta(days=2),
+            now - timedelta(days=2),
+        ).alarm
         desk.resolve(s, alarm.id, "值班员", "false_alarm", None, now - timedelta(days=2))
     yield server
     server.stop()
@@ -42,8 +54,9 @@ def clinic(tmp_path, central_broker, receiver):
 
 def test_doctor_sees_low_pressure_flagged_and_prints_a_signed_report(browser, clinic):
     server = clinic
-    page = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN", bypass_csp=True,
-                               accept_downloads=True).new_page()
+    page = browser.new_context(
+        viewport={"width": 1366, "height": 768}, locale="zh-CN", bypass_csp=True, accept_downloads=True
+    ).new_page()
     page.goto(f"{server.settings.base_url}/doctor")
     page.get_by_label("用户名").fill("doctor")
     page.get_by_label("密码").fill("anxin-demo")

@@ -14,8 +14,7 @@ from tests.integration.harness import provision, start_server, wait_until
 
 pytestmark = pytest.mark.integration
 
-RADAR = DeviceConfig(name="fall-radar", family="zigbee2mqtt", model="MIR-HE200-TY", role="fall_radar",
-                     room="bathroom")
+RADAR = DeviceConfig(name="fall-radar", family="zigbee2mqtt", model="MIR-HE200-TY", role="fall_radar", room="bathroom")
 
 
 @pytest.fixture
@@ -23,8 +22,7 @@ def installation(tmp_path, home_broker, central_broker, receiver):
     server = start_server(tmp_path, central_broker.address)
     provision(server, 1, [receiver.url("/caregiver/{code}")])
     settings = gateway_settings("gw-r001", "R001", home_broker.address, central_broker.address, tmp_path / "gw")
-    settings = settings.model_copy(update={"devices": [SOS_DEVICE, RADAR],
-                                           "rules": {"fall": {"cancel_window_s": 5}}})
+    settings = settings.model_copy(update={"devices": [SOS_DEVICE, RADAR], "rules": {"fall": {"cancel_window_s": 5}}})
     home = build_home(settings)
     home.start()
     yield server, home

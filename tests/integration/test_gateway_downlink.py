@@ -18,10 +18,12 @@ pytestmark = pytest.mark.integration
 def test_remote_test_alarm_round_trip(installation, receiver):
     server, home = installation
     base = server.settings.base_url
-    token = httpx.post(f"{base}/api/v1/auth/token", data={"username": "duty", "password": "anxin-demo"},
-                       timeout=15).json()["access_token"]
-    r = httpx.post(f"{base}/api/v1/gateways/{home.gateway_id}/test-alarm",
-                   headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    token = httpx.post(
+        f"{base}/api/v1/auth/token", data={"username": "duty", "password": "anxin-demo"}, timeout=15
+    ).json()["access_token"]
+    r = httpx.post(
+        f"{base}/api/v1/gateways/{home.gateway_id}/test-alarm", headers={"Authorization": f"Bearer {token}"}, timeout=5
+    )
     assert r.status_code == 202
 
     def spoken():

@@ -29,14 +29,26 @@ def test_ready_line_and_sd_notify_only_once_subscribed_to_the_home_broker(tmp_pa
     sock.bind(notify_path)
     home_port = free_port()
     cfg = tmp_path / "gw.yaml"
-    cfg.write_text(yaml.safe_dump({
-        "gateway_id": "gw-ready", "data_dir": str(tmp_path / "data"),
-        "local_broker": {"port": home_port}, "central_broker": {"port": free_port()},
-        "devices": [{"name": "sos-button", "family": "zigbee2mqtt", "model": "TS0215A_sos", "role": "sos_button"}],
-    }))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "gateway_id": "gw-ready",
+                "data_dir": str(tmp_path / "data"),
+                "local_broker": {"port": home_port},
+                "central_broker": {"port": free_port()},
+                "devices": [
+                    {"name": "sos-button", "family": "zigbee2mqtt", "model": "TS0215A_sos", "role": "sos_button"}
+                ],
+            }
+        )
+    )
     with open(tmp_path / "gateway.log", "wb") as log:  # the child keeps its own copy of the file
-        proc = subprocess.Popen([sys.executable, "-m", "gateway", "run", "--config", str(cfg)], stdout=log,
-                                stderr=subprocess.STDOUT, env={**os.environ, "NOTIFY_SOCKET": notify_path})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "run", "--config", str(cfg)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "NOTIFY_SOCKET": notify_path},
+        )
     home = Mosquitto(tmp_path, port=home_port)
     try:
         sock.settimeout(0.5)
@@ -53,8 +65,9 @@ def test_ready_line_and_sd_notify_only_once_subscribed_to_the_home_broker(tmp_pa
             pass
         assert b"STATUS=ready" in message
         # The moment READY arrives, a button press is routed to the gateway.
-        mqtt_publish.single("zigbee2mqtt/sos-button", json.dumps({"action": "emergency"}), qos=1,
-                            hostname="127.0.0.1", port=home_port)
+        mqtt_publish.single(
+            "zigbee2mqtt/sos-button", json.dumps({"action": "emergency"}), qos=1, hostname="127.0.0.1", port=home_port
+        )
         outbox = tmp_path / "data" / "outbox-gw-ready.sqlite"
 
         def alarm_stored() -> bool:

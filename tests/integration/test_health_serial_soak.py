@@ -38,17 +38,27 @@ def _values(i: int, at: datetime) -> list[tuple[int, bytes, tuple[str, float]]]:
     g = GlucoseSample(i, 3.0 + (i % 80) / 10, at, meal="before_meal", mg_dl=False)
     ctx = g.context()
     assert ctx is not None
-    return [(GLUCOSE, g.measurement(), ("glucose", round(3.0 + (i % 80) / 10, 2))),
-            (GLUCOSE_CONTEXT, ctx, ("glucose_context", float(i))),
-            (PLX_SPOT, OximeterSample(85 + i % 15, 60 + i % 30, at).spot_check(), ("spo2", 85.0 + i % 15)),
-            (WEIGHT, Weighing(60 + (i % 40) / 2, at).measurement(), ("weight", 60 + (i % 40) / 2)),
-            (TEMPERATURE, TemperatureSample(36.0 + (i % 30) / 10, at).measurement(), ("body_temperature",
-                                                                                       round(36.0 + (i % 30) / 10, 2)))]
+    return [
+        (GLUCOSE, g.measurement(), ("glucose", round(3.0 + (i % 80) / 10, 2))),
+        (GLUCOSE_CONTEXT, ctx, ("glucose_context", float(i))),
+        (PLX_SPOT, OximeterSample(85 + i % 15, 60 + i % 30, at).spot_check(), ("spo2", 85.0 + i % 15)),
+        (WEIGHT, Weighing(60 + (i % 40) / 2, at).measurement(), ("weight", 60 + (i % 40) / 2)),
+        (
+            TEMPERATURE,
+            TemperatureSample(36.0 + (i % 30) / 10, at).measurement(),
+            ("body_temperature", round(36.0 + (i % 30) / 10, 2)),
+        ),
+    ]
 
 
 def _key(r: Reading) -> tuple[str, float]:
-    main = {"glucose": "glucose_mmol_l", "glucose_context": "sequence", "spo2": "spo2", "weight": "weight_kg",
-            "body_temperature": "temperature_c"}[r.metric]
+    main = {
+        "glucose": "glucose_mmol_l",
+        "glucose_context": "sequence",
+        "spo2": "spo2",
+        "weight": "weight_kg",
+        "body_temperature": "temperature_c",
+    }[r.metric]
     return r.metric, r.values[main]
 
 
@@ -56,8 +66,9 @@ def test_every_valid_health_frame_is_decoded_exactly_once(tmp_path: Path) -> Non
     path = tmp_path / "ttyHEALTH"
     port = PtyPort(path).plug()
     bridge = GattBridge(port)
-    settings = GatewaySettings(gateway_id="soak", timezone="UTC",
-                               serial=[SerialPortConfig(port=str(path), family="ble-gatt", device="health")])
+    settings = GatewaySettings(
+        gateway_id="soak", timezone="UTC", serial=[SerialPortConfig(port=str(path), family="ble-gatt", device="health")]
+    )
     got: list[DeviceMessage] = []
     lock = threading.Lock()
 
@@ -88,7 +99,7 @@ def test_every_valid_health_frame_is_decoded_exactly_once(tmp_path: Path) -> Non
                 assert wait_until(lambda: not transport.connected.is_set(), 10)
                 port.plug()
                 assert wait_until(lambda: transport.connected.is_set(), 20), "the replugged port was not reopened"
-                port.write(torn[len(torn) // 2:])
+                port.write(torn[len(torn) // 2 :])
         assert wait_until(lambda: len(got) >= len(expected), 20), f"{len(got)} of {len(expected)} decoded"
     finally:
         transport.stop()

@@ -24,8 +24,7 @@ pytestmark = pytest.mark.integration
 
 def test_native_health_subcommands_publish_what_the_gateway_understands(home_broker) -> None:  # type: ignore[no-untyped-def]
     got: list[tuple[str, bytes]] = []
-    link = MqttLink(make_client("test-listener"), home_broker.address, lambda t, p: got.append((t, p)),
-                    subscriptions())
+    link = MqttLink(make_client("test-listener"), home_broker.address, lambda t, p: got.append((t, p)), subscriptions())
     link.start()
     try:
         assert link.wait_connected(10)
@@ -38,21 +37,50 @@ def test_native_health_subcommands_publish_what_the_gateway_understands(home_bro
         assert wait_until(lambda: len(got) == 4, 10), got
     finally:
         link.stop()
-    router = Router(GatewaySettings(gateway_id="t", devices=[
-        DeviceConfig(name=n, family="native", role=r) for n, r in (
-            ("glucometer", "glucose_meter"), ("oximeter", "pulse_oximeter"), ("scale", "scale"),
-            ("thermometer", "thermometer"))]))
+    router = Router(
+        GatewaySettings(
+            gateway_id="t",
+            devices=[
+                DeviceConfig(name=n, family="native", role=r)
+                for n, r in (
+                    ("glucometer", "glucose_meter"),
+                    ("oximeter", "pulse_oximeter"),
+                    ("scale", "scale"),
+                    ("thermometer", "thermometer"),
+                )
+            ],
+        )
+    )
     readings = [m for t, p in got for m in router.parse(t, p) if isinstance(m, Reading) and m.metric != "device_status"]
     assert [(r.metric, dict(r.values)) for r in readings] == [
-        ("glucose", {"glucose_mmol_l": 2.9}), ("spo2", {"spo2": 88.0, "pulse": 72.0}),
-        ("weight", {"weight_kg": 81.4}), ("body_temperature", {"temperature_c": 38.6})]
+        ("glucose", {"glucose_mmol_l": 2.9}),
+        ("spo2", {"spo2": 88.0, "pulse": 72.0}),
+        ("weight", {"weight_kg": 81.4}),
+        ("body_temperature", {"temperature_c": 38.6}),
+    ]
     assert readings[0].flags == frozenset({"bedtime"}) and all(r.ts is not None for r in readings)
 
 
 def test_serial_health_subcommand_is_a_port_pyserial_can_read(tmp_path: Path) -> None:
     path = tmp_path / "ttyGLUCOSE"
-    proc = subprocess.Popen([sys.executable, "-m", "firmware_sim", "serial-health", str(path), "--device", "glucose",
-                             "--value", "3.4", "--every", "0.5", "--faults"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "firmware_sim",
+            "serial-health",
+            str(path),
+            "--device",
+            "glucose",
+            "--value",
+            "3.4",
+            "--every",
+            "0.5",
+            "--faults",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     got: list[DeviceMessage] = []
     lock = threading.Lock()
     stream = ble_gatt.stream("glucometer")
@@ -65,8 +93,7 @@ def test_serial_health_subcommand_is_a_port_pyserial_can_read(tmp_path: Path) ->
     try:
         assert proc.stdout is not None and "glucose bridge on" in proc.stdout.readline()
         transport.start()
-        assert wait_until(lambda: len(got) >= 4 and stream.counters["bad_frames"] >= 1, 30), \
-            f"{got} {stream.counters}"
+        assert wait_until(lambda: len(got) >= 4 and stream.counters["bad_frames"] >= 1, 30), f"{got} {stream.counters}"
     finally:
         transport.stop()
         proc.send_signal(signal.SIGTERM)

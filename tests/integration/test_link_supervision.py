@@ -57,7 +57,6 @@ def test_dead_loop_is_restarted_and_stuck_socket_reconnects(home_broker):
         link.stop()
 
 
-
 def test_every_connection_sends_small_packets_at_once(home_broker):
     """TCP_NODELAY on each socket, reconnects included: with Nagle's algorithm an uplink ack sent right
     after a PUBACK waited ~40 ms for the broker's delayed ACK (docs/performance.md, connection scale)."""
@@ -73,18 +72,29 @@ def test_every_connection_sends_small_packets_at_once(home_broker):
     finally:
         link.stop()
 
+
 def test_gateway_process_notifies_systemd(tmp_path, home_broker, central_broker):
     path = str(tmp_path / "notify")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(path)
     sock.settimeout(30)
     cfg = tmp_path / "gw.yaml"
-    cfg.write_text(yaml.safe_dump({
-        "gateway_id": "gw-wd", "data_dir": str(tmp_path / "gw"),
-        "local_broker": {"port": home_broker.port}, "central_broker": {"port": central_broker.port}}))
-    proc = subprocess.Popen([sys.executable, "-m", "gateway", "run", "--config", str(cfg)],
-                            env={**os.environ, "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "30000000"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "gateway_id": "gw-wd",
+                "data_dir": str(tmp_path / "gw"),
+                "local_broker": {"port": home_broker.port},
+                "central_broker": {"port": central_broker.port},
+            }
+        )
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "run", "--config", str(cfg)],
+        env={**os.environ, "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "30000000"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         messages: list[bytes] = []
         while not (any(m.startswith(b"READY=1") for m in messages) and b"WATCHDOG=1" in messages):
@@ -115,8 +125,9 @@ def test_an_uplink_publish_refused_while_down_is_not_sent_after_the_reconnect(tm
     broker = Mosquitto(tmp_path, extra_conf=f"persistence true\npersistence_location {tmp_path}/\n").start()
     got: list[bytes] = []
     # A subscriber whose session outlives the broker restart: it would receive the stale message.
-    sub = MqttLink(make_client("stale-sub", clean_session=False), broker.address, lambda t, p: got.append(p),
-                   [("up/#", 1)])
+    sub = MqttLink(
+        make_client("stale-sub", clean_session=False), broker.address, lambda t, p: got.append(p), [("up/#", 1)]
+    )
     uplink = MqttLink(make_client("stale-up"), broker.address, lambda t, p: None, drop_unsent_on_disconnect=True)
     sub.start()
     uplink.start()

@@ -29,8 +29,10 @@ def server(tmp_path, central_broker):
 
 def listen(url: str, cookie: str, events: queue.Queue, stop: threading.Event) -> None:
     """Read server-sent events into a queue until told to stop."""
-    with httpx.Client(timeout=httpx.Timeout(5, read=30)) as client, \
-            client.stream("GET", url, cookies={"anxin_session": cookie}) as response:
+    with (
+        httpx.Client(timeout=httpx.Timeout(5, read=30)) as client,
+        client.stream("GET", url, cookies={"anxin_session": cookie}) as response,
+    ):
         events.put(("status", response.status_code))
         name = None
         for line in response.iter_lines():
@@ -55,8 +57,9 @@ def test_pushed_from_this_process_and_polled_from_another(server, tmp_path):
     cookie = server.services.tokens.issue(duty)
     events: queue.Queue = queue.Queue()
     stop = threading.Event()
-    threading.Thread(target=listen, args=(f"{server.settings.base_url}/console/events", cookie, events, stop),
-                     daemon=True).start()
+    threading.Thread(
+        target=listen, args=(f"{server.settings.base_url}/console/events", cookie, events, stop), daemon=True
+    ).start()
     assert events.get(timeout=20) == ("status", 200)
     next_event(events, "hello")
 

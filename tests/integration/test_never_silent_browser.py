@@ -17,6 +17,7 @@ expect = playwright_api.expect
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
+
 @pytest.fixture
 def unreachable_family(tmp_path, home_broker, central_broker, receiver):
     """Resident R001 whose only caregiver has no channel (the blanked form); the supervisor has one."""
@@ -31,7 +32,8 @@ def unreachable_family(tmp_path, home_broker, central_broker, receiver):
 
 
 def test_alarm_nobody_can_be_told_about_is_red_on_the_queue_and_reaches_the_supervisor(
-        browser, unreachable_family, receiver):
+    browser, unreachable_family, receiver
+):
     server, home = unreachable_family
     duty = sign_in(browser, server, "duty")
     home.button.press()
@@ -42,16 +44,18 @@ def test_alarm_nobody_can_be_told_about_is_red_on_the_queue_and_reaches_the_supe
     banner = duty.locator("#unreached-banner")
     expect(banner).to_be_visible()
     expect(banner.get_by_role("link", name="王秀英")).to_have_attribute("href", re.compile(r"/console/alarms/\d+"))
-    assert wait_until(lambda: any(r.path == "/boss" for r in receiver.received), WAIT_MS / 1000), \
+    assert wait_until(lambda: any(r.path == "/boss" for r in receiver.received), WAIT_MS / 1000), (
         "the supervisor was not told"
+    )
     boss = next(r for r in receiver.received if r.path == "/boss")
     assert "未能通知家属" in boss.text and "王秀英" in boss.text
     accessible(duty)
     screenshot(duty, "queue-unreached", full_page=False)
 
     banner.get_by_role("link", name="王秀英").click()
-    expect(duty.locator("#alarm-panel, main").get_by_role("alert").filter(
-        has_text="未能通知 — 无可用联系人").first).to_be_visible()
+    expect(
+        duty.locator("#alarm-panel, main").get_by_role("alert").filter(has_text="未能通知 — 无可用联系人").first
+    ).to_be_visible()
     expect(duty.get_by_text("无人可通知，已转下一级").first).to_be_visible()
     accessible(duty)
     screenshot(duty, "alarm-unreached", full_page=False)
@@ -95,7 +99,8 @@ def test_resaving_a_caregiver_with_the_channel_left_blank_keeps_the_channel(brow
     screenshot(admin, "admin-field-error", full_page=False)
     with server.services.sessions() as s:
         assert s.scalars(select(Caregiver.notify_urls).where(Caregiver.code == "C001")).one() == [
-            receiver.url("/caregiver/R001")]
+            receiver.url("/caregiver/R001")
+        ]
 
 
 def test_coverage_lists_a_resident_without_gateway_and_a_caregiver_without_channel(browser, paired):

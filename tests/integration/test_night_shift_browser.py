@@ -126,8 +126,12 @@ def test_on_the_desk_laptop_acknowledge_and_phone_numbers_are_above_the_fold(bro
     home.button.press()
     duty.locator("#queue a", has_text="紧急求助").click(timeout=WAIT_MS)
     height = duty.viewport_size["height"]
-    for target in (duty.locator("#ack-button"), duty.locator(".calls a[href='tel:010-6612 3456']"),
-                   duty.locator(".calls a[href='tel:138 0013 8000']"), duty.locator(".calls a[href='tel:120']")):
+    for target in (
+        duty.locator("#ack-button"),
+        duty.locator(".calls a[href='tel:010-6612 3456']"),
+        duty.locator(".calls a[href='tel:138 0013 8000']"),
+        duty.locator(".calls a[href='tel:120']"),
+    ):
         expect(target).to_be_visible()
         bottom = target.evaluate("e => e.getBoundingClientRect().bottom")
         assert bottom <= height, f"below the fold at {height}px: {bottom}"

@@ -28,6 +28,7 @@ def test_a_published_notice_reaches_the_caregivers_and_its_page_counts_it(browse
     def counted() -> bool:
         page.reload()
         return page.locator("#count-sent").inner_text() == str(told)
+
     assert wait_until(counted, timeout=30, interval=0.5), page.locator("#delivery-counts").inner_text()
     expect(page.locator("#count-failed")).to_have_text("0")
     expect(page.get_by_text("帮扶人没有推送渠道")).to_be_visible()

@@ -35,11 +35,19 @@ def test_a_notice_read_aloud_is_said_at_home_and_an_unticked_one_is_not(installa
     server, home = installation
     base = server.settings.base_url
     supervisor = auth_headers(base, "supervisor")
-    quiet = httpx.post(f"{base}/api/v1/notices", headers=supervisor, timeout=15,
-                       json={"title": "停水通知", "body": "周六上午九点到十二点停水"})
+    quiet = httpx.post(
+        f"{base}/api/v1/notices",
+        headers=supervisor,
+        timeout=15,
+        json={"title": "停水通知", "body": "周六上午九点到十二点停水"},
+    )
     assert quiet.status_code == 201, quiet.text
-    r = httpx.post(f"{base}/api/v1/notices", headers=supervisor, timeout=15, json={
-        "title": "防诈骗讲座", "body": "周五下午两点，社区活动室。", "read_aloud": True})
+    r = httpx.post(
+        f"{base}/api/v1/notices",
+        headers=supervisor,
+        timeout=15,
+        json={"title": "防诈骗讲座", "body": "周五下午两点，社区活动室。", "read_aloud": True},
+    )
     assert r.status_code == 201, r.text
     assert wait_until(lambda: notices_said(home), timeout=30), "the home never said the notice"
     said = notices_said(home)
@@ -53,4 +61,3 @@ def test_a_notice_read_aloud_is_said_at_home_and_an_unticked_one_is_not(installa
     assert [n["read_aloud"] for n in deliveries] == [True, False]
     out = httpx.get(f"{base}/api/v1/notices/{r.json()['id']}/deliveries", timeout=15, headers=supervisor).json()
     assert out["read_aloud_homes"] == [{"gateway": "gw-r001", "ok": True}]
-

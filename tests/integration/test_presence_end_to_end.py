@@ -19,25 +19,34 @@ pytestmark = pytest.mark.integration
 
 def start_gateway(tmp_path: Path, home_port: int, central_port: int) -> subprocess.Popen[bytes]:
     config = tmp_path / "gateway.yaml"
-    config.write_text(yaml.safe_dump({
-        "gateway_id": "gw-r001", "resident": "R001", "data_dir": str(tmp_path / "gw"),
-        "local_broker": {"host": "127.0.0.1", "port": home_port},
-        "central_broker": {"host": "127.0.0.1", "port": central_port},
-        "devices": [{"name": "sos-button", "family": "zigbee2mqtt", "model": "TS0215A_sos", "role": "sos_button"}],
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "gateway_id": "gw-r001",
+                "resident": "R001",
+                "data_dir": str(tmp_path / "gw"),
+                "local_broker": {"host": "127.0.0.1", "port": home_port},
+                "central_broker": {"host": "127.0.0.1", "port": central_port},
+                "devices": [
+                    {"name": "sos-button", "family": "zigbee2mqtt", "model": "TS0215A_sos", "role": "sos_button"}
+                ],
+            }
+        )
+    )
     with open(tmp_path / "gateway.log", "ab") as log:  # the child keeps its own copy of the file
-        return subprocess.Popen([sys.executable, "-m", "gateway", "run", "--config", str(config)], stdout=log,
-                                stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "gateway", "run", "--config", str(config)], stdout=log, stderr=subprocess.STDOUT
+        )
 
 
-def test_a_killed_gateway_alarms_staff_once_and_its_return_clears_it(tmp_path, home_broker, central_broker,
-                                                                      receiver):
+def test_a_killed_gateway_alarms_staff_once_and_its_return_clears_it(tmp_path, home_broker, central_broker, receiver):
     server = start_server(tmp_path, central_broker.address, gateway_offline_grace_s=2)
     provision(server, 1, [receiver.url("/caregiver/{code}")])
     with server.services.sessions() as s, s.begin():
         s.scalars(select(Staff).where(Staff.username == "duty")).one().notify_urls = [receiver.url("/duty")]
     gateway = start_gateway(tmp_path, home_broker.port, central_broker.port)
     try:
+
         def state() -> str | None:
             with server.services.sessions() as s:
                 gw = s.get(Gateway, "gw-r001")

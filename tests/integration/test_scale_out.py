@@ -46,10 +46,15 @@ class LoadGateway:
 
     def event(self, seq: int) -> protocol.UplinkEvent:
         if seq % 50 == 0:
-            return protocol.UplinkEvent(seq, "alarm", time.time(), {"type": TYPES[seq // 50 % 4],
-                                                                    "severity": "emergency", "change": "raise"})
-        return protocol.UplinkEvent(seq, "reading", time.time(), {"device": "bp", "metric": "blood_pressure",
-                                                                  "values": {"systolic": 120 + seq % 30}})
+            return protocol.UplinkEvent(
+                seq, "alarm", time.time(), {"type": TYPES[seq // 50 % 4], "severity": "emergency", "change": "raise"}
+            )
+        return protocol.UplinkEvent(
+            seq,
+            "reading",
+            time.time(),
+            {"device": "bp", "metric": "blood_pressure", "values": {"systolic": 120 + seq % 30}},
+        )
 
     def on_ack(self, ack: protocol.Ack) -> None:
         with self.lock:
@@ -57,9 +62,12 @@ class LoadGateway:
 
     def send(self, seqs: list[int]) -> None:
         for i in range(0, len(seqs), BATCH):
-            events = tuple(self.event(q) for q in seqs[i:i + BATCH])
-            self.link.publish(protocol.up_topic(self.gw), protocol.encode_batch(
-                protocol.UplinkBatch(self.gw, "boot", events, time.time())), 1)
+            events = tuple(self.event(q) for q in seqs[i : i + BATCH])
+            self.link.publish(
+                protocol.up_topic(self.gw),
+                protocol.encode_batch(protocol.UplinkBatch(self.gw, "boot", events, time.time())),
+                1,
+            )
 
     def missing(self, upto: int) -> list[int]:
         with self.lock:
@@ -68,36 +76,70 @@ class LoadGateway:
 
 def start_server(db_url: str, broker_port: int, tmp_path: Path, name: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    env = {**os.environ, "ANXIN_SECRET_KEY": "shared-secret-of-the-test", "ANXIN_NOTIFY_LEASE_S": "3",
-           "ANXIN_MQTT_CLIENT_ID": f"anxin-test-{name}"}
+    env = {
+        **os.environ,
+        "ANXIN_SECRET_KEY": "shared-secret-of-the-test",
+        "ANXIN_NOTIFY_LEASE_S": "3",
+        "ANXIN_MQTT_CLIENT_ID": f"anxin-test-{name}",
+    }
     with open(tmp_path / f"{name}.log", "wb") as log:  # the child keeps its own copy of the file
         proc = subprocess.Popen(
-            [sys.executable, "-m", "server", "--database-url", db_url, "run", "--role", "all", "--port", str(port),
-             "--no-embedded-broker", "--mqtt-port", str(broker_port), "--mqtt-shared-group", "anxin"],
-            stdout=log, stderr=subprocess.STDOUT, env=env)
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "--database-url",
+                db_url,
+                "run",
+                "--role",
+                "all",
+                "--port",
+                str(port),
+                "--no-embedded-broker",
+                "--mqtt-port",
+                str(broker_port),
+                "--mqtt-shared-group",
+                "anxin",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     assert wait_for_port(port, timeout=60), (tmp_path / f"{name}.log").read_text()
     return proc, port
 
 
 def test_killing_one_of_two_servers_loses_nothing_and_notifies_nobody_twice(
-        tmp_path: Path, central_broker, postgres_url: str, receiver: NotificationReceiver) -> None:
+    tmp_path: Path, central_broker, postgres_url: str, receiver: NotificationReceiver
+) -> None:
     engine = make_engine(postgres_url)
     create_schema(engine)
     with session_factory(engine)() as s, s.begin():
-        apply(s, ProvisionFile.model_validate({
-            "caregivers": [{"code": f"C{i}", "name": f"cg{i}", "notify": [receiver.url(f"/C{i}")]}
-                           for i in range(GATEWAYS)],
-            # consent to storing readings: without it the readings this test counts would not be kept
-            "residents": [{"code": f"R{i}", "name": f"r{i}", "caregivers": [f"C{i}"], "consent": True}
-                          for i in range(GATEWAYS)],
-            "gateways": [{"id": f"gw-{i}", "resident": f"R{i}"} for i in range(GATEWAYS)],
-        }))
+        apply(
+            s,
+            ProvisionFile.model_validate(
+                {
+                    "caregivers": [
+                        {"code": f"C{i}", "name": f"cg{i}", "notify": [receiver.url(f"/C{i}")]} for i in range(GATEWAYS)
+                    ],
+                    # consent to storing readings: without it the readings this test counts would not be kept
+                    "residents": [
+                        {"code": f"R{i}", "name": f"r{i}", "caregivers": [f"C{i}"], "consent": True}
+                        for i in range(GATEWAYS)
+                    ],
+                    "gateways": [{"id": f"gw-{i}", "resident": f"R{i}"} for i in range(GATEWAYS)],
+                }
+            ),
+        )
     a, _ = start_server(postgres_url, central_broker.port, tmp_path, "a")
     b, _ = start_server(postgres_url, central_broker.port, tmp_path, "b")
     gws = {f"gw-{i}": None for i in range(GATEWAYS)}
-    link = MqttLink(make_client("load-gateways"), central_broker.address,
-                    lambda t, p: gws[protocol.gateway_from_topic(t)].on_ack(protocol.decode_ack(p)),
-                    [(f"{protocol.PREFIX}/+/ack", 1)])
+    link = MqttLink(
+        make_client("load-gateways"),
+        central_broker.address,
+        lambda t, p: gws[protocol.gateway_from_topic(t)].on_ack(protocol.decode_ack(p)),
+        [(f"{protocol.PREFIX}/+/ack", 1)],
+    )
     link.start()
     assert link.wait_connected(10)
     homes = [LoadGateway(link, gw) for gw in gws]
@@ -114,10 +156,13 @@ def test_killing_one_of_two_servers_loses_nothing_and_notifies_nobody_twice(
         # 3 s lease runs out, then B sends it again (at-least-once). Those are the only repeats allowed.
         time.sleep(1.0)
         with session_factory(engine)() as s:
-            orphaned = Counter(f"/C{int(r.recipient_name[2:])}" for r in s.scalars(
-                select(NotificationJob).where(NotificationJob.status == "sending")))  # one home may have two
+            orphaned = Counter(
+                f"/C{int(r.recipient_name[2:])}"
+                for r in s.scalars(select(NotificationJob).where(NotificationJob.status == "sending"))
+            )  # one home may have two
         for h in homes:
             h.send(list(range(half + 1, EVENTS + 1)))
+
         # Like the gateway's uplink: resend what is not acknowledged until everything is.
         def all_acked() -> bool:
             missing = {h.gw: h.missing(EVENTS) for h in homes}
@@ -135,6 +180,7 @@ def test_killing_one_of_two_servers_loses_nothing_and_notifies_nobody_twice(
             alarms = s.scalars(select(Alarm)).all()
             assert len(alarms) == GATEWAYS * len(TYPES), "one active alarm per home and type"
             assert all(a.repeat_count == 1 for a in alarms), "the second raise of each type is a repeat"
+
         # Every alarm reaches its caregiver (a job leased by the killed process is taken over) ...
         def notified_all() -> bool:
             with session_factory(engine)() as s:
@@ -145,8 +191,11 @@ def test_killing_one_of_two_servers_loses_nothing_and_notifies_nobody_twice(
         time.sleep(2)  # anything sent twice would arrive now
         # ... exactly once.
         with session_factory(engine)() as s:
-            sent = s.execute(select(NotificationAttempt.alarm_id, func.count()).where(NotificationAttempt.ok)
-                             .group_by(NotificationAttempt.alarm_id)).all()
+            sent = s.execute(
+                select(NotificationAttempt.alarm_id, func.count())
+                .where(NotificationAttempt.ok)
+                .group_by(NotificationAttempt.alarm_id)
+            ).all()
         assert len(sent) == GATEWAYS * len(TYPES) and all(n == 1 for _a, n in sent), f"notified twice: {sent}"
         got = sorted(r.path for r in receiver.received)
         owed = sorted(f"/C{i}" for i in range(GATEWAYS) for _ in TYPES)
@@ -154,8 +203,9 @@ def test_killing_one_of_two_servers_loses_nothing_and_notifies_nobody_twice(
         for path in owed:
             assert path in repeats, f"{path} was never notified of one of its alarms"
             repeats.remove(path)
-        assert not Counter(repeats) - orphaned, \
+        assert not Counter(repeats) - orphaned, (
             f"notified twice without a crash to explain it: {repeats} (orphaned sends: {dict(orphaned)})"
+        )
     finally:
         link.stop()
         for p in (a, b):

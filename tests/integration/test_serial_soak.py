@@ -24,8 +24,9 @@ def test_every_valid_frame_is_decoded_exactly_once(tmp_path: Path) -> None:
     path = tmp_path / "ttyBPM"
     port = PtyPort(path).plug()
     bridge = BpmBridge(port)
-    settings = GatewaySettings(gateway_id="soak", timezone="UTC",
-                               serial=[SerialPortConfig(port=str(path), family="ble-bpm", device="bpm")])
+    settings = GatewaySettings(
+        gateway_id="soak", timezone="UTC", serial=[SerialPortConfig(port=str(path), family="ble-bpm", device="bpm")]
+    )
     got: list[DeviceMessage] = []
     bridges: list[bool] = []
     lock = threading.Lock()
@@ -58,9 +59,10 @@ def test_every_valid_frame_is_decoded_exactly_once(tmp_path: Path) -> None:
                 assert wait_until(lambda: not transport.connected.is_set(), 10)
                 opens = transport.stats.opens
                 port.plug()
-                assert wait_until(lambda opens=opens: transport.stats.opens > opens and transport.connected.is_set(), 20), \
-                    "the gateway did not reopen the replugged port"
-                port.write(half[len(half) // 2:])  # the rest of the torn frame arrives after the replug
+                assert wait_until(
+                    lambda opens=opens: transport.stats.opens > opens and transport.connected.is_set(), 20
+                ), "the gateway did not reopen the replugged port"
+                port.write(half[len(half) // 2 :])  # the rest of the torn frame arrives after the replug
         assert wait_until(lambda: len(got) >= len(sent), 20), f"{len(got)} of {len(sent)} decoded"
     finally:
         transport.stop()
@@ -68,8 +70,9 @@ def test_every_valid_frame_is_decoded_exactly_once(tmp_path: Path) -> None:
 
     readings = [m for m in got if isinstance(m, Reading)]
     key = lambda r: (r.values["systolic"], r.values["diastolic"], r.values["pulse"], r.ts.replace(tzinfo=None))  # noqa: E731
-    assert [key(r) for r in readings] == [(float(m.systolic), float(m.diastolic), float(m.pulse), m.measured_at)
-                                          for m in sent], "frames lost, duplicated or out of order"
+    assert [key(r) for r in readings] == [
+        (float(m.systolic), float(m.diastolic), float(m.pulse), m.measured_at) for m in sent
+    ], "frames lost, duplicated or out of order"
     assert bridges == [True, False, True, False, True]
     counters = device.stream.counters  # type: ignore[attr-defined]
     assert counters["readings"] == FRAMES

@@ -15,8 +15,14 @@ from tests.integration.harness import provision, start_server, wait_until
 pytestmark = pytest.mark.integration
 
 # Heiman HS1EB reports single / double / hold: a short press is the SOS, a long press (hold) asks for a service.
-BUTTON = DeviceConfig(name="sos-button", family="zigbee2mqtt", model="HS1EB", role="sos_button", room="bedroom",
-                      options={"service_actions": ["hold"], "service_category": "other"})
+BUTTON = DeviceConfig(
+    name="sos-button",
+    family="zigbee2mqtt",
+    model="HS1EB",
+    role="sos_button",
+    room="bedroom",
+    options={"service_actions": ["hold"], "service_category": "other"},
+)
 
 
 def _count(server, model, *where) -> int:
@@ -24,8 +30,9 @@ def _count(server, model, *where) -> int:
         return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
-def test_long_press_is_a_service_request_and_short_press_stays_an_sos(tmp_path, home_broker, central_broker,
-                                                                      receiver) -> None:
+def test_long_press_is_a_service_request_and_short_press_stays_an_sos(
+    tmp_path, home_broker, central_broker, receiver
+) -> None:
     server = start_server(tmp_path, central_broker.address)
     provision(server, 1, [receiver.url("/caregiver/{code}")])
     settings = gateway_settings("gw-r001", "R001", home_broker.address, central_broker.address, tmp_path / "gw")

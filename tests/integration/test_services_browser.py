@@ -106,8 +106,9 @@ def test_family_request_is_assigned_worked_on_a_phone_rated_low_and_followed_up(
     accessible(boss)
 
 
-def test_the_demo_month_on_the_dashboard_in_both_languages_with_an_xlsx_download(browser, tmp_path, central_broker,
-                                                                                 receiver) -> None:
+def test_the_demo_month_on_the_dashboard_in_both_languages_with_an_xlsx_download(
+    browser, tmp_path, central_broker, receiver
+) -> None:
     server = start_server(tmp_path, central_broker.address)
     try:
         provision(server, 3, [receiver.url("/caregiver/{code}")])

@@ -102,13 +102,15 @@ def test_a_press_after_staff_resolved_the_first_sos_is_still_told_help_is_coming
     first = receiver.wait_for(1, timeout=10)
     assert len(first) == 1
     base = server.settings.base_url
-    token = httpx.post(f"{base}/api/v1/auth/token", data={"username": "duty", "password": "anxin-demo"},
-                       timeout=15).json()["access_token"]
+    token = httpx.post(
+        f"{base}/api/v1/auth/token", data={"username": "duty", "password": "anxin-demo"}, timeout=15
+    ).json()["access_token"]
     staff = {"Authorization": f"Bearer {token}"}
     with server.services.sessions() as s:
         alarm_id = s.query(Alarm).one().id
-    r = httpx.post(f"{base}/api/v1/alarms/{alarm_id}/resolve", json={"outcome": "helped_at_home"}, headers=staff,
-                   timeout=5)
+    r = httpx.post(
+        f"{base}/api/v1/alarms/{alarm_id}/resolve", json={"outcome": "helped_at_home"}, headers=staff, timeout=5
+    )
     assert r.status_code == 200, r.text
 
     home.button.press()  # help is needed again
@@ -119,14 +121,18 @@ def test_a_press_after_staff_resolved_the_first_sos_is_still_told_help_is_coming
     assert r.status_code == 200, r.text
 
     def help_coming():
-        return [json.loads(p) for _t, p in home.actions
-                if json.loads(p).get("key") == "help_coming" and json.loads(p).get("action") == "say"]
+        return [
+            json.loads(p)
+            for _t, p in home.actions
+            if json.loads(p).get("key") == "help_coming" and json.loads(p).get("action") == "say"
+        ]
 
     assert wait_until(help_coming, 10), f"the home never heard that help is coming; saw {home.actions}"
 
 
 def test_a_caregivers_tap_while_the_server_is_cut_from_the_broker_is_recorded_and_answered(
-        installation, receiver, central_broker):
+    installation, receiver, central_broker
+):
     """The broker restarts (or the intake probe reconnects) just as the caregiver taps: the
     acknowledgement is stored, the caregiver gets the page that says so (not an error), and staff
     see on the alarm that the home could not be told."""

@@ -24,8 +24,9 @@ RMS_FLOOR = 0.02  # full scale 1.0; espeak-ng speech at amplitude 170 is around 
 
 
 def settings(tmp_path: Path, broker) -> GatewaySettings:  # type: ignore[no-untyped-def]
-    return GatewaySettings(gateway_id=GW, data_dir=tmp_path / "data",
-                           local_broker=BrokerAddress("127.0.0.1", broker.port))
+    return GatewaySettings(
+        gateway_id=GW, data_dir=tmp_path / "data", local_broker=BrokerAddress("127.0.0.1", broker.port)
+    )
 
 
 def audio(path: Path) -> tuple[float, float]:
@@ -33,13 +34,22 @@ def audio(path: Path) -> tuple[float, float]:
     with wave.open(str(path), "rb") as w:
         assert w.getsampwidth() == 2 and w.getnchannels() == 1
         samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64) / 32768.0
-        return w.getnframes() / w.getframerate(), float(np.sqrt(np.mean(samples ** 2))) if len(samples) else 0.0
+        return w.getnframes() / w.getframerate(), float(np.sqrt(np.mean(samples**2))) if len(samples) else 0.0
 
 
 def say(key: str, language: str = "zh-CN", **params: str) -> bytes:
     """A `say` action as the gateway publishes it."""
-    return json.dumps({"v": 1, "action": "say", "key": key, "text": messages.text(key, language, **params),
-                       "lang": language, "device": "sos-button"}, ensure_ascii=False).encode()
+    return json.dumps(
+        {
+            "v": 1,
+            "action": "say",
+            "key": key,
+            "text": messages.text(key, language, **params),
+            "lang": language,
+            "device": "sos-button",
+        },
+        ensure_ascii=False,
+    ).encode()
 
 
 @pytest.fixture
@@ -48,8 +58,12 @@ def home(tmp_path, home_broker):  # type: ignore[no-untyped-def]
     out = tmp_path / "out"
     health: list[dict] = []
     speaker = build_speaker(settings(tmp_path, home_broker), SpeakerConfig(output_dir=out))
-    link = MqttLink(make_client("test-home"), home_broker.address, lambda t, p: health.append(json.loads(p)),
-                    [(speaker_topic(GW), 1)])
+    link = MqttLink(
+        make_client("test-home"),
+        home_broker.address,
+        lambda t, p: health.append(json.loads(p)),
+        [(speaker_topic(GW), 1)],
+    )
     link.start()
     assert link.wait_connected(10)
     speaker.start()
@@ -79,9 +93,16 @@ def test_each_say_is_heard_as_speech_of_plausible_length(home):
 
 def test_an_emergency_interrupts_a_reminder_and_repeats_are_collapsed(home):
     speaker, link, out, _health = home
-    long_reminder = json.dumps({"v": 1, "action": "say", "key": "reminder_medication", "lang": "zh-CN",
-                                "text": "该吃药了。请吃一片苯磺酸氨氯地平，然后按一下大按钮告诉我们。" * 3},
-                               ensure_ascii=False).encode()
+    long_reminder = json.dumps(
+        {
+            "v": 1,
+            "action": "say",
+            "key": "reminder_medication",
+            "lang": "zh-CN",
+            "text": "该吃药了。请吃一片苯磺酸氨氯地平，然后按一下大按钮告诉我们。" * 3,
+        },
+        ensure_ascii=False,
+    ).encode()
     link.publish(action_topic(GW), long_reminder, 1)
     assert wait_until(lambda: any(s.started for s in speaker.bridge.history), timeout=30)
     for _ in range(3):  # a resident pressing again and again: one reply, not three
@@ -102,12 +123,21 @@ def test_a_missing_engine_is_reported_not_silent(tmp_path, home_broker):
     from gateway.home.voice import Voice
 
     got: list[dict] = []
-    link = MqttLink(make_client("test-health"), home_broker.address, lambda t, p: got.append(json.loads(p)),
-                    [(speaker_topic(GW), 1)])
+    link = MqttLink(
+        make_client("test-health"),
+        home_broker.address,
+        lambda t, p: got.append(json.loads(p)),
+        [(speaker_topic(GW), 1)],
+    )
     link.start()
     assert link.wait_connected(10)
-    bridge = SpeakerBridge(GW, "zh-CN", Renderer(Voice(engine="no-such-espeak"), tmp_path / "cache"),
-                           WavFolder(tmp_path / "out"), lambda t, p, r: link.publish(t, p, 1, retain=r))
+    bridge = SpeakerBridge(
+        GW,
+        "zh-CN",
+        Renderer(Voice(engine="no-such-espeak"), tmp_path / "cache"),
+        WavFolder(tmp_path / "out"),
+        lambda t, p, r: link.publish(t, p, 1, retain=r),
+    )
     bridge.start()
     try:
         assert wait_until(lambda: got, timeout=20)
@@ -122,16 +152,26 @@ def test_the_speaker_command_speaks_into_wav_files(tmp_path, home_broker):
     import sys
 
     config = tmp_path / "gateway.yaml"
-    config.write_text(f"gateway_id: {GW}\nlanguage: en\ndata_dir: {tmp_path / 'data'}\n"
-                      f"local_broker: {{host: 127.0.0.1, port: {home_broker.port}}}\n", encoding="utf-8")
+    config.write_text(
+        f"gateway_id: {GW}\nlanguage: en\ndata_dir: {tmp_path / 'data'}\n"
+        f"local_broker: {{host: 127.0.0.1, port: {home_broker.port}}}\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "not-yet" / "speech"
     health: list[dict] = []
-    link = MqttLink(make_client("test-cli"), home_broker.address, lambda t, p: health.append(json.loads(p)),
-                    [(speaker_topic(GW), 1)])
+    link = MqttLink(
+        make_client("test-cli"),
+        home_broker.address,
+        lambda t, p: health.append(json.loads(p)),
+        [(speaker_topic(GW), 1)],
+    )
     link.start()
     assert link.wait_connected(10)
-    proc = subprocess.Popen([sys.executable, "-m", "gateway", "speaker", "--config", str(config),
-                             "--output-dir", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "speaker", "--config", str(config), "--output-dir", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         assert wait_until(lambda: health, timeout=60), "the speaker never reported its health"
         assert health[-1]["ok"] is True, health

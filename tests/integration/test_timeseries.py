@@ -34,27 +34,55 @@ def vm(tmp_path: Path) -> Iterator[VictoriaMetrics]:
 
 def readings(n: int, start: datetime, resident_id: int | None = 7) -> list[Reading]:
     """n one-minute-apart readings, systolic 120, 121, …"""
-    return [Reading(resident_id=resident_id, gateway_id="gw-x", device="bp", metric="blood_pressure",
-                    ts=start + timedelta(minutes=i), values={"systolic": 120 + i, "diastolic": 80, "pulse": 70},
-                    flags=["cuff_loose"] if i == 0 else []) for i in range(n)]
+    return [
+        Reading(
+            resident_id=resident_id,
+            gateway_id="gw-x",
+            device="bp",
+            metric="blood_pressure",
+            ts=start + timedelta(minutes=i),
+            values={"systolic": 120 + i, "diastolic": 80, "pulse": 70},
+            flags=["cuff_loose"] if i == 0 else [],
+        )
+        for i in range(n)
+    ]
 
 
-def test_uplinked_readings_reach_the_time_series_store(tmp_path: Path, central_broker: Mosquitto,
-                                                       vm: VictoriaMetrics) -> None:
+def test_uplinked_readings_reach_the_time_series_store(
+    tmp_path: Path, central_broker: Mosquitto, vm: VictoriaMetrics
+) -> None:
     server = start_server(tmp_path, central_broker.address, influx_url=vm.url, influx_flush_interval_ms=200)
     acks: list[bytes] = []
-    gw = MqttLink(make_client("fake-gw-r001"), central_broker.address, lambda _t, p: acks.append(p),
-                  [(protocol.ack_topic("gw-r001"), 1)])
+    gw = MqttLink(
+        make_client("fake-gw-r001"),
+        central_broker.address,
+        lambda _t, p: acks.append(p),
+        [(protocol.ack_topic("gw-r001"), 1)],
+    )
     try:
         provision(server, 1, [])
         gw.start()
         assert gw.wait_connected(15)
         now = time.time()
-        events = tuple(protocol.UplinkEvent(seq, "reading", now - 60 * (4 - seq), {
-            "device": "bp-monitor", "metric": "blood_pressure",
-            "values": {"systolic": 130 + seq, "diastolic": 85, "pulse": 66}, "flags": []}) for seq in (1, 2, 3))
-        gw.publish(protocol.up_topic("gw-r001"), protocol.encode_batch(
-            protocol.UplinkBatch("gw-r001", "boot-1", events, sent_at=now)), 1)
+        events = tuple(
+            protocol.UplinkEvent(
+                seq,
+                "reading",
+                now - 60 * (4 - seq),
+                {
+                    "device": "bp-monitor",
+                    "metric": "blood_pressure",
+                    "values": {"systolic": 130 + seq, "diastolic": 85, "pulse": 66},
+                    "flags": [],
+                },
+            )
+            for seq in (1, 2, 3)
+        )
+        gw.publish(
+            protocol.up_topic("gw-r001"),
+            protocol.encode_batch(protocol.UplinkBatch("gw-r001", "boot-1", events, sent_at=now)),
+            1,
+        )
         assert wait_until(lambda: acks, timeout=20), "the server never acknowledged the readings"
         assert wait_until(lambda: len(vm.samples("blood_pressure_systolic")) == 3, timeout=30)
         samples = vm.samples("blood_pressure_systolic")
@@ -85,8 +113,17 @@ def test_close_flushes_a_batch_that_is_not_full(vm: VictoriaMetrics) -> None:
 
 
 def test_an_unreachable_store_is_counted_and_logged_not_silent(caplog: pytest.LogCaptureFixture) -> None:
-    target = InfluxTarget(f"http://127.0.0.1:{free_port()}", "", "anxin", "anxin", batch_size=10,
-                          flush_interval_ms=100, retry_interval_ms=50, max_retries=1, max_retry_time_ms=2000)
+    target = InfluxTarget(
+        f"http://127.0.0.1:{free_port()}",
+        "",
+        "anxin",
+        "anxin",
+        batch_size=10,
+        flush_interval_ms=100,
+        retry_interval_ms=50,
+        max_retries=1,
+        max_retry_time_ms=2000,
+    )
     mirror = InfluxMirror(target)
     mirror.start()
     with caplog.at_level(logging.WARNING, logger="server.timeseries"):
@@ -100,8 +137,19 @@ def test_an_unreachable_store_is_counted_and_logged_not_silent(caplog: pytest.Lo
 
 def test_writes_are_retried_until_the_store_comes_back(tmp_path: Path) -> None:
     vm = VictoriaMetrics(tmp_path)  # not started yet: the first attempts fail
-    mirror = InfluxMirror(InfluxTarget(vm.url, "", "anxin", "anxin", batch_size=5, flush_interval_ms=100,
-                                       retry_interval_ms=500, max_retries=30, max_retry_time_ms=60_000))
+    mirror = InfluxMirror(
+        InfluxTarget(
+            vm.url,
+            "",
+            "anxin",
+            "anxin",
+            batch_size=5,
+            flush_interval_ms=100,
+            retry_interval_ms=500,
+            max_retries=30,
+            max_retry_time_ms=60_000,
+        )
+    )
     mirror.start()
     try:
         mirror.write([as_record(r) for r in readings(5, datetime(2026, 3, 1, tzinfo=UTC))])

@@ -22,16 +22,18 @@ pytestmark = pytest.mark.integration
 BEIJING = zone("Asia/Shanghai")
 
 
-def test_a_week_of_measurements_becomes_the_doctors_7_2_2_average(tmp_path: Path, home_broker: Mosquitto,
-                                                                   central_broker: Mosquitto) -> None:
+def test_a_week_of_measurements_becomes_the_doctors_7_2_2_average(
+    tmp_path: Path, home_broker: Mosquitto, central_broker: Mosquitto
+) -> None:
     if not Path(BINARY).exists():
         pytest.fail("victoria-metrics is not installed: run scripts/test.sh")
     vm = VictoriaMetrics(tmp_path).start()
     server = start_server(tmp_path, central_broker.address, influx_url=vm.url, influx_flush_interval_ms=200)
     provision(server, 1, [])
     settings = gateway_settings("gw-r001", "R001", home_broker.address, central_broker.address, tmp_path / "gw")
-    settings = settings.model_copy(update={"devices": [DeviceConfig(name="wifi-bp", family="native",
-                                                                    role="bp_monitor")]})
+    settings = settings.model_copy(
+        update={"devices": [DeviceConfig(name="wifi-bp", family="native", role="bp_monitor")]}
+    )
     home = build_home(settings)
     home.start()
     try:
@@ -52,11 +54,15 @@ def test_a_week_of_measurements_becomes_the_doctors_7_2_2_average(tmp_path: Path
             with server.services.sessions() as s:
                 return s.query(Reading).filter_by(metric="blood_pressure").count()
 
-        assert wait_until(lambda: stored() == 28, 60), (f"{stored()} of 28 readings stored; gateway {home.gateway.gateway.counters}")
+        assert wait_until(lambda: stored() == 28, 60), (
+            f"{stored()} of 28 readings stored; gateway {home.gateway.gateway.counters}"
+        )
         base = server.settings.base_url
         with httpx.Client(base_url=base, timeout=20) as web:
-            assert web.post("/api/v1/auth/token",
-                            data={"username": "doctor", "password": DEMO_PASSWORD}).status_code == 200
+            assert (
+                web.post("/api/v1/auth/token", data={"username": "doctor", "password": DEMO_PASSWORD}).status_code
+                == 200
+            )
             body = web.get("/api/v1/trends/residents/R001", params={"days": 7, "until": str(last_day)}).json()
             assert body["readings"] == 28 and body["missed_days"] == 0
             home_avg = body["home_average"]

@@ -17,12 +17,15 @@ from tests.integration.harness import provision, start_server, wait_until
 
 pytestmark = pytest.mark.integration
 
-DEVICES = [DeviceConfig(name="zigbee-bp", family="zigbee2mqtt", role="bp_monitor"),
-           DeviceConfig(name="living-climate", family="zigbee2mqtt", model="WSDCGQ11LM", role="climate")]
+DEVICES = [
+    DeviceConfig(name="zigbee-bp", family="zigbee2mqtt", role="bp_monitor"),
+    DeviceConfig(name="living-climate", family="zigbee2mqtt", model="WSDCGQ11LM", role="climate"),
+]
 
 
-def test_unknown_keys_are_counted_and_shown_on_the_technical_view(tmp_path: Path, home_broker, central_broker,
-                                                                  receiver):  # type: ignore[no-untyped-def]
+def test_unknown_keys_are_counted_and_shown_on_the_technical_view(
+    tmp_path: Path, home_broker, central_broker, receiver
+):  # type: ignore[no-untyped-def]
     server = start_server(tmp_path, central_broker.address)
     provision(server, 1, [receiver.url("/caregiver/{code}")])
     settings = gateway_settings("gw-r001", "R001", home_broker.address, central_broker.address, tmp_path / "gw")
@@ -30,8 +33,14 @@ def test_unknown_keys_are_counted_and_shown_on_the_technical_view(tmp_path: Path
     home.start()
     try:
         assert home.devices_link.wait_connected(10)
-        publish = lambda name, doc: home.devices_link.publish(f"zigbee2mqtt/{name}",  # noqa: E731
-                                                              json.dumps(doc).encode(), 1)
+
+        def publish(name, doc):
+            return home.devices_link.publish(
+                f"zigbee2mqtt/{name}",
+                json.dumps(doc).encode(),
+                1,
+            )
+
         publish("zigbee-bp", {"systolic": 138, "diastolic": 86, "heart_rate": 72})
         for _ in range(5):
             publish("living-climate", {"temperature": 21.5, "humidity": 40, "pressure": 1009.7, "comfort_index": 6})
@@ -54,8 +63,8 @@ def test_unknown_keys_are_counted_and_shown_on_the_technical_view(tmp_path: Path
 
             def shown() -> str:
                 page = web.get("/console/tech").text
-                section = page[page.index('id="h-unknown-keys"'):]
-                return section[:section.index("</section>")]
+                section = page[page.index('id="h-unknown-keys"') :]
+                return section[: section.index("</section>")]
 
             assert wait_until(lambda: "living-climate" in shown(), 30), shown()
             assert "<code>comfort_index</code> × 1" in shown(), "reported when first seen, then hourly"

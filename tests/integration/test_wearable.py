@@ -39,9 +39,27 @@ def test_anxin_sim_wearable_streams_a_trace_the_detector_judges(home_broker, tra
     try:
         assert listener.wait_connected(10)
         assert wait_until(lambda: listener.client.is_connected(), 10)
-        out = subprocess.run([sys.executable, "-m", "firmware_sim", "wearable", "--port", str(home_broker.port),
-                              "--name", "wrist-1", "--trace", trace, "--unit", unit, "--speed", "0"],
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "firmware_sim",
+                "wearable",
+                "--port",
+                str(home_broker.port),
+                "--name",
+                "wrist-1",
+                "--trace",
+                trace,
+                "--unit",
+                unit,
+                "--speed",
+                "0",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         sent = int(out.stdout.split("sent ")[1].split()[0])
         assert sent >= 14
@@ -64,6 +82,10 @@ def test_anxin_sim_wearable_streams_a_trace_the_detector_judges(home_broker, tra
 
 
 def test_a_missing_broker_or_file_is_a_one_line_error(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "firmware_sim", "wearable", "--mobifall",
-                          str(tmp_path / "FOL_acc_1_1.txt")], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "firmware_sim", "wearable", "--mobifall", str(tmp_path / "FOL_acc_1_1.txt")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode != 0 and "FOL_acc_1_1.txt" in out.stderr and "Traceback" not in out.stderr

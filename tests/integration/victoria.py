@@ -32,8 +32,15 @@ class VictoriaMetrics:
         """Start and wait until it answers HTTP."""
         with open(self.workdir / f"victoria-{self.port}.log", "ab") as log:  # the child keeps its own copy
             self.proc = subprocess.Popen(
-                [BINARY, f"-httpListenAddr=127.0.0.1:{self.port}", f"-storageDataPath={self.workdir / 'vm-data'}",
-                 "-retentionPeriod=100y"], stdout=log, stderr=subprocess.STDOUT)
+                [
+                    BINARY,
+                    f"-httpListenAddr=127.0.0.1:{self.port}",
+                    f"-storageDataPath={self.workdir / 'vm-data'}",
+                    "-retentionPeriod=100y",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         if not wait_for_port(self.port, timeout=20):
             raise RuntimeError(f"victoria-metrics did not start on port {self.port}")
         return self

@@ -59,7 +59,11 @@ def on_amqtt(tmp_path: Path, local: BrokerAddress, notify: list[str]) -> Secured
     """`anxin-server run` with its embedded broker, as shipped."""
     url, passwords = provisioned(tmp_path, 2, notify)
     port = free_port()
-    server = build_runtime(ServerSettings(port=free_port(), mqtt=BrokerAddress(port=port), database_url=url, secret_key="test-secret-of-16-chars"))
+    server = build_runtime(
+        ServerSettings(
+            port=free_port(), mqtt=BrokerAddress(port=port), database_url=url, secret_key="test-secret-of-16-chars"
+        )
+    )
     server.start()
     home = start_home(tmp_path, local, BrokerAddress("127.0.0.1", port), password=passwords["gw-r001"])
     return Secured(server, home, passwords, port)
@@ -78,11 +82,18 @@ def on_mosquitto(tmp_path: Path, local: BrokerAddress, notify: list[str]) -> Sec
     conf.write_text("user root\npersistence false\n" + files[2].read_text())
     with open(tmp_path / "mosquitto" / "log", "wb") as log:  # the child keeps its own copy of the file
         proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
-    assert wait_for_port(gateway_port, timeout=10) and wait_for_port(server_port, timeout=10), \
-        (tmp_path / "mosquitto" / "log").read_text()
-    server = build_runtime(ServerSettings(port=free_port(), embedded_broker=False, mqtt=BrokerAddress(
-                                              port=server_port, username="anxin-server", password=SERVER_PASSWORD),
-                                          database_url=url, secret_key="test-secret-of-16-chars"))
+    assert wait_for_port(gateway_port, timeout=10) and wait_for_port(server_port, timeout=10), (
+        tmp_path / "mosquitto" / "log"
+    ).read_text()
+    server = build_runtime(
+        ServerSettings(
+            port=free_port(),
+            embedded_broker=False,
+            mqtt=BrokerAddress(port=server_port, username="anxin-server", password=SERVER_PASSWORD),
+            database_url=url,
+            secret_key="test-secret-of-16-chars",
+        )
+    )
     server.start()
     home = start_home(tmp_path, local, BrokerAddress("127.0.0.1", gateway_port), password=passwords["gw-r001"])
     return Secured(server, home, passwords, gateway_port, proc)

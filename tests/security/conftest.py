@@ -17,11 +17,17 @@ def attacker() -> Iterator[Callable[..., MqttLink]]:
     """Connect MQTT clients the way someone on the network would; all are stopped afterwards."""
     links: list[MqttLink] = []
 
-    def connect(address: BrokerAddress, client_id: str = "mallory", subscribe: list[str] | None = None,
-                received: list[tuple[str, bytes]] | None = None, wait: bool = True) -> MqttLink:
+    def connect(
+        address: BrokerAddress,
+        client_id: str = "mallory",
+        subscribe: list[str] | None = None,
+        received: list[tuple[str, bytes]] | None = None,
+        wait: bool = True,
+    ) -> MqttLink:
         sink = received if received is not None else []
-        link = MqttLink(make_client(client_id), address, lambda t, p: sink.append((t, p)),
-                        [(topic, 1) for topic in subscribe or []])
+        link = MqttLink(
+            make_client(client_id), address, lambda t, p: sink.append((t, p)), [(topic, 1) for topic in subscribe or []]
+        )
         link.start()
         links.append(link)
         if wait:

@@ -29,8 +29,12 @@ def secured(request, tmp_path, home_broker, receiver) -> Iterator[Secured]:  # t
 
 
 def test_anonymous_and_wrong_passwords_are_refused(secured, attacker):
-    for login in (secured.login(), secured.login("gw-r001", "wrong"), secured.login("anxin-server", "guess"),
-                  secured.login("nobody", "x")):
+    for login in (
+        secured.login(),
+        secured.login("gw-r001", "wrong"),
+        secured.login("anxin-server", "guess"),
+        secured.login("nobody", "x"),
+    ):
         intruder = attacker(login, client_id=f"probe-{login.username}", wait=False)
         time.sleep(1.0)
         assert not intruder.connected.is_set(), f"{login.username!r} / {login.password!r} was let in"
@@ -42,10 +46,15 @@ def test_anonymous_and_wrong_passwords_are_refused(secured, attacker):
 def test_a_gateway_can_neither_speak_for_another_nor_read_its_topics(secured, receiver, attacker):
     heard: list[tuple[str, bytes]] = []
     target = secured.home.gateway_id
-    other = attacker(secured.login(OTHER, secured.passwords[OTHER]), client_id=f"anxin-gw-{OTHER}",
-                     subscribe=["#", protocol.ack_topic(target), protocol.cmd_topic(target)], received=heard)
-    batch = protocol.UplinkBatch(target, "boot-x", (protocol.UplinkEvent(900, "alarm", time.time(), SOS),),
-                                 sent_at=time.time())
+    other = attacker(
+        secured.login(OTHER, secured.passwords[OTHER]),
+        client_id=f"anxin-gw-{OTHER}",
+        subscribe=["#", protocol.ack_topic(target), protocol.cmd_topic(target)],
+        received=heard,
+    )
+    batch = protocol.UplinkBatch(
+        target, "boot-x", (protocol.UplinkEvent(900, "alarm", time.time(), SOS),), sent_at=time.time()
+    )
     other.publish(protocol.up_topic(target), protocol.encode_batch(batch))
     forged = {"v": 1, "cmd": "permit_join", "seconds": 254}
     other.publish(protocol.cmd_topic(target), json.dumps(forged).encode())

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.integration
 
 
 def test_forged_ack_clears_nothing_and_the_sos_arrives_when_the_server_returns(
-        tmp_path, installation, central_broker, receiver, attacker):
+    tmp_path, installation, central_broker, receiver, attacker
+):
     server, home = installation
     server.stop()  # the server is down: only the gateway's outbox holds the resident's call
     home.button.press()
@@ -38,8 +39,16 @@ def test_forged_ack_clears_nothing_and_the_sos_arrives_when_the_server_returns(
 def test_forged_help_is_coming_is_not_said(installation, central_broker, receiver, attacker):
     server, home = installation
     mallory = attacker(central_broker.address)
-    forged = {"v": 1, "cmd": "alarm_acknowledged", "alarm_id": 1, "gateway_seq": 1, "type": "sos",
-              "device": "sos-button", "by": "李伟 (tap http://evil.example)", "via": "caregiver_link"}
+    forged = {
+        "v": 1,
+        "cmd": "alarm_acknowledged",
+        "alarm_id": 1,
+        "gateway_seq": 1,
+        "type": "sos",
+        "device": "sos-button",
+        "by": "李伟 (tap http://evil.example)",
+        "via": "caregiver_link",
+    }
     mallory.publish(protocol.cmd_topic(home.gateway_id), json.dumps(forged).encode())
     # A real command after it, so we know the forged one was handled (commands are handled in order).
     mallory.publish(protocol.cmd_topic(home.gateway_id), b'{"v":1,"cmd":"no_such_command"}')

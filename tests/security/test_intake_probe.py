@@ -21,8 +21,14 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def embedded(tmp_path: Path, home_broker, receiver) -> Iterator[tuple[ServerRuntime, object]]:  # type: ignore[no-untyped-def]
     """`anxin-server run` as shipped (its embedded amqtt broker) with one home logged in to it."""
-    settings = ServerSettings(port=free_port(), mqtt=BrokerAddress(port=free_port()), database_url=f"sqlite:///{tmp_path}/s.db",
-                              secret_key="test-secret-of-16-chars", intake_probe_s=0.5, intake_dead_after_s=3.0)
+    settings = ServerSettings(
+        port=free_port(),
+        mqtt=BrokerAddress(port=free_port()),
+        database_url=f"sqlite:///{tmp_path}/s.db",
+        secret_key="test-secret-of-16-chars",
+        intake_probe_s=0.5,
+        intake_dead_after_s=3.0,
+    )
     server = build_runtime(settings)
     server.start()
     passwords = provision(server, 1, [receiver.url("/caregiver/{code}")])
@@ -55,8 +61,9 @@ def test_a_takeover_of_the_servers_client_id_is_refused(embedded, receiver, atta
 def test_intake_recovers_by_itself_after_a_forced_takeover(embedded, receiver, attacker):
     server, home = embedded
     # Forced: someone holding the server's own password (a second process misconfigured with its id).
-    intruder = attacker(central(server, "anxin-server", server.link.address.password),
-                        client_id=server_client_id(server))
+    intruder = attacker(
+        central(server, "anxin-server", server.link.address.password), client_id=server_client_id(server)
+    )
     time.sleep(1.0)
     intruder.stop()
 

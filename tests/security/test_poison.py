@@ -18,8 +18,13 @@ ROGUE = "gw-rogue"
 
 def alarm_batch(seq: int, body: dict[str, object], gw: str = ROGUE) -> bytes:
     """A batch carrying one alarm event, raw, so it can hold what a real gateway never writes."""
-    doc = {"v": 1, "gw": gw, "boot": "b", "sent": 0, "events": [{"seq": seq, "lane": "alarm", "ts": 1.7e9,
-                                                                     "body": body}]}
+    doc = {
+        "v": 1,
+        "gw": gw,
+        "boot": "b",
+        "sent": 0,
+        "events": [{"seq": seq, "lane": "alarm", "ts": 1.7e9, "body": body}],
+    }
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
@@ -34,8 +39,9 @@ def poisons() -> list[bytes]:
     ]
 
 
-def test_poison_is_dead_lettered_alone_while_another_homes_alarm_is_notified(installation, central_broker,
-                                                                              receiver, attacker):
+def test_poison_is_dead_lettered_alone_while_another_homes_alarm_is_notified(
+    installation, central_broker, receiver, attacker
+):
     server, home = installation
     rogue = attacker(central_broker.address, client_id=ROGUE)
     up = protocol.up_topic(ROGUE)
@@ -62,8 +68,9 @@ def test_poison_is_dead_lettered_alone_while_another_homes_alarm_is_notified(ins
         with server.services.sessions() as s:
             return "\n".join(d.reason for d in s.query(DeadLetter).all())
 
-    assert wait_until(lambda: all(r in reasons() for r in ("bad seq", "nested deeper", "cannot be committed",
-                                                          "bytes, over")), 30), reasons()
+    assert wait_until(
+        lambda: all(r in reasons() for r in ("bad seq", "nested deeper", "cannot be committed", "bytes, over")), 30
+    ), reasons()
     assert server.ingest.counters["internal_errors"] == 0, "a drain failed: every message in it was held back"
     with server.services.sessions() as s:
         assert [a.gateway_id for a in s.query(Alarm).all()] == ["gw-r001"], "no poison became an alarm"

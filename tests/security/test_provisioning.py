@@ -24,8 +24,13 @@ pytestmark = pytest.mark.integration
 
 def cli(db: str, *args: str) -> str:
     env = {**os.environ, "ANXIN_MQTT_PASSWORD": "server-pw-for-tests"}
-    out = subprocess.run([sys.executable, "-m", "server", "--database-url", db, *args], capture_output=True,
-                         text=True, timeout=60, env=env)
+    out = subprocess.run(
+        [sys.executable, "-m", "server", "--database-url", db, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout
 
@@ -58,8 +63,16 @@ def test_import_and_gateway_add_make_credentials_that_mosquitto_takes_and_revoke
     assert stored.startswith("$7$") and settings.central_broker.password not in stored, "stored hashed"
 
     directory, gw_port, server_port = tmp_path / "mosquitto", free_port(), free_port()
-    cli(db, "broker-config", "--mosquitto", str(directory), "--gateway-port", str(gw_port),
-        "--server-port", str(server_port))
+    cli(
+        db,
+        "broker-config",
+        "--mosquitto",
+        str(directory),
+        "--gateway-port",
+        str(gw_port),
+        "--server-port",
+        str(server_port),
+    )
     proc = start_mosquitto(directory, gw_port)
     try:
         assert logs_in(attacker, gw_port, "gw-r009", settings.central_broker.password)
@@ -70,8 +83,16 @@ def test_import_and_gateway_add_make_credentials_that_mosquitto_takes_and_revoke
         proc.wait(10)
 
     cli(db, "gateway", "revoke", "gw-r009")
-    cli(db, "broker-config", "--mosquitto", str(directory), "--gateway-port", str(gw_port),
-        "--server-port", str(server_port))
+    cli(
+        db,
+        "broker-config",
+        "--mosquitto",
+        str(directory),
+        "--gateway-port",
+        str(gw_port),
+        "--server-port",
+        str(server_port),
+    )
     time.sleep(0.5)
     proc = start_mosquitto(directory, gw_port)
     try:

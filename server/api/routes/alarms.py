@@ -27,9 +27,12 @@ def _http(exc: Exception) -> HTTPException:
 
 @router.get("", response_model=list[AlarmOut])
 def list_alarms(
-    session: SessionDep, _staff: DeskStaff,
-    status: Annotated[str | None, Query(pattern="^(" + "|".join(STATUSES) + ")$",
-                                        description="a status, or `active` for all open ones")] = None,
+    session: SessionDep,
+    _staff: DeskStaff,
+    status: Annotated[
+        str | None,
+        Query(pattern="^(" + "|".join(STATUSES) + ")$", description="a status, or `active` for all open ones"),
+    ] = None,
     type: Annotated[str | None, Query(max_length=32, description="sos, fall, bp_high, gateway_offline…")] = None,
     severity: Annotated[str | None, Query(max_length=16)] = None,
     resident_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
@@ -44,8 +47,12 @@ def list_alarms(
         q = q.where(Alarm.status.in_(desk.ACTIVE))
     elif status:
         q = q.where(Alarm.status == status)
-    for column, value in ((Alarm.type, type), (Alarm.severity, severity), (Alarm.resident_id, resident_id),
-                          (Alarm.gateway_id, gateway_id)):
+    for column, value in (
+        (Alarm.type, type),
+        (Alarm.severity, severity),
+        (Alarm.resident_id, resident_id),
+        (Alarm.gateway_id, gateway_id),
+    ):
         if value is not None:
             q = q.where(column == value)
     since, until = as_utc(since), as_utc(until)

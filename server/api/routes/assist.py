@@ -48,10 +48,14 @@ def _one(services: Services, s: Session, request_id: int) -> RequestOut:
 
 
 @router.get("/requests", response_model=list[RequestOut])
-def get_requests(services: ServicesDep, _who: Reader,
-                 status: Annotated[Literal["open", "new", "accepted", "assigned", "on_the_way", "done", "cancelled",
-                                           "overdue"] | None, Query()] = None,
-                 limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[RequestOut]:
+def get_requests(
+    services: ServicesDep,
+    _who: Reader,
+    status: Annotated[
+        Literal["open", "new", "accepted", "assigned", "on_the_way", "done", "cancelled", "overdue"] | None, Query()
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[RequestOut]:
     """Requests newest first, each with its SLA due time; status=open, a status, or overdue (oldest due first)."""
     with _tx(services) as s:
         sla = assist_config(services.settings).sla
@@ -82,9 +86,18 @@ def get_suggestions(request_id: RowId, services: ServicesDep, _who: Reader) -> l
     """Providers for this request, best first, with the parts of their score."""
     with _tx(services) as s:
         codes = {p.id: p.code for p in s.query(Provider)}
-        return [{"provider_code": codes[x.candidate.provider_id], "name": x.candidate.name, "score": x.score,
-                 "same_district": x.same_district, "load": x.candidate.load, "capacity": x.candidate.capacity,
-                 "rating": x.rating} for x in providers.suggest(s, request_id)]
+        return [
+            {
+                "provider_code": codes[x.candidate.provider_id],
+                "name": x.candidate.name,
+                "score": x.score,
+                "same_district": x.same_district,
+                "load": x.candidate.load,
+                "capacity": x.candidate.capacity,
+                "rating": x.rating,
+            }
+            for x in providers.suggest(s, request_id)
+        ]
 
 
 @router.get("/providers", response_model=list[ProviderOut])
@@ -131,12 +144,14 @@ def post_evaluation(body: EvaluationIn, request: Request, services: ServicesDep,
 
 
 @router.post("/evaluations/{evaluation_id}/close", response_model=EvaluationOut)
-def close_follow_up(evaluation_id: RowId, body: dict[str, str], request: Request, services: ServicesDep,
-                    who: Supervisor) -> EvaluationOut:
+def close_follow_up(
+    evaluation_id: RowId, body: dict[str, str], request: Request, services: ServicesDep, who: Supervisor
+) -> EvaluationOut:
     """The supervisor closes a low rating's follow-up with a note of what was done."""
     with _tx(services) as s:
-        row = ratings.close_follow_up(s, evaluation_id, str(body.get("note", "")), actor_of(request, who),
-                                      services.clock())
+        row = ratings.close_follow_up(
+            s, evaluation_id, str(body.get("note", "")), actor_of(request, who), services.clock()
+        )
         return EvaluationOut.model_validate(row)
 
 
@@ -151,5 +166,6 @@ def get_rating_summary(services: ServicesDep, _who: Reader) -> dict[str, list[di
 def get_overview(services: ServicesDep, _who: FiguresReader) -> dict[str, Any]:
     """The dashboard's figures as JSON (see docs/services.md for each one's definition)."""
     with _tx(services) as s:
-        return figures.overview(s, services.clock(), assist_config(services.settings).sla,
-                                care_config(services.settings).intervals).as_json()
+        return figures.overview(
+            s, services.clock(), assist_config(services.settings).sla, care_config(services.settings).intervals
+        ).as_json()

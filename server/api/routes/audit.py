@@ -20,7 +20,8 @@ Admin = Annotated[StaffIdentity, Depends(permit("dead_letters.read"))]
 
 @router.get("/audit", response_model=list[AuditEntryOut])
 def audit_trail(
-    session: SessionDep, _who: Desk,
+    session: SessionDep,
+    _who: Desk,
     since: Annotated[datetime | None, Query(description="at or after (ISO 8601)")] = None,
     action: Annotated[str | None, Query(max_length=32)] = None,
     actor: Annotated[str | None, Query(max_length=128)] = None,
@@ -39,7 +40,8 @@ def audit_trail(
 
 
 @router.get("/dead-letters", response_model=list[DeadLetterOut])
-def dead_letters(session: SessionDep, _who: Admin,
-                 limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> list[DeadLetter]:
+def dead_letters(
+    session: SessionDep, _who: Admin, limit: Annotated[int, Query(ge=1, le=5000)] = 200
+) -> list[DeadLetter]:
     """Messages ingest could not accept, newest first (administrators)."""
     return list(session.scalars(select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)))

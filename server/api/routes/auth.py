@@ -34,11 +34,15 @@ class PasswordIn(BaseModel):
 
 
 @router.post("/token", response_model=TokenOut, responses={429: {"description": "too many failed sign-ins"}})
-async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], services: ServicesDep, request: Request,
-                response: Response,
-                totp_code: Annotated[str | None, Form(alias="totp", max_length=12,
-                                                      description="one-time code, when two-factor is on")] = None,
-                ) -> TokenOut:
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    services: ServicesDep,
+    request: Request,
+    response: Response,
+    totp_code: Annotated[
+        str | None, Form(alias="totp", max_length=12, description="one-time code, when two-factor is on")
+    ] = None,
+) -> TokenOut:
     """Exchange username and password (and the one-time code, when on) for a bearer token (also the cookie)."""
     try:
         staff = await sign_in(services, form.username, form.password, client_address(request), totp_code)
@@ -48,8 +52,12 @@ async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], services:
         raise HTTPException(401, detail=str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
     issued = services.tokens.issue(staff)
     set_session_cookie(response, issued, services.tokens.ttl_s)
-    return TokenOut(access_token=issued, expires_in=services.tokens.ttl_s, staff=StaffOut.model_validate(staff),
-                    csrf_token=csrf.token_for(services.settings.secret_key or "", issued))
+    return TokenOut(
+        access_token=issued,
+        expires_in=services.tokens.ttl_s,
+        staff=StaffOut.model_validate(staff),
+        csrf_token=csrf.token_for(services.settings.secret_key or "", issued),
+    )
 
 
 @router.get("/me", response_model=StaffOut)
@@ -105,8 +113,9 @@ def totp_confirm(body: CodeIn, staff: CurrentStaff, services: ServicesDep, reque
 
 
 @router.post("/password", status_code=204)
-def change_password(body: PasswordIn, staff: CurrentStaff, services: ServicesDep, request: Request,
-                    response: Response) -> None:
+def change_password(
+    body: PasswordIn, staff: CurrentStaff, services: ServicesDep, request: Request, response: Response
+) -> None:
     """Change one's own password; every session of the account ends, sign in again."""
     with services.sessions() as s, s.begin():
         row = s.get(Staff, staff.id)

@@ -77,7 +77,9 @@ def get_profile(code: Code, services: ServicesDep, who: Reader) -> ProfileOut:
 def put_profile(code: Code, body: ProfileIn, services: ServicesDep, who: Writer) -> ProfileOut:
     """Create or replace the profile; each changed field is kept in the history."""
     with _tx(services) as s:
-        resident = profile.save(s, code, body, who.username, services.clock(), care_config(services.settings).advanced_age)
+        resident = profile.save(
+            s, code, body, who.username, services.clock(), care_config(services.settings).advanced_age
+        )
         s.flush()
         return _read(services, s, resident, who)
 
@@ -105,14 +107,16 @@ def post_assessment(code: Code, body: AssessmentIn, services: ServicesDep, who: 
     """Score and keep an assessment (GB/T 42195-2022); its grade feeds the categories."""
     with _tx(services) as s:
         resident = profile.resident_by_code(s, code)
-        row = assessments.record_assessment(s, resident, body, who.username, services.clock(),
-                                            care_config(services.settings).advanced_age)
+        row = assessments.record_assessment(
+            s, resident, body, who.username, services.clock(), care_config(services.settings).advanced_age
+        )
         return AssessmentOut.model_validate(row)
 
 
 @router.get("/residents/{code}/assessments/{assessment_id}/fhir")
-def get_assessment_fhir(code: Code, assessment_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
-                        services: ServicesDep, who: Reader) -> dict[str, Any]:
+def get_assessment_fhir(
+    code: Code, assessment_id: Annotated[int, Path(ge=1, le=2**31 - 1)], services: ServicesDep, who: Reader
+) -> dict[str, Any]:
     """One assessment as a FHIR R4 QuestionnaireResponse."""
     with _tx(services) as s:
         resident = profile.resident_by_code(s, code)
@@ -131,15 +135,27 @@ def get_questionnaire(_who: Reader) -> dict[str, Any]:
 
 def _plans_out(services: Services, s: Session, resident: Resident) -> list[HelperPlanOut]:
     cfg = care_config(services.settings)
-    owed = {d.helper_code: d for d in queue.due(s, services.clock(), cfg.followup_hours) if d.kind == "plan"
-            and d.resident_code == resident.code}
+    owed = {
+        d.helper_code: d
+        for d in queue.due(s, services.clock(), cfg.followup_hours)
+        if d.kind == "plan" and d.resident_code == resident.code
+    }
     base = services.settings.base_url
-    return [HelperPlanOut(helper_code=h.code, name=h.name, phone=h.phone, role=h.role, rrule=p.rrule,
-                          starts_on=p.starts_on, channel=p.channel,
-                          next_due=owed[h.code].due if h.code in owed else None,
-                          overdue=owed[h.code].overdue if h.code in owed else False,
-                          link=f"{base}/h/{cfg.links.sign(h.id)}")
-            for p, h in pairing.plans_of_resident(s, resident.id)]
+    return [
+        HelperPlanOut(
+            helper_code=h.code,
+            name=h.name,
+            phone=h.phone,
+            role=h.role,
+            rrule=p.rrule,
+            starts_on=p.starts_on,
+            channel=p.channel,
+            next_due=owed[h.code].due if h.code in owed else None,
+            overdue=owed[h.code].overdue if h.code in owed else False,
+            link=f"{base}/h/{cfg.links.sign(h.id)}",
+        )
+        for p, h in pairing.plans_of_resident(s, resident.id)
+    ]
 
 
 @router.get("/residents/{code}/helpers", response_model=list[HelperPlanOut])
@@ -159,8 +175,9 @@ def post_helper(code: Code, body: HelperPlanIn, services: ServicesDep, who: Writ
 
 
 @router.get("/residents/{code}/contacts", response_model=list[ContactOut])
-def get_contacts(code: Code, services: ServicesDep, who: Reader,
-                 limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[Any]:
+def get_contacts(
+    code: Code, services: ServicesDep, who: Reader, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+) -> list[Any]:
     """The contact log, newest first."""
     with _tx(services) as s:
         resident = profile.resident_by_code(s, code)
@@ -194,18 +211,23 @@ def get_due(services: ServicesDep, _who: Reader) -> list[DueOut]:
 def get_coverage(services: ServicesDep, _who: Reader) -> list[dict[str, Any]]:
     """Per category: residents, how many were reached within their plan's interval, and the share."""
     with _tx(services) as s:
-        return [{"category": c.category, "residents": c.residents, "reached": c.reached, "share": round(c.share, 3)}
-                for c in queue.coverage(s, services.clock(), care_config(services.settings).intervals)]
+        return [
+            {"category": c.category, "residents": c.residents, "reached": c.reached, "share": round(c.share, 3)}
+            for c in queue.coverage(s, services.clock(), care_config(services.settings).intervals)
+        ]
 
 
 @router.get("/care/residents")
-def find_residents(services: ServicesDep, _who: Reader,
-                   q: Annotated[str | None, Query(max_length=64)] = None,
-                   district: Annotated[str | None, Query(max_length=64)] = None,
-                   category: Annotated[str | None, Query(max_length=16)] = None,
-                   age: Annotated[str | None, Query(pattern=r"^(60-69|70-79|80-89|90\+)$")] = None,
-                   grade: Annotated[str | None, Query(max_length=16)] = None,
-                   overdue: bool = False) -> list[dict[str, Any]]:
+def find_residents(
+    services: ServicesDep,
+    _who: Reader,
+    q: Annotated[str | None, Query(max_length=64)] = None,
+    district: Annotated[str | None, Query(max_length=64)] = None,
+    category: Annotated[str | None, Query(max_length=16)] = None,
+    age: Annotated[str | None, Query(pattern=r"^(60-69|70-79|80-89|90\+)$")] = None,
+    grade: Annotated[str | None, Query(max_length=16)] = None,
+    overdue: bool = False,
+) -> list[dict[str, Any]]:
     """Search residents by text, district, category, age band, assessment grade and overdue contact."""
     with _tx(services) as s:
         now = services.clock()

@@ -35,8 +35,9 @@ def post_activity(body: ActivityIn, request: Request, services: ServicesDep, who
 
 
 @router.post("/activities/{activity_id}/signups", response_model=ActivityOut)
-def post_signup(activity_id: RowId, body: SignupIn, request: Request, services: ServicesDep,
-                who: Organiser) -> ActivityOut:
+def post_signup(
+    activity_id: RowId, body: SignupIn, request: Request, services: ServicesDep, who: Organiser
+) -> ActivityOut:
     """Sign a resident up or into a team (with the skill they bring), or mark their attendance."""
     with _tx(services) as s:
         activities.sign_up(s, activity_id, body, actor_of(request, who), services.clock())
@@ -74,7 +75,18 @@ def get_deliveries(notice_id: RowId, services: ServicesDep, _who: Reader) -> dic
         if notice is None:
             raise HTTPException(404, "no such notice")
         found = notice_delivery.deliveries(s, notice)
-        return {**found.summary(), "deliveries": [
-            {"recipient": d.recipient, "channel": d.channel, "status": d.status, "attempts": d.attempts,
-             "error": d.error} for d in found.rows], "unreached_residents": found.unreached,
-                "read_aloud_homes": list(notice.homes or [])}
+        return {
+            **found.summary(),
+            "deliveries": [
+                {
+                    "recipient": d.recipient,
+                    "channel": d.channel,
+                    "status": d.status,
+                    "attempts": d.attempts,
+                    "error": d.error,
+                }
+                for d in found.rows
+            ],
+            "unreached_residents": found.unreached,
+            "read_aloud_homes": list(notice.homes or []),
+        }

@@ -35,8 +35,9 @@ def _resident(s: Any, code: str) -> Resident:
 
 
 @router.put("/{code}/consent")
-def put_consent(code: Code, body: ConsentIn, services: ServicesDep, request: Request,
-                who: ConsentWriter) -> dict[str, Any]:
+def put_consent(
+    code: Code, body: ConsentIn, services: ServicesDep, request: Request, who: ConsentWriter
+) -> dict[str, Any]:
     """Record consent with its time and scope; readings arriving without it are not stored."""
     with services.sessions() as s, s.begin():
         resident = _resident(s, code)
@@ -50,8 +51,9 @@ def put_consent(code: Code, body: ConsentIn, services: ServicesDep, request: Req
 def _export(services: ServicesDep, request: Request, who: StaffIdentity, code: str, fmt: str) -> dict[str, Any]:
     with services.sessions() as s, s.begin():
         data = data_rights.export(s, _resident(s, code))
-        audit.record(s, actor_of(request, who), "data_rights.export", services.clock(), "resident", code,
-                     after={"format": fmt})
+        audit.record(
+            s, actor_of(request, who), "data_rights.export", services.clock(), "resident", code, after={"format": fmt}
+        )
         return data
 
 
@@ -59,16 +61,22 @@ def _export(services: ServicesDep, request: Request, who: StaffIdentity, code: s
 def export_json(code: Code, services: ServicesDep, request: Request, who: Rights) -> Response:
     """Everything held about the resident, as JSON."""
     data = _export(services, request, who, code, "json")
-    return Response(json.dumps(data, ensure_ascii=False, default=str), media_type="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="{code}-personal-data.json"'})
+    return Response(
+        json.dumps(data, ensure_ascii=False, default=str),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{code}-personal-data.json"'},
+    )
 
 
 @router.get("/{code}/export.csv", responses={200: {"content": {"text/csv": {}}}})
 def export_csv(code: Code, services: ServicesDep, request: Request, who: Rights) -> Response:
     """Everything held about the resident, as CSV (one row per record)."""
     data = _export(services, request, who, code, "csv")
-    return Response(data_rights.export_csv(data), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{code}-personal-data.csv"'})
+    return Response(
+        data_rights.export_csv(data),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{code}-personal-data.csv"'},
+    )
 
 
 @router.post("/{code}/erase")
@@ -77,6 +85,5 @@ def erase(code: Code, services: ServicesDep, request: Request, who: Rights) -> d
     with services.sessions() as s, s.begin():
         resident = _resident(s, code)
         counts = data_rights.erase(s, resident, services.clock())
-        audit.record(s, actor_of(request, who), "data_rights.erase", services.clock(), "resident", code,
-                     after=counts)
+        audit.record(s, actor_of(request, who), "data_rights.erase", services.clock(), "resident", code, after=counts)
         return counts

@@ -71,19 +71,34 @@ def get_reminders(resident_id: RowId, session: SessionDep, _who: Reader) -> Remi
     """The reminders said in the resident's home."""
     _resident(session, resident_id)
     rows = home_reminders.reminders_of(session, resident_id)
-    return RemindersOut(reminders=[ReminderOut(id=r.key, kind=r.kind, what=r.what, rrule=r.rrule,
-                                               start=datetime.fromisoformat(r.start_local), metric=r.metric,
-                                               repeats=r.repeats, repeat_every_min=r.repeat_every_min,
-                                               updated_by=r.updated_by, updated_at=r.updated_at) for r in rows])
+    return RemindersOut(
+        reminders=[
+            ReminderOut(
+                id=r.key,
+                kind=r.kind,
+                what=r.what,
+                rrule=r.rrule,
+                start=datetime.fromisoformat(r.start_local),
+                metric=r.metric,
+                repeats=r.repeats,
+                repeat_every_min=r.repeat_every_min,
+                updated_by=r.updated_by,
+                updated_at=r.updated_at,
+            )
+            for r in rows
+        ]
+    )
 
 
 @router.put("/{resident_id}/reminders", response_model=RemindersOut, status_code=202)
-def put_reminders(resident_id: RowId, body: list[ReminderIn], services: ServicesDep, session: SessionDep,
-                  who: Setter) -> RemindersOut:
+def put_reminders(
+    resident_id: RowId, body: list[ReminderIn], services: ServicesDep, session: SessionDep, who: Setter
+) -> RemindersOut:
     """Replace the resident's reminders (doctors, coordinators, administrators) and send them to the home."""
     try:
-        version, _ = home_reminders.set_reminders(services, resident_id, [r.model_dump() for r in body],
-                                                  who.display_name or who.username, who.role)
+        version, _ = home_reminders.set_reminders(
+            services, resident_id, [r.model_dump() for r in body], who.display_name or who.username, who.role
+        )
     except home_reminders.InvalidReminders as exc:
         raise HTTPException(422, detail=str(exc)) from exc
     except NotFound as exc:
@@ -95,9 +110,16 @@ def put_reminders(resident_id: RowId, body: list[ReminderIn], services: Services
 
 
 @router.get("/{resident_id}/adherence", response_model=list[AdherenceOut])
-def get_adherence(resident_id: RowId, session: SessionDep, services: ServicesDep, _who: Reader,
-                  days: Annotated[int, Query(ge=1, le=366)] = 30) -> list[AdherenceOut]:
+def get_adherence(
+    resident_id: RowId,
+    session: SessionDep,
+    services: ServicesDep,
+    _who: Reader,
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+) -> list[AdherenceOut]:
     """Per reminder: occurrences confirmed and missed at home over the last `days`."""
     _resident(session, resident_id)
-    return [AdherenceOut(id=a.key, kind=a.kind, what=a.what, confirmed=a.confirmed, missed=a.missed, rate=a.rate)
-            for a in home_reminders.adherence(session, resident_id, services.clock(), days)]
+    return [
+        AdherenceOut(id=a.key, kind=a.kind, what=a.what, confirmed=a.confirmed, missed=a.missed, rate=a.rate)
+        for a in home_reminders.adherence(session, resident_id, services.clock(), days)
+    ]

@@ -35,9 +35,13 @@ def show_by_link(token: str, services: ServicesDep) -> LinkAlarmOut:
         if alarm is None:
             raise HTTPException(404, detail="this alarm no longer exists")
         resident = s.get(Resident, alarm.resident_id) if alarm.resident_id else None
-        return LinkAlarmOut(alarm=AlarmOut.model_validate(alarm), resident_name=resident.name if resident else None,
-                            address=resident.address if resident else None,
-                            key_holder=resident.key_holder if resident else None, caregiver_name=caregiver.name)
+        return LinkAlarmOut(
+            alarm=AlarmOut.model_validate(alarm),
+            resident_name=resident.name if resident else None,
+            address=resident.address if resident else None,
+            key_holder=resident.key_holder if resident else None,
+            caregiver_name=caregiver.name,
+        )
 
 
 @router.post("/{token}/ack", response_model=AlarmOut)

@@ -19,7 +19,8 @@ Reader = Annotated[StaffIdentity, Depends(permit("readings.read"))]
 
 @router.get("", response_model=list[ReadingOut])
 def list_readings(
-    session: SessionDep, _who: Reader,
+    session: SessionDep,
+    _who: Reader,
     resident_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     gateway_id: Annotated[str | None, Query(max_length=64)] = None,
     metric: Annotated[str | None, Query(max_length=32, description="blood_pressure, heart_rate, …")] = None,
@@ -29,8 +30,11 @@ def list_readings(
 ) -> list[Reading]:
     """Readings, newest first."""
     q = select(Reading).order_by(Reading.ts.desc(), Reading.id.desc()).limit(limit)
-    for column, value in ((Reading.resident_id, resident_id), (Reading.gateway_id, gateway_id),
-                          (Reading.metric, metric)):
+    for column, value in (
+        (Reading.resident_id, resident_id),
+        (Reading.gateway_id, gateway_id),
+        (Reading.metric, metric),
+    ):
         if value is not None:
             q = q.where(column == value)
     since, until = as_utc(since), as_utc(until)

@@ -22,5 +22,12 @@ def gateway_sequence(gateway_id: GatewayId, session: SessionDep, _who: Admin) ->
     Rejected events are in the dead-letter table (`GET /api/v1/dead-letters`).
     """
     r = sequence_report(session, gateway_id)
-    return {"gateway_id": r.gateway_id, "received": r.received, "last_seq": r.last_seq, "missing": r.missing,
-            "accounted": r.accounted, "unexplained": r.unexplained, "unexplained_count": r.unexplained_count}
+    return {
+        "gateway_id": r.gateway_id,
+        "received": r.received,
+        "last_seq": r.last_seq,
+        "missing": r.missing,
+        "accounted": r.accounted,
+        "unexplained": r.unexplained,
+        "unexplained_count": r.unexplained_count,
+    }

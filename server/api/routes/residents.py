@@ -27,9 +27,12 @@ def _resident(session: SessionDep, resident_id: int) -> Resident:
 
 
 @router.get("", response_model=list[ResidentOut])
-def list_residents(session: SessionDep, _who: Reader,
-                   category: Annotated[str | None, Query(max_length=16, description="高龄, 空巢, 失能, 重病, 特困")] = None,
-                   limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[Resident]:
+def list_residents(
+    session: SessionDep,
+    _who: Reader,
+    category: Annotated[str | None, Query(max_length=16, description="高龄, 空巢, 失能, 重病, 特困")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[Resident]:
     """Residents by code, optionally of one care category."""
     rows = list(session.scalars(select(Resident).order_by(Resident.code)))
     if category:
@@ -38,8 +41,9 @@ def list_residents(session: SessionDep, _who: Reader,
 
 
 @router.get("/{resident_id}", response_model=ResidentOut)
-def get_resident(resident_id: RowId, session: SessionDep, services: ServicesDep, request: Request,
-                 who: Reader) -> Resident:
+def get_resident(
+    resident_id: RowId, session: SessionDep, services: ServicesDep, request: Request, who: Reader
+) -> Resident:
     """One resident's card."""
     resident = _resident(session, resident_id)
     record_read(services, request, who, "resident_card.read", "resident", resident.code)
@@ -48,10 +52,19 @@ def get_resident(resident_id: RowId, session: SessionDep, services: ServicesDep,
 
 def _pairings(session: SessionDep, resident_id: int) -> list[PairingOut]:
     rows = session.scalars(select(Pairing).where(Pairing.resident_id == resident_id).order_by(Pairing.rank))
-    return [PairingOut(rank=p.rank, caregiver_code=p.caregiver.code, caregiver_name=p.caregiver.name,
-                       relation=p.caregiver.relation, phone=p.caregiver.phone, language=p.caregiver.language,
-                       ack_timeout_s=p.ack_timeout_s, channels=len(p.caregiver.notify_urls or []))
-            for p in rows]
+    return [
+        PairingOut(
+            rank=p.rank,
+            caregiver_code=p.caregiver.code,
+            caregiver_name=p.caregiver.name,
+            relation=p.caregiver.relation,
+            phone=p.caregiver.phone,
+            language=p.caregiver.language,
+            ack_timeout_s=p.ack_timeout_s,
+            channels=len(p.caregiver.notify_urls or []),
+        )
+        for p in rows
+    ]
 
 
 @router.get("/{resident_id}/pairings", response_model=list[PairingOut])
@@ -62,8 +75,9 @@ def get_pairings(resident_id: RowId, session: SessionDep, _who: DeskOrAdmin) -> 
 
 
 @router.put("/{resident_id}/pairings", response_model=list[PairingOut])
-def set_pairings(resident_id: RowId, body: list[PairingIn], services: ServicesDep, request: Request,
-                 who: Admin) -> list[PairingOut]:
+def set_pairings(
+    resident_id: RowId, body: list[PairingIn], services: ServicesDep, request: Request, who: Admin
+) -> list[PairingOut]:
     """Replace the escalation order (administrators)."""
     codes = [p.caregiver_code for p in body]
     if len(set(codes)) != len(codes):
@@ -79,11 +93,24 @@ def set_pairings(resident_id: RowId, body: list[PairingIn], services: ServicesDe
             s.delete(old)
         s.flush()
         for rank, p in enumerate(body, start=1):
-            s.add(Pairing(resident_id=resident_id, caregiver_id=found[p.caregiver_code].id, rank=rank,
-                          ack_timeout_s=p.ack_timeout_s))
+            s.add(
+                Pairing(
+                    resident_id=resident_id,
+                    caregiver_id=found[p.caregiver_code].id,
+                    rank=rank,
+                    ack_timeout_s=p.ack_timeout_s,
+                )
+            )
         s.flush()
         after = _pairings(s, resident_id)
-        audit.record(s, actor_of(request, who), "pairing.write", services.clock(), "resident",
-                     _resident(s, resident_id).code, {"pairings": before},
-                     {"pairings": [p.model_dump() for p in after]})
+        audit.record(
+            s,
+            actor_of(request, who),
+            "pairing.write",
+            services.clock(),
+            "resident",
+            _resident(s, resident_id).code,
+            {"pairings": before},
+            {"pairings": [p.model_dump() for p in after]},
+        )
         return after

@@ -16,8 +16,7 @@ from server.errors import Conflict, NotFound
 from server.permissions import allowed
 
 # What a home watches for is changed by signed-in staff only (doctors set blood-pressure limits too).
-router = APIRouter(prefix="/gateways", tags=["rules"],
-                   dependencies=[Depends(permit("rules.read"))])
+router = APIRouter(prefix="/gateways", tags=["rules"], dependencies=[Depends(permit("rules.read"))])
 
 
 class RulesIn(BaseModel):
@@ -25,11 +24,15 @@ class RulesIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1, le=2**31 - 1,
-                         description="Increases with every change; the gateway refuses older versions")
+    version: int = Field(
+        ge=1, le=2**31 - 1, description="Increases with every change; the gateway refuses older versions"
+    )
     rules: dict[str, Any] = Field(default_factory=dict)
-    reason: str | None = Field(default=None, max_length=500,
-                               description="why; required when the document disables a rule (supervisor/admin only)")
+    reason: str | None = Field(
+        default=None,
+        max_length=500,
+        description="why; required when the document disables a rule (supervisor/admin only)",
+    )
 
 
 class RulesStatusOut(BaseModel):
@@ -49,8 +52,9 @@ class ModeIn(BaseModel):
 
 
 def _status(gw: Gateway) -> RulesStatusOut:
-    return RulesStatusOut(gateway_id=gw.id, pushed_version=gw.rules_pushed_version,
-                          applied_version=gw.rules_version, error=gw.rules_error)
+    return RulesStatusOut(
+        gateway_id=gw.id, pushed_version=gw.rules_pushed_version, applied_version=gw.rules_version, error=gw.rules_error
+    )
 
 
 def _safety_role(staff: StaffIdentity) -> None:
@@ -71,8 +75,9 @@ def disabled_rules(rules: dict[str, Any]) -> list[str]:
 
 
 @router.post("/{gateway_id}/rules", response_model=RulesStatusOut, status_code=202)
-def push(gateway_id: str, body: RulesIn, services: ServicesDep, staff: CurrentStaff,
-         request: Request) -> RulesStatusOut:
+def push(
+    gateway_id: str, body: RulesIn, services: ServicesDep, staff: CurrentStaff, request: Request
+) -> RulesStatusOut:
     """Validate and send a rules configuration; the gateway reports back when it has applied it."""
     if not allowed(staff.role, "rules.push"):
         raise forbidden(staff, "rules.push")
@@ -87,8 +92,16 @@ def push(gateway_id: str, body: RulesIn, services: ServicesDep, staff: CurrentSt
     try:
         gw = rules_push.push_rules(services, gateway_id, body.version, body.rules)
         with services.sessions() as s, s.begin():
-            audit.record(s, actor_of(request, staff), "rules.push", services.clock(), "gateway", gateway_id,
-                         after={"version": body.version, "rules": body.rules, "disabled": off}, reason=body.reason)
+            audit.record(
+                s,
+                actor_of(request, staff),
+                "rules.push",
+                services.clock(),
+                "gateway",
+                gateway_id,
+                after={"version": body.version, "rules": body.rules, "disabled": off},
+                reason=body.reason,
+            )
         return _status(gw)
     except rules_push.InvalidRules as exc:
         raise HTTPException(422, detail=str(exc)) from exc
@@ -108,8 +121,9 @@ def status(gateway_id: str, session: SessionDep) -> RulesStatusOut:
 
 
 @router.post("/{gateway_id}/mode", status_code=202)
-def mode(gateway_id: str, body: ModeIn, services: ServicesDep, staff: CurrentStaff,
-         request: Request) -> dict[str, bool]:
+def mode(
+    gateway_id: str, body: ModeIn, services: ServicesDep, staff: CurrentStaff, request: Request
+) -> dict[str, bool]:
     """Set (supervisors and administrators, with a reason) or end away mode in the home."""
     if body.away:
         _safety_role(staff)
@@ -121,6 +135,14 @@ def mode(gateway_id: str, body: ModeIn, services: ServicesDep, staff: CurrentSta
     except NotFound as exc:
         raise HTTPException(404, detail=str(exc)) from exc
     with services.sessions() as s, s.begin():
-        audit.record(s, actor_of(request, staff), "rules.away_mode", services.clock(), "gateway", gateway_id,
-                     after={"away": body.away}, reason=body.reason)
+        audit.record(
+            s,
+            actor_of(request, staff),
+            "rules.away_mode",
+            services.clock(),
+            "gateway",
+            gateway_id,
+            after={"away": body.away},
+            reason=body.reason,
+        )
     return {"away": body.away}

@@ -41,8 +41,16 @@ def accounts(session: SessionDep, _who: Admin) -> list[Staff]:
     return list(session.scalars(select(Staff).order_by(Staff.username)))
 
 
-def change_account(services: ServicesDep, request: Request, who: StaffIdentity, username: str, action: str,
-                   active: bool | None = None, password: str | None = None, reset_totp: bool = False) -> Staff:
+def change_account(
+    services: ServicesDep,
+    request: Request,
+    who: StaffIdentity,
+    username: str,
+    action: str,
+    active: bool | None = None,
+    password: str | None = None,
+    reset_totp: bool = False,
+) -> Staff:
     """Disable, enable or reset a password; audited; raises AuthError (unknown account, weak password)."""
     with services.sessions() as s, s.begin():
         row = staff_by_username(s, username)
@@ -56,15 +64,24 @@ def change_account(services: ServicesDep, request: Request, who: StaffIdentity, 
         if reset_totp:
             totp.reset(row)
             end_sessions(row)
-        audit.record(s, actor_of(request, who), action, services.clock(), "staff", username, before,
-                     {"active": row.active, "two_factor": row.totp_enabled})
+        audit.record(
+            s,
+            actor_of(request, who),
+            action,
+            services.clock(),
+            "staff",
+            username,
+            before,
+            {"active": row.active, "two_factor": row.totp_enabled},
+        )
         s.flush()
         s.expunge(row)
         return row
 
 
-def _change(services: ServicesDep, request: Request, who: StaffIdentity, username: str, action: str,
-            **change: Any) -> Staff:
+def _change(
+    services: ServicesDep, request: Request, who: StaffIdentity, username: str, action: str, **change: Any
+) -> Staff:
     try:
         return change_account(services, request, who, username, action, **change)
     except AuthError as exc:
@@ -84,8 +101,7 @@ def enable(username: Username, services: ServicesDep, request: Request, who: Adm
 
 
 @router.post("/{username}/password", response_model=AccountOut)
-def reset_password(username: Username, body: ResetIn, services: ServicesDep, request: Request,
-                   who: Admin) -> Staff:
+def reset_password(username: Username, body: ResetIn, services: ServicesDep, request: Request, who: Admin) -> Staff:
     """Set a new password for someone (they then change it); their sessions end now."""
     return _change(services, request, who, username, "staff.password_reset", password=body.password)
 

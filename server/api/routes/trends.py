@@ -54,20 +54,32 @@ def get_mirror(request: Request) -> MirrorOut:
 
 
 @router.get("/cohort", response_model=list[CohortOut])
-def get_cohort(session: SessionDep, services: ServicesDep,
-               days: int = Query(service.COHORT_DAYS, ge=7, le=366), threshold: Threshold = ThresholdQ
-               ) -> list[CohortOut]:
+def get_cohort(
+    session: SessionDep,
+    services: ServicesDep,
+    days: int = Query(service.COHORT_DAYS, ge=7, le=366),
+    threshold: Threshold = ThresholdQ,
+) -> list[CohortOut]:
     """Every resident, highest risk first (crisis, above target, rising, not measuring)."""
     try:
-        return [cohort_out(e) for e in service.cohort(session, services.clock(), days, threshold)
-                if may_share(e.resident)]
+        return [
+            cohort_out(e) for e in service.cohort(session, services.clock(), days, threshold) if may_share(e.resident)
+        ]
     except TrendsError as exc:
         raise _bad(exc) from exc
 
 
 @router.get("/residents/{code}", response_model=SummaryOut)
-def get_summary(code: str, session: SessionDep, services: ServicesDep, request: Request, staff: Doctor,
-                days: int = DaysQ, until: date | None = UntilQ, threshold: Threshold = ThresholdQ) -> SummaryOut:
+def get_summary(
+    code: str,
+    session: SessionDep,
+    services: ServicesDep,
+    request: Request,
+    staff: Doctor,
+    days: int = DaysQ,
+    until: date | None = UntilQ,
+    threshold: Threshold = ThresholdQ,
+) -> SummaryOut:
     """One resident's figures for the period."""
     resident = _resident(session, code)
     record_read(services, request, staff, "trends.read", "resident", code)
@@ -78,8 +90,14 @@ def get_summary(code: str, session: SessionDep, services: ServicesDep, request: 
     return summary_out(resident.code, resident.name, t.summary, t.limit)
 
 
-def _export_window(session: SessionDep, services: ServicesDep, code: str, days: int, until: date | None,
-                   loader: Callable[..., list[Any]] = store.export_rows) -> tuple[Resident, list[Any]]:
+def _export_window(
+    session: SessionDep,
+    services: ServicesDep,
+    code: str,
+    days: int,
+    until: date | None,
+    loader: Callable[..., list[Any]] = store.export_rows,
+) -> tuple[Resident, list[Any]]:
     resident = _resident(session, code)
     try:
         period = service.period_for(resident, services.clock(), days, until)
@@ -91,31 +109,50 @@ def _export_window(session: SessionDep, services: ServicesDep, code: str, days: 
 
 
 @router.get("/residents/{code}/fhir", responses={200: {"content": {"application/fhir+json": {}}}})
-def get_fhir(code: str, session: SessionDep, services: ServicesDep, request: Request, staff: Doctor,
-             days: int = DaysQ, until: date | None = UntilQ) -> Response:
+def get_fhir(
+    code: str,
+    session: SessionDep,
+    services: ServicesDep,
+    request: Request,
+    staff: Doctor,
+    days: int = DaysQ,
+    until: date | None = UntilQ,
+) -> Response:
     """A FHIR R4 collection Bundle: the Patient and Observations per measurement (blood pressure, pulse,
     glucose, SpO2, weight, BMI, body temperature), and what happened to the medication reminders at home."""
     resident, rows = _export_window(session, services, code, days, until)
     _, vitals = _export_window(session, services, code, days, until, chronic_store.export_rows)
-    record_read(services, request, staff, "trends.export_fhir", "resident", code,
-                {"rows": len(rows) + len(vitals)})
+    record_read(services, request, staff, "trends.export_fhir", "resident", code, {"rows": len(rows) + len(vitals)})
     period = service.period_for(resident, services.clock(), days, until)
     tz = zone(resident.timezone)
-    kept = home_reminders.outcomes(session, resident.id, day_start_utc(period.first_day, tz),
-                                   day_end_utc(period.last_day, tz))
+    kept = home_reminders.outcomes(
+        session, resident.id, day_start_utc(period.first_day, tz), day_end_utc(period.last_day, tz)
+    )
     body = fhir.bundle(resident, sorted([*rows, *vitals], key=lambda r: (r.ts, r.id)), services.clock(), kept)
     # ensure_ascii off so that Chinese names stay readable in the file a doctor downloads
-    return Response(json.dumps(body, ensure_ascii=False).encode("utf-8"), media_type="application/fhir+json",
-                    headers={"Content-Disposition": f'attachment; filename="{resident.code}-fhir-bundle.json"'})
+    return Response(
+        json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        media_type="application/fhir+json",
+        headers={"Content-Disposition": f'attachment; filename="{resident.code}-fhir-bundle.json"'},
+    )
 
 
 @router.get("/residents/{code}/readings.csv", responses={200: {"content": {"text/csv": {}}}})
-def get_csv(code: str, session: SessionDep, services: ServicesDep, request: Request, staff: Doctor,
-            days: int = DaysQ, until: date | None = UntilQ) -> Response:
+def get_csv(
+    code: str,
+    session: SessionDep,
+    services: ServicesDep,
+    request: Request,
+    staff: Doctor,
+    days: int = DaysQ,
+    until: date | None = UntilQ,
+) -> Response:
     """The period's readings as CSV (UTF-8, one row per reading)."""
     resident, rows = _export_window(session, services, code, days, until)
     record_read(services, request, staff, "trends.export_csv", "resident", code, {"rows": len(rows)})
     text = tabular.to_csv(resident, rows, zone(resident.timezone))
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{resident.code}-blood-pressure.csv"'})
-
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{resident.code}-blood-pressure.csv"'},
+    )

@@ -17,8 +17,15 @@ router = APIRouter(prefix="/trends", tags=["trends"], dependencies=[Depends(perm
 
 
 @router.get("/residents/{code}/chronic", response_model=ChronicOut)
-def get_chronic(code: str, session: SessionDep, services: ServicesDep, request: Request, staff: Doctor,
-                days: int = DaysQ, until: date | None = UntilQ) -> ChronicOut:
+def get_chronic(
+    code: str,
+    session: SessionDep,
+    services: ServicesDep,
+    request: Request,
+    staff: Doctor,
+    days: int = DaysQ,
+    until: date | None = UntilQ,
+) -> ChronicOut:
     """Glucose by context against the guideline, SpO2 distribution and time below threshold, weight trend."""
     resident = _resident(session, code)
     record_read(services, request, staff, "trends.read_chronic", "resident", code)
@@ -30,8 +37,15 @@ def get_chronic(code: str, session: SessionDep, services: ServicesDep, request: 
 
 
 @router.get("/residents/{code}/vitals.csv", responses={200: {"content": {"text/csv": {}}}})
-def get_vitals_csv(code: str, session: SessionDep, services: ServicesDep, request: Request, staff: Doctor,
-                   days: int = DaysQ, until: date | None = UntilQ) -> Response:
+def get_vitals_csv(
+    code: str,
+    session: SessionDep,
+    services: ServicesDep,
+    request: Request,
+    staff: Doctor,
+    days: int = DaysQ,
+    until: date | None = UntilQ,
+) -> Response:
     """The period's glucose, SpO2, weight and temperature readings as CSV (UTF-8, one row per reading)."""
     resident = _resident(session, code)
     try:
@@ -39,8 +53,12 @@ def get_vitals_csv(code: str, session: SessionDep, services: ServicesDep, reques
         tz = zone(resident.timezone)
     except TrendsError as exc:
         raise _bad(exc) from exc
-    rows = chronic_store.export_rows(session, resident.id, day_start_utc(period.first_day, tz),
-                                     day_end_utc(period.last_day, tz))
+    rows = chronic_store.export_rows(
+        session, resident.id, day_start_utc(period.first_day, tz), day_end_utc(period.last_day, tz)
+    )
     record_read(services, request, staff, "trends.export_vitals_csv", "resident", code, {"rows": len(rows)})
-    return Response(tabular.vitals_csv(resident, rows, tz), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{resident.code}-vitals.csv"'})
+    return Response(
+        tabular.vitals_csv(resident, rows, tz),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{resident.code}-vitals.csv"'},
+    )

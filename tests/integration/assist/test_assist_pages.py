@@ -19,8 +19,17 @@ def _setup(client) -> tuple[str, str]:
     coord = login(client, "coord")
     client.put("/api/v1/residents/R001/profile", json={"name": "王淑芬", "district": "东城区"}, headers=coord)
     for code, district in (("P-EAST", "东城区"), ("P-WEST", "西城区")):
-        r = client.post("/api/v1/providers", json={"code": code, "name": f"家政 {code}", "kind": "organisation",
-                                                   "categories": ["cleaning"], "district": district}, headers=coord)
+        r = client.post(
+            "/api/v1/providers",
+            json={
+                "code": code,
+                "name": f"家政 {code}",
+                "kind": "organisation",
+                "categories": ["cleaning"],
+                "district": district,
+            },
+            headers=coord,
+        )
         assert r.status_code == 201, r.text
     family = client.get("/api/v1/residents/R001/family-link", headers=coord).json()["link"]
     links = {p["code"]: p["link"] for p in client.get("/api/v1/providers", headers=coord).json()}
@@ -30,16 +39,24 @@ def _setup(client) -> tuple[str, str]:
 def test_family_asks_provider_works_family_rates_and_the_follow_up_opens(client, services, clock) -> None:
     family, east = _setup(client)
     client.cookies.clear()  # the link pages need no account
-    r = client.post(f"/f/{family}/requests", data={"category": "cleaning", "urgency": "normal",
-                                                   "preferred_at": "2027-03-02T09:30", "description": "厨房大扫除"})
+    r = client.post(
+        f"/f/{family}/requests",
+        data={
+            "category": "cleaning",
+            "urgency": "normal",
+            "preferred_at": "2027-03-02T09:30",
+            "description": "厨房大扫除",
+        },
+    )
     assert r.status_code == 303 and "done=sent" in r.headers["location"]
     page = client.get(f"/f/{family}").text
     assert "已提交" not in page and "新登记" in page  # the list shows the request as new
     coord = login(client, "coord")
     req = client.get("/api/v1/requests", headers=coord).json()[0]
     assert req["channel"] == "family" and req["preferred_at"].startswith("2027-03-02T01:30")  # 09:30 CST
-    client.post(f"/api/v1/requests/{req['id']}/steps", json={"step": "assigned", "provider_code": "P-EAST"},
-                headers=coord)
+    client.post(
+        f"/api/v1/requests/{req['id']}/steps", json={"step": "assigned", "provider_code": "P-EAST"}, headers=coord
+    )
     client.cookies.clear()
     # Another provider's link cannot touch the job; a forged link opens nothing.
     west = assist_config(services.settings).links.provider(2)
@@ -71,14 +88,23 @@ def test_the_desk_takes_a_request_and_assigns_the_suggested_provider(client, ser
     login(client, "coord")
     page = client.get("/console/requests").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    r = client.post("/console/requests", data={"csrf_token": token, "resident_code": "R001", "category": "cleaning",
-                                               "urgency": "urgent", "description": "电话：家里漏水后需清理"})
+    r = client.post(
+        "/console/requests",
+        data={
+            "csrf_token": token,
+            "resident_code": "R001",
+            "category": "cleaning",
+            "urgency": "urgent",
+            "description": "电话：家里漏水后需清理",
+        },
+    )
     assert r.status_code == 303, r.text
     detail = client.get(r.headers["location"]).text
     assert re.search(r'value="P-EAST" checked', detail)  # the same district comes first and is pre-selected
     rid = r.headers["location"].split("/")[-1].split("?")[0]
-    r = client.post(f"/console/requests/{rid}/step", data={"csrf_token": token, "step": "assigned",
-                                                           "provider_code": "P-WEST"})
+    r = client.post(
+        f"/console/requests/{rid}/step", data={"csrf_token": token, "step": "assigned", "provider_code": "P-WEST"}
+    )
     assert "error" not in r.headers["location"]
     assert "已派单" in client.get(f"/console/requests/{rid}").text
     # A bad form comes back with the reason and keeps nothing.
@@ -106,13 +132,20 @@ def test_dashboard_shows_every_chart_and_each_downloads_as_xlsx(client) -> None:
 def test_the_helper_takes_the_residents_rating_on_their_phone_page(client, services) -> None:
     _setup(client)
     coord = login(client, "coord")
-    link = client.post("/api/v1/residents/R001/helpers", headers=coord, json={
-        "helper_code": "H1", "name": "志愿者 陈静", "role": "volunteer", "channel": "visit"}).json()[0]["link"]
+    link = client.post(
+        "/api/v1/residents/R001/helpers",
+        headers=coord,
+        json={"helper_code": "H1", "name": "志愿者 陈静", "role": "volunteer", "channel": "visit"},
+    ).json()[0]["link"]
     client.put("/api/v1/residents/R900/profile", json={"name": "别人"}, headers=coord)
-    other = client.post("/api/v1/residents/R900/helpers", headers=coord, json={
-        "helper_code": "H2", "name": "志愿者 王五", "role": "volunteer", "channel": "visit"}).json()[0]["link"]
-    rid = client.post("/api/v1/requests", headers=coord,
-                      json={"resident_code": "R001", "category": "cleaning"}).json()["id"]
+    other = client.post(
+        "/api/v1/residents/R900/helpers",
+        headers=coord,
+        json={"helper_code": "H2", "name": "志愿者 王五", "role": "volunteer", "channel": "visit"},
+    ).json()[0]["link"]
+    rid = client.post("/api/v1/requests", headers=coord, json={"resident_code": "R001", "category": "cleaning"}).json()[
+        "id"
+    ]
     for step in ({"step": "assigned", "provider_code": "P-EAST"}, {"step": "on_the_way"}, {"step": "done"}):
         client.post(f"/api/v1/requests/{rid}/steps", json=step, headers=coord)
     mine, theirs = (x.replace(services.settings.base_url, "") for x in (link, other))
@@ -134,25 +167,46 @@ def test_the_coordinator_announces_a_course_signs_up_an_invitee_marks_attendance
     client.put("/api/v1/residents/R001/profile", json={"name": "王淑芬", "interests": ["书法"]}, headers=coord)
     page = client.get("/console/activities").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    r = client.post("/console/activities", data={"csrf_token": token, "title": "书法班", "kind": "course",
-                                                 "tags": "书法，国画", "starts_at": "2027-03-02T14:00", "capacity": "12"})
+    r = client.post(
+        "/console/activities",
+        data={
+            "csrf_token": token,
+            "title": "书法班",
+            "kind": "course",
+            "tags": "书法，国画",
+            "starts_at": "2027-03-02T14:00",
+            "capacity": "12",
+        },
+    )
     assert "done=saved" in r.headers["location"]
     aid = client.get("/api/v1/activities", headers=coord).json()[0]["id"]
     detail = client.get(f"/console/activities/{aid}").text
     assert "报名 — 王淑芬" in detail
     client.post(f"/console/activities/{aid}/signups", data={"csrf_token": token, "resident_code": "R001"})
-    client.post(f"/console/activities/{aid}/signups", data={"csrf_token": token, "resident_code": "R001",
-                                                            "attended": "yes"})
+    client.post(
+        f"/console/activities/{aid}/signups", data={"csrf_token": token, "resident_code": "R001", "attended": "yes"}
+    )
     listed = client.get("/api/v1/activities", headers=coord).json()[0]
     assert (listed["tags"], listed["signed_up"], listed["attended"]) == (["书法", "国画"], 1, 1)
     assert listed["starts_at"].startswith("2027-03-02T06:00")
-    r = client.post("/console/notices", data={"csrf_token": token, "title": "停水", "body": "周六上午",
-                                              "audience": "district", "value_district": "东城区"})
+    r = client.post(
+        "/console/notices",
+        data={
+            "csrf_token": token,
+            "title": "停水",
+            "body": "周六上午",
+            "audience": "district",
+            "value_district": "东城区",
+        },
+    )
     assert "done=saved" in r.headers["location"]
-    r = client.post("/console/notices", data={"csrf_token": token, "title": "x", "body": "y",
-                                              "audience": "district", "value_district": ""})
+    r = client.post(
+        "/console/notices",
+        data={"csrf_token": token, "title": "x", "body": "y", "audience": "district", "value_district": ""},
+    )
     assert "error=" in r.headers["location"]  # a district notice needs the district
-    assert [(n["audience"], n["audience_value"]) for n in client.get("/api/v1/notices", headers=coord).json()] == \
-        [("district", "东城区")]
+    assert [(n["audience"], n["audience_value"]) for n in client.get("/api/v1/notices", headers=coord).json()] == [
+        ("district", "东城区")
+    ]
     login(client, "duty")
     assert 'action="/console/notices"' not in client.get("/console/activities").text  # the desk reads, does not publish

@@ -27,39 +27,80 @@ def _fixed_data(s) -> None:
     r4 = Resident(code="R004", name="四", care_categories=[])
     s.add_all([r2, r3, r4])
     s.flush()
-    s.add_all([ResidentProfile(resident_id=r1.id, birth_date=date(1940, 5, 1), district="东城区", grade="moderate"),
-               ResidentProfile(resident_id=r2.id, birth_date=date(1950, 3, 2), district="东城区", grade="intact"),
-               ResidentProfile(resident_id=r3.id, birth_date=date(1930, 1, 1), district="西城区")])
+    s.add_all(
+        [
+            ResidentProfile(resident_id=r1.id, birth_date=date(1940, 5, 1), district="东城区", grade="moderate"),
+            ResidentProfile(resident_id=r2.id, birth_date=date(1950, 3, 2), district="东城区", grade="intact"),
+            ResidentProfile(resident_id=r3.id, birth_date=date(1930, 1, 1), district="西城区"),
+        ]
+    )
 
-    def req(category: str, created: datetime, status: str, accepted: timedelta | None = None,
-            done: timedelta | None = None) -> ServiceRequest:
-        row = ServiceRequest(resident_id=r1.id, category=category, channel="staff", created_by="t", status=status,
-                             created_at=created, accepted_at=created + accepted if accepted else None,
-                             done_at=created + done if done else None,
-                             cancelled_at=created + H if status == "cancelled" else None)
+    def req(
+        category: str, created: datetime, status: str, accepted: timedelta | None = None, done: timedelta | None = None
+    ) -> ServiceRequest:
+        row = ServiceRequest(
+            resident_id=r1.id,
+            category=category,
+            channel="staff",
+            created_by="t",
+            status=status,
+            created_at=created,
+            accepted_at=created + accepted if accepted else None,
+            done_at=created + done if done else None,
+            cancelled_at=created + H if status == "cancelled" else None,
+        )
         s.add(row)
         return row
-    q1 = req("meals", T0 - 10 * D, "done", H, 20 * H)       # within its 24 h
-    q2 = req("meals", T0 - 5 * D, "done", 3 * H, 30 * H)    # late
-    req("meals", T0 - 2 * D, "assigned", 2 * H)             # open, past 24 h: overdue
-    req("repair", T0 - H, "new")                            # open, within 48 h
+
+    q1 = req("meals", T0 - 10 * D, "done", H, 20 * H)  # within its 24 h
+    q2 = req("meals", T0 - 5 * D, "done", 3 * H, 30 * H)  # late
+    req("meals", T0 - 2 * D, "assigned", 2 * H)  # open, past 24 h: overdue
+    req("repair", T0 - H, "new")  # open, within 48 h
     req("repair", T0 - 40 * D, "cancelled")
-    alarm = lambda at, outcome: Alarm(resident_id=r1.id, gateway_id="gw-r001", type="sos", severity="emergency",  # noqa: E731
-                                      status="resolved" if outcome else "acknowledged", raised_at=at, updated_at=at,
-                                      outcome=outcome, resolved_at=at + H if outcome else None, acknowledged_by="duty")
+
+    def alarm(at, outcome):
+        return Alarm(
+            resident_id=r1.id,
+            gateway_id="gw-r001",
+            type="sos",
+            severity="emergency",
+            status="resolved" if outcome else "acknowledged",
+            raised_at=at,
+            updated_at=at,
+            outcome=outcome,
+            resolved_at=at + H if outcome else None,
+            acknowledged_by="duty",
+        )
+
     a1 = alarm(T0 - 3 * D, "false_alarm")
-    s.add_all([a1, alarm(T0 - 20 * D, "helped_at_home"), alarm(T0 - 4 * D, "test_passed"), alarm(T0 - D, None),
-               alarm(T0 - 35 * D, "false_alarm")])
+    s.add_all(
+        [
+            a1,
+            alarm(T0 - 20 * D, "helped_at_home"),
+            alarm(T0 - 4 * D, "test_passed"),
+            alarm(T0 - D, None),
+            alarm(T0 - 35 * D, "false_alarm"),
+        ]
+    )
     s.flush()
-    s.add_all([Evaluation(request_id=q1.id, rater="resident", score=5, category="meals", at=T0, recorded_by="t"),
-               Evaluation(request_id=q1.id, rater="family", score=4, category="meals", at=T0, recorded_by="t"),
-               Evaluation(request_id=q2.id, rater="resident", score=2, category="meals", at=T0, recorded_by="t"),
-               Evaluation(alarm_id=a1.id, rater="family", score=3, category="alarm", staff="duty", at=T0,
-                          recorded_by="t")])
-    s.add_all([Contact(resident_id=r1.id, at=T0 - 5 * D, channel="phone", by="t", mood="good", health="stable",
-                       living="good"),
-               Contact(resident_id=r2.id, at=T0 - 40 * D, channel="phone", by="t", mood="good", health="stable",
-                       living="good")])
+    s.add_all(
+        [
+            Evaluation(request_id=q1.id, rater="resident", score=5, category="meals", at=T0, recorded_by="t"),
+            Evaluation(request_id=q1.id, rater="family", score=4, category="meals", at=T0, recorded_by="t"),
+            Evaluation(request_id=q2.id, rater="resident", score=2, category="meals", at=T0, recorded_by="t"),
+            Evaluation(alarm_id=a1.id, rater="family", score=3, category="alarm", staff="duty", at=T0, recorded_by="t"),
+        ]
+    )
+    s.add_all(
+        [
+            Contact(
+                resident_id=r1.id, at=T0 - 5 * D, channel="phone", by="t", mood="good", health="stable", living="good"
+            ),
+            Contact(
+                resident_id=r2.id, at=T0 - 40 * D, channel="phone", by="t", mood="good", health="stable", living="good"
+            ),
+        ]
+    )
 
 
 def test_every_chart_equals_the_hand_computed_figures(services) -> None:

@@ -15,16 +15,20 @@ DEAD = "json://nephew:s3cret-pw@127.0.0.1:9/caregiver/C103"  # nothing listens o
 
 
 def _homes(services, tmp_path, receiver) -> None:
-    doc = {"caregivers": [
-        {"code": "C101", "name": "女儿 刘芳", "notify": [receiver.url("/caregiver/C101")]},
-        {"code": "C102", "name": "儿子 赵强", "notify": [receiver.url("/caregiver/C102")]},
-        {"code": "C103", "name": "侄子 孙明", "notify": [DEAD]},
-        {"code": "C104", "name": "结对干部 何军", "notify": [receiver.url("/caregiver/C104")]}],
+    doc = {
+        "caregivers": [
+            {"code": "C101", "name": "女儿 刘芳", "notify": [receiver.url("/caregiver/C101")]},
+            {"code": "C102", "name": "儿子 赵强", "notify": [receiver.url("/caregiver/C102")]},
+            {"code": "C103", "name": "侄子 孙明", "notify": [DEAD]},
+            {"code": "C104", "name": "结对干部 何军", "notify": [receiver.url("/caregiver/C104")]},
+        ],
         "residents": [
             {"code": "R101", "name": "刘桂兰", "caregivers": ["C101", "C103"]},
             {"code": "R102", "name": "赵永福", "caregivers": ["C102"]},
             {"code": "R103", "name": "孙淑珍", "caregivers": []},
-            {"code": "R104", "name": "何玉梅", "caregivers": ["C104", "C101"]}]}
+            {"code": "R104", "name": "何玉梅", "caregivers": ["C104", "C101"]},
+        ],
+    }
     path = tmp_path / "homes.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     with services.sessions() as s, s.begin():
@@ -32,16 +36,29 @@ def _homes(services, tmp_path, receiver) -> None:
 
 
 def test_a_district_notice_reaches_its_caregivers_only_and_a_failed_channel_is_counted(
-        client, services, clock, receiver, tmp_path) -> None:
+    client, services, clock, receiver, tmp_path
+) -> None:
     _homes(services, tmp_path, receiver)
     coord = login(client, "coord")
-    for code, name, district in (("R101", "刘桂兰", "西城区"), ("R102", "赵永福", "东城区"), ("R103", "孙淑珍", "西城区"),
-                                 ("R104", "何玉梅", "西城区"), ("R001", "王秀英", "东城区")):
+    for code, name, district in (
+        ("R101", "刘桂兰", "西城区"),
+        ("R102", "赵永福", "东城区"),
+        ("R103", "孙淑珍", "西城区"),
+        ("R104", "何玉梅", "西城区"),
+        ("R001", "王秀英", "东城区"),
+    ):
         r = client.put(f"/api/v1/residents/{code}/profile", headers=coord, json={"name": name, "district": district})
         assert r.status_code == 200, r.text
-    r = client.post("/api/v1/notices", headers=coord, json={
-        "title": "西城区防诈骗讲座", "body": "周五下午两点，德胜社区活动室", "audience": "district",
-        "audience_value": "西城区"})
+    r = client.post(
+        "/api/v1/notices",
+        headers=coord,
+        json={
+            "title": "西城区防诈骗讲座",
+            "body": "周五下午两点，德胜社区活动室",
+            "audience": "district",
+            "audience_value": "西城区",
+        },
+    )
     assert r.status_code == 201, r.text
     notice = r.json()["id"]
 
@@ -72,7 +89,9 @@ def test_a_district_notice_reaches_its_caregivers_only_and_a_failed_channel_is_c
 
 def test_a_notice_to_everyone_is_queued_for_each_caregiver_and_sent_to_be_read_aloud(client) -> None:
     coord = login(client, "coord")
-    r = client.post("/api/v1/notices", headers=coord, json={"title": "春节慰问", "body": "全体老人", "read_aloud": True})
+    r = client.post(
+        "/api/v1/notices", headers=coord, json={"title": "春节慰问", "body": "全体老人", "read_aloud": True}
+    )
     notice = r.json()["id"]
     assert "gw-r001" in client.get(f"/console/notices/{notice}").text  # the say command went to R001's home
     summary = client.get(f"/api/v1/notices/{notice}/deliveries", headers=coord).json()

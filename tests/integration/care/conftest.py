@@ -86,10 +86,27 @@ def migrate(engine: Engine, verb: str, target: str) -> None:
 
 
 # A full resident profile as a coordinator types it (the API and the pages tests).
-PROFILE = {"name": "李秀英", "phone": "010-6601 2345", "address": "北京市东城区和平里七区 5 号楼 302",
-           "district": "东城区", "birth_date": "1942-05-03", "former_unit": "北京第二机床厂", "retirement": "退休",
-           "rank": "高级工程师", "living_arrangement": "alone", "family": ["儿子 王强 139 0000 1111"],
-           "key_holders": ["邻居 张阿姨 302 对门"], "conditions": ["高血压"], "medication": ["氨氯地平 5 mg"],
-           "allergies": ["青霉素"], "family_doctor": "和平里社区卫生服务中心 刘医生",
-           "doctor_contract_signed": "2026-01-10", "last_checkup": "2026-10-12", "interests": ["京剧"],
-           "skills": ["书法"], "service_needs": ["助餐"], "hearing": "aid", "vision": "normal"}
+PROFILE = {
+    "name": "李秀英",
+    "phone": "010-6601 2345",
+    "address": "北京市东城区和平里七区 5 号楼 302",
+    "district": "东城区",
+    "birth_date": "1942-05-03",
+    "former_unit": "北京第二机床厂",
+    "retirement": "退休",
+    "rank": "高级工程师",
+    "living_arrangement": "alone",
+    "family": ["儿子 王强 139 0000 1111"],
+    "key_holders": ["邻居 张阿姨 302 对门"],
+    "conditions": ["高血压"],
+    "medication": ["氨氯地平 5 mg"],
+    "allergies": ["青霉素"],
+    "family_doctor": "和平里社区卫生服务中心 刘医生",
+    "doctor_contract_signed": "2026-01-10",
+    "last_checkup": "2026-10-12",
+    "interests": ["京剧"],
+    "skills": ["书法"],
+    "service_needs": ["助餐"],
+    "hearing": "aid",
+    "vision": "normal",
+}

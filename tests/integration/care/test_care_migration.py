@@ -10,8 +10,15 @@ from server.db.session import make_engine
 from tests.integration.care.conftest import migrate
 
 pytestmark = pytest.mark.integration
-CARE_TABLES = {"resident_profiles", "profile_changes", "assessments", "helpers", "helper_plans", "contacts",
-               "care_audit"}
+CARE_TABLES = {
+    "resident_profiles",
+    "profile_changes",
+    "assessments",
+    "helpers",
+    "helper_plans",
+    "contacts",
+    "care_audit",
+}
 BEFORE = "c7dccc8dea97"
 
 

@@ -16,18 +16,32 @@ pytestmark = pytest.mark.integration
 def _setup(client) -> str:
     coord = login(client, "coord")
     client.put("/api/v1/residents/R900/profile", json=PROFILE, headers=coord)
-    client.post("/api/v1/residents/R900/assessments", json={"reason": "first", "assessor": "陈静", "answers": EXAMPLE},
-                headers=coord)
-    plans = client.post("/api/v1/residents/R900/helpers", headers=coord, json={
-        "helper_code": "H01", "name": "青年干部 小刘", "role": "young_cadre"}).json()
+    client.post(
+        "/api/v1/residents/R900/assessments",
+        json={"reason": "first", "assessor": "陈静", "answers": EXAMPLE},
+        headers=coord,
+    )
+    plans = client.post(
+        "/api/v1/residents/R900/helpers",
+        headers=coord,
+        json={"helper_code": "H01", "name": "青年干部 小刘", "role": "young_cadre"},
+    ).json()
     return plans[0]["link"].split("/h/", 1)[1]
 
 
 def test_pages_render_for_a_coordinator_and_the_helper_link(client) -> None:
     token = _setup(client)
-    for url in ("/console/residents", "/console/residents?category=失能&age=80-89", "/console/residents/R900",
-                "/console/residents/R900/edit", "/console/residents/R900/assessment", "/console/care",
-                "/console/residents/new", f"/h/{token}", f"/h/{token}/contact/R900"):
+    for url in (
+        "/console/residents",
+        "/console/residents?category=失能&age=80-89",
+        "/console/residents/R900",
+        "/console/residents/R900/edit",
+        "/console/residents/R900/assessment",
+        "/console/care",
+        "/console/residents/new",
+        f"/h/{token}",
+        f"/h/{token}/contact/R900",
+    ):
         r = client.get(url)
         assert r.status_code == 200, (url, r.text[:500])
     page = client.get("/console/residents/R900").text
@@ -68,25 +82,45 @@ def test_calendar_expands_to_month_ends_in_china_standard_time(client, clock) ->
 
     coord = login(client, "coord")
     client.put("/api/v1/residents/R900/profile", json={**PROFILE, "living_arrangement": "children"}, headers=coord)
-    plans = client.post("/api/v1/residents/R900/helpers", headers=coord, json={
-        "helper_code": "H02", "name": "社工 孙敏", "role": "community_worker", "starts_on": "2027-01-31"}).json()
+    plans = client.post(
+        "/api/v1/residents/R900/helpers",
+        headers=coord,
+        json={"helper_code": "H02", "name": "社工 孙敏", "role": "community_worker", "starts_on": "2027-01-31"},
+    ).json()
     assert plans[0]["rrule"] == "FREQ=MONTHLY;INTERVAL=1;BYMONTHDAY=-1"  # 高龄 only: monthly, kept at month end
     token = plans[0]["link"].split("/h/", 1)[1]
     cal = icalendar.Calendar.from_ical(client.get(f"/h/{token}/calendar.ics").content)
     starts = [e["DTSTART"].dt for e in recurring_ical_events.of(cal).between(dt.date(2027, 1, 1), dt.date(2027, 6, 1))]
     assert [(s.date().isoformat(), s.strftime("%H:%M"), s.utcoffset()) for s in starts] == [
-        (d, "09:30", dt.timedelta(hours=8)) for d in ("2027-01-31", "2027-02-28", "2027-03-31", "2027-04-30", "2027-05-31")]
+        (d, "09:30", dt.timedelta(hours=8))
+        for d in ("2027-01-31", "2027-02-28", "2027-03-31", "2027-04-30", "2027-05-31")
+    ]
 
 
 def test_a_refused_contact_comes_back_with_everything_the_helper_typed(client) -> None:
     token = _setup(client)
     client.cookies.clear()
-    r = client.post(f"/h/{token}/contact/R900", data={
-        "at": "2030-01-01T10:00", "channel": "visit", "mood": "low", "health": "worse", "living": "poor",
-        "hazards": ["gas", "lock"], "needs": "需要修门锁", "note": "煤气味"})
+    r = client.post(
+        f"/h/{token}/contact/R900",
+        data={
+            "at": "2030-01-01T10:00",
+            "channel": "visit",
+            "mood": "low",
+            "health": "worse",
+            "living": "poor",
+            "hazards": ["gas", "lock"],
+            "needs": "需要修门锁",
+            "note": "煤气味",
+        },
+    )
     assert r.status_code == 422 and "future" in r.text
-    for kept in ('value="2030-01-01T10:00"', "需要修门锁", "煤气味", 'id="ct-hz-gas" name="hazards" value="gas" checked',
-                 'id="ct-mood-low" name="mood" value="low" required checked'):
+    for kept in (
+        'value="2030-01-01T10:00"',
+        "需要修门锁",
+        "煤气味",
+        'id="ct-hz-gas" name="hazards" value="gas" checked',
+        'id="ct-mood-low" name="mood" value="low" required checked',
+    ):
         assert kept in r.text, kept
     assert client.get(f"/h/{token}").status_code == 200
 

@@ -106,16 +106,38 @@ def world(receiver: NotificationReceiver, staff_url: str | None = None) -> dict:
             {"code": "C1", "name": "李伟", "notify": [receiver.url("/C1")]},
             {"code": "C2", "name": "Anna Li", "language": "en", "notify": [receiver.url("/C2")]},
         ],
-        "residents": [{"code": "R1", "name": "王秀英", "address": "德胜门内大街 12 号",
-                       "caregivers": [{"code": "C1", "ack_timeout_s": 60}, "C2"]}],
+        "residents": [
+            {
+                "code": "R1",
+                "name": "王秀英",
+                "address": "德胜门内大街 12 号",
+                "caregivers": [{"code": "C1", "ack_timeout_s": 60}, "C2"],
+            }
+        ],
         "gateways": [{"id": "gw-1", "resident": "R1"}],
         "staff": [
-            {"username": "duty", "display_name": "值班员", "role": "staff", "password_hash": "x",
-             "notify": [staff_url or receiver.url("/duty")]},
-            {"username": "boss", "display_name": "Supervisor", "role": "supervisor", "password_hash": "x",
-             "language": "en", "notify": [receiver.url("/boss")]},
-            {"username": "doc", "display_name": "Doctor", "role": "doctor", "password_hash": "x",
-             "notify": [receiver.url("/doc")]},
+            {
+                "username": "duty",
+                "display_name": "值班员",
+                "role": "staff",
+                "password_hash": "x",
+                "notify": [staff_url or receiver.url("/duty")],
+            },
+            {
+                "username": "boss",
+                "display_name": "Supervisor",
+                "role": "supervisor",
+                "password_hash": "x",
+                "language": "en",
+                "notify": [receiver.url("/boss")],
+            },
+            {
+                "username": "doc",
+                "display_name": "Doctor",
+                "role": "doctor",
+                "password_hash": "x",
+                "notify": [receiver.url("/doc")],
+            },
         ],
     }
 
@@ -125,9 +147,15 @@ def raise_sos(engine: Engine, at_s: float = 0, gateway: str = "gw-1", type_: str
     now = T0 + timedelta(seconds=at_s)
     with session_factory(engine)() as s, s.begin():
         resident = s.scalars(select(Resident)).first()
-        change = desk_ops.apply_gateway_alarm(s, gateway, 1, resident.id if resident else None,
-                                              {"type": type_, "severity": "emergency", "device": "sos-button"},
-                                              now, now)
+        change = desk_ops.apply_gateway_alarm(
+            s,
+            gateway,
+            1,
+            resident.id if resident else None,
+            {"type": type_, "severity": "emergency", "device": "sos-button"},
+            now,
+            now,
+        )
         return change.alarm.id
 
 

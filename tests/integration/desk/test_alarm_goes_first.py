@@ -23,9 +23,12 @@ def batch(gw: str, *events: protocol.UplinkEvent) -> tuple[str, bytes]:
 
 
 def readings(first: int, n: int = 50) -> tuple[protocol.UplinkEvent, ...]:
-    return tuple(protocol.UplinkEvent(seq, "reading", time.time(), {"device": "hr", "metric": "heart_rate",
-                                                                     "values": {"bpm": 70}})
-                 for seq in range(first, first + n))
+    return tuple(
+        protocol.UplinkEvent(
+            seq, "reading", time.time(), {"device": "hr", "metric": "heart_rate", "values": {"bpm": 70}}
+        )
+        for seq in range(first, first + n)
+    )
 
 
 SOS = protocol.UplinkEvent(1, "alarm", time.time(), {"type": "sos", "severity": "emergency", "device": "button"})
@@ -53,8 +56,13 @@ def run_desk_and_ingest(engine: Engine, receiver: NotificationReceiver, send):  
     timeline = Timeline()
     clock = Clock(datetime.now(UTC))
     desk = make_desk(engine, clock, send=lambda url, title, body: send(timeline, url, title, body))
-    ingest = Ingest(desk.sessions, lambda topic, _p, _q: timeline.add("ack " + topic.split("/")[3]),
-                    on_new_alarm=desk.worker.wake, clock=clock, alarm_first=desk.worker.alarm_first)
+    ingest = Ingest(
+        desk.sessions,
+        lambda topic, _p, _q: timeline.add("ack " + topic.split("/")[3]),
+        on_new_alarm=desk.worker.wake,
+        clock=clock,
+        alarm_first=desk.worker.alarm_first,
+    )
     return timeline, desk, ingest
 
 
@@ -105,4 +113,3 @@ def test_a_channel_that_hangs_does_not_hold_other_homes_readings_for_long(
         assert timeline.wait_for("sent C1"), "and the caregiver is still messaged once the channel answers"
         ingest.stop()
         desk.worker.stop()
-

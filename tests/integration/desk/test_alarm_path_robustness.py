@@ -91,10 +91,15 @@ def test_an_unstorable_reading_is_rejected_and_the_alarm_beside_it_is_raised(
     engine: Engine, ingest: tuple[Ingest, Acks, list[int]]
 ) -> None:
     ing, acks, new = ingest
-    nan = protocol.UplinkEvent(1, "reading", time.time(), {"device": "bp", "metric": "blood_pressure",
-                                                           "values": {"systolic": float("nan"), "diastolic": 80}})
-    long_metric = protocol.UplinkEvent(2, "reading", time.time(), {"device": "bp", "metric": "m" * 40,
-                                                                   "values": {"v": 1}})
+    nan = protocol.UplinkEvent(
+        1,
+        "reading",
+        time.time(),
+        {"device": "bp", "metric": "blood_pressure", "values": {"systolic": float("nan"), "diastolic": 80}},
+    )
+    long_metric = protocol.UplinkEvent(
+        2, "reading", time.time(), {"device": "bp", "metric": "m" * 40, "values": {"v": 1}}
+    )
     ing.handle_many([up("gw-a", nan, long_metric, alarm_ev(3, {"type": "sos", "severity": "emergency"}))])
 
     assert acks == [("anxin/v1/gw/gw-a/ack", protocol.Ack((3,), (1, 2)))]
@@ -109,11 +114,13 @@ def test_garbage_that_cannot_even_be_dead_lettered_as_is_does_not_hold_back_an_a
     engine: Engine, ingest: tuple[Ingest, Acks, list[int]]
 ) -> None:
     ing, acks, new = ingest
-    ing.handle_many([
-        ("anxin/v1/gw/" + "g" * 300 + "/up", b"\x00\x01 not json"),
-        (protocol.up_topic("x" * 70), protocol.encode_batch(protocol.UplinkBatch("x" * 70, "b", (), 0.0, True))),
-        up("gw-a", alarm_ev(1, {"type": "sos", "severity": "emergency"})),
-    ])
+    ing.handle_many(
+        [
+            ("anxin/v1/gw/" + "g" * 300 + "/up", b"\x00\x01 not json"),
+            (protocol.up_topic("x" * 70), protocol.encode_batch(protocol.UplinkBatch("x" * 70, "b", (), 0.0, True))),
+            up("gw-a", alarm_ev(1, {"type": "sos", "severity": "emergency"})),
+        ]
+    )
     assert acks == [("anxin/v1/gw/gw-a/ack", protocol.Ack((1,), ()))] and len(new) == 1
     with session_factory(engine)() as s:
         assert len(s.scalars(select(DeadLetter)).all()) == 2
@@ -164,6 +171,7 @@ def test_in_order_raise_cancel_raise_in_one_batch_leaves_the_second_press_open(e
 
 # --- 3. A notification recorded as the alarm is acknowledged must not undo the acknowledgement ---------
 
+
 def test_a_send_recorded_while_the_alarm_is_acknowledged_keeps_it_acknowledged(
     engine: Engine, receiver: NotificationReceiver
 ) -> None:
@@ -192,6 +200,7 @@ def test_a_send_recorded_while_the_alarm_is_acknowledged_keeps_it_acknowledged(
 
 # --- 4. A warning that becomes an emergency must escalate -----------------------------------------------
 
+
 def test_an_info_alarm_that_turns_urgent_is_notified(engine: Engine, receiver: NotificationReceiver) -> None:
     provision(engine, world(receiver))
     d = make_desk(engine)
@@ -206,6 +215,7 @@ def test_an_info_alarm_that_turns_urgent_is_notified(engine: Engine, receiver: N
 
 
 # --- 5. A time the gateway could not have seen must not silence the notifier -----------------------------
+
 
 def test_an_alarm_stamped_in_year_9999_does_not_stop_other_homes_being_notified(
     engine: Engine, receiver: NotificationReceiver
@@ -259,6 +269,7 @@ def test_a_channel_that_raises_is_a_failed_attempt_and_the_others_are_sent_once(
 
 # --- 6. Presence: a last will that follows a batch in the same drain must win ---------------------------
 
+
 def state(gw: str, value: str) -> tuple[str, bytes]:
     return f"anxin/v1/gw/{gw}/state", json.dumps({"state": value}).encode()
 
@@ -275,8 +286,9 @@ def test_a_last_will_right_after_a_batch_leaves_the_gateway_offline(engine: Engi
 
 def test_an_overlong_state_does_not_hold_back_the_alarm_beside_it(engine: Engine, ingest) -> None:
     ing, acks, new = ingest
-    ing.handle_many([state("gw-a", "rebooting-for-a-firmware-update"), state("g" * 70, "online"),
-                     up("gw-a", alarm_ev(1, SOS))])
+    ing.handle_many(
+        [state("gw-a", "rebooting-for-a-firmware-update"), state("g" * 70, "online"), up("gw-a", alarm_ev(1, SOS))]
+    )
     assert acks == [("anxin/v1/gw/gw-a/ack", protocol.Ack((1,), ()))] and len(new) == 1
 
 

@@ -17,15 +17,31 @@ pytestmark = pytest.mark.integration
 
 
 def test_a_resident_without_gateway_raises_one_alarm_to_staff_until_paired(
-        engine: Engine, receiver: NotificationReceiver) -> None:
-    provision(engine, {
-        "caregivers": [{"code": "C1", "name": "李伟", "notify": [receiver.url("/C1")]}],
-        "residents": [{"code": "R1", "name": "王秀英", "caregivers": ["C1"]}],
-        "staff": [{"username": "duty", "display_name": "值班员", "role": "staff", "password_hash": "x",
-                   "notify": [receiver.url("/duty")]},
-                  {"username": "boss", "display_name": "主管", "role": "supervisor", "password_hash": "x",
-                   "notify": [receiver.url("/boss")]}],
-    })
+    engine: Engine, receiver: NotificationReceiver
+) -> None:
+    provision(
+        engine,
+        {
+            "caregivers": [{"code": "C1", "name": "李伟", "notify": [receiver.url("/C1")]}],
+            "residents": [{"code": "R1", "name": "王秀英", "caregivers": ["C1"]}],
+            "staff": [
+                {
+                    "username": "duty",
+                    "display_name": "值班员",
+                    "role": "staff",
+                    "password_hash": "x",
+                    "notify": [receiver.url("/duty")],
+                },
+                {
+                    "username": "boss",
+                    "display_name": "主管",
+                    "role": "supervisor",
+                    "password_hash": "x",
+                    "notify": [receiver.url("/boss")],
+                },
+            ],
+        },
+    )
     d = make_desk(engine)
     d.worker.coverage = CoverageWatch(timedelta(minutes=5))
     d.at(0)
@@ -42,9 +58,17 @@ def test_a_resident_without_gateway_raises_one_alarm_to_staff_until_paired(
         rid = s.scalars(select(Resident.id)).one()
         s.add(Gateway(id="gw-1", resident_id=rid, state="online"))
         s.flush()
-        s.add(Device(gateway_id="gw-1", name="sos-button", family="zigbee2mqtt", role="sos_button",
-                     last_seen=T0 + timedelta(seconds=800)))
+        s.add(
+            Device(
+                gateway_id="gw-1",
+                name="sos-button",
+                family="zigbee2mqtt",
+                role="sos_button",
+                last_seen=T0 + timedelta(seconds=800),
+            )
+        )
     d.at(900)
     with d.sessions() as s:
         assert [(a.status, a.outcome) for a in s.scalars(select(Alarm).where(Alarm.type == COVERAGE_ALARM))] == [
-            ("resolved", "cleared")]
+            ("resolved", "cleared")
+        ]

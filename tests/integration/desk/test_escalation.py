@@ -70,10 +70,19 @@ def test_technical_alarms_go_to_staff_only(engine: Engine, receiver: Notificatio
 
 def test_the_roster_decides_who_is_on_duty(engine: Engine, receiver: NotificationReceiver) -> None:
     doc = world(receiver)
-    doc["staff"].append({"username": "night", "display_name": "Night", "role": "staff", "password_hash": "x",
-                         "notify": [receiver.url("/night")],
-                         "shifts": [{"starts_at": "2026-03-02T15:00:00+08:00", "ends_at": "2026-03-02T23:00:00+08:00"},
-                                    {"starts_at": "2026-03-03T15:00:00+08:00", "ends_at": "2026-03-03T23:00:00+08:00"}]})
+    doc["staff"].append(
+        {
+            "username": "night",
+            "display_name": "Night",
+            "role": "staff",
+            "password_hash": "x",
+            "notify": [receiver.url("/night")],
+            "shifts": [
+                {"starts_at": "2026-03-02T15:00:00+08:00", "ends_at": "2026-03-02T23:00:00+08:00"},
+                {"starts_at": "2026-03-03T15:00:00+08:00", "ends_at": "2026-03-03T23:00:00+08:00"},
+            ],
+        }
+    )
     provision(engine, doc)  # T0 is 16:00 in Beijing: inside night's first shift
     d = make_desk(engine)
     raise_sos(engine, type_="gateway_offline")
@@ -82,7 +91,8 @@ def test_the_roster_decides_who_is_on_duty(engine: Engine, receiver: Notificatio
 
 
 def test_failed_channel_is_retried_then_given_up_and_every_attempt_recorded(
-        engine: Engine, receiver: NotificationReceiver) -> None:
+    engine: Engine, receiver: NotificationReceiver
+) -> None:
     from anxin.ports import free_port
 
     dead = f"json://127.0.0.1:{free_port()}/nobody-listens"
@@ -97,8 +107,9 @@ def test_failed_channel_is_retried_then_given_up_and_every_attempt_recorded(
     d.at(35)
     d.at(59)
     with d.sessions() as s:
-        tries = s.scalars(select(NotificationAttempt).where(NotificationAttempt.alarm_id == alarm_id)
-                          .order_by(NotificationAttempt.id)).all()
+        tries = s.scalars(
+            select(NotificationAttempt).where(NotificationAttempt.alarm_id == alarm_id).order_by(NotificationAttempt.id)
+        ).all()
         broken = [(t.attempt, t.ok) for t in tries if "nobody-listens" in t.channel]
         assert broken == [(1, False), (2, False), (3, False)]
         assert all(t.error for t in tries if not t.ok)

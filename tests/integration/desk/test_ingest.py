@@ -16,8 +16,12 @@ pytestmark = pytest.mark.integration
 
 
 def reading(seq: int, sys: float = 130) -> protocol.UplinkEvent:
-    return protocol.UplinkEvent(seq, "reading", time.time(), {"device": "bp", "metric": "blood_pressure",
-                                                              "values": {"systolic": sys, "diastolic": 80}})
+    return protocol.UplinkEvent(
+        seq,
+        "reading",
+        time.time(),
+        {"device": "bp", "metric": "blood_pressure", "values": {"systolic": sys, "diastolic": 80}},
+    )
 
 
 def batch(gw: str, *events: protocol.UplinkEvent) -> bytes:
@@ -40,13 +44,18 @@ def count(engine: Engine, model: type) -> int:
 def test_many_messages_in_one_drain_are_stored_once_and_each_acked(engine: Engine, ingest) -> None:
     ing, acks, alarms = ingest
     sos = protocol.UplinkEvent(3, "alarm", time.time(), {"type": "sos", "severity": "emergency"})
-    ing.handle_many([
-        (protocol.up_topic("gw-a"), batch("gw-a", reading(1), reading(2), sos)),
-        (protocol.up_topic("gw-b"), batch("gw-b", reading(1))),
-        (protocol.up_topic("gw-a"), batch("gw-a", reading(2), reading(4))),  # seq 2 resent
-    ])
-    assert [(t, a.seqs) for t, a in acks] == [("anxin/v1/gw/gw-a/ack", (1, 2, 3)), ("anxin/v1/gw/gw-b/ack", (1,)),
-                                            ("anxin/v1/gw/gw-a/ack", (2, 4))]
+    ing.handle_many(
+        [
+            (protocol.up_topic("gw-a"), batch("gw-a", reading(1), reading(2), sos)),
+            (protocol.up_topic("gw-b"), batch("gw-b", reading(1))),
+            (protocol.up_topic("gw-a"), batch("gw-a", reading(2), reading(4))),  # seq 2 resent
+        ]
+    )
+    assert [(t, a.seqs) for t, a in acks] == [
+        ("anxin/v1/gw/gw-a/ack", (1, 2, 3)),
+        ("anxin/v1/gw/gw-b/ack", (1,)),
+        ("anxin/v1/gw/gw-a/ack", (2, 4)),
+    ]
     assert count(engine, Reading) == 4 and count(engine, IngestedEvent) == 5
     assert len(alarms) == 1 and ing.counters["duplicates"] == 1
     ing.handle(protocol.up_topic("gw-a"), batch("gw-a", reading(1), reading(4)))
@@ -56,11 +65,13 @@ def test_many_messages_in_one_drain_are_stored_once_and_each_acked(engine: Engin
 def test_bad_input_is_dead_lettered_counted_and_ingest_goes_on(engine: Engine, ingest) -> None:
     ing, acks, _ = ingest
     bad_values = protocol.UplinkEvent(2, "reading", time.time(), {"metric": "blood_pressure", "values": {"s": "hi"}})
-    ing.handle_many([
-        (protocol.up_topic("gw-a"), b"{not json"),
-        (protocol.up_topic("gw-a"), batch("gw-b", reading(1))),  # payload says gw-b on gw-a's topic
-        (protocol.up_topic("gw-a"), batch("gw-a", reading(1), bad_values)),
-    ])
+    ing.handle_many(
+        [
+            (protocol.up_topic("gw-a"), b"{not json"),
+            (protocol.up_topic("gw-a"), batch("gw-b", reading(1))),  # payload says gw-b on gw-a's topic
+            (protocol.up_topic("gw-a"), batch("gw-a", reading(1), bad_values)),
+        ]
+    )
     assert acks == [("anxin/v1/gw/gw-a/ack", protocol.Ack((1,), (2,), upto=2))]  # upto: the cumulative ack
     with session_factory(engine)() as s:
         reasons = [d.reason for d in s.scalars(select(DeadLetter).order_by(DeadLetter.id))]
@@ -73,8 +84,12 @@ def test_bad_input_is_dead_lettered_counted_and_ingest_goes_on(engine: Engine, i
 def test_one_active_alarm_per_home_and_type_even_when_raised_twice(engine: Engine, ingest) -> None:
     ing, _acks, alarms = ingest
     sos = {"type": "sos", "severity": "emergency"}
-    ing.handle_many([(protocol.up_topic("gw-a"), batch("gw-a", protocol.UplinkEvent(1, "alarm", time.time(), sos))),
-                     (protocol.up_topic("gw-a"), batch("gw-a", protocol.UplinkEvent(2, "alarm", time.time(), sos)))])
+    ing.handle_many(
+        [
+            (protocol.up_topic("gw-a"), batch("gw-a", protocol.UplinkEvent(1, "alarm", time.time(), sos))),
+            (protocol.up_topic("gw-a"), batch("gw-a", protocol.UplinkEvent(2, "alarm", time.time(), sos))),
+        ]
+    )
     with session_factory(engine)() as s:
         [alarm] = s.scalars(select(Alarm)).all()
         assert alarm.repeat_count == 1 and len(alarms) == 1

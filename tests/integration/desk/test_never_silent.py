@@ -17,11 +17,25 @@ def world(receiver: NotificationReceiver, supervisor: bool = True, staff: bool =
     """The reproduced bug: the only caregiver's notify_urls were blanked by an admin edit."""
     people = []
     if staff:
-        people.append({"username": "duty", "display_name": "值班员", "role": "staff", "password_hash": "x",
-                       "notify": [receiver.url("/duty")]})
+        people.append(
+            {
+                "username": "duty",
+                "display_name": "值班员",
+                "role": "staff",
+                "password_hash": "x",
+                "notify": [receiver.url("/duty")],
+            }
+        )
     if supervisor:
-        people.append({"username": "boss", "display_name": "主管", "role": "supervisor", "password_hash": "x",
-                       "notify": [receiver.url("/boss")]})
+        people.append(
+            {
+                "username": "boss",
+                "display_name": "主管",
+                "role": "supervisor",
+                "password_hash": "x",
+                "notify": [receiver.url("/boss")],
+            }
+        )
     return {
         "caregivers": [{"code": "C001", "name": "李伟", "notify": []}],
         "residents": [{"code": "R1", "name": "王秀英", "caregivers": [{"code": "C001", "ack_timeout_s": 300}]}],
@@ -32,12 +46,12 @@ def world(receiver: NotificationReceiver, supervisor: bool = True, staff: bool =
 
 def actions(d, alarm_id: int) -> list[str]:
     with d.sessions() as s:
-        return list(s.scalars(select(AlarmAudit.action).where(AlarmAudit.alarm_id == alarm_id)
-                              .order_by(AlarmAudit.id)))
+        return list(s.scalars(select(AlarmAudit.action).where(AlarmAudit.alarm_id == alarm_id).order_by(AlarmAudit.id)))
 
 
 def test_caregiver_without_channel_goes_to_staff_at_once_and_supervisor_is_told(
-        engine: Engine, receiver: NotificationReceiver) -> None:
+    engine: Engine, receiver: NotificationReceiver
+) -> None:
     provision(engine, world(receiver))
     d = make_desk(engine)
     alarm_id = raise_sos(engine)
@@ -70,12 +84,15 @@ def test_nobody_at_all_is_recorded_once_and_retried(engine: Engine, receiver: No
 
 
 def test_a_caregiver_who_cannot_come_moves_the_escalation_on_at_once(
-        engine: Engine, receiver: NotificationReceiver) -> None:
+    engine: Engine, receiver: NotificationReceiver
+) -> None:
     from server import alarms as desk_ops
 
     doc = world(receiver)
-    doc["caregivers"] = [{"code": "C1", "name": "李伟", "notify": [receiver.url("/C1")]},
-                         {"code": "C2", "name": "李娜", "notify": [receiver.url("/C2")]}]
+    doc["caregivers"] = [
+        {"code": "C1", "name": "李伟", "notify": [receiver.url("/C1")]},
+        {"code": "C2", "name": "李娜", "notify": [receiver.url("/C2")]},
+    ]
     doc["residents"][0]["caregivers"] = [{"code": "C1", "ack_timeout_s": 300}, "C2"]
     provision(engine, doc)
     d = make_desk(engine)
@@ -95,7 +112,8 @@ def test_a_caregiver_who_cannot_come_moves_the_escalation_on_at_once(
 
 
 def test_an_empty_staff_stage_after_the_family_was_told_is_not_could_not_notify(
-        engine: Engine, receiver: NotificationReceiver) -> None:
+    engine: Engine, receiver: NotificationReceiver
+) -> None:
     # The family is reachable and told; nobody on duty has a channel. Staff still see the alarm on the console,
     # so the queue must not cry "未能通知" and the supervisor must not hear that the family was not told.
     w = world(receiver)

@@ -25,10 +25,22 @@ def home(engine: Engine, receiver: NotificationReceiver) -> dict:
     doc = {
         "caregivers": [{"code": "C1", "name": "李伟", "notify": [receiver.url("/C1")]}],
         "residents": [{"code": "R1", "name": "王秀英", "caregivers": ["C1"]}],
-        "gateways": [{"id": "gw-1", "resident": "R1", "devices": [
-            {"name": f"dev-{i}", "family": "zigbee2mqtt", "role": "sos_button"} for i in range(4)]}],
-        "staff": [{"username": "duty", "display_name": "值班员", "role": "staff", "password_hash": "x",
-                   "notify": [receiver.url("/duty")]}],
+        "gateways": [
+            {
+                "id": "gw-1",
+                "resident": "R1",
+                "devices": [{"name": f"dev-{i}", "family": "zigbee2mqtt", "role": "sos_button"} for i in range(4)],
+            }
+        ],
+        "staff": [
+            {
+                "username": "duty",
+                "display_name": "值班员",
+                "role": "staff",
+                "password_hash": "x",
+                "notify": [receiver.url("/duty")],
+            }
+        ],
     }
     provision(engine, doc)
     return doc
@@ -39,8 +51,9 @@ def alarms(d) -> list[Alarm]:
         return list(s.scalars(select(Alarm).order_by(Alarm.id)))
 
 
-def test_silence_raises_one_alarm_to_staff_and_return_clears_it(engine: Engine, home: dict,
-                                                                 receiver: NotificationReceiver) -> None:
+def test_silence_raises_one_alarm_to_staff_and_return_clears_it(
+    engine: Engine, home: dict, receiver: NotificationReceiver
+) -> None:
     clock = Clock()
     d = make_desk(engine, clock)
     ingest = Ingest(d.sessions, lambda *_: None, lambda _a: None, clock=clock)

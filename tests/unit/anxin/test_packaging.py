@@ -29,8 +29,11 @@ sys.meta_path.insert(0, Block())
 def modules_of(extra: str) -> set[str]:
     """The top-level modules the distributions of an extra install."""
     wanted = {d.split(">")[0].split("<")[0].split("[")[0].strip().lower().replace("_", "-") for d in EXTRAS[extra]}
-    return {module for module, dists in packages_distributions().items()
-            if any(d.lower().replace("_", "-") in wanted for d in dists)}
+    return {
+        module
+        for module, dists in packages_distributions().items()
+        if any(d.lower().replace("_", "-") in wanted for d in dists)
+    }
 
 
 def imports_without(blocked: set[str], code: str) -> subprocess.CompletedProcess[str]:
@@ -48,14 +51,17 @@ def test_the_extras_split_the_dependencies_by_side() -> None:
 def test_every_gateway_module_imports_without_the_server_extra_or_unshipped_code() -> None:
     blocked = modules_of("server") | {"server", "tests", "bench", "falls_eval", "sklearn"}
     assert {"fastapi", "sqlalchemy", "amqtt"} <= blocked
-    proc = imports_without(blocked, """
+    proc = imports_without(
+        blocked,
+        """
 import importlib, pkgutil, gateway
 for m in pkgutil.walk_packages(gateway.__path__, "gateway."):
     if not m.name.endswith("__main__"):
         importlib.import_module(m.name)
 from gateway.cli import build_parser
 build_parser()
-""")
+""",
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 

@@ -12,15 +12,33 @@ from server.assist.errors import BadStep
 T = datetime(2027, 3, 1, 1, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("status", "step"), [("new", "accepted"), ("accepted", "assigned"), ("assigned", "assigned"),
-                                              ("assigned", "on_the_way"), ("on_the_way", "done"), ("new", "cancelled"),
-                                              ("on_the_way", "cancelled")])
+@pytest.mark.parametrize(
+    ("status", "step"),
+    [
+        ("new", "accepted"),
+        ("accepted", "assigned"),
+        ("assigned", "assigned"),
+        ("assigned", "on_the_way"),
+        ("on_the_way", "done"),
+        ("new", "cancelled"),
+        ("on_the_way", "cancelled"),
+    ],
+)
 def test_allowed_steps(status: str, step: str) -> None:
     check_step(status, step)
 
 
-@pytest.mark.parametrize(("status", "step"), [("new", "done"), ("done", "done"), ("done", "cancelled"),
-                                              ("cancelled", "assigned"), ("accepted", "on_the_way"), ("new", "fly")])
+@pytest.mark.parametrize(
+    ("status", "step"),
+    [
+        ("new", "done"),
+        ("done", "done"),
+        ("done", "cancelled"),
+        ("cancelled", "assigned"),
+        ("accepted", "on_the_way"),
+        ("new", "fly"),
+    ],
+)
 def test_refused_steps(status: str, step: str) -> None:
     with pytest.raises(BadStep):
         check_step(status, step)

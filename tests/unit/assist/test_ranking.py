@@ -5,8 +5,16 @@ from __future__ import annotations
 from server.assist.ranking import Candidate, rank, smoothed_rating
 
 
-def c(pid: int, name: str, cats: tuple[str, ...] = ("meals",), district: str | None = "东城区", capacity: int = 4,
-      load: int = 0, rating_sum: int = 0, ratings: int = 0) -> Candidate:
+def c(
+    pid: int,
+    name: str,
+    cats: tuple[str, ...] = ("meals",),
+    district: str | None = "东城区",
+    capacity: int = 4,
+    load: int = 0,
+    rating_sum: int = 0,
+    ratings: int = 0,
+) -> Candidate:
     return Candidate(pid, name, cats, district, capacity, load, rating_sum, ratings)
 
 
@@ -39,8 +47,10 @@ def test_a_new_provider_starts_from_the_prior_not_from_zero_or_five() -> None:
     assert smoothed_rating(0, 0) == 3.5
     assert smoothed_rating(5, 1) == (5 + 7) / 3  # one 5-star rating does not make a 5-star provider
     # One bad rating does not sink a newcomer below one with an average record.
-    assert names([c(1, "unlucky", rating_sum=1, ratings=1), c(2, "average", rating_sum=30, ratings=10)]) == \
-        ["average", "unlucky"]
+    assert names([c(1, "unlucky", rating_sum=1, ratings=1), c(2, "average", rating_sum=30, ratings=10)]) == [
+        "average",
+        "unlucky",
+    ]
 
 
 def test_a_resident_without_a_district_is_matched_on_load_and_ratings_alone() -> None:

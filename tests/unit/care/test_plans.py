@@ -23,7 +23,11 @@ def test_default_rules_are_weekly_monthly_quarterly_and_keep_month_ends() -> Non
     assert default_rule("other", date(2027, 1, 31)) == "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=-1"
     rule = default_rule("priority", date(2027, 1, 31))
     assert occurrences(rule, date(2027, 1, 31), date(2027, 1, 1), date(2027, 4, 30)) == [
-        date(2027, 1, 31), date(2027, 2, 28), date(2027, 3, 31), date(2027, 4, 30)]
+        date(2027, 1, 31),
+        date(2027, 2, 28),
+        date(2027, 3, 31),
+        date(2027, 4, 30),
+    ]
 
 
 def test_a_contact_covers_the_next_planned_date_on_or_after_it() -> None:

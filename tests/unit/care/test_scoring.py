@@ -27,9 +27,20 @@ def test_hand_computed_example_is_a_moderate_disability() -> None:
     assert result.preliminary == result.grade == "moderate"
 
 
-@pytest.mark.parametrize(("total", "grade"), [(90, "intact"), (89, "mild"), (66, "mild"), (65, "moderate"),
-                                               (46, "moderate"), (45, "severe"), (30, "severe"), (29, "complete"),
-                                               (0, "complete")])
+@pytest.mark.parametrize(
+    ("total", "grade"),
+    [
+        (90, "intact"),
+        (89, "mild"),
+        (66, "mild"),
+        (65, "moderate"),
+        (46, "moderate"),
+        (45, "severe"),
+        (30, "severe"),
+        (29, "complete"),
+        (0, "complete"),
+    ],
+)
 def test_band_edges(total: int, grade: str) -> None:
     assert band(total) == grade
 

@@ -64,10 +64,19 @@ def test_recorded_blood_pressure_values(case: dict[str, Any]) -> None:
     _check(Decoder("ble-bpm", timezone_name=BPM["timezone"]), case["hex"], case)
 
 
-GATT = [pytest.param(fmt, doc["timezone"], case, id=f"{fmt}-{case['name']}")
-        for fmt in ("ble-glucose", "ble-glucose-context", "ble-plx-spot", "ble-plx-continuous", "ble-weight",
-                    "ble-temperature")
-        for doc in [json.loads((FIXTURES / fmt / "values.json").read_text())] for case in doc["values"]]
+GATT = [
+    pytest.param(fmt, doc["timezone"], case, id=f"{fmt}-{case['name']}")
+    for fmt in (
+        "ble-glucose",
+        "ble-glucose-context",
+        "ble-plx-spot",
+        "ble-plx-continuous",
+        "ble-weight",
+        "ble-temperature",
+    )
+    for doc in [json.loads((FIXTURES / fmt / "values.json").read_text())]
+    for case in doc["values"]
+]
 
 
 @pytest.mark.parametrize(("fmt", "tz", "case"), GATT)

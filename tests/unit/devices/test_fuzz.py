@@ -25,10 +25,41 @@ json_values = st.recursive(
     max_leaves=20,
 )
 # Objects that look like device messages: known keys with arbitrary values, so parsers get past "is it JSON".
-known_keys = st.sampled_from(["v", "type", "action", "state", "systolic", "diastolic", "pulse", "unit", "flags",
-                              "measured_at", "ts", "t0", "rate_hz", "samples", "battery", "battery_low", "motion",
-                              "open", "temperature", "humidity", "sos", "fall_down_status", "status", "occupancy",
-                              "contact", "linkquality", "tamper", "confidence", "uptime_s", "rssi", "map"])
+known_keys = st.sampled_from(
+    [
+        "v",
+        "type",
+        "action",
+        "state",
+        "systolic",
+        "diastolic",
+        "pulse",
+        "unit",
+        "flags",
+        "measured_at",
+        "ts",
+        "t0",
+        "rate_hz",
+        "samples",
+        "battery",
+        "battery_low",
+        "motion",
+        "open",
+        "temperature",
+        "humidity",
+        "sos",
+        "fall_down_status",
+        "status",
+        "occupancy",
+        "contact",
+        "linkquality",
+        "tamper",
+        "confidence",
+        "uptime_s",
+        "rssi",
+        "map",
+    ]
+)
 device_like = st.dictionaries(known_keys, json_values, max_size=8).map(lambda d: {"v": 1, **d} if "v" not in d else d)
 Z2M_DEV = DeviceConfig(name="d", family="zigbee2mqtt", role="sos_button", model="HS1EB")
 NATIVE_DEV = DeviceConfig(name="d", family="native", role="motion")
@@ -61,8 +92,11 @@ def test_slip_and_bpm_stream_take_any_bytes(data: bytes) -> None:
 
 
 @FUZZ
-@given(st.lists(st.tuples(st.integers(60, 250), st.integers(0, 59)), min_size=1, max_size=8),
-       st.lists(st.binary(max_size=20), max_size=8), st.data())
+@given(
+    st.lists(st.tuples(st.integers(60, 250), st.integers(0, 59)), min_size=1, max_size=8),
+    st.lists(st.binary(max_size=20), max_size=8),
+    st.data(),
+)
 def test_every_valid_frame_is_decoded_exactly_once(measurements, garbage, data) -> None:  # type: ignore[no-untyped-def]
     """Frames interleaved with arbitrary garbage and cut anywhere: each valid frame comes out once, in order."""
     frames = [BpMeasurement(s, 40, None, None, datetime(2026, 1, 1, 0, m)).frame() for s, m in measurements]
@@ -75,8 +109,9 @@ def test_every_valid_frame_is_decoded_exactly_once(measurements, garbage, data) 
     got = []
     for a, b in zip([0, *cuts], [*cuts, len(stream_bytes)], strict=False):
         got += stream.feed(stream_bytes[a:b])
-    assert [(r.values["systolic"], r.ts) for r in got] == \
-        [(float(s), datetime(2026, 1, 1, 0, m, tzinfo=got[0].ts.tzinfo)) for s, m in measurements]
+    assert [(r.values["systolic"], r.ts) for r in got] == [
+        (float(s), datetime(2026, 1, 1, 0, m, tzinfo=got[0].ts.tzinfo)) for s, m in measurements
+    ]
 
 
 @FUZZ
@@ -89,12 +124,19 @@ def test_rflink_lines(line: str) -> None:
 @given(st.binary(max_size=300), st.floats(0, 1e6))
 def test_rflink_stream_takes_any_bytes(data: bytes, now: float) -> None:
     RflinkStream([DeviceConfig(name="p", family="rflink", role="door", options={"protocol": "X", "id": "1"})]).feed(
-        data, now)
+        data, now
+    )
 
 
 @FUZZ
-@given(st.lists(st.sampled_from(["20", "3A", "EV1527", "ID=1", "SWITCH=01", "CMD=ON", "TEMP=zz", "HUM=x",
-                                  "BAT=LOW", "", "=", "ID"]), max_size=7))
+@given(
+    st.lists(
+        st.sampled_from(
+            ["20", "3A", "EV1527", "ID=1", "SWITCH=01", "CMD=ON", "TEMP=zz", "HUM=x", "BAT=LOW", "", "=", "ID"]
+        ),
+        max_size=7,
+    )
+)
 def test_rflink_packets_from_plausible_pieces(parts: list[str]) -> None:
     line = ";".join(parts) + ";"
     dev = DeviceConfig(name="p", family="rflink", role="door", options={"protocol": "EV1527", "id": "1"})
@@ -107,18 +149,28 @@ def test_rflink_packets_from_plausible_pieces(parts: list[str]) -> None:
 
 
 @FUZZ
-@given(st.binary(max_size=200) | json_values.map(lambda v: json.dumps(v).encode()) |
-       device_like.map(lambda d: json.dumps(d).encode()))
+@given(
+    st.binary(max_size=200)
+    | json_values.map(lambda v: json.dumps(v).encode())
+    | device_like.map(lambda d: json.dumps(d).encode())
+)
 def test_zigbee2mqtt_payloads(payload: bytes) -> None:
-    for topic in ("zigbee2mqtt/d", "zigbee2mqtt/d/availability", "zigbee2mqtt/bridge/state",
-                  "zigbee2mqtt/bridge/event"):
+    for topic in (
+        "zigbee2mqtt/d",
+        "zigbee2mqtt/d/availability",
+        "zigbee2mqtt/bridge/state",
+        "zigbee2mqtt/bridge/event",
+    ):
         only_parse_errors(zigbee2mqtt.parse, topic, payload, Z2M_DEV)
 
 
 @FUZZ
-@given(st.binary(max_size=200) | json_values.map(lambda v: json.dumps(v).encode()) |
-       device_like.map(lambda d: json.dumps(d).encode()),
-       st.sampled_from(sorted(native.TYPES)))
+@given(
+    st.binary(max_size=200)
+    | json_values.map(lambda v: json.dumps(v).encode())
+    | device_like.map(lambda d: json.dumps(d).encode()),
+    st.sampled_from(sorted(native.TYPES)),
+)
 def test_native_payloads(payload: bytes, kind: str) -> None:
     only_parse_errors(native.parse, "anxin/dev/d", payload, NATIVE_DEV)
     try:
@@ -148,8 +200,12 @@ inputs = st.one_of(
 @given(st.lists(st.tuples(inputs, st.floats(0, 4000)), max_size=40))
 def test_supervision_transitions_alternate(steps) -> None:  # type: ignore[no-untyped-def]
     """Whatever happens, a device's offline/online (and battery low/ok) events strictly alternate."""
-    sup = Supervisor([DeviceConfig(name="a", family="native", role="m", report_interval_s=60),
-                      DeviceConfig(name="b", family="zigbee2mqtt", role="sos_button", report_interval_s=600)])
+    sup = Supervisor(
+        [
+            DeviceConfig(name="a", family="native", role="m", report_interval_s=60),
+            DeviceConfig(name="b", family="zigbee2mqtt", role="sos_button", report_interval_s=600),
+        ]
+    )
     state, now, last = sup.initial(0.0), 0.0, {}
     for (what, name, arg), dt in steps:
         now += dt
@@ -162,8 +218,14 @@ def test_supervision_transitions_alternate(steps) -> None:  # type: ignore[no-un
         else:
             state, ev = sup.tick(state, now)
         for e in ev:
-            pair = {"device_offline": "online", "device_online": "online", "battery_low": "battery",
-                    "battery_ok": "battery", "bridge_offline": "bridge", "bridge_online": "bridge"}.get(e.kind.value)
+            pair = {
+                "device_offline": "online",
+                "device_online": "online",
+                "battery_low": "battery",
+                "battery_ok": "battery",
+                "bridge_offline": "bridge",
+                "bridge_online": "bridge",
+            }.get(e.kind.value)
             if pair:
                 assert last.get((e.device, pair)) != e.kind, f"{e.kind} twice in a row for {e.device}"
                 last[(e.device, pair)] = e.kind

@@ -50,8 +50,11 @@ def test_the_bridge_stream_takes_any_bytes(data: bytes) -> None:
 
 
 @FUZZ
-@given(st.lists(st.tuples(st.integers(20, 300), st.integers(0, 59)), min_size=1, max_size=8),
-       st.lists(st.binary(max_size=20), max_size=8), st.data())
+@given(
+    st.lists(st.tuples(st.integers(20, 300), st.integers(0, 59)), min_size=1, max_size=8),
+    st.lists(st.binary(max_size=20), max_size=8),
+    st.data(),
+)
 def test_every_valid_glucose_frame_is_decoded_exactly_once(samples, garbage, data) -> None:  # type: ignore[no-untyped-def]
     frames = []
     for i, (tenths, minute) in enumerate(samples):
@@ -63,8 +66,9 @@ def test_every_valid_glucose_frame_is_decoded_exactly_once(samples, garbage, dat
     got = []
     for a, b in zip([0, *cuts], [*cuts, len(stream_bytes)], strict=False):
         got += s.feed(stream_bytes[a:b])
-    assert [(r.values["glucose_mmol_l"], r.values["sequence"]) for r in got] == \
-        [(t / 10, float(i)) for i, (t, _m) in enumerate(samples)]
+    assert [(r.values["glucose_mmol_l"], r.values["sequence"]) for r in got] == [
+        (t / 10, float(i)) for i, (t, _m) in enumerate(samples)
+    ]
 
 
 def test_one_bridge_carries_measurement_and_context_and_other_devices() -> None:
@@ -72,11 +76,18 @@ def test_one_bridge_carries_measurement_and_context_and_other_devices() -> None:
     sample = GlucoseSample(7, 3.2, datetime(2026, 1, 1, 6, 0), meal="fasting")  # sent as 58 mg/dL = 3.22
     ctx = sample.context()
     assert ctx is not None
-    data = gatt_frame(GLUCOSE, sample.measurement()) + gatt_frame(0x2A34, ctx) + \
-        gatt_frame(PLX_SPOT, OximeterSample(93, 70).spot_check()) + gatt_frame(0x2A00, b"\x01\x02\x03")
+    data = (
+        gatt_frame(GLUCOSE, sample.measurement())
+        + gatt_frame(0x2A34, ctx)
+        + gatt_frame(PLX_SPOT, OximeterSample(93, 70).spot_check())
+        + gatt_frame(0x2A00, b"\x01\x02\x03")
+    )
     out = s.feed(data)
-    assert [(r.metric, r.values.get("sequence")) for r in out] == [("glucose", 7.0), ("glucose_context", 7.0),
-                                                                    ("spo2", None)]
+    assert [(r.metric, r.values.get("sequence")) for r in out] == [
+        ("glucose", 7.0),
+        ("glucose_context", 7.0),
+        ("spo2", None),
+    ]
     assert out[0].values["glucose_mmol_l"] == 3.22 and "context_follows" in out[0].flags
     assert out[1].flags == frozenset({"fasting"})
     assert s.counters["parse_errors"] == 1 and "0x2A00" in (s.last_error or "")

@@ -44,8 +44,10 @@ def test_a_scale_weighing_twice_the_same_is_two_readings_but_a_resend_is_one(hom
     again = Weighing(70.0, datetime(2026, 11, 29, 7, 0))
     for w in (first, first, again):
         gw.process(DeviceMessages(stream.feed(gatt_frame(WEIGHT, w.measurement()))))
-    assert [r["measured_at"] for r in bodies(outbox, "reading")] == ["2026-11-28T07:00:00+00:00",
-                                                                     "2026-11-29T07:00:00+00:00"]
+    assert [r["measured_at"] for r in bodies(outbox, "reading")] == [
+        "2026-11-28T07:00:00+00:00",
+        "2026-11-29T07:00:00+00:00",
+    ]
 
 
 def test_a_continuous_oximeter_is_never_taken_for_a_resend(home) -> None:  # type: ignore[no-untyped-def]

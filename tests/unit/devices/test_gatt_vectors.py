@@ -63,14 +63,23 @@ def test_glucose_measurement_every_flag_combination(flags: int) -> None:
     assert got["measured_at"] == (WHEN - timedelta(minutes=10 if flags & 0x01 else 0)).isoformat()
     assert got["detail"]["source_unit"] == ("mol/L" if flags & 0x04 else "kg/L")
     assert (got["detail"]["sample_type"], got["detail"]["sample_location"]) == ("capillary_whole_blood", "finger")
-    expected = ({"device_battery_low", "time_fault"} if flags & 0x08 else set()) | \
-        ({"context_follows"} if flags & 0x10 else set())
+    expected = ({"device_battery_low", "time_fault"} if flags & 0x08 else set()) | (
+        {"context_follows"} if flags & 0x10 else set()
+    )
     assert set(got["flags"]) == expected
 
 
-@pytest.mark.parametrize(("status", "reason"), [(0x0002, "sensor_malfunction"), (0x0004, "sample_size_insufficient"),
-                                                (0x0008, "strip_insertion_error"), (0x0010, "strip_type_incorrect"),
-                                                (0x0200, "sensor_read_interrupted"), (0x0400, "general_device_fault")])
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (0x0002, "sensor_malfunction"),
+        (0x0004, "sample_size_insufficient"),
+        (0x0008, "strip_insertion_error"),
+        (0x0010, "strip_type_incorrect"),
+        (0x0200, "sensor_read_interrupted"),
+        (0x0400, "general_device_fault"),
+    ],
+)
 def test_a_glucose_result_the_meter_disowns_is_rejected_with_its_reason(status: int, reason: str) -> None:
     value = bytes([0x0A]) + struct.pack("<H", 7) + DATE_TIME + sfloat(110, -5) + b"\x11" + struct.pack("<H", status)
     with pytest.raises(ImplausibleReading, match=reason):
@@ -117,8 +126,9 @@ def test_glucose_context_every_flag_combination(flags: int) -> None:
     assert (v.get("carbohydrate_g"), d.get("carbohydrate")) == ((45.0, "breakfast") if flags & 0x01 else (None, None))
     assert got["flags"] == (["fasting"] if flags & 0x02 else [])
     assert (d.get("tester"), d.get("health")) == (("self", "no_health_issues") if flags & 0x04 else (None, None))
-    assert (v.get("exercise_duration_s"), v.get("exercise_intensity_pct")) == \
-        ((1800.0, 60.0) if flags & 0x08 else (None, None))
+    assert (v.get("exercise_duration_s"), v.get("exercise_intensity_pct")) == (
+        (1800.0, 60.0) if flags & 0x08 else (None, None)
+    )
     if flags & 0x10:
         assert d["medication"] == "long_acting_insulin"
         assert (v.get("medication_ml"), v.get("medication_mg")) == ((0.1, None) if flags & 0x20 else (None, 5.0))
@@ -127,8 +137,9 @@ def test_glucose_context_every_flag_combination(flags: int) -> None:
     assert v.get("hba1c_pct") == (7.2 if flags & 0x40 else None)
 
 
-@pytest.mark.parametrize(("meal", "flag"), [(1, "before_meal"), (2, "after_meal"), (3, "fasting"), (4, "casual"),
-                                            (5, "bedtime")])
+@pytest.mark.parametrize(
+    ("meal", "flag"), [(1, "before_meal"), (2, "after_meal"), (3, "fasting"), (4, "casual"), (5, "bedtime")]
+)
 def test_every_meal_code(meal: int, flag: str) -> None:
     assert decode("ble-glucose-context", bytes([0x02, 1, 0, meal]))["flags"] == [flag]
 
@@ -153,17 +164,29 @@ def test_plx_spot_check_every_flag_combination(flags: int) -> None:
     assert got["values"].get("pulse_amplitude_index") == (3.5 if flags & 0x08 else None)
     timed = flags & 0x01 and not flags & 0x10
     assert got["measured_at"] == (WHEN.isoformat() if timed else None)
-    assert set(got["flags"]) == ({"validated"} if flags & 0x02 else set()) | ({"low_perfusion"} if flags & 0x04 else set())
+    assert set(got["flags"]) == ({"validated"} if flags & 0x02 else set()) | (
+        {"low_perfusion"} if flags & 0x04 else set()
+    )
 
 
-@pytest.mark.parametrize(("status", "device_status", "reason"), [
-    (1 << 15, 0, "invalid_measurement"), (1 << 13, 0, "measurement_unavailable"), (1 << 10, 0, "demonstration_data"),
-    (1 << 11, 0, "testing_data"), (0, 1 << 11, "sensor_unconnected"), (0, 1 << 15, "sensor_disconnected"),
-    (0, 1 << 1, "equipment_malfunction")])
-def test_an_oximeter_reading_it_disowns_is_rejected_with_its_reason(status: int, device_status: int,
-                                                                     reason: str) -> None:
-    value = bytes([0x06]) + sfloat(94, 0) + sfloat(72, 0) + struct.pack("<H", status) + \
-        device_status.to_bytes(3, "little")
+@pytest.mark.parametrize(
+    ("status", "device_status", "reason"),
+    [
+        (1 << 15, 0, "invalid_measurement"),
+        (1 << 13, 0, "measurement_unavailable"),
+        (1 << 10, 0, "demonstration_data"),
+        (1 << 11, 0, "testing_data"),
+        (0, 1 << 11, "sensor_unconnected"),
+        (0, 1 << 15, "sensor_disconnected"),
+        (0, 1 << 1, "equipment_malfunction"),
+    ],
+)
+def test_an_oximeter_reading_it_disowns_is_rejected_with_its_reason(
+    status: int, device_status: int, reason: str
+) -> None:
+    value = (
+        bytes([0x06]) + sfloat(94, 0) + sfloat(72, 0) + struct.pack("<H", status) + device_status.to_bytes(3, "little")
+    )
     with pytest.raises(ImplausibleReading, match=reason):
         decode("ble-plx-spot", value)
 
@@ -195,8 +218,9 @@ def test_plx_continuous_every_flag_combination(flags: int) -> None:
     assert (v.get("spo2_fast"), v.get("pulse_fast")) == ((87.0, 92.0) if flags & 0x01 else (None, None))
     assert (v.get("spo2_slow"), v.get("pulse_slow")) == ((89.0, 88.0) if flags & 0x02 else (None, None))
     assert v.get("pulse_amplitude_index") == (1.2 if flags & 0x10 else None)
-    assert set(got["flags"]) == {"continuous"} | ({"questionable_measurement"} if flags & 0x04 else set()) | \
-        ({"sensor_displaced"} if flags & 0x08 else set())
+    assert set(got["flags"]) == {"continuous"} | ({"questionable_measurement"} if flags & 0x04 else set()) | (
+        {"sensor_displaced"} if flags & 0x08 else set()
+    )
 
 
 # --- Weight Measurement 0x2A9D --------------------------------------------------------------------
@@ -245,27 +269,45 @@ def test_temperature_every_flag_combination(flags: int) -> None:
     assert got["detail"]["source_unit"] == ("°F" if flags & 0x01 else "°C")
 
 
-@pytest.mark.parametrize(("mantissa", "name"), [(0x7FFFFF, "NaN"), (0x800000, "NRes"), (0x7FFFFE, r"\+INF"),
-                                                (0x800002, "-INF"), (0x800001, "reserved")])
+@pytest.mark.parametrize(
+    ("mantissa", "name"),
+    [(0x7FFFFF, "NaN"), (0x800000, "NRes"), (0x7FFFFE, r"\+INF"), (0x800002, "-INF"), (0x800001, "reserved")],
+)
 def test_special_float_values_are_errors_with_their_name(mantissa: int, name: str) -> None:
     with pytest.raises(ImplausibleReading, match=f"temperature is {name}"):
         decode("ble-temperature", bytes([0]) + struct.pack("<I", mantissa))
 
 
-@pytest.mark.parametrize(("fmt", "value"), [("ble-glucose", "02 0100"), ("ble-plx-spot", "01 5e00 4800"),
-                                            ("ble-weight", "02 1027"), ("ble-temperature", "04 72010000"),
-                                            ("ble-plx-continuous", "01 5e00 4800"), ("ble-glucose-context", "02 0100")])
+@pytest.mark.parametrize(
+    ("fmt", "value"),
+    [
+        ("ble-glucose", "02 0100"),
+        ("ble-plx-spot", "01 5e00 4800"),
+        ("ble-weight", "02 1027"),
+        ("ble-temperature", "04 72010000"),
+        ("ble-plx-continuous", "01 5e00 4800"),
+        ("ble-glucose-context", "02 0100"),
+    ],
+)
 def test_a_value_shorter_than_its_flags_announce_is_a_parse_error(fmt: str, value: str) -> None:
     with pytest.raises(ParseError, match="announce"):
         Decoder(fmt).decode(value)
 
 
-@pytest.mark.parametrize(("fmt", "value", "reason"), [
-    ("ble-glucose", bytes([0x02, 1, 0]) + DATE_TIME + sfloat(50, -3) + b"\x11", "glucose 277.5[0-9]* mmol/L outside 0.5-45"),
-    ("ble-plx-spot", bytes([0]) + sfloat(30, 0) + sfloat(72, 0), "SpO2 30 % outside 50-100"),
-    ("ble-plx-spot", bytes([0]) + sfloat(95, 0) + sfloat(400, 0), "pulse 400 /min outside 25-250"),
-    ("ble-weight", bytes([0]) + struct.pack("<H", 1000), "weight 5 kg outside 10-300"),
-    ("ble-temperature", bytes([0]) + float32(250, -1), "temperature 25 °C outside 30-45")])
+@pytest.mark.parametrize(
+    ("fmt", "value", "reason"),
+    [
+        (
+            "ble-glucose",
+            bytes([0x02, 1, 0]) + DATE_TIME + sfloat(50, -3) + b"\x11",
+            "glucose 277.5[0-9]* mmol/L outside 0.5-45",
+        ),
+        ("ble-plx-spot", bytes([0]) + sfloat(30, 0) + sfloat(72, 0), "SpO2 30 % outside 50-100"),
+        ("ble-plx-spot", bytes([0]) + sfloat(95, 0) + sfloat(400, 0), "pulse 400 /min outside 25-250"),
+        ("ble-weight", bytes([0]) + struct.pack("<H", 1000), "weight 5 kg outside 10-300"),
+        ("ble-temperature", bytes([0]) + float32(250, -1), "temperature 25 °C outside 30-45"),
+    ],
+)
 def test_implausible_values_are_rejected_with_the_reason(fmt: str, value: bytes, reason: str) -> None:
     with pytest.raises(ImplausibleReading, match=reason):
         decode(fmt, value)

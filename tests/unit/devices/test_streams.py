@@ -62,10 +62,12 @@ def test_reset_drops_the_half_frame_of_an_unplugged_port() -> None:
     assert [r.values["systolic"] for r in got] == [151.0]
 
 
-PENDANT = DeviceConfig(name="pendant", family="rflink", role="sos_button",
-                       options={"protocol": "EV1527", "id": "0a2b3c", "switch": "01"})
-DOOR = DeviceConfig(name="door", family="rflink", role="door",
-                    options={"protocol": "NewKaku", "id": "c142", "switch": 1})
+PENDANT = DeviceConfig(
+    name="pendant", family="rflink", role="sos_button", options={"protocol": "EV1527", "id": "0a2b3c", "switch": "01"}
+)
+DOOR = DeviceConfig(
+    name="door", family="rflink", role="door", options={"protocol": "NewKaku", "id": "c142", "switch": 1}
+)
 
 
 def test_repeated_transmissions_of_one_press_count_once() -> None:

@@ -23,8 +23,10 @@ def dataset_dir() -> Path | None:
     return None
 
 
-HEADER = "#Acceleration force along the x y z axes (including gravity).\n#timestamp(ns),x,y,z(m/s^2)\n" \
-         "#Activity: {code}\n#Subject ID: {subject}\n\n@DATA\n"
+HEADER = (
+    "#Acceleration force along the x y z axes (including gravity).\n#timestamp(ns),x,y,z(m/s^2)\n"
+    "#Activity: {code}\n#Subject ID: {subject}\n\n@DATA\n"
+)
 
 
 def write_trial(root: Path, subject: int, kind: str, code: str, trial: int, xyz: np.ndarray, seed: int) -> Path:
@@ -36,6 +38,8 @@ def write_trial(root: Path, subject: int, kind: str, code: str, trial: int, xyz:
     ms2 = np.column_stack([np.interp(t, grid, xyz[:, i]) for i in range(3)]) * STANDARD_GRAVITY
     path = root / f"sub{subject}" / kind / code / f"{code}_acc_{subject}_{trial}.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = "".join(f"{int(1e12 + ts * 1e9)}, {x:.6f}, {y:.6f}, {z:.6f}\n" for ts, (x, y, z) in zip(t, ms2, strict=False))
+    lines = "".join(
+        f"{int(1e12 + ts * 1e9)}, {x:.6f}, {y:.6f}, {z:.6f}\n" for ts, (x, y, z) in zip(t, ms2, strict=False)
+    )
     path.write_text(HEADER.format(code=code, subject=subject) + lines)
     return path

@@ -17,7 +17,7 @@ def run(xyz: np.ndarray, chunk: int = 50, detector: FallDetector | None = None) 
     det = detector or FallDetector()
     out: list[Candidate] = []
     for i in range(0, len(xyz), chunk):
-        out.extend(det.feed(Resampled(T0 + i / RATE, RATE, xyz[i:i + chunk])))
+        out.extend(det.feed(Resampled(T0 + i / RATE, RATE, xyz[i : i + chunk])))
     return out
 
 
@@ -71,7 +71,7 @@ def test_two_falls_far_apart_raise_two_alarms_and_one_fall_never_two():
 
 
 def test_a_stream_that_starts_with_the_impact_is_not_judged_on_missing_history():
-    xyz = traces.fall(RATE, 0)[int(5.2 * RATE):]
+    xyz = traces.fall(RATE, 0)[int(5.2 * RATE) :]
     assert [c for c in run(xyz) if c.is_fall] == []
 
 

@@ -40,5 +40,6 @@ def test_every_activity_of_the_data_set_has_a_stated_weight():
 
 def test_the_spoken_prompt_can_cancel_false_alarms_at_home_but_not_at_the_car():
     from falls_eval.exposure import prompt_can_cancel
+
     day = trials("CSI", 30, 2, 6.0) + trials("SCH", 30, 1, 6.0)
     assert prompt_can_cancel(day) == (1, 3)

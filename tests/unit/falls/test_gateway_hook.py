@@ -39,16 +39,25 @@ class Seen:
 
 
 def chunks(device: str, xyz: np.ndarray, rate: float = 50.0, per: int = 50) -> list[AccelChunk]:
-    return [AccelChunk(device, T0 + i / rate, rate, tuple(map(tuple, xyz[i:i + per].tolist())))
-            for i in range(0, len(xyz), per)]
+    return [
+        AccelChunk(device, T0 + i / rate, rate, tuple(map(tuple, xyz[i : i + per].tolist())))
+        for i in range(0, len(xyz), per)
+    ]
 
 
 def make_gateway(tmp_path) -> tuple[Gateway, Seen, Outbox]:
     settings = GatewaySettings(gateway_id="gw-falls", data_dir=tmp_path)
     seen = Seen()
     outbox = Outbox(connect(settings.outbox_path))
-    gw = Gateway(settings, Router(settings), Engine((seen,)), outbox, publish_local=lambda t, p: None,
-                 wake_uplink=lambda: None, clock=lambda: T0 + 20)
+    gw = Gateway(
+        settings,
+        Router(settings),
+        Engine((seen,)),
+        outbox,
+        publish_local=lambda t, p: None,
+        wake_uplink=lambda: None,
+        clock=lambda: T0 + 20,
+    )
     return gw, seen, outbox
 
 

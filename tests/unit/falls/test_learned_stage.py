@@ -17,12 +17,21 @@ from tests.unit.falls.mobifall import dataset_dir
 
 # Derived feature traces (docs/falls.md): the features the detector measured on two MobiFall recordings.
 # sub7/CSI/2, stepping into a car: 2.62 g onto the seat, turned 109°, then still; the old rule raised a fall.
-CAR_ENTRY = {"peak_g": 2.62, "horizontal_g": 0.396, "still_g": 0.047, "angle_deg": 109.0,
-                 "dynamics": impact_vector(2.62, 0.396, impact_gs=0.083, high_s=0.06, fall_std_g=0.269, velocity_ms=-0.30)}
+CAR_ENTRY = {
+    "peak_g": 2.62,
+    "horizontal_g": 0.396,
+    "still_g": 0.047,
+    "angle_deg": 109.0,
+    "dynamics": impact_vector(2.62, 0.396, impact_gs=0.083, high_s=0.06, fall_std_g=0.269, velocity_ms=-0.30),
+}
 # sub14/FKL/3, the body landing after the knees: 1.79 g and 0.60 g across the plane, below both old thresholds.
-SOFT_LANDING = {"peak_g": 1.79, "horizontal_g": 0.601, "still_g": 0.008, "angle_deg": 90.2,
-                    "dynamics": impact_vector(1.79, 0.601, impact_gs=0.098, high_s=0.12, fall_std_g=0.396,
-                                           velocity_ms=-0.49)}
+SOFT_LANDING = {
+    "peak_g": 1.79,
+    "horizontal_g": 0.601,
+    "still_g": 0.008,
+    "angle_deg": 90.2,
+    "dynamics": impact_vector(1.79, 0.601, impact_gs=0.098, high_s=0.12, fall_std_g=0.396, velocity_ms=-0.49),
+}
 HAND_MADE = replace(FallParams(), impact_model=None)
 
 
@@ -86,6 +95,7 @@ def test_the_shipped_model_is_what_the_offline_fit_gives_on_the_data_set(capsys)
     pytest.importorskip("sklearn")
     root = recording("sub7/ADL/CSI/CSI_acc_7_2.txt").parents[3]
     from falls_eval.learn import main
+
     assert main([str(root)]) == 0
     shipped = FallParams().impact_model
     assert shipped is not None

@@ -30,7 +30,7 @@ def test_chunked_feeding_gives_the_same_samples_as_one_feed():
     t, xyz = _irregular(20, 87)
     whole = Resampler(50).feed(t, xyz).xyz
     r = Resampler(50)
-    parts = [r.feed(t[i:i + 37], xyz[i:i + 37]).xyz for i in range(0, len(t), 37)]
+    parts = [r.feed(t[i : i + 37], xyz[i : i + 37]).xyz for i in range(0, len(t), 37)]
     assert np.allclose(np.vstack(parts), whole)
 
 
@@ -56,11 +56,14 @@ def test_a_clock_that_jumps_back_starts_a_new_stream_instead_of_dropping_everyth
     assert out.restart and out.t0 == 10.0 and len(out.xyz) == 3 and r.dropped == 0
 
 
-@pytest.mark.parametrize("t, xyz", [
-    (np.array([0.0, 1.0]), np.ones((2, 2))),
-    (np.array([0.0, np.nan]), np.ones((2, 3))),
-    (np.array([0.0, 1.0]), np.array([[1, 1, 1], [np.inf, 0, 0]])),
-])
+@pytest.mark.parametrize(
+    "t, xyz",
+    [
+        (np.array([0.0, 1.0]), np.ones((2, 2))),
+        (np.array([0.0, np.nan]), np.ones((2, 3))),
+        (np.array([0.0, 1.0]), np.array([[1, 1, 1], [np.inf, 0, 0]])),
+    ],
+)
 def test_unusable_samples_raise_a_clear_error(t, xyz):
     with pytest.raises(StreamError):
         Resampler(50).feed(t, xyz)

@@ -27,19 +27,36 @@ class Home:
     """A gateway worker driven synchronously, with the Pi's panel on mock pins."""
 
     def __init__(self, tmp_path: Path, start: datetime) -> None:
-        self.settings = GatewaySettings(gateway_id="gw-pi", resident="R001", data_dir=tmp_path, devices=[
-            DeviceConfig(name="radar", family="zigbee2mqtt", role="fall_sensor", model="FDS315")])
+        self.settings = GatewaySettings(
+            gateway_id="gw-pi",
+            resident="R001",
+            data_dir=tmp_path,
+            devices=[DeviceConfig(name="radar", family="zigbee2mqtt", role="fall_sensor", model="FDS315")],
+        )
         self.outbox = Outbox(connect(self.settings.outbox_path))
         self.clock = Clock(start.timestamp())
         self.published: list[dict] = []
-        self.gw = Gateway(self.settings, Router(self.settings), build_engine({}, "Asia/Shanghai", "R001"),
-                          self.outbox, publish_local=lambda t, p: self.published.append(json.loads(p)),
-                          wake_uplink=lambda: None, clock=self.clock, monotonic=self.clock, sleep=lambda s: None)
+        self.gw = Gateway(
+            self.settings,
+            Router(self.settings),
+            build_engine({}, "Asia/Shanghai", "R001"),
+            self.outbox,
+            publish_local=lambda t, p: self.published.append(json.loads(p)),
+            wake_uplink=lambda: None,
+            clock=self.clock,
+            monotonic=self.clock,
+            sleep=lambda s: None,
+        )
         self.pressed: list[DeviceMessage] = []
         self.factory = MockFactory()
         self.up = True
-        self.panel = Panel(GpioConfig(cancel_pin=CANCEL, led_pin=LED, bounce_s=0), self.pressed.extend,
-                           online=lambda: self.up, pin_factory=self.factory, clock=self.clock)
+        self.panel = Panel(
+            GpioConfig(cancel_pin=CANCEL, led_pin=LED, bounce_s=0),
+            self.pressed.extend,
+            online=lambda: self.up,
+            pin_factory=self.factory,
+            clock=self.clock,
+        )
         self.gw.outlet.on_led = self.panel.show
         self.gw.rules.restore()
         self.gw.process(BridgeChange("local-broker", True))  # the home's broker is up

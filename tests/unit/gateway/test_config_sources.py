@@ -48,7 +48,8 @@ def test_the_environment_beats_the_file(config: Path, monkeypatch: pytest.Monkey
 
 
 def test_a_nested_variable_beats_that_one_value_of_the_file_and_keeps_the_others(
-        config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ANXIN_GW_CENTRAL_BROKER__HOST", "env.example.org")
     monkeypatch.setenv("ANXIN_GW_UPLINK__BATCH_SIZE", "9")
     settings = load_settings(config)
@@ -68,11 +69,14 @@ def test_the_file_is_read_only_by_the_load_that_names_it(config: Path) -> None:
         GatewaySettings()  # no file: gateway_id has no default
 
 
-@pytest.mark.parametrize("text", [
-    "gateway_id: gw\ngateway_idd: typo\n",
-    "gateway_id: gw\ncentral_broker: {hots: typo.example.org}\n",
-    "gateway_id: gw\nuplink: {batch_sise: 5}\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "gateway_id: gw\ngateway_idd: typo\n",
+        "gateway_id: gw\ncentral_broker: {hots: typo.example.org}\n",
+        "gateway_id: gw\nuplink: {batch_sise: 5}\n",
+    ],
+)
 def test_a_misspelt_key_in_the_file_is_an_error(tmp_path: Path, text: str) -> None:
     path = tmp_path / "gateway.yaml"
     path.write_text(text, encoding="utf-8")

@@ -36,8 +36,12 @@ def test_a_monitor_resending_its_memory_is_stored_once(home) -> None:  # type: i
 def test_implausible_native_reading_is_counted_never_stored(home) -> None:  # type: ignore[no-untyped-def]
     gw, outbox, _ = home
     gw.process(LocalMessage("anxin/dev/wifi-bp", json.dumps(payload("bp", systolic=80, diastolic=95)).encode()))
-    gw.process(LocalMessage("anxin/dev/wifi-bp", json.dumps(payload("bp", systolic=128, diastolic=85, pulse=66,
-                                                                  flags=["body_movement"])).encode()))
+    gw.process(
+        LocalMessage(
+            "anxin/dev/wifi-bp",
+            json.dumps(payload("bp", systolic=128, diastolic=85, pulse=66, flags=["body_movement"])).encode(),
+        )
+    )
     assert gw.counters["implausible_readings"] == 1
     readings = bodies(outbox, "reading")
     assert len(readings) == 1 and readings[0]["flags"] == ["body_movement"]
@@ -62,13 +66,16 @@ def test_broker_down_is_one_event_and_back_clears_it(home) -> None:  # type: ign
     gw.process(Tick())
     gw.process(BridgeChange(LOCAL_BROKER, True))
     assert [(e["device"], e["kind"]) for e in bodies(outbox, "event")] == [
-        (LOCAL_BROKER, "bridge_offline"), (LOCAL_BROKER, "bridge_online")]
+        (LOCAL_BROKER, "bridge_offline"),
+        (LOCAL_BROKER, "bridge_online"),
+    ]
 
 
 def test_native_sos_raises_the_alarm(home) -> None:  # type: ignore[no-untyped-def]
     gw, outbox, _ = home
-    settings = gw.settings.model_copy(update={"devices": [*gw.settings.devices,
-                                                          DeviceConfig(name="b", family="native", role="sos_button")]})
+    settings = gw.settings.model_copy(
+        update={"devices": [*gw.settings.devices, DeviceConfig(name="b", family="native", role="sos_button")]}
+    )
     gw.intake.router = Router(settings)
     gw.process(LocalMessage("anxin/dev/b", json.dumps(payload("button", action="sos")).encode()))
     assert [a["type"] for a in bodies(outbox, "alarm")] == ["sos"]
@@ -78,8 +85,16 @@ def test_a_local_broker_that_never_comes_up_is_reported(tmp_path: Path) -> None:
     settings = GatewaySettings(gateway_id="gw-t", data_dir=tmp_path)
     clock = Clock()
     outbox = Outbox(connect(settings.outbox_path))
-    gw = Gateway(settings, Router(settings), build_engine(), outbox, publish_local=lambda t, p: None,
-                 wake_uplink=lambda: None, clock=clock, monotonic=clock)
+    gw = Gateway(
+        settings,
+        Router(settings),
+        build_engine(),
+        outbox,
+        publish_local=lambda t, p: None,
+        wake_uplink=lambda: None,
+        clock=clock,
+        monotonic=clock,
+    )
     clock.now += 61
     gw.process(Tick())
     assert [(e["device"], e["kind"]) for e in bodies(outbox, "event")] == [(LOCAL_BROKER, "bridge_offline")]
@@ -91,8 +106,16 @@ def test_the_resend_memory_survives_a_gateway_restart(home, tmp_path: Path) -> N
     stream = BpmStream("bpm", UTC)
     m = BpMeasurement(133, 84, None, 71, datetime(2026, 11, 28, 7, 5))
     gw.process(DeviceMessages(stream.feed(m.frame())))
-    restarted = Gateway(gw.settings, gw.intake.router, build_engine(), outbox, publish_local=lambda t, p: None,
-                        wake_uplink=lambda: None, clock=clock, monotonic=clock)
+    restarted = Gateway(
+        gw.settings,
+        gw.intake.router,
+        build_engine(),
+        outbox,
+        publish_local=lambda t, p: None,
+        wake_uplink=lambda: None,
+        clock=clock,
+        monotonic=clock,
+    )
     restarted.start()  # loads what the first run remembered
     restarted.stop()
     restarted.process(DeviceMessages(stream.feed(m.frame())))  # the monitor resends after the restart
@@ -106,22 +129,32 @@ def test_permit_join_command_opens_the_zigbee_network(tmp_path: Path) -> None:
     settings = GatewaySettings(gateway_id="gw-t", data_dir=tmp_path)
     published: list[tuple[str, bytes]] = []
     outbox = Outbox(connect(settings.outbox_path))
-    gw = Gateway(settings, Router(settings), build_engine(), outbox,
-                 publish_local=lambda t, p: published.append((t, p)), wake_uplink=lambda: None)
+    gw = Gateway(
+        settings,
+        Router(settings),
+        build_engine(),
+        outbox,
+        publish_local=lambda t, p: published.append((t, p)),
+        wake_uplink=lambda: None,
+    )
     gw.process(ServerCommand(Command("permit_join", {"seconds": 180})))
     gw.process(ServerCommand(Command("permit_join", {"seconds": "forever"})))
     assert [(t, json.loads(p)) for t, p in published] == [
-        ("zigbee2mqtt/bridge/request/permit_join", {"value": True, "time": 180})]
+        ("zigbee2mqtt/bridge/request/permit_join", {"value": True, "time": 180})
+    ]
     outbox.close()
 
 
 def test_a_nan_from_a_sensor_is_rejected_and_counted_never_forwarded(tmp_path: Path) -> None:
-    settings = GatewaySettings(gateway_id="gw-t", data_dir=tmp_path,
-                               devices=[DeviceConfig(name="thermo", family="zigbee2mqtt", role="climate",
-                                                     model="WSDCGQ11LM")])
+    settings = GatewaySettings(
+        gateway_id="gw-t",
+        data_dir=tmp_path,
+        devices=[DeviceConfig(name="thermo", family="zigbee2mqtt", role="climate", model="WSDCGQ11LM")],
+    )
     outbox = Outbox(connect(settings.outbox_path))
-    gw = Gateway(settings, Router(settings), build_engine(), outbox, publish_local=lambda t, p: None,
-                 wake_uplink=lambda: None)
+    gw = Gateway(
+        settings, Router(settings), build_engine(), outbox, publish_local=lambda t, p: None, wake_uplink=lambda: None
+    )
     gw.process(LocalMessage("zigbee2mqtt/thermo", b'{"temperature": NaN, "humidity": 40}'))
     gw.process(LocalMessage("zigbee2mqtt/thermo", b'{"temperature": 21.5, "humidity": 40}'))
     assert gw.counters["parse_errors"] == 1

@@ -46,17 +46,28 @@ def free(conn: sqlite3.Connection) -> None:
 
 @pytest.fixture
 def home(tmp_path: Path):  # type: ignore[no-untyped-def]
-    settings = GatewaySettings(gateway_id="gw-t", resident="R001", data_dir=tmp_path,
-                               devices=[DeviceConfig(name="button", family="zigbee2mqtt", role="sos_button",
-                                                     model="TS0215A_sos")])
+    settings = GatewaySettings(
+        gateway_id="gw-t",
+        resident="R001",
+        data_dir=tmp_path,
+        devices=[DeviceConfig(name="button", family="zigbee2mqtt", role="sos_button", model="TS0215A_sos")],
+    )
     conn = connect(settings.outbox_path)
     outbox = Outbox(conn)
     clock = Clock()
     published: list[dict] = []
     sleeps: list[float] = []
-    gw = Gateway(settings, Router(settings), build_engine(), outbox,
-                 publish_local=lambda t, p: published.append(json.loads(p)), wake_uplink=lambda: None,
-                 clock=clock, monotonic=clock, sleep=sleeps.append)
+    gw = Gateway(
+        settings,
+        Router(settings),
+        build_engine(),
+        outbox,
+        publish_local=lambda t, p: published.append(json.loads(p)),
+        wake_uplink=lambda: None,
+        clock=clock,
+        monotonic=clock,
+        sleep=sleeps.append,
+    )
     yield gw, conn, outbox, clock, published, sleeps
     outbox.close()
 
@@ -72,7 +83,9 @@ def test_sos_on_a_full_disk_still_speaks_and_is_stored_when_space_returns(home) 
     gw.process(DeviceMessages([DeviceEvent("button", EventKind.SOS)]))
     # The resident hears and sees that the press was registered, although nothing could be stored.
     assert [(a["action"], a.get("key") or a.get("state")) for a in published] == [
-        ("say", "sos_raised"), ("led", "alarm_sent")]
+        ("say", "sos_raised"),
+        ("led", "alarm_sent"),
+    ]
     assert alarms(outbox) == []
     assert len(sleeps) == ALARM_ATTEMPTS - 1 and gw.counters["alarms_parked"] == 1
     clock.now += 5

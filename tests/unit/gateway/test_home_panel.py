@@ -68,8 +68,13 @@ def test_led_actions_carry_a_state_not_the_spoken_sentence(home: Home) -> None:
     home.gw.process(DeviceMessages([DeviceEvent("radar", EventKind.FALL)]))
     home.tick(31)
     fall = home.gw.outbox.alarms()[-1]  # the server names the alarm it acknowledges (docs/protocol.md)
-    home.gw.process(ServerCommand(protocol.Command("alarm_acknowledged", {"by": "李伟", "device": "radar",
-                                                                       "gateway_seq": fall.seq, "type": "fall"})))
+    home.gw.process(
+        ServerCommand(
+            protocol.Command(
+                "alarm_acknowledged", {"by": "李伟", "device": "radar", "gateway_seq": fall.seq, "type": "fall"}
+            )
+        )
+    )
     leds = [a for a in home.published if a["action"] == "led"]
     assert [a["state"] for a in leds] == ["asking", "alarm_sent", "help_coming"]
     assert all("text" not in a and "key" not in a for a in leds), leds
@@ -133,6 +138,7 @@ def test_a_second_sos_press_does_not_reopen_the_window_for_the_pi_button_to_retr
     home.gw.process(DeviceMessages([DeviceEvent("pendant", EventKind.SOS)]))  # still needs help
     home.tick(50)  # 100 s after the alarm went out, past the 60 s cancel window
     home.press_cancel()
-    assert home.alarms() == [("sos", "raise"), ("sos", "update"), ("sos", "update")], \
+    assert home.alarms() == [("sos", "raise"), ("sos", "update"), ("sos", "update")], (
         "the cancel button retracted an SOS that went out 100 s ago"
+    )
     assert "sos_cancel_late" in home.said()

@@ -11,8 +11,12 @@ from gateway.sequence import SEQ_BLOCK
 
 
 def reading(i: int) -> dict:
-    return {"device": "bpm", "metric": "blood_pressure", "values": {"systolic": 120 + i % 40, "diastolic": 80},
-            "pad": "x" * 200}
+    return {
+        "device": "bpm",
+        "metric": "blood_pressure",
+        "values": {"systolic": 120 + i % 40, "diastolic": 80},
+        "pad": "x" * 200,
+    }
 
 
 def open_box(path: Path, **kw) -> Outbox:

@@ -24,13 +24,16 @@ def test_valid_push_applies_reports_and_survives_restart(tmp_path):
     assert next(r for r in again.rules.engine.rules if r.name == "fall").cancel_window_s == 10
 
 
-@pytest.mark.parametrize("version, rules, reason", [
-    (5, {"fall": {"cancel_window_s": 1}}, "fall.cancel_window_s"),
-    (5, {"unknown_rule": {}}, "unknown_rule"),
-    (1, {}, "older than the applied version 2"),
-    ("7", {}, "positive integer"),
-    (5, "not a mapping", "rules must be an object"),
-])
+@pytest.mark.parametrize(
+    "version, rules, reason",
+    [
+        (5, {"fall": {"cancel_window_s": 1}}, "fall.cancel_window_s"),
+        (5, {"unknown_rule": {}}, "unknown_rule"),
+        (1, {}, "older than the applied version 2"),
+        ("7", {}, "positive integer"),
+        (5, "not a mapping", "rules must be an object"),
+    ],
+)
 def test_invalid_push_is_rejected_and_the_old_rules_stay(tmp_path, version, rules, reason):
     clock = Clock(START)
     gw, _ = make_gateway(tmp_path, clock)
@@ -56,11 +59,13 @@ def test_the_new_rules_decide_from_the_next_message(tmp_path):
 
 def build_reading(systolic: float, diastolic: float):
     from gateway.model import Reading
+
     return Reading("bpm", "blood_pressure", {"systolic": systolic, "diastolic": diastolic, "pulse": 70})
 
 
 def test_learned_inactivity_survives_a_restart(tmp_path):
     from gateway.model import DeviceEvent, EventKind
+
     clock = Clock(START)
     gw, _ = make_gateway(tmp_path, clock)
     for minutes in (0, 20, 100):  # an 80-minute gap learned in the 08:00 slot
@@ -132,6 +137,7 @@ def test_switching_fall_off_during_its_window_raises_the_pending_fall(tmp_path):
     clock.now += 10  # inside the 30 s window, nobody cancelled yet
     push(gw, 2, {"fall": {"enabled": False}})
     assert [(a["type"], a["severity"], a["detail"]["reason"]) for a in events(gw, "alarm")] == [
-        ("fall", "emergency", "rule_disabled")]
+        ("fall", "emergency", "rule_disabled")
+    ]
     assert events(gw, "event")[-1]["kind"] == "config_applied"
     gw.outbox.close()

@@ -12,8 +12,14 @@ from gateway.fallback.pdu import encode
 from gateway.fallback.sms import SmsFallback, sms_text
 from gateway.outbox import Outbox, connect
 
-ALARM = {"type": "sos", "severity": "emergency", "change": "raise", "device": "sos-button",
-         "message": "SOS button pressed", "resident": "R001"}
+ALARM = {
+    "type": "sos",
+    "severity": "emergency",
+    "change": "raise",
+    "device": "sos-button",
+    "message": "SOS button pressed",
+    "resident": "R001",
+}
 LABEL = "王秀英，北京市西城区德胜门内大街 12 号 3 单元 401"
 
 
@@ -28,11 +34,19 @@ class Clock:
 def make(tmp_path, modem, **cfg) -> tuple[SmsFallback, Outbox, Clock]:
     box = Outbox(connect(tmp_path / "o.sqlite"))
     box.recover(1.7e9)
-    config = SmsConfig(port=modem.port, caregivers=["+8613800138000", "139 0013 9000"], resident_label=LABEL,
-                       retry_after_s=0, command_timeout_s=1.0, send_timeout_s=1.0, **cfg)
+    config = SmsConfig(
+        port=modem.port,
+        caregivers=["+8613800138000", "139 0013 9000"],
+        resident_label=LABEL,
+        retry_after_s=0,
+        command_timeout_s=1.0,
+        send_timeout_s=1.0,
+        **cfg,
+    )
     mono = Clock()
-    fb = SmsFallback(config, box, lambda: open_serial_modem(modem.port, 115200, 1.0, 1.0), monotonic=mono,
-                     sleep=lambda s: None)
+    fb = SmsFallback(
+        config, box, lambda: open_serial_modem(modem.port, 115200, 1.0, 1.0), monotonic=mono, sleep=lambda s: None
+    )
     return fb, box, mono
 
 
@@ -143,8 +157,9 @@ def test_anxin_sim_modem_prints_its_port_and_each_sms():
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-m", "firmware_sim", "modem", "--exit-after", "20"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "firmware_sim", "modem", "--exit-after", "20"], stdout=subprocess.PIPE, text=True
+    )
     try:
         first = proc.stdout.readline()
         port = first.split(" on ")[1].split(" ")[0]

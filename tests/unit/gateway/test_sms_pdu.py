@@ -24,9 +24,14 @@ def outside(pdu_hex: str) -> dict:
     """What smspdudecoder reads: recipient, type of number, text, concatenation header."""
     d = SMSSubmit.decode(StringIO(pdu_hex))
     header = (d["user_data"]["header"] or {}).get("elements", [{}])[0].get("data", {})
-    return {"number": d["recipient"]["number"], "ton": d["recipient"]["toa"]["ton"], "text": d["user_data"]["data"],
-            "ref": header.get("reference"), "part": header.get("part_number", 1),
-            "total": header.get("parts_count", 1)}
+    return {
+        "number": d["recipient"]["number"],
+        "ton": d["recipient"]["toa"]["ton"],
+        "text": d["user_data"]["data"],
+        "ref": header.get("reference"),
+        "part": header.get("part_number", 1),
+        "total": header.get("parts_count", 1),
+    }
 
 
 def reassemble(pdus: list[Pdu]) -> str:
@@ -43,6 +48,7 @@ def library_text(pdus: list[Pdu]) -> str:
 
 
 # --- defect 1: AT+CMGS=<n> counts the TPDU only, never the SMSC field --------------------------------------
+
 
 @pytest.mark.parametrize("text", ["SOS at home", "紧急求助：" * 30, "SOS " * 60])
 def test_announced_length_excludes_the_smsc_field(text):
@@ -66,8 +72,15 @@ def test_strict_modem_rejects_a_wrong_length_and_accepts_the_right_one(modem):
 def test_alarm_with_smsc_configured_reaches_every_caregiver(tmp_path, modem):
     box = Outbox(connect(tmp_path / "o.sqlite"))
     box.recover(1.7e9)
-    config = SmsConfig(port=modem.port, caregivers=["+8613900139000"], smsc="+86 138 0010 0500", after_s=0,
-                       resident_label="王秀英，德胜门内大街 12 号", retry_after_s=0, attempts=1)
+    config = SmsConfig(
+        port=modem.port,
+        caregivers=["+8613900139000"],
+        smsc="+86 138 0010 0500",
+        after_s=0,
+        resident_label="王秀英，德胜门内大街 12 号",
+        retry_after_s=0,
+        attempts=1,
+    )
     fb = SmsFallback(config, box, lambda: open_serial_modem(modem.port, 115200, 2.0, 2.0), sleep=lambda s: None)
     box.put_alarm(ALARM, 1.7e9)
     assert fb.check() == 1
@@ -76,6 +89,7 @@ def test_alarm_with_smsc_configured_reaches_every_caregiver(tmp_path, modem):
 
 
 # --- defect 2: characters outside the Basic Multilingual Plane ----------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["李𠀀芳", "张𪚥", "王秀英 🙂", "𠀀" * 90])
 def test_supplementary_characters_travel_as_surrogate_pairs(name):
@@ -99,8 +113,9 @@ def test_pair_at_a_part_boundary_moves_whole_to_the_next_part():
 def test_name_outside_the_bmp_is_texted(tmp_path, modem):
     box = Outbox(connect(tmp_path / "o.sqlite"))
     box.recover(1.7e9)
-    config = SmsConfig(port=modem.port, caregivers=["+8613900139000"], resident_label="李𠀀芳", after_s=0,
-                       retry_after_s=0, attempts=1)
+    config = SmsConfig(
+        port=modem.port, caregivers=["+8613900139000"], resident_label="李𠀀芳", after_s=0, retry_after_s=0, attempts=1
+    )
     fb = SmsFallback(config, box, lambda: open_serial_modem(modem.port, 115200, 2.0, 2.0), sleep=lambda s: None)
     box.put_alarm(ALARM, 1.7e9)
     fb.check()
@@ -110,6 +125,7 @@ def test_name_outside_the_bmp_is_texted(tmp_path, modem):
 
 
 # --- defect 3: numbers as people type them ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("typed", ["+86 139 0013 9000", "139-0013-9000", "0086 13900139000", "139 0013 9000"])
 def test_typed_numbers_are_written_in_e164_and_sent_as_international(typed):

@@ -19,8 +19,13 @@ def prompt(key: str, text: str | None = None) -> Prompt:
 
 def test_emergencies_first_then_normal_then_reminders_each_in_arrival_order() -> None:
     q = SpeechQueue()
-    for p in (prompt("reminder_medication"), prompt("checkin_thanks"), prompt("sos_raised"),
-              prompt("help_coming"), prompt("reminder_measurement")):
+    for p in (
+        prompt("reminder_medication"),
+        prompt("checkin_thanks"),
+        prompt("sos_raised"),
+        prompt("help_coming"),
+        prompt("reminder_measurement"),
+    ):
         assert q.offer(p, None)
     order = [p.key for p in iter(q.pop, None)]
     assert order == ["sos_raised", "help_coming", "checkin_thanks", "reminder_medication", "reminder_measurement"]
@@ -45,8 +50,12 @@ def test_only_an_emergency_interrupts_and_never_another_emergency() -> None:
 
 def test_other_actions_are_ignored_and_bad_ones_refused() -> None:
     assert parse_action(b'{"v": 1, "action": "led", "state": "alarm_sent"}', "zh-CN") is None
-    for bad in (b"not json", b"[1]", b'{"action": "say", "key": "x", "text": "   "}',
-                b'{"action": "say", "key": 3, "text": "x"}'):
+    for bad in (
+        b"not json",
+        b"[1]",
+        b'{"action": "say", "key": "x", "text": "   "}',
+        b'{"action": "say", "key": 3, "text": "x"}',
+    ):
         with pytest.raises(BadAction):
             parse_action(bad, "zh-CN")
 

@@ -12,8 +12,10 @@ RADAR = DeviceConfig(name="radar", family="zigbee2mqtt", role="fall_radar", mode
 WIFI = DeviceConfig(name="wifi", family="native", role="motion", report_interval_s=120)
 PENDANT = DeviceConfig(name="pendant", family="rflink", role="sos_button", options={"protocol": "EV1527", "id": "1"})
 BPM = DeviceConfig(name="bpm", family="ble-bpm", role="bp_monitor")
-PORTS = [SerialPortConfig(port="/dev/ttyUSB0", family="rflink"),
-         SerialPortConfig(port="/dev/ttyUSB1", family="ble-bpm", device="bpm")]
+PORTS = [
+    SerialPortConfig(port="/dev/ttyUSB0", family="rflink"),
+    SerialPortConfig(port="/dev/ttyUSB1", family="ble-bpm", device="bpm"),
+]
 SUP = Supervisor([BUTTON, RADAR, WIFI, PENDANT, BPM], PORTS)
 
 

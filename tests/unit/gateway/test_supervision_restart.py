@@ -37,16 +37,27 @@ def outbox(tmp_path: Path):  # type: ignore[no-untyped-def]
 def boot(tmp_path: Path, outbox: Outbox, clock: Clock, devices: list[DeviceConfig]) -> Gateway:
     """A gateway (re)started on the same outbox: start() restores, the worker thread is not needed."""
     settings = GatewaySettings(gateway_id="gw", data_dir=tmp_path, devices=devices)
-    gw = Gateway(settings, Router(settings), build_engine(), outbox, publish_local=lambda t, p: None,
-                 wake_uplink=lambda: None, clock=clock, monotonic=clock)
+    gw = Gateway(
+        settings,
+        Router(settings),
+        build_engine(),
+        outbox,
+        publish_local=lambda t, p: None,
+        wake_uplink=lambda: None,
+        clock=clock,
+        monotonic=clock,
+    )
     gw.start()
     gw.stop()
     return gw
 
 
 def alarms(outbox: Outbox) -> list[tuple[str, str, list[str]]]:
-    return [(e.body["type"], e.body["change"], e.body["detail"]["devices"])
-            for e in outbox.pending(1000) if e.lane == "alarm"]
+    return [
+        (e.body["type"], e.body["change"], e.body["detail"]["devices"])
+        for e in outbox.pending(1000)
+        if e.lane == "alarm"
+    ]
 
 
 def test_offline_and_low_battery_clear_after_a_restart(tmp_path: Path, outbox: Outbox) -> None:
@@ -59,12 +70,17 @@ def test_offline_and_low_battery_clear_after_a_restart(tmp_path: Path, outbox: O
     gw.process(LocalMessage("zigbee2mqtt/sos-btn/availability", b'{"state":"online"}'))
     gw.process(LocalMessage("zigbee2mqtt/sos-btn", b'{"battery": 100, "linkquality": 90}'))
     gw.process(LocalMessage("zigbee2mqtt/door", b'{"battery": 100, "linkquality": 90, "contact": true}'))
-    assert alarms(outbox) == [("device_offline", "raise", ["sos-btn"]), ("battery_low", "raise", ["door"]),
-                              ("device_offline", "clear", []), ("battery_low", "clear", [])]
+    assert alarms(outbox) == [
+        ("device_offline", "raise", ["sos-btn"]),
+        ("battery_low", "raise", ["door"]),
+        ("device_offline", "clear", []),
+        ("battery_low", "clear", []),
+    ]
 
 
-def test_a_second_device_going_offline_after_a_restart_is_an_update_listing_both(tmp_path: Path,
-                                                                                 outbox: Outbox) -> None:
+def test_a_second_device_going_offline_after_a_restart_is_an_update_listing_both(
+    tmp_path: Path, outbox: Outbox
+) -> None:
     clock = Clock()
     gw = boot(tmp_path, outbox, clock, [BUTTON, DOOR])
     gw.process(LocalMessage("zigbee2mqtt/sos-btn/availability", b'{"state":"offline"}'))
@@ -82,8 +98,10 @@ def test_a_device_removed_from_the_configuration_while_offline_is_cleared(tmp_pa
 
 
 def test_state_from_before_supervision_kept_its_own_is_taken_over(tmp_path: Path, outbox: Outbox) -> None:
-    outbox.set_meta(push.META_STATE, json.dumps({"supervision": {
-        "offline": ["sos-btn"], "battery_low": [], "bridge_offline": [], "tampered": {}}}))
+    outbox.set_meta(
+        push.META_STATE,
+        json.dumps({"supervision": {"offline": ["sos-btn"], "battery_low": [], "bridge_offline": [], "tampered": {}}}),
+    )
     gw = boot(tmp_path, outbox, Clock(), [BUTTON, DOOR])
     gw.process(LocalMessage("zigbee2mqtt/sos-btn", b'{"battery": 100, "linkquality": 90}'))
     assert alarms(outbox) == [("device_offline", "clear", [])]

@@ -19,13 +19,27 @@ from tests.unit.gateway.worker import Clock
 
 @pytest.fixture
 def home(tmp_path: Path):  # type: ignore[no-untyped-def]
-    settings = GatewaySettings(gateway_id="gw-k", resident="R001", data_dir=tmp_path, devices=[
-        DeviceConfig(name="zigbee-bp", family="zigbee2mqtt", role="bp_monitor"),
-        DeviceConfig(name="climate", family="zigbee2mqtt", role="climate", model="WSDCGQ11LM")])
+    settings = GatewaySettings(
+        gateway_id="gw-k",
+        resident="R001",
+        data_dir=tmp_path,
+        devices=[
+            DeviceConfig(name="zigbee-bp", family="zigbee2mqtt", role="bp_monitor"),
+            DeviceConfig(name="climate", family="zigbee2mqtt", role="climate", model="WSDCGQ11LM"),
+        ],
+    )
     clock = Clock()
     outbox = Outbox(connect(settings.outbox_path))
-    gw = Gateway(settings, Router(settings), build_engine(), outbox, publish_local=lambda t, p: None,
-                 wake_uplink=lambda: None, clock=clock, monotonic=clock)
+    gw = Gateway(
+        settings,
+        Router(settings),
+        build_engine(),
+        outbox,
+        publish_local=lambda t, p: None,
+        wake_uplink=lambda: None,
+        clock=clock,
+        monotonic=clock,
+    )
     yield gw, outbox, clock
     outbox.close()
 
@@ -58,7 +72,8 @@ def test_unknown_keys_are_counted_and_reported_when_new_then_hourly(home) -> Non
     reports = [e for e in lane(outbox, "event") if e["kind"] == "unknown_keys"]
     assert [r["detail"] for r in reports] == [
         {"keys": {"comfort_index": 1}, "messages": 1},
-        {"keys": {"comfort_index": 51, "dew_point": 1}, "messages": 51}]
+        {"keys": {"comfort_index": 51, "dew_point": 1}, "messages": 51},
+    ]
     assert gw.counters["unknown_keys"] == 51
     clock.now += 3601
     send(gw, "climate", {"comfort_index": 7})

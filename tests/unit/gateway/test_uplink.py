@@ -24,9 +24,16 @@ def make(tmp_path, **cfg):
     sent: list[protocol.UplinkBatch] = []
     mono = Clock()
     stuck: list[bool] = []
-    up = Uplink(GW, "boot", box, lambda t, p, q: sent.append(protocol.decode_batch(p)),
-                UplinkConfig(**{"batch_size": 100, "resend_after_s": 5, "max_resend_after_s": 20, **cfg}),
-                on_command=lambda c: None, monotonic=mono, on_stuck=lambda: stuck.append(True))
+    up = Uplink(
+        GW,
+        "boot",
+        box,
+        lambda t, p, q: sent.append(protocol.decode_batch(p)),
+        UplinkConfig(**{"batch_size": 100, "resend_after_s": 5, "max_resend_after_s": 20, **cfg}),
+        on_command=lambda c: None,
+        monotonic=mono,
+        on_stuck=lambda: stuck.append(True),
+    )
     up.on_connection(True)
     up.sent_log = sent  # type: ignore[attr-defined]
     return up, box, sent, mono, stuck
@@ -135,8 +142,9 @@ def test_an_ack_clears_only_what_the_batch_it_names_carried(tmp_path):
     for a in forged:
         up.on_message(protocol.ack_topic(GW), protocol.encode_ack(a))
     assert box.count("alarm") == 1 and up.stats.untrusted_acks == 2, "an ack nobody asked for clears nothing"
-    up.on_message(protocol.ack_topic(GW), protocol.encode_ack(
-        protocol.Ack((10_000,), (), 2**31 - 1, sent[-1].batch_id)))
+    up.on_message(
+        protocol.ack_topic(GW), protocol.encode_ack(protocol.Ack((10_000,), (), 2**31 - 1, sent[-1].batch_id))
+    )
     assert up.stats.unknown_seqs == 1
     assert later in sent_now and box.count() == 1, "upto is clamped to the highest sent: the unsent reading stays"
     up.on_connection(False)

@@ -35,8 +35,13 @@ def test_pets_when_healthy_and_withholds_when_a_thread_hangs(tmp_path):
     now = [100.0]
     beats = {"worker": 99.0, "uplink": 99.0}
     link = FakeLink()
-    dog = Watchdog(SystemdNotifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "30000000"}), [link],
-                   {k: (lambda k=k: beats[k]) for k in beats}, stale_after_s=30, monotonic=lambda: now[0])
+    dog = Watchdog(
+        SystemdNotifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "30000000"}),
+        [link],
+        {k: (lambda k=k: beats[k]) for k in beats},
+        stale_after_s=30,
+        monotonic=lambda: now[0],
+    )
     assert dog.notifier.watchdog_s == 30
     assert dog.check()
     assert sock.recv(100) == b"WATCHDOG=1"
@@ -60,7 +65,9 @@ def test_outside_systemd_is_a_no_op():
 
 def test_deploy_unit_restarts_always_with_watchdog():
     unit = (DEPLOY / "anxin-gateway.service").read_text()
-    lines = {ln.split("=", 1)[0]: ln.split("=", 1)[1] for ln in unit.splitlines() if "=" in ln and not ln.startswith("#")}
+    lines = {
+        ln.split("=", 1)[0]: ln.split("=", 1)[1] for ln in unit.splitlines() if "=" in ln and not ln.startswith("#")
+    }
     assert lines["Type"] == "notify" and lines["Restart"] == "always" and int(lines["WatchdogSec"]) >= 10
     assert "anxin-gateway run --config" in lines["ExecStart"]
 
@@ -89,8 +96,13 @@ def test_readiness_says_ready_once_subscribed_and_degraded_when_the_broker_never
         now[0] += 30.0
         return now[0]
 
-    never = Readiness(SystemdNotifier({"NOTIFY_SOCKET": path}), threading.Event(), "the home's broker x:1883",
-                      give_up_after_s=60.0, monotonic=clock)
+    never = Readiness(
+        SystemdNotifier({"NOTIFY_SOCKET": path}),
+        threading.Event(),
+        "the home's broker x:1883",
+        give_up_after_s=60.0,
+        monotonic=clock,
+    )
     assert not never.wait() and not never.ready.is_set()
     # systemd is told anyway, so its start time-out does not restart a gateway whose serial devices work
     assert sock.recv(200) == b"READY=1\nSTATUS=degraded: the home's broker x:1883 unreachable"

@@ -33,16 +33,28 @@ class Clock:
 def home(tmp_path: Path) -> Iterator[tuple[Gateway, Outbox, Clock]]:
     """A worker with a BLE and a Wi-Fi blood-pressure monitor and a Zigbee SOS button, bridges up."""
     settings = GatewaySettings(
-        gateway_id="gw-t", resident="R001", data_dir=tmp_path,
-        devices=[DeviceConfig(name="bpm", family="ble-bpm", role="bp_monitor"),
-                 DeviceConfig(name="wifi-bp", family="native", role="bp_monitor", report_interval_s=300),
-                 DeviceConfig(name="button", family="zigbee2mqtt", role="sos_button", model="TS0215A_sos")],
+        gateway_id="gw-t",
+        resident="R001",
+        data_dir=tmp_path,
+        devices=[
+            DeviceConfig(name="bpm", family="ble-bpm", role="bp_monitor"),
+            DeviceConfig(name="wifi-bp", family="native", role="bp_monitor", report_interval_s=300),
+            DeviceConfig(name="button", family="zigbee2mqtt", role="sos_button", model="TS0215A_sos"),
+        ],
         serial=[SerialPortConfig(port="/dev/ttyUSB0", family="ble-bpm", device="bpm")],
     )
     clock = Clock()
     outbox = Outbox(connect(settings.outbox_path))
-    gw = Gateway(settings, Router(settings), build_engine(), outbox, publish_local=lambda t, p: None,
-                 wake_uplink=lambda: None, clock=clock, monotonic=clock)
+    gw = Gateway(
+        settings,
+        Router(settings),
+        build_engine(),
+        outbox,
+        publish_local=lambda t, p: None,
+        wake_uplink=lambda: None,
+        clock=clock,
+        monotonic=clock,
+    )
     for bridge in gw.intake.supervisor.own_bridges:  # the broker and the serial port connected at start
         gw.process(BridgeChange(bridge, True))
     yield gw, outbox, clock
@@ -57,14 +69,22 @@ def bodies(outbox: Outbox, lane: str) -> list[dict[str, Any]]:
 START = 1_772_409_600.0  # 2026-03-02 08:00 Asia/Shanghai
 
 
-def make_gateway(tmp_path: Path, clock: Clock, rules: dict[str, Any] | None = None) -> tuple[Gateway, list[dict[str, Any]]]:
+def make_gateway(
+    tmp_path: Path, clock: Clock, rules: dict[str, Any] | None = None
+) -> tuple[Gateway, list[dict[str, Any]]]:
     """A worker with these rules (restored from its data directory) and the local actions it publishes."""
     settings = GatewaySettings(gateway_id="gw-t", resident="R001", data_dir=tmp_path, rules=rules or {})
     actions: list[dict[str, Any]] = []
-    gw = Gateway(settings, Router(settings), build_engine(settings.rules, settings.timezone, settings.resident),
-                 Outbox(connect(settings.outbox_path)),
-                 publish_local=lambda t, p: actions.append(json.loads(p)), wake_uplink=lambda: None,
-                 clock=clock, monotonic=clock)
+    gw = Gateway(
+        settings,
+        Router(settings),
+        build_engine(settings.rules, settings.timezone, settings.resident),
+        Outbox(connect(settings.outbox_path)),
+        publish_local=lambda t, p: actions.append(json.loads(p)),
+        wake_uplink=lambda: None,
+        clock=clock,
+        monotonic=clock,
+    )
     gw.rules.restore()
     return gw, actions
 

@@ -9,20 +9,32 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 EXTRAS = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
-PLACES = [ROOT / "README.md", ROOT / "Dockerfile", ROOT / "deploy" / "README.md",
-          *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "scripts").glob("*.sh"))]
+PLACES = [
+    ROOT / "README.md",
+    ROOT / "Dockerfile",
+    ROOT / "deploy" / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+    *sorted((ROOT / "scripts").glob("*.sh")),
+]
 PIP_INSTALL = re.compile(r"pip install ([^`\n#]*)")
 
 
 def installs() -> list[tuple[str, str]]:
     """(file, what follows `pip install`) for every install command a person or script runs."""
-    return [(p.relative_to(ROOT).as_posix(), m.group(1).strip()) for p in PLACES
-            for m in PIP_INSTALL.finditer(p.read_text(encoding="utf-8"))]
+    return [
+        (p.relative_to(ROOT).as_posix(), m.group(1).strip())
+        for p in PLACES
+        for m in PIP_INSTALL.finditer(p.read_text(encoding="utf-8"))
+    ]
 
 
 def test_every_extra_named_exists():
-    named = {(where, extra.strip()) for where, cmd in installs()
-             for group in re.findall(r"\.\[([^\]]+)\]", cmd) for extra in group.split(",")}
+    named = {
+        (where, extra.strip())
+        for where, cmd in installs()
+        for group in re.findall(r"\.\[([^\]]+)\]", cmd)
+        for extra in group.split(",")
+    }
     assert named, "no install command found: the pattern no longer matches the docs"
     assert {(w, e) for w, e in named if e not in EXTRAS} == set(), f"extras are {sorted(EXTRAS)}"
 

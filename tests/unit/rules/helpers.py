@@ -22,8 +22,13 @@ def ev(kind: EventKind, device: str = "dev", **detail: Any) -> DeviceEvent:
 
 def bp(systolic: float, diastolic: float, pulse: float = 70, flags: Iterable[str] = (), **detail: Any) -> Reading:
     """A blood-pressure reading."""
-    return Reading("bpm", "blood_pressure", {"systolic": systolic, "diastolic": diastolic, "pulse": pulse},
-                   flags=frozenset(flags), detail=detail)
+    return Reading(
+        "bpm",
+        "blood_pressure",
+        {"systolic": systolic, "diastolic": diastolic, "pulse": pulse},
+        flags=frozenset(flags),
+        detail=detail,
+    )
 
 
 def climate(temp: float, device: str = "thermo") -> Reading:

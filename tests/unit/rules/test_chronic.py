@@ -26,8 +26,9 @@ def glucose(mmol_l: float, *flags: str) -> Reading:
 
 
 def spo2(value: float, continuous: bool = True) -> Reading:
-    return Reading("oximeter", "spo2", {"spo2": value, "pulse": 80}, flags=frozenset({"continuous"} if continuous
-                                                                                    else set()))
+    return Reading(
+        "oximeter", "spo2", {"spo2": value, "pulse": 80}, flags=frozenset({"continuous"} if continuous else set())
+    )
 
 
 def weight(kg: float, ts: datetime | None = None) -> Reading:
@@ -99,9 +100,15 @@ def test_a_reading_after_the_window_starts_over() -> None:
     assert alarm.severity == Severity.WARNING and "repeat" not in alarm.detail
 
 
-@pytest.mark.parametrize(("value", "flags", "severity"), [(16.7, (), Severity.WARNING), (25.0, (), Severity.WARNING),
-                                                          (33.3, (), Severity.URGENT),
-                                                          (27.8, ("result_above_range",), Severity.URGENT)])
+@pytest.mark.parametrize(
+    ("value", "flags", "severity"),
+    [
+        (16.7, (), Severity.WARNING),
+        (25.0, (), Severity.WARNING),
+        (33.3, (), Severity.URGENT),
+        (27.8, ("result_above_range",), Severity.URGENT),
+    ],
+)
 def test_marked_hyperglycaemia(value: float, flags: tuple[str, ...], severity: Severity) -> None:
     [alarm] = glucose_run().at(0, glucose(value, *flags))
     assert (alarm.type, alarm.severity) == ("hyperglycaemia", severity)
@@ -160,9 +167,15 @@ def test_a_low_spot_check_asks_for_a_rest_and_a_repeat() -> None:
 
 
 # --- fever ----------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("c", "expected"), [(37.2, []), (37.3, [("fever", Severity.WARNING)]),
-                                             (39.1, [("fever", Severity.URGENT)]),
-                                             (34.9, [("hypothermia", Severity.URGENT)])])
+@pytest.mark.parametrize(
+    ("c", "expected"),
+    [
+        (37.2, []),
+        (37.3, [("fever", Severity.WARNING)]),
+        (39.1, [("fever", Severity.URGENT)]),
+        (34.9, [("hypothermia", Severity.URGENT)]),
+    ],
+)
 def test_fever_and_hypothermia(c: float, expected: list) -> None:  # type: ignore[type-arg]
     r = Run(FeverRule(FeverConfig().limits_for, "R001"))
     alarms = r.at(0, Reading("thermometer", "body_temperature", {"temperature_c": c}))
@@ -216,8 +229,13 @@ def test_weight_history_survives_a_restart_and_a_late_old_weighing_keeps_the_new
 
 # --- the document ---------------------------------------------------------------------------------
 def test_per_resident_thresholds_are_part_of_the_pushed_rules_document() -> None:
-    cfg = parse_rules({"glucose": {"residents": {"R001": {"low": 4.4}}}, "spo2": {"residents": {"R002": {"low": 88}}},
-                       "weight_gain": {"residents": {"R002": {"watch": True, "gain_kg": 2, "days": 3}}}})
+    cfg = parse_rules(
+        {
+            "glucose": {"residents": {"R001": {"low": 4.4}}},
+            "spo2": {"residents": {"R002": {"low": 88}}},
+            "weight_gain": {"residents": {"R002": {"watch": True, "gain_kg": 2, "days": 3}}},
+        }
+    )
     assert cfg.glucose.limits_for("R001").low == 4.4 and cfg.glucose.limits_for("R002").low == 3.9
     assert cfg.spo2.limits_for("R002").low == 88 and cfg.weight_gain.limits_for("R002").watch
     with pytest.raises(RulesConfigError, match="urgent_low <= low"):

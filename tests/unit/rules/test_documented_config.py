@@ -17,10 +17,15 @@ def test_the_documented_full_configuration_is_the_defaults():
     assert block, "docs/rules.md lost its configuration example"
     documented = parse_rules(yaml.safe_load(block.group(1))["rules"])
     # Everything but the example's own per-resident target and door list is the built-in default.
-    assert documented.model_copy(update={
-        "blood_pressure": documented.blood_pressure.model_copy(update={"residents": {}}),
-        "night": documented.night.model_copy(update={"doors": []}),
-    }) == RulesConfig()
+    assert (
+        documented.model_copy(
+            update={
+                "blood_pressure": documented.blood_pressure.model_copy(update={"residents": {}}),
+                "night": documented.night.model_copy(update={"doors": []}),
+            }
+        )
+        == RulesConfig()
+    )
 
 
 def test_the_example_gateway_file_loads():

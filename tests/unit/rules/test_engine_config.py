@@ -28,8 +28,10 @@ def test_emergencies_severity_rises_and_clears_are_never_held_back():
     sos = Alarm("sos", Severity.EMERGENCY, "sos")
     assert len(feed(StormDamper(60), [(t, sos) for t in range(10)])) == 10
     warn, urgent = Alarm("fall", Severity.URGENT, "w"), Alarm("fall", Severity.EMERGENCY, "e")
-    assert [a.severity for _t, a in feed(StormDamper(60), [(0, warn), (1, urgent)])] == [Severity.URGENT,
-                                                                                          Severity.EMERGENCY]
+    assert [a.severity for _t, a in feed(StormDamper(60), [(0, warn), (1, urgent)])] == [
+        Severity.URGENT,
+        Severity.EMERGENCY,
+    ]
     clear = Alarm("device_offline", Severity.TECHNICAL, "ok", change=AlarmChange.CLEAR)
     raised = Alarm("device_offline", Severity.TECHNICAL, "off")
     sent = feed(StormDamper(60), [(0, raised), (1, clear), (2, raised)])
@@ -59,16 +61,19 @@ def test_defaults_come_from_the_guidelines():
     assert (cfg.temperature.low_c, cfg.temperature.high_c, cfg.temperature.sustain_min) == (10, 32, 30)
 
 
-@pytest.mark.parametrize("doc, words", [
-    ({"fall": {"cancel_window_s": "soon"}}, "fall.cancel_window_s"),
-    ({"blood_pressure": {"limits": {"warning_systolic": 190}}}, "warning_systolic <= urgent_systolic"),
-    ({"blood_pressure": {"residents": {"R001": {"pulse_low": 140}}}}, "pulse_low < pulse_high"),
-    ({"temperature": {"low_c": 30, "high_c": 20}}, "low_c must be below high_c"),
-    ({"checkin": {"start": "11:00", "deadline": "10:00"}}, "start must be before deadline"),
-    ({"sirens": {}}, "sirens"),
-    ({"sos": {"enabled": False}}, "SOS rule cannot be disabled"),
-    (["not", "a", "mapping"], "mapping"),
-])
+@pytest.mark.parametrize(
+    "doc, words",
+    [
+        ({"fall": {"cancel_window_s": "soon"}}, "fall.cancel_window_s"),
+        ({"blood_pressure": {"limits": {"warning_systolic": 190}}}, "warning_systolic <= urgent_systolic"),
+        ({"blood_pressure": {"residents": {"R001": {"pulse_low": 140}}}}, "pulse_low < pulse_high"),
+        ({"temperature": {"low_c": 30, "high_c": 20}}, "low_c must be below high_c"),
+        ({"checkin": {"start": "11:00", "deadline": "10:00"}}, "start must be before deadline"),
+        ({"sirens": {}}, "sirens"),
+        ({"sos": {"enabled": False}}, "SOS rule cannot be disabled"),
+        (["not", "a", "mapping"], "mapping"),
+    ],
+)
 def test_invalid_documents_are_refused_with_the_reason(doc, words):
     with pytest.raises(RulesConfigError, match=words.replace("(", r"\(")):
         parse_rules(doc)
@@ -86,11 +91,17 @@ def test_disabled_rules_are_left_out_and_learned_state_is_adopted():
 def test_a_second_device_in_trouble_is_never_merged_away():
     engine = build_engine({})
     state, sent = engine.initial(), []
-    for seconds, item in [(0, ev(EventKind.DEVICE_OFFLINE, "pir", devices=["pir"])),
-                          (5, ev(EventKind.DEVICE_OFFLINE, "btn", devices=["btn", "pir"])),
-                          (20, ev(EventKind.TAMPER, "door")), (30, ev(EventKind.TAMPER, "btn"))]:
+    for seconds, item in [
+        (0, ev(EventKind.DEVICE_OFFLINE, "pir", devices=["pir"])),
+        (5, ev(EventKind.DEVICE_OFFLINE, "btn", devices=["btn", "pir"])),
+        (20, ev(EventKind.TAMPER, "door")),
+        (30, ev(EventKind.TAMPER, "btn")),
+    ]:
         d = engine.evaluate(state, item, T0 + timedelta(seconds=seconds))
         state, sent = d.state, sent + list(d.alarms)
     assert [(a.type, a.change, a.detail["devices"]) for a in sent] == [
-        ("device_offline", AlarmChange.RAISE, ["pir"]), ("device_offline", AlarmChange.UPDATE, ["btn", "pir"]),
-        ("tamper", AlarmChange.RAISE, ["door"]), ("tamper", AlarmChange.UPDATE, ["btn"])]
+        ("device_offline", AlarmChange.RAISE, ["pir"]),
+        ("device_offline", AlarmChange.UPDATE, ["btn", "pir"]),
+        ("tamper", AlarmChange.RAISE, ["door"]),
+        ("tamper", AlarmChange.UPDATE, ["btn"]),
+    ]

@@ -42,8 +42,14 @@ def test_a_failing_rule_keeps_its_state_and_sos_still_raises() -> None:
 def test_the_gateway_counts_a_failing_rule_and_still_stores_the_sos(tmp_path: Path) -> None:
     settings = GatewaySettings(gateway_id="gw-t", data_dir=tmp_path)
     outbox = Outbox(connect(settings.outbox_path))
-    gw = Gateway(settings, Router(settings), Engine((Broken(), SosRule())), outbox,
-                 publish_local=lambda t, p: None, wake_uplink=lambda: None)
+    gw = Gateway(
+        settings,
+        Router(settings),
+        Engine((Broken(), SosRule())),
+        outbox,
+        publish_local=lambda t, p: None,
+        wake_uplink=lambda: None,
+    )
     gw.process(DeviceMessages([ev(EventKind.SOS, "button")]))
     assert [e.body["type"] for e in outbox.pending(10) if e.lane == "alarm"] == ["sos"]
     assert gw.counters["rule_errors"] == 1

@@ -76,6 +76,7 @@ def test_state_survives_dump_and_load():
         r.at(t, ev(EventKind.MOTION))
     r.at(5 * H, ModeChange(True))
     import json
+
     restored = rl.load(json.loads(json.dumps(rl.dump(r.state))))
     assert restored == r.state
 

@@ -38,8 +38,11 @@ def test_cancel_without_sos_does_nothing():
 def test_a_handled_sos_does_not_turn_a_later_fall_cancel_into_an_emergency():
     engine = build_engine({})
     state, sent = engine.initial(), []
-    for seconds, item in [(0, ev(EventKind.SOS, "btn")), (2 * 86400, ev(EventKind.FALL, "radar")),
-                          (2 * 86400 + 10, ev(EventKind.SOS_CANCEL, "btn"))]:
+    for seconds, item in [
+        (0, ev(EventKind.SOS, "btn")),
+        (2 * 86400, ev(EventKind.FALL, "radar")),
+        (2 * 86400 + 10, ev(EventKind.SOS_CANCEL, "btn")),
+    ]:
         d = engine.evaluate(state, item, T0 + timedelta(seconds=seconds))
         state, sent = d.state, sent + [(seconds, a) for a in d.alarms]
     assert [(t, a.type, a.change) for t, a in sent] == [(0, "sos", AlarmChange.RAISE)]

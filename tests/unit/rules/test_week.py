@@ -22,10 +22,13 @@ def test_a_week_raises_exactly_the_expected_alarms():
     ]
     said = [(when.strftime("%a %H:%M:%S"), key) for when, key in result.said if key != "checkin_thanks"]
     assert said == [
-        ("Tue 07:30:00", "bp_repeat_high"), ("Tue 07:36:00", "bp_urgent"),
+        ("Tue 07:30:00", "bp_repeat_high"),
+        ("Tue 07:36:00", "bp_urgent"),
         ("Wed 09:00:00", "checkin_ask"),  # slept in: an hour before the deadline the home asks aloud
-        ("Thu 15:00:00", "fall_prompt"), ("Thu 15:00:12", "fall_cancelled"),  # cancelled fall: no alarm
-        ("Fri 16:00:00", "fall_prompt"), ("Fri 16:00:30", "fall_alarm"),
+        ("Thu 15:00:00", "fall_prompt"),
+        ("Thu 15:00:12", "fall_cancelled"),  # cancelled fall: no alarm
+        ("Fri 16:00:00", "fall_prompt"),
+        ("Fri 16:00:30", "fall_alarm"),
         ("Sat 16:42:00", "inactivity_prewarn"),
     ]
     thanks = [when.strftime("%a") for when, key in result.said if key == "checkin_thanks"]

@@ -23,8 +23,9 @@ DEMO_STAFF = EXAMPLE.with_name("demo-staff.yaml")  # the demo's accounts are not
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
     """Services over a fresh SQLite database holding the example file and the demo accounts; downlink recorded."""
-    settings = ServerSettings(database_url=f"sqlite:///{tmp_path}/api.db", secret_key="test-secret-of-16-chars",
-                              embedded_broker=False)
+    settings = ServerSettings(
+        database_url=f"sqlite:///{tmp_path}/api.db", secret_key="test-secret-of-16-chars", embedded_broker=False
+    )
     engine = make_engine(settings.database_url)
     create_schema(engine)
     sessions = session_factory(engine)

@@ -45,15 +45,34 @@ def services(tmp_path: Path) -> Iterator[Services]:
     hub = EventHub()
     watch(sessions, hub)
     sent: list[tuple[str, Any]] = []
-    svc = Services(ServerSettings(secret_key="k", database_url="sqlite://"), sessions, LinkSigner("k", 3600), None,
-                   lambda gw, cmd: sent.append((gw, cmd)), clock=lambda: NOW, events=hub)
+    svc = Services(
+        ServerSettings(secret_key="k", database_url="sqlite://"),
+        sessions,
+        LinkSigner("k", 3600),
+        None,
+        lambda gw, cmd: sent.append((gw, cmd)),
+        clock=lambda: NOW,
+        events=hub,
+    )
     svc.sent = sent  # type: ignore[attr-defined]
     with sessions() as s, s.begin():
-        apply(s, ProvisionFile(caregivers=[CaregiverIn(code="C1", name="李伟", relation="儿子")],
-                               residents=[ResidentIn(code="R1", name="王秀英", address="德胜门内大街 12 号",
-                                                     birth_year=1936, caregivers=["C1"])]))
-        for username, name, role in (("duty", "值班员 赵敏", "staff"), ("doc", "王医生", "doctor"),
-                                     ("boss", "主管 孙强", "supervisor"), ("root", "管理员", "admin")):
+        apply(
+            s,
+            ProvisionFile(
+                caregivers=[CaregiverIn(code="C1", name="李伟", relation="儿子")],
+                residents=[
+                    ResidentIn(
+                        code="R1", name="王秀英", address="德胜门内大街 12 号", birth_year=1936, caregivers=["C1"]
+                    )
+                ],
+            ),
+        )
+        for username, name, role in (
+            ("duty", "值班员 赵敏", "staff"),
+            ("doc", "王医生", "doctor"),
+            ("boss", "主管 孙强", "supervisor"),
+            ("root", "管理员", "admin"),
+        ):
             upsert_staff(s, username, role, name, password_hash=password_hash(username))
     yield svc
     engine.dispose()
@@ -67,8 +86,7 @@ def client(services: Services) -> TestClient:
 
 def signed_in(client: TestClient, username: str = "duty") -> TestClient:
     """Sign `username` in on the console; the client then carries the session and its CSRF token."""
-    r = client.post("/console/login", data={"username": username, "password": "pw-" + username},
-                    follow_redirects=False)
+    r = client.post("/console/login", data={"username": username, "password": "pw-" + username}, follow_redirects=False)
     assert r.status_code == 303 and "anxin_session" in r.cookies
     # What the pages' forms carry in their hidden csrf_token field (server/web/csrf.py).
     client.headers["X-CSRF-Token"] = csrf.token_for("k", r.cookies["anxin_session"])

@@ -21,8 +21,12 @@ CHANNEL = "mailto://alarm:secret@example.com"
 
 def with_channel(services) -> None:
     with services.sessions() as s, s.begin():
-        apply(s, ProvisionFile(caregivers=[CaregiverIn(code="C1", name="李伟", relation="儿子",
-                                                       phone="13800138000", notify=[CHANNEL])]))
+        apply(
+            s,
+            ProvisionFile(
+                caregivers=[CaregiverIn(code="C1", name="李伟", relation="儿子", phone="13800138000", notify=[CHANNEL])]
+            ),
+        )
 
 
 def caregiver(services, code: str = "C1") -> Caregiver:
@@ -35,8 +39,10 @@ def caregiver(services, code: str = "C1") -> Caregiver:
 def order(services) -> list[str]:
     with services.sessions() as s:
         rid = s.scalars(select(Resident.id).where(Resident.code == "R1")).one()
-        return [p.caregiver.code for p in s.scalars(select(Pairing).where(Pairing.resident_id == rid)
-                                                    .order_by(Pairing.rank))]
+        return [
+            p.caregiver.code
+            for p in s.scalars(select(Pairing).where(Pairing.resident_id == rid).order_by(Pairing.rank))
+        ]
 
 
 def test_resaving_a_caregiver_with_blank_fields_keeps_channel_phone_and_relation(services, client):
@@ -45,8 +51,10 @@ def test_resaving_a_caregiver_with_blank_fields_keeps_channel_phone_and_relation
     edit = client.get("/console/admin?caregiver=C1&resident=R1").text
     assert 'value="李伟"' in edit and "留空则保留现有的 1 个通知地址" in edit
     assert "secret" not in edit, "stored channels hold tokens: never shown back"
-    r = client.post("/console/admin/pairings", data={"resident": "R1", "code": "C1", "name": "",
-                                                     "phone": "", "relation": "", "notify_url": ""})
+    r = client.post(
+        "/console/admin/pairings",
+        data={"resident": "R1", "code": "C1", "name": "", "phone": "", "relation": "", "notify_url": ""},
+    )
     assert "已保存" in r.text
     row = caregiver(services)
     assert (row.notify_urls, row.phone, row.relation, row.name) == ([CHANNEL], "+8613800138000", "儿子", "李伟")
@@ -59,8 +67,10 @@ def test_resaving_a_caregiver_with_blank_fields_keeps_channel_phone_and_relation
 def test_bad_url_and_phone_are_refused_next_to_their_field_and_nothing_is_saved(services, client):
     with_channel(services)
     signed_in(client, "root")
-    r = client.post("/console/admin/pairings", data={"resident": "R1", "code": "C1", "name": "李伟",
-                                                     "phone": "12345", "notify_url": "not a url at all"})
+    r = client.post(
+        "/console/admin/pairings",
+        data={"resident": "R1", "code": "C1", "name": "李伟", "phone": "12345", "notify_url": "not a url at all"},
+    )
     assert r.status_code == 422
     assert '<p class="field-error" id="p-notify_url-note">不是可用的通知地址：not a url at all' in r.text
     assert '<p class="field-error" id="p-phone-note">不是有效的电话号码：12345' in r.text
@@ -72,8 +82,10 @@ def test_bad_url_and_phone_are_refused_next_to_their_field_and_nothing_is_saved(
 
 def test_order_can_be_changed_and_a_caregiver_unpaired_each_audited(services, client):
     signed_in(client, "root")
-    client.post("/console/admin/pairings", data={"resident": "R1", "code": "C2", "name": "张敏",
-                                                 "notify_url": "json://127.0.0.1:9/c2"})
+    client.post(
+        "/console/admin/pairings",
+        data={"resident": "R1", "code": "C2", "name": "张敏", "notify_url": "json://127.0.0.1:9/c2"},
+    )
     assert order(services) == ["C1", "C2"]
     client.post("/console/admin/pairings/R1/C2/move", data={"direction": "up"})
     assert order(services) == ["C2", "C1"]
@@ -81,10 +93,14 @@ def test_order_can_be_changed_and_a_caregiver_unpaired_each_audited(services, cl
     assert order(services) == ["C1"]
     assert caregiver(services, "C2").name == "张敏", "unpairing keeps the caregiver's record"
     with services.sessions() as s:
-        trail = [(e.action, e.actor, e.after) for e in s.scalars(select(AuditEntry).where(
-            AuditEntry.target_kind == "resident").order_by(AuditEntry.id))]
-    assert trail[-2:] == [("pairing.write", "root", {"order": ["C2", "C1"]}),
-                          ("pairing.write", "root", {"order": ["C1"]})]
+        trail = [
+            (e.action, e.actor, e.after)
+            for e in s.scalars(select(AuditEntry).where(AuditEntry.target_kind == "resident").order_by(AuditEntry.id))
+        ]
+    assert trail[-2:] == [
+        ("pairing.write", "root", {"order": ["C2", "C1"]}),
+        ("pairing.write", "root", {"order": ["C1"]}),
+    ]
 
 
 def test_moved_stays_put_at_either_end() -> None:
@@ -95,8 +111,10 @@ def test_moved_stays_put_at_either_end() -> None:
 
 def test_resident_form_shows_each_problem_by_its_field(services, client):
     signed_in(client, "boss")
-    r = client.post("/console/admin/residents", data={"code": "R1", "name": "王秀英", "birth_year": "19x8",
-                                                      "phone": "10086", "address": "别处"})
+    r = client.post(
+        "/console/admin/residents",
+        data={"code": "R1", "name": "王秀英", "birth_year": "19x8", "phone": "10086", "address": "别处"},
+    )
     assert r.status_code == 422
     assert 'id="r-birth_year-note">出生年份应为 4 位数字' in r.text
     assert 'id="r-phone-note">不是有效的电话号码：10086' in r.text
@@ -121,11 +139,15 @@ def test_gateway_and_device_are_added_from_the_page_and_audited(services, client
     # "Pair this device" from the coverage page prefills what the gateway reported.
     form = client.get("/console/admin?gateway=gw-r001&device=0x00158d0001").text
     assert 'value="0x00158d0001"' in form and '<option value="gw-r001" selected>' in form
-    r = client.post("/console/admin/devices", data={"gateway": "gw-r001", "name": "0x00158d0001",
-                                                    "family": "zigbee2mqtt", "role": "door", "room": "门厅"})
+    r = client.post(
+        "/console/admin/devices",
+        data={"gateway": "gw-r001", "name": "0x00158d0001", "family": "zigbee2mqtt", "role": "door", "room": "门厅"},
+    )
     assert "已保存" in r.text
-    again = client.post("/console/admin/devices", data={"gateway": "gw-r001", "name": "0x00158d0001",
-                                                        "family": "zigbee2mqtt", "role": "door"})
+    again = client.post(
+        "/console/admin/devices",
+        data={"gateway": "gw-r001", "name": "0x00158d0001", "family": "zigbee2mqtt", "role": "door"},
+    )
     assert again.status_code == 422 and "已存在：0x00158d0001" in again.text
     with services.sessions() as s:
         from server.db.models import Device
@@ -139,17 +161,34 @@ def test_gateway_and_device_are_added_from_the_page_and_audited(services, client
 
 def test_a_staff_account_is_created_from_the_page_each_field_checked(services, client):
     signed_in(client, "root")
-    bad = client.post("/console/accounts", data={"username": "duty", "display_name": "值班员 2", "role": "staff",
-                                                 "password": "short", "notify_url": "not a url at all"})
+    bad = client.post(
+        "/console/accounts",
+        data={
+            "username": "duty",
+            "display_name": "值班员 2",
+            "role": "staff",
+            "password": "short",
+            "notify_url": "not a url at all",
+        },
+    )
     assert bad.status_code == 422
     assert 'id="a-username-note">已存在：duty' in bad.text
     assert 'id="a-notify_url-note">不是可用的通知地址' in bad.text
-    weak = client.post("/console/accounts", data={"username": "night", "display_name": "夜班 钱进", "role": "staff",
-                                                  "password": "short"})
+    weak = client.post(
+        "/console/accounts",
+        data={"username": "night", "display_name": "夜班 钱进", "role": "staff", "password": "short"},
+    )
     assert weak.status_code == 422 and 'id="a-password-note">密码不符合要求' in weak.text
-    ok = client.post("/console/accounts", data={"username": "night", "display_name": "夜班 钱进", "role": "staff",
-                                                "password": "correct horse battery staple",
-                                                "notify_url": "mailto://night:pw@example.com"})
+    ok = client.post(
+        "/console/accounts",
+        data={
+            "username": "night",
+            "display_name": "夜班 钱进",
+            "role": "staff",
+            "password": "correct horse battery staple",
+            "notify_url": "mailto://night:pw@example.com",
+        },
+    )
     assert "已保存" in ok.text and "夜班 钱进" in ok.text
     with services.sessions() as s:
         from server.db.models import Staff

@@ -24,8 +24,15 @@ def sessions(tmp_path):
 
 
 def raise_(s, seq, change="raise", type_="sos"):
-    return desk.apply_gateway_alarm(s, "gw-1", seq, None, {"type": type_, "severity": "emergency", "change": change},
-                                    T0, T0 + timedelta(seconds=seq))
+    return desk.apply_gateway_alarm(
+        s,
+        "gw-1",
+        seq,
+        None,
+        {"type": type_, "severity": "emergency", "change": change},
+        T0,
+        T0 + timedelta(seconds=seq),
+    )
 
 
 def test_repeats_update_the_open_alarm_instead_of_piling_up(sessions):

@@ -21,15 +21,31 @@ NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 def alarm_id(services: Services) -> int:
     with services.sessions() as s, s.begin():
         r = s.scalars(select(Resident)).one()
-        s.add(Reading(resident_id=r.id, gateway_id="gw-r001", device="bp", metric="blood_pressure", ts=NOW,
-                      values={"systolic": 150, "diastolic": 95}))
-        return desk.apply_gateway_alarm(s, "gw-r001", 7, r.id, {"type": "sos", "severity": "emergency",
-                                                                 "device": "sos-button"}, NOW, NOW).alarm.id
+        s.add(
+            Reading(
+                resident_id=r.id,
+                gateway_id="gw-r001",
+                device="bp",
+                metric="blood_pressure",
+                ts=NOW,
+                values={"systolic": 150, "diastolic": 95},
+            )
+        )
+        return desk.apply_gateway_alarm(
+            s, "gw-r001", 7, r.id, {"type": "sos", "severity": "emergency", "device": "sos-button"}, NOW, NOW
+        ).alarm.id
 
 
 def test_everything_but_health_needs_a_sign_in(client: TestClient, alarm_id: int) -> None:
-    for path in ("/api/v1/alarms", f"/api/v1/alarms/{alarm_id}", "/api/v1/residents", "/api/v1/readings",
-                 "/api/v1/audit", "/api/v1/gateways", "/api/v1/dead-letters"):
+    for path in (
+        "/api/v1/alarms",
+        f"/api/v1/alarms/{alarm_id}",
+        "/api/v1/residents",
+        "/api/v1/readings",
+        "/api/v1/audit",
+        "/api/v1/gateways",
+        "/api/v1/dead-letters",
+    ):
         assert client.get(path).status_code == 401, path
     assert client.get("/api/v1/health").status_code == 200
 
@@ -45,8 +61,9 @@ def test_doctors_see_health_data_but_not_the_desk_or_administration(client: Test
     assert client.put("/api/v1/residents/1/pairings", json=[], headers=h).status_code == 403
 
 
-def test_staff_acknowledge_as_themselves_and_the_home_is_told(client: TestClient, services: Services,
-                                                            alarm_id: int) -> None:
+def test_staff_acknowledge_as_themselves_and_the_home_is_told(
+    client: TestClient, services: Services, alarm_id: int
+) -> None:
     h = login(client, "duty")
     r = client.post(f"/api/v1/alarms/{alarm_id}/ack", json={"via": "phone"}, headers=h)
     assert r.status_code == 200
@@ -58,7 +75,11 @@ def test_staff_acknowledge_as_themselves_and_the_home_is_told(client: TestClient
     assert done.json()["status"] == "resolved"
     trail = client.get(f"/api/v1/alarms/{alarm_id}/audit", headers=h).json()
     assert [(a["action"], a["actor"]) for a in trail] == [
-        ("raised", "gateway"), ("acknowledged", "值班员 赵敏"), ("note", "值班员 赵敏"), ("resolved", "值班员 赵敏")]
+        ("raised", "gateway"),
+        ("acknowledged", "值班员 赵敏"),
+        ("note", "值班员 赵敏"),
+        ("resolved", "值班员 赵敏"),
+    ]
     again = client.post(f"/api/v1/alarms/{alarm_id}/resolve", json={"outcome": "hospital"}, headers=h)
     assert again.status_code == 409 and "already resolved" in again.json()["detail"]
 
@@ -93,8 +114,11 @@ def test_pairings_are_shown_in_order_and_admins_can_change_them(client: TestClie
     rid = client.get("/api/v1/residents", headers=h).json()[0]["id"]
     order = client.get(f"/api/v1/residents/{rid}/pairings", headers=h).json()
     assert [p["caregiver_code"] for p in order] == ["C001", "C002"]
-    new = client.put(f"/api/v1/residents/{rid}/pairings", headers=h,
-                     json=[{"caregiver_code": "C002", "ack_timeout_s": 60}, {"caregiver_code": "C001"}]).json()
+    new = client.put(
+        f"/api/v1/residents/{rid}/pairings",
+        headers=h,
+        json=[{"caregiver_code": "C002", "ack_timeout_s": 60}, {"caregiver_code": "C001"}],
+    ).json()
     assert [(p["rank"], p["caregiver_code"], p["ack_timeout_s"]) for p in new] == [(1, "C002", 60), (2, "C001", 120)]
     bad = client.put(f"/api/v1/residents/{rid}/pairings", headers=h, json=[{"caregiver_code": "C999"}])
     assert bad.status_code == 422 and "C999" in bad.json()["detail"]

@@ -53,13 +53,17 @@ def api_schema(fuzz_app: tuple[object, dict[str, str]]) -> schemathesis.BaseSche
     return schemathesis.openapi.from_asgi("/openapi.json", fuzz_app[0])
 
 
-def test_no_request_makes_the_server_fail(api_schema: schemathesis.BaseSchema,
-                                          fuzz_app: tuple[object, dict[str, str]]) -> None:
+def test_no_request_makes_the_server_fail(
+    api_schema: schemathesis.BaseSchema, fuzz_app: tuple[object, dict[str, str]]
+) -> None:
     # Driven by hand rather than through schemathesis' pytest plugin, which this pytest does not load.
     # Signing out, changing passwords and disabling accounts end the fuzzer's own session (then every later
     # case would only test the 401) and an erasure empties the example: tests/unit/server/test_security.py covers them.
-    operations = [op for op in (result.ok() for result in api_schema.get_all_operations())
-                  if not op.path.startswith(SESSION_ENDING)]
+    operations = [
+        op
+        for op in (result.ok() for result in api_schema.get_all_operations())
+        if not op.path.startswith(SESSION_ENDING)
+    ]
     assert len(operations) >= 15
     for operation in operations:
 
@@ -72,8 +76,9 @@ def test_no_request_makes_the_server_fail(api_schema: schemathesis.BaseSchema,
         no_5xx()
 
 
-def test_linked_sequences_of_requests_never_fail(api_schema: schemathesis.BaseSchema,
-                                                 fuzz_app: tuple[object, dict[str, str]]) -> None:
+def test_linked_sequences_of_requests_never_fail(
+    api_schema: schemathesis.BaseSchema, fuzz_app: tuple[object, dict[str, str]]
+) -> None:
     # Stateful: schemathesis links operations by what one returns and the next takes (an alarm id from the
     # list, then its ack, notes, resolve; a gateway id, then its rules and mode; …).
     schema = api_schema.exclude(path_regex="^(" + "|".join(SESSION_ENDING) + ")")
@@ -84,16 +89,25 @@ def test_linked_sequences_of_requests_never_fail(api_schema: schemathesis.BaseSc
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
             return {"headers": headers}
 
-        def validate_response(self, response: object, case: schemathesis.Case, additional_checks: object = None,
-                              **kwargs: object) -> None:
+        def validate_response(
+            self, response: object, case: schemathesis.Case, additional_checks: object = None, **kwargs: object
+        ) -> None:
             case.validate_response(response, checks=[not_a_server_error])
 
-    Signed.run(settings=settings(max_examples=40, stateful_step_count=6, deadline=None, database=None,
-                                 suppress_health_check=list(HealthCheck)))
+    Signed.run(
+        settings=settings(
+            max_examples=40,
+            stateful_step_count=6,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
 
 
-def test_the_edge_values_that_found_500s_never_fail(api_schema: schemathesis.BaseSchema,
-                                                               fuzz_app: tuple[object, dict[str, str]]) -> None:
+def test_the_edge_values_that_found_500s_never_fail(
+    api_schema: schemathesis.BaseSchema, fuzz_app: tuple[object, dict[str, str]]
+) -> None:
     # Every operation taking `until` gets the edge dates (a filter may answer 200 with nothing; a period that
     # cannot exist is a 422 — tests/unit/trends/test_edge_values.py); every body with a `version`, 10^23.
     app, headers = fuzz_app
@@ -108,8 +122,9 @@ def test_the_edge_values_that_found_500s_never_fail(api_schema: schemathesis.Bas
                     tried += 1
             body = operation.definition.raw.get("requestBody", {})
             if "version" in str(body):
-                r = client.request(operation.method.upper(), path, headers=headers,
-                                   json={"version": EDGE_VERSION, "rules": {}})
+                r = client.request(
+                    operation.method.upper(), path, headers=headers, json={"version": EDGE_VERSION, "rules": {}}
+                )
                 assert r.status_code == 422, (path, r.status_code, r.text[:200])
                 tried += 1
     assert tried >= 2 * 3 + 1, "the trends routes with `until` and the rules push are all covered"

@@ -65,8 +65,9 @@ def test_session_cookie_signs_in_server_rendered_pages(client: TestClient) -> No
     assert client.get("/api/v1/auth/me").status_code == 401
 
 
-def test_forged_expired_and_disabled_tokens_are_refused(client: TestClient, services: Services,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_forged_expired_and_disabled_tokens_are_refused(
+    client: TestClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client.cookies.clear()
     forged = TokenSigner("another-secret", 3600)
     with services.sessions() as s:
@@ -104,13 +105,27 @@ def test_require_roles_gives_403_to_the_wrong_role(services: Services) -> None:
         r = c.get("/admin-only", headers={"Authorization": f"Bearer {tokens.issue(rows['doctor'])}"})
         assert r.status_code == 403 and "admin" in r.json()["detail"]
         c.cookies.clear()
-        assert c.get("/admin-only", headers={"Authorization": f"Bearer {tokens.issue(rows['admin'])}"}).text == '"admin"'
+        assert (
+            c.get("/admin-only", headers={"Authorization": f"Bearer {tokens.issue(rows['admin'])}"}).text == '"admin"'
+        )
 
 
 def test_create_user_command(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/cli.db"
-    cmd = [sys.executable, "-m", "server", "--database-url", db, "create-user", "nurse", "--role", "doctor",
-           "--display-name", "Nurse Li", "--password-stdin"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "server",
+        "--database-url",
+        db,
+        "create-user",
+        "nurse",
+        "--role",
+        "doctor",
+        "--display-name",
+        "Nurse Li",
+        "--password-stdin",
+    ]
     done = subprocess.run(cmd, input="long-enough-pw\n", capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     short = subprocess.run(cmd, input="short\n", capture_output=True, text=True, timeout=60)

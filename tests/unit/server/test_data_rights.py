@@ -23,13 +23,26 @@ def history(services: Services) -> None:
     """A reading, an SOS with a note that names the address, and a notification, for R001."""
     with services.sessions() as s, s.begin():
         rid = s.scalars(select(Resident.id).where(Resident.code == "R001")).one()
-        s.add(Reading(resident_id=rid, gateway_id="gw-r001", device="bp", metric="blood_pressure", ts=AT,
-                      values={"systolic": 151, "diastolic": 92, "pulse": 70}, flags=[]))
-        alarm = desk.apply_gateway_alarm(s, "gw-r001", 1, rid, {"type": "sos", "severity": "emergency",
-                                                                "message": f"{NAME} pressed SOS"}, AT, AT).alarm
+        s.add(
+            Reading(
+                resident_id=rid,
+                gateway_id="gw-r001",
+                device="bp",
+                metric="blood_pressure",
+                ts=AT,
+                values={"systolic": 151, "diastolic": 92, "pulse": 70},
+                flags=[],
+            )
+        )
+        alarm = desk.apply_gateway_alarm(
+            s, "gw-r001", 1, rid, {"type": "sos", "severity": "emergency", "message": f"{NAME} pressed SOS"}, AT, AT
+        ).alarm
         desk.add_note(s, alarm.id, "值班员 赵敏", f"到 {ADDRESS} 找 {KEY_HOLDER}", AT)
-        s.add(NotificationAttempt(alarm_id=alarm.id, recipient="李伟", channel="json://127.0.0.1:9000/caregiver/C001",
-                                  at=AT, ok=True))
+        s.add(
+            NotificationAttempt(
+                alarm_id=alarm.id, recipient="李伟", channel="json://127.0.0.1:9000/caregiver/C001", at=AT, ok=True
+            )
+        )
 
 
 def everything_stored(services: Services) -> str:
@@ -39,8 +52,9 @@ def everything_stored(services: Services) -> str:
         return "\n".join(str(row) for t in tables for row in s.execute(text(f'SELECT * FROM "{t}"')))
 
 
-def test_export_holds_everything_and_erasure_leaves_no_name_phone_or_address(client: TestClient,
-                                                                             services: Services) -> None:
+def test_export_holds_everything_and_erasure_leaves_no_name_phone_or_address(
+    client: TestClient, services: Services
+) -> None:
     history(services)
     admin = login(client, "admin")
     client.cookies.clear()
@@ -77,5 +91,11 @@ def test_consent_is_recorded_with_its_time_and_scope(client: TestClient, service
         resident = s.scalars(select(Resident).where(Resident.code == "R001")).one()
         assert resident.consent and not resident.consent_sharing and resident.consent_at is not None
     assert client.get("/api/v1/trends/residents/R001", headers=login(client, "doctor")).status_code == 403
-    assert client.put("/api/v1/data-rights/R001/consent", json={"readings": False, "sharing": False},
-                      headers=login(client, "duty")).status_code == 403
+    assert (
+        client.put(
+            "/api/v1/data-rights/R001/consent",
+            json={"readings": False, "sharing": False},
+            headers=login(client, "duty"),
+        ).status_code
+        == 403
+    )

@@ -20,8 +20,11 @@ def sessions(tmp_path):
 
 
 def batch(gw: str, first: int, lane: str, n: int) -> bytes:
-    body = ({"type": "sos", "severity": "emergency", "change": "raise", "device": "sos-button"} if lane == "alarm"
-            else {"device": "climate", "metric": "climate", "values": {"temperature": 21.0}})
+    body = (
+        {"type": "sos", "severity": "emergency", "change": "raise", "device": "sos-button"}
+        if lane == "alarm"
+        else {"device": "climate", "metric": "climate", "values": {"temperature": 21.0}}
+    )
     events = tuple(protocol.UplinkEvent(first + i, lane, 1_800_000_000.0, body) for i in range(n))
     return protocol.encode_batch(protocol.UplinkBatch(gw, "boot", events, sent_at=0.0))
 

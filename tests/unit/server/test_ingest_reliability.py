@@ -31,18 +31,21 @@ def ingest(tmp_path):
 
 
 def batch(*events: protocol.UplinkEvent, sent_at: float | None = None, synced: bool = True) -> bytes:
-    return protocol.encode_batch(protocol.UplinkBatch(GW, "boot-1", events, NOW.timestamp() if sent_at is None
-                                                      else sent_at, synced))
+    return protocol.encode_batch(
+        protocol.UplinkBatch(GW, "boot-1", events, NOW.timestamp() if sent_at is None else sent_at, synced)
+    )
 
 
 def reading(seq: int, value: float = 120.0) -> protocol.UplinkEvent:
-    return protocol.UplinkEvent(seq, "reading", NOW.timestamp(), {"device": "bpm", "metric": "bp",
-                                                                  "values": {"systolic": value}})
+    return protocol.UplinkEvent(
+        seq, "reading", NOW.timestamp(), {"device": "bpm", "metric": "bp", "values": {"systolic": value}}
+    )
 
 
 def alarm(seq: int, **extra) -> protocol.UplinkEvent:
-    return protocol.UplinkEvent(seq, "alarm", NOW.timestamp(), {"type": "sos", "severity": "emergency",
-                                                                "change": "raise", **extra})
+    return protocol.UplinkEvent(
+        seq, "alarm", NOW.timestamp(), {"type": "sos", "severity": "emergency", "change": "raise", **extra}
+    )
 
 
 def last_ack(ing) -> protocol.Ack:
@@ -76,19 +79,20 @@ def test_cumulative_ack_stops_at_a_hole_and_passes_a_gap_record(ingest):
     assert last_ack(ingest).upto == 6
 
 
-
 def test_filling_a_hole_moves_the_cumulative_ack_past_what_was_stored_or_rejected_behind_it(ingest):
     other = "gw-u2"
     bad = protocol.UplinkEvent(4, "reading", NOW.timestamp(), {"metric": "bp", "values": {"systolic": "high"}})
     ingest.handle(protocol.up_topic(GW), batch(reading(1), reading(2), bad, reading(5)))
     assert last_ack(ingest).upto == 2
     # One drain holding this gateway's missing 3 and another gateway's ordinary first batch.
-    other_batch = protocol.encode_batch(protocol.UplinkBatch(other, "boot-9", (reading(1), reading(2)),
-                                                             NOW.timestamp(), True))
+    other_batch = protocol.encode_batch(
+        protocol.UplinkBatch(other, "boot-9", (reading(1), reading(2)), NOW.timestamp(), True)
+    )
     ingest.handle_many([(protocol.up_topic(GW), batch(reading(3))), (protocol.up_topic(other), other_batch)])
     acks = {t: protocol.decode_ack(p) for t, p in ingest.sent[-2:]}
     assert acks[protocol.ack_topic(GW)].upto == 5, "3 fills the hole; rejected 4 and stored 5 are behind it"
     assert acks[protocol.ack_topic(other)].upto == 2
+
 
 def test_undecodable_message_is_dead_lettered_not_acked(ingest):
     ingest.handle(protocol.up_topic(GW), b"\xff not json")
@@ -121,8 +125,10 @@ def test_clock_of_1970_is_corrected_and_marked():
 
 
 def test_event_from_unsynchronised_gateway_is_stored_corrected(ingest):
-    ingest.handle(protocol.up_topic(GW), batch(protocol.UplinkEvent(1, "reading", 50.0, reading(1).body),
-                                               sent_at=60.0, synced=False))
+    ingest.handle(
+        protocol.up_topic(GW),
+        batch(protocol.UplinkEvent(1, "reading", 50.0, reading(1).body), sent_at=60.0, synced=False),
+    )
     with ingest.sessions() as s:
         ev = s.query(IngestedEvent).one()
         assert ev.ts_corrected
@@ -171,8 +177,13 @@ def test_an_ack_that_cannot_be_published_does_not_drop_the_rest_of_the_drain(tmp
     ing = Ingest(session_factory(engine), lambda t, p, q: down.publish(t, p, q), announced.append, clock=lambda: NOW)
     other = "gw-u2"
     second = protocol.encode_batch(protocol.UplinkBatch(other, "boot-1", (alarm(1),), NOW.timestamp()))
-    ing.handle_many([(protocol.up_topic(GW), batch(alarm(1))), (protocol.up_topic(other), second),
-                     (protocol.state_topic(other), b'{"v":1,"state":"offline"}')])
+    ing.handle_many(
+        [
+            (protocol.up_topic(GW), batch(alarm(1))),
+            (protocol.up_topic(other), second),
+            (protocol.state_topic(other), b'{"v":1,"state":"offline"}'),
+        ]
+    )
     with ing.sessions() as s:
         assert s.query(Alarm).count() == 2
         assert len(announced) == 2, "each committed alarm is handed to the desk"
@@ -189,8 +200,13 @@ def test_an_alarm_that_waited_for_a_busy_connection_pool_is_not_dead_lettered(tm
 
     from sqlalchemy import create_engine
 
-    engine = create_engine(f"sqlite:///{tmp_path}/s.db", pool_size=1, max_overflow=0, pool_timeout=0.2,
-                           connect_args={"check_same_thread": False})
+    engine = create_engine(
+        f"sqlite:///{tmp_path}/s.db",
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=0.2,
+        connect_args={"check_same_thread": False},
+    )
     create_schema(engine)
     sent: list[tuple[str, bytes]] = []
     ing = Ingest(session_factory(engine), lambda t, p, q: sent.append((t, p)), lambda _a: None, clock=lambda: NOW)

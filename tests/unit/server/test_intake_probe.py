@@ -16,8 +16,14 @@ class Clock:
 
 def test_no_probe_back_means_dead_intake_and_a_reconnect_per_period():
     clock, sent, reconnects = Clock(), [], []
-    probe = IntakeProbe(probe_topic("anxin-server-all-x"), lambda t, p, q: sent.append(t),
-                        lambda: reconnects.append(clock.t), interval_s=1, dead_after_s=10, monotonic=clock)
+    probe = IntakeProbe(
+        probe_topic("anxin-server-all-x"),
+        lambda t, p, q: sent.append(t),
+        lambda: reconnects.append(clock.t),
+        interval_s=1,
+        dead_after_s=10,
+        monotonic=clock,
+    )
     probe._started = probe._last_reconnect = clock.t
     probe.check()
     assert probe.healthy and sent == [probe.topic] and reconnects == []

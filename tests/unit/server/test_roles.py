@@ -9,8 +9,13 @@ from server.settings import ServerSettings
 
 
 def settings(tmp_path: Path, role: str, group: str | None = "anxin") -> ServerSettings:
-    return ServerSettings(role=role, database_url=f"sqlite:///{tmp_path}/r.db", embedded_broker=False,
-                          mqtt_shared_group=group, secret_key="roles-test-secret-16")
+    return ServerSettings(
+        role=role,
+        database_url=f"sqlite:///{tmp_path}/r.db",
+        embedded_broker=False,
+        mqtt_shared_group=group,
+        secret_key="roles-test-secret-16",
+    )
 
 
 def test_ingest_processes_share_the_uplink_and_all_hear_presence(tmp_path: Path) -> None:

@@ -54,12 +54,43 @@ def test_postgresql_needs_a_key_and_known_defaults_are_refused(tmp_path: Path) -
 
 def test_the_command_line_says_why_in_one_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "ANXIN_SECRET_KEY"}
-    out = subprocess.run([sys.executable, "-m", "server", "--database-url", f"sqlite:///{tmp_path}/c.db", "run",
-                          "--role", "api", "--port", "0", "--no-embedded-broker"],
-                         capture_output=True, text=True, timeout=60, env=env)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server",
+            "--database-url",
+            f"sqlite:///{tmp_path}/c.db",
+            "run",
+            "--role",
+            "api",
+            "--port",
+            "0",
+            "--no-embedded-broker",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "--role api needs ANXIN_SECRET_KEY" in out.stderr
     env["ANXIN_SECRET_KEY"] = "change-me-in-production"
-    out = subprocess.run([sys.executable, "-m", "server", "--database-url", f"sqlite:///{tmp_path}/c.db", "run",
-                          "--port", "0", "--no-embedded-broker"], capture_output=True, text=True, timeout=60, env=env)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server",
+            "--database-url",
+            f"sqlite:///{tmp_path}/c.db",
+            "run",
+            "--port",
+            "0",
+            "--no-embedded-broker",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert out.returncode == 2 and "published default" in out.stderr

@@ -40,8 +40,10 @@ def audit_actions(services: Services) -> list[tuple[str, str | None, str | None]
 
 # --- accounts: throttling, sessions, password policy -------------------------------------------------------
 
-def test_brute_force_from_one_address_is_refused_even_with_the_right_password(client: TestClient,
-                                                                              services: Services) -> None:
+
+def test_brute_force_from_one_address_is_refused_even_with_the_right_password(
+    client: TestClient, services: Services
+) -> None:
     services.throttle.max_delay_s = 0.01  # the per-account delay is tested on its own below
     services.settings.trusted_proxies = ["testclient"]
     attacker = {"X-Forwarded-For": "203.0.113.7"}
@@ -51,8 +53,11 @@ def test_brute_force_from_one_address_is_refused_even_with_the_right_password(cl
     right = client.post("/api/v1/auth/token", data={"username": "duty", "password": "anxin-demo"}, headers=attacker)
     assert right.status_code == 429 and 0 < int(right.headers["Retry-After"]) <= 15 * 60
     # the account itself is never locked: the duty officer on another terminal signs in during the emergency
-    other = client.post("/api/v1/auth/token", data={"username": "duty", "password": "anxin-demo"},
-                        headers={"X-Forwarded-For": "10.0.0.5"})
+    other = client.post(
+        "/api/v1/auth/token",
+        data={"username": "duty", "password": "anxin-demo"},
+        headers={"X-Forwarded-For": "10.0.0.5"},
+    )
     assert other.status_code == 200
     # the console's form is throttled alike, and says so in both languages
     page = client.post("/console/login", data={"username": "duty", "password": "anxin-demo"}, headers=attacker)
@@ -60,8 +65,12 @@ def test_brute_force_from_one_address_is_refused_even_with_the_right_password(cl
     # after the window the address may try again
     later = utc_now() + timedelta(minutes=16)
     services.throttle.clock = lambda: later
-    assert client.post("/api/v1/auth/token", data={"username": "duty", "password": "anxin-demo"},
-                       headers=attacker).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/auth/token", data={"username": "duty", "password": "anxin-demo"}, headers=attacker
+        ).status_code
+        == 200
+    )
     metrics = client.get("/metrics").text
     assert 'anxin_logins_total{outcome="throttled"} 2.0' in metrics
     assert f'anxin_logins_total{{outcome="failed"}} {float(ADDRESS_FAILURES)}' in metrics
@@ -94,14 +103,17 @@ def test_logout_ends_the_bearer_token_and_the_cookie_at_once(client: TestClient)
 
 def test_a_password_change_ends_the_old_token_and_the_policy_applies(client: TestClient) -> None:
     token = token_of(client, "duty")
-    weak = client.post("/api/v1/auth/password", json={"current": "anxin-demo", "new": "password123"},
-                       headers=bearer(token))
+    weak = client.post(
+        "/api/v1/auth/password", json={"current": "anxin-demo", "new": "password123"}, headers=bearer(token)
+    )
     assert weak.status_code == 422 and "common" in weak.text
-    named = client.post("/api/v1/auth/password", json={"current": "anxin-demo", "new": "duty-is-my-name"},
-                        headers=bearer(token))
+    named = client.post(
+        "/api/v1/auth/password", json={"current": "anxin-demo", "new": "duty-is-my-name"}, headers=bearer(token)
+    )
     assert named.status_code == 422 and "username" in named.text
-    r = client.post("/api/v1/auth/password", json={"current": "anxin-demo", "new": "Lotus-river-1936"},
-                    headers=bearer(token))
+    r = client.post(
+        "/api/v1/auth/password", json={"current": "anxin-demo", "new": "Lotus-river-1936"}, headers=bearer(token)
+    )
     assert r.status_code == 204
     assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 401
     assert client.post("/api/v1/auth/token", data={"username": "duty", "password": "anxin-demo"}).status_code == 401
@@ -118,13 +130,18 @@ def test_an_admin_disables_enables_and_resets_an_account(client: TestClient, ser
     assert client.post("/api/v1/auth/token", data={"username": "duty", "password": "anxin-demo"}).status_code == 401
     assert client.post("/api/v1/staff/duty/enable", headers=admin).json()["active"] is True
     assert client.post("/api/v1/staff/duty/password", json={"password": "12345678"}, headers=admin).status_code == 422
-    assert client.post("/api/v1/staff/duty/password", json={"password": "Plum-blossom-77"},
-                       headers=admin).status_code == 200
+    assert (
+        client.post("/api/v1/staff/duty/password", json={"password": "Plum-blossom-77"}, headers=admin).status_code
+        == 200
+    )
     reset = client.post("/api/v1/auth/token", data={"username": "duty", "password": "Plum-blossom-77"})
     assert reset.status_code == 200
     assert client.post("/api/v1/staff/admin/disable", headers=admin).status_code == 422, "not oneself"
     assert [a[0] for a in audit_actions(services) if a[0].startswith("staff.")] == [
-        "staff.disable", "staff.enable", "staff.password_reset"]
+        "staff.disable",
+        "staff.enable",
+        "staff.password_reset",
+    ]
 
 
 def test_import_refuses_weak_passwords(services: Services) -> None:
@@ -136,6 +153,7 @@ def test_import_refuses_weak_passwords(services: Services) -> None:
 
 
 # --- roles, stated once -------------------------------------------------------------------------------------
+
 
 def test_the_permission_table_is_the_one_in_the_operations_guide() -> None:
     assert markdown_table() in (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
@@ -150,34 +168,53 @@ def test_a_supervisor_cannot_change_a_caregivers_channel(client: TestClient, ser
     from server.web import csrf
 
     headers = {"X-CSRF-Token": csrf.token_for(services.settings.secret_key or "", client.cookies["anxin_session"])}
-    r = client.post("/console/admin/pairings", headers=headers, follow_redirects=False,
-                    data={"resident": "R001", "code": "C001", "name": "李伟", "notify_url": "json://attacker.example/x"})
+    r = client.post(
+        "/console/admin/pairings",
+        headers=headers,
+        follow_redirects=False,
+        data={"resident": "R001", "code": "C001", "name": "李伟", "notify_url": "json://attacker.example/x"},
+    )
     assert r.status_code == 403
     assert 'action="/console/admin/pairings"' not in client.get("/console/admin").text
     with services.sessions() as s:
         assert s.scalars(select(Caregiver).where(Caregiver.code == "C001")).one().notify_urls == [
-            "json://127.0.0.1:9000/caregiver/C001"]
-    assert client.put("/api/v1/residents/1/pairings", headers={**headers, **login(client, "supervisor")},
-                      json=[{"caregiver_code": "C002"}]).status_code == 403
+            "json://127.0.0.1:9000/caregiver/C001"
+        ]
+    assert (
+        client.put(
+            "/api/v1/residents/1/pairings",
+            headers={**headers, **login(client, "supervisor")},
+            json=[{"caregiver_code": "C002"}],
+        ).status_code
+        == 403
+    )
 
 
-def test_a_doctor_cannot_switch_fall_detection_off_and_a_supervisor_must_say_why(client: TestClient,
-                                                                                 services: Services) -> None:
+def test_a_doctor_cannot_switch_fall_detection_off_and_a_supervisor_must_say_why(
+    client: TestClient, services: Services
+) -> None:
     off = {"version": 2, "rules": {"fall": {"enabled": False}}}
     doctor = login(client, "doctor")
     assert client.post("/api/v1/gateways/gw-r001/rules", json=off, headers=doctor).status_code == 403
-    assert client.post("/api/v1/gateways/gw-r001/mode", json={"away": True, "reason": "x"},
-                       headers=doctor).status_code == 403
+    assert (
+        client.post("/api/v1/gateways/gw-r001/mode", json={"away": True, "reason": "x"}, headers=doctor).status_code
+        == 403
+    )
     supervisor = login(client, "supervisor")
     assert client.post("/api/v1/gateways/gw-r001/rules", json=off, headers=supervisor).status_code == 422
-    r = client.post("/api/v1/gateways/gw-r001/rules", json={**off, "reason": "radar being replaced"},
-                    headers=supervisor)
+    r = client.post(
+        "/api/v1/gateways/gw-r001/rules", json={**off, "reason": "radar being replaced"}, headers=supervisor
+    )
     assert r.status_code == 202
     # thresholds stay the clinicians' to set
     bp = {"version": 3, "rules": {"blood_pressure": {"confirm_window_s": 300}}}
     assert client.post("/api/v1/gateways/gw-r001/rules", json=bp, headers=doctor).status_code == 202
-    assert client.post("/api/v1/gateways/gw-r001/rules", json={"version": 10**23, "rules": {}},
-                       headers=supervisor).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/gateways/gw-r001/rules", json={"version": 10**23, "rules": {}}, headers=supervisor
+        ).status_code
+        == 422
+    )
     with services.sessions() as s:
         push = s.scalars(select(AuditEntry).where(AuditEntry.action == "rules.push")).first()
         assert push is not None and push.actor == "supervisor" and push.reason == "radar being replaced"
@@ -186,8 +223,10 @@ def test_a_doctor_cannot_switch_fall_detection_off_and_a_supervisor_must_say_why
 
 # --- audit --------------------------------------------------------------------------------------------------
 
+
 def test_reads_of_health_data_and_changes_are_audited_and_only_admins_read_the_audit(
-        client: TestClient, services: Services) -> None:
+    client: TestClient, services: Services
+) -> None:
     admin = login(client, "admin")
     client.cookies.clear()
     rid = client.get("/api/v1/residents", headers=admin).json()[0]["id"]
@@ -201,8 +240,12 @@ def test_reads_of_health_data_and_changes_are_audited_and_only_admins_read_the_a
     client.cookies.clear()
     entries = client.get("/api/v1/admin/audit", headers=admin).json()
     seen = {(e["action"], e["actor"], e["target"]) for e in entries}
-    assert {("resident_card.read", "admin", "R001"), ("trends.export_fhir", "doctor", "R001"),
-            ("trends.export_csv", "doctor", "R001"), ("pairing.write", "admin", "R001")} <= seen
+    assert {
+        ("resident_card.read", "admin", "R001"),
+        ("trends.export_fhir", "doctor", "R001"),
+        ("trends.export_csv", "doctor", "R001"),
+        ("pairing.write", "admin", "R001"),
+    } <= seen
     pairing = next(e for e in entries if e["action"] == "pairing.write")
     assert [p["caregiver_code"] for p in pairing["before"]["pairings"]] == ["C001", "C002"]
     assert [p["caregiver_code"] for p in pairing["after"]["pairings"]] == ["C002"]
@@ -211,23 +254,27 @@ def test_reads_of_health_data_and_changes_are_audited_and_only_admins_read_the_a
     assert csv_text.startswith("id,at,actor") and "trends.export_fhir" in csv_text
 
 
-@pytest.mark.parametrize("url, secret", [
-    ("tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/987654321", "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"),
-    ("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#general", "TIiajkdnlazkcOXrIdevi7FQ"),
-    ("feishu://d4a3b7c6e9f0a1b2c3d4e5f6a7b8c9d0", "d4a3b7c6e9f0a1b2c3d4e5f6a7b8c9d0"),
-    ("json://hooks.example.com/anxin?token=s3cr3tT0ken", "s3cr3tT0ken"),
-    ("dingtalk://8c5f6c4b1a2d3e4f5a6b7c8d9e0f1a2b/?secret=SECabcdef123456", "SECabcdef123456"),
-    ("dingtalk://8c5f6c4b1a2d3e4f5a6b7c8d9e0f1a2b/?secret=SECabcdef123456", "8c5f6c4b1a2d3e4f5a6b7c8d9e0f1a2b"),
-    ("aliyun://LTAI5tKeyId/AliSecretValue123/AnxinSign/SMS_123456/13800138000", "AliSecretValue123"),
-    ("wecombot://693axxx6-7aba-47da-a7f5-23e8e0bd6f25", "693axxx6-7aba-47da-a7f5-23e8e0bd6f25"),
-    ("mailto://duty:mailpass99@example.com", "mailpass99"),
-])
+@pytest.mark.parametrize(
+    "url, secret",
+    [
+        ("tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/987654321", "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"),
+        ("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#general", "TIiajkdnlazkcOXrIdevi7FQ"),
+        ("feishu://d4a3b7c6e9f0a1b2c3d4e5f6a7b8c9d0", "d4a3b7c6e9f0a1b2c3d4e5f6a7b8c9d0"),
+        ("json://hooks.example.com/anxin?token=s3cr3tT0ken", "s3cr3tT0ken"),
+        ("dingtalk://8c5f6c4b1a2d3e4f5a6b7c8d9e0f1a2b/?secret=SECabcdef123456", "SECabcdef123456"),
+        ("dingtalk://8c5f6c4b1a2d3e4f5a6b7c8d9e0f1a2b/?secret=SECabcdef123456", "8c5f6c4b1a2d3e4f5a6b7c8d9e0f1a2b"),
+        ("aliyun://LTAI5tKeyId/AliSecretValue123/AnxinSign/SMS_123456/13800138000", "AliSecretValue123"),
+        ("wecombot://693axxx6-7aba-47da-a7f5-23e8e0bd6f25", "693axxx6-7aba-47da-a7f5-23e8e0bd6f25"),
+        ("mailto://duty:mailpass99@example.com", "mailpass99"),
+    ],
+)
 def test_one_mask_hides_every_channels_secret(url: str, secret: str) -> None:
     masked = mask_url(url)
     assert secret not in masked and masked.split("://")[0] == url.split("://")[0]
 
 
 # --- pages --------------------------------------------------------------------------------------------------
+
 
 def test_every_response_carries_security_headers_and_personal_pages_are_not_cached(client: TestClient) -> None:
     login(client, "duty")
@@ -240,8 +287,7 @@ def test_every_response_carries_security_headers_and_personal_pages_are_not_cach
     assert client.get("/static/anxin.css").headers.get("cache-control") != "no-store"
 
 
-def test_the_session_cookie_is_secure_behind_a_trusted_https_proxy_only(client: TestClient,
-                                                                         services: Services) -> None:
+def test_the_session_cookie_is_secure_behind_a_trusted_https_proxy_only(client: TestClient, services: Services) -> None:
     form = {"username": "duty", "password": "anxin-demo"}
     https = {"X-Forwarded-Proto": "https"}
     assert "secure" not in client.post("/api/v1/auth/token", data=form, headers=https).headers["set-cookie"].lower()
@@ -273,8 +319,12 @@ def test_an_administrator_can_require_a_one_time_code(client: TestClient) -> Non
     assert client.post("/api/v1/auth/totp/setup", headers=bearer(token_of(client, "doctor"))).status_code == 403
     uri = client.post("/api/v1/auth/totp/setup", headers=admin).json()["otpauth_uri"]
     code = pyotp.TOTP(parse_qs(urlparse(uri).query)["secret"][0])
-    assert client.post("/api/v1/auth/totp/confirm", json={"code": "000000" if code.now() != "000000" else "111111"},
-                       headers=admin).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/auth/totp/confirm", json={"code": "000000" if code.now() != "000000" else "111111"}, headers=admin
+        ).status_code
+        == 422
+    )
     assert client.post("/api/v1/auth/totp/confirm", json={"code": code.now()}, headers=admin).status_code == 204
     form = {"username": "admin", "password": "anxin-demo"}
     assert client.post("/api/v1/auth/token", data=form).status_code == 401, "the password alone is not enough"
@@ -290,8 +340,13 @@ def test_the_command_line_account_actions_end_sessions_and_are_audited(tmp_path:
     db = f"sqlite:///{tmp_path}/cli.db"
 
     def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "server", "--database-url", db, *args], input=stdin,
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "server", "--database-url", db, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     assert cli("create-user", "boss", "--role", "admin", "--password-stdin", stdin="12345678\n").returncode == 2
     assert cli("create-user", "boss", "--role", "admin", "--password-stdin", stdin="Maple-lantern-42\n").returncode == 0

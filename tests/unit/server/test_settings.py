@@ -25,8 +25,15 @@ def run_flags(*argv: str) -> ServerSettings:
 
 
 def test_the_broker_variables_keep_their_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {"HOST": "mosquitto", "PORT": "1884", "USERNAME": "anxin-server", "PASSWORD": "pw",
-                        "TLS_CA": "/etc/anxin/ca.pem", "SHARED_GROUP": "anxin-ingest", "CLIENT_ID": "srv"}.items():
+    for name, value in {
+        "HOST": "mosquitto",
+        "PORT": "1884",
+        "USERNAME": "anxin-server",
+        "PASSWORD": "pw",
+        "TLS_CA": "/etc/anxin/ca.pem",
+        "SHARED_GROUP": "anxin-ingest",
+        "CLIENT_ID": "srv",
+    }.items():
         monkeypatch.setenv(f"ANXIN_MQTT_{name}", value)
     s = ServerSettings()
     assert s.mqtt == BrokerAddress("mosquitto", 1884, "anxin-server", "pw", "/etc/anxin/ca.pem")

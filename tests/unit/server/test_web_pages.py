@@ -46,8 +46,11 @@ def test_roles_decide_what_a_signed_in_person_may_open(client):
 
 
 def test_login_redirects_only_inside_the_site(client):
-    r = client.post("/console/login", data={"username": "duty", "password": "pw-duty", "next": "//evil.example/x"},
-                    follow_redirects=False)
+    r = client.post(
+        "/console/login",
+        data={"username": "duty", "password": "pw-duty", "next": "//evil.example/x"},
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/console"
 
 
@@ -69,7 +72,7 @@ def test_language_follows_the_query_then_the_cookie(client):
     assert "报警队列" in client.get("/console").text
     assert "Alarm queue" in client.get("/console?lang=en").text
     assert "Alarm queue" in client.get("/console/tech").text, "the choice must stick"
-    assert "<html lang=\"en\">" in client.get("/console/figures").text
+    assert '<html lang="en">' in client.get("/console/figures").text
 
 
 def test_console_ack_tells_the_home_and_acting_on_a_closed_alarm_says_why(services, client):
@@ -108,8 +111,10 @@ def test_caregiver_link_is_the_key(services, client):
 
 def test_admin_registers_and_pairs_and_rejects_bad_input(services, client):
     signed_in(client, "boss")
-    r = client.post("/console/admin/residents", data={"code": "R2", "name": "张德福", "birth_year": "1939",
-                                                      "conditions": "冠心病，高血压"})
+    r = client.post(
+        "/console/admin/residents",
+        data={"code": "R2", "name": "张德福", "birth_year": "1939", "conditions": "冠心病，高血压"},
+    )
     assert "已保存" in r.text and "张德福" in r.text
     signed_in(client, "root")  # who gets called, and through which channel, is the administrator's to change
     client.post("/console/admin/pairings", data={"resident": "R2", "code": "C1", "name": "李伟"})
@@ -119,8 +124,10 @@ def test_admin_registers_and_pairs_and_rejects_bad_input(services, client):
     with services.sessions() as s:
         r2 = s.scalars(select(Resident).where(Resident.code == "R2")).one()
         assert r2.conditions == ["冠心病", "高血压"] and r2.address == "交道口南大街 48 号"
-        ranks = [(p.rank, p.caregiver.code) for p in s.scalars(select(Pairing).where(Pairing.resident_id == r2.id)
-                                                              .order_by(Pairing.rank))]
+        ranks = [
+            (p.rank, p.caregiver.code)
+            for p in s.scalars(select(Pairing).where(Pairing.resident_id == r2.id).order_by(Pairing.rank))
+        ]
         assert ranks == [(1, "C1"), (2, "C2")]
     bad = client.post("/console/admin/residents", data={"code": "R3", "name": "x", "birth_year": "19x8"})
     assert 'role="alert"' in bad.text
@@ -160,8 +167,11 @@ def test_a_call_made_from_the_alarm_page_is_recorded_with_its_outcome(services, 
     signed_in(client)
     page = client.get(f"/console/alarms/{alarm_id}").text
     assert 'href="tel:13800138000"' in page and f'action="/console/alarms/{alarm_id}/call"' in page
-    r = client.post(f"/console/alarms/{alarm_id}/call",
-                    data={"number": "13800138000", "outcome": "no_answer", "note": "响了十声"}, follow_redirects=False)
+    r = client.post(
+        f"/console/alarms/{alarm_id}/call",
+        data={"number": "13800138000", "outcome": "no_answer", "note": "响了十声"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     client.post(f"/console/alarms/{alarm_id}/call", data={"number": "120", "outcome": "reached"})
     history = client.get(f"/console/alarms/{alarm_id}/panel").text
@@ -179,8 +189,12 @@ def test_a_call_made_from_the_alarm_page_is_recorded_with_its_outcome(services, 
         assert len(s.scalars(select(AuditEntry).where(AuditEntry.action == "alarm.call")).all()) == 2
     # Without the page's token the form is refused (CSRF).
     del client.headers["X-CSRF-Token"]
-    assert client.post(f"/console/alarms/{alarm_id}/call", data={"number": "120", "outcome": "busy"},
-                       follow_redirects=False).status_code == 403
+    assert (
+        client.post(
+            f"/console/alarms/{alarm_id}/call", data={"number": "120", "outcome": "busy"}, follow_redirects=False
+        ).status_code
+        == 403
+    )
 
 
 def test_admin_sends_a_test_message_per_channel_and_sees_its_failures(services, client, receiver):
@@ -193,10 +207,16 @@ def test_admin_sends_a_test_message_per_channel_and_sees_its_failures(services, 
     with services.sessions() as s, s.begin():
         s.scalars(select(Caregiver)).one().notify_urls = [receiver.url("/C1"), dead]
         for _ in range(3):
-            s.add(NotificationAttempt(alarm_id=alarm_id, recipient="李伟", channel=mask_url(dead), at=NOW, ok=False,
-                                      error="refused"))
-        s.add(NotificationAttempt(alarm_id=alarm_id, recipient="李伟", channel=mask_url(receiver.url("/C1")), at=NOW,
-                                  ok=True))
+            s.add(
+                NotificationAttempt(
+                    alarm_id=alarm_id, recipient="李伟", channel=mask_url(dead), at=NOW, ok=False, error="refused"
+                )
+            )
+        s.add(
+            NotificationAttempt(
+                alarm_id=alarm_id, recipient="李伟", channel=mask_url(receiver.url("/C1")), at=NOW, ok=True
+            )
+        )
     signed_in(client, "root")
     page = client.get("/console/admin").text
     assert re.findall(r'data-failures="(\d+)"', page) == ["0", "3"]
@@ -210,8 +230,9 @@ def test_admin_sends_a_test_message_per_channel_and_sees_its_failures(services, 
     assert "测试消息发送失败" in failed and 'role="alert"' in failed
     assert len(receiver.received) == 1
     with services.sessions() as s:
-        tests = s.scalars(select(AuditEntry).where(AuditEntry.action == "pairing.channel_test")
-                          .order_by(AuditEntry.id)).all()
+        tests = s.scalars(
+            select(AuditEntry).where(AuditEntry.action == "pairing.channel_test").order_by(AuditEntry.id)
+        ).all()
         assert [(t.actor, t.target, t.after["ok"]) for t in tests] == [("root", "C1", True), ("root", "C1", False)]
     assert client.post("/console/admin/channels/C1/7/test").status_code == 404
     # The desk's staff may not send through the families' channels.

@@ -57,28 +57,47 @@ def seed_cohort(sessions: sessionmaker[Session]) -> None:
 
     with sessions() as s, s.begin():
         pw = hash_password("pw")
-        s.add_all([Staff(username=role, display_name=f"Dr {role}", role=role, password_hash=pw)
-                   for role in ("doctor", "staff", "admin")])
+        s.add_all(
+            [
+                Staff(username=role, display_name=f"Dr {role}", role=role, password_hash=pw)
+                for role in ("doctor", "staff", "admin")
+            ]
+        )
         for code, rows in people.items():
-            r = Resident(code=code, name=f"{code} 患者", bp_target={"systolic": 135, "diastolic": 85}, consent=True,
-                         consent_sharing=True)
+            r = Resident(
+                code=code,
+                name=f"{code} 患者",
+                bp_target={"systolic": 135, "diastolic": 85},
+                consent=True,
+                consent_sharing=True,
+            )
             s.add(r)
             s.flush()
             for i, (day, hhmm, sys_, dia) in enumerate(rows):
                 flags = ["irregular_pulse"] if i == 0 else []
-                s.add(Reading(resident_id=r.id, gateway_id=f"gw-{code.lower()}", device="bp", metric="blood_pressure",
-                              ts=at(day, hhmm).astimezone(UTC), values={"systolic": sys_, "diastolic": dia, "pulse": 71},
-                              flags=flags))
+                s.add(
+                    Reading(
+                        resident_id=r.id,
+                        gateway_id=f"gw-{code.lower()}",
+                        device="bp",
+                        metric="blood_pressure",
+                        ts=at(day, hhmm).astimezone(UTC),
+                        values={"systolic": sys_, "diastolic": dia, "pulse": 71},
+                        flags=flags,
+                    )
+                )
 
 
 # Glucose over two days (seconds from the first reading), whose figures tests/unit/trends/test_chronic.py works
 # out by hand. Time order: context, value; in range? (fasting 4.4-7.0, otherwise 3.9 to < 10.0)
 H = 3600.0
-GLUCOSE = [(0 * H, 5.0, "fasting"),  # yes
-           (3 * H, 9.0, "after_meal"),  # yes
-           (15 * H, 3.5, "bedtime"),  # no: low, event 1 (level 1)
-           (24 * H, 7.5, "fasting"),  # no: above 7.0; ends event 1
-           (28 * H, 2.8, "before_meal"),  # no: event 2, level 2
-           (28.3 * H, 3.2, "before_meal"),  # no: same event
-           (31 * H, 11.0, "after_meal"),  # no: not below 10.0; ends event 2
-           (48 * H, 6.0, "fasting")]  # yes
+GLUCOSE = [
+    (0 * H, 5.0, "fasting"),  # yes
+    (3 * H, 9.0, "after_meal"),  # yes
+    (15 * H, 3.5, "bedtime"),  # no: low, event 1 (level 1)
+    (24 * H, 7.5, "fasting"),  # no: above 7.0; ends event 1
+    (28 * H, 2.8, "before_meal"),  # no: event 2, level 2
+    (28.3 * H, 3.2, "before_meal"),  # no: same event
+    (31 * H, 11.0, "after_meal"),  # no: not below 10.0; ends event 2
+    (48 * H, 6.0, "fasting"),
+]  # yes

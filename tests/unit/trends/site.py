@@ -20,8 +20,14 @@ def make_client(database_url: str) -> tuple[TestClient, sessionmaker[Session]]:
     engine = make_engine(database_url)
     create_schema(engine)
     sessions = session_factory(engine)
-    services = Services(ServerSettings(database_url=database_url, secret_key="t"), sessions, LinkSigner("t", 60),
-                        None, lambda _g, _c: None, clock=lambda: NOW)
+    services = Services(
+        ServerSettings(database_url=database_url, secret_key="t"),
+        sessions,
+        LinkSigner("t", 60),
+        None,
+        lambda _g, _c: None,
+        clock=lambda: NOW,
+    )
     return TestClient(create_app(services)), sessions
 
 

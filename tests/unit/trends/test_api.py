@@ -66,8 +66,9 @@ def test_threshold_and_period_are_validated(client: TestClient) -> None:
     assert client.get("/api/v1/trends/residents/OK", params={"threshold": "140/90"}).status_code == 422
     assert client.get("/api/v1/trends/residents/OK", params={"days": 3}).status_code == 422
     assert client.get("/api/v1/trends/residents/NOBODY").status_code == 404
-    assert client.get("/api/v1/trends/residents/OK", params={"threshold": "130/80"}).json()[
-        "home_average"]["threshold"] == {"systolic": 130.0, "diastolic": 80.0}
+    assert client.get("/api/v1/trends/residents/OK", params={"threshold": "130/80"}).json()["home_average"][
+        "threshold"
+    ] == {"systolic": 130.0, "diastolic": 80.0}
 
 
 def test_a_resident_with_an_unknown_time_zone_gets_a_clear_error(client: TestClient, tmp_path: Path) -> None:
@@ -92,8 +93,11 @@ def test_fhir_bundle_is_valid_r4(client: TestClient) -> None:
     first = bp[0]
     assert first.category[0].coding[0].code == "vital-signs"
     comps = {c.code.coding[0].code: c.valueQuantity for c in first.component}
-    assert (comps["8480-6"].value, comps["8480-6"].code, comps["8480-6"].system) == (125, "mm[Hg]",
-                                                                                      "http://unitsofmeasure.org")
+    assert (comps["8480-6"].value, comps["8480-6"].code, comps["8480-6"].system) == (
+        125,
+        "mm[Hg]",
+        "http://unitsofmeasure.org",
+    )
     assert comps["8462-4"].value == 80
     assert (hr[0].valueQuantity.value, hr[0].valueQuantity.code) == (71, "/min")
     assert first.note[0].text == "monitor flags: irregular_pulse"

@@ -21,21 +21,39 @@ def test_glucose_figures_by_hand() -> None:
     assert g.share_in_range == pytest.approx(3 / 8)
     assert (g.hypo_events, g.hypo_level_2_events, g.lowest) == (2, 1, 2.8)
     by = {c.context: c for c in g.by_context}
-    assert (by["fasting"].readings, by["fasting"].mean, by["fasting"].share_in_range) == \
-        (3, pytest.approx(18.5 / 3), pytest.approx(2 / 3))
+    assert (by["fasting"].readings, by["fasting"].mean, by["fasting"].share_in_range) == (
+        3,
+        pytest.approx(18.5 / 3),
+        pytest.approx(2 / 3),
+    )
     assert (by["before_meal"].mean, by["before_meal"].share_in_range) == (pytest.approx(3.0), 0.0)
     assert (by["after_meal"].mean, by["after_meal"].share_in_range) == (pytest.approx(10.0), 0.5)
     assert (by["bedtime"].readings, by["other"].readings, by["other"].mean) == (1, 0, None)
 
 
 def test_fasting_bounds_are_inclusive_and_non_fasting_10_is_out() -> None:
-    g = glucose_figures([(0, 4.4, "fasting"), (1, 7.0, "fasting"), (2, 9.9, "after_meal"), (3, 10.0, "after_meal"),
-                         (4, 4.3, "fasting"), (5, 3.9, "casual")])
+    g = glucose_figures(
+        [
+            (0, 4.4, "fasting"),
+            (1, 7.0, "fasting"),
+            (2, 9.9, "after_meal"),
+            (3, 10.0, "after_meal"),
+            (4, 4.3, "fasting"),
+            (5, 3.9, "casual"),
+        ]
+    )
     assert g.share_in_range == pytest.approx(4 / 6) and g.hypo_events == 0
 
 
-SPO2 = [(0, 92, "continuous"), (10, 88, "continuous"), (20, 87, "continuous"), (30, 91, "continuous"),
-        (40, 95, "continuous"), (200, 85, "continuous"), (1000, 89, "")]
+SPO2 = [
+    (0, 92, "continuous"),
+    (10, 88, "continuous"),
+    (20, 87, "continuous"),
+    (30, 91, "continuous"),
+    (40, 95, "continuous"),
+    (200, 85, "continuous"),
+    (1000, 89, ""),
+]
 
 
 def test_spo2_distribution_and_time_below_threshold_by_hand() -> None:
@@ -44,8 +62,12 @@ def test_spo2_distribution_and_time_below_threshold_by_hand() -> None:
     assert s.recorded_min == pytest.approx(100 / 60) and s.below_min == pytest.approx(20 / 60)
     assert s.share_below == pytest.approx(0.2)
     assert s.spot_below == 1 and s.lowest == 85 and s.mean == pytest.approx(627 / 7)
-    assert s.bands == [("<85", 0.0), ("85–89.9", pytest.approx(4 / 7)), ("90–93.9", pytest.approx(2 / 7)),
-                       ("≥94", pytest.approx(1 / 7))]
+    assert s.bands == [
+        ("<85", 0.0),
+        ("85–89.9", pytest.approx(4 / 7)),
+        ("90–93.9", pytest.approx(2 / 7)),
+        ("≥94", pytest.approx(1 / 7)),
+    ]
 
 
 def test_a_copd_threshold_counts_less_time_below() -> None:
@@ -65,8 +87,7 @@ def test_weight_figures_by_hand() -> None:
 
 def test_warnings_rank_the_cohort() -> None:
     p = picture(GLUCOSE, SPO2, WEIGHT)
-    assert p.warnings == ["hypoglycaemia_level_2", "low_spo2", "weight_gain", "glucose_off_target",
-                          "glucose_unstable"]
+    assert p.warnings == ["hypoglycaemia_level_2", "low_spo2", "weight_gain", "glucose_off_target", "glucose_unstable"]
     assert p.risk == 16 + 8 + 8 + 2 + 2
     assert picture([], [], WEIGHT, watch_weight=False).warnings == []
     assert picture([(0, 3.5, "fasting")], [], []).warnings == ["hypoglycaemia"]
@@ -77,9 +98,17 @@ def test_the_influx_mirror_writes_glucose_with_its_meal_context() -> None:
 
     from server.timeseries import to_point
 
-    point = to_point({"resident_id": 7, "gateway_id": "gw", "device": "meter", "metric": "glucose",
-                      "ts": datetime(2026, 3, 1, tzinfo=UTC), "flags": ["context_follows", "fasting"],
-                      "values": {"glucose_mmol_l": 6.1, "sequence": 12}})
+    point = to_point(
+        {
+            "resident_id": 7,
+            "gateway_id": "gw",
+            "device": "meter",
+            "metric": "glucose",
+            "ts": datetime(2026, 3, 1, tzinfo=UTC),
+            "flags": ["context_follows", "fasting"],
+            "values": {"glucose_mmol_l": 6.1, "sequence": 12},
+        }
+    )
     assert point is not None
     line = point.to_line_protocol()
     assert line.startswith("glucose,context=fasting,device=meter,gateway=gw,resident_id=7 ")

@@ -20,10 +20,26 @@ from tests.unit.trends.site import make_client, sign_in
 START = at(5, "00:00")  # glucose series starts on day 5 of the seeded fortnight
 
 
-def _add(s, rid: int, metric: str, when, values: dict, flags: list[str] | None = None,  # type: ignore[no-untyped-def]
-         device: str = "meter") -> None:
-    s.add(Reading(resident_id=rid, gateway_id="gw-x", device=device, metric=metric,
-                  ts=when.astimezone(UTC), values=values, flags=flags or []))
+def _add(
+    s,
+    rid: int,
+    metric: str,
+    when,
+    values: dict,
+    flags: list[str] | None = None,  # type: ignore[no-untyped-def]
+    device: str = "meter",
+) -> None:
+    s.add(
+        Reading(
+            resident_id=rid,
+            gateway_id="gw-x",
+            device=device,
+            metric=metric,
+            ts=when.astimezone(UTC),
+            values=values,
+            flags=flags or [],
+        )
+    )
 
 
 @pytest.fixture
@@ -31,10 +47,12 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     c, sessions = make_client(f"sqlite:///{tmp_path}/trends.db")
     seed_cohort(sessions)
     with sessions() as s, s.begin():
-        sugar = Resident(code="SUGAR", name="糖 患者", conditions=["高血压", "2 型糖尿病"], consent=True,
-                         consent_sharing=True)
-        heart = Resident(code="HEART", name="心 患者", conditions=["慢性心力衰竭", "慢阻肺"], consent=True,
-                         consent_sharing=True)
+        sugar = Resident(
+            code="SUGAR", name="糖 患者", conditions=["高血压", "2 型糖尿病"], consent=True, consent_sharing=True
+        )
+        heart = Resident(
+            code="HEART", name="心 患者", conditions=["慢性心力衰竭", "慢阻肺"], consent=True, consent_sharing=True
+        )
         s.add_all([sugar, heart])
         s.flush()
         for seq, (t, value, ctx) in enumerate(GLUCOSE):
@@ -48,8 +66,15 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
         for day, kg in ((6, 70.0), (7, 70.5), (8, 71.0), (9, 72.3), (13, 71.0)):
             _add(s, heart.id, "weight", at(day, "07:00"), {"weight_kg": kg, "bmi": 26.1}, device="scale")
         for i, v in enumerate((92, 89, 87, 88, 93)):  # COPD: threshold 88 %
-            _add(s, heart.id, "spo2", at(10, "02:00") + timedelta(seconds=10 * i), {"spo2": v, "pulse": 80},
-                 ["continuous"], device="oximeter")
+            _add(
+                s,
+                heart.id,
+                "spo2",
+                at(10, "02:00") + timedelta(seconds=10 * i),
+                {"spo2": v, "pulse": 80},
+                ["continuous"],
+                device="oximeter",
+            )
         _add(s, heart.id, "body_temperature", at(11, "09:00"), {"temperature_c": 37.6}, device="thermometer")
     sign_in(c, "doctor")
     yield c
@@ -62,8 +87,13 @@ def test_glucose_figures_join_the_meters_context_records(client: TestClient) -> 
     assert (g["readings"], g["hypo_events"], g["hypo_level_2_events"]) == (8, 2, 1)
     assert g["share_in_range"] == pytest.approx(3 / 8) and g["cv"] == pytest.approx(49.433, abs=1e-3)
     by = {c["context"]: c for c in g["by_context"]}
-    assert (by["fasting"]["readings"], by["before_meal"]["readings"], by["after_meal"]["readings"],
-            by["bedtime"]["readings"], by["other"]["readings"]) == (3, 2, 2, 1, 0)
+    assert (
+        by["fasting"]["readings"],
+        by["before_meal"]["readings"],
+        by["after_meal"]["readings"],
+        by["bedtime"]["readings"],
+        by["other"]["readings"],
+    ) == (3, 2, 2, 1, 0)
     assert body["warnings"] == ["hypoglycaemia_level_2", "glucose_off_target", "glucose_unstable"]
 
 
@@ -94,8 +124,10 @@ def test_fhir_bundle_with_glucose_spo2_weight_and_temperature_is_valid_r4(client
             by.setdefault(o.code.coding[0].code, []).append(o)
         if code == "SUGAR":
             glucose = by["14743-9"]
-            assert len(glucose) == 8 and (glucose[0].valueQuantity.value, glucose[0].valueQuantity.code) == (5.0,
-                                                                                                              "mmol/L")
+            assert len(glucose) == 8 and (glucose[0].valueQuantity.value, glucose[0].valueQuantity.code) == (
+                5.0,
+                "mmol/L",
+            )
             assert glucose[0].valueQuantity.system == "http://unitsofmeasure.org"
             assert glucose[0].note[0].text == "monitor flags: fasting"
         else:
@@ -111,8 +143,10 @@ def test_vitals_csv(client: TestClient) -> None:
     r = client.get("/api/v1/trends/residents/SUGAR/vitals.csv", params={"days": 14})
     assert 'filename="SUGAR-vitals.csv"' in r.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(r.text)))
-    assert [(x["metric"], x["value"], x["unit"]) for x in rows][:2] == [("glucose", "5.0", "mmol/L"),
-                                                                         ("glucose", "9.0", "mmol/L")]
+    assert [(x["metric"], x["value"], x["unit"]) for x in rows][:2] == [
+        ("glucose", "5.0", "mmol/L"),
+        ("glucose", "9.0", "mmol/L"),
+    ]
     assert rows[0]["time_local"] == "2026-03-07T00:00:00+08:00" and rows[0]["context"] == "fasting"
     assert client.get("/api/v1/trends/residents/NOBODY/chronic").status_code == 404
 
@@ -135,8 +169,11 @@ def test_doctor_pages_show_the_chronic_picture_and_rank_it(client: TestClient) -
     assert re.findall(r'data-resident="(\w+)"', html)[:3] == ["SUGAR", "HEART", "HIGH"]
     assert re.search(r'data-count="hypoglycaemia_level_2">1<', html) and "2 级低血糖" in html
     page = client.get("/doctor/residents/SUGAR", params={"days": 14}).text
-    assert re.search(r'data-context="fasting"><td>空腹 fasting</td><td class="num">3</td><td class="num">6.2</td>'
-                     r'<td class="num">67 %</td>', page), page
+    assert re.search(
+        r'data-context="fasting"><td>空腹 fasting</td><td class="num">3</td><td class="num">6.2</td>'
+        r'<td class="num">67 %</td>',
+        page,
+    ), page
     assert re.search(r'data-figure="hypo">2 / 1 · 2.8 mmol/L', page)
     assert re.search(r'data-figure="glucose-variability">2.97 mmol/L · 49.4 %', page)
     heart = client.get("/doctor/residents/HEART/report", params={"days": 14}).text

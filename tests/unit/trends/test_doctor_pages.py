@@ -28,8 +28,17 @@ def pages(tmp_path: Path) -> Iterator[TestClient]:
     with sessions() as s, s.begin():
         rise = s.query(Resident).filter_by(code="RISE").one()
         rise.conditions, rise.medication = ["高血压"], ["氨氯地平 5 mg"]
-        s.add(Alarm(resident_id=rise.id, gateway_id="gw-rise", type="sos", severity="critical", status="resolved",
-                    raised_at=at(10, "15:30").astimezone(zone("UTC")), outcome="false_alarm"))
+        s.add(
+            Alarm(
+                resident_id=rise.id,
+                gateway_id="gw-rise",
+                type="sos",
+                severity="critical",
+                status="resolved",
+                raised_at=at(10, "15:30").astimezone(zone("UTC")),
+                outcome="false_alarm",
+            )
+        )
     yield client
     sessions.kw["bind"].dispose()
 
@@ -85,10 +94,20 @@ def test_printable_report_has_no_navigation_and_print_styles(pages: TestClient) 
 
 def test_chart_places_readings_and_target_where_they_belong() -> None:
     s = series([(0, "07:00", 140, 90), (0, "21:00", 120, 80), (1, "14:00", 160, 100)])
-    svg = ET.fromstring(bp_chart(s, Period(dn(0), dn(1)), (135, 85), zone("Asia/Shanghai"),
-                                 [AlarmMark(at(1, "10:00"), "fall"), AlarmMark(at(5, "10:00"), "outside")]))
+    svg = ET.fromstring(
+        bp_chart(
+            s,
+            Period(dn(0), dn(1)),
+            (135, 85),
+            zone("Asia/Shanghai"),
+            [AlarmMark(at(1, "10:00"), "fall"), AlarmMark(at(5, "10:00"), "outside")],
+        )
+    )
     assert [c.get("class") for c in svg.findall(f"{SVG}circle")[:4] if "pulse" not in c.get("class", "")] == [
-        "systolic am", "diastolic am", "systolic pm"]
+        "systolic am",
+        "diastolic am",
+        "systolic pm",
+    ]
     assert len(svg.findall(f"{SVG}rect[@class='systolic other']")) == 1
     target = svg.find(f"{SVG}line[@class='target systolic']")
     grid_140 = next(t for t in svg.findall(f"{SVG}text") if t.text == "140")

@@ -12,8 +12,13 @@ from server.db.models import Resident
 from tests.unit.trends.build import seed_cohort
 from tests.unit.trends.site import make_client, sign_in
 
-ROUTES = ("/api/v1/trends/residents/HIGH", "/api/v1/trends/residents/HIGH/fhir",
-          "/api/v1/trends/residents/HIGH/readings.csv", "/doctor/residents/HIGH", "/doctor/residents/HIGH/report")
+ROUTES = (
+    "/api/v1/trends/residents/HIGH",
+    "/api/v1/trends/residents/HIGH/fhir",
+    "/api/v1/trends/residents/HIGH/readings.csv",
+    "/doctor/residents/HIGH",
+    "/doctor/residents/HIGH/report",
+)
 
 
 @pytest.fixture

@@ -19,9 +19,18 @@ from tests.unit.trends.site import make_client, sign_in
 
 TODAY = NOW.date()  # 2026-03-15 in Beijing
 
-DIABETES = {"condition": "diabetes", "visit_date": "2026-03-01", "mode": "home", "symptoms": ["polydipsia"],
-            "weight_kg": 61.5, "fasting_glucose_mmol_l": 8.2, "adherence": "intermittent", "hypoglycaemia": "none",
-            "classification": "unsatisfactory", "next_date": "2026-03-14"}
+DIABETES = {
+    "condition": "diabetes",
+    "visit_date": "2026-03-01",
+    "mode": "home",
+    "symptoms": ["polydipsia"],
+    "weight_kg": 61.5,
+    "fasting_glucose_mmol_l": 8.2,
+    "adherence": "intermittent",
+    "hypoglycaemia": "none",
+    "classification": "unsatisfactory",
+    "next_date": "2026-03-14",
+}
 
 
 def test_the_form_follows_the_specification() -> None:
@@ -44,11 +53,18 @@ def test_the_form_follows_the_specification() -> None:
 
 
 def test_due_dates_and_face_to_face_visits() -> None:
-    visits = [(date(2025, 6, 1), "clinic", "doctor", date(2025, 9, 1)), (date(2025, 9, 1), "phone", "doctor",
-              date(2025, 12, 1)), (date(2026, 2, 1), "home", "doctor", date(2026, 3, 1))]
+    visits = [
+        (date(2025, 6, 1), "clinic", "doctor", date(2025, 9, 1)),
+        (date(2025, 9, 1), "phone", "doctor", date(2025, 12, 1)),
+        (date(2026, 2, 1), "home", "doctor", date(2026, 3, 1)),
+    ]
     d = due(1, "hypertension", visits, TODAY)
-    assert (d.last_visit, d.due, d.overdue_days, d.face_to_face_last_year) == (date(2026, 2, 1), date(2026, 3, 1),
-                                                                              14, 2)
+    assert (d.last_visit, d.due, d.overdue_days, d.face_to_face_last_year) == (
+        date(2026, 2, 1),
+        date(2026, 3, 1),
+        14,
+        2,
+    )
     assert d.too_few_visits and due(1, "diabetes", [], TODAY).last_visit is None
 
 
@@ -66,9 +82,11 @@ def pages(tmp_path: Path) -> Iterator[TestClient]:
 
 def post(client: TestClient, code: str, doc: dict, **extra: str):  # type: ignore[no-untyped-def]
     data = {k: v for k, v in doc.items() if k != "symptoms" and v is not None}
-    return client.post(f"/doctor/residents/{code}/followups", data={**data, **extra,
-                                                                     "symptoms": doc.get("symptoms", [])},
-                       follow_redirects=False)
+    return client.post(
+        f"/doctor/residents/{code}/followups",
+        data={**data, **extra, "symptoms": doc.get("symptoms", [])},
+        follow_redirects=False,
+    )
 
 
 def test_a_doctor_records_a_visit_and_it_shows_on_the_page_and_the_report(pages: TestClient) -> None:

@@ -54,8 +54,16 @@ def test_the_stricter_threshold_is_selectable() -> None:
 
 
 def test_sessions_follow_the_residents_local_clock() -> None:
-    s = series([(0, "04:00", 1, 1), (0, "11:59", 2, 2), (0, "12:00", 3, 3), (0, "18:00", 4, 4),
-                (0, "23:59", 5, 5), (1, "00:30", 6, 6)])
+    s = series(
+        [
+            (0, "04:00", 1, 1),
+            (0, "11:59", 2, 2),
+            (0, "12:00", 3, 3),
+            (0, "18:00", 4, 4),
+            (0, "23:59", 5, 5),
+            (1, "00:30", 6, 6),
+        ]
+    )
     assert s.session.tolist() == [MORNING, MORNING, OTHER, EVENING, EVENING, OTHER]
     assert s.day.tolist() == [dn(0)] * 5 + [dn(1)]
 

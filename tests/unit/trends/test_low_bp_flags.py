@@ -14,8 +14,14 @@ from server.trends.summary import low_and_pulse
 def series(systolic: list[float], diastolic: list[float], pulse: list[float]):
     n = len(systolic)
     t = np.arange(n, dtype=float) * 43_200 + 1_767_225_600
-    return build_series(t, np.array(systolic, float), np.array(diastolic, float), np.array(pulse, float),
-                        np.zeros(n, np.uint8), ZoneInfo("Asia/Shanghai"))
+    return build_series(
+        t,
+        np.array(systolic, float),
+        np.array(diastolic, float),
+        np.array(pulse, float),
+        np.zeros(n, np.uint8),
+        ZoneInfo("Asia/Shanghai"),
+    )
 
 
 def test_low_mean_systolic_is_flagged() -> None:

@@ -22,14 +22,38 @@ def pages(tmp_path: Path) -> Iterator[TestClient]:
     seed_cohort(sessions)
     with sessions() as s, s.begin():
         rise = s.query(Resident).filter_by(code="RISE").one()
-        for seq, (day, outcome, by) in enumerate([(8, "confirmed", "button"), (9, "confirmed", "button"),
-                                                  (10, "missed", None), (11, "confirmed", "button")], start=1):
-            s.add(ReminderOutcome(resident_id=rise.id, gateway_id="gw-rise", seq=seq, reminder_key="amlodipine",
-                                  kind="medication", what=PILL, due_at=at(day, "20:00"), outcome=outcome,
-                                  confirmed_by=by, said=1 if by else 3))
-        s.add(ReminderOutcome(resident_id=rise.id, gateway_id="gw-rise", seq=9, reminder_key="bp-morning",
-                              kind="measurement", what="早上的血压", due_at=at(12, "08:00"), outcome="confirmed",
-                              confirmed_by="measurement", said=1))
+        for seq, (day, outcome, by) in enumerate(
+            [(8, "confirmed", "button"), (9, "confirmed", "button"), (10, "missed", None), (11, "confirmed", "button")],
+            start=1,
+        ):
+            s.add(
+                ReminderOutcome(
+                    resident_id=rise.id,
+                    gateway_id="gw-rise",
+                    seq=seq,
+                    reminder_key="amlodipine",
+                    kind="medication",
+                    what=PILL,
+                    due_at=at(day, "20:00"),
+                    outcome=outcome,
+                    confirmed_by=by,
+                    said=1 if by else 3,
+                )
+            )
+        s.add(
+            ReminderOutcome(
+                resident_id=rise.id,
+                gateway_id="gw-rise",
+                seq=9,
+                reminder_key="bp-morning",
+                kind="measurement",
+                what="早上的血压",
+                due_at=at(12, "08:00"),
+                outcome="confirmed",
+                confirmed_by="measurement",
+                said=1,
+            )
+        )
     sign_in(client, "doctor")
     yield client
     sessions.kw["bind"].dispose()
@@ -49,7 +73,11 @@ def test_fhir_export_has_a_medication_administration_per_medication_reminder(pag
     bundle = Bundle.model_validate_json(r.content)
     given = [e.resource for e in bundle.entry if e.resource.__resource_type__ == "MedicationAdministration"]
     assert [(g.status, g.medicationCodeableConcept.text) for g in given] == [
-        ("completed", PILL), ("completed", PILL), ("not-done", PILL), ("completed", PILL)]
+        ("completed", PILL),
+        ("completed", PILL),
+        ("not-done", PILL),
+        ("completed", PILL),
+    ]
     assert given[2].statusReason[0].text == "no confirmation from the resident"
     assert {g.subject.reference for g in given} == {bundle.entry[0].fullUrl}
 

@@ -14,8 +14,16 @@ from tests.unit.trends.build import dn, series
 def test_variability_of_daily_means() -> None:
     # Daily systolic means 120, 130, 125, 135: mean 127.5, squares 56.25+6.25+6.25+56.25 = 125,
     # SD = sqrt(125/3) = 6.455, CV = 6.455/127.5 = 5.063 %, ARV = (10+5+10)/3 = 8.333.
-    s = series([(0, "07:00", 118, 80), (0, "21:00", 122, 80), (1, "07:00", 130, 80), (2, "07:00", 125, 80),
-                (3, "07:00", 140, 80), (3, "21:00", 130, 80)])
+    s = series(
+        [
+            (0, "07:00", 118, 80),
+            (0, "21:00", 122, 80),
+            (1, "07:00", 130, 80),
+            (2, "07:00", 125, 80),
+            (3, "07:00", 140, 80),
+            (3, "21:00", 130, 80),
+        ]
+    )
     out = summarize(s, Period(dn(0), dn(3)))
     assert out.sd_systolic == pytest.approx(6.4550, abs=1e-4)
     assert out.cv_systolic == pytest.approx(5.0628, abs=1e-4)
@@ -45,11 +53,15 @@ def test_t_quantiles_match_the_tables() -> None:
 
 
 def test_morning_evening_share_above_target_and_flags() -> None:
-    s = series([
-        (0, "07:00", 150, 90, 80, ["irregular_pulse"]), (0, "21:00", 130, 80),
-        (1, "07:00", 140, 84, 70, ["body_movement", "cuff_too_loose"]), (1, "21:00", 134, 84),
-        (1, "14:00", 120, 70, None, ["something_new", "cuff_loose"]),
-    ])
+    s = series(
+        [
+            (0, "07:00", 150, 90, 80, ["irregular_pulse"]),
+            (0, "21:00", 130, 80),
+            (1, "07:00", 140, 84, 70, ["body_movement", "cuff_too_loose"]),
+            (1, "21:00", 134, 84),
+            (1, "14:00", 120, 70, None, ["something_new", "cuff_loose"]),
+        ]
+    )
     out = summarize(s, Period(dn(0), dn(1)), target=(135, 85))
     assert out.morning == pytest.approx((145.0, 87.0))
     assert out.evening == pytest.approx((132.0, 82.0))
