@@ -10,9 +10,9 @@ ensure_system_packages test
 ensure_axe
 ensure_postgres
 ensure_venv server,gateway,test,bench,check
-# The checks that keep the shape (pyproject.toml configures them), before the suite. Enabled by the lead after
-# the merge: the branches of issue 23 are not all clean yet.
-# .venv/bin/ruff check .
-# .venv/bin/ruff format --check .
-# .venv/bin/mypy
+# The checks that keep the shape (pyproject.toml configures them), before the suite: a finding fails the run.
+echo "==> ruff check, ruff format --check, mypy (strict)"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"
