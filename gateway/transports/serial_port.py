@@ -70,17 +70,16 @@ class SerialTransport:
         """Open the port (or wait out the backoff when it cannot be had) and read it until it is lost."""
         try:
             self._port = self.opener(self.url, baudrate=self.baudrate, timeout=0.2)
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except Exception as exc:  # port boundary: whatever the driver raises, the port is not open (backoff)
             self.stats.open_failures += 1
             if not self._reported_down:
                 log.warning("cannot open %s: %s; retrying with backoff", self.url, exc)
                 self._state(False)
                 self._reported_down = True
-            self._loop.wait(self._backoff)
-            self._backoff = min(self._backoff * 2, self.max_backoff)
+            self._back_off()
             return
         self.stats.opens += 1
-        self._backoff, self._reported_down = self.min_backoff, False
+        self._reported_down = False  # the backoff resets only once the port delivers bytes (_read_until_lost)
         log.info("opened %s", self.url)
         self.connected.set()
         self._state(True)
@@ -93,16 +92,22 @@ class SerialTransport:
             self.stats.losses += 1
             self._state(False)
             self._reported_down = True
+            self._back_off()  # a port that opens and fails at once must not be reopened back to back
+
+    def _back_off(self) -> None:
+        self._loop.wait(self._backoff)
+        self._backoff = min(self._backoff * 2, self.max_backoff)
 
     def _read_until_lost(self) -> bool:
         """Read until stopped (False) or the port fails (True)."""
         while not self._loop.stopping:
             try:
                 data = self._port.read(max(1, self._port.in_waiting))
-            except (serial.SerialException, OSError) as exc:  # unplugged: the port is gone
+            except Exception as exc:  # port boundary: unplugged, or a driver's own error (termios.error): lost
                 log.warning("lost %s: %s", self.url, exc)
                 return True
             if data:
+                self._backoff = self.min_backoff  # a port that delivers is healthy again
                 self.stats.bytes += len(data)
                 try:
                     self.on_bytes(data)

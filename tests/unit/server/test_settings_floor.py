@@ -29,4 +29,5 @@ def test_the_declared_pydantic_settings_floor_knows_env_nested_max_split() -> No
     assert declared_floor("pydantic-settings") >= (2, 8), (
         "server/settings.py needs env_nested_max_split (pydantic-settings 2.8.0); with the declared floor an "
         "older pydantic-settings splits ANXIN_MQTT_SHARED_GROUP / _TLS_CA / _CLIENT_ID into mqtt.shared.group … "
-        "and the server refuses to start")
+        "and the server refuses to start"
+    )
