@@ -19,6 +19,7 @@ SCENARIOS: dict[str, str] = {
     "outage_drain": "bench.scenarios.outage",
     "gateway_footprint": "bench.scenarios.footprint",
     "connection_scale": "bench.scenarios.connections",
+    "gateway_burst": "bench.scenarios.burst",
     "speech_start": "bench.scenarios.speech",
 }
 
