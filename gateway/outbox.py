@@ -7,6 +7,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -14,7 +15,8 @@ from typing import Any
 from anxin import protocol
 from gateway.errors import OutboxError
 from gateway.outbox_db import LANE_ORDER, Entry, Row, connect, ranges, used_bytes
-from gateway.sequence import SequenceNumbers, get_meta, set_meta
+from gateway.outbox_index import PendingIndex
+from gateway.sequence import SequenceNumbers, get_meta, set_meta, set_sync
 
 __all__ = ["ACK_FLUSH_N", "ACK_FLUSH_S", "KEEP_RECENT", "Entry", "Outbox", "connect", "ranges"]
 
@@ -25,10 +27,20 @@ ACK_FLUSH_S = 300.0
 # The newest acknowledged rows stay (deleted later) so a redelivered local message can be recognised:
 # the home broker redelivers at most its in-flight window (Mosquitto: 20 messages) after a crash.
 KEEP_RECENT = 512
+# Local messages whose stored entries are remembered for recognising a redelivery (newest first): far more
+# than the home broker's in-flight window (deploy/mosquitto-pi.conf: 100) plus what waits in the worker.
+SOURCE_MEMORY = 4096
+INSERT = "INSERT INTO outbox (seq, lane, lane_name, ts, mono, body, src) VALUES (?, ?, ?, ?, ?, ?, ?)"
+# A row as inserted: seq, lane order, lane name, ts, mono, body (JSON), source message key.
+Staged = tuple[int, int, str, float, "float | None", str, "str | None"]
 
 
 class Outbox:
-    """Alarms are committed with synchronous=FULL; readings with NORMAL; disk use is capped."""
+    """Alarms are committed with synchronous=FULL; readings with NORMAL, alone or in groups; disk use is capped.
+
+    What waits for the server's acknowledgement is indexed in memory (gateway/outbox_index.py), built
+    from the table when the outbox opens, so finding the next entries to send does not read the table.
+    """
 
     def __init__(self, conn: sqlite3.Connection, max_bytes: int | None = None, check_every: int = 200) -> None:
         self._conn = conn
@@ -36,14 +48,26 @@ class Outbox:
         self.max_bytes = max_bytes
         self._check_every = check_every
         self._since_check = 0
-        self._seq = SequenceNumbers(conn)
+        self._sync_level: str | None = None  # the PRAGMA synchronous last set: switched only when it changes
+        self._seq = SequenceNumbers(conn, sync=self._set_sync)
+        self._index: PendingIndex | None = None
+        # Local message key -> entries its handling stored (the newest SOURCE_MEMORY keys).
+        self._sources: OrderedDict[str, int] = OrderedDict()
+        # While the worker handles one local message (source()): its key, the entries a redelivery
+        # skips, and whether its readings and events wait in the buffer for a group commit (flush()).
         self._src: str | None = None
+        self._src_owner: int | None = None
         self._skip = 0
+        self._group = False
+        self._buffer: list[Staged] = []
+        self._buffer_meta: dict[str, str] = {}
         self._acked: set[int] = set()
         self._acked_since = 0.0
         self.thinned = 0
         self.replays = 0
         self.skipped = 0
+        self.group_commits = 0
+        self.lost = 0  # buffered entries dropped because their group commit failed (the disk refused)
 
     def recover(self, ts: float, mono: float | None = None) -> dict[str, Any] | None:
         """Start the sequence after a restart; after an unclean stop, record the skipped numbers as a gap."""
@@ -51,6 +75,7 @@ class Outbox:
             if self._seq.started:
                 return None
             try:
+                self._load_index()
                 skipped = self._seq.recover()
             except sqlite3.Error as exc:
                 self._rollback()
@@ -67,13 +92,37 @@ class Outbox:
             self._insert([("gap", ts, mono, gap)], "FULL", internal=True)
             return gap
 
+    def _load_index(self) -> PendingIndex:
+        """The in-memory index and the redelivery memory, read from the table once (under the lock)."""
+        if self._index is None:
+            self._index = PendingIndex.load(self._conn, self._acked)
+            recent = self._conn.execute(
+                "SELECT src, COUNT(*), MAX(seq) FROM outbox WHERE src IN "
+                "(SELECT src FROM outbox WHERE src IS NOT NULL ORDER BY seq DESC LIMIT ?) "
+                "GROUP BY src ORDER BY MAX(seq)",
+                (SOURCE_MEMORY,),
+            ).fetchall()
+            self._sources = OrderedDict((str(r[0]), int(r[1])) for r in recent)
+        return self._index
+
+    def _set_sync(self, level: str) -> None:
+        if level != self._sync_level:
+            set_sync(self._conn, level)
+            self._sync_level = level
+
     @contextmanager
-    def source(self, key: str, replay: bool = False) -> Iterator[None]:
-        """Tag what is stored while handling one local message; on a replay (a redelivery) skip as
-        many entries as the first delivery already stored."""
+    def source(self, key: str, replay: bool = False, group: bool = False) -> Iterator[None]:
+        """Tag what this thread stores while handling one local message; on a replay (a redelivery) skip
+        as many entries as the first delivery already stored.
+
+        With `group`, its readings, events and meta values wait in a buffer until flush() commits them
+        with those of the messages before it (a group commit); an alarm commits the buffer and itself at
+        once. The caller acknowledges the message only after flush().
+        """
         with self._lock:
-            self._src = key
-            self._skip = self._count_src(key) if replay else 0
+            self._load_index()
+            self._src, self._src_owner, self._group = key, threading.get_ident(), group
+            self._skip = self._sources.get(key, 0) if replay else 0
             if self._skip:
                 self.replays += 1
                 log.info("redelivered local message %s: its first %d entries are already stored", key, self._skip)
@@ -81,10 +130,21 @@ class Outbox:
             yield
         finally:
             with self._lock:
-                self._src, self._skip = None, 0
+                self._src, self._src_owner, self._skip, self._group = None, None, 0, False
 
-    def _count_src(self, key: str) -> int:
-        return int(self._conn.execute("SELECT COUNT(*) FROM outbox WHERE src = ?", (key,)).fetchone()[0])
+    def _mine(self) -> bool:
+        """Whether the caller is the thread handling the tagged local message."""
+        return self._src_owner is not None and self._src_owner == threading.get_ident()
+
+    def _note_source(self, key: str, n: int) -> None:
+        count = self._sources.get(key, 0) + n
+        if count <= 0:
+            self._sources.pop(key, None)
+            return
+        self._sources[key] = count
+        self._sources.move_to_end(key)
+        while len(self._sources) > SOURCE_MEMORY:
+            self._sources.popitem(last=False)
 
     def _replayed(self, rows: Sequence[Row]) -> list[int]:
         taken = min(self._skip, len(rows))
@@ -100,31 +160,90 @@ class Outbox:
     def _insert(self, rows: Sequence[Row], sync: str, internal: bool = False) -> list[int]:
         try:
             with self._lock:
-                if not internal and self._skip:
+                mine = not internal and self._mine()
+                if mine and self._skip:
                     return self._replayed(rows)
                 if not self._seq.started:
                     self.recover(rows[0][1], rows[0][2])
+                self._load_index()
                 first = self._seq.allocate(len(rows))
-                self._conn.execute(f"PRAGMA synchronous={sync}")
-                self._conn.execute("BEGIN IMMEDIATE")
                 seqs = list(range(first, first + len(rows)))
-                src = None if internal else self._src
-                self._conn.executemany(
-                    "INSERT INTO outbox (seq, lane, lane_name, ts, mono, body, src) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (s, LANE_ORDER[lane], lane, ts, mono, json.dumps(body, ensure_ascii=False), src)
-                        for s, (lane, ts, mono, body) in zip(seqs, rows, strict=False)
-                    ],
-                )
-                self._conn.execute("COMMIT")
-                self._since_check += len(rows)
-                if self.max_bytes and self._since_check >= self._check_every:
-                    self._since_check = 0
-                    self._enforce_cap(rows[-1][1], rows[-1][2])
+                src = self._src if mine else None
+                staged: list[Staged] = [
+                    (s, LANE_ORDER[lane], lane, ts, mono, json.dumps(body, ensure_ascii=False), src)
+                    for s, (lane, ts, mono, body) in zip(seqs, rows, strict=False)
+                ]
+                if src is not None:
+                    self._note_source(src, len(staged))
+                if mine and self._group and sync == "NORMAL":
+                    self._buffer.extend(staged)  # committed by flush(), or by the next alarm
+                    return seqs
+                # Everything buffered has lower numbers: it is committed first (an alarm does not wait for
+                # the group, it takes it along), so no number on disk ever sits above one still in memory.
+                self._flush_buffer(strict=False)
+                try:
+                    self._commit(staged, sync)
+                except sqlite3.Error:
+                    if src is not None:
+                        self._note_source(src, -len(staged))
+                    raise
                 return seqs
         except sqlite3.Error as exc:
             self._rollback()
             raise OutboxError(f"cannot store {len(rows)} event(s): {exc}") from exc
+
+    def _commit(self, staged: Sequence[Staged], sync: str, meta: dict[str, str] | None = None) -> None:
+        """One transaction; the index learns the entries only once they are committed."""
+        self._set_sync(sync)
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._conn.executemany(INSERT, staged)
+        for key, value in (meta or {}).items():
+            set_meta(self._conn, key, value)
+        self._conn.execute("COMMIT")
+        index = self._load_index()
+        for row in staged:
+            index.add(row[2], row[0])
+        self._since_check += len(staged)
+        if staged and self.max_bytes and self._since_check >= self._check_every:
+            self._since_check = 0
+            try:
+                self._enforce_cap(staged[-1][3], staged[-1][4])
+            except sqlite3.Error as exc:  # what was just committed stays committed; the cap is checked again later
+                self._rollback()
+                log.error("could not enforce the outbox's disk cap: %s", exc)
+
+    def _flush_buffer(self, strict: bool) -> int:
+        """Commit the buffered entries and meta values (NORMAL); on failure they are dropped and logged."""
+        if not self._buffer and not self._buffer_meta:
+            return 0
+        rows, meta = self._buffer, self._buffer_meta
+        self._buffer, self._buffer_meta = [], {}
+        try:
+            self._commit(rows, "NORMAL", meta)
+        except sqlite3.Error as exc:
+            self._rollback()
+            for row in rows:
+                if row[6] is not None:
+                    self._note_source(row[6], -1)
+            self.lost += len(rows)
+            log.error("could not store %d buffered event(s): %s", len(rows), exc)
+            if strict:
+                raise OutboxError(f"cannot store {len(rows)} buffered event(s): {exc}") from exc
+            return 0
+        self.group_commits += 1
+        return len(rows)
+
+    def flush(self) -> int:
+        """Commit what the group writes buffered (one transaction, synchronous=NORMAL); returns how many
+        entries. When the disk refuses they are dropped (as a single reading that cannot be stored always
+        was) and OutboxError is raised."""
+        with self._lock:
+            return self._flush_buffer(strict=True)
+
+    @property
+    def buffered(self) -> bool:
+        """Whether entries or meta values wait for flush()."""
+        return bool(self._buffer or self._buffer_meta)
 
     def _rollback(self) -> None:
         try:
@@ -158,7 +277,7 @@ class Outbox:
                     return False
                 body = json.loads(row[0])
                 body[key] = value
-                self._conn.execute("PRAGMA synchronous=FULL")
+                self._set_sync("FULL")
                 self._conn.execute(
                     "UPDATE outbox SET body = ? WHERE seq = ?", (json.dumps(body, ensure_ascii=False), seq)
                 )
@@ -174,28 +293,28 @@ class Outbox:
             return used_bytes(self._conn)
 
     def _enforce_cap(self, ts: float, mono: float | None) -> None:
+        index = self._load_index()
         while self.max_bytes and self.used_bytes() > self.max_bytes:
-            readings = self.count("reading")
+            readings = index.count("reading")
             if readings == 0:
                 return  # only alarms and events are left: they are never dropped
             self.flush_acks(force=True)
             want = max(1, readings // 10)
-            victims = [
-                v
-                for v in self._conn.execute(
-                    "SELECT seq, ts FROM outbox WHERE lane_name = 'reading' ORDER BY seq LIMIT ?",
-                    (want + len(self._acked),),
-                ).fetchall()
-                if v[0] not in self._acked
-            ][:want]  # delivered ones are not thinned
-            seqs = [v[0] for v in victims]
+            seqs = []  # the oldest waiting readings (delivered ones are not thinned)
+            for s in index.lanes["reading"]:
+                seqs.append(s)
+                if len(seqs) >= want:
+                    break
+            times = dict(self._conn.execute("SELECT seq, ts FROM outbox WHERE seq IN (?, ?)", (seqs[0], seqs[-1])))
             gap = protocol.GapBody(
-                "disk_cap", tuple((a, b) for a, b in ranges(seqs)), len(seqs), victims[0][1], victims[-1][1]
+                "disk_cap", tuple((a, b) for a, b in ranges(seqs)), len(seqs), times[seqs[0]], times[seqs[-1]]
             ).to_wire()
-            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._set_sync("NORMAL")
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
             self._conn.execute("COMMIT")
+            for s in seqs:
+                index.discard(s)
             self.thinned += len(seqs)
             self._insert([("gap", ts, mono, gap)], "NORMAL", internal=True)
 
@@ -204,22 +323,50 @@ class Outbox:
     def pending(self, limit: int, exclude: set[int] | frozenset[int] = frozenset()) -> list[Entry]:
         """The oldest unacknowledged entries, alarms before events before readings."""
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT seq, lane_name, ts, mono, body FROM outbox ORDER BY lane, seq LIMIT ?",
-                (limit + len(exclude) + len(self._acked),),
-            ).fetchall()
-            skip = exclude | self._acked if self._acked else exclude
-        kept = [r for r in rows if r[0] not in skip][:limit]
+            picked: list[int] = []
+            if limit > 0:
+                for _, s in self._load_index().ordered():
+                    if s not in exclude:
+                        picked.append(s)
+                        if len(picked) >= limit:
+                            break
+            return self.entries(picked)
+
+    def waiting(self, limit: int, after: dict[int, int]) -> list[tuple[int, int]]:
+        """(lane order, seq) of up to `limit` unacknowledged entries in sending order, above `after[lane
+        order]` in each lane order: what the uplink has not sent yet on its link, found without skipping
+        over what it has in flight."""
+        with self._lock:
+            out: list[tuple[int, int]] = []
+            if limit > 0:
+                for item in self._load_index().ordered(after):
+                    out.append(item)
+                    if len(out) >= limit:
+                        break
+            return out
+
+    def entries(self, seqs: Sequence[int]) -> list[Entry]:
+        """The stored, unacknowledged entries among `seqs`, in that order (bodies read by primary key)."""
+        if not seqs:
+            return []
+        found: dict[int, tuple[Any, ...]] = {}
+        with self._lock:
+            for i in range(0, len(seqs), 500):
+                chunk = seqs[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                for r in self._conn.execute(
+                    f"SELECT seq, lane_name, ts, mono, body FROM outbox WHERE seq IN ({marks})", chunk
+                ):
+                    found[r[0]] = r
+            acked = self._acked
+            kept = [found[s] for s in seqs if s in found and s not in acked]
         return [Entry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in kept]
 
     def alarms(self) -> list[Entry]:
         """Every unacknowledged alarm, oldest first (for the SMS fallback)."""
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT seq, lane_name, ts, mono, body FROM outbox WHERE lane = 0 ORDER BY seq"
-            ).fetchall()
-            acked = set(self._acked)
-        return [Entry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows if r[0] not in acked]
+            seqs = list(self._load_index().lanes["alarm"])
+            return self.entries(seqs) if seqs else []
 
     def ack(self, seqs: Iterable[int]) -> int:
         """Forget entries the server has durably stored; returns how many were waiting.
@@ -229,15 +376,10 @@ class Outbox:
         simply sent again, and the server ignores it.
         """
         with self._lock:
-            fresh = [s for s in seqs if s not in self._acked]
-            if not fresh:
+            index = self._load_index()
+            known = [s for s in seqs if s not in self._acked and index.discard(s) is not None]
+            if not known:
                 return 0
-            known = {
-                r[0]
-                for r in self._conn.execute(
-                    f"SELECT seq FROM outbox WHERE seq IN ({','.join('?' * len(fresh))})", fresh
-                )
-            }
             if not self._acked:
                 self._acked_since = time.monotonic()
             self._acked.update(known)
@@ -245,11 +387,11 @@ class Outbox:
             return len(known)
 
     def seqs_upto(self, upto: int) -> list[int]:
-        """Stored sequence numbers <= upto (what a cumulative ack covers)."""
+        """Unacknowledged sequence numbers <= upto (what a cumulative ack covers)."""
         if upto <= 0:
             return []
         with self._lock:
-            return [r[0] for r in self._conn.execute("SELECT seq FROM outbox WHERE seq <= ?", (upto,))]
+            return self._load_index().upto(upto)
 
     def flush_due(self) -> int:
         """Called regularly by the uplink: deletes acknowledged entries once enough have waited."""
@@ -267,7 +409,7 @@ class Outbox:
             if not done or not due:
                 return 0
             try:
-                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._set_sync("NORMAL")
                 self._conn.execute("BEGIN IMMEDIATE")
                 self._conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in done])
                 self._seq.note_delivered(done[-1])
@@ -280,36 +422,39 @@ class Outbox:
             return len(done)
 
     def count(self, lane: str | None = None) -> int:
-        """How many entries wait for acknowledgement (in one lane, or all)."""
+        """How many committed entries wait for acknowledgement (in one lane, or all)."""
         with self._lock:
-            where, args = ("WHERE lane_name = ?", [lane]) if lane else ("", [])
-            total = int(self._conn.execute(f"SELECT COUNT(*) FROM outbox {where}", args).fetchone()[0])
-            if not self._acked:
-                return total
-            acked = list(self._acked)
-            marks = ",".join("?" * len(acked))
-            done = self._conn.execute(
-                f"SELECT COUNT(*) FROM outbox WHERE seq IN ({marks})" + (" AND lane_name = ?" if lane else ""),
-                [*acked, *args],
-            ).fetchone()[0]
-            return total - int(done)
+            return self._load_index().count(lane)
+
+    def index_snapshot(self) -> dict[str, list[int]]:
+        """Lane -> unacknowledged sequence numbers, as the in-memory index has them (tests)."""
+        with self._lock:
+            return self._load_index().snapshot()
 
     def get_meta(self, key: str) -> str | None:
         """A small persistent value (boot counter, applied rules version)."""
         with self._lock:
+            if key in self._buffer_meta:
+                return self._buffer_meta[key]
             return get_meta(self._conn, key)
 
     def set_meta(self, key: str, value: str) -> None:
-        """Persist a small value."""
+        """Persist a small value; inside a group (source(group=True)) it is committed with the group's
+        entries, so a value written after an entry was stored is never on disk without it."""
         with self._lock:
+            if self._group and self._mine():
+                self._buffer_meta[key] = str(value)
+                return
+            self._flush_buffer(strict=False)
             set_meta(self._conn, key, value)
 
     def close(self) -> None:
-        """Record where the sequence stopped (a clean stop leaves no gap), then close."""
+        """Commit what is buffered, record where the sequence stopped (a clean stop leaves no gap), close."""
         with self._lock:
             try:
+                self._flush_buffer(strict=False)
                 self.flush_acks(force=True)
                 self._seq.clean_stop()
-            except sqlite3.Error:
+            except (sqlite3.Error, OutboxError):
                 pass  # the next start treats this as unclean and records a gap: safe
             self._conn.close()

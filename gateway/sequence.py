@@ -9,6 +9,7 @@ unclean stop numbering resumes past the reserved block. A clean stop records whe
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 SEQ_BLOCK = 10_000
 
@@ -24,12 +25,22 @@ def set_meta(conn: sqlite3.Connection, key: str, value: object) -> None:
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, str(value)))
 
 
+def set_sync(conn: sqlite3.Connection, level: str) -> None:
+    """`PRAGMA synchronous` for the next commits (FULL: fsync on commit; NORMAL: at checkpoints)."""
+    conn.execute(f"PRAGMA synchronous={level}")
+
+
 class SequenceNumbers:
     """The outbox's numbering; the caller holds the outbox lock around every call."""
 
-    def __init__(self, conn: sqlite3.Connection, block: int = SEQ_BLOCK) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, block: int = SEQ_BLOCK, sync: Callable[[str], None] | None = None
+    ) -> None:
         self._conn = conn
         self._block = block
+        # How to set `PRAGMA synchronous` (the outbox passes its own, which skips a switch to the level
+        # already set).
+        self._sync = sync or (lambda level: set_sync(conn, level))
         self.next: int | None = None
         self._reserved = 0
 
@@ -44,7 +55,7 @@ class SequenceNumbers:
         high = int(get_meta(self._conn, "seq_high") or 0)
         high = max(high, int(self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0]))
         clean = get_meta(self._conn, "clean_next_seq")
-        self._conn.execute("PRAGMA synchronous=FULL")
+        self._sync("FULL")
         self._conn.execute("BEGIN IMMEDIATE")
         self._conn.execute("DELETE FROM meta WHERE key = 'clean_next_seq'")
         skipped = None
@@ -65,7 +76,7 @@ class SequenceNumbers:
         first = self.next
         if first + n - 1 > self._reserved:
             self._reserved = first + n - 1 + self._block
-            self._conn.execute("PRAGMA synchronous=FULL")
+            self._sync("FULL")
             self._conn.execute("BEGIN IMMEDIATE")
             set_meta(self._conn, "seq_reserved", self._reserved)
             # Numbers below `first` are used: a lower bound for the gap an unclean stop reports.
@@ -82,5 +93,5 @@ class SequenceNumbers:
     def clean_stop(self) -> None:
         """Record where numbering stopped, so the next start leaves no gap."""
         if self.next is not None:
-            self._conn.execute("PRAGMA synchronous=FULL")
+            self._sync("FULL")
             set_meta(self._conn, "clean_next_seq", self.next)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
 import random
 import secrets
@@ -16,6 +17,7 @@ from anxin.loop import Loop
 from anxin.mqtt import MqttError
 from gateway.config import UplinkConfig
 from gateway.outbox import Entry, Outbox
+from gateway.outbox_db import LANE_ORDER
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,7 @@ CLOCK_SANE_AFTER = 1_577_836_800.0  # 2020-01-01: a Pi without RTC before NTP re
 # Half the server's cap: room for the envelope and for a body that grows when the server re-encodes it.
 BATCH_BYTES = protocol.MAX_UPLINK_BYTES // 2
 REMEMBERED_BATCHES = 512  # batches an ack may answer: well beyond the in-flight window (2000 events)
+NO_ALARMS = {0: 2**62}  # a cursor above every alarm: alarms are taken from Outbox.alarms(), never as fresh entries
 
 
 @dataclass(slots=True)
@@ -57,7 +60,15 @@ class Uplink:
     monotonic: Callable[[], float] = time.monotonic
     on_stuck: Callable[[], None] | None = None
     stats: UplinkStats = field(default_factory=UplinkStats)
-    _inflight: dict[int, tuple[float, int]] = field(default_factory=dict)
+    # seq -> (resend deadline, attempts, lane order) of what was published on this link and not acknowledged.
+    _inflight: dict[int, tuple[float, int, int]] = field(default_factory=dict)
+    # The deadlines as a heap (stale pairs are skipped when they come up), and what is past its deadline
+    # and waits to be resent (seq -> lane order): no step scans the whole window.
+    _deadlines: list[tuple[float, int]] = field(default_factory=list)
+    _overdue: dict[int, int] = field(default_factory=dict)
+    # Lane order -> highest seq published on this link: what was never sent lies above it.
+    _cursor: dict[int, int] = field(default_factory=dict)
+    _generation: int = 0  # bumped whenever the window is forgotten (reconnect, resend_now)
     # What an ack may clear: only what was published on the current link, in a batch it names.
     _highest_sent: int = 0
     _batches: OrderedDict[str, frozenset[int]] = field(default_factory=OrderedDict)
@@ -93,10 +104,18 @@ class Uplink:
         """Link state from the MQTT edge; in-flight entries are resent after a reconnect."""
         with self._lock:
             self._connected = up
-            self._inflight.clear()
+            self._forget_window()
             self._highest_sent = 0
             self._batches.clear()
         self._wake.set()
+
+    def _forget_window(self) -> None:
+        """Everything unacknowledged counts as never sent (the caller holds the lock)."""
+        self._inflight.clear()
+        self._deadlines.clear()
+        self._overdue.clear()
+        self._cursor.clear()
+        self._generation += 1
 
     def on_message(self, topic: str, payload: bytes) -> None:
         """Acknowledgements and commands from the server."""
@@ -123,7 +142,7 @@ class Uplink:
         """Forget backoff: everything unacknowledged goes again now, alarms first."""
         with self._lock:
             n = len(self._inflight)
-            self._inflight.clear()
+            self._forget_window()
         if n:
             log.info("%s: resending %d unacknowledged events now", why, n)
         self._wake.set()
@@ -155,6 +174,7 @@ class Uplink:
             self._last_ack = self.monotonic()
             for s in seqs:
                 self._inflight.pop(s, None)
+                self._overdue.pop(s, None)
         self.stats.acked += removed
         self._wake.set()
 
@@ -168,18 +188,20 @@ class Uplink:
         with self._lock:
             if not self._connected:
                 return 1.0
-            waiting = {s for s, (deadline, _) in self._inflight.items() if deadline > now}
-            room = self.config.max_inflight - len(waiting)
+            self._collect_overdue(now)
+            room = self.config.max_inflight - (len(self._inflight) - len(self._overdue))
+            generation = self._generation
         self._check_stuck(now)
         # Every batch starts with every unacknowledged alarm, due or not: the server can never commit
         # a reading from this gateway before the alarms stored ahead of it (alarms are few; resends
         # are deduplicated by the server).
         alarms = self.outbox.alarms()[: self.config.batch_size]
-        due_alarms = [a for a in alarms if a.seq not in waiting]
-        rest = []
+        with self._lock:
+            due_alarms = [a for a in alarms if a.seq not in self._inflight or a.seq in self._overdue]
+            self._drop_overdue_alarms({a.seq for a in alarms})
+        rest: list[Entry] = []
         if room > 0 and len(alarms) < self.config.batch_size:
-            skip = waiting | {a.seq for a in alarms}
-            rest = self.outbox.pending(min(self.config.batch_size - len(alarms), room), exclude=skip)
+            rest = self._next_entries(min(self.config.batch_size - len(alarms), room))
         if not due_alarms and not rest:
             return self._next_deadline(now) if room > 0 else 0.05
         entries, payload, batch = self._fitted(alarms, rest)
@@ -195,16 +217,59 @@ class Uplink:
             log.info("uplink publish failed, will retry: %s", exc)
             return 0.5
         with self._lock:
-            if not self._inflight:
-                self._waiting_since = now
-            for e in entries:
-                attempts = self._inflight.get(e.seq, (0.0, 0))[1] + 1
-                if attempts > 1:
-                    self.stats.resent += 1
-                self._inflight[e.seq] = (now + self._backoff(attempts), attempts)
+            if generation == self._generation:  # else the window was forgotten meanwhile: all goes again
+                self._record_sent(entries, now)
         self.stats.batches_sent += 1
         self.stats.events_sent += len(entries)
         return 0.0
+
+    def _collect_overdue(self, now: float) -> None:
+        """Move what has passed its resend deadline to the overdue set (the caller holds the lock)."""
+        heap = self._deadlines
+        while heap and heap[0][0] <= now:
+            deadline, seq = heapq.heappop(heap)
+            current = self._inflight.get(seq)
+            if current is not None and current[0] == deadline:
+                self._overdue[seq] = current[2]
+
+    def _drop_overdue_alarms(self, unacked: set[int]) -> None:
+        """Overdue alarms the outbox no longer holds were acknowledged meanwhile (the caller holds the lock)."""
+        for seq in [s for s, lane in self._overdue.items() if lane == 0 and s not in unacked]:
+            del self._overdue[seq]
+            self._inflight.pop(seq, None)
+
+    def _next_entries(self, want: int) -> list[Entry]:
+        """Up to `want` readings and events in sending order: overdue ones and those never sent on this link."""
+        with self._lock:
+            overdue = sorted((lane, s) for s, lane in self._overdue.items() if lane > 0)[:want]
+            cursor = {**self._cursor, **NO_ALARMS}
+        fresh = self.outbox.waiting(want, cursor)
+        picked = [s for _, s in heapq.merge(overdue, fresh)][:want]
+        found = self.outbox.entries(picked)
+        if len(found) < len(picked):  # acknowledged or thinned meanwhile: nothing to resend
+            kept = {e.seq for e in found}
+            with self._lock:
+                for s in picked:
+                    if s not in kept:
+                        self._overdue.pop(s, None)
+                        self._inflight.pop(s, None)
+        return found
+
+    def _record_sent(self, entries: list[Entry], now: float) -> None:
+        """What was just published is in flight until its deadline (the caller holds the lock)."""
+        if not self._inflight:
+            self._waiting_since = now
+        for e in entries:
+            attempts = self._inflight.get(e.seq, (0.0, 0, 0))[1] + 1
+            if attempts > 1:
+                self.stats.resent += 1
+            lane = LANE_ORDER[e.lane]
+            deadline = now + self._backoff(attempts)
+            self._inflight[e.seq] = (deadline, attempts, lane)
+            heapq.heappush(self._deadlines, (deadline, e.seq))
+            self._overdue.pop(e.seq, None)
+            if lane and e.seq > self._cursor.get(lane, 0):
+                self._cursor[lane] = e.seq
 
     def _fitted(self, alarms: list[Entry], rest: list[Entry]) -> tuple[list[Entry], bytes, protocol.UplinkBatch]:
         """The batch, halved (readings first, alarms last) until it fits well under the server's size cap:
@@ -251,7 +316,12 @@ class Uplink:
         with self._lock:
             if not self._inflight:
                 return 1.0
-            return max(0.01, min(d for d, _ in self._inflight.values()) - now)
+            if self._overdue:
+                return 0.01
+            heap = self._deadlines
+            while heap and self._inflight.get(heap[0][1], (None,))[0] != heap[0][0]:
+                heapq.heappop(heap)  # stale: acknowledged, or sent again with a later deadline
+            return max(0.01, heap[0][0] - now) if heap else 0.01
 
     def _step(self) -> None:
         """Wait out the delay the last send asked for (cut short by a wake-up), then send what is due."""
