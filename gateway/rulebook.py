@@ -41,6 +41,14 @@ class RuleBook:
         self.timezone = timezone
         self.resident = resident
         self.counters = counters
+        self._persistent: tuple[Engine, tuple[str, ...]] | None = None
+
+    def persistent(self) -> tuple[str, ...]:
+        """The current engine's persistent rules, found once per engine: an isinstance() check against a
+        runtime-checkable Protocol costs microseconds, and this runs for every reading (issue 24)."""
+        if self._persistent is None or self._persistent[0] is not self.engine:
+            self._persistent = (self.engine, self.engine.persistent())
+        return self._persistent[1]
 
     def evaluate(self, item: Input, now: datetime) -> Decision:
         """Run the rules on one input; persist learned state when it changed."""
@@ -50,7 +58,7 @@ class RuleBook:
         for name, exc in decision.failed:
             self.counters["rule_errors"] += 1
             log.error("rule %s failed on %s, its state kept: %r", name, type(item).__name__, exc, exc_info=exc)
-        if any(before.get(k) is not self.state.get(k) for k in self.engine.persistent()):
+        if any(before.get(k) is not self.state.get(k) for k in self.persistent()):
             self.save_state()
         return decision
 
