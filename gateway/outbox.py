@@ -7,6 +7,7 @@ import logging
 import sqlite3
 import threading
 import time
+from bisect import bisect_right, insort
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -62,6 +63,7 @@ class Outbox:
         self._buffer: list[Staged] = []
         self._buffer_meta: dict[str, str] = {}
         self._acked: set[int] = set()
+        self._acked_order: list[int] = []  # the same numbers, ascending (acks come nearly in order)
         self._acked_since = 0.0
         self.thinned = 0
         self.replays = 0
@@ -383,6 +385,8 @@ class Outbox:
             if not self._acked:
                 self._acked_since = time.monotonic()
             self._acked.update(known)
+            for s in known:
+                insort(self._acked_order, s)
             self.flush_acks()
             return len(known)
 
@@ -404,10 +408,11 @@ class Outbox:
             if not self._acked:
                 return 0
             newest = (self._seq.next or 1) - 1
-            done = sorted(s for s in self._acked if s <= newest - KEEP_RECENT)
-            due = force or len(done) >= ACK_FLUSH_N or time.monotonic() - self._acked_since >= ACK_FLUSH_S
-            if not done or not due:
+            n = bisect_right(self._acked_order, newest - KEEP_RECENT)
+            due = force or n >= ACK_FLUSH_N or time.monotonic() - self._acked_since >= ACK_FLUSH_S
+            if not n or not due:
                 return 0
+            done = self._acked_order[:n]
             try:
                 self._set_sync("NORMAL")
                 self._conn.execute("BEGIN IMMEDIATE")
@@ -418,6 +423,7 @@ class Outbox:
                 self._rollback()
                 raise OutboxError(f"cannot remove {len(done)} acknowledged entries: {exc}") from exc
             self._acked.difference_update(done)
+            del self._acked_order[:n]
             self._acked_since = time.monotonic()
             return len(done)
 

@@ -22,6 +22,7 @@ from gateway.clocks import Clocks
 from gateway.commands import Commands
 from gateway.config import GatewaySettings
 from gateway.devices.router import Router
+from gateway.errors import OutboxError
 from gateway.falls.monitor import FallMonitor
 from gateway.intake import DeviceIntake
 from gateway.items import BridgeChange, DeviceMessages, LocalMessage, ServerCommand, Stop, Tick, WorkItem
@@ -37,6 +38,11 @@ from gateway.supervision import Supervisor
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0  # timer rules, parked alarms and supervision run at least this often, even under a steady stream
+# Group commit of the home broker's readings: the worker commits what it stored when its queue is
+# momentarily empty, after GROUP_MAX local messages or after GROUP_S, whichever comes first, and only
+# then sends their PUBACKs (the home broker's in-flight window is 100: deploy/mosquitto-pi.conf).
+GROUP_MAX = 50
+GROUP_S = 0.005
 
 
 class Gateway:
@@ -67,13 +73,17 @@ class Gateway:
             "gateway", self._step, wake=lambda: self._queue.put(Stop()), monotonic=lambda: self.clocks.monotonic()
         )
         self._next_tick = 0.0
+        self._wake_uplink = wake_uplink
+        self._grouping = False  # set while the loop handles an item: local messages then join a group commit
+        self._held: list[Delivery] = []  # local messages whose readings wait for the group commit, in order
+        self._held_since = 0.0
         open_alarms = OpenAlarms()
         # Waiting on the loop's stop flag between an alarm's storage attempts: stop() ends a retry at once.
         self.outlet = Outlet(
             settings,
             outbox,
             publish_local,
-            wake_uplink,
+            self._wake_when_committed,
             open_alarms,
             self.clocks,
             self.counters,
@@ -129,17 +139,49 @@ class Gateway:
 
     def _step(self) -> None:
         try:
-            item: WorkItem = self._queue.get(timeout=max(0.0, self._next_tick - self.clocks.monotonic()))
+            if self._held:  # a group is open: commit it as soon as nothing else is waiting
+                item: WorkItem = self._queue.get_nowait()
+            else:
+                item = self._queue.get(timeout=max(0.0, self._next_tick - self.clocks.monotonic()))
         except queue.Empty:
+            if self._held:
+                self.commit_held()
+                return
             item = Tick()
         # A steady stream (a wearable's acceleration) must not starve the timers: tick at least every second.
         now = self.clocks.monotonic()
         due = now >= self._next_tick
-        if due and not isinstance(item, Tick):
-            self._guarded(Tick())
-        if due or isinstance(item, Tick):
-            self._next_tick = now + TICK_S
-        self._guarded(item)
+        self._grouping = True
+        try:
+            if due and not isinstance(item, Tick):
+                self._guarded(Tick())
+            if due or isinstance(item, Tick):
+                self._next_tick = now + TICK_S
+            self._guarded(item)
+        finally:
+            self._grouping = False
+        if self._held and (
+            len(self._held) >= GROUP_MAX or self.clocks.monotonic() - self._held_since >= GROUP_S or self.loop.stopping
+        ):
+            self.commit_held()
+
+    def commit_held(self) -> None:
+        """Commit the group the held local messages' readings and events wait in, then acknowledge them to
+        the home broker, in the order they came: a PUBACK only ever follows the commit."""
+        held, self._held = self._held, []
+        try:
+            if self.outbox.flush():
+                self._wake_uplink()
+        except OutboxError as exc:  # dropped, as a reading that cannot be stored always was; never retried
+            self.counters["outbox_errors"] += 1
+            log.error("could not store the readings of %d local messages: %s", len(held), exc)
+        for delivery in held:
+            delivery.ack()
+
+    def _wake_when_committed(self) -> None:
+        """The outlet's wake-up for the uplink: a buffered reading is not sendable yet (commit_held wakes)."""
+        if not self.outbox.buffered:
+            self._wake_uplink()
 
     def _guarded(self, item: WorkItem) -> None:
         try:
@@ -167,14 +209,16 @@ class Gateway:
             case Tick():
                 self._tick()
             case Stop():
-                pass  # the loop sees its stop flag next
+                pass  # the loop commits what is held and sees its stop flag next
             case _:
                 assert_never(item)
 
     def _exactly_once(self, topic: str, payload: bytes, delivery: Delivery) -> None:
         # A redelivery (the broker never got our PUBACK, e.g. we were killed) stores only what the
-        # first delivery did not: exactly once into the outbox.
-        with self.outbox.source(delivery.key(topic, payload), replay=delivery.redelivered):
+        # first delivery did not: exactly once into the outbox. In the loop its readings join a group
+        # commit (alarms are committed at once, with a full fsync, taking the group along).
+        key = delivery.key(topic, payload)
+        with self.outbox.source(key, replay=delivery.redelivered, group=self._grouping):
             try:
                 self.intake.handle_local(topic, payload)
             except Exception:
@@ -182,9 +226,18 @@ class Gateway:
                 # way, and Mosquitto sends nothing more once 20 messages wait unacknowledged — the
                 # next SOS press would never arrive. Alarms decided before the error are parked or
                 # stored already; a crash still skips the ack, so the message is redelivered.
-                delivery.ack()
+                self._ack_when_stored(delivery)
                 raise
-        delivery.ack()  # only now may the local broker forget the message
+        self._ack_when_stored(delivery)  # only once it is on disk may the local broker forget the message
+
+    def _ack_when_stored(self, delivery: Delivery) -> None:
+        """PUBACK now if nothing of this message (or of one before it) waits for the group commit."""
+        if self._held or self.outbox.buffered:
+            if not self._held:
+                self._held_since = self.clocks.monotonic()
+            self._held.append(delivery)
+        else:
+            delivery.ack()
 
     def _tick(self) -> None:
         self.counters["ticks"] += 1
