@@ -31,6 +31,9 @@ KEEP_RECENT = 512
 # Local messages whose stored entries are remembered for recognising a redelivery (newest first): far more
 # than the home broker's in-flight window (deploy/mosquitto-pi.conf: 100) plus what waits in the worker.
 SOURCE_MEMORY = 4096
+# Readings and events just committed, kept as the uplink will send them (no read back, no JSON decoding
+# on their first send); resends and anything older come from the table.
+FRESH_MAX = 4096
 INSERT = "INSERT INTO outbox (seq, lane, lane_name, ts, mono, body, src) VALUES (?, ?, ?, ?, ?, ?, ?)"
 # A row as inserted: seq, lane order, lane name, ts, mono, body (JSON), source message key.
 Staged = tuple[int, int, str, float, "float | None", str, "str | None"]
@@ -61,6 +64,8 @@ class Outbox:
         self._skip = 0
         self._group = False
         self._buffer: list[Staged] = []
+        self._buffer_fresh: list[Entry] = []
+        self._fresh: dict[int, Entry] = {}
         self._buffer_meta: dict[str, str] = {}
         self._acked: set[int] = set()
         self._acked_order: list[int] = []  # the same numbers, ascending (acks come nearly in order)
@@ -175,16 +180,22 @@ class Outbox:
                     (s, LANE_ORDER[lane], lane, ts, mono, json.dumps(body, ensure_ascii=False), src)
                     for s, (lane, ts, mono, body) in zip(seqs, rows, strict=False)
                 ]
+                fresh = [
+                    Entry(s, lane, ts, mono, body)
+                    for s, (lane, ts, mono, body) in zip(seqs, rows, strict=False)
+                    if lane != "alarm"  # an alarm's body may be annotated later: always read from the table
+                ]
                 if src is not None:
                     self._note_source(src, len(staged))
                 if mine and self._group and sync == "NORMAL":
                     self._buffer.extend(staged)  # committed by flush(), or by the next alarm
+                    self._buffer_fresh.extend(fresh)
                     return seqs
                 # Everything buffered has lower numbers: it is committed first (an alarm does not wait for
                 # the group, it takes it along), so no number on disk ever sits above one still in memory.
                 self._flush_buffer(strict=False)
                 try:
-                    self._commit(staged, sync)
+                    self._commit(staged, sync, fresh=fresh)
                 except sqlite3.Error:
                     if src is not None:
                         self._note_source(src, -len(staged))
@@ -194,7 +205,13 @@ class Outbox:
             self._rollback()
             raise OutboxError(f"cannot store {len(rows)} event(s): {exc}") from exc
 
-    def _commit(self, staged: Sequence[Staged], sync: str, meta: dict[str, str] | None = None) -> None:
+    def _commit(
+        self,
+        staged: Sequence[Staged],
+        sync: str,
+        meta: dict[str, str] | None = None,
+        fresh: Sequence[Entry] = (),
+    ) -> None:
         """One transaction; the index learns the entries only once they are committed."""
         self._set_sync(sync)
         self._conn.execute("BEGIN IMMEDIATE")
@@ -205,6 +222,10 @@ class Outbox:
         index = self._load_index()
         for row in staged:
             index.add(row[2], row[0])
+        for entry in fresh:
+            self._fresh[entry.seq] = entry
+        while len(self._fresh) > FRESH_MAX:
+            del self._fresh[next(iter(self._fresh))]
         self._since_check += len(staged)
         if staged and self.max_bytes and self._since_check >= self._check_every:
             self._since_check = 0
@@ -218,10 +239,10 @@ class Outbox:
         """Commit the buffered entries and meta values (NORMAL); on failure they are dropped and logged."""
         if not self._buffer and not self._buffer_meta:
             return 0
-        rows, meta = self._buffer, self._buffer_meta
-        self._buffer, self._buffer_meta = [], {}
+        rows, meta, fresh = self._buffer, self._buffer_meta, self._buffer_fresh
+        self._buffer, self._buffer_meta, self._buffer_fresh = [], {}, []
         try:
-            self._commit(rows, "NORMAL", meta)
+            self._commit(rows, "NORMAL", meta, fresh)
         except sqlite3.Error as exc:
             self._rollback()
             for row in rows:
@@ -317,6 +338,7 @@ class Outbox:
             self._conn.execute("COMMIT")
             for s in seqs:
                 index.discard(s)
+                self._fresh.pop(s, None)
             self.thinned += len(seqs)
             self._insert([("gap", ts, mono, gap)], "NORMAL", internal=True)
 
@@ -351,18 +373,27 @@ class Outbox:
         """The stored, unacknowledged entries among `seqs`, in that order (bodies read by primary key)."""
         if not seqs:
             return []
-        found: dict[int, tuple[Any, ...]] = {}
+        found: dict[int, Entry] = {}
+        rows: list[tuple[Any, ...]] = []
         with self._lock:
-            for i in range(0, len(seqs), 500):
-                chunk = seqs[i : i + 500]
+            fresh = self._fresh
+            missing = [s for s in seqs if s not in fresh]
+            for s in seqs:
+                entry = fresh.pop(s, None)  # sent once from memory; a resend reads the table
+                if entry is not None:
+                    found[s] = entry
+            for i in range(0, len(missing), 500):
+                chunk = missing[i : i + 500]
                 marks = ",".join("?" * len(chunk))
-                for r in self._conn.execute(
-                    f"SELECT seq, lane_name, ts, mono, body FROM outbox WHERE seq IN ({marks})", chunk
-                ):
-                    found[r[0]] = r
+                rows.extend(
+                    self._conn.execute(
+                        f"SELECT seq, lane_name, ts, mono, body FROM outbox WHERE seq IN ({marks})", chunk
+                    )
+                )
             acked = self._acked
-            kept = [found[s] for s in seqs if s in found and s not in acked]
-        return [Entry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in kept]
+        for r in rows:
+            found[r[0]] = Entry(r[0], r[1], r[2], r[3], json.loads(r[4]))
+        return [found[s] for s in seqs if s in found and s not in acked]
 
     def alarms(self) -> list[Entry]:
         """Every unacknowledged alarm, oldest first (for the SMS fallback)."""
@@ -387,8 +418,15 @@ class Outbox:
             self._acked.update(known)
             for s in known:
                 insort(self._acked_order, s)
+                self._fresh.pop(s, None)
             self.flush_acks()
             return len(known)
+
+    def still_waiting(self, seqs: Iterable[int]) -> set[int]:
+        """Those of `seqs` not acknowledged (nor thinned) yet."""
+        with self._lock:
+            index = self._load_index()
+            return {s for s in seqs if index.has(s)}
 
     def seqs_upto(self, upto: int) -> list[int]:
         """Unacknowledged sequence numbers <= upto (what a cumulative ack covers)."""

@@ -108,6 +108,10 @@ class PendingIndex:
                 return name
         return None
 
+    def has(self, seq: int) -> bool:
+        """Whether the entry is waiting (in any lane)."""
+        return any(lane.has(seq) for lane in self.lanes.values())
+
     def count(self, lane: str | None = None) -> int:
         """How many entries wait (in one lane, or all)."""
         if lane is not None:

@@ -218,7 +218,10 @@ class Uplink:
             return 0.5
         with self._lock:
             if generation == self._generation:  # else the window was forgotten meanwhile: all goes again
-                self._record_sent(entries, now)
+                # An ack may have overtaken this step (the server answered before we got here): what it
+                # cleared is not in flight. (Lock order: uplink, then outbox; the outbox never calls back.)
+                waiting = self.outbox.still_waiting(e.seq for e in entries)
+                self._record_sent([e for e in entries if e.seq in waiting], now)
         self.stats.batches_sent += 1
         self.stats.events_sent += len(entries)
         return 0.0

@@ -239,3 +239,21 @@ def test_a_redelivery_after_a_restart_is_recognised_from_the_table_without_count
         a = box.put_alarm({"type": "sos"}, 1.7e9)
     assert box.skipped == 2 and a in {e.seq for e in box.alarms()}
     assert not [s for s in statements if "COUNT(" in s.upper()], "no COUNT(*) per local message"
+
+
+def test_a_first_send_comes_from_memory_and_a_resend_from_the_table(tmp_path):
+    box = open_box(tmp_path / "o.sqlite", max_bytes=150_000, check_every=50)
+    first = box.put("reading", reading(1), 1.7e9)
+    statements: list[str] = []
+    box._conn.set_trace_callback(statements.append)
+    sent = box.entries([first])
+    assert sent[0].body == reading(1) and not [s for s in statements if s.startswith("SELECT")]
+    again = box.entries([first])
+    assert again == sent and [s for s in statements if s.startswith("SELECT")], "a resend reads the table"
+    alarm = box.put_alarm({"type": "sos"}, 1.7e9)
+    box.annotate(alarm, "sms", {"delivered_to": ["+86138"]})
+    assert box.entries([alarm])[0].body["sms"] == {"delivered_to": ["+86138"]}, "alarms always from the table"
+    more = [box.put("reading", reading(i), 1.7e9) for i in range(1000)]  # past the cap: the oldest are thinned
+    assert box.thinned > 0
+    waiting = set(box.index_snapshot()["reading"])
+    assert {e.seq for e in box.entries(more)} == waiting & set(more), "thinned ones are not served from memory"
