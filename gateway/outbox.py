@@ -34,6 +34,8 @@ SOURCE_MEMORY = 4096
 # Readings and events just committed, kept as the uplink will send them (no read back, no JSON decoding
 # on their first send); resends and anything older come from the table.
 FRESH_MAX = 4096
+# json.dumps(body, ensure_ascii=False) builds a new encoder on every call; one encoder, the same text.
+encode_body = json.JSONEncoder(ensure_ascii=False).encode
 INSERT = "INSERT INTO outbox (seq, lane, lane_name, ts, mono, body, src) VALUES (?, ?, ?, ?, ?, ?, ?)"
 # A row as inserted: seq, lane order, lane name, ts, mono, body (JSON), source message key.
 Staged = tuple[int, int, str, float, "float | None", str, "str | None"]
@@ -177,7 +179,7 @@ class Outbox:
                 seqs = list(range(first, first + len(rows)))
                 src = self._src if mine else None
                 staged: list[Staged] = [
-                    (s, LANE_ORDER[lane], lane, ts, mono, json.dumps(body, ensure_ascii=False), src)
+                    (s, LANE_ORDER[lane], lane, ts, mono, encode_body(body), src)
                     for s, (lane, ts, mono, body) in zip(seqs, rows, strict=False)
                 ]
                 fresh = [
