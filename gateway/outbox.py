@@ -175,6 +175,10 @@ class Outbox:
                 if not self._seq.started:
                     self.recover(rows[0][1], rows[0][2])
                 self._load_index()
+                if self._seq.reserves(len(rows)):
+                    # The reservation records the numbers below it as used (the floor of the gap an unclean
+                    # stop reports): those still in the group must be on disk first.
+                    self._flush_buffer(strict=False)
                 first = self._seq.allocate(len(rows))
                 seqs = list(range(first, first + len(rows)))
                 src = self._src if mine else None

@@ -69,6 +69,11 @@ class SequenceNumbers:
         self._conn.execute("COMMIT")
         return skipped
 
+    def reserves(self, n: int) -> bool:
+        """Whether allocate(n) writes a new reservation, which records every number below it as used: the
+        caller must have committed (or given up) every number it handed out before."""
+        return self.next is not None and self.next + n - 1 > self._reserved
+
     def allocate(self, n: int) -> int:
         """First of n fresh numbers; extends the durable reservation (fsync'd) when needed."""
         if self.next is None:
