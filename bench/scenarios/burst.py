@@ -63,9 +63,13 @@ def gateway_yaml(path: Path, local: BrokerAddress, central: BrokerAddress) -> Pa
     return path
 
 
-def payload(k: int) -> bytes:
-    """Reading k of a sensor as zigbee2mqtt publishes it (one climate reading: no battery or link quality)."""
-    doc = {"temperature": round(BASE_TEMPERATURE + k / 1000, 3), "humidity": 45.5, "pressure": 1012.0}
+def payload(k: int, full_state: bool = True) -> bytes:
+    """Reading k of a sensor as zigbee2mqtt publishes it: its whole state, which the gateway turns into a
+    climate reading and a device_status reading (battery, link quality, voltage); without `full_state`
+    only temperature, humidity and pressure (one climate reading)."""
+    doc: dict[str, float] = {"temperature": round(BASE_TEMPERATURE + k / 1000, 3), "humidity": 45.5, "pressure": 1012.0}
+    if full_state:
+        doc.update({"battery": 91, "linkquality": 120, "voltage": 3005})
     return json.dumps(doc).encode()
 
 
@@ -98,6 +102,13 @@ class AckWatch:
         self.expected: set[tuple[str, int]] = set()  # the readings being waited for
         self.expected_acked = 0
         self.last_expected_ack = 0.0
+        # device_status rows (a full state's second row) have no identity of their own: those sent after
+        # expect() are counted, so the end is the ack of the last of them too
+        self.max_seq = 0
+        self.status_after = 0
+        self.status_pending: set[int] = set()
+        self.status_acked = 0
+        self.last_status_ack = 0.0
         self.batches = 0
         self.events_sent = 0
         self.resent = 0  # seqs published again (the uplink's resend after a late ack)
@@ -131,6 +142,14 @@ class AckWatch:
             self.batches += 1
             for e in batch.events:
                 self.events_sent += 1
+                self.max_seq = max(self.max_seq, e.seq)
+                if e.lane == "reading" and e.body.get("metric") == "device_status" and e.body.get("device") in SENSORS:
+                    if e.seq > self.status_after and e.seq not in self.status_pending:
+                        if e.seq <= self.upto or e.seq in self.acked_seqs:
+                            self._status_acked(now)
+                        else:
+                            self.status_pending.add(e.seq)
+                    continue
                 if e.lane != "reading" or e.body.get("metric") != "climate":
                     continue
                 key = reading_key(str(e.body.get("device")), e.body.get("values") or {})
@@ -157,6 +176,14 @@ class AckWatch:
             for seq in done:
                 self.pending.discard(seq)
                 self._acked(self.seq_key[seq], now)
+            status = {s for s in self.status_pending if s <= self.upto} | (named & self.status_pending)
+            for seq in status:
+                self.status_pending.discard(seq)
+                self._status_acked(now)
+
+    def _status_acked(self, now: float) -> None:
+        self.status_acked += 1
+        self.last_status_ack = now
 
     def _acked(self, key: tuple[str, int], now: float) -> None:
         if key in self.acked:
@@ -172,11 +199,18 @@ class AckWatch:
             self.expected = set(keys)
             self.expected_acked = sum(1 for k in self.expected if k in self.acked)
             self.last_expected_ack = max((self.acked[k] for k in self.expected if k in self.acked), default=0.0)
+            self.status_after, self.status_pending = self.max_seq, set()
+            self.status_acked, self.last_status_ack = 0, 0.0
 
     def progress(self) -> tuple[int, float]:
         """How many expected readings are acked, and when the last of them was (perf_counter; 0 if none)."""
         with self.lock:
             return self.expected_acked, self.last_expected_ack
+
+    def status_progress(self) -> tuple[int, float]:
+        """How many device_status rows sent since expect() are acked, and when the last of them was."""
+        with self.lock:
+            return self.status_acked, self.last_status_ack
 
     def stop(self) -> None:
         """Disconnect."""
@@ -185,11 +219,11 @@ class AckWatch:
             self.client.loop_stop()
 
 
-def stored(url: str) -> tuple[dict[tuple[str, int], int], int]:
-    """Rows of this workload in the server's `readings`: count per (sensor, k), and rows of any other kind."""
+def stored(url: str) -> tuple[dict[tuple[str, int], int], int, int]:
+    """The server's `readings`: climate rows per (sensor, k), the sensors' device_status rows, and any others."""
     engine = make_engine(url)
     counts: dict[tuple[str, int], int] = {}
-    other = 0
+    status = other = 0
     try:
         with session_factory(engine)() as s:
             rows = s.execute(select(Reading.device, Reading.metric, Reading.values)).all()
@@ -197,11 +231,13 @@ def stored(url: str) -> tuple[dict[tuple[str, int], int], int]:
         engine.dispose()
     for device, metric, values in rows:
         key = reading_key(device, values) if metric == "climate" else None
-        if key is None:
-            other += 1
-        else:
+        if key is not None:
             counts[key] = counts.get(key, 0) + 1
-    return counts, other
+        elif metric == "device_status" and device in SENSORS:
+            status += 1
+        else:
+            other += 1
+    return counts, status, other
 
 
 def _cpu(proc: psutil.Process) -> float:
@@ -209,7 +245,7 @@ def _cpu(proc: psutil.Process) -> float:
     return float(t.user + t.system)
 
 
-def warm_up(pub: Publisher, watch: AckWatch, gw: subprocess.Popen[bytes], log_path: Path) -> float:
+def warm_up(pub: Publisher, watch: AckWatch, gw: subprocess.Popen[bytes], log_path: Path, full_state: bool) -> float:
     """Reading 0 of every sensor, again until all ten are acknowledged: the gateway is subscribed and its
     uplink works before the clock starts. Returns the seconds it took."""
     keys = {(s, 0) for s in SENSORS}
@@ -217,7 +253,7 @@ def warm_up(pub: Publisher, watch: AckWatch, gw: subprocess.Popen[bytes], log_pa
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < 60:
         for s in SENSORS:
-            pub.publish(f"zigbee2mqtt/{s}", payload(0))
+            pub.publish(f"zigbee2mqtt/{s}", payload(0, full_state))
         deadline = time.perf_counter() + 2.0
         while time.perf_counter() < deadline:
             if gw.poll() is not None:
@@ -260,10 +296,12 @@ class Publisher:
         self.client.loop_stop()
 
 
-def burst(pub: Publisher, watch: AckWatch, gw: subprocess.Popen[bytes], n: int, stall_s: float) -> dict[str, float]:
+def burst(
+    pub: Publisher, watch: AckWatch, gw: subprocess.Popen[bytes], n: int, stall_s: float, full_state: bool
+) -> dict[str, float]:
     """Publish n readings round-robin over the sensors; wait for the ack of the last one (or a stall)."""
     keys = burst_keys(n)
-    messages = [(f"zigbee2mqtt/{s}", payload(k)) for s, k in keys]
+    messages = [(f"zigbee2mqtt/{s}", payload(k, full_state)) for s, k in keys]
     watch.expect(set(keys))
     pub.expect(n)
     proc = psutil.Process(gw.pid)
@@ -275,10 +313,11 @@ def burst(pub: Publisher, watch: AckWatch, gw: subprocess.Popen[bytes], n: int, 
     while True:
         now = time.perf_counter()
         count, _t_last = watch.progress()
-        if count >= n:
+        status, _t_status = watch.status_progress()
+        if count >= n and status >= (n if full_state else 0):
             break
-        if count > seen:
-            seen, last_progress = count, now
+        if count + status > seen:
+            seen, last_progress = count + status, now
         if now - last_progress > stall_s:
             log(f"no acknowledgement for {stall_s:.0f} s with {count:,} of {n:,} readings acknowledged: giving up")
             break
@@ -287,17 +326,22 @@ def burst(pub: Publisher, watch: AckWatch, gw: subprocess.Popen[bytes], n: int, 
         time.sleep(0.005)
     cpu1 = _cpu(proc)
     count, t_last = watch.progress()
+    status, t_status = watch.status_progress()
     return {
         "acked": count,
-        "elapsed_s": (t_last or time.perf_counter()) - t0,
+        "status_acked": status,
+        "elapsed_s": (max(t_last, t_status) or time.perf_counter()) - t0,
         "publish_s": (pub.done_at or time.perf_counter()) - t0,
         "gateway_cpu_s": cpu1 - cpu0,
         "gateway_rss_mb": proc.memory_info().rss / 2**20,
     }
 
 
-def run(quick: bool, readings: int | None = None) -> Result:
-    """Home broker (the Pi's limits), gateway process with its outbox, central broker, server on SQLite."""
+def run(quick: bool, readings: int | None = None, full_state: bool = True) -> Result:
+    """Home broker (the Pi's limits), gateway process with its outbox, central broker, server on SQLite.
+
+    A reading is one sensor report (one state message), as issue 24 and the thingsboard-gateway figures
+    count them; `full_state=False` sends temperature, humidity and pressure only (one stored row each)."""
     clock = Stopwatch()
     n = readings or (1_000 if quick else 20_000)
     stall_s = 15.0 if quick else 60.0
@@ -327,12 +371,12 @@ def run(quick: bool, readings: int | None = None) -> Result:
                     cwd=REPO,
                 )
             pub = Publisher(local.address)
-            warm_s = warm_up(pub, watch, gw, gw_log)
+            warm_s = warm_up(pub, watch, gw, gw_log, full_state)
             scpu0 = _cpu(server.process)
             log(
                 f"burst of {n:,} readings from {len(SENSORS)} sensors; gateway pid {gw.pid}, server pid {server.proc.pid if server.proc else '?'}"
             )
-            b = burst(pub, watch, gw, n, stall_s)
+            b = burst(pub, watch, gw, n, stall_s, full_state)
             server_cpu_s = _cpu(server.process) - scpu0
             time.sleep(1.0)  # a late resend or a redelivery would be stored now, and counted below as twice
             log_tail = gw_log.read_text(errors="replace").splitlines()[-3:]
@@ -348,10 +392,12 @@ def run(quick: bool, readings: int | None = None) -> Result:
                 server.stop()
             central.stop()
             local.stop()
-        counts, other = stored(url)
+        counts, status_rows, other = stored(url)
     keys = burst_keys(n)
     once = sum(1 for k in keys if k in counts)
     twice = sum(counts[k] - 1 for k in keys if k in counts)
+    # a stored full-state report has its device_status row beside its climate row (warm-up and twice included)
+    status_expected = sum(counts.values()) if full_state else 0
     elapsed = max(1e-9, b["elapsed_s"])
     rate = b["acked"] / elapsed
     cpu_us = b["gateway_cpu_s"] / n * 1e6
@@ -363,6 +409,10 @@ def run(quick: bool, readings: int | None = None) -> Result:
             "readings_stored": once,
             "readings_lost": n - once,
             "readings_duplicated": twice,
+            "full_state": 1.0 if full_state else 0.0,
+            "rows_per_reading": 2.0 if full_state else 1.0,
+            "status_rows_stored": status_rows,
+            "status_rows_acked": b["status_acked"],
             "readings_per_s": rate,
             "elapsed_s": elapsed,
             "publish_s": b["publish_s"],
@@ -405,13 +455,20 @@ def run(quick: bool, readings: int | None = None) -> Result:
         Target("gateway CPU per reading", cpu_us, TARGET_CPU_US_PER_READING, "µs"),
     ]
     if other:
-        result.notes.append(f"{other} other rows in readings (not this workload's climate readings)")
+        result.notes.append(f"{other} other rows in readings (not this workload's readings)")
+    if status_rows != status_expected:
+        result.notes.append(f"{status_rows:,} device_status rows stored for {status_expected:,} climate rows")
     result.notes += [
         broker_limit.summary(ref) + " (the home broker)",
         f"workload: {len(SENSORS)} zigbee2mqtt {MODEL} sensors, {n:,} state messages at QoS 1 published "
-        "round-robin by one paho client (zigbee2mqtt is one MQTT client) as fast as paho takes them; each "
-        "message is one climate reading (temperature, humidity, pressure; no battery or link quality, which "
-        "would add a device_status reading per message)",
+        "round-robin by one paho client (zigbee2mqtt is one MQTT client) as fast as paho takes them; a reading "
+        "is one report, as zigbee2mqtt publishes it: "
+        + (
+            "its whole state, stored as two rows (climate: temperature, humidity, pressure; device_status: "
+            "battery, link quality, voltage)"
+            if full_state
+            else "temperature, humidity and pressure only (full_state=False), stored as one climate row"
+        ),
         "path: home Mosquitto (deploy/mosquitto-pi.conf: "
         + ", ".join(pi_broker_conf().splitlines())
         + ") -> gateway process (outbox, PUBACK after the insert) -> central Mosquitto -> server (SQLite, commit, "
