@@ -76,6 +76,7 @@ class Outbox:
         self.replays = 0
         self.skipped = 0
         self.group_commits = 0
+        self.cap_errors = 0  # disk-cap checks that failed after a commit (tried again later)
         self.lost = 0  # buffered entries dropped because their group commit failed (the disk refused)
 
     def recover(self, ts: float, mono: float | None = None) -> dict[str, Any] | None:
@@ -237,8 +238,11 @@ class Outbox:
             self._since_check = 0
             try:
                 self._enforce_cap(staged[-1][3], staged[-1][4])
-            except sqlite3.Error as exc:  # what was just committed stays committed; the cap is checked again later
+            except (sqlite3.Error, OutboxError) as exc:
+                # What was just committed stays committed (an alarm among it must not be reported as
+                # failed, parked and stored twice); the cap is checked again after the next commits.
                 self._rollback()
+                self.cap_errors += 1
                 log.error("could not enforce the outbox's disk cap: %s", exc)
 
     def _flush_buffer(self, strict: bool) -> int:

@@ -80,13 +80,16 @@ class SequenceNumbers:
             raise RuntimeError("recover() must run before numbers are handed out")
         first = self.next
         if first + n - 1 > self._reserved:
-            self._reserved = first + n - 1 + self._block
+            reserved = first + n - 1 + self._block
             self._sync("FULL")
             self._conn.execute("BEGIN IMMEDIATE")
-            set_meta(self._conn, "seq_reserved", self._reserved)
+            set_meta(self._conn, "seq_reserved", reserved)
             # Numbers below `first` are used: a lower bound for the gap an unclean stop reports.
             set_meta(self._conn, "seq_high", first - 1)
             self._conn.execute("COMMIT")
+            # Only a reservation on disk counts: a refused one is tried again by the next allocation,
+            # or numbers the server already holds would be handed out again after a power cut.
+            self._reserved = reserved
         self.next = first + n
         return first
 

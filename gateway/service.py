@@ -77,6 +77,10 @@ class Gateway:
         self._grouping = False  # set while the loop handles an item: local messages then join a group commit
         self._held: list[Delivery] = []  # local messages whose readings wait for the group commit, in order
         self._held_since = 0.0
+        self._lost_seen = 0  # outbox.lost already counted in outbox_errors
+        # Local messages whose alarm the disk refused (parked in memory): no PUBACK until it is stored, so a
+        # kill or restart meanwhile leaves the home broker to redeliver the press.
+        self._parked_msgs: list[Delivery] = []
         open_alarms = OpenAlarms()
         # Waiting on the loop's stop flag between an alarm's storage attempts: stop() ends a retry at once.
         self.outlet = Outlet(
@@ -170,13 +174,29 @@ class Gateway:
         the home broker, in the order they came: a PUBACK only ever follows the commit."""
         held, self._held = self._held, []
         try:
-            if self.outbox.flush():
-                self._wake_uplink()
-        except OutboxError as exc:  # dropped, as a reading that cannot be stored always was; never retried
-            self.counters["outbox_errors"] += 1
+            self.outbox.flush()
+        except OutboxError as exc:  # dropped, as a reading that cannot be stored always was; counted below
             log.error("could not store the readings of %d local messages: %s", len(held), exc)
-        for delivery in held:
-            delivery.ack()
+        finally:
+            self._count_lost()
+            if held:  # what they stored may also have been committed by a write outside the group
+                self._wake_uplink()
+            for delivery in held:
+                delivery.ack()
+
+    def _count_lost(self) -> None:
+        """Every reading the disk refused, in whichever commit, is one outbox error (the health report's)."""
+        lost = self.outbox.lost
+        if lost > self._lost_seen:
+            self.counters["outbox_errors"] += lost - self._lost_seen
+            self._lost_seen = lost
+
+    def _release_parked(self) -> None:
+        """The messages whose alarms were parked are acknowledged once those alarms are on disk."""
+        if self._parked_msgs and not self.outlet.parked:
+            waiting, self._parked_msgs = self._parked_msgs, []
+            for delivery in waiting:
+                delivery.ack()
 
     def _wake_when_committed(self) -> None:
         """The outlet's wake-up for the uplink: a buffered reading is not sendable yet (commit_held wakes)."""
@@ -218,6 +238,7 @@ class Gateway:
         # first delivery did not: exactly once into the outbox. In the loop its readings join a group
         # commit (alarms are committed at once, with a full fsync, taking the group along).
         key = delivery.key(topic, payload)
+        parked_before = len(self.outlet.parked)
         with self.outbox.source(key, replay=delivery.redelivered, group=self._grouping):
             try:
                 self.intake.handle_local(topic, payload)
@@ -226,12 +247,17 @@ class Gateway:
                 # way, and Mosquitto sends nothing more once 20 messages wait unacknowledged — the
                 # next SOS press would never arrive. Alarms decided before the error are parked or
                 # stored already; a crash still skips the ack, so the message is redelivered.
-                self._ack_when_stored(delivery)
+                self._ack_when_stored(delivery, parked_before)
                 raise
-        self._ack_when_stored(delivery)  # only once it is on disk may the local broker forget the message
+        self._ack_when_stored(
+            delivery, parked_before
+        )  # only once it is on disk may the local broker forget the message
 
-    def _ack_when_stored(self, delivery: Delivery) -> None:
+    def _ack_when_stored(self, delivery: Delivery, parked_before: int) -> None:
         """PUBACK now if nothing of this message (or of one before it) waits for the group commit."""
+        if len(self.outlet.parked) > parked_before:  # this message's alarm is only in memory
+            self._parked_msgs.append(delivery)
+            return
         if self._held or self.outbox.buffered:
             if not self._held:
                 self._held_since = self.clocks.monotonic()
@@ -242,6 +268,8 @@ class Gateway:
     def _tick(self) -> None:
         self.counters["ticks"] += 1
         self.outlet.store_parked()
+        self._release_parked()
+        self._count_lost()
         self.outlet.save_open_alarms()
         self.intake.tick()
         self.decide(rules_engine.Tick())

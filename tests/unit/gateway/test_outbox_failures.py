@@ -175,10 +175,13 @@ def test_readings_the_alarm_path_drops_with_a_failed_group_are_counted(tmp_path:
     free(conn)
     clock.now += 1
     assert gw.loop.run_once()  # queue empty: commit_held
-    gw.outlet.store_parked()
-    assert on_disk(s.outbox_path, "SELECT COUNT(*) FROM outbox WHERE lane_name = 'alarm'") == [(1,)]
+    clock.now += 60
+    assert gw.loop.run_once()  # the tick stores the parked alarm, then acknowledges the SOS message
+    assert on_disk(
+        s.outbox_path, "SELECT COUNT(*) FROM outbox WHERE lane_name = 'alarm' AND body LIKE '%\"sos\"%'"
+    ) == [(1,)]
     assert on_disk(s.outbox_path, "SELECT COUNT(*) FROM outbox WHERE lane_name = 'reading'") == [(0,)]
-    assert acked == [1, 2, 3, 4, 5, 6], "the five readings are gone, their messages acknowledged"
+    assert acked == [1, 2, 3, 4, 5, 6], "the readings' messages acknowledged, the SOS once its alarm is on disk"
     counted = gw.counters["outbox_errors"] - ALARM_ATTEMPTS  # the alarm's own failed attempts
     assert counted >= 5, f"5 readings lost, {counted} counted (Outbox.lost={box.lost}, which nothing reports)"
     box.close()
