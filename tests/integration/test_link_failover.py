@@ -1,0 +1,88 @@
+"""An MQTT link with fallbacks moves to the next live node when its broker dies or cannot be reached,
+says so (the drop is reported, the node it is on is in its stats), and goes round to the first again."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from anxin.mqtt import BrokerAddress, MqttLink, make_client
+from anxin.ports import free_port
+from tests.integration.harness import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def node(broker) -> str:
+    return f"127.0.0.1:{broker.port}"
+
+
+def cluster(*brokers) -> BrokerAddress:
+    first, *rest = brokers
+    return replace(first.address, fallbacks=tuple(node(b) for b in rest))
+
+
+def test_a_dead_first_node_is_passed_over(mosquitto_factory):
+    live = mosquitto_factory()
+    dead = BrokerAddress("127.0.0.1", free_port(), fallbacks=(node(live),))  # nothing listens there
+    link = MqttLink(make_client("fo-first"), dead, lambda t, p: None)
+    link.start()
+    try:
+        assert link.wait_connected(20), "the link never reached the live node"
+        assert link.stats.node == node(live) and link.stats.failovers >= 1
+    finally:
+        link.stop()
+
+
+def test_a_killed_node_is_reported_down_then_the_link_carries_on_the_next(mosquitto_factory):
+    a, b = mosquitto_factory(), mosquitto_factory()
+    got: list[bytes] = []
+    ups: list[bool] = []
+    link = MqttLink(make_client("fo-sub"), cluster(a, b), lambda t, p: got.append(p), [("fo/#", 1)])
+    link.on_connection = ups.append
+    link.start()
+    try:
+        assert link.wait_connected(10) and link.stats.node == node(a)
+        assert a.proc is not None
+        a.proc.kill()  # SIGKILL: no goodbye on the socket beyond what the kernel sends
+        a.proc.wait(5)
+        assert wait_until(lambda: link.stats.node == node(b) and link.subscribed.is_set(), 20), link.stats
+        assert ups[:3] == [True, False, True], "the drop must be reported, not hidden by the switch"
+        # The subscriptions were made again on the new node: a message published there arrives.
+        pub = MqttLink(make_client("fo-pub"), b.address, lambda t, p: None)
+        pub.start()
+        try:
+            assert pub.wait_connected(10)
+            pub.publish("fo/x", b"via b", 1)
+            assert wait_until(lambda: got == [b"via b"], 10)
+        finally:
+            pub.stop()
+    finally:
+        link.stop()
+
+
+def test_round_robin_comes_back_to_the_first_node(mosquitto_factory):
+    a, b = mosquitto_factory(), mosquitto_factory()
+    link = MqttLink(make_client("fo-rr"), cluster(a, b), lambda t, p: None)
+    link.start()
+    try:
+        assert link.wait_connected(10)
+        a.stop()
+        assert wait_until(lambda: link.connected.is_set() and link.stats.node == node(b), 20), link.stats
+        a.start()  # the same port again
+        b.stop()
+        assert wait_until(lambda: link.connected.is_set() and link.stats.node == node(a), 20), link.stats
+        assert link.stats.failovers == 2 and link.stats.connects == 3
+    finally:
+        link.stop()
+
+
+def test_stopping_the_link_does_not_move_it(mosquitto_factory):
+    a, b = mosquitto_factory(), mosquitto_factory()
+    link = MqttLink(make_client("fo-stop"), cluster(a, b), lambda t, p: None)
+    link.start()
+    assert link.wait_connected(10)
+    link.stop()
+    assert link.stats.failovers == 0 and link.stats.node == node(a)
+    assert not link.loop_alive()
