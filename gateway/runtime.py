@@ -100,12 +100,10 @@ class GatewayRuntime:
         if self.readiness:
             self.readiness.start()
         log.info(
-            "gateway %s started: local %s:%s, central %s:%s",
+            "gateway %s started: local %s, central %s",
             self.settings.gateway_id,
-            self.local.address.host,
-            self.local.address.port,
-            self.central.address.host,
-            self.central.address.port,
+            self.local.address.describe(),
+            self.central.address.describe(),  # with fallbacks: "a:1883 (then b:1883, c:1883)"
         )
 
     def stop(self) -> None:
