@@ -1,14 +1,18 @@
 """An MQTT link with fallbacks moves to the next live node when its broker dies or cannot be reached,
-says so (the drop is reported, the node it is on is in its stats), and goes round to the first again."""
+says so (the drop is reported, the node it is on is in its stats), and goes round to the first again;
+a gateway shows the node it is on, or that its uplink is down, in `systemctl status`."""
 
 from __future__ import annotations
 
+import socket
 from dataclasses import replace
 
 import pytest
 
 from anxin.mqtt import BrokerAddress, MqttLink, make_client
 from anxin.ports import free_port
+from firmware_sim.installation import gateway_settings
+from gateway.runtime import build_runtime
 from tests.integration.harness import wait_until
 
 pytestmark = pytest.mark.integration
@@ -86,3 +90,36 @@ def test_stopping_the_link_does_not_move_it(mosquitto_factory):
     link.stop()
     assert link.stats.failovers == 0 and link.stats.node == node(a)
     assert not link.loop_alive()
+
+
+def test_the_gateway_tells_systemd_which_central_node_it_is_on(tmp_path, mosquitto_factory, monkeypatch):
+    notify_path = str(tmp_path / "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # what systemd listens on for Type=notify
+    sock.bind(notify_path)
+    sock.settimeout(30)
+    monkeypatch.setenv("NOTIFY_SOCKET", notify_path)
+    home, a, b = mosquitto_factory(), mosquitto_factory(), mosquitto_factory()
+    settings = gateway_settings("gw-fo", "R001", home.address, a.address, tmp_path / "gw")
+    runtime = build_runtime(settings.model_copy(update={"central_broker": cluster(a, b)}))
+    runtime.start()
+
+    def status_until(text: str) -> list[str]:
+        seen: list[str] = []
+        while not any(text in s for s in seen):
+            seen.append(sock.recv(500).decode())
+        return seen
+
+    try:
+        assert runtime.readiness is not None and runtime.readiness.ready.wait(10)
+        status_until(f"central node {node(a)} connected")
+        assert a.proc is not None
+        a.proc.kill()
+        seen = status_until(f"central node {node(b)} connected")
+        down = [s for s in seen if "central link down" in s]
+        assert down, f"the outage was not shown: {seen}"
+        assert down[0].startswith("STATUS=中央服务器未连接"), "zh-CN first"
+        assert f"retrying (nodes {node(a)}, {node(b)})" in down[0] and "not ready" not in down[0]
+        assert runtime.central.stats.node == node(b)
+    finally:
+        runtime.stop()
+        sock.close()
