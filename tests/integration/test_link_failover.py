@@ -4,8 +4,12 @@ a gateway shows the node it is on, or that its uplink is down, in `systemctl sta
 
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -123,3 +127,25 @@ def test_the_gateway_tells_systemd_which_central_node_it_is_on(tmp_path, mosquit
     finally:
         runtime.stop()
         sock.close()
+
+
+def test_a_node_that_refuses_the_login_is_passed_over(mosquitto_factory):
+    # Mosquitto started as root reads its password file as the `mosquitto` user: a directory it can read.
+    secrets_dir = Path(tempfile.mkdtemp(prefix="anxin-fo-"))
+    try:
+        secrets_dir.chmod(0o755)
+        passwd = secrets_dir / "passwd"
+        subprocess.run(["mosquitto_passwd", "-c", "-b", str(passwd), "gw-fo", "another-password"], check=True)
+        passwd.chmod(0o644)
+        refusing = mosquitto_factory(f"allow_anonymous false\npassword_file {passwd}")
+        live = mosquitto_factory()
+        address = replace(cluster(refusing, live), username="gw-fo", password="the-right-password")
+        link = MqttLink(make_client("fo-login"), address, lambda t, p: None)
+        link.start()
+        try:
+            assert link.wait_connected(20), link.stats
+            assert link.stats.node == node(live) and link.stats.failovers >= 1
+        finally:
+            link.stop()
+    finally:
+        shutil.rmtree(secrets_dir, ignore_errors=True)
