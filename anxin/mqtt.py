@@ -101,6 +101,7 @@ class MqttLink:
     _endpoints: tuple[Endpoint, ...] = ()
     _index: int = 0
     _stopping: bool = False
+    _moved: bool = False  # since the last attempt: paho may report one loss twice (keepalive, then ping)
 
     @property
     def node(self) -> str:
@@ -114,6 +115,7 @@ class MqttLink:
         self.stats.node = self.node
         c.on_connect = self._handle_connect
         c.on_connect_fail = self._handle_connect_fail
+        c.on_pre_connect = self._handle_pre_connect
         c.on_disconnect = self._handle_disconnect
         c.on_message = self._handle_message
         c.on_subscribe = self._handle_subscribe
@@ -250,25 +252,25 @@ class MqttLink:
         self._notify_connection(False)
         self._move_on(f"lost the connection ({reason})")
 
-    def _handle_connect_fail(self, _c: paho.Client, _u: object) -> None:
-        # TCP or TLS failed (refused, unreachable, no such host): paho waits out its backoff, then retries.
+    def _handle_connect_fail(self, _c: paho.Client, _u: object) -> None:  # refused, unreachable, no such host
         log.info("MQTT %s unreachable", self.node)
         self._move_on("could not connect")
 
+    def _handle_pre_connect(self, _c: paho.Client, _u: object) -> None:
+        self._moved = False  # a new attempt: its failure may move the link on again
+
     def _move_on(self, why: str) -> None:
         """Point paho at the next node, so its next attempt (after the backoff) goes there."""
-        if len(self._endpoints) < 2 or self._stopping:
+        if len(self._endpoints) < 2 or self._stopping or self._moved:
             return
-        before = self.node
-        self._index = (self._index + 1) % len(self._endpoints)
-        host, port = self._endpoints[self._index]
-        # On paho's loop thread, between attempts: only the target changes (connect_async is paho's public
-        # way to do that); loop_forever makes the next attempt itself, after its reconnect delay.
-        try:
+        before, index = self.node, (self._index + 1) % len(self._endpoints)
+        host, port = self._endpoints[index]
+        try:  # on paho's thread, between attempts: connect_async is paho's public way to change the target
             self.client.connect_async(host, port, keepalive=self.address.keepalive)
         except (ValueError, RuntimeError) as exc:  # never kill paho's loop: it keeps retrying where it was
-            log.error("MQTT cannot move from %s to %s: %s", before, self.node, exc)
+            log.error("MQTT cannot move from %s to %s:%s: %s", before, host, port, exc)
             return
+        self._moved, self._index = True, index
         self.stats.failovers += 1
         self.stats.node = self.node
         log.warning("MQTT %s %s; trying %s next", before, why, self.node)

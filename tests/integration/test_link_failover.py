@@ -5,6 +5,7 @@ a gateway shows the node it is on, or that its uplink is down, in `systemctl sta
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -149,3 +150,20 @@ def test_a_node_that_refuses_the_login_is_passed_over(mosquitto_factory):
             link.stop()
     finally:
         shutil.rmtree(secrets_dir, ignore_errors=True)
+
+
+def test_a_hung_node_is_left_once_the_keepalive_finds_it_silent(mosquitto_factory):
+    a, b = mosquitto_factory(), mosquitto_factory()
+    address = replace(cluster(a, b), keepalive=2)  # a hung node keeps the socket open: only silence tells
+    link = MqttLink(make_client("fo-hung"), address, lambda t, p: None)
+    link.start()
+    try:
+        assert link.wait_connected(10)
+        assert a.proc is not None
+        a.proc.send_signal(signal.SIGSTOP)
+        assert wait_until(lambda: link.connected.is_set() and link.stats.node == node(b), 30), link.stats
+        assert link.stats.failovers == 1, "paho reports the loss twice (keepalive, then ping): one move"
+    finally:
+        link.stop()
+        if a.proc is not None:
+            a.proc.send_signal(signal.SIGCONT)
