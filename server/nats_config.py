@@ -133,7 +133,10 @@ def gateway_permissions(gateway_id: str, partitions: int = DEFAULT_PARTITIONS) -
     """A gateway's MQTT user: its own uplink and presence out; its own acks, commands and the server's presence in.
 
     NATS checks a publish after the account's mapping, so what is allowed is the mapped subject in the
-    gateway's own partition (a publish straight to another partition is refused). A QoS 1 subscription
+    gateway's own partition (a publish straight to another partition is refused). nats-server 2.9.10
+    may skip the mapping for a PUBLISH sent before the CONNACK came back: that one is refused here
+    (and logged by the node) rather than landing outside the stream; the gateway publishes only once
+    connected, and resends what the server has not acknowledged. A QoS 1 subscription
     is a JetStream consumer delivering on `$MQTT.sub.<random>`, which the user must be allowed to
     subscribe to; the user can log in over MQTT only, where such a subject cannot be asked for.
     """
