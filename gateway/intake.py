@@ -172,7 +172,8 @@ class DeviceIntake:
             self._decide(event)
 
     def _decide(self, item: Input) -> None:
-        self.outlet.carry_out(self.rules.evaluate(item, self.clocks.utc()))
+        if self.rules.engine.route(item):  # a device's battery report, say, is no rule's business
+            self.outlet.carry_out(self.rules.evaluate(item, self.clocks.utc()))
 
     def load_measurements(self) -> None:
         """At start: the measurements forwarded before a restart, so a monitor's resend is still dropped."""
