@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from server.alarms import audit
 from server.db.models import Alarm, AlarmAudit, DutyShift, NotificationJob, Pairing, Staff
@@ -76,7 +76,9 @@ def recipients(session: Session, alarm: Alarm, stage: Stage, now: datetime) -> l
     """Who the stage reaches, one entry per channel."""
     if stage.kind == "caregiver":
         pairs = session.scalars(
-            select(Pairing).where(Pairing.resident_id == alarm.resident_id, Pairing.rank == stage.rank)
+            select(Pairing)
+            .where(Pairing.resident_id == alarm.resident_id, Pairing.rank == stage.rank)
+            .options(joinedload(Pairing.caregiver))  # one statement, not one more per caregiver
         )
         return [
             Recipient(f"caregiver:{p.caregiver.id}", p.caregiver.name, p.caregiver.language, url)

@@ -158,14 +158,15 @@ class Notifier:
 
     def sort_out(self, s: Session, jobs: list[NotificationJob], now: datetime) -> Round:
         """Render what each claimed job owes, and hold back what a channel's rate limit does not allow now."""
-        alarms = {a.id: a for a in s.scalars(select(Alarm).where(Alarm.id.in_({j.alarm_id for j in jobs})))}
-        residents = {
-            r.id: r
-            for r in s.scalars(
-                select(Resident).where(Resident.id.in_({a.resident_id for a in alarms.values() if a.resident_id}))
-            )
-        }
-        notices = {n.id: n for n in s.scalars(select(Notice).where(Notice.id.in_({j.notice_id for j in jobs})))}
+        # Only the queries a round needs (an alarm's first call has no notice): each is a statement on the path.
+        alarm_ids = {j.alarm_id for j in jobs if j.alarm_id is not None}
+        alarms = {a.id: a for a in s.scalars(select(Alarm).where(Alarm.id.in_(alarm_ids)))} if alarm_ids else {}
+        resident_ids = {a.resident_id for a in alarms.values() if a.resident_id}
+        residents = (
+            {r.id: r for r in s.scalars(select(Resident).where(Resident.id.in_(resident_ids)))} if resident_ids else {}
+        )
+        notice_ids = {j.notice_id for j in jobs if j.notice_id is not None}
+        notices = {n.id: n for n in s.scalars(select(Notice).where(Notice.id.in_(notice_ids)))} if notice_ids else {}
         budget = self._budgets(s, {j.channel for j in jobs}, now)
         out = Round()
         for job in jobs:
