@@ -5,12 +5,12 @@ by the desk, and a process that dies mid-send leaves a lease the desk takes over
 from __future__ import annotations
 
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import Engine, select, update
 
 from anxin import protocol
-from anxin.ports import free_port
 from firmware_sim.receiver import NotificationReceiver
 from server.db.models import Alarm, NotificationAttempt, NotificationJob
 from server.ingest import Ingest
@@ -112,26 +112,54 @@ def test_the_first_call_and_the_desk_racing_tell_the_caregiver_once(
         assert attempts(desk, alarm_id) == [("李伟", 1, True)]
 
 
+class FlakyPhone:
+    """A caregiver's phone service that answers 503 until told to work, then 200 (a real HTTP endpoint)."""
+
+    def __init__(self) -> None:
+        phone = self
+        self.working = False
+        self.delivered: list[str] = []
+        self.refused = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if phone.working:
+                    phone.delivered.append(self.path)
+                else:
+                    phone.refused += 1
+                self.send_response(200 if phone.working else 503)
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"json://127.0.0.1:{self.server.server_address[1]}{path}"
+
+
 def test_a_failed_first_send_is_retried_by_the_desk_from_the_durable_job(engine: Engine) -> None:
-    port = free_port()
-    phone = NotificationReceiver(port=port)  # the caregiver's phone, not reachable yet
-    doc = world(phone)
-    provision(engine, doc)
-    desk = make_desk(engine, backoff_s=(5.0, 30.0))
-    assert desk.worker.first_call is not None
-    alarm_id = raise_sos(engine)
-    assert desk.worker.first_call.call(alarm_id) == 1
-    assert attempts(desk, alarm_id) == [("李伟", 1, False)]
-    phone.start()
+    phone = FlakyPhone()
     try:
+        provision(engine, world(phone))  # type: ignore[arg-type]  # world() only asks the phone for its URLs
+        desk = make_desk(engine, backoff_s=(5.0, 30.0))
+        assert desk.worker.first_call is not None
+        alarm_id = raise_sos(engine)
+        assert desk.worker.first_call.call(alarm_id) == 1
+        assert (phone.refused, attempts(desk, alarm_id)) == (1, [("李伟", 1, False)])
+        phone.working = True
         desk.at(4)
-        assert phone.received == [], "retried after the back-off, not at once"
+        assert phone.delivered == [], "retried after the back-off, not at once"
         desk.at(5)
-        assert [r.path for r in phone.received] == ["/C1"]
+        assert phone.delivered == ["/C1"]
         desk.at(59)  # and never again (caregiver 2's turn would come at 60 s)
     finally:
-        phone.stop()
-    assert [r.path for r in phone.received] == ["/C1"]
+        phone.server.shutdown()
+        phone.server.server_close()
+    assert phone.delivered == ["/C1"]
     assert attempts(desk, alarm_id) == [("李伟", 1, False), ("李伟", 2, True)]
     with desk.sessions() as s:
         assert s.get(Alarm, alarm_id).status == "notified"
