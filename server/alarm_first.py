@@ -1,9 +1,11 @@
-"""Alarm first: ingest holds its next drain of readings until the desk has begun notifying the newest alarm.
+"""Alarm first: ingest holds its next drain of readings until the newest alarm has been notified.
 
-Ingest announces every new alarm here (through the desk's `wake`); the desk worker marks each round it
-runs. While a round is owed, ingest waits (at most `hold_s`) before committing other homes' readings, so
-the caregiver's message does not queue behind them for the database (SQLite's one writer) or the GIL —
-measured in bench/scenarios/alarm_latency.py. One object both threads are handed: no callback wiring.
+Ingest announces every new alarm here (through the desk's `wake`, which hands it to the first call,
+server/first_call.py); the first call marks each round of sends it runs (the desk worker's loop does,
+when it runs without a first call). While a round is owed, ingest waits (at most `hold_s`) before
+committing other homes' readings, so the caregiver's message does not queue behind them for the database
+(SQLite's one writer) or the GIL — measured in bench/scenarios/alarm_latency.py. One object both threads
+are handed: no callback wiring.
 """
 
 from __future__ import annotations

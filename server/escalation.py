@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from server.alarms import audit
 from server.db.models import Alarm, AlarmAudit, DutyShift, NotificationJob, Pairing, Staff
@@ -76,7 +76,9 @@ def recipients(session: Session, alarm: Alarm, stage: Stage, now: datetime) -> l
     """Who the stage reaches, one entry per channel."""
     if stage.kind == "caregiver":
         pairs = session.scalars(
-            select(Pairing).where(Pairing.resident_id == alarm.resident_id, Pairing.rank == stage.rank)
+            select(Pairing)
+            .where(Pairing.resident_id == alarm.resident_id, Pairing.rank == stage.rank)
+            .options(joinedload(Pairing.caregiver))  # one statement, not one more per caregiver
         )
         return [
             Recipient(f"caregiver:{p.caregiver.id}", p.caregiver.name, p.caregiver.language, url)
@@ -115,10 +117,27 @@ class Escalator:
         ).all()
         fired = 0
         for alarm in due:
-            fired += self._fire(session, alarm, now)
+            fired += self._fire(session, alarm, now, [])
         return fired
 
-    def _fire(self, session: Session, alarm: Alarm, now: datetime) -> int:
+    def fire_one(self, session: Session, alarm_id: int, now: datetime, leased_until: datetime) -> list[NotificationJob]:
+        """Fire one alarm's step if it is due (the first call of a new alarm, server/first_call.py), its jobs
+        written already leased by the caller until `leased_until`; none when it is not due, or another round
+        holds or fired it (the compare-and-set below)."""
+        alarm = session.scalars(
+            select(Alarm)
+            .where(Alarm.id == alarm_id, Alarm.next_escalation_at <= now, Alarm.status.in_(ESCALATING))
+            .with_for_update(skip_locked=True)
+        ).first()
+        jobs: list[NotificationJob] = []
+        if alarm is not None:
+            self._fire(session, alarm, now, jobs, leased_until)
+        return jobs
+
+    def _fire(
+        self, session: Session, alarm: Alarm, now: datetime, jobs: list[NotificationJob], leased: datetime | None = None
+    ) -> int:
+        """Fire the alarm's step; the jobs it writes are appended to `jobs` (leased until `leased`, when given)."""
         pairings = (
             []
             if alarm.resident_id is None
@@ -153,23 +172,16 @@ class Escalator:
         # the family was told is recorded (history) but is not news for the supervisor, who is the next stage.
         no_family = not is_technical(alarm) and not any(st.kind == "caregiver" for st in stages)
         family_missed = no_family or any(st.kind == "caregiver" for _, st in walk.skipped)
-        told = self._tell_supervisor(session, alarm, walk, now) if family_missed else []
+        told = self._tell_supervisor(session, alarm, walk, now, jobs) if family_missed else []
         chief_reached = family_missed and walk.stage.kind == "supervisor"
         for r in walk.targets:
             # Reached only at the supervisor stage: their message says the family could not be notified.
             key = f"unreached:{r.key}" if chief_reached else r.key
-            session.add(
-                NotificationJob(
-                    alarm_id=alarm.id,
-                    step=walk.step,
-                    recipient=key,
-                    recipient_name=r.name,
-                    language=r.language,
-                    url=r.url,
-                    channel=mask(r.url),
-                    due_at=now,
-                )
-            )
+            jobs.append(_job(alarm, walk.step, key, r, now))
+        for job in jobs:
+            if leased is not None:  # the first call sends them itself: the desk must not claim them meanwhile
+                job.status, job.lease_until = "sending", leased
+            session.add(job)
         if walk.targets:
             audit(
                 session,
@@ -189,7 +201,9 @@ class Escalator:
             log.error("alarm %d: no stage of its policy reaches anybody; every console is told", alarm.id)
         return 1
 
-    def _tell_supervisor(self, session: Session, alarm: Alarm, walk: Walk, now: datetime) -> list[Recipient]:
+    def _tell_supervisor(
+        self, session: Session, alarm: Alarm, walk: Walk, now: datetime, jobs: list[NotificationJob]
+    ) -> list[Recipient]:
         """Stages were skipped: the supervisor hears that the family could not be notified (once per alarm)."""
         if _has(session, alarm, SUPERVISOR_TOLD):
             return []
@@ -198,18 +212,7 @@ class Escalator:
             already = {(r.key, r.url) for r in walk.targets}
             for r in chiefs:
                 if (r.key, r.url) not in already:
-                    session.add(
-                        NotificationJob(
-                            alarm_id=alarm.id,
-                            step=walk.step,
-                            recipient=f"unreached:{r.key}",
-                            recipient_name=r.name,
-                            language=r.language,
-                            url=r.url,
-                            channel=mask(r.url),
-                            due_at=now,
-                        )
-                    )
+                    jobs.append(_job(alarm, walk.step, f"unreached:{r.key}", r, now))
         if chiefs:
             audit(
                 session,
@@ -222,6 +225,21 @@ class Escalator:
                 skipped=[st.kind for _, st in walk.skipped],
             )
         return chiefs
+
+
+def _job(alarm: Alarm, step: int, key: str, r: Recipient, now: datetime) -> NotificationJob:
+    return NotificationJob(
+        alarm_id=alarm.id,
+        step=step,
+        recipient=key,
+        recipient_name=r.name,
+        language=r.language,
+        url=r.url,
+        channel=mask(r.url),
+        due_at=now,
+        status="pending",
+        attempts=0,
+    )
 
 
 def _has(session: Session, alarm: Alarm, action: str) -> bool:

@@ -1,78 +1,42 @@
 """Delivers notification jobs through apprise: claimed from the database, rate-limited per channel,
-retried with back-off, every attempt recorded."""
+retried with back-off, every attempt recorded.
+
+The parts: `notify_channels` (apprise), `notify_jobs` (what a job is about, pure), `notify_record` (what a
+round writes afterwards), and here the claim and the round. The desk worker runs `tick` on its loop; the
+first call of a new alarm (server/first_call.py) claims that alarm's jobs inside its own transaction with
+`claim_in` and sends them with `send_round` — one lease, whoever claims, so no job is sent twice.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from server import messages
-from server.alarms import audit
 from server.db.models import Alarm, NotificationAttempt, NotificationJob, Resident
 from server.db.models_assist import Notice
 from server.db.rows import rowcount
 from server.links import LinkClaim, LinkSigner
+from server.notify_channels import Send, apprise_send, load_plugins, url_understood
+from server.notify_jobs import (
+    Outcome,
+    Round,
+    Tally,
+    is_reminder_step,
+    notice_message,
+    still_wanted,
+    subject,
+)
+from server.notify_record import record, release
 from server.settings import NOTIFY_BACKOFF_S, NOTIFY_LEASE_S, RATE_LIMITS
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[str, str, str], tuple[bool, str | None]]
-
-
-def apprise_send(url: str, title: str, body: str) -> tuple[bool, str | None]:
-    """Deliver one message through apprise; (ok, error)."""
-    import apprise
-
-    sender = apprise.Apprise()
-    if not sender.add(url):
-        return False, "apprise does not understand this URL"
-    ok = sender.notify(title=title, body=body)
-    return bool(ok), None if ok else "the channel refused or did not answer"
-
-
-def url_understood(url: str) -> bool:
-    """Whether apprise can build a notifier from the URL (it parses it; nothing is sent)."""
-    import apprise
-
-    return apprise.Apprise.instantiate(url) is not None
-
-
-def is_reminder_step(step: int) -> bool:
-    """Reminders after a new press on an acknowledged alarm have steps -1, -2, … (server/reminders.py)."""
-    return step < 0
-
-
-def notice_message(notice: Notice) -> tuple[str, str]:
-    """A notice (信息发布) as a caregiver's message: its title and body as staff wrote them."""
-    return f"通知 Notice：{notice.title}", notice.body
-
-
-def subject(job: NotificationJob) -> str:
-    """What a job is about, for log lines."""
-    return f"alarm {job.alarm_id}" if job.alarm_id is not None else f"notice {job.notice_id}"
-
-
-def still_wanted(job: NotificationJob, alarm: Alarm | None) -> bool:
-    """Whether the alarm still needs this message: escalation stops at an acknowledgement, reminders do not."""
-    if alarm is None:
-        return False
-    return alarm.status in ("raised", "notified") or (alarm.status == "acknowledged" and is_reminder_step(job.step))
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What one claimed job came to."""
-
-    job_id: int
-    ok: bool
-    error: str | None
-    skipped: bool = False
+__all__ = ["Notifier", "Send", "apprise_send", "is_reminder_step", "subject", "url_understood"]
 
 
 class Notifier:
@@ -99,16 +63,27 @@ class Notifier:
         self.lease = timedelta(seconds=lease_s)
         self.batch = batch
         self.workers = workers
-        self.sent = 0
-        self.failed = 0
-        self.rate_limited = 0
+        self.tally = Tally()
         self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def sent(self) -> int:
+        """Messages delivered since start."""
+        return self.tally.sent
+
+    @property
+    def failed(self) -> int:
+        """Messages given up after every retry."""
+        return self.tally.failed
+
+    @property
+    def rate_limited(self) -> int:
+        """Sends deferred by a channel's rate limit."""
+        return self.tally.rate_limited
 
     def start(self) -> None:
         """Start the sending threads; apprise loads its plugins now, so the first alarm does not wait ~1 s for it."""
-        import apprise
-
-        apprise.Apprise().add("json://localhost/")
+        load_plugins()
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="notify")
 
     def stop(self) -> None:
@@ -130,67 +105,97 @@ class Notifier:
     def claim(self, now: datetime) -> list[NotificationJob]:
         """Lease due jobs, and jobs whose sender died mid-lease (at-least-once), and commit the lease."""
         with self.sessions() as s, s.begin():
-            rows = s.scalars(
-                select(NotificationJob)
-                .where(
-                    NotificationJob.due_at <= now,
-                    or_(
-                        NotificationJob.status == "pending",
-                        and_(NotificationJob.status == "sending", NotificationJob.lease_until < now),
-                    ),
-                )
-                .order_by(NotificationJob.due_at, NotificationJob.id)
-                .limit(self.batch)
-                .with_for_update(skip_locked=True)
-            ).all()
-            mine = []
-            for job in rows:
-                won = rowcount(
-                    s.execute(
-                        update(NotificationJob)
-                        .where(
-                            NotificationJob.id == job.id,
-                            NotificationJob.status == job.status,
-                            NotificationJob.attempts == job.attempts,
-                        )
-                        .values(status="sending", lease_until=now + self.lease)
-                        .execution_options(synchronize_session=False)
+            return self.claim_in(s, now)
+
+    def claim_in(self, s: Session, now: datetime, alarm_id: int | None = None) -> list[NotificationJob]:
+        """Lease due jobs (only this alarm's, when given) in the caller's transaction: a compare-and-set on
+        status and attempts, so of two claimants (two processes, the desk and a first call) one wins."""
+        query = select(NotificationJob).where(
+            NotificationJob.due_at <= now,
+            or_(
+                NotificationJob.status == "pending",
+                and_(NotificationJob.status == "sending", NotificationJob.lease_until < now),
+            ),
+        )
+        if alarm_id is not None:
+            query = query.where(NotificationJob.alarm_id == alarm_id)
+        rows = s.scalars(
+            query.order_by(NotificationJob.due_at, NotificationJob.id)
+            .limit(self.batch)
+            .with_for_update(skip_locked=True)
+        ).all()
+        mine = []
+        for job in rows:
+            won = rowcount(
+                s.execute(
+                    update(NotificationJob)
+                    .where(
+                        NotificationJob.id == job.id,
+                        NotificationJob.status == job.status,
+                        NotificationJob.attempts == job.attempts,
                     )
+                    .values(status="sending", lease_until=now + self.lease)
+                    .execution_options(synchronize_session=False)
                 )
-                if won:
-                    mine.append(job)
-            return mine
+            )
+            if won:
+                mine.append(job)
+        return mine
 
     def tick(self, now: datetime) -> int:
         """Claim, rate-limit, send and record one batch; returns how many jobs were handled."""
         jobs = self.claim(now)
         if not jobs:
             return 0
-        with self.sessions() as s:
-            alarms = {a.id: a for a in s.scalars(select(Alarm).where(Alarm.id.in_({j.alarm_id for j in jobs})))}
-            residents = {
-                r.id: r
-                for r in s.scalars(
-                    select(Resident).where(Resident.id.in_({a.resident_id for a in alarms.values() if a.resident_id}))
-                )
-            }
-            notices = {n.id: n for n in s.scalars(select(Notice).where(Notice.id.in_({j.notice_id for j in jobs})))}
-            budget = self._budgets(s, {j.channel for j in jobs}, now)
-            messages_ = {j.id: self._message(j, alarms, residents, notices) for j in jobs}
-        to_send, deferred, outcomes = [], [], []
+        try:
+            with self.sessions() as s:
+                sorted_out = self.sort_out(s, jobs, now)
+        except Exception:  # nothing was sent: the jobs are due again at once, not after their lease
+            self.give_back(jobs, now)
+            raise
+        self.send_round(sorted_out, now)
+        return len(jobs)
+
+    def sort_out(self, s: Session, jobs: list[NotificationJob], now: datetime) -> Round:
+        """Render what each claimed job owes, and hold back what a channel's rate limit does not allow now."""
+        # Only the queries a round needs (an alarm's first call has no notice): each is a statement on the path.
+        alarm_ids = {j.alarm_id for j in jobs if j.alarm_id is not None}
+        alarms = {a.id: a for a in s.scalars(select(Alarm).where(Alarm.id.in_(alarm_ids)))} if alarm_ids else {}
+        resident_ids = {a.resident_id for a in alarms.values() if a.resident_id}
+        residents = (
+            {r.id: r for r in s.scalars(select(Resident).where(Resident.id.in_(resident_ids)))} if resident_ids else {}
+        )
+        notice_ids = {j.notice_id for j in jobs if j.notice_id is not None}
+        notices = {n.id: n for n in s.scalars(select(Notice).where(Notice.id.in_(notice_ids)))} if notice_ids else {}
+        budget = self._budgets(s, {j.channel for j in jobs}, now)
+        out = Round()
         for job in jobs:
-            message = messages_[job.id]
+            message = self._message(job, alarms, residents, notices)
             if message is None:
-                outcomes.append(Outcome(job.id, False, None, skipped=True))
+                out.skipped.append(Outcome(job.id, False, None, skipped=True))
             elif job.channel in budget and budget[job.channel] <= 0:
-                deferred.append(job)
+                out.deferred.append(job)
             else:
                 if job.channel in budget:
                     budget[job.channel] -= 1
-                to_send.append((job, message))
-        outcomes += self._send_all(to_send)
-        self._record(outcomes, deferred, now)
-        return len(jobs)
+                out.to_send.append((job, message))
+        return out
+
+    def send_round(self, sorted_out: Round, now: datetime) -> None:
+        """Send what the round owes (one job on the caller's thread, several in parallel) and record it all."""
+        outcomes = sorted_out.skipped + self._send_all(sorted_out.to_send)
+        with self.sessions() as s, s.begin():
+            record(s, outcomes, sorted_out.deferred, now, self.backoff_s, self.tally)
+
+    def give_back(self, jobs: list[NotificationJob], now: datetime) -> None:
+        """Claimed jobs that were not sent: due again at once (else the lease, a minute, would delay them)."""
+        try:
+            with self.sessions() as s, s.begin():
+                release(s, [j.id for j in jobs], now)
+        except Exception:  # the lease still expires: at-least-once holds, only later
+            log.exception(
+                "could not give back %d claimed notification(s); they are retried when the lease ends", len(jobs)
+            )
 
     def _budgets(self, s: Session, channels: set[str], now: datetime) -> dict[str, int]:
         # Counted from recorded attempts, so the limit holds across processes and restarts.
@@ -245,86 +250,3 @@ class Notifier:
         if self._pool is None or len(batch) <= 1:
             return [one(item) for item in batch]
         return list(self._pool.map(one, batch))
-
-    def _record(self, outcomes: list[Outcome], deferred: list[NotificationJob], now: datetime) -> None:
-        with self.sessions() as s, s.begin():
-            for job in deferred:
-                self.rate_limited += 1
-                s.execute(
-                    update(NotificationJob)
-                    .where(NotificationJob.id == job.id)
-                    .values(status="pending", lease_until=None, due_at=now + timedelta(seconds=5))
-                )
-            ids = [o.job_id for o in outcomes]
-            jobs = {j.id: j for j in s.scalars(select(NotificationJob).where(NotificationJob.id.in_(ids)))}
-            alarms = {
-                a.id: a
-                for a in s.scalars(
-                    select(Alarm).where(Alarm.id.in_({j.alarm_id for j in jobs.values() if j.alarm_id is not None}))
-                )
-            }
-            for o in outcomes:
-                if o.job_id not in jobs:
-                    continue
-                job = jobs[o.job_id]
-                if o.skipped:
-                    job.status, job.lease_until = "skipped", None
-                    continue
-                job.attempts += 1
-                s.add(
-                    NotificationAttempt(
-                        alarm_id=job.alarm_id,
-                        notice_id=job.notice_id,
-                        recipient=job.recipient_name,
-                        channel=job.channel,
-                        at=now,
-                        ok=o.ok,
-                        error=o.error,
-                        attempt=job.attempts,
-                    )
-                )
-                alarm = alarms.get(job.alarm_id) if job.alarm_id is not None else None
-                if o.ok:
-                    self.sent += 1
-                    job.status, job.sent_at, job.lease_until = "sent", now, None
-                    # Compare-and-set: an acknowledgement committed since the alarm was read must stay.
-                    if alarm:
-                        s.execute(
-                            update(Alarm)
-                            .where(Alarm.id == alarm.id, Alarm.status == "raised")
-                            .values(status="notified", updated_at=now)
-                            .execution_options(synchronize_session=False)
-                        )
-                        audit(s, alarm, "notified", job.recipient_name, now, channel=job.channel, step=job.step)
-                    log.info("notified %s about %s via %s", job.recipient_name, subject(job), job.channel)
-                elif job.attempts <= len(self.backoff_s):
-                    job.status, job.lease_until, job.last_error = "pending", None, o.error
-                    job.due_at = now + timedelta(seconds=self.backoff_s[job.attempts - 1])
-                    log.warning(
-                        "notifying %s about %s failed (attempt %d, will retry): %s",
-                        job.recipient_name,
-                        subject(job),
-                        job.attempts,
-                        o.error,
-                    )
-                else:
-                    self.failed += 1
-                    job.status, job.lease_until, job.last_error = "failed", None, o.error
-                    if alarm:
-                        audit(
-                            s,
-                            alarm,
-                            "notification_failed",
-                            job.recipient_name,
-                            now,
-                            channel=job.channel,
-                            error=o.error,
-                            attempts=job.attempts,
-                        )
-                    log.error(
-                        "gave up notifying %s about %s via %s: %s",
-                        job.recipient_name,
-                        subject(job),
-                        job.channel,
-                        o.error,
-                    )

@@ -5,23 +5,25 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bench.core import BenchError, Result, Stopwatch, Target, log, percentiles
 from bench.scenarios import broker_limit
 from bench.stack import FleetProcess, ServerProcess, postgres_database, provision_database
 from firmware_sim.installation import SimHome, build_home, gateway_settings
 from firmware_sim.receiver import NotificationReceiver
-from server.db.models import Alarm, IngestedEvent
+from server.db.models import Alarm, AlarmAudit, IngestedEvent
 from server.db.session import make_engine, session_factory
 from tests.mosquitto import Mosquitto
 
-TARGET_IDLE_P99_MS = 100.0
-TARGET_LOAD_P99_MS = 250.0
+# Issue 24's goals (the earlier ones were 100 and 250 ms): idle p99, loaded p99 and loaded maximum.
+TARGET_IDLE_P99_MS = 30.0
+TARGET_LOAD_P99_MS = 100.0
+TARGET_LOAD_MAX_MS = 250.0
 
 
 def resolve_open_alarms(server: ServerProcess) -> int:
@@ -32,39 +34,50 @@ def resolve_open_alarms(server: ServerProcess) -> int:
     return len(open_alarms)
 
 
-def server_received(url: str) -> list[float]:
-    """For every alarm in id order: when the server's ingest began committing it (epoch seconds)."""
+def server_received(url: str) -> list[tuple[float, float]]:
+    """For every alarm in id order: when the server's ingest began committing it, and when its first
+    escalation step was fired (the first call, server/first_call.py, or a desk round), epoch seconds."""
     engine = make_engine(url)
+    fired = (
+        select(AlarmAudit.alarm_id, func.min(AlarmAudit.at).label("at"))
+        .where(AlarmAudit.action == "escalated")
+        .group_by(AlarmAudit.alarm_id)
+        .subquery()
+    )
     try:
         with session_factory(engine)() as s:
-            rows = (
-                s.execute(
-                    select(IngestedEvent.received_at)
-                    .join(
-                        Alarm, (Alarm.gateway_id == IngestedEvent.gateway_id) & (Alarm.gateway_seq == IngestedEvent.seq)
-                    )
-                    .order_by(Alarm.id)
-                )
-                .scalars()
-                .all()
-            )
+            rows = s.execute(
+                select(IngestedEvent.received_at, fired.c.at)
+                .join(Alarm, (Alarm.gateway_id == IngestedEvent.gateway_id) & (Alarm.gateway_seq == IngestedEvent.seq))
+                .join(fired, fired.c.alarm_id == Alarm.id, isouter=True)
+                .order_by(Alarm.id)
+            ).all()
     finally:
         engine.dispose()
-    return [(r if r.tzinfo else r.replace(tzinfo=UTC)).timestamp() for r in rows]
+    return [(_epoch(r), _epoch(f) if f is not None else _epoch(r)) for r, f in rows]
 
 
-def split(times: list[tuple[float, float]], received: list[float]) -> dict[str, float]:
-    """p50 / p99 of press -> server commit start, and of commit start -> webhook, in ms."""
+def _epoch(t: datetime) -> float:
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
+
+
+def split(times: list[tuple[float, float]], received: list[tuple[float, float]]) -> dict[str, float]:
+    """p50 / p99 in ms of press -> server commit start, commit start -> webhook, and that last part's two
+    halves: commit start -> first step fired (ingest's commit, the hand-off) and fired -> webhook (the send)."""
     if len(received) != len(times):
         return {}
-    to_server = percentiles([(r - t0) * 1000 for (t0, _at), r in zip(times, received, strict=False)])
-    to_phone = percentiles([(at - r) * 1000 for (_t0, at), r in zip(times, received, strict=False)])
-    return {
-        "to_server_p50_ms": to_server["p50"],
-        "to_server_p99_ms": to_server["p99"],
-        "server_to_webhook_p50_ms": to_phone["p50"],
-        "server_to_webhook_p99_ms": to_phone["p99"],
+    pairs = list(zip(times, received, strict=True))
+    parts = {
+        "to_server": [(r - t0) * 1000 for (t0, _at), (r, _f) in pairs],
+        "server_to_webhook": [(at - r) * 1000 for (_t0, at), (r, _f) in pairs],
+        "commit_to_fired": [(f - r) * 1000 for _t, (r, f) in pairs],
+        "fired_to_webhook": [(at - f) * 1000 for (_t0, at), (_r, f) in pairs],
     }
+    out = {}
+    for name, samples in parts.items():
+        p = percentiles(samples)
+        out[f"{name}_p50_ms"], out[f"{name}_p99_ms"] = p["p50"], p["p99"]
+    return out
 
 
 def presses(
@@ -159,6 +172,8 @@ def run(
                 "to server p50/p99": f"{parts.get('to_server_p50_ms', 0):.0f} / {parts.get('to_server_p99_ms', 0):.0f}",
                 "server to phone p50/p99": f"{parts.get('server_to_webhook_p50_ms', 0):.0f} / "
                 f"{parts.get('server_to_webhook_p99_ms', 0):.0f}",
+                "of which send p50/p99": f"{parts.get('fired_to_webhook_p50_ms', 0):.0f} / "
+                f"{parts.get('fired_to_webhook_p99_ms', 0):.0f}",
                 "p50 ÷ one broker hop": p["p50"] / ref["hop_p50_ms"],
             }
         )
@@ -169,6 +184,7 @@ def run(
     result.targets = [
         Target("alarm p99 idle", result.metrics["idle_p99_ms"], TARGET_IDLE_P99_MS, "ms"),
         Target("alarm p99 under load", result.metrics["load_p99_ms"], TARGET_LOAD_P99_MS, "ms"),
+        Target("alarm max under load", result.metrics["load_max_ms"], TARGET_LOAD_MAX_MS, "ms"),
     ]
     result.notes += [
         broker_limit.summary(ref),
@@ -177,7 +193,8 @@ def run(
         "path: button -> home Mosquitto -> gateway (outbox fsync) -> central Mosquitto -> server "
         "(commit, ack) -> notifier (apprise json://) -> HTTP receiver; each press on a fresh alarm",
         "to server: press -> the server's ingest starts committing the alarm (gateway, two brokers, "
-        "the server's queue); server to phone: that commit, the notifier and apprise's HTTP post",
+        "the server's queue); server to phone: that commit, the first call and apprise's HTTP post; "
+        "of which send: from the first escalation step fired (the first call's transaction) to the webhook",
     ]
     result.anchors = [
         "ThingsBoard 2017 test: 50 ms average, 200 ms maximum latency at 30,000 msg/s (c4.2xlarge)",
