@@ -13,7 +13,7 @@ from server.coverage import CaregiverFact, Coverage, DeskFacts, DeviceFact, Home
 from server.db.models import Alarm, Device, Gateway, IngestedEvent, NotificationAttempt, Resident, Staff, as_utc
 from server.escalation import on_duty
 from server.masking import mask_url
-from server.notify import url_understood
+from server.notify_channels import url_understood
 from server.reliability import unknown_keys
 
 UNKNOWN_WINDOW = timedelta(days=7)

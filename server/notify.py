@@ -21,7 +21,7 @@ from server.db.models import Alarm, NotificationAttempt, NotificationJob, Reside
 from server.db.models_assist import Notice
 from server.db.rows import rowcount
 from server.links import LinkClaim, LinkSigner
-from server.notify_channels import Send, apprise_send, load_plugins, url_understood
+from server.notify_channels import Send, apprise_send, load_plugins
 from server.notify_jobs import (
     Outcome,
     Round,
@@ -29,14 +29,13 @@ from server.notify_jobs import (
     is_reminder_step,
     notice_message,
     still_wanted,
-    subject,
 )
 from server.notify_record import record, release
 from server.settings import NOTIFY_BACKOFF_S, NOTIFY_LEASE_S, RATE_LIMITS
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Notifier", "Send", "apprise_send", "is_reminder_step", "subject", "url_understood"]
+__all__ = ["Notifier"]
 
 
 class Notifier:

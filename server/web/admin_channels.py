@@ -19,7 +19,7 @@ from server import audit
 from server.api.deps import ServicesDep, actor_of
 from server.db.models import Caregiver, NotificationAttempt
 from server.masking import mask_url
-from server.notify import Send, apprise_send
+from server.notify_channels import Send, apprise_send
 from server.services import Services
 from server.web.auth import PairingAdminDep
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from anxin.phone import PhoneNumberError, normalise_phone
-from server.notify import url_understood
+from server.notify_channels import url_understood
 from server.permissions import ROLES as STAFF_ROLES
 
 # Field errors, in both languages: the page shows the one of its language next to the field.

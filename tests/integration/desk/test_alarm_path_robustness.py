@@ -18,7 +18,7 @@ from server import presence
 from server.db.models import Alarm, DeadLetter, Gateway, NotificationAttempt, Reading
 from server.db.session import session_factory
 from server.ingest import Ingest
-from server.notify import apprise_send
+from server.notify_channels import apprise_send
 from tests.integration.desk.conftest import T0, make_desk, paths, provision, world
 
 pytestmark = pytest.mark.integration
