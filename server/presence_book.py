@@ -45,7 +45,7 @@ class Note:
         return Note(
             later.seen_at or self.seen_at,
             later.state or self.state,
-            later.state_at if later.state else self.state_at,
+            later.state_at if later.state and later.state != self.state else self.state_at,  # "since"
             later.boot_id or self.boot_id,
         )
 
