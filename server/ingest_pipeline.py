@@ -80,7 +80,7 @@ class IngestPipeline:
             else:  # a heartbeat: nothing to store, so no transaction and no waiting for one
                 self.presence.heard(batch.gateway_id, self.clock(), batch.boot_id)
                 self.counters["heartbeats"] += 1
-                self._acknowledge(batch, IngestResult())
+                self._acknowledge(batch, IngestResult(), qos=0)  # a lost one costs nothing: nothing waits on it
         if not batches:
             return []
         results = self.commit.commit(batches)
@@ -126,12 +126,12 @@ class IngestPipeline:
             return None
         return batch
 
-    def _acknowledge(self, batch: protocol.UplinkBatch, result: IngestResult) -> None:
+    def _acknowledge(self, batch: protocol.UplinkBatch, result: IngestResult, qos: int = 1) -> None:
         # Committed already: a link that is down now (a broker blip, the intake probe reconnecting) costs
         # only this ack (the gateway resends, the duplicate is acked then), never the rest of the drain.
         ack = protocol.Ack(tuple(result.acked), tuple(result.rejected), result.upto, batch.batch_id)
         try:
-            self.publish(protocol.ack_topic(batch.gateway_id), protocol.encode_ack(ack), 1)
+            self.publish(protocol.ack_topic(batch.gateway_id), protocol.encode_ack(ack), qos)
         except MqttError as exc:
             self.counters["ack_publish_errors"] += 1
             log.warning(

@@ -1,6 +1,6 @@
 """Scenario 6: 1,000 simulated gateways connected at once — server memory, heartbeats, reconnect storm.
 
-`--gateways N` runs N (10,000: the issue's "ten thousand quiet homes per node"): N / 250 fleet
+`--gateways N` runs N (10,000: the issue's "ten thousand quiet homes per node"): N / 500 fleet
 processes, the file-descriptor limit raised for the broker. A heartbeat is what a quiet home sends
 to be known alive: an empty uplink batch, acknowledged by the server (`heartbeat="reading"`: one
 reading instead, stored before its ack — the heartbeat of the figures before issue 22).
@@ -37,7 +37,7 @@ def _wait_total(
     return None
 
 
-PER_PROCESS = 250  # gateways per fleet process: each is a paho client with its own thread
+PER_PROCESS = 500  # gateways per fleet process (one selector thread serves them all: bench/fleet_loop.py)
 
 
 def raise_fd_limit(connections: int) -> int:
