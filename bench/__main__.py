@@ -24,10 +24,11 @@ SCENARIOS: dict[str, str] = {
 }
 
 
-def run_one(name: str, quick: bool) -> Result:
+def run_one(name: str, quick: bool, gateways: int | None = None) -> Result:
     """Run one scenario and stamp the machine on its result."""
     info = machine()
-    result: Result = importlib.import_module(SCENARIOS[name]).run(quick)
+    extra = {"gateways": gateways} if gateways and name == "connection_scale" else {}
+    result: Result = importlib.import_module(SCENARIOS[name]).run(quick, **extra)
     result.machine = info
     return result
 
@@ -39,13 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few seconds per scenario (the smoke test uses it)")
     parser.add_argument("--json", action="store_true", help="print the result JSON instead of the table")
     parser.add_argument("--results", type=Path, default=RESULTS, help=f"where to write <scenario>.json ({RESULTS})")
+    parser.add_argument("--gateways", type=int, help="connection_scale: how many gateways (default 1,000; 40 quick)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     failed = 0
     for name in names:
         try:
-            result = run_one(name, args.quick)
+            result = run_one(name, args.quick, args.gateways)
         except BenchError as exc:
             print(f"bench {name}: {exc}", file=sys.stderr)
             failed += 1

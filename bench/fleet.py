@@ -3,6 +3,7 @@
 Run as a process of its own so that the load does not share the GIL with what is measured:
 `python -m bench.fleet --port P --gateways 50` prints a JSON status line every second, a phase line
 with the ack lags so far on SIGUSR1, and a final summary line when its duration ends or it gets SIGTERM.
+`--batch 0` sends empty batches: a quiet home's heartbeat, acknowledged by the server like any batch.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import paho.mqtt.client as paho
 from anxin import protocol
 from anxin.mqtt import make_client
 from bench.core import percentiles
+from bench.fleet_loop import SocketLoop
 
 
 def reading_body(i: int) -> dict[str, object]:
@@ -37,7 +39,7 @@ def reading_body(i: int) -> dict[str, object]:
 
 @dataclass
 class SimGateway:
-    """One gateway: publishes reading batches, keeps `window` batches in flight, measures ack lag."""
+    """One gateway: publishes reading batches (or empty ones), keeps `window` in flight, measures ack lag."""
 
     gateway_id: str
     host: str
@@ -47,7 +49,8 @@ class SimGateway:
     full_speed: bool
     boot_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     seq: int = 0
-    acked: int = 0
+    acked: int = 0  # events acknowledged
+    batches_acked: int = 0  # batches acknowledged (with --batch 0, heartbeats)
     sent: int = 0
     rejected: int = 0
     connects: int = 0
@@ -56,9 +59,10 @@ class SimGateway:
     refused: int = 0
     lags_ms: list[float] = field(default_factory=list)
     running: bool = True
-    _inflight: dict[int, float] = field(default_factory=dict)
+    _inflight: dict[str, float] = field(default_factory=dict)  # batch id -> when it left
     _lock: threading.Lock = field(default_factory=threading.Lock)
     client: paho.Client | None = None
+    loop: SocketLoop | None = None  # one thread for the whole fleet (paced); None: paho's own thread
 
     def start(self) -> None:
         """Connect in the background with a last will, as the real gateway does."""
@@ -70,14 +74,19 @@ class SimGateway:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
+        self.client = c
+        if self.loop is not None:
+            self.loop.attach(c, self.host, self.port, keepalive=30)
+            return
         c.connect_async(self.host, self.port, keepalive=30)
         c.loop_start()
-        self.client = c
 
     def stop(self) -> None:
         """Stop sending and disconnect."""
         self.running = False
-        if self.client:
+        if self.client and self.loop is not None:
+            self.loop.detach(self.client)
+        elif self.client:
             self.client.disconnect()
             self.client.loop_stop()
 
@@ -90,15 +99,16 @@ class SimGateway:
         """Publish one batch of readings and remember when it left."""
         if not self.client or not self.running:
             return
+        batch_id = uuid.uuid4().hex[:16]
         with self._lock:
             first = self.seq + 1
             self.seq += self.batch_size
-            self._inflight[first] = time.perf_counter()
+            self._inflight[batch_id] = time.perf_counter()
         now = time.time()
         events = tuple(
             protocol.UplinkEvent(first + i, "reading", now, reading_body(first + i)) for i in range(self.batch_size)
         )
-        batch = protocol.UplinkBatch(self.gateway_id, self.boot_id, events, sent_at=now)
+        batch = protocol.UplinkBatch(self.gateway_id, self.boot_id, events, sent_at=now, batch_id=batch_id)
         info = self.client.publish(protocol.up_topic(self.gateway_id), protocol.encode_batch(batch), 1)
         if info.rc != paho.MQTT_ERR_SUCCESS:
             # a publish refused while the link is down is not a failure of the server under test
@@ -107,9 +117,9 @@ class SimGateway:
             else:
                 self.errors += 1
             with self._lock:
-                self._inflight.pop(first, None)
+                self._inflight.pop(batch_id, None)
             return
-        self.sent += self.batch_size
+        self.sent += self.batch_size or 1  # an empty batch counts as one heartbeat
 
     def _on_connect(self, client: paho.Client, _u: object, _f: object, reason: paho.ReasonCode, _p: object) -> None:
         if reason.is_failure:
@@ -134,15 +144,13 @@ class SimGateway:
         except protocol.ProtocolError:
             self.errors += 1
             return
-        seqs = list(ack.seqs) + list(ack.rejected)
-        if not seqs:
-            return
         with self._lock:
-            sent_at = self._inflight.pop(min(seqs), None)
+            sent_at = self._inflight.pop(ack.batch_id, None)
         if sent_at is None:
-            return  # an ack for a batch from before a reconnect
+            return  # an ack for a batch from before a reconnect (or a second ack of one)
         self.lags_ms.append((time.perf_counter() - sent_at) * 1000)
-        self.acked += len(ack.seqs)
+        self.batches_acked += 1
+        self.acked += len(ack.seqs) if self.batch_size else 1
         self.rejected += len(ack.rejected)
         if self.full_speed:
             self.send_batch()
@@ -163,6 +171,7 @@ class Fleet:
             "connected": sum(x.connected for x in g),
             "sent": sum(x.sent for x in g),
             "acked": sum(x.acked for x in g),
+            "batches_acked": sum(x.batches_acked for x in g),
             "rejected": sum(x.rejected for x in g),
             "errors": sum(x.errors for x in g),
             "refused": sum(x.refused for x in g),
@@ -196,15 +205,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--gateways", type=int, default=10)
     p.add_argument("--first", type=int, default=1, help="number of the first gateway (gw-r<NNN>)")
-    p.add_argument("--batch", type=int, default=100, help="readings per uplink batch")
+    p.add_argument("--batch", type=int, default=100, help="readings per uplink batch (0: empty, a heartbeat)")
     p.add_argument("--window", type=int, default=2, help="batches in flight per gateway at full speed")
     p.add_argument("--interval", type=float, default=0.0, help="send one batch per gateway every N s (0: full speed)")
     p.add_argument("--duration", type=float, default=3600.0)
     args = p.parse_args(argv)
     full = args.interval <= 0
+    # Paced (heartbeats): every client on this thread's selector, so thousands fit in a process.
+    loop = None if full else SocketLoop()
     fleet = Fleet(
         [
-            SimGateway(f"gw-r{i:03d}", args.host, args.port, args.batch, args.window, full)
+            SimGateway(f"gw-r{i:03d}", args.host, args.port, args.batch, args.window, full, loop=loop)
             for i in range(args.first, args.first + args.gateways)
         ]
     )
@@ -220,7 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     due = [start + args.interval * (1 + i / len(fleet.gateways)) for i in range(len(fleet.gateways))]
     next_status = start + 1.0
     while not stop.is_set() and time.monotonic() < deadline:
-        stop.wait(1.0 if full else 0.02)
+        if loop is not None:
+            loop.run(0.02)
+        else:
+            stop.wait(1.0)
         now = time.monotonic()
         if not full:
             for i, g in enumerate(fleet.gateways):

@@ -76,7 +76,8 @@ class Ingest:
         return self.pipeline.handle_many(items)
 
     def start(self) -> None:
-        """Run the ingest loop."""
+        """Run the ingest loop, and the presence book's flushes."""
+        self.pipeline.presence.start()
         self.loop.start()
 
     def stop(self) -> None:
@@ -86,6 +87,7 @@ class Ingest:
             # What arrived between the loop's last drain and the stop flag (or everything, never started).
             while self._drain(block=False):
                 pass
+        self.pipeline.presence.stop()  # what the drains noted reaches the table before we go
 
     def _step(self) -> None:
         """The loop's step: one drain; once stopping, every drain up to the stop mark."""

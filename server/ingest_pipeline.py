@@ -2,9 +2,11 @@
 
 1. Screen: state messages apart; a message that is too big, not the uplink format or from a gateway
    other than its topic's is dead-lettered (server/ingest_letters.py).
-2. Commit every batch in one transaction (server/ingest_store.py), isolating poison (server/ingest_poison.py).
-3. Acknowledge each batch — only now that it is committed — and hand its new alarms to the desk.
-4. Mirror the committed readings; apply state messages that came after a batch.
+2. A batch with no events (a quiet home's heartbeat) has nothing to store: its presence goes to the
+   presence book (server/presence_book.py, written in bulk every few seconds) and its ack out at once.
+3. Commit every other batch in one transaction (server/ingest_store.py), isolating poison (server/ingest_poison.py).
+4. Acknowledge each batch — only now that it is committed — and hand its new alarms to the desk.
+5. Note the senders' presence; mirror the committed readings; note state messages that came after a batch.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from anxin import protocol
 from anxin.mqtt import MqttError
-from server.db.models import Gateway
 from server.home_text import for_log
 from server.ingest_checks import MAX_UPLINK_BYTES
 from server.ingest_letters import DeadLetters
 from server.ingest_poison import PoisonIsolation
 from server.ingest_store import IngestResult
+from server.presence_book import PresenceBook
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class IngestPipeline:
         on_readings: Callable[[list[dict[str, Any]]], None],
         clock: Callable[[], datetime],
         counters: Counter[str],
+        presence: PresenceBook | None = None,
     ) -> None:
         self.sessions = sessions
         self.commit = commit
@@ -54,6 +57,8 @@ class IngestPipeline:
         self.on_readings = on_readings  # after the commit: the InfluxDB mirror, when configured
         self.clock = clock
         self.counters = counters
+        # Presence (last seen, state, boot id) is noted here and written in bulk; see server/presence_book.py.
+        self.presence = presence or PresenceBook(sessions, counters)
 
     def handle_many(self, items: list[tuple[str, bytes]]) -> list[IngestResult]:
         """Several MQTT messages: state messages apart, uplink batches committed together, then acked."""
@@ -68,14 +73,22 @@ class IngestPipeline:
                     self.handle_state(topic, payload)
                 continue
             batch = self._screen(topic, payload)
-            if batch is not None:
+            if batch is None:
+                continue
+            if batch.events:
                 batches.append(batch)
+            else:  # a heartbeat: nothing to store, so no transaction and no waiting for one
+                self.presence.heard(batch.gateway_id, self.clock(), batch.boot_id)
+                self.counters["heartbeats"] += 1
+                self._acknowledge(batch, IngestResult(), qos=0)  # a lost one costs nothing: nothing waits on it
         if not batches:
             return []
         results = self.commit.commit(batches)
+        now = self.clock()
         for batch, result in zip(batches, results, strict=True):
             if result.acked or result.rejected:
                 self._acknowledge(batch, result)
+                self.presence.heard(batch.gateway_id, now, batch.boot_id)
             for alarm_id in result.new_alarms:
                 self.on_new_alarm(alarm_id)
         committed = [r for result in results for r in result.readings]
@@ -113,12 +126,12 @@ class IngestPipeline:
             return None
         return batch
 
-    def _acknowledge(self, batch: protocol.UplinkBatch, result: IngestResult) -> None:
+    def _acknowledge(self, batch: protocol.UplinkBatch, result: IngestResult, qos: int = 1) -> None:
         # Committed already: a link that is down now (a broker blip, the intake probe reconnecting) costs
         # only this ack (the gateway resends, the duplicate is acked then), never the rest of the drain.
         ack = protocol.Ack(tuple(result.acked), tuple(result.rejected), result.upto, batch.batch_id)
         try:
-            self.publish(protocol.ack_topic(batch.gateway_id), protocol.encode_ack(ack), 1)
+            self.publish(protocol.ack_topic(batch.gateway_id), protocol.encode_ack(ack), qos)
         except MqttError as exc:
             self.counters["ack_publish_errors"] += 1
             log.warning(
@@ -136,11 +149,7 @@ class IngestPipeline:
         except (protocol.ProtocolError, ValueError, KeyError, TypeError) as exc:
             self.letters.keep(topic, None, None, f"bad state message: {exc}", payload)
             return
-        now = self.clock()
-        with self.sessions() as s, s.begin():
-            gw = s.get(Gateway, gw_id) or Gateway(id=gw_id)
-            gw.state, gw.state_at = state, now
-            if state != "offline":  # a last will is the broker speaking, not the gateway: no heartbeat
-                gw.last_seen = now
-            s.add(gw)
-        log.info("gateway %s is %s", for_log(gw_id), for_log(state))
+        boot = doc.get("boot")
+        self.presence.state(gw_id, state, self.clock(), boot.replace("\x00", "") if isinstance(boot, str) else None)
+        if state != "online":  # the routine heartbeat is not worth a line; a last will is
+            log.info("gateway %s is %s", for_log(gw_id), for_log(state))

@@ -3,7 +3,9 @@
 Read top to bottom, a drain of batches goes: the gateways that sent them → screen each event (refused
 before, or refused now: dead letter) → insert the new ones (a duplicate is only acknowledged again) →
 what each new event does, by kind (server/ingest_kinds.py) → how far each gateway's cumulative ack
-moves. Acknowledging happens after the commit, in server/ingest_pipeline.py.
+moves, written for every gateway of the drain in one statement. Acknowledging happens after the commit,
+and presence (last seen, state, boot id) is noted then, in server/ingest_pipeline.py: the transaction
+never touches it, so two drains do not queue on a gateway row only to say it is alive.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin import protocol
@@ -85,9 +87,10 @@ class EventStore:
                     for (i, ev, _b, at), at_corrected in accepted
                 ],
             )
-            readings = self._handle(s, batches, gateways, [a for a, _c in accepted], fresh, results, now)
-            insert_readings(s, readings)
-            self._advance(s, batches, gateways, results)
+            newest = self._handle(s, batches, gateways, [a for a, _c in accepted], fresh, results, now)
+            insert_readings(s, [r for result in results for r in result.readings])
+            uptos = self._advance(s, batches, gateways, results)
+            _write_progress(s, gateways, newest, uptos)
         for r in results:
             self.counters["events"] += len(r.acked) - r.duplicates
             self.counters["duplicates"] += r.duplicates
@@ -106,7 +109,6 @@ class EventStore:
         accepted: list[tuple[Accepted, bool]] = []
         for i, batch in enumerate(batches):
             gw = gateways[batch.gateway_id]
-            gw.boot_id = batch.boot_id[:64]
             for ev in batch.events:
                 if (gw.id, ev.seq) in dead:  # rejected before and our answer was lost: one letter is enough
                     results[i].duplicates += 1
@@ -132,11 +134,10 @@ class EventStore:
         fresh: set[tuple[str, int]],
         results: list[IngestResult],
         now: datetime,
-    ) -> list[dict[str, Any]]:
-        """What each event does, by kind; returns the readings rows to insert."""
+    ) -> dict[str, int]:
+        """What each event does, by kind (readings rows go into each result); returns each gateway's newest seq."""
         consenting = _consenting(s, {g.resident_id for g in gateways.values() if g.resident_id})
-        readings: list[dict[str, Any]] = []
-        newest: dict[str, int] = {}  # per gateway: set on the ORM row once, not once per event
+        newest: dict[str, int] = {}
         for i, ev, body, at in accepted:
             gw, result = gateways[batches[i].gateway_id], results[i]
             if (gw.id, ev.seq) not in fresh:
@@ -150,8 +151,7 @@ class EventStore:
                 if gw.resident_id is not None and gw.resident_id not in consenting:
                     self.counters["readings_without_consent"] += 1  # acknowledged, never stored (PIPL)
                 else:
-                    readings.append(kinds.reading_row(gw, body, at, now))
-                    result.readings.append(readings[-1])
+                    result.readings.append(kinds.reading_row(gw, body, at, now))
             elif isinstance(body, AlarmBody):
                 alarm_id = kinds.alarm(s, gw, ev.seq, body, at, now)
                 if alarm_id is not None:
@@ -162,37 +162,53 @@ class EventStore:
                 kinds.event(s, gw, ev, body, now)
             result.acked.append(ev.seq)
             newest[gw.id] = max(newest.get(gw.id, 0), ev.seq)
-        for gw_id, seq in newest.items():
-            gateways[gw_id].last_seq = max(gateways[gw_id].last_seq or 0, seq)
-        return readings
+        return newest
 
     @staticmethod
     def _advance(
         s: Session, batches: list[protocol.UplinkBatch], gateways: dict[str, Gateway], results: list[IngestResult]
-    ) -> None:
+    ) -> dict[str, int]:
         """Each gateway's cumulative ack: past everything stored, rejected or inside a gap record."""
         handled: dict[str, set[int]] = {}
         for batch, result in zip(batches, results, strict=True):
             handled.setdefault(batch.gateway_id, set()).update(result.acked, result.rejected)
         uptos = advance_all(s, {gw.id: gw.acked_upto or 0 for gw in gateways.values()}, handled)
-        for gw in gateways.values():
-            gw.acked_upto = uptos[gw.id]
         for batch, result in zip(batches, results, strict=True):
-            result.upto = gateways[batch.gateway_id].acked_upto
+            result.upto = uptos[batch.gateway_id]
+        return uptos
+
+
+# The drain's progress for all its gateways in one executemany (the ORM would send one UPDATE per row).
+_GATEWAYS = cast(Table, Gateway.__table__)  # Core: a list of parameters then runs as one executemany
+_GW = _GATEWAYS.c
+_PROGRESS = (
+    update(_GATEWAYS)
+    .where(_GW.id == bindparam("b_id"))
+    .values(last_seq=bindparam("b_seq"), acked_upto=bindparam("b_upto"))
+)
+
+
+def _write_progress(s: Session, gateways: dict[str, Gateway], newest: dict[str, int], uptos: dict[str, int]) -> None:
+    """Each gateway's newest stored seq and cumulative ack, where either moved."""
+    rows = []
+    for gw_id, gw in sorted(gateways.items()):  # one lock order for every writer of these rows
+        seq, upto = max(gw.last_seq or 0, newest.get(gw_id, 0)), uptos[gw_id]
+        if seq != (gw.last_seq or 0) or upto != (gw.acked_upto or 0):
+            rows.append({"b_id": gw_id, "b_seq": seq, "b_upto": upto})
+    if rows:
+        s.execute(_PROGRESS, rows)
 
 
 def _gateways(s: Session, ids: set[str], now: datetime) -> dict[str, Gateway]:
-    """The gateways of a drain, seen now; an unregistered one is added (its alarms are shown to staff)."""
+    """The gateways of a drain; an unregistered one is added (its alarms are shown to staff)."""
     found = {g.id: g for g in s.scalars(select(Gateway).where(Gateway.id.in_(ids)))}
-    for gw_id in ids - found.keys():
+    missing = ids - found.keys()
+    for gw_id in missing:
         log.warning("events from unregistered gateway %s: kept, alarms shown to staff", for_log(gw_id))
-        found[gw_id] = Gateway(id=gw_id, state="online", state_at=now)
+        found[gw_id] = Gateway(id=gw_id, state="online", state_at=now, last_seen=now, last_seq=0, acked_upto=0)
         s.add(found[gw_id])
-    for gw in found.values():
-        gw.last_seen = now
-        if gw.state != "online":  # any batch proves the gateway is connected (the birth may be late)
-            gw.state, gw.state_at = "online", now
-    s.flush()
+    if missing:
+        s.flush()
     return found
 
 

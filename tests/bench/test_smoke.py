@@ -31,7 +31,14 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     ),
     "outage_drain": ("first_alarm_after_line_up_s", "drain_events_per_s", "stored_readings", "buffered_events"),
     "gateway_footprint": ("rss_mb_max", "cpu_pct_of_one_core", "local_messages", "readings_stored"),
-    "connection_scale": ("server_rss_connected_mb", "heartbeats_acked", "reconnect_all_s", "heartbeats_resumed_s"),
+    "connection_scale": (
+        "server_rss_connected_mb",
+        "heartbeats_acked",
+        "reconnect_all_s",
+        "heartbeats_resumed_s",
+        "server_cpu_ms_per_heartbeat",
+        "all_heartbeats_acked",
+    ),
     "speech_start": ("sos_reply_start_p50_ms", "sos_reply_start_p99_ms", "replies"),
     "gateway_burst": (
         "readings_sent",

@@ -278,6 +278,7 @@ def test_a_last_will_right_after_a_batch_leaves_the_gateway_offline(engine: Engi
     ing, _acks, _new = ingest
     ing = Ingest(ing.sessions, ing.pipeline.publish, ing.pipeline.on_new_alarm, clock=lambda: T0)
     ing.handle_many([up("gw-a", alarm_ev(1, SOS)), state("gw-a", "offline")])
+    ing.pipeline.presence.flush()  # presence reaches the table with the book's next flush
     with session_factory(engine)() as s, s.begin():
         assert s.get(Gateway, "gw-a").state == "offline"
         raised, _cleared = presence.check(s, presence.PresencePolicy(), T0 + timedelta(seconds=61))

@@ -184,6 +184,7 @@ def test_an_ack_that_cannot_be_published_does_not_drop_the_rest_of_the_drain(tmp
             (protocol.state_topic(other), b'{"v":1,"state":"offline"}'),
         ]
     )
+    ing.pipeline.presence.flush()  # presence reaches the table with the book's next flush
     with ing.sessions() as s:
         assert s.query(Alarm).count() == 2
         assert len(announced) == 2, "each committed alarm is handed to the desk"
