@@ -50,6 +50,13 @@ class Note:
         )
 
 
+def storable(text: str, limit: int) -> str:
+    """Gateway-sent text as every database holds it: no NUL (PostgreSQL refuses it), no lone surrogate (json
+    reads one, UTF-8 cannot write it), at most `limit` characters. One flush writes every gateway's notes,
+    so one note the database refuses would stop the presence of every home (found in review, issue 22/24)."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")[:limit]
+
+
 # One UPDATE for every note of a flush (executemany): a column only moves forward, or keeps its value
 # where the note says nothing; the state's time changes only with the state ("online since").
 _GATEWAYS = cast(Table, Gateway.__table__)  # Core: a list of parameters then runs as one executemany
@@ -85,12 +92,12 @@ class PresenceBook:
 
     def heard(self, gateway_id: str, now: datetime, boot_id: str | None = None) -> None:
         """The gateway itself spoke (a batch, a heartbeat): seen now, and so connected."""
-        self.note(gateway_id, Note(now, "online", now, boot_id[:64] if boot_id else None))
+        self.note(gateway_id, Note(now, "online", now, storable(boot_id, 64) if boot_id else None))
 
     def state(self, gateway_id: str, state: str, now: datetime, boot_id: str | None = None) -> None:
         """A state message: its state from now; unless it is a last will, also a sign of life."""
         seen = None if state == "offline" else now  # a last will is the broker speaking, not the gateway
-        self.note(gateway_id, Note(seen, state, now, boot_id[:64] if boot_id else None))
+        self.note(gateway_id, Note(seen, storable(state, 16), now, storable(boot_id, 64) if boot_id else None))
 
     def note(self, gateway_id: str, note: Note) -> None:
         """Add a note (in arrival order: later notes win)."""

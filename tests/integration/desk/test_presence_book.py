@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import Engine, select
 
@@ -85,3 +87,22 @@ def test_heartbeats_noted_before_a_restart_reach_the_desk(engine: Engine, home: 
     second.stop()
     d.at(11 * 60)
     assert offline_alarms(d) == [("gw-2", "notified")], "gw-1 was heard after the restart; gw-2 only before it"
+
+
+@pytest.mark.parametrize("boot", ["boot\x00-1", "boot-\ud800"], ids=["nul", "lone-surrogate"])
+def test_one_gateways_bad_boot_id_does_not_stop_every_homes_presence(engine: Engine, home: None, boot: str) -> None:
+    """A heartbeat whose boot id PostgreSQL or UTF-8 cannot hold (a NUL, a lone surrogate, which json
+    reads) was noted as it came: every flush failed on it and was put back, so no home's heartbeat reached
+    the table any more and every home soon looked silent to the desk."""
+    clock = Clock()
+    d = make_desk(engine, clock)
+    ingest = Ingest(d.sessions, lambda *_a: None, lambda _a: None, clock=clock)
+    book = ingest.pipeline.presence
+    bad = json.dumps({"v": 1, "gw": "gw-1", "boot": boot, "events": [], "id": "hb-x"}).encode()
+    for minute in range(12):
+        clock.now = clock.now.replace(minute=minute)
+        ingest.handle(protocol.up_topic("gw-1"), bad)
+        ingest.handle(*heartbeat("gw-2", minute))
+        book.flush()
+        d.at(minute * 60)
+    assert offline_alarms(d) == [], "both homes kept beating: nobody is raised to staff"
