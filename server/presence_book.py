@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, case, func, or_, select, update
+from sqlalchemy import Boolean, Table, and_, bindparam, case, func, not_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin.loop import Loop
@@ -39,14 +39,19 @@ class Note:
     state: str | None
     state_at: datetime | None
     boot_id: str | None
+    # The state changed within the notes merged here (gone and back, back and gone): `state_at` is then the
+    # start of the state it ends in, written even when the table already shows that state from before.
+    turned: bool = False
 
     def then(self, later: Note) -> Note:
         """This note followed by a later one: the later one wins where it says something."""
+        turned = bool(self.state and later.state and later.state != self.state)
         return Note(
             later.seen_at or self.seen_at,
             later.state or self.state,
             later.state_at if later.state and later.state != self.state else self.state_at,  # "since"
             later.boot_id or self.boot_id,
+            self.turned or later.turned or turned,
         )
 
 
@@ -70,7 +75,8 @@ _UPDATE = (
             else_=_GW.last_seen,
         ),
         state_at=case(
-            (or_(bindparam("b_state").is_(None), _GW.state == bindparam("b_state")), _GW.state_at),
+            (bindparam("b_state").is_(None), _GW.state_at),
+            (and_(_GW.state == bindparam("b_state"), not_(bindparam("b_turned", type_=Boolean))), _GW.state_at),
             else_=bindparam("b_state_at"),
         ),
         state=func.coalesce(bindparam("b_state"), _GW.state),
@@ -144,7 +150,14 @@ class PresenceBook:
     def _write(self, s: Session, taken: dict[str, Note]) -> None:
         """The UPDATE; when it matched fewer rows than notes, the gateways nobody registered are added."""
         rows = [
-            {"b_id": gw_id, "b_seen": n.seen_at, "b_state": n.state, "b_state_at": n.state_at, "b_boot": n.boot_id}
+            {
+                "b_id": gw_id,
+                "b_seen": n.seen_at,
+                "b_state": n.state,
+                "b_state_at": n.state_at,
+                "b_boot": n.boot_id,
+                "b_turned": n.turned,
+            }
             for gw_id, n in sorted(taken.items())  # one lock order for every writer of these rows
         ]
         matched = s.execute(_UPDATE, rows).rowcount  # type: ignore[attr-defined]  # CursorResult of a DML

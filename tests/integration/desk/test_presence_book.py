@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, select
 
 from anxin import protocol
 from firmware_sim.receiver import NotificationReceiver
-from server.db.models import Alarm
+from server.db.models import Alarm, Gateway
+from server.db.session import session_factory
 from server.ingest import Ingest
-from tests.integration.desk.conftest import Clock, make_desk, provision
+from server.presence_book import PresenceBook
+from tests.integration.desk.conftest import T0, Clock, make_desk, provision
 
 pytestmark = pytest.mark.integration
 
@@ -106,3 +110,25 @@ def test_one_gateways_bad_boot_id_does_not_stop_every_homes_presence(engine: Eng
         book.flush()
         d.at(minute * 60)
     assert offline_alarms(d) == [], "both homes kept beating: nobody is raised to staff"
+
+
+def test_a_home_back_and_gone_again_between_two_flushes_gets_its_full_grace(engine: Engine, home: None) -> None:
+    """A flaky router: the will at T0 is written; the home reconnects at +30 s and drops again at +31 s,
+    both before the next flush. It has been offline since +31 s, so the desk must not raise the
+    offline alarm at +70 s (the grace is a minute): the written 'offline since' must be +31 s, not T0."""
+    from server.presence import PresencePolicy, is_down
+
+    sessions = session_factory(engine)
+    book = PresenceBook(sessions, Counter())
+    book.heard("gw-1", T0 - timedelta(seconds=5), "boot-1")
+    book.state("gw-1", "offline", T0)  # the last will
+    book.flush()
+    book.state("gw-1", "online", T0 + timedelta(seconds=30), "boot-1")  # back (its birth message)
+    book.state("gw-1", "offline", T0 + timedelta(seconds=31))  # and gone again
+    book.flush()
+    with sessions() as s:
+        gw = s.get(Gateway, "gw-1")
+    assert gw is not None
+    policy = PresencePolicy(silent_after=timedelta(minutes=10), offline_grace=timedelta(seconds=60))
+    assert is_down(gw, policy, T0 + timedelta(seconds=70)) is None, "alarmed 39 s into its one-minute grace"
+    assert is_down(gw, policy, T0 + timedelta(seconds=92)) is not None, "a full grace later it is alarmed"
