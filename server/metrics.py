@@ -38,6 +38,16 @@ class DeskCollector(Collector):
             silent = GaugeMetricFamily("anxin_intake_silent_seconds", "Seconds since a probe last came back")
             silent.add_metric([], probe.seconds_silent())
             yield silent
+        desk = getattr(self.state, "desk", None)
+        if desk is not None:  # a failing first call or desk round is logged and retried; counted here too
+            failed = CounterMetricFamily(
+                "anxin_desk_errors",
+                "Desk rounds and first calls of new alarms that failed (this process)",
+                labels=["part"],
+            )
+            failed.add_metric(["rounds"], desk.loop.errors)
+            failed.add_metric(["first_call"], desk.first_call.errors if desk.first_call else 0)
+            yield failed
         services = self.state.services
         notifier = services.notifier
         sent = CounterMetricFamily("anxin_notifications", "Notification outcomes (this process)", labels=["outcome"])

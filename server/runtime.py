@@ -118,6 +118,7 @@ class ServerRuntime:
         app.state.ingest = self.ingest
         app.state.mirror = self.mirror
         app.state.probe = self.probe
+        app.state.desk = self.desk  # its failures on /metrics (server/metrics.py)
         # Forwarded headers are read by server/web/guard.py, from the configured proxies only.
         config = uvicorn.Config(
             app,
