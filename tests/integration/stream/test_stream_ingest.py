@@ -1,0 +1,93 @@
+"""Gateways' MQTT through the NATS MQTT listener into JetStream, consumed by the server into PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from anxin import protocol
+from anxin.mqtt import MqttLink, make_client
+from server.db.models import Alarm, IngestedEvent, Reading
+from server.runtime import ServerRuntime
+from tests.integration.harness import provision, wait_until
+from tests.integration.stream.nats_node import NatsNode
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres]
+
+
+class StreamGateway:
+    """A gateway as the server sees it: batches at QoS 1 to its MQTT topic, acks back on its ack topic."""
+
+    def __init__(self, node: NatsNode, gateway_id: str) -> None:
+        self.gw = gateway_id
+        self.acked: set[int] = set()
+        self.lock = threading.Lock()
+        self.link = MqttLink(
+            make_client(gateway_id),
+            node.mqtt_address(gateway_id),
+            self._on_ack,
+            [(protocol.ack_topic(gateway_id), 1)],
+        )
+
+    def __enter__(self) -> StreamGateway:
+        self.link.start()
+        assert self.link.wait_connected(15), "the gateway could not log in to the NATS MQTT listener"
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.link.stop()
+
+    def _on_ack(self, _topic: str, payload: bytes) -> None:
+        with self.lock:
+            self.acked.update(protocol.decode_ack(payload).seqs)
+
+    def send(self, seqs: list[int], alarm: bool = False) -> None:
+        events = tuple(
+            protocol.UplinkEvent(q, "alarm", time.time(), {"type": "sos", "severity": "emergency", "change": "raise"})
+            if alarm
+            else protocol.UplinkEvent(
+                q, "reading", time.time(), {"device": "bp", "metric": "blood_pressure", "values": {"systolic": 120}}
+            )
+            for q in seqs
+        )
+        batch = protocol.UplinkBatch(self.gw, "boot", events, time.time())
+        self.link.publish(protocol.up_topic(self.gw), protocol.encode_batch(batch), 1)
+
+    def has_acks(self, seqs: range | list[int]) -> bool:
+        with self.lock:
+            return set(seqs) <= self.acked
+
+
+def stored(server: ServerRuntime, model: type = IngestedEvent) -> int:
+    with server.services.sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_batches_through_the_nats_mqtt_listener_are_stored_and_acked(
+    nats_node: NatsNode, stream_server: Callable[..., ServerRuntime], receiver
+) -> None:
+    server = stream_server()
+    provision(server, 2, [receiver.url("/caregiver/{code}")])
+    assert wait_until(lambda: len(server.stream.owned) == 16, timeout=30), "one process takes every partition"
+    with StreamGateway(nats_node, "gw-r001") as gw:
+        gw.send(list(range(1, 11)))
+        gw.send([11], alarm=True)
+        assert wait_until(lambda: gw.has_acks(range(1, 12)), timeout=30), (
+            f"acked only {sorted(gw.acked)}; {server.stream.counters} {server.ingest.counters} {server.stream.lag}"
+        )
+    assert stored(server) == 11
+    assert stored(server, Reading) == 10
+    assert stored(server, Alarm) == 1
+    assert wait_until(lambda: receiver.wait_for(1, 0.1), timeout=30), "the caregiver hears of the SOS"
+    # JetStream was acked after the commit: nothing of that gateway's partition is left unsettled.
+    assert wait_until(lambda: sum(server.stream.lag.values()) == 0 and server.stream.counters["acked"] >= 2, 15)
+    health = httpx.get(f"{server.settings.base_url}/api/v1/health", timeout=10)
+    assert health.status_code == 200, health.text
+    metrics = httpx.get(f"{server.settings.base_url}/metrics", timeout=10).text
+    assert "anxin_stream_partitions_owned 16.0" in metrics
+    assert 'anxin_stream_messages_total{outcome="acked"}' in metrics
