@@ -30,7 +30,7 @@ def stream_server(tmp_path: Path, nats_node: NatsNode, postgres_url: str) -> Ite
     """Start ingest servers (role all) with uplink=nats on the node and one PostgreSQL database."""
     started: list[ServerRuntime] = []
 
-    def make(**overrides: object) -> ServerRuntime:
+    def make(start: bool = True, **overrides: object) -> ServerRuntime:
         settings = ServerSettings(
             **{
                 "port": free_port(),
@@ -46,10 +46,12 @@ def stream_server(tmp_path: Path, nats_node: NatsNode, postgres_url: str) -> Ite
             }
         )
         runtime = build_runtime(settings)
-        runtime.start()
         started.append(runtime)
+        if start:
+            runtime.start()
         return runtime
 
     yield make
     for r in started:
-        r.stop()
+        if r.link.loop_alive():
+            r.stop()

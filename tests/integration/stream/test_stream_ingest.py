@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
 
 import httpx
+import nats
+import psycopg
 import pytest
 from sqlalchemy import func, select
 
@@ -14,8 +17,10 @@ from anxin import protocol
 from anxin.mqtt import MqttLink, make_client
 from server.db.models import Alarm, IngestedEvent, Reading
 from server.runtime import ServerRuntime
+from server.stream_setup import STREAM
+from tests.conftest import POSTGRES_ADMIN_URL
 from tests.integration.harness import provision, wait_until
-from tests.integration.stream.nats_node import NatsNode
+from tests.integration.stream.nats_node import SERVER_NATS_USER, NatsNode
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -91,3 +96,73 @@ def test_batches_through_the_nats_mqtt_listener_are_stored_and_acked(
     metrics = httpx.get(f"{server.settings.base_url}/metrics", timeout=10).text
     assert "anxin_stream_partitions_owned 16.0" in metrics
     assert 'anxin_stream_messages_total{outcome="acked"}' in metrics
+
+
+def test_a_drain_the_database_refused_is_delivered_again_by_jetstream_and_stored_once(
+    nats_node: NatsNode, stream_server: Callable[..., ServerRuntime], postgres_url: str, receiver
+) -> None:
+    server = stream_server()
+    provision(server, 1, [receiver.url("/caregiver/{code}")])
+    assert wait_until(lambda: len(server.stream.owned) == 16, timeout=30)
+    name = postgres_url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin, StreamGateway(nats_node, "gw-r001") as gw:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        try:
+            gw.send([1, 2, 3])
+            gw.send([4], alarm=True)
+            # The database is down: the server could not commit, so nothing is acked, to the gateway or JetStream.
+            assert wait_until(lambda: server.stream.counters["naked"] >= 2, timeout=30), server.stream.counters
+            assert not gw.acked
+            assert server.stream.counters["acked"] == 0
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        # No resend from the gateway: JetStream delivers the messages again and they are stored.
+        assert wait_until(lambda: gw.has_acks(range(1, 5)), timeout=60), server.stream.counters
+    assert server.stream.counters["redelivered"] >= 2
+    assert stored(server) == 4 and stored(server, Alarm) == 1
+    assert wait_until(lambda: sum(server.stream.lag.values()) == 0, timeout=15)
+    assert stored(server) == 4, "stored once"
+
+
+def test_alarms_overtake_readings_fetched_from_the_stream(
+    nats_node: NatsNode, stream_server: Callable[..., ServerRuntime], receiver
+) -> None:
+    first = stream_server()  # creates the stream and its consumers, then goes away
+    provision(first, 8, [receiver.url("/caregiver/{code}")])
+    first.stop()
+    gateways = [StreamGateway(nats_node, f"gw-r{i:03d}").__enter__() for i in range(1, 9)]
+    try:
+        for gw in gateways:
+            for b in range(20):
+                gw.send(list(range(b * 10 + 1, b * 10 + 11)))
+        gateways[0].send([201], alarm=True)  # behind 20 batches of readings in its own partition
+        assert wait_until(lambda: stream_messages(nats_node) == 161, timeout=30)
+        server = stream_server(start=False)
+        ingest_start = server.ingest.start
+        server.ingest.start = lambda: None  # type: ignore[method-assign]  # started below, once all is fetched
+        server.start()
+        # Fetched eagerly: everything waits in the server's alarm-first queue, none of it in JetStream.
+        assert wait_until(lambda: server.ingest.queue._queue.qsize() == 161, timeout=30)
+        ingest_start()
+        assert wait_until(lambda: all(gw.has_acks(range(1, 201)) for gw in gateways), timeout=60)
+        assert wait_until(lambda: gateways[0].has_acks([201]), timeout=10)
+        with server.services.sessions() as s:
+            order = list(s.scalars(select(IngestedEvent.lane).order_by(IngestedEvent.id)))
+        assert order[0] == "alarm", "the alarm was committed before every reading"
+    finally:
+        for gw in gateways:
+            gw.__exit__()
+
+
+def stream_messages(node: NatsNode) -> int:
+    """How many messages ANXIN_UP holds (through the node's JetStream API)."""
+
+    async def count() -> int:
+        nc = await nats.connect(node.url, user=SERVER_NATS_USER, password=node.password)
+        try:
+            return int((await nc.jetstream().stream_info(STREAM)).state.messages)
+        finally:
+            await nc.close()
+
+    return asyncio.run(count())
