@@ -29,13 +29,16 @@ def mappings(partitions: int) -> dict[str, str]:
 class NatsNode:
     """nats-server with JetStream and MQTT; `gateways` get their own MQTT users."""
 
-    def __init__(self, workdir: Path, gateways: list[str], partitions: int = 16) -> None:
+    def __init__(self, workdir: Path, gateways: list[str], partitions: int = 16, fleet: bool = False) -> None:
         self.workdir = workdir
         self.port, self.mqtt_port = free_port(), free_port()
         self.partitions = partitions
         self.password = secrets.token_urlsafe(16)
         self.gateway_password = secrets.token_urlsafe(16)
         self.gateways = gateways
+        # Benchmarks only: gateways without a password, as the "fleet" user (any gateway's topics; like
+        # the benchmark Mosquitto's allow_anonymous). Never in a shipped configuration.
+        self.fleet = fleet
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -74,12 +77,24 @@ class NatsNode:
                 for gw in self.gateways
             ),
         ]
+        if self.fleet:
+            users.append(
+                user(
+                    "fleet",
+                    secrets.token_urlsafe(16),
+                    {
+                        "publish": {"allow": ["anxin.up.>"]},
+                        "subscribe": {"allow": ["anxin.v1.gw.*.ack", "anxin.v1.server.state", "$MQTT.sub.>"]},
+                    },
+                )
+            )
         maps = "\n".join(f"      {json.dumps(k)}: {json.dumps(v)}" for k, v in mappings(self.partitions).items())
         return (
             f'server_name: "n-{self.port}"\nlisten: "127.0.0.1:{self.port}"\nmax_payload: 1MB\n'
             f"jetstream {{ store_dir: {json.dumps(str(self.workdir / f'js-{self.port}'))} }}\n"
             f'mqtt {{ listen: "127.0.0.1:{self.mqtt_port}" }}\n'
-            "accounts {\n  ANXIN: {\n    jetstream: enabled\n    users: [\n      "
+            + ("no_auth_user: fleet\n" if self.fleet else "")
+            + "accounts {\n  ANXIN: {\n    jetstream: enabled\n    users: [\n      "
             + ",\n      ".join(users)
             + f"\n    ]\n    mappings: {{\n{maps}\n    }}\n  }}\n}}\n"
         )
