@@ -20,7 +20,11 @@ STREAM = "ANXIN_UP"
 SUBJECTS = "anxin.up.>"
 BUCKET = "anxin_ingest"  # partition leases and the live members (server/stream_leases.py)
 LEASE_TTL_S = 5.0  # a lease not refreshed for this long is free again (the bucket's max age)
-ACK_WAIT_S = 30.0  # a message fetched and never settled is delivered again after this
+ACK_WAIT_S = 30.0
+# A work queue: a message is gone once acked (after its commit). What is not acked within a day is
+# dropped: every gateway resends what the server has not acknowledged end to end, so an older copy
+# is never the only one; the bound keeps a long outage's resends from filling the nodes' disks.
+MAX_AGE_S = 24 * 3600.0  # a message fetched and never settled is delivered again after this
 # Fetched and not yet settled, per partition: what one process may hold in memory, and how far a
 # partition's alarm can be behind its readings inside JetStream when this process is saturated.
 MAX_ACK_PENDING = 512
@@ -63,9 +67,9 @@ async def ensure_stream(js: Any, partitions: int, wanted_replicas: int, cluster_
         subjects=[SUBJECTS],
         storage=api.StorageType.FILE,
         num_replicas=n,
-        retention=api.RetentionPolicy.LIMITS,
+        retention=api.RetentionPolicy.WORK_QUEUE,
         discard=api.DiscardPolicy.OLD,
-        duplicate_window=120.0,
+        max_age=MAX_AGE_S,
     )
     try:
         await js.add_stream(config)

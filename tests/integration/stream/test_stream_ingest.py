@@ -91,6 +91,7 @@ def test_batches_through_the_nats_mqtt_listener_are_stored_and_acked(
     assert wait_until(lambda: receiver.wait_for(1, 0.1), timeout=30), "the caregiver hears of the SOS"
     # JetStream was acked after the commit: nothing of that gateway's partition is left unsettled.
     assert wait_until(lambda: sum(server.stream.lag.values()) == 0 and server.stream.counters["acked"] >= 2, 15)
+    assert wait_until(lambda: stream_messages(nats_node) == 0, 15), "a work queue: acked messages are gone"
     health = httpx.get(f"{server.settings.base_url}/api/v1/health", timeout=10)
     assert health.status_code == 200, health.text
     metrics = httpx.get(f"{server.settings.base_url}/metrics", timeout=10).text
