@@ -24,6 +24,7 @@ from anxin import protocol
 from anxin.mqtt import BrokerAddress, MqttLink
 from anxin.ports import free_port, wait_for_port
 from server.nats_config import SERVER_NATS_USER, partition_of
+from server.nats_setup import remove_gateway
 from tests.integration.harness import wait_until
 from tests.nats_cluster import NATS_SERVER, NatsCluster
 
@@ -184,6 +185,15 @@ def test_taking_a_gateways_client_id_reads_none_of_its_queued_commands(cluster: 
     attacker(login(cluster, A, PASSWORDS[A]), client_id=f"anxin-gw-{B}", received=heard)
     time.sleep(QUIET)
     assert heard == [], "a gateway taking another's client id received its queued command"
+
+
+def test_a_removed_gateway_is_cut_off_at_the_reload(cluster: NatsCluster, attacker) -> None:
+    former = attacker(login(cluster, A, PASSWORDS[A]), client_id=f"anxin-gw-{A}")
+    remove_gateway(cluster.dir, A)  # what `anxin-server nats-config --remove-gateway` does
+    cluster.reload()
+    assert wait_until(lambda: not former.connected.is_set(), 30), "a removed gateway stayed connected"
+    time.sleep(3 * QUIET)  # paho keeps retrying with the old password
+    assert not former.connected.is_set(), "a removed gateway logged in again"
 
 
 @pytest.mark.xfail(
