@@ -19,6 +19,7 @@ import nats
 import psycopg
 
 from anxin.mqtt import BrokerAddress
+from bench.stack import ServerProcess
 from firmware_sim.installation import demo_provision
 from firmware_sim.receiver import NotificationReceiver
 from server.db.session import create_schema, make_engine, session_factory
@@ -32,6 +33,7 @@ READY_LINE = "Anxin server running"
 # Nobody acknowledges in these runs: the caregiver's wait is the longest allowed, so that the repeat
 # round of escalation (after ack_timeout_s) does not count as a second notification of one alarm.
 CAREGIVER_ACK_TIMEOUT_S = 3600
+SECRET_KEY = "cluster-test-shared-secret-key"  # every process of one installation shares it
 
 
 class IngestProc(Proc):
@@ -43,8 +45,7 @@ class IngestProc(Proc):
             **{k: v for k, v in os.environ.items() if not k.startswith("ANXIN_")},
             **cluster.server_env(),
             "PYTHONUNBUFFERED": "1",
-            "ANXIN_SECRET_KEY": "cluster-test-shared-secret-key",
-            "ANXIN_MQTT_FALLBACKS": json.dumps([f"127.0.0.1:{n.mqtt_port}" for n in nodes[1:]]),
+            "ANXIN_SECRET_KEY": SECRET_KEY,
         }
         argv = [sys.executable, "-m", "server", "--database-url", database_url, "run", "--role", "ingest"]
         argv += ["--no-embedded-broker", "--mqtt-port", str(nodes[0].mqtt_port)]
@@ -119,6 +120,20 @@ class ClusterStack:
     database_url: str
     ingest: list[IngestProc]
     homes: list[Home]
+    api: ServerProcess  # the staff's web API (role api): how alarms get closed between presses
+
+    def close_alarms(self) -> int:
+        """Staff resolve every active alarm (so that the next press raises a new one); how many."""
+        active = self.api.api("GET", "/alarms", params={"status": "active", "limit": 1000})
+        for alarm in active:
+            self.api.api("POST", f"/alarms/{alarm['id']}/resolve", json={"outcome": "test_passed"})
+        return len(active)
+
+    def alarms_raised(self, gateway_id: str) -> int:
+        """Alarms (not events) the server raised for one gateway."""
+        with psycopg.connect(self.database_url) as conn:
+            row = conn.execute("SELECT COUNT(*) FROM alarms WHERE gateway_id = %s", (gateway_id,)).fetchone()
+        return int(row[0]) if row else 0
 
     def stored(self, gateway_id: str) -> Stored:
         """What the database holds from one gateway."""
@@ -165,7 +180,8 @@ class ClusterStack:
         for h in self.homes:
             st = self.stored(h.gateway_id)
             lines.append(
-                f"{h.gateway_id}: presses {h.devices.presses}, alarms stored {len(st.lane('alarm'))}, notified "
+                f"{h.gateway_id}: presses {h.devices.presses}, alarm events stored {len(st.lane('alarm'))}, alarms "
+                f"raised {self.alarms_raised(h.gateway_id)}, notified "
                 f"{h.notified(receiver)}; readings sent {len(set(h.devices.readings))}, stored {len(st.humidity)}, "
                 f"thinned {st.thinned()}"
             )
@@ -178,6 +194,7 @@ class ClusterStack:
             home.gateway.stop()
         for proc in self.ingest:
             proc.stop()
+        self.api.stop()
 
 
 def _doc(value: Any) -> dict[str, Any] | None:
@@ -236,4 +253,6 @@ def build(
         built.append(Home(gw, resident, proc, devices(broker.address)))
     for home in built:
         home.gateway.start()
-    return ClusterStack(cluster, database_url, ingest, built)
+    env = {**cluster.server_env(), "ANXIN_SECRET_KEY": SECRET_KEY}
+    api = ServerProcess(workdir, cluster.server_mqtt(0), database_url, ("--role", "api"), env).start()
+    return ClusterStack(cluster, database_url, ingest, built, api)

@@ -70,6 +70,7 @@ class NatsCluster:
             "ANXIN_NATS_REPLICAS": str(self.layout.replicas),
             "ANXIN_MQTT_USERNAME": SERVER_MQTT_USER,
             "ANXIN_MQTT_PASSWORD": self.server_mqtt_password,
+            "ANXIN_MQTT_FALLBACKS": json.dumps([f"127.0.0.1:{n.mqtt_port}" for n in self.layout.nodes[1:]]),
         }
 
     # --- life ------------------------------------------------------------------------------------
