@@ -217,6 +217,7 @@ def build(
     homes: int = 3,
 ) -> ClusterStack:
     """Provision `homes` residents (caregivers notified at notify_url with {code}), start everything."""
+    workdir.mkdir(parents=True, exist_ok=True)
     provision = demo_provision(homes, [notify_url])
     provision.residents = [
         r.model_copy(
