@@ -263,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     bc.add_argument("--server-bind", default="127.0.0.1", help="address of the server listener (internal only)")
     bc.add_argument("--mounted-at", help="where the broker sees DIR (e.g. /mosquitto/config inside a container)")
     bc.set_defaults(func=_broker_config)
+    from server.nats_setup import add_parser as add_nats_config
+
+    add_nats_config(sub)  # `nats-config`: the NATS cluster's files (server/nats_setup.py)
     user = sub.add_parser("create-user", help="create or update a staff account (password from a prompt or stdin)")
     user.add_argument("username")
     user.add_argument("--role", dest="staff_role", choices=list(ROLES), default="staff")
