@@ -33,6 +33,7 @@ from server.stream_setup import (
     consumer_name,
     ensure_stream,
     mqtt_topic,
+    partition_subject,
 )
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,9 @@ class StreamIngest:
         self.counters: Counter[str] = Counter()  # acked, naked, redelivered, invalid, ack_errors, leases_lost
         self.owned: frozenset[int] = frozenset()  # read by /metrics and health from other threads
         self.lag: dict[int, int] = {}  # per partition: not yet delivered + delivered and not acked
+        # Messages in partition number `partitions` (the first past ours): the cluster's mapping has more
+        # partitions than this setting, and those gateways' messages are read by nobody.
+        self.unread = 0
         self.view: View | None = None
         self.loop = Loop("stream-ingest", self._run, wake=self._wake, join_s=ACK_WAIT_S + 10, after_error_s=2.0)
         self._nc: Any = None
@@ -108,7 +112,8 @@ class StreamIngest:
 
     def health(self) -> Health:
         """Sound, or why not (for /api/v1/health, /metrics and the console)."""
-        return health(self.connected, len(self.owned), self.view, self.partitions, self.monotonic() - self._started)
+        since = self.monotonic() - self._started
+        return health(self.connected, len(self.owned), self.view, self.partitions, since, self.unread)
 
     # --- the asyncio loop ------------------------------------------------------------------------
 
@@ -295,12 +300,23 @@ class StreamIngest:
 
     async def _lag_loop(self, js: Any) -> None:
         while True:
-            for p in range(self.partitions):
-                try:
+            try:
+                for p in range(self.partitions):
                     info = await js.consumer_info(STREAM, consumer_name(p))
                     self.lag[p] = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
-                except Exception:  # NATS unreachable: health says so; keep the last figures
-                    break
+                beyond = await js.stream_info(STREAM, subjects_filter=partition_subject(self.partitions))
+                unread = sum((beyond.state.subjects or {}).values())
+                if unread and not self.unread:
+                    log.error(
+                        "STREAM INTAKE INCOMPLETE: %d message(s) in partition %d, which no consumer reads: "
+                        "nats_partitions (%d) is less than the cluster's mapping",
+                        unread,
+                        self.partitions,
+                        self.partitions,
+                    )
+                self.unread = unread
+            except Exception:  # NATS unreachable: health says so; keep the last figures
+                pass
             await asyncio.sleep(self.lag_interval_s)
 
     def _report_health(self) -> None:
