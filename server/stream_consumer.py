@@ -18,28 +18,24 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from anxin.loop import Loop
 from server.ingest import Ingest
+from server.stream_fetch import PartitionFetch
 from server.stream_lease_board import LeaseBoard
 from server.stream_leases import Health, View, expired, health, plan
 from server.stream_setup import (
     ACK_WAIT_S,
     BUCKET,
     LEASE_TTL_S,
-    MAX_ACK_PENDING,
     STREAM,
     consumer_name,
     ensure_stream,
-    mqtt_topic,
     partition_subject,
 )
 
 log = logging.getLogger(__name__)
-
-NAK_DELAY_S = 2.0  # a drain the database refused comes back after this (and again, until it is taken)
-FETCH_BATCH = 256
 
 
 class StreamIngest:
@@ -76,11 +72,9 @@ class StreamIngest:
         self._aloop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._started = monotonic()
-        self._inflight: Counter[int] = Counter()
-        self._fetchers: dict[int, tuple[asyncio.Task[None], asyncio.Event]] = {}
+        self.fetch = PartitionFetch(ingest, self.counters)
         self._releasing: set[int] = set()
         self._refreshed: dict[int, float] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._was_healthy = True
 
     # --- the other threads' side -------------------------------------------------------------------
@@ -99,7 +93,7 @@ class StreamIngest:
         loop = self._aloop
         try:
             if loop is not None:
-                loop.call_soon_threadsafe(self._settle, tokens, ok)
+                loop.call_soon_threadsafe(self.fetch.settle, tokens, ok)
                 return
         except RuntimeError:  # the loop is closed: JetStream delivers them again after the ack wait
             pass
@@ -168,6 +162,8 @@ class StreamIngest:
                 await self._nc.drain()  # the acks still queued go out first
             except Exception as exc:  # already closed: JetStream delivers the unacked again after the ack wait
                 log.warning("closing the NATS connection: %s", exc)
+            for p in self.fetch.held:  # a failed connection's loops end with its asyncio loop
+                self._drop(p)
             self.owned = frozenset()
             self._aloop = None
 
@@ -191,7 +187,7 @@ class StreamIngest:
             await asyncio.sleep(self.lease_interval_s)
 
     async def _lease_round(self, js: Any, board: LeaseBoard) -> None:
-        for p in sorted(self._fetchers):
+        for p in sorted(self.fetch.held):
             if await board.refresh(p):
                 self._refreshed[p] = self.monotonic()
             else:
@@ -199,40 +195,27 @@ class StreamIngest:
                 self.counters["leases_lost"] += 1
                 self._drop(p)
         self.view = await board.read()
-        todo = plan(self.me, self.partitions, self.view, frozenset(self._fetchers))
+        todo = plan(self.me, self.partitions, self.view, self.fetch.held)
         for p in todo.release:
             if p not in self._releasing:
                 self._releasing.add(p)
-                self._spawn(self._release(board, p))
+                self.fetch.spawn(self._release(board, p))
         for p in todo.take:
             if await board.take(p):
                 self._refreshed[p] = self.monotonic()
-                self._hold(js, p)
-
-    def _hold(self, js: Any, p: int) -> None:
-        stop = asyncio.Event()
-        self._fetchers[p] = (asyncio.create_task(self._fetch_loop(js, p, stop)), stop)
-        self.owned = frozenset(self._fetchers)
-        log.info("partition %d taken", p)
+                self.fetch.hold(js, p)
+                self.owned = self.fetch.held
 
     def _drop(self, p: int) -> None:
-        """Stop fetching a partition now (its fetched messages are still settled when Ingest is done)."""
-        held = self._fetchers.pop(p, None)
-        if held is not None:
-            held[1].set()
+        """Stop fetching a partition now; its lease is not ours any more."""
+        self.fetch.drop(p)
         self._refreshed.pop(p, None)
-        self.owned = frozenset(self._fetchers)
+        self.owned = self.fetch.held
 
     async def _release(self, board: LeaseBoard, p: int) -> None:
         """Stop fetching, wait until Ingest settled what was fetched, then free the lease."""
         try:
-            held = self._fetchers.get(p)
-            if held is not None:
-                held[1].set()
-                await held[0]
-            deadline = self.monotonic() + ACK_WAIT_S
-            while self._inflight[p] > 0 and self.monotonic() < deadline:
-                await asyncio.sleep(0.05)
+            await self.fetch.quiesce(p, ACK_WAIT_S)
             self._drop(p)
             await board.release(p)
             log.info("partition %d released", p)
@@ -240,63 +223,11 @@ class StreamIngest:
             self._releasing.discard(p)
 
     async def _release_all(self, board: LeaseBoard) -> None:
-        await asyncio.gather(*(self._release(board, p) for p in list(self._fetchers)), return_exceptions=True)
+        await asyncio.gather(*(self._release(board, p) for p in self.fetch.held), return_exceptions=True)
         try:
             await board.leave()
         except Exception as exc:  # the others see our member key expire instead
             log.warning("could not leave the lease bucket: %s", exc)
-
-    async def _fetch_loop(self, js: Any, p: int, stop: asyncio.Event) -> None:
-        import nats.errors
-
-        sub = await js.pull_subscribe_bind(consumer_name(p), STREAM)
-        try:
-            while not stop.is_set():
-                if self._inflight[p] >= MAX_ACK_PENDING:  # JetStream would give nothing more anyway
-                    await asyncio.sleep(0.02)
-                    continue
-                try:
-                    msgs = await sub.fetch(FETCH_BATCH, timeout=1.0)
-                except (TimeoutError, nats.errors.TimeoutError):  # nothing new within the second
-                    continue
-                except Exception as exc:  # a connection blip: try again shortly
-                    log.warning("fetching partition %d: %r", p, exc)
-                    await asyncio.sleep(0.5)
-                    continue
-                for msg in msgs:
-                    self._hand(p, msg)
-        finally:
-            with contextlib.suppress(Exception):  # the connection is gone already
-                await sub.unsubscribe()
-
-    def _hand(self, p: int, msg: Any) -> None:
-        parsed = mqtt_topic(msg.subject)
-        if parsed is None or parsed[0] != p:
-            self.counters["invalid"] += 1
-            log.warning("not an uplink subject, dropped from the stream: %r", msg.subject[:200])
-            self._spawn(msg.term())
-            return
-        if msg.metadata.num_delivered > 1:
-            self.counters["redelivered"] += 1
-        self._inflight[p] += 1
-        self.ingest.on_message(parsed[1], msg.data, (p, msg))
-
-    def _settle(self, tokens: list[object], ok: bool) -> None:
-        msgs = []
-        for token in tokens:
-            p, msg = cast(tuple[int, Any], token)  # what _hand queued
-            self._inflight[p] -= 1
-            msgs.append(msg)
-        self.counters["acked" if ok else "naked"] += len(msgs)
-        self._spawn(self._reply(msgs, ok))
-
-    async def _reply(self, msgs: list[Any], ok: bool) -> None:
-        results = await asyncio.gather(
-            *(m.ack() if ok else m.nak(delay=NAK_DELAY_S) for m in msgs), return_exceptions=True
-        )
-        failed = sum(1 for r in results if isinstance(r, Exception))
-        if failed:  # JetStream delivers them again after the ack wait; the store keeps each once
-            self.counters["ack_errors"] += failed
 
     async def _lag_loop(self, js: Any) -> None:
         while True:
@@ -326,8 +257,3 @@ class StreamIngest:
         elif now.ok and not self._was_healthy:
             log.warning("stream intake alive again: %d partition(s) held", len(self.owned))
         self._was_healthy = now.ok
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
