@@ -152,7 +152,11 @@ class StreamIngest:
             await ensure_stream(js, self.partitions, self.replicas, len(self._nc.servers))
             board = LeaseBoard(await js.key_value(BUCKET), self.me, self.partitions)
             log.info("consuming stream %s (%d partitions) as %s", STREAM, self.partitions, self.me)
-            background = [asyncio.create_task(self._lease_loop(js, board)), asyncio.create_task(self._lag_loop(js))]
+            background = [
+                asyncio.create_task(self._lease_loop(js, board)),
+                asyncio.create_task(self._lag_loop(js)),
+                asyncio.create_task(self._keep_waiting_loop()),
+            ]
             await self._stop.wait()
             for task in background:
                 task.cancel()
@@ -228,6 +232,11 @@ class StreamIngest:
             await board.leave()
         except Exception as exc:  # the others see our member key expire instead
             log.warning("could not leave the lease bucket: %s", exc)
+
+    async def _keep_waiting_loop(self) -> None:
+        while True:
+            await asyncio.sleep(ACK_WAIT_S / 6)
+            self.fetch.keep_waiting()
 
     async def _lag_loop(self, js: Any) -> None:
         while True:

@@ -3,7 +3,10 @@
 Each held partition fetches eagerly (FETCH_BATCH a request) into Ingest's alarm-first queue, each
 message with its JetStream handle as a token; it stops asking once MAX_ACK_PENDING of its messages
 are unsettled (JetStream would deliver no more anyway). `settle` runs on the asyncio loop: acks after
-the drain's commit, naks with a delay when the database did not take it. Used by
+the drain's commit, naks with a delay when the database did not take it. A message waiting in the
+queue longer than a third of the ack wait is marked "in progress" every such while, so a backlog
+is not delivered a second time while it is still queued; if it is anyway (a blip), the second
+delivery replaces the first in place instead of being queued twice. Used by
 server/stream_consumer.py, which decides what is held.
 """
 
@@ -12,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any, cast
 
 from server.ingest import Ingest
-from server.stream_setup import MAX_ACK_PENDING, STREAM, consumer_name, mqtt_topic
+from server.stream_setup import ACK_WAIT_S, MAX_ACK_PENDING, STREAM, consumer_name, mqtt_topic
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +32,12 @@ FETCH_BATCH = 256
 class PartitionFetch:
     """One pull loop per held partition, feeding `ingest`; counts into `counters` (shared with /metrics)."""
 
-    def __init__(self, ingest: Ingest, counters: Counter[str]) -> None:
+    def __init__(self, ingest: Ingest, counters: Counter[str], monotonic: Callable[[], float] = time.monotonic) -> None:
         self.ingest = ingest
         self.counters = counters
-        self.inflight: Counter[int] = Counter()  # per partition: fetched, not yet settled
+        self.monotonic = monotonic
+        # Per partition, by stream sequence: fetched, not yet settled (the latest delivery, when it was handed).
+        self.pending: defaultdict[int, dict[int, tuple[Any, float]]] = defaultdict(dict)
         self._loops: dict[int, tuple[asyncio.Task[None], asyncio.Event]] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
 
@@ -59,7 +66,7 @@ class PartitionFetch:
             await held[0]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while self.inflight[p] > 0 and loop.time() < deadline:
+        while self.pending[p] and loop.time() < deadline:
             await asyncio.sleep(0.05)
         self.drop(p)
 
@@ -67,11 +74,20 @@ class PartitionFetch:
         """On the loop: ack these messages (their drain was committed) or nak them with a delay."""
         msgs = []
         for token in tokens:
-            p, msg = cast(tuple[int, Any], token)  # what _hand queued
-            self.inflight[p] -= 1
-            msgs.append(msg)
+            p, seq = cast(tuple[int, int], token)  # what _hand queued
+            entry = self.pending[p].pop(seq, None)
+            if entry is not None:
+                msgs.append(entry[0])
         self.counters["acked" if ok else "naked"] += len(msgs)
         self.spawn(self._reply(msgs, ok))
+
+    def keep_waiting(self) -> None:
+        """Tell JetStream that messages queued for a while are still being worked on (resets their ack wait)."""
+        cutoff = self.monotonic() - ACK_WAIT_S / 3
+        for waiting in self.pending.values():
+            for msg, handed_at in waiting.values():
+                if handed_at < cutoff:
+                    self.spawn(msg.in_progress())
 
     def spawn(self, coro: Any) -> None:
         """Run a coroutine in the background, keeping a reference until it is done."""
@@ -85,7 +101,7 @@ class PartitionFetch:
         sub = await js.pull_subscribe_bind(consumer_name(p), STREAM)
         try:
             while not stop.is_set():
-                if self.inflight[p] >= MAX_ACK_PENDING:  # JetStream would give nothing more anyway
+                if len(self.pending[p]) >= MAX_ACK_PENDING:  # JetStream would give nothing more anyway
                     await asyncio.sleep(0.02)
                     continue
                 try:
@@ -111,8 +127,13 @@ class PartitionFetch:
             return
         if msg.metadata.num_delivered > 1:
             self.counters["redelivered"] += 1
-        self.inflight[p] += 1
-        self.ingest.on_message(parsed[1], msg.data, (p, msg))
+        seq = msg.metadata.sequence.stream
+        queued = self.pending[p].get(seq)
+        if queued is not None:  # delivered again while still queued: answer the latest delivery, queue it once
+            self.pending[p][seq] = (msg, queued[1])
+            return
+        self.pending[p][seq] = (msg, self.monotonic())
+        self.ingest.on_message(parsed[1], msg.data, (p, seq))
 
     async def _reply(self, msgs: list[Any], ok: bool) -> None:
         results = await asyncio.gather(
