@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import socket
@@ -12,10 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
-from pydantic import ConfigDict
-from pydantic.dataclasses import dataclass as settings_dataclass
+
+# Re-exported: both have always been imported from here.
+from anxin.broker_address import BrokerAddress as BrokerAddress
+from anxin.broker_address import Endpoint, format_endpoint
+from anxin.paho_client import make_client as make_client
 
 log = logging.getLogger(__name__)
 
@@ -30,24 +31,6 @@ class MqttError(Exception):
 
 class NotConnected(MqttError):
     """A publish was attempted while the link is down."""
-
-
-@settings_dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
-class BrokerAddress:
-    """Where a broker listens and how to log in to it: the one type both settings objects use.
-
-    Validated (pydantic), so a field of the gateway's YAML or an ANXIN_* variable is checked as
-    it is read and a misspelt key is an error; still built positionally like a plain dataclass.
-    """
-
-    host: str = "127.0.0.1"
-    port: int = 1883
-    username: str | None = None
-    password: str | None = None
-    tls_ca: str | None = None
-    tls_cert: str | None = None
-    tls_key: str | None = None
-    keepalive: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,36 +69,17 @@ class LinkStats:
     loop_restarts: int = 0
     forced_reconnects: int = 0
     dropped_unsent: int = 0
-
-
-def make_client(client_id: str, clean_session: bool = True) -> paho.Client:
-    """A paho 2 client speaking MQTT 3.1.1 (the embedded broker knows nothing newer), without Nagle."""
-    client = paho.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        clean_session=clean_session,
-        protocol=paho.MQTTv311,
-    )
-    client.on_socket_open = no_delay
-    return client
-
-
-def no_delay(_client: paho.Client, _userdata: object, sock: object) -> None:
-    """Send small MQTT packets at once (TCP_NODELAY; paho leaves Nagle's algorithm on).
-
-    With Nagle, a PUBACK followed by a PUBLISH on the same socket — the server acknowledging a
-    gateway's batch, then publishing its ack — waits for the broker's delayed TCP ACK: 40 ms for
-    every uplink ack, measured in docs/performance.md (connection scale).
-    """
-    if not isinstance(sock, socket.socket):  # not a plain TCP socket (a websocket wrapper): nothing to tune
-        return
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    failovers: int = 0  # moves to another node of the cluster after a failed or dropped connection
+    node: str = ""  # the node (host:port) the link is connected to, or trying next
 
 
 @dataclass
 class MqttLink:
-    """One supervised connection: reconnects by itself, resubscribes, never dies of a handler."""
+    """One supervised connection: reconnects by itself, resubscribes, never dies of a handler.
+
+    With `address.fallbacks`, a failed or dropped connection moves the link to the next node, round
+    robin, with paho's backoff between attempts; the drop is still reported (`on_connection(False)`).
+    """
 
     client: paho.Client
     address: BrokerAddress
@@ -134,11 +98,24 @@ class MqttLink:
     connected: threading.Event = field(default_factory=threading.Event)
     subscribed: threading.Event = field(default_factory=threading.Event)
     _pending_subs: set[int] = field(default_factory=set)
+    _endpoints: tuple[Endpoint, ...] = ()
+    _index: int = 0
+    _stopping: bool = False
+    _moved: bool = False  # since the last attempt: paho may report one loss twice (keepalive, then ping)
+
+    @property
+    def node(self) -> str:
+        """The node (host:port) the link is on, or tries next."""
+        return format_endpoint(self._endpoints[self._index]) if self._endpoints else self.address.describe()
 
     def start(self) -> None:
         """Connect in the background; paho's loop thread reconnects with backoff."""
         c = self.client
+        self._endpoints, self._index, self._stopping = self.address.endpoints(), 0, False
+        self.stats.node = self.node
         c.on_connect = self._handle_connect
+        c.on_connect_fail = self._handle_connect_fail
+        c.on_pre_connect = self._handle_pre_connect
         c.on_disconnect = self._handle_disconnect
         c.on_message = self._handle_message
         c.on_subscribe = self._handle_subscribe
@@ -159,16 +136,18 @@ class MqttLink:
             except (OSError, ssl.SSLError, ValueError) as exc:  # a missing or unreadable file: say which
                 files = ", ".join(f for f in (self.address.tls_ca, self.address.tls_cert, self.address.tls_key) if f)
                 raise MqttError(
-                    f"cannot load the TLS files for {self.address.host}:{self.address.port} "
+                    f"cannot load the TLS files for {self.address.describe()} "
                     f"({files}): {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
                 ) from exc
         if self.will:
             c.will_set(self.will.topic, self.will.payload, self.will.qos, self.will.retain)
-        c.connect_async(self.address.host, self.address.port, keepalive=self.address.keepalive)
+        host, port = self._endpoints[0]
+        c.connect_async(host, port, keepalive=self.address.keepalive)
         c.loop_start()
 
     def stop(self) -> None:
         """Disconnect cleanly (no last will) and stop the loop thread."""
+        self._stopping = True  # a disconnect from now on is ours: no move to another node
         try:
             self.client.disconnect()
         finally:
@@ -185,7 +164,7 @@ class MqttLink:
         if self.loop_alive():
             return False
         self.stats.loop_restarts += 1
-        log.error("MQTT loop for %s:%s died; restarting it", self.address.host, self.address.port)
+        log.error("MQTT loop for %s died; restarting it", self.node)
         self.client.loop_stop()
         self.client.loop_start()
         return True
@@ -200,7 +179,7 @@ class MqttLink:
             # Shutting the socket down makes paho's own loop see a lost connection and reconnect.
             sock.shutdown(socket.SHUT_RDWR)
         except OSError as exc:
-            log.warning("could not drop the connection to %s:%s: %s", self.address.host, self.address.port, exc)
+            log.warning("could not drop the connection to %s: %s", self.node, exc)
 
     def _ack(self, client: paho.Client, mid: int, qos: int) -> None:
         if qos > 0:
@@ -230,7 +209,7 @@ class MqttLink:
             # (found by tests/faults: a publish 5 ms after the disconnect was dropped by nobody).
             if self.drop_unsent_on_disconnect:
                 self._drop_unsent()
-            raise NotConnected(f"not connected to {self.address.host}:{self.address.port}")
+            raise NotConnected(f"not connected to {self.node}")
         if info.rc != paho.MQTT_ERR_SUCCESS:
             raise MqttError(f"publish to {topic} failed: {paho.error_string(info.rc)}")
         self.stats.published += 1
@@ -240,8 +219,8 @@ class MqttLink:
 
     def _handle_connect(self, client: paho.Client, _u: object, _f: object, reason: ReasonCode, _p: object) -> None:
         if reason.is_failure:
-            log.warning("MQTT %s:%s refused the connection: %s", self.address.host, self.address.port, reason)
-            return
+            log.warning("MQTT %s refused the connection: %s", self.node, reason)
+            return  # paho drops the connection next: _handle_disconnect moves on
         self.stats.connects += 1
         self.subscribed.clear()
         self._pending_subs = set()
@@ -253,6 +232,7 @@ class MqttLink:
             self.subscribed.set()
         if self.birth:
             client.publish(self.birth.topic, self.birth.payload, self.birth.qos, self.birth.retain)
+        log.info("MQTT connected to %s", self.node)
         self.connected.set()
         self._notify_connection(True)
 
@@ -268,8 +248,32 @@ class MqttLink:
         self.subscribed.clear()
         if self.drop_unsent_on_disconnect:
             self._drop_unsent()
-        log.info("MQTT %s:%s disconnected: %s", self.address.host, self.address.port, reason)
+        log.info("MQTT %s disconnected: %s", self.node, reason)
         self._notify_connection(False)
+        self._move_on(f"lost the connection ({reason})")
+
+    def _handle_connect_fail(self, _c: paho.Client, _u: object) -> None:  # refused, unreachable, no such host
+        log.info("MQTT %s unreachable", self.node)
+        self._move_on("could not connect")
+
+    def _handle_pre_connect(self, _c: paho.Client, _u: object) -> None:
+        self._moved = False  # a new attempt: its failure may move the link on again
+
+    def _move_on(self, why: str) -> None:
+        """Point paho at the next node, so its next attempt (after the backoff) goes there."""
+        if len(self._endpoints) < 2 or self._stopping or self._moved:
+            return
+        before, index = self.node, (self._index + 1) % len(self._endpoints)
+        host, port = self._endpoints[index]
+        try:  # on paho's thread, between attempts: connect_async is paho's public way to change the target
+            self.client.connect_async(host, port, keepalive=self.address.keepalive)
+        except (ValueError, RuntimeError) as exc:  # never kill paho's loop: it keeps retrying where it was
+            log.error("MQTT cannot move from %s to %s:%s: %s", before, host, port, exc)
+            return
+        self._moved, self._index = True, index
+        self.stats.failovers += 1
+        self.stats.node = self.node
+        log.warning("MQTT %s %s; trying %s next", before, why, self.node)
 
     def _notify_connection(self, up: bool) -> None:
         if self.on_connection is None:

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from anxin import protocol
+from anxin.broker_address import format_endpoint
 from anxin.loop import Loop
 from anxin.mqtt import MqttError, MqttLink, Will, make_client
 from gateway.commands import mode_topic
@@ -33,6 +34,16 @@ log = logging.getLogger(__name__)
 
 # The server raises a "gateway offline" alarm after minutes of silence; a quiet home must still speak.
 HEARTBEAT_S = 60.0
+
+
+def central_status(up: bool, node: str, nodes: str, home_ready: bool) -> str:
+    """The uplink as `systemctl status anxin-gateway` shows it: the central node it is on, or that it is down."""
+    central = (
+        f"中央节点 {node} 已连接 · central node {node} connected"
+        if up
+        else f"中央服务器未连接,正在重试(节点 {nodes})· central link down, retrying (nodes {nodes})"
+    )
+    return "STATUS=" + (central if home_ready else f"本地总线未就绪 · home broker not ready; {central}")
 
 
 def _state(gateway_id: str, state: str, boot_id: str) -> bytes:
@@ -63,11 +74,26 @@ class GatewayRuntime:
 
     def _beat(self) -> None:
         gw = self.settings.gateway_id
+        self.show_status()  # again now and then: another part (Readiness) may have written its own
         if self.central.connected.is_set():
             try:
                 self.central.publish(protocol.state_topic(gw), _state(gw, "online", self.boot_id), 1, retain=True)
             except MqttError as exc:  # the link reconnects by itself; the next beat tries again
                 log.debug("heartbeat not sent: %s", exc)
+
+    def show_status(self) -> None:
+        """Tell systemd (STATUS=) which central node the gateway is on, or that the uplink is down."""
+        if self.watchdog is None:
+            return
+        up, link = self.central.connected.is_set(), self.central
+        ready = self.readiness is None or self.readiness.ready.is_set()
+        nodes = ", ".join(format_endpoint(e) for e in link.address.endpoints())
+        self.watchdog.notifier.notify(central_status(up, link.node, nodes, ready))
+
+    def on_central(self, up: bool) -> None:
+        """The central link went up or down (on paho's thread): the uplink resends, systemd is told."""
+        self.uplink.on_connection(up)
+        self.show_status()
 
     def start(self) -> None:
         """Recover the outbox, connect both brokers, start the worker, the sender and the guards."""
@@ -100,12 +126,10 @@ class GatewayRuntime:
         if self.readiness:
             self.readiness.start()
         log.info(
-            "gateway %s started: local %s:%s, central %s:%s",
+            "gateway %s started: local %s, central %s",
             self.settings.gateway_id,
-            self.local.address.host,
-            self.local.address.port,
-            self.central.address.host,
-            self.central.address.port,
+            self.local.address.describe(),
+            self.central.address.describe(),  # with fallbacks: "a:1883 (then b:1883, c:1883)"
         )
 
     def stop(self) -> None:
@@ -175,7 +199,6 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     local.on_connection = lambda up: gateway.on_bridge(LOCAL_BROKER, up)
     serial_devices = build_serial_devices(settings, gateway.on_device_messages, gateway.on_bridge)
     central.on_message = uplink.on_message
-    central.on_connection = uplink.on_connection
     sms = None
     cfg = settings.sms
     if cfg.port and cfg.caregivers:
@@ -204,7 +227,7 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
         panel = Panel(settings.gpio, gateway.on_device_messages, online=lambda: central.connected.is_set())
         gateway.outlet.on_led = panel.show
     readiness = Readiness(notifier, local.subscribed, f"the home's broker {local.address.host}:{local.address.port}")
-    return GatewayRuntime(
+    runtime = GatewayRuntime(
         settings,
         gateway,
         outbox,
@@ -219,3 +242,5 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
         panel=panel,
         readiness=readiness,
     )
+    central.on_connection = runtime.on_central
+    return runtime

@@ -119,7 +119,7 @@ class NatsCluster:
             self.procs[i] = subprocess.Popen(
                 [NATS_SERVER, "-c", str(self.dir / f"node-{i + 1}.conf")], stdout=log, stderr=subprocess.STDOUT
             )
-        if not wait_for_port(self.layout.nodes[i].client_port, timeout=15):
+        if not wait_for_port(self.layout.nodes[i].client_port, timeout=60):
             raise ClusterStartError(f"{node_name(i)} did not listen; see {self.dir}/{node_name(i)}.log")
 
     def jsz(self, i: int) -> dict[str, object]:
