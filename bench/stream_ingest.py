@@ -96,7 +96,7 @@ def measure_stream_store(
 
 def main(argv: list[str] | None = None) -> int:
     """Run 1 and 2 processes on one nats-server (from the tests' fixture) and print the figures."""
-    from tests.integration.stream.nats_node import SERVER_MQTT_USER, SERVER_NATS_USER, NatsNode
+    from bench.stream_node import SERVER_MQTT_USER, SERVER_NATS_USER, NatsNode
 
     ap = argparse.ArgumentParser(prog="python -m bench.stream_ingest")
     ap.add_argument("--gateways", type=int, default=50)

@@ -8,6 +8,8 @@ import logging
 import math
 import sqlite3
 from collections import Counter
+from collections.abc import Iterable
+from operator import attrgetter
 from typing import Any
 
 from gateway.clocks import Clocks
@@ -25,7 +27,7 @@ from gateway.outlet import Outlet
 from gateway.rulebook import RuleBook
 from gateway.rules import push
 from gateway.rules.engine import Input
-from gateway.supervision import Result, Supervisor
+from gateway.supervision import PERSISTED, Result, Supervisor
 from gateway.unknown_keys import UnknownKeyLedger
 
 log = logging.getLogger(__name__)
@@ -63,20 +65,25 @@ class DeviceIntake:
         self.unknown_keys = UnknownKeyLedger()
         self.part_problems: dict[str, dict[str, str]] = {}  # the speaker's and the panel's last health reports
         self._supervision_saved: dict[str, list[str]] | None = None
+        # The persisted parts of the supervision state last saved, as objects: they are replaced, never
+        # changed, so the same objects mean nothing to save (checked after every message).
+        self._supervision_saved_parts: tuple[object, ...] = ()
+        self._mode_topic = mode_topic(settings.gateway_id)
+        self._health_topics = {health_topic(settings.gateway_id, part): part for part in PARTS}
 
     def handle_local(self, topic: str, payload: bytes) -> None:
         """Parse a local message, forward it, and run the rules on it."""
         self.counters["local_messages"] += 1
-        if topic == mode_topic(self.settings.gateway_id):
-            change = read_mode(payload, "home", self.counters)
-            if change is not None:
-                self._decide(change)
-            return
-        for part in PARTS:  # the speaker's and the panel's health reports
-            if topic == health_topic(self.settings.gateway_id, part):
+        if topic.startswith("anxin/home/"):
+            if topic == self._mode_topic:
+                change = read_mode(payload, "home", self.counters)
+                if change is not None:
+                    self._decide(change)
+                return
+            part = self._health_topics.get(topic)  # the speaker's and the panel's health reports
+            if part is not None:
                 self.part_health(part, payload)
                 return
-        if topic.startswith("anxin/home/"):
             return  # our own action messages echoed back
         try:
             msgs = self.router.parse(topic, payload)
@@ -102,7 +109,7 @@ class DeviceIntake:
     def handle_message(self, msg: DeviceMessage) -> None:
         """One typed message: drop resent measurements, supervise, then acceleration to the fall detector
         and everything else forwarded and into the rules."""
-        if isinstance(msg, Reading) and not all(_finite(v) for v in msg.values.values()):
+        if isinstance(msg, Reading) and not _all_finite(msg.values.values()):
             # JSON allows NaN and Infinity; no rule can judge them and no trend should show them.
             self.counters["parse_errors"] += 1
             log.warning(
@@ -165,7 +172,8 @@ class DeviceIntake:
             self._decide(event)
 
     def _decide(self, item: Input) -> None:
-        self.outlet.carry_out(self.rules.evaluate(item, self.clocks.utc()))
+        if self.rules.engine.route(item):  # a device's battery report, say, is no rule's business
+            self.outlet.carry_out(self.rules.evaluate(item, self.clocks.utc()))
 
     def load_measurements(self) -> None:
         """At start: the measurements forwarded before a restart, so a monitor's resend is still dropped."""
@@ -193,19 +201,33 @@ class DeviceIntake:
             log.error("could not restore supervision state, starting with every device fine: %s", exc)
 
     def _save_supervision(self) -> None:
-        dumped = self.supervisor.dump(self.supervision)
+        state = self.supervision
+        parts = _persisted(state)
+        if len(parts) == len(self._supervision_saved_parts) and all(
+            a is b for a, b in zip(parts, self._supervision_saved_parts, strict=True)
+        ):
+            return
+        dumped = self.supervisor.dump(state)
         if dumped == self._supervision_saved:
+            self._supervision_saved_parts = parts
             return
         try:
             self.outbox.set_meta(SUPERVISION_KEY, json.dumps(dumped))
             self._supervision_saved = dumped
+            self._supervision_saved_parts = parts
         except (OutboxError, sqlite3.Error) as exc:
             self.counters["outbox_errors"] += 1
             log.error("could not persist supervision state: %s", exc)
 
 
-def _finite(value: object) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
+_persisted = attrgetter(*PERSISTED)  # the parts of the supervision state that survive a restart
+
+
+def _all_finite(values: Iterable[object]) -> bool:
+    for value in values:  # noqa: SIM110 — a plain loop, no generator: every reading passes here
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            return False
+    return True
 
 
 def _from_rule_state(raw: str | None) -> dict[str, Any] | None:

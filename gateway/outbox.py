@@ -9,8 +9,8 @@ import threading
 import time
 from bisect import bisect_right, insort
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]  # CPython's C encoder
 from typing import Any
 
 from anxin import protocol
@@ -35,10 +35,42 @@ SOURCE_MEMORY = 4096
 # on their first send); resends and anything older come from the table.
 FRESH_MAX = 4096
 # json.dumps(body, ensure_ascii=False) builds a new encoder on every call; one encoder, the same text.
-encode_body = json.JSONEncoder(ensure_ascii=False).encode
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+# Its C encoder, made once (JSONEncoder.encode makes one per call): the same text as _ENCODER.encode for
+# every body (bodies are trees of plain JSON types; no circular check needed). Reentrant: it keeps no
+# state between calls.
+_c_encode = (
+    c_make_encoder(None, _ENCODER.default, encode_basestring, None, ": ", ", ", False, False, True)
+    if c_make_encoder is not None
+    else None
+)
+
+
+def encode_body(body: dict[str, Any]) -> str:
+    """A body as the outbox stores it (json.dumps(body, ensure_ascii=False))."""
+    if _c_encode is None:
+        return _ENCODER.encode(body)
+    return "".join(_c_encode(body, 0))
+
+
 INSERT = "INSERT INTO outbox (seq, lane, lane_name, ts, mono, body, src) VALUES (?, ?, ?, ?, ?, ?, ?)"
 # A row as inserted: seq, lane order, lane name, ts, mono, body (JSON), source message key.
 Staged = tuple[int, int, str, float, "float | None", str, "str | None"]
+
+
+class _Source:
+    """Outbox.source(): a class, not a generator-based context manager (it runs for every local message)."""
+
+    __slots__ = ("_args", "_outbox")
+
+    def __init__(self, outbox: Outbox, key: str, replay: bool, group: bool) -> None:
+        self._outbox, self._args = outbox, (key, replay, group)
+
+    def __enter__(self) -> None:
+        self._outbox._begin_source(*self._args)
+
+    def __exit__(self, *_exc: object) -> None:
+        self._outbox._end_source()
 
 
 class Outbox:
@@ -120,27 +152,29 @@ class Outbox:
             set_sync(self._conn, level)
             self._sync_level = level
 
-    @contextmanager
-    def source(self, key: str, replay: bool = False, group: bool = False) -> Iterator[None]:
-        """Tag what this thread stores while handling one local message; on a replay (a redelivery) skip
-        as many entries as the first delivery already stored.
+    def source(self, key: str, replay: bool = False, group: bool = False) -> _Source:
+        """Tag what this thread stores while handling one local message (a context manager); on a replay (a
+        redelivery) skip as many entries as the first delivery already stored.
 
         With `group`, its readings, events and meta values wait in a buffer until flush() commits them
         with those of the messages before it (a group commit); an alarm commits the buffer and itself at
         once. The caller acknowledges the message only after flush().
         """
+        return _Source(self, key, replay, group)
+
+    def _begin_source(self, key: str, replay: bool, group: bool) -> None:
         with self._lock:
-            self._load_index()
+            if self._index is None:
+                self._load_index()
             self._src, self._src_owner, self._group = key, threading.get_ident(), group
             self._skip = self._sources.get(key, 0) if replay else 0
             if self._skip:
                 self.replays += 1
                 log.info("redelivered local message %s: its first %d entries are already stored", key, self._skip)
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._src, self._src_owner, self._skip, self._group = None, None, 0, False
+
+    def _end_source(self) -> None:
+        with self._lock:
+            self._src, self._src_owner, self._skip, self._group = None, None, 0, False
 
     def _mine(self) -> bool:
         """Whether the caller is the thread handling the tagged local message."""
@@ -170,30 +204,29 @@ class Outbox:
     def _insert(self, rows: Sequence[Row], sync: str, internal: bool = False) -> list[int]:
         try:
             with self._lock:
-                mine = not internal and self._mine()
+                mine = not internal and self._src_owner == threading.get_ident()
                 if mine and self._skip:
                     return self._replayed(rows)
                 if not self._seq.started:
                     self.recover(rows[0][1], rows[0][2])
-                self._load_index()
-                if self._seq.reserves(len(rows)):
+                if self._index is None:
+                    self._load_index()
+                n = len(rows)
+                if self._seq.reserves(n):
                     # The reservation records the numbers below it as used (the floor of the gap an unclean
                     # stop reports): those still in the group must be on disk first.
                     self._flush_buffer(strict=False)
-                first = self._seq.allocate(len(rows))
-                seqs = list(range(first, first + len(rows)))
+                first = self._seq.allocate(n)
+                seqs = list(range(first, first + n))
                 src = self._src if mine else None
-                staged: list[Staged] = [
-                    (s, LANE_ORDER[lane], lane, ts, mono, encode_body(body), src)
-                    for s, (lane, ts, mono, body) in zip(seqs, rows, strict=False)
-                ]
-                fresh = [
-                    Entry(s, lane, ts, mono, body)
-                    for s, (lane, ts, mono, body) in zip(seqs, rows, strict=False)
-                    if lane != "alarm"  # an alarm's body may be annotated later: always read from the table
-                ]
+                staged: list[Staged] = []
+                fresh: list[Entry] = []
+                for s, (lane, ts, mono, body) in zip(seqs, rows, strict=True):
+                    staged.append((s, LANE_ORDER[lane], lane, ts, mono, encode_body(body), src))
+                    if lane != "alarm":  # an alarm's body may be annotated later: always read from the table
+                        fresh.append(Entry(s, lane, ts, mono, body))
                 if src is not None:
-                    self._note_source(src, len(staged))
+                    self._note_source(src, n)
                 if mine and self._group and sync == "NORMAL":
                     self._buffer.extend(staged)  # committed by flush(), or by the next alarm
                     self._buffer_fresh.extend(fresh)

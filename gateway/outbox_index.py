@@ -110,7 +110,11 @@ class PendingIndex:
 
     def has(self, seq: int) -> bool:
         """Whether the entry is waiting (in any lane)."""
-        return any(lane.has(seq) for lane in self.lanes.values())
+        for name in ("reading", "alarm", "event", "gap"):  # readings first: nearly everything is one
+            lane = self.lanes.get(name)
+            if lane is not None and lane.has(seq):
+                return True
+        return False
 
     def count(self, lane: str | None = None) -> int:
         """How many entries wait (in one lane, or all)."""

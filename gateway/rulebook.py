@@ -52,14 +52,15 @@ class RuleBook:
 
     def evaluate(self, item: Input, now: datetime) -> Decision:
         """Run the rules on one input; persist learned state when it changed."""
-        before = self.state
-        decision = self.engine.evaluate(before, item, now)
+        decision = self.engine.evaluate(self.state, item, now)
         self.state = decision.state
         for name, exc in decision.failed:
             self.counters["rule_errors"] += 1
             log.error("rule %s failed on %s, its state kept: %r", name, type(item).__name__, exc, exc_info=exc)
-        if any(before.get(k) is not self.state.get(k) for k in self.persistent()):
-            self.save_state()
+        if decision.changed:
+            persistent = self.persistent()
+            if any(name in persistent for name in decision.changed):
+                self.save_state()
         return decision
 
     def apply(self, args: Mapping[str, Any], now: datetime) -> tuple[dict[str, Any], list[Alarm]]:

@@ -41,7 +41,7 @@ def central_status(up: bool, node: str, nodes: str, home_ready: bool) -> str:
     central = (
         f"中央节点 {node} 已连接 · central node {node} connected"
         if up
-        else f"中央服务器未连接,正在重试(节点 {nodes})· central link down, retrying (nodes {nodes})"
+        else f"中央服务器未连接，正在重试（节点 {nodes}）· central link down, retrying (nodes {nodes})"
     )
     return "STATUS=" + (central if home_ready else f"本地总线未就绪 · home broker not ready; {central}")
 

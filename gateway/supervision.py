@@ -73,6 +73,19 @@ class SupervisionState:
     bridges_pending: Mapping[str, float] = field(default_factory=dict)  # not yet up since start, since when
     unknown_reported: Mapping[str, float] = field(default_factory=dict)
 
+    def seen(self, last_seen: Mapping[str, float], status: Mapping[str, Mapping[str, float]]) -> SupervisionState:
+        """This state with new last-seen times and device status (what every report changes): built
+        directly, as dataclasses.replace() costs several times more."""
+        return SupervisionState(
+            last_seen,
+            self.offline,
+            self.battery_low,
+            status,
+            self.bridges_down,
+            self.bridges_pending,
+            self.unknown_reported,
+        )
+
 
 Result = tuple[SupervisionState, list[DeviceEvent]]
 PERSISTED = ("offline", "battery_low", "bridges_down")
@@ -190,7 +203,11 @@ class Supervisor:
                     )
                 )
             return replace(state, offline=state.offline | {name}), events
-        state = replace(state, last_seen={**state.last_seen, name: now})
+        # One new state for what every report changes (a hot path: thousands of reports a second in a burst).
+        status = state.status
+        if isinstance(msg, Reading) and msg.metric == "device_status":
+            status = {**status, name: {**status.get(name, {}), **msg.values}}
+        state = state.seen({**state.last_seen, name: now}, status)
         if name in state.offline:
             state = replace(state, offline=state.offline - {name})
             events.append(
@@ -202,7 +219,6 @@ class Supervisor:
             state, more = self._battery(state, name, True, {})
             events += more
         if isinstance(msg, Reading) and msg.metric == "device_status":
-            state = replace(state, status={**state.status, name: {**state.status.get(name, {}), **msg.values}})
             battery, flag = msg.values.get("battery"), msg.values.get("battery_low")
             reported = flag is not None or battery is not None
             if flag == 1.0 or (battery is not None and battery < self.battery_low_pct):

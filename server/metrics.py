@@ -92,6 +92,12 @@ def stream_metrics(stream: Any) -> Iterator[CounterMetricFamily | GaugeMetricFam
         unowned = GaugeMetricFamily("anxin_stream_partitions_unowned", "Stream partitions nobody reads")
         unowned.add_metric([], stream.partitions - len(view.owners))
         yield unowned
+    unread = GaugeMetricFamily(
+        "anxin_stream_unread",
+        "Messages in a partition past nats_partitions (the cluster's mapping has more): read by nobody",
+    )
+    unread.add_metric([], stream.unread)
+    yield unread
     lag = GaugeMetricFamily(
         "anxin_stream_lag",
         "Messages of a partition not yet settled: waiting in JetStream plus delivered and not acked",

@@ -18,27 +18,24 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from anxin.loop import Loop
 from server.ingest import Ingest
+from server.stream_fetch import PartitionFetch
 from server.stream_lease_board import LeaseBoard
 from server.stream_leases import Health, View, expired, health, plan
 from server.stream_setup import (
     ACK_WAIT_S,
     BUCKET,
     LEASE_TTL_S,
-    MAX_ACK_PENDING,
     STREAM,
     consumer_name,
     ensure_stream,
-    mqtt_topic,
+    partition_subject,
 )
 
 log = logging.getLogger(__name__)
-
-NAK_DELAY_S = 2.0  # a drain the database refused comes back after this (and again, until it is taken)
-FETCH_BATCH = 256
 
 
 class StreamIngest:
@@ -66,17 +63,18 @@ class StreamIngest:
         self.counters: Counter[str] = Counter()  # acked, naked, redelivered, invalid, ack_errors, leases_lost
         self.owned: frozenset[int] = frozenset()  # read by /metrics and health from other threads
         self.lag: dict[int, int] = {}  # per partition: not yet delivered + delivered and not acked
+        # Messages in partition number `partitions` (the first past ours): the cluster's mapping has more
+        # partitions than this setting, and those gateways' messages are read by nobody.
+        self.unread = 0
         self.view: View | None = None
         self.loop = Loop("stream-ingest", self._run, wake=self._wake, join_s=ACK_WAIT_S + 10, after_error_s=2.0)
         self._nc: Any = None
         self._aloop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._started = monotonic()
-        self._inflight: Counter[int] = Counter()
-        self._fetchers: dict[int, tuple[asyncio.Task[None], asyncio.Event]] = {}
+        self.fetch = PartitionFetch(ingest, self.counters)
         self._releasing: set[int] = set()
         self._refreshed: dict[int, float] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._was_healthy = True
 
     # --- the other threads' side -------------------------------------------------------------------
@@ -95,7 +93,7 @@ class StreamIngest:
         loop = self._aloop
         try:
             if loop is not None:
-                loop.call_soon_threadsafe(self._settle, tokens, ok)
+                loop.call_soon_threadsafe(self.fetch.settle, tokens, ok)
                 return
         except RuntimeError:  # the loop is closed: JetStream delivers them again after the ack wait
             pass
@@ -108,7 +106,8 @@ class StreamIngest:
 
     def health(self) -> Health:
         """Sound, or why not (for /api/v1/health, /metrics and the console)."""
-        return health(self.connected, len(self.owned), self.view, self.partitions, self.monotonic() - self._started)
+        since = self.monotonic() - self._started
+        return health(self.connected, len(self.owned), self.view, self.partitions, since, self.unread)
 
     # --- the asyncio loop ------------------------------------------------------------------------
 
@@ -153,7 +152,11 @@ class StreamIngest:
             await ensure_stream(js, self.partitions, self.replicas, len(self._nc.servers))
             board = LeaseBoard(await js.key_value(BUCKET), self.me, self.partitions)
             log.info("consuming stream %s (%d partitions) as %s", STREAM, self.partitions, self.me)
-            background = [asyncio.create_task(self._lease_loop(js, board)), asyncio.create_task(self._lag_loop(js))]
+            background = [
+                asyncio.create_task(self._lease_loop(js, board)),
+                asyncio.create_task(self._lag_loop(js)),
+                asyncio.create_task(self._keep_waiting_loop()),
+            ]
             await self._stop.wait()
             for task in background:
                 task.cancel()
@@ -163,6 +166,8 @@ class StreamIngest:
                 await self._nc.drain()  # the acks still queued go out first
             except Exception as exc:  # already closed: JetStream delivers the unacked again after the ack wait
                 log.warning("closing the NATS connection: %s", exc)
+            for p in self.fetch.held:  # a failed connection's loops end with its asyncio loop
+                self._drop(p)
             self.owned = frozenset()
             self._aloop = None
 
@@ -186,7 +191,7 @@ class StreamIngest:
             await asyncio.sleep(self.lease_interval_s)
 
     async def _lease_round(self, js: Any, board: LeaseBoard) -> None:
-        for p in sorted(self._fetchers):
+        for p in sorted(self.fetch.held):
             if await board.refresh(p):
                 self._refreshed[p] = self.monotonic()
             else:
@@ -194,40 +199,27 @@ class StreamIngest:
                 self.counters["leases_lost"] += 1
                 self._drop(p)
         self.view = await board.read()
-        todo = plan(self.me, self.partitions, self.view, frozenset(self._fetchers))
+        todo = plan(self.me, self.partitions, self.view, self.fetch.held)
         for p in todo.release:
             if p not in self._releasing:
                 self._releasing.add(p)
-                self._spawn(self._release(board, p))
+                self.fetch.spawn(self._release(board, p))
         for p in todo.take:
             if await board.take(p):
                 self._refreshed[p] = self.monotonic()
-                self._hold(js, p)
-
-    def _hold(self, js: Any, p: int) -> None:
-        stop = asyncio.Event()
-        self._fetchers[p] = (asyncio.create_task(self._fetch_loop(js, p, stop)), stop)
-        self.owned = frozenset(self._fetchers)
-        log.info("partition %d taken", p)
+                self.fetch.hold(js, p)
+                self.owned = self.fetch.held
 
     def _drop(self, p: int) -> None:
-        """Stop fetching a partition now (its fetched messages are still settled when Ingest is done)."""
-        held = self._fetchers.pop(p, None)
-        if held is not None:
-            held[1].set()
+        """Stop fetching a partition now; its lease is not ours any more."""
+        self.fetch.drop(p)
         self._refreshed.pop(p, None)
-        self.owned = frozenset(self._fetchers)
+        self.owned = self.fetch.held
 
     async def _release(self, board: LeaseBoard, p: int) -> None:
         """Stop fetching, wait until Ingest settled what was fetched, then free the lease."""
         try:
-            held = self._fetchers.get(p)
-            if held is not None:
-                held[1].set()
-                await held[0]
-            deadline = self.monotonic() + ACK_WAIT_S
-            while self._inflight[p] > 0 and self.monotonic() < deadline:
-                await asyncio.sleep(0.05)
+            await self.fetch.quiesce(p, ACK_WAIT_S)
             self._drop(p)
             await board.release(p)
             log.info("partition %d released", p)
@@ -235,72 +227,36 @@ class StreamIngest:
             self._releasing.discard(p)
 
     async def _release_all(self, board: LeaseBoard) -> None:
-        await asyncio.gather(*(self._release(board, p) for p in list(self._fetchers)), return_exceptions=True)
+        await asyncio.gather(*(self._release(board, p) for p in self.fetch.held), return_exceptions=True)
         try:
             await board.leave()
         except Exception as exc:  # the others see our member key expire instead
             log.warning("could not leave the lease bucket: %s", exc)
 
-    async def _fetch_loop(self, js: Any, p: int, stop: asyncio.Event) -> None:
-        import nats.errors
-
-        sub = await js.pull_subscribe_bind(consumer_name(p), STREAM)
-        try:
-            while not stop.is_set():
-                if self._inflight[p] >= MAX_ACK_PENDING:  # JetStream would give nothing more anyway
-                    await asyncio.sleep(0.02)
-                    continue
-                try:
-                    msgs = await sub.fetch(FETCH_BATCH, timeout=1.0)
-                except (TimeoutError, nats.errors.TimeoutError):  # nothing new within the second
-                    continue
-                except Exception as exc:  # a connection blip: try again shortly
-                    log.warning("fetching partition %d: %r", p, exc)
-                    await asyncio.sleep(0.5)
-                    continue
-                for msg in msgs:
-                    self._hand(p, msg)
-        finally:
-            with contextlib.suppress(Exception):  # the connection is gone already
-                await sub.unsubscribe()
-
-    def _hand(self, p: int, msg: Any) -> None:
-        parsed = mqtt_topic(msg.subject)
-        if parsed is None or parsed[0] != p:
-            self.counters["invalid"] += 1
-            log.warning("not an uplink subject, dropped from the stream: %r", msg.subject[:200])
-            self._spawn(msg.term())
-            return
-        if msg.metadata.num_delivered > 1:
-            self.counters["redelivered"] += 1
-        self._inflight[p] += 1
-        self.ingest.on_message(parsed[1], msg.data, (p, msg))
-
-    def _settle(self, tokens: list[object], ok: bool) -> None:
-        msgs = []
-        for token in tokens:
-            p, msg = cast(tuple[int, Any], token)  # what _hand queued
-            self._inflight[p] -= 1
-            msgs.append(msg)
-        self.counters["acked" if ok else "naked"] += len(msgs)
-        self._spawn(self._reply(msgs, ok))
-
-    async def _reply(self, msgs: list[Any], ok: bool) -> None:
-        results = await asyncio.gather(
-            *(m.ack() if ok else m.nak(delay=NAK_DELAY_S) for m in msgs), return_exceptions=True
-        )
-        failed = sum(1 for r in results if isinstance(r, Exception))
-        if failed:  # JetStream delivers them again after the ack wait; the store keeps each once
-            self.counters["ack_errors"] += failed
+    async def _keep_waiting_loop(self) -> None:
+        while True:
+            await asyncio.sleep(ACK_WAIT_S / 6)
+            self.fetch.keep_waiting()
 
     async def _lag_loop(self, js: Any) -> None:
         while True:
-            for p in range(self.partitions):
-                try:
+            try:
+                for p in range(self.partitions):
                     info = await js.consumer_info(STREAM, consumer_name(p))
                     self.lag[p] = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
-                except Exception:  # NATS unreachable: health says so; keep the last figures
-                    break
+                beyond = await js.stream_info(STREAM, subjects_filter=partition_subject(self.partitions))
+                unread = sum((beyond.state.subjects or {}).values())
+                if unread and not self.unread:
+                    log.error(
+                        "STREAM INTAKE INCOMPLETE: %d message(s) in partition %d, which no consumer reads: "
+                        "nats_partitions (%d) is less than the cluster's mapping",
+                        unread,
+                        self.partitions,
+                        self.partitions,
+                    )
+                self.unread = unread
+            except Exception:  # NATS unreachable: health says so; keep the last figures
+                pass
             await asyncio.sleep(self.lag_interval_s)
 
     def _report_health(self) -> None:
@@ -310,8 +266,3 @@ class StreamIngest:
         elif now.ok and not self._was_healthy:
             log.warning("stream intake alive again: %d partition(s) held", len(self.owned))
         self._was_healthy = now.ok
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)

@@ -108,10 +108,21 @@ class Health:
     problem: str = ""
 
 
-def health(connected: bool, mine: int, view: View | None, partitions: int, since_start_s: float) -> Health:
-    """Unhealthy when NATS is unreachable, or this process holds nothing while partitions go unread."""
+def health(
+    connected: bool, mine: int, view: View | None, partitions: int, since_start_s: float, unread: int = 0
+) -> Health:
+    """Unhealthy when NATS is unreachable, or this process holds nothing while partitions go unread.
+
+    `unread`: messages in a partition past `partitions` (the cluster's mapping has more): nobody reads them.
+    """
     if not connected:
         return Health(False, "未连接 NATS，告警与读数无法入库 / not connected to NATS: nothing is ingested")
+    if unread:
+        return Health(
+            False,
+            f"流中有 {unread} 条消息所在分区无人读取：nats_partitions 小于集群的映射分区数 / {unread} message(s) "
+            f"in partitions no consumer reads: nats_partitions ({partitions}) is less than the cluster's mapping",
+        )
     if view is None or since_start_s < 10.0:  # the first lease rounds are still running
         return Health(True)
     missing = unowned(partitions, view)

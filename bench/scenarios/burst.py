@@ -10,6 +10,9 @@ database is read to count what was stored, and stored twice.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,6 +44,10 @@ BASE_TEMPERATURE = 18.0  # reading k of a sensor reports 18 + k/1000 °C: (devic
 PI_BROKER_CONF = REPO / "deploy" / "mosquitto-pi.conf"
 # The home broker's limits that bear on a burst, taken from the Pi's shipped configuration.
 PI_BROKER_KEYS = ("max_inflight_messages", "max_queued_messages")
+# With this set to a file name, py-spy records the gateway process during the burst only (a raw
+# flamegraph file; py-spy's flags from ANXIN_BENCH_PYSPY_ARGS, default `--threads --idle`). py-spy is
+# stopped before the gateway is: while it is attached it holds the gateway's SIGTERM.
+PYSPY_ENV = "ANXIN_BENCH_PYSPY"
 
 
 def pi_broker_conf() -> str:
@@ -296,35 +303,92 @@ class Publisher:
         self.client.loop_stop()
 
 
+def start_profiler(pid: int) -> subprocess.Popen[bytes] | None:
+    """py-spy on the gateway when ANXIN_BENCH_PYSPY names an output file (see PYSPY_ENV), else None."""
+    out = os.environ.get(PYSPY_ENV)
+    if not out:
+        return None
+    exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    flags = os.environ.get(f"{PYSPY_ENV}_ARGS", "--threads --idle").split()
+    cmd = [exe, "record", *flags, "--format", "raw", "-o", out, "--pid", str(pid)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)  # attached before the first publish
+    log(f"py-spy recording the gateway into {out}")
+    return proc
+
+
+def thread_cpu(proc: psutil.Process) -> dict[int, float]:
+    """CPU seconds (user + system) of each of the process's threads, by native thread id."""
+    return {t.id: t.user_time + t.system_time for t in proc.threads()}
+
+
+def thread_names(pid: int) -> dict[int, str]:
+    """Native thread id -> Python thread name, from `py-spy dump` (only when profiling: it pauses the process)."""
+    if not os.environ.get(PYSPY_ENV):
+        return {}
+    exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    try:
+        out = subprocess.run([exe, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    names: dict[int, str] = {}
+    for line in out.splitlines():
+        if line.startswith("Thread ") and '"' in line:
+            tid = line.split()[1]
+            if tid.isdigit():
+                names[int(tid)] = line.split('"')[1]
+    return names
+
+
+def stop_profiler(proc: subprocess.Popen[bytes] | None) -> None:
+    """Stop py-spy (it writes its file on SIGINT)."""
+    if proc is None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def burst(
     pub: Publisher, watch: AckWatch, gw: subprocess.Popen[bytes], n: int, stall_s: float, full_state: bool
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Publish n readings round-robin over the sensors; wait for the ack of the last one (or a stall)."""
     keys = burst_keys(n)
     messages = [(f"zigbee2mqtt/{s}", payload(k, full_state)) for s, k in keys]
     watch.expect(set(keys))
     pub.expect(n)
     proc = psutil.Process(gw.pid)
-    cpu0 = _cpu(proc)
-    t0 = time.perf_counter()
-    for topic, body in messages:
-        pub.publish(topic, body)
-    last_progress, seen = time.perf_counter(), 0
-    while True:
-        now = time.perf_counter()
-        count, _t_last = watch.progress()
-        status, _t_status = watch.status_progress()
-        if count >= n and status >= (n if full_state else 0):
-            break
-        if count + status > seen:
-            seen, last_progress = count + status, now
-        if now - last_progress > stall_s:
-            log(f"no acknowledgement for {stall_s:.0f} s with {count:,} of {n:,} readings acknowledged: giving up")
-            break
-        if gw.poll() is not None:
-            raise BenchError(f"the gateway exited with {gw.returncode} during the burst")
-        time.sleep(0.005)
-    cpu1 = _cpu(proc)
+    profiler = start_profiler(gw.pid)
+    try:
+        cpu0, threads0 = _cpu(proc), thread_cpu(proc)
+        t0 = time.perf_counter()
+        for topic, body in messages:
+            pub.publish(topic, body)
+        last_progress, seen = time.perf_counter(), 0
+        while True:
+            now = time.perf_counter()
+            count, _t_last = watch.progress()
+            status, _t_status = watch.status_progress()
+            if count >= n and status >= (n if full_state else 0):
+                break
+            if count + status > seen:
+                seen, last_progress = count + status, now
+            if now - last_progress > stall_s:
+                log(f"no acknowledgement for {stall_s:.0f} s with {count:,} of {n:,} readings acknowledged: giving up")
+                break
+            if gw.poll() is not None:
+                raise BenchError(f"the gateway exited with {gw.returncode} during the burst")
+            time.sleep(0.005)
+        cpu1, threads1 = _cpu(proc), thread_cpu(proc)
+    finally:
+        stop_profiler(profiler)
+    names = thread_names(gw.pid)
+    per_thread = {
+        names.get(tid, str(tid)): (t - threads0.get(tid, 0.0)) / n * 1e6 for tid, t in sorted(threads1.items())
+    }
     count, t_last = watch.progress()
     status, t_status = watch.status_progress()
     return {
@@ -334,6 +398,7 @@ def burst(
         "publish_s": (pub.done_at or time.perf_counter()) - t0,
         "gateway_cpu_s": cpu1 - cpu0,
         "gateway_rss_mb": proc.memory_info().rss / 2**20,
+        "thread_cpu_us": per_thread,  # µs per reading by thread (name, or native id without py-spy)
     }
 
 
@@ -458,7 +523,9 @@ def run(quick: bool, readings: int | None = None, full_state: bool = True) -> Re
         result.notes.append(f"{other} other rows in readings (not this workload's readings)")
     if status_rows != status_expected:
         result.notes.append(f"{status_rows:,} device_status rows stored for {status_expected:,} climate rows")
+    busy = {k: v for k, v in b["thread_cpu_us"].items() if v >= 1.0}
     result.notes += [
+        "gateway CPU by thread, µs per reading: " + ", ".join(f"{k} {v:.0f}" for k, v in busy.items()),
         broker_limit.summary(ref) + " (the home broker)",
         f"workload: {len(SENSORS)} zigbee2mqtt {MODEL} sensors, {n:,} state messages at QoS 1 published "
         "round-robin by one paho client (zigbee2mqtt is one MQTT client) as fast as paho takes them; a reading "

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from gateway.config import DeviceConfig
 from gateway.devices import bp
 from gateway.errors import ParseError
@@ -54,6 +56,14 @@ READ_KEYS = frozenset(
 )
 # What zigbee2mqtt adds to every device's state (last_seen, OTA and device information options).
 ZIGBEE2MQTT_KEYS = frozenset({"last_seen", "elapsed", "update", "update_available", "device"})
+KNOWN_KEYS = READ_KEYS | ZIGBEE2MQTT_KEYS
+# Keys the readings are made of; every other key the parsers read may be an event, so a report without any
+# of those (a climate sensor's) skips _status_events.
+READING_KEYS = frozenset(
+    {"temperature", "humidity", "pressure", "battery", "linkquality", "voltage"}
+    | {"systolic", "diastolic", "pulse", "heart_rate"}  # a Zigbee blood-pressure bridge's
+)
+EVENT_KEYS = READ_KEYS - READING_KEYS
 XIAOMI = frozenset({"device_temperature", "power_outage_count"})
 
 MODELS: dict[str, Z2MModel] = {
@@ -105,6 +115,12 @@ def split_topic(topic: str) -> tuple[str, str | None]:
 def _decode(payload: bytes) -> Any:
     if len(payload) > MAX_PAYLOAD:
         raise ParseError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
+    try:
+        # orjson reads a state message several times faster; what it refuses (NaN, Infinity, huge integers,
+        # lone surrogates, deep nesting) gets json's verdict, as it always did.
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # as native.py
@@ -177,6 +193,8 @@ def _as_set(value: str | Iterable[str]) -> set[str]:
 
 
 def _status_events(name: str, doc: Mapping[str, Any], device: DeviceConfig) -> list[DeviceMessage]:
+    if doc.keys().isdisjoint(EVENT_KEYS):  # a climate sensor's report: nothing to look at here
+        return []
     out: list[DeviceMessage] = []
     action = doc.get("action")
     if action is not None:
@@ -233,13 +251,15 @@ def _blood_pressure(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
 
 def unknown_keys(doc: Mapping[str, Any], device: DeviceConfig) -> list[str]:
     """Keys of a state message the gateway neither reads nor knows to ignore for this device."""
+    if doc.keys() <= KNOWN_KEYS:
+        return []
     model = MODELS.get(device.model or "")
     ignored = set(model.ignored if model else ()) | set(device.options.get("ignore_keys", ()))
     return sorted(k for k in doc if k not in READ_KEYS and k not in ZIGBEE2MQTT_KEYS and k not in ignored)
 
 
 def _readings(name: str, doc: Mapping[str, Any]) -> list[DeviceMessage]:
-    out: list[DeviceMessage] = _blood_pressure(name, doc)
+    out: list[DeviceMessage] = _blood_pressure(name, doc) if "systolic" in doc or "diastolic" in doc else []
     climate = {k: v for k in ("temperature", "humidity") if (v := _number(doc, k)) is not None}
     if (pressure := _number(doc, "pressure")) is not None:
         climate["pressure_hpa"] = pressure  # zigbee2mqtt reports air pressure in hPa

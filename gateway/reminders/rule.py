@@ -45,6 +45,11 @@ class ReminderRule:
     tz: ZoneInfo
     name: str = "reminders"
 
+    @property
+    def inputs(self) -> frozenset[str]:
+        """What it reads (gateway/rules/engine.py): time, presses, and the metrics its reminders ask for."""
+        return frozenset({"tick", "event", *(f"reading:{r.metric}" for r in self.reminders if r.metric)})
+
     def initial(self) -> ReminderState:
         """Nothing scheduled yet: the first tick finds each reminder's next time."""
         return ReminderState()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from anxin.rules_document import BpLimits
 from gateway.model import Action, Alarm, Reading, Severity
@@ -42,6 +42,8 @@ class BloodPressureRule:
     confirm_window_s: float = 600.0
     note_irregular_pulse: bool = True
     name: str = "blood_pressure"
+    # What it reads (the engine shows it nothing else): blood-pressure readings and time passing.
+    inputs: ClassVar[frozenset[str]] = frozenset({"tick", "reading:blood_pressure"})
 
     def initial(self) -> Pending | None:
         """No reading waiting for a repeat."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from anxin.rules_document import CheckinConfig
@@ -32,6 +32,8 @@ class CheckinRule:
     cfg: CheckinConfig
     tz: ZoneInfo
     name: str = "checkin"
+    # What it reads (the engine shows it nothing else): presses, activity (events, blood pressure), away, time.
+    inputs: ClassVar[frozenset[str]] = frozenset({"tick", "mode", "event", "reading:blood_pressure"})
 
     def initial(self) -> CheckinState:
         """Nothing seen yet."""

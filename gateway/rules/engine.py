@@ -1,4 +1,9 @@
-"""Runs every rule over each message: (state, message, now) -> (state, alarms, actions), no I/O."""
+"""Runs the rules over each message: (state, message, now) -> (state, alarms, actions), no I/O.
+
+A rule may say which inputs it reads (`inputs`, see `input_keys`): the engine then skips it for the
+others — a climate sensor's report is not shown to the SOS, fall or blood-pressure rules (issue 24: the
+rules were a quarter of the gateway's CPU in a burst of readings). A rule without `inputs` sees everything.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from gateway.model import Action, Alarm, DeviceMessage
+from gateway.model import AccelChunk, Action, Alarm, DeviceEvent, DeviceMessage, Reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +33,37 @@ Input = DeviceMessage | Tick | ModeChange
 OPEN = "_open"  # the engine's own slice: alarms it believes open, for storm damping
 
 
+def input_keys(item: Input) -> tuple[str, str]:
+    """(family, exact key) of an input, as rules name what they read in `inputs`: "tick", "mode", "accel",
+    "reading" / "reading:<metric>", "event" / "event:<kind>". A rule reads an input when its `inputs`
+    hold the family or the exact key."""
+    if isinstance(item, Reading):
+        return "reading", f"reading:{item.metric}"
+    if isinstance(item, DeviceEvent):
+        return "event", f"event:{item.kind.value}"
+    if isinstance(item, Tick):
+        return "tick", "tick"
+    if isinstance(item, AccelChunk):
+        return "accel", "accel"
+    return "mode", "mode"
+
+
+def reads(rule: object, item: Input) -> bool:
+    """Whether a rule wants to see this input (a rule without `inputs` sees everything)."""
+    inputs: frozenset[str] | None = getattr(rule, "inputs", None)
+    if inputs is None:
+        return True
+    family, key = input_keys(item)
+    return family in inputs or key in inputs
+
+
 class Rule(Protocol):
-    """One rule: its own slice of state in, new slice plus decisions out."""
+    """One rule: its own slice of state in, new slice plus decisions out.
+
+    It may also have `inputs: frozenset[str]`, the inputs it reads (see `input_keys`); for any other
+    input its evaluate() must return its state unchanged (the same object) and decide nothing, because
+    the engine does not call it then (tests/unit/rules/test_rule_inputs.py checks every rule).
+    """
 
     @property
     def name(self) -> str:
@@ -90,6 +124,7 @@ class Decision:
     alarms: tuple[Alarm, ...] = ()
     actions: tuple[Action, ...] = ()
     failed: tuple[tuple[str, Exception], ...] = ()  # rules that raised: their slice is kept as it was
+    changed: tuple[str, ...] = ()  # the slices that are new objects (what may need persisting)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +133,8 @@ class Engine:
 
     rules: Sequence[Rule] = field(default_factory=tuple)
     damper: Damper | None = None
+    # Input key -> the rules that read it, in order: worked out once per kind of input.
+    _routes: dict[str, tuple[Rule, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def initial(self) -> Mapping[str, Any]:
         """Every rule's initial state, by rule name."""
@@ -106,24 +143,48 @@ class Engine:
             state[OPEN] = self.damper.initial()
         return state
 
+    def route(self, item: Input) -> tuple[Rule, ...]:
+        """The rules that read this input, in order."""
+        key = input_keys(item)[1]
+        rules = self._routes.get(key)
+        if rules is None:
+            rules = self._routes[key] = tuple(r for r in self.rules if reads(r, item))
+        return rules
+
     def evaluate(self, state: Mapping[str, Any], item: Input, now: datetime) -> Decision:
-        """Feed one input to every rule; a rule that raises loses only its own decision, never SOS's."""
-        new_state = dict(state)
+        """Feed one input to every rule that reads it; a rule that raises loses only its own decision, never
+        SOS's. The state comes back as the same object when no slice changed."""
+        new_state: dict[str, Any] | None = None
         alarms: list[Alarm] = []
         actions: list[Action] = []
         failed: list[tuple[str, Exception]] = []
-        for rule in self.rules:
+        changed: list[str] = []
+        for rule in self.route(item):
+            name = rule.name
+            old = state[name] if name in state else rule.initial()
             try:
-                slice_, a, b = rule.evaluate(state[rule.name] if rule.name in state else rule.initial(), item, now)
+                slice_, a, b = rule.evaluate(old, item, now)
             except Exception as exc:  # supervisor of the rules: a bug in one must not silence the others
-                failed.append((rule.name, exc))
+                failed.append((name, exc))
                 continue
-            new_state[rule.name] = slice_
-            alarms.extend(a)
-            actions.extend(b)
+            if slice_ is not old or name not in state:
+                if new_state is None:
+                    new_state = dict(state)
+                new_state[name] = slice_
+                changed.append(name)
+            if a:
+                alarms.extend(a)
+            if b:
+                actions.extend(b)
         if self.damper is not None and alarms:
+            if new_state is None:
+                new_state = dict(state)
             new_state[OPEN], alarms = self.damper.filter(state.get(OPEN, self.damper.initial()), alarms, now)
-        return Decision(new_state, tuple(alarms), tuple(actions), tuple(failed))
+        if new_state is None and not alarms and not actions and not failed:
+            return Decision(state)
+        return Decision(
+            state if new_state is None else new_state, tuple(alarms), tuple(actions), tuple(failed), tuple(changed)
+        )
 
     def adopt(self, old: Mapping[str, Any]) -> Mapping[str, Any]:
         """Initial state for this engine that keeps what a previous engine had learned, rule by rule."""

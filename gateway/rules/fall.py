@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, LedState, Severity
 from gateway.rules.common import CANCEL_KINDS, late_cancel
@@ -32,6 +32,8 @@ class FallRule:
     """Fall -> prompt -> emergency after `cancel_window_s`; maybe-fall -> watch -> urgent if no movement."""
 
     name: str = "fall"
+    # What it reads (the engine shows it nothing else): falls, motion, presses, and time passing.
+    inputs: ClassVar[frozenset[str]] = frozenset({"tick", "event"})
     cancel_window_s: float = 30.0
     watch_window_s: float = 120.0
     long_lie_s: float = 1200.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from anxin.rules_chronic import FeverLimits
 from gateway.model import Action, Alarm, Reading, Severity
@@ -19,6 +20,8 @@ class FeverRule:
     limits_for: Callable[[str | None], FeverLimits]
     resident: str | None = None
     name: str = "fever"
+    # What it reads (the engine shows it nothing else): body temperature readings.
+    inputs: ClassVar[frozenset[str]] = frozenset({"reading:body_temperature"})
 
     def initial(self) -> None:
         """Stateless."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from anxin.rules_chronic import GlucoseLimits
 from gateway.model import Action, Alarm, AlarmChange, Reading, Severity
@@ -41,6 +41,8 @@ class GlucoseRule:
     resident: str | None = None
     repeat_window_s: float = 900.0
     name: str = "glucose"
+    # What it reads (the engine shows it nothing else): glucose readings and time passing.
+    inputs: ClassVar[frozenset[str]] = frozenset({"tick", "reading:glucose"})
 
     def initial(self) -> LowPending | None:
         """No low reading awaiting its repeat."""

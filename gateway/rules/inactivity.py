@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from anxin.rules_document import InactivityConfig
@@ -34,6 +34,8 @@ class InactivityRule:
     cfg: InactivityConfig
     tz: ZoneInfo
     name: str = "inactivity"
+    # What it reads (the engine shows it nothing else): activity (events, blood pressure), away mode, time.
+    inputs: ClassVar[frozenset[str]] = frozenset({"tick", "mode", "event", "reading:blood_pressure"})
 
     def initial(self) -> InactivityState:
         """Nothing seen, nothing learned."""

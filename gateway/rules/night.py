@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from anxin.rules_document import NightConfig
@@ -31,6 +31,8 @@ class NightRule:
     cfg: NightConfig
     tz: ZoneInfo
     name: str = "night"
+    # What it reads (the engine shows it nothing else): doors and motion, and time passing.
+    inputs: ClassVar[frozenset[str]] = frozenset({"tick", "event"})
 
     def initial(self) -> NightState:
         """No episode."""

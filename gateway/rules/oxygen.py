@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from anxin.rules_chronic import Spo2Limits
 from gateway.model import Action, Alarm, AlarmChange, Reading, Severity
@@ -33,6 +33,8 @@ class OxygenRule:
     limits_for: Callable[[str | None], Spo2Limits]
     resident: str | None = None
     name: str = "spo2"
+    # What it reads (the engine shows it nothing else): SpO2 readings.
+    inputs: ClassVar[frozenset[str]] = frozenset({"reading:spo2"})
 
     def initial(self) -> LowSince | None:
         """Saturation in range."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, LedState, Severity
 from gateway.rules.common import CANCEL_KINDS, late_cancel
@@ -16,6 +16,8 @@ class SosRule:
     """Raise on SOS; retract on a cancel within `cancel_window_s`; later cancels are only recorded."""
 
     name: str = "sos"
+    # What it reads (the engine shows it nothing else): presses and cancels.
+    inputs: ClassVar[frozenset[str]] = frozenset({"event"})
     cancel_window_s: float = 60.0
     # An SOS is long handled after this: a cancel then is about something else (a fall prompt), not it.
     late_cancel_s: float = 3600.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from gateway.model import Action, Alarm, AlarmChange, DeviceEvent, EventKind, Severity
 from gateway.rules.engine import Input
@@ -36,6 +36,8 @@ class SupervisionRule:
     """One alarm per type lists every affected device; it clears when the last one recovers."""
 
     name: str = "supervision"
+    # What it reads (the engine shows it nothing else): supervision's events.
+    inputs: ClassVar[frozenset[str]] = frozenset({"event"})
 
     def initial(self) -> TamperMemory:
         """No tamper reported yet."""

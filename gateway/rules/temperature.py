@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from gateway.model import Action, Alarm, AlarmChange, Reading, Severity
 from gateway.rules.engine import Input, Tick
@@ -28,6 +28,8 @@ class TemperatureRule:
     high_c: float = 32.0
     sustain_s: float = 1800.0
     name: str = "temperature"
+    # What it reads (the engine shows it nothing else): climate readings and time passing.
+    inputs: ClassVar[frozenset[str]] = frozenset({"tick", "reading:climate"})
 
     def initial(self) -> TemperatureState:
         """Everything in range."""

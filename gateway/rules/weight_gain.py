@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from anxin.rules_chronic import WeightGainLimits
 from gateway.model import Action, Alarm, Reading, Severity
@@ -26,6 +26,8 @@ class WeightGainRule:
     limits_for: Callable[[str | None], WeightGainLimits]
     resident: str | None = None
     name: str = "weight_gain"
+    # What it reads (the engine shows it nothing else): weighings.
+    inputs: ClassVar[frozenset[str]] = frozenset({"reading:weight"})
 
     def initial(self) -> Weights:
         """No weighings yet."""

@@ -18,6 +18,7 @@ from server.web import (
     alarm_calls,
     assist_console,
     assist_links,
+    care_assessment,
     care_console,
     caregiver,
     community_pages,
@@ -43,6 +44,7 @@ def mount(app: FastAPI) -> None:
         live,
         caregiver,
         care_console,
+        care_assessment,
         helper_page,
     ):
         app.include_router(module.router)

@@ -1,8 +1,7 @@
-"""The coordinator's pages: the resident list, one profile page per resident, the assessment form, the desk."""
+"""The coordinator's pages: the resident list, one profile page per resident, contacts, helpers, the desk."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -27,36 +26,16 @@ from server.care import (
 from server.care.categories import CATEGORIES, STAFF_SET
 from server.care.context import care_config
 from server.care.errors import CareError, UnknownResident
-from server.care.schemas import AssessmentIn, ContactIn, HelperPlanIn, ProfileIn
-from server.care.standard import DOMAINS, GRADES, REASONS
+from server.care.schemas import HelperPlanIn
+from server.care.standard import GRADES, REASONS
 from server.db.models import Resident
 from server.services import Services
 from server.web import csrf
 from server.web.auth import CareReaderDep, CareWriterDep
+from server.web.care_forms import LIST_FIELDS, contact_from_form, problem, profile_from_form
 from server.web.care_words import care_page
 
 router = APIRouter(include_in_schema=False)
-_LISTS = ("family", "key_holders", "conditions", "medication", "allergies", "interests", "skills", "service_needs")
-
-
-def _problem(exc: ValidationError | CareError) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-    return str(exc)
-
-
-def profile_from_form(form: dict[str, Any]) -> ProfileIn:
-    """A ProfileIn from the profile form (text areas one item per line, empty means none)."""
-    data: dict[str, Any] = {
-        k: (v.strip() or None) if isinstance(v, str) else v
-        for k, v in form.items()
-        if k in ProfileIn.model_fields and k not in _LISTS and k != "staff_categories"
-    }
-    for name in _LISTS:
-        data[name] = [line.strip() for line in str(form.get(name, "")).splitlines() if line.strip()]
-    data["language"] = data.get("language") or "zh-CN"
-    data["staff_categories"] = {c: str(form.get(f"reason_{c}", "")).strip() for c in STAFF_SET if form.get(f"cat_{c}")}
-    return ProfileIn.model_validate(data)
 
 
 def _back(code: str, anchor: str = "", error: str | None = None) -> RedirectResponse:
@@ -156,7 +135,7 @@ async def create(request: Request, services: ServicesDep, care_user: CareWriterD
             care_user=care_user,
             p=form,
             code=code,
-            error=_problem(exc),
+            error=problem(exc),
         )
     return _back(code)
 
@@ -206,7 +185,7 @@ async def save_profile(code: str, request: Request, services: ServicesDep, care_
             care_user=care_user,
             p=form,
             code=code,
-            error=_problem(exc),
+            error=problem(exc),
         )
     return _back(code, "profile")
 
@@ -221,104 +200,16 @@ def edit_page(code: str, request: Request, services: ServicesDep, care_user: Car
         except UnknownResident as exc:
             raise HTTPException(404, detail=str(exc)) from exc
         p = profile.read(s, resident, plans.local_date(services.clock()), cfg.advanced_age, cfg.intervals).model_dump()
-    for name in _LISTS:
+    for name in LIST_FIELDS:
         p[name] = "\n".join(p[name])
     for c, reason in p["staff_categories"].items():
         p[f"cat_{c}"], p[f"reason_{c}"] = "1", reason
     return care_page(request, services, "care/profile_form.html", care_user=care_user, p=p, code=code, error=None)
 
 
-@router.get("/console/residents/{code}/assessment", response_class=HTMLResponse)
-def assessment_form(code: str, request: Request, services: ServicesDep, care_user: CareWriterDep) -> HTMLResponse:
-    """The paper-like assessment form, empty."""
-    with services.sessions() as s:
-        try:
-            resident = profile.resident_by_code(s, code)
-        except UnknownResident as exc:
-            raise HTTPException(404, detail=str(exc)) from exc
-    return care_page(
-        request,
-        services,
-        "care/assessment.html",
-        care_user=care_user,
-        resident=resident,
-        a=None,
-        domains=DOMAINS,
-        reasons=REASONS,
-        grades=GRADES,
-        error=request.query_params.get("error"),
-        now_local=services.clock().astimezone(plans.LOCAL).strftime("%Y-%m-%dT%H:%M"),
-    )
-
-
-@router.get("/console/residents/{code}/assessments/{assessment_id}", response_class=HTMLResponse)
-def assessment_view(
-    code: str, assessment_id: int, request: Request, services: ServicesDep, care_user: CareReaderDep
-) -> HTMLResponse:
-    """One recorded assessment, as the printed form."""
-    with services.sessions() as s, s.begin():
-        resident = s.scalars(select(Resident).where(Resident.code == code)).first()
-        a = next((x for x in assessments.all_for(s, resident.id) if x.id == assessment_id), None) if resident else None
-        if resident is None or a is None:
-            raise HTTPException(404, detail=f"{code} has no assessment {assessment_id}")
-        audit.record(s, care_user.username, "assessment_read", resident.id, services.clock(), assessment=a.id)
-    return care_page(
-        request,
-        services,
-        "care/assessment.html",
-        care_user=care_user,
-        resident=resident,
-        a=a,
-        domains=DOMAINS,
-        reasons=REASONS,
-        grades=GRADES,
-        error=None,
-        now_local="",
-    )
-
-
-def _local_input(value: str | None) -> datetime | None:
-    """A datetime-local field's value (China Standard Time) as an aware time; empty means now."""
-    if not value:
-        return None
-    return plans.to_utc(datetime.fromisoformat(value).replace(tzinfo=plans.LOCAL))
-
-
 async def _fields(request: Request) -> dict[str, Any]:
     """The form's own fields, without the CSRF token the guard has already checked (server/web/guard.py)."""
     return csrf.own_fields(await request.form())
-
-
-@router.post("/console/residents/{code}/assessment", response_model=None)
-async def record_assessment(code: str, request: Request, services: ServicesDep, care_user: CareWriterDep) -> Response:
-    """Score the form and keep it."""
-    form = await request.form()
-    try:
-        answers = {k[2:]: int(str(v)) for k, v in form.items() if k.startswith("i_") and str(v).strip()}
-        body = AssessmentIn.model_validate(
-            {
-                "assessed_at": _local_input(str(form.get("assessed_at") or "")),
-                "reason": form.get("reason"),
-                "assessor": form.get("assessor", ""),
-                "answers": answers,
-                "coma": bool(form.get("coma")),
-                "dementia_or_mental_disorder": bool(form.get("dementia")),
-                "risk_events_30d": int(str(form.get("risk_events") or 0)),
-            }
-        )
-
-        def save() -> int:
-            with services.sessions() as s, s.begin():
-                resident = profile.resident_by_code(s, code)
-                return assessments.record_assessment(
-                    s, resident, body, care_user.username, services.clock(), care_config(services.settings).advanced_age
-                ).id
-
-        new_id = await run_in_threadpool(save)
-    except (ValidationError, CareError, ValueError) as exc:
-        message = _problem(exc) if isinstance(exc, (ValidationError, CareError)) else str(exc)
-        return RedirectResponse(f"/console/residents/{quote(code)}/assessment?error={quote(message)}", 303)
-    return RedirectResponse(f"/console/residents/{quote(code)}/assessments/{new_id}", 303)
 
 
 @router.post("/console/residents/{code}/helpers", response_model=None)
@@ -334,24 +225,8 @@ async def pair_helper(code: str, request: Request, services: ServicesDep, care_u
 
         await run_in_threadpool(save)
     except (ValidationError, CareError) as exc:
-        return _back(code, "helpers", _problem(exc))
+        return _back(code, "helpers", problem(exc))
     return _back(code, "helpers")
-
-
-def contact_from_form(form: Any) -> ContactIn:
-    """A ContactIn from the contact form (shared by the profile page and the helper's phone page)."""
-    return ContactIn.model_validate(
-        {
-            "at": _local_input(str(form.get("at") or "")),
-            "channel": form.get("channel"),
-            "mood": form.get("mood"),
-            "health": form.get("health"),
-            "living": form.get("living"),
-            "hazards": list(form.getlist("hazards")),
-            "needs": str(form.get("needs") or "") or None,
-            "note": str(form.get("note") or "") or None,
-        }
-    )
 
 
 @router.post("/console/residents/{code}/contacts", response_model=None)
@@ -369,7 +244,7 @@ async def log_contact(code: str, request: Request, services: ServicesDep, care_u
 
         await run_in_threadpool(save)
     except (ValidationError, CareError, ValueError) as exc:
-        return _back(code, "contacts", _problem(exc) if not isinstance(exc, ValueError) else str(exc))
+        return _back(code, "contacts", problem(exc) if not isinstance(exc, ValueError) else str(exc))
     return _back(code, "contacts")
 
 

@@ -24,7 +24,7 @@ from server.db.models_assist import ServiceRequest
 from server.db.models_care import Helper
 from server.services import Services
 from server.web.assist_forms import problem, rating_from_form
-from server.web.care_console import contact_from_form
+from server.web.care_forms import contact_from_form
 from server.web.care_words import care_page
 
 router = APIRouter(include_in_schema=False)

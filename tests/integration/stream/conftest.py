@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,19 +11,17 @@ import pytest
 from anxin.ports import free_port
 from server.runtime import ServerRuntime, build_runtime
 from server.settings import ServerSettings
-from tests.integration.stream.nats_node import NATS_SERVER, SERVER_MQTT_USER, SERVER_NATS_USER, NatsNode
+from tests.integration.stream.nats_node import SERVER_MQTT_USER, SERVER_NATS_USER, NatsNode
+from tests.nats_cluster import NatsCluster
 
 GATEWAYS = [f"gw-r{i:03d}" for i in range(1, 9)]
 
 
 @pytest.fixture
-def nats_node(tmp_path: Path) -> Iterator[NatsNode]:
-    """One nats-server; MQTT users for gw-r001…gw-r008."""
-    if not Path(NATS_SERVER).exists():
-        pytest.fail("nats-server is not installed: apt-get install nats-server")
-    node = NatsNode(tmp_path / "nats", GATEWAYS).start()
-    yield node
-    node.stop()
+def nats_node(nats_cluster_factory: Callable[..., NatsCluster]) -> NatsNode:
+    """A one-node cluster from the generated configuration; MQTT users for gw-r001…gw-r008."""
+    passwords = {gw: secrets.token_urlsafe(16) for gw in GATEWAYS}
+    return NatsNode(nats_cluster_factory(nodes=1, gateways=passwords), passwords)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from anxin import protocol
-from anxin.mqtt import MqttLink, make_client
+from anxin.mqtt import BrokerAddress, MqttLink, make_client
 from server.db.models import Alarm, IngestedEvent, Reading
 from server.runtime import ServerRuntime
 from server.stream_setup import STREAM
@@ -28,13 +28,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 class StreamGateway:
     """A gateway as the server sees it: batches at QoS 1 to its MQTT topic, acks back on its ack topic."""
 
-    def __init__(self, node: NatsNode, gateway_id: str) -> None:
+    def __init__(self, node: NatsNode, gateway_id: str, address: BrokerAddress | None = None) -> None:
         self.gw = gateway_id
         self.acked: set[int] = set()
         self.lock = threading.Lock()
         self.link = MqttLink(
             make_client(gateway_id),
-            node.mqtt_address(gateway_id),
+            address or node.mqtt_address(gateway_id),
             self._on_ack,
             [(protocol.ack_topic(gateway_id), 1)],
         )

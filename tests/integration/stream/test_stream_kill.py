@@ -3,7 +3,6 @@ with no resend from the gateways, JetStream delivers what the dead one held agai
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -21,7 +20,7 @@ from server.db.models import IngestedEvent
 from server.db.session import create_schema, make_engine, session_factory
 from server.provision import apply
 from tests.integration.harness import wait_until
-from tests.integration.stream.nats_node import SERVER_MQTT_USER, SERVER_NATS_USER, NatsNode
+from tests.integration.stream.nats_node import NatsNode
 from tests.integration.stream.test_stream_ingest import StreamGateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.faults]
@@ -32,12 +31,7 @@ def start(node: NatsNode, db_url: str, tmp_path: Path, name: str) -> tuple[subpr
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("ANXIN_")},
         "ANXIN_SECRET_KEY": "shared-secret-of-the-test",
-        "ANXIN_UPLINK": "nats",
-        "ANXIN_NATS_URLS": json.dumps([node.url]),
-        "ANXIN_NATS_USER": SERVER_NATS_USER,
-        "ANXIN_NATS_PASSWORD": node.password,
-        "ANXIN_MQTT_USERNAME": SERVER_MQTT_USER,
-        "ANXIN_MQTT_PASSWORD": node.password,
+        **node.cluster.server_env(),
     }
     args = ["--database-url", db_url, "run", "--port", str(port), "--no-embedded-broker"]
     args += ["--mqtt-port", str(node.mqtt_port)]

@@ -9,6 +9,7 @@ import httpx
 import nats
 import pytest
 
+from server.nats_config import partition_of
 from server.runtime import ServerRuntime
 from server.stream_setup import STREAM
 from tests.integration.harness import provision, wait_until
@@ -94,3 +95,19 @@ def test_a_process_that_stops_hands_its_partitions_over_at_once(
         gw.send([3, 4])
         assert wait_until(lambda: gw.has_acks([3, 4]), timeout=30)
     assert stored(a) == 4
+
+
+def test_a_partition_count_below_the_mapping_is_reported(
+    nats_node: NatsNode, stream_server: Callable[..., ServerRuntime], receiver
+) -> None:
+    gateway = next(gw for gw in nats_node.gateway_passwords if partition_of(gw, 16) > 0)
+    fewer = partition_of(gateway, 16)  # the server reads partitions 0..fewer-1; this gateway is in `fewer`
+    server = stream_server(nats_partitions=fewer)
+    provision(server, 8, [receiver.url("/caregiver/{code}")])
+    with StreamGateway(nats_node, gateway) as gw:
+        gw.send([1])
+        assert wait_until(lambda: server.stream.unread > 0, timeout=30)
+        assert not gw.acked, "nobody read it"
+    health = httpx.get(f"{server.settings.base_url}/api/v1/health", timeout=10)
+    assert health.status_code == 503 and "nats_partitions" in health.json()["intake"]
+    assert "anxin_stream_unread 1.0" in httpx.get(f"{server.settings.base_url}/metrics", timeout=10).text

@@ -85,3 +85,9 @@ def test_health() -> None:
     assert not health(True, 0, orphans, P, 60).ok
     assert health(True, 0, orphans, P, 2).ok, "the first lease rounds are still running"
     assert health(True, 8, orphans, P, 60).ok
+
+
+def test_messages_past_our_partitions_make_the_intake_unhealthy() -> None:
+    all_owned = view(dict.fromkeys(range(P), "a"), "a")
+    sick = health(True, P, all_owned, P, 60, unread=3)
+    assert not sick.ok and "nats_partitions" in sick.problem
