@@ -66,6 +66,7 @@ class StreamIngest:
         # Messages in partition number `partitions` (the first past ours): the cluster's mapping has more
         # partitions than this setting, and those gateways' messages are read by nobody.
         self.unread = 0
+        self.last_error = ""  # why the last connection or set-up failed (shown by health)
         self.view: View | None = None
         self.loop = Loop("stream-ingest", self._run, wake=self._wake, join_s=ACK_WAIT_S + 10, after_error_s=2.0)
         self._nc: Any = None
@@ -107,7 +108,7 @@ class StreamIngest:
     def health(self) -> Health:
         """Sound, or why not (for /api/v1/health, /metrics and the console)."""
         since = self.monotonic() - self._started
-        return health(self.connected, len(self.owned), self.view, self.partitions, since, self.unread)
+        return health(self.connected, len(self.owned), self.view, self.partitions, since, self.unread, self.last_error)
 
     # --- the asyncio loop ------------------------------------------------------------------------
 
@@ -125,6 +126,7 @@ class StreamIngest:
             asyncio.run(self._main())
         except Exception as exc:  # unreachable or refused: say so where a person looks, then try again
             self._was_healthy = False
+            self.last_error = f"{type(exc).__name__}: {exc}"[:500]
             log.error("STREAM INTAKE DEAD: NATS %s: %s: %s", ", ".join(self.urls), type(exc).__name__, exc)
             self.loop.wait(2.0)
 
@@ -150,7 +152,10 @@ class StreamIngest:
         try:
             js = self._nc.jetstream(timeout=5)
             await ensure_stream(js, self.partitions, self.replicas, len(self._nc.servers))
-            board = LeaseBoard(await js.key_value(BUCKET), self.me, self.partitions)
+            # Lease writes time out sooner than the lease lasts, so a slow one is retried within it.
+            leases = self._nc.jetstream(timeout=LEASE_TTL_S / 3)
+            board = LeaseBoard(await leases.key_value(BUCKET), self.me, self.partitions)
+            self.last_error = ""
             log.info("consuming stream %s (%d partitions) as %s", STREAM, self.partitions, self.me)
             background = [
                 asyncio.create_task(self._lease_loop(js, board)),
@@ -191,24 +196,34 @@ class StreamIngest:
             await asyncio.sleep(self.lease_interval_s)
 
     async def _lease_round(self, js: Any, board: LeaseBoard) -> None:
-        for p in sorted(self.fetch.held):
-            if await board.refresh(p):
-                self._refreshed[p] = self.monotonic()
-            else:
+        """Refresh every lease at once, read the bucket, then give up and take what the plan says.
+
+        A lease counts from when its write was sent (the bucket's clock starts no earlier), so a slow
+        answer never stretches it; the writes go out together, so a round takes one round trip.
+        """
+        held, sent = sorted(self.fetch.held), self.monotonic()
+        refreshed = await asyncio.gather(*(board.refresh(p) for p in held), return_exceptions=True)
+        for p, ok in zip(held, refreshed, strict=True):
+            if ok is True:
+                self._refreshed[p] = max(self._refreshed.get(p, sent), sent)
+            elif ok is False:
                 log.error("partition %d was taken by another process: stopping it", p)
                 self.counters["leases_lost"] += 1
                 self._drop(p)
+            # an exception (NATS slow or away): tried again next round, dropped once it runs out
         self.view = await board.read()
         todo = plan(self.me, self.partitions, self.view, self.fetch.held)
         for p in todo.release:
             if p not in self._releasing:
                 self._releasing.add(p)
                 self.fetch.spawn(self._release(board, p))
-        for p in todo.take:
-            if await board.take(p):
-                self._refreshed[p] = self.monotonic()
+        sent = self.monotonic()
+        taken = await asyncio.gather(*(board.take(p) for p in todo.take), return_exceptions=True)
+        for p, ok in zip(todo.take, taken, strict=True):
+            if ok is True:
+                self._refreshed[p] = sent
                 self.fetch.hold(js, p)
-                self.owned = self.fetch.held
+        self.owned = self.fetch.held
 
     def _drop(self, p: int) -> None:
         """Stop fetching a partition now; its lease is not ours any more."""

@@ -109,14 +109,22 @@ class Health:
 
 
 def health(
-    connected: bool, mine: int, view: View | None, partitions: int, since_start_s: float, unread: int = 0
+    connected: bool,
+    mine: int,
+    view: View | None,
+    partitions: int,
+    since_start_s: float,
+    unread: int = 0,
+    error: str = "",
 ) -> Health:
     """Unhealthy when NATS is unreachable, or this process holds nothing while partitions go unread.
 
     `unread`: messages in a partition past `partitions` (the cluster's mapping has more): nobody reads them.
+    `error`: why the last connection attempt failed, when it did.
     """
     if not connected:
-        return Health(False, "未连接 NATS，告警与读数无法入库 / not connected to NATS: nothing is ingested")
+        why = f" ({error})" if error else ""
+        return Health(False, f"未连接 NATS，告警与读数无法入库 / not connected to NATS: nothing is ingested{why}")
     if unread:
         return Health(
             False,

@@ -31,6 +31,10 @@ MAX_ACK_PENDING = 512
 KINDS = ("up", "state")
 
 
+class StreamSetupError(RuntimeError):
+    """The stream exists in a shape this server cannot use and cannot change."""
+
+
 def consumer_name(partition: int) -> str:
     """The durable pull consumer of one partition."""
     return f"ingest-p{partition}"
@@ -59,7 +63,7 @@ def replicas(wanted: int, cluster_size: int) -> int:
 async def ensure_stream(js: Any, partitions: int, wanted_replicas: int, cluster_size: int) -> None:
     """Create the stream, its consumers and the lease bucket, or leave them as they are (every process does this)."""
     from nats.js import api
-    from nats.js.errors import BadRequestError
+    from nats.js.errors import APIError, BadRequestError
 
     n = replicas(wanted_replicas, cluster_size)
     config = api.StreamConfig(
@@ -74,7 +78,14 @@ async def ensure_stream(js: Any, partitions: int, wanted_replicas: int, cluster_
     try:
         await js.add_stream(config)
     except BadRequestError:  # it exists with another configuration (replicas, after the cluster grew)
-        await js.update_stream(config)
+        try:
+            await js.update_stream(config)
+        except APIError as exc:  # e.g. made by hand as a limits stream: its retention cannot change
+            raise StreamSetupError(
+                f"流 {STREAM} 已存在且其设置无法改为所需设置（工作队列、{n} 副本）：请在其消息入库后删除它再启动 / "
+                f"stream {STREAM} exists with settings that cannot be changed to the ones needed (work queue, "
+                f"{n} replicas): delete it once its messages are ingested, then start again ({exc.description})"
+            ) from exc
         log.info("stream %s updated to %d replicas", STREAM, n)
     for p in range(partitions):
         consumer = api.ConsumerConfig(

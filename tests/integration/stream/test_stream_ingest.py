@@ -167,3 +167,23 @@ def stream_messages(node: NatsNode) -> int:
             await nc.close()
 
     return asyncio.run(count())
+
+
+def test_a_stream_made_by_hand_in_another_shape_is_reported(
+    nats_node: NatsNode, stream_server: Callable[..., ServerRuntime]
+) -> None:
+    async def limits_stream() -> None:
+        nc = await nats.connect(nats_node.url, user=SERVER_NATS_USER, password=nats_node.password)
+        try:
+            await nc.jetstream().add_stream(name=STREAM, subjects=["anxin.up.>"])  # limits retention
+        finally:
+            await nc.close()
+
+    asyncio.run(limits_stream())
+    server = stream_server()
+
+    def reported() -> bool:
+        r = httpx.get(f"{server.settings.base_url}/api/v1/health", timeout=10)
+        return r.status_code == 503 and "work queue" in r.json()["intake"]
+
+    assert wait_until(reported, timeout=30), server.stream.health()
