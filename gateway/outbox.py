@@ -10,7 +10,6 @@ import time
 from bisect import bisect_right, insort
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]  # CPython's C encoder
 from typing import Any
 
 from anxin import protocol
@@ -34,23 +33,11 @@ SOURCE_MEMORY = 4096
 # Readings and events just committed, kept as the uplink will send them (no read back, no JSON decoding
 # on their first send); resends and anything older come from the table.
 FRESH_MAX = 4096
-# json.dumps(body, ensure_ascii=False) builds a new encoder on every call; one encoder, the same text.
-_ENCODER = json.JSONEncoder(ensure_ascii=False)
-# Its C encoder, made once (JSONEncoder.encode makes one per call): the same text as _ENCODER.encode for
-# every body (bodies are trees of plain JSON types; no circular check needed). Reentrant: it keeps no
-# state between calls.
-_c_encode = (
-    c_make_encoder(None, _ENCODER.default, encode_basestring, None, ": ", ", ", False, False, True)
-    if c_make_encoder is not None
-    else None
-)
 
 
 def encode_body(body: dict[str, Any]) -> str:
-    """A body as the outbox stores it (json.dumps(body, ensure_ascii=False))."""
-    if _c_encode is None:
-        return _ENCODER.encode(body)
-    return "".join(_c_encode(body, 0))
+    """A body as the outbox stores it: the text encode_batch writes for it, so the uplink sends it as is."""
+    return protocol.body_text(body)
 
 
 INSERT = "INSERT INTO outbox (seq, lane, lane_name, ts, mono, body, src) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -222,9 +209,10 @@ class Outbox:
                 staged: list[Staged] = []
                 fresh: list[Entry] = []
                 for s, (lane, ts, mono, body) in zip(seqs, rows, strict=True):
-                    staged.append((s, LANE_ORDER[lane], lane, ts, mono, encode_body(body), src))
+                    text = encode_body(body)
+                    staged.append((s, LANE_ORDER[lane], lane, ts, mono, text, src))
                     if lane != "alarm":  # an alarm's body may be annotated later: always read from the table
-                        fresh.append(Entry(s, lane, ts, mono, body))
+                        fresh.append(Entry(s, lane, ts, mono, body, text))
                 if src is not None:
                     self._note_source(src, n)
                 if mine and self._group and sync == "NORMAL":
@@ -344,9 +332,7 @@ class Outbox:
                 body = json.loads(row[0])
                 body[key] = value
                 self._set_sync("FULL")
-                self._conn.execute(
-                    "UPDATE outbox SET body = ? WHERE seq = ?", (json.dumps(body, ensure_ascii=False), seq)
-                )
+                self._conn.execute("UPDATE outbox SET body = ? WHERE seq = ?", (encode_body(body), seq))
                 return True
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot annotate entry {seq}: {exc}") from exc

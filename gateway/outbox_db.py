@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,9 @@ class Entry:
     ts: float
     mono: float | None
     body: dict[str, Any]
+    # The body as stored (protocol.body_text), for the uplink to send as it is; None when read back from
+    # the table (a row stored by an older version may be spaced differently: the uplink encodes the body).
+    text: str | None = field(default=None, compare=False)
 
 
 def connect(path: Path) -> sqlite3.Connection:

@@ -204,9 +204,9 @@ class Uplink:
             rest = self._next_entries(min(self.config.batch_size - len(alarms), room))
         if not due_alarms and not rest:
             return self._next_deadline(now) if room > 0 else 0.05
-        entries, payload, batch = self._fitted(alarms, rest)
+        entries, payload, batch_id = self._fitted(alarms, rest)
         with self._lock:  # before the publish: the ack can come back before publish() returns
-            self._batches[batch.batch_id] = frozenset(e.seq for e in entries)
+            self._batches[batch_id] = frozenset(e.seq for e in entries)
             if len(self._batches) > REMEMBERED_BATCHES:
                 self._batches.popitem(last=False)
             self._highest_sent = max(self._highest_sent, max(e.seq for e in entries))
@@ -274,23 +274,25 @@ class Uplink:
             if lane and e.seq > self._cursor.get(lane, 0):
                 self._cursor[lane] = e.seq
 
-    def _fitted(self, alarms: list[Entry], rest: list[Entry]) -> tuple[list[Entry], bytes, protocol.UplinkBatch]:
-        """The batch, halved (readings first, alarms last) until it fits well under the server's size cap:
-        a batch the server refuses for its size would be refused again at every resend, stalling the
-        alarms at its front for good."""
+    def _fitted(self, alarms: list[Entry], rest: list[Entry]) -> tuple[list[Entry], bytes, str]:
+        """The batch (entries, payload, batch id), halved (readings first, alarms last) until it fits well
+        under the server's size cap: a batch the server refuses for its size would be refused again at every
+        resend, stalling the alarms at its front for good. Bodies go as the outbox stored them (the bytes
+        protocol.encode_batch would write: anxin/protocol/batch_text.py)."""
+        texts = {e.seq: e.text if e.text is not None else protocol.body_text(e.body) for e in alarms + rest}
         while True:
             entries = alarms + rest
-            batch = protocol.UplinkBatch(
+            batch_id, now = secrets.token_hex(8), self.clock()
+            payload = protocol.encode_batch_text(
                 self.gateway_id,
                 self.boot_id,
-                tuple(protocol.UplinkEvent(e.seq, e.lane, e.ts, e.body, e.mono) for e in entries),
-                sent_at=self.clock(),
-                clock_synced=self.clock() > CLOCK_SANE_AFTER,
-                batch_id=secrets.token_hex(8),
+                [(e.seq, e.lane, e.ts, e.mono, texts[e.seq]) for e in entries],
+                sent_at=now,
+                clock_synced=now > CLOCK_SANE_AFTER,
+                batch_id=batch_id,
             )
-            payload = protocol.encode_batch(batch)
             if len(payload) <= BATCH_BYTES or len(entries) == 1:
-                return entries, payload, batch
+                return entries, payload, batch_id
             self.stats.batches_split += 1
             if rest:
                 rest = rest[: len(rest) // 2]
