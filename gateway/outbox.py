@@ -483,7 +483,9 @@ class Outbox:
             try:
                 self._set_sync("NORMAL")
                 self._conn.execute("BEGIN IMMEDIATE")
-                self._conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in done])
+                # Acks come nearly in order: a few ranges, not one statement per entry (issue 24: this runs
+                # on the central link's network thread).
+                self._conn.executemany("DELETE FROM outbox WHERE seq BETWEEN ? AND ?", ranges(done))
                 self._seq.note_delivered(done[-1])
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
