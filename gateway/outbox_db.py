@@ -22,7 +22,6 @@ CREATE TABLE IF NOT EXISTS outbox (
     body TEXT NOT NULL,
     src TEXT
 );
-CREATE INDEX IF NOT EXISTS outbox_lane ON outbox (lane, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -59,6 +58,9 @@ def connect(path: Path) -> sqlite3.Connection:
         # The WAL is truncated back to 4 MB after checkpoints instead of staying at its peak size.
         conn.execute("PRAGMA journal_size_limit=4194304")
         conn.executescript(SCHEMA)
+        # The (lane, seq) index of earlier versions: the in-memory index (gateway/outbox_index.py) finds what
+        # to send, so it only cost a B-tree insert and delete per entry, on the SD card too (issue 24).
+        conn.execute("DROP INDEX IF EXISTS outbox_lane")
         if "src" not in {r[1] for r in conn.execute("PRAGMA table_info(outbox)")}:
             conn.execute("ALTER TABLE outbox ADD COLUMN src TEXT")  # outboxes from before redelivery checks
     except sqlite3.Error as exc:

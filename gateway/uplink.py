@@ -46,6 +46,16 @@ class UplinkStats:
     stuck_restarts: int = 0
 
 
+class _Group:
+    """Entries sent in one batch with the same attempt count: their common resend deadline's bookkeeping."""
+
+    __slots__ = ("live", "seqs")
+
+    def __init__(self) -> None:
+        self.seqs: list[int] = []
+        self.live = 0  # how many of seqs are still in flight under this group
+
+
 @dataclass
 class Uplink:
     """A window of in-flight events, resent with backoff and jitter until acknowledged."""
@@ -60,11 +70,15 @@ class Uplink:
     monotonic: Callable[[], float] = time.monotonic
     on_stuck: Callable[[], None] | None = None
     stats: UplinkStats = field(default_factory=UplinkStats)
-    # seq -> (resend deadline, attempts, lane order) of what was published on this link and not acknowledged.
-    _inflight: dict[int, tuple[float, int, int]] = field(default_factory=dict)
-    # The deadlines as a heap (stale pairs are skipped when they come up), and what is past its deadline
-    # and waits to be resent (seq -> lane order): no step scans the whole window.
-    _deadlines: list[tuple[float, int]] = field(default_factory=list)
+    # seq -> (group, attempts, lane order) of what was published on this link and not acknowledged.
+    _inflight: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    # Entries published together with the same attempt count share one resend deadline (a group): one heap
+    # item, one jitter draw per batch instead of per entry (issue 24). A group is forgotten once none of its
+    # entries is in flight under it; its heap item is then skipped when it comes up.
+    _groups: dict[int, _Group] = field(default_factory=dict)
+    _deadlines: list[tuple[float, int]] = field(default_factory=list)  # (deadline, group)
+    _group_no: int = 0
+    # What is past its deadline and waits to be resent (seq -> lane order): no step scans the whole window.
     _overdue: dict[int, int] = field(default_factory=dict)
     # Lane order -> highest seq published on this link: what was never sent lies above it.
     _cursor: dict[int, int] = field(default_factory=dict)
@@ -112,6 +126,7 @@ class Uplink:
     def _forget_window(self) -> None:
         """Everything unacknowledged counts as never sent (the caller holds the lock)."""
         self._inflight.clear()
+        self._groups.clear()
         self._deadlines.clear()
         self._overdue.clear()
         self._cursor.clear()
@@ -173,8 +188,7 @@ class Uplink:
         with self._lock:
             self._last_ack = self.monotonic()
             for s in seqs:
-                self._inflight.pop(s, None)
-                self._overdue.pop(s, None)
+                self._drop(s)
         self.stats.acked += removed
         self._wake.set()
 
@@ -226,20 +240,34 @@ class Uplink:
         self.stats.events_sent += len(entries)
         return 0.0
 
+    def _drop(self, seq: int) -> None:
+        """Forget one entry's flight: acknowledged, thinned or gone (the caller holds the lock)."""
+        current = self._inflight.pop(seq, None)
+        self._overdue.pop(seq, None)
+        if current is not None:
+            group = self._groups.get(current[0])
+            if group is not None:
+                group.live -= 1
+                if group.live <= 0:
+                    del self._groups[current[0]]
+
     def _collect_overdue(self, now: float) -> None:
         """Move what has passed its resend deadline to the overdue set (the caller holds the lock)."""
-        heap = self._deadlines
+        heap, inflight = self._deadlines, self._inflight
         while heap and heap[0][0] <= now:
-            deadline, seq = heapq.heappop(heap)
-            current = self._inflight.get(seq)
-            if current is not None and current[0] == deadline:
-                self._overdue[seq] = current[2]
+            _deadline, gid = heapq.heappop(heap)
+            group = self._groups.pop(gid, None)
+            if group is None:
+                continue  # everything it carried was acknowledged or sent again meanwhile
+            for seq in group.seqs:
+                current = inflight.get(seq)
+                if current is not None and current[0] == gid:
+                    self._overdue[seq] = current[2]
 
     def _drop_overdue_alarms(self, unacked: set[int]) -> None:
         """Overdue alarms the outbox no longer holds were acknowledged meanwhile (the caller holds the lock)."""
         for seq in [s for s, lane in self._overdue.items() if lane == 0 and s not in unacked]:
-            del self._overdue[seq]
-            self._inflight.pop(seq, None)
+            self._drop(seq)
 
     def _next_entries(self, want: int) -> list[Entry]:
         """Up to `want` readings and events in sending order: overdue ones and those never sent on this link."""
@@ -254,25 +282,42 @@ class Uplink:
             with self._lock:
                 for s in picked:
                     if s not in kept:
-                        self._overdue.pop(s, None)
-                        self._inflight.pop(s, None)
+                        self._drop(s)
         return found
 
     def _record_sent(self, entries: list[Entry], now: float) -> None:
-        """What was just published is in flight until its deadline (the caller holds the lock)."""
-        if not self._inflight:
+        """What was just published is in flight until its group's deadline (the caller holds the lock)."""
+        inflight, groups, overdue, cursor = self._inflight, self._groups, self._overdue, self._cursor
+        if not inflight:
             self._waiting_since = now
+        made: dict[int, tuple[int, _Group]] = {}  # attempts -> this batch's group for them
         for e in entries:
-            attempts = self._inflight.get(e.seq, (0.0, 0, 0))[1] + 1
-            if attempts > 1:
+            seq = e.seq
+            prev = inflight.get(seq)
+            if prev is None:
+                attempts = 1
+            else:
+                attempts = prev[1] + 1
                 self.stats.resent += 1
+                overdue.pop(seq, None)
+                old = groups.get(prev[0])
+                if old is not None:
+                    old.live -= 1
+                    if old.live <= 0:
+                        del groups[prev[0]]
+            slot = made.get(attempts)
+            if slot is None:
+                self._group_no += 1
+                slot = made[attempts] = (self._group_no, _Group())
+                groups[self._group_no] = slot[1]
+                heapq.heappush(self._deadlines, (now + self._backoff(attempts), self._group_no))
+            gid, group = slot
+            group.seqs.append(seq)
+            group.live += 1
             lane = LANE_ORDER[e.lane]
-            deadline = now + self._backoff(attempts)
-            self._inflight[e.seq] = (deadline, attempts, lane)
-            heapq.heappush(self._deadlines, (deadline, e.seq))
-            self._overdue.pop(e.seq, None)
-            if lane and e.seq > self._cursor.get(lane, 0):
-                self._cursor[lane] = e.seq
+            inflight[seq] = (gid, attempts, lane)
+            if lane and seq > cursor.get(lane, 0):
+                cursor[lane] = seq
 
     def _fitted(self, alarms: list[Entry], rest: list[Entry]) -> tuple[list[Entry], bytes, str]:
         """The batch (entries, payload, batch id), halved (readings first, alarms last) until it fits well
@@ -324,8 +369,8 @@ class Uplink:
             if self._overdue:
                 return 0.01
             heap = self._deadlines
-            while heap and self._inflight.get(heap[0][1], (None,))[0] != heap[0][0]:
-                heapq.heappop(heap)  # stale: acknowledged, or sent again with a later deadline
+            while heap and heap[0][1] not in self._groups:
+                heapq.heappop(heap)  # stale: all it carried was acknowledged, or sent again in a later group
             return max(0.01, heap[0][0] - now) if heap else 0.01
 
     def _step(self) -> None:
