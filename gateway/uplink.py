@@ -17,7 +17,7 @@ from anxin.loop import Loop
 from anxin.mqtt import MqttError
 from gateway.config import UplinkConfig
 from gateway.outbox import Entry, Outbox
-from gateway.outbox_db import LANE_ORDER
+from gateway.uplink_window import Window
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +46,6 @@ class UplinkStats:
     stuck_restarts: int = 0
 
 
-class _Group:
-    """Entries sent in one batch with the same attempt count: their common resend deadline's bookkeeping."""
-
-    __slots__ = ("live", "seqs")
-
-    def __init__(self) -> None:
-        self.seqs: list[int] = []
-        self.live = 0  # how many of seqs are still in flight under this group
-
-
 @dataclass
 class Uplink:
     """A window of in-flight events, resent with backoff and jitter until acknowledged."""
@@ -70,18 +60,8 @@ class Uplink:
     monotonic: Callable[[], float] = time.monotonic
     on_stuck: Callable[[], None] | None = None
     stats: UplinkStats = field(default_factory=UplinkStats)
-    # seq -> (group, attempts, lane order) of what was published on this link and not acknowledged.
-    _inflight: dict[int, tuple[int, int, int]] = field(default_factory=dict)
-    # Entries published together with the same attempt count share one resend deadline (a group): one heap
-    # item, one jitter draw per batch instead of per entry (issue 24). A group is forgotten once none of its
-    # entries is in flight under it; its heap item is then skipped when it comes up.
-    _groups: dict[int, _Group] = field(default_factory=dict)
-    _deadlines: list[tuple[float, int]] = field(default_factory=list)  # (deadline, group)
-    _group_no: int = 0
-    # What is past its deadline and waits to be resent (seq -> lane order): no step scans the whole window.
-    _overdue: dict[int, int] = field(default_factory=dict)
-    # Lane order -> highest seq published on this link: what was never sent lies above it.
-    _cursor: dict[int, int] = field(default_factory=dict)
+    # What was published on this link and not acknowledged, and when it is due again (gateway/uplink_window.py).
+    _window: Window = field(init=False)
     _generation: int = 0  # bumped whenever the window is forgotten (reconnect, resend_now)
     # What an ack may clear: only what was published on the current link, in a batch it names.
     _highest_sent: int = 0
@@ -96,6 +76,7 @@ class Uplink:
 
     def __post_init__(self) -> None:
         self._loop = Loop("uplink", self._step, wake=self._wake.set, monotonic=self.monotonic)
+        self._window = Window(self._backoff)
 
     @property
     def alive_at(self) -> float:
@@ -125,11 +106,7 @@ class Uplink:
 
     def _forget_window(self) -> None:
         """Everything unacknowledged counts as never sent (the caller holds the lock)."""
-        self._inflight.clear()
-        self._groups.clear()
-        self._deadlines.clear()
-        self._overdue.clear()
-        self._cursor.clear()
+        self._window.clear()
         self._generation += 1
 
     def on_message(self, topic: str, payload: bytes) -> None:
@@ -156,7 +133,7 @@ class Uplink:
     def resend_now(self, why: str) -> None:
         """Forget backoff: everything unacknowledged goes again now, alarms first."""
         with self._lock:
-            n = len(self._inflight)
+            n = len(self._window)
             self._forget_window()
         if n:
             log.info("%s: resending %d unacknowledged events now", why, n)
@@ -187,8 +164,7 @@ class Uplink:
         removed = self.outbox.ack(seqs)
         with self._lock:
             self._last_ack = self.monotonic()
-            for s in seqs:
-                self._drop(s)
+            self._window.drop_many(seqs)
         self.stats.acked += removed
         self._wake.set()
 
@@ -202,8 +178,8 @@ class Uplink:
         with self._lock:
             if not self._connected:
                 return 1.0
-            self._collect_overdue(now)
-            room = self.config.max_inflight - (len(self._inflight) - len(self._overdue))
+            self._window.collect_overdue(now)
+            room = self._window.room(self.config.max_inflight)
             generation = self._generation
         self._check_stuck(now)
         # Every batch starts with every unacknowledged alarm, due or not: the server can never commit
@@ -211,8 +187,8 @@ class Uplink:
         # are deduplicated by the server).
         alarms = self.outbox.alarms()[: self.config.batch_size]
         with self._lock:
-            due_alarms = [a for a in alarms if a.seq not in self._inflight or a.seq in self._overdue]
-            self._drop_overdue_alarms({a.seq for a in alarms})
+            due_alarms = [a for a in alarms if self._window.due(a.seq)]
+            self._window.drop_overdue_alarms({a.seq for a in alarms})
         rest: list[Entry] = []
         if room > 0 and len(alarms) < self.config.batch_size:
             rest = self._next_entries(min(self.config.batch_size - len(alarms), room))
@@ -235,89 +211,26 @@ class Uplink:
                 # An ack may have overtaken this step (the server answered before we got here): what it
                 # cleared is not in flight. (Lock order: uplink, then outbox; the outbox never calls back.)
                 waiting = self.outbox.still_waiting(e.seq for e in entries)
-                self._record_sent([e for e in entries if e.seq in waiting], now)
+                if not self._window:
+                    self._waiting_since = now
+                self.stats.resent += self._window.record_sent([e for e in entries if e.seq in waiting], now)
         self.stats.batches_sent += 1
         self.stats.events_sent += len(entries)
         return 0.0
 
-    def _drop(self, seq: int) -> None:
-        """Forget one entry's flight: acknowledged, thinned or gone (the caller holds the lock)."""
-        current = self._inflight.pop(seq, None)
-        self._overdue.pop(seq, None)
-        if current is not None:
-            group = self._groups.get(current[0])
-            if group is not None:
-                group.live -= 1
-                if group.live <= 0:
-                    del self._groups[current[0]]
-
-    def _collect_overdue(self, now: float) -> None:
-        """Move what has passed its resend deadline to the overdue set (the caller holds the lock)."""
-        heap, inflight = self._deadlines, self._inflight
-        while heap and heap[0][0] <= now:
-            _deadline, gid = heapq.heappop(heap)
-            group = self._groups.pop(gid, None)
-            if group is None:
-                continue  # everything it carried was acknowledged or sent again meanwhile
-            for seq in group.seqs:
-                current = inflight.get(seq)
-                if current is not None and current[0] == gid:
-                    self._overdue[seq] = current[2]
-
-    def _drop_overdue_alarms(self, unacked: set[int]) -> None:
-        """Overdue alarms the outbox no longer holds were acknowledged meanwhile (the caller holds the lock)."""
-        for seq in [s for s, lane in self._overdue.items() if lane == 0 and s not in unacked]:
-            self._drop(seq)
-
     def _next_entries(self, want: int) -> list[Entry]:
         """Up to `want` readings and events in sending order: overdue ones and those never sent on this link."""
         with self._lock:
-            overdue = sorted((lane, s) for s, lane in self._overdue.items() if lane > 0)[:want]
-            cursor = {**self._cursor, **NO_ALARMS}
+            overdue = self._window.overdue_entries(want)
+            cursor = {**self._window.cursor, **NO_ALARMS}
         fresh = self.outbox.waiting(want, cursor)
         picked = [s for _, s in heapq.merge(overdue, fresh)][:want]
         found = self.outbox.entries(picked)
         if len(found) < len(picked):  # acknowledged or thinned meanwhile: nothing to resend
             kept = {e.seq for e in found}
             with self._lock:
-                for s in picked:
-                    if s not in kept:
-                        self._drop(s)
+                self._window.drop_many(s for s in picked if s not in kept)
         return found
-
-    def _record_sent(self, entries: list[Entry], now: float) -> None:
-        """What was just published is in flight until its group's deadline (the caller holds the lock)."""
-        inflight, groups, overdue, cursor = self._inflight, self._groups, self._overdue, self._cursor
-        if not inflight:
-            self._waiting_since = now
-        made: dict[int, tuple[int, _Group]] = {}  # attempts -> this batch's group for them
-        for e in entries:
-            seq = e.seq
-            prev = inflight.get(seq)
-            if prev is None:
-                attempts = 1
-            else:
-                attempts = prev[1] + 1
-                self.stats.resent += 1
-                overdue.pop(seq, None)
-                old = groups.get(prev[0])
-                if old is not None:
-                    old.live -= 1
-                    if old.live <= 0:
-                        del groups[prev[0]]
-            slot = made.get(attempts)
-            if slot is None:
-                self._group_no += 1
-                slot = made[attempts] = (self._group_no, _Group())
-                groups[self._group_no] = slot[1]
-                heapq.heappush(self._deadlines, (now + self._backoff(attempts), self._group_no))
-            gid, group = slot
-            group.seqs.append(seq)
-            group.live += 1
-            lane = LANE_ORDER[e.lane]
-            inflight[seq] = (gid, attempts, lane)
-            if lane and seq > cursor.get(lane, 0):
-                cursor[lane] = seq
 
     def _fitted(self, alarms: list[Entry], rest: list[Entry]) -> tuple[list[Entry], bytes, str]:
         """The batch (entries, payload, batch id), halved (readings first, alarms last) until it fits well
@@ -347,7 +260,7 @@ class Uplink:
     def _check_stuck(self, now: float) -> None:
         """Connected, events in flight, yet no acknowledgement for too long: the link may be stuck."""
         with self._lock:
-            if not self._inflight:
+            if not self._window:
                 return
             silent_since = max(self._last_ack, self._waiting_since)
             if now - silent_since < self.config.stuck_after_s:
@@ -357,21 +270,14 @@ class Uplink:
         log.warning(
             "no acknowledgement for %.0f s with %d events in flight: restarting the uplink connection",
             now - silent_since,
-            len(self._inflight),
+            len(self._window),
         )
         if self.on_stuck is not None:
             self.on_stuck()
 
     def _next_deadline(self, now: float) -> float:
         with self._lock:
-            if not self._inflight:
-                return 1.0
-            if self._overdue:
-                return 0.01
-            heap = self._deadlines
-            while heap and heap[0][1] not in self._groups:
-                heapq.heappop(heap)  # stale: all it carried was acknowledged, or sent again in a later group
-            return max(0.01, heap[0][0] - now) if heap else 0.01
+            return self._window.next_deadline(now)
 
     def _step(self) -> None:
         """Wait out the delay the last send asked for (cut short by a wake-up), then send what is due."""

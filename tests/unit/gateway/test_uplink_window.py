@@ -55,7 +55,7 @@ def test_an_ack_that_overtakes_the_publish_leaves_nothing_in_flight(tmp_path):
     mono.t += 30  # past every deadline: what was acknowledged is forgotten, not resent, not "stuck"
     up.send_once()
     up.send_once()
-    assert len(sent) == 3 and stuck == [] and up._inflight == {}
+    assert len(sent) == 3 and stuck == [] and up._window.inflight == {}
 
 
 def test_fresh_entries_follow_the_cursor_and_due_ones_are_resent_in_lane_order(tmp_path):
@@ -98,5 +98,5 @@ def test_a_resend_waits_longer_than_the_fresh_entries_sent_with_it_and_acks_leav
     every = tuple(readings)
     for batch in sent:
         up.on_message(protocol.ack_topic(GW), protocol.encode_ack(protocol.Ack(every, (), 0, batch.batch_id)))
-    assert box.count() == 0 and up._inflight == {} and up._groups == {} and up._overdue == {}
+    assert box.count() == 0 and up._window.inflight == {} and up._window.groups == {} and up._window.overdue == {}
     assert up.send_once() == 1.0, "nothing in flight: the sender only looks again in a second"
