@@ -97,6 +97,8 @@ class Outbox:
         self.group_commits = 0
         self.cap_errors = 0  # disk-cap checks that failed after a commit (tried again later)
         self.lost = 0  # buffered entries dropped because their group commit failed (the disk refused)
+        # (seq, ts) of those not yet reported to the server in a `store_failed` gap record (report_refused).
+        self._refused: list[tuple[int, float]] = []
 
     def recover(self, ts: float, mono: float | None = None) -> dict[str, Any] | None:
         """Start the sequence after a restart; after an unclean stop, record the skipped numbers as a gap."""
@@ -280,6 +282,7 @@ class Outbox:
                 if row[6] is not None:
                     self._note_source(row[6], -1)
             self.lost += len(rows)
+            self._refused.extend((row[0], row[3]) for row in rows)
             log.error("could not store %d buffered event(s): %s", len(rows), exc)
             if strict:
                 raise OutboxError(f"cannot store {len(rows)} buffered event(s): {exc}") from exc
@@ -293,6 +296,33 @@ class Outbox:
         was) and OutboxError is raised."""
         with self._lock:
             return self._flush_buffer(strict=True)
+
+    def report_refused(self, ts: float, mono: float | None = None) -> bool:
+        """Store a `store_failed` gap record naming the entries group commits lost since the last report, so
+        the server hears which numbers will never come (and from when). When the disk still refuses, they
+        stay for the next call. True when a record was stored."""
+        with self._lock:
+            if not self._refused:
+                return False
+            n = len(self._refused)  # a group the gap record's own insert commits first may fail and add more
+            refused = sorted(self._refused)
+            seqs = [s for s, _ in refused]
+            times = [t for _, t in refused]
+            gap = protocol.GapBody(
+                "store_failed",
+                tuple((a, b) for a, b in ranges(seqs)),
+                len(seqs),
+                min(times),
+                max(times),
+                note="readings and events the disk refused to store",
+            ).to_wire()
+            try:
+                self._insert([("gap", ts, mono, gap)], "NORMAL", internal=True)
+            except OutboxError as exc:
+                log.error("could not record %d refused entries as a gap: %s", len(seqs), exc)
+                return False
+            del self._refused[:n]
+            return True
 
     @property
     def buffered(self) -> bool:

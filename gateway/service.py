@@ -272,6 +272,7 @@ class Gateway:
         self.outlet.store_parked()
         self._release_parked()
         self._count_lost()
+        self.outbox.report_refused(self.clocks.wall(), self.clocks.monotonic())  # which numbers never come
         self.outlet.save_open_alarms()
         self.intake.tick()
         self.decide(rules_engine.Tick())
