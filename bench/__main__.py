@@ -21,6 +21,7 @@ SCENARIOS: dict[str, str] = {
     "connection_scale": "bench.scenarios.connections",
     "gateway_burst": "bench.scenarios.burst",
     "speech_start": "bench.scenarios.speech",
+    "cluster": "bench.scenarios.cluster",
 }
 
 

@@ -80,8 +80,16 @@ def child_env() -> dict[str, str]:
 class ServerProcess:
     """`python -m server run` on an external broker, watched with psutil."""
 
-    def __init__(self, workdir: Path, broker: BrokerAddress, database_url: str, run_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        broker: BrokerAddress,
+        database_url: str,
+        run_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
+        self.env = env or {}  # ANXIN_* settings beyond the flags (e.g. uplink=nats and its cluster)
         self.broker = broker
         self.database_url = database_url
         self.run_args = run_args  # e.g. ("--role", "ingest", "--mqtt-shared-group", "bench")
@@ -97,7 +105,7 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         """Start it and wait for the HTTP port."""
-        env = {**child_env(), "ANXIN_SECRET_KEY": "bench-secret-of-the-stack"}
+        env = {**child_env(), "ANXIN_SECRET_KEY": "bench-secret-of-the-stack", **self.env}
         cmd = [
             sys.executable,
             "-m",

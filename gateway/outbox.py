@@ -10,7 +10,6 @@ import time
 from bisect import bisect_right, insort
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]  # CPython's C encoder
 from typing import Any
 
 from anxin import protocol
@@ -34,23 +33,11 @@ SOURCE_MEMORY = 4096
 # Readings and events just committed, kept as the uplink will send them (no read back, no JSON decoding
 # on their first send); resends and anything older come from the table.
 FRESH_MAX = 4096
-# json.dumps(body, ensure_ascii=False) builds a new encoder on every call; one encoder, the same text.
-_ENCODER = json.JSONEncoder(ensure_ascii=False)
-# Its C encoder, made once (JSONEncoder.encode makes one per call): the same text as _ENCODER.encode for
-# every body (bodies are trees of plain JSON types; no circular check needed). Reentrant: it keeps no
-# state between calls.
-_c_encode = (
-    c_make_encoder(None, _ENCODER.default, encode_basestring, None, ": ", ", ", False, False, True)
-    if c_make_encoder is not None
-    else None
-)
 
 
 def encode_body(body: dict[str, Any]) -> str:
-    """A body as the outbox stores it (json.dumps(body, ensure_ascii=False))."""
-    if _c_encode is None:
-        return _ENCODER.encode(body)
-    return "".join(_c_encode(body, 0))
+    """A body as the outbox stores it: the text encode_batch writes for it, so the uplink sends it as is."""
+    return protocol.body_text(body)
 
 
 INSERT = "INSERT INTO outbox (seq, lane, lane_name, ts, mono, body, src) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -110,6 +97,8 @@ class Outbox:
         self.group_commits = 0
         self.cap_errors = 0  # disk-cap checks that failed after a commit (tried again later)
         self.lost = 0  # buffered entries dropped because their group commit failed (the disk refused)
+        # (seq, ts) of those not yet reported to the server in a `store_failed` gap record (report_refused).
+        self._refused: list[tuple[int, float]] = []
 
     def recover(self, ts: float, mono: float | None = None) -> dict[str, Any] | None:
         """Start the sequence after a restart; after an unclean stop, record the skipped numbers as a gap."""
@@ -222,9 +211,10 @@ class Outbox:
                 staged: list[Staged] = []
                 fresh: list[Entry] = []
                 for s, (lane, ts, mono, body) in zip(seqs, rows, strict=True):
-                    staged.append((s, LANE_ORDER[lane], lane, ts, mono, encode_body(body), src))
+                    text = encode_body(body)
+                    staged.append((s, LANE_ORDER[lane], lane, ts, mono, text, src))
                     if lane != "alarm":  # an alarm's body may be annotated later: always read from the table
-                        fresh.append(Entry(s, lane, ts, mono, body))
+                        fresh.append(Entry(s, lane, ts, mono, body, text))
                 if src is not None:
                     self._note_source(src, n)
                 if mine and self._group and sync == "NORMAL":
@@ -292,6 +282,7 @@ class Outbox:
                 if row[6] is not None:
                     self._note_source(row[6], -1)
             self.lost += len(rows)
+            self._refused.extend((row[0], row[3]) for row in rows)
             log.error("could not store %d buffered event(s): %s", len(rows), exc)
             if strict:
                 raise OutboxError(f"cannot store {len(rows)} buffered event(s): {exc}") from exc
@@ -305,6 +296,33 @@ class Outbox:
         was) and OutboxError is raised."""
         with self._lock:
             return self._flush_buffer(strict=True)
+
+    def report_refused(self, ts: float, mono: float | None = None) -> bool:
+        """Store a `store_failed` gap record naming the entries group commits lost since the last report, so
+        the server hears which numbers will never come (and from when). When the disk still refuses, they
+        stay for the next call. True when a record was stored."""
+        with self._lock:
+            if not self._refused:
+                return False
+            n = len(self._refused)  # a group the gap record's own insert commits first may fail and add more
+            refused = sorted(self._refused)
+            seqs = [s for s, _ in refused]
+            times = [t for _, t in refused]
+            gap = protocol.GapBody(
+                "store_failed",
+                tuple((a, b) for a, b in ranges(seqs)),
+                len(seqs),
+                min(times),
+                max(times),
+                note="readings and events the disk refused to store",
+            ).to_wire()
+            try:
+                self._insert([("gap", ts, mono, gap)], "NORMAL", internal=True)
+            except OutboxError as exc:
+                log.error("could not record %d refused entries as a gap: %s", len(seqs), exc)
+                return False
+            del self._refused[:n]
+            return True
 
     @property
     def buffered(self) -> bool:
@@ -344,9 +362,7 @@ class Outbox:
                 body = json.loads(row[0])
                 body[key] = value
                 self._set_sync("FULL")
-                self._conn.execute(
-                    "UPDATE outbox SET body = ? WHERE seq = ?", (json.dumps(body, ensure_ascii=False), seq)
-                )
+                self._conn.execute("UPDATE outbox SET body = ? WHERE seq = ?", (encode_body(body), seq))
                 return True
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot annotate entry {seq}: {exc}") from exc
@@ -497,7 +513,9 @@ class Outbox:
             try:
                 self._set_sync("NORMAL")
                 self._conn.execute("BEGIN IMMEDIATE")
-                self._conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in done])
+                # Acks come nearly in order: a few ranges, not one statement per entry (issue 24: this runs
+                # on the central link's network thread).
+                self._conn.executemany("DELETE FROM outbox WHERE seq BETWEEN ? AND ?", ranges(done))
                 self._seq.note_delivered(done[-1])
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,6 @@ CREATE TABLE IF NOT EXISTS outbox (
     body TEXT NOT NULL,
     src TEXT
 );
-CREATE INDEX IF NOT EXISTS outbox_lane ON outbox (lane, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -38,6 +37,9 @@ class Entry:
     ts: float
     mono: float | None
     body: dict[str, Any]
+    # The body as stored (protocol.body_text), for the uplink to send as it is; None when read back from
+    # the table (a row stored by an older version may be spaced differently: the uplink encodes the body).
+    text: str | None = field(default=None, compare=False)
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -56,6 +58,9 @@ def connect(path: Path) -> sqlite3.Connection:
         # The WAL is truncated back to 4 MB after checkpoints instead of staying at its peak size.
         conn.execute("PRAGMA journal_size_limit=4194304")
         conn.executescript(SCHEMA)
+        # The (lane, seq) index of earlier versions: the in-memory index (gateway/outbox_index.py) finds what
+        # to send, so it only cost a B-tree insert and delete per entry, on the SD card too (issue 24).
+        conn.execute("DROP INDEX IF EXISTS outbox_lane")
         if "src" not in {r[1] for r in conn.execute("PRAGMA table_info(outbox)")}:
             conn.execute("ALTER TABLE outbox ADD COLUMN src TEXT")  # outboxes from before redelivery checks
     except sqlite3.Error as exc:

@@ -89,9 +89,9 @@ class PendingIndex:
 
     @classmethod
     def load(cls, conn: sqlite3.Connection, acked: Iterable[int] = ()) -> PendingIndex:
-        """Built from the table (at start): one pass over its (lane, seq) index."""
+        """Built from the table (at start): one pass in sequence order, so each lane's numbers come ascending."""
         by_lane: dict[str, list[int]] = {name: [] for name in LANES}
-        for seq, lane in conn.execute("SELECT seq, lane_name FROM outbox ORDER BY lane, seq"):
+        for seq, lane in conn.execute("SELECT seq, lane_name FROM outbox ORDER BY seq"):
             by_lane.setdefault(lane, []).append(seq)
         done = set(acked)
         return cls({name: Lane(s for s in seqs if s not in done) for name, seqs in by_lane.items()})

@@ -17,7 +17,7 @@ from typing import assert_never
 
 from anxin import protocol
 from anxin.loop import Loop
-from anxin.mqtt import Delivery
+from anxin.mqtt import Delivery, ack_all
 from gateway.clocks import Clocks
 from gateway.commands import Commands
 from gateway.config import GatewaySettings
@@ -185,8 +185,7 @@ class Gateway:
             self._count_lost()
             if held:  # what they stored may also have been committed by a write outside the group
                 self._wake_uplink()
-            for delivery in held:
-                delivery.ack()
+            ack_all(held)  # in order, one write for the group (anxin/mqtt.py)
 
     def _count_lost(self) -> None:
         """Every reading the disk refused, in whichever commit, is one outbox error (the health report's)."""
@@ -199,8 +198,7 @@ class Gateway:
         """The messages whose alarms were parked are acknowledged once those alarms are on disk."""
         if self._parked_msgs and not self.outlet.parked:
             waiting, self._parked_msgs = self._parked_msgs, []
-            for delivery in waiting:
-                delivery.ack()
+            ack_all(waiting)
 
     def _wake_when_committed(self) -> None:
         """The outlet's wake-up for the uplink: a buffered reading is not sendable yet (commit_held wakes)."""
@@ -274,6 +272,7 @@ class Gateway:
         self.outlet.store_parked()
         self._release_parked()
         self._count_lost()
+        self.outbox.report_refused(self.clocks.wall(), self.clocks.monotonic())  # which numbers never come
         self.outlet.save_open_alarms()
         self.intake.tick()
         self.decide(rules_engine.Tick())

@@ -17,7 +17,7 @@ from anxin.loop import Loop
 from anxin.mqtt import MqttError
 from gateway.config import UplinkConfig
 from gateway.outbox import Entry, Outbox
-from gateway.outbox_db import LANE_ORDER
+from gateway.uplink_window import Window
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +60,8 @@ class Uplink:
     monotonic: Callable[[], float] = time.monotonic
     on_stuck: Callable[[], None] | None = None
     stats: UplinkStats = field(default_factory=UplinkStats)
-    # seq -> (resend deadline, attempts, lane order) of what was published on this link and not acknowledged.
-    _inflight: dict[int, tuple[float, int, int]] = field(default_factory=dict)
-    # The deadlines as a heap (stale pairs are skipped when they come up), and what is past its deadline
-    # and waits to be resent (seq -> lane order): no step scans the whole window.
-    _deadlines: list[tuple[float, int]] = field(default_factory=list)
-    _overdue: dict[int, int] = field(default_factory=dict)
-    # Lane order -> highest seq published on this link: what was never sent lies above it.
-    _cursor: dict[int, int] = field(default_factory=dict)
+    # What was published on this link and not acknowledged, and when it is due again (gateway/uplink_window.py).
+    _window: Window = field(init=False)
     _generation: int = 0  # bumped whenever the window is forgotten (reconnect, resend_now)
     # What an ack may clear: only what was published on the current link, in a batch it names.
     _highest_sent: int = 0
@@ -82,6 +76,7 @@ class Uplink:
 
     def __post_init__(self) -> None:
         self._loop = Loop("uplink", self._step, wake=self._wake.set, monotonic=self.monotonic)
+        self._window = Window(self._backoff)
 
     @property
     def alive_at(self) -> float:
@@ -111,10 +106,7 @@ class Uplink:
 
     def _forget_window(self) -> None:
         """Everything unacknowledged counts as never sent (the caller holds the lock)."""
-        self._inflight.clear()
-        self._deadlines.clear()
-        self._overdue.clear()
-        self._cursor.clear()
+        self._window.clear()
         self._generation += 1
 
     def on_message(self, topic: str, payload: bytes) -> None:
@@ -141,7 +133,7 @@ class Uplink:
     def resend_now(self, why: str) -> None:
         """Forget backoff: everything unacknowledged goes again now, alarms first."""
         with self._lock:
-            n = len(self._inflight)
+            n = len(self._window)
             self._forget_window()
         if n:
             log.info("%s: resending %d unacknowledged events now", why, n)
@@ -172,9 +164,7 @@ class Uplink:
         removed = self.outbox.ack(seqs)
         with self._lock:
             self._last_ack = self.monotonic()
-            for s in seqs:
-                self._inflight.pop(s, None)
-                self._overdue.pop(s, None)
+            self._window.drop_many(seqs)
         self.stats.acked += removed
         self._wake.set()
 
@@ -188,8 +178,8 @@ class Uplink:
         with self._lock:
             if not self._connected:
                 return 1.0
-            self._collect_overdue(now)
-            room = self.config.max_inflight - (len(self._inflight) - len(self._overdue))
+            self._window.collect_overdue(now)
+            room = self._window.room(self.config.max_inflight)
             generation = self._generation
         self._check_stuck(now)
         # Every batch starts with every unacknowledged alarm, due or not: the server can never commit
@@ -197,16 +187,16 @@ class Uplink:
         # are deduplicated by the server).
         alarms = self.outbox.alarms()[: self.config.batch_size]
         with self._lock:
-            due_alarms = [a for a in alarms if a.seq not in self._inflight or a.seq in self._overdue]
-            self._drop_overdue_alarms({a.seq for a in alarms})
+            due_alarms = [a for a in alarms if self._window.due(a.seq)]
+            self._window.drop_overdue_alarms({a.seq for a in alarms})
         rest: list[Entry] = []
         if room > 0 and len(alarms) < self.config.batch_size:
             rest = self._next_entries(min(self.config.batch_size - len(alarms), room))
         if not due_alarms and not rest:
             return self._next_deadline(now) if room > 0 else 0.05
-        entries, payload, batch = self._fitted(alarms, rest)
+        entries, payload, batch_id = self._fitted(alarms, rest)
         with self._lock:  # before the publish: the ack can come back before publish() returns
-            self._batches[batch.batch_id] = frozenset(e.seq for e in entries)
+            self._batches[batch_id] = frozenset(e.seq for e in entries)
             if len(self._batches) > REMEMBERED_BATCHES:
                 self._batches.popitem(last=False)
             self._highest_sent = max(self._highest_sent, max(e.seq for e in entries))
@@ -221,76 +211,46 @@ class Uplink:
                 # An ack may have overtaken this step (the server answered before we got here): what it
                 # cleared is not in flight. (Lock order: uplink, then outbox; the outbox never calls back.)
                 waiting = self.outbox.still_waiting(e.seq for e in entries)
-                self._record_sent([e for e in entries if e.seq in waiting], now)
+                if not self._window:
+                    self._waiting_since = now
+                self.stats.resent += self._window.record_sent([e for e in entries if e.seq in waiting], now)
         self.stats.batches_sent += 1
         self.stats.events_sent += len(entries)
         return 0.0
 
-    def _collect_overdue(self, now: float) -> None:
-        """Move what has passed its resend deadline to the overdue set (the caller holds the lock)."""
-        heap = self._deadlines
-        while heap and heap[0][0] <= now:
-            deadline, seq = heapq.heappop(heap)
-            current = self._inflight.get(seq)
-            if current is not None and current[0] == deadline:
-                self._overdue[seq] = current[2]
-
-    def _drop_overdue_alarms(self, unacked: set[int]) -> None:
-        """Overdue alarms the outbox no longer holds were acknowledged meanwhile (the caller holds the lock)."""
-        for seq in [s for s, lane in self._overdue.items() if lane == 0 and s not in unacked]:
-            del self._overdue[seq]
-            self._inflight.pop(seq, None)
-
     def _next_entries(self, want: int) -> list[Entry]:
         """Up to `want` readings and events in sending order: overdue ones and those never sent on this link."""
         with self._lock:
-            overdue = sorted((lane, s) for s, lane in self._overdue.items() if lane > 0)[:want]
-            cursor = {**self._cursor, **NO_ALARMS}
+            overdue = self._window.overdue_entries(want)
+            cursor = {**self._window.cursor, **NO_ALARMS}
         fresh = self.outbox.waiting(want, cursor)
         picked = [s for _, s in heapq.merge(overdue, fresh)][:want]
         found = self.outbox.entries(picked)
         if len(found) < len(picked):  # acknowledged or thinned meanwhile: nothing to resend
             kept = {e.seq for e in found}
             with self._lock:
-                for s in picked:
-                    if s not in kept:
-                        self._overdue.pop(s, None)
-                        self._inflight.pop(s, None)
+                self._window.drop_many(s for s in picked if s not in kept)
         return found
 
-    def _record_sent(self, entries: list[Entry], now: float) -> None:
-        """What was just published is in flight until its deadline (the caller holds the lock)."""
-        if not self._inflight:
-            self._waiting_since = now
-        for e in entries:
-            attempts = self._inflight.get(e.seq, (0.0, 0, 0))[1] + 1
-            if attempts > 1:
-                self.stats.resent += 1
-            lane = LANE_ORDER[e.lane]
-            deadline = now + self._backoff(attempts)
-            self._inflight[e.seq] = (deadline, attempts, lane)
-            heapq.heappush(self._deadlines, (deadline, e.seq))
-            self._overdue.pop(e.seq, None)
-            if lane and e.seq > self._cursor.get(lane, 0):
-                self._cursor[lane] = e.seq
-
-    def _fitted(self, alarms: list[Entry], rest: list[Entry]) -> tuple[list[Entry], bytes, protocol.UplinkBatch]:
-        """The batch, halved (readings first, alarms last) until it fits well under the server's size cap:
-        a batch the server refuses for its size would be refused again at every resend, stalling the
-        alarms at its front for good."""
+    def _fitted(self, alarms: list[Entry], rest: list[Entry]) -> tuple[list[Entry], bytes, str]:
+        """The batch (entries, payload, batch id), halved (readings first, alarms last) until it fits well
+        under the server's size cap: a batch the server refuses for its size would be refused again at every
+        resend, stalling the alarms at its front for good. Bodies go as the outbox stored them (the bytes
+        protocol.encode_batch would write: anxin/protocol/batch_text.py)."""
+        texts = {e.seq: e.text if e.text is not None else protocol.body_text(e.body) for e in alarms + rest}
         while True:
             entries = alarms + rest
-            batch = protocol.UplinkBatch(
+            batch_id, now = secrets.token_hex(8), self.clock()
+            payload = protocol.encode_batch_text(
                 self.gateway_id,
                 self.boot_id,
-                tuple(protocol.UplinkEvent(e.seq, e.lane, e.ts, e.body, e.mono) for e in entries),
-                sent_at=self.clock(),
-                clock_synced=self.clock() > CLOCK_SANE_AFTER,
-                batch_id=secrets.token_hex(8),
+                [(e.seq, e.lane, e.ts, e.mono, texts[e.seq]) for e in entries],
+                sent_at=now,
+                clock_synced=now > CLOCK_SANE_AFTER,
+                batch_id=batch_id,
             )
-            payload = protocol.encode_batch(batch)
             if len(payload) <= BATCH_BYTES or len(entries) == 1:
-                return entries, payload, batch
+                return entries, payload, batch_id
             self.stats.batches_split += 1
             if rest:
                 rest = rest[: len(rest) // 2]
@@ -300,7 +260,7 @@ class Uplink:
     def _check_stuck(self, now: float) -> None:
         """Connected, events in flight, yet no acknowledgement for too long: the link may be stuck."""
         with self._lock:
-            if not self._inflight:
+            if not self._window:
                 return
             silent_since = max(self._last_ack, self._waiting_since)
             if now - silent_since < self.config.stuck_after_s:
@@ -310,21 +270,14 @@ class Uplink:
         log.warning(
             "no acknowledgement for %.0f s with %d events in flight: restarting the uplink connection",
             now - silent_since,
-            len(self._inflight),
+            len(self._window),
         )
         if self.on_stuck is not None:
             self.on_stuck()
 
     def _next_deadline(self, now: float) -> float:
         with self._lock:
-            if not self._inflight:
-                return 1.0
-            if self._overdue:
-                return 0.01
-            heap = self._deadlines
-            while heap and self._inflight.get(heap[0][1], (None,))[0] != heap[0][0]:
-                heapq.heappop(heap)  # stale: acknowledged, or sent again with a later deadline
-            return max(0.01, heap[0][0] - now) if heap else 0.01
+            return self._window.next_deadline(now)
 
     def _step(self) -> None:
         """Wait out the delay the last send asked for (cut short by a wake-up), then send what is due."""

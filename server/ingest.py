@@ -25,6 +25,8 @@ from server.ingest_store import EventStore, IngestResult
 
 log = logging.getLogger(__name__)
 
+Settle = Callable[[list[object], bool], None]
+
 
 def drain_bytes(database_url: str) -> int:
     """How much one drain may take in (payload bytes) on this database.
@@ -50,6 +52,7 @@ class Ingest:
         max_drain_bytes: int = 1024 * 1024,
         on_readings: Callable[[list[dict[str, Any]]], None] = lambda _r: None,
         alarm_first: AlarmFirst | None = None,
+        on_settled: Settle | None = None,
     ) -> None:
         self.sessions = sessions
         self.counters: Counter[str] = Counter()
@@ -60,11 +63,14 @@ class Ingest:
         )
         self.queue = UplinkQueue(max_drain, max_drain_bytes)
         self.alarm_first = alarm_first  # None: nobody to wait for (no desk in this process)
+        # The source's tokens of a drain, and whether it is settled (committed, dead-lettered, or a
+        # duplicate) — False: the database did not take it, the source must deliver it again.
+        self.on_settled = on_settled
         self.loop = Loop("ingest", self._step, wake=self.queue.close, join_s=30)
 
-    def on_message(self, topic: str, payload: bytes) -> None:
-        """From the MQTT edge: only enqueue (alarms first)."""
-        self.queue.put(topic, payload)
+    def on_message(self, topic: str, payload: bytes, token: object = None) -> None:
+        """From the MQTT edge or the stream: only enqueue (alarms first); `token` comes back to `on_settled`."""
+        self.queue.put(topic, payload, token)
 
     def handle(self, topic: str, payload: bytes) -> IngestResult | None:
         """One MQTT message from a gateway, on the caller's thread."""
@@ -105,9 +111,14 @@ class Ingest:
             return False
         drain = self.queue.drain(first)
         if drain.messages:
+            # A database that is down fails the drain, or (several batches) leaves some unacknowledged
+            # and counts an internal error (server/ingest_poison.py): either way nothing is settled.
+            errors_before = self.counters["internal_errors"]
             try:
                 self.pipeline.handle_many(drain.messages)
             except Exception:  # supervisor: the messages stay unacknowledged, so the gateways resend them
                 self.counters["internal_errors"] += 1
                 log.exception("ingest failed on %d message(s)", len(drain.messages))
+            if drain.tokens and self.on_settled is not None:
+                self.on_settled(drain.tokens, self.counters["internal_errors"] == errors_before)
         return not drain.last

@@ -26,6 +26,7 @@ class Queued:
     priority: int
     arrival: int
     message: Message | None = field(compare=False)  # None: the stop mark
+    token: object = field(default=None, compare=False)  # the source's handle (a JetStream message), settled later
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ class Drain:
     messages: list[Message]
     readings: bool
     last: bool
+    tokens: list[object] = field(default_factory=list)  # the sources' handles of messages that came with one
 
 
 class UplinkQueue:
@@ -46,10 +48,13 @@ class UplinkQueue:
         self._queue: queue.PriorityQueue[Queued] = queue.PriorityQueue()
         self._arrival = itertools.count()
 
-    def put(self, topic: str, payload: bytes) -> None:
-        """Queue a message: one carrying an alarm goes before every queued message without one."""
+    def put(self, topic: str, payload: bytes, token: object = None) -> None:
+        """Queue a message: one carrying an alarm goes before every queued message without one.
+
+        `token`: what the source needs to settle the message once its drain is committed (or not).
+        """
         priority = ALARM if protocol.carries_alarm(payload) else OTHER
-        self._queue.put(Queued(priority, next(self._arrival), (topic, payload)))
+        self._queue.put(Queued(priority, next(self._arrival), (topic, payload), token))
 
     def close(self) -> None:
         """Mark the end: what is queued now is still taken, then `take` reports the last drain."""
@@ -71,16 +76,19 @@ class UplinkQueue:
         if first.message is None:
             return Drain([], False, last=True)
         messages, size = [first.message], len(first.message[1])
+        tokens = [] if first.token is None else [first.token]
         while len(messages) < self.max_drain and size < self.max_drain_bytes:
             try:
                 nxt = self._queue.get_nowait()
             except queue.Empty:
                 break
             if nxt.message is None:
-                return Drain(messages, first.priority != ALARM, last=True)
+                return Drain(messages, first.priority != ALARM, last=True, tokens=tokens)
             if nxt.priority != first.priority:
                 self._queue.put(nxt)  # keeps its place: same priority and arrival number
                 break
             messages.append(nxt.message)
             size += len(nxt.message[1])
-        return Drain(messages, first.priority != ALARM, last=False)
+            if nxt.token is not None:
+                tokens.append(nxt.token)
+        return Drain(messages, first.priority != ALARM, last=False, tokens=tokens)

@@ -48,6 +48,9 @@ class DeskCollector(Collector):
             failed.add_metric(["rounds"], desk.loop.errors)
             failed.add_metric(["first_call"], desk.first_call.errors if desk.first_call else 0)
             yield failed
+        stream = getattr(self.state, "stream", None)
+        if stream is not None:
+            yield from stream_metrics(stream)
         services = self.state.services
         notifier = services.notifier
         sent = CounterMetricFamily("anxin_notifications", "Notification outcomes (this process)", labels=["outcome"])
@@ -78,6 +81,49 @@ class DeskCollector(Collector):
             for status, n in s.execute(select(NotificationJob.status, func.count()).group_by(NotificationJob.status)):
                 jobs.add_metric([status], n)
             yield jobs
+
+
+def stream_metrics(stream: Any) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+    """uplink=nats (server/stream_consumer.py): the connection, partitions held, lag, JetStream acks."""
+    alive = GaugeMetricFamily(
+        "anxin_stream_intake_alive",
+        "1 while this process is connected to NATS and, when partitions go unread, holds some",
+    )
+    alive.add_metric([], 1 if stream.health().ok else 0)
+    yield alive
+    connected = GaugeMetricFamily("anxin_stream_connected", "1 while the NATS connection is up")
+    connected.add_metric([], 1 if stream.connected else 0)
+    yield connected
+    owned = GaugeMetricFamily("anxin_stream_partitions_owned", "Stream partitions this process reads")
+    owned.add_metric([], len(stream.owned))
+    yield owned
+    view = stream.view
+    if view is not None:
+        unowned = GaugeMetricFamily("anxin_stream_partitions_unowned", "Stream partitions nobody reads")
+        unowned.add_metric([], stream.partitions - len(view.owners))
+        yield unowned
+    unread = GaugeMetricFamily(
+        "anxin_stream_unread",
+        "Messages in a partition past nats_partitions (the cluster's mapping has more): read by nobody",
+    )
+    unread.add_metric([], stream.unread)
+    yield unread
+    lag = GaugeMetricFamily(
+        "anxin_stream_lag",
+        "Messages of a partition not yet settled: waiting in JetStream plus delivered and not acked",
+        labels=["partition"],
+    )
+    for p, n in sorted(dict(stream.lag).items()):
+        lag.add_metric([str(p)], n)
+    yield lag
+    outcomes = CounterMetricFamily(
+        "anxin_stream_messages",
+        "JetStream messages by outcome (this process): acked, naked (database refused), redelivered, invalid",
+        labels=["outcome"],
+    )
+    for key, value in sorted(dict(stream.counters).items()):
+        outcomes.add_metric([key], value)
+    yield outcomes
 
 
 def metrics_router(app_state: Any) -> APIRouter:

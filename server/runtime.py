@@ -31,6 +31,7 @@ from server.notify import Notifier
 from server.presence import PresencePolicy
 from server.services import Services, utc_now
 from server.settings import ServerSettings
+from server.stream_consumer import StreamIngest
 from server.timeseries import InfluxMirror, InfluxTarget
 from server.worker import DeskWorker
 
@@ -58,6 +59,7 @@ class ServerRuntime:
     http: uvicorn.Server | None = None
     mirror: InfluxMirror | None = None
     probe: IntakeProbe | None = None
+    stream: StreamIngest | None = None  # uplink=nats: the uplink comes from JetStream, not the MQTT link
     _http_thread: threading.Thread | None = field(default=None, repr=False)
     retention: Loop = field(init=False, repr=False)
 
@@ -88,6 +90,8 @@ class ServerRuntime:
             self.mirror.start()
         if self.settings.role in ("all", "ingest"):
             self.ingest.start()
+        if self.stream:
+            self.stream.start()
         self.link.start()
         if not self.link.wait_connected(15):
             log.warning(
@@ -119,6 +123,7 @@ class ServerRuntime:
         app.state.mirror = self.mirror
         app.state.probe = self.probe
         app.state.desk = self.desk  # its failures on /metrics (server/metrics.py)
+        app.state.stream = self.stream
         # Forwarded headers are read by server/web/guard.py, from the configured proxies only.
         config = uvicorn.Config(
             app,
@@ -146,6 +151,8 @@ class ServerRuntime:
                 self._http_thread.join(timeout=10)
         if self.probe:
             self.probe.stop()
+        if self.stream:
+            self.stream.stop()  # stops fetching; what was fetched is committed and acked, the leases freed
         self.link.stop()
         self.ingest.stop()
         if self.mirror:
@@ -199,11 +206,12 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
         address = settings.mqtt
     # Unique per process: a predictable id let anyone take the server's session over and silence intake.
     client_id = f"{settings.mqtt_client_id or f'anxin-server-{settings.role}'}-{secrets.token_hex(6)}"
+    from_link = settings.role != "api" and settings.uplink == "mqtt"  # uplink=nats: from JetStream
     link = MqttLink(
         make_client(client_id),
         address,
         lambda t, p: None,
-        ingest_filters(settings.mqtt_shared_group) if settings.role != "api" else [],
+        ingest_filters(settings.mqtt_shared_group) if from_link else [],
     )
     probe = None
     if settings.role != "api":
@@ -234,6 +242,18 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
         alarm_first=desk.alarm_first if desk else None,
         max_drain_bytes=drain_bytes(settings.database_url),
     )
+    stream = None
+    if settings.uplink == "nats" and settings.role != "api":
+        stream = StreamIngest(
+            ingest,
+            settings.nats_urls,
+            settings.nats_user,
+            settings.nats_password,
+            client_id,
+            settings.nats_partitions,
+            settings.nats_replicas,
+        )
+        ingest.on_settled = stream.settled
     if probe is not None:
 
         def intake(topic: str, payload: bytes) -> None:
@@ -243,7 +263,7 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
         link.on_message = intake
     else:
         link.on_message = ingest.on_message
-    return ServerRuntime(settings, services, ingest, link, broker, desk, mirror=mirror, probe=probe)
+    return ServerRuntime(settings, services, ingest, link, broker, desk, mirror=mirror, probe=probe, stream=stream)
 
 
 def _influx_mirror(settings: ServerSettings) -> InfluxMirror | None:

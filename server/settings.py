@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from anxin.mqtt import BrokerAddress
@@ -66,6 +66,16 @@ class ServerSettings(BaseSettings):
     # `intake_dead_after_s` and the server reconnects and reports its intake unhealthy.
     intake_probe_s: float = 3.0
     intake_dead_after_s: float = 10.0
+    # Where uplink messages come from: the MQTT link ("mqtt": Mosquitto or the embedded broker), or the
+    # NATS JetStream stream ANXIN_UP ("nats": a NATS cluster's MQTT listeners take the gateways' MQTT,
+    # the server consumes partitions of the stream; docs/operations.md, "Scaling out"). Downlink
+    # (acks, commands, presence, the intake probe) always goes over the MQTT link.
+    uplink: Literal["mqtt", "nats"] = "mqtt"
+    nats_urls: list[str] = []  # nats://host:port of the cluster's nodes (JSON list in ANXIN_NATS_URLS)
+    nats_user: str | None = None
+    nats_password: str | None = None
+    nats_partitions: int = Field(16, ge=1, le=1024)  # must equal the cluster's subject mapping's count
+    nats_replicas: int = Field(3, ge=1, le=5)  # of the stream and the lease bucket, at most the cluster's size
 
     # Signs staff tokens and caregiver links. Unset: a single node keeps one in its data directory
     # (server/secret_key.py); split roles and PostgreSQL deployments must share one and refuse to start without.
@@ -122,6 +132,29 @@ class ServerSettings(BaseSettings):
         if isinstance(data, dict) and isinstance(data.get("mqtt"), dict):
             return {**data, "mqtt": {k: v for k, v in data["mqtt"].items() if k not in _NOT_BROKER_KEYS}}
         return data
+
+    @model_validator(mode="after")
+    def _uplink_complete(self) -> ServerSettings:
+        """A NATS uplink needs the cluster's addresses, and is not the embedded broker's."""
+        if self.uplink != "nats":
+            return self
+        if not self.nats_urls:
+            raise ValueError(
+                '上行设为 nats 时必须给出 NATS 集群地址（ANXIN_NATS_URLS，例如 ["nats://10.0.0.1:4222"]）/ '
+                'uplink=nats needs the NATS cluster\'s addresses (ANXIN_NATS_URLS, e.g. ["nats://10.0.0.1:4222"])'
+            )
+        bad = [u for u in self.nats_urls if not u.startswith(("nats://", "tls://"))]
+        if bad:
+            raise ValueError(
+                f"NATS 地址须以 nats:// 或 tls:// 开头 / NATS addresses start with nats:// or tls://: {bad}"
+            )
+        if self.embedded_broker:
+            raise ValueError(
+                "上行设为 nats 时不能使用内置 MQTT 代理：网关连接 NATS 集群的 MQTT 端口，请加 --no-embedded-broker 并把 "
+                "ANXIN_MQTT_HOST/PORT 指向集群 / uplink=nats cannot run with the embedded broker: gateways speak to "
+                "the NATS cluster's MQTT listeners; add --no-embedded-broker and point ANXIN_MQTT_HOST/PORT at the cluster"
+            )
+        return self
 
     @property
     def base_url(self) -> str:

@@ -23,12 +23,24 @@ class ClusterStartError(RuntimeError):
     """nats-server is missing, or the cluster did not elect a JetStream leader."""
 
 
+class NodeDied(ClusterStartError):
+    """A node that should run is not running (its log's end is in the message)."""
+
+
 class NatsCluster:
     """N real nats-server processes made from the generated files; gateways added before or after start."""
 
     def __init__(self, workdir: Path, nodes: int = 3, partitions: int = 16) -> None:
         self.workdir = workdir
-        self.dir = workdir / f"nats-{free_port()}"
+        self.partitions = partitions
+        self.server_nats_password = ""
+        self.server_mqtt_password = ""
+        self.down: set[int] = set()  # nodes killed on purpose (kill9), until restarted
+        self._new_ports(nodes)
+
+    def _new_ports(self, nodes: int) -> None:
+        """A fresh directory and free ports (again after another process took one between pick and listen)."""
+        self.dir = self.workdir / f"nats-{free_port()}"
         self.layout = ClusterLayout(
             nodes=tuple(
                 NodeAddress("127.0.0.1", free_port(), free_port(), free_port(), free_port()) for _ in range(nodes)
@@ -36,10 +48,7 @@ class NatsCluster:
             listen_host="127.0.0.1",
             store_root=str(self.dir / "store"),
         )
-        self.partitions = partitions
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * nodes
-        self.server_nats_password = ""
-        self.server_mqtt_password = ""
 
     # --- addresses -------------------------------------------------------------------------------
     @property
@@ -70,6 +79,7 @@ class NatsCluster:
             "ANXIN_NATS_REPLICAS": str(self.layout.replicas),
             "ANXIN_MQTT_USERNAME": SERVER_MQTT_USER,
             "ANXIN_MQTT_PASSWORD": self.server_mqtt_password,
+            "ANXIN_MQTT_FALLBACKS": json.dumps([f"127.0.0.1:{n.mqtt_port}" for n in self.layout.nodes[1:]]),
         }
 
     # --- life ------------------------------------------------------------------------------------
@@ -102,25 +112,41 @@ class NatsCluster:
             doc: dict[str, object] = json.loads(resp.read())
         return doc
 
-    def start(self, gateways: dict[str, str] | None = None, timeout: float = 30.0) -> NatsCluster:
-        """Write the files (with these gateways' logins), start every node, wait for a JetStream meta leader."""
+    def start(self, gateways: dict[str, str] | None = None, timeout: float = 30.0, attempts: int = 3) -> NatsCluster:
+        """Write the files (with these gateways' logins), start every node, wait for a JetStream meta leader.
+
+        A port taken by another process between picking and listening (the machine is shared) means new
+        ports and files and another attempt; any other failure raises ClusterStartError.
+        """
         if not Path(NATS_SERVER).exists():
             raise ClusterStartError("nats-server is not installed: run scripts/test.sh, or apt-get install nats-server")
-        self.server_nats_password, self.server_mqtt_password = create(self.dir, self.layout, self.partitions)
-        for gateway_id, password in (gateways or {}).items():
-            add_gateway(self.dir, gateway_id, password)
-        for i in range(self.size):
-            self._spawn(i)
-        self.wait_ready(timeout)
-        return self
+        for attempt in range(attempts):
+            self.server_nats_password, self.server_mqtt_password = create(self.dir, self.layout, self.partitions)
+            for gateway_id, password in (gateways or {}).items():
+                add_gateway(self.dir, gateway_id, password)
+            try:
+                for i in range(self.size):
+                    self._spawn(i)
+                self.wait_ready(timeout)
+                return self
+            except NodeDied as exc:
+                self.stop()
+                if "address already in use" not in str(exc) or attempt == attempts - 1:
+                    raise
+                self._new_ports(self.size)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _log_tail(self, i: int) -> str:
+        return (self.dir / f"{node_name(i)}.log").read_text(errors="replace")[-1500:]
 
     def _spawn(self, i: int) -> None:
+        self.down.discard(i)
         with open(self.dir / f"{node_name(i)}.log", "ab") as log:
             self.procs[i] = subprocess.Popen(
                 [NATS_SERVER, "-c", str(self.dir / f"node-{i + 1}.conf")], stdout=log, stderr=subprocess.STDOUT
             )
-        if not wait_for_port(self.layout.nodes[i].client_port, timeout=15):
-            raise ClusterStartError(f"{node_name(i)} did not listen; see {self.dir}/{node_name(i)}.log")
+        if not wait_for_port(self.layout.nodes[i].client_port, timeout=60):
+            raise NodeDied(f"{node_name(i)} did not listen:\n{self._log_tail(i)}")
 
     def jsz(self, i: int) -> dict[str, object]:
         """Node i's JetStream report from its monitoring port."""
@@ -140,6 +166,9 @@ class NatsCluster:
         """Until every running node agrees on a JetStream meta leader (raises ClusterStartError)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            for i, proc in enumerate(self.procs):
+                if i not in self.down and (proc is None or proc.poll() is not None):
+                    raise NodeDied(f"{node_name(i)} is not running:\n{self._log_tail(i)}")
             running = [i for i, p in enumerate(self.procs) if p and p.poll() is None]
             leaders = {self.leader(i) for i in running}
             if running and len(leaders) == 1 and None not in leaders:
@@ -149,12 +178,13 @@ class NatsCluster:
 
     def kill9(self, i: int) -> None:
         """Node i dies at once (SIGKILL), as in a power cut."""
+        self.down.add(i)
         proc = self.procs[i]
         if proc and proc.poll() is None:
             proc.kill()
             proc.wait(10)
 
-    def restart(self, i: int, timeout: float = 30.0) -> None:
+    def restart(self, i: int, timeout: float = 60.0) -> None:
         """Start node i again from its files and store, and wait until the cluster has a leader."""
         self.kill9(i)
         self._spawn(i)

@@ -1,9 +1,11 @@
 """The one schema of the gateway <-> server uplink, version 1 (docs/protocol.md); both sides import it from here.
 
 - `envelope`: topics, the batch of events a gateway publishes, the server's ack, downlink commands.
+- `batch_text`: the same batch bytes written from bodies already encoded (the gateway's outbox stores them so).
 - `bodies`: what each event carries by lane (alarm, reading, event, gap), typed, one encode and one decode each.
 """
 
+from anxin.protocol.batch_text import EncodedEvent, body_text, encode_batch_text
 from anxin.protocol.bodies import AlarmBody, Body, EventBody, GapBody, ReadingBody, decode_body
 from anxin.protocol.envelope import (
     ALARM_MARK,
@@ -52,6 +54,7 @@ __all__ = [
     "AlarmBody",
     "Body",
     "Command",
+    "EncodedEvent",
     "EventBody",
     "GapBody",
     "Lane",
@@ -60,6 +63,7 @@ __all__ = [
     "UplinkBatch",
     "UplinkEvent",
     "ack_topic",
+    "body_text",
     "carries_alarm",
     "cmd_topic",
     "decode_ack",
@@ -69,6 +73,7 @@ __all__ = [
     "decode_event_list",
     "encode_ack",
     "encode_batch",
+    "encode_batch_text",
     "encode_command",
     "gateway_from_topic",
     "nesting",

@@ -160,7 +160,7 @@ class EventBody:
 
 @dataclass(frozen=True, slots=True)
 class GapBody:
-    """Sequence numbers the gateway will never send (`disk_cap` thinning, `unclean_restart`), inclusive ranges."""
+    """Sequence numbers the gateway will never send (`disk_cap` thinning, `unclean_restart`, `store_failed`), inclusive ranges."""
 
     lane: ClassVar[str] = "gap"
     reason: str | None

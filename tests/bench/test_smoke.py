@@ -47,9 +47,20 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "readings_per_s",
         "gateway_cpu_us_per_reading",
     ),
+    "cluster": (
+        "single_alarm_p50_ms",
+        "single_readings_per_s",
+        "cluster_alarm_p50_ms",
+        "cluster_readings_per_s",
+        "alarms_sent",
+        "alarms_notified_once",
+        "readings_sent",
+        "readings_stored",
+        "readings_accounted_by_gaps",
+    ),
 }
 # metrics of EXPECTED that must be present but may be zero (a count of things that should not happen)
-MAY_BE_ZERO = {"readings_duplicated"}
+MAY_BE_ZERO = {"readings_duplicated", "readings_accounted_by_gaps"}
 
 
 def test_every_scenario_has_a_smoke_expectation():

@@ -15,6 +15,7 @@ from anxin.mqtt import Delivery
 from gateway.config import DeviceConfig, GatewaySettings
 from gateway.devices.router import Router
 from gateway.errors import OutboxError
+from gateway.items import Tick
 from gateway.outbox import Outbox, connect
 from gateway.outlet import ALARM_ATTEMPTS
 from gateway.rules.defaults import build_engine
@@ -289,4 +290,35 @@ def test_a_reservation_the_disk_refused_is_not_taken_for_granted(tmp_path: Path)
     box.recover(1.7e9)
     nxt = box.put("reading", {"metric": "m", "values": {"v": 0}}, 1.7e9)
     assert nxt > max(sent), f"number {nxt} handed out again: the server already has it (sent up to {max(sent)})"
+    box.close()
+
+
+def test_what_a_failed_group_commit_lost_reaches_the_server_as_a_store_failed_gap(tmp_path: Path) -> None:
+    """The numbers a refused group held will never be sent: once the disk takes writes again, the next tick
+    stores a `store_failed` gap record naming exactly them, so the server's log says which and from when."""
+    s = settings(tmp_path)
+    conn = connect(s.outbox_path)
+    clock, sleeps, acked = Clock(), [], []
+    box = Outbox(conn)
+    box.recover(clock.now, clock.now)
+    gw = gateway(s, box, clock, sleeps)
+    gw._next_tick = clock.now + 60  # no timer work in these steps
+    fill(conn, box)
+    before = {r[0] for r in on_disk(s.outbox_path, "SELECT seq FROM outbox")}
+    for mid in range(1, 11):
+        reading(gw, acked, mid)
+    for _ in range(11):
+        assert gw.loop.run_once()
+    assert acked == list(range(1, 11)) and box.lost >= 10
+    gw.process(Tick())  # the disk is still full: nothing stored, nothing forgotten
+    assert on_disk(s.outbox_path, "SELECT COUNT(*) FROM outbox WHERE lane_name = 'gap'") == [(0,)]
+    free(conn)
+    gw.process(Tick())
+    gaps = [json.loads(b) for (b,) in on_disk(s.outbox_path, "SELECT body FROM outbox WHERE lane_name = 'gap'")]
+    assert len(gaps) == 1 and gaps[0]["reason"] == "store_failed" and gaps[0]["count"] == box.lost
+    named = {n for a, b in gaps[0]["ranges"] for n in range(a, b + 1)}
+    stored = {r[0] for r in on_disk(s.outbox_path, "SELECT seq FROM outbox")}
+    assert len(named) == box.lost and not named & stored and not named & before
+    gw.process(Tick())
+    assert on_disk(s.outbox_path, "SELECT COUNT(*) FROM outbox WHERE lane_name = 'gap'") == [(1,)], "reported once"
     box.close()

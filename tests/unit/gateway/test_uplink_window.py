@@ -55,7 +55,7 @@ def test_an_ack_that_overtakes_the_publish_leaves_nothing_in_flight(tmp_path):
     mono.t += 30  # past every deadline: what was acknowledged is forgotten, not resent, not "stuck"
     up.send_once()
     up.send_once()
-    assert len(sent) == 3 and stuck == [] and up._inflight == {}
+    assert len(sent) == 3 and stuck == [] and up._window.inflight == {}
 
 
 def test_fresh_entries_follow_the_cursor_and_due_ones_are_resent_in_lane_order(tmp_path):
@@ -71,3 +71,32 @@ def test_fresh_entries_follow_the_cursor_and_due_ones_are_resent_in_lane_order(t
     up.send_once()
     assert [e.seq for e in sent[-1].events] == [event, *readings[:9]], "events first, then the due readings"
     assert up.stats.resent == 9
+
+
+def test_a_resend_waits_longer_than_the_fresh_entries_sent_with_it_and_acks_leave_nothing_behind(tmp_path):
+    """One deadline per batch and attempt count: a batch mixing resent and fresh entries gives each its own
+    backoff; once everything is acknowledged no deadline or group is left to wake the sender."""
+    sent: list[protocol.UplinkBatch] = []
+    up, box, mono, _ = make(tmp_path, lambda t, p, q: sent.append(protocol.decode_batch(p)), max_inflight=8)
+    readings = [box.put("reading", {"metric": "m", "values": {"v": i}}, 1.7e9) for i in range(12)]
+    up.send_once()
+    assert [e.seq for e in sent[0].events] == readings[:8], "the window is 8"
+    ack = protocol.Ack((readings[0],), (), 0, sent[0].batch_id)
+    up.on_message(protocol.ack_topic(GW), protocol.encode_ack(ack))
+    up.send_once()
+    assert [e.seq for e in sent[1].events] == [readings[8]], "one acknowledged: one of room"
+    mono.t += 6.1  # past every first deadline (5 s ± 20 %)
+    up.send_once()
+    assert [e.seq for e in sent[2].events] == [*readings[1:9]], "the seven due ones and the eighth, in order"
+    ack = protocol.Ack(tuple(readings[6:9]), (), 0, sent[2].batch_id)
+    up.on_message(protocol.ack_topic(GW), protocol.encode_ack(ack))
+    up.send_once()  # five in flight: room for three fresh ones, sent for the first time
+    assert [e.seq for e in sent[3].events] == readings[9:12]
+    mono.t += 6.1  # the fresh ones are due again; the resent ones wait 10 s ± 20 % from their resend
+    up.send_once()
+    assert [e.seq for e in sent[4].events] == readings[9:12]
+    every = tuple(readings)
+    for batch in sent:
+        up.on_message(protocol.ack_topic(GW), protocol.encode_ack(protocol.Ack(every, (), 0, batch.batch_id)))
+    assert box.count() == 0 and up._window.inflight == {} and up._window.groups == {} and up._window.overdue == {}
+    assert up.send_once() == 1.0, "nothing in flight: the sender only looks again in a second"

@@ -61,3 +61,28 @@ def test_nats_server_accepts_every_node_file(tmp_path: Path, nodes: int) -> None
     for conf in sorted((tmp_path / "nats").glob("node-*.conf")):
         checked = subprocess.run([NATS, "-c", str(conf), "-t"], capture_output=True, text=True, timeout=30)
         assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_server_env_is_read_by_sh_and_gives_the_servers_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.settings import ServerSettings
+
+    layout = ClusterLayout(tuple(NodeAddress(f"n{i}") for i in range(3)))
+    create(tmp_path / "nats", layout)
+    shell = subprocess.run(
+        ["sh", "-ec", f"set -a; . {tmp_path / 'nats' / 'server.env'}; set +a; env"],
+        capture_output=True,
+        text=True,
+        env={},
+        timeout=30,
+    )
+    assert shell.returncode == 0, shell.stderr
+    for line in shell.stdout.splitlines():
+        name, _, value = line.partition("=")
+        if name.startswith("ANXIN_"):
+            monkeypatch.setenv(name, value)
+    settings = ServerSettings()
+    assert settings.uplink == "nats" and settings.nats_urls == [f"nats://n{i}:4222" for i in range(3)]
+    assert settings.mqtt.host == "n0" and settings.mqtt.fallbacks == ("n1:1883", "n2:1883")
+    assert settings.nats_password and settings.mqtt.password and settings.nats_replicas == 3

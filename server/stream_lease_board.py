@@ -1,0 +1,94 @@
+"""The partition leases' I/O: the JetStream key-value bucket `anxin_ingest` (the logic: server/stream_leases.py).
+
+Every write that claims or keeps a lease is a compare-and-set on the key's last revision, so two
+processes can never both believe they hold one partition: a lost race is an error here, not a
+second owner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+from server.stream_leases import View, member_key, owner_key
+
+log = logging.getLogger(__name__)
+
+
+class LeaseBoard:
+    """This process's view and writes of the bucket (`kv`: a nats-py KeyValue, passed in)."""
+
+    def __init__(self, kv: Any, me: str, partitions: int) -> None:
+        self.kv = kv
+        self.me = me
+        self.partitions = partitions
+        self.revisions: dict[int, int] = {}  # our leases' last revisions: the next refresh's compare-and-set
+
+    async def read(self) -> View:
+        """Live members and owners (one watcher over the bucket's latest values); also announces us."""
+        await self.kv.put(member_key(self.me), b"1")
+        watcher = await self.kv.watchall(ignore_deletes=True)
+        entries: dict[str, str] = {}
+        try:
+            while True:
+                entry = await watcher.updates(timeout=5.0)
+                if entry is None:  # the end of what is stored now
+                    break
+                if entry.value is not None:
+                    entries[entry.key] = entry.value.decode(errors="replace")
+        finally:
+            await watcher.stop()
+        return View.parse(entries, self.partitions)
+
+    async def take(self, partition: int) -> bool:
+        """Claim a free partition; False when another process was quicker."""
+        from nats.js.errors import KeyWrongLastSequenceError
+
+        try:
+            self.revisions[partition] = await self.kv.create(owner_key(partition), self.me.encode())
+        except KeyWrongLastSequenceError:
+            return self._mine_already(partition, await self._owner(partition))
+        return True
+
+    async def refresh(self, partition: int) -> bool:
+        """Keep a lease for another TTL; False when it is no longer ours (it expired and was taken)."""
+        from nats.js.errors import KeyWrongLastSequenceError
+
+        try:
+            self.revisions[partition] = await self.kv.update(
+                owner_key(partition), self.me.encode(), last=self.revisions[partition]
+            )
+        except KeyWrongLastSequenceError:
+            self.revisions.pop(partition, None)
+            return False
+        return True
+
+    async def release(self, partition: int) -> None:
+        """Give a partition up (after its fetched messages are settled)."""
+        revision = self.revisions.pop(partition, None)
+        if revision is not None:
+            from nats.js.errors import KeyWrongLastSequenceError
+
+            with contextlib.suppress(KeyWrongLastSequenceError):  # expired meanwhile and taken: not ours
+                await self.kv.delete(owner_key(partition), last=revision)
+
+    async def leave(self) -> None:
+        """Say we are gone (a clean stop), so the others rebalance at once."""
+        await self.kv.delete(member_key(self.me))
+
+    async def _owner(self, partition: int) -> tuple[str, int] | None:
+        from nats.js.errors import KeyNotFoundError
+
+        try:
+            entry = await self.kv.get(owner_key(partition))
+        except KeyNotFoundError:
+            return None
+        return (entry.value or b"").decode(errors="replace"), entry.revision
+
+    def _mine_already(self, partition: int, owner: tuple[str, int] | None) -> bool:
+        """A lease still in the bucket under our own id (we restarted within the TTL): ours again."""
+        if owner is not None and owner[0] == self.me:
+            self.revisions[partition] = owner[1]
+            return True
+        return False
