@@ -116,6 +116,14 @@ def stream_metrics(stream: Any) -> Iterator[CounterMetricFamily | GaugeMetricFam
     for p, n in sorted(dict(stream.lag).items()):
         lag.add_metric([str(p)], n)
     yield lag
+    alarm_lag = GaugeMetricFamily(
+        "anxin_stream_alarm_lag",
+        "Alarm batches of a partition not yet settled (stream ANXIN_ALARM): more than a few means alarms wait",
+        labels=["partition"],
+    )
+    for p, n in sorted(dict(stream.alarm_lag).items()):
+        alarm_lag.add_metric([str(p)], n)
+    yield alarm_lag
     outcomes = CounterMetricFamily(
         "anxin_stream_messages",
         "JetStream messages by outcome (this process): acked, naked (database refused), redelivered, invalid",
