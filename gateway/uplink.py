@@ -63,6 +63,7 @@ class Uplink:
     # What was published on this link and not acknowledged, and when it is due again (gateway/uplink_window.py).
     _window: Window = field(init=False)
     _generation: int = 0  # bumped whenever the window is forgotten (reconnect, resend_now)
+    _alarm_resends: int = 0  # alarms resent past their deadline on this link: every other one goes on /up
     # What an ack may clear: only what was published on the current link, in a batch it names.
     _highest_sent: int = 0
     _batches: OrderedDict[str, frozenset[int]] = field(default_factory=OrderedDict)
@@ -101,6 +102,7 @@ class Uplink:
             self._connected = up
             self._forget_window()
             self._highest_sent = 0
+            self._alarm_resends = 0
             self._batches.clear()
         self._wake.set()
 
@@ -201,9 +203,7 @@ class Uplink:
                 self._batches.popitem(last=False)
             self._highest_sent = max(self._highest_sent, max(e.seq for e in entries))
         try:
-            # A batch that carries an alarm has a topic of its own, read ahead of the readings (docs/protocol.md).
-            topic = protocol.alarm_topic if entries[0].lane == "alarm" else protocol.up_topic
-            self.publish(topic(self.gateway_id), payload, 1)
+            self.publish(self._topic(entries, due_alarms), payload, 1)
         except MqttError as exc:
             self.stats.publish_errors += 1
             log.info("uplink publish failed, will retry: %s", exc)
@@ -219,6 +219,17 @@ class Uplink:
         self.stats.batches_sent += 1
         self.stats.events_sent += len(entries)
         return 0.0
+
+    def _topic(self, entries: list[Entry], due_alarms: list[Entry]) -> str:
+        """An alarm's batch has a topic of its own, read ahead of readings; its resends alternate with /up,
+        so a broker whose ACL predates the alarm topic (an upgrade in the wrong order) cannot hold it back."""
+        if entries[0].lane != "alarm":
+            return protocol.up_topic(self.gateway_id)
+        with self._lock:
+            if any(self._window.attempts(a.seq) for a in due_alarms):  # past its deadline, unacknowledged
+                self._alarm_resends += 1
+            on_up = self._alarm_resends % 2 == 1
+        return protocol.up_topic(self.gateway_id) if on_up else protocol.alarm_topic(self.gateway_id)
 
     def _next_entries(self, want: int) -> list[Entry]:
         """Up to `want` readings and events in sending order: overdue ones and those never sent on this link."""

@@ -59,6 +59,11 @@ class Window:
         """Whether an entry may be sent now: never sent on this link, or past its deadline."""
         return seq not in self.inflight or seq in self.overdue
 
+    def attempts(self, seq: int) -> int:
+        """How often an entry was published on this link without an acknowledgement (0: never)."""
+        held = self.inflight.get(seq)
+        return held[1] if held else 0
+
     def drop(self, seq: int) -> None:
         """Forget one entry's flight: acknowledged, thinned or gone."""
         current = self.inflight.pop(seq, None)

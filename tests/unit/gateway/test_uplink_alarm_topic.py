@@ -46,3 +46,30 @@ def test_a_batch_carrying_an_alarm_goes_on_the_alarm_topic_the_rest_on_up(tmp_pa
 
 def test_the_alarm_topic_is_an_uplink_topic_of_the_same_gateway():
     assert protocol.gateway_from_topic(protocol.alarm_topic("gw-9")) == "gw-9"
+
+
+def test_an_alarm_resent_alternates_with_up_so_a_broker_refusing_the_alarm_topic_cannot_hold_it(tmp_path):
+    # A broker whose ACL predates the alarm topic (upgraded in the wrong order) drops /alarm silently:
+    # the gateway gets no server ack, and its resend must reach the server by the topic every version reads.
+    clock = [1000.0]
+    box = Outbox(connect(tmp_path / "o.sqlite"))
+    box.recover(1.7e9)
+    sent: list[tuple[str, protocol.UplinkBatch]] = []
+    up = Uplink(
+        GW,
+        "boot",
+        box,
+        lambda t, p, q: sent.append((t, protocol.decode_batch(p))),
+        UplinkConfig(batch_size=100, resend_after_s=5, max_resend_after_s=20),
+        on_command=lambda c: None,
+        monotonic=lambda: clock[0],
+    )
+    up.on_connection(True)
+    a = box.put_alarm({"type": "sos"}, 1.7e9)
+    topics = []
+    for _ in range(3):
+        up.send_once()
+        topics.append(sent[-1][0])
+        assert sent[-1][1].events[0].seq == a
+        clock[0] += 60  # past any resend deadline: nobody acknowledged
+    assert topics == [protocol.alarm_topic(GW), protocol.up_topic(GW), protocol.alarm_topic(GW)]
