@@ -21,10 +21,10 @@ SERVER_NATS_USER, SERVER_MQTT_USER = "anxin-server-nats", "anxin-server"
 
 
 def mappings(partitions: int) -> dict[str, str]:
-    """Each gateway's uplink and presence into one partition of the stream."""
+    """Each gateway's uplink and presence into one partition of the stream (alarm batches: of the alarm stream)."""
     return {
-        f"anxin.v1.gw.*.{kind}": f"anxin.up.{{{{partition({partitions},1)}}}}.{{{{wildcard(1)}}}}.{kind}"
-        for kind in ("up", "state")
+        f"anxin.v1.gw.*.{kind}": f"anxin.{root}.{{{{partition({partitions},1)}}}}.{{{{wildcard(1)}}}}.{kind}"
+        for root, kind in (("up", "up"), ("up", "state"), ("alarm", "alarm"))
     }
 
 
@@ -65,7 +65,9 @@ class NatsNode:
                     self.gateway_password,
                     {
                         # Checked against the mapped subject; a QoS 1 subscription needs $MQTT.sub.>.
-                        "publish": {"allow": [f"anxin.up.*.{gw}.up", f"anxin.up.*.{gw}.state"]},
+                        "publish": {
+                            "allow": [f"anxin.up.*.{gw}.up", f"anxin.up.*.{gw}.state", f"anxin.alarm.*.{gw}.alarm"]
+                        },
                         "subscribe": {
                             "allow": [
                                 f"anxin.v1.gw.{gw}.ack",
@@ -85,7 +87,7 @@ class NatsNode:
                     "fleet",
                     secrets.token_urlsafe(16),
                     {
-                        "publish": {"allow": ["anxin.up.>"]},
+                        "publish": {"allow": ["anxin.up.>", "anxin.alarm.>"]},
                         "subscribe": {"allow": ["anxin.v1.gw.*.ack", "anxin.v1.server.state", "$MQTT.sub.>"]},
                     },
                 )

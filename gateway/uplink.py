@@ -201,7 +201,9 @@ class Uplink:
                 self._batches.popitem(last=False)
             self._highest_sent = max(self._highest_sent, max(e.seq for e in entries))
         try:
-            self.publish(protocol.up_topic(self.gateway_id), payload, 1)
+            # A batch that carries an alarm has a topic of its own, read ahead of the readings (docs/protocol.md).
+            topic = protocol.alarm_topic if entries[0].lane == "alarm" else protocol.up_topic
+            self.publish(topic(self.gateway_id), payload, 1)
         except MqttError as exc:
             self.stats.publish_errors += 1
             log.info("uplink publish failed, will retry: %s", exc)

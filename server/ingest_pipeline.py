@@ -83,7 +83,14 @@ class IngestPipeline:
                 self._acknowledge(batch, IngestResult(), qos=0)  # a lost one costs nothing: nothing waits on it
         if not batches:
             return []
-        results = self.commit.commit(batches)
+        try:
+            results = self.commit.commit(batches)
+        except Exception:
+            # The batches stay unacknowledged and are resent; a last will is the broker's only word about
+            # its home, and noting it needs no database: it must not be lost with the commit.
+            for topic, payload in later_states:
+                self.handle_state(topic, payload)
+            raise
         now = self.clock()
         for batch, result in zip(batches, results, strict=True):
             if result.acked or result.rejected:
@@ -91,11 +98,11 @@ class IngestPipeline:
                 self.presence.heard(batch.gateway_id, now, batch.boot_id)
             for alarm_id in result.new_alarms:
                 self.on_new_alarm(alarm_id)
+        for topic, payload in later_states:  # before the mirror: a failing mirror must not drop them either
+            self.handle_state(topic, payload)
         committed = [r for result in results for r in result.readings]
         if committed:
             self.on_readings(committed)
-        for topic, payload in later_states:
-            self.handle_state(topic, payload)
         return results
 
     def _screen(self, topic: str, payload: bytes) -> protocol.UplinkBatch | None:

@@ -38,6 +38,16 @@ class DeskCollector(Collector):
             silent = GaugeMetricFamily("anxin_intake_silent_seconds", "Seconds since a probe last came back")
             silent.add_metric([], probe.seconds_silent())
             yield silent
+        desk = getattr(self.state, "desk", None)
+        if desk is not None:  # a failing first call or desk round is logged and retried; counted here too
+            failed = CounterMetricFamily(
+                "anxin_desk_errors",
+                "Desk rounds and first calls of new alarms that failed (this process)",
+                labels=["part"],
+            )
+            failed.add_metric(["rounds"], desk.loop.errors)
+            failed.add_metric(["first_call"], desk.first_call.errors if desk.first_call else 0)
+            yield failed
         stream = getattr(self.state, "stream", None)
         if stream is not None:
             yield from stream_metrics(stream)
@@ -106,6 +116,14 @@ def stream_metrics(stream: Any) -> Iterator[CounterMetricFamily | GaugeMetricFam
     for p, n in sorted(dict(stream.lag).items()):
         lag.add_metric([str(p)], n)
     yield lag
+    alarm_lag = GaugeMetricFamily(
+        "anxin_stream_alarm_lag",
+        "Alarm batches of a partition not yet settled (stream ANXIN_ALARM): more than a few means alarms wait",
+        labels=["partition"],
+    )
+    for p, n in sorted(dict(stream.alarm_lag).items()):
+        alarm_lag.add_metric([str(p)], n)
+    yield alarm_lag
     outcomes = CounterMetricFamily(
         "anxin_stream_messages",
         "JetStream messages by outcome (this process): acked, naked (database refused), redelivered, invalid",

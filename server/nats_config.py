@@ -20,6 +20,7 @@ ROUTE_USER = "anxin-route"
 SERVER_NATS_USER = "anxin-server-nats"
 SERVER_MQTT_USER = "anxin-server"  # the same name as on Mosquitto (server/broker_access.py)
 STREAM_SUBJECTS = "anxin.up.>"
+ALARM_SUBJECTS = "anxin.alarm.>"  # batches that carry an alarm: their own stream, read first
 DEFAULT_PARTITIONS = 16
 MQTT_DELIVERY = "$MQTT.sub.>"  # where NATS delivers an MQTT client's QoS 1 subscriptions
 MQTT_ONLY = ["MQTT"]
@@ -130,7 +131,7 @@ def partition_of(gateway_id: str, partitions: int = DEFAULT_PARTITIONS) -> int:
 
 
 def gateway_permissions(gateway_id: str, partitions: int = DEFAULT_PARTITIONS) -> dict[str, Any]:
-    """A gateway's MQTT user: its own uplink and presence out; its own acks, commands and the server's presence in.
+    """A gateway's MQTT user: its own uplink (readings and alarms) and presence out; its own acks, commands and the server's presence in.
 
     NATS checks a publish after the account's mapping, so what is allowed is the mapped subject in the
     gateway's own partition (a publish straight to another partition is refused). nats-server 2.9.10
@@ -140,9 +141,10 @@ def gateway_permissions(gateway_id: str, partitions: int = DEFAULT_PARTITIONS) -
     is a JetStream consumer delivering on `$MQTT.sub.<random>`, which the user must be allowed to
     subscribe to; the user can log in over MQTT only, where such a subject cannot be asked for.
     """
-    part = f"anxin.up.{partition_of(gateway_id, partitions)}.{gateway_id}"
+    p = partition_of(gateway_id, partitions)
+    part = f"anxin.up.{p}.{gateway_id}"
     return {
-        "publish": {"allow": [f"{part}.up", f"{part}.state"]},
+        "publish": {"allow": [f"{part}.up", f"{part}.state", f"anxin.alarm.{p}.{gateway_id}.alarm"]},
         "subscribe": {
             "allow": [
                 f"anxin.v1.gw.{gateway_id}.ack",
@@ -163,10 +165,13 @@ def server_mqtt_permissions() -> dict[str, Any]:
 
 
 def partition_mappings(partitions: int) -> dict[str, str]:
-    """Each gateway's uplink and presence into one partition of the stream, always the same one."""
+    """Each gateway's uplink and presence into one partition of the stream, always the same one; its
+    alarm batches into the same partition of the alarm stream (`partition` hashes the gateway id alone)."""
+    part = f"{{{{partition({partitions},1)}}}}.{{{{wildcard(1)}}}}"
     return {
-        f"anxin.v1.gw.*.{kind}": f"anxin.up.{{{{partition({partitions},1)}}}}.{{{{wildcard(1)}}}}.{kind}"
-        for kind in ("up", "state")
+        "anxin.v1.gw.*.up": f"anxin.up.{part}.up",
+        "anxin.v1.gw.*.state": f"anxin.up.{part}.state",
+        "anxin.v1.gw.*.alarm": f"anxin.alarm.{part}.alarm",
     }
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, case, func, or_, select, update
+from sqlalchemy import Boolean, Table, and_, bindparam, case, func, not_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from anxin.loop import Loop
@@ -39,15 +39,27 @@ class Note:
     state: str | None
     state_at: datetime | None
     boot_id: str | None
+    # The state changed within the notes merged here (gone and back, back and gone): `state_at` is then the
+    # start of the state it ends in, written even when the table already shows that state from before.
+    turned: bool = False
 
     def then(self, later: Note) -> Note:
         """This note followed by a later one: the later one wins where it says something."""
+        turned = bool(self.state and later.state and later.state != self.state)
         return Note(
             later.seen_at or self.seen_at,
             later.state or self.state,
             later.state_at if later.state and later.state != self.state else self.state_at,  # "since"
             later.boot_id or self.boot_id,
+            self.turned or later.turned or turned,
         )
+
+
+def storable(text: str, limit: int) -> str:
+    """Gateway-sent text as every database holds it: no NUL (PostgreSQL refuses it), no lone surrogate (json
+    reads one, UTF-8 cannot write it), at most `limit` characters. One flush writes every gateway's notes,
+    so one note the database refuses would stop the presence of every home (found in review, issue 22/24)."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")[:limit]
 
 
 # One UPDATE for every note of a flush (executemany): a column only moves forward, or keeps its value
@@ -63,7 +75,8 @@ _UPDATE = (
             else_=_GW.last_seen,
         ),
         state_at=case(
-            (or_(bindparam("b_state").is_(None), _GW.state == bindparam("b_state")), _GW.state_at),
+            (bindparam("b_state").is_(None), _GW.state_at),
+            (and_(_GW.state == bindparam("b_state"), not_(bindparam("b_turned", type_=Boolean))), _GW.state_at),
             else_=bindparam("b_state_at"),
         ),
         state=func.coalesce(bindparam("b_state"), _GW.state),
@@ -85,12 +98,12 @@ class PresenceBook:
 
     def heard(self, gateway_id: str, now: datetime, boot_id: str | None = None) -> None:
         """The gateway itself spoke (a batch, a heartbeat): seen now, and so connected."""
-        self.note(gateway_id, Note(now, "online", now, boot_id[:64] if boot_id else None))
+        self.note(gateway_id, Note(now, "online", now, storable(boot_id, 64) if boot_id else None))
 
     def state(self, gateway_id: str, state: str, now: datetime, boot_id: str | None = None) -> None:
         """A state message: its state from now; unless it is a last will, also a sign of life."""
         seen = None if state == "offline" else now  # a last will is the broker speaking, not the gateway
-        self.note(gateway_id, Note(seen, state, now, boot_id[:64] if boot_id else None))
+        self.note(gateway_id, Note(seen, storable(state, 16), now, storable(boot_id, 64) if boot_id else None))
 
     def note(self, gateway_id: str, note: Note) -> None:
         """Add a note (in arrival order: later notes win)."""
@@ -137,7 +150,14 @@ class PresenceBook:
     def _write(self, s: Session, taken: dict[str, Note]) -> None:
         """The UPDATE; when it matched fewer rows than notes, the gateways nobody registered are added."""
         rows = [
-            {"b_id": gw_id, "b_seen": n.seen_at, "b_state": n.state, "b_state_at": n.state_at, "b_boot": n.boot_id}
+            {
+                "b_id": gw_id,
+                "b_seen": n.seen_at,
+                "b_state": n.state,
+                "b_state_at": n.state_at,
+                "b_boot": n.boot_id,
+                "b_turned": n.turned,
+            }
             for gw_id, n in sorted(taken.items())  # one lock order for every writer of these rows
         ]
         matched = s.execute(_UPDATE, rows).rowcount  # type: ignore[attr-defined]  # CursorResult of a DML

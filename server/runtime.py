@@ -40,10 +40,11 @@ log = logging.getLogger(__name__)
 
 def ingest_filters(group: str | None) -> list[tuple[str, int]]:
     """Uplink subscriptions, shared between server processes when the broker supports it."""
-    up, state = f"{protocol.PREFIX}/+/up", f"{protocol.PREFIX}/+/state"
+    up, alarm = f"{protocol.PREFIX}/+/up", f"{protocol.PREFIX}/+/alarm"
+    state = f"{protocol.PREFIX}/+/state"
     if group:
-        return [(f"$share/{group}/{up}", 1), (state, 1)]
-    return [(up, 1), (state, 1)]
+        return [(f"$share/{group}/{alarm}", 1), (f"$share/{group}/{up}", 1), (state, 1)]
+    return [(alarm, 1), (up, 1), (state, 1)]
 
 
 @dataclass
@@ -122,6 +123,7 @@ class ServerRuntime:
         app.state.ingest = self.ingest
         app.state.mirror = self.mirror
         app.state.probe = self.probe
+        app.state.desk = self.desk  # its failures on /metrics (server/metrics.py)
         app.state.stream = self.stream
         # Forwarded headers are read by server/web/guard.py, from the configured proxies only.
         config = uvicorn.Config(

@@ -2,9 +2,10 @@
 
 One asyncio loop on its own supervised thread (anxin/loop.py) holds the NATS connection. Every
 second it refreshes its leases and takes or gives up partitions (server/stream_leases.py decides,
-server/stream_lease_board.py writes); each held partition has a pull loop fetching eagerly into
-Ingest's alarm-first queue (server/ingest_queue.py), so an alarm waits in JetStream behind readings
-only when this process already holds MAX_ACK_PENDING unsettled messages of that partition. When a
+server/stream_lease_board.py writes); each held partition has two pull loops fetching eagerly into
+Ingest's alarm-first queue (server/ingest_queue.py): one on its alarm consumer (stream ANXIN_ALARM),
+one on its readings' (ANXIN_UP), so an alarm published on the gateway's alarm topic never waits in
+JetStream behind readings (server/stream_fetch.py). When a
 drain is committed (or dead-lettered) Ingest calls `settled` on its thread; the acks go back to this
 loop with `call_soon_threadsafe`. A drain the database did not take is nak'ed with a delay, and
 JetStream delivers it again (the store deduplicates by gateway and sequence).
@@ -27,9 +28,12 @@ from server.stream_lease_board import LeaseBoard
 from server.stream_leases import Health, View, expired, health, plan
 from server.stream_setup import (
     ACK_WAIT_S,
+    ALARM,
     BUCKET,
     LEASE_TTL_S,
+    SOURCES,
     STREAM,
+    UP,
     consumer_name,
     ensure_stream,
     partition_subject,
@@ -63,6 +67,7 @@ class StreamIngest:
         self.counters: Counter[str] = Counter()  # acked, naked, redelivered, invalid, ack_errors, leases_lost
         self.owned: frozenset[int] = frozenset()  # read by /metrics and health from other threads
         self.lag: dict[int, int] = {}  # per partition: not yet delivered + delivered and not acked
+        self.alarm_lag: dict[int, int] = {}  # the same, of the partition's alarm consumer
         # Messages in partition number `partitions` (the first past ours): the cluster's mapping has more
         # partitions than this setting, and those gateways' messages are read by nobody.
         self.unread = 0
@@ -257,10 +262,15 @@ class StreamIngest:
         while True:
             try:
                 for p in range(self.partitions):
-                    info = await js.consumer_info(STREAM, consumer_name(p))
-                    self.lag[p] = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
-                beyond = await js.stream_info(STREAM, subjects_filter=partition_subject(self.partitions))
-                unread = sum((beyond.state.subjects or {}).values())
+                    for source, lags in ((UP, self.lag), (ALARM, self.alarm_lag)):
+                        info = await js.consumer_info(source.stream, consumer_name(p, source))
+                        lags[p] = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+                unread = 0
+                for source in SOURCES:
+                    beyond = await js.stream_info(
+                        source.stream, subjects_filter=partition_subject(self.partitions, source)
+                    )
+                    unread += sum((beyond.state.subjects or {}).values())
                 if unread and not self.unread:
                     log.error(
                         "STREAM INTAKE INCOMPLETE: %d message(s) in partition %d, which no consumer reads: "

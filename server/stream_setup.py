@@ -3,13 +3,17 @@
 Gateways publish MQTT `anxin/v1/gw/<gw>/up|state` to a NATS cluster's MQTT listener; the account's
 subject mapping puts each gateway into one partition P for good: `anxin.up.<P>.<gw>.up|state`. One
 stream, ANXIN_UP, holds them all; one durable pull consumer per partition, `ingest-p<P>`, is read by
-whichever ingest process holds that partition's lease (server/stream_leases.py). The pure helpers
-here turn a subject back into the MQTT topic Ingest knows; `ensure_stream` does the I/O.
+whichever ingest process holds that partition's lease (server/stream_leases.py). Batches that carry
+an alarm come on `anxin/v1/gw/<gw>/alarm`, mapped to `anxin.alarm.<P>.<gw>.alarm`: their own stream,
+ANXIN_ALARM, with consumers `alarm-p<P>` read by the holder of partition P ahead of the readings, so an
+alarm never waits in JetStream behind readings. The pure helpers here turn a subject back into the
+MQTT topic Ingest knows; `ensure_stream` does the I/O.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from anxin import protocol
@@ -31,24 +35,47 @@ MAX_ACK_PENDING = 512
 KINDS = ("up", "state")
 
 
+@dataclass(frozen=True)
+class Source:
+    """One stream of the uplink: its name, its subjects' first two tokens, its consumers and their bounds."""
+
+    stream: str
+    root: str  # subjects are `<root>.<P>.<gw>.<kind>`
+    kinds: tuple[str, ...]
+    consumer_prefix: str
+    max_ack_pending: int
+    fetch_batch: int
+
+    @property
+    def subjects(self) -> str:
+        return f"{self.root}.>"
+
+
+UP = Source(STREAM, "anxin.up", KINDS, "ingest-p", MAX_ACK_PENDING, 256)
+# Alarms are few and each must go at once: a small window (a gateway resends what is not acknowledged,
+# so a full window only delays), fetched by its own loop so readings never stand in front of one.
+ALARM = Source("ANXIN_ALARM", "anxin.alarm", ("alarm",), "alarm-p", 32, 32)
+SOURCES = (ALARM, UP)
+
+
 class StreamSetupError(RuntimeError):
     """The stream exists in a shape this server cannot use and cannot change."""
 
 
-def consumer_name(partition: int) -> str:
+def consumer_name(partition: int, source: Source = UP) -> str:
     """The durable pull consumer of one partition."""
-    return f"ingest-p{partition}"
+    return f"{source.consumer_prefix}{partition}"
 
 
-def partition_subject(partition: int) -> str:
+def partition_subject(partition: int, source: Source = UP) -> str:
     """What one partition's consumer reads."""
-    return f"anxin.up.{partition}.>"
+    return f"{source.root}.{partition}.>"
 
 
-def mqtt_topic(subject: str) -> tuple[int, str] | None:
-    """(partition, MQTT topic) of a stream subject `anxin.up.<P>.<gw>.<kind>`; None when it is not one."""
+def mqtt_topic(subject: str, source: Source = UP) -> tuple[int, str] | None:
+    """(partition, MQTT topic) of a stream subject `<root>.<P>.<gw>.<kind>`; None when it is not one."""
     parts = subject.split(".")
-    if len(parts) != 5 or parts[0] != "anxin" or parts[1] != "up" or parts[4] not in KINDS:
+    if len(parts) != 5 or f"{parts[0]}.{parts[1]}" != source.root or parts[4] not in source.kinds:
         return None
     if not parts[2].isdigit() or not parts[3]:
         return None
@@ -61,14 +88,20 @@ def replicas(wanted: int, cluster_size: int) -> int:
 
 
 async def ensure_stream(js: Any, partitions: int, wanted_replicas: int, cluster_size: int) -> None:
-    """Create the stream, its consumers and the lease bucket, or leave them as they are (every process does this)."""
+    """Create the streams, their consumers and the lease bucket, or leave them as they are (every process does this)."""
+    n = replicas(wanted_replicas, cluster_size)
+    for source in SOURCES:
+        await _ensure(js, source, partitions, n)
+    await js.create_key_value(bucket=BUCKET, ttl=LEASE_TTL_S, history=1, replicas=n)
+
+
+async def _ensure(js: Any, source: Source, partitions: int, n: int) -> None:
     from nats.js import api
     from nats.js.errors import APIError, BadRequestError
 
-    n = replicas(wanted_replicas, cluster_size)
     config = api.StreamConfig(
-        name=STREAM,
-        subjects=[SUBJECTS],
+        name=source.stream,
+        subjects=[source.subjects],
         storage=api.StorageType.FILE,
         num_replicas=n,
         retention=api.RetentionPolicy.WORK_QUEUE,
@@ -82,23 +115,22 @@ async def ensure_stream(js: Any, partitions: int, wanted_replicas: int, cluster_
             await js.update_stream(config)
         except APIError as exc:  # e.g. made by hand as a limits stream: its retention cannot change
             raise StreamSetupError(
-                f"流 {STREAM} 已存在且其设置无法改为所需设置（工作队列、{n} 副本）：请在其消息入库后删除它再启动 / "
-                f"stream {STREAM} exists with settings that cannot be changed to the ones needed (work queue, "
+                f"流 {source.stream} 已存在且其设置无法改为所需设置（工作队列、{n} 副本）：请在其消息入库后删除它再启动 / "
+                f"stream {source.stream} exists with settings that cannot be changed to the ones needed (work queue, "
                 f"{n} replicas): delete it once its messages are ingested, then start again ({exc.description})"
             ) from exc
-        log.info("stream %s updated to %d replicas", STREAM, n)
+        log.info("stream %s updated to %d replicas", source.stream, n)
     for p in range(partitions):
         consumer = api.ConsumerConfig(
-            durable_name=consumer_name(p),
-            filter_subject=partition_subject(p),
+            durable_name=consumer_name(p, source),
+            filter_subject=partition_subject(p, source),
             ack_policy=api.AckPolicy.EXPLICIT,
             deliver_policy=api.DeliverPolicy.ALL,
             ack_wait=ACK_WAIT_S,
-            max_ack_pending=MAX_ACK_PENDING,
+            max_ack_pending=source.max_ack_pending,
             max_waiting=64,
         )
         try:
-            await js.add_consumer(STREAM, consumer)
+            await js.add_consumer(source.stream, consumer)
         except BadRequestError as exc:  # exists with other settings: keep it (its position is what matters)
-            log.warning("consumer %s exists with other settings; kept as it is: %s", consumer_name(p), exc)
-    await js.create_key_value(bucket=BUCKET, ttl=LEASE_TTL_S, history=1, replicas=n)
+            log.warning("consumer %s exists with other settings; kept as it is: %s", consumer_name(p, source), exc)

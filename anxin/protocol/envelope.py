@@ -28,6 +28,11 @@ def up_topic(gateway_id: str) -> str:
     return f"{PREFIX}/{gateway_id}/up"
 
 
+def alarm_topic(gateway_id: str) -> str:
+    """Gateway -> server: a batch that carries an alarm (same format and ack as `up_topic`), read ahead of readings."""
+    return f"{PREFIX}/{gateway_id}/alarm"
+
+
 def ack_topic(gateway_id: str) -> str:
     """Server -> gateway: which sequence numbers are durably stored."""
     return f"{PREFIX}/{gateway_id}/ack"

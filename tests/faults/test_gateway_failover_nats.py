@@ -61,9 +61,10 @@ class NatsAcker:
         js = nc.jetstream()
         # The server creates the uplink stream (server side of issue 22); the acker reads core NATS.
         await js.add_stream(StreamConfig(name="ANXIN_UP", subjects=["anxin.up.>"], num_replicas=3))
+        await js.add_stream(StreamConfig(name="ANXIN_ALARM", subjects=["anxin.alarm.>"], num_replicas=3))
 
         async def on_batch(msg) -> None:  # type: ignore[no-untyped-def]
-            if not msg.subject.endswith(".up"):
+            if not msg.subject.endswith((".up", ".alarm")):
                 return  # presence
             batch = protocol.decode_batch(msg.data)
             with self.lock:
@@ -72,6 +73,7 @@ class NatsAcker:
             await nc.publish(protocol.ack_topic(batch.gateway_id).replace("/", "."), protocol.encode_ack(ack))
 
         await nc.subscribe("anxin.up.>", cb=on_batch)
+        await nc.subscribe("anxin.alarm.>", cb=on_batch)  # batches that carry an alarm
         await nc.flush()
         self.ready.set()
         await self._done.wait()

@@ -56,6 +56,7 @@ def test_a_gateway_can_neither_speak_for_another_nor_read_its_topics(secured, re
         target, "boot-x", (protocol.UplinkEvent(900, "alarm", time.time(), SOS),), sent_at=time.time()
     )
     other.publish(protocol.up_topic(target), protocol.encode_batch(batch))
+    other.publish(protocol.alarm_topic(target), protocol.encode_batch(batch))  # alarms' own topic: the same
     forged = {"v": 1, "cmd": "permit_join", "seconds": 254}
     other.publish(protocol.cmd_topic(target), json.dumps(forged).encode())
     other.publish(protocol.ack_topic(target), b'{"v":1,"seqs":[],"upto":2147483647}')

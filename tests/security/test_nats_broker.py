@@ -59,16 +59,16 @@ def cluster(nats_cluster_factory: Callable[..., NatsCluster]) -> NatsCluster:
     return made
 
 
-def stream_subjects(cluster: NatsCluster) -> list[str]:
-    """The subject of every message in the uplink stream, as the server reads it."""
+def stream_subjects(cluster: NatsCluster, stream: str = "ANXIN_UP") -> list[str]:
+    """The subject of every message in an uplink stream, as the server reads it."""
 
     async def read(nc: NATS) -> list[str]:
         js = nc.jetstream()
-        info = await js.stream_info("ANXIN_UP")
+        info = await js.stream_info(stream)
         if not info.state.messages:
             return []
         return [
-            (await js.get_msg("ANXIN_UP", seq)).subject or ""
+            (await js.get_msg(stream, seq)).subject or ""
             for seq in range(info.state.first_seq, info.state.last_seq + 1)
         ]
 
@@ -148,6 +148,28 @@ def test_a_gateway_can_neither_publish_as_another_nor_read_its_acks_and_commands
     time.sleep(QUIET)
     assert stream_subjects(cluster) == [f"anxin.up.{partition_of(A)}.{A}.up"], "A published for B"
     assert heard_by_a == [], "gateway A read B's acks or commands"
+
+
+def test_a_gateway_cannot_publish_on_another_gateways_alarm_subject(cluster: NatsCluster, attacker) -> None:
+    as_server(
+        cluster, lambda nc: nc.jetstream().add_stream(StreamConfig(name="ANXIN_ALARM", subjects=["anxin.alarm.>"]))
+    )
+    mallory = attacker(login(cluster, A, PASSWORDS[A]), client_id=f"anxin-gw-{A}")
+    for topic in (
+        protocol.alarm_topic(B),
+        f"anxin/alarm/{partition_of(B)}/{B}/alarm",  # straight into B's partition of the alarm stream
+        f"anxin/alarm/{partition_of(A)}/{B}/alarm",  # into A's own partition, under B's name
+        f"anxin/alarm/{partition_of(A)}/{A}/up",  # readings smuggled into the alarm stream
+    ):
+        mallory.publish(topic, b"forged").wait_for_publish(10)
+    mallory.publish(protocol.alarm_topic(A), b"own").wait_for_publish(10)  # what A may do lands
+    own = [f"anxin.alarm.{partition_of(A)}.{A}.alarm"]
+    assert wait_until(lambda: stream_subjects(cluster, "ANXIN_ALARM") == own, 30), stream_subjects(
+        cluster, "ANXIN_ALARM"
+    )
+    time.sleep(QUIET)
+    assert stream_subjects(cluster, "ANXIN_ALARM") == own, "A published an alarm for B"
+    assert stream_subjects(cluster) == [], "an alarm landed in the readings' stream"
 
 
 def test_a_gateway_cannot_reach_jetstreams_api(cluster: NatsCluster, attacker) -> None:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import Engine, select
 
 from anxin import protocol
 from firmware_sim.receiver import NotificationReceiver
-from server.db.models import Alarm
+from server.db.models import Alarm, Gateway
+from server.db.session import session_factory
 from server.ingest import Ingest
-from tests.integration.desk.conftest import Clock, make_desk, provision
+from server.presence_book import PresenceBook
+from tests.integration.desk.conftest import T0, Clock, make_desk, provision
 
 pytestmark = pytest.mark.integration
 
@@ -85,3 +91,44 @@ def test_heartbeats_noted_before_a_restart_reach_the_desk(engine: Engine, home: 
     second.stop()
     d.at(11 * 60)
     assert offline_alarms(d) == [("gw-2", "notified")], "gw-1 was heard after the restart; gw-2 only before it"
+
+
+@pytest.mark.parametrize("boot", ["boot\x00-1", "boot-\ud800"], ids=["nul", "lone-surrogate"])
+def test_one_gateways_bad_boot_id_does_not_stop_every_homes_presence(engine: Engine, home: None, boot: str) -> None:
+    """A heartbeat whose boot id PostgreSQL or UTF-8 cannot hold (a NUL, a lone surrogate, which json
+    reads) was noted as it came: every flush failed on it and was put back, so no home's heartbeat reached
+    the table any more and every home soon looked silent to the desk."""
+    clock = Clock()
+    d = make_desk(engine, clock)
+    ingest = Ingest(d.sessions, lambda *_a: None, lambda _a: None, clock=clock)
+    book = ingest.pipeline.presence
+    bad = json.dumps({"v": 1, "gw": "gw-1", "boot": boot, "events": [], "id": "hb-x"}).encode()
+    for minute in range(12):
+        clock.now = clock.now.replace(minute=minute)
+        ingest.handle(protocol.up_topic("gw-1"), bad)
+        ingest.handle(*heartbeat("gw-2", minute))
+        book.flush()
+        d.at(minute * 60)
+    assert offline_alarms(d) == [], "both homes kept beating: nobody is raised to staff"
+
+
+def test_a_home_back_and_gone_again_between_two_flushes_gets_its_full_grace(engine: Engine, home: None) -> None:
+    """A flaky router: the will at T0 is written; the home reconnects at +30 s and drops again at +31 s,
+    both before the next flush. It has been offline since +31 s, so the desk must not raise the
+    offline alarm at +70 s (the grace is a minute): the written 'offline since' must be +31 s, not T0."""
+    from server.presence import PresencePolicy, is_down
+
+    sessions = session_factory(engine)
+    book = PresenceBook(sessions, Counter())
+    book.heard("gw-1", T0 - timedelta(seconds=5), "boot-1")
+    book.state("gw-1", "offline", T0)  # the last will
+    book.flush()
+    book.state("gw-1", "online", T0 + timedelta(seconds=30), "boot-1")  # back (its birth message)
+    book.state("gw-1", "offline", T0 + timedelta(seconds=31))  # and gone again
+    book.flush()
+    with sessions() as s:
+        gw = s.get(Gateway, "gw-1")
+    assert gw is not None
+    policy = PresencePolicy(silent_after=timedelta(minutes=10), offline_grace=timedelta(seconds=60))
+    assert is_down(gw, policy, T0 + timedelta(seconds=70)) is None, "alarmed 39 s into its one-minute grace"
+    assert is_down(gw, policy, T0 + timedelta(seconds=92)) is not None, "a full grace later it is alarmed"

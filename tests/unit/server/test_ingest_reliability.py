@@ -237,3 +237,38 @@ def test_an_alarm_that_waited_for_a_busy_connection_pool_is_not_dead_lettered(tm
     with ing.sessions() as s:
         assert s.query(Alarm).count() == 1
     engine.dispose()
+
+
+def test_a_last_will_in_a_drain_whose_commit_cannot_reach_the_database_is_not_lost(tmp_path):
+    """A home's last will came in the same drain as another home's reading while the database was busy
+    (every pooled connection taken): the reading stays unacknowledged and is resent, but the will is the
+    broker's one message about that home. It must still reach the desk (after the 1-minute grace), not
+    wait 10 minutes for the home to count as silent."""
+    from sqlalchemy import create_engine
+
+    from server.db.models import Gateway
+
+    engine = create_engine(
+        f"sqlite:///{tmp_path}/s.db",
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=0.1,
+        connect_args={"check_same_thread": False},
+    )
+    create_schema(engine)
+    sessions = session_factory(engine)
+    with sessions() as s, s.begin():
+        s.add(Gateway(id="gw-gone", state="online", state_at=NOW, last_seen=NOW))
+    ing = Ingest(sessions, lambda *_a: None, lambda _a: None, clock=lambda: NOW)
+    will = (protocol.state_topic("gw-gone"), b'{"v": 1, "state": "offline"}')
+    busy = engine.connect()  # the pool's only connection, held elsewhere
+    try:
+        with contextlib.suppress(Exception):
+            ing.pipeline.handle_many([(protocol.up_topic(GW), batch(reading(1))), will])
+    finally:
+        busy.close()
+    ing.stop()  # writes the presence book
+    with sessions() as s:
+        gone = s.get(Gateway, "gw-gone")
+        assert gone is not None and gone.state == "offline", "the last will was dropped with the failed commit"
+    engine.dispose()

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from server.nats_config import ClusterLayout, NodeAddress, Users, accounts_config, gateway_permissions, partition_of
+from server.nats_config import (
+    ClusterLayout,
+    NodeAddress,
+    Users,
+    accounts_config,
+    gateway_permissions,
+    partition_mappings,
+    partition_of,
+)
 from server.nats_setup import NatsSetupError, add_gateway, create, remove_gateway
 
 NATS = shutil.which("nats-server") or "/usr/sbin/nats-server"
@@ -23,9 +31,15 @@ def test_partition_is_the_one_nats_server_computes() -> None:
 
 def test_a_gateway_may_publish_only_its_own_partition_and_read_only_its_own_topics() -> None:
     perms = gateway_permissions("gwA", 16)
-    assert perms["publish"]["allow"] == ["anxin.up.6.gwA.up", "anxin.up.6.gwA.state"]
+    assert perms["publish"]["allow"] == ["anxin.up.6.gwA.up", "anxin.up.6.gwA.state", "anxin.alarm.6.gwA.alarm"]
     assert "anxin.v1.gw.gwB.ack" not in perms["subscribe"]["allow"]
     assert not any(s.startswith("$JS") or s in (">", "*") for s in perms["subscribe"]["allow"])
+
+
+def test_alarms_are_mapped_to_the_same_partition_of_their_own_stream() -> None:
+    mappings = partition_mappings(16)
+    assert mappings["anxin.v1.gw.*.alarm"] == "anxin.alarm.{{partition(16,1)}}.{{wildcard(1)}}.alarm"
+    assert mappings["anxin.v1.gw.*.up"] == "anxin.up.{{partition(16,1)}}.{{wildcard(1)}}.up"
 
 
 def test_the_accounts_file_refuses_a_password_in_clear() -> None:

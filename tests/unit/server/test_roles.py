@@ -20,10 +20,14 @@ def settings(tmp_path: Path, role: str, group: str | None = "anxin") -> ServerSe
 
 def test_ingest_processes_share_the_uplink_and_all_hear_presence(tmp_path: Path) -> None:
     rt = build_runtime(settings(tmp_path, "ingest"))
-    assert rt.link.subscriptions[:2] == [("$share/anxin/anxin/v1/gw/+/up", 1), ("anxin/v1/gw/+/state", 1)]
-    assert rt.probe is not None and rt.link.subscriptions[2:] == [(rt.probe.topic, 0)], "its own intake probe"
+    assert rt.link.subscriptions[:3] == [
+        ("$share/anxin/anxin/v1/gw/+/alarm", 1),
+        ("$share/anxin/anxin/v1/gw/+/up", 1),
+        ("anxin/v1/gw/+/state", 1),
+    ]
+    assert rt.probe is not None and rt.link.subscriptions[3:] == [(rt.probe.topic, 0)], "its own intake probe"
     assert rt.desk is not None
-    assert ingest_filters(None) == [("anxin/v1/gw/+/up", 1), ("anxin/v1/gw/+/state", 1)]
+    assert ingest_filters(None) == [("anxin/v1/gw/+/alarm", 1), ("anxin/v1/gw/+/up", 1), ("anxin/v1/gw/+/state", 1)]
 
 
 def test_api_processes_neither_ingest_nor_escalate(tmp_path: Path) -> None:

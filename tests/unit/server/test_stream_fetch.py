@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from server.stream_fetch import PartitionFetch
+from server.stream_setup import ALARM
 
 
 @dataclass
@@ -72,7 +73,7 @@ def test_acked_only_when_settled_and_a_redelivery_is_queued_once() -> None:
     run(body)
     assert again.answers == ["ack"] and first.answers == [], "the latest delivery is the one answered"
     assert naked.answers == ["nak"], "the database did not take it: JetStream delivers it again"
-    assert not fetch.pending[3]
+    assert not fetch.unsettled(3)
     assert fetch.counters == Counter({"acked": 1, "naked": 1, "redelivered": 1})
 
 
@@ -101,3 +102,22 @@ def test_a_subject_that_is_not_an_uplink_is_dropped_from_the_stream() -> None:
 
     run(body)
     assert odd.answers == ["term"] and not ingest.queued and fetch.counters["invalid"] == 1
+
+
+def test_alarms_from_their_own_stream_are_queued_and_settled_apart_from_readings() -> None:
+    ingest = FakeIngest()
+    fetch = PartitionFetch(ingest, Counter())  # type: ignore[arg-type]
+    reading, alarm = FakeMsg("anxin.up.2.gw-1.up", 5), FakeMsg("anxin.alarm.2.gw-1.alarm", 5)  # same seq, two streams
+    misplaced = FakeMsg("anxin.up.2.gw-1.up", 6)  # a readings subject cannot come from the alarm stream
+
+    async def body() -> None:
+        fetch._hand(2, reading)
+        fetch._hand(2, alarm, ALARM)
+        fetch._hand(2, misplaced, ALARM)
+        assert [t for t, _ in ingest.queued] == ["anxin/v1/gw/gw-1/up", "anxin/v1/gw/gw-1/alarm"]
+        assert fetch.unsettled(2) == 2
+        fetch.settle([ingest.queued[1][1]], True)
+
+    run(body)
+    assert alarm.answers == ["ack"] and reading.answers == [], "each stream's message is answered on its own"
+    assert misplaced.answers == ["term"] and fetch.unsettled(2) == 1
