@@ -1,6 +1,6 @@
 """One real nats-server for bench.stream_ingest: JetStream, an MQTT listener, the partition mappings.
 
-Unlike tests/nats_cluster.py (the generated, shipped configuration) it lets the benchmark fleet
+Unlike firmware_sim/nats_cluster.py (the generated, shipped configuration) it lets the benchmark fleet
 (bench/fleet.py, which has no per-gateway passwords) in without a password as the user "fleet",
 confined to gateway topics, like the benchmark Mosquitto's allow_anonymous. Never shipped.
 """

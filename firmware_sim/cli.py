@@ -89,10 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--notify", help="apprise URL every demo caregiver is notified at (e.g. json://host:port/path)")
     demo.add_argument(
         "--scenario",
-        choices=["sos", "fall", "bp", "hypo"],
+        choices=["sos", "fall", "bp", "hypo", "cluster"],
         help="3 s after start, sos: press an SOS button; fall: the fall radar reports a fall nobody "
         "cancels; bp: a very high blood pressure, confirmed by a repeat; hypo: the glucose meter reads "
-        "2.8 mmol/L",
+        "2.8 mmol/L; cluster: three NATS nodes and two ingest processes, node 1 and one ingest process "
+        "killed between two SOS presses (needs nats-server; --exit-after counts from the story's end)",
     )
     demo.add_argument("--exit-after", type=float, help="stop by itself after this many seconds")
     demo.add_argument("--port", type=int, default=8000, help="web port (a free one is taken if busy)")

@@ -265,10 +265,14 @@ def run_demo(options: DemoOptions) -> int:
         except OSError as exc:
             print(f"anxin-sim: cannot use --data-dir {options.data_dir}: {exc.strerror or exc}", file=sys.stderr)
             return 2
-    demo = Demo(options)
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())
+    if options.scenario == "cluster":  # three NATS nodes, two ingest processes, a gateway failing over
+        from firmware_sim.cluster_story import run_cluster
+
+        return run_cluster(options.data_dir, say, options.notify, options.port, options.exit_after, done)
+    demo = Demo(options)
     try:
         demo.start()
         if options.scenario == "sos":

@@ -8,7 +8,7 @@ say() { printf '==> %s\n' "$*" >&2; }
 test_packages() {
   local missing=()
   command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
-  # The NATS cluster's tests start their own three nodes (tests/nats_cluster.py), never the machine's.
+  # The NATS cluster's tests start their own three nodes (firmware_sim/nats_cluster.py), never the machine's.
   command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
   # The browser tests drive Debian's Chromium through Playwright (no browser download); Chinese
   # text needs a CJK font or it renders as empty boxes in the screenshots.

@@ -21,13 +21,13 @@ import psycopg
 from anxin.mqtt import BrokerAddress
 from bench.stack import ServerProcess
 from firmware_sim.installation import demo_provision
+from firmware_sim.nats_cluster import NatsCluster
 from firmware_sim.receiver import NotificationReceiver
 from server.db.session import create_schema, make_engine, session_factory
 from server.nats_config import SERVER_NATS_USER
 from server.provision import PairingIn, apply
 from tests.faults.procs import Devices, GatewayProc, Proc, Stored, devices
 from tests.integration.harness import wait_until
-from tests.nats_cluster import NatsCluster
 
 READY_LINE = "Anxin server running"
 # Nobody acknowledges in these runs: the caregiver's wait is the longest allowed, so that the repeat

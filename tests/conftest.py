@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from firmware_sim.nats_cluster import NATS_SERVER, NatsCluster
 from firmware_sim.receiver import NotificationReceiver
 from tests.mosquitto import MOSQUITTO, Mosquitto
-from tests.nats_cluster import NATS_SERVER, NatsCluster
 
 POSTGRES_ADMIN_URL = os.environ.get("ANXIN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 

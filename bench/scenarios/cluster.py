@@ -13,12 +13,12 @@ from typing import Any
 
 from bench.core import BenchError, Result, Stopwatch, log, percentiles
 from bench.stack import ServerProcess, postgres_database, provision_database
+from firmware_sim.nats_cluster import NatsCluster
 from firmware_sim.receiver import NotificationReceiver
 from tests.cluster_stack import ClusterStack, Home, build, probe, settled
 from tests.faults.procs import GatewayProc, devices
 from tests.integration.harness import wait_until
 from tests.mosquitto import Mosquitto
-from tests.nats_cluster import NatsCluster
 
 SETTLE_S = 300.0
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
+from firmware_sim.nats_cluster import NatsCluster
 from firmware_sim.receiver import NotificationReceiver
 from tests.cluster_stack import ClusterStack, build
 from tests.faults.checks import assert_alarms_first, assert_nothing_lost
 from tests.integration.harness import wait_until
-from tests.nats_cluster import NatsCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.postgres, pytest.mark.slow]
 

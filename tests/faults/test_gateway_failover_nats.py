@@ -23,10 +23,10 @@ import pytest
 from nats.js.api import StreamConfig
 
 from anxin import protocol
+from firmware_sim.nats_cluster import NatsCluster
 from server.nats_config import SERVER_NATS_USER
 from tests.faults.procs import GATEWAY_ID, GatewayProc, devices
 from tests.integration.harness import wait_until
-from tests.nats_cluster import NatsCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.slow]
 

@@ -23,10 +23,10 @@ from nats.js.api import StreamConfig
 from anxin import protocol
 from anxin.mqtt import BrokerAddress, MqttLink
 from anxin.ports import free_port, wait_for_port
+from firmware_sim.nats_cluster import NATS_SERVER, NatsCluster
 from server.nats_config import SERVER_NATS_USER, partition_of
 from server.nats_setup import remove_gateway
 from tests.integration.harness import wait_until
-from tests.nats_cluster import NATS_SERVER, NatsCluster
 
 A, B = "gw-a", "gw-b"
 PASSWORDS = {A: "password-of-a", B: "password-of-b"}

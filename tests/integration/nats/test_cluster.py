@@ -14,8 +14,8 @@ import pytest
 from nats.js.api import StreamConfig
 
 from anxin.mqtt import BrokerAddress
+from firmware_sim.nats_cluster import NatsCluster
 from server.nats_config import partition_of
-from tests.nats_cluster import NatsCluster
 
 pytestmark = [pytest.mark.integration]
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from anxin.ports import free_port
+from firmware_sim.nats_cluster import NatsCluster
 from server.runtime import ServerRuntime, build_runtime
 from server.settings import ServerSettings
 from tests.integration.stream.nats_node import SERVER_MQTT_USER, SERVER_NATS_USER, NatsNode
-from tests.nats_cluster import NatsCluster
 
 GATEWAYS = [f"gw-r{i:03d}" for i in range(1, 9)]
 

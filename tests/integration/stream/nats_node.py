@@ -1,12 +1,12 @@
-"""One node of tests/nats_cluster.py (made from `nats-config`'s own files) as the stream tests use it."""
+"""One node of firmware_sim/nats_cluster.py (made from `nats-config`'s own files) as the stream tests use it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from anxin.mqtt import BrokerAddress
+from firmware_sim.nats_cluster import NatsCluster
 from server.nats_config import SERVER_MQTT_USER, SERVER_NATS_USER
-from tests.nats_cluster import NatsCluster
 
 __all__ = ["SERVER_MQTT_USER", "SERVER_NATS_USER", "NatsNode"]
 

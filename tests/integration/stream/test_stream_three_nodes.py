@@ -11,13 +11,13 @@ import nats
 import pytest
 
 from anxin.ports import free_port
+from firmware_sim.nats_cluster import NatsCluster
 from server.runtime import ServerRuntime, build_runtime
 from server.settings import ServerSettings
 from server.stream_setup import STREAM
 from tests.integration.harness import provision, wait_until
 from tests.integration.stream.nats_node import SERVER_NATS_USER, NatsNode
 from tests.integration.stream.test_stream_ingest import StreamGateway
-from tests.nats_cluster import NatsCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
 

@@ -1,5 +1,5 @@
 """A real nats-server cluster (1 or 3 nodes) on free loopback ports, from `anxin-server nats-config`'s
-own generator; shared by the test fixtures and the benchmarks (never shipped)."""
+own generator; shared by `anxin-sim demo --scenario cluster`, the test fixtures and the benchmarks."""
 
 from __future__ import annotations
 
@@ -119,7 +119,10 @@ class NatsCluster:
         ports and files and another attempt; any other failure raises ClusterStartError.
         """
         if not Path(NATS_SERVER).exists():
-            raise ClusterStartError("nats-server is not installed: run scripts/test.sh, or apt-get install nats-server")
+            raise ClusterStartError(
+                "未安装 nats-server：请运行 sudo apt-get install nats-server / nats-server is not installed: "
+                "run sudo apt-get install nats-server (scripts/demo.sh and scripts/test.sh install it)"
+            )
         for attempt in range(attempts):
             self.server_nats_password, self.server_mqtt_password = create(self.dir, self.layout, self.partitions)
             for gateway_id, password in (gateways or {}).items():
