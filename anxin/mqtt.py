@@ -19,6 +19,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from anxin.broker_address import BrokerAddress as BrokerAddress
 from anxin.broker_address import Endpoint, format_endpoint
 from anxin.paho_client import make_client as make_client
+from anxin.paho_client import raw_socket
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ class MqttLink:
     def force_reconnect(self) -> None:
         """Drop a connection that looks alive but carries nothing; the loop connects again."""
         self.stats.forced_reconnects += 1
-        sock = self.client.socket()
+        sock = raw_socket(self.client.socket())
         if not isinstance(sock, socket.socket):  # not connected (or a websocket wrapper, which we never use)
             return
         try:

@@ -24,7 +24,8 @@ from gateway.devices.ble_bpm import BpmStream
 from gateway.devices.rflink import RflinkStream
 from gateway.devices.router import Router
 from gateway.items import LocalMessage
-from gateway.outbox import Outbox, connect
+from gateway.outbox import Outbox
+from gateway.outbox_db import connect
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from anxin.ports import free_port, wait_for_port
-from gateway.outbox import Outbox, connect
+from gateway.outbox import Outbox
+from gateway.outbox_db import connect
 
 READING = {
     "device": "climate-1",

@@ -50,7 +50,8 @@ def worker_costs(events: int = 2000) -> dict[str, float]:
     from gateway.config import GatewaySettings
     from gateway.devices.router import Router
     from gateway.model import DeviceEvent, EventKind
-    from gateway.outbox import Outbox, connect
+    from gateway.outbox import Outbox
+    from gateway.outbox_db import connect
     from gateway.service import Gateway
 
     with tempfile.TemporaryDirectory() as tmp:

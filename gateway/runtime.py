@@ -21,7 +21,8 @@ from gateway.home.bridge import SpeakerService, build_speaker
 from gateway.home.health import health_doc, health_topic
 from gateway.home.panel import Panel, PanelError
 from gateway.home.speaker import speaker_topic
-from gateway.outbox import Outbox, connect
+from gateway.outbox import Outbox
+from gateway.outbox_db import connect
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway
 from gateway.supervision import LOCAL_BROKER

@@ -189,7 +189,7 @@ class Gateway:
 
     def _count_lost(self) -> None:
         """Every reading the disk refused, in whichever commit, is one outbox error (the health report's)."""
-        lost = self.outbox.lost
+        lost = self.outbox.group.lost
         if lost > self._lost_seen:
             self.counters["outbox_errors"] += lost - self._lost_seen
             self._lost_seen = lost
@@ -273,6 +273,8 @@ class Gateway:
         self._release_parked()
         self._count_lost()
         self.outbox.report_refused(self.clocks.wall(), self.clocks.monotonic())  # which numbers never come
+        if not self.outbox.enforce_cap(self.clocks.wall(), self.clocks.monotonic()):  # never in an alarm's commit
+            self.counters["outbox_errors"] += 1
         self.outlet.save_open_alarms()
         self.intake.tick()
         self.decide(rules_engine.Tick())

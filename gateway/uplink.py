@@ -16,7 +16,8 @@ from anxin import protocol
 from anxin.loop import Loop
 from anxin.mqtt import MqttError
 from gateway.config import UplinkConfig
-from gateway.outbox import Entry, Outbox
+from gateway.outbox import Outbox
+from gateway.outbox_db import Entry
 from gateway.uplink_window import Window
 
 log = logging.getLogger(__name__)

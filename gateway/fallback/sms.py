@@ -15,7 +15,8 @@ from anxin.loop import Loop
 from gateway.config import SmsConfig
 from gateway.errors import ModemError, OutboxError
 from gateway.fallback.modem import GsmModem
-from gateway.outbox import Entry, Outbox
+from gateway.outbox import Outbox
+from gateway.outbox_db import Entry
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,8 @@ from smspdudecoder.fields import SMSSubmit
 from gateway.config import SmsConfig
 from gateway.fallback.modem import GsmModem
 from gateway.fallback.sms import SmsFallback
-from gateway.outbox import Outbox, connect
+from gateway.outbox import Outbox
+from gateway.outbox_db import connect
 
 pytestmark = [pytest.mark.integration]
 

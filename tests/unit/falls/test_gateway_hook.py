@@ -15,7 +15,8 @@ from firmware_sim import traces
 from gateway.config import GatewaySettings
 from gateway.devices.router import Router
 from gateway.model import AccelChunk, DeviceEvent, EventKind
-from gateway.outbox import Outbox, connect
+from gateway.outbox import Outbox
+from gateway.outbox_db import connect
 from gateway.outlet import message_body
 from gateway.rules.engine import Engine
 from gateway.service import Gateway

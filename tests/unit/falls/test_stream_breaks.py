@@ -11,7 +11,8 @@ from gateway.devices.router import Router
 from gateway.falls.monitor import FallMonitor
 from gateway.items import Tick
 from gateway.model import AccelChunk, DeviceEvent, EventKind
-from gateway.outbox import Outbox, connect
+from gateway.outbox import Outbox
+from gateway.outbox_db import connect
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway
 

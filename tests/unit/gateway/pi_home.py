@@ -14,7 +14,8 @@ from gateway.devices.router import Router
 from gateway.home.panel import Panel
 from gateway.items import BridgeChange, DeviceMessages, Tick
 from gateway.model import DeviceMessage
-from gateway.outbox import Outbox, connect
+from gateway.outbox import Outbox
+from gateway.outbox_db import connect
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway
 from tests.unit.gateway.worker import Clock

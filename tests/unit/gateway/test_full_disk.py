@@ -13,7 +13,8 @@ from gateway.devices.router import Router
 from gateway.errors import OutboxError
 from gateway.items import DeviceMessages, Tick
 from gateway.model import DeviceEvent, EventKind
-from gateway.outbox import Outbox, connect
+from gateway.outbox import Outbox
+from gateway.outbox_db import connect
 from gateway.outlet import ALARM_ATTEMPTS
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway

@@ -14,7 +14,8 @@ import pytest
 from anxin.mqtt import Delivery
 from gateway.config import DeviceConfig, GatewaySettings
 from gateway.devices.router import Router
-from gateway.outbox import Outbox, connect
+from gateway.outbox import Outbox
+from gateway.outbox_db import connect
 from gateway.rules.defaults import build_engine
 from gateway.service import GROUP_MAX, Gateway
 
@@ -130,7 +131,7 @@ def test_a_kill_between_insert_and_commit_loses_nothing_that_was_acknowledged(ho
         home.reading(mid, dup=True)
     home.step(8)
     assert home.acked == list(range(1, 8))
-    assert home.outbox.count("reading") == 7 and home.outbox.skipped == 0, "stored once each"
+    assert home.outbox.count("reading") == 7 and home.outbox.sources.skipped == 0, "stored once each"
     sources = home.on_disk("SELECT src, COUNT(*) FROM outbox WHERE lane_name = 'reading' GROUP BY src")
     assert len(sources) == 7 and all(n == 1 for _, n in sources)
 
@@ -145,7 +146,7 @@ def test_a_redelivery_of_a_message_whose_group_was_committed_stores_nothing_agai
     for mid in range(1, 4):
         home.reading(mid, dup=True)
     home.step(4)
-    assert home.outbox.count("reading") == 3 and home.outbox.skipped == 3
+    assert home.outbox.count("reading") == 3 and home.outbox.sources.skipped == 3
 
 
 def test_an_alarm_never_waits_for_the_reading_group(home: Home) -> None:
@@ -196,7 +197,7 @@ def test_group_writes_in_the_outbox_commit_only_on_flush_or_with_an_alarm(tmp_pa
     assert not box.buffered and [e.seq for e in box.pending(10)] == [alarm, r1, r2]
     # Another thread's writes never join the worker's group.
     with box.source("3:c", group=True):
-        box._src_owner = -1
+        box.sources.owner = -1
         r3 = box.put("reading", {"metric": "m", "values": {"v": 3}}, 1.7e9)
     assert not box.buffered and r3 in {e.seq for e in box.pending(10)}
     box.close()

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.outbox import KEEP_RECENT, Outbox, connect, ranges
+from gateway.outbox import Outbox
+from gateway.outbox_acks import KEEP_RECENT
+from gateway.outbox_db import connect, ranges
 from gateway.sequence import SEQ_BLOCK
 
 
@@ -17,6 +19,13 @@ def reading(i: int) -> dict:
         "values": {"systolic": 120 + i % 40, "diastolic": 80},
         "pad": "x" * 200,
     }
+
+
+def put_ticking(box: Outbox, body: dict, ts: float) -> int:
+    """Store a reading, then run the worker tick's disk-cap check (it thins only when due)."""
+    seq = box.put("reading", body, ts)
+    box.enforce_cap(ts)
+    return seq
 
 
 def open_box(path: Path, **kw) -> Outbox:
@@ -90,14 +99,14 @@ def test_lost_rows_after_power_cut_cannot_cause_duplicates(tmp_path):
 def test_disk_cap_thins_oldest_readings_keeps_alarms_and_records_gap(tmp_path):
     box = open_box(tmp_path / "o.sqlite", max_bytes=300_000, check_every=50)
     alarm = box.put_alarm({"type": "sos"}, 1.7e9)
-    seqs = [box.put("reading", reading(i), 1.7e9 + i) for i in range(3000)]
+    seqs = [put_ticking(box, reading(i), 1.7e9 + i) for i in range(3000)]
     assert box.used_bytes() <= 300_000 + 50 * 400
-    assert box.thinned > 0
+    assert box.cap.thinned > 0
     left = {e.seq for e in box.pending(10_000) if e.lane == "reading"}
     gaps = [e.body for e in box.pending(10_000) if e.lane == "gap"]
     assert alarm in {e.seq for e in box.alarms()}
     thinned = {s for g in gaps for a, b in g["ranges"] for s in range(a, b + 1)}
-    assert sum(g["count"] for g in gaps) == len(thinned) == box.thinned
+    assert sum(g["count"] for g in gaps) == len(thinned) == box.cap.thinned
     # Every reading is either still queued or accounted for by a gap record; the oldest went first.
     assert left | thinned == set(seqs) and not left & thinned
     assert max(thinned) < min(left)
@@ -158,14 +167,14 @@ def test_redelivered_message_stores_only_what_the_first_delivery_did_not(tmp_pat
         assert box.put("event", {"device": "b", "kind": "sos"}, 1.7e9) == 0
         a = box.put_alarm({"type": "sos"}, 1.7e9)  # the first delivery died before storing this
     assert [x.seq for x in box.pending(10)] == [a]
-    assert box.skipped == 2
+    assert box.sources.skipped == 2
     with box.source("8:def", replay=True):  # a redelivery of something never stored: all of it
         assert box.put("reading", reading(2), 1.7e9) > a
 
 
 def table_view(box: Outbox) -> dict[str, list[int]]:
     """Lane -> unacknowledged sequence numbers, read from the table itself."""
-    acked = box._acked
+    acked = box.table.acked
     view: dict[str, list[int]] = {}
     for seq, lane in box._conn.execute("SELECT seq, lane_name FROM outbox ORDER BY seq"):
         if seq not in acked:
@@ -177,10 +186,10 @@ def test_the_in_memory_index_matches_the_table_also_after_a_restart(tmp_path):
     path = tmp_path / "o.sqlite"
     box = open_box(path, max_bytes=200_000, check_every=50)
     alarm = box.put_alarm({"type": "sos"}, 1.7e9)
-    seqs = [box.put("reading", reading(i), 1.7e9 + i) for i in range(1500)]  # past the cap: thinned
+    seqs = [put_ticking(box, reading(i), 1.7e9 + i) for i in range(1500)]  # past the cap: thinned
     box.put("event", {"device": "door", "kind": "door_open"}, 1.7e9)
     box.ack([alarm, *seqs[-700:-600], seqs[-3]])
-    assert box.thinned > 0
+    assert box.cap.thinned > 0
     assert box.index_snapshot() == table_view(box)
     assert box.count() == sum(len(v) for v in table_view(box).values())
     box._conn.close()  # kill -9: the index is rebuilt from the table (acked-but-not-deleted rows come back)
@@ -237,7 +246,7 @@ def test_a_redelivery_after_a_restart_is_recognised_from_the_table_without_count
         assert box.put("reading", reading(1), 1.7e9) == 0
         assert box.put("event", {"device": "b", "kind": "sos"}, 1.7e9) == 0
         a = box.put_alarm({"type": "sos"}, 1.7e9)
-    assert box.skipped == 2 and a in {e.seq for e in box.alarms()}
+    assert box.sources.skipped == 2 and a in {e.seq for e in box.alarms()}
     assert not [s for s in statements if "COUNT(" in s.upper()], "no COUNT(*) per local message"
 
 
@@ -253,7 +262,20 @@ def test_a_first_send_comes_from_memory_and_a_resend_from_the_table(tmp_path):
     alarm = box.put_alarm({"type": "sos"}, 1.7e9)
     box.annotate(alarm, "sms", {"delivered_to": ["+86138"]})
     assert box.entries([alarm])[0].body["sms"] == {"delivered_to": ["+86138"]}, "alarms always from the table"
-    more = [box.put("reading", reading(i), 1.7e9) for i in range(1000)]  # past the cap: the oldest are thinned
-    assert box.thinned > 0
+    more = [put_ticking(box, reading(i), 1.7e9) for i in range(1000)]  # past the cap: the oldest are thinned
+    assert box.cap.thinned > 0
     waiting = set(box.index_snapshot()["reading"])
     assert {e.seq for e in box.entries(more)} == waiting & set(more), "thinned ones are not served from memory"
+
+
+def test_an_alarms_commit_never_thins_the_tick_does_and_never_thins_alarms(tmp_path):
+    box = open_box(tmp_path / "o.sqlite", max_bytes=100_000, check_every=50)
+    readings = box.put_many([("reading", 1.7e9 + i, None, reading(i)) for i in range(1000)])
+    assert box.used_bytes() > 100_000, "past the cap"
+    alarms = [box.put_alarm({"type": "sos", "n": i}, 1.7e9) for i in range(60)]
+    assert box.cap.thinned == 0 and box.count("reading") == len(readings), "the alarms' commits did not thin"
+    assert box.enforce_cap(1.7e9 + 2000)
+    assert box.cap.thinned > 0 and box.used_bytes() <= 100_000
+    assert {e.seq for e in box.alarms()} == set(alarms), "alarms are never thinned"
+    gaps = [e.body for e in box.pending(10_000) if e.lane == "gap"]
+    assert sum(g["count"] for g in gaps) == box.cap.thinned == len(readings) - box.count("reading")

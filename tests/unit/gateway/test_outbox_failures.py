@@ -16,7 +16,8 @@ from gateway.config import DeviceConfig, GatewaySettings
 from gateway.devices.router import Router
 from gateway.errors import OutboxError
 from gateway.items import Tick
-from gateway.outbox import Outbox, connect
+from gateway.outbox import Outbox
+from gateway.outbox_db import connect
 from gateway.outlet import ALARM_ATTEMPTS
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway
@@ -122,12 +123,11 @@ def sos(gw: Gateway, acked: list[int], mid: int) -> None:
     send(gw, acked, mid, "zigbee2mqtt/button", {"action": "emergency"})
 
 
-def test_an_alarm_committed_before_the_disk_cap_check_fails_is_not_stored_twice(tmp_path: Path) -> None:
-    """outbox.py _commit: `_enforce_cap` runs after the alarm's COMMIT and catches sqlite3.Error only; the
-    OutboxError that flush_acks (or the gap record's _insert) raises escapes, so put_alarm reports a stored
-    alarm as failed: the outlet parks it and stores it again under a new number. The server folds the second
-    into the first as a repeat, but the gateway's open alarms hold only the second number, so the staff's
-    acknowledgement (which names the first) is refused: the resident never hears "help is coming"."""
+def test_an_alarm_is_stored_once_when_the_disk_cap_check_fails(tmp_path: Path) -> None:
+    """Once `_enforce_cap` ran after the alarm's COMMIT and an OutboxError from it (a failed delete) made
+    put_alarm report a stored alarm as failed: parked and stored again under a new number, so the staff's
+    acknowledgement (naming the first) was refused. Now the cap is checked in the worker's tick only: the
+    alarm's commit never thins, and a failed check is an outbox error the health report shows."""
     s = settings(tmp_path)
     conn = FlakyConn(connect(s.outbox_path))
     clock, sleeps, acked = Clock(), [], []
@@ -136,28 +136,28 @@ def test_an_alarm_committed_before_the_disk_cap_check_fails_is_not_stored_twice(
     gw = gateway(s, box, clock, sleeps)
     seqs = box.put_many([("reading", clock.now, clock.now, {"metric": "m", "values": {"v": i}}) for i in range(1000)])
     box.ack(seqs[:100])  # acknowledged by the server, deleted with the next batch (fewer than ACK_FLUSH_N yet)
-    box.max_bytes = box.used_bytes() - 1  # the outbox has reached its disk cap (server away for days)
-    box._since_check = 0
-
-    def the_alarm_is_the_200th_insert() -> None:  # its commit is the one that checks the cap
-        box._since_check = box._check_every
-
-    conn.on_alarm_insert = the_alarm_is_the_200th_insert
+    box.cap.max_bytes = box.used_bytes() - 1  # the outbox has reached its disk cap (server away for days)
     conn.fail_deletes = True  # the SD card fails the batched delete
     gw._next_tick = clock.now + 60  # no timer work in this step
     sos(gw, acked, 1)
     assert gw.loop.run_once()
     stored = [r[0] for r in on_disk(s.outbox_path, "SELECT seq FROM outbox WHERE lane_name = 'alarm' ORDER BY seq")]
-    assert stored, "the SOS is on disk"
-    assert gw.counters["alarms_parked"] == 0 and gw.outlet.parked == [], "a stored alarm is not parked"
     assert len(stored) == 1, f"one press, {len(stored)} alarms stored (seqs {stored}) after {len(sleeps)} retries"
+    assert gw.counters["alarms_parked"] == 0 and gw.outlet.parked == [], "a stored alarm is not parked"
+    assert box.cap.thinned == 0, "the alarm's commit did not thin"
+    errors = gw.counters["outbox_errors"]
+    gw.process(Tick())  # the tick checks the cap: the delete fails
+    assert box.cap.errors == 1 and gw.counters["outbox_errors"] == errors + 1, "the failed check is seen"
     assert gw.outlet.open_alarms.holds(stored[0], "sos", clock.now), "staff's ack of it would say help is coming"
+    conn.fail_deletes = False
+    gw.process(Tick())  # the next tick thins
+    assert box.cap.thinned > 0 and box.alarms()[0].seq == stored[0]
     box.close()
 
 
 def test_readings_the_alarm_path_drops_with_a_failed_group_are_counted(tmp_path: Path) -> None:
     """outbox.py _insert -> _flush_buffer(strict=False): when the disk refuses, an alarm's insert drops the
-    readings of every message held in the group, counts them only in Outbox.lost (read by nothing) and
+    readings of every message held in the group, counts them only in Outbox.group.lost (read by nothing) and
     raises nothing; commit_held then finds the buffer empty, counts nothing and PUBACKs every message. On
     main each reading that could not be stored was counted in outbox_errors (outlet.forward)."""
     s = settings(tmp_path)
@@ -184,7 +184,9 @@ def test_readings_the_alarm_path_drops_with_a_failed_group_are_counted(tmp_path:
     assert on_disk(s.outbox_path, "SELECT COUNT(*) FROM outbox WHERE lane_name = 'reading'") == [(0,)]
     assert acked == [1, 2, 3, 4, 5, 6], "the readings' messages acknowledged, the SOS once its alarm is on disk"
     counted = gw.counters["outbox_errors"] - ALARM_ATTEMPTS  # the alarm's own failed attempts
-    assert counted >= 5, f"5 readings lost, {counted} counted (Outbox.lost={box.lost}, which nothing reports)"
+    assert counted >= 5, (
+        f"5 readings lost, {counted} counted (Outbox.group.lost={box.group.lost}, which nothing reports)"
+    )
     box.close()
 
 
@@ -202,7 +204,7 @@ def test_a_failed_group_commit_counts_every_reading_it_drops(tmp_path: Path) -> 
         reading(gw, acked, mid)
     for _ in range(11):
         assert gw.loop.run_once()
-    assert acked == list(range(1, 11)) and box.lost >= 10
+    assert acked == list(range(1, 11)) and box.group.lost >= 10
     assert gw.counters["outbox_errors"] >= 10, f"10 readings lost, {gw.counters['outbox_errors']} counted"
     box.close()
 
@@ -309,16 +311,16 @@ def test_what_a_failed_group_commit_lost_reaches_the_server_as_a_store_failed_ga
         reading(gw, acked, mid)
     for _ in range(11):
         assert gw.loop.run_once()
-    assert acked == list(range(1, 11)) and box.lost >= 10
+    assert acked == list(range(1, 11)) and box.group.lost >= 10
     gw.process(Tick())  # the disk is still full: nothing stored, nothing forgotten
     assert on_disk(s.outbox_path, "SELECT COUNT(*) FROM outbox WHERE lane_name = 'gap'") == [(0,)]
     free(conn)
     gw.process(Tick())
     gaps = [json.loads(b) for (b,) in on_disk(s.outbox_path, "SELECT body FROM outbox WHERE lane_name = 'gap'")]
-    assert len(gaps) == 1 and gaps[0]["reason"] == "store_failed" and gaps[0]["count"] == box.lost
+    assert len(gaps) == 1 and gaps[0]["reason"] == "store_failed" and gaps[0]["count"] == box.group.lost
     named = {n for a, b in gaps[0]["ranges"] for n in range(a, b + 1)}
     stored = {r[0] for r in on_disk(s.outbox_path, "SELECT seq FROM outbox")}
-    assert len(named) == box.lost and not named & stored and not named & before
+    assert len(named) == box.group.lost and not named & stored and not named & before
     gw.process(Tick())
     assert on_disk(s.outbox_path, "SELECT COUNT(*) FROM outbox WHERE lane_name = 'gap'") == [(1,)], "reported once"
     box.close()

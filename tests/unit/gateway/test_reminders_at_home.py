@@ -15,7 +15,8 @@ from gateway.config import DeviceConfig, GatewaySettings
 from gateway.devices.router import Router
 from gateway.items import BridgeChange, DeviceMessages, LocalMessage, ServerCommand, Tick
 from gateway.model import DeviceEvent, EventKind
-from gateway.outbox import Outbox, connect
+from gateway.outbox import Outbox
+from gateway.outbox_db import connect
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway
 

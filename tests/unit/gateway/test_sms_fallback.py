@@ -10,7 +10,8 @@ from gateway.errors import ModemTimeout, SmsRejected
 from gateway.fallback.modem import LineBuffer, open_serial_modem
 from gateway.fallback.pdu import encode
 from gateway.fallback.sms import SmsFallback, sms_text
-from gateway.outbox import Outbox, connect
+from gateway.outbox import Outbox
+from gateway.outbox_db import connect
 
 ALARM = {
     "type": "sos",

@@ -14,7 +14,8 @@ from gateway.errors import ConfigError, ModemError, SmsRejected
 from gateway.fallback.modem import open_serial_modem
 from gateway.fallback.pdu import Pdu, encode
 from gateway.fallback.sms import SmsFallback, sms_text
-from gateway.outbox import Outbox, connect
+from gateway.outbox import Outbox
+from gateway.outbox_db import connect
 
 SMSC = "+8613800100500"
 ALARM = {"type": "sos", "severity": "emergency", "change": "raise", "device": "sos-button", "resident": "R001"}

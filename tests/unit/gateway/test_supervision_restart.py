@@ -10,7 +10,8 @@ import pytest
 from gateway.config import DeviceConfig, GatewaySettings
 from gateway.devices.router import Router
 from gateway.items import LocalMessage
-from gateway.outbox import Outbox, connect
+from gateway.outbox import Outbox
+from gateway.outbox_db import connect
 from gateway.rules import push
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway

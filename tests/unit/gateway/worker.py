@@ -14,7 +14,8 @@ from anxin import protocol
 from gateway.config import DeviceConfig, GatewaySettings, SerialPortConfig
 from gateway.devices.router import Router
 from gateway.items import BridgeChange, ServerCommand
-from gateway.outbox import Outbox, connect
+from gateway.outbox import Outbox
+from gateway.outbox_db import connect
 from gateway.rules.defaults import build_engine
 from gateway.service import Gateway
 

@@ -10,7 +10,8 @@ from gateway.config import GatewaySettings
 from gateway.devices.router import Router
 from gateway.items import DeviceMessages
 from gateway.model import EventKind
-from gateway.outbox import Outbox, connect
+from gateway.outbox import Outbox
+from gateway.outbox_db import connect
 from gateway.rules.engine import Engine, Input
 from gateway.rules.sos import SosRule
 from gateway.service import Gateway
