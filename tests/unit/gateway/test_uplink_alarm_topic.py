@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from anxin import protocol
 from gateway.config import UplinkConfig
-from gateway.outbox import Outbox, connect
+from gateway.outbox import Outbox
+from gateway.outbox_db import connect
 from gateway.uplink import Uplink
 
 GW = "gw-t"
