@@ -229,6 +229,8 @@ class Outbox:
                 except sqlite3.Error:
                     if src is not None:
                         self._note_source(src, -len(staged))
+                    # Their numbers are handed out: the next tick's store_failed gap record names them.
+                    self._refused.extend((row[0], row[3]) for row in staged)
                     raise
                 return seqs
         except sqlite3.Error as exc:
