@@ -17,6 +17,7 @@ import pytest
 
 from server.nats_config import partition_of
 from server.runtime import ServerRuntime
+from server.stream_lease_board import LeaseBoard
 from server.stream_leases import owner_key
 from server.stream_setup import BUCKET, LEASE_TTL_S
 from tests.integration.harness import provision, wait_until
@@ -78,3 +79,28 @@ def test_a_stopping_process_keeps_its_leases_while_it_still_commits_what_it_fetc
         assert wait_until(lambda: gw.has_acks([1, 2, 3]), timeout=15), "committed and acknowledged"
     assert server.stream.counters["acked"] == 1
     assert lease_owner(nats_node, partition) is None, "released once settled"
+
+
+def test_a_process_whose_lease_lapsed_stops_fetching_even_while_the_bucket_answers_slowly(
+    nats_node: NatsNode, stream_server: Callable[..., ServerRuntime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review of issue 22: the check that stops fetching a partition whose lease could not be refreshed ran
+    only between lease rounds. A round whose bucket read hangs (a watcher waits 5 s for each entry; the
+    bucket's leader being elected while the stream's consumers still deliver) kept the process fetching
+    after the bucket let the lease go, when another process may take it: one gateway read by two."""
+    server = stream_server()
+    assert server.stream is not None
+    assert wait_until(lambda: len(server.stream.owned) == 16, timeout=30)
+    partition = partition_of("gw-r001")
+
+    async def refused(_self: LeaseBoard, _partition: int) -> bool:
+        raise TimeoutError("the bucket does not answer")
+
+    async def hangs(_self: LeaseBoard) -> None:
+        await asyncio.sleep(60)
+
+    monkeypatch.setattr(LeaseBoard, "refresh", refused)
+    monkeypatch.setattr(LeaseBoard, "read", hangs)
+    assert wait_until(lambda: lease_owner(nats_node, partition) is None, timeout=30), "the lease lapsed"
+    assert partition not in server.stream.owned, "still fetching a partition another process may have taken"
+    assert server.stream.counters["leases_lost"] >= 16
