@@ -12,6 +12,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 
+import httpx
 import nats
 import pytest
 
@@ -104,3 +105,7 @@ def test_a_process_whose_lease_lapsed_stops_fetching_even_while_the_bucket_answe
     assert wait_until(lambda: lease_owner(nats_node, partition) is None, timeout=30), "the lease lapsed"
     assert partition not in server.stream.owned, "still fetching a partition another process may have taken"
     assert server.stream.counters["leases_lost"] >= 16
+    # Nobody reads the gateways now: the health check says so (the bucket's last read said all were ours).
+    health = f"{server.settings.base_url}/api/v1/health"
+    assert wait_until(lambda: httpx.get(health, timeout=10).status_code == 503, timeout=30), httpx.get(health).text
+    assert "nobody" in httpx.get(health, timeout=10).text, httpx.get(health, timeout=10).text
