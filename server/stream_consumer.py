@@ -158,18 +158,17 @@ class StreamIngest:
             board = LeaseBoard(await leases.key_value(BUCKET), self.me, self.partitions)
             self.last_error = ""
             log.info("consuming stream %s (%d partitions) as %s", STREAM, self.partitions, self.me)
-            lag = asyncio.create_task(self._lag_loop(js))
-            keep = [
+            background = [
                 asyncio.create_task(self._lease_loop(js, board)),
-                asyncio.create_task(self._expiry_loop()),
+                asyncio.create_task(self._lag_loop(js)),
                 asyncio.create_task(self._keep_waiting_loop()),
             ]
             await self._stop.wait()
             # The leases are kept (refreshed, nothing taken) and queued messages kept waiting until what
             # was fetched is settled: another process must not read these partitions meanwhile.
             self._leaving = True
-            lag.cancel()
-            await self._release_all(board, stop_refreshing=keep)
+            background[1].cancel()
+            await self._release_all(board, stop_refreshing=background)
         finally:
             try:
                 await self._nc.drain()  # the acks still queued go out first
@@ -190,19 +189,14 @@ class StreamIngest:
         while True:
             try:
                 await self._lease_round(js, board)
-            except Exception as exc:  # NATS unreachable: the leases lapse (_expiry_loop), others take them
+            except Exception as exc:  # NATS unreachable: the leases lapse below, others take them
                 log.warning("lease round failed: %s", exc)
-            await asyncio.sleep(self.lease_interval_s)
-
-    async def _expiry_loop(self) -> None:
-        """Stop fetching what we could not refresh in time, on its own: a lease round can hang on the bucket."""
-        while True:
             for p in expired(self._refreshed, self.monotonic(), LEASE_TTL_S):
                 log.error("lease of partition %d not refreshed in time: stopping it", p)
                 self.counters["leases_lost"] += 1
                 self._drop(p)
             self._report_health()
-            await asyncio.sleep(min(self.lease_interval_s, 0.25))
+            await asyncio.sleep(self.lease_interval_s)
 
     async def _lease_round(self, js: Any, board: LeaseBoard) -> None:
         """Refresh every lease at once, read the bucket, then give up and take what the plan says.
@@ -213,8 +207,6 @@ class StreamIngest:
         held, sent = sorted(self.fetch.held), self.monotonic()
         refreshed = await asyncio.gather(*(board.refresh(p) for p in held), return_exceptions=True)
         for p, ok in zip(held, refreshed, strict=True):
-            if p not in self.fetch.held:  # dropped meanwhile (lapsed while the refresh was slow): taken afresh
-                continue
             if ok is True:
                 self._refreshed[p] = max(self._refreshed.get(p, sent), sent)
             elif ok is False:
