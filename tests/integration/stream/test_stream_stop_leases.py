@@ -86,7 +86,8 @@ def test_a_stopping_process_keeps_its_leases_while_it_still_commits_what_it_fetc
     strict=True,
     reason="open (review of issue 22): the lapse check runs only between lease rounds. Moving it to its own "
     "task fixed this test but made test_stream_three_nodes fail 3 runs in 7 (leases dropped at 4 s during a "
-    "node loss were not taken back within 90 s), so that fix was withdrawn",
+    "node loss were not taken back within 90 s; that test is flaky on a loaded machine anyway, main 1 in 7), "
+    "so that fix was withdrawn until rerun on a quiet machine (docs/decisions.md, the review's finding 2)",
 )
 def test_a_process_whose_lease_lapsed_stops_fetching_even_while_the_bucket_answers_slowly(
     nats_node: NatsNode, stream_server: Callable[..., ServerRuntime], monkeypatch: pytest.MonkeyPatch
