@@ -105,6 +105,8 @@ class Outbox:
                 except sqlite3.Error:
                     if src is not None:
                         sources.note(src, -len(staged))
+                    # Their numbers are handed out: the next tick's store_failed gap record names them.
+                    self.group.refused.extend((row[0], row[3]) for row in staged)
                     raise
                 return seqs
         except sqlite3.Error as exc:

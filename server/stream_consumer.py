@@ -82,6 +82,7 @@ class StreamIngest:
         self._releasing: set[int] = set()
         self._refreshed: dict[int, float] = {}
         self._was_healthy = True
+        self._leaving = False  # stopping: leases are only refreshed until released
 
     # --- the other threads' side -------------------------------------------------------------------
 
@@ -168,9 +169,11 @@ class StreamIngest:
                 asyncio.create_task(self._keep_waiting_loop()),
             ]
             await self._stop.wait()
-            for task in background:
-                task.cancel()
-            await self._release_all(board)
+            # The leases are kept (refreshed, nothing taken) and queued messages kept waiting until what
+            # was fetched is settled: another process must not read these partitions meanwhile.
+            self._leaving = True
+            background[1].cancel()
+            await self._release_all(board, stop_refreshing=background)
         finally:
             try:
                 await self._nc.drain()  # the acks still queued go out first
@@ -216,6 +219,8 @@ class StreamIngest:
                 self.counters["leases_lost"] += 1
                 self._drop(p)
             # an exception (NATS slow or away): tried again next round, dropped once it runs out
+        if self._leaving:  # stopping: keep what is held until it is settled and released, take nothing
+            return
         self.view = await board.read()
         todo = plan(self.me, self.partitions, self.view, self.fetch.held)
         for p in todo.release:
@@ -246,8 +251,10 @@ class StreamIngest:
         finally:
             self._releasing.discard(p)
 
-    async def _release_all(self, board: LeaseBoard) -> None:
+    async def _release_all(self, board: LeaseBoard, stop_refreshing: list[asyncio.Task[None]]) -> None:
         await asyncio.gather(*(self._release(board, p) for p in self.fetch.held), return_exceptions=True)
+        for task in stop_refreshing:
+            task.cancel()
         try:
             await board.leave()
         except Exception as exc:  # the others see our member key expire instead

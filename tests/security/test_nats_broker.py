@@ -270,3 +270,28 @@ def test_a_node_without_the_route_password_cannot_join(nats_cluster_factory: Cal
     password = json.loads((cluster.dir / "cluster.json").read_text())["route_password"]
     rogue(f"nats-route://anxin-route:{password}@127.0.0.1:{port}")
     assert wait_until(lambda: routes() == 3, 30), "the control node with the password did not join"
+
+
+def test_a_gateway_cannot_read_another_gateways_queued_deliveries(cluster: NatsCluster, attacker) -> None:
+    """Review of issue 22: every gateway may subscribe to `$MQTT.sub.>` (where NATS delivers an MQTT client's
+    QoS 1 subscriptions). Over MQTT that subject is the topic `$MQTT/sub/#`: if it can be asked for, one
+    gateway reads every other gateway's commands (and the server's QoS 1 messages) as they are delivered."""
+    heard_by_a: list[tuple[str, bytes]] = []
+    heard_by_b: list[tuple[str, bytes]] = []
+    attacker(
+        login(cluster, B, PASSWORDS[B]),
+        client_id=f"anxin-gw-{B}",
+        subscribe=[protocol.cmd_topic(B)],
+        received=heard_by_b,
+    )
+    attacker(
+        login(cluster, A, PASSWORDS[A]),
+        client_id=f"anxin-gw-{A}",
+        subscribe=["$MQTT/sub/#", "$MQTT/#"],
+        received=heard_by_a,
+    )
+    server = attacker(cluster.server_mqtt(0), client_id="anxin-server-review")
+    server.publish(protocol.cmd_topic(B), b'{"v":1,"secret":"for B only"}', 1).wait_for_publish(10)
+    assert wait_until(lambda: len(heard_by_b) == 1, 30), "the real gateway B did not get its command"
+    time.sleep(QUIET)
+    assert heard_by_a == [], f"gateway A read B's command: {heard_by_a}"
