@@ -235,9 +235,12 @@ def build_runtime(settings: ServerSettings) -> ServerRuntime:
     watch(sessions, events)  # every committed alarm change reaches the live pages
     services = Services(settings, sessions, signer, notifier if desk else None, downlink, events=events)
     mirror = _influx_mirror(settings)
+    # Acks on NATS at QoS 0: a QoS 1 publish waits on the MQTT layer's own JetStream streams, which stall
+    # for tens of seconds after a node's loss; QoS 0 goes by core NATS. A lost ack costs a resend (deduplicated).
+    ack_qos = 0 if settings.uplink == "nats" else 1
     ingest = Ingest(
         sessions,
-        lambda t, p, q: link.publish(t, p, q),
+        lambda t, p, q: link.publish(t, p, min(q, ack_qos)),
         on_new_alarm=desk.wake if desk else (lambda _a: None),
         on_readings=mirror.write if mirror else (lambda _r: None),
         alarm_first=desk.alarm_first if desk else None,

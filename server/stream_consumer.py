@@ -160,7 +160,7 @@ class StreamIngest:
             await ensure_stream(js, self.partitions, self.replicas, len(self._nc.servers))
             # Lease writes time out sooner than the lease lasts, so a slow one is retried within it.
             leases = self._nc.jetstream(timeout=LEASE_TTL_S / 3)
-            board = LeaseBoard(await leases.key_value(BUCKET), self.me, self.partitions)
+            board = LeaseBoard(await leases.key_value(BUCKET), self.me, self.partitions, leases, BUCKET)
             self.last_error = ""
             log.info("consuming stream %s (%d partitions) as %s", STREAM, self.partitions, self.me)
             background = [

@@ -7,6 +7,7 @@ second owner.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from typing import Any
@@ -19,27 +20,36 @@ log = logging.getLogger(__name__)
 class LeaseBoard:
     """This process's view and writes of the bucket (`kv`: a nats-py KeyValue, passed in)."""
 
-    def __init__(self, kv: Any, me: str, partitions: int) -> None:
+    def __init__(self, kv: Any, me: str, partitions: int, js: Any, bucket: str) -> None:
         self.kv = kv
         self.me = me
         self.partitions = partitions
+        self.js = js  # the same JetStream context as kv's: the bucket's stream is asked which keys it holds
+        self.stream, self.prefix = f"KV_{bucket}", f"$KV.{bucket}."
         self.revisions: dict[int, int] = {}  # our leases' last revisions: the next refresh's compare-and-set
 
     async def read(self) -> View:
-        """Live members and owners (one watcher over the bucket's latest values); also announces us."""
+        """Live members and owners; also announces us.
+
+        The keys come from the bucket stream's subject counts (one request to the stream's leader), their
+        values from one get each, all at once. Not a watcher: a watcher is an ephemeral consumer made per
+        read, and after a node's loss making one kept timing out for minutes while gets still answered.
+        """
         await self.kv.put(member_key(self.me), b"1")
-        watcher = await self.kv.watchall(ignore_deletes=True)
-        entries: dict[str, str] = {}
+        info = await self.js.stream_info(self.stream, subjects_filter=f"{self.prefix}>")
+        keys = [subject.removeprefix(self.prefix) for subject in (info.state.subjects or {})]
+        values = await asyncio.gather(*(self._value(key) for key in keys))
+        return View.parse({k: v for k, v in zip(keys, values, strict=True) if v is not None}, self.partitions)
+
+    async def _value(self, key: str) -> str | None:
+        """A key's value, or None when it was deleted or has expired meanwhile."""
+        from nats.js.errors import KeyDeletedError, KeyNotFoundError
+
         try:
-            while True:
-                entry = await watcher.updates(timeout=5.0)
-                if entry is None:  # the end of what is stored now
-                    break
-                if entry.value is not None:
-                    entries[entry.key] = entry.value.decode(errors="replace")
-        finally:
-            await watcher.stop()
-        return View.parse(entries, self.partitions)
+            entry = await self.kv.get(key)
+        except (KeyNotFoundError, KeyDeletedError):
+            return None
+        return None if entry.value is None else entry.value.decode(errors="replace")
 
     async def take(self, partition: int) -> bool:
         """Claim a free partition; False when another process was quicker."""
