@@ -102,7 +102,7 @@ class Demo:
             passwords = issue_missing(s)  # the central broker lets in only provisioned gateways
             care_demo.seed(s, self.server.services.clock())
             services_demo.seed(s, self.server.services.clock())
-            seed_history(s, self.server.services.clock().date())
+            seed_history(s, self.server.services.clock().astimezone(ZoneInfo("Asia/Shanghai")).date())  # the local day
             seed_pressures(s, self.server.services.clock().date())
         central = BrokerAddress("127.0.0.1", mqtt_port)
         for i in range(o.homes):
