@@ -11,7 +11,7 @@ from gateway.uplink import Uplink
 GW = "gw-t"
 
 
-def make(tmp_path):
+def make(tmp_path, monotonic=lambda: 1000.0):
     box = Outbox(connect(tmp_path / "o.sqlite"))
     box.recover(1.7e9)
     sent: list[tuple[str, protocol.UplinkBatch]] = []
@@ -22,7 +22,7 @@ def make(tmp_path):
         lambda t, p, q: sent.append((t, protocol.decode_batch(p))),
         UplinkConfig(batch_size=100, resend_after_s=5, max_resend_after_s=20),
         on_command=lambda c: None,
-        monotonic=lambda: 1000.0,
+        monotonic=monotonic,
     )
     up.on_connection(True)
     return up, box, sent
@@ -53,19 +53,7 @@ def test_an_alarm_resent_alternates_with_up_so_a_broker_refusing_the_alarm_topic
     # A broker whose ACL predates the alarm topic (upgraded in the wrong order) drops /alarm silently:
     # the gateway gets no server ack, and its resend must reach the server by the topic every version reads.
     clock = [1000.0]
-    box = Outbox(connect(tmp_path / "o.sqlite"))
-    box.recover(1.7e9)
-    sent: list[tuple[str, protocol.UplinkBatch]] = []
-    up = Uplink(
-        GW,
-        "boot",
-        box,
-        lambda t, p, q: sent.append((t, protocol.decode_batch(p))),
-        UplinkConfig(batch_size=100, resend_after_s=5, max_resend_after_s=20),
-        on_command=lambda c: None,
-        monotonic=lambda: clock[0],
-    )
-    up.on_connection(True)
+    up, box, sent = make(tmp_path, lambda: clock[0])
     a = box.put_alarm({"type": "sos"}, 1.7e9)
     topics = []
     for _ in range(3):
