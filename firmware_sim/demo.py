@@ -102,8 +102,9 @@ class Demo:
             passwords = issue_missing(s)  # the central broker lets in only provisioned gateways
             care_demo.seed(s, self.server.services.clock())
             services_demo.seed(s, self.server.services.clock())
-            seed_history(s, self.server.services.clock().astimezone(ZoneInfo("Asia/Shanghai")).date())  # the local day
-            seed_pressures(s, self.server.services.clock().date())
+            local_day = self.server.services.clock().astimezone(ZoneInfo("Asia/Shanghai")).date()
+            seed_history(s, local_day)  # the local day: after 16:00 UTC it is already tomorrow in China
+            seed_pressures(s, local_day)
         central = BrokerAddress("127.0.0.1", mqtt_port)
         for i in range(o.homes):
             broker = EmbeddedBroker("127.0.0.1", free_port(), None)  # a home's own bus, on loopback

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 # The server raises a "gateway offline" alarm after minutes of silence; a quiet home must still speak.
 HEARTBEAT_S = 60.0
+STOP_NOTICE_S = 2.0  # at most this long for the broker to take the "offline" of a clean stop
 
 
 def central_status(up: bool, node: str, nodes: str, home_ready: bool) -> str:
@@ -81,6 +82,19 @@ class GatewayRuntime:
                 self.central.publish(protocol.state_topic(gw), _state(gw, "online", self.boot_id), 1, retain=True)
             except MqttError as exc:  # the link reconnects by itself; the next beat tries again
                 log.debug("heartbeat not sent: %s", exc)
+
+    def _say_offline(self) -> None:
+        """A clean stop sends no last will, so the gateway says "offline" itself (retained, as the will would):
+        a Pi shut down, or a service stopped by mistake, that does not come back alarms staff after the
+        offline grace instead of after the server's silence limit (ten minutes)."""
+        gw = self.settings.gateway_id
+        if not self.central.connected.is_set():
+            return  # the broker published the will when the link dropped
+        try:
+            info = self.central.publish(protocol.state_topic(gw), _state(gw, "offline", self.boot_id), 1, retain=True)
+            info.wait_for_publish(STOP_NOTICE_S)
+        except (MqttError, RuntimeError, ValueError) as exc:  # the server's silence check is the fallback
+            log.warning("could not tell the server this gateway is stopping: %s", exc)
 
     def show_status(self) -> None:
         """Tell systemd (STATUS=) which central node the gateway is on, or that the uplink is down."""
@@ -149,6 +163,7 @@ class GatewayRuntime:
         # stopping is a routine restart, not an outage to page anyone about (bridge_offline).
         self.gateway.stop()
         self.heartbeat.stop()
+        self._say_offline()
         for device in self.serial:
             device.transport.stop()
         self.central.stop()

@@ -27,16 +27,16 @@ apt_install() {
   local sudo=""
   if [ "$(id -u)" != 0 ]; then
     if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; else
-      say "The tests need these Debian/Ubuntu packages: ${pkgs[*]}"
-      say "Install them with:  sudo apt-get update && sudo apt-get install -y ${pkgs[*]}"
+      say "测试需要这些 Debian/Ubuntu 软件包 / The tests need these Debian/Ubuntu packages: ${pkgs[*]}"
+      say "安装方法 / Install them with:  sudo apt-get update && sudo apt-get install -y ${pkgs[*]}"
       exit 1
     fi
   fi
   if ! command -v apt-get >/dev/null 2>&1; then
-    say "No apt-get here. Install these with your package manager, then run again: ${pkgs[*]}"
+    say "这台机器没有 apt-get：请用系统的包管理器安装后再运行 / No apt-get here. Install these with your package manager, then run again: ${pkgs[*]}"
     exit 1
   fi
-  say "Installing ${pkgs[*]} with apt-get"
+  say "正在用 apt-get 安装 / Installing with apt-get: ${pkgs[*]}"
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 }
@@ -50,7 +50,7 @@ ensure_system_packages() {
 ensure_axe() {
   # The browser tests inject axe-core (tests/integration/axe.py); npm installs the pinned range once.
   [ -f tests/integration/node_modules/axe-core/axe.min.js ] && return 0
-  say "Installing axe-core with npm"
+  say "正在用 npm 安装 axe-core / Installing axe-core with npm"
   npm install --prefix tests/integration --no-audit --no-fund --silent >/dev/null
 }
 
@@ -59,7 +59,7 @@ ensure_axe() {
 ensure_venv() {
   local extras="${1:-}"
   if [ ! -x .venv/bin/python ]; then
-    say "Creating .venv"
+    say "正在创建 .venv / Creating .venv"
     if ! "$PYTHON" -m venv .venv 2>/dev/null; then
       rm -rf .venv
       apt_install python3-venv
@@ -68,7 +68,7 @@ ensure_venv() {
   fi
   local stamp=".venv/.anxin-installed-${extras:-base}"
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    say "Installing Anxin${extras:+ with [$extras] extras} into .venv"
+    say "正在把安心安装到 .venv / Installing Anxin${extras:+ with [$extras] extras} into .venv"
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null
     .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}"
     touch "$stamp"
@@ -86,12 +86,17 @@ ensure_postgres() {
   [ "$(id -u)" = 0 ] || sudo="sudo"
   local version
   version=$(ls /etc/postgresql | sort -V | tail -n 1)
-  say "Starting PostgreSQL $version for the storage tests"
+  say "正在为存储测试启动 PostgreSQL $version / Starting PostgreSQL $version for the storage tests"
   $sudo pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
   for _ in $(seq 1 30); do (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && break; sleep 1; done
+  # The role's password is made here, each run (none is shipped); only this shell's tests learn it.
+  local password
+  password=$("$PYTHON" -c 'import secrets; print(secrets.token_hex(16))')
   $sudo runuser -u postgres -- psql -qc "DO \$\$ BEGIN
       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anxin_test') THEN
-        CREATE ROLE anxin_test LOGIN CREATEDB PASSWORD 'anxin-test';
+        CREATE ROLE anxin_test LOGIN CREATEDB PASSWORD '$password';
+      ELSE
+        ALTER ROLE anxin_test LOGIN CREATEDB PASSWORD '$password';
       END IF; END \$\$;"
-  export ANXIN_TEST_POSTGRES="postgresql://anxin_test:anxin-test@127.0.0.1:5432/postgres"
+  export ANXIN_TEST_POSTGRES="postgresql://anxin_test:${password}@127.0.0.1:5432/postgres"
 }

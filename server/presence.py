@@ -37,7 +37,7 @@ def is_down(gw: Gateway, policy: PresencePolicy, now: datetime) -> str | None:
         return None
     last_seen = as_utc(gw.last_seen)
     if gw.state == "offline" and gw.state_at and now - as_utc(gw.state_at) >= policy.offline_grace:
-        return "the gateway's connection was lost (MQTT last will)"
+        return "the gateway went offline: its connection was lost (MQTT last will) or it was stopped"
     if now - last_seen >= policy.silent_after:
         minutes = int((now - last_seen).total_seconds() // 60)
         return f"nothing heard from the gateway for {minutes} min"

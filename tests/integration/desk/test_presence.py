@@ -93,4 +93,6 @@ def test_last_will_alarms_after_the_grace_period_but_a_quick_reconnect_does_not(
     assert alarms(d) == []
     noted(ingest, *state("gw-1", "offline"))
     d.at(5 + 120 + 61)
-    assert [a.message for a in alarms(d)] == ["the gateway's connection was lost (MQTT last will)"]
+    assert [a.message for a in alarms(d)] == [
+        "the gateway went offline: its connection was lost (MQTT last will) or it was stopped"
+    ]
