@@ -67,6 +67,9 @@ class UplinkConfig(BaseModel):
     max_resend_after_s: float = 60.0
     max_inflight: int = 2000
     stuck_after_s: float = 90.0
+    # With an alarm in flight a silent link is given far less time: it must be found before the SMS
+    # fallback (sms.after_s, 30 s) pages the caregiver for an alarm the server may already have.
+    alarm_stuck_after_s: float = Field(12.0, gt=0)
 
 
 class OutboxConfig(BaseModel):

@@ -184,11 +184,11 @@ class Uplink:
             self._window.collect_overdue(now)
             room = self._window.room(self.config.max_inflight)
             generation = self._generation
-        self._check_stuck(now)
         # Every batch starts with every unacknowledged alarm, due or not: the server can never commit
         # a reading from this gateway before the alarms stored ahead of it (alarms are few; resends
         # are deduplicated by the server).
         alarms = self.outbox.alarms()[: self.config.batch_size]
+        self._check_stuck(now, bool(alarms))
         with self._lock:
             due_alarms = [a for a in alarms if self._window.due(a.seq)]
             self._window.drop_overdue_alarms({a.seq for a in alarms})
@@ -271,13 +271,17 @@ class Uplink:
             else:
                 alarms = alarms[: max(1, len(alarms) // 2)]
 
-    def _check_stuck(self, now: float) -> None:
-        """Connected, events in flight, yet no acknowledgement for too long: the link may be stuck."""
+    def _check_stuck(self, now: float, alarm_waiting: bool) -> None:
+        """Connected, events in flight, yet no acknowledgement for too long (much less with an alarm
+        waiting): the link may be stuck."""
         with self._lock:
             if not self._window:
                 return
             silent_since = max(self._last_ack, self._waiting_since)
-            if now - silent_since < self.config.stuck_after_s:
+            limit = self.config.stuck_after_s
+            if alarm_waiting:
+                limit = min(limit, self.config.alarm_stuck_after_s)
+            if now - silent_since < limit:
                 return
             self._waiting_since = now  # one nudge per period, not one per loop
         self.stats.stuck_restarts += 1

@@ -117,6 +117,47 @@ def test_stuck_link_is_reported_once_per_period(tmp_path):
     assert stuck == [True] and up.stats.stuck_restarts == 1
 
 
+def test_an_unacknowledged_alarm_declares_the_link_stuck_long_before_readings_would(tmp_path):
+    """A link that carries publishes but no acks (seen on a NATS node after another's loss): with an SOS in
+    flight the uplink reconnects after alarm_stuck_after_s, well before the home's SMS fallback (30 s)
+    would page the caregiver for an alarm the server may already have."""
+    up, box, _sent, mono, stuck = make(tmp_path, stuck_after_s=90, alarm_stuck_after_s=12)
+    box.put("alarm", {"type": "sos", "severity": "emergency"}, 1.7e9)
+    up.send_once()
+    mono.t += 11
+    up.send_once()
+    assert stuck == []
+    mono.t += 2
+    up.send_once()
+    assert stuck == [True], "no ack for 12 s with an alarm in flight: reconnect"
+    mono.t += 5
+    up.send_once()
+    assert stuck == [True], "one nudge per period"
+
+    quiet, box2, _sent2, mono2, stuck2 = make(tmp_path / "readings", stuck_after_s=90, alarm_stuck_after_s=12)
+    box2.put("reading", {"metric": "m", "values": {"v": 1}}, 1.7e9)
+    quiet.send_once()
+    mono2.t += 20
+    quiet.send_once()
+    assert stuck2 == [], "readings alone wait the long period"
+    box2.put("alarm", {"type": "sos", "severity": "emergency"}, 1.7e9)
+    quiet.send_once()
+    assert stuck2 == [True], "an alarm on a link already silent for 20 s does not wait another 12"
+
+
+def test_acks_that_keep_coming_mean_the_link_is_not_stuck_while_an_alarm_waits(tmp_path):
+    up, box, _sent, mono, stuck = make(tmp_path, stuck_after_s=90, alarm_stuck_after_s=12)
+    a = box.put("alarm", {"type": "sos", "severity": "emergency"}, 1.7e9)
+    for i in range(5):
+        r = box.put("reading", {"metric": "m", "values": {"v": i}}, 1.7e9)
+        up.send_once()
+        mono.t += 5
+        ack(up, r)  # the server answers (a refused alarm aside, the link works)
+        up.send_once()
+    assert box.count() >= 1 and a in [e.seq for e in box.alarms()]
+    assert stuck == []
+
+
 def test_malformed_ack_is_counted_and_ignored(tmp_path):
     up, box, _sent, _mono, _ = make(tmp_path)
     box.put("reading", {"metric": "m", "values": {"v": 1}}, 1.7e9)
