@@ -180,6 +180,17 @@ class MqttLink:
             self.client.loop_stop()
             self.connected.clear()
 
+    def farewell(self, message: Will, timeout_s: float) -> bool:
+        """A clean stop's own last will (the broker sends none on a clean disconnect): published, waited
+        for at most `timeout_s`; from now on a reconnect publishes no birth, which would stand over it.
+        Returns whether the broker took it (False: the link was down, and the broker sent the will)."""
+        self._stopping = True
+        if not self.connected.is_set():
+            return False
+        info = self.publish(message.topic, message.payload, message.qos, message.retain)
+        info.wait_for_publish(timeout_s)
+        return info.is_published()
+
     def loop_alive(self) -> bool:
         """Whether paho's network thread is still running."""
         thread = getattr(self.client, "_thread", None)  # paho keeps no public handle on its loop thread
@@ -271,7 +282,7 @@ class MqttLink:
                 self._pending_subs.add(mid)
         if not self._pending_subs:
             self.subscribed.set()
-        if self.birth:
+        if self.birth and not self._stopping:  # after a farewell, a birth would stand over it
             client.publish(self.birth.topic, self.birth.payload, self.birth.qos, self.birth.retain)
         log.info("MQTT connected to %s", self.node)
         self.connected.set()

@@ -88,11 +88,12 @@ class GatewayRuntime:
         a Pi shut down, or a service stopped by mistake, that does not come back alarms staff after the
         offline grace instead of after the server's silence limit (ten minutes)."""
         gw = self.settings.gateway_id
-        if not self.central.connected.is_set():
-            return  # the broker published the will when the link dropped
+        offline = Will(protocol.state_topic(gw), _state(gw, "offline", self.boot_id))
         try:
-            info = self.central.publish(protocol.state_topic(gw), _state(gw, "offline", self.boot_id), 1, retain=True)
-            info.wait_for_publish(STOP_NOTICE_S)
+            # Not connected: the broker published the will when the link dropped; a reconnect from now on
+            # publishes no birth (it would leave "online" standing after the clean disconnect).
+            if not self.central.farewell(offline, STOP_NOTICE_S) and self.central.connected.is_set():
+                log.warning('the broker did not confirm the "offline" of this stop within %.0f s', STOP_NOTICE_S)
         except (MqttError, RuntimeError, ValueError) as exc:  # the server's silence check is the fallback
             log.warning("could not tell the server this gateway is stopping: %s", exc)
 
@@ -163,12 +164,13 @@ class GatewayRuntime:
         # stopping is a routine restart, not an outage to page anyone about (bridge_offline).
         self.gateway.stop()
         self.heartbeat.stop()
+        # The sender stops first: its stuck-link nudge (force_reconnect) must not drop the "offline" unsent.
+        self.uplink.stop()
         self._say_offline()
         for device in self.serial:
             device.transport.stop()
         self.central.stop()
         self.local.stop()
-        self.uplink.stop()
         self.outbox.close()
 
 

@@ -3,6 +3,7 @@ and a gateway process tells systemd it is ready and alive over a real NOTIFY_SOC
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -11,7 +12,10 @@ import sys
 import pytest
 import yaml
 
+from anxin import protocol
 from anxin.mqtt import MqttLink, make_client
+from gateway.config import load_settings
+from gateway.runtime import build_runtime
 from tests.integration.harness import wait_until
 
 pytestmark = pytest.mark.integration
@@ -146,3 +150,40 @@ def test_an_uplink_publish_refused_while_down_is_not_sent_after_the_reconnect(tm
         uplink.stop()
         sub.stop()
         broker.stop()
+
+
+def _retained(broker, topic: str) -> dict:
+    """The message the broker keeps on `topic` (what a server subscribing now would read)."""
+    got: list[bytes] = []
+    reader = MqttLink(make_client("retained-reader"), broker.address, lambda t, p: got.append(p), [(topic, 1)])
+    reader.start()
+    try:
+        assert reader.wait_connected(10)
+        assert wait_until(lambda: bool(got), 5), f"nothing retained on {topic}"
+    finally:
+        reader.stop()
+    return json.loads(got[-1])
+
+
+def test_a_reconnect_while_a_gateway_stops_does_not_leave_its_birth_over_the_offline(tmp_path, central_broker):
+    """A clean stop says "offline" (retained), then disconnects cleanly (no will). If the link drops and
+    paho reconnects in between (a stuck-link nudge from the uplink, a flaky line), the reconnect published
+    the birth, a retained "online", and the clean disconnect left it standing: a gateway that is gone
+    looked online until the server's ten-minute silence limit (review of stop 16)."""
+    settings = load_settings(
+        None, gateway_id="gw-bye", data_dir=str(tmp_path / "gw"), central_broker={"port": central_broker.port}
+    )
+    runtime = build_runtime(settings)
+    central = runtime.central
+    central.start()
+    try:
+        assert central.wait_connected(10)
+        runtime._say_offline()
+        connects = central.stats.connects
+        central.force_reconnect()  # what the uplink's stuck check does, from its own thread
+        assert wait_until(lambda: central.stats.connects > connects and central.connected.is_set(), 20)
+        wait_until(lambda: False, 0.3)  # let a birth (if any) reach the broker
+    finally:
+        central.stop()
+        runtime.outbox.close()
+    assert _retained(central_broker, protocol.state_topic("gw-bye"))["state"] == "offline"
