@@ -210,3 +210,18 @@ def test_a_batch_too_large_for_the_server_is_split_and_the_alarm_still_leads(tmp
         pass
     assert {e.seq for b in sent for e in b.events} == {alarm, *range(alarm + 1, alarm + 9)}
     assert all(len(protocol.encode_batch(b)) <= protocol.MAX_UPLINK_BYTES for b in sent)
+
+
+def test_an_alarm_the_server_rejects_leaves_the_outbox_and_causes_no_stuck_reconnects(tmp_path):
+    """A rejected (dead-lettered) alarm is answered in the ack's `rejected`: it is forgotten, so the 12 s
+    alarm stuck check does not reconnect the link every 12 s for ever (review of stop 16)."""
+    up, box, _sent, mono, stuck = make(tmp_path, stuck_after_s=90, alarm_stuck_after_s=12)
+    a = box.put("alarm", {"type": "sos", "severity": "emergency"}, 1.7e9)
+    up.send_once()
+    batch = up.sent_log[-1]
+    up.on_message(protocol.ack_topic(GW), protocol.encode_ack(protocol.Ack((), (a,), 0, batch.batch_id)))
+    assert box.alarms() == []
+    for _ in range(10):
+        mono.t += 13
+        up.send_once()
+    assert stuck == []
