@@ -73,6 +73,7 @@ class Uplink:
     _connected: bool = False
     _last_ack: float = 0.0
     _waiting_since: float = 0.0
+    _alarm_sent_at: float = 0.0  # when an alarm first went out on this link (0: none waiting since)
     _delay: float = 0.0  # how long the next step waits for a wake-up before looking again
     _loop: Loop = field(init=False)
 
@@ -104,6 +105,7 @@ class Uplink:
             self._forget_window()
             self._highest_sent = 0
             self._alarm_resends = 0
+            self._alarm_sent_at = 0.0
             self._batches.clear()
         self._wake.set()
 
@@ -216,6 +218,8 @@ class Uplink:
                 waiting = self.outbox.still_waiting(e.seq for e in entries)
                 if not self._window:
                     self._waiting_since = now
+                if entries[0].lane == "alarm" and not self._alarm_sent_at:
+                    self._alarm_sent_at = now
                 self.stats.resent += self._window.record_sent([e for e in entries if e.seq in waiting], now)
         self.stats.batches_sent += 1
         self.stats.events_sent += len(entries)
@@ -272,18 +276,23 @@ class Uplink:
                 alarms = alarms[: max(1, len(alarms) // 2)]
 
     def _check_stuck(self, now: float, alarm_waiting: bool) -> None:
-        """Connected, events in flight, yet no acknowledgement for too long (much less with an alarm
-        waiting): the link may be stuck."""
+        """Connected, events in flight, yet no acknowledgement for too long — much less once an alarm has
+        gone out on this link (it is always sent on the link it finds first: the publish may get through
+        when only the acks are lost): the link may be stuck."""
         with self._lock:
+            if not alarm_waiting:
+                self._alarm_sent_at = 0.0  # the next alarm's clock starts at its own first send
             if not self._window:
                 return
             silent_since = max(self._last_ack, self._waiting_since)
-            limit = self.config.stuck_after_s
-            if alarm_waiting:
-                limit = min(limit, self.config.alarm_stuck_after_s)
-            if now - silent_since < limit:
+            alarm_since = max(self._last_ack, self._alarm_sent_at) if self._alarm_sent_at else now
+            if now - silent_since < self.config.stuck_after_s and now - alarm_since < self.config.alarm_stuck_after_s:
                 return
-            self._waiting_since = now  # one nudge per period, not one per loop
+            # One nudge per period, not one per loop.
+            silent_since = min(silent_since, alarm_since)
+            self._waiting_since = now
+            if self._alarm_sent_at:
+                self._alarm_sent_at = now
         self.stats.stuck_restarts += 1
         log.warning(
             "no acknowledgement for %.0f s with %d events in flight: restarting the uplink connection",
