@@ -83,6 +83,14 @@ class DeskCollector(Collector):
             yield jobs
 
 
+def per_partition(name: str, documentation: str, values: Any) -> GaugeMetricFamily:
+    """One gauge with a `partition` label, from a partition -> value mapping (a copy is read)."""
+    family = GaugeMetricFamily(name, documentation, labels=["partition"])
+    for p, n in sorted(dict(values).items()):
+        family.add_metric([str(p)], n)
+    return family
+
+
 def stream_metrics(stream: Any) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
     """uplink=nats (server/stream_consumer.py): the connection, partitions held, lag, JetStream acks."""
     alive = GaugeMetricFamily(
@@ -108,22 +116,16 @@ def stream_metrics(stream: Any) -> Iterator[CounterMetricFamily | GaugeMetricFam
     )
     unread.add_metric([], stream.unread)
     yield unread
-    lag = GaugeMetricFamily(
+    yield per_partition(
         "anxin_stream_lag",
         "Messages of a partition not yet settled: waiting in JetStream plus delivered and not acked",
-        labels=["partition"],
+        stream.lag,
     )
-    for p, n in sorted(dict(stream.lag).items()):
-        lag.add_metric([str(p)], n)
-    yield lag
-    alarm_lag = GaugeMetricFamily(
+    yield per_partition(
         "anxin_stream_alarm_lag",
         "Alarm batches of a partition not yet settled (stream ANXIN_ALARM): more than a few means alarms wait",
-        labels=["partition"],
+        stream.alarm_lag,
     )
-    for p, n in sorted(dict(stream.alarm_lag).items()):
-        alarm_lag.add_metric([str(p)], n)
-    yield alarm_lag
     outcomes = CounterMetricFamily(
         "anxin_stream_messages",
         "JetStream messages by outcome (this process): acked, naked (database refused), redelivered, invalid",
