@@ -10,7 +10,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from itertools import islice
 from typing import Any
 
@@ -30,13 +30,17 @@ class Outbox:
     """Alarms are committed with synchronous=FULL; readings with NORMAL, alone or in groups; disk use is
     capped (enforce_cap, from the worker's tick); what waits for the server is indexed in memory."""
 
-    def __init__(self, conn: sqlite3.Connection, max_bytes: int | None = None, check_every: int = 200) -> None:
+    def __init__(self, conn: sqlite3.Connection, max_bytes: int | None = None, check_every: int = 1) -> None:
         self.sources = Sources()
         self.table = Table(conn, on_load=self.sources.load)
         self._conn, self._lock, self._seq = conn, self.table.lock, self.table.seq
         self.group = GroupBuffer()
         self.cap = DiskCap(max_bytes, check_every)
         self.group_commits = 0
+        # What the uplink has published and not yet had acknowledged (set by the runtime): the disk cap
+        # passes over it while other readings wait. Called outside this outbox's lock (the uplink's lock
+        # comes first: it calls the outbox while holding it).
+        self.in_flight: Callable[[], Collection[int]] = frozenset
 
     def recover(self, ts: float, mono: float | None = None) -> dict[str, Any] | None:
         """Start the sequence after a restart; after an unclean stop, record the skipped numbers as a gap."""
@@ -190,11 +194,12 @@ class Outbox:
     def enforce_cap(self, ts: float, mono: float | None = None) -> bool:
         """Thin the oldest readings if the outbox is past its disk cap (when enough entries were committed
         since the last check). False when the check failed (counted in cap.errors, tried again later)."""
+        if not self.cap.due(self.table.committed):
+            return True
+        in_flight = self.in_flight()
         with self._lock:
-            if not self.cap.due(self.table.committed):
-                return True
             try:
-                self.cap.enforce(self, ts, mono)
+                self.cap.enforce(self, ts, mono, in_flight)
             except (sqlite3.Error, OutboxError) as exc:
                 self.table.rollback()
                 self.cap.errors += 1

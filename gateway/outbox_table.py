@@ -8,7 +8,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from anxin import protocol
@@ -147,11 +147,13 @@ class Table:
         with self.lock:
             return used_bytes(self.conn)
 
-    def oldest(self, lane: str, n: int) -> list[int]:
-        """The oldest `n` waiting numbers of a lane."""
+    def oldest(self, lane: str, n: int, skip: Collection[int] = ()) -> list[int]:
+        """The oldest `n` waiting numbers of a lane, passing over those in `skip`."""
         with self.lock:
             out: list[int] = []
             for s in self.index().lanes[lane]:
+                if s in skip:
+                    continue
                 out.append(s)
                 if len(out) >= n:
                     break

@@ -204,6 +204,7 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
         on_command=lambda c: gateway.on_command(c),
         on_stuck=lambda: central.force_reconnect(),
     )
+    outbox.in_flight = uplink.in_flight  # the disk cap passes over what may already be at the server
     engine = build_engine(settings.rules, settings.timezone, settings.resident)
     gateway = Gateway(
         settings,

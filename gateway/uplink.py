@@ -94,6 +94,11 @@ class Uplink:
         """Stop the sender thread."""
         self._loop.stop()
 
+    def in_flight(self) -> frozenset[int]:
+        """What was published on this link and not yet acknowledged (the outbox's disk cap passes over it)."""
+        with self._lock:
+            return frozenset(self._window.inflight)
+
     def wake(self) -> None:
         """Something new is in the outbox."""
         self._wake.set()

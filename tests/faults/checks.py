@@ -70,7 +70,10 @@ def assert_nothing_lost(st: Stored, inst: Installation, thinned_from: list[int] 
     else:
         # Thinning also takes the button's battery readings (one per press): count those too.
         status = st.metric("device_status")
-        assert len(missing) + d.presses - status == st.thinned() > 0, "every thinned reading must be in a gap record"
+        assert len(missing) + d.presses - status == st.thinned() > 0, (
+            f"every thinned reading must be in a gap record, and only those: {len(missing)} readings and "
+            f"{d.presses - status} battery readings missing, {st.thinned()} reported thinned"
+        )
         assert missing == thinned_from[: len(missing)], "the oldest readings must be thinned first"
     alarms = st.lane("alarm")
     assert len(alarms) == d.presses, f"{len(alarms)} alarms stored for {d.presses} presses"

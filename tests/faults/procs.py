@@ -19,6 +19,7 @@ import yaml
 
 from anxin.mqtt import BrokerAddress, MqttLink, make_client
 from anxin.ports import free_port, wait_for_port
+from gateway.outbox_db import used_bytes
 
 GATEWAY_ID = "gw-f1"
 
@@ -121,6 +122,14 @@ class GatewayProc(Proc):
         self.config.write_text(yaml.safe_dump(cfg, allow_unicode=True))
         super().__init__("gateway", [sys.executable, "-m", "gateway", "run", "--config", str(self.config)], workdir)
         self.outbox = workdir / "gw" / f"outbox-{GATEWAY_ID}.sqlite"
+
+    def outbox_bytes(self) -> int:
+        """Bytes of outbox pages in use, as the gateway's disk cap counts them (gateway/outbox_db.py)."""
+        conn = sqlite3.connect(f"file:{self.outbox}?mode=ro", uri=True, timeout=10)
+        try:
+            return used_bytes(conn)
+        finally:
+            conn.close()
 
     def holds(self, alarms: int, last_reading: int) -> bool:
         """The outbox has `alarms` alarms and the reading numbered `last_reading` (the worker caught up)."""

@@ -150,6 +150,8 @@ def test_disk_cap_reached_during_outage(make_installation):
         outage.extend(range(part * 2500, part * 2500 + 2500))
         d.press()
     caught_up(inst)
+    # The worker's next tick brings the outbox under its cap, while the line is still down.
+    assert wait_until(lambda: inst.gateway.outbox_bytes() <= 600_000, 10), inst.gateway.outbox_bytes()
     inst.central.start()
     st = settled(inst)
     assert_nothing_lost(st, inst, thinned_from=outage)

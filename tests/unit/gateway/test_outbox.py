@@ -112,6 +112,28 @@ def test_disk_cap_thins_oldest_readings_keeps_alarms_and_records_gap(tmp_path):
     assert max(thinned) < min(left)
 
 
+def test_the_disk_cap_thins_waiting_readings_before_those_the_uplink_has_in_flight(tmp_path):
+    """A reading in flight may already be committed at the server: thinning it would send a gap record for a
+    reading the doctors have (found by tests/faults' disk-cap test: the link came back, the cap check that
+    was due ran, and thinned the batch on its way). What waits goes first; in flight only as a last resort."""
+    box = open_box(tmp_path / "o.sqlite", max_bytes=300_000, check_every=50)
+    seqs = [box.put("reading", reading(i), 1.7e9 + i) for i in range(3000)]
+    flying = frozenset(seqs[:500])
+    box.in_flight = lambda: flying
+    assert box.enforce_cap(1.7e9 + 3000)
+    gaps = [e.body for e in box.pending(10_000) if e.lane == "gap"]
+    thinned = {s for g in gaps for a, b in g["ranges"] for s in range(a, b + 1)}
+    assert thinned and not thinned & flying, "nothing in flight is thinned while waiting readings remain"
+    assert min(thinned) == seqs[500], "the oldest waiting reading goes first"
+    assert box.used_bytes() <= 300_000
+
+    last = open_box(tmp_path / "last.sqlite", max_bytes=300_000, check_every=50)
+    every = [last.put("reading", reading(i), 1.7e9 + i) for i in range(3000)]
+    last.in_flight = lambda: frozenset(every)  # a stuck link: everything is in flight
+    assert last.enforce_cap(1.7e9 + 3000)
+    assert last.cap.thinned > 0 and last.used_bytes() <= 300_000, "the cap holds: the card must not fill"
+
+
 def test_annotate_and_ack(tmp_path):
     box = open_box(tmp_path / "o.sqlite")
     a = box.put_alarm({"type": "sos"}, 1.7e9)
