@@ -52,7 +52,7 @@ def said_at(out: str, pattern: str) -> float:
 
 
 def test_demo_fall_nobody_cancels_reaches_the_caregiver_after_the_window(receiver, tmp_path):
-    out = run_demo("fall", receiver.url("/demo"), 45, tmp_path)
+    out = run_demo("fall", receiver.url("/demo"), 40, tmp_path)  # the fall at 3 s, the window 30 s
     fell = said_at(out, "the fall radar reports a fall")
     got = receiver.wait_for(1, timeout=5)
     assert got, "the caregiver was never told:\n" + out
