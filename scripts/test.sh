@@ -15,4 +15,15 @@ echo "==> ruff check, ruff format --check, mypy (strict)"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-exec .venv/bin/python -m pytest "$@"
+# With no test paths given (CI, the README), the unit tests run on both cores (pytest-xdist, a module per
+# worker) and then everything else on one: those tests start brokers, servers and browsers and time their
+# waits, and must not share the machine with each other. Given paths (or -k, -m), one ordinary run.
+for arg in "$@"; do
+  case "$arg" in
+    tests* | *.py | *::* | -k | -m | -n*) exec .venv/bin/python -m pytest "$@" ;;
+  esac
+done
+status=0
+.venv/bin/python -m pytest -n 2 --dist loadfile tests/unit "$@" || status=$?
+.venv/bin/python -m pytest --ignore=tests/unit "$@" || status=$?
+exit "$status"
